@@ -1,0 +1,112 @@
+"""`rcm dlq list|show|replay`: dead letters per service, replayed to their own service only."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.chassis import audit, dlq_replay, stack
+from services.chassis.settings import SERVICES, get_settings
+
+app = typer.Typer(help="Dead letters: records a service could not decode or that broke their contract.")
+console = Console()
+err = Console(stderr=True)
+
+
+def _check_service(service: str) -> None:
+    if service not in SERVICES:
+        err.print(f"[red]error:[/red] unknown service; choose one of: {', '.join(SERVICES)}")
+        raise typer.Exit(2)
+
+
+def _position(value: str) -> tuple[int, int]:
+    try:
+        partition, offset = value.split(":")
+        return int(partition), int(offset)
+    except ValueError:
+        err.print("[red]error:[/red] a dead letter is named PARTITION:OFFSET, as `rcm dlq list` prints it")
+        raise typer.Exit(2) from None
+
+
+@app.command("list")
+def list_(
+    service: str | None = typer.Option(None, "--service", "-s", help="Only this service's DLQ."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Every dead letter: where it came from and why it failed (no payloads)."""
+    settings = get_settings()
+    services = [service] if service else list(SERVICES)
+    for s in services:
+        _check_service(s)
+    views = [v for s in services for v in asyncio.run(dlq_replay.read_all(settings, s))]
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [
+                    {"service": v.service, "position": f"{v.partition}:{v.offset}", "key": v.key,
+                     "event_type": v.event_type, **v.metadata}
+                    for v in views
+                ],
+                indent=2,
+            )
+        )
+        return
+    table = Table(title="dead letters")
+    for col in ("service", "position", "event type", "from", "error", "reason", "failed at"):
+        table.add_column(col)
+    for v in views:
+        m = v.metadata
+        origin = f"{m.get('original_topic')}:{m.get('original_partition')}:{m.get('original_offset')}"
+        table.add_row(v.service, f"{v.partition}:{v.offset}", v.event_type or "-", origin,
+                      m.get("error_class", ""), m.get("reason", ""), m.get("failed_at", ""))
+    console.print(table)
+
+
+@app.command()
+def show(
+    service: str = typer.Argument(..., help="The service whose DLQ holds the record."),
+    position: str = typer.Argument(..., help="PARTITION:OFFSET in that DLQ."),
+    payload: bool = typer.Option(False, "--payload", help="Also print the record's payload (may hold PHI)."),
+) -> None:
+    """One dead letter's headers and reason; its payload only when asked."""
+    _check_service(service)
+    partition, offset = _position(position)
+    views = [v for v in asyncio.run(dlq_replay.read_all(get_settings(), service))
+             if (v.partition, v.offset) == (partition, offset)]
+    if not views:
+        err.print(f"[red]error:[/red] no dead letter at {position} in {service}'s DLQ")
+        raise typer.Exit(1)
+    v = views[0]
+    typer.echo(json.dumps({"service": service, "position": position, "key": v.key, "event_type": v.event_type,
+                           **v.metadata}, indent=2))
+    if payload:
+        typer.echo(v.value.decode(errors="replace"))
+
+
+@app.command()
+def replay(
+    service: str = typer.Argument(..., help="The service whose DLQ holds the record."),
+    position: str = typer.Argument(..., help="PARTITION:OFFSET in that DLQ."),
+    reason: str = typer.Option(..., "--reason", help="Why it is safe to replay now (kept in the audit log)."),
+) -> None:
+    """Re-deliver a dead letter to its own service (not to every consumer of the original topic)."""
+    _check_service(service)
+    partition, offset = _position(position)
+    body = {"partition": partition, "offset": offset, "actor": audit.current_actor(), "reason": reason}
+    try:
+        response = httpx.post(f"{stack.service_url(service)}/admin/dlq/replay", json=body, timeout=60)
+    except httpx.HTTPError as exc:
+        err.print(f"[red]error:[/red] {service} is not reachable ({type(exc).__name__}): is it up? (`rcm status`)")
+        raise typer.Exit(1) from exc
+    if response.status_code != 200:
+        err.print(f"[red]error:[/red] replay refused: {response.json().get('detail', response.status_code)}")
+        raise typer.Exit(1)
+    outcome = response.json()["outcome"]
+    console.print(f"replayed to {service}: {outcome}")
+    if outcome == "dead_lettered":
+        raise typer.Exit(1)

@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Local PostgreSQL: Debian's package (installed when missing), a private cluster on 127.0.0.1
+# run as the postgres user when we are root (initdb/postgres refuse root), as ourselves otherwise.
+# Usage: deploy/local/postgres.sh install|start|stop|status|logs
+# State: $RCM_STATE_DIR/postgres. The admin password is local-only; real deployments set
+# RCM_ADMIN_DATABASE_URL and the per-service RCM_<SERVICE>_DATABASE_URL instead.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+DIR="$RCM_STATE_DIR/postgres"
+DATA="$DIR/data"
+ADMIN_PASSWORD="postgres-local"
+
+pg_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
+
+install() {
+  [ -n "$(pg_bin)" ] && [ -x "$(pg_bin)/initdb" ] && return 0
+  [ "$(id -u)" = 0 ] || die "PostgreSQL is not installed: run 'sudo apt-get install -y postgresql' or set RCM_ADMIN_DATABASE_URL"
+  log "installing PostgreSQL from Debian's packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq postgresql >&2 || die "apt-get install postgresql failed"
+  # The package starts a system cluster on 5432 where an init system runs; ours is separate.
+}
+
+as_pg() {
+  if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+owner() { if [ "$(id -u)" = 0 ]; then echo postgres; else id -un; fi; }
+
+init() {
+  [ -f "$DATA/PG_VERSION" ] && return 0
+  mkdir -p "$DIR"
+  chown "$(owner)" "$DIR"
+  chmod 0700 "$DIR"
+  local pwfile="$DIR/.pw"
+  printf '%s\n' "$ADMIN_PASSWORD" > "$pwfile"
+  chown "$(owner)" "$pwfile"
+  as_pg "$(pg_bin)/initdb" -D "$DATA" -U postgres --pwfile="$pwfile" \
+    --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 >"$DIR/initdb.log" 2>&1 \
+    || { rm -f "$pwfile"; die "initdb failed: see $DIR/initdb.log"; }
+  rm -f "$pwfile"
+  mkdir -p "$DIR/run"; chown "$(owner)" "$DIR/run"
+  cat >> "$DATA/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$DIR/run'
+max_connections = 200
+shared_buffers = 128MB
+fsync = on
+log_min_messages = warning
+log_connections = off
+CONF
+}
+
+start() {
+  install
+  init
+  if as_pg "$(pg_bin)/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then log "postgres already running"; return 0; fi
+  if port_open "$PG_PORT"; then die "port $PG_PORT is taken by another process: stop it or set RCM_ADMIN_DATABASE_URL"; fi
+  log "starting postgres on 127.0.0.1:$PG_PORT (logs: $DIR/postgres.log)"
+  as_pg "$(pg_bin)/pg_ctl" -D "$DATA" -l "$DIR/postgres.log" -w -t 60 start >/dev/null \
+    || { tail -n 20 "$DIR/postgres.log" >&2 || true; die "postgres did not start"; }
+}
+
+stop() {
+  [ -f "$DATA/PG_VERSION" ] || return 0
+  as_pg "$(pg_bin)/pg_ctl" -D "$DATA" -m fast -w stop >/dev/null 2>&1 && log "postgres stopped" || true
+}
+
+status() {
+  if [ -f "$DATA/PG_VERSION" ] && as_pg "$(pg_bin)/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+    echo "running port=$PG_PORT"
+  else
+    echo "stopped"; return 3
+  fi
+}
+
+case "${1:-}" in
+  install) install ;;
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  logs) tail -n "${2:-100}" "$DIR/postgres.log" ;;
+  *) echo "usage: $0 install|start|stop|status|logs [N]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,1 @@
+"""Charges: validates and posts charges against encounters; owns the encounter record."""

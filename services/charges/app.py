@@ -1,0 +1,11 @@
+"""create_app(): the charges service wired through the chassis."""
+
+from pathlib import Path
+
+from services.charges.handlers import HANDLERS
+from services.chassis.runtime import ServiceDefinition, service_app_factory
+
+DEFINITION = ServiceDefinition(
+    name="charges", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS
+)
+create_app = service_app_factory(DEFINITION)

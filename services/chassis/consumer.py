@@ -1,0 +1,226 @@
+"""How every service consumes: classify, dedupe, apply in one transaction, then let the offset go.
+
+For each record, in order:
+* no valid CloudEvents envelope, an unknown event type, or a payload that breaks its contract:
+  dead-lettered with the reason, then acknowledged (the partition moves on);
+* an event type of the topic that this service does not handle: acknowledged and counted;
+* otherwise the handler runs inside one transaction together with the inbox row, so a
+  redelivered event is a no-op. Transient failures are retried with capped exponential
+  backoff and jitter; when the attempts run out, or the handler fails for any other reason,
+  the record is dead-lettered, never dropped and never retried forever.
+The caller commits the Kafka offset only after `process` returns, which is after the commit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from pydantic import BaseModel
+from schemas.envelope import Envelope, EnvelopeError
+from schemas.registry import REGISTRY, ContractError, decode
+
+from services.chassis import dlq, faults, inbox, outbox
+from services.chassis.clock import Clock
+from services.chassis.dlq import DeadLetter, SourceRecord
+from services.chassis.kafka import Publisher
+from services.chassis.logs import ids
+from services.chassis.metrics import Metrics
+from services.chassis.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+class TransientError(Exception):
+    """Raised by a handler for a failure worth retrying (a dependency briefly unavailable)."""
+
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    TransientError,
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.SerializationError,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.TooManyConnectionsError,
+    asyncpg.exceptions.CannotConnectNowError,
+)
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+    PARKED = "parked"
+    DEAD_LETTERED = "dead_lettered"
+
+
+@dataclass
+class HandlerContext:
+    """What a handler gets besides its event: the open transaction and ways to emit or park."""
+
+    conn: asyncpg.Connection
+    envelope: Envelope
+    record: SourceRecord
+    clock: Clock
+    consumer: EventConsumer
+    parked: bool = field(default=False)
+
+    async def emit(self, event: BaseModel) -> UUID:
+        return await outbox.enqueue(self.conn, event, occurred_at=self.clock.now())
+
+    async def park(self, park_key: str, reason: str) -> None:
+        """Keep this event until `release_parked(park_key)`; it counts as consumed."""
+        await self.conn.execute(
+            "INSERT INTO parked (park_key, event_id, event_type, topic, message_key, headers, payload, reason)"
+            " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)",
+            park_key,
+            self.envelope.id,
+            self.envelope.type,
+            self.record.topic,
+            self.record.key.decode() if self.record.key else None,
+            [[k, v.decode()] for k, v in self.record.headers],
+            self.record.value,
+            reason,
+        )
+        self.parked = True
+
+    async def release_parked(self, park_key: str) -> int:
+        """Apply, in this transaction and in arrival order, the events parked under the key."""
+        rows = await self.conn.fetch(
+            "DELETE FROM parked WHERE park_key = $1 RETURNING id, topic, message_key, headers, payload",
+            park_key,
+        )
+        for row in sorted(rows, key=lambda r: r["id"]):
+            headers = [(k, v.encode()) for k, v in row["headers"]]
+            record = SourceRecord(
+                topic=row["topic"],
+                partition=-1,
+                offset=-1,
+                key=row["message_key"].encode() if row["message_key"] else None,
+                value=bytes(row["payload"]),
+                headers=headers,
+            )
+            envelope = Envelope.from_headers(headers)
+            event = decode(envelope.type, record.value)
+            child = HandlerContext(self.conn, envelope, record, self.clock, self.consumer)
+            await self.consumer.handlers[envelope.type](child, event)
+        return len(rows)
+
+
+Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        *,
+        service: str,
+        settings: Settings,
+        clock: Clock,
+        pool: asyncpg.Pool,
+        publisher: Publisher,
+        metrics: Metrics,
+        handlers: dict[str, Handler],
+        name: str | None = None,
+    ) -> None:
+        self.service = service
+        self.name = name or service
+        self.settings = settings
+        self.clock = clock
+        self.pool = pool
+        self.publisher = publisher
+        self.metrics = metrics
+        self.handlers = handlers
+
+    async def process(self, record: SourceRecord) -> Outcome:
+        try:
+            envelope = Envelope.from_headers(record.headers)
+        except EnvelopeError as exc:
+            return await self._dead_letter(record, "EnvelopeError", str(exc), attempts=1)
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            if envelope.type in REGISTRY:
+                self._count(envelope.type, Outcome.IGNORED)
+                return Outcome.IGNORED
+            return await self._dead_letter(record, "UnknownEventType", "event type is not in the contract registry", 1)
+        try:
+            event = decode(envelope.type, record.value)
+        except ContractError as exc:
+            return await self._dead_letter(record, "ContractError", _contract_reason(exc), attempts=1)
+
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                outcome = await self._apply(record, envelope, event, handler)
+            except TRANSIENT as exc:
+                if attempt >= self.settings.retry_attempts:
+                    return await self._dead_letter(
+                        record, type(exc).__name__, "transient failure: retries exhausted", attempts=attempt
+                    )
+                self.metrics.retries.labels(self.service).inc()
+                log.warning(
+                    "transient failure, retrying",
+                    extra=ids(event_id=str(envelope.id), attempt=attempt, error_class=type(exc).__name__),
+                )
+                await asyncio.sleep(self._backoff(attempt))
+                continue
+            except Exception as exc:
+                log.error(
+                    "handler failed", extra=ids(event_id=str(envelope.id), error_class=type(exc).__name__)
+                )
+                return await self._dead_letter(record, type(exc).__name__, "handler failed", attempts=attempt)
+            self._count(envelope.type, outcome)
+            return outcome
+
+    async def _apply(self, record: SourceRecord, envelope: Envelope, event: Any, handler: Handler) -> Outcome:
+        async with self.pool.acquire() as conn, conn.transaction():
+            if not await inbox.claim(conn, self.name, envelope.id):
+                return Outcome.DUPLICATE
+            ctx = HandlerContext(conn, envelope, record, self.clock, self)
+            await handler(ctx, event)
+            outcome = Outcome.PARKED if ctx.parked else Outcome.APPLIED
+        faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT)
+        return outcome
+
+    def _backoff(self, attempt: int) -> float:
+        ceiling = min(self.settings.retry_max_delay_s, self.settings.retry_base_delay_s * 2 ** (attempt - 1))
+        return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
+
+    async def _dead_letter(self, record: SourceRecord, error_class: str, reason: str, attempts: int) -> Outcome:
+        letter = DeadLetter(
+            record=record,
+            consumer=self.name,
+            error_class=error_class,
+            reason=reason[:500],
+            attempts=attempts,
+            failed_at=self.clock.now(),
+        )
+        await dlq.send(self.publisher, self.settings.dlq_topic(self.service), letter)
+        log.warning(
+            "record dead-lettered",
+            extra=ids(topic=record.topic, partition=record.partition, offset=record.offset, error_class=error_class),
+        )
+        self._count("unknown", Outcome.DEAD_LETTERED)
+        return Outcome.DEAD_LETTERED
+
+    def _count(self, event_type: str, outcome: Outcome) -> None:
+        self.metrics.consumed.labels(self.service, event_type, outcome.value).inc()
+
+
+def _contract_reason(exc: ContractError) -> str:
+    parts = []
+    for err in exc.errors[:10]:
+        loc = err.get("field") or err.get("loc") or "?"
+        kind = err.get("type") or err.get("rule") or "invalid"
+        parts.append(f"{loc}: {kind}")
+    return "contract violation: " + "; ".join(parts) if parts else "contract violation"

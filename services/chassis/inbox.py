@@ -1,0 +1,17 @@
+"""Inbox dedupe: a consumer applies an event at most once, in the transaction of its effects."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import asyncpg
+
+
+async def claim(conn: asyncpg.Connection, consumer: str, event_id: UUID) -> bool:
+    """Record the event for this consumer; False when it was already applied."""
+    row = await conn.fetchval(
+        "INSERT INTO inbox (consumer, event_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+        consumer,
+        event_id,
+    )
+    return row is not None

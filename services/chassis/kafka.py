@@ -1,0 +1,29 @@
+"""The service's Kafka producer: idempotent (acks=all), shared by the outbox relay and the DLQ."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaProducer
+
+from services.chassis.settings import Settings
+
+Headers = list[tuple[str, bytes]]
+
+
+class Publisher:
+    def __init__(self, settings: Settings) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=settings.bootstrap,
+            enable_idempotence=True,  # implies acks=all
+            acks="all",
+            request_timeout_ms=30000,
+        )
+
+    async def start(self) -> None:
+        await self._producer.start()
+
+    async def stop(self) -> None:
+        await self._producer.stop()
+
+    async def send(self, topic: str, *, key: str | bytes | None, value: bytes, headers: Headers) -> None:
+        raw_key = key.encode() if isinstance(key, str) else key
+        await self._producer.send_and_wait(topic, value=value, key=raw_key, headers=headers)

@@ -1,0 +1,255 @@
+"""The service runtime: one place that wires pool, migrations, broker, relay, tracer and HTTP.
+
+Each service declares a ServiceDefinition (its handlers, routes, background tasks) and gets a
+FastAPI app from `create_service_app`; uvicorn runs it, and its lifespan starts and stops the
+rest in order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import signal
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+from fastapi import APIRouter, FastAPI
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
+from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from opentelemetry.sdk.trace import TracerProvider
+
+from services.chassis import migrations, outbox, telemetry
+from services.chassis.clock import Clock, SystemClock
+from services.chassis.consumer import EventConsumer, Handler
+from services.chassis.db import create_pool
+from services.chassis.dlq import SourceRecord
+from services.chassis.kafka import Publisher
+from services.chassis.logs import ids
+from services.chassis.metrics import Metrics
+from services.chassis.settings import ServiceName, Settings, get_settings
+from services.chassis.topics import topics_consumed_by
+
+log = logging.getLogger(__name__)
+
+BackgroundTask = Callable[["Runtime", asyncio.Event], Coroutine[Any, Any, None]]
+
+
+@dataclass
+class ServiceDefinition:
+    name: ServiceName
+    migrations: Path
+    handlers: dict[str, Handler] = field(default_factory=dict)
+    routers: list[APIRouter] = field(default_factory=list)
+    background: list[BackgroundTask] = field(default_factory=list)
+    # Topics (unprefixed) to consume; by default the catalog's topics listing this service.
+    topics: list[str] | None = None
+
+
+class Runtime:
+    def __init__(
+        self,
+        definition: ServiceDefinition,
+        settings: Settings,
+        clock: Clock,
+        provider: TracerProvider,
+    ) -> None:
+        self.definition = definition
+        self.service = definition.name
+        self.settings = settings
+        self.clock = clock
+        self.provider = provider
+        self.tracer = provider.get_tracer(f"rcm.{self.service}")
+        self.metrics = Metrics()
+        self.publisher = Publisher(settings)
+        self.pool: asyncpg.Pool | None = None
+        self.broker: KafkaBroker | None = None
+        self.consumer: EventConsumer | None = None
+        self.relay: outbox.OutboxRelay | None = None
+        self.stopping = asyncio.Event()
+        self.tasks: list[asyncio.Task[None]] = []
+        self.ready = False
+        self.failed = False
+
+    @property
+    def db(self) -> asyncpg.Pool:
+        if self.pool is None:
+            raise RuntimeError("the runtime is not started")
+        return self.pool
+
+    async def start(self) -> None:
+        self.pool = await create_pool(self.settings.database_url(self.service))
+        async with self.pool.acquire() as conn:
+            await migrations.apply(conn, self.service, migrations.service_migrations(self.definition.migrations))
+        await self.publisher.start()
+        self.consumer = EventConsumer(
+            service=self.service,
+            settings=self.settings,
+            clock=self.clock,
+            pool=self.pool,
+            publisher=self.publisher,
+            metrics=self.metrics,
+            handlers=self.definition.handlers,
+        )
+        self.relay = outbox.OutboxRelay(
+            service=self.service,
+            settings=self.settings,
+            pool=self.pool,
+            publisher=self.publisher,
+            metrics=self.metrics,
+            tracer=self.tracer,
+        )
+        self.tasks.append(asyncio.create_task(self.relay.run(self.stopping), name=f"{self.service}-relay"))
+        self.tasks.append(asyncio.create_task(self._housekeeping(), name=f"{self.service}-retention"))
+        for task in self.definition.background:
+            self.tasks.append(asyncio.create_task(task(self, self.stopping), name=f"{self.service}-background"))
+        topics = self.definition.topics if self.definition.topics is not None else topics_consumed_by(self.service)
+        if topics:
+            self.broker = self._build_broker([self.settings.topic(t) for t in topics])
+            await self.broker.start()
+        self.ready = True
+        log.info("service ready", extra=ids(service=self.service))
+
+    def _build_broker(self, topics: list[str]) -> KafkaBroker:
+        broker = KafkaBroker(
+            self.settings.bootstrap,
+            middlewares=[
+                KafkaTelemetryMiddleware(tracer_provider=self.provider),
+                KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=f"rcm-{self.service}"),
+            ],
+            logger=logging.getLogger(f"rcm.{self.service}.broker"),
+            client_id=f"rcm-{self.service}",
+        )
+        consumer = self.consumer
+        assert consumer is not None
+
+        # MANUAL: FastStream's default would commit before the handler ran (at-most-once); we
+        # ack only after `process` returned, i.e. after the database commit or the DLQ ack.
+        @broker.subscriber(
+            *topics,
+            group_id=self.settings.group_id(self.service),
+            auto_offset_reset="earliest",
+            ack_policy=AckPolicy.MANUAL,
+        )
+        async def on_record(msg: KafkaMessage) -> None:
+            raw = msg.raw_message
+            assert not isinstance(raw, tuple)
+            record = SourceRecord(
+                topic=raw.topic,
+                partition=raw.partition,
+                offset=raw.offset,
+                key=raw.key,
+                value=raw.value or b"",
+                headers=list(raw.headers or ()),
+            )
+            try:
+                await consumer.process(record)
+            except BaseException:
+                # Only the DLQ itself failing lands here. Acking would lose the record, and
+                # consuming on would commit past it: stop, and let the restart resume from it.
+                log.critical(
+                    "cannot dead-letter a record; stopping the consumer",
+                    extra=ids(topic=record.topic, partition=record.partition, offset=record.offset),
+                )
+                self._fail()
+                raise
+            await msg.ack()
+
+        return broker
+
+    def _fail(self) -> None:
+        self.failed = True
+        self.ready = False
+        if self.broker is not None:
+            asyncio.get_running_loop().create_task(self.broker.stop())
+        if os.environ.get("RCM_SERVICE_PROCESS") == "1":
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    async def _housekeeping(self) -> None:
+        while not self.stopping.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), self.settings.retention_interval_s)
+            if self.stopping.is_set():
+                return
+            with contextlib.suppress(OSError, asyncpg.PostgresError):
+                async with self.db.acquire() as conn:
+                    cutoff = self.clock.now() - timedelta(days=self.settings.retention_days)
+                    pruned = await outbox.prune(conn, cutoff)
+                    log.info("retention pruned", extra=ids(service=self.service, count=pruned))
+
+    async def stop(self) -> None:
+        self.ready = False
+        self.stopping.set()
+        if self.broker is not None:
+            await self.broker.stop()
+        for task in self.tasks:
+            task.cancel()
+        for task in self.tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.publisher.stop()
+        if self.pool is not None:
+            await self.pool.close()
+
+    async def health(self) -> dict[str, object]:
+        checks: dict[str, object] = {"consumer": self.broker is not None}
+        try:
+            async with self.db.acquire() as conn:
+                checks["database"] = await conn.fetchval("SELECT 1") == 1
+                checks["outbox_pending"] = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError):
+            checks["database"] = False
+        checks["relay_leader"] = bool(self.relay and self.relay.is_leader)
+        checks["ready"] = self.ready and checks["database"] is True
+        return checks
+
+
+def create_service_app(
+    definition: ServiceDefinition,
+    *,
+    settings: Settings | None = None,
+    clock: Clock | None = None,
+    provider: TracerProvider | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    if provider is None:
+        provider = telemetry.tracer_provider(definition.name, settings)
+        telemetry.install(provider)
+    runtime = Runtime(definition, settings, clock or SystemClock(), provider)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await runtime.start()
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    from services.chassis.http import platform_router
+
+    app = FastAPI(title=f"Revcycle {definition.name}", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.include_router(platform_router(runtime))
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def service_app_factory(definition: ServiceDefinition) -> Callable[..., FastAPI]:
+    """The `create_app` of a service: settings, clock and tracer injectable for tests."""
+
+    def create_app(
+        settings: Settings | None = None, clock: Clock | None = None, provider: TracerProvider | None = None
+    ) -> FastAPI:
+        return create_service_app(definition, settings=settings, clock=clock, provider=provider)
+
+    return create_app

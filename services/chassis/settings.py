@@ -1,0 +1,125 @@
+"""Platform settings: every knob is an RCM_ environment variable (see README's settings reference).
+
+Connection settings the user provides always win; the local stack only fills in what is unset.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.chassis import ports
+
+ServiceName = Literal["charges", "claims", "remits", "notifications"]
+SERVICES: tuple[ServiceName, ...] = ("charges", "claims", "remits", "notifications")
+
+
+def _default_state_dir() -> Path:
+    # /var/tmp, not $HOME or mktemp: the postgres user must be able to reach the data directory.
+    return Path("/var/tmp") / f"revcycle-{getpass.getuser()}"  # noqa: S108 - a fixed, per-user folder
+
+
+def local_role_password(role: str) -> str:
+    """Password of a role in the *local* stack; real deployments pass full URLs instead."""
+    return f"{role}-local"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RCM_", extra="ignore")
+
+    state_dir: Path = Field(default_factory=_default_state_dir)
+    cache_dir: Path = Field(
+        default_factory=lambda: Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "revcycle"
+    )
+    topic_prefix: str = ""
+    kafka_bootstrap: str | None = None
+    admin_database_url: str | None = None
+    database_name: str = "rcm"
+    charges_database_url: str | None = None
+    claims_database_url: str | None = None
+    remits_database_url: str | None = None
+    notifications_database_url: str | None = None
+    clearinghouse_root: Path | None = None
+
+    log_level: str = "INFO"
+    otlp_endpoint: str | None = None
+
+    outbox_poll_interval_s: float = 1.0
+    outbox_batch_size: int = 200
+    retry_attempts: int = 5
+    retry_base_delay_s: float = 0.2
+    retry_max_delay_s: float = 5.0
+    retention_days: int = 30
+    retention_interval_s: float = 3600.0
+
+    # A named failure point, only for the crash tests (see services/chassis/faults.py).
+    fault: str | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{ports.KAFKA}"
+
+    @property
+    def admin_url(self) -> str:
+        if self.admin_database_url:
+            return _with_database(self.admin_database_url, self.database_name)
+        password = local_role_password("postgres")
+        return f"postgresql://postgres:{password}@127.0.0.1:{ports.POSTGRES}/{self.database_name}"
+
+    @property
+    def admin_maintenance_url(self) -> str:
+        """The admin connection pointed at the `postgres` database, to create or drop ours."""
+        return _with_database(self.admin_url, "postgres")
+
+    def database_url(self, service: ServiceName) -> str:
+        explicit: str | None = getattr(self, f"{service}_database_url")
+        if explicit:
+            return explicit
+        role = service_role(service)
+        base = _with_database(self.admin_url, self.database_name)
+        return _with_credentials(base, role, local_role_password(role))
+
+    def topic(self, name: str) -> str:
+        return f"{self.topic_prefix}{name}"
+
+    def group_id(self, service: str) -> str:
+        return f"{self.topic_prefix}rcm.{service}"
+
+    def dlq_topic(self, service: str) -> str:
+        return self.topic(f"rcm.{service}.dlq.v1")
+
+    @property
+    def clearinghouse(self) -> Path:
+        return self.clearinghouse_root or self.state_dir / "clearinghouse"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+
+def service_role(service: str) -> str:
+    return f"rcm_{service}"
+
+
+def _with_database(url: str, database: str) -> str:
+    head, _, tail = url.partition("://")
+    rest, _, query = tail.partition("?")
+    authority = rest.split("/", 1)[0]
+    return f"{head}://{authority}/{database}" + (f"?{query}" if query else "")
+
+
+def _with_credentials(url: str, user: str, password: str) -> str:
+    head, _, tail = url.partition("://")
+    hostpart = tail.split("@", 1)[-1]
+    return f"{head}://{user}:{password}@{hostpart}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,1 @@
+"""Notifications: patient statements, staff alerts and signed webhooks."""

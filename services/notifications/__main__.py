@@ -1,0 +1,4 @@
+from services.chassis.serve import serve
+from services.notifications.app import create_app
+
+serve("notifications", create_app)

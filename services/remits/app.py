@@ -1,0 +1,11 @@
+"""create_app(): the remits service wired through the chassis."""
+
+from pathlib import Path
+
+from services.chassis.runtime import ServiceDefinition, service_app_factory
+from services.remits.handlers import HANDLERS
+
+DEFINITION = ServiceDefinition(
+    name="remits", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS
+)
+create_app = service_app_factory(DEFINITION)

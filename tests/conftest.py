@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+from services.chassis.settings import Settings
+from tests.support import infra as infra_support
+
+settings.register_profile("ci", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("dev", max_examples=200, deadline=None)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def infra() -> Iterator[infra_support.Infra]:
+    got = infra_support.obtain()
+    yield got
+    for container in got.containers:
+        container.stop()
+
+
+@pytest.fixture(scope="module")
+async def platform(infra: infra_support.Infra, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Settings]:
+    """A provisioned platform of its own: topic prefix, database, clearinghouse folder."""
+    settings_ = infra_support.isolated_settings(
+        infra, clearinghouse_root=tmp_path_factory.mktemp("clearinghouse"), outbox_poll_interval_s=0.5,
+        retry_base_delay_s=0.05, retry_max_delay_s=0.2,
+    )
+    await infra_support.provision_isolated(settings_)
+    yield settings_
+    await infra_support.teardown_isolated(settings_)

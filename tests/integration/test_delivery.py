@@ -1,0 +1,190 @@
+"""The delivery rules against real Kafka and Postgres: outbox, inbox, DLQ, replay, tracing."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from pydantic import BaseModel
+from typer.testing import CliRunner
+
+from cli.main import app as rcm
+from services.chassis.http import platform_router
+from services.chassis.runtime import Runtime
+from services.chassis.settings import Settings
+from tests.support import testsvc
+from tests.support.kafka_io import count, eventually, publish, read_topic
+
+pytestmark = pytest.mark.integration
+
+EFFECTS = "SELECT count(*) FROM test_effects"
+
+
+@pytest.fixture(scope="module")
+async def spans() -> InMemorySpanExporter:
+    return InMemorySpanExporter()
+
+
+@pytest.fixture(scope="module")
+async def running(platform: Settings, spans: InMemorySpanExporter) -> AsyncIterator[tuple[Runtime, Runtime]]:
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(spans))
+    relay = testsvc.runtime(testsvc.RELAY, platform, provider)
+    sink = testsvc.runtime(testsvc.SINK, platform, provider)
+    await relay.start()
+    await sink.start()
+    yield relay, sink
+    await relay.stop()
+    await sink.stop()
+
+
+def payment(account: str | None = None) -> BaseModel:
+    return testsvc.example(testsvc.PAYMENT_RECEIVED, patient_account_id=account or f"PA{uuid.uuid4().hex[:10]}")
+
+
+async def test_events_flow_through_outbox_and_apply_once(platform: Settings, running: tuple[Runtime, Runtime]) -> None:
+    before_remits = await count(platform, "remits", EFFECTS)
+    before_sink = await count(platform, "notifications", EFFECTS)
+    for _ in range(5):
+        await publish(platform, payment())
+
+    async def sink_done() -> bool:
+        return await count(platform, "notifications", EFFECTS) == before_sink + 5
+
+    await eventually(sink_done, what="five downstream effects")
+    assert await count(platform, "remits", EFFECTS) == before_remits + 5
+    assert await count(platform, "remits", "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+
+
+async def test_duplicate_delivery_changes_nothing(platform: Settings, running: tuple[Runtime, Runtime]) -> None:
+    event = payment()
+    event_id = uuid.uuid4()
+    before = await count(platform, "remits", EFFECTS)
+    await publish(platform, event, event_id=event_id)
+    await publish(platform, event, event_id=event_id)
+    marker = await publish(platform, payment())  # a later record proves both copies were consumed
+
+    async def marker_applied() -> bool:
+        return await count(platform, "remits", "SELECT count(*) FROM test_effects WHERE event_id = $1", marker.id) == 1
+
+    await eventually(marker_applied, what="the marker event")
+    assert await count(platform, "remits", "SELECT count(*) FROM test_effects WHERE event_id = $1", event_id) == 1
+    assert await count(platform, "remits", EFFECTS) == before + 2
+    assert await count(platform, "remits", "SELECT count(*) FROM inbox WHERE event_id = $1", event_id) == 1
+
+
+async def _dlq_positions(platform: Settings) -> list[dict[str, str]]:
+    from services.chassis.dlq import dlq_metadata
+
+    return [
+        {**dlq_metadata(h), "key": (k or b"").decode()}
+        for k, _, h in await read_topic(platform, "rcm.remits.dlq.v1")
+    ]
+
+
+async def test_poison_record_goes_to_dlq_and_partition_moves_on(
+    platform: Settings, running: tuple[Runtime, Runtime]
+) -> None:
+    canary = "CANARY-PATIENT-JANE-DOE-123-45-6789"
+    poison = payment("PA-POISON-1")
+    await publish(platform, poison, raw_value=b'{"patient_account_id": "' + canary.encode() + b'", "amount": 12.5}')
+    follower = await publish(platform, payment("PA-POISON-1"))  # same key, same partition, after the poison
+
+    async def follower_applied() -> bool:
+        applied = "SELECT count(*) FROM test_effects WHERE event_id = $1"
+        return await count(platform, "remits", applied, follower.id) == 1
+
+    await eventually(follower_applied, what="the record after the poison")
+    letters = [m for m in await _dlq_positions(platform) if m["key"] == "PA-POISON-1"]
+    assert len(letters) == 1
+    letter = letters[0]
+    assert letter["error_class"] == "ContractError"
+    assert letter["original_topic"] == platform.topic("rcm.intake.payments.v1")
+    assert letter["reason"].startswith("contract violation")
+    assert canary not in str(letter)  # reasons name fields and rules, never values
+
+
+async def _serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    await eventually(lambda: asyncio.sleep(0, server.started), timeout_s=10, what="admin HTTP server")
+    return server, task
+
+
+async def test_handler_failure_dead_letters_then_replay_applies_it(
+    platform: Settings, running: tuple[Runtime, Runtime], unused_tcp_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    relay, _ = running
+    conn = await asyncpg.connect(platform.database_url("remits"))
+    await conn.execute("INSERT INTO test_switches VALUES ('broken', true) ON CONFLICT (name) DO UPDATE SET on_ = true")
+    try:
+        failing = await publish(platform, payment("PA-REPLAY-1"))
+
+        async def dead_lettered() -> bool:
+            return any(m["key"] == "PA-REPLAY-1" for m in await _dlq_positions(platform))
+
+        await eventually(dead_lettered, what="the failing record in the DLQ")
+    finally:
+        await conn.execute("UPDATE test_switches SET on_ = false WHERE name = 'broken'")
+        await conn.close()
+    assert await count(platform, "remits", "SELECT count(*) FROM test_effects WHERE event_id = $1", failing.id) == 0
+
+    records = await read_topic(platform, "rcm.remits.dlq.v1")
+    index = next(i for i, (k, _, _) in enumerate(records) if k == b"PA-REPLAY-1")
+    app = FastAPI()
+    app.include_router(platform_router(relay))
+    server, task = await _serve(app, unused_tcp_port)
+    monkeypatch.setenv("RCM_REMITS_HTTP_PORT", str(unused_tcp_port))
+    try:
+        result = await asyncio.to_thread(
+            CliRunner().invoke, rcm, ["dlq", "replay", "remits", f"0:{index}", "--reason", "handler fixed"]
+        )
+    finally:
+        server.should_exit = True
+        await task
+    assert result.exit_code == 0, result.output
+    assert "applied" in result.output
+    assert await count(platform, "remits", "SELECT count(*) FROM test_effects WHERE event_id = $1", failing.id) == 1
+    assert await count(platform, "remits", "SELECT count(*) FROM audit_log WHERE action = 'dlq.replay'") == 1
+
+
+async def test_trace_crosses_kafka_hop_and_outbox_relay(
+    platform: Settings, running: tuple[Runtime, Runtime], spans: InMemorySpanExporter
+) -> None:
+    trace_id = uuid.uuid4().hex
+    traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
+    event = await publish(platform, payment(), traceparent=traceparent)
+
+    async def downstream_traced() -> bool:
+        return await count(
+            platform, "notifications", "SELECT count(*) FROM test_effects WHERE traceparent LIKE $1", f"00-{trace_id}-%"
+        ) == 1
+
+    await eventually(downstream_traced, what="the downstream effect to carry the trace")
+    in_trace = [s for s in spans.get_finished_spans() if format(s.context.trace_id, "032x") == trace_id]
+    kinds = {s.kind.name for s in in_trace}
+    assert {"CONSUMER", "PRODUCER"} <= kinds
+    assert any(s.name.endswith("publish") and (s.attributes or {}).get("messaging.message.id") for s in in_trace)
+    assert event.id
+
+
+async def test_service_role_cannot_touch_another_schema(platform: Settings) -> None:
+    conn = await asyncpg.connect(platform.database_url("charges"))
+    try:
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.fetch("SELECT * FROM claims.schema_migrations")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE claims.intruder (id int)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE public.intruder (id int)")
+        await conn.execute("CREATE TABLE charges.own_table (id int)")  # its own schema is fine
+    finally:
+        await conn.close()

@@ -1,0 +1,92 @@
+"""Two tiny services built on the chassis, for the delivery tests.
+
+`relay` (runs as the remits role) consumes payment intake events, records an effect and emits
+a PatientPaymentPosted through its outbox; `sink` (the notifications role) consumes those and
+records an effect. Counting effects proves exactly-once in effect across crashes.
+Run one as a process: `python -m tests.support.testsvc relay|sink`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+from schemas.registry import spec_for
+
+from services.chassis.clock import SystemClock
+from services.chassis.consumer import HandlerContext
+from services.chassis.runtime import Runtime, ServiceDefinition
+from services.chassis.settings import Settings
+from services.chassis.telemetry import tracer_provider
+
+PAYMENT_RECEIVED = "rcm.intake.PatientPaymentReceived.v1"
+PAYMENT_POSTED = "rcm.patient-balances.PatientPaymentPosted.v1"
+MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class Broken(Exception):
+    """A handler bug the test can switch on and off."""
+
+
+def example(event_type: str, **overrides: Any) -> BaseModel:
+    model = spec_for(event_type).model
+    extra = model.model_config.get("json_schema_extra")
+    examples = extra.get("examples") if isinstance(extra, dict) else None
+    assert examples, f"{event_type} has no example"
+    event: BaseModel = model.model_validate({**examples[0], **overrides})
+    return event
+
+
+async def _record(ctx: HandlerContext) -> None:
+    await ctx.conn.execute(
+        "INSERT INTO test_effects (event_id, event_type, subject, traceparent) VALUES ($1, $2, $3, $4)",
+        ctx.envelope.id,
+        ctx.envelope.type,
+        ctx.envelope.subject,
+        ctx.envelope.traceparent,
+    )
+
+
+async def on_payment_received(ctx: HandlerContext, event: Any) -> None:
+    if await ctx.conn.fetchval("SELECT on_ FROM test_switches WHERE name = 'broken'"):
+        raise Broken
+    await _record(ctx)
+    await ctx.emit(example(PAYMENT_POSTED, patient_account_id=event.patient_account_id))
+
+
+async def on_payment_posted(ctx: HandlerContext, event: Any) -> None:
+    await _record(ctx)
+
+
+RELAY = ServiceDefinition(
+    name="remits", migrations=MIGRATIONS, handlers={PAYMENT_RECEIVED: on_payment_received},
+    topics=["rcm.intake.payments.v1"],
+)
+SINK = ServiceDefinition(
+    name="notifications", migrations=MIGRATIONS, handlers={PAYMENT_POSTED: on_payment_posted},
+    topics=["rcm.patient-balances.v1"],
+)
+
+
+def runtime(definition: ServiceDefinition, settings: Settings, provider: Any = None) -> Runtime:
+    return Runtime(definition, settings, SystemClock(), provider or tracer_provider(definition.name, settings))
+
+
+async def _main(which: str) -> None:
+    definition = {"relay": RELAY, "sink": SINK}[which]
+    rt = runtime(definition, Settings())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+    await rt.start()
+    print("ready", flush=True)
+    await stop.wait()
+    await rt.stop()
+
+
+if __name__ == "__main__":
+    asyncio.run(_main(sys.argv[1]))

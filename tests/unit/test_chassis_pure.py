@@ -1,0 +1,91 @@
+"""Pure chassis pieces: settings, clock, clearinghouse folders, DLQ headers, log hygiene."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from services.chassis.clearinghouse import FOLDERS, FolderClearinghouse
+from services.chassis.clock import FixedClock
+from services.chassis.dlq import DeadLetter, SourceRecord, dlq_metadata, original_headers
+from services.chassis.logs import configure_logging, ids
+from services.chassis.settings import Settings
+
+
+def test_prefix_applies_to_topics_groups_and_dlqs() -> None:
+    s = Settings(topic_prefix="ci42.")
+    assert s.topic("rcm.claims.v1") == "ci42.rcm.claims.v1"
+    assert s.group_id("claims") == "ci42.rcm.claims"
+    assert s.dlq_topic("claims") == "ci42.rcm.claims.dlq.v1"
+
+
+def test_user_urls_win_over_the_local_stack() -> None:
+    s = Settings(
+        admin_database_url="postgresql://admin:secret@db.example:5432/whatever",
+        claims_database_url="postgresql://claimsuser:pw@db.example:5432/rcm",
+        kafka_bootstrap="broker:9092",
+    )
+    assert s.bootstrap == "broker:9092"
+    assert s.admin_url == "postgresql://admin:secret@db.example:5432/rcm"
+    assert s.database_url("claims") == "postgresql://claimsuser:pw@db.example:5432/rcm"
+    # Unset service URLs derive from the admin URL's host with the service's own role.
+    assert s.database_url("charges") == "postgresql://rcm_charges:rcm_charges-local@db.example:5432/rcm"
+
+
+def test_local_defaults_use_fixed_local_ports() -> None:
+    s = Settings()
+    assert s.bootstrap == "127.0.0.1:39092"
+    assert "@127.0.0.1:55432/rcm" in s.admin_url
+
+
+def test_fixed_clock_moves_only_when_told() -> None:
+    clock = FixedClock(datetime(2026, 3, 1, 12, tzinfo=UTC))
+    clock.advance(timedelta(days=30))
+    assert clock.today().isoformat() == "2026-03-31"
+    with pytest.raises(ValueError):
+        FixedClock(datetime(2026, 1, 1))
+
+
+async def test_clearinghouse_writes_atomically_and_archives(tmp_path: Path) -> None:
+    ch = FolderClearinghouse(tmp_path)
+    ch.ensure_layout()
+    assert all((tmp_path / f).is_dir() for f in FOLDERS)
+    (tmp_path / "outbound" / "half.x12.part").write_text("ISA*partial")  # a writer mid-way
+    await ch.write("outbound", "claims-0001.x12", b"ISA*...~")
+    files = await ch.list("outbound")
+    assert [f.name for f in files] == ["claims-0001.x12"]
+    assert await ch.read(files[0]) == b"ISA*...~"
+    await ch.archive(files[0])
+    assert await ch.list("outbound") == []
+    assert (tmp_path / "archive" / "outbound" / "claims-0001.x12").exists()
+    with pytest.raises(ValueError):
+        await ch.write("outbound", "../escape", b"x")
+    with pytest.raises(ValueError):
+        await ch.write("elsewhere", "a", b"x")
+
+
+def test_dead_letter_headers_keep_the_original_and_add_the_reason() -> None:
+    record = SourceRecord("t.rcm.intake.charges.v1", 2, 41, b"K1", b"{}", [("ce_id", b"abc"), ("ce_type", b"x")])
+    letter = DeadLetter(record, "charges", "ContractError", "contract violation: units: greater_than", 1,
+                        datetime(2026, 1, 1, tzinfo=UTC))
+    headers = letter.headers()
+    meta = dlq_metadata(headers)
+    assert meta["original_topic"] == "t.rcm.intake.charges.v1"
+    assert meta["original_partition"] == "2" and meta["original_offset"] == "41"
+    assert meta["reason"] == "contract violation: units: greater_than"
+    assert original_headers(headers) == record.headers
+
+
+def test_logs_are_json_and_refuse_non_id_fields() -> None:
+    stream = io.StringIO()
+    configure_logging("claims", "INFO", stream)
+    logging.getLogger("x").info("claim held", extra=ids(claim_id="CL123"))
+    line = json.loads(stream.getvalue().splitlines()[-1])
+    assert line["service"] == "claims" and line["claim_id"] == "CL123" and line["level"] == "INFO"
+    with pytest.raises(ValueError):
+        ids(patient_name="Jane Doe")
