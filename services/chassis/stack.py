@@ -105,8 +105,10 @@ def service_pid(settings: Settings, service: str) -> int | None:
     try:
         pid = int(path.read_text())
         os.kill(pid, 0)
-        return pid
-    except (OSError, ValueError):
+        # A child that exited but was not reaped yet still answers kill(0): check its state.
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return None if state in ("Z", "X") else pid
+    except (OSError, ValueError, IndexError):
         return None
 
 

@@ -188,3 +188,31 @@ async def test_service_role_cannot_touch_another_schema(platform: Settings) -> N
         await conn.execute("CREATE TABLE charges.own_table (id int)")  # its own schema is fine
     finally:
         await conn.close()
+
+
+async def test_early_arrivals_are_parked_then_applied_in_order(
+    platform: Settings, running: tuple[Runtime, Runtime]
+) -> None:
+    account = f"{testsvc.WAITING_PREFIX}{uuid.uuid4().hex[:8]}"
+    first = await publish(platform, payment(account))
+    second = await publish(platform, payment(account))
+    parked = "SELECT count(*) FROM parked WHERE park_key = $1"
+
+    async def both_parked() -> bool:
+        return await count(platform, "remits", parked, account) == 2
+
+    await eventually(both_parked, what="two parked payments")
+    assert await count(platform, "remits", "SELECT count(*) FROM test_effects WHERE subject = $1", account) == 0
+    await publish(platform, testsvc.example(testsvc.REFUND_ISSUED, patient_account_id=account))
+
+    async def released() -> bool:
+        return await count(platform, "remits", parked, account) == 0
+
+    await eventually(released, what="the parked payments to be released")
+    conn = await asyncpg.connect(platform.database_url("remits"))
+    try:
+        rows = await conn.fetch("SELECT event_id, event_type FROM test_effects WHERE subject = $1 ORDER BY seq", account)
+    finally:
+        await conn.close()
+    applied = [r["event_id"] for r in rows if r["event_type"] == testsvc.PAYMENT_RECEIVED]
+    assert applied == [first.id, second.id]

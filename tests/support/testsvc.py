@@ -9,6 +9,7 @@ Run one as a process: `python -m tests.support.testsvc relay|sink`.
 from __future__ import annotations
 
 import asyncio
+import json
 import signal
 import sys
 from pathlib import Path
@@ -25,6 +26,8 @@ from services.chassis.telemetry import tracer_provider
 
 PAYMENT_RECEIVED = "rcm.intake.PatientPaymentReceived.v1"
 PAYMENT_POSTED = "rcm.patient-balances.PatientPaymentPosted.v1"
+REFUND_ISSUED = "rcm.intake.PatientRefundIssued.v1"
+WAITING_PREFIX = "PA-WAIT-"
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 
@@ -37,7 +40,8 @@ def example(event_type: str, **overrides: Any) -> BaseModel:
     extra = model.model_config.get("json_schema_extra")
     examples = extra.get("examples") if isinstance(extra, dict) else None
     assert examples, f"{event_type} has no example"
-    event: BaseModel = model.model_validate({**examples[0], **overrides})
+    # Strict models take JSON types only in JSON mode (dates as strings, money as strings).
+    event: BaseModel = model.model_validate_json(json.dumps({**examples[0], **overrides}))
     return event
 
 
@@ -54,8 +58,21 @@ async def _record(ctx: HandlerContext) -> None:
 async def on_payment_received(ctx: HandlerContext, event: Any) -> None:
     if await ctx.conn.fetchval("SELECT on_ FROM test_switches WHERE name = 'broken'"):
         raise Broken
+    account = event.patient_account_id
+    if account.startswith(WAITING_PREFIX) and not await ctx.conn.fetchval(
+        "SELECT 1 FROM test_switches WHERE name = $1", account
+    ):
+        await ctx.park(account, "account not opened yet")
+        return
     await _record(ctx)
-    await ctx.emit(example(PAYMENT_POSTED, patient_account_id=event.patient_account_id))
+    await ctx.emit(example(PAYMENT_POSTED, patient_account_id=account))
+
+
+async def on_refund_issued(ctx: HandlerContext, event: Any) -> None:
+    """Stands in for "the prerequisite arrived": opens the account and releases what waited."""
+    await _record(ctx)
+    await ctx.conn.execute("INSERT INTO test_switches VALUES ($1, true) ON CONFLICT DO NOTHING", event.patient_account_id)
+    await ctx.release_parked(event.patient_account_id)
 
 
 async def on_payment_posted(ctx: HandlerContext, event: Any) -> None:
@@ -63,7 +80,7 @@ async def on_payment_posted(ctx: HandlerContext, event: Any) -> None:
 
 
 RELAY = ServiceDefinition(
-    name="remits", migrations=MIGRATIONS, handlers={PAYMENT_RECEIVED: on_payment_received},
+    name="remits", migrations=MIGRATIONS, handlers={PAYMENT_RECEIVED: on_payment_received, REFUND_ISSUED: on_refund_issued},
     topics=["rcm.intake.payments.v1"],
 )
 SINK = ServiceDefinition(

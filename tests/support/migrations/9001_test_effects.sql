@@ -1,5 +1,6 @@
 -- Test-only effects table: one row per applied event, so double effects are countable.
 CREATE TABLE test_effects (
+    seq         bigserial,
     event_id    uuid PRIMARY KEY,
     event_type  text NOT NULL,
     subject     text NOT NULL,

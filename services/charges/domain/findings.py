@@ -1,0 +1,115 @@
+"""What validation reports: rejections (the line or encounter cannot be posted) and warnings.
+
+Messages are fixed sentences that may name counts and positions but never a submitted value:
+codes, identifiers and amounts can be PHI once they are tied to a patient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Reason(StrEnum):
+    """Stable machine-readable codes; they travel as RejectionReason.code in rejection events."""
+
+    # Encounter level
+    ENC_NPI_CHECK_DIGIT = "ENC_NPI_CHECK_DIGIT"
+    ENC_NO_DIAGNOSIS = "ENC_NO_DIAGNOSIS"
+    ENC_DX_TOO_MANY = "ENC_DX_TOO_MANY"
+    ENC_DX_DUPLICATE = "ENC_DX_DUPLICATE"
+    ENC_DX_INVALID = "ENC_DX_INVALID"
+    ENC_DX_NOT_BILLABLE = "ENC_DX_NOT_BILLABLE"
+    ENC_DX_YEAR_NOT_CHECKED = "ENC_DX_YEAR_NOT_CHECKED"
+    ENC_COVERAGE_MISSING = "ENC_COVERAGE_MISSING"
+    ENC_COVERAGE_RANK = "ENC_COVERAGE_RANK"
+    ENC_POS_INVALID = "ENC_POS_INVALID"
+    ENC_ADMISSION_DATE_FUTURE = "ENC_ADMISSION_DATE_FUTURE"
+    # Charge level: codes
+    CHG_CODE_CHOICE = "CHG_CODE_CHOICE"
+    CHG_CPT_SHAPE = "CHG_CPT_SHAPE"
+    CHG_CPT_UNKNOWN = "CHG_CPT_UNKNOWN"
+    CHG_HCPCS_SHAPE = "CHG_HCPCS_SHAPE"
+    CHG_HCPCS_UNKNOWN = "CHG_HCPCS_UNKNOWN"
+    CHG_HCPCS_NOT_EFFECTIVE = "CHG_HCPCS_NOT_EFFECTIVE"
+    CHG_MODIFIER_COUNT = "CHG_MODIFIER_COUNT"
+    CHG_MODIFIER_INVALID = "CHG_MODIFIER_INVALID"
+    CHG_MODIFIER_DUPLICATE = "CHG_MODIFIER_DUPLICATE"
+    CHG_POS_INVALID = "CHG_POS_INVALID"
+    CHG_NPI_CHECK_DIGIT = "CHG_NPI_CHECK_DIGIT"
+    CHG_ICD_UNKNOWN = "CHG_ICD_UNKNOWN"
+    CHG_ICD_NOT_BILLABLE = "CHG_ICD_NOT_BILLABLE"
+    CHG_ICD_YEAR_NOT_CHECKED = "CHG_ICD_YEAR_NOT_CHECKED"
+    CHG_DX_POINTER_COUNT = "CHG_DX_POINTER_COUNT"
+    CHG_DX_POINTER_RANGE = "CHG_DX_POINTER_RANGE"
+    CHG_DX_POINTER_DUPLICATE = "CHG_DX_POINTER_DUPLICATE"
+    # Charge level: quantities, money, dates
+    CHG_UNITS = "CHG_UNITS"
+    CHG_AMOUNT = "CHG_AMOUNT"
+    CHG_AMOUNT_PRECISION = "CHG_AMOUNT_PRECISION"
+    CHG_AMOUNT_MISMATCH = "CHG_AMOUNT_MISMATCH"
+    CHG_PRICE_MISSING = "CHG_PRICE_MISSING"
+    CHG_SERVICE_DATE_FUTURE = "CHG_SERVICE_DATE_FUTURE"
+    CHG_SERVICE_DATE_ORDER = "CHG_SERVICE_DATE_ORDER"
+    # Chargemaster
+    CDM_UNKNOWN = "CDM_UNKNOWN"
+    CDM_NOT_LOADED = "CDM_NOT_LOADED"
+    CDM_NOT_EFFECTIVE = "CDM_NOT_EFFECTIVE"
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A finding that stops the encounter or charge from being accepted."""
+
+    code: Reason
+    field: str | None
+    """Path of the offending field in the sender's event, e.g. ``modifiers[1]``."""
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+# Shadows the builtin on purpose: it is the domain's word, and this layer never needs the builtin.
+class Warning:
+    """A finding worth recording (and showing to billing staff) that does not stop posting."""
+
+    code: Reason
+    field: str | None
+    message: str
+
+
+Finding = Rejection | Warning
+
+
+@dataclass(frozen=True, slots=True)
+class ValidationResult:
+    rejections: tuple[Rejection, ...] = ()
+    warnings: tuple[Warning, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.rejections
+
+    @classmethod
+    def of(cls, findings: Iterable[Finding]) -> ValidationResult:
+        items = list(findings)
+        return cls(
+            rejections=tuple(f for f in items if isinstance(f, Rejection)),
+            warnings=tuple(f for f in items if isinstance(f, Warning)),
+        )
+
+    def codes(self) -> frozenset[Reason]:
+        """Every reason code present, rejections and warnings alike (handy for tests and metrics)."""
+        return frozenset(f.code for f in (*self.rejections, *self.warnings))
+
+
+@dataclass(frozen=True, slots=True)
+class LineError:
+    """A problem in an uploaded file (chargemaster, HCPCS release), located by line number."""
+
+    line: int
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.message}"
