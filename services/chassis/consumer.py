@@ -24,9 +24,9 @@ from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel
+
 from schemas.envelope import Envelope, EnvelopeError
 from schemas.registry import REGISTRY, ContractError, decode
-
 from services.chassis import dlq, faults, inbox, outbox
 from services.chassis.clock import Clock
 from services.chassis.dlq import DeadLetter, SourceRecord

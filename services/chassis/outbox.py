@@ -20,9 +20,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
+
 from schemas.envelope import Envelope
 from schemas.registry import encode, key_of, spec_for_model
-
 from services.chassis import faults
 from services.chassis.kafka import Publisher
 from services.chassis.logs import ids

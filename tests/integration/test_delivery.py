@@ -211,7 +211,9 @@ async def test_early_arrivals_are_parked_then_applied_in_order(
     await eventually(released, what="the parked payments to be released")
     conn = await asyncpg.connect(platform.database_url("remits"))
     try:
-        rows = await conn.fetch("SELECT event_id, event_type FROM test_effects WHERE subject = $1 ORDER BY seq", account)
+        rows = await conn.fetch(
+            "SELECT event_id, event_type FROM test_effects WHERE subject = $1 ORDER BY seq", account
+        )
     finally:
         await conn.close()
     applied = [r["event_id"] for r in rows if r["event_type"] == testsvc.PAYMENT_RECEIVED]

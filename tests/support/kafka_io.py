@@ -11,9 +11,9 @@ from uuid import UUID
 import asyncpg
 from aiokafka import AIOKafkaProducer
 from pydantic import BaseModel
+
 from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model
-
 from services.chassis.dlq_replay import read_records
 from services.chassis.settings import Settings
 

@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
-from schemas.registry import spec_for
 
+from schemas.registry import spec_for
 from services.chassis.clock import SystemClock
 from services.chassis.consumer import HandlerContext
 from services.chassis.runtime import Runtime, ServiceDefinition
@@ -71,8 +71,9 @@ async def on_payment_received(ctx: HandlerContext, event: Any) -> None:
 async def on_refund_issued(ctx: HandlerContext, event: Any) -> None:
     """Stands in for "the prerequisite arrived": opens the account and releases what waited."""
     await _record(ctx)
-    await ctx.conn.execute("INSERT INTO test_switches VALUES ($1, true) ON CONFLICT DO NOTHING", event.patient_account_id)
-    await ctx.release_parked(event.patient_account_id)
+    account = event.patient_account_id
+    await ctx.conn.execute("INSERT INTO test_switches VALUES ($1, true) ON CONFLICT DO NOTHING", account)
+    await ctx.release_parked(account)
 
 
 async def on_payment_posted(ctx: HandlerContext, event: Any) -> None:
@@ -80,7 +81,9 @@ async def on_payment_posted(ctx: HandlerContext, event: Any) -> None:
 
 
 RELAY = ServiceDefinition(
-    name="remits", migrations=MIGRATIONS, handlers={PAYMENT_RECEIVED: on_payment_received, REFUND_ISSUED: on_refund_issued},
+    name="remits",
+    migrations=MIGRATIONS,
+    handlers={PAYMENT_RECEIVED: on_payment_received, REFUND_ISSUED: on_refund_issued},
     topics=["rcm.intake.payments.v1"],
 )
 SINK = ServiceDefinition(
