@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import asyncpg
 import pytest
@@ -13,13 +15,14 @@ from fastapi import FastAPI
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from prometheus_client import generate_latest
 from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
 from services.chassis.http import platform_router
 from services.chassis.runtime import Runtime
-from services.chassis.settings import Settings
+from services.chassis.settings import Settings, get_settings
 from tests.support import testsvc
 from tests.support.kafka_io import count, eventually, publish, read_topic
 
@@ -44,6 +47,18 @@ async def running(platform: Settings, spans: InMemorySpanExporter) -> AsyncItera
     yield relay, sink
     await relay.stop()
     await sink.stop()
+
+
+@pytest.fixture
+def cli_env(platform: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point the `rcm` command at this module's platform (prefix, database, broker)."""
+    monkeypatch.setenv("RCM_KAFKA_BOOTSTRAP", platform.bootstrap)
+    monkeypatch.setenv("RCM_ADMIN_DATABASE_URL", platform.admin_url)
+    monkeypatch.setenv("RCM_DATABASE_NAME", platform.database_name)
+    monkeypatch.setenv("RCM_TOPIC_PREFIX", platform.topic_prefix)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 def payment(account: str | None = None) -> BaseModel:
@@ -91,8 +106,15 @@ async def _dlq_positions(platform: Settings) -> list[dict[str, str]]:
 
 
 async def test_poison_record_goes_to_dlq_and_partition_moves_on(
-    platform: Settings, running: tuple[Runtime, Runtime]
+    platform: Settings,
+    running: tuple[Runtime, Runtime],
+    spans: InMemorySpanExporter,
+    caplog: pytest.LogCaptureFixture,
+    cli_env: None,
 ) -> None:
+    # Our own loggers at their most verbose (aiokafka's DEBUG dumps records; services keep it at WARNING).
+    for name in ("services", "rcm", "faststream"):
+        caplog.set_level(logging.DEBUG, logger=name)
     canary = "CANARY-PATIENT-JANE-DOE-123-45-6789"
     poison = payment("PA-POISON-1")
     await publish(platform, poison, raw_value=b'{"patient_account_id": "' + canary.encode() + b'", "amount": 12.5}')
@@ -109,7 +131,17 @@ async def test_poison_record_goes_to_dlq_and_partition_moves_on(
     assert letter["error_class"] == "ContractError"
     assert letter["original_topic"] == platform.topic("rcm.intake.payments.v1")
     assert letter["reason"].startswith("contract violation")
-    assert canary not in str(letter)  # reasons name fields and rules, never values
+    # Reasons, logs, span attributes and metrics name fields, rules and ids, never values.
+    assert canary not in str(letter)
+    assert canary not in caplog.text
+    assert not any(canary in str(s.attributes) for s in spans.get_finished_spans())
+    relay, _ = running
+    assert canary not in generate_latest(relay.metrics.registry).decode()
+
+    listing = await asyncio.to_thread(CliRunner().invoke, rcm, ["dlq", "list", "--service", "remits", "--json"])
+    assert listing.exit_code == 0, listing.output
+    listed = [d for d in json.loads(listing.output) if d["key"] == "PA-POISON-1"]
+    assert listed and listed[0]["error_class"] == "ContractError" and canary not in listing.output
 
 
 async def _serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:
