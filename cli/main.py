@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from cli import dlq, stack
+from cli import dlq, docs, publish, schemas, stack, x12
 from services.charges.commands import app as charges_app
+from services.charges.commands import chargemaster_app
 from services.claims.commands import app as claims_app
 from services.notifications.commands import app as notifications_app
 from services.remits.commands import app as remits_app
@@ -18,7 +19,12 @@ app = typer.Typer(
 )
 stack.register(app)
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(schemas.app, name="schemas")
+app.add_typer(x12.app, name="x12")
+docs.register(app)
+publish.register(app)
 app.add_typer(charges_app, name="charges")
+app.add_typer(chargemaster_app, name="chargemaster")
 app.add_typer(claims_app, name="claims")
 app.add_typer(remits_app, name="remits")
 app.add_typer(notifications_app, name="notifications")

@@ -2,10 +2,15 @@
 
 from pathlib import Path
 
+from services.charges import http_api
 from services.charges.handlers import HANDLERS
 from services.chassis.runtime import ServiceDefinition, service_app_factory
 
 DEFINITION = ServiceDefinition(
-    name="charges", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS
+    name="charges",
+    migrations=Path(__file__).with_name("migrations"),
+    handlers=HANDLERS,
+    routers=[http_api.router],
+    customize_app=http_api.install_openapi,
 )
 create_app = service_app_factory(DEFINITION)

@@ -25,11 +25,12 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
+from schemas.dlq import DeadLetterInfo, ErrorClass
 from schemas.envelope import Envelope, EnvelopeError
 from schemas.registry import REGISTRY, ContractError, decode
 from services.chassis import dlq, faults, inbox, outbox
 from services.chassis.clock import Clock
-from services.chassis.dlq import DeadLetter, SourceRecord
+from services.chassis.dlq import SourceRecord
 from services.chassis.kafka import Publisher
 from services.chassis.logs import ids
 from services.chassis.metrics import Metrics
@@ -145,17 +146,20 @@ class EventConsumer:
         try:
             envelope = Envelope.from_headers(record.headers)
         except EnvelopeError as exc:
-            return await self._dead_letter(record, "EnvelopeError", str(exc), attempts=1)
+            return await self._dead_letter(record, "envelope_invalid", str(exc), attempts=1)
         handler = self.handlers.get(envelope.type)
         if handler is None:
             if envelope.type in REGISTRY:
                 self._count(envelope.type, Outcome.IGNORED)
                 return Outcome.IGNORED
-            return await self._dead_letter(record, "UnknownEventType", "event type is not in the contract registry", 1)
+            reason = "event type is not in the contract registry"
+            return await self._dead_letter(record, "unknown_event_type", reason, attempts=1)
         try:
             event = decode(envelope.type, record.value)
         except ContractError as exc:
-            return await self._dead_letter(record, "ContractError", _contract_reason(exc), attempts=1)
+            undecodable = any(e.get("type") == "json_invalid" for e in exc.errors)
+            error_class: ErrorClass = "undecodable" if undecodable else "contract_violation"
+            return await self._dead_letter(record, error_class, _contract_reason(exc), attempts=1)
 
         attempt = 0
         while True:
@@ -164,9 +168,8 @@ class EventConsumer:
                 outcome = await self._apply(record, envelope, event, handler)
             except TRANSIENT as exc:
                 if attempt >= self.settings.retry_attempts:
-                    return await self._dead_letter(
-                        record, type(exc).__name__, "transient failure: retries exhausted", attempts=attempt
-                    )
+                    reason = f"transient failure ({type(exc).__name__}): retries exhausted"
+                    return await self._dead_letter(record, "poison", reason, attempts=attempt)
                 self.metrics.retries.labels(self.service).inc()
                 log.warning(
                     "transient failure, retrying",
@@ -178,7 +181,8 @@ class EventConsumer:
                 log.error(
                     "handler failed", extra=ids(event_id=str(envelope.id), error_class=type(exc).__name__)
                 )
-                return await self._dead_letter(record, type(exc).__name__, "handler failed", attempts=attempt)
+                reason = f"handler failed ({type(exc).__name__})"
+                return await self._dead_letter(record, "poison", reason, attempts=attempt)
             self._count(envelope.type, outcome)
             return outcome
 
@@ -196,16 +200,20 @@ class EventConsumer:
         ceiling = min(self.settings.retry_max_delay_s, self.settings.retry_base_delay_s * 2 ** (attempt - 1))
         return random.uniform(ceiling / 2, ceiling)  # noqa: S311 - jitter, not security
 
-    async def _dead_letter(self, record: SourceRecord, error_class: str, reason: str, attempts: int) -> Outcome:
-        letter = DeadLetter(
-            record=record,
+    async def _dead_letter(
+        self, record: SourceRecord, error_class: ErrorClass, reason: str, attempts: int
+    ) -> Outcome:
+        info = DeadLetterInfo(
+            original_topic=record.topic,
+            original_partition=max(record.partition, 0),
+            original_offset=max(record.offset, 0),
             consumer=self.name,
             error_class=error_class,
-            reason=reason[:500],
+            reason=reason[:1000],
             attempts=attempts,
             failed_at=self.clock.now(),
         )
-        await dlq.send(self.publisher, self.settings.dlq_topic(self.service), letter)
+        await dlq.send(self.publisher, self.settings.dlq_topic(self.service), record, info)
         log.warning(
             "record dead-lettered",
             extra=ids(topic=record.topic, partition=record.partition, offset=record.offset, error_class=error_class),

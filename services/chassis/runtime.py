@@ -49,7 +49,9 @@ class ServiceDefinition:
     name: ServiceName
     migrations: Path
     handlers: dict[str, Handler] = field(default_factory=dict)
-    routers: list[APIRouter] = field(default_factory=list)
+    # HTTP routes of the service, built once the runtime exists (they need its pool and clock).
+    routers: list[Callable[[Runtime], APIRouter]] = field(default_factory=list)
+    customize_app: Callable[[FastAPI], None] | None = None
     background: list[BackgroundTask] = field(default_factory=list)
     # Topics (unprefixed) to consume; by default the catalog's topics listing this service.
     topics: list[str] | None = None
@@ -239,8 +241,10 @@ def create_service_app(
     app = FastAPI(title=f"Revcycle {definition.name}", lifespan=lifespan)
     app.state.runtime = runtime
     app.include_router(platform_router(runtime))
-    for router in definition.routers:
-        app.include_router(router)
+    for build in definition.routers:
+        app.include_router(build(runtime))
+    if definition.customize_app is not None:
+        definition.customize_app(app)
     return app
 
 

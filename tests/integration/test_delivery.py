@@ -128,7 +128,7 @@ async def test_poison_record_goes_to_dlq_and_partition_moves_on(
     letters = [m for m in await _dlq_positions(platform) if m["key"] == "PA-POISON-1"]
     assert len(letters) == 1
     letter = letters[0]
-    assert letter["error_class"] == "ContractError"
+    assert letter["error_class"] == "contract_violation"
     assert letter["original_topic"] == platform.topic("rcm.intake.payments.v1")
     assert letter["reason"].startswith("contract violation")
     # Reasons, logs, span attributes and metrics name fields, rules and ids, never values.
@@ -141,7 +141,7 @@ async def test_poison_record_goes_to_dlq_and_partition_moves_on(
     listing = await asyncio.to_thread(CliRunner().invoke, rcm, ["dlq", "list", "--service", "remits", "--json"])
     assert listing.exit_code == 0, listing.output
     listed = [d for d in json.loads(listing.output) if d["key"] == "PA-POISON-1"]
-    assert listed and listed[0]["error_class"] == "ContractError" and canary not in listing.output
+    assert listed and listed[0]["error_class"] == "contract_violation" and canary not in listing.output
 
 
 async def _serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[None]]:

@@ -13,7 +13,7 @@ import json
 import signal
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel
 
@@ -38,7 +38,7 @@ class Broken(Exception):
 def example(event_type: str, **overrides: Any) -> BaseModel:
     model = spec_for(event_type).model
     extra = model.model_config.get("json_schema_extra")
-    examples = extra.get("examples") if isinstance(extra, dict) else None
+    examples = cast(list[dict[str, Any]], extra.get("examples") if isinstance(extra, dict) else None)
     assert examples, f"{event_type} has no example"
     # Strict models take JSON types only in JSON mode (dates as strings, money as strings).
     event: BaseModel = model.model_validate_json(json.dumps({**examples[0], **overrides}))

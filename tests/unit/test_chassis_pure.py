@@ -10,9 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from schemas.dlq import DeadLetterInfo
 from services.chassis.clearinghouse import FOLDERS, FolderClearinghouse
 from services.chassis.clock import FixedClock
-from services.chassis.dlq import DeadLetter, SourceRecord, dlq_metadata, original_headers
+from services.chassis.dlq import SourceRecord, dlq_metadata, original_headers
 from services.chassis.logs import configure_logging, ids
 from services.chassis.settings import Settings
 
@@ -71,14 +72,18 @@ async def test_clearinghouse_writes_atomically_and_archives(tmp_path: Path) -> N
 
 def test_dead_letter_headers_keep_the_original_and_add_the_reason() -> None:
     record = SourceRecord("t.rcm.intake.charges.v1", 2, 41, b"K1", b"{}", [("ce_id", b"abc"), ("ce_type", b"x")])
-    letter = DeadLetter(record, "charges", "ContractError", "contract violation: units: greater_than", 1,
-                        datetime(2026, 1, 1, tzinfo=UTC))
-    headers = letter.headers()
+    info = DeadLetterInfo(
+        original_topic=record.topic, original_partition=2, original_offset=41, consumer="charges",
+        error_class="contract_violation", reason="contract violation: units: greater_than", attempts=1,
+        failed_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+    headers = original_headers(record.headers) + info.to_headers()
     meta = dlq_metadata(headers)
     assert meta["original_topic"] == "t.rcm.intake.charges.v1"
     assert meta["original_partition"] == "2" and meta["original_offset"] == "41"
     assert meta["reason"] == "contract violation: units: greater_than"
     assert original_headers(headers) == record.headers
+    assert DeadLetterInfo.from_headers(headers) == info
 
 
 def test_logs_are_json_and_refuse_non_id_fields() -> None:

@@ -52,6 +52,9 @@ class Reason(StrEnum):
     CHG_PRICE_MISSING = "CHG_PRICE_MISSING"
     CHG_SERVICE_DATE_FUTURE = "CHG_SERVICE_DATE_FUTURE"
     CHG_SERVICE_DATE_ORDER = "CHG_SERVICE_DATE_ORDER"
+    # Charge level: corrections and voids
+    CHG_ORIGINAL_NOT_POSTED = "CHG_ORIGINAL_NOT_POSTED"
+    CHG_ALREADY_REVERSED = "CHG_ALREADY_REVERSED"
     # Chargemaster
     CDM_UNKNOWN = "CDM_UNKNOWN"
     CDM_NOT_LOADED = "CDM_NOT_LOADED"
@@ -100,7 +103,7 @@ class ValidationResult:
 
     def codes(self) -> frozenset[Reason]:
         """Every reason code present, rejections and warnings alike (handy for tests and metrics)."""
-        return frozenset(f.code for f in (*self.rejections, *self.warnings))
+        return frozenset(r.code for r in self.rejections) | frozenset(w.code for w in self.warnings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ not hide:
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import date
 from enum import Enum
@@ -33,6 +34,8 @@ class CodeSetRelease:
     name: str
     valid_from: date
     valid_through: date
+    caveat: str
+    """What even an in-year verdict cannot tell; repeated in the out-of-year warning."""
 
     def covers(self, day: date) -> bool:
         return self.valid_from <= day <= self.valid_through
@@ -42,6 +45,7 @@ SHIPPED_RELEASE = CodeSetRelease(
     name="ICD-10-CM FY2026 (April 1, 2026 update)",
     valid_from=date(2025, 10, 1),
     valid_through=date(2026, 9, 30),
+    caveat="codes added by the April 1, 2026 update also pass for October 2025 to March 2026 dates of service",
 )
 
 
@@ -54,8 +58,11 @@ class DiagnosisCodeSet(Protocol):
 @cache
 def _library() -> Any:
     # Importing parses a 10 MB XML file (about 4 s): pay it on first use, not on import of the
-    # domain, so services and tests that never look up a diagnosis stay fast.
-    import simple_icd_10_cm
+    # domain, so services and tests that never look up a diagnosis stay fast. Its loader
+    # uses importlib.resources APIs deprecated in 3.11+: known, harmless, not ours to fix.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import simple_icd_10_cm
 
     return simple_icd_10_cm
 

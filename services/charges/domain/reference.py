@@ -123,9 +123,7 @@ def _read_shipped(name: str) -> str:
 def shipped_reference() -> ReferenceData:
     """The shipped samples: enough for local runs, demos and tests, not for production billing."""
     hcpcs = parse_hcpcs_sample_csv(_read_shipped(HCPCS_SAMPLE_FILE))
-    modifiers = parse_code_list_csv(
-        _read_shipped(MODIFIERS_FILE), source=MODIFIERS_FILE, valid_code=is_modifier_shape
-    )
+    modifiers = parse_code_list_csv(_read_shipped(MODIFIERS_FILE), source=MODIFIERS_FILE, valid_code=is_modifier_shape)
     places = parse_code_list_csv(
         _read_shipped(PLACES_OF_SERVICE_FILE), source=PLACES_OF_SERVICE_FILE, valid_code=is_place_of_service_shape
     )

@@ -1,0 +1,365 @@
+"""Sub-models shared by several events: people, addresses, coverages, providers, the encounter.
+
+One class per concept, reused everywhere it appears, so an address or a coverage has one
+shape in intake, in EncounterReadyToBill and in the claims the 837P is built from.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Literal, Self
+
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
+
+from schemas.base import Contract, examples, rule
+from schemas.types import (
+    CarcCode,
+    Email,
+    Icd10Code,
+    MemberId,
+    Money,
+    Npi,
+    PayerId,
+    Phone,
+    PlaceOfService,
+    Quantity,
+    ReferenceNumber,
+    SourceId,
+    SourceSystem,
+    StateCode,
+    TaxId,
+    Taxonomy,
+    ZipCode,
+    ZipPlus4,
+)
+
+__all__ = [
+    "Address",
+    "BillingProvider",
+    "CasAdjustment",
+    "ClaimFilingIndicator",
+    "ClaimStatusCode",
+    "ContactPreference",
+    "Coverage",
+    "EncounterDetails",
+    "Facility",
+    "Frequency",
+    "Guarantor",
+    "Patient",
+    "PatientShare",
+    "PayerRef",
+    "PersonName",
+    "Provider",
+    "ProviderAddress",
+    "RejectionReason",
+    "Sex",
+    "Subscriber",
+    "Text10",
+    "Text25",
+    "Text30",
+    "Text35",
+    "Text38",
+    "Text55",
+    "Text60",
+    "Text80",
+    "Text200",
+    "Text500",
+]
+
+_NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"
+
+
+# Free text: 1..N characters, no control characters (they would corrupt X12 and logs).
+Text10 = Annotated[str, StringConstraints(min_length=1, max_length=10, pattern=_NO_CONTROL)]
+Text25 = Annotated[str, StringConstraints(min_length=1, max_length=25, pattern=_NO_CONTROL)]
+Text30 = Annotated[str, StringConstraints(min_length=1, max_length=30, pattern=_NO_CONTROL)]
+Text35 = Annotated[str, StringConstraints(min_length=1, max_length=35, pattern=_NO_CONTROL)]
+Text38 = Annotated[str, StringConstraints(min_length=1, max_length=38, pattern=_NO_CONTROL)]
+Text55 = Annotated[str, StringConstraints(min_length=1, max_length=55, pattern=_NO_CONTROL)]
+Text60 = Annotated[str, StringConstraints(min_length=1, max_length=60, pattern=_NO_CONTROL)]
+Text80 = Annotated[str, StringConstraints(min_length=1, max_length=80, pattern=_NO_CONTROL)]
+Text200 = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=_NO_CONTROL)]
+Text500 = Annotated[str, StringConstraints(min_length=1, max_length=500, pattern=_NO_CONTROL)]
+
+
+Sex = Literal["M", "F", "U"]
+"""Administrative sex as X12 DMG03 carries it: M, F, U (unknown)."""
+
+ContactPreference = Literal["email", "mail", "none"]
+"""How statements and reminders reach this person; `none` means no patient communication."""
+
+RelationshipToSubscriber = Literal["18", "01", "19", "20", "21", "39", "40", "53", "G8"]
+"""X12 individual relationship code (SBR02/PAT01): 18 self, 01 spouse, 19 child, 20 employee,
+21 unknown, 39 organ donor, 40 cadaver donor, 53 life partner, G8 other relationship."""
+
+ClaimFilingIndicator = Literal[
+    "11", "12", "13", "14", "15", "16", "17", "AM", "BL", "CH", "CI", "DS", "FI", "HM",
+    "LM", "MA", "MB", "MC", "OF", "TV", "VA", "WC", "ZZ",
+]  # fmt: skip
+"""X12 SBR09 claim filing indicator: CI commercial, MB Medicare Part B, MA Medicare Part A,
+MC Medicaid, BL Blue Cross/Blue Shield, HM HMO, 16 HMO Medicare risk, CH TRICARE, VA, WC
+workers' compensation, 12 PPO, 13 POS, 14 EPO, 15 indemnity, 11 other non-federal, 17 dental,
+AM auto medical, DS disability, FI federal employees, LM liability medical, OF other federal,
+TV Title V, ZZ unknown."""
+
+
+ClaimStatusCode = Literal["1", "2", "3", "4", "19", "20", "21", "22", "23", "25"]
+"""835 CLP02: 1/2/3 processed as primary/secondary/tertiary, 4 denied, 19/20/21 processed and
+forwarded to another payer, 22 reversal of a previous payment, 23 not our claim, 25
+predetermination only."""
+
+Frequency = Literal["1", "7", "8"]
+"""837 CLM05-3 claim frequency: 1 original, 7 replacement, 8 void."""
+
+
+class PersonName(Contract):
+    """A person's legal name as the payer has it on file (X12 NM1 limits)."""
+
+    model_config = ConfigDict(json_schema_extra=examples({"family": "Rivera", "given": "Ana", "middle": "L"}))
+
+    family: Text60
+    """Last name."""
+    given: Text35
+    """First name."""
+    middle: Text25 | None = None
+    suffix: Text10 | None = None
+    """Jr, Sr, III, ..."""
+
+
+class Address(Contract):
+    """A US postal address."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                "line1": "1450 Valencia St",
+                "line2": "Apt 3",
+                "city": "San Francisco",
+                "state": "CA",
+                "postal_code": "94110",
+            }
+        )
+    )
+
+    line1: Text55
+    line2: Text55 | None = None
+    city: Text30
+    state: StateCode
+    postal_code: ZipCode
+    """ZIP or ZIP+4, carried without the hyphen."""
+
+
+class ProviderAddress(Address):
+    """A provider's street address: the 837P billing provider needs ZIP+4 (and no PO box)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {"line1": "2100 Webster St", "city": "San Francisco", "state": "CA", "postal_code": "941151234"}
+        )
+    )
+
+    postal_code: ZipPlus4
+    """ZIP+4, carried as 9 digits."""
+
+
+class Patient(Contract):
+    """The patient: demographics and contact details for claims and statements.
+
+    No MRN on purpose (minimum necessary): nothing downstream needs it, and the sender's
+    encounter id already links back to the EHR.
+    """
+
+    name: PersonName
+    birth_date: date
+    sex: Sex
+    address: Address
+    email: Email | None = None
+    phone: Phone | None = None
+    contact_preference: ContactPreference
+    source_account_number: Text38
+    """The hospital's account number for this patient (printed on its own statements)."""
+
+    @model_validator(mode="after")
+    def _email_when_preferred(self) -> Self:
+        if self.contact_preference == "email" and self.email is None:
+            raise rule("email_required", "email is required when contact_preference is email")
+        return self
+
+
+class Guarantor(Contract):
+    """Who is financially responsible and receives statements."""
+
+    relationship_to_patient: Literal["self", "spouse", "parent", "legal_guardian", "other"]
+    name: PersonName
+    address: Address
+    email: Email | None = None
+    phone: Phone | None = None
+    contact_preference: ContactPreference
+    """How statements reach the guarantor."""
+
+    @model_validator(mode="after")
+    def _email_when_preferred(self) -> Self:
+        if self.contact_preference == "email" and self.email is None:
+            raise rule("email_required", "email is required when contact_preference is email")
+        return self
+
+
+class Subscriber(Contract):
+    """The insured person when it is not the patient (837P loop 2010BA)."""
+
+    name: PersonName
+    birth_date: date
+    sex: Sex
+    address: Address | None = None
+
+
+class Coverage(Contract):
+    """One insurance coverage; coverages are listed in the order payers are billed."""
+
+    rank: int = Field(ge=1, le=3)
+    """1 primary, 2 secondary, 3 tertiary; must equal the position in the list."""
+    payer_id: PayerId
+    payer_name: Text60
+    member_id: MemberId
+    group_number: ReferenceNumber | None = None
+    relationship_to_subscriber: RelationshipToSubscriber
+    subscriber: Subscriber | None = None
+    """Required unless the patient is the subscriber (relationship 18), absent when it is."""
+    claim_filing_indicator: ClaimFilingIndicator
+    prior_authorization_numbers: list[ReferenceNumber] = Field(default_factory=list, max_length=10)
+
+    @model_validator(mode="after")
+    def _subscriber_matches_relationship(self) -> Self:
+        if self.relationship_to_subscriber == "18" and self.subscriber is not None:
+            raise rule("subscriber_forbidden", "subscriber must be absent when relationship_to_subscriber is 18 (self)")
+        if self.relationship_to_subscriber != "18" and self.subscriber is None:
+            raise rule("subscriber_required", "subscriber is required unless relationship_to_subscriber is 18 (self)")
+        return self
+
+
+class BillingProvider(Contract):
+    """The billing provider (837P loop 2010AA)."""
+
+    npi: Npi
+    tax_id: TaxId
+    taxonomy: Taxonomy
+    name: Text60
+    """Organization name."""
+    address: ProviderAddress
+
+
+class Provider(Contract):
+    """A rendering or referring practitioner."""
+
+    npi: Npi
+    name: PersonName
+    taxonomy: Taxonomy | None = None
+
+
+class Facility(Contract):
+    """Service facility location when it differs from the billing provider (837P loop 2310C)."""
+
+    name: Text60
+    npi: Npi | None = None
+    address: Address
+
+
+class PayerRef(Contract):
+    """A payer, by id and name."""
+
+    model_config = ConfigDict(json_schema_extra=examples({"payer_id": "60054", "payer_name": "Aetna"}))
+
+    payer_id: PayerId
+    payer_name: Text60
+
+
+class RejectionReason(Contract):
+    """Why an inbound event was rejected: fix the named field and send it again."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                "code": "ICD10_NOT_BILLABLE",
+                "field": "diagnoses[0]",
+                "message": "diagnosis is a category, not a billable code",
+            }
+        )
+    )
+
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
+    """Stable machine-readable reason code."""
+    field: Text200 | None = None
+    """Path of the offending field in the sender's event (e.g. coverages[0].member_id)."""
+    message: Text500
+    """Readable explanation. Never echoes patient data."""
+
+
+class CasAdjustment(Contract):
+    """One CAS triplet: group, reason, amount (and optional quantity)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples({"group": "CO", "reason_code": "45", "amount": "32.00", "quantity": None})
+    )
+
+    group: Literal["CO", "PR", "OA", "PI"]
+    """CO contractual, PR patient responsibility, OA other, PI payer-initiated."""
+    reason_code: CarcCode
+    amount: Money
+    """Positive reduces the payment; negative in reversals."""
+    quantity: Quantity | None = None
+
+
+class PatientShare(Contract):
+    """Patient responsibility split the way statements show it (PR CARC 1, 2, 3, other).
+
+    Signed because a remittance reversal negates it; balances require it non-negative."""
+
+    deductible: Money
+    coinsurance: Money
+    copay: Money
+    other: Money
+    """Other PR adjustments (e.g. PR-96 non-covered, PR-204)."""
+
+    def total(self) -> Decimal:
+        return self.deductible + self.coinsurance + self.copay + self.other
+
+
+class EncounterDetails(Contract):
+    """The encounter as the EHR knows it: patient, guarantor, coverages, providers, diagnoses.
+
+    Every encounter event carries the whole current state (event-carried state transfer),
+    never a delta, so a consumer rebuilds its projection from the latest event alone.
+    """
+
+    source_system: SourceSystem
+    source_encounter_id: SourceId
+    """The sender's visit identifier: an opaque surrogate, never an MRN (it is the Kafka key)."""
+    patient: Patient
+    guarantor: Guarantor
+    coverages: list[Coverage] = Field(default_factory=list, max_length=3)
+    """In billing order (primary first); empty for self-pay."""
+    billing_provider: BillingProvider
+    rendering_provider: Provider | None = None
+    """Omit when the billing provider is an individual who rendered the care."""
+    referring_provider: Provider | None = None
+    facility: Facility | None = None
+    place_of_service: PlaceOfService
+    admission_date: date | None = None
+    discharge_date: date | None = None
+    diagnoses: list[Icd10Code] = Field(default_factory=list, max_length=12)
+    """ICD-10-CM codes in order; the first is the principal diagnosis. May be empty until
+    coding is complete (EncounterClosed)."""
+
+    @model_validator(mode="after")
+    def _encounter_rules(self) -> Self:
+        if [c.rank for c in self.coverages] != list(range(1, len(self.coverages) + 1)):
+            raise rule("coverage_rank_order", "coverages must be listed with rank 1, 2, 3 in order")
+        if len(set(self.diagnoses)) != len(self.diagnoses):
+            raise rule("diagnosis_duplicate", "diagnoses must not repeat a code")
+        if self.discharge_date is not None:
+            if self.admission_date is None:
+                raise rule("admission_required", "admission_date is required when discharge_date is set")
+            if self.discharge_date < self.admission_date:
+                raise rule("discharge_before_admission", "discharge_date must not be before admission_date")
+        return self

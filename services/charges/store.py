@@ -1,0 +1,361 @@
+"""Every SQL statement of the charges service (the one store module)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from services.chassis.ids import new_id
+
+
+@dataclass(frozen=True)
+class EncounterRow:
+    encounter_id: str
+    patient_account_id: str
+    details: dict[str, Any]
+    closed_at: datetime | None
+    billed_revision: int
+
+
+@dataclass(frozen=True)
+class ChargeRow:
+    charge_id: str
+    encounter_id: str
+    idempotency_key: str
+    line: dict[str, Any]
+    amount: Decimal
+    reversed: bool
+
+
+async def encounter_id_for(conn: asyncpg.Connection, source_system: str, source_encounter_id: str) -> str:
+    """Our id for the sender's encounter, assigned on first sight."""
+    existing: str | None = await conn.fetchval(
+        "SELECT encounter_id FROM encounter_ids WHERE source_system = $1 AND source_encounter_id = $2",
+        source_system,
+        source_encounter_id,
+    )
+    if existing:
+        return existing
+    created: str | None = await conn.fetchval(
+        "INSERT INTO encounter_ids (encounter_id, source_system, source_encounter_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT (source_system, source_encounter_id) DO NOTHING RETURNING encounter_id",
+        new_id("enc"),
+        source_system,
+        source_encounter_id,
+    )
+    if created:
+        return created
+    return await encounter_id_for(conn, source_system, source_encounter_id)  # lost a race: read the winner
+
+
+async def find_encounter_id(conn: asyncpg.Connection, source_system: str, source_encounter_id: str) -> str | None:
+    found: str | None = await conn.fetchval(
+        "SELECT encounter_id FROM encounter_ids WHERE source_system = $1 AND source_encounter_id = $2",
+        source_system,
+        source_encounter_id,
+    )
+    return found
+
+
+async def patient_account_for(conn: asyncpg.Connection, source_system: str, source_account_number: str) -> str:
+    row: str | None = await conn.fetchval(
+        "INSERT INTO patient_accounts (patient_account_id, source_system, source_account_number) VALUES ($1, $2, $3)"
+        " ON CONFLICT (source_system, source_account_number) DO UPDATE SET source_system = EXCLUDED.source_system"
+        " RETURNING patient_account_id",
+        new_id("PA", 8),
+        source_system,
+        source_account_number,
+    )
+    assert row is not None
+    return row
+
+
+async def load_encounter(conn: asyncpg.Connection, encounter_id: str, *, lock: bool = False) -> EncounterRow | None:
+    row = await conn.fetchrow(
+        "SELECT encounter_id, patient_account_id, details, closed_at, billed_revision FROM encounters"
+        " WHERE encounter_id = $1" + (" FOR UPDATE" if lock else ""),
+        encounter_id,
+    )
+    return EncounterRow(**dict(row)) if row else None
+
+
+async def save_encounter(
+    conn: asyncpg.Connection, encounter_id: str, patient_account_id: str, details: dict[str, Any], at: datetime
+) -> None:
+    await conn.execute(
+        "INSERT INTO encounters (encounter_id, patient_account_id, details, updated_at) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (encounter_id) DO UPDATE SET patient_account_id = EXCLUDED.patient_account_id,"
+        " details = EXCLUDED.details, updated_at = EXCLUDED.updated_at",
+        encounter_id,
+        patient_account_id,
+        details,
+        at,
+    )
+
+
+async def close_encounter(
+    conn: asyncpg.Connection, encounter_id: str, closed_at: datetime, expected_keys: list[str]
+) -> None:
+    await conn.execute(
+        "UPDATE encounters SET closed_at = COALESCE(closed_at, $2),"
+        " expected_charges = ARRAY(SELECT DISTINCT unnest(expected_charges || $3::text[]))"
+        " WHERE encounter_id = $1",
+        encounter_id,
+        closed_at,
+        expected_keys,
+    )
+
+
+async def awaited_charges(conn: asyncpg.Connection, encounter_id: str) -> int:
+    """How many charges the sender listed at close that have not been processed yet."""
+    waiting: int = await conn.fetchval(
+        "SELECT count(*) FROM encounters e, unnest(e.expected_charges) AS k(key)"
+        " WHERE e.encounter_id = $1 AND NOT EXISTS (SELECT 1 FROM intake_keys i WHERE i.idempotency_key = k.key)",
+        encounter_id,
+    )
+    return waiting
+
+
+async def set_billed_revision(conn: asyncpg.Connection, encounter_id: str, revision: int) -> None:
+    await conn.execute("UPDATE encounters SET billed_revision = $2 WHERE encounter_id = $1", encounter_id, revision)
+
+
+async def key_outcome(conn: asyncpg.Connection, idempotency_key: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT outcome, charge_id, encounter_id FROM intake_keys WHERE idempotency_key = $1", idempotency_key
+    )
+    return row
+
+
+async def record_key(
+    conn: asyncpg.Connection,
+    *,
+    idempotency_key: str,
+    encounter_id: str,
+    kind: str,
+    source_charge_id: str,
+    outcome: str,
+    charge_id: str | None,
+    reasons: list[dict[str, Any]],
+    event_id: Any,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO intake_keys (idempotency_key, encounter_id, kind, source_charge_id, outcome, charge_id, reasons,"
+        " event_id, processed_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        idempotency_key,
+        encounter_id,
+        kind,
+        source_charge_id,
+        outcome,
+        charge_id,
+        reasons,
+        event_id,
+        at,
+    )
+
+
+async def post_charge(
+    conn: asyncpg.Connection,
+    *,
+    charge_id: str,
+    encounter_id: str,
+    idempotency_key: str,
+    line: dict[str, Any],
+    amount: Decimal,
+    replaces_charge_id: str | None,
+    at: datetime,
+) -> None:
+    await conn.execute(
+        "INSERT INTO charges (charge_id, encounter_id, idempotency_key, line, amount, replaces_charge_id, posted_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        charge_id,
+        encounter_id,
+        idempotency_key,
+        line,
+        amount,
+        replaces_charge_id,
+        at,
+    )
+    await conn.execute(
+        "INSERT INTO ledger_entries (entry_id, charge_id, kind, amount, idempotency_key, entered_at)"
+        " VALUES ($1, $2, 'post', $3, $4, $5)",
+        new_id("led"),
+        charge_id,
+        amount,
+        idempotency_key,
+        at,
+    )
+
+
+async def reverse_charge(
+    conn: asyncpg.Connection, *, charge_id: str, idempotency_key: str, reason: str, at: datetime
+) -> tuple[str, Decimal]:
+    """Post the reversing entry of a charge; returns (reversal id, amount taken off)."""
+    posted: Decimal = await conn.fetchval(
+        "SELECT amount FROM ledger_entries WHERE charge_id = $1 AND kind = 'post'", charge_id
+    )
+    reversal_id = new_id("rev")
+    await conn.execute(
+        "INSERT INTO ledger_entries (entry_id, charge_id, kind, amount, idempotency_key, reason, entered_at)"
+        " VALUES ($1, $2, 'reverse', $3, $4, $5, $6)",
+        reversal_id,
+        charge_id,
+        -posted,
+        idempotency_key,
+        reason,
+        at,
+    )
+    return reversal_id, posted
+
+
+async def charge_by_key(conn: asyncpg.Connection, idempotency_key: str) -> ChargeRow | None:
+    row = await conn.fetchrow(
+        "SELECT c.charge_id, c.encounter_id, c.idempotency_key, c.line, c.amount,"
+        " EXISTS (SELECT 1 FROM ledger_entries l WHERE l.charge_id = c.charge_id AND l.kind = 'reverse') AS reversed"
+        " FROM charges c WHERE c.idempotency_key = $1",
+        idempotency_key,
+    )
+    return ChargeRow(**dict(row)) if row else None
+
+
+async def active_charges(conn: asyncpg.Connection, encounter_id: str) -> list[ChargeRow]:
+    rows = await conn.fetch(
+        "SELECT c.charge_id, c.encounter_id, c.idempotency_key, c.line, c.amount, false AS reversed FROM charges c"
+        " WHERE c.encounter_id = $1 AND NOT EXISTS"
+        " (SELECT 1 FROM ledger_entries l WHERE l.charge_id = c.charge_id AND l.kind = 'reverse')"
+        " ORDER BY c.posted_at, c.charge_id",
+        encounter_id,
+    )
+    return [ChargeRow(**dict(r)) for r in rows]
+
+
+async def chargemaster_item(conn: asyncpg.Connection, cdm_code: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT cdm_code, procedure_code, modifiers, revenue_code, description, unit_price FROM chargemaster"
+        " WHERE cdm_code = $1",
+        cdm_code,
+    )
+    return row
+
+
+async def replace_chargemaster(conn: asyncpg.Connection, items: list[tuple[Any, ...]], at: datetime) -> int:
+    await conn.execute("DELETE FROM chargemaster")
+    await conn.executemany(
+        "INSERT INTO chargemaster (cdm_code, procedure_code, modifiers, revenue_code, description, unit_price,"
+        " loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        [(*item, at) for item in items],
+    )
+    return len(items)
+
+
+async def ledger_total(conn: asyncpg.Connection, encounter_id: str) -> Decimal:
+    total: Decimal = await conn.fetchval(
+        "SELECT COALESCE(sum(l.amount), 0) FROM ledger_entries l JOIN charges c USING (charge_id)"
+        " WHERE c.encounter_id = $1",
+        encounter_id,
+    )
+    return total
+
+
+async def http_request(conn: asyncpg.Connection, key: str) -> asyncpg.Record | None:
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT request_hash, response FROM http_requests WHERE idempotency_key = $1", key
+    )
+    return row
+
+
+async def save_http_request(conn: asyncpg.Connection, key: str, request_hash: str, response: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO http_requests (idempotency_key, request_hash, response) VALUES ($1, $2, $3)",
+        key,
+        request_hash,
+        response,
+    )
+
+
+async def encounter_status(
+    conn: asyncpg.Connection, source_system: str, source_encounter_id: str
+) -> dict[str, Any] | None:
+    encounter_id = await find_encounter_id(conn, source_system, source_encounter_id)
+    if encounter_id is None:
+        return None
+    row = await conn.fetchrow(
+        "SELECT patient_account_id, closed_at, billed_revision FROM encounters WHERE encounter_id = $1", encounter_id
+    )
+    keys = await conn.fetch(
+        "SELECT kind, source_charge_id, outcome, charge_id, reasons FROM intake_keys WHERE encounter_id = $1"
+        " ORDER BY processed_at",
+        encounter_id,
+    )
+    parked = await conn.fetchval(
+        "SELECT count(*) FROM parked WHERE park_key = $1", f"encounter:{source_system}:{source_encounter_id}"
+    )
+    return {
+        "encounter_id": encounter_id,
+        "state": "unknown" if row is None else ("billed" if row["billed_revision"] else
+                                                 "closed" if row["closed_at"] else "open"),
+        "patient_account_id": row["patient_account_id"] if row else None,
+        "billed_revision": row["billed_revision"] if row else 0,
+        "ledger_total": str(await ledger_total(conn, encounter_id)),
+        "waiting_for_encounter": parked,
+        "charges": [dict(k) for k in keys],
+    }
+
+
+async def charge_status(conn: asyncpg.Connection, idempotency_key: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow(
+        "SELECT k.encounter_id, k.kind, k.outcome, k.charge_id, k.reasons, k.processed_at,"
+        " EXISTS (SELECT 1 FROM ledger_entries l WHERE l.charge_id = k.charge_id AND l.kind = 'reverse') AS reversed"
+        " FROM intake_keys k WHERE k.idempotency_key = $1",
+        idempotency_key,
+    )
+    if row is None:
+        return None
+    out = dict(row)
+    out["processed_at"] = row["processed_at"].isoformat()
+    return out
+
+
+async def history(conn: asyncpg.Connection, ident: str) -> dict[str, Any] | None:
+    """Everything about the encounter an id points at (ours or the sender's)."""
+    encounter_id: str | None = await conn.fetchval(
+        "SELECT encounter_id FROM encounter_ids WHERE encounter_id = $1 OR source_encounter_id = $1"
+        " UNION SELECT encounter_id FROM charges WHERE charge_id = $1 OR idempotency_key = $1"
+        " UNION SELECT encounter_id FROM intake_keys WHERE idempotency_key = $1 LIMIT 1",
+        ident,
+    )
+    if encounter_id is None:
+        return None
+    ids_row = await conn.fetchrow(
+        "SELECT source_system, source_encounter_id FROM encounter_ids WHERE encounter_id = $1", encounter_id
+    )
+    status = await encounter_status(conn, ids_row["source_system"], ids_row["source_encounter_id"])
+    assert status is not None
+    ledger = await conn.fetch(
+        "SELECT l.entry_id, l.charge_id, l.kind, l.amount, l.idempotency_key, l.entered_at FROM ledger_entries l"
+        " JOIN charges c USING (charge_id) WHERE c.encounter_id = $1 ORDER BY l.entered_at, l.entry_id",
+        encounter_id,
+    )
+    intake_rows = await conn.fetch(
+        "SELECT idempotency_key, kind, outcome, charge_id, reasons, processed_at FROM intake_keys"
+        " WHERE encounter_id = $1 ORDER BY processed_at",
+        encounter_id,
+    )
+    events = await conn.fetch(
+        "SELECT event_id, event_type, occurred_at, published_at IS NOT NULL AS published FROM outbox"
+        " WHERE subject = $1 ORDER BY seq",
+        encounter_id,
+    )
+    return {
+        **status,
+        "source_system": ids_row["source_system"],
+        "source_encounter_id": ids_row["source_encounter_id"],
+        "ledger": [dict(r) for r in ledger],
+        "intake": [dict(r) for r in intake_rows],
+        "events": [dict(r) for r in events],
+    }

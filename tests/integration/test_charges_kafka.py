@@ -1,0 +1,164 @@
+"""The charges service through real Kafka and Postgres: posting, rejection, order, corrections."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from services.charges.app import DEFINITION
+from services.chassis.clock import FixedClock
+from services.chassis.runtime import Runtime
+from services.chassis.settings import Settings
+from services.chassis.telemetry import tracer_provider
+from tests.support import intake
+from tests.support.kafka_io import count, eventually, publish, read_topic
+
+pytestmark = pytest.mark.integration
+TODAY = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
+
+
+@pytest.fixture(scope="module")
+async def charges(platform: Settings) -> AsyncIterator[Runtime]:
+    runtime = Runtime(DEFINITION, platform, FixedClock(TODAY), tracer_provider("charges", platform))
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+async def events_for(platform: Settings, source_encounter_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """Decoded rcm.charges.v1 events about one of the sender's encounters, in order."""
+    records = [(dict(h)["ce_type"].decode().split(".")[2], json.loads(v))
+               for _, v, h in await read_topic(platform, "rcm.charges.v1")]
+    ours = {p["encounter_id"] for _, p in records if p.get("source_encounter_id") == source_encounter_id}
+    return [(name, p) for name, p in records if p["encounter_id"] in ours]
+
+
+async def wait_events(platform: Settings, sei: str, predicate: Any, what: str) -> list[tuple[str, dict[str, Any]]]:
+    got: list[tuple[str, dict[str, Any]]] = []
+
+    async def check() -> bool:
+        nonlocal got
+        got = await events_for(platform, sei)
+        return bool(predicate([name for name, _ in got]))
+
+    await eventually(check, timeout_s=60, what=what)
+    return got
+
+
+async def test_encounter_and_charges_post_then_release_to_billing(platform: Settings, charges: Runtime) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei))
+    await publish(platform, intake.charge(sei, "c1"))
+    await publish(platform, intake.charge(sei, "c2", procedure_code="87880", modifiers=["QW"], unit_price="35.00",
+                                          amount="35.00", diagnosis_pointers=[1]))
+    await publish(platform, intake.closed(sei, "c1", "c2"))
+    got = await wait_events(platform, sei, lambda names: "EncounterReadyToBill" in names, "ready to bill")
+    names = [n for n, _ in got]
+    assert names == ["ChargePosted", "ChargePosted", "EncounterReadyToBill"]
+    posted = [p for n, p in got if n == "ChargePosted"]
+    ready = got[-1][1]
+    assert ready["revision"] == 1
+    assert ready["charge_ids"] == [p["charge_id"] for p in posted]
+    assert [p["amount"] for p in posted] == ["150.00", "35.00"]
+    assert posted[0]["diagnosis_codes"] == ["J020", "R509"] and posted[0]["rendering_provider_npi"] == "1999999984"
+    assert ready["encounter_id"] == posted[0]["encounter_id"] and ready["patient_account_id"]
+    total = await count(platform, "charges", "SELECT sum(amount) * 100 FROM ledger_entries")
+    assert total >= 18500
+
+
+async def test_same_source_charge_twice_posts_once(platform: Settings, charges: Runtime) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei))
+    twice = intake.charge(sei, "dup-1")
+    await publish(platform, twice)
+    await publish(platform, twice)  # a new ce_id, the same idempotency key
+    await publish(platform, intake.charge(sei, "dup-2"))
+    got = await wait_events(platform, sei, lambda names: names.count("ChargePosted") >= 2, "two postings")
+    keys = [p["idempotency_key"] for n, p in got if n == "ChargePosted"]
+    assert keys == [f"{intake.SYSTEM}:dup-1", f"{intake.SYSTEM}:dup-2"]
+    posted = "SELECT count(*) FROM charges WHERE idempotency_key = $1"
+    assert await count(platform, "charges", posted, f"{intake.SYSTEM}:dup-1") == 1
+
+
+async def test_bad_charge_is_rejected_with_reasons_and_the_senders_ids(platform: Settings, charges: Runtime) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei))
+    await publish(platform, intake.charge(sei, "bad-1", diagnosis_pointers=[3], service_date="2026-04-01"))
+    got = await wait_events(platform, sei, lambda names: "ChargeRejected" in names, "a rejection")
+    rejected = next(p for n, p in got if n == "ChargeRejected")
+    assert rejected["source_charge_id"] == "bad-1" and rejected["source_encounter_id"] == sei
+    assert rejected["idempotency_key"] == f"{intake.SYSTEM}:bad-1"
+    codes = {r["code"] for r in rejected["reasons"]}
+    assert {"CHG_DX_POINTER_RANGE", "CHG_SERVICE_DATE_FUTURE"} <= codes
+    assert await count(platform, "charges", "SELECT count(*) FROM charges WHERE idempotency_key = $1",
+                       f"{intake.SYSTEM}:bad-1") == 0
+
+
+async def test_bad_encounter_is_rejected(platform: Settings, charges: Runtime) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei, diagnoses=["J02"]))  # a category, not billable
+    got = await wait_events(platform, sei, lambda names: "EncounterRejected" in names, "an encounter rejection")
+    reasons = next(p for n, p in got if n == "EncounterRejected")["reasons"]
+    assert any(r["code"] == "ENC_DX_NOT_BILLABLE" and r["field"] == "diagnoses[0]" for r in reasons)
+
+
+async def test_charge_before_its_encounter_is_parked_then_posted(platform: Settings, charges: Runtime) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.charge(sei, "early-1"))
+
+    async def parked() -> bool:
+        return await count(platform, "charges", "SELECT count(*) FROM parked WHERE park_key LIKE $1", f"%{sei}") == 1
+
+    await eventually(parked, what="the early charge to be parked")
+    assert not await events_for(platform, sei)
+    await publish(platform, intake.encounter(sei))
+    got = await wait_events(platform, sei, lambda names: "ChargePosted" in names, "the parked charge to post")
+    assert [n for n, _ in got] == ["ChargePosted"]
+
+
+async def test_correction_and_void_reverse_and_rebill_with_higher_revisions(
+    platform: Settings, charges: Runtime
+) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei))
+    await publish(platform, intake.charge(sei, "k1"))
+    await publish(platform, intake.charge(sei, "k2", procedure_code="36415", modifiers=[], unit_price="12.00",
+                                          amount="12.00", diagnosis_pointers=[1]))
+    await publish(platform, intake.closed(sei, "k1", "k2"))
+    await wait_events(platform, sei, lambda n: "EncounterReadyToBill" in n, "first release")
+    await publish(platform, intake.correction(sei, "k1c", "k1", procedure_code="99214", unit_price="210.00",
+                                              amount="210.00"))
+    await publish(platform, intake.void(sei, "k2v", "k2"))
+    got = await wait_events(platform, sei, lambda n: n.count("EncounterReadyToBill") == 3, "two re-releases")
+    names = [n for n, _ in got]
+    assert names == ["ChargePosted", "ChargePosted", "EncounterReadyToBill", "ChargeReversed", "ChargePosted",
+                     "EncounterReadyToBill", "ChargeReversed", "EncounterReadyToBill"]
+    first, second = (p for n, p in got if n == "ChargePosted" and p["replaces_charge_id"] is None)
+    replacement = next(p for n, p in got if n == "ChargePosted" and p["replaces_charge_id"])
+    reversed_ = [p for n, p in got if n == "ChargeReversed"]
+    assert replacement["replaces_charge_id"] == first["charge_id"]
+    assert reversed_[0] | {"reversal_id": None, "reversed_at": None} == {
+        "encounter_id": first["encounter_id"], "charge_id": first["charge_id"], "reversal_id": None,
+        "reason": "corrected", "idempotency_key": f"{intake.SYSTEM}:k1c",
+        "replacement_charge_id": replacement["charge_id"], "amount": "150.00", "reversed_at": None,
+    }
+    assert reversed_[1]["reason"] == "voided" and reversed_[1]["charge_id"] == second["charge_id"]
+    revisions = [(p["revision"], p["charge_ids"]) for n, p in got if n == "EncounterReadyToBill"]
+    assert revisions == [
+        (1, [first["charge_id"], second["charge_id"]]),
+        (2, [second["charge_id"], replacement["charge_id"]]),
+        (3, [replacement["charge_id"]]),
+    ]
+    # Append-only ledger: 3 postings, 2 reversals, and it sums to what is billable now.
+    encounter_id = first["encounter_id"]
+    entries = "SELECT count(*) FROM ledger_entries l JOIN charges c USING (charge_id) WHERE c.encounter_id = $1"
+    assert await count(platform, "charges", entries, encounter_id) == 5
+    total = (
+        "SELECT sum(l.amount) * 100 FROM ledger_entries l JOIN charges c USING (charge_id) WHERE c.encounter_id = $1"
+    )
+    assert Decimal(await count(platform, "charges", total, encounter_id)) == Decimal(21000)

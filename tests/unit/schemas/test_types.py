@@ -1,0 +1,210 @@
+"""Value types: money, quantities, NPI and code shapes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from schemas.types import (
+    Icd10Code,
+    Modifier,
+    Money,
+    Ndc,
+    NonNegativeMoney,
+    Npi,
+    PlaceOfService,
+    PositiveMoney,
+    ProcedureCode,
+    TaxId,
+    Units,
+    ZipCode,
+    ZipPlus4,
+    npi_is_valid,
+)
+
+
+class M(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+    money: Money | None = None
+    nonneg: NonNegativeMoney | None = None
+    pos: PositiveMoney | None = None
+    units: Units | None = None
+    npi: Npi | None = None
+    icd: Icd10Code | None = None
+    proc: ProcedureCode | None = None
+    mod: Modifier | None = None
+    pos_code: PlaceOfService | None = None
+    zip: ZipCode | None = None
+    zip4: ZipPlus4 | None = None
+    ndc: Ndc | None = None
+    tax: TaxId | None = None
+
+
+def one(field: str, value: object) -> object:
+    return getattr(M.model_validate({field: value}), field)
+
+
+def one_json(field: str, raw_json_value: str) -> object:
+    return getattr(M.model_validate_json(f'{{"{field}": {raw_json_value}}}'), field)
+
+
+def fails(field: str, value: object) -> str:
+    with pytest.raises(ValidationError) as info:
+        M.model_validate({field: value})
+    return str(info.value.errors()[0]["type"])
+
+
+# --------------------------------------------------------------------------- NPI
+
+
+@pytest.mark.parametrize("npi", ["1234567893", "1999999984", "1123456786"])
+def test_valid_npis(npi: str) -> None:
+    assert npi_is_valid(npi)
+    assert one("npi", npi) == npi
+
+
+@pytest.mark.parametrize(
+    "npi", ["1234567890", "3234567893", "123456789", "12345678933", "12345678a3", "\uff11234567893"]
+)
+def test_invalid_npis(npi: str) -> None:
+    assert not npi_is_valid(npi)
+    assert fails("npi", npi) == "npi_invalid"
+
+
+def _check_digit(first9: str) -> str:
+    return next(d for d in "0123456789" if npi_is_valid(first9 + d))
+
+
+@settings(max_examples=60)
+@given(st.from_regex(r"\A[12][0-9]{8}\Z", fullmatch=True))
+def test_every_payload_has_exactly_one_check_digit(first9: str) -> None:
+    good = _check_digit(first9)
+    assert [d for d in "0123456789" if npi_is_valid(first9 + d)] == [good]
+
+
+# --------------------------------------------------------------------------- money
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("125", "125.00"),
+        ("12.5", "12.50"),
+        ("0.01", "0.01"),
+        ("-40.00", "-40.00"),
+        ("-0", "0.00"),
+        ("9999999999.99", "9999999999.99"),
+    ],
+)
+def test_money_normalizes_to_two_places(raw: str, expected: str) -> None:
+    value = one("money", raw)
+    assert value == Decimal(expected)
+    assert M.model_validate({"money": value}).model_dump_json().count(f'"{expected}"') == 1
+
+
+@pytest.mark.parametrize("raw", ["12.505", "1e3", "NaN", "12.", ".5", "1,000.00", " 12.00", "10000000000.00", ""])
+def test_money_rejects_bad_strings(raw: str) -> None:
+    assert fails("money", raw) == "money_format"
+
+
+def test_money_rejects_floats_and_json_numbers() -> None:
+    assert fails("money", 12.5) == "money_type"
+    assert fails("money", True) == "money_type"
+    with pytest.raises(ValidationError) as info:
+        one_json("money", "12.50")
+    assert info.value.errors()[0]["type"] == "money_type"
+    with pytest.raises(ValidationError):
+        one_json("money", "12")
+
+
+def test_money_from_python_decimal_and_int() -> None:
+    assert one("money", Decimal("1.5")) == Decimal("1.50")
+    assert one("money", 7) == Decimal("7.00")
+    assert fails("money", Decimal("1.005")) == "money_format"
+    assert fails("money", Decimal("Infinity")) == "money_format"
+
+
+def test_money_serializes_as_string_with_two_places() -> None:
+    assert M(money=Decimal("125")).model_dump_json(exclude_none=True) == '{"money":"125.00"}'
+    assert M(money=Decimal("125")).model_dump(exclude_none=True) == {"money": Decimal("125.00")}
+
+
+def test_money_sign_rules() -> None:
+    assert fails("nonneg", "-1.00") == "money_format"
+    assert one("nonneg", "0") == Decimal("0.00")
+    assert fails("pos", "0.00") == "money_not_positive"
+    assert one("pos", "0.01") == Decimal("0.01")
+
+
+@settings(max_examples=100)
+@given(st.decimals(min_value=Decimal("-9999999999.99"), max_value=Decimal("9999999999.99"), places=2))
+def test_money_round_trips_exactly(value: Decimal) -> None:
+    dumped = M(money=value).model_dump_json(exclude_none=True)
+    back = M.model_validate_json(dumped).money
+    assert back == value
+    assert back is not None and back.as_tuple().exponent == -2
+
+
+# --------------------------------------------------------------------------- units
+
+
+def test_units() -> None:
+    assert one("units", "1") == Decimal("1")
+    assert one("units", "2.5") == Decimal("2.5")
+    assert fails("units", "0") == "quantity_not_positive"
+    assert fails("units", "-1") == "quantity_not_positive"
+    assert fails("units", "1.2345") == "quantity_format"
+    assert fails("units", 1.5) == "quantity_type"
+    assert M(units=Decimal("2.5")).model_dump_json(exclude_none=True) == '{"units":"2.5"}'
+
+
+# --------------------------------------------------------------------------- codes
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        ("J02.0", "J020"),
+        ("j020", "J020"),
+        ("E11.65", "E1165"),
+        ("U07.1", "U071"),
+        ("R50.9", "R509"),
+        ("S72.001A", "S72001A"),
+        ("I10", "I10"),
+    ],
+)
+def test_icd10_stored_without_dot_uppercase(raw: str, stored: str) -> None:
+    assert one("icd", raw) == stored
+
+
+@pytest.mark.parametrize("raw", ["J0", "02.0", "J02.", "J.020", "J02.00000", "J02-0", "JJ20"])
+def test_icd10_shape(raw: str) -> None:
+    assert fails("icd", raw) == "icd10_format"
+
+
+@pytest.mark.parametrize("code", ["99213", "0001F", "0042T", "0001U", "0002M", "J1100", "A0428", "V2020", "g0463"])
+def test_procedure_codes_valid(code: str) -> None:
+    assert one("proc", code) == code.upper()
+
+
+@pytest.mark.parametrize("code", ["9921", "992134", "0001X", "W1234", "J110", "1234A", "99213 "])
+def test_procedure_codes_invalid(code: str) -> None:
+    assert fails("proc", code) == "procedure_code_format"
+
+
+def test_modifier_pos_zip_ndc_tax() -> None:
+    assert one("mod", "gp") == "GP"
+    assert fails("mod", "GPX") == "modifier_format"
+    assert one("pos_code", "11") == "11"
+    assert fails("pos_code", "1") == "place_of_service_format"
+    assert one("zip", "94110-1234") == "941101234"
+    assert one("zip", "94110") == "94110"
+    assert fails("zip4", "94110") == "zip_plus4_required"
+    assert one("zip4", "94115-1234") == "941151234"
+    assert one("ndc", "00409-4888-01") == "00409488801"
+    assert one("tax", "52-1234567") == "521234567"
+    assert fails("npi", 1234567893) == "string_type"
