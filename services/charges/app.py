@@ -4,6 +4,7 @@ from pathlib import Path
 
 from services.charges import http_api
 from services.charges.handlers import HANDLERS
+from services.charges.hl7_door import serve_mllp
 from services.chassis.runtime import ServiceDefinition, service_app_factory
 
 DEFINITION = ServiceDefinition(
@@ -12,5 +13,6 @@ DEFINITION = ServiceDefinition(
     handlers=HANDLERS,
     routers=[http_api.router],
     customize_app=http_api.install_openapi,
+    background=[serve_mllp],
 )
 create_app = service_app_factory(DEFINITION)

@@ -359,3 +359,16 @@ async def history(conn: asyncpg.Connection, ident: str) -> dict[str, Any] | None
         "intake": [dict(r) for r in intake_rows],
         "events": [dict(r) for r in events],
     }
+
+
+async def encounter_is_registered(conn: asyncpg.Connection, source_system: str, source_encounter_id: str) -> bool:
+    """True once the consumer has accepted an encounter event for this visit.
+
+    An encounter_ids row alone is not enough: a door assigns the id on first sight, so charges
+    that arrived before their encounter have one too.
+    """
+    encounter_id = await find_encounter_id(conn, source_system, source_encounter_id)
+    if encounter_id is None:
+        return False
+    found: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM encounters WHERE encounter_id = $1)", encounter_id)
+    return found

@@ -26,6 +26,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
+from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 
 from services.chassis import migrations, outbox, telemetry
@@ -141,6 +142,9 @@ class Runtime:
             group_id=self.settings.group_id(self.service),
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
+            # FastStream would JSON-decode a body labelled application/json before our code
+            # runs, and a garbage body would then fail outside our DLQ path: keep it raw.
+            decoder=_raw_body,
         )
         async def on_record(msg: KafkaMessage) -> None:
             raw = msg.raw_message
@@ -213,6 +217,10 @@ class Runtime:
         checks["relay_leader"] = bool(self.relay and self.relay.is_leader)
         checks["ready"] = self.ready and checks["database"] is True
         return checks
+
+
+async def _raw_body(message: StreamMessage[Any]) -> bytes:
+    return message.body
 
 
 def create_service_app(

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from services.charges.app import DEFINITION
 from services.chassis.clock import FixedClock
@@ -162,3 +164,43 @@ async def test_correction_and_void_reverse_and_rebill_with_higher_revisions(
         "SELECT sum(l.amount) * 100 FROM ledger_entries l JOIN charges c USING (charge_id) WHERE c.encounter_id = $1"
     )
     assert Decimal(await count(platform, "charges", total, encounter_id)) == Decimal(21000)
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=10,
+)
+mutations = st.dictionaries(st.sampled_from([*sorted(intake.CHARGE_EXAMPLE), "source_charge_id", "junk"]),
+                            json_values, min_size=1, max_size=3)
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@given(batch=st.lists(mutations, min_size=8, max_size=8), raw=st.lists(st.binary(max_size=40), min_size=2, max_size=2))
+async def test_fuzzed_records_are_each_applied_or_dead_lettered_never_lost(
+    platform: Settings, charges: Runtime, batch: list[dict[str, Any]], raw: list[bytes]
+) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei))
+    sent = []
+    valid = intake.charge(sei, "fz-0")
+    for n, mutation in enumerate(batch):
+        body = json.loads(valid.model_dump_json()) | {"source_charge_id": f"fz-{n}",
+                                                      "idempotency_key": f"{intake.SYSTEM}:fz-{n}"} | mutation
+        sent.append(await publish(platform, valid, raw_value=json.dumps(body).encode()))
+    for blob in raw:
+        sent.append(await publish(platform, valid, raw_value=blob))
+    marker = await publish(platform, intake.charge(sei, "fz-marker"))
+
+    async def marker_done() -> bool:
+        return await count(platform, "charges", "SELECT count(*) FROM inbox WHERE event_id = $1", marker.id) == 1
+
+    await eventually(marker_done, what="the marker after the fuzzed records")
+    dead = {dict(h)["ce_id"].decode() for _, _, h in await read_topic(platform, "rcm.charges.dlq.v1")}
+    for envelope in sent:
+        inboxed = await count(platform, "charges", "SELECT count(*) FROM inbox WHERE event_id = $1", envelope.id)
+        assert inboxed + (str(envelope.id) in dead) == 1, "each record is applied or dead-lettered, exactly one"
+    # Nothing half-posted: every charge row has exactly its one posting entry, every key one outcome.
+    unbalanced = ("SELECT count(*) FROM charges c WHERE (SELECT count(*) FROM ledger_entries l"
+                  " WHERE l.charge_id = c.charge_id AND l.kind = 'post') <> 1")
+    assert await count(platform, "charges", unbalanced) == 0

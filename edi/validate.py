@@ -1,0 +1,279 @@
+"""Validation: pyx12 structural validation plus our own per-transaction checks.
+
+``pyx12_validate`` runs pyx12's implementation-guide validation through its Python API and
+turns its error tree into ``X12Issue`` values. ``validate`` adds our checks, dispatched per
+transaction set id through a small registry (``register_check``); the 835 balancing checks
+live in ``edi.balancing.check_835`` and are picked up when that module is importable.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import re
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, Literal, cast
+
+from edi.envelope import Interchange, TransactionSet, read_interchange
+from edi.errors import X12Error
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class X12Issue:
+    """One finding. ``message`` never contains element values (X12 files carry PHI)."""
+
+    code: str  # stable id: "pyx12:<pyx12 error code>", "envelope", "npi_check_digit", ...
+    message: str
+    position: int | None = None  # 1-based segment number in the interchange (ISA = 1)
+    segment_id: str | None = None
+    element: str | None = None  # e.g. "CLM02"
+    severity: Severity = "error"
+    source: Literal["pyx12", "revcycle"] = "revcycle"
+
+    def __str__(self) -> str:
+        where = f"segment {self.position}" if self.position is not None else "interchange"
+        if self.segment_id:
+            where += f" ({self.segment_id})"
+        return f"{where}: {self.message}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "message": self.message,
+            "position": self.position,
+            "segment_id": self.segment_id,
+            "element": self.element,
+            "severity": self.severity,
+            "source": self.source,
+        }
+
+
+def issue_from_error(error: X12Error, code: str = "syntax") -> X12Issue:
+    return X12Issue(code=code, message=error.message, position=error.position, segment_id=error.segment_id)
+
+
+# --- registry of our own checks ---------------------------------------------------------------
+
+TransactionCheck = Callable[[TransactionSet, Interchange], Iterable[X12Issue]]
+_CHECKS: dict[str, list[TransactionCheck]] = {}
+
+# Per-transaction checks living in modules built separately, looked up at call time so
+# edi.validate stays importable while one of them is missing or broken. The first callable
+# attribute found is used, called as ``check(transaction_set, interchange)``.
+_PLUGIN_MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
+    "835": ("edi.balancing", ("balancing_issues", "check_835")),
+}
+
+
+def register_check(transaction_id: str) -> Callable[[TransactionCheck], TransactionCheck]:
+    """Decorator: run ``check(transaction, interchange)`` on every transaction set with ST01 = id."""
+
+    def decorator(check: TransactionCheck) -> TransactionCheck:
+        if check not in _CHECKS.setdefault(transaction_id, []):
+            _CHECKS[transaction_id].append(check)
+        return check
+
+    return decorator
+
+
+def _plugin_check(transaction_id: str) -> TransactionCheck | None:
+    plugin = _PLUGIN_MODULES.get(transaction_id)
+    if plugin is None:
+        return None
+    module_name, attrs = plugin
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        return None
+    for attr in attrs:
+        check = getattr(module, attr, None)
+        if callable(check):
+            return cast(TransactionCheck, check)
+    return None
+
+
+def _coerce(found: object) -> X12Issue:
+    """Accept X12Issue or anything shaped like one (plugins may return their own dataclass)."""
+    if isinstance(found, X12Issue):
+        return found
+    if isinstance(found, X12Error):
+        return issue_from_error(found, "check")
+    return X12Issue(
+        code=str(getattr(found, "code", "check")),
+        message=str(getattr(found, "message", found)),
+        position=getattr(found, "position", None),
+        segment_id=getattr(found, "segment_id", None),
+        element=getattr(found, "element", None),
+        severity="warning" if getattr(found, "severity", "error") == "warning" else "error",
+    )
+
+
+def checks_for(transaction_id: str) -> list[TransactionCheck]:
+    checks = list(_CHECKS.get(transaction_id, []))
+    plugin = _plugin_check(transaction_id)
+    if plugin is not None and plugin not in checks:
+        checks.append(plugin)
+    return checks
+
+
+def own_checks(interchange: Interchange) -> list[X12Issue]:
+    # Importing the 837P checks here registers them without a cycle at module import time.
+    importlib.import_module("edi.checks837")
+    issues: list[X12Issue] = []
+    for ts in interchange.transactions():
+        for check in checks_for(ts.id):
+            issues.extend(_coerce(found) for found in check(ts, interchange))
+    return issues
+
+
+# --- pyx12 ------------------------------------------------------------------------------------
+
+
+def _pyx12_params() -> Any:
+    import pyx12.params
+
+    params = pyx12.params.ParamsBase()
+    return params
+
+
+def _walk_pyx12(doc: dict[str, Any]) -> Iterator[X12Issue]:
+    """Flatten pyx12's ISA/GS/ST/segment/element error tree.
+
+    pyx12 numbers segments by line (``cur_line``, 1-based from ISA), the same as our positions.
+    ``err_val`` (the offending value) is dropped on purpose: it may be PHI.
+    """
+    for isa in doc.get("interchanges", []):
+        for err in isa.get("errors", []):
+            yield _pyx12_issue(err, isa.get("cur_line"), "ISA")
+        for gs in isa.get("groups", []):
+            for err in gs.get("errors", []):
+                yield _pyx12_issue(err, gs.get("cur_line"), "GS")
+            for st in gs.get("transactions", []):
+                for err in st.get("errors", []):
+                    yield _pyx12_issue(err, st.get("cur_line"), "ST")
+                for seg in st.get("segments", []):
+                    for err in seg.get("errors", []):
+                        yield _pyx12_issue(err, seg.get("cur_line"), seg.get("seg_id"))
+                    for ele in seg.get("elements", []):
+                        element = None
+                        if seg.get("seg_id") and ele.get("ele_pos"):
+                            element = f"{seg['seg_id']}{int(ele['ele_pos']):02d}"
+                            if ele.get("subele_pos"):
+                                element += f"-{int(ele['subele_pos'])}"
+                        for err in ele.get("errors", []):
+                            yield _pyx12_issue(err, seg.get("cur_line"), seg.get("seg_id"), element)
+
+
+_REFDES = re.compile(r"[A-Z][A-Z0-9]{1,2}\d{2}(-\d+)?|min_len|max_len")
+
+
+def _redact(message: str) -> str:
+    """Strip element values from pyx12 messages, which quote offending data (possibly PHI)."""
+    message = re.sub(r'len\("[^"]*"\)', "len(value)", message)
+    message = re.sub(r"with a value of \(.*?\) failed", "failed", message)
+    message = re.sub(r"\bSegment ([A-Z][A-Z0-9]{1,2})\W\S*( .*?)? not found", r"Segment \1 not found", message)
+    message = re.sub(r"\(([^()]*)\)", lambda m: m.group(0) if _REFDES.fullmatch(m.group(1)) else "(value)", message)
+    return " ".join(message.split())
+
+
+def _pyx12_issue(err: dict[str, Any], line: Any, segment_id: str | None, element: str | None = None) -> X12Issue:
+    position = int(line) if isinstance(line, int) or (isinstance(line, str) and line.isdigit()) else None
+    message = _redact(str(err.get("err_str", ""))) or "pyx12 reported an error"
+    if element:
+        message = f"{element}: {message}"
+    return X12Issue(
+        code=f"pyx12:{err.get('err_cde', '')}",
+        message=message,
+        position=position,
+        segment_id=segment_id,
+        element=element,
+        source="pyx12",
+    )
+
+
+class _CaptureLog(logging.Handler):
+    """pyx12 reports some problems (GS element errors, unreadable files) only through logging."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.ERROR)
+        self.issues: list[X12Issue] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        text = record.getMessage()
+        match = re.match(r"Line:(\d+)\s+(?:SEG:\S+\s+)?(?:ELE:\S+\s+)?-\s*(.*)", text, re.S)
+        position = int(match.group(1)) if match else None
+        message = _redact(match.group(2) if match else text)
+        # The log line ends with the offending value in parentheses; _redact turned it into "(value)".
+        message = re.sub(r"\s*\(value\)$", "", message)
+        self.issues.append(
+            X12Issue(code="pyx12:log", message=message or "pyx12 reported an error", position=position, source="pyx12")
+        )
+
+
+def pyx12_validate(text: str) -> list[X12Issue]:
+    """Validate ``text`` against the implementation guide with pyx12; [] when clean.
+
+    The verdict combines pyx12's return value and its error tree, so a file pyx12 rejects
+    without itemized errors still yields one issue.
+    """
+    import pyx12.x12n_document
+
+    logger = logging.getLogger("pyx12")
+    capture = _CaptureLog()
+    old_level, old_propagate = logger.level, logger.propagate
+    logger.addHandler(capture)
+    logger.setLevel(logging.ERROR)
+    logger.propagate = False  # pyx12 logs PHI-bearing values; keep them out of the app's logs
+    fd_json = io.StringIO()
+    try:
+        ok = pyx12.x12n_document.x12n_document(
+            param=_pyx12_params(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=fd_json
+        )
+    except Exception as exc:  # pyx12 raises assorted internal errors on badly broken input
+        return [
+            X12Issue(
+                code="pyx12:exception",
+                message=f"pyx12 could not process the file ({type(exc).__name__})",
+                source="pyx12",
+            )
+        ]
+    finally:
+        logger.removeHandler(capture)
+        logger.setLevel(old_level)
+        logger.propagate = old_propagate
+    raw = fd_json.getvalue()
+    issues = list(_walk_pyx12(json.loads(raw))) if raw else []
+    if not ok and not issues:
+        issues.extend(capture.issues)
+    if not ok and not issues:
+        issues.append(
+            X12Issue(code="pyx12:rejected", message="pyx12 rejected the file without details", source="pyx12")
+        )
+    return issues
+
+
+def validate(text: str) -> list[X12Issue]:
+    """Our own checks (envelope, NPI, CLM02 totals, REF*F8, registered per-transaction checks).
+
+    An envelope or syntax error stops here with one issue, since nothing after it is reliable.
+    """
+    try:
+        interchange = read_interchange(text)
+    except X12Error as exc:
+        return [issue_from_error(exc, "envelope" if exc.__class__.__name__ == "X12EnvelopeError" else "syntax")]
+    return own_checks(interchange)
+
+
+def validate_all(text: str) -> list[X12Issue]:
+    """pyx12 structural validation followed by ours, sorted by position."""
+    issues = validate(text)
+    if any(i.code in {"syntax", "envelope"} for i in issues):
+        # pyx12 on unsplittable text only repeats the problem, less precisely.
+        return issues
+    combined = pyx12_validate(text) + issues
+    return sorted(combined, key=lambda i: i.position if i.position is not None else 0)

@@ -1,0 +1,1079 @@
+"""HL7 v2.5 DFT^P03 (post detail financial transaction) -> intake events in their JSON form.
+
+Pure: text in, event dicts out. The MLLP door (services/charges/hl7_door.py) validates the
+dicts against the contracts and queues them; this module only maps fields.
+
+The message is tokenized here rather than with python-hl7's containers: those change shape
+with the content (a field without components is a plain string, with components a nested
+list), which makes every access a type check; a uniform field -> repetition -> component ->
+subcomponent split is total on any input, so hostile text can only end in Hl7MappingError.
+
+Errors never echo message content (it may be PHI): they name the segment, its occurrence
+and the field, and carry an HL7 table 0357 code.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from decimal import Decimal, InvalidOperation
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from schemas.common import BillingProvider, ClaimFilingIndicator, ContactPreference, Facility
+from schemas.errors import safe_errors
+
+__all__ = [
+    "CHARGE_SUBMITTED",
+    "ENCOUNTER_CLOSED",
+    "ENCOUNTER_REGISTERED",
+    "ENCOUNTER_UPDATED",
+    "AckCode",
+    "DftMapping",
+    "ErrorCode",
+    "Hl7Defaults",
+    "Hl7Error",
+    "Hl7Header",
+    "Hl7Location",
+    "Hl7MappingError",
+    "MappedEvent",
+    "ack_message",
+    "contract_error",
+    "defaults_from_mapping",
+    "map_dft_p03",
+    "read_header",
+]
+
+ENCOUNTER_REGISTERED = "rcm.intake.EncounterRegistered.v1"
+ENCOUNTER_UPDATED = "rcm.intake.EncounterUpdated.v1"
+ENCOUNTER_CLOSED = "rcm.intake.EncounterClosed.v1"
+CHARGE_SUBMITTED = "rcm.intake.ChargeSubmitted.v1"
+
+ErrorCode = Literal["100", "101", "102", "103", "200", "207"]
+AckCode = Literal["AA", "AE", "AR"]
+
+# HL7 table 0357 (message error condition codes), the subset this door emits.
+ERROR_TEXT: Mapping[str, str] = {
+    "100": "Segment sequence error",
+    "101": "Required field missing",
+    "102": "Data type error",
+    "103": "Table value not found",
+    "200": "Unsupported message type",
+    "207": "Application internal error",
+}
+
+_CLAIM_FILING_INDICATORS = frozenset(get_args(ClaimFilingIndicator))
+_CONTACT_PREFERENCES = frozenset(get_args(ContactPreference))
+_SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+_DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$", re.ASCII)
+_NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
+_SET_ID = re.compile(r"^[0-9]{1,6}$")
+_MAX_NUMBER_CHARS = 24
+_CENT = Decimal("0.01")
+_UNRANKED = 1_000_000
+_MAX_DESCRIPTION = 80  # the contract's Text80
+
+
+# --------------------------------------------------------------------------- errors
+
+
+@dataclass(frozen=True)
+class Hl7Location:
+    """ERR-2 (ERL): segment id, its occurrence in the message (1-based), field number."""
+
+    segment: str
+    sequence: int
+    field: int | None = None
+
+    def __str__(self) -> str:
+        return f"{self.segment}-{self.field}" if self.field is not None else self.segment
+
+
+class Hl7MappingError(Exception):
+    """The message cannot be mapped. `message` names locations only, never values."""
+
+    def __init__(
+        self,
+        segment: str,
+        sequence: int,
+        field: int | None,
+        code: ErrorCode,
+        message: str,
+        *,
+        reject: bool = False,
+    ) -> None:
+        super().__init__(message)
+        self.segment = segment
+        self.sequence = sequence
+        self.field = field
+        self.code: ErrorCode = code
+        self.message = message
+        # AR rather than AE: the envelope itself is unusable (header, type, structure).
+        self.reject = reject or code == "200"
+
+    @property
+    def location(self) -> Hl7Location:
+        return Hl7Location(self.segment, self.sequence, self.field)
+
+    def as_error(self) -> Hl7Error:
+        return Hl7Error(self.location, self.code, self.message)
+
+
+@dataclass(frozen=True)
+class Hl7Error:
+    """One ERR segment's worth: location, table 0357 code, safe text, and optionally the
+    contract's error type and field path (both schema names, never values)."""
+
+    location: Hl7Location | None
+    code: ErrorCode
+    message: str
+    application_code: str | None = None
+    diagnostic: str | None = None
+
+
+# --------------------------------------------------------------------------- tokenizer
+
+
+@dataclass(frozen=True)
+class _Separators:
+    field: str
+    component: str
+    repetition: str
+    escape: str
+    subcomponent: str
+
+
+_DEFAULT_SEPARATORS = _Separators("|", "^", "~", "\\", "&")
+
+
+@dataclass(frozen=True)
+class _Segment:
+    name: str
+    sequence: int
+    fields: tuple[str, ...]
+    """Raw field text; index n is field n (index 0 is the segment id; for MSH, 1 is MSH-1)."""
+    seps: _Separators
+
+    def repetitions(self, n: int) -> list[list[list[str]]]:
+        """Field n as repetitions -> components -> subcomponents, unescaped and stripped."""
+        raw = self.fields[n] if 0 < n < len(self.fields) else ""
+        if not raw:
+            return []
+        s = self.seps
+        return [
+            [[_unescape(sub, s).strip() for sub in comp.split(s.subcomponent)] for comp in rep.split(s.component)]
+            for rep in raw.split(s.repetition)
+        ]
+
+    def value(self, n: int, component: int = 1, sub: int = 1, rep: int = 1) -> str | None:
+        reps = self.repetitions(n)
+        return _pick(reps[rep - 1] if rep <= len(reps) else [], component, sub)
+
+
+def _pick(rep: list[list[str]], component: int = 1, sub: int = 1) -> str | None:
+    """One leaf of a repetition; empty and the HL7 null ("") both read as absent."""
+    if component > len(rep) or sub > len(rep[component - 1]):
+        return None
+    text = rep[component - 1][sub - 1]
+    return None if text in ("", '""') else text
+
+
+_ESCAPE_HEX = re.compile(r"^X([0-9A-Fa-f]{2})+$")
+
+
+def _unescape(text: str, seps: _Separators) -> str:
+    if seps.escape not in text:
+        return text
+    parts = text.split(seps.escape)
+    # Escape sequences sit between pairs of escape characters: odd-numbered parts.
+    if len(parts) % 2 == 0:
+        return text  # an unpaired escape character: keep the text as sent
+    out: list[str] = []
+    for i, part in enumerate(parts):
+        if i % 2 == 0:
+            out.append(part)
+            continue
+        mapped = {
+            "F": seps.field,
+            "S": seps.component,
+            "R": seps.repetition,
+            "E": seps.escape,
+            "T": seps.subcomponent,
+        }.get(part)
+        if mapped is not None:
+            out.append(mapped)
+        elif _ESCAPE_HEX.match(part):
+            out.append(bytes.fromhex(part[1:]).decode("latin-1"))
+        elif part in ("H", "N") or part.startswith("."):
+            continue  # highlighting and formatting commands carry no data
+        else:
+            out.append(f"{seps.escape}{part}{seps.escape}")
+    return "".join(out)
+
+
+def _escape(text: str, seps: _Separators = _DEFAULT_SEPARATORS) -> str:
+    # Segment terminators inside a value would split the ACK; NUL then marks escapes below.
+    out = re.sub(r"[\x00-\x1f\x7f]", " ", text).replace(seps.escape, "\x00E")
+    for char, code in ((seps.field, "F"), (seps.component, "S"), (seps.repetition, "R"), (seps.subcomponent, "T")):
+        out = out.replace(char, f"\x00{code}")
+    return re.sub(r"\x00([EFSRT])", lambda m: f"{seps.escape}{m.group(1)}{seps.escape}", out)
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
+
+
+def _separators(msh: str) -> _Separators:
+    if len(msh) < 8 or not msh.startswith("MSH"):
+        raise Hl7MappingError("MSH", 1, 2, "102", "MSH-1 and MSH-2 must carry the separators", reject=True)
+    field_sep = msh[3]
+    encoding = msh[4:].split(field_sep, 1)[0]
+    chars = [field_sep, *encoding[:4]]
+    if len(encoding) not in (4, 5) or len(set(chars)) != len(chars) or any(c.isalnum() or c.isspace() for c in chars):
+        raise Hl7MappingError("MSH", 1, 2, "102", "MSH-2 must hold 4 distinct encoding characters", reject=True)
+    return _Separators(field_sep, encoding[0], encoding[1], encoding[2], encoding[3])
+
+
+def _tokenize(text: str) -> list[_Segment]:
+    lines = _lines(text)
+    if not lines or not lines[0].startswith("MSH"):
+        raise Hl7MappingError("MSH", 1, None, "100", "the message must start with an MSH segment", reject=True)
+    seps = _separators(lines[0])
+    counts: dict[str, int] = {}
+    segments: list[_Segment] = []
+    for number, line in enumerate(lines, start=1):
+        parts = line.split(seps.field)
+        name = parts[0]
+        if not _SEGMENT_ID.match(name):
+            raise Hl7MappingError(
+                "UNK", number, None, "100", f"line {number} does not start with a segment id", reject=True
+            )
+        if name == "MSH" and number > 1:
+            raise Hl7MappingError("MSH", 2, None, "100", "one message per frame: a second MSH segment", reject=True)
+        counts[name] = counts.get(name, 0) + 1
+        fields = (name, seps.field, *parts[1:]) if name == "MSH" else tuple(parts)
+        segments.append(_Segment(name, counts[name], fields, seps))
+    return segments
+
+
+# --------------------------------------------------------------------------- header
+
+
+@dataclass(frozen=True)
+class Hl7Header:
+    """What an ACK echoes. Empty strings when the header cannot be read."""
+
+    control_id: str = ""
+    sending_application: str = ""
+    sending_facility: str = ""
+    processing_id: str = ""
+    version: str = ""
+    message_type: str = ""
+    trigger_event: str = ""
+
+
+def read_header(text: str) -> Hl7Header | None:
+    """The MSH of a message, or None when not even that can be read. Never raises."""
+    try:
+        lines = _lines(text)
+        if not lines:
+            return None
+        seps = _separators(lines[0])
+    except Hl7MappingError:
+        return None
+    parts = lines[0].split(seps.field)
+    msh = _Segment("MSH", 1, ("MSH", seps.field, *parts[1:]), seps)
+    return Hl7Header(
+        control_id=msh.value(10) or "",
+        sending_application=msh.value(3) or "",
+        sending_facility=msh.value(4) or "",
+        processing_id=msh.value(11) or "",
+        version=msh.value(12) or "",
+        message_type=msh.value(9) or "",
+        trigger_event=msh.value(9, 2) or "",
+    )
+
+
+# --------------------------------------------------------------------------- ACK
+
+
+def ack_message(
+    header: Hl7Header | None,
+    code: AckCode,
+    errors: list[Hl7Error],
+    *,
+    control_id: str,
+    now: datetime,
+) -> str:
+    """An original-mode ACK (v2.5): MSH, MSA, then one ERR per error. Segments end in CR."""
+    h = header or Hl7Header()
+    e = _escape
+    processing = h.processing_id if h.processing_id in ("P", "T", "D") else "P"
+    stamp = now.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
+    trigger = h.trigger_event if h.trigger_event else "P03"
+    segments = [
+        "|".join(
+            [
+                "MSH",
+                "^~\\&",
+                "REVCYCLE",
+                "CHARGES",
+                e(h.sending_application),
+                e(h.sending_facility),
+                stamp,
+                "",
+                f"ACK^{e(trigger)}^ACK",
+                e(control_id),
+                processing,
+                "2.5",
+            ]
+        ),
+        "|".join(["MSA", code, e(h.control_id)]),
+    ]
+    for err in errors:
+        loc = err.location
+        erl = "" if loc is None else f"{loc.segment}^{loc.sequence}^{'' if loc.field is None else loc.field}"
+        segments.append(
+            "|".join(
+                [
+                    "ERR",
+                    "",
+                    erl.rstrip("^"),
+                    f"{err.code}^{ERROR_TEXT[err.code]}^HL70357",
+                    "E",
+                    e(err.application_code or ""),
+                    "",
+                    e(err.diagnostic or ""),
+                    e(err.message),
+                ]
+            )
+        )
+    return "\r".join(segments) + "\r"
+
+
+# --------------------------------------------------------------------------- defaults
+
+
+@dataclass(frozen=True)
+class Hl7Defaults:
+    """What a DFT^P03 does not carry, agreed per interface at onboarding."""
+
+    billing_provider: Mapping[str, Any]
+    """BillingProvider in JSON form."""
+    facility: Mapping[str, Any] | None = None
+    source_system: str | None = None
+    """Overrides MSH-3 (lowercased) as the source system when set."""
+    place_of_service: str = "11"
+    """When PV1-2 (patient class) is not E, I or O."""
+    claim_filing_indicator: str = "CI"
+    """When IN1-15 (plan type) is not an X12 SBR09 code."""
+    contact_preference: ContactPreference = "email"
+    """email: email when the person has one, else mail; mail or none: always that."""
+    timezone: str = "America/Los_Angeles"
+    """For HL7 date/times sent without a UTC offset."""
+
+    def zone(self) -> tzinfo:
+        return ZoneInfo(self.timezone)
+
+
+def defaults_from_mapping(raw: Mapping[str, Any]) -> Hl7Defaults:
+    """Check a parsed hl7.yaml; raises ValueError naming the setting (never a PHI source)."""
+    known = {
+        "billing_provider",
+        "facility",
+        "source_system",
+        "place_of_service",
+        "claim_filing_indicator",
+        "contact_preference",
+        "timezone",
+    }
+    unknown = sorted(set(raw) - known)
+    if unknown:
+        raise ValueError(f"hl7 defaults: unknown settings {unknown}")
+    try:
+        provider = BillingProvider.model_validate_json(json.dumps(raw.get("billing_provider")))
+        facility_raw = raw.get("facility")
+        facility = None if facility_raw is None else Facility.model_validate_json(json.dumps(facility_raw))
+    except ValidationError as exc:
+        raise ValueError(f"hl7 defaults: {safe_errors(exc)}") from None
+    out = Hl7Defaults(
+        billing_provider=provider.model_dump(mode="json"),
+        facility=None if facility is None else facility.model_dump(mode="json"),
+    )
+    source_system = raw.get("source_system")
+    if source_system is not None and not (
+        isinstance(source_system, str) and re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", source_system)
+    ):
+        raise ValueError("hl7 defaults: source_system must be 1 to 32 letters, digits, '_', '.' or '-'")
+    pos = str(raw.get("place_of_service", out.place_of_service))
+    if not re.match(r"^[0-9]{2}$", pos):
+        raise ValueError("hl7 defaults: place_of_service must be 2 digits")
+    cfi = str(raw.get("claim_filing_indicator", out.claim_filing_indicator))
+    if cfi not in _CLAIM_FILING_INDICATORS:
+        raise ValueError("hl7 defaults: claim_filing_indicator must be an X12 SBR09 code")
+    pref = str(raw.get("contact_preference", out.contact_preference))
+    if pref not in _CONTACT_PREFERENCES:
+        raise ValueError("hl7 defaults: contact_preference must be email, mail or none")
+    tz = str(raw.get("timezone", out.timezone))
+    try:
+        ZoneInfo(tz)
+    except (ZoneInfoNotFoundError, ValueError, OSError):
+        raise ValueError("hl7 defaults: timezone must be an IANA zone name") from None
+    return replace(
+        out,
+        source_system=source_system,
+        place_of_service=pos,
+        claim_filing_indicator=cfi,
+        contact_preference=pref,  # type: ignore[arg-type]  # checked against the Literal above
+        timezone=tz,
+    )
+
+
+# --------------------------------------------------------------------------- mapping result
+
+
+@dataclass(frozen=True)
+class MappedEvent:
+    type: str
+    data: dict[str, Any]
+    """The event in JSON form, as `schemas.registry.validate` takes it."""
+    origin: Hl7Location
+    """The segment the event stands for (PID for the encounter, an FT1 for a charge)."""
+
+
+_Kind = Literal["encounter", "charge", "closed"]
+
+
+@dataclass(frozen=True)
+class DftMapping:
+    control_id: str
+    source_system: str
+    source_encounter_id: str
+    events: tuple[MappedEvent, ...]
+    """Encounter event, one ChargeSubmitted per FT1, then EncounterClosed when discharged."""
+    coverage_sources: tuple[int, ...] = ()
+    """IN1 occurrence behind each coverage, by rank - 1."""
+    diagnosis_sources: tuple[int, ...] = ()
+    """DG1 occurrence behind each diagnosis, by position - 1."""
+    guarantor_sequence: int | None = None
+    """GT1 occurrence of the guarantor; None when the patient is their own guarantor."""
+
+    def with_encounter_type(self, event_type: str) -> DftMapping:
+        """Registered -> Updated (the door's decision: the payload shape is the same)."""
+        events = tuple(
+            replace(ev, type=event_type) if ev.type in (ENCOUNTER_REGISTERED, ENCOUNTER_UPDATED) else ev
+            for ev in self.events
+        )
+        return replace(self, events=events)
+
+    def locate(self, index: int, field_path: str, error_type: str) -> Hl7Location:
+        """The HL7 segment/field that produced a contract field of event `index`."""
+        event = self.events[index]
+        kind: _Kind = (
+            "charge" if event.type == CHARGE_SUBMITTED else "closed" if event.type == ENCOUNTER_CLOSED else "encounter"
+        )
+        path = field_path
+        if error_type == "rule_diagnosis_duplicate":
+            # Name the DG1 that repeats an earlier code, not the DG1 list as a whole.
+            codes = event.data.get("diagnoses")
+            if isinstance(codes, list):
+                repeat = next((i for i, c in enumerate(codes) if c in codes[:i]), None)
+                if repeat is not None:
+                    path = f"diagnoses[{repeat}]"
+        suffix = None if path != field_path else _RULE_FIELDS.get(error_type)
+        if suffix is not None:
+            path = f"{path}.{suffix}" if path else suffix
+        indices = [int(i) for i in re.findall(r"\[(\d+)\]", path)]
+        key = re.sub(r"\[\d+\]", "[]", path)
+        table = _FIELDS[kind]
+        found: tuple[str, int | None] | None = None
+        while key:
+            found = table.get(key)
+            if found is not None:
+                break
+            key = key[:-2] if key.endswith("[]") else key.rpartition(".")[0]
+        if found is None:
+            return event.origin
+        segment, field_no = found
+        if kind == "charge" and segment == "FT1":
+            return Hl7Location("FT1", event.origin.sequence, field_no)
+        if segment == "IN1":
+            sources = self.coverage_sources
+            seq = sources[indices[0]] if indices and key.startswith("coverages[]") and indices[0] < len(sources) else 1
+            return Hl7Location("IN1", seq, field_no)
+        if segment == "DG1":
+            sources = self.diagnosis_sources
+            seq = sources[indices[0]] if indices and key == "diagnoses[]" and indices[0] < len(sources) else 1
+            return Hl7Location("DG1", seq, field_no)
+        if segment == "GT1":
+            if self.guarantor_sequence is None:
+                # The patient is their own guarantor: the values came from PID.
+                return Hl7Location("PID", 1, _GUARANTOR_FROM_PID.get(field_no or 0))
+            return Hl7Location("GT1", self.guarantor_sequence, field_no)
+        return Hl7Location(segment, 1, field_no)
+
+
+# Contract field path (indices as []) -> HL7 segment and field; the longest matching prefix wins.
+_FIELDS: Mapping[_Kind, Mapping[str, tuple[str, int | None]]] = {
+    "encounter": {
+        "source_system": ("MSH", 3),
+        "source_encounter_id": ("PV1", 19),
+        "patient": ("PID", None),
+        "patient.name": ("PID", 5),
+        "patient.birth_date": ("PID", 7),
+        "patient.sex": ("PID", 8),
+        "patient.address": ("PID", 11),
+        "patient.email": ("PID", 13),
+        "patient.phone": ("PID", 13),
+        "patient.contact_preference": ("PID", 13),
+        "patient.source_account_number": ("PID", 18),
+        "guarantor": ("GT1", None),
+        "guarantor.name": ("GT1", 3),
+        "guarantor.address": ("GT1", 5),
+        "guarantor.email": ("GT1", 6),
+        "guarantor.phone": ("GT1", 6),
+        "guarantor.contact_preference": ("GT1", 6),
+        "guarantor.relationship_to_patient": ("GT1", 11),
+        "coverages": ("IN1", None),
+        "coverages[]": ("IN1", None),
+        "coverages[].rank": ("IN1", 1),
+        "coverages[].payer_id": ("IN1", 3),
+        "coverages[].payer_name": ("IN1", 4),
+        "coverages[].group_number": ("IN1", 8),
+        "coverages[].prior_authorization_numbers": ("IN1", 14),
+        "coverages[].claim_filing_indicator": ("IN1", 15),
+        "coverages[].relationship_to_subscriber": ("IN1", 17),
+        "coverages[].subscriber": ("IN1", 17),
+        "coverages[].subscriber.name": ("IN1", 16),
+        "coverages[].subscriber.birth_date": ("IN1", 18),
+        "coverages[].subscriber.address": ("IN1", 19),
+        "coverages[].subscriber.sex": ("IN1", 43),
+        "coverages[].member_id": ("IN1", 36),
+        "rendering_provider": ("PV1", 7),
+        "referring_provider": ("PV1", 8),
+        "place_of_service": ("PV1", 2),
+        "admission_date": ("PV1", 44),
+        "discharge_date": ("PV1", 45),
+        "diagnoses": ("DG1", None),
+        "diagnoses[]": ("DG1", 3),
+    },
+    "charge": {
+        "source_system": ("MSH", 3),
+        "source_encounter_id": ("PV1", 19),
+        "source_charge_id": ("FT1", 2),
+        "idempotency_key": ("FT1", 2),
+        "service_date": ("FT1", 4),
+        "service_end_date": ("FT1", 4),
+        "chargemaster_code": ("FT1", 7),
+        "description": ("FT1", 8),
+        "units": ("FT1", 10),
+        "amount": ("FT1", 11),
+        "unit_price": ("FT1", 12),
+        "diagnosis_pointers": ("FT1", 19),
+        "rendering_provider_npi": ("FT1", 20),
+        "procedure_code": ("FT1", 25),
+        "modifiers": ("FT1", 26),
+    },
+    "closed": {
+        "source_system": ("MSH", 3),
+        "source_encounter_id": ("PV1", 19),
+        "closed_at": ("PV1", 45),
+    },
+}
+
+# Cross-field rules report on the model, not a field: the field the sender must fix.
+_RULE_FIELDS: Mapping[str, str] = {
+    "rule_email_required": "email",
+    "rule_subscriber_required": "relationship_to_subscriber",
+    "rule_subscriber_forbidden": "relationship_to_subscriber",
+    "rule_coverage_rank_order": "coverages",
+    "rule_diagnosis_duplicate": "diagnoses",
+    "rule_admission_required": "admission_date",
+    "rule_discharge_before_admission": "discharge_date",
+    "rule_idempotency_key_mismatch": "idempotency_key",
+    "rule_code_choice": "procedure_code",
+    "rule_modifier_duplicate": "modifiers",
+    "rule_pointer_duplicate": "diagnosis_pointers",
+    "rule_service_dates": "service_end_date",
+    "rule_price_required": "amount",
+    "rule_amount_mismatch": "amount",
+}
+
+_GUARANTOR_FROM_PID: Mapping[int, int | None] = {3: 5, 5: 11, 6: 13, 11: None}
+
+
+def contract_error(mapping: DftMapping, index: int, error: Mapping[str, str]) -> Hl7Error:
+    """An ERR for one safe contract error ({field, type, message}) of event `index`."""
+    etype = error.get("type", "")
+    path = error.get("field", "")
+    code: ErrorCode = "101" if etype == "missing" else "103" if etype in ("literal_error", "enum") else "102"
+    location = mapping.locate(index, path, etype)
+    return Hl7Error(location, code, error.get("message", "invalid value"), application_code=etype, diagnostic=path)
+
+
+# --------------------------------------------------------------------------- field readers
+
+
+def _number(seg: _Segment, n: int, what: str, component: int = 1, sub: int = 1) -> Decimal | None:
+    raw = seg.value(n, component, sub)
+    if raw is None:
+        return None
+    if len(raw) > _MAX_NUMBER_CHARS or not _NUMBER.match(raw):
+        raise Hl7MappingError(seg.name, seg.sequence, n, "102", f"{seg.name}-{n} must be a number ({what})")
+    try:
+        return Decimal(raw)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimal text
+        raise Hl7MappingError(seg.name, seg.sequence, n, "102", f"{seg.name}-{n} must be a number ({what})") from None
+
+
+def _money(seg: _Segment, n: int) -> str | None:
+    # CP: price is component 1, an MO whose quantity is subcomponent 1.
+    amount = _number(seg, n, "an amount")
+    if amount is None:
+        return None
+    if amount != amount.quantize(_CENT):
+        raise Hl7MappingError(seg.name, seg.sequence, n, "102", f"{seg.name}-{n} must have at most 2 decimal places")
+    return f"{amount.quantize(_CENT):f}"
+
+
+def _quantity(seg: _Segment, n: int) -> str | None:
+    qty = _number(seg, n, "a quantity")
+    return None if qty is None else f"{qty:f}"
+
+
+def _parse_dtm(seg: _Segment, n: int, raw: str, *, need_day: bool) -> tuple[date, datetime | None, bool]:
+    """(date, datetime or None when no time part, has_offset)."""
+    m = _DTM.match(raw)
+    if m is None or (need_day and m.group(3) is None):
+        raise Hl7MappingError(seg.name, seg.sequence, n, "102", f"{seg.name}-{n} must be a date YYYYMMDD[HHMM[SS]]")
+    year, month, day, hour, minute, second, offset = m.groups()
+    try:
+        day_value = date(int(year), int(month or 1), int(day or 1))
+        moment = None
+        if hour is not None:
+            tz: tzinfo | None = None
+            if offset is not None:
+                sign = 1 if offset[0] == "+" else -1
+                tz = timezone(sign * timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))
+            moment = datetime(
+                day_value.year, day_value.month, day_value.day, int(hour), int(minute or 0), int(second or 0), tzinfo=tz
+            )
+        elif offset is not None:
+            timezone(timedelta(hours=int(offset[1:3]), minutes=int(offset[3:5])))  # range check only
+    except ValueError:
+        raise Hl7MappingError(seg.name, seg.sequence, n, "102", f"{seg.name}-{n} is not a valid date") from None
+    return day_value, moment, offset is not None
+
+
+def _date(seg: _Segment, n: int, component: int = 1) -> str | None:
+    raw = seg.value(n, component)
+    if raw is None:
+        return None
+    day, _, _ = _parse_dtm(seg, n, raw, need_day=True)
+    return day.isoformat()
+
+
+def _datetime(seg: _Segment, n: int, zone: tzinfo) -> tuple[str, str] | None:
+    """(date, aware ISO date-time); a time without an offset is in the interface's zone."""
+    raw = seg.value(n)
+    if raw is None:
+        return None
+    day, moment, has_offset = _parse_dtm(seg, n, raw, need_day=True)
+    if moment is None:
+        moment = datetime(day.year, day.month, day.day, tzinfo=zone)
+    elif not has_offset:
+        moment = moment.replace(tzinfo=zone)
+    return day.isoformat(), moment.isoformat()
+
+
+def _sex(value: str | None) -> str:
+    code = (value or "").upper()
+    return code if code in ("M", "F") else "U"
+
+
+def _compact(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Absent values are left out, so the contract reports them as missing (HL7 101)."""
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def _name(rep: list[list[str]] | None) -> dict[str, Any] | None:
+    # XPN: family (FN, surname in subcomponent 1) ^ given ^ middle ^ suffix.
+    if not rep:
+        return None
+    name = _compact(
+        {"family": _pick(rep, 1, 1), "given": _pick(rep, 2), "middle": _pick(rep, 3), "suffix": _pick(rep, 4)}
+    )
+    return name or None
+
+
+def _preferred(reps: list[list[list[str]]], type_component: int, preferred: str) -> list[list[str]] | None:
+    """The repetition whose type component is `preferred`, else the first."""
+    for rep in reps:
+        if (_pick(rep, type_component) or "").upper() == preferred:
+            return rep
+    return reps[0] if reps else None
+
+
+def _person_name(seg: _Segment, n: int) -> dict[str, Any] | None:
+    return _name(_preferred(seg.repetitions(n), 7, "L"))  # XPN-7 name type: L legal
+
+
+def _address(seg: _Segment, n: int) -> dict[str, Any] | None:
+    # XAD: street (SAD, street in subcomponent 1) ^ other designation ^ city ^ state ^ zip ^ country ^ type.
+    rep = _preferred(seg.repetitions(n), 7, "H")
+    if not rep:
+        return None
+    state = _pick(rep, 4)
+    address = _compact(
+        {
+            "line1": _pick(rep, 1, 1),
+            "line2": _pick(rep, 2),
+            "city": _pick(rep, 3),
+            "state": state.upper() if state else None,
+            "postal_code": _pick(rep, 5),
+        }
+    )
+    return address or None
+
+
+def _telecom(seg: _Segment, n: int) -> tuple[str | None, str | None]:
+    """(email, phone in E.164) from an XTN field."""
+    email: str | None = None
+    phone: str | None = None
+    for rep in seg.repetitions(n):
+        use = (_pick(rep, 2) or "").upper()
+        equipment = (_pick(rep, 3) or "").upper()
+        if use == "NET" or equipment in ("INTERNET", "X.400") or _pick(rep, 4):
+            candidate = _pick(rep, 4) or _pick(rep, 1)
+            if email is None and candidate:
+                email = candidate
+            continue
+        if phone is None:
+            phone = _e164(rep)
+    return email, phone
+
+
+def _e164(rep: list[list[str]]) -> str | None:
+    area, local = _pick(rep, 6), _pick(rep, 7)
+    if area or local:
+        country = re.sub(r"\D", "", _pick(rep, 5) or "1") or "1"
+        return "+" + country + re.sub(r"\D", "", (area or "") + (local or ""))
+    number = _pick(rep, 1)
+    if not number:
+        return None
+    # An extension ("x123", "ext 4") is not part of the number.
+    number = re.split(r"[A-Za-z]", number, maxsplit=1)[0]
+    digits = re.sub(r"\D", "", number)
+    if not digits:
+        return None
+    if number.lstrip().startswith("+"):
+        return "+" + digits
+    if len(digits) == 10:
+        return "+1" + digits
+    # Left for the contract to judge: a number we cannot place is an error, not a guess.
+    return "+" + digits
+
+
+def _contact(email: str | None, defaults: Hl7Defaults) -> str:
+    if defaults.contact_preference == "email":
+        return "email" if email else "mail"
+    return defaults.contact_preference
+
+
+def _provider(seg: _Segment, n: int) -> dict[str, Any] | None:
+    # XCN: id (the NPI) ^ family ^ given ^ middle ^ suffix; component 13 the identifier type.
+    rep = _preferred(seg.repetitions(n), 13, "NPI")
+    if not rep:
+        return None
+    name = _compact(
+        {"family": _pick(rep, 2, 1), "given": _pick(rep, 3), "middle": _pick(rep, 4), "suffix": _pick(rep, 5)}
+    )
+    return _compact({"npi": _pick(rep, 1), "name": name or None}) or None
+
+
+def _set_id(seg: _Segment) -> int:
+    raw = seg.value(1)
+    if raw is None:
+        return seg.sequence
+    if not _SET_ID.match(raw):
+        raise Hl7MappingError(seg.name, seg.sequence, 1, "102", f"{seg.name}-1 (set id) must be a number")
+    return int(raw)
+
+
+def _code(value: str | None) -> str | None:
+    return value.replace(".", "").upper() if value else None
+
+
+# --------------------------------------------------------------------------- the mapping
+
+
+def map_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
+    """Map one DFT^P03 to intake events (JSON form). Raises Hl7MappingError only."""
+    segments = _tokenize(text)
+    msh = segments[0]
+    by_name: dict[str, list[_Segment]] = {}
+    for seg in segments:
+        by_name.setdefault(seg.name, []).append(seg)
+
+    if msh.value(9) is None:
+        raise Hl7MappingError("MSH", 1, 9, "101", "MSH-9 (message type) is required", reject=True)
+    if (msh.value(9) or "").upper() != "DFT" or (msh.value(9, 2) or "").upper() != "P03":
+        raise Hl7MappingError("MSH", 1, 9, "200", "only DFT^P03 messages are accepted here", reject=True)
+    control_id = msh.value(10)
+    if control_id is None:
+        raise Hl7MappingError("MSH", 1, 10, "101", "MSH-10 (message control id) is required", reject=True)
+    sending_app = msh.value(3)
+    source_system = defaults.source_system or (sending_app.lower() if sending_app else None)
+    if source_system is None:
+        raise Hl7MappingError("MSH", 1, 3, "101", "MSH-3 (sending application) is required", reject=True)
+
+    pid = _single(by_name, "PID")
+    pv1 = _single(by_name, "PV1")
+    ft1s = by_name.get("FT1", [])
+    if not ft1s:
+        raise Hl7MappingError("FT1", 1, None, "100", "a DFT^P03 needs at least one FT1 segment")
+    source_encounter_id = pv1.value(19)
+    if source_encounter_id is None:
+        raise Hl7MappingError("PV1", 1, 19, "101", "PV1-19 (visit number) is required")
+
+    zone = defaults.zone()
+    diagnoses, diagnosis_sources = _diagnoses(by_name.get("DG1", []))
+    coverages, coverage_sources = _coverages(by_name.get("IN1", []), defaults)
+    patient = _patient(pid, defaults)
+    gt1s = sorted(by_name.get("GT1", []), key=lambda s: (_set_id(s), s.sequence))
+    guarantor = _guarantor(gt1s[0], defaults) if gt1s else _self_guarantor(patient)
+
+    rendering = _provider(pv1, 7)
+    admitted = _datetime(pv1, 44, zone)
+    discharged = _datetime(pv1, 45, zone)
+    patient_class = (pv1.value(2) or "").upper()
+    encounter = _compact(
+        {
+            "source_system": source_system,
+            "source_encounter_id": source_encounter_id,
+            "patient": patient,
+            "guarantor": guarantor,
+            "coverages": coverages,
+            "billing_provider": dict(defaults.billing_provider),
+            "rendering_provider": rendering,
+            "referring_provider": _provider(pv1, 8),
+            "facility": None if defaults.facility is None else dict(defaults.facility),
+            "place_of_service": {"E": "23", "I": "21", "O": "22"}.get(patient_class, defaults.place_of_service),
+            "admission_date": admitted[0] if admitted else None,
+            "discharge_date": discharged[0] if discharged else None,
+            "diagnoses": diagnoses,
+        }
+    )
+    events = [MappedEvent(ENCOUNTER_REGISTERED, encounter, Hl7Location("PID", 1))]
+    rendering_npi = rendering.get("npi") if rendering else None
+    for ft1 in ft1s:
+        charge = _charge(ft1, source_system, source_encounter_id, diagnoses, rendering_npi)
+        events.append(MappedEvent(CHARGE_SUBMITTED, charge, Hl7Location("FT1", ft1.sequence)))
+    if discharged is not None:
+        closed = {
+            "source_system": source_system,
+            "source_encounter_id": source_encounter_id,
+            "closed_at": discharged[1],
+        }
+        events.append(MappedEvent(ENCOUNTER_CLOSED, closed, Hl7Location("PV1", 1, 45)))
+    return DftMapping(
+        control_id=control_id,
+        source_system=source_system,
+        source_encounter_id=source_encounter_id,
+        events=tuple(events),
+        coverage_sources=coverage_sources,
+        diagnosis_sources=diagnosis_sources,
+        guarantor_sequence=gt1s[0].sequence if gt1s else None,
+    )
+
+
+def _single(by_name: Mapping[str, list[_Segment]], name: str) -> _Segment:
+    found = by_name.get(name, [])
+    if not found:
+        raise Hl7MappingError(name, 1, None, "100", f"a DFT^P03 needs a {name} segment")
+    if len(found) > 1:
+        raise Hl7MappingError(name, 2, None, "100", f"one {name} segment per message")
+    return found[0]
+
+
+def _patient(pid: _Segment, defaults: Hl7Defaults) -> dict[str, Any]:
+    email, phone = _telecom(pid, 13)
+    return _compact(
+        {
+            "name": _person_name(pid, 5),
+            "birth_date": _date(pid, 7),
+            "sex": _sex(pid.value(8)),
+            "address": _address(pid, 11),
+            "email": email,
+            "phone": phone,
+            "contact_preference": _contact(email, defaults),
+            "source_account_number": pid.value(18),
+        }
+    )
+
+
+def _self_guarantor(patient: Mapping[str, Any]) -> dict[str, Any]:
+    return _compact(
+        {
+            "relationship_to_patient": "self",
+            "name": patient.get("name"),
+            "address": patient.get("address"),
+            "email": patient.get("email"),
+            "phone": patient.get("phone"),
+            "contact_preference": patient.get("contact_preference"),
+        }
+    )
+
+
+_GUARANTOR_RELATIONSHIP: Mapping[str, str] = {
+    "SEL": "self",
+    "SPO": "spouse",
+    "PAR": "parent",
+    "MTH": "parent",
+    "FTH": "parent",
+    "GRD": "legal_guardian",
+}
+
+
+def _guarantor(gt1: _Segment, defaults: Hl7Defaults) -> dict[str, Any]:
+    email, phone = _telecom(gt1, 6)
+    return _compact(
+        {
+            "relationship_to_patient": _GUARANTOR_RELATIONSHIP.get((gt1.value(11) or "").upper(), "other"),
+            "name": _person_name(gt1, 3),
+            "address": _address(gt1, 5),
+            "email": email,
+            "phone": phone,
+            "contact_preference": _contact(email, defaults),
+        }
+    )
+
+
+_SUBSCRIBER_RELATIONSHIP: Mapping[str, str] = {
+    "SEL": "18",
+    "18": "18",
+    "SPO": "01",
+    "01": "01",
+    "CHD": "19",
+    "19": "19",
+}
+
+
+def _coverages(in1s: list[_Segment], defaults: Hl7Defaults) -> tuple[list[dict[str, Any]], tuple[int, ...]]:
+    ordered = sorted(in1s, key=lambda s: (_set_id(s), s.sequence))
+    out: list[dict[str, Any]] = []
+    for rank, in1 in enumerate(ordered, start=1):
+        relationship = _SUBSCRIBER_RELATIONSHIP.get((in1.value(17) or "").upper(), "G8")
+        subscriber = None
+        if relationship != "18":
+            subscriber = _compact(
+                {
+                    "name": _person_name(in1, 16),
+                    "birth_date": _date(in1, 18),
+                    "sex": _sex(in1.value(43)),
+                    "address": _address(in1, 19),
+                }
+            )
+        plan_type = (in1.value(15) or "").upper()
+        authorizations = [a for rep in in1.repetitions(14) if (a := _pick(rep)) is not None]
+        out.append(
+            _compact(
+                {
+                    "rank": rank,
+                    "payer_id": in1.value(3),
+                    "payer_name": in1.value(4),
+                    "member_id": in1.value(36),
+                    "group_number": in1.value(8),
+                    "relationship_to_subscriber": relationship,
+                    "subscriber": subscriber,
+                    "claim_filing_indicator": plan_type
+                    if plan_type in _CLAIM_FILING_INDICATORS
+                    else defaults.claim_filing_indicator,
+                    "prior_authorization_numbers": authorizations,
+                }
+            )
+        )
+    return out, tuple(s.sequence for s in ordered)
+
+
+def _diagnoses(dg1s: list[_Segment]) -> tuple[list[str], tuple[int, ...]]:
+    def rank(dg1: _Segment) -> tuple[int, int, int]:
+        raw = dg1.value(15)
+        if raw is not None and not _SET_ID.match(raw):
+            raise Hl7MappingError("DG1", dg1.sequence, 15, "102", "DG1-15 (diagnosis priority) must be a number")
+        # Priority 0 means "not ranked" in HL7: after every ranked diagnosis.
+        priority = int(raw) if raw is not None and int(raw) > 0 else _UNRANKED
+        return priority, _set_id(dg1), dg1.sequence
+
+    ordered = sorted(dg1s, key=rank)
+    codes: list[str] = []
+    for dg1 in ordered:
+        code = _code(dg1.value(3))
+        if code is None:
+            raise Hl7MappingError("DG1", dg1.sequence, 3, "101", "DG1-3 (diagnosis code) is required")
+        codes.append(code)
+    return codes, tuple(s.sequence for s in ordered)
+
+
+def _charge(
+    ft1: _Segment,
+    source_system: str,
+    source_encounter_id: str,
+    diagnoses: list[str],
+    rendering_npi: str | None,
+) -> dict[str, Any]:
+    seq = ft1.sequence
+    kind = (ft1.value(6) or "").upper()
+    if not kind:
+        raise Hl7MappingError("FT1", seq, 6, "101", "FT1-6 (transaction type) is required")
+    if kind != "CG":
+        raise Hl7MappingError(
+            "FT1",
+            seq,
+            6,
+            "103",
+            "FT1-6 (transaction type) must be CG: credits, payments and adjustments are not accepted on this interface",
+        )
+    charge_id = ft1.value(2)
+    procedure = ft1.value(25)
+    pointers: list[int] = []
+    for position, rep in enumerate(ft1.repetitions(19), start=1):
+        code = _code(_pick(rep))
+        if code is None:
+            continue
+        if code not in diagnoses:
+            raise Hl7MappingError(
+                "FT1", seq, 19, "103", f"FT1-19 repetition {position}: the diagnosis code is not in any DG1 segment"
+            )
+        pointers.append(diagnoses.index(code) + 1)
+    modifiers = [m for rep in ft1.repetitions(26) if (m := _pick(rep)) is not None]
+    start = _date(ft1, 4, 1)
+    end = _date(ft1, 4, 2)
+    performer = _preferred(ft1.repetitions(20), 13, "NPI")
+    performer_npi = _pick(performer) if performer else None
+    description = ft1.value(8) or ft1.value(7, 2)
+    return _compact(
+        {
+            "source_system": source_system,
+            "source_charge_id": charge_id,
+            "idempotency_key": f"{source_system}:{charge_id}" if charge_id else None,
+            "source_encounter_id": source_encounter_id,
+            "service_date": start,
+            "service_end_date": end if end != start else None,
+            "procedure_code": procedure,
+            "chargemaster_code": None if procedure else ft1.value(7),
+            "modifiers": modifiers,
+            "description": description[:_MAX_DESCRIPTION] if description else None,
+            # HL7 leaves FT1-10 optional and senders omit it for a single unit.
+            "units": _quantity(ft1, 10) or "1",
+            "unit_price": _money(ft1, 12),
+            "amount": _money(ft1, 11),
+            "diagnosis_pointers": pointers,
+            "rendering_provider_npi": performer_npi if performer_npi != rendering_npi else None,
+        }
+    )

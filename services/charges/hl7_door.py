@@ -1,0 +1,286 @@
+"""The HL7 v2 door: DFT^P03 over MLLP on 127.0.0.1 (RCM_CHARGES_MLLP_PORT, default 2575).
+
+One frame, one original-mode ACK:
+  AA  every event of the message validated and was queued, in one transaction;
+  AE  the content is wrong (a mapping or contract error): ERR segments name the HL7 field,
+      nothing was queued, send it again only once fixed;
+  AR  the envelope is unusable (header, message type, structure, size) or storage failed:
+      nothing was queued; after a storage failure the same message may simply be resent.
+
+Resending is safe: charges carry idempotency keys, and encounter events carry whole state.
+Logs carry ids and HL7 locations only, never message content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import hl7.mllp
+import yaml
+from pydantic import BaseModel
+
+from schemas.registry import ContractError, validate
+from services.charges import doors, store
+from services.charges.domain.hl7_dft import (
+    ENCOUNTER_UPDATED,
+    AckCode,
+    DftMapping,
+    Hl7Defaults,
+    Hl7Error,
+    Hl7Header,
+    Hl7MappingError,
+    ack_message,
+    contract_error,
+    defaults_from_mapping,
+    map_dft_p03,
+    read_header,
+)
+from services.chassis import ports
+from services.chassis.logs import ids
+from services.chassis.runtime import Runtime
+
+__all__ = ["DEFAULTS_PATH", "MAX_FRAME_BYTES", "Hl7Door", "MllpFramer", "load_defaults", "mllp_port", "serve_mllp"]
+
+log = logging.getLogger(__name__)
+
+DEFAULTS_PATH = Path(__file__).resolve().parents[2] / "deploy" / "local" / "hl7.yaml"
+MAX_FRAME_BYTES = 1024 * 1024
+"""A DFT with hundreds of FT1 segments is well under this; anything larger is refused (AR)."""
+_HEAD_BYTES = 4096  # enough of an oversized frame to read its MSH and answer it
+_READ_CHUNK = 65536
+_START = 0x0B
+_END = b"\x1c\x0d"
+
+_STORAGE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+)
+
+
+def mllp_port() -> int:
+    return int(os.environ.get("RCM_CHARGES_MLLP_PORT", ports.CHARGES_MLLP))
+
+
+def load_defaults(path: Path | None = None) -> Hl7Defaults:
+    """The interface defaults (deploy/local/hl7.yaml, or RCM_CHARGES_HL7_DEFAULTS)."""
+    source = path or Path(os.environ.get("RCM_CHARGES_HL7_DEFAULTS", DEFAULTS_PATH))
+    raw = yaml.safe_load(source.read_text(encoding="utf-8"))
+    if not isinstance(raw, dict):
+        raise ValueError("hl7 defaults: the file must hold a mapping")
+    return defaults_from_mapping(raw)
+
+
+# --------------------------------------------------------------------------- framing
+
+
+@dataclass
+class MllpFramer:
+    """Splits a byte stream into MLLP frames (VT payload FS CR).
+
+    Bytes outside a frame are skipped (senders add stray LFs between frames), a VT inside a
+    frame restarts it (the sender gave up on a partial frame), and a frame over `limit` is
+    reported by its head only, so memory stays bounded whatever arrives.
+    """
+
+    limit: int = MAX_FRAME_BYTES
+    skipped: int = 0
+    _buffer: bytearray = field(default_factory=bytearray)
+    _in_frame: bool = False
+    _head: bytes | None = None  # set while discarding an oversized frame
+
+    def feed(self, data: bytes) -> list[tuple[bytes, bool]]:
+        """Complete frames as (payload, oversized); an oversized frame's payload is its head."""
+        self._buffer += data
+        frames: list[tuple[bytes, bool]] = []
+        while True:
+            buf = self._buffer
+            if not self._in_frame:
+                start = buf.find(_START)
+                if start < 0:
+                    self.skipped += len(buf)
+                    buf.clear()
+                    return frames
+                self.skipped += start
+                del buf[: start + 1]
+                self._in_frame, self._head = True, None
+            end = buf.find(_END)
+            restart = buf.find(_START)
+            if restart >= 0 and (end < 0 or restart < end):
+                self.skipped += restart
+                del buf[: restart + 1]
+                self._head = None
+                continue
+            if end >= 0:
+                if self._head is not None:
+                    frames.append((self._head, True))
+                elif end > self.limit:
+                    frames.append((bytes(buf[: min(end, _HEAD_BYTES)]), True))
+                else:
+                    frames.append((bytes(buf[:end]), False))
+                del buf[: end + len(_END)]
+                self._in_frame, self._head = False, None
+                continue
+            if self._head is None and len(buf) > self.limit:
+                self._head = bytes(buf[:_HEAD_BYTES]).rstrip(b"\x1c")
+            if self._head is not None:
+                del buf[:-1]  # keep a trailing FS: its CR may come in the next chunk
+            return frames
+
+
+def _decode(payload: bytes) -> str:
+    # HL7 v2 has no reliable charset signal before MSH-18; UTF-8 first, Latin-1 never fails.
+    try:
+        return payload.decode("utf-8")
+    except UnicodeDecodeError:
+        return payload.decode("latin-1")
+
+
+# --------------------------------------------------------------------------- the door
+
+
+class Hl7Door:
+    """Turns one frame into one ACK. `handle` never raises."""
+
+    def __init__(self, runtime: Runtime, defaults: Hl7Defaults) -> None:
+        self.runtime = runtime
+        self.defaults = defaults
+        self.connections: set[asyncio.Task[Any]] = set()
+
+    async def handle(self, payload: bytes, *, oversized: bool = False) -> bytes:
+        started = time.monotonic()
+        header: Hl7Header | None = None
+        code: AckCode
+        errors: list[Hl7Error]
+        try:
+            text = _decode(payload)
+            header = read_header(text)
+            if oversized:
+                error = Hl7Error(None, "207", f"the message exceeds the size limit of {MAX_FRAME_BYTES} bytes")
+                code, errors = "AR", [error]
+            else:
+                code, errors = await self._process(text)
+        except Exception as exc:
+            # A bug must cost one message an AR, never the listener.
+            log.error("hl7 message failed", extra=ids(component="mllp", error_class=type(exc).__name__))
+            code, errors = "AR", [Hl7Error(None, "207", "internal error: the message was not stored; send it again")]
+        self._log(code, errors, started)
+        ack = ack_message(header, code, errors, control_id=uuid.uuid4().hex[:20], now=self.runtime.clock.now())
+        return ack.encode("utf-8")
+
+    async def _process(self, text: str) -> tuple[AckCode, list[Hl7Error]]:
+        try:
+            mapping = map_dft_p03(text, self.defaults)
+        except Hl7MappingError as err:
+            return ("AR" if err.reject else "AE"), [err.as_error()]
+        models, errors = _validate(mapping)
+        if errors:
+            return "AE", errors
+        try:
+            async with self.runtime.db.acquire() as conn, conn.transaction():
+                if await store.encounter_is_registered(conn, mapping.source_system, mapping.source_encounter_id):
+                    mapping = mapping.with_encounter_type(ENCOUNTER_UPDATED)
+                    models = [
+                        validate(ev.type, ev.data) if ev.type == ENCOUNTER_UPDATED else model
+                        for ev, model in zip(mapping.events, models, strict=True)
+                    ]
+                accepted = await doors.accept(conn, self.runtime.clock, models)
+        except _STORAGE_ERRORS as exc:
+            log.error("hl7 message not stored", extra=ids(component="mllp", error_class=type(exc).__name__))
+            return "AR", [Hl7Error(None, "207", "the message could not be stored; send it again")]
+        log.info(
+            "hl7 message accepted",
+            extra=ids(component="mllp", count=len(accepted), encounter_id=accepted[0].encounter_id),
+        )
+        return "AA", []
+
+    def _log(self, code: AckCode, errors: list[Hl7Error], started: float) -> None:
+        if code == "AA":
+            return
+        first = errors[0] if errors else None
+        # The location and table code only: enough to find the problem, nothing from the message.
+        reason = f"{first.code} {first.location or 'message'}" if first else code
+        log.warning(
+            "hl7 message refused",
+            extra=ids(
+                component="mllp",
+                state=code,
+                reason=reason,
+                count=len(errors),
+                duration_ms=round((time.monotonic() - started) * 1000),
+            ),
+        )
+
+    async def connection(self, reader: Any, writer: Any) -> None:
+        """One MLLP connection: frames in, one ACK per frame out, in order."""
+        task = asyncio.current_task()
+        if task is not None:
+            self.connections.add(task)
+        framer = MllpFramer()
+        try:
+            while True:
+                data = await reader.read(_READ_CHUNK)
+                if not data:
+                    return
+                for payload, oversized in framer.feed(data):
+                    ack = await self.handle(payload, oversized=oversized)
+                    writer.writeblock(ack)
+                    await writer.drain()
+        except (ConnectionError, OSError):
+            return  # the peer went away; nothing was half-written to the database
+        finally:
+            if framer.skipped:
+                log.warning("mllp bytes outside frames skipped", extra=ids(component="mllp", count=framer.skipped))
+            if task is not None:
+                self.connections.discard(task)
+            writer.close()
+
+    async def close(self) -> None:
+        tasks = list(self.connections)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _validate(mapping: DftMapping) -> tuple[list[BaseModel], list[Hl7Error]]:
+    """Every event checked, every error reported: the sender fixes the message in one round."""
+    models: list[BaseModel] = []
+    errors: list[Hl7Error] = []
+    for index, event in enumerate(mapping.events):
+        try:
+            models.append(validate(event.type, event.data))
+        except ContractError as exc:
+            for error in exc.errors:
+                err = contract_error(mapping, index, error)
+                # A bad MSH-3 or PV1-19 breaks every event alike: say so once.
+                if err not in errors:
+                    errors.append(err)
+    return models, errors
+
+
+async def serve_mllp(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Chassis background task: listen until the runtime stops."""
+    try:
+        door = Hl7Door(runtime, load_defaults())
+        server = await hl7.mllp.start_hl7_server(door.connection, host="127.0.0.1", port=mllp_port())
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        log.critical("mllp listener cannot start", extra=ids(component="mllp", error_class=type(exc).__name__))
+        raise
+    log.info("mllp listening", extra=ids(service=runtime.service, component="mllp"))
+    try:
+        await stopping.wait()
+    finally:
+        server.close()
+        await door.close()
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(server.wait_closed(), 5)

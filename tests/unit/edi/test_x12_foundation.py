@@ -1,0 +1,216 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from edi.x12 import (
+    DEFAULT_DELIMITERS,
+    Delimiters,
+    EnvelopeParams,
+    X12EnvelopeError,
+    X12Error,
+    X12SyntaxError,
+    parse_segments,
+    read_delimiters,
+    read_interchange,
+    sanitize_text,
+    write_interchange,
+)
+
+PARAMS = EnvelopeParams("SENDER", "RECEIVER", 1234, 55, datetime(2025, 3, 4, 5, 6))
+ODD = Delimiters(element="|", repetition="!", component=">", segment="\n")
+BODY = [
+    [["BHT", "0019", "00", "REF1", "20250304", "0506", "CH"], ["NM1", "41", "2", "ACME", "", "", "", "", "46", "X1"]]
+]
+
+
+def sample(delimiters: Delimiters = DEFAULT_DELIMITERS, **kw: object) -> str:
+    params = EnvelopeParams("SENDER", "RECEIVER", 1234, 55, datetime(2025, 3, 4, 5, 6), delimiters=delimiters)
+    return write_interchange(params, "HC", "005010X222A1", BODY, **kw)  # type: ignore[arg-type]
+
+
+def test_isa_is_fixed_width_and_delimiters_round_trip() -> None:
+    text = sample()
+    assert text.index("~") == 105
+    assert read_delimiters(text) == DEFAULT_DELIMITERS
+    odd = sample(ODD)
+    assert read_delimiters(odd) == ODD
+    assert odd.index("\n") == 105
+
+
+def test_segment_accessors() -> None:
+    _, segments = parse_segments(
+        "ISA*00*          *00*          *ZZ*A              *ZZ*B              *250101*1200*^*00501*000000001*0*T*:~"
+        "SV1*HC:99213:25*150*UN*1***1:2~REF*X*a^b^c~"
+    )
+    sv1, ref = segments[1], segments[2]
+    assert sv1.position == 2 and sv1.el(1) == "HC:99213:25" and sv1.el(99) == ""
+    assert sv1.comp(1, 2) == "99213" and sv1.comp(1, 4) == "" and sv1.comp(7, 2) == "2"
+    assert ref.reps(2) == ["a", "b", "c"] and ref.reps(5) == []
+
+
+@pytest.mark.parametrize("suffix", ["\n", "\r\n", "  \r\n\r\n"])
+def test_newlines_and_whitespace_after_terminators(suffix: str) -> None:
+    text = sample().replace("~", "~" + suffix)
+    interchange = read_interchange("\r\n  " + text + "\n\n")
+    assert interchange.groups[0].transactions[0].segments[1].tag == "BHT"
+
+
+def test_non_default_delimiters_read_back() -> None:
+    interchange = read_interchange(sample(ODD))
+    ts = interchange.groups[0].transactions[0]
+    assert interchange.delimiters == ODD
+    assert [s.tag for s in ts.segments] == ["ST", "BHT", "NM1", "SE"]
+    assert ts.implementation == "005010X222A1" and ts.control_number == "0001"
+
+
+def test_envelope_fields() -> None:
+    i = read_interchange(sample())
+    assert (i.sender_id, i.receiver_id, i.control_number, i.usage_indicator) == ("SENDER", "RECEIVER", "000001234", "T")
+    g = i.groups[0]
+    assert (g.functional_id, g.control_number, g.version, g.date, g.time) == (
+        "HC",
+        "55",
+        "005010X222A1",
+        "20250304",
+        "0506",
+    )
+
+
+def test_st03_optional_and_counts() -> None:
+    params = EnvelopeParams("SENDER", "RECEIVER", 1, 1, datetime(2025, 1, 1))
+    text = write_interchange(
+        params,
+        "HP",
+        "005010X221A1",
+        [[["BPR", "I", "0"]], [["BPR", "H", "0"]]],
+        st03=False,
+        first_st_control=7,
+        line_breaks=True,
+    )
+    lines = text.splitlines()
+    assert "ST*835*0007~" in lines and "ST*835*0008~" in lines and "SE*3*0008~" in lines and "GE*2*1~" in lines
+    ts = read_interchange(text).transactions()
+    assert [t.implementation for t in ts] == ["005010X221A1"] * 2  # falls back to GS08
+
+
+def test_components_and_trailing_empties_trimmed() -> None:
+    text = write_interchange(PARAMS, "HC", "005010X222A1", [[["SV1", ["HC", "99213", "", ""], "1", "", ""]]])
+    assert "SV1*HC:99213*1~" in text
+
+
+@pytest.mark.parametrize("bad", ["A*B", "A~B", "A:B", "A^B", "A\nB"])
+def test_delimiters_in_data_are_refused_without_echoing_the_value(bad: str) -> None:
+    with pytest.raises(X12Error) as info:
+        write_interchange(PARAMS, "HC", "005010X222A1", [[["NM1", "41", "2", bad]]])
+    assert "NM103" in str(info.value) and bad not in str(info.value)
+    assert info.value.position == 4
+
+
+def test_sanitize_text_is_deterministic() -> None:
+    assert sanitize_text("Zoë O'Brien-Smith*~ Jr") == "Zoe O'Brien-Smith Jr"
+    assert sanitize_text("a|b", ODD) == "a b"
+    assert sanitize_text("Ñúñez\tGarcía") == "Nunez Garcia"
+
+
+def test_writer_refuses_bad_params() -> None:
+    with pytest.raises(X12Error):
+        write_interchange(EnvelopeParams("S", "RECEIVER", 1, 1, datetime(2025, 1, 1)), "HC", "x", [])
+    with pytest.raises(X12Error):
+        write_interchange(EnvelopeParams("SENDER", "R" * 16, 1, 1, datetime(2025, 1, 1)), "HC", "x", [])
+    with pytest.raises(X12Error):
+        write_interchange(EnvelopeParams("SENDER", "RECEIVER", 0, 1, datetime(2025, 1, 1)), "HC", "x", [])
+
+
+# --- malformed input ---------------------------------------------------------------------------
+
+
+def lines_of(text: str) -> list[str]:
+    return text.split("~")[:-1]
+
+
+def rejoin(lines: list[str]) -> str:
+    return "~".join(lines) + "~"
+
+
+@pytest.mark.parametrize(
+    ("mutate", "kind", "position", "needle"),
+    [
+        (lambda ls: ls[:-1], X12EnvelopeError, 7, "without IEA"),
+        (lambda ls: [*ls[:-1], "IEA*1*000009999"], X12EnvelopeError, 8, "IEA02 does not match ISA13"),
+        (lambda ls: [*ls[:-1], "IEA*2*000001234"], X12EnvelopeError, 8, "IEA01 says 2 functional groups, found 1"),
+        (lambda ls: [*ls[:-2], "GE*1*56", ls[-1]], X12EnvelopeError, 7, "GE02 does not match GS06"),
+        (lambda ls: [*ls[:-2], "GE*3*55", ls[-1]], X12EnvelopeError, 7, "GE01 says 3 transaction sets, found 1"),
+        (lambda ls: [*ls[:5], "SE*5*0001", *ls[6:]], X12EnvelopeError, 6, "SE01 says 5 segments, found 4"),
+        (lambda ls: [*ls[:5], "SE*4*0002", *ls[6:]], X12EnvelopeError, 6, "SE02 does not match ST02"),
+        (lambda ls: [*ls[:5], *ls[6:]], X12EnvelopeError, 6, "GE before SE"),
+        (lambda ls: [ls[0], "BHT*0019", *ls[1:]], X12EnvelopeError, 2, "outside a functional group"),
+        (lambda ls: [*ls[:2], "BHT*0019", *ls[2:]], X12EnvelopeError, 3, "outside a transaction set"),
+        (lambda ls: [ls[0], *ls[2:]], X12EnvelopeError, 2, "ST outside a functional group"),
+        (lambda ls: [*ls, "GS*HC"], X12EnvelopeError, 9, "after IEA"),
+        (lambda ls: [*ls[:3], "bad*1", *ls[3:]], X12SyntaxError, 4, "invalid segment identifier"),
+    ],
+)
+def test_envelope_errors_are_specific(mutate, kind, position, needle) -> None:  # type: ignore[no-untyped-def]
+    text = rejoin(mutate(lines_of(sample())))
+    with pytest.raises(kind) as info:
+        read_interchange(text)
+    assert info.value.position == position
+    assert needle in str(info.value)
+    assert str(info.value).startswith(f"segment {position}")
+
+
+@pytest.mark.parametrize(
+    ("text", "needle"),
+    [
+        ("", "does not start with an ISA"),
+        ("GS*HC~", "does not start with an ISA"),
+        ("ISA*00*  ", "truncated ISA"),
+        ("ISA*00*          *00*          *ZZ*A", "truncated ISA"),
+    ],
+)
+def test_syntax_errors(text: str, needle: str) -> None:
+    with pytest.raises(X12SyntaxError, match=needle):
+        read_interchange(text)
+
+
+def test_truncated_mid_segment() -> None:
+    text = sample()
+    with pytest.raises(X12SyntaxError, match="truncated") as info:
+        read_interchange(text[:-8])
+    assert info.value.position == 8
+
+
+_element = st.text(alphabet="ABCXYZ019 .-", min_size=0, max_size=8)
+
+
+@given(
+    delims=st.sampled_from([DEFAULT_DELIMITERS, ODD, Delimiters("^", "{", "\\", "~"), Delimiters("*", "|", ">", "'")]),
+    bodies=st.lists(
+        st.lists(
+            st.tuples(st.sampled_from(["REF", "NM1", "DTP", "N3"]), st.lists(_element, max_size=6)),
+            min_size=1,
+            max_size=5,
+        ),
+        min_size=1,
+        max_size=3,
+    ),
+    crlf=st.booleans(),
+)
+def test_write_read_round_trip(delims: Delimiters, bodies, crlf: bool) -> None:  # type: ignore[no-untyped-def]
+    params = EnvelopeParams("SENDER", "RECEIVER", 9, 9, datetime(2025, 1, 1), delimiters=delims)
+    specs = [[[tag, *els] for tag, els in body] for body in bodies]
+    text = write_interchange(params, "HC", "005010X222A1", specs, line_breaks=crlf)
+    if crlf and delims.segment != "\n":
+        text = text.replace(delims.segment + "\n", delims.segment + "\r\n")
+    ts = read_interchange(text).transactions()
+    assert len(ts) == len(bodies)
+    for t, body in zip(ts, bodies, strict=True):
+        for seg, (tag, els) in zip(t.body, body, strict=True):
+            trimmed = list(els)
+            while trimmed and trimmed[-1] == "":
+                trimmed.pop()
+            assert seg.tag == tag and list(seg.elements) == trimmed
