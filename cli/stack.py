@@ -15,7 +15,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from services.chassis import stack
-from services.chassis.settings import SERVICES, Settings, get_settings
+from services.chassis.settings import Settings, get_settings
 
 console = Console()
 err = Console(stderr=True)
@@ -34,8 +34,9 @@ def up(
         ("database, roles, schemas, topics, folders", lambda: asyncio.run(stack.provision_all(settings))),
     ]
     if not infra_only:
-        steps += [(f"{s} started", partial(stack.start_service, settings, s)) for s in SERVICES]
-        steps += [(f"{s} ready", partial(_wait_ready, settings, s)) for s in SERVICES]
+        names = [p.name for p in stack.PROCESSES]
+        steps += [(f"{s} started", partial(stack.start_service, settings, s)) for s in names]
+        steps += [(f"{s} ready", partial(_wait_ready, settings, s)) for s in names]
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False
     ) as progress:
@@ -62,9 +63,9 @@ def down(
 ) -> None:
     """Stop the services, then the local Kafka and Postgres (never a cluster you provided)."""
     settings = get_settings()
-    for service in SERVICES:
-        if stack.stop_service(settings, service):
-            console.print(f"{service} stopped")
+    for process in reversed(stack.PROCESSES):
+        if stack.stop_service(settings, process.name):
+            console.print(f"{process.name} stopped")
     if not keep_infra:
         try:
             stack.stop_local_infrastructure(settings)
@@ -102,7 +103,7 @@ def logs(
 ) -> None:
     """Show a component's log file."""
     settings = get_settings()
-    paths: dict[str, Path] = {s: settings.logs_dir / f"{s}.log" for s in SERVICES}
+    paths: dict[str, Path] = {p.name: settings.logs_dir / f"{p.name}.log" for p in stack.PROCESSES}
     paths["kafka"] = settings.state_dir / "kafka" / "logs" / "server.log"
     paths["postgres"] = settings.state_dir / "postgres" / "postgres.log"
     path: Path | None = paths.get(component)

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
-from services.chassis.settings import Settings
+from services.chassis.settings import Settings, get_settings
 from tests.support import infra as infra_support
 
 settings.register_profile("ci", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -32,3 +32,16 @@ async def platform(infra: infra_support.Infra, tmp_path_factory: pytest.TempPath
     await infra_support.provision_isolated(settings_)
     yield settings_
     await infra_support.teardown_isolated(settings_)
+
+
+@pytest.fixture
+def cli_env(platform: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Point the `rcm` command at this module's platform (prefix, database, broker, folders)."""
+    monkeypatch.setenv("RCM_KAFKA_BOOTSTRAP", platform.bootstrap)
+    monkeypatch.setenv("RCM_ADMIN_DATABASE_URL", platform.admin_url)
+    monkeypatch.setenv("RCM_DATABASE_NAME", platform.database_name)
+    monkeypatch.setenv("RCM_TOPIC_PREFIX", platform.topic_prefix)
+    monkeypatch.setenv("RCM_CLEARINGHOUSE_ROOT", str(platform.clearinghouse))
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()

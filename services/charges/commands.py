@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import typer
@@ -27,8 +28,20 @@ from services.chassis.settings import get_settings
 app = service_group("charges", "Charges: encounters, charge posting and their history.")
 chargemaster_app = typer.Typer(help="The chargemaster: CDM code -> procedure code, revenue code and price.",
                                no_args_is_help=True)
+T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a database command; a database problem is one clear line and exit 1, not a traceback."""
+    try:
+        return asyncio.run(work)
+    except asyncpg.UndefinedTableError:
+        err.print("[red]error:[/red] the charges schema is not migrated yet: start the service first (`rcm up`)")
+    except (OSError, asyncpg.PostgresError) as exc:
+        err.print(f"[red]error:[/red] database error ({type(exc).__name__})")
+    raise typer.Exit(1)
 
 
 async def _connect() -> asyncpg.Connection:
@@ -82,7 +95,7 @@ def load(
         finally:
             await conn.close()
 
-    count = asyncio.run(run())
+    count = _run(run())
     typer.echo(json.dumps({"loaded": count, "errors": []}) if as_json else f"chargemaster loaded: {count} items")
 
 
@@ -101,7 +114,7 @@ def show(
         finally:
             await conn.close()
 
-    history = asyncio.run(run())
+    history = _run(run())
     if history is None:
         err.print("[red]error:[/red] no encounter or charge has that id")
         raise typer.Exit(1)

@@ -96,6 +96,20 @@ async def provision_all(settings: Settings) -> None:
 # --- service processes -------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Process:
+    """A process `rcm up` runs: `python -m <module>`, ready when GET <http port>/readyz is 200."""
+
+    name: str
+    module: str
+    consumes: bool  # has a consumer group whose lag `rcm status` shows
+
+
+PROCESSES: tuple[Process, ...] = (
+    *(Process(s, f"services.{s}", consumes=True) for s in SERVICES),
+)
+
+
 def _pidfile(settings: Settings, service: str) -> Path:
     return settings.state_dir / "run" / f"{service}.pid"
 
@@ -112,6 +126,10 @@ def service_pid(settings: Settings, service: str) -> int | None:
         return None
 
 
+def _module(name: str) -> str:
+    return next(p.module for p in PROCESSES if p.name == name)
+
+
 def start_service(settings: Settings, service: str) -> int:
     existing = service_pid(settings, service)
     if existing:
@@ -120,7 +138,7 @@ def start_service(settings: Settings, service: str) -> int:
     _pidfile(settings, service).parent.mkdir(parents=True, exist_ok=True)
     log = (settings.logs_dir / f"{service}.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", f"services.{service}"],
+        [sys.executable, "-m", _module(service)],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
@@ -200,11 +218,12 @@ async def status(settings: Settings) -> list[ComponentStatus]:
     except Exception as exc:
         out.append(ComponentStatus("postgres", False, type(exc).__name__))
     kafka_ok = out[0].healthy
-    for service in SERVICES:
+    for process in PROCESSES:
+        service = process.name
         state = await readiness(service)
         healthy = bool(state and state.get("http_status") == 200)
         detail = "not running" if state is None else ("ready" if healthy else "not ready")
-        if kafka_ok and state is not None:
+        if kafka_ok and state is not None and process.consumes:
             try:
                 lag = await asyncio.wait_for(consumer_lag(settings, service), 15)
                 detail += f", lag {sum(lag.values())}"

@@ -6,7 +6,7 @@ import asyncio
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from cli.main import app as rcm
 from services.chassis.http import platform_router
 from services.chassis.runtime import Runtime
-from services.chassis.settings import Settings, get_settings
+from services.chassis.settings import Settings
 from tests.support import testsvc
 from tests.support.kafka_io import count, eventually, publish, read_topic
 
@@ -47,18 +47,6 @@ async def running(platform: Settings, spans: InMemorySpanExporter) -> AsyncItera
     yield relay, sink
     await relay.stop()
     await sink.stop()
-
-
-@pytest.fixture
-def cli_env(platform: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Point the `rcm` command at this module's platform (prefix, database, broker)."""
-    monkeypatch.setenv("RCM_KAFKA_BOOTSTRAP", platform.bootstrap)
-    monkeypatch.setenv("RCM_ADMIN_DATABASE_URL", platform.admin_url)
-    monkeypatch.setenv("RCM_DATABASE_NAME", platform.database_name)
-    monkeypatch.setenv("RCM_TOPIC_PREFIX", platform.topic_prefix)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def payment(account: str | None = None) -> BaseModel:
