@@ -143,7 +143,8 @@ class _ChargeLine(Contract):
     description: Text80 | None = None
     units: Units
     unit_price: NonNegativeMoney | None = None
-    """Price per unit. At least one of unit_price and amount; when both, amount = unit_price x units."""
+    """Price per unit. At least one of unit_price and amount (both may be omitted with a
+    chargemaster_code: the chargemaster prices it); when both, amount = unit_price x units."""
     amount: NonNegativeMoney | None = None
     """Extended amount for the line."""
     diagnosis_pointers: list[DiagnosisPointer] = Field(min_length=1, max_length=4)
@@ -167,8 +168,9 @@ class _ChargeLine(Contract):
             raise rule("pointer_duplicate", "diagnosis_pointers must not repeat")
         if self.service_end_date is not None and self.service_end_date < self.service_date:
             raise rule("service_dates", "service_end_date must not be before service_date")
-        if self.unit_price is None and self.amount is None:
-            raise rule("price_required", "unit_price or amount is required")
+        if self.unit_price is None and self.amount is None and self.chargemaster_code is None:
+            # A chargemaster code alone is enough: the charges service prices it.
+            raise rule("price_required", "unit_price or amount is required unless chargemaster_code is given")
         if (
             self.unit_price is not None
             and self.amount is not None

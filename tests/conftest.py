@@ -12,6 +12,8 @@ from tests.support import infra as infra_support
 settings.register_profile("ci", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+# In-process charges runtimes listen for HL7 on a free port, never on a running stack's 2575.
+os.environ.setdefault("RCM_CHARGES_MLLP_PORT", "0")
 
 
 @pytest.fixture(scope="session")

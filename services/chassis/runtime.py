@@ -215,7 +215,9 @@ class Runtime:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError):
             checks["database"] = False
         checks["relay_leader"] = bool(self.relay and self.relay.is_leader)
-        checks["ready"] = self.ready and checks["database"] is True
+        # A background task (relay, poller, listener) that ended means the service is not whole.
+        checks["background_tasks"] = all(not t.done() for t in self.tasks)
+        checks["ready"] = self.ready and checks["database"] is True and checks["background_tasks"] is True
         return checks
 
 

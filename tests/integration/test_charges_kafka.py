@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from cli.main import app as rcm
 from services.charges.app import DEFINITION
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
@@ -167,7 +171,7 @@ async def test_correction_and_void_reverse_and_rebill_with_higher_revisions(
 
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=12),
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=12),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
     max_leaves=10,
 )
@@ -204,3 +208,50 @@ async def test_fuzzed_records_are_each_applied_or_dead_lettered_never_lost(
     unbalanced = ("SELECT count(*) FROM charges c WHERE (SELECT count(*) FROM ledger_entries l"
                   " WHERE l.charge_id = c.charge_id AND l.kind = 'post') <> 1")
     assert await count(platform, "charges", unbalanced) == 0
+
+
+async def test_charges_show_prints_an_encounters_history_by_any_id(
+    platform: Settings, charges: Runtime, cli_env: None
+) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei))
+    await publish(platform, intake.charge(sei, "s1"))
+    await publish(platform, intake.void(sei, "s1v", "s1"))
+    got = await wait_events(platform, sei, lambda n: "ChargeReversed" in n, "the void")
+    charge_id = next(p["charge_id"] for n, p in got if n == "ChargePosted")
+    for ident in (sei, charge_id, f"{intake.SYSTEM}:s1"):
+        result = await asyncio.to_thread(CliRunner().invoke, rcm, ["charges", "show", ident, "--json"])
+        assert result.exit_code == 0, result.output
+        history = json.loads(result.output)
+        assert [(e["kind"], e["amount"]) for e in history["ledger"]] == [("post", "150.00"), ("reverse", "-150.00")]
+        assert history["ledger_total"] == "0.00"
+        assert [e["event_type"].split(".")[2] for e in history["events"]] == ["ChargePosted", "ChargeReversed"]
+    missing = await asyncio.to_thread(CliRunner().invoke, rcm, ["charges", "show", "no-such-id"])
+    assert missing.exit_code == 1
+
+
+async def test_chargemaster_load_is_all_or_nothing_with_line_numbers(
+    platform: Settings, charges: Runtime, cli_env: None, tmp_path: Path
+) -> None:
+    good = await asyncio.to_thread(CliRunner().invoke, rcm, ["chargemaster", "load", "deploy/local/chargemaster.csv",
+                                                           "--json"])
+    assert good.exit_code == 0, good.output
+    loaded = json.loads(good.output)["loaded"]
+    assert loaded == await count(platform, "charges", "SELECT count(*) FROM chargemaster") > 0
+    bad = tmp_path / "cdm.csv"
+    bad.write_text("cdm_code,procedure_code,modifiers,revenue_code,description,unit_price,effective_date\n"
+                   "CDM-1,99213,,0510,Visit,150.00,2026-01-01\n"
+                   "CDM-2,9921,,0510,Visit,abc,2026-01-01\n")
+    result = await asyncio.to_thread(CliRunner().invoke, rcm, ["chargemaster", "load", str(bad)])
+    assert result.exit_code == 1
+    assert "line 3" in result.output and "nothing loaded" in result.output
+    assert await count(platform, "charges", "SELECT count(*) FROM chargemaster") == loaded  # untouched
+    # A charge given only a CDM code is priced and coded from the chargemaster.
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei))
+    await publish(platform, intake.charge(sei, "cdm-1", procedure_code=None, modifiers=[], unit_price=None,
+                                          amount=None, chargemaster_code="CDM-510-0213"))
+    got = await wait_events(platform, sei, lambda n: "ChargePosted" in n or "ChargeRejected" in n, "the CDM charge")
+    posted = got[0][1]
+    assert (got[0][0], posted["procedure_code"], posted["amount"], posted["revenue_code"]) == (
+        "ChargePosted", "99213", "150.00", "0510")

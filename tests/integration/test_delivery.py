@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as rcm
 from services.chassis.http import platform_router
+from services.chassis.outbox import OutboxRelay
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from tests.support import testsvc
@@ -238,3 +239,35 @@ async def test_early_arrivals_are_parked_then_applied_in_order(
         await conn.close()
     applied = [r["event_id"] for r in rows if r["event_type"] == testsvc.PAYMENT_RECEIVED]
     assert applied == [first.id, second.id]
+
+
+async def test_records_without_envelope_or_with_unknown_type_are_dead_lettered(
+    platform: Settings, running: tuple[Runtime, Runtime]
+) -> None:
+    event = payment("PA-ENVELOPE-1")
+    await publish(platform, event, headers_override=[("content-type", b"application/json")])
+    envelope = await publish(platform, event)
+    unknown = [(k, v) for k, v in envelope.to_headers() if k not in ("ce_type", "ce_id")]
+    unknown += [("ce_type", b"rcm.intake.SomethingNew.v1"), ("ce_id", str(uuid.uuid4()).encode())]
+    await publish(platform, event, headers_override=unknown)
+
+    async def both_dead() -> bool:
+        classes = {m["error_class"] for m in await _dlq_positions(platform) if m["key"] == "PA-ENVELOPE-1"}
+        return classes == {"envelope_invalid", "unknown_event_type"}
+
+    await eventually(both_dead, what="both records in the DLQ")
+    assert await count(platform, "remits", "SELECT count(*) FROM test_effects WHERE event_id = $1", envelope.id) == 1
+
+
+async def test_only_one_relay_leads_per_service(platform: Settings, running: tuple[Runtime, Runtime]) -> None:
+    relay, _ = running
+    assert relay.relay is not None and relay.pool is not None
+    await eventually(lambda: asyncio.sleep(0, relay.relay.is_leader), what="the running relay to lead")  # type: ignore[union-attr]
+    second = OutboxRelay(service="remits", settings=platform, pool=relay.pool, publisher=relay.publisher,
+                         metrics=relay.metrics, tracer=relay.tracer)
+    stop = asyncio.Event()
+    task = asyncio.create_task(second.run(stop))
+    await asyncio.sleep(2)
+    assert relay.relay.is_leader and not second.is_leader
+    stop.set()
+    await task
