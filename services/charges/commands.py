@@ -6,13 +6,10 @@ its audit log (ARCHITECTURE rule 8).
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -22,36 +19,13 @@ from services.charges.domain.chargemaster import parse_chargemaster_csv
 from services.charges.domain.reference import shipped_reference
 from services.chassis import audit
 from services.chassis.clock import SystemClock
-from services.chassis.commands import service_group
-from services.chassis.settings import get_settings
+from services.chassis.commands import run_command, service_connection, service_group
 
 app = service_group("charges", "Charges: encounters, charge posting and their history.")
 chargemaster_app = typer.Typer(help="The chargemaster: CDM code -> procedure code, revenue code and price.",
                                no_args_is_help=True)
-T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
-
-
-def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Run a database command; a database problem is one clear line and exit 1, not a traceback."""
-    try:
-        return asyncio.run(work)
-    except asyncpg.UndefinedTableError:
-        err.print("[red]error:[/red] the charges schema is not migrated yet: start the service first (`rcm up`)")
-    except (OSError, asyncpg.PostgresError) as exc:
-        err.print(f"[red]error:[/red] database error ({type(exc).__name__})")
-    raise typer.Exit(1)
-
-
-async def _connect() -> asyncpg.Connection:
-    try:
-        conn: asyncpg.Connection = await asyncpg.connect(get_settings().database_url("charges"))
-    except (OSError, asyncpg.PostgresError) as exc:
-        err.print(f"[red]error:[/red] cannot reach the charges database ({type(exc).__name__}): is the stack up?")
-        raise typer.Exit(1) from exc
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-    return conn
 
 
 @chargemaster_app.command("load")
@@ -85,17 +59,13 @@ def load(
     ]
 
     async def run() -> int:
-        conn = await _connect()
-        try:
-            async with conn.transaction():
-                count = await store.replace_chargemaster(conn, items, SystemClock().now())
-                await audit.record(conn, actor=audit.current_actor(), action="chargemaster.load",
-                                   subject=file.name, reason=reason, details={"items": count})
+        async with service_connection("charges") as conn, conn.transaction():
+            count = await store.replace_chargemaster(conn, items, SystemClock().now())
+            await audit.record(conn, actor=audit.current_actor(), action="chargemaster.load",
+                               subject=file.name, reason=reason, details={"items": count})
             return count
-        finally:
-            await conn.close()
 
-    count = _run(run())
+    count = run_command("charges", run())
     typer.echo(json.dumps({"loaded": count, "errors": []}) if as_json else f"chargemaster loaded: {count} items")
 
 
@@ -108,13 +78,10 @@ def show(
     """An encounter's (or a charge's encounter's) whole history: charges, ledger, events."""
 
     async def run() -> dict[str, Any] | None:
-        conn = await _connect()
-        try:
+        async with service_connection("charges") as conn:
             return await store.history(conn, ident)
-        finally:
-            await conn.close()
 
-    history = _run(run())
+    history = run_command("charges", run())
     if history is None:
         err.print("[red]error:[/red] no encounter or charge has that id")
         raise typer.Exit(1)

@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -27,3 +34,33 @@ def service_group(service: ServiceName, help: str) -> typer.Typer:
         Console().print(table)
 
     return app
+
+
+T = TypeVar("T")
+_err = Console(stderr=True)
+
+
+@asynccontextmanager
+async def service_connection(service: ServiceName) -> AsyncIterator[asyncpg.Connection]:
+    """A connection with the service's own role, for its operator commands."""
+    try:
+        conn: asyncpg.Connection = await asyncpg.connect(get_settings().database_url(service))
+    except (OSError, asyncpg.PostgresError) as exc:
+        _err.print(f"[red]error:[/red] cannot reach the {service} database ({type(exc).__name__}): is the stack up?")
+        raise typer.Exit(1) from exc
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+    try:
+        yield conn
+    finally:
+        await conn.close()
+
+
+def run_command(service: ServiceName, work: Coroutine[Any, Any, T]) -> T:
+    """Run a command's database work: a database problem is one clear line and exit 1, never a traceback."""
+    try:
+        return asyncio.run(work)
+    except asyncpg.UndefinedTableError:
+        _err.print(f"[red]error:[/red] the {service} schema is not migrated yet: start the service first (`rcm up`)")
+    except (OSError, asyncpg.PostgresError) as exc:
+        _err.print(f"[red]error:[/red] database error ({type(exc).__name__})")
+    raise typer.Exit(1)
