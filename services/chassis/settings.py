@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     remits_database_url: str | None = None
     notifications_database_url: str | None = None
     clearinghouse_root: Path | None = None
+    # Ports of the local stack (deploy/local/*.sh read the same variables).
+    local_kafka_port: int = ports.KAFKA
+    local_postgres_port: int = ports.POSTGRES
 
     log_level: str = "INFO"
     otlp_endpoint: str | None = None
@@ -63,14 +66,14 @@ class Settings(BaseSettings):
 
     @property
     def bootstrap(self) -> str:
-        return self.kafka_bootstrap or f"127.0.0.1:{ports.KAFKA}"
+        return self.kafka_bootstrap or f"127.0.0.1:{self.local_kafka_port}"
 
     @property
     def admin_url(self) -> str:
         if self.admin_database_url:
             return _with_database(self.admin_database_url, self.database_name)
         password = local_role_password("postgres")
-        return f"postgresql://postgres:{password}@127.0.0.1:{ports.POSTGRES}/{self.database_name}"
+        return f"postgresql://postgres:{password}@127.0.0.1:{self.local_postgres_port}/{self.database_name}"
 
     @property
     def admin_maintenance_url(self) -> str:
