@@ -21,21 +21,35 @@ def _money(value: Any) -> Decimal:
 
 
 @dataclass
+class Adjudication:
+    """What one payer rank was billed and how its 835s accounted for it (CLP03 = CLP04 + CAS)."""
+
+    billed: Decimal = ZERO
+    charged_on_835s: Decimal = ZERO
+    paid: Decimal = ZERO
+    contractual: Decimal = ZERO
+    denied_open: Decimal = ZERO
+    other_adjustments: Decimal = ZERO
+    patient_responsibility: Decimal = ZERO
+
+    @property
+    def accounted(self) -> Decimal:
+        return self.paid + self.contractual + self.denied_open + self.other_adjustments + self.patient_responsibility
+
+
+@dataclass
 class Lifecycle:
     counts: Counter[str] = field(default_factory=Counter)
     charged: Decimal = ZERO
     reversed_charges: Decimal = ZERO
-    claims_billed: Decimal = ZERO
-    paid: Decimal = ZERO
-    contractual: Decimal = ZERO
-    denied_open: Decimal = ZERO
-    patient_responsibility: Decimal = ZERO
-    other_adjustments: Decimal = ZERO
+    by_rank: dict[int, Adjudication] = field(default_factory=dict)
     patient_paid: Decimal = ZERO
     provider_adjustments: Decimal = ZERO
     balances_due: dict[str, Decimal] = field(default_factory=dict)
     notifications: Counter[str] = field(default_factory=Counter)
     rejection_codes: Counter[str] = field(default_factory=Counter)
+    _rank: dict[str, int] = field(default_factory=dict)
+    _billed: set[str] = field(default_factory=set)
 
     def apply(self, event_type: str, payload: dict[str, Any]) -> None:
         """Fold one event (its short name, e.g. "ChargePosted", and its JSON payload) in."""
@@ -43,6 +57,13 @@ class Lifecycle:
         handler = getattr(self, f"_on_{event_type}", None)
         if handler is not None:
             handler(payload)
+
+    def rank(self, rank: int) -> Adjudication:
+        return self.by_rank.setdefault(rank, Adjudication())
+
+    @property
+    def paid(self) -> Decimal:
+        return sum((a.paid for a in self.by_rank.values()), ZERO)
 
     def _on_ChargePosted(self, p: dict[str, Any]) -> None:
         self.charged += _money(p["amount"])
@@ -54,30 +75,42 @@ class Lifecycle:
         self.rejection_codes.update(r["code"] for r in p["reasons"])
 
     def _on_ClaimSubmitted(self, p: dict[str, Any]) -> None:
-        if p.get("frequency", "1") == "1":
-            self.claims_billed += _money(p["total_charge"])
+        rank = int(p.get("coverage_rank", 1))
+        self._rank[p["claim_id"]] = rank
+        # Originals only: a resubmission of the same claim bills the same services again.
+        if p.get("frequency", "1") == "1" and p["claim_id"] not in self._billed:
+            self._billed.add(p["claim_id"])
+            self.rank(rank).billed += _money(p["total_charge"])
 
-    def _adjudication(self, p: dict[str, Any]) -> None:
-        self.paid += _money(p["total_paid"])
-        self.patient_responsibility += _money(p["patient_responsibility"])
+    def _adjudication(self, p: dict[str, Any]) -> Adjudication:
+        bucket = self.rank(self._rank.get(p["claim_id"], 1))
+        bucket.charged_on_835s += _money(p["total_charge"])
+        bucket.paid += _money(p["total_paid"])
+        bucket.patient_responsibility += _money(p["patient_responsibility"])
         adjustments = list(p.get("claim_adjustments", []))
         for line in p.get("lines", []):
             adjustments += line.get("adjustments", [])
         for adj in adjustments:
             amount = _money(adj["amount"])
             if adj["group"] == CONTRACTUAL_GROUP:
-                self.contractual += amount
+                bucket.contractual += amount
             elif adj["group"] != "PR":
-                self.other_adjustments += amount
+                bucket.other_adjustments += amount
+        return bucket
 
     def _on_ClaimPaymentPosted(self, p: dict[str, Any]) -> None:
         self._adjudication(p)
 
     def _on_ClaimDenied(self, p: dict[str, Any]) -> None:
-        self._adjudication(p)
+        # A line denial comes beside the ClaimPaymentPosted of the same 835 claim, which already
+        # counted its money; a whole-claim denial is the claim's only adjudication event.
+        if p.get("denial_scope") == "line":
+            bucket = self.rank(self._rank.get(p["claim_id"], 1))
+        else:
+            bucket = self._adjudication(p)
         denied = sum((_money(d["amount"]) for d in p["denials"] if d["group"] == CONTRACTUAL_GROUP), ZERO)
-        self.denied_open += denied
-        self.contractual -= denied  # a CO denial stays open: it is not a contractual write-off
+        bucket.denied_open += denied
+        bucket.contractual -= denied  # a CO denial stays open: it is not a contractual write-off
 
     def _on_ClaimPaymentReversed(self, p: dict[str, Any]) -> None:
         self._adjudication(p)  # CLP02 22 carries the original amounts negated
@@ -95,11 +128,6 @@ class Lifecycle:
 
     def _on_NotificationSent(self, p: dict[str, Any]) -> None:
         self.notifications[f"{p['recipient_kind']}:{p['template']}"] += 1
-
-    @property
-    def adjudicated(self) -> Decimal:
-        """What the payers accounted for: paid + contractual + open denials + patient + other."""
-        return self.paid + self.contractual + self.denied_open + self.patient_responsibility + self.other_adjustments
 
     @property
     def open_patient_balances(self) -> Decimal:

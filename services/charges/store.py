@@ -372,3 +372,12 @@ async def encounter_is_registered(conn: asyncpg.Connection, source_system: str, 
         return False
     found: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM encounters WHERE encounter_id = $1)", encounter_id)
     return found
+
+
+async def billable_totals(conn: asyncpg.Connection) -> dict[str, Decimal]:
+    """For the audit: per encounter released to billing, the ledger total of its charges."""
+    rows = await conn.fetch(
+        "SELECT c.encounter_id, sum(l.amount) AS total FROM ledger_entries l JOIN charges c USING (charge_id)"
+        " JOIN encounters e USING (encounter_id) WHERE e.billed_revision > 0 GROUP BY c.encounter_id"
+    )
+    return {r["encounter_id"]: r["total"] for r in rows}

@@ -13,6 +13,7 @@ HTTP = {
     "remits": 8103,
     "notifications": 8104,
     "sandbox": 8105,
+    "mailcatcher": 8106,
 }
 CHARGES_MLLP = 2575
 MAIL_CATCHER_SMTP = 8025

@@ -215,8 +215,11 @@ class Runtime:
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError):
             checks["database"] = False
         checks["relay_leader"] = bool(self.relay and self.relay.is_leader)
-        # A background task (relay, poller, listener) that ended means the service is not whole.
-        checks["background_tasks"] = all(not t.done() for t in self.tasks)
+        # A background task (relay, poller, listener) that died means the service is not whole;
+        # one-shot tasks that finished their work are fine.
+        checks["background_tasks"] = not any(
+            t.done() and (t.cancelled() or t.exception() is not None) for t in self.tasks
+        )
         checks["ready"] = self.ready and checks["database"] is True and checks["background_tasks"] is True
         return checks
 

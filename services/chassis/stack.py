@@ -107,6 +107,8 @@ class Process:
 
 PROCESSES: tuple[Process, ...] = (
     *(Process(s, f"services.{s}", consumes=True) for s in SERVICES),
+    Process("mailcatcher", "services.notifications.mailcatcher", consumes=False),
+    Process("sandbox", "sandbox", consumes=False),
 )
 
 

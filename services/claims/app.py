@@ -3,9 +3,15 @@
 from pathlib import Path
 
 from services.chassis.runtime import ServiceDefinition, service_app_factory
+from services.claims import http_api
+from services.claims.background import batch_submissions, bootstrap_payers, poll_acknowledgments, run_timers
 from services.claims.handlers import HANDLERS
 
 DEFINITION = ServiceDefinition(
-    name="claims", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS
+    name="claims",
+    migrations=Path(__file__).with_name("migrations"),
+    handlers=HANDLERS,
+    routers=[http_api.router],
+    background=[bootstrap_payers, batch_submissions, poll_acknowledgments, run_timers],
 )
 create_app = service_app_factory(DEFINITION)

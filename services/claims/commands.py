@@ -1,5 +1,252 @@
-"""`rcm claims ...`: the claims service's own commands."""
+"""`rcm claims ...`, `rcm payers ...` and `rcm feeschedule ...`: the claims service's commands.
 
+They run the service's own code with its own database role, in one transaction (state +
+outbox rows), and record operator actions in its audit log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from services.chassis import audit
+from services.chassis.clock import SystemClock
 from services.chassis.commands import service_group
+from services.chassis.settings import get_settings
+from services.claims import actions, store
+from services.claims.domain.payers import PayerFileError, parse_fee_schedule
 
 app = service_group("claims", "Claims: assembly, scrubbing, submission and acknowledgments.")
+payers_app = typer.Typer(help="The payer master (deploy/local/payers.yaml).", no_args_is_help=True)
+feeschedule_app = typer.Typer(help="Payer fee schedules: contracted allowed amount per procedure.",
+                              no_args_is_help=True)
+T = TypeVar("T")
+console = Console()
+err = Console(stderr=True)
+DEFAULT_PAYERS = Path(__file__).resolve().parents[2] / "deploy" / "local" / "payers.yaml"
+
+
+def _run(work: Coroutine[Any, Any, T]) -> T:
+    """Run a database command; a problem is one clear line and exit 1, never a traceback."""
+    try:
+        return asyncio.run(work)
+    except asyncpg.UndefinedTableError:
+        err.print("[red]error:[/red] the claims schema is not migrated yet: start the service first (`rcm up`)")
+    except (OSError, asyncpg.PostgresError) as exc:
+        err.print(f"[red]error:[/red] database error ({type(exc).__name__})")
+    raise typer.Exit(1)
+
+
+async def _with_conn(work: Callable[[asyncpg.Connection], Awaitable[T]], *, write: bool = False) -> T:
+    try:
+        conn: asyncpg.Connection = await asyncpg.connect(get_settings().database_url("claims"))
+    except (OSError, asyncpg.PostgresError) as exc:
+        err.print(f"[red]error:[/red] cannot reach the claims database ({type(exc).__name__}): is the stack up?")
+        raise typer.Exit(1) from exc
+    await store.init_connection(conn)
+    try:
+        if write:
+            async with conn.transaction():
+                return await work(conn)
+        return await work(conn)
+    finally:
+        await conn.close()
+
+
+def _fail(message: str, code: int = 1) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}")
+    return typer.Exit(code)
+
+
+@payers_app.command("load")
+def payers_load(
+    file: Path = typer.Argument(DEFAULT_PAYERS, exists=True, dir_okay=False, readable=True, help="payers.yaml"),
+    reason: str = typer.Option("payer master update", "--reason", help="Why (kept in the audit log)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Validate the payer master and the fee schedules it names, then load them (all or nothing)."""
+    try:
+        payers, fees = actions.read_payer_master(file)
+    except PayerFileError as exc:
+        for e in exc.errors:
+            err.print(f"{file.name}: {e}")
+        raise _fail(f"{len(exc.errors)} error(s): nothing loaded") from None
+    except (OSError, UnicodeDecodeError):
+        raise _fail("the file cannot be read as UTF-8 text", 2) from None
+
+    count = _run(_with_conn(lambda conn: actions.load_payers(
+        conn, payers, fees, file.name, audit.current_actor(), reason, SystemClock().now()), write=True))
+    if as_json:
+        typer.echo(json.dumps({"payers": count, "fee_schedules": {k: len(v) for k, v in fees.items()}}))
+    else:
+        typer.echo(f"payers loaded: {count}; fee schedules: {len(fees)}")
+
+
+@payers_app.command("list")
+def payers_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """The loaded payer master."""
+    rows = _run(_with_conn(store.list_payers))
+    if as_json:
+        typer.echo(json.dumps(rows, default=str, indent=2))
+        return
+    table = Table(title="payers")
+    for col in ("payer", "name", "SBR09", "bill hold", "timely filing", "follow-up", "fee rows"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["payer_id"], r["name"], r["claim_filing_indicator"], str(r["bill_hold_days"]),
+                      str(r["timely_filing_days"]), str(r["follow_up_days"]), str(r["fee_rows"]))
+    console.print(table)
+
+
+@feeschedule_app.command("load")
+def feeschedule_load(
+    payer_id: str = typer.Argument(..., help="The payer (must be in the payer master)."),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="Fee schedule CSV."),
+    reason: str = typer.Option("fee schedule update", "--reason", help="Why (kept in the audit log)."),
+) -> None:
+    """Replace one payer's fee schedule. Columns: procedure_code, modifier, allowed_amount, effective_date."""
+    try:
+        rows = parse_fee_schedule(file.read_text(encoding="utf-8"))
+    except PayerFileError as exc:
+        for e in exc.errors:
+            err.print(f"{file.name}: {e}")
+        raise _fail(f"{len(exc.errors)} error(s): nothing loaded") from None
+    except UnicodeDecodeError:
+        raise _fail("the file is not UTF-8 text", 2) from None
+
+    async def work(conn: asyncpg.Connection) -> int:
+        try:
+            return await actions.load_fee_schedule(conn, payer_id, rows, file.name, audit.current_actor(), reason)
+        except LookupError as exc:
+            raise _fail(str(exc)) from None
+
+    count = _run(_with_conn(work, write=True))
+    typer.echo(f"fee schedule loaded for {payer_id}: {count} rows")
+
+
+@app.command("held")
+def held(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """The work queue: held claims with every failed edit."""
+    rows = _run(_with_conn(actions.held))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if not rows:
+        typer.echo("no held claims")
+        return
+    table = Table(title=f"held claims ({len(rows)})")
+    for col in ("claim", "encounter", "payer", "charge", "edits"):
+        table.add_column(col)
+    for r in rows:
+        edits = "\n".join(f"{e['edit_id']} ({e['severity']}): {e['message']}" for e in r["edits"])
+        table.add_row(r["claim_id"], r["encounter_id"], r["payer_id"], r["total_charge"], edits)
+    console.print(table)
+
+
+def _action(name: str, ident: str, reason: str, as_json: bool) -> None:
+    work = getattr(actions, name)
+
+    async def run(conn: asyncpg.Connection) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = await work(conn, ident, audit.current_actor(), reason, SystemClock().now())
+        except LookupError as exc:
+            raise _fail(str(exc)) from None
+        except actions.Refused as exc:
+            raise _fail(str(exc)) from None
+        return result
+
+    result = _run(_with_conn(run, write=True))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2))
+    else:
+        typer.echo(f"claim {result['claim_id']}: {result['state']} (frequency {result['frequency']})")
+        for e in result["edits"]:
+            typer.echo(f"  {e['edit_id']} ({e['severity']}): {e['message']}")
+    if result["state"] == "held":
+        raise typer.Exit(1)
+
+
+@app.command("release")
+def release(
+    ident: str = typer.Argument(..., metavar="ID", help="Claim, claim family or submission id."),
+    reason: str = typer.Option("data fixed upstream", "--reason", help="Why (kept in the audit log)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Re-scrub a held or rejected claim from the current data; submit it (as a new original) when clean."""
+    _action("release", ident, reason, as_json)
+
+
+@app.command("correct")
+def correct(
+    ident: str = typer.Argument(..., metavar="ID", help="Claim, claim family or submission id."),
+    reason: str = typer.Option(..., "--reason", help="Why (sent as the correction reason)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Replace an adjudicated claim (frequency 7, REF*F8 = the payer's claim number)."""
+    _action("correct", ident, reason, as_json)
+
+
+@app.command("void")
+def void(
+    ident: str = typer.Argument(..., metavar="ID", help="Claim, claim family or submission id."),
+    reason: str = typer.Option(..., "--reason", help="Why."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Void an adjudicated claim (frequency 8, REF*F8 = the payer's claim number)."""
+    _action("void", ident, reason, as_json)
+
+
+@app.command("show")
+def show(
+    ident: str = typer.Argument(..., metavar="ID", help="Claim, claim family or submission id."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """A claim family's whole history: its claims, submissions and every transition."""
+
+    async def run(conn: asyncpg.Connection) -> dict[str, Any]:
+        try:
+            return await actions.show(conn, ident)
+        except LookupError as exc:
+            raise _fail(str(exc)) from None
+
+    data = _run(_with_conn(run))
+    if as_json:
+        typer.echo(json.dumps(data, indent=2, default=str))
+        return
+    console.print(f"[bold]claim family {data['claim_family_id']}[/bold]")
+    claims = Table(title="claims")
+    for col in ("claim", "rank", "origin", "freq", "payer", "state", "submission", "payer claim #", "charge", "paid"):
+        claims.add_column(col)
+    for c in data["claims"]:
+        claims.add_row(c["claim_id"], str(c["coverage_rank"]), c["origin"], c["frequency"], c["payer_id"], c["state"],
+                       c["submission_id"] or "-", c["payer_claim_control_number"] or "-", c["total_charge"],
+                       c["total_paid"])
+    console.print(claims)
+    typer.echo("history:")
+    for h in data["history"]:
+        refused = " REFUSED" if h["refused"] else ""
+        typer.echo(f"  {h['at']}  {h['claim_id']}  {h['trigger']}{refused}  {h['from_state'] or '-'} -> "
+                   f"{h['to_state'] or '-'}  {h['event_type'] or '-'}  {json.dumps(h['detail'])}")
+
+
+@app.command("acks")
+def flagged_acks(as_json: bool = typer.Option(False, "--json")) -> None:
+    """Acknowledgments kept and flagged: they matched no current submission, or were unreadable."""
+    rows = _run(_with_conn(store.flagged_acks))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2, default=str))
+        return
+    table = Table(title=f"flagged acknowledgments ({len(rows)})")
+    for col in ("id", "file", "kind", "reference", "outcome", "why"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(str(r["id"]), r["file_name"], r["kind"], r["reference"], r["outcome"], str(r["detail"]))
+    console.print(table)

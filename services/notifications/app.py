@@ -3,9 +3,20 @@
 from pathlib import Path
 
 from services.chassis.runtime import ServiceDefinition, service_app_factory
+from services.notifications.delivery import background
 from services.notifications.handlers import HANDLERS
+from services.notifications.settings import NotificationSettings, get_notification_settings
 
-DEFINITION = ServiceDefinition(
-    name="notifications", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS
-)
+
+def build_definition(nsettings: NotificationSettings | None = None) -> ServiceDefinition:
+    """The service with its settings (tests pass their own SMTP port, intervals and limits)."""
+    return ServiceDefinition(
+        name="notifications",
+        migrations=Path(__file__).with_name("migrations"),
+        handlers=HANDLERS,
+        background=background(nsettings or get_notification_settings()),
+    )
+
+
+DEFINITION = build_definition()
 create_app = service_app_factory(DEFINITION)

@@ -1,6 +1,45 @@
-"""Events in -> domain calls. The remits handlers arrive with their issue; the chassis already
-consumes the service's topics, dead-letters what breaks its contract and ignores the rest."""
+"""Events in -> domain calls: the ClaimSubmitted projection and patient payments and refunds."""
 
-from services.chassis.consumer import Handler
+from __future__ import annotations
 
-HANDLERS: dict[str, Handler] = {}
+from typing import Any
+
+from schemas.claims import ClaimSubmitted
+from schemas.intake import PatientPaymentReceived, PatientRefundIssued
+from services.chassis.consumer import Handler, HandlerContext
+from services.remits import patients, store
+
+
+async def on_claim_submitted(ctx: HandlerContext, event: Any) -> None:
+    e: ClaimSubmitted = event
+    await store.init_codecs(ctx.conn)
+    await store.save_submission(ctx.conn, {
+        "submission_id": e.submission_id, "claim_id": e.claim_id, "claim_family_id": e.claim_family_id,
+        "encounter_id": e.encounter_id, "patient_account_id": e.patient_account_id, "payer_id": e.payer.payer_id,
+        "payer_name": e.payer.payer_name, "coverage_rank": e.coverage_rank,
+        "next_payer_rank": e.next_payer.coverage_rank if e.next_payer else None, "frequency": e.frequency,
+        "total_charge": e.total_charge, "lines": [ln.model_dump(mode="json") for ln in e.lines],
+        "submitted_at": e.submitted_at,
+    })
+
+
+async def on_payment(ctx: HandlerContext, event: Any) -> None:
+    e: PatientPaymentReceived = event
+    await store.init_codecs(ctx.conn)
+    await patients.post_payment(ctx.conn, idempotency_key=e.idempotency_key, patient_account_id=e.patient_account_id,
+                                amount=e.amount, method=e.method, received_on=e.received_on,
+                                encounter_id=e.encounter_id, at=ctx.clock.now())
+
+
+async def on_refund(ctx: HandlerContext, event: Any) -> None:
+    e: PatientRefundIssued = event
+    await store.init_codecs(ctx.conn)
+    await patients.issue_refund(ctx.conn, idempotency_key=e.idempotency_key, credit_balance_id=e.credit_balance_id,
+                                amount=e.amount, at=ctx.clock.now())
+
+
+HANDLERS: dict[str, Handler] = {
+    "rcm.claims.ClaimSubmitted.v1": on_claim_submitted,
+    "rcm.intake.PatientPaymentReceived.v1": on_payment,
+    "rcm.intake.PatientRefundIssued.v1": on_refund,
+}

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
 from cli.lifecycle import Lifecycle
 from tests.support.testsvc import example
 
 
-def payload(event_type: str, **overrides: object) -> dict[str, object]:
+def payload(event_type: str, **overrides: object) -> dict[str, Any]:
     return json.loads(example(event_type, **overrides).model_dump_json())
 
 
@@ -20,7 +21,7 @@ def test_paid_claim_reconciles_to_its_charge() -> None:
     assert life.counts["ClaimPaymentPosted"] == 1
     assert life.paid == Decimal(str(posted["total_paid"]))
     # The 835 balances: charge = paid + CO + PR + other, so the summary's buckets add back up.
-    assert life.adjudicated == Decimal(str(posted["total_charge"]))
+    assert life.rank(1).accounted == Decimal(str(posted["total_charge"]))
 
 
 def test_reversal_takes_the_payment_back() -> None:
@@ -28,16 +29,16 @@ def test_reversal_takes_the_payment_back() -> None:
     reversed_ = payload("rcm.remittances.ClaimPaymentReversed.v1")
     life.apply("ClaimPaymentReversed", reversed_)
     assert life.paid == Decimal(str(reversed_["total_paid"])) < 0
-    assert life.adjudicated == Decimal(str(reversed_["total_charge"]))
+    assert life.rank(1).accounted == Decimal(str(reversed_["total_charge"]))
 
 
 def test_denial_stays_open_and_is_not_a_write_off() -> None:
     life = Lifecycle()
-    denied = payload("rcm.remittances.ClaimDenied.v1")
+    denied = payload("rcm.remittances.ClaimDenied.v1") | {"denial_scope": "claim"}
     life.apply("ClaimDenied", denied)
-    open_co = sum(Decimal(str(d["amount"])) for d in denied["denials"] if d["group"] == "CO")
-    assert life.denied_open == open_co
-    assert life.adjudicated == Decimal(str(denied["total_charge"]))
+    open_co = sum((Decimal(str(d["amount"])) for d in denied["denials"] if d["group"] == "CO"), Decimal(0))
+    assert life.rank(1).denied_open == open_co
+    assert life.rank(1).accounted == Decimal(str(denied["total_charge"]))
 
 
 def test_balances_track_the_latest_amount_due_per_balance() -> None:
@@ -47,3 +48,21 @@ def test_balances_track_the_latest_amount_due_per_balance() -> None:
     assert life.open_patient_balances == Decimal(str(created["amount_due"]))
     life.apply("PatientPaymentPosted", payload("rcm.patient-balances.PatientPaymentPosted.v1"))
     assert life.patient_paid > 0
+
+
+def test_secondary_claims_are_accounted_apart_from_primary_ones() -> None:
+    life = Lifecycle()
+    submitted = payload("rcm.claims.ClaimSubmitted.v1")
+    life.apply("ClaimSubmitted", submitted | {"coverage_rank": 2, "claim_id": "clm_secondary"})
+    life.apply("ClaimPaymentPosted", payload("rcm.remittances.ClaimPaymentPosted.v1") | {"claim_id": "clm_secondary"})
+    assert life.rank(2).billed == Decimal(str(submitted["total_charge"])) and life.rank(2).paid > 0
+    assert 1 not in life.by_rank
+
+
+def test_a_line_denial_beside_its_payment_is_counted_once() -> None:
+    life = Lifecycle()
+    posted = payload("rcm.remittances.ClaimPaymentPosted.v1")
+    life.apply("ClaimPaymentPosted", posted)
+    life.apply("ClaimDenied", payload("rcm.remittances.ClaimDenied.v1") | {"denial_scope": "line"})
+    assert life.rank(1).charged_on_835s == Decimal(str(posted["total_charge"]))
+    assert life.rank(1).accounted == Decimal(str(posted["total_charge"]))

@@ -1,0 +1,156 @@
+"""`rcm audit`: the internal audit a billing manager runs on a live installation.
+
+Each check reads the owning service's own records with that service's own role (read only):
+* charges vs claims: per encounter released to billing, the charge ledger = its primary claims;
+* claims as posted: per 835 claim, charge = paid + contractual/denied + other + patient
+  responsibility, and the patient accounts = CLP05;
+* cash: per remittance, the ledger's payer cash = BPR02 as recorded = BPR02 in the raw file;
+* patient balances: shares = the items, payments and write-offs applied = the ledger's;
+* statements: what notifications last told the patient = the balance's amount due, and every
+  balance with something due has a statement (sent, or skipped with a reason).
+Every difference is printed with its ids; exit status 1 when there is any.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from edi.x12 import X12Error
+from edi.x835 import read_835
+from services.charges import store as charges_store
+from services.chassis.commands import service_connection
+from services.claims import store as claims_store
+from services.notifications import store as notifications_store
+from services.remits import store as remits_store
+
+console = Console()
+err = Console(stderr=True)
+ZERO = Decimal("0.00")
+
+
+@dataclass
+class Check:
+    name: str
+    checked: int = 0
+    differences: list[str] = field(default_factory=list)
+
+    def expect(self, ok: bool, difference: str) -> None:
+        self.checked += 1
+        if not ok:
+            self.differences.append(difference)
+
+
+async def _charges_vs_claims() -> Check:
+    check = Check("charges = primary claim totals, per encounter")
+    async with service_connection("charges") as conn:
+        billed = await charges_store.billable_totals(conn)
+    async with service_connection("claims") as conn:
+        claimed, pending = await claims_store.audit_primary_totals(conn)
+    for encounter_id, total in sorted(billed.items()):
+        if encounter_id in pending:
+            continue
+        claim_total = claimed.get(encounter_id, ZERO)
+        check.expect(claim_total == total, f"encounter {encounter_id}: charges {total}, primary claims {claim_total}")
+    return check
+
+
+async def _remits() -> tuple[Check, Check, Check, dict[str, Decimal]]:
+    posted = Check("835 claims: charge = paid + CO + other + patient, patient = CLP05")
+    cash = Check("cash: ledger = BPR02 recorded = BPR02 in the 835 file, per remittance")
+    balances = Check("patient balances: shares, payments and write-offs agree with the ledger")
+    due: dict[str, Decimal] = {}
+    async with service_connection("remits") as conn:
+        for p in await remits_store.audit_postings(conn):
+            explained = p["ledger_paid"] + p["ledger_co"] + p["ledger_other"] + p["ledger_patient"]
+            posted.expect(
+                explained == p["ledger_charge"] == p["charge"] and p["ledger_paid"] == p["paid"]
+                and p["ledger_patient"] == p["patient_resp"],
+                f"claim {p['claim_id']} posting {p['posting_id']}: charge {p['charge']}, paid {p['ledger_paid']}"
+                f" + CO {p['ledger_co']} + other {p['ledger_other']} + patient {p['ledger_patient']}"
+                f" (CLP05 {p['patient_resp']})",
+            )
+        for r in await remits_store.audit_remittance_cash(conn):
+            in_file = _bpr02(bytes(r["raw"]), r["trace_number"])
+            cash.expect(
+                r["ledger_cash"] == r["total_payment"] == in_file,
+                f"remittance {r['remittance_id']}: ledger {r['ledger_cash']}, recorded {r['total_payment']},"
+                f" file {in_file}",
+            )
+        for b in await remits_store.audit_balances(conn):
+            balances.expect(
+                b["item_shares"] == b["total"] and b["ledger_paid"] == b["patient_paid"]
+                and b["ledger_written_off"] == b["written_off"],
+                f"balance {b['balance_id']}: shares {b['item_shares']} vs total {b['total']}, paid {b['patient_paid']}"
+                f" vs ledger {b['ledger_paid']}, written off {b['written_off']} vs ledger {b['ledger_written_off']}",
+            )
+            due[b["balance_id"]] = b["total"] - b["patient_paid"] - b["written_off"]
+    return posted, cash, balances, due
+
+
+def _bpr02(raw: bytes, trace_number: str) -> Decimal | None:
+    try:
+        remittance = read_835(raw.decode("utf-8", errors="replace"))
+    except X12Error:
+        return None
+    for t in remittance.transactions:
+        if t.trace_number == trace_number:
+            return t.total_payment
+    return None
+
+
+async def _statements(due: dict[str, Decimal]) -> Check:
+    check = Check("statements: amount due told to the patient = the balance")
+    async with service_connection("notifications") as conn:
+        told = await notifications_store.audit_statement_amounts(conn)
+    for balance_id, amount in sorted(due.items()):
+        seen = told.get(balance_id)
+        if seen is None:
+            check.expect(amount == ZERO, f"balance {balance_id}: {amount} due, notifications never heard of it")
+            continue
+        last, statements = seen
+        check.expect(last == amount, f"balance {balance_id}: due {amount}, notifications says {last}")
+        check.expect(amount == ZERO or statements > 0, f"balance {balance_id}: {amount} due and no statement")
+    return check
+
+
+async def run_audit() -> list[Check]:
+    posted, cash, balances, due = await _remits()
+    return [await _charges_vs_claims(), posted, cash, balances, await _statements(due)]
+
+
+def audit(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Reconcile charges, claims, remittances, the ledger, patient balances and statements.
+
+    Exit status 0 when everything agrees to the cent, 1 when anything differs (each difference
+    is printed with its ids).
+    """
+    checks = asyncio.run(run_audit())
+    differences = sum(len(c.differences) for c in checks)
+    if as_json:
+        typer.echo(json.dumps([{"check": c.name, "checked": c.checked, "differences": c.differences}
+                               for c in checks], indent=2))
+    else:
+        table = Table(title="rcm audit")
+        for col in ("check", "checked", "differences"):
+            table.add_column(col)
+        for c in checks:
+            table.add_row(c.name, str(c.checked), "[green]0[/green]" if not c.differences
+                          else f"[red]{len(c.differences)}[/red]")
+        console.print(table)
+        for c in checks:
+            for d in c.differences:
+                console.print(f"[red]difference[/red] {c.name.split(':')[0]}: {d}")
+        console.print("[green]audit clean[/green]" if not differences else f"[red]{differences} difference(s)[/red]")
+    if differences:
+        raise typer.Exit(1)
+
+
+def register(root: typer.Typer) -> None:
+    root.command()(audit)

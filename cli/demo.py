@@ -1,0 +1,325 @@
+"""`rcm demo`: publish synthetic encounters as an integration team would, follow them through
+the whole cycle, pay some patient balances, and print a lifecycle summary that reconciles.
+
+The demo only talks to the platform the way outsiders do: intake topics in, domain topics
+and the clearinghouse folders out. Reference data (chargemaster, payers, fee schedules) is
+loaded through the owning services' own commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import typer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from pydantic import BaseModel
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from cli.lifecycle import ZERO, Lifecycle
+from schemas.envelope import Envelope
+from schemas.registry import encode, event_type_of, key_of, spec_for_model, validate
+from services.chassis import stack
+from services.chassis.settings import Settings, get_settings
+
+console = Console()
+err = Console(stderr=True)
+FOLLOWED = ("rcm.charges.v1", "rcm.claims.v1", "rcm.remittances.v1", "rcm.patient-balances.v1", "rcm.notifications.v1")
+RCM = str(Path(sys.executable).with_name("rcm"))
+CODE_SET_LAST_DAY = date(2026, 9, 30)
+REFERENCE_LOADS = (
+    ["chargemaster", "load", "deploy/local/chargemaster.csv", "--reason", "demo reference data"],
+    ["payers", "load", "deploy/local/payers.yaml"],
+)
+
+
+@dataclass
+class Follower:
+    """Reads the domain topics from where the demo started and folds them into a Lifecycle."""
+
+    settings: Settings
+    starts: dict[TopicPartition, int]
+    life: Lifecycle = field(default_factory=Lifecycle)
+    encounters: dict[str, str] = field(default_factory=dict)  # our encounter id -> sender's id
+    settled: set[str] = field(default_factory=set)
+    balances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    last_event_at: float = field(default_factory=time.monotonic)
+    _consumer: AIOKafkaConsumer | None = None
+
+    async def start(self) -> None:
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap, enable_auto_commit=False)
+        await self._consumer.start()
+        self._consumer.assign(list(self.starts))
+        for tp, offset in self.starts.items():
+            self._consumer.seek(tp, offset)
+
+    async def stop(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.stop()
+
+    async def poll(self, ours: set[str]) -> int:
+        assert self._consumer is not None
+        batch = await self._consumer.getmany(timeout_ms=500)
+        n = 0
+        for records in batch.values():
+            for record in records:
+                headers = dict(record.headers or ())
+                event_type = headers.get("ce_type", b"").decode().split(".")
+                if len(event_type) != 4 or not record.value:
+                    continue
+                payload = json.loads(record.value)
+                name = event_type[2]
+                sei = payload.get("source_encounter_id")
+                if sei in ours and "encounter_id" in payload:
+                    self.encounters[payload["encounter_id"]] = sei
+                if payload.get("encounter_id") not in self.encounters and name not in (
+                    "NotificationSent", "NotificationFailed", "PatientPaymentPosted", "RemittanceReceived",
+                    "ProviderAdjustmentPosted", "UnmatchedRemittance", "CreditBalanceCreated",
+                ):
+                    continue
+                self.life.apply(name, payload)
+                self._settle(name, payload)
+                n += 1
+        if n:
+            self.last_event_at = time.monotonic()
+        return n
+
+    def _settle(self, name: str, payload: dict[str, Any]) -> None:
+        encounter = self.encounters.get(payload.get("encounter_id", ""))
+        if encounter is None:
+            return
+        if name in ("EncounterRejected", "ClaimClosed", "ClaimDenied", "ClaimHeld", "PatientBalanceCreated",
+                    "ClaimRejected"):
+            self.settled.add(encounter)
+        if name in ("PatientBalanceCreated", "PatientBalanceUpdated"):
+            self.balances[payload["balance_id"]] = payload
+
+    def quiet_for(self) -> float:
+        return time.monotonic() - self.last_event_at
+
+
+async def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        await consumer._client.force_metadata_update()
+        tps = [
+            TopicPartition(settings.topic(t), p)
+            for t in FOLLOWED
+            for p in sorted(consumer.partitions_for_topic(settings.topic(t)) or ())
+        ]
+        return dict(await consumer.end_offsets(tps))
+    finally:
+        await consumer.stop()
+
+
+async def _publish(settings: Settings, events: list[BaseModel], progress: Progress, label: str) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
+    await producer.start()
+    task = progress.add_task(label, total=len(events))
+    try:
+        for event in events:
+            envelope = Envelope.new(source="demo", type=event_type_of(event), subject=key_of(event),
+                                    time=datetime.now(UTC))
+            await producer.send_and_wait(settings.topic(spec_for_model(type(event)).topic), encode(event),
+                                         key=key_of(event).encode(), headers=envelope.to_headers())
+            progress.advance(task)
+    finally:
+        await producer.stop()
+
+
+async def _follow(follower: Follower, ours: set[str], progress: Progress, label: str, total: int,
+                  done: Any, timeout_s: float, quiet_s: float) -> None:
+    task = progress.add_task(label, total=total)
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        await follower.poll(ours)
+        progress.update(task, completed=min(done(), total))
+        if done() >= total and follower.quiet_for() > quiet_s:
+            return
+        if follower.quiet_for() > max(quiet_s * 4, 30):
+            return  # nothing moves any more: the summary shows where things stopped
+    progress.update(task, description=f"{label} (timed out)")
+
+
+def _payments(balances: dict[str, dict[str, Any]], seed: int) -> list[BaseModel]:
+    """The front desk collects: most balances paid in full, some in part, some not yet."""
+    rng = random.Random(seed)  # noqa: S311 - reproducible demo data
+    out: list[BaseModel] = []
+    for balance_id in sorted(balances):
+        balance = balances[balance_id]
+        due = Decimal(balance["amount_due"])
+        roll = rng.random()
+        if due <= ZERO or roll > 0.85:
+            continue
+        amount = due if roll < 0.6 else (due / 2).quantize(Decimal("0.01"))
+        if amount <= ZERO:
+            continue
+        pid = f"demo-pay-{balance_id}"
+        out.append(validate("rcm.intake.PatientPaymentReceived.v1", json.dumps({
+            "source_system": "demo-portal", "source_payment_id": pid, "idempotency_key": f"demo-portal:{pid}",
+            "patient_account_id": balance["patient_account_id"], "amount": str(amount), "method": "card",
+            "received_on": datetime.now(UTC).date().isoformat(), "encounter_id": balance["encounter_id"],
+        })))
+    return out
+
+
+def _load_reference_data() -> None:
+    for args in REFERENCE_LOADS:
+        result = subprocess.run([RCM, *args], capture_output=True, text=True, check=False)
+        if result.returncode != 0:
+            err.print(f"[red]error:[/red] `rcm {' '.join(args[:2])}` failed: {result.stderr.strip()[-300:]}")
+            raise typer.Exit(1)
+
+
+def _summary(follower: Follower, n: int, payments: int) -> Table:
+    life = follower.life
+    c = life.counts
+    table = Table(title=f"Revcycle demo: {n} encounters", show_header=False)
+    table.add_column("", style="bold")
+    table.add_column("")
+    rows = [
+        ("encounters", f"{len(follower.encounters)} seen, {c['EncounterRejected']} rejected, "
+                       f"{c['EncounterReadyToBill']} releases to billing"),
+        ("charges", f"{c['ChargePosted']} posted, {c['ChargeRejected']} rejected"
+                    + (f" ({', '.join(f'{k} x{v}' for k, v in life.rejection_codes.most_common())})"
+                       if life.rejection_codes else "")),
+        ("claims", f"{c['ClaimCreated']} created, {c['ClaimHeld']} held, {c['ClaimSubmitted']} submitted, "
+                   f"{c['ClaimAccepted']} accepted, {c['ClaimRejected']} rejected, "
+                   f"{c['ClaimResubmitted']} resubmitted"),
+        ("adjudication", f"{c['ClaimPaymentPosted']} paid, {c['ClaimDenied']} denied, "
+                         f"{c['ClaimPaymentReversed']} reversed, {c['UnderpaymentDetected']} underpaid, "
+                         f"{c['OverpaymentDetected']} overpaid, {c['ClaimForwarded']} forwarded, "
+                         f"{c['ClaimClosed']} closed"),
+        ("patient balances", f"{c['PatientBalanceCreated']} created, {c['PatientBalanceUpdated']} updated, "
+                             f"{payments} payments sent, {c['PatientPaymentPosted']} posted; "
+                             f"open now {life.open_patient_balances}"),
+        ("notifications", ", ".join(f"{k} x{v}" for k, v in sorted(life.notifications.items())) or "none"),
+        ("charged", f"{life.charged - life.reversed_charges} "
+                    f"(posted {life.charged}, reversed {life.reversed_charges})"),
+        ("insurance paid", str(life.paid)),
+        ("patient paid", str(life.patient_paid)),
+        ("provider-level adjustments (PLB)", f"{life.provider_adjustments} (positive: taken back; negative: interest)"),
+    ]
+    for rank, a in sorted(life.by_rank.items()):
+        who = {1: "primary payers", 2: "secondary payers", 3: "tertiary payers"}[rank]
+        rows.append((who, f"billed {a.billed}; on 835s {a.charged_on_835s} = paid {a.paid} + contractual "
+                          f"{a.contractual} + denied (open) {a.denied_open} + other {a.other_adjustments} + "
+                          f"patient {a.patient_responsibility} = {a.accounted}"))
+    for k, v in rows:
+        table.add_row(k, v)
+    return table
+
+
+def _summary_json(follower: Follower, n: int, payments: int) -> dict[str, Any]:
+    life = follower.life
+    return {
+        "encounters": n,
+        "encounters_seen": len(follower.encounters),
+        "counts": dict(sorted(life.counts.items())),
+        "charge_rejection_codes": dict(life.rejection_codes),
+        "payments_sent": payments,
+        "charged": str(life.charged - life.reversed_charges),
+        "insurance_paid": str(life.paid),
+        "patient_paid": str(life.patient_paid),
+        "provider_adjustments": str(life.provider_adjustments),
+        "open_patient_balances": str(life.open_patient_balances),
+        "notifications": dict(life.notifications),
+        "payers": {
+            str(rank): {k: str(getattr(a, k)) for k in ("billed", "charged_on_835s", "paid", "contractual",
+                                                        "denied_open", "other_adjustments", "patient_responsibility",
+                                                        "accounted")}
+            for rank, a in sorted(life.by_rank.items())
+        },
+    }
+
+
+def _copy_artifacts(settings: Settings, out: Path) -> int:
+    copied = 0
+    sources = [(settings.clearinghouse, out / "clearinghouse"), (settings.state_dir / "mail", out / "statements")]
+    for source, target in sources:
+        if not source.exists():
+            continue
+        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+            destination = target / path.relative_to(source)
+            destination.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(path, destination)
+            copied += 1
+    return copied
+
+
+def _demo_day() -> date:
+    """The latest service date: today, but inside the shipped ICD-10-CM year (FY2026 ends on
+    2026-09-30), so the diagnosis checks judge the demo's codes with the right code set."""
+    return min(datetime.now(UTC).date(), CODE_SET_LAST_DAY)
+
+
+def demo(
+    encounters: int = typer.Option(25, "--encounters", "-n", min=1, max=2000, help="How many encounters."),
+    seed: int | None = typer.Option(None, "--seed", help="Reproduce a run (default: a new seed, printed)."),
+    out: Path | None = typer.Option(None, "--out", help="Copy the artifacts (837, 999, 277CA, 835, statements) here."),
+    timeout: int = typer.Option(600, "--timeout", help="Give up following after this many seconds."),
+    audit: bool = typer.Option(True, "--audit/--no-audit", help="Run `rcm audit` at the end."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bars)."),
+) -> None:
+    """Push synthetic encounters through the whole cycle and print what happened, to the cent."""
+    from sandbox.demo_data import generate
+
+    settings = get_settings()
+    rows = asyncio.run(stack.status(settings))
+    down = [r.name for r in rows if not r.healthy]
+    if down:
+        err.print(f"[red]error:[/red] not running: {', '.join(down)}. Start the stack with `rcm up`.")
+        raise typer.Exit(1)
+    seed = seed if seed is not None else random.SystemRandom().randrange(1, 10**6)
+    if not as_json:
+        console.print(f"demo seed {seed} (rerun with --seed {seed}; a fresh stack gives the same numbers)")
+    _load_reference_data()
+    generated = generate(encounters, seed, start=_demo_day())
+    ours = {e.source_encounter_id for e in generated}
+    intake = [d.event for e in generated for d in e.events]
+
+    async def run() -> tuple[Follower, int]:
+        follower = Follower(settings, await _end_offsets(settings))
+        await follower.start()
+        try:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                          console=console, disable=as_json) as progress:
+                await _publish(settings, intake, progress, "publishing encounters and charges")
+                await _follow(follower, ours, progress, "encounters through the cycle", len(ours),
+                              lambda: len(follower.settled), timeout, 8)
+                payments = _payments(follower.balances, seed)
+                if payments:
+                    await _publish(settings, payments, progress, "patients paying")
+                    await _follow(follower, ours, progress, "payments posted", len(payments),
+                                  lambda: follower.life.counts["PatientPaymentPosted"], timeout / 2, 6)
+            return follower, len(payments)
+        finally:
+            await follower.stop()
+
+    follower, payments = asyncio.run(run())
+    if as_json:
+        typer.echo(json.dumps(_summary_json(follower, encounters, payments), indent=2))
+    else:
+        console.print(_summary(follower, encounters, payments))
+    if out is not None:
+        console.print(f"{_copy_artifacts(settings, out)} artifacts written to {out}")
+    if audit:
+        result = subprocess.run([RCM, "audit", *(["--json"] if as_json else [])], check=False)
+        raise typer.Exit(result.returncode)
+
+
+def register(root: typer.Typer) -> None:
+    root.command()(demo)

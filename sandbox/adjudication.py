@@ -1,0 +1,678 @@
+"""The simulated payers' rules: front-end 277CA decisions and 835 adjudication. Pure.
+
+Randomness (claim numbers, interest, recoupment) comes from a hash of the seed and the claim
+itself (``claim_key``), so the same claim gets the same draw whatever order claims arrive in. What is really stateful
+(member deductibles, paid services for duplicate checks, earlier payments to reverse or
+recoup) lives in ``SandboxState``, which the loop saves as JSON between batches.
+
+Amounts, per service line (primary):
+
+    allowed  = min(charge, fee schedule rate x units x (1 - underpay%))   AMT*B6
+    CO-45    = charge - allowed
+    PR-3     = copay (once per claim, on the first line whose code carries it)
+    PR-1     = what is left of the member's deductible, up to allowed - copay
+    PR-2     = coinsurance% of what remains
+    CO-253   = sequestration% of the payable amount (Medicare)
+    paid     = allowed - PR - CO-253
+
+Denials take the whole line charge: CO-197 (no prior authorization), CO-96 / PR-96
+(non-covered), CO-18 (the same member, procedure and date was already paid).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
+from typing import Any
+
+from edi.claim837 import Claim
+from edi.claim837 import ServiceLine as ClaimLine
+from edi.x277ca import StatusCode
+from edi.x835 import (
+    Address,
+    Adjustment,
+    AdjustmentGroup,
+    Amount,
+    ClaimPayment,
+    ClaimStatus,
+    Contact,
+    EntityName,
+    HandlingCode,
+    HeaderNumber,
+    Payee,
+    Payer,
+    PaymentMethod,
+    Procedure,
+    ProviderAdjustment,
+    Reference,
+    RemittanceTransaction,
+    ServiceLine,
+)
+from sandbox.payers import PayerConfig
+
+CENT = Decimal("0.01")
+ZERO = Decimal("0.00")
+HUNDRED = Decimal(100)
+
+CO = AdjustmentGroup.CONTRACTUAL
+PR = AdjustmentGroup.PATIENT_RESPONSIBILITY
+OA = AdjustmentGroup.OTHER
+
+# 277CA rejections (STC01 category:status:entity).
+UNKNOWN_PAYER = StatusCode("A3", "116", "PR")
+MEMBER_ID_INVALID = StatusCode("A7", "164", "IL")
+MISSING_AUTHORIZATION = StatusCode("A6", "252", "")
+ORIGINAL_NOT_FOUND = StatusCode("A7", "21", "")
+
+
+# 837 SBR09 -> 835 CLP06: the 835 list has no CI (commercial) or BL (Blue Cross Blue Shield).
+_CLP06 = frozenset({"12", "13", "14", "15", "16", "17", "AM", "CH", "DS", "HM", "LM", "MA", "MB", "MC", "OF", "TV",
+                    "VA", "WC", "ZZ"})
+_CLP06_MAP = {"CI": "12", "BL": "12", "11": "ZZ", "09": "ZZ", "10": "ZZ"}
+
+
+def clp06(claim_filing_indicator: str) -> str:
+    if claim_filing_indicator in _CLP06:
+        return claim_filing_indicator
+    return _CLP06_MAP.get(claim_filing_indicator, "ZZ")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def draw(seed: int, *parts: str) -> Decimal:
+    """A uniform number in [0, 1) from the seed and ids: the same inputs, the same number."""
+    digest = hashlib.sha256("|".join((str(seed), *parts)).encode()).digest()
+    return Decimal(int.from_bytes(digest[:8], "big")) / Decimal(2**64)
+
+
+def _digits(seed: int, *parts: str, n: int = 12) -> str:
+    digest = hashlib.sha256("|".join((str(seed), *parts)).encode()).hexdigest()
+    return str(int(digest, 16))[-n:].zfill(n)
+
+
+# --- state --------------------------------------------------------------------------------------
+
+
+@dataclass
+class SandboxState:
+    """What the payers remember between claims (saved as JSON by the loop)."""
+
+    control_number: int = 0
+    deductible_met: dict[str, Decimal] = field(default_factory=dict)  # "payer|member" -> met so far
+    out_of_pocket: dict[str, Decimal] = field(default_factory=dict)  # "payer|member" -> patient share so far
+    services: dict[str, str] = field(default_factory=dict)  # "payer|member|code|date" -> paying PCCN
+    issued: dict[str, str] = field(default_factory=dict)  # PCCN -> CLM01 (277CA acceptances)
+    claims: dict[str, dict[str, Any]] = field(default_factory=dict)  # PCCN -> adjudicated claim
+
+    def next_control_number(self) -> int:
+        self.control_number = self.control_number % 999_999_999 + 1
+        return self.control_number
+
+    def to_json(self) -> str:
+        return json.dumps({
+            "control_number": self.control_number,
+            "deductible_met": {k: str(v) for k, v in self.deductible_met.items()},
+            "out_of_pocket": {k: str(v) for k, v in self.out_of_pocket.items()},
+            "services": self.services,
+            "issued": self.issued,
+            "claims": self.claims,
+        }, sort_keys=True, indent=1)
+
+    @classmethod
+    def from_json(cls, text: str) -> SandboxState:
+        doc = json.loads(text)
+        return cls(
+            control_number=int(doc.get("control_number", 0)),
+            deductible_met={k: Decimal(v) for k, v in doc.get("deductible_met", {}).items()},
+            out_of_pocket={k: Decimal(v) for k, v in doc.get("out_of_pocket", {}).items()},
+            services=dict(doc.get("services", {})),
+            issued=dict(doc.get("issued", {})),
+            claims=dict(doc.get("claims", {})),
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> SandboxState:
+        return cls.from_json(path.read_text()) if path.exists() else cls()
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temp = path.with_name(path.name + ".part")
+        temp.write_text(self.to_json())
+        temp.replace(path)
+
+
+def member_key(payer_id: str, member_id: str) -> str:
+    return f"{payer_id}|{member_id}"
+
+
+# --- front end (277CA) --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FrontEndDecision:
+    accepted: bool
+    status: StatusCode | None = None  # None: the default A2:20 acceptance
+    message: str = ""
+
+
+def front_end(claim: Claim, payers: Mapping[str, PayerConfig], state: SandboxState) -> FrontEndDecision:
+    """The payer's claim-level edits before adjudication (the 277CA)."""
+    payer = payers.get(claim.payer.id)
+    if payer is None:
+        return FrontEndDecision(False, UNKNOWN_PAYER, "PAYER NOT ON FILE")
+    rules = payer.behaviour.reject_if
+    if not rules.member_id_ok(claim.subscriber.member_id):
+        return FrontEndDecision(False, MEMBER_ID_INVALID, "MEMBER ID FORMAT")
+    if claim.prior_authorization is None and any(
+        line.procedure_code in rules.missing_prior_auth for line in claim.lines
+    ):
+        return FrontEndDecision(False, MISSING_AUTHORIZATION, "PRIOR AUTHORIZATION REQUIRED")
+    if claim.frequency in {"7", "8"}:
+        original = state.claims.get(claim.payer_claim_control_number or "")
+        if original is None or original["reversed"] or original["payer_id"] != payer.payer_id:
+            return FrontEndDecision(False, ORIGINAL_NOT_FOUND, "ORIGINAL CLAIM NOT FOUND")
+    return FrontEndDecision(True)
+
+
+def claim_key(claim: Claim) -> str:
+    """What identifies a claim for the random draws: payer, member, frequency, the claim it
+    corrects and its lines (not CLM01, which a billing system may draw at random), so a demo
+    replayed with the same data and seed gets the same numbers."""
+    lines = ";".join(f"{line.procedure_code}:{','.join(line.modifiers)}:{line.service_date}:{line.charge}:{line.units}"
+                     for line in claim.lines)
+    return "|".join((claim.payer.id, claim.subscriber.member_id, claim.frequency,
+                     claim.payer_claim_control_number or "", lines))
+
+
+def issue_claim_number(seed: int, claim: Claim, state: SandboxState) -> str:
+    """The payer claim control number (REF*1K in the 277CA, CLP07 in the 835): derived from
+    the claim (``claim_key``), made unique against numbers already issued."""
+    parts = (claim_key(claim),)
+    n = 0
+    while True:
+        pccn = "26" + _digits(seed, "pccn", *parts, str(n))
+        if pccn not in state.issued:
+            state.issued[pccn] = claim.submission_id
+            return pccn
+        n += 1
+
+
+# --- adjudication -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Crossover:
+    """A claim the primary forwarded to the secondary payer itself (CLP02 19)."""
+
+    secondary_payer_id: str
+    claim: Claim
+    primary: ClaimPayment
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimResult:
+    payer_id: str
+    payee_npi: str
+    payments: tuple[ClaimPayment, ...]  # a reversal (22) first when there is one
+    provider_adjustments: tuple[ProviderAdjustment, ...] = ()
+    crossover: Crossover | None = None
+
+
+@dataclass
+class _Line:
+    line: ClaimLine
+    adjustments: list[Adjustment] = field(default_factory=list)
+    allowed: Decimal | None = None
+    denied: bool = False
+
+    @property
+    def paid(self) -> Decimal:
+        return self.line.charge - sum((a.amount for a in self.adjustments), ZERO)
+
+    def add(self, group: AdjustmentGroup, reason: str, amount: Decimal) -> None:
+        if amount != ZERO:
+            self.adjustments.append(Adjustment(group, reason, money(amount)))
+
+
+def adjudicate(
+    claim: Claim,
+    payers: Mapping[str, PayerConfig],
+    state: SandboxState,
+    *,
+    seed: int,
+    pccn: str,
+    today: date,
+    batch: str,
+) -> ClaimResult:
+    """Adjudicate one claim the front end accepted, updating ``state`` (accumulators, paid
+    services, the claim record). Frequency 7 reverses the original and pays the correction;
+    frequency 8 only reverses."""
+    payer = payers[claim.payer.id]
+    payments: list[ClaimPayment] = []
+    if claim.frequency in {"7", "8"}:
+        payments.append(_reverse(state, claim.payer_claim_control_number or ""))
+        if claim.frequency == "8":
+            return ClaimResult(payer_id=payer.payer_id, payee_npi=claim.billing_provider.npi,
+                               payments=tuple(payments))
+    if claim.payer_responsibility == "P" or not claim.other_payers:
+        lines, accumulated, keys = _primary_lines(claim, payer, state)
+    else:
+        lines, keys = _secondary_lines(claim, payer, *_prior_from_837(claim), state, claim.subscriber.member_id)
+        accumulated = (ZERO, ZERO)
+    crossover_to = _crossover_target(claim, payer, payers)
+    payment = _payment(claim, payer, lines, pccn, today,
+                       crossover_to=payers[crossover_to] if crossover_to else None)
+    payments.append(payment)
+    state.claims[pccn] = _record(payer.payer_id, claim, payment, pccn, batch, accumulated, keys)
+    for key in keys:
+        state.services[key] = pccn
+    plb = _interest(claim, payer, payment, seed, today) + _recoupment(claim, payer, state, payment, seed, today,
+                                                                        pccn, batch)
+    crossover = None
+    if crossover_to and payment.status == ClaimStatus.PROCESSED_AS_PRIMARY_FORWARDED:
+        crossover = Crossover(secondary_payer_id=crossover_to, claim=claim, primary=payment)
+    return ClaimResult(payer_id=payer.payer_id, payee_npi=claim.billing_provider.npi, payments=tuple(payments),
+                       provider_adjustments=tuple(plb), crossover=crossover)
+
+
+def adjudicate_crossover(
+    crossover: Crossover, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int, today: date,
+    batch: str,
+) -> ClaimResult:
+    """The secondary payer's own 835 claim for a crossed-over claim (CLP02 2)."""
+    payer = payers[crossover.secondary_payer_id]
+    claim = crossover.claim
+    prior_paid = [line.paid for line in crossover.primary.service_lines]
+    prior_pr = [sum((a.amount for a in line.adjustments if a.group == PR), ZERO)
+                for line in crossover.primary.service_lines]
+    other = next((o for o in claim.other_payers if o.payer.id == payer.payer_id), None)
+    member = other.member_id if other else claim.subscriber.member_id
+    lines, keys = _secondary_lines(claim, payer, prior_paid, prior_pr, state, member)
+    pccn = "26" + _digits(seed, "xover", payer.payer_id, crossover.primary.payer_claim_control_number)
+    state.issued.setdefault(pccn, claim.submission_id)
+    payment = _payment(claim, payer, lines, pccn, today, status=ClaimStatus.PROCESSED_AS_SECONDARY,
+                       member_id=member, filing_indicator=payer.claim_filing_indicator)
+    state.claims[pccn] = _record(payer.payer_id, claim, payment, pccn, batch, (ZERO, ZERO), keys)
+    for key in keys:
+        state.services[key] = pccn
+    return ClaimResult(payer_id=payer.payer_id, payee_npi=claim.billing_provider.npi, payments=(payment,))
+
+
+def _crossover_target(claim: Claim, payer: PayerConfig, payers: Mapping[str, PayerConfig]) -> str | None:
+    target = payer.behaviour.crossover_to
+    if target is None or target not in payers or claim.payer_responsibility != "P":
+        return None
+    return target if any(o.payer.id == target for o in claim.other_payers) else None
+
+
+def _primary_lines(
+    claim: Claim, payer: PayerConfig, state: SandboxState
+) -> tuple[list[_Line], tuple[Decimal, Decimal], list[str]]:
+    """The lines, what they added to the member's deductible and out-of-pocket totals, and
+    the services they paid (for duplicate checks)."""
+    b = payer.behaviour
+    member = member_key(payer.payer_id, claim.subscriber.member_id)
+    met = state.deductible_met.get(member, ZERO)
+    spent = state.out_of_pocket.get(member, ZERO)
+    applied = spent_here = ZERO
+    copay_left = b.copay
+    keys: list[str] = []
+    out: list[_Line] = []
+    for line in claim.lines:
+        result = _Line(line)
+        out.append(result)
+        code = line.procedure_code
+        key = f"{member}|{code}|{line.service_date.isoformat()}"
+        rate = payer.contracted_rate(code, line.modifiers)
+        if code in b.auth_required and claim.prior_authorization is None:
+            result.denied = True
+            result.add(CO, "197", line.charge)
+            continue
+        if code in b.non_covered or (rate is None and b.unlisted_non_covered):
+            result.denied = True
+            result.add(PR if b.non_covered_patient_pays and code in b.non_covered else CO, "96", line.charge)
+            continue
+        if key in state.services or key in keys:
+            result.denied = True
+            result.add(CO, "18", line.charge)
+            continue
+        contracted = line.charge if rate is None else rate * line.units
+        allowed = min(line.charge, money(contracted * (1 - b.underpay_percent / HUNDRED)))
+        result.allowed = allowed
+        result.add(CO, "45", line.charge - allowed)
+        copay = ZERO
+        if copay_left > ZERO and code in b.copay_codes:
+            copay = min(copay_left, allowed)
+            copay_left -= copay
+        deductible = min(max(b.deductible - met, ZERO), allowed - copay)
+        coinsurance = money((allowed - copay - deductible) * b.coinsurance_percent / HUNDRED)
+        if b.out_of_pocket_max is not None:
+            # Past the member's out-of-pocket maximum the plan pays it all: trim the patient's
+            # share, coinsurance first, then copay, then deductible.
+            excess = max(ZERO, copay + deductible + coinsurance - max(b.out_of_pocket_max - spent, ZERO))
+            for_coinsurance = min(excess, coinsurance)
+            for_copay = min(excess - for_coinsurance, copay)
+            coinsurance -= for_coinsurance
+            copay -= for_copay
+            deductible -= excess - for_coinsurance - for_copay
+        met += deductible
+        applied += deductible
+        spent += copay + deductible + coinsurance
+        spent_here += copay + deductible + coinsurance
+        payable = allowed - copay - deductible - coinsurance
+        result.add(PR, "1", deductible)
+        result.add(PR, "2", coinsurance)
+        result.add(PR, "3", copay)
+        result.add(CO, "253", money(payable * b.sequestration_percent / HUNDRED))
+        keys.append(key)
+    # CAS groups in a fixed order (CO, then PR): one CAS segment per group.
+    for result in out:
+        result.adjustments.sort(key=lambda a: a.group != CO)
+    state.deductible_met[member] = met
+    state.out_of_pocket[member] = spent
+    return out, (applied, spent_here), keys
+
+
+def _prior_from_837(claim: Claim) -> tuple[list[Decimal], list[Decimal]]:
+    """What the prior payer paid and left to the patient, per line, from the 837's COB loops:
+    line adjudications (2430) when present, else the claim-level amounts spread over the lines."""
+    prior = next((o for o in claim.other_payers if o.responsibility == "P"), claim.other_payers[0])
+    if any(line.adjudications for line in claim.lines):
+        paid = [sum((a.paid_amount for a in line.adjudications if a.payer_id == prior.payer.id), ZERO)
+                for line in claim.lines]
+        pr = [sum((x.amount for a in line.adjudications if a.payer_id == prior.payer.id
+                   for x in a.adjustments if x.group == "PR"), ZERO) for line in claim.lines]
+        return paid, pr
+    paid_left = prior.paid_amount or ZERO
+    pr_left = sum((a.amount for a in prior.adjustments if a.group == "PR"), ZERO)
+    paid_out: list[Decimal] = []
+    pr_out: list[Decimal] = []
+    for line in claim.lines:
+        p = min(paid_left, line.charge)
+        r = min(pr_left, line.charge - p)
+        paid_left -= p
+        pr_left -= r
+        paid_out.append(p)
+        pr_out.append(r)
+    return paid_out, pr_out
+
+
+def _secondary_lines(
+    claim: Claim, payer: PayerConfig, prior_paid: Sequence[Decimal], prior_pr: Sequence[Decimal],
+    state: SandboxState, member_id: str,
+) -> tuple[list[_Line], list[str]]:
+    """Pay the patient's share of the prior payer's adjudication, up to this payer's own
+    allowed amount less what the prior payer paid; the rest is written off (CO-45). A service
+    this payer already paid for the member (say, billed again after a crossover) is CO-18."""
+    member = member_key(payer.payer_id, member_id)
+    out: list[_Line] = []
+    keys: list[str] = []
+    for line, paid_before, pr_before in zip(claim.lines, prior_paid, prior_pr, strict=True):
+        result = _Line(line)
+        out.append(result)
+        key = f"{member}|{line.procedure_code}|{line.service_date.isoformat()}"
+        if key in state.services or key in keys:
+            result.denied = True
+            result.add(CO, "18", line.charge)
+            continue
+        keys.append(key)
+        rate = payer.contracted_rate(line.procedure_code, line.modifiers)
+        allowed = min(line.charge, money(rate * line.units)) if rate is not None else line.charge
+        result.allowed = allowed
+        pays = max(ZERO, min(pr_before, allowed - paid_before))
+        result.add(CO, "45", line.charge - paid_before - pays)
+        result.add(OA, "23", paid_before)
+    return out, keys
+
+
+def _names(claim: Claim, member_id: str) -> tuple[EntityName, EntityName | None]:
+    if claim.patient is None:
+        s = claim.subscriber
+        return EntityName(entity="QC", last_name=s.last_name, first_name=s.first_name or "", id_qualifier="MI",
+                          id=member_id), None
+    p, s = claim.patient, claim.subscriber
+    return (EntityName(entity="QC", last_name=p.last_name, first_name=p.first_name or ""),
+            EntityName(entity="IL", last_name=s.last_name, first_name=s.first_name or "", id_qualifier="MI",
+                       id=member_id))
+
+
+def _service_line(result: _Line) -> ServiceLine:
+    line = result.line
+    ranged = line.service_date_end is not None
+    return ServiceLine(
+        procedure=Procedure(qualifier="HC", code=line.procedure_code, modifiers=tuple(line.modifiers)),
+        charge=line.charge, paid=result.paid,
+        units_paid=line.units if line.units != 1 else None,
+        service_date=None if ranged else line.service_date,
+        service_start=line.service_date if ranged else None,
+        service_end=line.service_date_end if ranged else None,
+        adjustments=tuple(result.adjustments),
+        line_control_number=line.line_control_number or "",
+        amounts=(Amount("B6", result.allowed),) if result.allowed is not None and not result.denied else (),
+    )
+
+
+def _payment(
+    claim: Claim, payer: PayerConfig, lines: Sequence[_Line], pccn: str, today: date, *,
+    crossover_to: PayerConfig | None = None, status: ClaimStatus | None = None, member_id: str | None = None,
+    filing_indicator: str | None = None,
+) -> ClaimPayment:
+    service_lines = tuple(_service_line(r) for r in lines)
+    paid = sum((s.paid for s in service_lines), ZERO)
+    patient_share = sum((a.amount for s in service_lines for a in s.adjustments if a.group == PR), ZERO)
+    if status is None:
+        if all(r.denied for r in lines):
+            status = ClaimStatus.DENIED
+        elif crossover_to is not None:
+            status = ClaimStatus.PROCESSED_AS_PRIMARY_FORWARDED
+        elif claim.payer_responsibility == "S":
+            status = ClaimStatus.PROCESSED_AS_SECONDARY
+        elif claim.payer_responsibility == "T":
+            status = ClaimStatus.PROCESSED_AS_TERTIARY
+        else:
+            status = ClaimStatus.PROCESSED_AS_PRIMARY
+    patient, insured = _names(claim, member_id or claim.subscriber.member_id)
+    tt = None
+    if crossover_to is not None and status == ClaimStatus.PROCESSED_AS_PRIMARY_FORWARDED:
+        tt = EntityName(entity="TT", entity_type="2", last_name=crossover_to.name, id_qualifier="PI",
+                        id=crossover_to.payer_id)
+    return ClaimPayment(
+        patient_control_number=claim.submission_id, status=status, charge=claim.charge, paid=paid,
+        patient_responsibility=patient_share, filing_indicator=clp06(filing_indicator or claim.claim_filing_indicator),
+        payer_claim_control_number=pccn, facility_code=claim.place_of_service, frequency_code=claim.frequency,
+        patient=patient, insured=insured, crossover_carrier=tt, received=today, service_lines=service_lines,
+    )
+
+
+def _interest(
+    claim: Claim, payer: PayerConfig, payment: ClaimPayment, seed: int, today: date
+) -> list[ProviderAdjustment]:
+    b = payer.behaviour
+    if payment.paid <= ZERO or draw(seed, "interest", claim_key(claim)) >= b.interest_probability:
+        return []
+    amount = max(CENT, money(payment.paid * b.interest_percent / HUNDRED))
+    return [ProviderAdjustment(provider_id=claim.billing_provider.npi, fiscal_period_date=date(today.year, 12, 31),
+                               reason="L6", reference=claim.submission_id, amount=-amount)]
+
+
+def _recoupment(
+    claim: Claim, payer: PayerConfig, state: SandboxState, payment: ClaimPayment, seed: int, today: date,
+    pccn: str, batch: str,
+) -> list[ProviderAdjustment]:
+    """Occasionally recover part of an earlier payment to the same provider (PLB WO), never
+    more than this claim pays, so the 835 total stays positive."""
+    b = payer.behaviour
+    if payment.paid <= ZERO or draw(seed, "recoup", claim_key(claim)) >= b.recoupment_probability:
+        return []
+    candidates = sorted(
+        k for k, r in state.claims.items()
+        if r["payer_id"] == payer.payer_id and r["payee_npi"] == claim.billing_provider.npi and k != pccn
+        and r["batch"] != batch and not r["reversed"] and not r["recouped"] and Decimal(r["paid"]) > ZERO
+    )
+    if not candidates:
+        return []
+    pick = candidates[int(draw(seed, "recoup-pick", claim_key(claim)) * len(candidates))]
+    earlier = state.claims[pick]
+    amount = min(payment.paid, max(CENT, money(Decimal(earlier["paid"]) * b.recoupment_percent / HUNDRED)))
+    earlier["recouped"] = True
+    return [ProviderAdjustment(provider_id=claim.billing_provider.npi, fiscal_period_date=date(today.year, 12, 31),
+                               reason="WO", reference=earlier["pcn"], amount=amount)]
+
+
+# --- claim records and reversal -------------------------------------------------------------------
+
+
+def _record(payer_id: str, claim: Claim, payment: ClaimPayment, pccn: str, batch: str,
+            accumulated: tuple[Decimal, Decimal], keys: Iterable[str]) -> dict[str, Any]:
+    keys = list(keys)
+    return {
+        "payer_id": payer_id, "pcn": claim.submission_id, "payee_npi": claim.billing_provider.npi,
+        "member_key": member_key(payer_id, claim.subscriber.member_id), "batch": batch,
+        "status": payment.status.value, "paid": str(payment.paid), "deductible_applied": str(accumulated[0]),
+        "out_of_pocket_applied": str(accumulated[1]),
+        "service_keys": keys, "reversed": False, "recouped": False, "payment": payment_to_json(payment),
+    }
+
+
+def _reverse(state: SandboxState, original_pccn: str) -> ClaimPayment:
+    record = state.claims[original_pccn]
+    record["reversed"] = True
+    met = state.deductible_met.get(record["member_key"], ZERO) - Decimal(record["deductible_applied"])
+    state.deductible_met[record["member_key"]] = max(met, ZERO)
+    spent = state.out_of_pocket.get(record["member_key"], ZERO) - Decimal(record.get("out_of_pocket_applied", "0"))
+    state.out_of_pocket[record["member_key"]] = max(spent, ZERO)
+    for key in record["service_keys"]:
+        state.services.pop(key, None)
+    return negate(payment_from_json(record["payment"]))
+
+
+def negate(payment: ClaimPayment) -> ClaimPayment:
+    """The CLP02 22 reversal of an earlier payment: every amount negated, same CLP01 and CLP07."""
+    def adjs(items: Iterable[Adjustment]) -> tuple[Adjustment, ...]:
+        return tuple(Adjustment(a.group, a.reason, -a.amount, a.quantity) for a in items)
+
+    lines = tuple(
+        ServiceLine(procedure=s.procedure, charge=-s.charge, paid=-s.paid, units_paid=s.units_paid,
+                    service_date=s.service_date, service_start=s.service_start, service_end=s.service_end,
+                    adjustments=adjs(s.adjustments), line_control_number=s.line_control_number,
+                    amounts=tuple(Amount(a.qualifier, -a.amount) for a in s.amounts))
+        for s in payment.service_lines
+    )
+    return ClaimPayment(
+        patient_control_number=payment.patient_control_number, status=ClaimStatus.REVERSAL,
+        charge=-payment.charge, paid=-payment.paid,
+        patient_responsibility=None if payment.patient_responsibility is None else -payment.patient_responsibility,
+        filing_indicator=payment.filing_indicator, payer_claim_control_number=payment.payer_claim_control_number,
+        facility_code=payment.facility_code, frequency_code=payment.frequency_code,
+        adjustments=adjs(payment.adjustments),
+        patient=payment.patient, insured=payment.insured, received=payment.received, service_lines=lines,
+    )
+
+
+def _name_json(n: EntityName | None) -> dict[str, str] | None:
+    if n is None:
+        return None
+    return {"entity": n.entity, "entity_type": n.entity_type, "last_name": n.last_name, "first_name": n.first_name,
+            "id_qualifier": n.id_qualifier, "id": n.id}
+
+
+def _adj_json(items: Iterable[Adjustment]) -> list[list[str]]:
+    return [[a.group.value, a.reason, str(a.amount)] for a in items]
+
+
+def _adj_from(items: Iterable[list[str]]) -> tuple[Adjustment, ...]:
+    return tuple(Adjustment(AdjustmentGroup(g), r, Decimal(a)) for g, r, a in items)
+
+
+def _d(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _date(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def payment_to_json(p: ClaimPayment) -> dict[str, Any]:
+    """The parts of a ClaimPayment the sandbox writes, for its state file."""
+    return {
+        "pcn": p.patient_control_number, "status": p.status.value, "charge": str(p.charge), "paid": str(p.paid),
+        "patient_responsibility": None if p.patient_responsibility is None else str(p.patient_responsibility),
+        "filing": p.filing_indicator, "pccn": p.payer_claim_control_number, "facility": p.facility_code,
+        "frequency": p.frequency_code, "adjustments": _adj_json(p.adjustments), "patient": _name_json(p.patient),
+        "insured": _name_json(p.insured), "received": _d(p.received),
+        "lines": [
+            {"code": s.procedure.code, "modifiers": list(s.procedure.modifiers), "charge": str(s.charge),
+             "paid": str(s.paid), "units": None if s.units_paid is None else str(s.units_paid),
+             "date": _d(s.service_date), "start": _d(s.service_start), "end": _d(s.service_end),
+             "adjustments": _adj_json(s.adjustments), "lcn": s.line_control_number,
+             "amounts": [[a.qualifier, str(a.amount)] for a in s.amounts]}
+            for s in p.service_lines
+        ],
+    }
+
+
+def payment_from_json(doc: Mapping[str, Any]) -> ClaimPayment:
+    def name(d: Mapping[str, str] | None) -> EntityName | None:
+        return None if d is None else EntityName(**d)
+
+    patient = name(doc["patient"])
+    assert patient is not None
+    share = doc["patient_responsibility"]
+    return ClaimPayment(
+        patient_control_number=doc["pcn"], status=ClaimStatus(doc["status"]), charge=Decimal(doc["charge"]),
+        paid=Decimal(doc["paid"]),
+        patient_responsibility=None if share is None else Decimal(share),
+        filing_indicator=doc["filing"], payer_claim_control_number=doc["pccn"], facility_code=doc["facility"],
+        frequency_code=doc["frequency"], adjustments=_adj_from(doc["adjustments"]), patient=patient,
+        insured=name(doc["insured"]), received=_date(doc["received"]),
+        service_lines=tuple(
+            ServiceLine(procedure=Procedure(qualifier="HC", code=s["code"], modifiers=tuple(s["modifiers"])),
+                        charge=Decimal(s["charge"]), paid=Decimal(s["paid"]),
+                        units_paid=None if s["units"] is None else Decimal(s["units"]),
+                        service_date=_date(s["date"]), service_start=_date(s["start"]), service_end=_date(s["end"]),
+                        adjustments=_adj_from(s["adjustments"]), line_control_number=s["lcn"],
+                        amounts=tuple(Amount(q, Decimal(a)) for q, a in s["amounts"]))
+            for s in doc["lines"]
+        ),
+    )
+
+
+# --- the 835 ------------------------------------------------------------------------------------
+
+
+def build_835(
+    payer: PayerConfig, payee: Payee, results: Sequence[ClaimResult], *, trace_number: str, today: date,
+) -> RemittanceTransaction:
+    """One payer's payment to one payee for a batch of adjudicated claims. A negative net
+    (reversals larger than new payments) is carried forward with PLB FB so BPR02 is never
+    negative."""
+    claims = tuple(p for r in results for p in r.payments)
+    plb = [a for r in results for a in r.provider_adjustments]
+    total = sum((c.paid for c in claims), ZERO) - sum((a.amount for a in plb), ZERO)
+    if total < ZERO:
+        plb.append(ProviderAdjustment(provider_id=payee.id, fiscal_period_date=date(today.year, 12, 31), reason="FB",
+                                      reference=trace_number, amount=total))
+        total = ZERO
+    b = payer.behaviour
+    return RemittanceTransaction(
+        handling_code=HandlingCode.PAYMENT_WITH_REMITTANCE if total > ZERO else HandlingCode.NOTIFICATION_ONLY,
+        total_payment=total, payment_method=PaymentMethod.ACH if total > ZERO else PaymentMethod.NON,
+        payment_date=today, trace_number=trace_number, trace_payer_id=b.trace_payer_id, production_date=today,
+        payer=Payer(name=payer.name, address=Address(line1=b.address.line1, city=b.address.city, state=b.address.state,
+                                                     postal_code=b.address.postal_code),
+                    references=(Reference("2U", payer.payer_id),),
+                    contacts=(Contact("BL", "EDI SUPPORT", (("TE", "8005550100"),)),)),
+        payee=payee, header_numbers=(HeaderNumber(1, claims),) if claims else (), provider_adjustments=tuple(plb),
+    )
+
+
+def payee_of(claim: Claim) -> Payee:
+    bp = claim.billing_provider
+    return Payee(name=bp.name, id_qualifier="XX", id=bp.npi, references=(Reference("TJ", bp.tax_id),))

@@ -1,0 +1,342 @@
+"""The sandbox clearinghouse: answers each 837P in outbound/ with a 999 and a 277CA in
+inbound/acks/, then, after each payer's delay, 835s in inbound/remits/.
+
+* ``answer_837`` is the whole decision for one file (no I/O apart from ``state``): a 999 for
+  every functional group (transaction sets with envelope, syntax or content errors are rejected
+  with IK3/IK4/IK5 R and get no 277CA), a 277CA for the claims of accepted sets, and the
+  adjudicated 835s (one per payer; crossover 835s from the secondary payer come later).
+* ``Sandbox`` polls the folder, waits the acknowledgment delay, writes acks at once and parks
+  835s under the state folder until they are due, so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from edi import validate
+from edi.claim837 import Claim, ClaimBatch
+from edi.reader837 import read_837p_interchange
+from edi.segments import parse_segments
+from edi.x12 import EnvelopeParams, FunctionalGroup, Interchange, TransactionSet, X12Error, read_interchange
+from edi.x277ca import ClaimDecision, build_277ca, write_277ca
+from edi.x835 import write_835
+from edi.x999 import ElementError, SegmentError, TransactionFinding, acknowledge, acknowledge_interchange, write_999
+from sandbox.adjudication import (
+    ClaimResult,
+    SandboxState,
+    adjudicate,
+    adjudicate_crossover,
+    build_835,
+    front_end,
+    issue_claim_number,
+    payee_of,
+)
+from sandbox.payers import PayerConfig
+from services.chassis.clearinghouse import ExchangeFile, FolderClearinghouse
+from services.chassis.logs import ids
+
+log = logging.getLogger("sandbox.clearinghouse")
+
+SENDER_ID = "SANDBOXCH"
+SOURCE_NAME = "Revcycle Sandbox Clearinghouse"
+
+
+@dataclass(frozen=True)
+class OutFile:
+    folder: str  # clearinghouse folder
+    name: str
+    text: str
+    delay_s: float = 0.0  # after the acknowledgments
+
+
+@dataclass
+class Answer:
+    acks: list[OutFile] = field(default_factory=list)
+    remits: list[OutFile] = field(default_factory=list)
+    rejected_sets: int = 0
+    accepted_claims: int = 0
+    rejected_claims: int = 0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timing:
+    ack_delay_s: float = 1.0
+    remit_delay_s: float = 2.0
+
+
+def _params(state: SandboxState, sender: str, receiver: str, now: datetime, usage: str = "T") -> EnvelopeParams:
+    number = state.next_control_number()
+    return EnvelopeParams(sender_id=sender, receiver_id=receiver or "REVCYCLE", interchange_control_number=number,
+                          group_control_number=number, created=now, usage_indicator=usage if usage in "TP" else "T")
+
+
+# --- the 999 ------------------------------------------------------------------------------------
+
+
+def _syntax_code(error: X12Error) -> str:
+    message = error.message
+    if "segments" in message and "says" in message:
+        return "4"  # number of included segments does not match actual count
+    if "does not match" in message:
+        return "3"  # transaction set control number in header and trailer do not match
+    return "5"  # one or more segments in error
+
+
+def _segment_error(ts: TransactionSet, position: int | None, segment_id: str | None, element: str | None,
+                   element_code: str = "7") -> tuple[SegmentError, ...]:
+    """An IK3 (and IK4 when the element is known) for an interchange segment position inside ``ts``."""
+    first, last = ts.segments[0].position, ts.segments[-1].position
+    if position is None or not first <= position <= last:
+        return ()
+    seg = ts.segments[position - first]
+    elements: tuple[ElementError, ...] = ()
+    if element and element[len(seg.tag):].isdigit():
+        elements = (ElementError(position=int(element[len(seg.tag):]), code=element_code),)
+    return (SegmentError(segment_id=segment_id or seg.tag, position=position - first + 1,
+                         code="8", element_errors=elements),)
+
+
+def _findings(interchange: Interchange) -> tuple[dict[str, TransactionFinding], dict[str, ClaimBatch]]:
+    """Per transaction set (ST02): what is wrong with it, or its typed batch of claims."""
+    issues = validate.own_checks(interchange)
+    findings: dict[str, TransactionFinding] = {}
+    batches: dict[str, ClaimBatch] = {}
+    for group in interchange.groups:
+        for ts in group.transactions:
+            if ts.id != "837":
+                findings[ts.control_number] = TransactionFinding(syntax_error_codes=("1",))
+                continue
+            first, last = ts.segments[0].position, ts.segments[-1].position
+            own = [i for i in issues if i.position is not None and first <= i.position <= last
+                   and i.severity == "error"]
+            if own:
+                errors = tuple(e for i in own for e in _segment_error(ts, i.position, i.segment_id, i.element))
+                findings[ts.control_number] = TransactionFinding(segment_errors=errors, syntax_error_codes=("5",))
+                continue
+            single = dataclasses.replace(interchange, groups=[dataclasses.replace(group, transactions=[ts])])
+            try:
+                batches[ts.control_number] = read_837p_interchange(single)
+            except X12Error as exc:
+                errors = _segment_error(ts, exc.position, exc.segment_id, None)
+                findings[ts.control_number] = TransactionFinding(segment_errors=errors, syntax_error_codes=("5",))
+    return findings, batches
+
+
+def _fallback_group(text: str) -> tuple[FunctionalGroup, str] | None:
+    """GS and ST headers of an interchange the envelope reader refused, so its sets can still be
+    rejected in a 999; None when not even the segments can be found."""
+    try:
+        _, segments = parse_segments(text)
+    except X12Error:
+        return None
+    gs = next((s for s in segments if s.tag == "GS"), None)
+    if gs is None:
+        return None
+    sender = segments[0].el(6).strip() if segments and segments[0].tag == "ISA" else ""
+    sets = [TransactionSet(s.el(1), s.el(2), s.el(3) or gs.el(8), [s]) for s in segments
+            if s.tag == "ST" and s.el(2)]
+    if not sets:
+        return None
+    group = FunctionalGroup(gs.el(1), gs.el(2), gs.el(3), gs.el(4), gs.el(5), gs.el(6), gs.el(8), sets)
+    return group, sender
+
+
+# --- one file -----------------------------------------------------------------------------------
+
+
+def answer_837(
+    text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int, now: datetime,
+    timing: Timing = Timing(),
+) -> Answer:
+    """Everything the clearinghouse and payers send back for one outbound file."""
+    answer = Answer()
+    try:
+        interchange = read_interchange(text)
+    except X12Error as exc:
+        fallback = _fallback_group(text)
+        if fallback is None:
+            return answer  # nothing identifiable to acknowledge (a TA1 would be the real answer)
+        group, sender = fallback
+        code = _syntax_code(exc)
+        ack = acknowledge(group, {ts.control_number: TransactionFinding(syntax_error_codes=(code,))
+                                  for ts in group.transactions})
+        answer.rejected_sets = len(group.transactions)
+        answer.acks.append(OutFile("inbound/acks", f"{stem}.999",
+                                   write_999(ack, _params(state, SENDER_ID, sender, now))))
+        return answer
+    findings, batches = _findings(interchange)
+    answer.rejected_sets = len(findings)
+    acks = acknowledge_interchange(interchange, findings)
+    usage = interchange.usage_indicator
+    answer.acks.append(OutFile("inbound/acks", f"{stem}.999",
+                               write_999(acks, _params(state, SENDER_ID, interchange.sender_id, now, usage))))
+    if not batches:
+        return answer
+    decisions: list[ClaimDecision] = []
+    accepted: list[tuple[Claim, str]] = []
+    first_batch = next(iter(batches.values()))
+    for batch in batches.values():
+        for claim in batch.claims:
+            decision = front_end(claim, payers, state)
+            pccn = issue_claim_number(seed, claim, state) if decision.accepted else ""
+            if decision.accepted:
+                accepted.append((claim, pccn))
+            person = claim.patient or claim.subscriber
+            decisions.append(ClaimDecision(
+                patient_control_number=claim.submission_id, charge=claim.charge,
+                service_from=min(line.service_date for line in claim.lines),
+                service_to=max(line.service_date_end or line.service_date for line in claim.lines),
+                patient_last_name=person.last_name, patient_first_name=person.first_name or "",
+                member_id=claim.subscriber.member_id, provider_name=claim.billing_provider.name,
+                provider_npi=claim.billing_provider.npi, accepted=decision.accepted, status=decision.status,
+                payer_claim_control_number=pccn, clearinghouse_trace=f"{stem}-{len(decisions) + 1}"[:50],
+                message=decision.message,
+            ))
+    answer.accepted_claims = len(accepted)
+    answer.rejected_claims = len(decisions) - len(accepted)
+    ack277 = build_277ca(decisions, source_name=SOURCE_NAME, source_id=SENDER_ID,
+                         receiver_name=first_batch.submitter.name, receiver_id=first_batch.submitter.id,
+                         batch_trace=first_batch.reference, reference=_reference(stem), created=now)
+    answer.acks.append(OutFile("inbound/acks", f"{stem}.277",
+                               write_277ca(ack277, _params(state, SENDER_ID, interchange.sender_id, now, usage))))
+    today = now.date()
+    results: list[tuple[Claim, ClaimResult]] = []
+    for claim, pccn in accepted:
+        results.append((claim, adjudicate(claim, payers, state, seed=seed, pccn=pccn, today=today, batch=stem)))
+    crossed = [(r.crossover.claim, adjudicate_crossover(r.crossover, payers, state, seed=seed, today=today,
+                                                        batch=stem))
+               for _, r in results if r.crossover is not None]
+    answer.remits += _remits(results, payers, state, stem, "", now, interchange.sender_id, usage, timing, 1.0)
+    answer.remits += _remits(crossed, payers, state, stem, "-crossover", now, interchange.sender_id, usage, timing,
+                             2.0)
+    return answer
+
+
+def _reference(stem: str) -> str:
+    cleaned = "".join(c for c in stem if c.isalnum()) or "BATCH"
+    return cleaned[:30]
+
+
+def _remits(
+    results: Sequence[tuple[Claim, ClaimResult]], payers: Mapping[str, PayerConfig], state: SandboxState, stem: str,
+    suffix: str, now: datetime, receiver: str, usage: str, timing: Timing, delay_factor: float,
+) -> list[OutFile]:
+    by_payer: dict[str, dict[str, list[tuple[Claim, ClaimResult]]]] = {}
+    for claim, result in results:
+        by_payer.setdefault(result.payer_id, {}).setdefault(result.payee_npi, []).append((claim, result))
+    out: list[OutFile] = []
+    for payer_id, payees in by_payer.items():
+        payer = payers[payer_id]
+        transactions = []
+        for n, (_, items) in enumerate(payees.items(), start=1):
+            trace = f"{_reference(stem)[:20]}{payer_id}{n}{suffix[1:2].upper()}"
+            transactions.append(build_835(payer, payee_of(items[0][0]), [r for _, r in items], trace_number=trace,
+                                          today=now.date()))
+        text = write_835(transactions, _params(state, payer_id, receiver, now, usage))
+        delay = payer.behaviour.remit_delay_s if payer.behaviour.remit_delay_s is not None else timing.remit_delay_s
+        out.append(OutFile("inbound/remits", f"{stem}-{payer_id}{suffix}.835", text, delay * delay_factor))
+    return out
+
+
+# --- the polling loop ---------------------------------------------------------------------------
+
+
+class Sandbox:
+    def __init__(
+        self, root: Path, state_dir: Path, payers: Mapping[str, PayerConfig], *, seed: int = 42,
+        timing: Timing = Timing(), now: Callable[[], datetime] = lambda: datetime.now(UTC),
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.exchange = FolderClearinghouse(root)
+        self.state_dir = state_dir
+        self.state_path = state_dir / "state.json"
+        self.pending = state_dir / "pending"
+        self.payers = payers
+        self.seed = seed
+        self.timing = timing
+        self.now = now
+        self.monotonic = monotonic
+        self.first_seen: dict[str, float] = {}
+        self.state = SandboxState()
+        self.ready = False
+        self.files_processed = 0
+
+    def start(self) -> None:
+        self.exchange.ensure_layout()
+        self.pending.mkdir(parents=True, exist_ok=True)
+        self.state = SandboxState.load(self.state_path)
+        self.ready = True
+
+    async def poll_once(self) -> int:
+        """Answer the outbound files whose acknowledgment delay has passed and release the 835s
+        that are due; returns how many files were written."""
+        written = 0
+        now_m = self.monotonic()
+        for file in await self.exchange.list("outbound"):
+            seen = self.first_seen.setdefault(file.name, now_m)
+            if now_m - seen < self.timing.ack_delay_s:
+                continue
+            written += await self._process(file.name)
+            self.first_seen.pop(file.name, None)
+        written += await self._release_due()
+        return written
+
+    async def _process(self, name: str) -> int:
+        file = ExchangeFile("outbound", name)
+        text = (await self.exchange.read(file)).decode("utf-8", errors="replace")
+        stem = name.rsplit(".", 1)[0] if "." in name else name
+        now = self.now()
+        try:
+            answer = answer_837(text, stem, self.payers, self.state, seed=self.seed, now=now, timing=self.timing)
+        except Exception as exc:  # a file we cannot answer must not stop the loop
+            log.error("could not answer outbound file", extra=ids(file_id=name, error_class=type(exc).__name__))
+            answer = Answer()
+        due_base = now.timestamp()
+        for remit in answer.remits:
+            due_ms = int((due_base + remit.delay_s) * 1000)
+            park = self.pending / f"{due_ms:015d}--{remit.name}"
+            temp = park.with_name(park.name + ".part")
+            temp.write_text(remit.text)
+            temp.replace(park)
+        self.state.save(self.state_path)
+        for ack in answer.acks:
+            await self.exchange.write(ack.folder, ack.name, ack.text.encode())
+        await self.exchange.archive(file)
+        self.files_processed += 1
+        log.info("outbound file answered", extra=ids(file_id=name, count=answer.accepted_claims,
+                                                        reason=f"rejected_sets={answer.rejected_sets}"))
+        return len(answer.acks)
+
+    async def _release_due(self) -> int:
+        now_ms = int(self.now().timestamp() * 1000)
+        released = 0
+        for park in sorted(self.pending.iterdir()):
+            if park.name.endswith(".part") or "--" not in park.name:
+                continue
+            due, _, name = park.name.partition("--")
+            if not due.isdigit() or int(due) > now_ms:
+                continue
+            await self.exchange.write("inbound/remits", name, park.read_bytes())
+            park.unlink()
+            released += 1
+            log.info("835 released", extra=ids(file_id=name))
+        return released
+
+    async def run(self, stopping: asyncio.Event, interval_s: float = 1.0) -> None:
+        if not self.ready:
+            self.start()
+        while not stopping.is_set():
+            try:
+                await self.poll_once()
+            except Exception as exc:
+                log.error("sandbox poll failed", extra=ids(error_class=type(exc).__name__))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=interval_s)

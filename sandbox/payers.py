@@ -1,0 +1,202 @@
+"""The simulated payers: deploy/local/payers.yaml (the same file and fee schedules claims loads)
+plus each payer's `sandbox:` behaviour section. Pure: reads files, no I/O beyond that.
+
+Behaviour keys (all optional; amounts and percents are strings or numbers, read as Decimal):
+
+* ``underpay_percent``: pay below contract: the allowed amount is the fee schedule x (1 - p/100).
+* ``deductible``, ``coinsurance_percent``, ``copay`` and ``copay_codes`` (procedure codes that
+  carry the per-claim copay) and ``out_of_pocket_max``: the member's plan. The deductible and
+  the patient's share accumulate per member; past the maximum the plan pays in full.
+* ``sequestration_percent``: Medicare-style CO-253 reduction of the payment.
+* ``crossover_to``: payer id of a secondary the payer forwards claims to itself (CLP02 19).
+* ``auth_required``: procedure codes denied CO-197 when the claim has no prior authorization.
+* ``non_covered`` and ``non_covered_patient_pays``: codes denied CO-96 (PR-96 when the plan says
+  the patient pays).
+* ``unlisted_non_covered`` (default true): a code missing from the fee schedule is non-covered.
+* ``reject_if``: front-end 277CA rules: ``missing_prior_auth`` (codes rejected A6 without
+  REF*G1) and ``member_id_pattern`` (a regular expression the member id must match, else A7).
+* ``interest_probability`` / ``interest_percent``: occasional PLB L6 interest on a claim.
+* ``recoupment_probability`` / ``recoupment_percent``: occasional PLB WO recovery of part of an
+  earlier claim's payment.
+* ``remit_delay_s``: seconds between the acknowledgments and this payer's 835.
+* ``trace_payer_id`` (TRN03, "1" + EIN) and ``address``: how the payer signs its 835s.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_PAYERS_FILE = REPO / "deploy" / "local" / "payers.yaml"
+
+
+class PayerConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True, kw_only=True)
+class RejectRules:
+    missing_prior_auth: frozenset[str] = frozenset()
+    member_id_pattern: str | None = None
+
+    def member_id_ok(self, member_id: str) -> bool:
+        return self.member_id_pattern is None or re.fullmatch(self.member_id_pattern, member_id) is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayerAddress:
+    line1: str = "1 Claims Way"
+    city: str = "Sacramento"
+    state: str = "CA"
+    postal_code: str = "95814"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Behaviour:
+    underpay_percent: Decimal = Decimal(0)
+    deductible: Decimal = Decimal(0)
+    coinsurance_percent: Decimal = Decimal(0)
+    copay: Decimal = Decimal(0)
+    copay_codes: frozenset[str] = frozenset()
+    out_of_pocket_max: Decimal | None = None
+    sequestration_percent: Decimal = Decimal(0)
+    crossover_to: str | None = None
+    auth_required: frozenset[str] = frozenset()
+    non_covered: frozenset[str] = frozenset()
+    non_covered_patient_pays: bool = False
+    unlisted_non_covered: bool = True
+    reject_if: RejectRules = field(default_factory=RejectRules)
+    interest_probability: Decimal = Decimal(0)
+    interest_percent: Decimal = Decimal(1)
+    recoupment_probability: Decimal = Decimal(0)
+    recoupment_percent: Decimal = Decimal(25)
+    remit_delay_s: float | None = None
+    trace_payer_id: str = "1999999999"
+    address: PayerAddress = field(default_factory=PayerAddress)
+
+
+@dataclass(frozen=True, kw_only=True)
+class PayerConfig:
+    payer_id: str
+    name: str
+    claim_filing_indicator: str
+    fee_schedule: Mapping[tuple[str, str], Decimal]  # (procedure code, modifier or "") -> allowed per unit
+    behaviour: Behaviour
+
+    def contracted_rate(self, procedure_code: str, modifiers: tuple[str, ...] | list[str]) -> Decimal | None:
+        """Allowed amount per unit: the first modifier with its own row wins, else the plain code."""
+        for modifier in modifiers:
+            rate = self.fee_schedule.get((procedure_code, modifier))
+            if rate is not None:
+                return rate
+        return self.fee_schedule.get((procedure_code, ""))
+
+
+def _decimal(value: Any, key: str) -> Decimal:
+    try:
+        return Decimal(str(value))
+    except Exception as exc:
+        raise PayerConfigError(f"sandbox.{key} is not a number") from exc
+
+
+def _codes(value: Any, key: str) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if not isinstance(value, list):
+        raise PayerConfigError(f"sandbox.{key} must be a list of procedure codes")
+    return frozenset(str(v) for v in value)
+
+
+_DECIMALS = ("underpay_percent", "deductible", "coinsurance_percent", "copay", "out_of_pocket_max",
+             "sequestration_percent",
+             "interest_probability", "interest_percent", "recoupment_probability", "recoupment_percent")
+_CODES = ("copay_codes", "auth_required", "non_covered")
+_KNOWN = {*_DECIMALS, *_CODES, "crossover_to", "non_covered_patient_pays", "unlisted_non_covered", "reject_if",
+          "remit_delay_s", "trace_payer_id", "address"}
+
+
+def parse_behaviour(raw: Mapping[str, Any] | None) -> Behaviour:
+    raw = raw or {}
+    unknown = set(raw) - _KNOWN
+    if unknown:
+        raise PayerConfigError(f"unknown sandbox keys: {sorted(unknown)}")
+    kwargs: dict[str, Any] = {}
+    for key in _DECIMALS:
+        if key in raw:
+            kwargs[key] = _decimal(raw[key], key)
+    for key in _CODES:
+        if key in raw:
+            kwargs[key] = _codes(raw[key], key)
+    if raw.get("crossover_to") is not None:
+        kwargs["crossover_to"] = str(raw["crossover_to"])
+    for key in ("non_covered_patient_pays", "unlisted_non_covered"):
+        if key in raw:
+            kwargs[key] = bool(raw[key])
+    if raw.get("remit_delay_s") is not None:
+        kwargs["remit_delay_s"] = float(raw["remit_delay_s"])
+    if "trace_payer_id" in raw:
+        trace = str(raw["trace_payer_id"])
+        if not re.fullmatch(r"1\d{9}", trace):
+            raise PayerConfigError("sandbox.trace_payer_id must be 1 followed by a 9-digit EIN")
+        kwargs["trace_payer_id"] = trace
+    if "address" in raw:
+        kwargs["address"] = PayerAddress(**{k: str(v) for k, v in dict(raw["address"]).items()})
+    rules = raw.get("reject_if") or {}
+    if rules:
+        pattern = rules.get("member_id_pattern")
+        if pattern is not None:
+            re.compile(str(pattern))
+        kwargs["reject_if"] = RejectRules(
+            missing_prior_auth=_codes(rules.get("missing_prior_auth"), "reject_if.missing_prior_auth"),
+            member_id_pattern=None if pattern is None else str(pattern),
+        )
+    behaviour = Behaviour(**kwargs)
+    for key in ("underpay_percent", "coinsurance_percent", "sequestration_percent"):
+        if not Decimal(0) <= getattr(behaviour, key) < Decimal(100):
+            raise PayerConfigError(f"sandbox.{key} must be between 0 and 100")
+    for key in ("interest_probability", "recoupment_probability"):
+        if not Decimal(0) <= getattr(behaviour, key) <= Decimal(1):
+            raise PayerConfigError(f"sandbox.{key} must be between 0 and 1")
+    return behaviour
+
+
+def read_fee_schedule(path: Path) -> dict[tuple[str, str], Decimal]:
+    """The claims service's fee schedule CSV: procedure_code, modifier, allowed_amount, ...;
+    lines starting with # are comments."""
+    lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    out: dict[tuple[str, str], Decimal] = {}
+    for row in csv.DictReader(lines):
+        out[(row["procedure_code"].strip(), (row.get("modifier") or "").strip())] = Decimal(
+            row["allowed_amount"].strip()
+        )
+    return out
+
+
+def load_payers(path: Path = DEFAULT_PAYERS_FILE) -> dict[str, PayerConfig]:
+    """Every payer of payers.yaml with its fee schedule and sandbox behaviour, by payer id."""
+    doc = yaml.safe_load(path.read_text()) or {}
+    out: dict[str, PayerConfig] = {}
+    for entry in doc.get("payers", []):
+        payer_id = str(entry["payer_id"])
+        schedule_file = entry.get("fee_schedule")
+        schedule = read_fee_schedule(path.parent / schedule_file) if schedule_file else {}
+        out[payer_id] = PayerConfig(
+            payer_id=payer_id,
+            name=str(entry["name"]),
+            claim_filing_indicator=str(entry.get("claim_filing_indicator", "CI")),
+            fee_schedule=schedule,
+            behaviour=parse_behaviour(entry.get("sandbox")),
+        )
+    for payer in out.values():
+        target = payer.behaviour.crossover_to
+        if target is not None and target not in out:
+            raise PayerConfigError(f"payer {payer.payer_id} crosses over to unknown payer {target}")
+    return out

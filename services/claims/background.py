@@ -1,0 +1,121 @@
+"""The claims service's background tasks: the 837P batcher, the acknowledgment poller and the
+timers (bill hold, follow-up). Each pass runs in one transaction (state + outbox rows)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import asyncssh
+
+from services.chassis.clearinghouse import Clearinghouse, FolderClearinghouse
+from services.chassis.logs import ids
+from services.chassis.runtime import Runtime
+from services.chassis.sftp import SftpClearinghouse, SftpSettings
+from services.claims import actions, store, workflow
+from services.claims.domain.payers import PayerFileError
+from services.claims.settings import ClaimsSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Timing:
+    """Seconds between passes (RCM_CLAIMS_*_INTERVAL_S; tests shorten them)."""
+
+    submit_s: float
+    acks_s: float
+    timers_s: float
+
+
+SETTINGS = ClaimsSettings()
+TIMING = Timing(SETTINGS.submit_interval_s, SETTINGS.acks_interval_s, SETTINGS.timers_interval_s)
+
+
+async def clearinghouse_for(runtime: Runtime) -> Clearinghouse:
+    s = SETTINGS
+    if s.sftp_host:
+        sftp = SftpClearinghouse(SftpSettings(
+            host=s.sftp_host, port=s.sftp_port, username=s.sftp_username, password=s.sftp_password,
+            client_keys=(s.sftp_client_key,) if s.sftp_client_key else (), known_hosts=s.sftp_known_hosts,
+            root=s.sftp_root))
+        await sftp.ensure_layout()
+        return sftp
+    folder = FolderClearinghouse(runtime.settings.clearinghouse)
+    folder.ensure_layout()
+    return folder
+
+
+async def _every(interval: Callable[[], float], stopping: asyncio.Event, work: Callable[[], Awaitable[None]],
+                 name: str) -> None:
+    while not stopping.is_set():
+        try:
+            await work()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncssh.Error) as exc:
+            log.warning("background pass failed; retrying", extra=ids(component=name, error_class=type(exc).__name__))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval())
+
+
+async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Every few seconds: queued submissions -> one 837P interchange in outbound/."""
+    clearinghouse = await clearinghouse_for(runtime)
+
+    async def work() -> None:
+        async with runtime.db.acquire() as conn, conn.transaction():
+            await workflow.submit_pending(conn, clearinghouse, runtime.clock.now(), SETTINGS.usage_indicator)
+
+    await _every(lambda: TIMING.submit_s, stopping, work, "claims-batcher")
+
+
+async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """999 and 277CA files in inbound/acks/ -> accepted / rejected claims; archived after."""
+    clearinghouse = await clearinghouse_for(runtime)
+
+    async def work() -> None:
+        for file in await clearinghouse.list("inbound/acks"):
+            content = await clearinghouse.read(file)
+            async with runtime.db.acquire() as conn, conn.transaction():
+                    await workflow.process_ack_file(conn, file, content, runtime.clock.now())
+            await clearinghouse.archive(file)
+
+    await _every(lambda: TIMING.acks_s, stopping, work, "claims-acks")
+
+
+async def bootstrap_payers(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Local runs: load the payer master (and its fee schedules) once when none is loaded yet."""
+    path = Path(SETTINGS.payers_file) if SETTINGS.payers_file else None
+    if path is None or not path.is_file():
+        return
+    try:
+        payers, fees = actions.read_payer_master(path)
+    except (PayerFileError, OSError, UnicodeDecodeError) as exc:
+        log.error("payer master not loaded", extra=ids(component="claims-payers", error_class=type(exc).__name__))
+        return
+    async with runtime.db.acquire() as conn, conn.transaction():
+        if await store.payer_master_empty(conn):
+            await actions.load_payers(conn, payers, fees, path.name, "rcm-claims", "initial load at start-up",
+                                      runtime.clock.now())
+            log.info("payer master loaded at start-up", extra=ids(count=len(payers)))
+
+
+async def run_timers(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Encounters past their bill hold are assembled; overdue claims get ClaimFollowUpDue."""
+
+    async def work() -> None:
+        await timers_once(runtime)
+
+    await _every(lambda: TIMING.timers_s, stopping, work, "claims-timers")
+
+
+async def timers_once(runtime: Runtime) -> None:
+    now = runtime.clock.now()
+    async with runtime.db.acquire() as conn, conn.transaction():
+        for encounter_id in await store.encounters_due(conn, now):
+            await workflow.assemble_encounter(conn, encounter_id, now)
+        await workflow.follow_up(conn, now)

@@ -1,0 +1,77 @@
+"""What a claim is made of (stored as JSON in claims.doc): the encounter, its lines, its payer."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas.common import CasAdjustment, Coverage, EncounterDetails
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DraftLine(_Model):
+    charge_id: str
+    procedure_code: str
+    modifiers: list[str] = Field(default_factory=list)
+    description: str | None = None
+    revenue_code: str | None = None
+    service_date: date
+    service_end_date: date | None = None
+    units: Decimal
+    charge: Decimal
+    diagnosis_pointers: list[int]
+    expected_allowed: Decimal | None = None
+    place_of_service: str
+    rendering_npi: str | None = None
+
+
+class LineOutcome(_Model):
+    """How a prior payer adjudicated one of our lines (835 2110 -> 837 2430)."""
+
+    charge_id: str
+    paid: Decimal
+    procedure_code: str
+    modifiers: list[str] = Field(default_factory=list)
+    units: Decimal
+    adjustments: list[CasAdjustment] = Field(default_factory=list)
+
+
+class PriorPayer(_Model):
+    """A payer that adjudicated the claim before this one (837 2320/2330)."""
+
+    coverage: Coverage
+    paid: Decimal
+    claim_adjustments: list[CasAdjustment] = Field(default_factory=list)
+    adjudication_date: date
+    lines: list[LineOutcome] = Field(default_factory=list)
+
+
+class ClaimDraft(_Model):
+    encounter: EncounterDetails
+    encounter_id: str
+    patient_account_id: str
+    coverage_rank: int
+    diagnoses: list[str]
+    lines: list[DraftLine]
+    prior_payers: list[PriorPayer] = Field(default_factory=list)
+
+    @property
+    def coverage(self) -> Coverage:
+        return self.encounter.coverages[self.coverage_rank - 1]
+
+    @property
+    def total_charge(self) -> Decimal:
+        return sum((line.charge for line in self.lines), Decimal("0.00"))
+
+    @property
+    def first_service_date(self) -> date:
+        return min(line.service_date for line in self.lines)
+
+    def next_coverage(self) -> Coverage | None:
+        covs = self.encounter.coverages
+        return covs[self.coverage_rank] if len(covs) > self.coverage_rank else None

@@ -1,0 +1,123 @@
+"""ClaimDraft + submission -> edi.claim837 models, and a batch -> 837P interchange text."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from edi import claim837 as x
+from edi.writer837 import render_837p
+from schemas.common import Address, Coverage, PersonName
+from services.claims.domain.model import ClaimDraft
+
+SENDER_ID = "REVCYCLE"
+RECEIVER_ID = "RCMCLEARINGHSE"
+SUBMITTER = x.Submitter(name="Revcycle Billing", id="REVCYCLE", contact_name="Billing Office", phone="4155550100")
+RECEIVER = x.Receiver(name="Revcycle Clearinghouse", id="RCMCLEARINGHSE")
+TRANSACTION_SET_CONTROL_NUMBER = "0001"  # one ST per interchange
+
+
+@dataclass(frozen=True)
+class Submission:
+    submission_id: str
+    frequency: str  # 1, 7, 8
+    payer_id: str
+    payer_name: str
+    payer_claim_control_number: str | None = None
+
+
+def line_control_number(submission_id: str, line_number: int) -> str:
+    return f"{submission_id}-{line_number}"
+
+
+def _address(a: Address) -> x.Address:
+    return x.Address(line1=a.line1, line2=a.line2, city=a.city, state=a.state, zip=a.postal_code)
+
+
+def _person(name: PersonName) -> dict[str, str | None]:
+    return {"last_name": name.family, "first_name": name.given, "middle_name": name.middle, "suffix": name.suffix}
+
+
+def _subscriber(draft: ClaimDraft, coverage: Coverage) -> tuple[x.Subscriber, x.Patient | None]:
+    patient = draft.encounter.patient
+    if coverage.relationship_to_subscriber == "18":
+        sub = x.Subscriber(**_person(patient.name), member_id=coverage.member_id, group_number=coverage.group_number,
+                           address=_address(patient.address), birth_date=patient.birth_date, gender=patient.sex)
+        return sub, None
+    s = coverage.subscriber
+    assert s is not None
+    sub = x.Subscriber(**_person(s.name), member_id=coverage.member_id, group_number=coverage.group_number,
+                       address=_address(s.address) if s.address else None, birth_date=s.birth_date, gender=s.sex)
+    relationship = coverage.relationship_to_subscriber
+    return sub, x.Patient(**_person(patient.name), relationship=relationship,
+                          address=_address(patient.address), birth_date=patient.birth_date, gender=patient.sex)
+
+
+def build_claim(draft: ClaimDraft, sub: Submission) -> x.Claim:
+    enc = draft.encounter
+    coverage = draft.coverage
+    bp = enc.billing_provider
+    subscriber, patient = _subscriber(draft, coverage)
+    other_payers: list[x.OtherPayer] = []
+    line_adjudications: dict[str, list[x.LineAdjudication]] = {}
+    for prior in draft.prior_payers:
+        cov = prior.coverage
+        name = cov.subscriber.name if cov.subscriber else enc.patient.name
+        other_payers.append(x.OtherPayer(
+            responsibility="PST"[cov.rank - 1],
+            relationship=cov.relationship_to_subscriber, claim_filing_indicator=cov.claim_filing_indicator,
+            group_number=cov.group_number, subscriber=x.Person(**_person(name)), member_id=cov.member_id,
+            payer=x.Payer(name=cov.payer_name, id=cov.payer_id), paid_amount=prior.paid,
+            adjustments=[x.Adjustment(group=a.group, reason=a.reason_code, amount=a.amount, quantity=a.quantity)
+                         for a in prior.claim_adjustments],
+            adjudication_date=None if prior.lines else prior.adjudication_date,
+        ))
+        for lo in prior.lines:
+            line_adjudications.setdefault(lo.charge_id, []).append(x.LineAdjudication(
+                payer_id=cov.payer_id, paid_amount=lo.paid, procedure_code=lo.procedure_code,
+                modifiers=lo.modifiers, units=lo.units,
+                adjustments=[x.Adjustment(group=a.group, reason=a.reason_code, amount=a.amount, quantity=a.quantity)
+                             for a in lo.adjustments],
+                adjudication_date=prior.adjudication_date,
+            ))
+    rendering = enc.rendering_provider
+    referring = enc.referring_provider
+    lines = [
+        x.ServiceLine(
+            procedure_code=line.procedure_code, modifiers=line.modifiers, charge=line.charge, units=line.units,
+            place_of_service=line.place_of_service if line.place_of_service != enc.place_of_service else None,
+            diagnosis_pointers=line.diagnosis_pointers, service_date=line.service_date,
+            service_date_end=line.service_end_date, line_control_number=line_control_number(sub.submission_id, n),
+            adjudications=line_adjudications.get(line.charge_id, []),
+        )
+        for n, line in enumerate(draft.lines, start=1)
+    ]
+    auth = coverage.prior_authorization_numbers[0] if coverage.prior_authorization_numbers else None
+    return x.Claim(
+        submission_id=sub.submission_id,
+        billing_provider=x.BillingProvider(name=bp.name, npi=bp.npi, taxonomy=bp.taxonomy, tax_id=bp.tax_id,
+                                           address=_address(bp.address)),
+        subscriber=subscriber, patient=patient, payer=x.Payer(name=sub.payer_name, id=sub.payer_id),
+        payer_responsibility="PST"[draft.coverage_rank - 1],
+        claim_filing_indicator=coverage.claim_filing_indicator, total_charge=draft.total_charge,
+        place_of_service=enc.place_of_service, frequency=sub.frequency,
+        payer_claim_control_number=sub.payer_claim_control_number, prior_authorization=auth,
+        diagnoses=draft.diagnoses,
+        referring_provider=x.Provider(**_person(referring.name), npi=referring.npi) if referring else None,
+        rendering_provider=(x.Provider(**_person(rendering.name), npi=rendering.npi, taxonomy=rendering.taxonomy)
+                            if rendering else None),
+        other_payers=other_payers, lines=lines,
+    )
+
+
+def render_batch(claims: list[x.Claim], control_number: int, created: datetime, usage: str = "T") -> str:
+    batch = x.ClaimBatch(
+        sender_id=SENDER_ID, receiver_id=RECEIVER_ID, interchange_control_number=control_number,
+        group_control_number=control_number, created=created, usage_indicator=usage,
+        reference=f"B{control_number:09d}", submitter=SUBMITTER, receiver=RECEIVER, claims=claims,
+    )
+    return render_837p(batch)
+
+
+def file_name(control_number: int) -> str:
+    return f"{control_number:09d}.837"

@@ -1,0 +1,54 @@
+"""The claims HTTP API: a claim family's history, the held queue, and operator actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from services.chassis.runtime import Runtime
+from services.claims import actions
+
+
+class Action(BaseModel):
+    reason: str = Field(min_length=1, max_length=200)
+    operator_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+def router(runtime: Runtime) -> APIRouter:
+    api = APIRouter(prefix="/v1/claims", tags=["claims"])
+
+    @api.get("/held")
+    async def held() -> list[dict[str, Any]]:
+        async with runtime.db.acquire() as conn:
+            return await actions.held(conn)
+
+    @api.get("/{ident}")
+    async def show(ident: str) -> JSONResponse:
+        async with runtime.db.acquire() as conn:
+            try:
+                return JSONResponse(await actions.show(conn, ident))
+            except LookupError as exc:
+                return JSONResponse(status_code=404, content={"error": str(exc)})
+
+    def action(name: str) -> None:
+        work = getattr(actions, name)
+
+        async def run(ident: str, body: Action) -> JSONResponse:
+            async with runtime.db.acquire() as conn:
+                try:
+                    async with conn.transaction():
+                        result = await work(conn, ident, body.operator_id, body.reason, runtime.clock.now())
+                except LookupError as exc:
+                    return JSONResponse(status_code=404, content={"error": str(exc)})
+                except actions.Refused as exc:
+                    return JSONResponse(status_code=409, content={"error": str(exc)})
+            return JSONResponse(status_code=202, content=result)
+
+        api.add_api_route(f"/{{ident}}/{name}", run, methods=["POST"], name=f"claims_{name}")
+
+    for name in ("release", "correct", "void"):
+        action(name)
+    return api

@@ -1,0 +1,421 @@
+"""Every SQL statement of the claims service (the one store module)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import asyncpg
+
+from services.claims.domain.payers import FeeRow, FeeSchedule, PayerConfig
+from services.claims.domain.scrubber import LineKey
+
+
+async def init_connection(conn: asyncpg.Connection) -> None:
+    """Connections outside the service pool (CLI) get the pool's jsonb codec."""
+    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
+
+
+def _jsonb(value: Any) -> Any:
+    """JSON-safe Python value for a jsonb parameter (the connection's codec encodes it)."""
+    return json.loads(json.dumps(value, default=str))
+
+
+def _load(value: Any) -> Any:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+# --- payer master ---------------------------------------------------------------------------
+
+
+async def upsert_payers(conn: asyncpg.Connection, payers: Sequence[PayerConfig], now: datetime) -> int:
+    for p in payers:
+        await conn.execute(
+            "INSERT INTO payers (payer_id, name, claim_filing_indicator, bill_hold_days, timely_filing_days,"
+            " follow_up_days, fee_schedule, loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+            " ON CONFLICT (payer_id) DO UPDATE SET name = $2, claim_filing_indicator = $3, bill_hold_days = $4,"
+            " timely_filing_days = $5, follow_up_days = $6, fee_schedule = $7, loaded_at = $8",
+            p.payer_id, p.name, p.claim_filing_indicator, p.bill_hold_days, p.timely_filing_days,
+            p.follow_up_days, p.fee_schedule, now,
+        )
+    return len(payers)
+
+
+async def payer_master_empty(conn: asyncpg.Connection) -> bool:
+    """Locks the payer master for this transaction (one start-up load wins) and says if it is empty."""
+    await conn.execute("LOCK TABLE payers IN EXCLUSIVE MODE")
+    return bool(await conn.fetchval("SELECT count(*) FROM payers") == 0)
+
+
+async def get_payer(conn: asyncpg.Connection, payer_id: str) -> PayerConfig | None:
+    row = await conn.fetchrow("SELECT * FROM payers WHERE payer_id = $1", payer_id)
+    if row is None:
+        return None
+    return PayerConfig(row["payer_id"], row["name"], row["claim_filing_indicator"], row["bill_hold_days"],
+                       row["timely_filing_days"], row["follow_up_days"], row["fee_schedule"])
+
+
+async def list_payers(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT p.*, (SELECT count(*) FROM fee_schedule f WHERE f.payer_id = p.payer_id) AS fee_rows"
+        " FROM payers p ORDER BY payer_id"
+    )
+    return [dict(r) for r in rows]
+
+
+async def replace_fee_schedule(conn: asyncpg.Connection, payer_id: str, rows: Sequence[FeeRow]) -> int:
+    await conn.execute("DELETE FROM fee_schedule WHERE payer_id = $1", payer_id)
+    await conn.executemany(
+        "INSERT INTO fee_schedule (payer_id, procedure_code, modifier, allowed_amount, effective_date)"
+        " VALUES ($1, $2, $3, $4, $5)",
+        [(payer_id, r.procedure_code, r.modifier, r.allowed_amount, r.effective_date) for r in rows],
+    )
+    return len(rows)
+
+
+async def fee_schedule(conn: asyncpg.Connection, payer_id: str) -> FeeSchedule:
+    rows = await conn.fetch(
+        "SELECT procedure_code, modifier, allowed_amount, effective_date FROM fee_schedule WHERE payer_id = $1",
+        payer_id,
+    )
+    return FeeSchedule([FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])
+                        for r in rows])
+
+
+# --- charges projection ---------------------------------------------------------------------
+
+
+async def save_charge(conn: asyncpg.Connection, charge_id: str, encounter_id: str, line: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO charges (charge_id, encounter_id, line) VALUES ($1, $2, $3::jsonb)"
+        " ON CONFLICT (charge_id) DO NOTHING",
+        charge_id, encounter_id, _jsonb(line),
+    )
+
+
+async def reverse_charge(conn: asyncpg.Connection, charge_id: str) -> bool:
+    return str(await conn.execute("UPDATE charges SET reversed = true WHERE charge_id = $1", charge_id)) != "UPDATE 0"
+
+
+async def charge_lines(conn: asyncpg.Connection, charge_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    """Posted, not reversed lines by charge id."""
+    rows = await conn.fetch("SELECT charge_id, line FROM charges WHERE charge_id = ANY($1) AND NOT reversed",
+                            list(charge_ids))
+    return {r["charge_id"]: _load(r["line"]) for r in rows}
+
+
+async def missing_charges(conn: asyncpg.Connection, charge_ids: Sequence[str]) -> list[str]:
+    rows = await conn.fetch("SELECT charge_id FROM charges WHERE charge_id = ANY($1)", list(charge_ids))
+    have = {r["charge_id"] for r in rows}
+    return [c for c in charge_ids if c not in have]
+
+
+@dataclass(frozen=True)
+class EncounterRow:
+    encounter_id: str
+    patient_account_id: str
+    revision: int
+    ready: dict[str, Any]
+    assemble_after: datetime
+    assembled_revision: int
+
+
+def _encounter(row: asyncpg.Record) -> EncounterRow:
+    return EncounterRow(row["encounter_id"], row["patient_account_id"], row["revision"], _load(row["ready"]),
+                        row["assemble_after"], row["assembled_revision"])
+
+
+async def save_encounter(conn: asyncpg.Connection, encounter_id: str, patient_account_id: str, revision: int,
+                         ready: dict[str, Any], released_at: datetime, assemble_after: datetime) -> bool:
+    """Store a release; False when an equal or newer revision is already stored."""
+    result = await conn.fetchval(
+        "INSERT INTO encounters (encounter_id, patient_account_id, revision, ready, released_at, assemble_after)"
+        " VALUES ($1, $2, $3, $4::jsonb, $5, $6) ON CONFLICT (encounter_id) DO UPDATE SET revision = $3,"
+        " ready = $4::jsonb, released_at = $5, assemble_after = $6 WHERE encounters.revision < $3 RETURNING 1",
+        encounter_id, patient_account_id, revision, _jsonb(ready), released_at, assemble_after,
+    )
+    return bool(result == 1)
+
+
+async def get_encounter(conn: asyncpg.Connection, encounter_id: str, lock: bool = False) -> EncounterRow | None:
+    row = await conn.fetchrow("SELECT * FROM encounters WHERE encounter_id = $1" + (" FOR UPDATE" if lock else ""),
+                              encounter_id)
+    return _encounter(row) if row else None
+
+
+async def encounters_due(conn: asyncpg.Connection, now: datetime, limit: int = 50) -> list[str]:
+    rows = await conn.fetch(
+        "SELECT encounter_id FROM encounters WHERE assembled_revision < revision AND assemble_after <= $1"
+        " ORDER BY assemble_after LIMIT $2 FOR UPDATE SKIP LOCKED",
+        now, limit,
+    )
+    return [r["encounter_id"] for r in rows]
+
+
+async def mark_assembled(conn: asyncpg.Connection, encounter_id: str, revision: int) -> None:
+    await conn.execute("UPDATE encounters SET assembled_revision = $2 WHERE encounter_id = $1",
+                       encounter_id, revision)
+
+
+# --- claims ---------------------------------------------------------------------------------
+
+
+CLAIM_COLUMNS = (
+    "claim_id", "claim_family_id", "encounter_id", "patient_account_id", "payer_id", "payer_name",
+    "coverage_rank", "origin", "origin_claim_id", "frequency", "state", "encounter_revision", "charge_ids",
+    "total_charge", "doc", "edits", "submission_id", "payer_claim_control_number", "total_paid",
+    "adjudication", "follow_up_on", "timely_filing_deadline", "pending_doc", "created_at", "updated_at",
+)
+
+
+@dataclass
+class ClaimRow:
+    claim_id: str
+    claim_family_id: str
+    encounter_id: str
+    patient_account_id: str
+    payer_id: str
+    payer_name: str
+    coverage_rank: int
+    origin: str
+    origin_claim_id: str | None
+    frequency: str
+    state: str
+    encounter_revision: int
+    charge_ids: list[str]
+    total_charge: Decimal
+    doc: dict[str, Any]
+    edits: list[dict[str, Any]]
+    submission_id: str | None
+    payer_claim_control_number: str | None
+    total_paid: Decimal
+    adjudication: dict[str, Any] | None
+    follow_up_on: date | None
+    timely_filing_deadline: date | None
+    pending_doc: dict[str, Any] | None
+    created_at: datetime
+    updated_at: datetime
+
+
+_JSON_COLUMNS = frozenset({"doc", "edits", "adjudication", "pending_doc"})
+
+
+def _encode(name: str, value: Any) -> Any:
+    return _jsonb(value) if name in _JSON_COLUMNS and value is not None else value
+
+
+def _claim(row: asyncpg.Record) -> ClaimRow:
+    values = {c: row[c] for c in CLAIM_COLUMNS}
+    values["doc"] = _load(values["doc"])
+    values["edits"] = _load(values["edits"])
+    values["adjudication"] = _load(values["adjudication"])
+    values["pending_doc"] = _load(values["pending_doc"])
+    values["charge_ids"] = list(values["charge_ids"])
+    return ClaimRow(**values)
+
+
+async def insert_claim(conn: asyncpg.Connection, c: ClaimRow) -> None:
+    cols = ", ".join(CLAIM_COLUMNS)
+    params = ", ".join(f"${i}" + ("::jsonb" if name in _JSON_COLUMNS else "")
+                       for i, name in enumerate(CLAIM_COLUMNS, start=1))
+    values = [getattr(c, name) for name in CLAIM_COLUMNS]
+    values = [_encode(name, v) for name, v in zip(CLAIM_COLUMNS, values, strict=True)]
+    await conn.execute(f"INSERT INTO claims ({cols}) VALUES ({params})", *values)
+
+
+async def save_claim(conn: asyncpg.Connection, c: ClaimRow) -> None:
+    sets = ", ".join(f"{name} = ${i}" + ("::jsonb" if name in _JSON_COLUMNS else "")
+                     for i, name in enumerate(CLAIM_COLUMNS[1:], start=2))
+    values = [getattr(c, name) for name in CLAIM_COLUMNS]
+    values = [_encode(name, v) for name, v in zip(CLAIM_COLUMNS, values, strict=True)]
+    await conn.execute(f"UPDATE claims SET {sets} WHERE claim_id = $1", *values)
+
+
+async def get_claim(conn: asyncpg.Connection, claim_id: str, lock: bool = True) -> ClaimRow | None:
+    row = await conn.fetchrow("SELECT * FROM claims WHERE claim_id = $1" + (" FOR UPDATE" if lock else ""), claim_id)
+    return _claim(row) if row else None
+
+
+async def claims_of_encounter(conn: asyncpg.Connection, encounter_id: str) -> list[ClaimRow]:
+    rows = await conn.fetch("SELECT * FROM claims WHERE encounter_id = $1 ORDER BY created_at, claim_id FOR UPDATE",
+                            encounter_id)
+    return [_claim(r) for r in rows]
+
+
+async def family(conn: asyncpg.Connection, family_id: str) -> list[ClaimRow]:
+    rows = await conn.fetch("SELECT * FROM claims WHERE claim_family_id = $1 ORDER BY created_at, claim_id",
+                            family_id)
+    return [_claim(r) for r in rows]
+
+
+async def find_claim_id(conn: asyncpg.Connection, ident: str) -> str | None:
+    """A claim id, a claim family id or a submission id -> a claim id."""
+    found: str | None = await conn.fetchval(
+        "SELECT claim_id FROM claims WHERE claim_id = $1 OR claim_family_id = $1"
+        " UNION ALL SELECT claim_id FROM submissions WHERE submission_id = $1 LIMIT 1",
+        ident,
+    )
+    return found
+
+
+async def held_claims(conn: asyncpg.Connection) -> list[ClaimRow]:
+    rows = await conn.fetch("SELECT * FROM claims WHERE state = 'held' ORDER BY updated_at")
+    return [_claim(r) for r in rows]
+
+
+async def claims_follow_up_due(conn: asyncpg.Connection, today: date, limit: int = 100) -> list[ClaimRow]:
+    rows = await conn.fetch(
+        "SELECT * FROM claims WHERE state IN ('submitted', 'accepted', 'denied') AND follow_up_on <= $1"
+        " ORDER BY follow_up_on LIMIT $2 FOR UPDATE SKIP LOCKED",
+        today, limit,
+    )
+    return [_claim(r) for r in rows]
+
+
+async def billed_lines(conn: asyncpg.Connection, patient_account_id: str, payer_id: str,
+                       exclude_family: str) -> frozenset[LineKey]:
+    """Lines on other live claims of the same patient account and payer (for the duplicate edit)."""
+    rows = await conn.fetch(
+        "SELECT doc FROM claims WHERE patient_account_id = $1 AND payer_id = $2 AND claim_family_id <> $3"
+        " AND frequency = '1' AND state NOT IN ('rejected', 'held', 'created', 'corrected', 'voided')",
+        patient_account_id, payer_id, exclude_family,
+    )
+    keys: set[LineKey] = set()
+    for r in rows:
+        for line in _load(r["doc"])["lines"]:
+            when = date.fromisoformat(line["service_date"])
+            keys.add(LineKey(line["procedure_code"], tuple(line["modifiers"]), when))
+    return frozenset(keys)
+
+
+# --- history --------------------------------------------------------------------------------
+
+
+async def add_history(conn: asyncpg.Connection, claim_id: str, family_id: str, trigger: str, from_state: str | None,
+                      to_state: str | None, event_type: str | None, at: datetime, *, refused: bool = False,
+                      detail: dict[str, Any] | None = None) -> None:
+    await conn.execute(
+        "INSERT INTO claim_history (claim_id, claim_family_id, trigger, from_state, to_state, event_type, refused,"
+        " detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
+        claim_id, family_id, trigger, from_state, to_state, event_type, refused, _jsonb(detail or {}), at,
+    )
+
+
+async def history(conn: asyncpg.Connection, family_id: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT * FROM claim_history WHERE claim_family_id = $1 ORDER BY id", family_id)
+    return [{**dict(r), "detail": _load(r["detail"])} for r in rows]
+
+
+# --- submissions and interchanges -----------------------------------------------------------
+
+
+async def add_submission(conn: asyncpg.Connection, submission_id: str, claim_id: str, frequency: str,
+                         now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO submissions (submission_id, claim_id, frequency, status, queued_at)"
+        " VALUES ($1, $2, $3, 'pending', $4)",
+        submission_id, claim_id, frequency, now,
+    )
+
+
+async def drop_pending(conn: asyncpg.Connection, claim_id: str) -> None:
+    await conn.execute("DELETE FROM submissions WHERE claim_id = $1 AND status = 'pending'", claim_id)
+
+
+async def drop_submission(conn: asyncpg.Connection, submission_id: str) -> None:
+    await conn.execute("DELETE FROM submissions WHERE submission_id = $1 AND status = 'pending'", submission_id)
+
+
+async def pending_submissions(conn: asyncpg.Connection, limit: int = 500) -> list[tuple[str, str]]:
+    """(submission_id, claim_id) of queued submissions, locked for this batch."""
+    rows = await conn.fetch(
+        "SELECT submission_id, claim_id FROM submissions WHERE status = 'pending' ORDER BY queued_at, submission_id"
+        " LIMIT $1 FOR UPDATE SKIP LOCKED",
+        limit,
+    )
+    return [(r["submission_id"], r["claim_id"]) for r in rows]
+
+
+async def next_control_number(conn: asyncpg.Connection) -> int:
+    value: int = await conn.fetchval("SELECT nextval('x12_control_number')")
+    return value
+
+
+async def mark_sent(conn: asyncpg.Connection, submission_id: str, icn: str, gcn: str, st02: str, file_name: str,
+                    now: datetime) -> None:
+    await conn.execute(
+        "UPDATE submissions SET status = 'sent', interchange_control_number = $2, group_control_number = $3,"
+        " transaction_set_control_number = $4, file_name = $5, sent_at = $6 WHERE submission_id = $1",
+        submission_id, icn, gcn, st02, file_name, now,
+    )
+
+
+async def save_interchange(conn: asyncpg.Connection, icn: str, gcn: str, file_name: str, sha256: str,
+                           claim_count: int, content: bytes, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO interchanges (interchange_control_number, group_control_number, file_name, sha256,"
+        " claim_count, content, written_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        icn, gcn, file_name, sha256, claim_count, content, now,
+    )
+
+
+async def submission(conn: asyncpg.Connection, submission_id: str) -> dict[str, Any] | None:
+    row = await conn.fetchrow("SELECT * FROM submissions WHERE submission_id = $1", submission_id)
+    return dict(row) if row else None
+
+
+async def submissions_in_set(conn: asyncpg.Connection, gcn: str, st02: str) -> list[dict[str, Any]]:
+    rows = await conn.fetch(
+        "SELECT * FROM submissions WHERE status = 'sent' AND ltrim(group_control_number, '0') = ltrim($1, '0')"
+        " AND transaction_set_control_number = $2",
+        gcn, st02,
+    )
+    return [dict(r) for r in rows]
+
+
+async def submissions_of(conn: asyncpg.Connection, claim_ids: Sequence[str]) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT * FROM submissions WHERE claim_id = ANY($1) ORDER BY queued_at", list(claim_ids))
+    return [dict(r) for r in rows]
+
+
+# --- acknowledgments ------------------------------------------------------------------------
+
+
+async def ack_seen(conn: asyncpg.Connection, sha256: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM acknowledgments WHERE sha256 = $1 LIMIT 1", sha256))
+
+
+async def save_ack(conn: asyncpg.Connection, *, file_name: str, sha256: str, kind: str, reference: str,
+                   outcome: str, submission_id: str | None, flagged: bool, detail: dict[str, Any],
+                   now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO acknowledgments (file_name, sha256, kind, reference, outcome, matched_submission_id, flagged,"
+        " detail, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
+        file_name, sha256, kind, reference, outcome, submission_id, flagged, _jsonb(detail), now,
+    )
+
+
+async def flagged_acks(conn: asyncpg.Connection) -> list[dict[str, Any]]:
+    rows = await conn.fetch("SELECT id, file_name, kind, reference, outcome, detail, received_at"
+                            " FROM acknowledgments WHERE flagged ORDER BY id")
+    return [{**dict(r), "detail": _load(r["detail"])} for r in rows]
+
+
+async def audit_primary_totals(conn: asyncpg.Connection) -> tuple[dict[str, Decimal], set[str]]:
+    """For the audit: per encounter, the total of its current primary claims (the latest claim of
+    each family that is not voided or replaced), and the encounters whose latest revision is
+    not assembled yet (not a difference: still in the bill hold or waiting for a charge)."""
+    rows = await conn.fetch(
+        "SELECT c.encounter_id, sum(c.total_charge) AS total FROM claims c"
+        " WHERE c.coverage_rank = 1 AND c.origin IN ('original', 'replacement')"
+        " AND c.state NOT IN ('corrected', 'voided')"
+        " AND NOT EXISTS (SELECT 1 FROM claims n WHERE n.claim_family_id = c.claim_family_id"
+        "   AND n.coverage_rank = 1 AND n.origin IN ('original', 'replacement') AND n.created_at > c.created_at)"
+        " GROUP BY c.encounter_id"
+    )
+    pending = await conn.fetch("SELECT encounter_id FROM encounters WHERE assembled_revision < revision")
+    return {r["encounter_id"]: r["total"] for r in rows}, {r["encounter_id"] for r in pending}

@@ -1,0 +1,338 @@
+"""Background work: the sender (notifications table -> SMTP / HTTP), reminders and staff digests.
+
+The sender never runs inside a consumer transaction. Per message:
+1. claim: `pending` -> `sending`, attempts + 1, committed *before* anything goes out;
+2. hand over: SMTP with a stable Message-ID (`<notification_id@...>`), or a webhook POST with
+   `webhook-id` = notification_id, signed per Standard Webhooks;
+3. record: `sent` / retry (`pending` later) / `failed` / `skipped`, the attempt row and the
+   NotificationSent / NotificationFailed outbox row, in one transaction.
+A crash between 2 and 3 leaves the row `sending`; on restart it goes back to `pending` and is
+handed over again with the same id. That is at least once on the wire and once in effect:
+the receiver keeps one message per Message-ID / webhook-id (our mail catcher does; Standard
+Webhooks receivers must). We chose that over at most once, which would silently lose a
+statement on every crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime
+from typing import Any, Literal
+
+import aiosmtplib
+import asyncpg
+import httpx
+from standardwebhooks import Webhook
+
+from schemas.notifications import NotificationFailed, NotificationSent, RelatedIds
+from services.chassis import outbox
+from services.chassis.ids import new_id
+from services.chassis.logs import ids
+from services.chassis.runtime import Runtime
+from services.notifications import store
+from services.notifications.domain.policy import backoff_s, due_reminders, render_digest
+from services.notifications.domain.statements import StatementBalance, choose_recipient, render_statement
+from services.notifications.handlers import DIGEST_TEMPLATE, REMINDER_TEMPLATE, create_statement
+from services.notifications.settings import NotificationSettings
+
+log = logging.getLogger(__name__)
+
+ErrorClass = Literal[
+    "smtp_rejected", "smtp_unavailable", "webhook_http_error", "webhook_timeout",
+    "no_contact_details", "opted_out", "template_error",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a hand-over did."""
+
+    kind: Literal["sent", "error", "skip"]
+    error_class: ErrorClass | None = None
+    permanent: bool = False
+    status_code: int | None = None
+    reason: str | None = None
+
+
+SENT = Outcome("sent")
+
+
+def message_id(notification_id: str) -> str:
+    return f"<{notification_id}@notifications.revcycle>"
+
+
+def _name(person: dict[str, Any]) -> str:
+    name = person.get("name") or {}
+    return " ".join(p for p in (name.get("given"), name.get("family")) if p)
+
+
+class Sender:
+    def __init__(self, runtime: Runtime, nsettings: NotificationSettings) -> None:
+        self.runtime = runtime
+        self.settings = nsettings
+
+    # --- the loop --------------------------------------------------------------------------
+
+    async def reconcile(self) -> int:
+        async with self.runtime.db.acquire() as conn:
+            resent = await store.reconcile_sending(conn)
+        for notification_id in resent:
+            log.warning("send interrupted by a restart; sending again with the same id",
+                        extra=ids(notification_id=notification_id))
+        return len(resent)
+
+    async def claim(self) -> list[asyncpg.Record]:
+        async with self.runtime.db.acquire() as conn, conn.transaction():
+            return await store.claim_due(conn, self.runtime.clock.now(), self.settings.send_batch_size)
+
+    async def run_once(self) -> int:
+        rows = await self.claim()
+        for row in rows:
+            outcome = await self.hand_over(row)
+            await self.record(row, outcome)
+        return len(rows)
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        await self.reconcile()
+        while not stopping.is_set():
+            try:
+                busy = await self.run_once()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("sender pass failed", extra=ids(error_class=type(exc).__name__))
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), self.settings.send_poll_interval_s)
+
+    # --- hand-over -------------------------------------------------------------------------
+
+    async def hand_over(self, row: asyncpg.Record) -> Outcome:
+        try:
+            if row["kind"] in ("statement", "reminder"):
+                return await self._statement(row)
+            if row["kind"] == "digest":
+                return await self._digest(row)
+            return await self._webhook(row)
+        except Exception as exc:  # a bug in rendering must not stop the sender
+            log.error("hand-over failed", extra=ids(notification_id=row["notification_id"],
+                                                      error_class=type(exc).__name__))
+            return Outcome("error", "template_error", permanent=True, reason=type(exc).__name__)
+
+    async def _statement(self, row: asyncpg.Record) -> Outcome:
+        balance_id = row["related"]["balance_id"]
+        async with self.runtime.db.acquire() as conn:
+            balance = await store.balance_state(conn, balance_id)
+            if balance is None or balance["state"] != "open" or balance["amount_due"] <= 0:
+                return Outcome("skip", reason="balance no longer open")
+            rows = await store.open_balances_of_guarantor(conn, balance["guarantor_key"])
+        details = balance["details"]
+        recipient = choose_recipient(details)
+        if recipient.email is None:
+            return Outcome("skip", recipient.error_class, reason=recipient.skip_reason)
+        balances = [
+            StatementBalance(r["balance_id"], r["patient_account_id"], r["body"], _name(r["details"]["patient"]),
+                             r["details"]["billing_provider"]["name"])
+            for r in rows
+        ]
+        days = row["body"].get("reminder_days") if row["kind"] == "reminder" else None
+        rendered = render_statement(
+            balances, recipient_name=recipient.name, organization=self.settings.organization_name,
+            pay_url=self.settings.pay_url, pay_phone=self.settings.pay_phone, reminder_days=days,
+        )
+        msg = self._message(row, recipient.email, rendered.subject, rendered.text)
+        msg.add_alternative(rendered.html, subtype="html")
+        return await self._smtp(msg)
+
+    async def _digest(self, row: asyncpg.Record) -> Outcome:
+        async with self.runtime.db.acquire() as conn:
+            alerts = await store.digest_alerts(conn, row["body"]["digest_id"])
+        if not alerts:
+            return Outcome("skip", reason="empty digest")
+        subject, text = render_digest([dict(a) for a in alerts], organization=self.settings.organization_name)
+        return await self._smtp(self._message(row, self.settings.billing_team_address, subject, text))
+
+    def _message(self, row: asyncpg.Record, to: str, subject: str, text: str) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Message-ID"] = message_id(row["notification_id"])
+        msg["From"] = self.settings.from_address
+        msg["To"] = to
+        msg["Subject"] = subject
+        msg["Date"] = format_datetime(self.runtime.clock.now())
+        msg["X-Revcycle-Template"] = row["template"]
+        msg.set_content(text)
+        return msg
+
+    async def _smtp(self, msg: EmailMessage) -> Outcome:
+        try:
+            await aiosmtplib.send(msg, hostname=self.settings.smtp_host, port=self.settings.smtp_port,
+                                  timeout=self.settings.smtp_timeout_s, start_tls=False, use_tls=False)
+        except aiosmtplib.SMTPRecipientsRefused:
+            return Outcome("error", "smtp_rejected", permanent=True, reason="recipient refused")
+        except aiosmtplib.SMTPResponseException as exc:
+            permanent = 500 <= exc.code < 600
+            return Outcome("error", "smtp_rejected" if permanent else "smtp_unavailable", permanent=permanent,
+                           status_code=exc.code, reason=f"SMTP {exc.code}")
+        except (aiosmtplib.SMTPException, OSError, TimeoutError) as exc:
+            return Outcome("error", "smtp_unavailable", reason=type(exc).__name__)
+        return SENT
+
+    async def _webhook(self, row: asyncpg.Record) -> Outcome:
+        async with self.runtime.db.acquire() as conn:
+            sub = await store.subscription(conn, row["subscription_id"])
+        if sub is None or not sub["enabled"]:
+            return Outcome("skip", reason="subscription disabled or removed")
+        secret = os.environ.get(sub["secret_env"])
+        if not secret:
+            return Outcome("error", "webhook_http_error", permanent=True,
+                           reason=f"secret environment variable {sub['secret_env']} is not set")
+        payload = json.dumps(row["body"], separators=(",", ":"), sort_keys=True)
+        # Signature time is transport time (receivers compare it with their wall clock).
+        signed_at = datetime.fromtimestamp(int(time.time()), UTC)
+        signature = Webhook(secret).sign(row["notification_id"], signed_at, payload)
+        headers = {
+            "content-type": "application/json",
+            "webhook-id": row["notification_id"],
+            "webhook-timestamp": str(int(signed_at.timestamp())),
+            "webhook-signature": signature,
+        }
+        try:
+            async with httpx.AsyncClient(timeout=self.settings.webhook_timeout_s) as client:
+                response = await client.post(sub["url"], content=payload.encode(), headers=headers)
+        except httpx.TimeoutException:
+            return Outcome("error", "webhook_timeout", reason="timeout")
+        except httpx.HTTPError as exc:
+            return Outcome("error", "webhook_http_error", reason=type(exc).__name__)
+        if 200 <= response.status_code < 300:
+            return Outcome("sent", status_code=response.status_code)
+        return Outcome("error", "webhook_http_error", status_code=response.status_code,
+                       reason=f"HTTP {response.status_code}")
+
+    # --- record ----------------------------------------------------------------------------
+
+    async def record(self, row: asyncpg.Record, outcome: Outcome) -> None:
+        now = self.runtime.clock.now()
+        notification_id = row["notification_id"]
+        attempt = int(row["attempts"])
+        common: dict[str, Any] = {
+            "notification_id": notification_id, "channel": row["channel"], "template": row["template"],
+            "recipient_kind": row["recipient_kind"], "related": RelatedIds.model_validate(row["related"]),
+            "trigger_event_id": row["trigger_event_id"], "trigger_event_type": row["trigger_event_type"],
+        }
+        webhook = row["kind"] == "webhook"
+        max_attempts = self.settings.webhook_max_attempts if webhook else self.settings.smtp_max_attempts
+        async with self.runtime.db.acquire() as conn, conn.transaction():
+            label = outcome.kind if outcome.kind != "error" else str(outcome.error_class)
+            await store.record_attempt(conn, notification_id, attempt, label, outcome.status_code, now)
+            if webhook and outcome.kind != "skip":
+                disabled = await store.webhook_result(
+                    conn, row["subscription_id"], ok=outcome.kind == "sent",
+                    disable_after=self.settings.webhook_disable_after_failures, now=now,
+                )
+                if disabled:
+                    log.warning("webhook subscription disabled after repeated failures",
+                                extra=ids(notification_id=notification_id, count=attempt))
+                    await conn.execute(
+                        "UPDATE notifications SET state = 'skipped', reason = 'subscription disabled'"
+                        " WHERE subscription_id = $1 AND state = 'pending'", row["subscription_id"])
+                    outcome = Outcome("error", outcome.error_class, permanent=True, status_code=outcome.status_code,
+                                      reason="subscription disabled")
+            if outcome.kind == "sent":
+                await store.finish(conn, notification_id, state="sent", reason=None, now=now)
+                await outbox.enqueue(conn, NotificationSent(**common, attempt=attempt, sent_at=now), occurred_at=now)
+                log.info("notification sent", extra=ids(notification_id=notification_id, attempt=attempt))
+                return
+            if outcome.kind == "skip":
+                await store.finish(conn, notification_id, state="skipped", reason=outcome.reason, now=now)
+                if outcome.error_class is not None:
+                    await outbox.enqueue(conn, NotificationFailed(
+                        **common, attempts=attempt, error_class=outcome.error_class, permanent=True,
+                        next_attempt_at=None, failed_at=now), occurred_at=now)
+                log.info("notification skipped", extra=ids(notification_id=notification_id))
+                return
+            assert outcome.error_class is not None
+            permanent = outcome.permanent or attempt >= max_attempts
+            next_at = None if permanent else now + timedelta(
+                seconds=backoff_s(attempt, self.settings.retry_base_delay_s, self.settings.retry_max_delay_s))
+            await store.finish(conn, notification_id, state="failed" if permanent else "pending",
+                               reason=outcome.reason, now=now, next_attempt_at=next_at)
+            await outbox.enqueue(conn, NotificationFailed(
+                **common, attempts=attempt, error_class=outcome.error_class, permanent=permanent,
+                next_attempt_at=next_at, failed_at=now), occurred_at=now)
+            log.warning("notification attempt failed", extra=ids(
+                notification_id=notification_id, attempt=attempt, error_class=outcome.error_class))
+
+
+# --- reminders and digests -------------------------------------------------------------------
+
+
+async def create_due_reminders(runtime: Runtime, nsettings: NotificationSettings) -> int:
+    """Reminder rows for open balances that reached 30/60/90 days (idempotent per step)."""
+    created = 0
+    now = runtime.clock.now()
+    async with runtime.db.acquire() as conn:
+        balances = await store.balances_needing_reminders(conn)
+    for b in balances:
+        for days in due_reminders(b["opened_at"], now, nsettings.reminder_days, set(b["steps"])):
+            async with runtime.db.acquire() as conn, conn.transaction():
+                trigger = await store.last_trigger(conn, b["balance_id"])
+                if trigger is None:
+                    continue
+                if await create_statement(
+                    conn, runtime.clock, trigger["trigger_event_id"], trigger["trigger_event_type"],
+                    balance_id=b["balance_id"], encounter_id=b["encounter_id"],
+                    patient_account_id=b["patient_account_id"], idempotency_key=f"reminder:{b['balance_id']}:{days}",
+                    template=REMINDER_TEMPLATE, kind="reminder", body={"reminder_days": days},
+                ):
+                    created += 1
+    return created
+
+
+async def create_digest(runtime: Runtime) -> str | None:
+    """Gather the undigested staff alerts into one digest notification."""
+    digest_id = new_id("dig")
+    async with runtime.db.acquire() as conn, conn.transaction():
+        alerts = await store.take_undigested(conn, digest_id)
+        if not alerts:
+            return None
+        first = alerts[0]
+        await store.insert_notification(
+            conn, notification_id=new_id("ntf"), idempotency_key=f"digest:{digest_id}", kind="digest",
+            channel="email", template=DIGEST_TEMPLATE, recipient_kind="staff", related={},
+            trigger_event_id=first["event_id"], trigger_event_type=first["event_type"], now=runtime.clock.now(),
+            body={"digest_id": digest_id, "alerts": len(alerts)},
+        )
+    log.info("staff digest queued", extra=ids(count=len(alerts)))
+    return digest_id
+
+
+async def _every(interval_s: float, stopping: asyncio.Event, step: Any) -> None:
+    while not stopping.is_set():
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), interval_s)
+        if stopping.is_set():
+            return
+        try:
+            await step()
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("scheduled pass failed", extra=ids(error_class=type(exc).__name__))
+
+
+def background(nsettings: NotificationSettings) -> list[Any]:
+    async def sender(runtime: Runtime, stopping: asyncio.Event) -> None:
+        await Sender(runtime, nsettings).run(stopping)
+
+    async def reminders(runtime: Runtime, stopping: asyncio.Event) -> None:
+        await _every(nsettings.scheduler_interval_s, stopping, lambda: create_due_reminders(runtime, nsettings))
+
+    async def digests(runtime: Runtime, stopping: asyncio.Event) -> None:
+        await _every(nsettings.digest_interval_s, stopping, lambda: create_digest(runtime))
+
+    return [sender, reminders, digests]

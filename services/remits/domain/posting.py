@@ -1,0 +1,339 @@
+"""Posting rules for one 835 claim payment and the PLB lines: pure, Decimal, no I/O.
+
+A claim posts as one balanced journal (sum of rows = 0):
+  payer_cash +CLP04, claim_charge -CLP03, and one row per CAS triplet (claim and line level):
+  contractual_writeoff (CO-45, CO-253, ...), denied_open (CO/OA/PI denial CARCs, kept open),
+  patient_deductible / patient_coinsurance / patient_copay / patient_other (PR-1/2/3/other),
+  other_adjustment (OA-23 and the like).
+An unmatched claim posts payer_cash +CLP04 against unmatched_suspense. A PLB adjustment posts
+payer_cash -amount against plb_interest / plb_recoupment / plb_forward_balance / plb_other.
+So the payer_cash of one transaction set always equals BPR02 = sum(CLP04) - sum(PLB).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from edi.x835 import Adjustment, ClaimPayment, ClaimStatus, ProviderAdjustment, ServiceLine
+from schemas.remits import DenialCategory, RecommendedAction
+from services.remits.domain import codes
+
+ZERO = Decimal("0.00")
+CENT = Decimal("0.01")
+
+PAYER_CASH = "payer_cash"
+CLAIM_CHARGE = "claim_charge"
+CONTRACTUAL = "contractual_writeoff"
+DENIED = "denied_open"
+OTHER_ADJUSTMENT = "other_adjustment"
+SUSPENSE = "unmatched_suspense"
+PATIENT_ACCOUNTS = {"1": "patient_deductible", "2": "patient_coinsurance", "3": "patient_copay"}
+PATIENT_OTHER = "patient_other"
+PATIENT_LEDGER_ACCOUNTS = (*PATIENT_ACCOUNTS.values(), PATIENT_OTHER)
+PLB_ACCOUNTS = {"L6": "plb_interest", "WO": "plb_recoupment", "72": "plb_recoupment", "FB": "plb_forward_balance"}
+PLB_OTHER = "plb_other"
+
+FORWARDED = frozenset({"19", "20", "21"})
+_RANK_BY_STATUS = {"1": 1, "19": 1, "2": 2, "20": 2, "3": 3, "21": 3}
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT)
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    account: str
+    amount: Decimal
+    code: str = ""
+    line_control_number: str | None = None
+
+
+@dataclass(frozen=True)
+class ExpectedLine:
+    """A submitted line as the ClaimSubmitted projection holds it."""
+
+    line_control_number: str
+    charge_id: str
+    procedure_code: str
+    service_date: date
+    charge: Decimal
+    expected_allowed: Decimal | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class Share:
+    deductible: Decimal = ZERO
+    coinsurance: Decimal = ZERO
+    copay: Decimal = ZERO
+    other: Decimal = ZERO
+
+    def total(self) -> Decimal:
+        return self.deductible + self.coinsurance + self.copay + self.other
+
+    def __add__(self, o: Share) -> Share:
+        return Share(self.deductible + o.deductible, self.coinsurance + o.coinsurance, self.copay + o.copay,
+                     self.other + o.other)
+
+    def negated(self) -> Share:
+        return Share(-self.deductible, -self.coinsurance, -self.copay, -self.other)
+
+
+def share_of(adjustments: Iterable[Adjustment]) -> Share:
+    d = c = p = o = ZERO
+    for a in adjustments:
+        if a.group.value != "PR":
+            continue
+        if a.reason == "1":
+            d += a.amount
+        elif a.reason == "2":
+            c += a.amount
+        elif a.reason == "3":
+            p += a.amount
+        else:
+            o += a.amount
+    return Share(money(d), money(c), money(p), money(o))
+
+
+def account_for(adjustment: Adjustment) -> str:
+    kind = codes.treatment(adjustment.group.value, adjustment.reason)
+    if kind == "patient":
+        return PATIENT_ACCOUNTS.get(adjustment.reason, PATIENT_OTHER)
+    if kind == "contractual":
+        return CONTRACTUAL
+    if kind == "other":
+        return OTHER_ADJUSTMENT
+    return DENIED
+
+
+def is_denial(adjustment: Adjustment) -> bool:
+    return account_for(adjustment) == DENIED
+
+
+def claim_rows(claim: ClaimPayment) -> list[LedgerRow]:
+    """The balanced journal of a matched claim payment (amounts as the payer sent them)."""
+    rows = [LedgerRow(PAYER_CASH, money(claim.paid)), LedgerRow(CLAIM_CHARGE, money(-claim.charge))]
+    rows += [LedgerRow(account_for(a), money(a.amount), a.reason) for a in claim.adjustments]
+    for line in claim.service_lines:
+        lcn = line.line_control_number or None
+        rows += [LedgerRow(account_for(a), money(a.amount), a.reason, lcn) for a in line.adjustments]
+    return rows
+
+
+def unmatched_rows(claim: ClaimPayment) -> list[LedgerRow]:
+    return [LedgerRow(PAYER_CASH, money(claim.paid)), LedgerRow(SUSPENSE, money(-claim.paid))]
+
+
+def reversed_rows(rows: Sequence[LedgerRow]) -> list[LedgerRow]:
+    """The exact reverse of an earlier posting."""
+    return [LedgerRow(r.account, -r.amount, r.code, r.line_control_number) for r in rows]
+
+
+def plb_account(reason: str) -> str:
+    return PLB_ACCOUNTS.get(reason, PLB_OTHER)
+
+
+def plb_rows(adjustment: ProviderAdjustment) -> list[LedgerRow]:
+    amount = money(adjustment.amount)
+    return [LedgerRow(PAYER_CASH, -amount, adjustment.reason), LedgerRow(plb_account(adjustment.reason), amount,
+                                                                           adjustment.reason)]
+
+
+def balanced(rows: Iterable[LedgerRow]) -> bool:
+    return sum((r.amount for r in rows), ZERO) == ZERO
+
+
+def rank_for(status: str, submitted_rank: int) -> int:
+    """Which payer in coverage order adjudicated: CLP02 says it, else the submission's rank."""
+    return _RANK_BY_STATUS.get(status, submitted_rank)
+
+
+# --------------------------------------------------------------------------- lines
+
+
+def line_allowed(line: ServiceLine) -> Decimal:
+    """AMT*B6 when present, else paid + all PR + reductions applied after allowance (CO-253)."""
+    for amount in line.amounts:
+        if amount.qualifier == "B6":
+            return money(amount.amount)
+    after = sum((a.amount for a in line.adjustments if a.group.value == "PR" or a.reason == "253"), ZERO)
+    return money(line.paid + after)
+
+
+def match_lines(lines: Sequence[ServiceLine], expected: Sequence[ExpectedLine]) -> list[ExpectedLine | None]:
+    """The submitted line of each 835 line: by REF*6R, else by position when the counts agree."""
+    by_lcn = {e.line_control_number: e for e in expected}
+    out: list[ExpectedLine | None] = []
+    for i, line in enumerate(lines):
+        found = by_lcn.get(line.line_control_number) if line.line_control_number else None
+        if found is None and not line.line_control_number and len(lines) == len(expected):
+            found = expected[i]
+        out.append(found)
+    return out
+
+
+def line_denied(line: ServiceLine) -> bool:
+    return line.paid == 0 and any(is_denial(a) and a.amount != 0 for a in line.adjustments)
+
+
+# --------------------------------------------------------------------------- denials
+
+
+@dataclass(frozen=True)
+class DenialItem:
+    line_control_number: str | None
+    group: str
+    reason_code: str
+    remark_codes: tuple[str, ...]
+    amount: Decimal
+    category: DenialCategory
+    recommended_action: RecommendedAction
+
+
+def _denial(a: Adjustment, lcn: str | None, remarks: list[str]) -> DenialItem:
+    category, action = codes.denial_advice(a.reason, remarks)
+    return DenialItem(lcn, a.group.value, a.reason, tuple(remarks), money(a.amount), category, action)
+
+
+def _claim_remarks(claim: ClaimPayment) -> list[str]:
+    out: list[str] = []
+    for adj in (claim.outpatient, claim.inpatient):
+        if adj is not None:
+            out += list(adj.remark_codes)
+    return out
+
+
+def denials(claim: ClaimPayment, expected: Sequence[ExpectedLine]) -> tuple[str | None, list[DenialItem]]:
+    """DOMAIN.md: a whole-claim denial (CLP02 4, or nothing paid and no patient share with a
+    non-contractual CARC) or single lines (paid 0 with a denial CARC). Deductible-only is none."""
+    status = claim.status.value
+    if status in ("22", "23", "25"):
+        return None, []
+    matched = match_lines(claim.service_lines, expected)
+    pr_total = share_of([*claim.adjustments, *(a for ln in claim.service_lines for a in ln.adjustments)]).total()
+    claim_remarks = _claim_remarks(claim)
+
+    def lcn_of(i: int) -> str | None:
+        line = claim.service_lines[i]
+        m = matched[i]
+        return line.line_control_number or (m.line_control_number if m else None)
+
+    def line_remarks(line: ServiceLine) -> list[str]:
+        return [r.code for r in line.remarks if r.qualifier == "HE"]
+
+    all_denials = [_denial(a, None, claim_remarks) for a in claim.adjustments if is_denial(a) and a.amount != 0]
+    for i, line in enumerate(claim.service_lines):
+        all_denials += [_denial(a, lcn_of(i), line_remarks(line)) for a in line.adjustments
+                        if is_denial(a) and a.amount != 0]
+    whole = status == ClaimStatus.DENIED.value or (claim.paid == 0 and pr_total == 0 and bool(all_denials))
+    if whole:
+        if not all_denials:  # CLP02 4 without a denial CARC: report its largest adjustment
+            candidates = [*claim.adjustments, *(a for ln in claim.service_lines for a in ln.adjustments)]
+            if not candidates:
+                return None, []
+            biggest = max(candidates, key=lambda a: abs(a.amount))
+            all_denials = [_denial(biggest, None, claim_remarks)]
+        return "claim", all_denials
+    items: list[DenialItem] = []
+    for i, line in enumerate(claim.service_lines):
+        lcn = lcn_of(i)
+        if line_denied(line) and lcn is not None:
+            items += [_denial(a, lcn, line_remarks(line)) for a in line.adjustments if is_denial(a) and a.amount != 0]
+    return ("line", items) if items else (None, [])
+
+
+# --------------------------------------------------------------------------- allowed variance
+
+
+@dataclass(frozen=True)
+class Variance:
+    line_control_number: str
+    procedure_code: str
+    expected_allowed: Decimal
+    allowed: Decimal
+
+    @property
+    def variance(self) -> Decimal:
+        return self.allowed - self.expected_allowed
+
+
+@dataclass(frozen=True)
+class VarianceResult:
+    lines: list[Variance] = field(default_factory=list)
+
+    @property
+    def total_expected(self) -> Decimal:
+        return sum((v.expected_allowed for v in self.lines), ZERO)
+
+    @property
+    def total_allowed(self) -> Decimal:
+        return sum((v.allowed for v in self.lines), ZERO)
+
+    @property
+    def total_variance(self) -> Decimal:
+        return self.total_allowed - self.total_expected
+
+    def kind(self, tolerance: Decimal) -> str | None:
+        if not self.lines or abs(self.total_variance) <= tolerance:
+            return None
+        return "under" if self.total_variance < 0 else "over"
+
+
+def allowed_variance(claim: ClaimPayment, expected: Sequence[ExpectedLine], submitted_rank: int) -> VarianceResult:
+    """Allowed (not paid) against the contract, for the payer the claim was sent to; denied lines,
+    reversals and whole-claim denials are left out. Sequestration and patient shares lower the
+    payment, not the allowed amount, so they never show here. For a secondary or tertiary payer
+    only lines with AMT*B6 are compared."""
+    status = claim.status.value
+    if status not in _RANK_BY_STATUS or rank_for(status, submitted_rank) != submitted_rank:
+        return VarianceResult()
+    scope, _ = denials(claim, expected)
+    if scope == "claim":
+        return VarianceResult()
+    out: list[Variance] = []
+    for line, m in zip(claim.service_lines, match_lines(claim.service_lines, expected), strict=True):
+        if m is None or m.expected_allowed is None or line_denied(line):
+            continue
+        if submitted_rank > 1 and not any(a.qualifier == "B6" for a in line.amounts):
+            continue  # a later payer's paid + PR leaves out the prior payer's share (OA-23): no basis
+        out.append(Variance(m.line_control_number, line.procedure.code, money(m.expected_allowed), line_allowed(line)))
+    return VarianceResult(out)
+
+
+# --------------------------------------------------------------------------- per-line patient effect
+
+
+@dataclass(frozen=True)
+class LineEffect:
+    """What one posting did to one submitted line (the balance's item detail)."""
+
+    charge_id: str
+    line_control_number: str
+    charge: Decimal
+    paid: Decimal
+    share: Share
+
+
+def line_effects(claim: ClaimPayment, expected: Sequence[ExpectedLine]) -> list[LineEffect]:
+    """Per submitted line: charge, paid and PR share; claim-level PR goes to the first line."""
+    if not expected:
+        return []
+    acc: dict[str, list[Decimal | Share]] = {e.line_control_number: [ZERO, ZERO, Share()] for e in expected}
+    by_lcn = {e.line_control_number: e for e in expected}
+    first = expected[0].line_control_number
+    for line, m in zip(claim.service_lines, match_lines(claim.service_lines, expected), strict=True):
+        key = m.line_control_number if m else first
+        a = acc[key]
+        a[0] = money(line.charge) + a[0]  # type: ignore[operator]
+        a[1] = money(line.paid) + a[1]  # type: ignore[operator]
+        a[2] = share_of(line.adjustments) + a[2]  # type: ignore[operator]
+    if not claim.service_lines:
+        acc[first][0] = money(claim.charge)
+        acc[first][1] = money(claim.paid)
+    acc[first][2] = share_of(claim.adjustments) + acc[first][2]  # type: ignore[operator]
+    return [LineEffect(by_lcn[k].charge_id, k, v[0], v[1], v[2]) for k, v in acc.items()  # type: ignore[arg-type]
+            if v[0] != 0 or v[1] != 0 or v[2] != Share()]

@@ -1,0 +1,370 @@
+"""835 intake: store raw + hash, refuse duplicates (hash, payer + TRN02), read and balance through
+edi/, quarantine what fails, and post the rest in one transaction (never half-posted)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import asyncpg
+from pydantic import ValidationError
+
+from edi.balancing import check_835
+from edi.errors import X12Error
+from edi.x835 import Adjustment, ClaimPayment, RemittanceTransaction, read_835
+from schemas.common import CasAdjustment, PatientShare, PayerRef
+from schemas.remits import (
+    ClaimDenied,
+    ClaimPaymentPosted,
+    ClaimPaymentReversed,
+    Denial,
+    OverpaymentDetected,
+    ProviderAdjustment,
+    ProviderAdjustmentPosted,
+    RemitLine,
+    RemittancePosition,
+    RemittanceReceived,
+    UnderpaymentDetected,
+    UnmatchedRemittance,
+    VarianceLine,
+)
+from services.chassis import outbox
+from services.chassis.clearinghouse import Clearinghouse, FolderClearinghouse
+from services.chassis.ids import new_id
+from services.chassis.logs import ids
+from services.chassis.sftp import SftpClearinghouse, SftpSettings
+from services.remits import patients, store
+from services.remits.domain import posting as dom
+from services.remits.domain.posting import ZERO, LedgerRow, Share
+from services.remits.settings import RemitsSettings, remits_settings
+
+if TYPE_CHECKING:
+    from services.chassis.runtime import Runtime
+
+log = logging.getLogger(__name__)
+FOLDER = "inbound/remits"
+
+
+def tolerance() -> Decimal:
+    """The under/overpayment tolerance on a claim's total allowed (RCM_REMITS_TOLERANCE, default 1.00)."""
+    return remits_settings().tolerance.quantize(Decimal("0.01"))
+
+
+class Quarantine(Exception):
+    """The file cannot be posted as it is; the reason names positions, never values."""
+
+
+@dataclass
+class IngestResult:
+    file_id: str
+    status: str  # posted, quarantined, duplicate
+    reason: str | None = None
+    remittance_ids: list[str] = field(default_factory=list)
+    duplicates: list[str] = field(default_factory=list)
+
+
+async def ingest(conn: asyncpg.Connection, raw: bytes, file_name: str, source: str, at: datetime) -> IngestResult:
+    """Process one 835 file in the caller's connection (opens its own transaction)."""
+    sha = hashlib.sha256(raw).hexdigest()
+    async with conn.transaction():
+        seen = await store.file_by_hash(conn, sha)
+        if seen is not None:
+            await store.record_duplicate(conn, "file", sha, file_name, seen["file_id"], at)
+            log.info("duplicate 835 file", extra=ids(file_id=seen["file_id"]))
+            return IngestResult(seen["file_id"], "duplicate", "same file already received",
+                                duplicates=[seen["file_id"]])
+        file_id = new_id("rmf")
+        await store.insert_file(conn, file_id, sha, file_name, source, raw, "quarantined", "processing", at)
+        return await _process(conn, file_id, sha, raw, file_name, at)
+
+
+async def release(conn: asyncpg.Connection, file_id: str, at: datetime) -> IngestResult | None:
+    """After review, try a quarantined file again (it posts if it now reads, balances and validates)."""
+    async with conn.transaction():
+        row = await store.file_by_id(conn, file_id)
+        if row is None or row["status"] != "quarantined":
+            return None
+        result = await _process(conn, file_id, row["sha256"], bytes(row["raw"]), row["file_name"], at)
+        if result.status == "posted":
+            await store.set_file_status(conn, file_id, "released", None, at)
+            result.status = "released"
+        return result
+
+
+async def _process(conn: asyncpg.Connection, file_id: str, sha: str, raw: bytes, file_name: str,
+                   at: datetime) -> IngestResult:
+    try:
+        async with conn.transaction():  # a savepoint: a quarantine rolls every posting back
+            result = await _post_file(conn, file_id, sha, raw, file_name, at)
+    except Quarantine as exc:
+        await store.set_file_status(conn, file_id, "quarantined", str(exc), at)
+        log.warning("835 quarantined", extra=ids(file_id=file_id))
+        return IngestResult(file_id, "quarantined", str(exc))
+    await store.set_file_status(conn, file_id, result.status, result.reason, at)
+    return result
+
+
+def _decode(raw: bytes) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Quarantine("the file is not UTF-8 text") from exc
+
+
+def _payer(t: RemittanceTransaction) -> PayerRef:
+    ref2u = next((r.value for r in t.payer.references if r.qualifier == "2U"), "")
+    payer_id = t.payer.id or ref2u or t.trace_payer_id
+    return PayerRef(payer_id=payer_id, payer_name=(t.payer.name or payer_id)[:60].strip())
+
+
+async def _post_file(conn: asyncpg.Connection, file_id: str, sha: str, raw: bytes, file_name: str,
+                     at: datetime) -> IngestResult:
+    try:
+        remittance = read_835(_decode(raw))
+    except X12Error as exc:
+        raise Quarantine(f"parse: {exc}") from exc
+    problems = [f"ST {t.control_number}: {c.message}" for t in remittance.transactions for c in check_835(t)
+                if not c.ok]
+    if problems:
+        raise Quarantine("balancing: " + "; ".join(problems[:5]))
+    result = IngestResult(file_id, "posted")
+    for t in remittance.transactions:
+        try:
+            payer = _payer(t)
+        except ValidationError as exc:
+            raise Quarantine(f"ST {t.control_number}: payer identification is invalid") from exc
+        original = await store.remittance_by_trace(conn, payer.payer_id, t.trace_number)
+        if original is not None:
+            await store.record_duplicate(conn, "trace", sha, file_name, original, at)
+            result.duplicates.append(original)
+            continue
+        try:
+            result.remittance_ids.append(await _post_transaction(conn, file_id, sha, t, payer, at))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            raise Quarantine(f"ST {t.control_number}: {exc.title} {first.get('type')} at "
+                             f"{'.'.join(str(p) for p in first.get('loc', ()))}") from exc
+    if not result.remittance_ids:
+        result.status = "duplicate"
+        result.reason = "every remittance in it was already posted (same payer and trace number)"
+    return result
+
+
+def _cas(adjustments: tuple[Adjustment, ...]) -> list[CasAdjustment]:
+    return [CasAdjustment(group=a.group.value, reason_code=a.reason, amount=dom.money(a.amount),
+                          quantity=a.quantity if a.quantity is not None and a.quantity >= 0 else None)
+            for a in adjustments]
+
+
+def _remit_lines(claim: ClaimPayment, expected: list[dom.ExpectedLine]) -> list[RemitLine]:
+    out = []
+    for line, m in zip(claim.service_lines, dom.match_lines(claim.service_lines, expected), strict=True):
+        out.append(RemitLine(
+            line_control_number=line.line_control_number or (m.line_control_number if m else None),
+            procedure_code=line.procedure.code, modifiers=list(line.procedure.modifiers),
+            service_date=line.service_date or line.service_start, charge=dom.money(line.charge),
+            allowed=dom.line_allowed(line), paid=dom.money(line.paid),
+            units_paid=line.units_paid if line.units_paid is not None and line.units_paid >= 0 else None,
+            adjustments=_cas(line.adjustments),
+            remark_codes=[r.code for r in line.remarks if r.qualifier == "HE"]))
+    return out
+
+
+async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t: RemittanceTransaction,
+                            payer: PayerRef, at: datetime) -> str:
+    remittance_id = new_id("rem")
+    plb_total = sum((a.amount for a in t.provider_adjustments), ZERO)
+    claims = [c for h in t.header_numbers for c in h.claims]
+    await store.insert_remittance(conn, {
+        "remittance_id": remittance_id, "file_id": file_id, "payer_id": payer.payer_id, "payer_name": payer.payer_name,
+        "trace_number": t.trace_number, "total_payment": t.total_payment, "plb_total": plb_total,
+        "payment_date": t.payment_date, "received_at": at})
+    await outbox.enqueue(conn, RemittanceReceived(
+        remittance_id=remittance_id, file_sha256=sha, payer=payer,
+        payee_npi=t.payee.id if t.payee.id_qualifier == "XX" else None, trace_number=t.trace_number,
+        handling_code=t.handling_code.value, payment_method=t.payment_method.value,
+        total_payment=dom.money(t.total_payment), payment_date=t.payment_date, claim_count=len(claims),
+        provider_adjustment_total=dom.money(plb_total), received_at=at), occurred_at=at)
+    encounters: dict[str, str] = {}
+    for index, claim in enumerate(claims, start=1):
+        encounter, reason = await _post_claim(conn, remittance_id, sha, t, payer, index, claim, at)
+        if encounter:
+            encounters[encounter] = reason
+    await _post_plb(conn, remittance_id, t, payer, at)
+    for encounter_id, reason in encounters.items():
+        await patients.refresh_balance(conn, encounter_id, reason, at)  # type: ignore[arg-type]
+    log.info("remittance posted", extra=ids(remittance_id=remittance_id, file_id=file_id))
+    return remittance_id
+
+
+async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t: RemittanceTransaction,
+                      payer: PayerRef, index: int, claim: ClaimPayment, at: datetime) -> tuple[str | None, str]:
+    status = claim.status.value
+    all_adjustments = [*claim.adjustments, *(a for ln in claim.service_lines for a in ln.adjustments)]
+    share = dom.share_of(all_adjustments)
+    if claim.patient_responsibility is not None and dom.money(claim.patient_responsibility) != share.total():
+        raise Quarantine(f"ST {t.control_number} claim {index}: CLP05 does not equal the sum of PR adjustments")
+    sub = await store.submission(conn, claim.patient_control_number)
+    posting_id = new_id("pst")
+    base = {"posting_id": posting_id, "remittance_id": remittance_id, "claim_index": index,
+            "reported_submission": claim.patient_control_number, "payer_id": payer.payer_id, "status": status,
+            "payer_claim_control": claim.payer_claim_control_number, "charge": dom.money(claim.charge),
+            "paid": dom.money(claim.paid), "patient_resp": share.total(), "posted_at": at}
+    if sub is None or status == "23":
+        reason = "not_our_claim" if status == "23" else "unknown_submission_id"
+        await store.insert_posting(conn, {**base, "rank": 0, "outcome": "unmatched"})
+        await store.journal(conn, new_id("jnl"), "unmatched", dom.unmatched_rows(claim), at,
+                            remittance_id=remittance_id, posting_id=posting_id, payer_id=payer.payer_id)
+        await store.insert_unmatched(conn, remittance_id, claim.patient_control_number, reason, t.control_number,
+                                     index, claim.position or 1, dom.money(claim.paid), at)
+        await outbox.enqueue(conn, UnmatchedRemittance(
+            remittance_id=remittance_id, file_sha256=sha, payer=payer,
+            position=RemittancePosition(transaction_set_control_number=t.control_number, claim_index=index,
+                                        segment_number=claim.position or 1),
+            reported_submission_id=claim.patient_control_number[:38], claim_status=cast(Any, status),
+            payer_claim_control_number=claim.payer_claim_control_number or None,
+            total_charge=dom.money(claim.charge), total_paid=dom.money(claim.paid), reason=cast(Any, reason),
+            detected_at=at), occurred_at=at)
+        return None, ""
+    expected = store.expected_lines(sub)
+    rank = dom.rank_for(status, sub["coverage_rank"])
+    refs = {"claim_id": sub["claim_id"], "claim_family_id": sub["claim_family_id"],
+            "encounter_id": sub["encounter_id"], "patient_account_id": sub["patient_account_id"], "rank": rank}
+    rows = dom.claim_rows(claim)
+    effects = [(e.charge_id, e.line_control_number, e.charge, e.paid, e.share)
+               for e in dom.line_effects(claim, expected)]
+    reverses = None
+    kind = "claim"
+    if status == "22":
+        kind = "reversal"
+        original = await store.original_posting(conn, sub["claim_id"], payer.payer_id,
+                                                claim.payer_claim_control_number)
+        if original is not None:
+            reverses = original["posting_id"]
+            refs["rank"] = rank = original["rank"]
+            old = await store.posting_rows(conn, reverses)
+            exact = dom.reversed_rows(old)
+            cash = sum((r.amount for r in exact if r.account == dom.PAYER_CASH), ZERO)
+            if cash == dom.money(claim.paid):  # the payer took back exactly what was posted
+                rows = exact
+                effects = [(r["charge_id"], r["line_control"], -r["charge"], -r["paid"],
+                            Share(r["deductible"], r["coinsurance"], r["copay"], r["other"]).negated())
+                           for r in await store.posting_line_rows(conn, reverses)]
+    scope, denial_items = dom.denials(claim, expected)
+    outcome = "reversed" if status == "22" else ("denied" if scope == "claim" else "posted")
+    await store.insert_posting(conn, {**base, **refs, "reverses": reverses, "outcome": outcome})
+    await store.journal(conn, new_id("jnl"), kind, rows, at, remittance_id=remittance_id, posting_id=posting_id,
+                        claim_id=sub["claim_id"], encounter_id=sub["encounter_id"], payer_id=payer.payer_id)
+    for charge_id, lcn, charge, paid, sh in effects:
+        await store.insert_posting_line(conn, posting_id, sub["claim_id"], sub["encounter_id"], rank, charge_id, lcn,
+                                        charge, paid, sh)
+    common = {
+        "claim_id": sub["claim_id"], "claim_family_id": sub["claim_family_id"], "encounter_id": sub["encounter_id"],
+        "remittance_id": remittance_id, "submission_id": sub["submission_id"], "payer": payer, "claim_status": status,
+        "payer_claim_control_number": claim.payer_claim_control_number,
+        "adjudication_date": t.payment_date, "total_charge": dom.money(claim.charge),
+        "total_paid": dom.money(claim.paid), "patient_responsibility": share.total(),
+        "patient_share": PatientShare(deductible=share.deductible, coinsurance=share.coinsurance, copay=share.copay,
+                                      other=share.other),
+        "claim_adjustments": _cas(claim.adjustments),
+        "remark_codes": [r for m in (claim.outpatient, claim.inpatient) if m is not None for r in m.remark_codes],
+        "lines": _remit_lines(claim, expected),
+        "crossover_payer_name": (claim.crossover_carrier.last_name or None) if claim.crossover_carrier else None,
+        "posted_at": at,
+    }
+    if status == "22":
+        await outbox.enqueue(conn, ClaimPaymentReversed(**common, reversed_remittance_id=(
+            original["remittance_id"] if reverses and original is not None else None)), occurred_at=at)
+        return sub["encounter_id"], "payment_reversal"
+    if scope != "claim" and status != "25":
+        await outbox.enqueue(conn, ClaimPaymentPosted(**common), occurred_at=at)
+    if scope is not None:
+        for d in denial_items:
+            await store.insert_denial(conn, posting_id, sub["claim_id"], payer.payer_id, scope, d, at)
+        await outbox.enqueue(conn, ClaimDenied(**common, denial_scope=cast(Any, scope), denials=[
+            Denial(line_control_number=d.line_control_number, group=cast(Any, d.group), reason_code=d.reason_code,
+                   remark_codes=list(d.remark_codes), amount=d.amount, category=d.category,
+                   recommended_action=d.recommended_action) for d in denial_items]), occurred_at=at)
+    variance = dom.allowed_variance(claim, expected, sub["coverage_rank"])
+    direction = variance.kind(tolerance())
+    if direction is not None:
+        model = UnderpaymentDetected if direction == "under" else OverpaymentDetected
+        await outbox.enqueue(conn, model(
+            claim_id=sub["claim_id"], claim_family_id=sub["claim_family_id"], encounter_id=sub["encounter_id"],
+            remittance_id=remittance_id, submission_id=sub["submission_id"], payer=payer,
+            lines=[VarianceLine(line_control_number=v.line_control_number, procedure_code=v.procedure_code,
+                                expected_allowed=v.expected_allowed, allowed=v.allowed, variance=v.variance)
+                   for v in variance.lines],
+            total_expected_allowed=variance.total_expected, total_allowed=variance.total_allowed,
+            total_variance=variance.total_variance, tolerance=tolerance(), detected_at=at), occurred_at=at)
+    return sub["encounter_id"], ("next_payer_remittance" if rank > sub["coverage_rank"] or rank > 1 else "remittance")
+
+
+async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
+                    at: datetime) -> None:
+    if not t.provider_adjustments:
+        return
+    for adj in t.provider_adjustments:
+        claim_id = await store.claim_for_reference(conn, adj.reference) if adj.reason in ("WO", "72", "FB") else None
+        rows: list[LedgerRow] = dom.plb_rows(adj)
+        await store.journal(conn, new_id("jnl"), "plb", rows, at, remittance_id=remittance_id, claim_id=claim_id,
+                            payer_id=payer.payer_id)
+    by_period: dict[tuple[str, date], list[ProviderAdjustment]] = {}
+    for adj in t.provider_adjustments:
+        by_period.setdefault((adj.provider_id, adj.fiscal_period_date), []).append(ProviderAdjustment(
+            reason_code=adj.reason, reference=adj.reference or None, amount=dom.money(adj.amount)))
+    for (provider, period), items in by_period.items():
+        await outbox.enqueue(conn, ProviderAdjustmentPosted(
+            remittance_id=remittance_id, payer=payer, provider_identifier=provider, fiscal_period_date=period,
+            adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), occurred_at=at)
+
+
+async def clearinghouse_for(root: Path, s: RemitsSettings) -> Clearinghouse:
+    """SFTP when RCM_REMITS_SFTP_HOST is set, else the clearinghouse folder."""
+    if s.sftp_host:
+        sftp = SftpClearinghouse(SftpSettings(
+            host=s.sftp_host, port=s.sftp_port, username=s.sftp_username, password=s.sftp_password,
+            client_keys=(s.sftp_client_key,) if s.sftp_client_key else (), known_hosts=s.sftp_known_hosts,
+            root=s.sftp_root))
+        await sftp.ensure_layout()
+        return sftp
+    folder = FolderClearinghouse(root)
+    folder.ensure_layout()
+    return folder
+
+
+async def poll_once(house: Clearinghouse, pool: asyncpg.Pool, now: Callable[[], datetime]) -> int:
+    """Post every 835 waiting in inbound/remits/, archiving each once its outcome is committed."""
+    done = 0
+    for f in await house.list(FOLDER):
+        raw = await house.read(f)
+        async with pool.acquire() as conn:
+            await store.init_codecs(conn)
+            await ingest(conn, raw, f.name, "clearinghouse", now())
+        await house.archive(f)
+        done += 1
+    return done
+
+
+async def poll_inbound(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Background task: the clearinghouse poller (folder or SFTP)."""
+    s = remits_settings()
+    house: Clearinghouse | None = None
+    while not stopping.is_set():
+        try:
+            house = house or await clearinghouse_for(runtime.settings.clearinghouse, s)
+            await poll_once(house, runtime.db, runtime.clock.now)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("835 poll failed; retrying", extra=ids(error_class=type(exc).__name__))
+        except Exception:  # a bug must not stop the poller; the file stays in the folder for a retry
+            log.exception("835 poll failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), timeout=s.poll_interval_s)

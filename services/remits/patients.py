@@ -1,0 +1,238 @@
+"""Patient balances, payments, credits, refunds and write-offs (state + ledger + outbox, one
+transaction: the caller holds it open)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any, Literal, cast
+
+import asyncpg
+
+from schemas.common import PatientShare
+from schemas.remits import (
+    BalanceItem,
+    BalanceWrittenOff,
+    CreditBalanceCreated,
+    PatientBalanceCreated,
+    PatientBalanceUpdated,
+    PatientPaymentPosted,
+    PaymentApplication,
+)
+from services.chassis import outbox
+from services.chassis.ids import new_id
+from services.chassis.logs import ids
+from services.remits import store
+from services.remits.domain.balances import apply_payment, patient_share, reconcile
+from services.remits.domain.posting import ZERO, LedgerRow
+
+log = logging.getLogger(__name__)
+DUE_DAYS = 30
+UpdateReason = Literal["remittance", "payment_reversal", "patient_payment", "write_off", "charge_correction",
+                       "next_payer_remittance"]
+
+
+class PatientError(ValueError):
+    """An operator or sender asked for something the balances do not allow (no PHI in the text)."""
+
+
+def _items_json(items: list[BalanceItem]) -> list[dict[str, Any]]:
+    return [i.model_dump(mode="json") for i in items]
+
+
+def _balance_fields(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
+    items = [BalanceItem.model_validate_json(json.dumps(i)) for i in row["items"]]
+    total = row["total"]
+    return {
+        "patient_account_id": row["patient_account_id"], "balance_id": row["balance_id"],
+        "encounter_id": row["encounter_id"], "claim_ids": list(row["claim_ids"]), "items": items,
+        "total_patient_responsibility": total, "patient_paid": row["patient_paid"], "written_off": row["written_off"],
+        "amount_due": total - row["patient_paid"] - row["written_off"], "due_date": row["due_date"],
+    }
+
+
+async def _emit_update(conn: asyncpg.Connection, balance_id: str, previous_due: Decimal, reason: UpdateReason,
+                       at: datetime) -> None:
+    row = await store.balance(conn, balance_id)
+    assert row is not None
+    await outbox.enqueue(conn, PatientBalanceUpdated(**_balance_fields(row), revision=row["revision"], reason=reason,
+                                                     previous_amount_due=previous_due, updated_at=at), occurred_at=at)
+
+
+async def refresh_balance(conn: asyncpg.Connection, encounter_id: str, reason: UpdateReason, at: datetime) -> None:
+    """Recompute the encounter's patient share after a posting; create, update or hold the balance."""
+    claims, lines = await store.encounter_state(conn, encounter_id)
+    result = patient_share(claims, lines)
+    existing = await store.balance_for_encounter(conn, encounter_id)
+    if result.held or result.governing_rank is None:
+        return
+    sub = await store.encounter_submission(conn, encounter_id)
+    if sub is None:
+        return
+    expected = {ln.charge_id: ln for ln in await store.encounter_lines(conn, encounter_id)}
+    items = [
+        BalanceItem(charge_id=i.charge_id, claim_id=i.claim_id,
+                    service_date=expected[i.charge_id].service_date if i.charge_id in expected else at.date(),
+                    procedure_code=expected[i.charge_id].procedure_code if i.charge_id in expected else "99499",
+                    description=expected[i.charge_id].description if i.charge_id in expected else None,
+                    charge=i.charge, insurance_paid=i.insurance_paid, adjustments=i.adjustments,
+                    patient_share=PatientShare(deductible=i.share.deductible, coinsurance=i.share.coinsurance,
+                                               copay=i.share.copay, other=i.share.other),
+                    patient_responsibility=i.patient_responsibility)
+        for i in result.items
+    ]
+    total = result.total
+    claim_ids = sorted({i.claim_id for i in result.items}) or [sub["claim_id"]]
+    if existing is None:
+        if total <= 0 or not items:
+            return
+        balance_id = new_id("bal")
+        due = (at + timedelta(days=DUE_DAYS)).date()
+        await store.insert_balance(conn, {"balance_id": balance_id, "encounter_id": encounter_id,
+                                          "patient_account_id": sub["patient_account_id"], "claim_ids": claim_ids,
+                                          "items": _items_json(items), "total": total, "patient_paid": ZERO,
+                                          "written_off": ZERO, "due_date": due, "at": at})
+        row = await store.balance(conn, balance_id)
+        assert row is not None
+        await outbox.enqueue(conn, PatientBalanceCreated(**_balance_fields(row), created_at=at), occurred_at=at)
+        log.info("patient balance created", extra=ids(encounter_id=encounter_id))
+        return
+    if total == existing["total"] and _items_json(items) == existing["items"]:
+        return
+    previous_due = existing["total"] - existing["patient_paid"] - existing["written_off"]
+    fixed = reconcile(total, existing["patient_paid"], existing["written_off"])
+    if not items:
+        return  # a balance keeps its items; a fully reversed claim leaves the last known lines at zero
+    await store.update_balance(conn, {"balance_id": existing["balance_id"], "claim_ids": claim_ids,
+                                      "items": _items_json(items), "total": total, "patient_paid": fixed.patient_paid,
+                                      "written_off": fixed.written_off, "at": at})
+    if fixed.credit > 0:
+        await _credit(conn, existing["patient_account_id"], fixed.credit, "balance_reduced_after_payment", at,
+                      balance_id=existing["balance_id"], move_from_ar=True)
+    await _emit_update(conn, existing["balance_id"], previous_due, reason, at)
+
+
+async def _credit(conn: asyncpg.Connection, account: str, amount: Decimal,
+                  origin: Literal["patient_overpayment", "balance_reduced_after_payment"], at: datetime, *,
+                  payment_id: str | None = None, balance_id: str | None = None, move_from_ar: bool = False) -> str:
+    credit_id = new_id("crd")
+    await store.insert_credit(conn, {"credit_balance_id": credit_id, "patient_account_id": account, "amount": amount,
+                                     "origin": origin, "payment_id": payment_id, "balance_id": balance_id, "at": at})
+    if move_from_ar:
+        await store.journal(conn, new_id("jnl"), "credit",
+                            [LedgerRow("patient_payments_applied", amount), LedgerRow("patient_credit", -amount)],
+                            at, balance_id=balance_id, patient_account_id=account)
+    await outbox.enqueue(conn, CreditBalanceCreated(patient_account_id=account, credit_balance_id=credit_id,
+                                                    amount=amount, origin=origin, payment_id=payment_id,
+                                                    balance_id=balance_id, created_at=at), occurred_at=at)
+    return credit_id
+
+
+async def post_payment(conn: asyncpg.Connection, *, idempotency_key: str, patient_account_id: str, amount: Decimal,
+                       method: str, received_on: Any, encounter_id: str | None, at: datetime) -> str:
+    """Apply a patient payment (the named encounter first, then oldest balances); excess -> credit."""
+    existing = await store.payment_by_key(conn, idempotency_key)
+    if existing:
+        return existing
+    payment_id = new_id("pmt")
+    applied, left = apply_payment(amount, await store.open_balances(conn, patient_account_id), encounter_id)
+    rows = [LedgerRow("patient_cash", amount)]
+    applications = []
+    for b, take in applied:
+        rows.append(LedgerRow("patient_payments_applied", -take, b.balance_id))
+        applications.append(PaymentApplication(balance_id=b.balance_id, encounter_id=b.encounter_id, amount=take))
+    if left > 0:
+        rows.append(LedgerRow("patient_credit", -left))
+    await store.journal(conn, new_id("jnl"), "patient_payment", rows, at, patient_account_id=patient_account_id)
+    credit_id = None
+    if left > 0:
+        credit_id = await _credit(conn, patient_account_id, left, "patient_overpayment", at, payment_id=payment_id)
+    await store.insert_payment(conn, {"payment_id": payment_id, "idempotency_key": idempotency_key,
+                                      "patient_account_id": patient_account_id, "amount": amount, "method": method,
+                                      "received_on": received_on,
+                                      "applications": [a.model_dump(mode="json") for a in applications],
+                                      "unapplied": left, "credit_balance_id": credit_id, "posted_at": at})
+    await outbox.enqueue(conn, PatientPaymentPosted(
+        patient_account_id=patient_account_id, payment_id=payment_id, idempotency_key=idempotency_key, amount=amount,
+        method=cast(Any, method), received_on=received_on, applications=applications, unapplied_amount=left,
+        credit_balance_id=credit_id, posted_at=at), occurred_at=at)
+    for b, take in applied:
+        row = await store.balance(conn, b.balance_id)
+        assert row is not None
+        await store.update_balance(conn, {"balance_id": b.balance_id, "claim_ids": list(row["claim_ids"]),
+                                          "items": row["items"], "total": row["total"],
+                                          "patient_paid": row["patient_paid"] + take,
+                                          "written_off": row["written_off"], "at": at})
+        await _emit_update(conn, b.balance_id, b.amount_due, "patient_payment", at)
+    log.info("patient payment posted", extra=ids(patient_account_id=patient_account_id))
+    return payment_id
+
+
+async def issue_refund(conn: asyncpg.Connection, *, idempotency_key: str, credit_balance_id: str, amount: Decimal,
+                       at: datetime) -> bool:
+    """A refund closes (part of) a credit balance. False when the credit is unknown or too small."""
+    credit = await store.credit(conn, credit_balance_id)
+    if credit is None or credit["remaining"] < amount:
+        log.warning("refund refused: unknown credit or more than remains")
+        return False
+    if not await store.refund(conn, idempotency_key, credit_balance_id, amount, at):
+        return True
+    await store.journal(conn, new_id("jnl"), "refund",
+                        [LedgerRow("patient_credit", amount), LedgerRow("patient_cash", -amount)], at,
+                        patient_account_id=credit["patient_account_id"])
+    return True
+
+
+async def write_off(conn: asyncpg.Connection, *, balance_id: str, amount: Decimal, reason: str,
+                    operator_id: str | None, at: datetime) -> Decimal:
+    row = await store.balance(conn, balance_id)
+    if row is None:
+        raise PatientError("no balance has that id")
+    due = row["total"] - row["patient_paid"] - row["written_off"]
+    if amount <= 0 or amount > due:
+        raise PatientError(f"the write-off must be positive and at most the amount due ({due})")
+    await store.insert_writeoff(conn, new_id("wof"), balance_id, amount, reason, operator_id, at)
+    await store.journal(conn, new_id("jnl"), "write_off",
+                        [LedgerRow(f"patient_writeoff_{reason}", amount), LedgerRow("patient_writeoffs_applied",
+                                                                                   -amount)],
+                        at, balance_id=balance_id, patient_account_id=row["patient_account_id"])
+    await store.update_balance(conn, {"balance_id": balance_id, "claim_ids": list(row["claim_ids"]),
+                                      "items": row["items"], "total": row["total"], "patient_paid": row["patient_paid"],
+                                      "written_off": row["written_off"] + amount, "at": at})
+    await outbox.enqueue(conn, BalanceWrittenOff(
+        patient_account_id=row["patient_account_id"], balance_id=balance_id, encounter_id=row["encounter_id"],
+        amount=amount, reason=cast(Any, reason), operator_id=operator_id, remaining_amount_due=due - amount,
+        written_off_at=at), occurred_at=at)
+    await _emit_update(conn, balance_id, due, "write_off", at)
+    remaining: Decimal = due - amount
+    return remaining
+
+
+async def apply_credit(conn: asyncpg.Connection, *, credit_balance_id: str, at: datetime,
+                       encounter_id: str | None = None) -> Decimal:
+    """Apply what remains of a credit balance to the patient's open balances (the named encounter
+    first, then the oldest). Returns the amount applied."""
+    credit = await store.credit(conn, credit_balance_id)
+    if credit is None:
+        raise PatientError("no credit balance has that id")
+    applied, _ = apply_payment(credit["remaining"], await store.open_balances(conn, credit["patient_account_id"]),
+                               encounter_id)
+    total = sum((take for _, take in applied), ZERO)
+    if total == 0:
+        return total
+    rows = [LedgerRow("patient_credit", total)] + [LedgerRow("patient_payments_applied", -take, b.balance_id)
+                                                   for b, take in applied]
+    await store.journal(conn, new_id("jnl"), "credit_applied", rows, at,
+                        patient_account_id=credit["patient_account_id"])
+    await store.use_credit(conn, credit_balance_id, total)
+    for b, take in applied:
+        row = await store.balance(conn, b.balance_id)
+        assert row is not None
+        await store.update_balance(conn, {"balance_id": b.balance_id, "claim_ids": list(row["claim_ids"]),
+                                          "items": row["items"], "total": row["total"],
+                                          "patient_paid": row["patient_paid"] + take,
+                                          "written_off": row["written_off"], "at": at})
+        await _emit_update(conn, b.balance_id, b.amount_due, "patient_payment", at)
+    return total

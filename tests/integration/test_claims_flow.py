@@ -1,0 +1,541 @@
+"""The claims service through real Kafka and Postgres: charges in, 837P out, acknowledgments,
+adjudication, resubmission, corrections, voids and secondary claims."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app as rcm
+from edi import x277ca, x999
+from edi.envelope import EnvelopeParams, read_interchange
+from edi.reader837 import read_837p
+from edi.validate import pyx12_validate
+from services.chassis.clock import FixedClock
+from services.chassis.runtime import Runtime
+from services.chassis.settings import Settings
+from services.chassis.telemetry import tracer_provider
+from services.claims import background
+from services.claims.app import DEFINITION
+from tests.support.kafka_io import count, eventually, publish, read_topic
+from tests.support.testsvc import example
+
+pytestmark = pytest.mark.integration
+# The CLI runs on the system clock: keep the story in the recent past so timely filing holds.
+TODAY = datetime.now(UTC).replace(microsecond=0)
+DOS = (TODAY - timedelta(days=5)).date().isoformat()
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+async def claims(platform: Settings) -> AsyncIterator[Runtime]:
+    background.TIMING.submit_s = background.TIMING.acks_s = 0.3
+    runtime = Runtime(DEFINITION, platform, FixedClock(TODAY), tracer_provider("claims", platform))
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+@pytest.fixture(scope="module")
+async def payers(claims: Runtime) -> None:
+    from services.claims import actions
+
+    loaded, fees = actions.read_payer_master(REPO / "deploy" / "local" / "payers.yaml")
+    async with claims.db.acquire() as conn, conn.transaction():
+        await actions.load_payers(conn, loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
+
+
+async def post_encounter(
+    platform: Settings,
+    *,
+    second_modifiers: list[str] | None = None,
+    coverages: int = 2,
+    revision: int = 1,
+    account: str | None = None,
+    encounter_id: str | None = None,
+) -> tuple[str, list[str]]:
+    """ChargePosted x2 + EncounterReadyToBill, with fresh ids (a fresh patient account)."""
+    enc = encounter_id or f"enc_{uuid.uuid4().hex[:12]}"
+    account = account or f"PA-{uuid.uuid4().hex[:8]}"
+    tag = uuid.uuid4().hex[:8]
+    first = example(
+        "rcm.charges.ChargePosted.v1",
+        encounter_id=enc,
+        charge_id=f"chg_{tag}1",
+        patient_account_id=account,
+        idempotency_key=f"t:{tag}1",
+        service_date=DOS,
+    )
+    base = json.loads(first.model_dump_json())
+    second = example(
+        "rcm.charges.ChargePosted.v1",
+        **{
+            **base,
+            "charge_id": f"chg_{tag}2",
+            "idempotency_key": f"t:{tag}2",
+            "procedure_code": "87880",
+            "modifiers": second_modifiers if second_modifiers is not None else ["QW", "59"],
+            "unit_price": "35.00",
+            "amount": "35.00",
+            "diagnosis_pointers": [1],
+            "diagnosis_codes": ["J020"],
+            "revenue_code": "0300",
+            "description": "Rapid strep A antigen test",
+        },
+    )
+    await publish(platform, first)
+    await publish(platform, second)
+    ready = example(
+        "rcm.charges.EncounterReadyToBill.v1",
+        encounter_id=enc,
+        patient_account_id=account,
+        revision=revision,
+        charge_ids=[f"chg_{tag}1", f"chg_{tag}2"],
+    )
+    if coverages < 2:
+        data = json.loads(ready.model_dump_json())
+        data["coverages"] = data["coverages"][:coverages]
+        ready = example("rcm.charges.EncounterReadyToBill.v1", **data)
+    await publish(platform, ready)
+    return enc, [f"chg_{tag}1", f"chg_{tag}2"]
+
+
+async def claim_events(platform: Settings, encounter_id: str) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for _, value, headers in await read_topic(platform, "rcm.claims.v1"):
+        payload = json.loads(value)
+        if payload.get("encounter_id") == encounter_id:
+            out.append((dict(headers)["ce_type"].decode().split(".")[2], payload))
+    return out
+
+
+async def wait_for(platform: Settings, encounter_id: str, name: str, n: int = 1) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    async def check() -> bool:
+        nonlocal found
+        found = [p for t, p in await claim_events(platform, encounter_id) if t == name]
+        return len(found) >= n
+
+    await eventually(check, timeout_s=60, what=f"{n} x {name}")
+    return found
+
+
+def outbound_text(platform: Settings, submitted: dict[str, Any]) -> str:
+    name = submitted["interchange"]["file_name"]
+    assert name == f"{submitted['interchange']['interchange_control_number']}.837"
+    return (platform.clearinghouse / "outbound" / name).read_text()
+
+
+def ack_params(number: int) -> EnvelopeParams:
+    return EnvelopeParams(
+        sender_id="RCMCLEARINGHSE",
+        receiver_id="REVCYCLE",
+        interchange_control_number=number,
+        group_control_number=number,
+        created=TODAY,
+    )
+
+
+def write_ack(platform: Settings, name: str, text: str) -> None:
+    folder = platform.clearinghouse / "inbound" / "acks"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / name).write_text(text)
+
+
+def write_999(platform: Settings, text_837: str, reject: bool = False) -> None:
+    interchange = read_interchange(text_837)
+    findings = {}
+    if reject:
+        ts = interchange.groups[0].transactions[0]
+        findings[ts.control_number] = x999.TransactionFinding(
+            segment_errors=(
+                x999.SegmentError(
+                    segment_id="NM1",
+                    position=12,
+                    loop_id="2010AA",
+                    code="8",
+                    element_errors=(x999.ElementError(position=9, reference_number="67", code="7"),),
+                ),
+            )
+        )
+    acks = x999.acknowledge_interchange(interchange, findings)
+    number = int(interchange.control_number) if hasattr(interchange, "control_number") else 1
+    write_ack(platform, f"999-{uuid.uuid4().hex[:8]}.x12", x999.write_999(acks, ack_params(number)))
+
+
+def write_277ca(
+    platform: Settings,
+    submitted: dict[str, Any],
+    *,
+    accept: bool,
+    pccn: str = "",
+    status: x277ca.StatusCode | None = None,
+    submission_id: str | None = None,
+) -> None:
+    decision = x277ca.ClaimDecision(
+        patient_control_number=submission_id or submitted["submission_id"],
+        charge=_dec(submitted["total_charge"]),
+        service_from=date.fromisoformat(submitted["lines"][0]["service_date"]),
+        patient_last_name="Rivera",
+        patient_first_name="Ana",
+        member_id="W123456789",
+        provider_name="Mission Family Medical Group",
+        provider_npi=submitted["billing_provider_npi"],
+        accepted=accept,
+        status=status,
+        payer_claim_control_number=pccn,
+    )
+    tx = x277ca.build_277ca(
+        [decision],
+        source_name="Aetna",
+        source_id="60054",
+        receiver_name="Revcycle Billing",
+        receiver_id="REVCYCLE",
+        batch_trace="B1",
+        reference=f"R{uuid.uuid4().hex[:8]}",
+        created=TODAY,
+    )
+    write_ack(platform, f"277-{uuid.uuid4().hex[:8]}.x12", x277ca.write_277ca([tx], ack_params(7)))
+
+
+async def cli(args: list[str]) -> Any:
+    return await asyncio.to_thread(CliRunner().invoke, rcm, args)
+
+
+def _dec(value: str) -> Any:
+    from decimal import Decimal
+
+    return Decimal(value)
+
+
+def payment(
+    submitted: dict[str, Any], *, status: str = "1", pccn: str = "2026061000123", crossover: str | None = None
+) -> Any:
+    base = json.loads(example("rcm.remittances.ClaimPaymentPosted.v1").model_dump_json())
+    lines = [
+        dict(line, line_control_number=f"{submitted['submission_id']}-{i}")
+        for i, line in enumerate(base["lines"], start=1)
+    ]
+    return example(
+        "rcm.remittances.ClaimPaymentPosted.v1",
+        claim_id=submitted["claim_id"],
+        claim_family_id=submitted["claim_family_id"],
+        encounter_id=submitted["encounter_id"],
+        submission_id=submitted["submission_id"],
+        payer_claim_control_number=pccn,
+        claim_status=status,
+        lines=lines,
+        crossover_payer_name=crossover,
+        remittance_id=f"rem_{uuid.uuid4().hex[:10]}",
+    )
+
+
+async def test_posted_encounter_becomes_clean_837p_then_accepted(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, charge_ids = await post_encounter(platform)
+    [created] = await wait_for(platform, enc, "ClaimCreated")
+    assert created["charge_ids"] == charge_ids and created["frequency"] == "1" and created["coverage_rank"] == 1
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    assert submitted["next_payer"] == {"payer_id": "610442", "payer_name": "Medi-Cal", "coverage_rank": 2}
+    assert [line["expected_allowed"] for line in submitted["lines"]] == ["108.00", "25.20"]
+    assert len(submitted["submission_id"]) <= 20
+    text = outbound_text(platform, submitted)
+    assert pyx12_validate(text) == []
+    batch = read_837p(text)
+    assert any(c.submission_id == submitted["submission_id"] for c in batch.claims)
+    assert (
+        await count(
+            platform,
+            "claims",
+            "SELECT count(*) FROM interchanges WHERE file_name = $1 AND length(sha256) = 64",
+            submitted["interchange"]["file_name"],
+        )
+        == 1
+    )
+    write_999(platform, text)
+    write_277ca(platform, submitted, accept=True, pccn="PCN-ACC-1")
+    [accepted] = await wait_for(platform, enc, "ClaimAccepted")
+    assert accepted["payer_claim_control_number"] == "PCN-ACC-1" and accepted["source"] == "277CA"
+
+    async def archived() -> bool:
+        return not any((platform.clearinghouse / "inbound" / "acks").iterdir())
+
+    await eventually(archived, what="acknowledgments archived")
+    assert any((platform.clearinghouse / "archive").rglob("277-*"))
+
+
+async def test_rejected_claim_goes_again_as_new_original(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_encounter(platform, coverages=1)
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    assert submitted["next_payer"] is None
+    write_277ca(platform, submitted, accept=False, status=x277ca.StatusCode("A7", "562", "85"))
+    [rejected] = await wait_for(platform, enc, "ClaimRejected")
+    assert rejected["codes"][0]["code"] == "A7:562:85"
+    assert "National Provider Identifier" in rejected["reason"] and "billing provider" in rejected["reason"]
+    result = await cli(["claims", "release", submitted["claim_id"], "--reason", "NPI enrolled"])
+    assert result.exit_code == 0, result.output
+    [resubmitted] = await wait_for(platform, enc, "ClaimResubmitted")
+    assert resubmitted["previous_submission_id"] == submitted["submission_id"]
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 2)
+    again = subs[1]
+    assert again["submission_id"] == resubmitted["submission_id"] != submitted["submission_id"]
+    assert again["frequency"] == "1" and again["payer_claim_control_number"] is None
+    assert pyx12_validate(outbound_text(platform, again)) == []
+    # correcting a claim the payer never adjudicated is refused
+    refused = await cli(["claims", "correct", again["claim_id"], "--reason", "try"])
+    assert refused.exit_code == 1 and "never adjudicated" in refused.output
+
+
+async def test_999_rejection_rejects_every_claim_of_the_set(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_encounter(platform, coverages=1)
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    write_999(platform, outbound_text(platform, submitted), reject=True)
+    [rejected] = await wait_for(platform, enc, "ClaimRejected")
+    assert rejected["source"] == "999" and {c["segment"] for c in rejected["codes"]} >= {"IK5", "IK3", "IK4"}
+    # a payment for a claim the payer rejected is an illegal transition: refused and logged by id
+    await publish(platform, payment(submitted))
+
+    async def refused() -> bool:
+        sql = "SELECT count(*) FROM claim_history WHERE claim_id = $1 AND refused AND trigger = 'pay'"
+        return await count(platform, "claims", sql, submitted["claim_id"]) == 1
+
+    await eventually(refused, what="a refused transition in the history")
+
+
+async def test_unmatched_ack_is_kept_and_flagged(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    fake = {
+        "submission_id": "SNOSUCHCLAIM0001",
+        "total_charge": "10.00",
+        "billing_provider_npi": "1234567893",
+        "lines": [{"service_date": DOS}],
+    }
+    write_277ca(platform, fake, accept=True, pccn="X1")
+
+    async def flagged() -> bool:
+        return (
+            await count(
+                platform,
+                "claims",
+                "SELECT count(*) FROM acknowledgments WHERE flagged AND reference = 'SNOSUCHCLAIM0001'",
+            )
+            == 1
+        )
+
+    await eventually(flagged, what="a flagged acknowledgment")
+
+
+async def test_held_claim_released_when_fixed_upstream(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_encounter(platform, second_modifiers=["QW"])
+    [held] = await wait_for(platform, enc, "ClaimHeld")
+    assert [(e["edit_id"], e["line_number"]) for e in held["edits"]] == [("NCCI-PTP", 2)]
+    result = await cli(["claims", "held", "--json"])
+    assert result.exit_code == 0 and held["claim_id"] in result.output
+    table = await cli(["claims", "held"])
+    assert table.exit_code == 0 and "NCCI-PTP" in table.output
+    # the coder adds modifier 59: charges re-posts the line and re-releases the encounter
+    await post_encounter(platform, second_modifiers=["QW", "59"], revision=2, encounter_id=enc, account=None)
+    [released] = await wait_for(platform, enc, "ClaimReleased")
+    assert released["released_by"] == "scrubber"
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    assert submitted["claim_id"] == held["claim_id"]
+    assert pyx12_validate(outbound_text(platform, submitted)) == []
+
+
+async def test_payment_sends_secondary_with_cob_then_correct_and_void(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_encounter(platform)
+    [primary] = await wait_for(platform, enc, "ClaimSubmitted")
+    await publish(platform, payment(primary))
+    [adjudicated] = await wait_for(platform, enc, "ClaimAdjudicated")
+    assert adjudicated["outcome"] == "paid"
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 2)
+    [secondary] = [s for s in subs if s["coverage_rank"] == 2]  # partitions interleave: select, not index
+    assert secondary["payer"]["payer_id"] == "610442" and secondary["coverage_rank"] == 2
+    assert secondary["claim_family_id"] == primary["claim_family_id"]
+    text = outbound_text(platform, secondary)
+    assert pyx12_validate(text) == []
+    assert "AMT*D*74.5~" in text and "SVD*60054*" in text and "SBR*P*18" in text
+    [closed] = await wait_for(platform, enc, "ClaimClosed")
+    assert closed["claim_id"] == primary["claim_id"] and closed["resolution"] == "paid_with_patient_balance"
+    # correct the adjudicated primary: frequency 7 with REF*F8
+    result = await cli(["claims", "correct", primary["claim_id"], "--reason", "modifier fixed"])
+    assert result.exit_code == 0, result.output
+    [corrected] = await wait_for(platform, enc, "ClaimCorrected")
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 3)
+    [replacement] = [s for s in subs if s["frequency"] == "7"]
+    assert replacement["claim_id"] == corrected["replacement_claim_id"]
+    assert replacement["frequency"] == "7" and replacement["payer_claim_control_number"] == "2026061000123"
+    rtext = outbound_text(platform, replacement)
+    assert pyx12_validate(rtext) == [] and "REF*F8*2026061000123~" in rtext and ":B:7*" in rtext
+    # the payer adjudicates the replacement; then void it
+    await publish(platform, payment(replacement, pccn="2026061000999"))
+    await wait_for(platform, enc, "ClaimAdjudicated", 2)
+    result = await cli(["claims", "void", replacement["claim_id"], "--reason", "wrong patient"])
+    assert result.exit_code == 0, result.output
+    [voided] = await wait_for(platform, enc, "ClaimVoided")
+    again = await cli(["claims", "correct", primary["claim_id"], "--reason", "twice"])
+    assert again.exit_code == 1 and "already replaced" in again.output
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 4)
+    [void] = [s for s in subs if s["frequency"] == "8"]
+    assert void["claim_id"] == voided["void_claim_id"] and void["frequency"] == "8"
+    vtext = outbound_text(platform, void)
+    assert pyx12_validate(vtext) == [] and "REF*F8*2026061000999~" in vtext
+    show = await cli(["claims", "show", primary["claim_id"], "--json"])
+    assert show.exit_code == 0
+    history = json.loads(show.stdout)["history"]
+    printed = await cli(["claims", "show", primary["claim_id"]])
+    assert printed.exit_code == 0 and primary["claim_family_id"] in printed.output and "ClaimVoided" in printed.output
+    flagged = await cli(["claims", "acks"])
+    assert flagged.exit_code == 0
+    assert [h["trigger"] for h in history if h["claim_id"] == primary["claim_id"]][:4] == [
+        "create",
+        "scrub_pass",
+        "submit",
+        "pay",
+    ]
+
+
+async def test_crossover_waits_for_the_secondary(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_encounter(platform)
+    [primary] = await wait_for(platform, enc, "ClaimSubmitted")
+    await publish(platform, payment(primary, status="19", crossover="Medi-Cal"))
+    [forwarded] = await wait_for(platform, enc, "ClaimForwarded")
+    assert forwarded["to_payer_name"] == "Medi-Cal" and forwarded["to_coverage_rank"] == 2
+    await publish(platform, payment(primary, status="2"))
+    await wait_for(platform, enc, "ClaimClosed")
+    # no secondary claim: the payer crossed it over
+    assert await count(platform, "claims", "SELECT count(*) FROM claims WHERE encounter_id = $1", enc) == 1
+
+
+async def test_sandbox_answers_are_applied(platform: Settings, claims: Runtime, payers: None) -> None:
+    """Our 837P through the sandbox clearinghouse's answer (999 + 277CA) back into claims."""
+    from sandbox.adjudication import SandboxState
+    from sandbox.clearinghouse_loop import answer_837
+    from sandbox.payers import load_payers
+
+    enc, _ = await post_encounter(platform, coverages=1)
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    answer = answer_837(outbound_text(platform, submitted), "sbx1", load_payers(), SandboxState(), seed=7, now=TODAY)
+    for out in answer.acks:
+        write_ack(platform, out.name, out.text)
+    [accepted] = await wait_for(platform, enc, "ClaimAccepted")
+    assert accepted["submission_id"] == submitted["submission_id"] and accepted["payer_claim_control_number"]
+    notes = "SELECT count(*) FROM claim_history WHERE claim_id = $1 AND trigger = '999_accepted'"
+    assert await count(platform, "claims", notes, submitted["claim_id"]) == 1
+
+
+async def test_claim_denial_stays_open_and_can_be_corrected(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_encounter(platform, coverages=1)
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    base = json.loads(example("rcm.remittances.ClaimDenied.v1").model_dump_json())
+    lines = [
+        dict(line, line_control_number=f"{submitted['submission_id']}-{i}")
+        for i, line in enumerate(base["lines"], start=1)
+    ]
+    denials = [dict(d, line_control_number=None) for d in base["denials"]]
+    denied = example(
+        "rcm.remittances.ClaimDenied.v1",
+        claim_id=submitted["claim_id"],
+        claim_family_id=submitted["claim_family_id"],
+        encounter_id=enc,
+        submission_id=submitted["submission_id"],
+        payer_claim_control_number="PCN-DEN-1",
+        lines=lines,
+        denial_scope="claim",
+        denials=denials,
+        claim_status="4",
+    )
+    await publish(platform, denied)
+    [adjudicated] = await wait_for(platform, enc, "ClaimAdjudicated")
+    assert adjudicated["outcome"] == "denied"
+    state = "SELECT count(*) FROM claims WHERE claim_id = $1 AND state = 'denied'"
+    assert await count(platform, "claims", state, submitted["claim_id"]) == 1  # worked, never silently closed
+    result = await cli(["claims", "correct", submitted["claim_id"], "--reason", "bundling fixed"])
+    assert result.exit_code == 0, result.output
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 2)
+    [replacement] = [s for s in subs if s["frequency"] == "7"]
+    assert replacement["payer_claim_control_number"] == "PCN-DEN-1"
+
+
+async def test_new_revision_replaces_after_adjudication_or_resubmits_after_rejection(
+    platform: Settings, claims: Runtime, payers: None
+) -> None:
+    account = f"PA-{uuid.uuid4().hex[:8]}"
+    enc, _ = await post_encounter(platform, coverages=1, account=account)
+    [first] = await wait_for(platform, enc, "ClaimSubmitted")
+    # the encounter changes while the claim is with the payer: wait for adjudication, then replace
+    await post_encounter(platform, coverages=1, revision=2, encounter_id=enc, account=account)
+
+    async def waiting() -> bool:
+        sql = "SELECT count(*) FROM claims WHERE claim_id = $1 AND pending_doc IS NOT NULL"
+        return await count(platform, "claims", sql, first["claim_id"]) == 1
+
+    await eventually(waiting, what="the revision waiting for adjudication")
+    await publish(platform, payment(first, pccn="PCN-REV-1"))
+    [corrected] = await wait_for(platform, enc, "ClaimCorrected")
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 2)
+    [replacement] = [s for s in subs if s["frequency"] == "7"]
+    assert replacement["claim_id"] == corrected["replacement_claim_id"]
+    assert {line["charge_id"] for line in replacement["lines"]}.isdisjoint(line["charge_id"] for line in first["lines"])
+    assert pyx12_validate(outbound_text(platform, replacement)) == []
+
+    # rejected, then a new revision: goes again as a new original (frequency 1)
+    enc2, _ = await post_encounter(platform, coverages=1)
+    [sent] = await wait_for(platform, enc2, "ClaimSubmitted")
+    write_277ca(platform, sent, accept=False, status=x277ca.StatusCode("A7", "21", "QC"))
+    await wait_for(platform, enc2, "ClaimRejected")
+    await post_encounter(platform, coverages=1, revision=2, encounter_id=enc2)
+    [resubmitted] = await wait_for(platform, enc2, "ClaimResubmitted")
+    again = [
+        s for s in await wait_for(platform, enc2, "ClaimSubmitted", 2) if s["submission_id"] != sent["submission_id"]
+    ]
+    assert again[0]["submission_id"] == resubmitted["submission_id"] and again[0]["frequency"] == "1"
+
+
+async def test_payer_and_fee_schedule_commands(
+    platform: Settings, claims: Runtime, cli_env: None, tmp_path: Path
+) -> None:
+    result = await cli(["payers", "load", "--json"])
+    assert result.exit_code == 0, result.output
+    loaded = json.loads(result.stdout)
+    assert loaded["payers"] == 4 and set(loaded["fee_schedules"]) == {"60054", "94036", "01182", "610442"}
+    assert all(n > 0 for n in loaded["fee_schedules"].values())
+    listed = json.loads((await cli(["payers", "list", "--json"])).stdout)
+    assert {p["payer_id"] for p in listed} == {"60054", "94036", "01182", "610442"}
+    bad = tmp_path / "payers.yaml"
+    bad.write_text('payers:\n  - {payer_id: "1", name: X, claim_filing_indicator: QQ}\n')
+    failed = await cli(["payers", "load", str(bad)])
+    assert failed.exit_code == 1 and "nothing loaded" in failed.output
+    fees = tmp_path / "fees.csv"
+    fees.write_text("procedure_code,modifier,allowed_amount,effective_date\n99213,,111.00,2026-01-01\n")
+    ok = await cli(["feeschedule", "load", "60054", str(fees)])
+    assert ok.exit_code == 0 and "1 rows" in ok.output
+    unknown = await cli(["feeschedule", "load", "99999", str(fees)])
+    assert unknown.exit_code == 1 and "payer master" in unknown.output
+    audit = "SELECT count(*) FROM audit_log WHERE action IN ('payers.load', 'feeschedule.load')"
+    assert await count(platform, "claims", audit) >= 2
+    restore = await cli(["payers", "load"])  # the other tests expect the shipped fee schedules
+    assert restore.exit_code == 0

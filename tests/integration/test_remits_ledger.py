@@ -1,0 +1,247 @@
+"""The HTTP doors, and ledger invariants over hypothesis-generated 835 streams (written by edi/)
+posted through the service's own intake into Postgres: journals balance, payer cash = BPR02
+(CLP04 less PLB), patient balances = PR after the last payer less payments and write-offs."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import asyncssh
+import httpx
+import pytest
+from fastapi import FastAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from edi.x12 import EnvelopeParams
+from edi.x835 import ClaimPayment, write_835
+from services.chassis.clock import FixedClock
+from services.chassis.settings import Settings
+from services.chassis.telemetry import tracer_provider
+from services.remits import intake, patients, store
+from services.remits.app import create_app
+from services.remits.settings import RemitsSettings
+from tests.unit.remits.builders import adj, claim, line, plb, remittance
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 4, 8, 15, 0, tzinfo=UTC)
+D = Decimal
+SEQ = itertools.count(1)
+cents = st.integers(0, 20_000).map(lambda c: D(c) / 100)
+
+
+def params(icn: int) -> EnvelopeParams:
+    return EnvelopeParams(sender_id="ACME", receiver_id="SUNRISE", interchange_control_number=icn,
+                          group_control_number=icn, created=datetime(2026, 4, 8, 9, 0))
+
+
+@pytest.fixture(scope="module")
+async def app(platform: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(platform, FixedClock(NOW), tracer_provider("remits", platform))
+    await application.state.runtime.start()
+    yield application
+    await application.state.runtime.stop()
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remits") as c:
+        yield c
+
+
+async def seed(conn: asyncpg.Connection, n: int, account: str, next_payer: bool = False) -> str:
+    sub = f"SL{n}"
+    await store.save_submission(conn, {
+        "submission_id": sub, "claim_id": f"clm_l{n}", "claim_family_id": f"fam_l{n}", "encounter_id": f"enc_l{n}",
+        "patient_account_id": account, "payer_id": "ACME01", "payer_name": "Acme", "coverage_rank": 1,
+        "next_payer_rank": 2 if next_payer else None, "frequency": "1", "total_charge": D("100.00"),
+        "lines": [{"line_control_number": f"{sub}-1", "charge_id": f"chg_l{n}", "procedure_code": "99213",
+                   "service_date": "2026-03-02", "charge": "100.00", "expected_allowed": "80.00",
+                   "description": None}],
+        "submitted_at": NOW})
+    return sub
+
+
+async def test_http_upload_and_payment(app: FastAPI, client: httpx.AsyncClient) -> None:
+    async with app.state.runtime.db.acquire() as conn:
+        await store.init_codecs(conn)
+        sub = await seed(conn, next(SEQ) + 10_000, "PA-HTTP")
+    c = claim(sub, "1", "100.00", "60.00",
+              line("100.00", "60.00", adj("CO", "45", "20.00"), adj("PR", "2", "20.00"), lcn=f"{sub}-1"))
+    text = write_835([remittance("HTTP1", c)], params(1))
+    first = await client.post("/v1/remittances", content=text, params={"file_name": "up.835"})
+    assert first.status_code == 202 and first.json()["status"] == "posted"
+    again = await client.post("/v1/remittances", content=text)
+    assert again.json()["status"] == "duplicate" and again.json()["duplicates"] == [first.json()["file_id"]]
+    garbage = await client.post("/v1/remittances", content=b"ISA*nonsense~")
+    assert garbage.json()["status"] == "quarantined" and garbage.json()["reason"].startswith("parse")
+    body = {"source_system": "portal", "source_payment_id": "h-1", "idempotency_key": "portal:h-1",
+            "patient_account_id": "PA-HTTP", "amount": "25.00", "method": "card", "received_on": "2026-04-09",
+            "encounter_id": None, "statement_id": None, "reference": None}
+    paid = await client.post("/v1/payments", json=body)
+    assert paid.status_code == 202
+    again_paid = await client.post("/v1/payments", json=body)
+    assert again_paid.json() == paid.json()  # the same key posts once
+    async with app.state.runtime.db.acquire() as conn:
+        row = await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = $1", f"enc_l{int(sub[2:])}")
+        assert row["total"] == D("20.00") and row["patient_paid"] == D("20.00")
+        assert await conn.fetchval("SELECT sum(remaining) FROM credits WHERE patient_account_id = 'PA-HTTP'") == D(
+            "5.00")
+    bad = await client.post("/v1/payments", json={**body, "amount": "-1"})
+    assert bad.status_code == 422
+
+    # A later balance for the same patient takes the 5.00 credit when it is applied.
+    async with app.state.runtime.db.acquire() as conn:
+        await store.init_codecs(conn)
+        sub2 = await seed(conn, next(SEQ) + 10_000, "PA-HTTP")
+        c2 = claim(sub2, "1", "100.00", "70.00",
+                   line("100.00", "70.00", adj("CO", "45", "20.00"), adj("PR", "3", "10.00"), lcn=f"{sub2}-1"))
+        result = await intake.ingest(conn, write_835([remittance("HTTP2", c2)], params(2)).encode(), "b.835", "test",
+                                     NOW)
+        assert result.status == "posted"
+        credit_id = await conn.fetchval("SELECT credit_balance_id FROM credits WHERE patient_account_id = 'PA-HTTP'")
+        async with conn.transaction():
+            assert await patients.apply_credit(conn, credit_balance_id=credit_id, at=NOW) == D("5.00")
+        row = await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = $1", f"enc_l{int(sub2[2:])}")
+        assert row["patient_paid"] == D("5.00") and row["total"] == D("10.00")
+        assert await conn.fetchval("SELECT remaining FROM credits WHERE credit_balance_id = $1", credit_id) == 0
+        async with conn.transaction():
+            assert await patients.apply_credit(conn, credit_balance_id=credit_id, at=NOW) == 0
+
+
+@st.composite
+def paid_claim(draw: st.DrawFn, sub: str, status: str = "1") -> ClaimPayment:
+    co, pr1, pr2, pr3, co97 = (draw(cents) for _ in range(5))
+    paid = draw(cents)
+    adjs = [a for a in (adj("CO", "45", str(co)), adj("PR", "1", str(pr1)), adj("PR", "2", str(pr2)),
+                        adj("PR", "3", str(pr3)), adj("CO", "97", str(co97))) if a.amount]
+    charge = paid + sum((a.amount for a in adjs), D(0))
+    return claim(sub, status, str(charge), str(paid), line(str(charge), str(paid), *adjs, lcn=f"{sub}-1"),
+                 pccn=f"P{sub}")
+
+
+def negate(c: ClaimPayment) -> ClaimPayment:
+    lines = tuple(line(str(-ln.charge), str(-ln.paid), *(adj(a.group.value, a.reason, str(-a.amount))
+                                                         for a in ln.adjustments), lcn=ln.line_control_number)
+                  for ln in c.service_lines)
+    return claim(c.patient_control_number, "22", str(-c.charge), str(-c.paid), *lines,
+                 pccn=c.payer_claim_control_number)
+
+
+def pr(c: ClaimPayment) -> Decimal:
+    return sum((a.amount for ln in c.service_lines for a in ln.adjustments if a.group.value == "PR"), D(0))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                                                HealthCheck.too_slow])
+@given(data=st.data())
+async def test_ledger_invariants_over_generated_streams(app: FastAPI, data: st.DataObject) -> None:
+    pool = app.state.runtime.db
+    run = next(SEQ)
+    account = f"PA-GEN-{run}"
+    expected_pr: dict[str, Decimal] = {}
+    held: set[str] = set()
+    files: list[str] = []
+    async with pool.acquire() as conn:
+        await store.init_codecs(conn)
+        first: list[ClaimPayment] = []
+        later: list[ClaimPayment] = []
+        for k in range(data.draw(st.integers(1, 4))):
+            n = run * 100 + k
+            forwarded = data.draw(st.booleans())
+            sub = await seed(conn, n, account, next_payer=forwarded)
+            enc = f"enc_l{n}"
+            c = data.draw(paid_claim(sub, "19" if forwarded else data.draw(st.sampled_from(["1", "4"]))))
+            first.append(c)
+            expected_pr[enc] = pr(c)
+            if forwarded:
+                held.add(enc)
+            elif data.draw(st.booleans()):  # reversed, then corrected (or not)
+                later.append(negate(c))
+                expected_pr[enc] = D("0.00")
+                if data.draw(st.booleans()):
+                    corrected = data.draw(paid_claim(sub))
+                    later.append(corrected)
+                    expected_pr[enc] = pr(corrected)
+        plbs = tuple(plb(r, str(data.draw(cents) - D("50")), ref) for r, ref in
+                     data.draw(st.lists(st.sampled_from([("L6", ""), ("WO", first[0].payer_claim_control_number),
+                                                         ("FB", ""), ("CS", "")]), max_size=3)))
+        files.append(write_835([remittance(f"G{run}A", *first, plbs=plbs)], params(run * 10 + 1)))
+        if later:
+            files.append(write_835([remittance(f"G{run}B", *later)], params(run * 10 + 2)))
+        files.append(files[0])  # a duplicate file changes nothing
+        for i, text in enumerate(files):
+            result = await intake.ingest(conn, text.encode(), f"g{run}-{i}.835", "test", NOW)
+            assert result.status == ("duplicate" if i == len(files) - 1 else "posted"), result.reason
+        payment = data.draw(cents) + D("0.01")
+        async with conn.transaction():
+            await patients.post_payment(conn, idempotency_key=f"portal:g-{run}", patient_account_id=account,
+                                        amount=payment, method="cash", received_on=NOW.date(), encounter_id=None,
+                                        at=NOW)
+
+        rems = await conn.fetch("SELECT remittance_id, total_payment FROM remittances WHERE trace_number LIKE $1",
+                                f"G{run}%")
+        for r in rems:
+            cash = await conn.fetchval("SELECT sum(amount) FROM ledger_entries WHERE remittance_id = $1 AND"
+                                       " account = 'payer_cash'", r["remittance_id"])
+            assert cash == r["total_payment"]
+        assert await conn.fetch("SELECT journal_id FROM ledger_entries GROUP BY journal_id"
+                                " HAVING sum(amount) <> 0") == []
+        balances: dict[str, Any] = {r["encounter_id"]: r for r in await conn.fetch(
+            "SELECT * FROM balances WHERE patient_account_id = $1", account)}
+        for enc, amount in expected_pr.items():
+            if enc in held:
+                assert enc not in balances
+            elif enc in balances:
+                assert balances[enc]["total"] == amount
+            else:
+                assert amount == 0
+        owed = sum((b["total"] for b in balances.values()), D(0))
+        paid = sum((b["patient_paid"] for b in balances.values()), D(0))
+        assert paid == min(payment, owed)
+        credit = await conn.fetchval("SELECT coalesce(sum(remaining), 0) FROM credits WHERE patient_account_id = $1",
+                                     account)
+        assert credit == payment - paid
+
+
+class _Sftp(asyncssh.SSHServer):
+    def begin_auth(self, username: str) -> bool:
+        return True
+
+    def password_auth_supported(self) -> bool:
+        return True
+
+    def validate_password(self, username: str, password: str) -> bool:
+        return (username, password) == ("biller", "s3cret")
+
+
+async def test_835s_are_fetched_over_sftp(app: FastAPI, tmp_path: Path) -> None:
+    root = tmp_path / "sftp"
+    root.mkdir()
+    acceptor = await asyncssh.listen(
+        "127.0.0.1", 0, server_host_keys=[asyncssh.generate_private_key("ssh-ed25519")], server_factory=_Sftp,
+        sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=str(root).encode()))
+    try:
+        port = acceptor.sockets[0].getsockname()[1]
+        house = await intake.clearinghouse_for(tmp_path / "unused", RemitsSettings(
+            sftp_host="127.0.0.1", sftp_port=port, sftp_username="biller", sftp_password="s3cret"))
+        pool = app.state.runtime.db
+        async with pool.acquire() as conn:
+            await store.init_codecs(conn)
+            sub = await seed(conn, next(SEQ) + 20_000, "PA-SFTP")
+        c = claim(sub, "1", "100.00", "80.00", line("100.00", "80.00", adj("CO", "45", "20.00"), lcn=f"{sub}-1"))
+        await house.write("inbound/remits", "sftp.835", write_835([remittance("SFTP1", c)], params(3)).encode())
+        assert await intake.poll_once(house, pool, lambda: NOW) == 1
+        assert await house.list("inbound/remits") == []
+        assert (root / "archive" / "inbound_remits" / "sftp.835").exists()
+        async with pool.acquire() as conn:
+            assert await conn.fetchval("SELECT count(*) FROM remittances WHERE trace_number = 'SFTP1'") == 1
+    finally:
+        acceptor.close()
+        await acceptor.wait_closed()

@@ -1,0 +1,88 @@
+"""Builders for the sandbox tests: 837P claims (edi.claim837 models), payers with one behaviour
+at a time, and the pyx12 + balancing check every written file goes through."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from edi.balancing import check_835
+from edi.claim837 import Claim, ClaimBatch
+from edi.validate import pyx12_validate
+from edi.x835 import read_835
+from sandbox.adjudication import ClaimResult, build_835, payee_of
+from sandbox.payers import Behaviour, PayerConfig, parse_behaviour
+
+D = Decimal
+TODAY = date(2026, 3, 2)
+NOW = datetime(2026, 3, 2, 9, 0)
+# Files the sandbox produced that went through pyx12 (by kind), and how many were clean.
+PYX12_FILES: Counter[str] = Counter()
+PYX12_CLEAN: Counter[str] = Counter()
+
+BILLING: dict[str, Any] = {
+    "name": "Revcycle Community Clinic", "npi": "1234567893", "taxonomy": "207Q00000X", "tax_id": "123456789",
+    "address": {"line1": "100 Main St", "city": "Oakland", "state": "CA", "zip": "946121234"},
+}
+ADDRESS: dict[str, Any] = {"line1": "12 Elm St", "city": "Oakland", "state": "CA", "zip": "94607"}
+SCHEDULE = {("99213", ""): D("100.00"), ("80053", ""): D("20.00"), ("87880", "QW"): D("30.00"),
+            ("72100", ""): D("90.00"), ("99396", ""): D("150.00")}
+
+
+def payer(payer_id: str = "P1", name: str = "Test Payer", schedule: dict[tuple[str, str], Decimal] | None = None,
+          filing: str = "CI", **behaviour: Any) -> PayerConfig:
+    return PayerConfig(payer_id=payer_id, name=name, claim_filing_indicator=filing,
+                       fee_schedule=SCHEDULE if schedule is None else schedule,
+                       behaviour=parse_behaviour(behaviour) if behaviour else Behaviour())
+
+
+def line(code: str = "99213", charge: str = "150.00", n: int = 1, **extra: Any) -> dict[str, Any]:
+    return {"procedure_code": code, "charge": charge, "diagnosis_pointers": [1],
+            "service_date": "2026-02-10", "line_control_number": f"LN{n}-{code}", **extra}
+
+
+def claim(submission_id: str = "C1", payer_id: str = "P1", *lines: dict[str, Any], member: str = "M100",
+          **extra: Any) -> Claim:
+    data: dict[str, Any] = {
+        "submission_id": submission_id, "billing_provider": BILLING,
+        "subscriber": {"last_name": "Rivera", "first_name": "Ana", "member_id": member, "address": ADDRESS,
+                       "birth_date": "1970-05-06", "gender": "F"},
+        "payer": {"name": "Test Payer", "id": payer_id}, "claim_filing_indicator": "CI",
+        "place_of_service": "11", "diagnoses": ["J02.0"], "lines": list(lines) or [line()],
+    }
+    data.update(extra)
+    return Claim.model_validate(data)
+
+
+def batch(*claims: Claim, icn: int = 101) -> ClaimBatch:
+    return ClaimBatch.model_validate({
+        "sender_id": "REVCYCLE", "receiver_id": "SANDBOXCH", "interchange_control_number": icn,
+        "group_control_number": icn, "created": NOW, "reference": f"B{icn}",
+        "submitter": {"name": "Revcycle Billing", "id": "REVCYCLE", "contact_name": "Desk", "phone": "5105550100"},
+        "receiver": {"name": "Sandbox Clearinghouse", "id": "SANDBOXCH"},
+        "claims": [c.model_dump() for c in claims],
+    })
+
+
+def checked(text: str, kind: str) -> list[str]:
+    """pyx12 issues of a file the sandbox wrote, plus every failing 835 balancing check."""
+    issues = [str(i) for i in pyx12_validate(text)]
+    if kind == "835":
+        for transaction in read_835(text).transactions:
+            issues += [c.message for c in check_835(transaction) if not c.ok]
+    PYX12_FILES[kind] += 1
+    if not issues:
+        PYX12_CLEAN[kind] += 1
+    return issues
+
+
+def render(p: PayerConfig, results: list[tuple[Claim, ClaimResult]]) -> str:
+    from edi.x12 import EnvelopeParams
+    from edi.x835 import write_835
+
+    transaction = build_835(p, payee_of(results[0][0]), [r for _, r in results], trace_number="T1", today=TODAY)
+    params = EnvelopeParams(sender_id=p.payer_id, receiver_id="REVCYCLE", interchange_control_number=7,
+                            group_control_number=7, created=NOW)
+    return write_835([transaction], params)

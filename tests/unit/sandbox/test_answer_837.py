@@ -1,0 +1,123 @@
+"""answer_837: the 999, 277CA and 835s for one outbound file, with the payers of payers.yaml.
+Every file produced here goes through pyx12 and (835s) balancing."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from edi.writer837 import render_837p
+from edi.x277ca import read_277ca
+from edi.x835 import ClaimStatus, read_835
+from edi.x999 import AckCode, GroupAckCode, read_999
+from sandbox.adjudication import SandboxState
+from sandbox.clearinghouse_loop import Answer, OutFile, Timing, answer_837
+from sandbox.payers import load_payers
+from tests.unit.sandbox.support import NOW, batch, checked, claim, line
+
+D = Decimal
+PAYERS = load_payers()
+MEDI_CAL = {"responsibility": "S", "relationship": "18", "claim_filing_indicator": "MC",
+            "subscriber": {"last_name": "Rivera", "first_name": "Ana"}, "member_id": "91234567A",
+            "payer": {"name": "Medi-Cal", "id": "610442"}}
+
+
+def mixed_batch(icn: int = 101) -> str:
+    claims = [
+        claim("AET1", "60054", line("99213", "150.00"), line("36415", "12.00", n=2), member="W123456789",
+              payer={"name": "Aetna", "id": "60054"}),
+        claim("BSC1", "94036", line("99214", "210.00"), member="ABC123456789", claim_filing_indicator="BL",
+              payer={"name": "Blue Shield", "id": "94036"}),
+        claim("MCR1", "01182", line("99213", "150.00"), line("80053", "48.00", n=2), member="1EG4TE5MK73",
+              claim_filing_indicator="MB", payer={"name": "Medicare", "id": "01182"}, other_payers=[MEDI_CAL]),
+        claim("AETBAD", "60054", line("99213", "150.00"), member="12345", payer={"name": "Aetna", "id": "60054"}),
+    ]
+    return render_837p(batch(*claims, icn=icn))
+
+
+def by_name(answer: Answer) -> dict[str, OutFile]:
+    return {f.name: f for f in answer.acks + answer.remits}
+
+
+def test_a_good_batch_gets_999_277ca_and_one_835_per_payer_all_valid() -> None:
+    state = SandboxState()
+    answer = answer_837(mixed_batch(), "000000101", PAYERS, state, seed=42, now=NOW, timing=Timing(remit_delay_s=3))
+    files = by_name(answer)
+    assert sorted(files) == ["000000101-01182.835", "000000101-60054.835", "000000101-610442-crossover.835",
+                             "000000101-94036.835", "000000101.277", "000000101.999"]
+    for f in files.values():
+        assert checked(f.text, f.name.rsplit(".", 1)[1]) == [], f.name
+    ack = read_999(files["000000101.999"].text)
+    assert ack.group_code == GroupAckCode.ACCEPTED and ack.accepted_count == 1
+    acks = {c.patient_control_number: c for c in read_277ca(files["000000101.277"].text).claims}
+    assert {k: c.outcome for k, c in acks.items()} == {"AET1": "accepted", "BSC1": "accepted", "MCR1": "accepted",
+                                                       "AETBAD": "rejected"}
+    assert acks["AETBAD"].statuses[0].code.category == "A7"
+    aetna = read_835(files["000000101-60054.835"].text).claims
+    assert [c.patient_control_number for c in aetna] == ["AET1"]
+    assert aetna[0].payer_claim_control_number == acks["AET1"].payer_claim_control_number
+    assert [s.line_control_number for s in aetna[0].service_lines] == ["LN1-99213", "LN2-36415"]
+    blue = read_835(files["000000101-94036.835"].text).claims[0]
+    contracted = PAYERS["94036"].contracted_rate("99214", ())
+    assert contracted is not None
+    assert blue.service_lines[0].allowed == (contracted * D("0.92")).quantize(D("0.01"))  # 8% below contract
+    medicare = read_835(files["000000101-01182.835"].text).claims[0]
+    assert medicare.status == ClaimStatus.PROCESSED_AS_PRIMARY_FORWARDED
+    assert any(a.reason == "1" for a in medicare.all_adjustments)  # the Part B deductible
+    secondary = read_835(files["000000101-610442-crossover.835"].text).claims[0]
+    assert secondary.status == ClaimStatus.PROCESSED_AS_SECONDARY and secondary.patient_control_number == "MCR1"
+    assert files["000000101-610442-crossover.835"].delay_s > files["000000101-01182.835"].delay_s == 3
+
+
+def test_a_claim_total_error_rejects_the_transaction_set_with_ik3_ik4_and_no_277() -> None:
+    text = render_837p(batch(claim("C1", "60054", member="W123456789")))
+    broken = text.replace("CLM*C1*150*", "CLM*C1*151*")
+    assert broken != text
+    answer = answer_837(broken, "bad", PAYERS, SandboxState(), seed=42, now=NOW)
+    assert [f.name for f in answer.acks] == ["bad.999"] and answer.remits == []
+    assert checked(answer.acks[0].text, "999") == []
+    ack = read_999(answer.acks[0].text)
+    (ts,) = ack.transaction_sets
+    assert ts.code == AckCode.REJECTED and ack.group_code == GroupAckCode.REJECTED
+    (error,) = ts.segment_errors
+    assert error.segment_id == "CLM" and error.code == "8"
+    assert error.element_errors[0].position == 2
+
+
+def test_one_bad_set_of_two_partially_accepts_and_acknowledges_only_the_good_claims() -> None:
+    good = claim("G1", "60054", member="W123456789")
+    bad = claim("B1", "60054", member="W123456789", lines=[line("99213", "150.00", service_date="2026-02-12")])
+    text = render_837p(batch(good, bad), max_claims_per_transaction=1)
+    broken = text.replace("CLM*B1*150*", "CLM*B1*1*")
+    answer = answer_837(broken, "two", PAYERS, SandboxState(), seed=42, now=NOW)
+    files = by_name(answer)
+    ack = read_999(files["two.999"].text)
+    assert ack.group_code == GroupAckCode.PARTIALLY_ACCEPTED
+    assert [t.code for t in ack.transaction_sets] == [AckCode.ACCEPTED, AckCode.REJECTED]
+    assert [c.patient_control_number for c in read_277ca(files["two.277"].text).claims] == ["G1"]
+    for f in files.values():
+        assert checked(f.text, f.name.rsplit(".", 1)[1]) == [], f.name
+
+
+def test_an_envelope_error_rejects_every_set_with_a_syntax_code() -> None:
+    text = render_837p(batch(claim("C1", "60054", member="W123456789")))
+    se_start = text.index("SE*")
+    count = text[se_start + 3:text.index("*", se_start + 3)]
+    broken = text.replace(f"SE*{count}*", f"SE*{int(count) + 5}*")
+    answer = answer_837(broken, "env", PAYERS, SandboxState(), seed=42, now=NOW)
+    assert [f.name for f in answer.acks] == ["env.999"]
+    assert checked(answer.acks[0].text, "999") == []
+    (ts,) = read_999(answer.acks[0].text).transaction_sets
+    assert ts.code == AckCode.REJECTED and ts.syntax_error_codes == ("4",)
+
+
+@pytest.mark.parametrize("text", ["", "not x12 at all", "ISA*00*bad~"])
+def test_unreadable_files_get_no_answer(text: str) -> None:
+    assert answer_837(text, "junk", PAYERS, SandboxState(), seed=42, now=NOW).acks == []
+
+
+def test_same_file_same_seed_same_answer() -> None:
+    first = answer_837(mixed_batch(), "f", PAYERS, SandboxState(), seed=42, now=NOW)
+    second = answer_837(mixed_batch(), "f", PAYERS, SandboxState(), seed=42, now=NOW)
+    assert [f.text for f in first.acks + first.remits] == [f.text for f in second.acks + second.remits]
