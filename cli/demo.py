@@ -315,7 +315,7 @@ def demo(
     else:
         console.print(_summary(follower, encounters, payments))
     if out is not None:
-        console.print(f"{_copy_artifacts(settings, out)} artifacts written to {out}")
+        (err if as_json else console).print(f"{_copy_artifacts(settings, out)} artifacts written to {out}")
     if audit:
         result = subprocess.run([RCM, "audit", *(["--json"] if as_json else [])], check=False)
         raise typer.Exit(result.returncode)
