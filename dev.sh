@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The project's two entry points on a fresh Debian machine (see README.md):
-#   ./dev.sh up     install what is missing, bring the whole stack up (and run the demo once it exists)
+#   ./dev.sh up     install what is missing, bring the whole stack up and push the demo through it
 #   ./dev.sh test   install what is missing, then ruff, mypy, import contracts and every test
 #   ./dev.sh down   stop the services and the local Kafka and Postgres
 set -euo pipefail
@@ -54,6 +54,8 @@ cmd_up() {
   ensure_system
   ensure_venv
   .venv/bin/rcm up
+  # A newcomer's first run: synthetic encounters through the whole cycle, then `rcm audit`.
+  .venv/bin/rcm demo "$@"
 }
 
 cmd_down() {
