@@ -11,37 +11,14 @@ import re
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, get_args
 
 import yaml
 
-FILING_INDICATORS = frozenset(
-    [
-        "11",
-        "12",
-        "13",
-        "14",
-        "15",
-        "16",
-        "17",
-        "AM",
-        "BL",
-        "CH",
-        "CI",
-        "DS",
-        "FI",
-        "HM",
-        "LM",
-        "MA",
-        "MB",
-        "MC",
-        "OF",
-        "TV",
-        "VA",
-        "WC",
-        "ZZ",
-    ]
-)
+from edi.claim837 import ClaimFilingIndicator
+
+# One list of X12 SBR09 codes: the 837 model's.
+FILING_INDICATORS = frozenset(get_args(ClaimFilingIndicator))
 CENT = Decimal("0.01")
 
 
