@@ -70,11 +70,10 @@ logger.state.level = WARN
 PROPS
 }
 
-java_cmd() {
-  java -Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true \
-    -Dkafka.logs.dir="$DIR/logs" -Dlog4j2.configurationFile="$DIR/log4j2.properties" \
-    -cp "$LIBS/*" "$@"
-}
+JAVA_OPTS=(-Xms256m -Xmx512m -XX:+UseG1GC -Djava.awt.headless=true
+  "-Dkafka.logs.dir=$DIR/logs" "-Dlog4j2.configurationFile=$DIR/log4j2.properties" -cp "$LIBS/*")
+
+java_cmd() { java "${JAVA_OPTS[@]}" "$@"; }
 
 start() {
   if pid_alive "$PIDFILE"; then log "kafka already running (pid $(cat "$PIDFILE"))"; return 0; fi
@@ -88,8 +87,8 @@ start() {
       || die "kafka storage format failed: see $DIR/logs/format.log"
   fi
   log "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (logs: $DIR/logs/server.log)"
-  nohup bash -c "$(declare -f java_cmd); DIR='$DIR' LIBS='$LIBS' java_cmd kafka.Kafka '$DIR/server.properties'" \
-    >"$DIR/logs/stdout.log" 2>&1 </dev/null &
+  # java itself is the background process, so the pid file names the broker (stop kills it).
+  nohup java "${JAVA_OPTS[@]}" kafka.Kafka "$DIR/server.properties" >"$DIR/logs/stdout.log" 2>&1 </dev/null &
   echo $! > "$PIDFILE"
   wait_port "$KAFKA_PORT" 90 || { tail -n 30 "$DIR/logs/server.log" >&2 || true; die "kafka did not open port $KAFKA_PORT in 90 s"; }
 }
