@@ -246,13 +246,14 @@ def _summary_json(follower: Follower, n: int, payments: int) -> dict[str, Any]:
     }
 
 
-def _copy_artifacts(settings: Settings, out: Path) -> int:
+def _copy_artifacts(settings: Settings, out: Path, since: float) -> int:
+    """This run's files only: what the clearinghouse and the mail catcher got since it started."""
     copied = 0
     sources = [(settings.clearinghouse, out / "clearinghouse"), (settings.state_dir / "mail", out / "statements")]
     for source, target in sources:
         if not source.exists():
             continue
-        for path in sorted(p for p in source.rglob("*") if p.is_file()):
+        for path in sorted(p for p in source.rglob("*") if p.is_file() and p.stat().st_mtime >= since):
             destination = target / path.relative_to(source)
             destination.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(path, destination)
@@ -283,6 +284,7 @@ def demo(
     if down:
         err.print(f"[red]error:[/red] not running: {', '.join(down)}. Start the stack with `rcm up`.")
         raise typer.Exit(1)
+    started = time.time()
     seed = seed if seed is not None else random.SystemRandom().randrange(1, 10**6)
     if not as_json:
         console.print(f"demo seed {seed} (rerun with --seed {seed}; a fresh stack gives the same numbers)")
@@ -315,7 +317,8 @@ def demo(
     else:
         console.print(_summary(follower, encounters, payments))
     if out is not None:
-        (err if as_json else console).print(f"{_copy_artifacts(settings, out)} artifacts written to {out}")
+        copied = _copy_artifacts(settings, out, started)
+        (err if as_json else console).print(f"{copied} artifacts written to {out}")
     if audit:
         result = subprocess.run([RCM, "audit", *(["--json"] if as_json else [])], check=False)
         raise typer.Exit(result.returncode)

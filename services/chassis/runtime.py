@@ -194,9 +194,14 @@ class Runtime:
 
     async def stop(self) -> None:
         self.ready = False
-        self.stopping.set()
         if self.broker is not None:
             await self.broker.stop()
+        # A graceful stop publishes what is already committed, so events are not left waiting for
+        # the next start (the leader only: one publisher keeps the per-key order).
+        if self.relay is not None and self.relay.is_leader:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self._drain_outbox(), 10)
+        self.stopping.set()
         for task in self.tasks:
             task.cancel()
         for task in self.tasks:
@@ -205,6 +210,11 @@ class Runtime:
         await self.publisher.stop()
         if self.pool is not None:
             await self.pool.close()
+
+    async def _drain_outbox(self) -> None:
+        assert self.relay is not None
+        while await self.relay.publish_pending():
+            pass
 
     async def health(self) -> dict[str, object]:
         checks: dict[str, object] = {"consumer": self.broker is not None}
