@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -38,6 +39,12 @@ console = Console()
 err = Console(stderr=True)
 FOLLOWED = ("rcm.charges.v1", "rcm.claims.v1", "rcm.remittances.v1", "rcm.patient-balances.v1", "rcm.notifications.v1")
 RCM = str(Path(sys.executable).with_name("rcm"))
+UNSCOPED = frozenset({"NotificationSent", "NotificationFailed", "PatientPaymentPosted", "RemittanceReceived",
+                      "ProviderAdjustmentPosted", "UnmatchedRemittance", "CreditBalanceCreated"})
+ADJUDICATIONS = frozenset({"ClaimPaymentPosted", "ClaimDenied", "ClaimPaymentReversed"})
+CLAIM_AT_REST = frozenset({"ClaimClosed", "ClaimAdjudicated", "ClaimHeld", "ClaimRejected", "ClaimVoided"})
+CLAIM_MOVING = frozenset({"ClaimCreated", "ClaimReleased", "ClaimSubmitted", "ClaimAccepted", "ClaimResubmitted",
+                          "ClaimForwarded", "ClaimCorrected"})
 CODE_SET_LAST_DAY = date(2026, 9, 30)
 REFERENCE_LOADS = (
     ["chargemaster", "load", "deploy/local/chargemaster.csv", "--reason", "demo reference data"],
@@ -51,9 +58,14 @@ class Follower:
 
     settings: Settings
     starts: dict[TopicPartition, int]
+    expected_charges: dict[str, int]  # sender's encounter id -> charges sent
     life: Lifecycle = field(default_factory=Lifecycle)
     encounters: dict[str, str] = field(default_factory=dict)  # our encounter id -> sender's id
-    settled: set[str] = field(default_factory=set)
+    charge_outcomes: Counter[str] = field(default_factory=Counter)
+    charges_posted: Counter[str] = field(default_factory=Counter)
+    rejected_encounters: set[str] = field(default_factory=set)
+    claims: dict[str, tuple[str, bool]] = field(default_factory=dict)  # claim id -> (sender's id, done)
+    _waiting: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     balances: dict[str, dict[str, Any]] = field(default_factory=dict)
     last_event_at: float = field(default_factory=time.monotonic)
     _consumer: AIOKafkaConsumer | None = None
@@ -70,41 +82,67 @@ class Follower:
             await self._consumer.stop()
 
     async def poll(self, ours: set[str]) -> int:
+        """Fold in what arrived. Topics are read side by side, so an event may come before the
+        one that tells us it is ours (or before its claim's ClaimSubmitted): it waits for it."""
         assert self._consumer is not None
         batch = await self._consumer.getmany(timeout_ms=500)
-        n = 0
         for records in batch.values():
             for record in records:
-                headers = dict(record.headers or ())
-                event_type = headers.get("ce_type", b"").decode().split(".")
-                if len(event_type) != 4 or not record.value:
-                    continue
-                payload = json.loads(record.value)
-                name = event_type[2]
-                sei = payload.get("source_encounter_id")
-                if sei in ours and "encounter_id" in payload:
-                    self.encounters[payload["encounter_id"]] = sei
-                if payload.get("encounter_id") not in self.encounters and name not in (
-                    "NotificationSent", "NotificationFailed", "PatientPaymentPosted", "RemittanceReceived",
-                    "ProviderAdjustmentPosted", "UnmatchedRemittance", "CreditBalanceCreated",
-                ):
-                    continue
-                self.life.apply(name, payload)
-                self._settle(name, payload)
-                n += 1
+                event_type = dict(record.headers or ()).get("ce_type", b"").decode().split(".")
+                if len(event_type) == 4 and record.value:
+                    payload = json.loads(record.value)
+                    sei = payload.get("source_encounter_id")
+                    if sei in ours and "encounter_id" in payload:
+                        self.encounters[payload["encounter_id"]] = sei
+                    self._waiting.append((event_type[2], payload))
+        n = 0
+        waiting, self._waiting = self._waiting, []
+        for name, payload in waiting:
+            if not self._ready(name, payload):
+                self._waiting.append((name, payload))
+                continue
+            self.life.apply(name, payload)
+            self._settle(name, payload)
+            n += 1
         if n:
             self.last_event_at = time.monotonic()
         return n
+
+    def _ready(self, name: str, payload: dict[str, Any]) -> bool:
+        if name in UNSCOPED:
+            return True
+        if payload.get("encounter_id") not in self.encounters:
+            return False
+        return name not in ADJUDICATIONS or self.life.knows_claim(payload["claim_id"])
 
     def _settle(self, name: str, payload: dict[str, Any]) -> None:
         encounter = self.encounters.get(payload.get("encounter_id", ""))
         if encounter is None:
             return
-        if name in ("EncounterRejected", "ClaimClosed", "ClaimDenied", "ClaimHeld", "PatientBalanceCreated",
-                    "ClaimRejected"):
-            self.settled.add(encounter)
-        if name in ("PatientBalanceCreated", "PatientBalanceUpdated"):
+        if name == "EncounterRejected":
+            self.rejected_encounters.add(encounter)
+        elif name in ("ChargePosted", "ChargeRejected") and not payload.get("replaces_charge_id"):
+            self.charge_outcomes[encounter] += 1
+            self.charges_posted[encounter] += name == "ChargePosted"
+        elif name in CLAIM_AT_REST or name in CLAIM_MOVING:
+            self.claims[payload["claim_id"]] = (encounter, name in CLAIM_AT_REST)
+        elif name in ("PatientBalanceCreated", "PatientBalanceUpdated"):
             self.balances[payload["balance_id"]] = payload
+
+    def settled(self) -> int:
+        """Encounters with nothing left in flight: rejected, or every charge answered and every
+        claim at rest (closed, adjudicated, held or rejected: the last two wait for a biller)."""
+        done = 0
+        for encounter, sent in self.expected_charges.items():
+            if encounter in self.rejected_encounters:
+                done += 1
+                continue
+            if self.charge_outcomes[encounter] < sent:
+                continue
+            claims = [at_rest for (e, at_rest) in self.claims.values() if e == encounter]
+            if (claims and all(claims)) or not self.charges_posted[encounter]:
+                done += 1
+        return done
 
     def quiet_for(self) -> float:
         return time.monotonic() - self.last_event_at
@@ -294,14 +332,16 @@ def demo(
     intake = [d.event for e in generated for d in e.events]
 
     async def run() -> tuple[Follower, int]:
-        follower = Follower(settings, await _end_offsets(settings))
+        expected = {e.source_encounter_id: sum(d.event_type.endswith("ChargeSubmitted.v1") for d in e.events)
+                    for e in generated}
+        follower = Follower(settings, await _end_offsets(settings), expected)
         await follower.start()
         try:
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=console, disable=as_json) as progress:
                 await _publish(settings, intake, progress, "publishing encounters and charges")
                 await _follow(follower, ours, progress, "encounters through the cycle", len(ours),
-                              lambda: len(follower.settled), timeout, 8)
+                              follower.settled, timeout, 10)
                 payments = _payments(follower.balances, seed)
                 if payments:
                     await _publish(settings, payments, progress, "patients paying")

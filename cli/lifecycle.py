@@ -58,6 +58,9 @@ class Lifecycle:
         if handler is not None:
             handler(payload)
 
+    def knows_claim(self, claim_id: str) -> bool:
+        return claim_id in self._rank
+
     def rank(self, rank: int) -> Adjudication:
         return self.by_rank.setdefault(rank, Adjudication())
 

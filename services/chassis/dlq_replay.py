@@ -26,7 +26,8 @@ async def read_records(settings: Settings, topic: str, limit: int = 10_000) -> l
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic) or await _partitions(consumer, topic)
+        # Fresh metadata: a just-created topic may not have shown all its partitions yet.
+        partitions = await _partitions(consumer, topic)
         tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         if not tps:
             return []

@@ -68,7 +68,8 @@ async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
 
     async def work() -> None:
         async with runtime.db.acquire() as conn, conn.transaction():
-            await workflow.submit_pending(conn, clearinghouse, runtime.clock.now(), SETTINGS.usage_indicator)
+            await workflow.submit_pending(conn, runtime.clock.now(), SETTINGS.usage_indicator)
+        await workflow.write_interchanges(runtime.db, clearinghouse, runtime.clock.now())
 
     await _every(lambda: TIMING.submit_s, stopping, work, "claims-batcher")
 

@@ -358,8 +358,22 @@ async def save_interchange(conn: asyncpg.Connection, icn: str, gcn: str, file_na
                            claim_count: int, content: bytes, now: datetime) -> None:
     await conn.execute(
         "INSERT INTO interchanges (interchange_control_number, group_control_number, file_name, sha256,"
-        " claim_count, content, written_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        icn, gcn, file_name, sha256, claim_count, content, now,
+        " claim_count, content) VALUES ($1, $2, $3, $4, $5, $6)",
+        icn, gcn, file_name, sha256, claim_count, content,
+    )
+
+
+async def unwritten_interchanges(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT interchange_control_number, file_name, content FROM interchanges WHERE written_at IS NULL"
+        " ORDER BY interchange_control_number"
+    )
+    return rows
+
+
+async def mark_written(conn: asyncpg.Connection, icn: str, now: datetime) -> None:
+    await conn.execute(
+        "UPDATE interchanges SET written_at = $2 WHERE interchange_control_number = $1", icn, now
     )
 
 

@@ -302,9 +302,9 @@ def _next_payer(draft: ClaimDraft) -> ev.NextPayer | None:
     return ev.NextPayer(payer_id=nxt.payer_id, payer_name=nxt.payer_name, coverage_rank=nxt.rank)  # type: ignore[arg-type]
 
 
-async def submit_pending(conn: asyncpg.Connection, clearinghouse: Clearinghouse, now: datetime,
-                         usage: str = "T") -> str | None:
-    """Batch every queued submission into one 837P interchange in outbound/; returns its file name."""
+async def submit_pending(conn: asyncpg.Connection, now: datetime, usage: str = "T") -> str | None:
+    """Batch every queued submission into one 837P interchange, recorded for the clearinghouse;
+    returns its file name. The file itself goes out after the commit (`write_interchanges`)."""
     from edi import claim837
 
     built: list[tuple[ClaimRow, ClaimDraft, claim837.Claim, str | None]] = []
@@ -334,7 +334,6 @@ async def submit_pending(conn: asyncpg.Connection, clearinghouse: Clearinghouse,
         return None
     content = text.encode()
     name = file_name(number)
-    await clearinghouse.write("outbound", name, content)
     icn, gcn = f"{number:09d}", str(number)
     await store.save_interchange(conn, icn, gcn, name, hashlib.sha256(content).hexdigest(), len(built), content, now)
     for claim, draft, x, pccn in built:
@@ -697,3 +696,15 @@ async def follow_up(conn: asyncpg.Connection, now: datetime) -> int:
         await store.save_claim(conn, claim)
         await note(conn, claim, "follow_up", now, {"reason": event.reason}, event)
     return len(due)
+
+
+async def write_interchanges(pool: asyncpg.Pool, clearinghouse: Clearinghouse, now: datetime) -> int:
+    """Write every committed interchange not yet in outbound/ (again after a crash: same name and
+    content, at least once). Called after the batch commits, so an acknowledgment can never
+    arrive before the submission it acknowledges is recorded."""
+    async with pool.acquire() as conn:
+        pending = await store.unwritten_interchanges(conn)
+        for row in pending:
+            await clearinghouse.write("outbound", row["file_name"], bytes(row["content"]))
+            await store.mark_written(conn, row["interchange_control_number"], now)
+    return len(pending)

@@ -13,7 +13,7 @@ from cli.main import app as rcm
 from schemas import examples as ex
 from schemas.envelope import Envelope
 from services.chassis.settings import Settings
-from tests.support.kafka_io import read_topic
+from tests.support.kafka_io import eventually, read_topic
 
 pytestmark = pytest.mark.integration
 
@@ -28,7 +28,14 @@ async def test_publish_sends_a_valid_encounter_with_key_and_headers(
         CliRunner().invoke, rcm, ["publish", "rcm.intake.encounters.v1", str(file), "--json"]
     )
     assert result.exit_code == 0, result.output
-    records = [r for r in await read_topic(platform, "rcm.intake.encounters.v1") if r[0] == b"pub-enc-1"]
+    records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]] = []
+
+    async def arrived() -> bool:
+        nonlocal records
+        records = [r for r in await read_topic(platform, "rcm.intake.encounters.v1") if r[0] == b"pub-enc-1"]
+        return bool(records)
+
+    await eventually(arrived, timeout_s=30, what="the published record")
     assert len(records) == 1
     _, value, headers = records[0]
     envelope = Envelope.from_headers(headers)
