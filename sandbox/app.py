@@ -1,7 +1,7 @@
 """The sandbox process: the clearinghouse loop plus /readyz and /healthz (port 8105).
 
 Knobs (environment): RCM_SANDBOX_SEED (default 42), RCM_SANDBOX_ACK_DELAY_S (1),
-RCM_SANDBOX_REMIT_DELAY_S (2), RCM_SANDBOX_PAYERS_FILE (deploy/local/payers.yaml),
+RCM_SANDBOX_REMIT_DELAY_S (6), RCM_SANDBOX_PAYERS_FILE (deploy/local/payers.yaml),
 RCM_SANDBOX_POLL_S (1). The clearinghouse root and state folder come from the platform settings.
 """
 
@@ -24,7 +24,7 @@ from services.chassis.settings import Settings, get_settings
 def sandbox_from_env(settings: Settings) -> Sandbox:
     payers = load_payers(Path(os.environ.get("RCM_SANDBOX_PAYERS_FILE", str(DEFAULT_PAYERS_FILE))))
     timing = Timing(ack_delay_s=float(os.environ.get("RCM_SANDBOX_ACK_DELAY_S", "1")),
-                    remit_delay_s=float(os.environ.get("RCM_SANDBOX_REMIT_DELAY_S", "2")))
+                    remit_delay_s=float(os.environ.get("RCM_SANDBOX_REMIT_DELAY_S", "6")))
     return Sandbox(settings.clearinghouse, settings.state_dir / "sandbox", payers,
                    seed=int(os.environ.get("RCM_SANDBOX_SEED", "42")), timing=timing)
 

@@ -46,8 +46,11 @@ def rcm(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         "RCM_NOTIFICATIONS_SMTP_PORT": smtp,
         "RCM_CHARGES_MLLP_PORT": "0",
         "RCM_SANDBOX_SEED": "7",
+        # As with real payers, acknowledgments come well before remittances (a 277CA after the
+        # claim was paid is refused as a late transition, which this test must not provoke).
         "RCM_SANDBOX_ACK_DELAY_S": "0.2",
-        "RCM_SANDBOX_REMIT_DELAY_S": "0.5",
+        "RCM_SANDBOX_REMIT_DELAY_S": "5",
+        "RCM_CLAIMS_ACKS_INTERVAL_S": "1",
         **{f"RCM_{p.name.upper()}_HTTP_PORT": str(_free_port()) for p in PROCESSES},
     }
 
