@@ -70,6 +70,9 @@ def _doc(draft: ClaimDraft) -> dict[str, Any]:
     return loaded
 
 
+ADJUDICATED_ALREADY = frozenset({"adjudicated", "denied", "forwarded", "closed", "corrected", "voided"})
+
+
 async def move(
     conn: asyncpg.Connection, claim: ClaimRow, trigger: Trigger, now: datetime,
     event: BaseModel | None = None, detail: dict[str, Any] | None = None,
@@ -471,11 +474,17 @@ async def _apply_277ca(conn: asyncpg.Connection, name: str, sha: str, ack: x277c
             await _reject(conn, claim, "277CA", codes, acks.claim_reason(item), now)
         elif acks.is_acceptance(item):
             pccn = item.payer_claim_control_number or None
-            if pccn:
-                claim.payer_claim_control_number = pccn
-            await move(conn, claim, "accept", now, ev.ClaimAccepted(
-                **_ids(claim), submission_id=sid, source="277CA", codes=codes, payer_claim_control_number=pccn,
-                accepted_at=now), detail={"submission_id": sid})
+            if claim.state in ADJUDICATED_ALREADY:
+                # The payer's 835 came first: the acceptance is history now, not a transition.
+                claim.payer_claim_control_number = claim.payer_claim_control_number or pccn
+                await store.save_claim(conn, claim)
+                await note(conn, claim, "277CA_late_acceptance", now, {"submission_id": sid})
+            else:
+                if pccn:
+                    claim.payer_claim_control_number = pccn
+                await move(conn, claim, "accept", now, ev.ClaimAccepted(
+                    **_ids(claim), submission_id=sid, source="277CA", codes=codes, payer_claim_control_number=pccn,
+                    accepted_at=now), detail={"submission_id": sid})
         elif item.outcome == "accepted":  # A1: received only
             await note(conn, claim, "277CA_received", now, {"submission_id": sid})
         else:

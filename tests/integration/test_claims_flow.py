@@ -316,6 +316,23 @@ async def test_999_rejection_rejects_every_claim_of_the_set(
     await eventually(refused, what="a refused transition in the history")
 
 
+async def test_a_277ca_after_the_payment_is_recorded_not_refused(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_encounter(platform, coverages=1)
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    await publish(platform, payment(submitted))
+    await wait_for(platform, enc, "ClaimAdjudicated")
+    write_277ca(platform, submitted, accept=True, pccn="LATE0001")
+    history = "SELECT count(*) FROM claim_history WHERE claim_id = $1 AND trigger = $2"
+
+    async def recorded() -> bool:
+        return await count(platform, "claims", history, submitted["claim_id"], "277CA_late_acceptance") == 1
+
+    await eventually(recorded, what="the late acceptance in the claim's history")
+    assert await count(platform, "claims", history, submitted["claim_id"], "accept") == 0  # nothing refused
+
+
 async def test_unmatched_ack_is_kept_and_flagged(
     platform: Settings, claims: Runtime, payers: None, cli_env: None
 ) -> None:
