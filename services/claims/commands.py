@@ -6,7 +6,6 @@ outbox rows), and record operator actions in its audit log.
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
@@ -19,8 +18,7 @@ from rich.table import Table
 
 from services.chassis import audit
 from services.chassis.clock import SystemClock
-from services.chassis.commands import service_group
-from services.chassis.settings import get_settings
+from services.chassis.commands import run_command, service_connection, service_group
 from services.claims import actions, store
 from services.claims.domain.payers import PayerFileError, parse_fee_schedule
 
@@ -35,30 +33,15 @@ DEFAULT_PAYERS = Path(__file__).resolve().parents[2] / "deploy" / "local" / "pay
 
 
 def _run(work: Coroutine[Any, Any, T]) -> T:
-    """Run a database command; a problem is one clear line and exit 1, never a traceback."""
-    try:
-        return asyncio.run(work)
-    except asyncpg.UndefinedTableError:
-        err.print("[red]error:[/red] the claims schema is not migrated yet: start the service first (`rcm up`)")
-    except (OSError, asyncpg.PostgresError) as exc:
-        err.print(f"[red]error:[/red] database error ({type(exc).__name__})")
-    raise typer.Exit(1)
+    return run_command("claims", work)
 
 
 async def _with_conn(work: Callable[[asyncpg.Connection], Awaitable[T]], *, write: bool = False) -> T:
-    try:
-        conn: asyncpg.Connection = await asyncpg.connect(get_settings().database_url("claims"))
-    except (OSError, asyncpg.PostgresError) as exc:
-        err.print(f"[red]error:[/red] cannot reach the claims database ({type(exc).__name__}): is the stack up?")
-        raise typer.Exit(1) from exc
-    await store.init_connection(conn)
-    try:
+    async with service_connection("claims") as conn:
         if write:
             async with conn.transaction():
                 return await work(conn)
         return await work(conn)
-    finally:
-        await conn.close()
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:

@@ -15,11 +15,6 @@ from services.claims.domain.payers import FeeRow, FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import LineKey
 
 
-async def init_connection(conn: asyncpg.Connection) -> None:
-    """Connections outside the service pool (CLI) get the pool's jsonb codec."""
-    await conn.set_type_codec("jsonb", encoder=json.dumps, decoder=json.loads, schema="pg_catalog")
-
-
 def _jsonb(value: Any) -> Any:
     """JSON-safe Python value for a jsonb parameter (the connection's codec encodes it)."""
     return json.loads(json.dumps(value, default=str))

@@ -3,7 +3,6 @@ commands. They run its own code with its own role, in one transaction, and audit
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
@@ -18,8 +17,7 @@ from rich.table import Table
 
 from services.chassis import audit
 from services.chassis.clock import SystemClock
-from services.chassis.commands import service_group
-from services.chassis.settings import get_settings
+from services.chassis.commands import run_command, service_connection, service_group
 from services.remits import intake, patients, store
 from services.remits.domain.balances import BUCKETS, bucket, ratio
 
@@ -34,18 +32,10 @@ T = TypeVar("T")
 
 def _run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
     async def run() -> T:
-        try:
-            conn: asyncpg.Connection = await asyncpg.connect(get_settings().database_url("remits"))
-        except (OSError, asyncpg.PostgresError) as exc:
-            err.print(f"[red]error:[/red] cannot reach the remits database ({type(exc).__name__}): is the stack up?")
-            raise typer.Exit(1) from exc
-        try:
-            await store.init_codecs(conn)
+        async with service_connection("remits") as conn:
             return await work(conn)
-        finally:
-            await conn.close()
 
-    return asyncio.run(run())
+    return run_command("remits", run())
 
 
 def _money(text: str) -> Decimal:

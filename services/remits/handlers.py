@@ -12,7 +12,6 @@ from services.remits import patients, store
 
 async def on_claim_submitted(ctx: HandlerContext, event: Any) -> None:
     e: ClaimSubmitted = event
-    await store.init_codecs(ctx.conn)
     await store.save_submission(ctx.conn, {
         "submission_id": e.submission_id, "claim_id": e.claim_id, "claim_family_id": e.claim_family_id,
         "encounter_id": e.encounter_id, "patient_account_id": e.patient_account_id, "payer_id": e.payer.payer_id,
@@ -25,7 +24,6 @@ async def on_claim_submitted(ctx: HandlerContext, event: Any) -> None:
 
 async def on_payment(ctx: HandlerContext, event: Any) -> None:
     e: PatientPaymentReceived = event
-    await store.init_codecs(ctx.conn)
     await patients.post_payment(ctx.conn, idempotency_key=e.idempotency_key, patient_account_id=e.patient_account_id,
                                 amount=e.amount, method=e.method, received_on=e.received_on,
                                 encounter_id=e.encounter_id, at=ctx.clock.now())
@@ -33,7 +31,6 @@ async def on_payment(ctx: HandlerContext, event: Any) -> None:
 
 async def on_refund(ctx: HandlerContext, event: Any) -> None:
     e: PatientRefundIssued = event
-    await store.init_codecs(ctx.conn)
     await patients.issue_refund(ctx.conn, idempotency_key=e.idempotency_key, credit_balance_id=e.credit_balance_id,
                                 amount=e.amount, at=ctx.clock.now())
 

@@ -347,7 +347,6 @@ async def poll_once(house: Clearinghouse, pool: asyncpg.Pool, now: Callable[[], 
     for f in await house.list(FOLDER):
         raw = await house.read(f)
         async with pool.acquire() as conn:
-            await store.init_codecs(conn)
             await ingest(conn, raw, f.name, "clearinghouse", now())
         await house.archive(f)
         done += 1
