@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import asdict
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 import typer
@@ -23,7 +24,9 @@ from services.chassis.commands import run_command, service_connection, service_g
 from services.chassis.ids import new_id
 from services.chassis.settings import get_settings
 from services.notifications import store
+from services.notifications.domain.policy import due_reminders
 from services.notifications.mailcatcher import list_mail, mail_folder, read_mail
+from services.notifications.settings import get_notification_settings
 
 app = service_group("notifications", "Notifications: statements, staff alerts and webhooks.")
 webhooks_app = typer.Typer(help="Webhook subscriptions: signed HTTP POSTs of events to downstream systems.",
@@ -66,6 +69,43 @@ def notifications_list(
         about = next((str(v) for k, v in r["related"].items() if v and k != "statement_id"), "-")
         table.add_row(r["notification_id"], r["kind"], r["template"], about, r["state"], str(r["attempts"]),
                       r["reason"] or "-", str(r["created_at"]))
+    console.print(table)
+
+
+@app.command("reminders")
+def reminders(
+    as_of: str | None = typer.Option(None, "--as-of", metavar="YYYY-MM-DD",
+                                     help="Preview the reminders due by the end of this day (default today)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Reminders the scheduler would create by a date: open balances with something due and the
+    30/60/90-day steps they reach (RCM_NOTIFICATIONS_REMINDER_DAYS). Creates nothing; a paid,
+    zeroed or written-off balance never appears."""
+    try:
+        day = date.fromisoformat(as_of) if as_of else SystemClock().today()
+    except ValueError:
+        err.print("[red]error:[/red] --as-of must be a date, YYYY-MM-DD")
+        raise typer.Exit(2) from None
+    end = datetime.combine(day, time.max, tzinfo=UTC)
+    steps = get_notification_settings().reminder_days
+
+    async def run() -> list[dict[str, Any]]:
+        async with service_connection("notifications") as conn:
+            balances = await store.balances_needing_reminders(conn)
+        return [{"balance_id": b["balance_id"], "encounter_id": b["encounter_id"],
+                 "opened_at": b["opened_at"].isoformat(), "reminder_days": due}
+                for b in sorted(balances, key=lambda b: (b["opened_at"], b["balance_id"]))
+                if (due := due_reminders(b["opened_at"], end, steps, set(b["steps"])))]
+
+    rows = run_command("notifications", run())
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title=f"reminders due by {day.isoformat()}")
+    for col in ("balance", "encounter", "opened", "steps (days)"):
+        table.add_column(col)
+    for r in rows:
+        table.add_row(r["balance_id"], r["encounter_id"], r["opened_at"], ", ".join(map(str, r["reminder_days"])))
     console.print(table)
 
 

@@ -5,65 +5,16 @@ synthetic encounters through the cycle, and `rcm audit` finds everything reconci
 from __future__ import annotations
 
 import json
-import os
-import socket
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
 from sandbox.demo_data import generate
-from services.chassis.settings import Settings
 from services.chassis.stack import PROCESSES
+from tests.e2e.support import Rcm
 
 pytestmark = pytest.mark.integration
-RCM = str(Path(sys.executable).with_name("rcm"))
-Rcm = Callable[..., subprocess.CompletedProcess[str]]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture(scope="module")
-def rcm(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rcm]:
-    state = tmp_path_factory.mktemp("state")
-    smtp = str(_free_port())
-    env = {
-        **os.environ,
-        "RCM_KAFKA_BOOTSTRAP": platform.bootstrap,
-        "RCM_ADMIN_DATABASE_URL": platform.admin_url,
-        "RCM_DATABASE_NAME": platform.database_name,
-        "RCM_TOPIC_PREFIX": platform.topic_prefix,
-        "RCM_STATE_DIR": str(state),
-        "RCM_CLEARINGHOUSE_ROOT": str(state / "clearinghouse"),
-        "RCM_MAILCATCHER_SMTP_PORT": smtp,
-        "RCM_NOTIFICATIONS_SMTP_PORT": smtp,
-        "RCM_CHARGES_MLLP_PORT": "0",
-        "RCM_SANDBOX_SEED": "7",
-        # As with real payers, acknowledgments come well before remittances (a 277CA after the
-        # claim was paid is refused as a late transition, which this test must not provoke).
-        "RCM_SANDBOX_ACK_DELAY_S": "0.2",
-        "RCM_SANDBOX_REMIT_DELAY_S": "5",
-        "RCM_CLAIMS_ACKS_INTERVAL_S": "1",
-        **{f"RCM_{p.name.upper()}_HTTP_PORT": str(_free_port()) for p in PROCESSES},
-    }
-
-    def run(*args: str, timeout: int = 600) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([RCM, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False)
-
-    up = run("up")
-    try:
-        assert up.returncode == 0, up.stdout + up.stderr
-        yield run
-    finally:
-        down = run("down", "--keep-infra")
-        assert down.returncode == 0, down.stderr
 
 
 def test_every_process_is_up_and_reports_health_and_lag(rcm: Rcm) -> None:

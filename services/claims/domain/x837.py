@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from edi import claim837 as x
 from edi.writer837 import render_837p
@@ -53,6 +54,16 @@ def _subscriber(draft: ClaimDraft, coverage: Coverage) -> tuple[x.Subscriber, x.
                           address=_address(patient.address), birth_date=patient.birth_date, gender=patient.sex)
 
 
+def _other_payer(draft: ClaimDraft, cov: Coverage, **adjudication: Any) -> x.OtherPayer:
+    name = cov.subscriber.name if cov.subscriber else draft.encounter.patient.name
+    return x.OtherPayer(
+        responsibility="PST"[cov.rank - 1], relationship=cov.relationship_to_subscriber,
+        claim_filing_indicator=cov.claim_filing_indicator, group_number=cov.group_number,
+        subscriber=x.Person(**_person(name)), member_id=cov.member_id,
+        payer=x.Payer(name=cov.payer_name, id=cov.payer_id), **adjudication,
+    )
+
+
 def build_claim(draft: ClaimDraft, sub: Submission) -> x.Claim:
     enc = draft.encounter
     coverage = draft.coverage
@@ -62,12 +73,8 @@ def build_claim(draft: ClaimDraft, sub: Submission) -> x.Claim:
     line_adjudications: dict[str, list[x.LineAdjudication]] = {}
     for prior in draft.prior_payers:
         cov = prior.coverage
-        name = cov.subscriber.name if cov.subscriber else enc.patient.name
-        other_payers.append(x.OtherPayer(
-            responsibility="PST"[cov.rank - 1],
-            relationship=cov.relationship_to_subscriber, claim_filing_indicator=cov.claim_filing_indicator,
-            group_number=cov.group_number, subscriber=x.Person(**_person(name)), member_id=cov.member_id,
-            payer=x.Payer(name=cov.payer_name, id=cov.payer_id), paid_amount=prior.paid,
+        other_payers.append(_other_payer(
+            draft, cov, paid_amount=prior.paid,
             adjustments=[x.Adjustment(group=a.group, reason=a.reason_code, amount=a.amount, quantity=a.quantity)
                          for a in prior.claim_adjustments],
             adjudication_date=None if prior.lines else prior.adjudication_date,
@@ -80,6 +87,9 @@ def build_claim(draft: ClaimDraft, sub: Submission) -> x.Claim:
                              for a in lo.adjustments],
                 adjudication_date=prior.adjudication_date,
             ))
+    # 2320 is required whenever another payer may pay on the claim: the payers still to come are
+    # listed too (no AMT*D, no CAS), which is what lets a Medicare carrier cross the claim over.
+    other_payers += [_other_payer(draft, cov) for cov in enc.coverages if cov.rank > draft.coverage_rank]
     rendering = enc.rendering_provider
     referring = enc.referring_provider
     lines = [

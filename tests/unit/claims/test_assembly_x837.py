@@ -81,3 +81,13 @@ def test_secondary_claim_carries_the_primary_adjudication() -> None:
     assert "SBR*S*18" in text and "SBR*P*18" in text and "AMT*D*74.5~" in text and text.count("SVD*60054*") == 2
     assert "DTP*573*D8*" in text and secondary_draft(second, prior, FeeSchedule()) is None
     assert prior.adjudication_date == date.fromisoformat(remit["adjudication_date"])
+
+
+def test_the_primary_claim_names_the_payers_still_to_come_without_amounts() -> None:
+    text = render(draft(), Submission("S4", "1", "60054", "Aetna"))
+    assert pyx12_validate(text) == []
+    # Loop 2320 for Medi-Cal (rank 2): SBR*S with its member id, no AMT*D or CAS (nothing adjudicated yet).
+    assert "SBR*P*18*GRP-0042" in text and "SBR*S*18*" in text and "NM1*PR*2*Medi-Cal*****PI*610442~" in text
+    assert "AMT*D*" not in text and "CAS*" not in text
+    single = render(draft(coverages=[ex.COVERAGES[0]]), Submission("S5", "1", "60054", "Aetna"))
+    assert "SBR*S" not in single and pyx12_validate(single) == []

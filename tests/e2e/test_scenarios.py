@@ -1,0 +1,309 @@
+"""The billing cases a billing manager checks, each pushed through the real stack (four services,
+the sandbox clearinghouse and payers, Kafka, Postgres) and checked to the cent.
+
+Every visit has its own patient, guarantor and member ids, so each scenario's numbers are a
+function of the payers' contracts only (deploy/local/payers.yaml and its fee schedules; random
+interest and recoupments are switched off here so nothing depends on the seed or the date). The
+expected amounts are worked out by hand in each test from those contracts:
+
+* Aetna: 20% coinsurance after a $500 deductible, $25 office-visit copay; 72100 needs prior auth.
+* Blue Shield: pays 8% below contract; $250 deductible, $20 office-visit copay, 10% coinsurance.
+* Medicare: 20% after the $257 Part B deductible, 2% sequestration (CO-253), crosses over to Medi-Cal.
+* Medi-Cal: pays its fee schedule with no patient share; as secondary it pays the patient's share
+  up to its own allowed amount less what the primary paid.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from schemas.registry import validate
+from services.chassis.settings import Settings
+from tests.e2e.support import Line, Rcm, Timeline, Visit, adjustments, coverage, money
+from tests.support import intake
+from tests.support.kafka_io import publish
+
+pytestmark = pytest.mark.integration
+REPO = Path(__file__).resolve().parents[2]
+D = money
+
+ER = ("R0789",)
+CLEAN = Visit("clean", (coverage(1, "610442", "90000001A"),), (Line("99213", "150.00"), Line("36415", "12.00")),
+              diagnoses=("J020",))
+HELD = Visit("held", (coverage(1, "610442", "90000002B"),), (Line("99213", "150.00"), Line("87880", "35.00", ("QW",))),
+             diagnoses=("J020",))
+REJECTED = Visit("rejected", (coverage(1, "610442", "91234567"),), (Line("99214", "210.00"),))  # no check letter
+DENIED = Visit("denied", (coverage(1, "60054", "W000000004"),), (Line("72100", "125.00"),), diagnoses=("M5450",))
+ER_LINES = (Line("99284", "650.00"), Line("71046", "120.00"))
+PARTIAL = Visit("partial", (coverage(1, "60054", "W000000005"),), ER_LINES, diagnoses=ER, place_of_service="23")
+SECONDARY = Visit("secondary", (coverage(1, "60054", "W000000006"), coverage(2, "610442", "90000006F")), ER_LINES,
+                  diagnoses=ER, place_of_service="23")
+CROSSOVER = Visit("crossover", (coverage(1, "01182", "1EG4TE5MK73"), coverage(2, "610442", "90000007G")),
+                  (Line("99284", "650.00"),), diagnoses=ER, place_of_service="23")
+CORRECTED = Visit("corrected", (coverage(1, "60054", "W000000008"),), ER_LINES, diagnoses=ER, place_of_service="23")
+UNDERPAID = Visit("underpaid", (coverage(1, "94036", "ABC000000010"),), (Line("99213", "150.00"),))
+VISITS = (CLEAN, HELD, REJECTED, DENIED, PARTIAL, SECONDARY, CROSSOVER, CORRECTED, UNDERPAID)
+
+
+@pytest.fixture(scope="module")
+def stack_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The local payer master with its random interest and recoupments switched off."""
+    folder = tmp_path_factory.mktemp("payers")
+    shutil.copytree(REPO / "deploy" / "local" / "fee_schedules", folder / "fee_schedules")
+    master = yaml.safe_load((REPO / "deploy" / "local" / "payers.yaml").read_text())
+    for payer in master["payers"]:
+        payer.get("sandbox", {}).update(interest_probability="0", recoupment_probability="0")
+    path = folder / "payers.yaml"
+    path.write_text(yaml.safe_dump(master))
+    return {"RCM_SANDBOX_PAYERS_FILE": str(path), "RCM_CLAIMS_PAYERS_FILE": str(path)}
+
+
+@dataclass
+class World:
+    rcm: Rcm
+    settings: Settings
+    timeline: Timeline
+    service_date: date
+    clearinghouse: Path
+
+    async def encounter_id(self, visit: Visit) -> str:
+        return str(await self.timeline.until(lambda: self.timeline.encounter_id(visit),
+                                             f"{visit.name}: charges posted"))
+
+    async def event(self, name: str, what: str, timeout_s: float = 120, **match: Any) -> dict[str, Any]:
+        found = await self.timeline.until(lambda: self.timeline.of(name, **match), what, timeout_s)
+        return dict(found[-1])
+
+    def json(self, *args: str) -> Any:
+        result = self.rcm(*args, "--json")
+        assert result.returncode == 0, result.stdout + result.stderr
+        return json.loads(result.stdout)
+
+
+@pytest.fixture(scope="module")
+async def world(rcm: Rcm, platform: Settings, stack_state: Path) -> AsyncIterator[World]:
+    timeline = Timeline(platform)
+    service_date = datetime.now(UTC).date() - timedelta(days=6)
+    try:
+        await timeline.start()
+        for visit in VISITS:
+            for event in visit.events(service_date):
+                await publish(platform, event)
+        yield World(rcm, platform, timeline, service_date, stack_state / "clearinghouse")
+    finally:
+        await timeline.stop()
+
+
+def totals(posted: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
+    """(paid, contractual CO-45, patient responsibility) of a ClaimPaymentPosted/ClaimDenied."""
+    return D(posted["total_paid"]), adjustments(posted["lines"], "CO", "45"), D(posted["patient_responsibility"])
+
+
+async def test_a_clean_claim_is_paid_at_the_contracted_rate(world: World) -> None:
+    encounter = await world.encounter_id(CLEAN)
+    submitted = await world.event("ClaimSubmitted", "clean: submitted", encounter_id=encounter)
+    assert D(submitted["total_charge"]) == D("162.00")
+    # Medi-Cal's fee schedule: 99213 61.50, 36415 4.92.
+    assert [D(ln["expected_allowed"]) for ln in submitted["lines"]] == [D("61.50"), D("4.92")]
+    await world.event("ClaimAccepted", "clean: accepted by the 277CA", claim_id=submitted["claim_id"])
+    posted = await world.event("ClaimPaymentPosted", "clean: paid", claim_id=submitted["claim_id"])
+    assert totals(posted) == (D("66.42"), D("95.58"), D("0.00"))
+    assert posted["claim_status"] == "1"
+    assert not world.timeline.of("ClaimDenied", encounter_id=encounter)
+    assert not world.timeline.of("UnderpaymentDetected", encounter_id=encounter)
+
+
+async def test_a_scrubber_hold_fixed_upstream_is_released_and_paid(world: World) -> None:
+    encounter = await world.encounter_id(HELD)
+    held = await world.event("ClaimHeld", "held: NCCI hold", encounter_id=encounter)
+    # 99213 with 87880 on the same day needs an NCCI-associated modifier on 87880.
+    assert any(e["edit_id"] == "NCCI-PTP" for e in held["edits"]), held["edits"]
+    assert not world.timeline.of("ClaimSubmitted", encounter_id=encounter)
+    # The integration team corrects the charge (adds modifier 59); the claim is rebuilt, passes and goes out.
+    fixed = intake.correction(HELD.source_encounter_id, "held-2b", "held-2",
+                              **HELD.charge_fields(world.service_date, Line("87880", "35.00", ("QW", "59"))))
+    await publish(world.settings, fixed)
+    submitted = await world.event("ClaimSubmitted", "held: submitted after the fix", encounter_id=encounter)
+    assert [ln["modifiers"] for ln in submitted["lines"]] == [[], ["QW", "59"]]
+    posted = await world.event("ClaimPaymentPosted", "held: paid", encounter_id=encounter)
+    # Medi-Cal: 99213 61.50, 87880-QW 14.35.
+    assert totals(posted) == (D("75.85"), D("109.15"), D("0.00"))
+
+
+async def test_a_277ca_rejection_fixed_goes_again_as_a_new_original_and_is_paid(world: World) -> None:
+    encounter = await world.encounter_id(REJECTED)
+    first = await world.event("ClaimSubmitted", "rejected: first submission", encounter_id=encounter)
+    rejected = await world.event("ClaimRejected", "rejected: 277CA A7", claim_id=first["claim_id"])
+    assert rejected["submission_id"] == first["submission_id"]
+    # The registration desk fixes the member id; the claim goes again as a new original.
+    fixed = REJECTED.encounter("EncounterUpdated", coverages=[coverage(1, "610442", "91234567C")])
+    await publish(world.settings, fixed)
+    again = await world.timeline.until(
+        lambda: [s for s in world.timeline.of("ClaimSubmitted", encounter_id=encounter)
+                 if s["submission_id"] != first["submission_id"]], "rejected: resubmitted")
+    assert again[0]["frequency"] == "1" and again[0]["payer_claim_control_number"] is None
+    posted = await world.event("ClaimPaymentPosted", "rejected: paid after the fix", encounter_id=encounter)
+    assert posted["submission_id"] == again[0]["submission_id"]
+    assert totals(posted) == (D("86.10"), D("123.90"), D("0.00"))
+
+
+async def test_a_missing_authorization_is_denied_with_a_category_and_never_written_off(world: World) -> None:
+    encounter = await world.encounter_id(DENIED)
+    denied = await world.event("ClaimDenied", "denied: CO-197", encounter_id=encounter)
+    assert denied["denial_scope"] == "claim"
+    assert D(denied["total_paid"]) == D("0.00") and D(denied["patient_responsibility"]) == D("0.00")
+    assert [(d["group"], d["reason_code"], D(d["amount"])) for d in denied["denials"]] == [("CO", "197", D("125.00"))]
+    assert denied["denials"][0]["category"] and denied["denials"][0]["recommended_action"]
+    assert not world.timeline.of("PatientBalanceCreated", encounter_id=encounter)
+
+
+async def test_a_partial_payment_bills_the_patient_who_pays_and_the_reminders_stop(world: World) -> None:
+    encounter = await world.encounter_id(PARTIAL)
+    posted = await world.event("ClaimPaymentPosted", "partial: paid", encounter_id=encounter)
+    # Aetna allows 468.00 + 86.40: the $500 deductible takes 468.00 + 32.00, 20% of the other
+    # 54.40 is coinsurance (10.88), Aetna pays 43.52; the patient owes 510.88.
+    assert totals(posted) == (D("43.52"), D("215.60"), D("510.88"))
+    assert posted["patient_share"] == {"deductible": "500.00", "coinsurance": "10.88", "copay": "0.00",
+                                       "other": "0.00"}
+    balance = await world.event("PatientBalanceCreated", "partial: balance", encounter_id=encounter)
+    assert D(balance["amount_due"]) == D("510.88")
+    statement = await world.event("NotificationSent", "partial: statement sent",
+                                  related__balance_id=balance["balance_id"])
+    assert statement["template"] == "patient-statement"
+    mail = await world.timeline.until(lambda: [m for m in world.json("mail", "list")
+                                               if PARTIAL.email in json.dumps(m)], "partial: statement mailed")
+    assert len(mail) == 1
+    month_later = (datetime.now(UTC).date() + timedelta(days=31)).isoformat()
+    due = world.json("notifications", "reminders", "--as-of", month_later)
+    assert [r["reminder_days"] for r in due if r["balance_id"] == balance["balance_id"]] == [[30]]
+
+    payment = validate("rcm.intake.PatientPaymentReceived.v1", json.dumps({
+        "source_system": "portal", "source_payment_id": "partial-pay-1", "idempotency_key": "portal:partial-pay-1",
+        "patient_account_id": balance["patient_account_id"], "amount": "510.88", "method": "card",
+        "received_on": datetime.now(UTC).date().isoformat(), "encounter_id": None,
+        "statement_id": statement["related"]["statement_id"], "reference": "AUTH-510"}))
+    await publish(world.settings, payment)
+    paid = await world.event("PatientPaymentPosted", "partial: patient payment posted",
+                             patient_account_id=balance["patient_account_id"])
+    assert paid["applications"] == [{"balance_id": balance["balance_id"], "encounter_id": encounter,
+                                     "amount": "510.88"}]
+    assert paid["unapplied_amount"] == "0.00"
+    closed = await world.event("PatientBalanceUpdated", "partial: balance paid off", balance_id=balance["balance_id"],
+                               reason="patient_payment")
+    assert D(closed["amount_due"]) == D("0.00") and D(closed["patient_paid"]) == D("510.88")
+
+    def reminder_gone() -> bool:
+        due = world.json("notifications", "reminders", "--as-of", month_later)
+        return all(r["balance_id"] != balance["balance_id"] for r in due)
+    await world.timeline.until(reminder_gone, "partial: no reminder for a paid balance")
+
+
+async def test_the_secondary_claim_goes_out_after_the_primary_pays(world: World) -> None:
+    encounter = await world.encounter_id(SECONDARY)
+    primary = await world.event("ClaimPaymentPosted", "secondary: primary paid", encounter_id=encounter,
+                                payer__payer_id="60054")
+    assert totals(primary) == (D("43.52"), D("215.60"), D("510.88"))
+    second = await world.event("ClaimSubmitted", "secondary: claim to Medi-Cal", encounter_id=encounter,
+                               coverage_rank=2)
+    assert second["payer"]["payer_id"] == "610442" and D(second["total_charge"]) == D("770.00")
+    paid = await world.event("ClaimPaymentPosted", "secondary: Medi-Cal paid", encounter_id=encounter,
+                             payer__payer_id="610442")
+    # Per line Medi-Cal pays the patient's share up to its allowed amount less Aetna's payment:
+    # 99284 min(468.00, 266.50 - 0) = 266.50; 71046 min(42.88, 49.20 - 43.52) = 5.68.
+    assert paid["claim_status"] == "2"
+    assert D(paid["total_paid"]) == D("272.18") and D(paid["patient_responsibility"]) == D("0.00")
+    assert adjustments(paid["lines"], "OA", "23") == D("43.52")
+
+
+async def test_a_crossover_claim_is_paid_by_both_payers_and_no_secondary_is_sent(world: World) -> None:
+    encounter = await world.encounter_id(CROSSOVER)
+    medicare = await world.event("ClaimPaymentPosted", "crossover: Medicare paid", encounter_id=encounter,
+                                 payer__payer_id="01182")
+    # Medicare allows 338.00: deductible 257.00, 20% of 81.00 = 16.20, 64.80 less 2% sequestration.
+    assert medicare["claim_status"] == "19"
+    assert totals(medicare) == (D("63.50"), D("312.00"), D("273.20"))
+    assert adjustments(medicare["lines"], "CO", "253") == D("1.30")
+    medi_cal = await world.event("ClaimPaymentPosted", "crossover: Medi-Cal paid", encounter_id=encounter,
+                                 payer__payer_id="610442")
+    # min(273.20, 266.50 - 63.50) = 203.00
+    assert D(medi_cal["total_paid"]) == D("203.00") and D(medi_cal["patient_responsibility"]) == D("0.00")
+    assert world.timeline.of("ClaimForwarded", encounter_id=encounter)
+    assert [s["coverage_rank"] for s in world.timeline.of("ClaimSubmitted", encounter_id=encounter)] == [1]
+    # Sequestration is not an underpayment.
+    assert not world.timeline.of("UnderpaymentDetected", encounter_id=encounter)
+
+
+async def test_a_voided_charge_replaces_the_claim_and_the_balance_follows(world: World) -> None:
+    encounter = await world.encounter_id(CORRECTED)
+    balance = await world.event("PatientBalanceCreated", "corrected: balance", encounter_id=encounter)
+    assert D(balance["amount_due"]) == D("510.88")
+    # The chest x-ray was charged in error: voided upstream, the paid claim is replaced (frequency 7).
+    await publish(world.settings, intake.void(CORRECTED.source_encounter_id, "corrected-2-void", "corrected-2"))
+    replacement = await world.event("ClaimSubmitted", "corrected: replacement", encounter_id=encounter, frequency="7")
+    assert [ln["procedure_code"] for ln in replacement["lines"]] == ["99284"]
+    reversed_ = await world.event("ClaimPaymentReversed", "corrected: original reversed", encounter_id=encounter)
+    assert D(reversed_["total_paid"]) == D("-43.52")
+    # The payer's accumulators are reversed too: 99284 alone meets 468.00 of the deductible, pays 0.
+    posted = await world.event("ClaimPaymentPosted", "corrected: replacement paid",
+                               submission_id=replacement["submission_id"])
+    assert totals(posted) == (D("0.00"), D("182.00"), D("468.00"))
+    updated = await world.event("PatientBalanceUpdated", "corrected: balance lowered", balance_id=balance["balance_id"],
+                                amount_due="468.00")
+    assert updated["revision"] > 1
+    assert len(world.timeline.of("PatientBalanceCreated", encounter_id=encounter)) == 1
+
+
+async def test_an_underpayment_is_detected_and_a_deductible_is_not_a_denial(world: World) -> None:
+    encounter = await world.encounter_id(UNDERPAID)
+    under = await world.event("UnderpaymentDetected", "underpaid: detected", encounter_id=encounter)
+    # Blue Shield's contract allows 102.00 for 99213; it allowed 93.84 (8% below).
+    assert (D(under["total_expected_allowed"]), D(under["total_allowed"]), D(under["total_variance"])) == (
+        D("102.00"), D("93.84"), D("-8.16"))
+    posted = await world.event("ClaimPaymentPosted", "underpaid: posted", encounter_id=encounter)
+    # The $20 copay, then the deductible takes the rest of the allowed amount: nothing paid, nothing denied.
+    assert totals(posted) == (D("0.00"), D("56.16"), D("93.84"))
+    assert posted["patient_share"]["copay"] == "20.00" and posted["patient_share"]["deductible"] == "73.84"
+    assert not world.timeline.of("ClaimDenied", encounter_id=encounter)
+
+
+async def test_a_duplicate_835_posts_nothing_again(world: World, tmp_path: Path) -> None:
+    encounter = await world.encounter_id(CLEAN)
+    posted = await world.event("ClaimPaymentPosted", "clean: paid", encounter_id=encounter)
+    remittance = await world.event("RemittanceReceived", "clean: remittance", remittance_id=posted["remittance_id"])
+    archive = world.clearinghouse / "archive"
+    original = await world.timeline.until(
+        lambda: [p for p in archive.rglob("*.835") if remittance["trace_number"] in p.read_text()],
+        "clean: 835 archived")
+    text = original[0].read_text()
+    same_file = world.rcm("remits", "import", str(original[0]))
+    assert same_file.returncode == 1 and "duplicate" in (same_file.stdout + same_file.stderr).lower()
+    # The same remittance (payer + TRN02) in a new envelope is the same money: refused too.
+    renumbered = tmp_path / "resent.835"
+    control = re.search(r"\*(\d{9})\*", text)
+    assert control is not None
+    renumbered.write_text(text.replace(control.group(1), "999999999"))
+    again = world.rcm("remits", "import", str(renumbered))
+    assert again.returncode == 1 and "duplicate" in (again.stdout + again.stderr).lower()
+    await world.timeline.refresh()
+    assert len(world.timeline.of("ClaimPaymentPosted", encounter_id=encounter)) == 1
+    assert len(world.timeline.of("RemittanceReceived", trace_number=remittance["trace_number"])) == 1
+
+
+async def test_the_audit_finds_every_scenario_reconciled(world: World) -> None:
+    for visit in VISITS:
+        await world.encounter_id(visit)
+    audit = world.rcm("audit", "--json")
+    assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-2000:]
+    checks = json.loads(audit.stdout)
+    assert all(check["differences"] == [] for check in checks), checks
