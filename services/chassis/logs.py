@@ -14,7 +14,8 @@ ALLOWED_EXTRA = frozenset(
         "service", "event_id", "event_type", "topic", "partition", "offset", "consumer",
         "attempt", "error_class", "reason", "count", "claim_id", "encounter_id", "charge_id",
         "remittance_id", "patient_account_id", "notification_id", "file_id", "component",
-        "seq", "duration_ms", "state", "transition", "migration",
+        "seq", "duration_ms", "state", "transition", "migration", "balance_id", "payment_id",
+        "statement_id", "credit_balance_id", "submission_id",
     }
 )
 
