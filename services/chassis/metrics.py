@@ -20,6 +20,10 @@ class Metrics:
         self.outbox_pending = Gauge(
             "rcm_outbox_pending", "Outbox rows not yet published", ["service"], registry=self.registry
         )
+        self.outbox_held = Gauge(
+            "rcm_outbox_held", "Outbox rows the broker refused for good, waiting for an operator", ["service"],
+            registry=self.registry,
+        )
         self.retries = Counter(
             "rcm_transient_retries_total", "Retries after transient failures", ["service"], registry=self.registry
         )

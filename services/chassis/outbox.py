@@ -4,6 +4,11 @@ A handler calls `enqueue` inside the transaction of its state change (no dual wr
 publishes unpublished rows in `seq` order with an idempotent producer, waits for the broker's
 ack, then marks them. A crash between ack and mark republishes the same event id, which every
 consumer's inbox turns into a no-op: at least once on the wire, exactly once in effect.
+
+A broker that is away (connection, timeouts, leader changes) only pauses the relay: it backs off
+and tries again, losing nothing. A row the broker refuses for good (PERMANENT) is held with the
+reason, and the rows behind it with the same topic and key wait too, so the rest of the service's
+events keep flowing while one aggregate waits for an operator (`rcm outbox list|retry`).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from datetime import datetime
 from uuid import UUID, uuid4
 
 import asyncpg
+from aiokafka import errors as kafka_errors
 from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
@@ -30,6 +36,18 @@ from services.chassis.metrics import Metrics
 from services.chassis.settings import Settings
 
 log = logging.getLogger(__name__)
+# Refusals that no retry cures: the row itself (or the topic's configuration) must change.
+PERMANENT: tuple[type[Exception], ...] = (
+    kafka_errors.MessageSizeTooLargeError, kafka_errors.RecordListTooLargeError, kafka_errors.InvalidTopicError,
+    kafka_errors.CorruptRecordException, kafka_errors.TopicAuthorizationFailedError,
+)
+SELECT_PENDING = (
+    "SELECT seq, event_id, topic, message_key, event_type, subject, occurred_at, traceparent, payload"
+    " FROM outbox o WHERE published_at IS NULL AND held_at IS NULL AND NOT EXISTS ("
+    " SELECT 1 FROM outbox h WHERE h.held_at IS NOT NULL AND h.published_at IS NULL"
+    " AND h.topic = o.topic AND h.message_key = o.message_key AND h.seq < o.seq)"
+    " ORDER BY seq LIMIT $1"
+)
 
 
 def current_traceparent() -> str | None:
@@ -99,7 +117,8 @@ class OutboxRelay:
         while not stopping.is_set():
             try:
                 await self._lead(stopping)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError,
+                    kafka_errors.KafkaError) as exc:
                 self.is_leader = False
                 log.warning("outbox relay interrupted", extra=ids(service=self.service, error_class=type(exc).__name__))
                 await _sleep_or_stop(stopping, self.settings.retry_max_delay_s)
@@ -132,26 +151,42 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_pending(self) -> int:
-        """Publish one batch in order; return how many rows were published."""
+        """Publish one batch in order; return how many rows were published or held."""
         async with self.pool.acquire() as conn:
-            records = await conn.fetch(
-                "SELECT seq, event_id, topic, message_key, event_type, subject, occurred_at, traceparent, payload"
-                " FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT $1",
-                self.settings.outbox_batch_size,
-            )
-            rows = [OutboxRow(**dict(r)) for r in records]
+            rows = [OutboxRow(**dict(r)) for r in await conn.fetch(SELECT_PENDING, self.settings.outbox_batch_size)]
             if not rows:
-                self.metrics.outbox_pending.labels(self.service).set(0)
+                await self._gauges(conn)
                 return 0
-            for row in rows:
-                await self._publish(row)
-            faults.maybe_crash(self.settings.fault, faults.RELAY_AFTER_ACK)
-            await conn.execute(
-                "UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])", [r.seq for r in rows]
-            )
-            pending = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
-            self.metrics.outbox_pending.labels(self.service).set(pending)
-            return len(rows)
+            published: list[int] = []
+            blocked: set[tuple[str, str]] = set()
+            try:
+                for row in rows:
+                    if (row.topic, row.message_key) in blocked:
+                        continue
+                    try:
+                        await self._publish(row)
+                    except PERMANENT as exc:
+                        blocked.add((row.topic, row.message_key))
+                        await conn.execute("UPDATE outbox SET held_at = now(), held_reason = $2 WHERE seq = $1",
+                                           row.seq, f"{type(exc).__name__}: the broker refused this record")
+                        log.error("outbox row held: the broker refused it for good; its key waits",
+                                  extra=ids(service=self.service, seq=row.seq, event_type=row.event_type,
+                                            error_class=type(exc).__name__))
+                        continue
+                    published.append(row.seq)
+                faults.maybe_crash(self.settings.fault, faults.RELAY_AFTER_ACK)
+            finally:
+                # Acked rows are marked even when a later row fails, so a retry does not resend them.
+                if published:
+                    await conn.execute("UPDATE outbox SET published_at = now() WHERE seq = ANY($1::bigint[])",
+                                       published)
+            await self._gauges(conn)
+            return len(published) + len(blocked)
+
+    async def _gauges(self, conn: asyncpg.Connection) -> None:
+        pending, held = await unpublished(conn)
+        self.metrics.outbox_pending.labels(self.service).set(pending)
+        self.metrics.outbox_held.labels(self.service).set(held)
 
     async def _publish(self, row: OutboxRow) -> None:
         parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
@@ -185,6 +220,35 @@ class OutboxRelay:
                 self.metrics.published.labels(self.service, row.event_type).inc()
         finally:
             otel_context.detach(token)
+
+
+async def unpublished(conn: asyncpg.Connection) -> tuple[int, int]:
+    """(rows waiting to be published, rows held after a permanent refusal)."""
+    row = await conn.fetchrow(
+        "SELECT count(*) FILTER (WHERE held_at IS NULL), count(*) FILTER (WHERE held_at IS NOT NULL)"
+        " FROM outbox WHERE published_at IS NULL")
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def held_rows(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """Held rows with how many rows of the same key wait behind each (no payloads: they may hold PHI)."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT h.seq, h.event_id, h.topic, h.message_key, h.event_type, h.occurred_at, h.held_at, h.held_reason,"
+        " (SELECT count(*) FROM outbox w WHERE w.published_at IS NULL AND w.topic = h.topic"
+        "  AND w.message_key = h.message_key AND w.seq > h.seq) AS waiting"
+        " FROM outbox h WHERE h.held_at IS NOT NULL AND h.published_at IS NULL ORDER BY h.seq")
+    return rows
+
+
+async def release_held(conn: asyncpg.Connection, seq: int) -> bool:
+    """Let the relay try a held row again (after the topic or broker was fixed)."""
+    released = await conn.fetchval(
+        "UPDATE outbox SET held_at = NULL, held_reason = NULL WHERE seq = $1 AND held_at IS NOT NULL"
+        " AND published_at IS NULL RETURNING seq", seq)
+    if released is not None:
+        await conn.execute("SELECT pg_notify(current_schema() || '_outbox', '')")
+    return released is not None
 
 
 async def _sleep_or_stop(stopping: asyncio.Event, seconds: float) -> bool:

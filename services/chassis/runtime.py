@@ -221,7 +221,7 @@ class Runtime:
         try:
             async with self.db.acquire() as conn:
                 checks["database"] = await conn.fetchval("SELECT 1") == 1
-                checks["outbox_pending"] = await conn.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL")
+                checks["outbox_pending"], checks["outbox_held"] = await outbox.unpublished(conn)
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, RuntimeError):
             checks["database"] = False
         checks["relay_leader"] = bool(self.relay and self.relay.is_leader)

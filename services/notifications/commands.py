@@ -78,9 +78,10 @@ def reminders(
                                      help="Preview the reminders due by the end of this day (default today)."),
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
 ) -> None:
-    """Reminders the scheduler would create by a date: open balances with something due and the
-    30/60/90-day steps they reach (RCM_NOTIFICATIONS_REMINDER_DAYS). Creates nothing; a paid,
-    zeroed or written-off balance never appears."""
+    """Reminders due by a date: a preview, creates nothing.
+
+    Open balances with something due and the 30/60/90-day steps they reach by then
+    (RCM_NOTIFICATIONS_REMINDER_DAYS). A paid, zeroed or written-off balance never appears."""
     try:
         day = date.fromisoformat(as_of) if as_of else SystemClock().today()
     except ValueError:

@@ -7,6 +7,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 import asyncpg
 import pytest
@@ -271,3 +272,88 @@ async def test_only_one_relay_leads_per_service(platform: Settings, running: tup
     assert relay.relay.is_leader and not second.is_leader
     stop.set()
     await task
+
+
+async def test_a_record_the_broker_refuses_is_held_and_only_its_key_waits(
+    platform: Settings, running: tuple[Runtime, Runtime], cli_env: None
+) -> None:
+    from services.chassis import outbox
+
+    relay, _ = running
+    assert relay.pool is not None
+    stuck, other = f"PA{uuid.uuid4().hex[:10]}", f"PA{uuid.uuid4().hex[:10]}"
+    async with relay.pool.acquire() as conn, conn.transaction():
+        first = await outbox.enqueue(conn, testsvc.example(testsvc.PAYMENT_POSTED, patient_account_id=stuck),
+                                     occurred_at=datetime.now(UTC))
+        behind = await outbox.enqueue(conn, testsvc.example(testsvc.PAYMENT_POSTED, patient_account_id=stuck),
+                                      occurred_at=datetime.now(UTC))
+        flowing = await outbox.enqueue(conn, testsvc.example(testsvc.PAYMENT_POSTED, patient_account_id=other),
+                                       occurred_at=datetime.now(UTC))
+        good_payload = await conn.fetchval("SELECT payload FROM outbox WHERE event_id = $1", first)
+        # Larger than the producer's 1 MB request limit: no retry can deliver it as it is.
+        await conn.execute("UPDATE outbox SET payload = $2 WHERE event_id = $1", first, b"x" * 1_100_000)
+
+    async def published(event_id: uuid.UUID) -> bool:
+        return await count(platform, "remits", "SELECT count(*) FROM outbox WHERE event_id = $1"
+                           " AND published_at IS NOT NULL", event_id) == 1
+
+    await eventually(lambda: published(flowing), what="the other key's event to flow past the held row")
+    assert not await published(first) and not await published(behind)
+    listing = await asyncio.to_thread(CliRunner().invoke, rcm, ["outbox", "list", "--service", "remits", "--json"])
+    assert listing.exit_code == 1, listing.output
+    [held] = [r for r in json.loads(listing.output) if r["message_key"] == stuck]
+    assert held["event_type"] == testsvc.PAYMENT_POSTED and held["waiting"] == 1
+    assert "MessageSizeTooLargeError" in held["held_reason"] and "payload" not in held
+    health = await relay.health()
+    assert health["outbox_held"] not in (0, None) and health["ready"] is True
+
+    # The operator fixes the cause (here: the record) and releases it; the key resumes in order.
+    async with relay.pool.acquire() as conn:
+        await conn.execute("UPDATE outbox SET payload = $2 WHERE event_id = $1", first, good_payload)
+    released = await asyncio.to_thread(CliRunner().invoke, rcm, ["outbox", "retry", "remits", str(held["seq"]),
+                                                                  "--reason", "record fixed"])
+    assert released.exit_code == 0, released.output
+    await eventually(lambda: published(behind), what="the held key to resume")
+    order: list[str] = []
+
+    async def both_on_the_topic() -> bool:
+        order[:] = [dict(h)["ce_id"].decode() for k, _, h in await read_topic(platform, "rcm.patient-balances.v1")
+                    if k == stuck.encode()]
+        return len(order) >= 2
+
+    await eventually(both_on_the_topic, what="the held key's two events on the topic")
+    assert order == [str(first), str(behind)]
+    again = await asyncio.to_thread(CliRunner().invoke, rcm, ["outbox", "retry", "remits", str(held["seq"]),
+                                                              "--reason", "twice"])
+    assert again.exit_code == 1
+    assert await count(platform, "remits", "SELECT count(*) FROM audit_log WHERE action = 'outbox.retry'") == 1
+
+
+async def test_a_broker_outage_pauses_the_relay_and_loses_nothing(
+    platform: Settings, running: tuple[Runtime, Runtime], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
+
+    from services.chassis import outbox
+
+    relay, _ = running
+    assert relay.pool is not None and relay.relay is not None
+    real_send = relay.publisher.send
+    failures = [KafkaConnectionError("broker away"), KafkaTimeoutError()]
+
+    async def flaky_send(*args: object, **kwargs: object) -> None:
+        if failures:
+            raise failures.pop(0)
+        await real_send(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(relay.publisher, "send", flaky_send)
+    async with relay.pool.acquire() as conn:
+        event_id = await outbox.enqueue(conn, testsvc.example(testsvc.PAYMENT_POSTED), occurred_at=datetime.now(UTC))
+
+    async def published() -> bool:
+        return await count(platform, "remits", "SELECT count(*) FROM outbox WHERE event_id = $1"
+                           " AND published_at IS NOT NULL", event_id) == 1
+
+    await eventually(published, what="the event to be published once the broker is back")
+    assert failures == []
+    assert (await relay.health())["background_tasks"] is True
