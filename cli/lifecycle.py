@@ -49,6 +49,7 @@ class Lifecycle:
     notifications: Counter[str] = field(default_factory=Counter)
     rejection_codes: Counter[str] = field(default_factory=Counter)
     _rank: dict[str, int] = field(default_factory=dict)
+    _payer: dict[str, str] = field(default_factory=dict)
     _billed: set[str] = field(default_factory=set)
 
     def apply(self, event_type: str, payload: dict[str, Any]) -> None:
@@ -80,13 +81,27 @@ class Lifecycle:
     def _on_ClaimSubmitted(self, p: dict[str, Any]) -> None:
         rank = int(p.get("coverage_rank", 1))
         self._rank[p["claim_id"]] = rank
+        self._payer[p["claim_id"]] = p["payer"]["payer_id"]
         # Originals only: a resubmission of the same claim bills the same services again.
         if p.get("frequency", "1") == "1" and p["claim_id"] not in self._billed:
             self._billed.add(p["claim_id"])
             self.rank(rank).billed += _money(p["total_charge"])
 
+    def _bucket(self, p: dict[str, Any]) -> Adjudication:
+        """The payer rank an adjudication belongs to: a crossover 835 comes from the next payer on
+        the claim we sent to the first one, which billed it for us (so it counts as billed there)."""
+        claim_id = p["claim_id"]
+        rank = self._rank.get(claim_id, 1)
+        if p["payer"]["payer_id"] == self._payer.get(claim_id, p["payer"]["payer_id"]):
+            return self.rank(rank)
+        bucket = self.rank(rank + 1)
+        if (crossed := f"{claim_id}>{p['payer']['payer_id']}") not in self._billed:
+            self._billed.add(crossed)
+            bucket.billed += _money(p["total_charge"])
+        return bucket
+
     def _adjudication(self, p: dict[str, Any]) -> Adjudication:
-        bucket = self.rank(self._rank.get(p["claim_id"], 1))
+        bucket = self._bucket(p)
         bucket.charged_on_835s += _money(p["total_charge"])
         bucket.paid += _money(p["total_paid"])
         bucket.patient_responsibility += _money(p["patient_responsibility"])
@@ -107,10 +122,7 @@ class Lifecycle:
     def _on_ClaimDenied(self, p: dict[str, Any]) -> None:
         # A line denial comes beside the ClaimPaymentPosted of the same 835 claim, which already
         # counted its money; a whole-claim denial is the claim's only adjudication event.
-        if p.get("denial_scope") == "line":
-            bucket = self.rank(self._rank.get(p["claim_id"], 1))
-        else:
-            bucket = self._adjudication(p)
+        bucket = self._bucket(p) if p.get("denial_scope") == "line" else self._adjudication(p)
         denied = sum((_money(d["amount"]) for d in p["denials"] if d["group"] == CONTRACTUAL_GROUP), ZERO)
         bucket.denied_open += denied
         bucket.contractual -= denied  # a CO denial stays open: it is not a contractual write-off

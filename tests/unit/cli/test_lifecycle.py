@@ -66,3 +66,17 @@ def test_a_line_denial_beside_its_payment_is_counted_once() -> None:
     life.apply("ClaimDenied", payload("rcm.remittances.ClaimDenied.v1") | {"denial_scope": "line"})
     assert life.rank(1).charged_on_835s == Decimal(str(posted["total_charge"]))
     assert life.rank(1).accounted == Decimal(str(posted["total_charge"]))
+
+
+def test_a_crossover_835_counts_for_the_next_payer_which_the_primary_billed_for_us() -> None:
+    life = Lifecycle()
+    submitted = payload("rcm.claims.ClaimSubmitted.v1")
+    life.apply("ClaimSubmitted", submitted)
+    primary = payload("rcm.remittances.ClaimPaymentPosted.v1") | {"claim_status": "19"}
+    crossover = primary | {"claim_status": "2", "payer": {"payer_id": "610442", "payer_name": "Medi-Cal"}}
+    life.apply("ClaimPaymentPosted", primary)
+    life.apply("ClaimPaymentPosted", crossover)
+    life.apply("ClaimPaymentPosted", crossover)  # a second crossover 835 for the claim bills nothing more
+    charge = Decimal(str(submitted["total_charge"]))
+    assert life.rank(1).billed == charge and life.rank(1).charged_on_835s == Decimal(str(primary["total_charge"]))
+    assert life.rank(2).billed == charge and life.rank(2).paid == 2 * Decimal(str(crossover["total_paid"]))
