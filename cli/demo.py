@@ -352,6 +352,12 @@ def demo(
             await follower.stop()
 
     follower, payments = asyncio.run(run())
+    if not follower.encounters:
+        err.print(f"[red]error:[/red] nothing came back for the {encounters} encounters of seed {seed}. If this seed "
+                  "already ran on this stack, every event was recognized as a duplicate (same idempotency keys) "
+                  "and rightly changed nothing: run with another --seed, or on a fresh stack. Otherwise see "
+                  "`rcm status` and `rcm dlq list`.")
+        raise typer.Exit(1)
     if as_json:
         typer.echo(json.dumps(_summary_json(follower, encounters, payments), indent=2))
     else:
