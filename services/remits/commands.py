@@ -19,7 +19,8 @@ from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
 from services.remits import intake, patients, store
-from services.remits.domain.balances import BUCKETS, bucket, ratio
+from services.remits.domain import kpis as kpi
+from services.remits.domain.balances import BUCKETS, bucket
 
 app = service_group("remits", "Remits: 835 posting, denials, underpayments and patient balances.")
 payments_app = typer.Typer(help="Patient payments (posted by the remits service).", no_args_is_help=True)
@@ -114,6 +115,61 @@ def release(
         raise typer.Exit(1)
 
 
+@app.command("unmatched")
+def unmatched(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Claim payments still in suspense: file, position, CLP01, amount and age. Those waiting for
+    their ClaimSubmitted are re-posted when it arrives; CLP02 23 (not our claim) stays for a person."""
+    now = SystemClock().now()
+    rows = _run(store.in_suspense)
+    items = [{"remittance_id": r["remittance_id"], "file_id": r["file_id"], "file_name": r["file_name"],
+              "payer": r["payer_name"], "trace_number": r["trace_number"],
+              "position": {"transaction_set_control_number": r["st_control"], "claim_index": r["claim_index"],
+                           "segment_number": r["segment_number"]},
+              "clp01": r["reported_submission"], "reason": r["reason"], "total_paid": str(r["total_paid"]),
+              "total_charge": None if r["total_charge"] is None else str(r["total_charge"]),
+              "detected_at": r["detected_at"].isoformat(), "age_days": (now - r["detected_at"]).days,
+              "submission_known": r["submission_known"], "last_attempt": r["last_attempt"]} for r in rows]
+    if as_json:
+        typer.echo(json.dumps(items, indent=2))
+        return
+    table = Table(title=f"claim payments in suspense ({len(items)})")
+    for col in ("file", "name", "ST / claim / segment", "CLP01", "paid", "age (days)", "reason"):
+        table.add_column(col)
+    for i in items:
+        pos = i["position"]
+        note = i["reason"] + (f"; last re-post failed: {i['last_attempt']}" if i["last_attempt"] else "")
+        table.add_row(i["file_id"], i["file_name"],
+                      f"{pos['transaction_set_control_number']} / {pos['claim_index']} / {pos['segment_number']}",
+                      i["clp01"], i["total_paid"], str(i["age_days"]), note)
+    console.print(table)
+
+
+@app.command("rematch")
+def rematch(reason: str = typer.Option("sweep", "--reason", help="Why (kept in the audit log).")) -> None:
+    """Re-post every payment in suspense whose submission is known by now (normally automatic when
+    the ClaimSubmitted arrives; this sweeps ones that failed or predate it). Exit 1 if some remain."""
+
+    async def work(conn: asyncpg.Connection) -> tuple[list[str], int]:
+        now = SystemClock().now()
+        posted: list[str] = []
+        for submission_id in await store.waiting_with_submission(conn):
+            async with conn.transaction():  # per CLP01: the postings, their events and the audit row
+                await store.lock_submission_id(conn, submission_id)
+                done = await intake.rematch(conn, submission_id, now)
+                if done:
+                    await audit.record(conn, actor=audit.current_actor(), action="remits.rematch",
+                                       subject=submission_id, reason=reason, details={"postings": done})
+            posted += done
+        left = [r for r in await store.in_suspense(conn)
+                if r["submission_known"] and r["reason"] == "unknown_submission_id"]
+        return posted, len(left)
+
+    posted, left = _run(work)
+    typer.echo(f"re-posted {len(posted)}" + (f"; {left} with a known submission still in suspense" if left else ""))
+    if left:
+        raise typer.Exit(1)
+
+
 @payments_app.command("post")
 def post_payment(
     account: str = typer.Argument(..., metavar="PATIENT_ACCOUNT_ID"),
@@ -121,8 +177,10 @@ def post_payment(
     method: str = typer.Option("cash", "--method", help="cash, check, card, ach or other."),
     encounter: str | None = typer.Option(None, "--encounter", help="Apply to this encounter's balance first."),
     key: str | None = typer.Option(None, "--key", help="Idempotency key (frontdesk:<receipt>)."),
+    statement: str | None = typer.Option(None, "--statement", help="The statement paid (stm_...): its balance first."),
 ) -> None:
-    """Post a patient payment: the named balance, else the oldest open ones; any excess becomes a credit."""
+    """Post a patient payment: the statement's balance, else the named encounter's, then the oldest open
+    ones; any excess becomes a credit. An unknown statement or another account's is ignored (said on stderr)."""
     if method not in ("cash", "check", "card", "ach", "other"):
         err.print("[red]error:[/red] --method must be cash, check, card, ach or other")
         raise typer.Exit(2)
@@ -130,16 +188,21 @@ def post_payment(
     now = SystemClock().now()
     idem = key or f"frontdesk:{now.strftime('%Y%m%d%H%M%S%f')}"
 
-    async def work(conn: asyncpg.Connection) -> str:
+    async def work(conn: asyncpg.Connection) -> tuple[str, str | None]:
         async with conn.transaction():
             payment_id = await patients.post_payment(conn, idempotency_key=idem, patient_account_id=account,
                                                      amount=value, method=method, received_on=now.date(),
-                                                     encounter_id=encounter, at=now)
+                                                     encounter_id=encounter, at=now, statement_id=statement)
+            ignored = await store.payment_reference_ignored(conn, payment_id)
             await audit.record(conn, actor=audit.current_actor(), action="payments.post", subject=payment_id,
-                               reason="front desk payment", details={"amount": str(value)})
-            return payment_id
+                               reason="front desk payment", details={"amount": str(value), "statement": statement,
+                                                                      "reference_ignored": ignored})
+            return payment_id, ignored
 
-    typer.echo(_run(work))
+    payment_id, ignored = _run(work)
+    if ignored:
+        err.print(f"[yellow]note:[/yellow] reference ignored ({ignored}): applied to the oldest open balances")
+    typer.echo(payment_id)
 
 
 @payments_app.command("apply-credit")
@@ -165,6 +228,28 @@ def apply_credit(
         raise typer.Exit(1) from None
     typer.echo(f"{credit_balance_id}: applied {applied}")
     if applied == 0:
+        raise typer.Exit(1)
+
+
+@payments_app.command("refund-rejections")
+def refund_rejections(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """PatientRefundIssued events refused (unknown credit, another account's, more than remains):
+    nothing was posted for them. Exit 1 when there are any."""
+    rows = _run(store.refund_rejections)
+    items = [{"idempotency_key": r["idempotency_key"], "credit_balance_id": r["credit_balance_id"],
+              "amount": str(r["amount"]), "remaining": None if r["remaining"] is None else str(r["remaining"]),
+              "reason": r["reason"], "rejected_at": r["rejected_at"].isoformat()} for r in rows]
+    if as_json:
+        typer.echo(json.dumps(items, indent=2))
+    else:
+        table = Table(title="refunds rejected")
+        for col in ("key", "credit", "amount", "remaining", "reason", "rejected"):
+            table.add_column(col)
+        for i in items:
+            table.add_row(i["idempotency_key"], i["credit_balance_id"], i["amount"], i["remaining"] or "-",
+                          i["reason"], i["rejected_at"])
+        console.print(table)
+    if items:
         raise typer.Exit(1)
 
 
@@ -198,58 +283,72 @@ def writeoff(
     typer.echo(f"{balance_id}: written off {value}; remaining {left}")
 
 
-def _day(text: str | None) -> date:
+def _day(text: str | None, option: str = "--as-of") -> date:
     if text is None:
         return SystemClock().today()
     try:
         return date.fromisoformat(text)
     except ValueError:
-        err.print("[red]error:[/red] --as-of must be a date like 2026-04-30")
+        err.print(f"[red]error:[/red] {option} must be a date like 2026-04-30")
         raise typer.Exit(2) from None
+
+
+def _end_of(day: date) -> datetime:
+    """The end of a UTC calendar day (exclusive): what was known by the end of that day."""
+    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
 
 
 async def aging(conn: asyncpg.Connection, today: date) -> dict[str, Any]:
     payers: dict[str, dict[str, Decimal]] = {}
-    for r in await store.fetch(conn, "payer_ar"):
+    cutoff = _end_of(today)
+    for r in await store.fetch(conn, "payer_ar", cutoff):
         row = payers.setdefault(r["payer"], {b: Decimal("0.00") for b in BUCKETS})
         row[bucket((today - r["since"].date()).days)] += r["amount"]
     patient = {b: Decimal("0.00") for b in BUCKETS}
-    for r in await store.fetch(conn, "patient_ar"):
-        patient[bucket((today - r["since"].date()).days)] += r["amount"]
+    for r in await store.fetch(conn, "patient_ar", cutoff):
+        if r["amount"] > 0:
+            patient[bucket((today - r["since"].date()).days)] += r["amount"]
     return {"as_of": today.isoformat(), "buckets": list(BUCKETS),
             "payers": {p: {b: str(v) for b, v in row.items()} for p, row in sorted(payers.items())},
             "patients": {b: str(v) for b, v in patient.items()}}
 
 
-async def kpis(conn: asyncpg.Connection, today: date) -> dict[str, Any]:
-    since = datetime.combine(today - timedelta(days=90), datetime.min.time(), UTC)
-    counts = (await store.fetch(conn, "submission_counts", since))[0]
-    firsts = await store.fetch(conn, "first_postings")
-    adjudicated = (await store.fetch(conn, "adjudicated"))[0]["claims"]
-    money = (await store.fetch(conn, "payments"))[0]
-    ar = await aging(conn, today)
-    open_ar = sum((Decimal(v) for row in ar["payers"].values() for v in row.values()), Decimal("0.00")) + sum(
-        (Decimal(v) for v in ar["patients"].values()), Decimal("0.00"))
-    clean = sum(1 for f in firsts if f["submissions"] == 1 and f["outcome"] == "posted")
-    first_pass = sum(1 for f in firsts if f["outcome"] == "posted" and (f["paid"] > 0 or f["patient_resp"] > 0))
-    daily = counts["recent_charges"] / 90
-    net_base = counts["charges"] - money["contractual"]
-    denials = [{"category": r["category"], "claims": r["claims"], "amount": str(r["amount"]),
-                "rate": str(ratio(Decimal(r["claims"]), Decimal(adjudicated)))} for r in
-               await store.fetch(conn, "denials_by_category")]
+async def kpi_book(conn: asyncpg.Connection, period: kpi.Period) -> kpi.Book:
+    """The facts remits has, as they stood at the end of the period's last day."""
+    cutoff = _end_of(period.end)
+    denials: dict[str, list[kpi.DenialLine]] = {}
+    for d in await store.fetch(conn, "kpi_denials", cutoff):
+        denials.setdefault(d["posting_id"], []).append(kpi.DenialLine(d["category"], d["scope"], d["amount"]))
+    subs = [kpi.Submission(r["claim_id"], r["claim_family_id"], r["coverage_rank"], r["frequency"],
+                           r["total_charge"], r["submitted_at"].astimezone(UTC).date())
+            for r in await store.fetch(conn, "kpi_submissions", cutoff)]
+    adjs = [kpi.Adjudication(r["claim_id"], r["status"], r["posted_at"].astimezone(UTC).date(), r["paid"],
+                             r["patient_resp"], tuple(denials.get(r["posting_id"], ())))
+            for r in await store.fetch(conn, "kpi_adjudications", cutoff)]
+    money = (await store.fetch(conn, "kpi_collections", cutoff,
+                               datetime.combine(period.start, datetime.min.time(), UTC)))[0]
+    ar = await aging(conn, period.end)
+    insurance = sum((Decimal(v) for row in ar["payers"].values() for v in row.values()), Decimal("0.00"))
+    patient = sum((Decimal(v) for v in ar["patients"].values()), Decimal("0.00"))
+    return kpi.Book(subs, adjs, kpi.Collections(money["payer"], money["patient"], money["contractual"]),
+                    kpi.Receivables(insurance, patient))
 
-    def s(v: Decimal | None) -> str | None:
-        return None if v is None else str(v)
 
+def _kpi_json(k: kpi.Kpi) -> dict[str, Any]:
+    return {"key": k.key, "name": k.name, "value": None if k.value is None else str(k.value), "unit": k.unit,
+            "shown": k.shown(), "numerator": str(k.numerator), "denominator": str(k.denominator),
+            "reason": k.reason, "definition": k.definition, "source": k.source}
+
+
+async def kpis(conn: asyncpg.Connection, period: kpi.Period) -> dict[str, Any]:
+    report = kpi.compute(await kpi_book(conn, period), period)
     return {
-        "as_of": today.isoformat(),
-        "clean_claim_rate": s(ratio(Decimal(clean), Decimal(len(firsts)))),
-        "first_pass_payment_rate": s(ratio(Decimal(first_pass), Decimal(len(firsts)))),
-        "denial_rate": s(ratio(Decimal(sum(1 for f in firsts if f["outcome"] == "denied")), Decimal(len(firsts)))),
-        "denial_rate_by_category": denials,
-        "days_in_ar": None if daily == 0 else str((open_ar / daily).quantize(Decimal("0.1"))),
-        "net_collection_rate": s(ratio(money["payer"] + money["patient"], net_base)),
-        "claims_adjudicated": adjudicated,
+        "period": {"from": period.start.isoformat(), "to": period.end.isoformat(), "days": period.days},
+        "kpis": [_kpi_json(k) for k in report.kpis],
+        "denials_by_category": [{"category": c.category, "claims": c.claims, "lines": c.lines,
+                                 "amount": str(c.amount), **{f"rate_{k}": v for k, v in _kpi_json(c.rate).items()
+                                                             if k in ("value", "numerator", "denominator", "reason")}}
+                                for c in report.denials_by_category],
     }
 
 
@@ -258,7 +357,7 @@ def report_aging(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     as_of: str | None = typer.Option(None, "--as-of", help="Age as of this date (YYYY-MM-DD); default today."),
 ) -> None:
-    """A/R aging buckets (0-30 ... 120+) by payer and for patients."""
+    """A/R aging buckets (0-30 ... 120+) by payer and for patients, as they stood at the end of that day."""
     day = _day(as_of)
     data = _run(lambda conn: aging(conn, day))
     if as_json:
@@ -276,19 +375,37 @@ def report_aging(
 
 @report_app.command("kpis")
 def report_kpis(
-    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
-    as_of: str | None = typer.Option(None, "--as-of", help="Compute as of this date (YYYY-MM-DD); default today."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (numerator and denominator too)."),
+    start: str | None = typer.Option(None, "--from", help="First day of the period (YYYY-MM-DD); default: 90 days"
+                                                          " ending --to."),
+    end: str | None = typer.Option(None, "--to", help="Last day of the period (YYYY-MM-DD); default today."),
+    as_of: str | None = typer.Option(None, "--as-of", hidden=True, help="Old name of --to."),
 ) -> None:
-    """Clean-claim rate, denial rate by category, days in A/R, net collection, first-pass payment rate."""
-    day = _day(as_of)
-    data = _run(lambda conn: kpis(conn, day))
+    """Clean-claim rate, initial denial rate (by CARC category), days in A/R, net collection rate and
+    first-pass payment rate over a period, each with its published definition; n/a (with the reason)
+    when there is nothing to divide by."""
+    if end is not None and as_of is not None:
+        err.print("[red]error:[/red] give --to or --as-of, not both")
+        raise typer.Exit(2)
+    last = _day(end if end is not None else as_of, "--to")
+    first = _day(start, "--from") if start is not None else kpi.last_days(last).start
+    if last < first:
+        err.print("[red]error:[/red] --from must not be after --to")
+        raise typer.Exit(2)
+    period = kpi.Period(first, last)
+    data = _run(lambda conn: kpis(conn, period))
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    table = Table(title=f"revenue-cycle KPIs as of {data['as_of']}", show_header=False)
-    for k, v in data.items():
-        if k != "denial_rate_by_category":
-            table.add_row(k, str(v))
-    for d in data["denial_rate_by_category"]:
-        table.add_row(f"denials: {d['category']}", f"{d['claims']} claims, {d['amount']}, rate {d['rate']}")
+    table = Table(title=f"revenue-cycle KPIs {data['period']['from']} .. {data['period']['to']}"
+                        f" ({data['period']['days']} days)")
+    for col in ("KPI", "value", "numerator / denominator", "definition"):
+        table.add_column(col, overflow="fold")
+    for k in data["kpis"]:
+        table.add_row(k["name"], k["shown"], f"{k['numerator']} / {k['denominator']}",
+                      f"{k['definition']}. Source: {k['source']}")
+    for d in data["denials_by_category"]:
+        shown = "n/a" if d["rate_value"] is None else f"{(Decimal(d['rate_value']) * 100).quantize(Decimal('0.01'))}%"
+        table.add_row(f"  denials: {d['category']}", shown, f"{d['rate_numerator']} / {d['rate_denominator']}",
+                      f"{d['lines']} denial lines, {d['amount']} denied")
     console.print(table)

@@ -1,4 +1,4 @@
-"""Events in -> domain calls: the ClaimSubmitted projection and patient payments and refunds."""
+"""Events in -> domain calls: the ClaimSubmitted and statement projections, patient payments and refunds."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from typing import Any
 
 from schemas.claims import ClaimSubmitted
 from schemas.intake import PatientPaymentReceived, PatientRefundIssued
+from schemas.notifications import NotificationSent
 from services.chassis.consumer import Handler, HandlerContext
-from services.remits import patients, store
+from services.remits import intake, patients, store
 
 
 async def on_claim_submitted(ctx: HandlerContext, event: Any) -> None:
@@ -26,17 +27,28 @@ async def on_payment(ctx: HandlerContext, event: Any) -> None:
     e: PatientPaymentReceived = event
     await patients.post_payment(ctx.conn, idempotency_key=e.idempotency_key, patient_account_id=e.patient_account_id,
                                 amount=e.amount, method=e.method, received_on=e.received_on,
-                                encounter_id=e.encounter_id, at=ctx.clock.now())
+                                encounter_id=e.encounter_id, statement_id=e.statement_id, at=ctx.clock.now())
 
 
 async def on_refund(ctx: HandlerContext, event: Any) -> None:
     e: PatientRefundIssued = event
     await patients.issue_refund(ctx.conn, idempotency_key=e.idempotency_key, credit_balance_id=e.credit_balance_id,
-                                amount=e.amount, at=ctx.clock.now())
+                                amount=e.amount, at=ctx.clock.now(), patient_account_id=e.patient_account_id)
+
+
+async def on_notification_sent(ctx: HandlerContext, event: Any) -> None:
+    """Keep statement id -> balance id, so a payment naming the statement pays that balance.
+    Notifications that are not statements (no statement_id or no balance_id) are ignored."""
+    e: NotificationSent = event
+    if e.related.statement_id is None or e.related.balance_id is None:
+        return
+    await store.save_statement(ctx.conn, e.related.statement_id, e.related.balance_id, e.related.patient_account_id,
+                               e.notification_id, e.sent_at)
 
 
 HANDLERS: dict[str, Handler] = {
-    "rcm.claims.ClaimSubmitted.v1": on_claim_submitted,
+    "rcm.claims.ClaimSubmitted.v1": intake.matching(on_claim_submitted),  # then re-post what waited in suspense
     "rcm.intake.PatientPaymentReceived.v1": on_payment,
     "rcm.intake.PatientRefundIssued.v1": on_refund,
+    "rcm.notifications.NotificationSent.v1": on_notification_sent,
 }

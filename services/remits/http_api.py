@@ -28,7 +28,8 @@ def router(runtime: Runtime) -> APIRouter:
 
     @api.post("/v1/payments", status_code=202, response_model=None)
     async def payment(request: Request) -> JSONResponse | dict[str, str]:
-        """A PatientPaymentReceived body (strict contract, JSON money strings); the same key posts once."""
+        """A PatientPaymentReceived body (strict contract, JSON money strings; `statement_id` and
+        `encounter_id` say which balance to pay first); the same key posts once."""
         try:
             body = validate(PAYMENT, await request.body())
         except ContractError as exc:
@@ -38,7 +39,7 @@ def router(runtime: Runtime) -> APIRouter:
             payment_id = await patients.post_payment(
                 conn, idempotency_key=body.idempotency_key, patient_account_id=body.patient_account_id,
                 amount=body.amount, method=body.method, received_on=body.received_on,
-                encounter_id=body.encounter_id, at=runtime.clock.now())
+                encounter_id=body.encounter_id, statement_id=body.statement_id, at=runtime.clock.now())
         return {"payment_id": payment_id}
 
     return api

@@ -1,5 +1,7 @@
 """835 intake: store raw + hash, refuse duplicates (hash, payer + TRN02), read and balance through
-edi/, quarantine what fails, and post the rest in one transaction (never half-posted)."""
+edi/, quarantine what fails, and post the rest in one transaction (never half-posted). A claim
+payment whose CLP01 matches no submission yet waits in suspense and is re-posted, through the same
+posting path, when its ClaimSubmitted arrives (`rematch`)."""
 
 from __future__ import annotations
 
@@ -47,6 +49,7 @@ from services.remits.domain.posting import ZERO, LedgerRow, Share
 from services.remits.settings import RemitsSettings, remits_settings
 
 if TYPE_CHECKING:
+    from services.chassis.consumer import Handler, HandlerContext
     from services.chassis.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -205,35 +208,76 @@ async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t:
     return remittance_id
 
 
+@dataclass(frozen=True)
+class Posted:
+    """A matched claim posting: its id, and the encounter whose patient balance it changes (and why)."""
+
+    posting_id: str
+    encounter_id: str
+    reason: str
+
+
+def _base(remittance_id: str, index: int, claim: ClaimPayment, payer: PayerRef, share: Share,
+          at: datetime) -> dict[str, Any]:
+    return {"posting_id": new_id("pst"), "remittance_id": remittance_id, "claim_index": index,
+            "reported_submission": claim.patient_control_number, "payer_id": payer.payer_id,
+            "status": claim.status.value, "payer_claim_control": claim.payer_claim_control_number,
+            "charge": dom.money(claim.charge), "paid": dom.money(claim.paid), "patient_resp": share.total(),
+            "posted_at": at}
+
+
+def _share(claim: ClaimPayment) -> Share:
+    return dom.share_of([*claim.adjustments, *(a for ln in claim.service_lines for a in ln.adjustments)])
+
+
 async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t: RemittanceTransaction,
                       payer: PayerRef, index: int, claim: ClaimPayment, at: datetime) -> tuple[str | None, str]:
     status = claim.status.value
-    all_adjustments = [*claim.adjustments, *(a for ln in claim.service_lines for a in ln.adjustments)]
-    share = dom.share_of(all_adjustments)
+    share = _share(claim)
     if claim.patient_responsibility is not None and dom.money(claim.patient_responsibility) != share.total():
         raise Quarantine(f"ST {t.control_number} claim {index}: CLP05 does not equal the sum of PR adjustments")
     sub = await store.submission(conn, claim.patient_control_number)
-    posting_id = new_id("pst")
-    base = {"posting_id": posting_id, "remittance_id": remittance_id, "claim_index": index,
-            "reported_submission": claim.patient_control_number, "payer_id": payer.payer_id, "status": status,
-            "payer_claim_control": claim.payer_claim_control_number, "charge": dom.money(claim.charge),
-            "paid": dom.money(claim.paid), "patient_resp": share.total(), "posted_at": at}
+    if sub is None and status != "23":
+        # Its ClaimSubmitted may be committing right now: wait for that, then look again (the
+        # handler takes the same lock, so a payment put in suspense here is re-posted there).
+        await store.lock_submission_id(conn, claim.patient_control_number)
+        sub = await store.submission(conn, claim.patient_control_number)
     if sub is None or status == "23":
-        reason = "not_our_claim" if status == "23" else "unknown_submission_id"
-        await store.insert_posting(conn, {**base, "rank": 0, "outcome": "unmatched"})
-        await store.journal(conn, new_id("jnl"), "unmatched", dom.unmatched_rows(claim), at,
-                            remittance_id=remittance_id, posting_id=posting_id, payer_id=payer.payer_id)
-        await store.insert_unmatched(conn, remittance_id, claim.patient_control_number, reason, t.control_number,
-                                     index, claim.position or 1, dom.money(claim.paid), at)
-        await outbox.enqueue(conn, UnmatchedRemittance(
-            remittance_id=remittance_id, file_sha256=sha, payer=payer,
-            position=RemittancePosition(transaction_set_control_number=t.control_number, claim_index=index,
-                                        segment_number=claim.position or 1),
-            reported_submission_id=claim.patient_control_number[:38], claim_status=cast(Any, status),
-            payer_claim_control_number=claim.payer_claim_control_number or None,
-            total_charge=dom.money(claim.charge), total_paid=dom.money(claim.paid), reason=cast(Any, reason),
-            detected_at=at), occurred_at=at)
+        await _post_unmatched(conn, remittance_id, sha, t, payer, index, claim, share, at)
         return None, ""
+    posted = await _post_matched(conn, remittance_id, t, payer, index, claim, sub, share, at)
+    return posted.encounter_id, posted.reason
+
+
+async def _post_unmatched(conn: asyncpg.Connection, remittance_id: str, sha: str, t: RemittanceTransaction,
+                          payer: PayerRef, index: int, claim: ClaimPayment, share: Share, at: datetime) -> None:
+    """Payer cash against suspense, the claim payment kept (file + position) for a late match."""
+    status = claim.status.value
+    reason = "not_our_claim" if status == "23" else "unknown_submission_id"
+    base = _base(remittance_id, index, claim, payer, share, at)
+    posting_id = base["posting_id"]
+    await store.insert_posting(conn, {**base, "rank": 0, "outcome": "unmatched"})
+    await store.journal(conn, new_id("jnl"), "unmatched", dom.unmatched_rows(claim), at,
+                        remittance_id=remittance_id, posting_id=posting_id, payer_id=payer.payer_id)
+    await store.insert_unmatched(conn, remittance_id, claim.patient_control_number, reason, t.control_number,
+                                 index, claim.position or 1, dom.money(claim.paid), at, posting_id=posting_id,
+                                 charge=dom.money(claim.charge))
+    await outbox.enqueue(conn, UnmatchedRemittance(
+        remittance_id=remittance_id, file_sha256=sha, payer=payer,
+        position=RemittancePosition(transaction_set_control_number=t.control_number, claim_index=index,
+                                    segment_number=claim.position or 1),
+        reported_submission_id=claim.patient_control_number[:38], claim_status=cast(Any, status),
+        payer_claim_control_number=claim.payer_claim_control_number or None,
+        total_charge=dom.money(claim.charge), total_paid=dom.money(claim.paid), reason=cast(Any, reason),
+        detected_at=at), occurred_at=at)
+
+
+async def _post_matched(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
+                        index: int, claim: ClaimPayment, sub: asyncpg.Record, share: Share, at: datetime) -> Posted:
+    """The one posting path of a claim payment matched to its submission (on arrival, or late)."""
+    status = claim.status.value
+    base = _base(remittance_id, index, claim, payer, share, at)
+    posting_id = base["posting_id"]
     expected = store.expected_lines(sub)
     rank = dom.rank_for(status, sub["coverage_rank"])
     refs = {"claim_id": sub["claim_id"], "claim_family_id": sub["claim_family_id"],
@@ -283,7 +327,7 @@ async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t:
     if status == "22":
         await outbox.enqueue(conn, ClaimPaymentReversed(**common, reversed_remittance_id=(
             original["remittance_id"] if reverses and original is not None else None)), occurred_at=at)
-        return sub["encounter_id"], "payment_reversal"
+        return Posted(posting_id, sub["encounter_id"], "payment_reversal")
     if scope != "claim" and status != "25":
         await outbox.enqueue(conn, ClaimPaymentPosted(**common), occurred_at=at)
     if scope is not None:
@@ -305,7 +349,8 @@ async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t:
                    for v in variance.lines],
             total_expected_allowed=variance.total_expected, total_allowed=variance.total_allowed,
             total_variance=variance.total_variance, tolerance=tolerance(), detected_at=at), occurred_at=at)
-    return sub["encounter_id"], ("next_payer_remittance" if rank > sub["coverage_rank"] or rank > 1 else "remittance")
+    return Posted(posting_id, sub["encounter_id"],
+                  "next_payer_remittance" if rank > sub["coverage_rank"] or rank > 1 else "remittance")
 
 
 async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
@@ -325,6 +370,99 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
         await outbox.enqueue(conn, ProviderAdjustmentPosted(
             remittance_id=remittance_id, payer=payer, provider_identifier=provider, fiscal_period_date=period,
             adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), occurred_at=at)
+
+
+# --------------------------------------------------------------------------- late match (out of suspense)
+
+
+async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime) -> list[str]:
+    """Re-post the claim payments held in suspense for this CLP01 now that its submission is known.
+
+    Each one, in arrival order: the exact reverse of its suspense journal, then the same posting a
+    timely match makes (ledger, denials, events, variance), then the encounter's patient balance.
+    Exactly once: the unmatched row is marked resolved in the same transaction, and only unresolved
+    rows are read (FOR UPDATE, under the CLP01 lock the caller holds). A payment that cannot post
+    (its file no longer reads as posted, an event would break its contract) stays in suspense with
+    the reason, and the rest still post. Returns the new posting ids."""
+    sub = await store.submission(conn, submission_id)
+    if sub is None:
+        return []
+    posted: list[str] = []
+    encounters: dict[str, str] = {}
+    for held in await store.waiting_unmatched(conn, submission_id):
+        try:
+            async with conn.transaction():  # a savepoint: a failure leaves this payment in suspense, whole
+                result = await _repost(conn, held, sub, at)
+        except Quarantine as exc:
+            await store.note_unmatched_attempt(conn, held["id"], str(exc))
+            log.warning("held remittance claim not re-posted", extra=ids(remittance_id=held["remittance_id"]))
+            continue
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            await store.note_unmatched_attempt(conn, held["id"], f"{exc.title} {first.get('type')} at "
+                                               f"{'.'.join(str(p) for p in first.get('loc', ()))}")
+            log.warning("held remittance claim not re-posted", extra=ids(remittance_id=held["remittance_id"]))
+            continue
+        posted.append(result.posting_id)
+        encounters[result.encounter_id] = result.reason
+        log.info("held remittance claim re-posted", extra=ids(remittance_id=held["remittance_id"],
+                                                                 claim_id=sub["claim_id"]))
+    for encounter_id, reason in encounters.items():
+        await patients.refresh_balance(conn, encounter_id, reason, at)  # type: ignore[arg-type]
+    return posted
+
+
+def _held_claim(raw: bytes, held: asyncpg.Record) -> tuple[RemittanceTransaction, ClaimPayment]:
+    """The CLP loop at the recorded position of the stored file (re-read through edi/)."""
+    where = f"ST {held['st_control']} claim {held['claim_index']}"
+    try:
+        remittance = read_835(_decode(raw))
+    except X12Error as exc:
+        raise Quarantine(f"{where}: the stored file no longer parses") from exc
+    found = [t for t in remittance.transactions
+             if t.control_number == held["st_control"] and t.trace_number == held["trace_number"]]
+    if len(found) != 1:
+        raise Quarantine(f"{where}: the transaction set is not in the stored file once")
+    claims = [c for h in found[0].header_numbers for c in h.claims]
+    index = held["claim_index"]
+    if not 1 <= index <= len(claims):
+        raise Quarantine(f"{where}: no such claim in the stored file")
+    claim = claims[index - 1]
+    if claim.patient_control_number != held["reported_submission"] or (claim.position or 1) != held["segment_number"]:
+        raise Quarantine(f"{where}: the stored file does not hold that claim at that position")
+    return found[0], claim
+
+
+async def _repost(conn: asyncpg.Connection, held: asyncpg.Record, sub: asyncpg.Record, at: datetime) -> Posted:
+    file = await store.file_by_id(conn, held["file_id"])
+    if file is None:
+        raise Quarantine(f"ST {held['st_control']} claim {held['claim_index']}: the stored file is missing")
+    t, claim = _held_claim(bytes(file["raw"]), held)
+    release = dom.release_rows(await store.journal_rows(conn, held["posting_id"], "unmatched"), claim)
+    if release is None:
+        raise Quarantine(f"ST {held['st_control']} claim {held['claim_index']}: the suspense journal is not this"
+                         " claim payment's")
+    payer = PayerRef(payer_id=held["payer_id"], payer_name=held["payer_name"])
+    await store.journal(conn, new_id("jnl"), "suspense_release", release, at, remittance_id=held["remittance_id"],
+                        posting_id=held["posting_id"], claim_id=sub["claim_id"], encounter_id=sub["encounter_id"],
+                        payer_id=payer.payer_id)
+    posted = await _post_matched(conn, held["remittance_id"], t, payer, held["claim_index"], claim, sub,
+                                 _share(claim), at)
+    await store.resolve_unmatched(conn, held["id"], posted.posting_id, at)
+    return posted
+
+
+def matching(projection: Handler) -> Handler:
+    """The ClaimSubmitted handler: under the CLP01 lock, the projection, then the late match of any
+    claim payment held in suspense for this submission id."""
+
+    async def handle(ctx: HandlerContext, event: Any) -> None:
+        submission_id: str = event.submission_id
+        await store.lock_submission_id(ctx.conn, submission_id)
+        await projection(ctx, event)
+        await rematch(ctx.conn, submission_id, ctx.clock.now())
+
+    return handle
 
 
 async def clearinghouse_for(root: Path, s: RemitsSettings) -> Clearinghouse:

@@ -25,7 +25,17 @@ from services.chassis import outbox
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.remits import store
-from services.remits.domain.balances import apply_payment, patient_share, reconcile
+from services.remits.domain.balances import (
+    IgnoredReason,
+    RefundRefusal,
+    apply_payment,
+    check_refund,
+    credits_to_apply,
+    patient_share,
+    reconcile,
+    resolve_encounter,
+    resolve_statement,
+)
 from services.remits.domain.posting import ZERO, LedgerRow
 
 log = logging.getLogger(__name__)
@@ -98,6 +108,7 @@ async def refresh_balance(conn: asyncpg.Connection, encounter_id: str, reason: U
         assert row is not None
         await outbox.enqueue(conn, PatientBalanceCreated(**_balance_fields(row), created_at=at), occurred_at=at)
         log.info("patient balance created", extra=ids(encounter_id=encounter_id))
+        await apply_open_credits(conn, balance_id, at)
         return
     if total == existing["total"] and _items_json(items) == existing["items"]:
         return
@@ -112,6 +123,25 @@ async def refresh_balance(conn: asyncpg.Connection, encounter_id: str, reason: U
         await _credit(conn, existing["patient_account_id"], fixed.credit, "balance_reduced_after_payment", at,
                       balance_id=existing["balance_id"], move_from_ar=True)
     await _emit_update(conn, existing["balance_id"], previous_due, reason, at)
+    if total - fixed.patient_paid - fixed.written_off > previous_due:
+        await apply_open_credits(conn, existing["balance_id"], at)
+
+
+async def apply_open_credits(conn: asyncpg.Connection, balance_id: str, at: datetime) -> Decimal:
+    """A balance was created or grew: the account's open credits pay it at once, oldest credit
+    first, each through apply_credit (same journal and events as `rcm payments apply-credit`).
+    Returns the amount applied."""
+    row = await store.balance(conn, balance_id)
+    assert row is not None
+    due = row["total"] - row["patient_paid"] - row["written_off"]
+    applied = ZERO
+    for credit, _ in credits_to_apply(due, await store.open_credits(conn, row["patient_account_id"])):
+        applied += await apply_credit(conn, credit_balance_id=credit.credit_balance_id, at=at,
+                                      only_balance_id=balance_id)
+    if applied > 0:
+        log.info("open credit applied to a new or grown balance",
+                 extra=ids(patient_account_id=row["patient_account_id"], encounter_id=row["encounter_id"]))
+    return applied
 
 
 async def _credit(conn: asyncpg.Connection, account: str, amount: Decimal,
@@ -131,13 +161,31 @@ async def _credit(conn: asyncpg.Connection, account: str, amount: Decimal,
 
 
 async def post_payment(conn: asyncpg.Connection, *, idempotency_key: str, patient_account_id: str, amount: Decimal,
-                       method: str, received_on: Any, encounter_id: str | None, at: datetime) -> str:
-    """Apply a patient payment (the named encounter first, then oldest balances); excess -> credit."""
+                       method: str, received_on: Any, encounter_id: str | None, at: datetime,
+                       statement_id: str | None = None) -> str:
+    """Apply a patient payment: the balance its statement was about first, then the named
+    encounter's, then the oldest open balances of the account; excess -> credit. A reference that
+    is unknown or belongs to another account is ignored (logged, stored on the payment): the
+    payment is then applied as if it named nothing."""
     existing = await store.payment_by_key(conn, idempotency_key)
     if existing:
         return existing
+    target_balance: str | None = None
+    target_encounter: str | None = None
+    ignored: list[IgnoredReason] = []
+    if statement_id is not None:
+        target_balance, why = resolve_statement(patient_account_id, await store.statement_reference(conn,
+                                                                                                     statement_id))
+        if why:
+            ignored.append(why)
+    if encounter_id is not None:
+        target_encounter, why = resolve_encounter(patient_account_id, encounter_id,
+                                                  await store.encounter_owner(conn, encounter_id))
+        if why:
+            ignored.append(why)
     payment_id = new_id("pmt")
-    applied, left = apply_payment(amount, await store.open_balances(conn, patient_account_id), encounter_id)
+    applied, left = apply_payment(amount, await store.open_balances(conn, patient_account_id), target_encounter,
+                                  balance_id=target_balance)
     rows = [LedgerRow("patient_cash", amount)]
     applications = []
     for b, take in applied:
@@ -154,6 +202,7 @@ async def post_payment(conn: asyncpg.Connection, *, idempotency_key: str, patien
                                       "received_on": received_on,
                                       "applications": [a.model_dump(mode="json") for a in applications],
                                       "unapplied": left, "credit_balance_id": credit_id, "posted_at": at})
+    await store.set_payment_reference(conn, payment_id, statement_id, encounter_id, ",".join(ignored) or None)
     await outbox.enqueue(conn, PatientPaymentPosted(
         patient_account_id=patient_account_id, payment_id=payment_id, idempotency_key=idempotency_key, amount=amount,
         method=cast(Any, method), received_on=received_on, applications=applications, unapplied_amount=left,
@@ -166,23 +215,39 @@ async def post_payment(conn: asyncpg.Connection, *, idempotency_key: str, patien
                                           "patient_paid": row["patient_paid"] + take,
                                           "written_off": row["written_off"], "at": at})
         await _emit_update(conn, b.balance_id, b.amount_due, "patient_payment", at)
+    if ignored:
+        log.warning("payment reference ignored: applied to the oldest open balances (payments.reference_ignored)",
+                    extra=ids(patient_account_id=patient_account_id, encounter_id=encounter_id,
+                              reason=",".join(ignored)))
     log.info("patient payment posted", extra=ids(patient_account_id=patient_account_id))
     return payment_id
 
 
 async def issue_refund(conn: asyncpg.Connection, *, idempotency_key: str, credit_balance_id: str, amount: Decimal,
-                       at: datetime) -> bool:
-    """A refund closes (part of) a credit balance. False when the credit is unknown or too small."""
-    credit = await store.credit(conn, credit_balance_id)
-    if credit is None or credit["remaining"] < amount:
-        log.warning("refund refused: unknown credit or more than remains")
-        return False
-    if not await store.refund(conn, idempotency_key, credit_balance_id, amount, at):
-        return True
-    await store.journal(conn, new_id("jnl"), "refund",
-                        [LedgerRow("patient_credit", amount), LedgerRow("patient_cash", -amount)], at,
-                        patient_account_id=credit["patient_account_id"])
-    return True
+                       at: datetime, patient_account_id: str) -> RefundRefusal | None:
+    """A refund closes (part of) a credit balance (ledger patient_credit / patient_cash). Refused,
+    and recorded in refund_rejections with the reason, when the credit is unknown, belongs to
+    another account or has less left than the refund (already applied or refunded): a credit never
+    goes below zero. Returns the refusal reason, None when the refund is (or already was) posted."""
+    credit = await store.credit(conn, credit_balance_id)  # locked: a concurrent redelivery waits here
+    if await store.refund_issued(conn, idempotency_key):
+        return None
+    remaining = None if credit is None else credit["remaining"]
+    refusal = check_refund(patient_account_id, None if credit is None else credit["patient_account_id"],
+                           remaining if remaining is not None else ZERO, amount)
+    if refusal is not None:
+        await store.reject_refund(conn, {"idempotency_key": idempotency_key, "credit_balance_id": credit_balance_id,
+                                         "patient_account_id": patient_account_id, "amount": amount,
+                                         "remaining": remaining, "reason": refusal, "at": at})
+        log.warning("refund rejected (refund_rejections)", extra=ids(patient_account_id=patient_account_id,
+                                                                      reason=refusal))
+        return refusal
+    assert credit is not None
+    if await store.refund(conn, idempotency_key, credit_balance_id, amount, at):
+        await store.journal(conn, new_id("jnl"), "refund",
+                            [LedgerRow("patient_credit", amount), LedgerRow("patient_cash", -amount)], at,
+                            patient_account_id=credit["patient_account_id"])
+    return None
 
 
 async def write_off(conn: asyncpg.Connection, *, balance_id: str, amount: Decimal, reason: str,
@@ -211,14 +276,16 @@ async def write_off(conn: asyncpg.Connection, *, balance_id: str, amount: Decima
 
 
 async def apply_credit(conn: asyncpg.Connection, *, credit_balance_id: str, at: datetime,
-                       encounter_id: str | None = None) -> Decimal:
+                       encounter_id: str | None = None, only_balance_id: str | None = None) -> Decimal:
     """Apply what remains of a credit balance to the patient's open balances (the named encounter
-    first, then the oldest). Returns the amount applied."""
+    first, then the oldest; only `only_balance_id` when given). Returns the amount applied."""
     credit = await store.credit(conn, credit_balance_id)
     if credit is None:
         raise PatientError("no credit balance has that id")
-    applied, _ = apply_payment(credit["remaining"], await store.open_balances(conn, credit["patient_account_id"]),
-                               encounter_id)
+    targets = await store.open_balances(conn, credit["patient_account_id"])
+    if only_balance_id is not None:
+        targets = [b for b in targets if b.balance_id == only_balance_id]
+    applied, _ = apply_payment(credit["remaining"], targets, encounter_id)
     total = sum((take for _, take in applied), ZERO)
     if total == 0:
         return total

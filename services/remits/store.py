@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from services.remits.domain.balances import ClaimState, OpenBalance, PostedLine
+from services.remits.domain.balances import ClaimState, KnownReference, OpenBalance, OpenCredit, PostedLine
 from services.remits.domain.posting import ExpectedLine, LedgerRow, Share
 
 
@@ -171,11 +171,71 @@ async def insert_denial(conn: asyncpg.Connection, posting_id: str, claim_id: str
 
 
 async def insert_unmatched(conn: asyncpg.Connection, remittance_id: str, reported: str, reason: str, st: str,
-                           index: int, segment: int, paid: Decimal, at: datetime) -> None:
+                           index: int, segment: int, paid: Decimal, at: datetime, *, posting_id: str,
+                           charge: Decimal) -> None:
     await conn.execute(
         "INSERT INTO unmatched (remittance_id, reported_submission, reason, st_control, claim_index, segment_number,"
-        " total_paid, detected_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
-        remittance_id, reported, reason, st, index, segment, paid, at)
+        " total_paid, detected_at, posting_id, total_charge) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
+        remittance_id, reported, reason, st, index, segment, paid, at, posting_id, charge)
+
+
+# --------------------------------------------------------------------------- late matching (suspense)
+
+
+async def lock_submission_id(conn: asyncpg.Connection, submission_id: str) -> None:
+    """Serialize, per CLP01, an 835 that finds no submission and the ClaimSubmitted that brings it
+    (held to the end of the transaction): either the 835 sees the submission, or the handler sees
+    the unmatched row."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('remits.submission:' || $1, 0))",
+                       submission_id)
+
+
+async def waiting_unmatched(conn: asyncpg.Connection, submission_id: str) -> list[asyncpg.Record]:
+    """Claim payments of this CLP01 still in suspense for want of their submission, oldest first."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT u.*, r.file_id, r.payer_id, r.payer_name, r.trace_number FROM unmatched u"
+        " JOIN remittances r USING (remittance_id)"
+        " WHERE u.reported_submission = $1 AND u.reason = 'unknown_submission_id' AND u.resolved_at IS NULL"
+        " AND u.posting_id IS NOT NULL ORDER BY u.id FOR UPDATE OF u", submission_id)
+    return rows
+
+
+async def waiting_with_submission(conn: asyncpg.Connection) -> list[str]:
+    """CLP01s in suspense whose submission is known by now (a missed or failed re-post)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT u.reported_submission FROM unmatched u JOIN submissions s"
+        " ON s.submission_id = u.reported_submission WHERE u.reason = 'unknown_submission_id'"
+        " AND u.resolved_at IS NULL ORDER BY 1")
+    return [r[0] for r in rows]
+
+
+async def journal_rows(conn: asyncpg.Connection, posting_id: str, kind: str) -> list[LedgerRow]:
+    rows = await conn.fetch("SELECT account, amount, code, line_control FROM ledger_entries WHERE posting_id = $1"
+                            " AND kind = $2 ORDER BY entry_id", posting_id, kind)
+    return [LedgerRow(r["account"], r["amount"], r["code"], r["line_control"]) for r in rows]
+
+
+async def resolve_unmatched(conn: asyncpg.Connection, unmatched_id: int, posting_id: str, at: datetime) -> bool:
+    done = await conn.fetchval(
+        "UPDATE unmatched SET resolved_posting_id = $2, resolved_at = $3, last_attempt = NULL"
+        " WHERE id = $1 AND resolved_at IS NULL RETURNING 1", unmatched_id, posting_id, at)
+    return bool(done)
+
+
+async def note_unmatched_attempt(conn: asyncpg.Connection, unmatched_id: int, reason: str) -> None:
+    await conn.execute("UPDATE unmatched SET last_attempt = $2 WHERE id = $1", unmatched_id, reason)
+
+
+async def in_suspense(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """The operator view: every claim payment still in suspense, with its file and position."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT u.id, u.remittance_id, u.reported_submission, u.reason, u.st_control, u.claim_index,"
+        " u.segment_number, u.total_paid, u.total_charge, u.detected_at, u.last_attempt, r.file_id, r.payer_name,"
+        " r.trace_number, f.file_name, (s.submission_id IS NOT NULL) AS submission_known"
+        " FROM unmatched u JOIN remittances r USING (remittance_id) JOIN remittance_files f USING (file_id)"
+        " LEFT JOIN submissions s ON s.submission_id = u.reported_submission"
+        " WHERE u.resolved_at IS NULL ORDER BY u.detected_at, u.id")
+    return rows
 
 
 async def claim_for_reference(conn: asyncpg.Connection, reference: str) -> str | None:
@@ -311,6 +371,71 @@ async def insert_writeoff(conn: asyncpg.Connection, writeoff_id: str, balance_id
                        " VALUES ($1,$2,$3,$4,$5,$6)", writeoff_id, balance_id, amount, reason, operator_id, at)
 
 
+# --------------------------------------------------------------------------- statements, references, credits
+
+
+async def save_statement(conn: asyncpg.Connection, statement_id: str, balance_id: str,
+                         patient_account_id: str | None, notification_id: str, sent_at: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO statements (statement_id, balance_id, patient_account_id, notification_id, sent_at)"
+        " VALUES ($1,$2,$3,$4,$5) ON CONFLICT (statement_id) DO NOTHING",
+        statement_id, balance_id, patient_account_id, notification_id, sent_at)
+
+
+async def statement_reference(conn: asyncpg.Connection, statement_id: str) -> KnownReference | None:
+    """The balance a statement was about, with that balance's account (None when remits does not
+    know the balance); None when the statement is unknown."""
+    row = await conn.fetchrow(
+        "SELECT s.balance_id, b.patient_account_id FROM statements s LEFT JOIN balances b USING (balance_id)"
+        " WHERE s.statement_id = $1", statement_id)
+    return None if row is None else KnownReference(row["balance_id"], row["patient_account_id"])
+
+
+async def encounter_owner(conn: asyncpg.Connection, encounter_id: str) -> str | None:
+    """The patient account of the encounter's balance (None: no balance for it)."""
+    found: str | None = await conn.fetchval("SELECT patient_account_id FROM balances WHERE encounter_id = $1",
+                                            encounter_id)
+    return found
+
+
+async def set_payment_reference(conn: asyncpg.Connection, payment_id: str, statement_id: str | None,
+                                encounter_id: str | None, ignored: str | None) -> None:
+    await conn.execute("UPDATE payments SET statement_id = $2, encounter_id = $3, reference_ignored = $4"
+                       " WHERE payment_id = $1", payment_id, statement_id, encounter_id, ignored)
+
+
+async def payment_reference_ignored(conn: asyncpg.Connection, payment_id: str) -> str | None:
+    found: str | None = await conn.fetchval("SELECT reference_ignored FROM payments WHERE payment_id = $1",
+                                            payment_id)
+    return found
+
+
+async def open_credits(conn: asyncpg.Connection, patient_account_id: str) -> list[OpenCredit]:
+    rows = await conn.fetch(
+        "SELECT credit_balance_id, remaining, created_at FROM credits WHERE patient_account_id = $1"
+        " AND remaining > 0 ORDER BY created_at, credit_balance_id FOR UPDATE", patient_account_id)
+    return [OpenCredit(r["credit_balance_id"], r["remaining"], r["created_at"]) for r in rows]
+
+
+async def refund_issued(conn: asyncpg.Connection, key: str) -> bool:
+    return bool(await conn.fetchval("SELECT 1 FROM refunds WHERE idempotency_key = $1", key))
+
+
+async def reject_refund(conn: asyncpg.Connection, r: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO refund_rejections (idempotency_key, credit_balance_id, patient_account_id, amount, remaining,"
+        " reason, rejected_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (idempotency_key) DO NOTHING",
+        r["idempotency_key"], r["credit_balance_id"], r["patient_account_id"], r["amount"], r["remaining"],
+        r["reason"], r["at"])
+
+
+async def refund_rejections(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT idempotency_key, credit_balance_id, amount, remaining, reason, rejected_at FROM refund_rejections"
+        " ORDER BY rejected_at, idempotency_key")
+    return rows
+
+
 # --------------------------------------------------------------------------- reports
 
 
@@ -320,39 +445,40 @@ async def fetch(conn: asyncpg.Connection, name: str, *args: object) -> list[asyn
 
 
 REPORT_SQL: dict[str, str] = {
+    # Every query takes $1 = the end of the report's last day (exclusive): what was known by then.
     # Insurance A/R per claim: submitted charge with no posting yet, or open denials.
     "payer_ar": (
         "SELECT s.payer_name AS payer, s.submitted_at AS since, s.total_charge AS amount FROM submissions s"
-        " WHERE s.frequency <> '8' AND NOT EXISTS (SELECT 1 FROM postings p WHERE p.claim_id = s.claim_id"
-        " AND p.rank >= s.coverage_rank AND p.outcome <> 'unmatched')"
+        " WHERE s.frequency <> '8' AND s.submitted_at < $1 AND NOT EXISTS (SELECT 1 FROM postings p"
+        " WHERE p.claim_id = s.claim_id AND p.rank >= s.coverage_rank AND p.outcome <> 'unmatched'"
+        " AND p.posted_at < $1)"
         " UNION ALL SELECT r.payer_name, d.opened_at, d.amount FROM denials d"
         " JOIN postings p ON p.posting_id = d.posting_id JOIN remittances r ON r.remittance_id = p.remittance_id"
-        " WHERE NOT EXISTS (SELECT 1 FROM postings x WHERE x.reverses = d.posting_id)"),
+        " WHERE d.opened_at < $1 AND NOT EXISTS (SELECT 1 FROM postings x WHERE x.reverses = d.posting_id"
+        " AND x.posted_at < $1)"),
+    # Patient A/R: each balance opened by then, less what the ledger applied to it by then.
     "patient_ar": (
-        "SELECT created_at AS since, total - patient_paid - written_off AS amount FROM balances"
-        " WHERE total - patient_paid - written_off > 0"),
-    "ledger_totals": "SELECT account, sum(amount) AS total FROM ledger_entries GROUP BY account",
-    "submission_counts": (
-        "SELECT count(*) FILTER (WHERE frequency = '1') AS originals, count(DISTINCT claim_family_id) AS families,"
-        " coalesce(sum(total_charge) FILTER (WHERE coverage_rank = 1 AND frequency <> '8'), 0) AS charges,"
-        " coalesce(sum(total_charge) FILTER (WHERE coverage_rank = 1 AND frequency <> '8'"
-        "   AND submitted_at >= $1), 0) AS recent_charges FROM submissions"),
-    "first_postings": (
-        "SELECT DISTINCT ON (p.claim_family_id) p.claim_family_id, p.outcome, p.paid, p.patient_resp,"
-        " (SELECT count(*) FROM submissions s WHERE s.claim_family_id = p.claim_family_id) AS submissions"
-        " FROM postings p WHERE p.claim_family_id IS NOT NULL AND p.status <> '22'"
-        " ORDER BY p.claim_family_id, p.posted_at, p.posting_id"),
-    "adjudicated": (
-        "SELECT count(DISTINCT claim_id) AS claims FROM postings WHERE claim_id IS NOT NULL AND status <> '22'"),
-    "denials_by_category": (
-        "SELECT d.category, count(DISTINCT d.claim_id) AS claims, sum(d.amount) AS amount FROM denials d"
-        " WHERE NOT EXISTS (SELECT 1 FROM postings x WHERE x.reverses = d.posting_id) GROUP BY d.category"
-        " ORDER BY d.category"),
-    "payments": (
-        "SELECT coalesce(sum(amount) FILTER (WHERE account = 'payer_cash'), 0) AS payer,"
-        " coalesce(sum(amount) FILTER (WHERE account = 'patient_cash'), 0) AS patient,"
-        " coalesce(sum(amount) FILTER (WHERE account = 'contractual_writeoff'), 0) AS contractual"
-        " FROM ledger_entries"),
+        "SELECT b.created_at AS since, b.total"
+        " - COALESCE((SELECT -sum(l.amount) FROM ledger_entries l WHERE l.account = 'patient_payments_applied'"
+        "   AND (l.code = b.balance_id OR l.balance_id = b.balance_id) AND l.entered_at < $1), 0)"
+        " - COALESCE((SELECT -sum(l.amount) FROM ledger_entries l WHERE l.account = 'patient_writeoffs_applied'"
+        "   AND l.balance_id = b.balance_id AND l.entered_at < $1), 0) AS amount"
+        " FROM balances b WHERE b.created_at < $1"),
+    "kpi_submissions": (
+        "SELECT claim_id, claim_family_id, coverage_rank, frequency, total_charge, submitted_at FROM submissions"
+        " WHERE submitted_at < $1"),
+    "kpi_adjudications": (
+        "SELECT posting_id, claim_id, status, paid, patient_resp, posted_at FROM postings"
+        " WHERE claim_id IS NOT NULL AND outcome <> 'unmatched' AND posted_at < $1 ORDER BY posted_at, posting_id"),
+    "kpi_denials": (
+        "SELECT d.posting_id, d.category, d.scope, d.amount FROM denials d WHERE d.opened_at < $1"
+        " ORDER BY d.denial_id"),
+    # Ledger movements in [$2, $1): claim payments (not PLB, not suspense), patient cash, contractual.
+    "kpi_collections": (
+        "SELECT COALESCE(sum(amount) FILTER (WHERE account = 'payer_cash' AND kind IN ('claim', 'reversal')), 0)"
+        " AS payer, COALESCE(sum(amount) FILTER (WHERE account = 'patient_cash'), 0) AS patient,"
+        " COALESCE(sum(amount) FILTER (WHERE account = 'contractual_writeoff'), 0) AS contractual"
+        " FROM ledger_entries WHERE entered_at < $1 AND entered_at >= $2"),
 }
 
 

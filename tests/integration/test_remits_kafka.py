@@ -248,15 +248,41 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
     assert dup.exit_code == 1 and json.loads(dup.output)["status"] == "duplicate"
     aging = await asyncio.to_thread(CliRunner().invoke, rcm, ["report", "aging", "--json", "--as-of", "2026-04-20"])
     assert aging.exit_code == 0, aging.output
-    assert all(v == "0.00" for v in json.loads(aging.output)["patients"].values())
+    # As of April 20 W's 4.20 was still due: the operator wrote it off later (the CLI runs on the wall clock).
+    assert json.loads(aging.output)["patients"] == {"0-30": "4.20", "31-60": "0.00", "61-90": "0.00",
+                                                    "91-120": "0.00", "120+": "0.00"}
+    today = await asyncio.to_thread(CliRunner().invoke, rcm, ["report", "aging", "--json"])
+    assert all(v == "0.00" for v in json.loads(today.output)["patients"].values())
     assert json.loads(aging.output)["payers"] == {"ACME HEALTH": {"0-30": "35.00", "31-60": "0.00", "61-90": "0.00",
                                                                   "91-120": "0.00", "120+": "0.00"}}
-    kpis = await asyncio.to_thread(CliRunner().invoke, rcm, ["report", "kpis", "--json", "--as-of", "2026-04-20"])
+    kpis = await asyncio.to_thread(CliRunner().invoke, rcm, ["report", "kpis", "--json", "--from", "2026-03-01",
+                                                             "--to", "2026-04-20"])
     assert kpis.exit_code == 0, kpis.output
     data = json.loads(kpis.output)
-    assert data["claims_adjudicated"] == 8
-    assert data["denial_rate_by_category"] == [{"category": "bundling", "claims": 1, "amount": "35.00",
-                                                "rate": "0.1250"}]
+    assert data["period"] == {"from": "2026-03-01", "to": "2026-04-20", "days": 51}
+    measured = {k["key"]: (k["numerator"], k["denominator"], k["value"]) for k in data["kpis"]}
+    # 7 primary families (B2 is a secondary claim), none sent twice; 8 claims adjudicated (A's
+    # reversal and correction are not first adjudications), D's line denial the only denial.
+    assert measured["clean_claim_rate"] == ("7", "7", "1.0000")
+    assert measured["initial_denial_rate"] == ("1", "8", "0.1250")
+    assert measured["first_pass_payment_rate"] == ("7", "8", "0.8750")
+    # A/R at April 20: D's open denial 35.00 + W's 4.20; charges 7 x 185.00 over 90 days = 14.39 a day.
+    assert measured["days_in_ar"] == ("39.20", "14.39", "2.7")
+    # Payer claim cash 497.81 + patient cash 300.00 - 23.50 refund; charges 1,295.00 - contractual 483.49.
+    assert measured["net_collection_rate"] == ("774.31", "811.51", "0.9542")
+    assert [(d["category"], d["claims"], d["lines"], d["amount"], d["rate_value"])
+            for d in data["denials_by_category"]] == [("bundling", 1, 1, "35.00", "0.1250")]
+    assert all(k["definition"] and k["source"] for k in data["kpis"])
+    table = await asyncio.to_thread(CliRunner().invoke, rcm, ["report", "kpis", "--to", "2026-04-20"])
+    assert table.exit_code == 0 and "Net collection rate" in table.output and "HFMA" in table.output
+    empty = await asyncio.to_thread(CliRunner().invoke, rcm, ["report", "kpis", "--json", "--from", "2025-01-01",
+                                                              "--to", "2025-01-31"])
+    assert {k["key"]: k["reason"] is not None and k["value"] is None for k in json.loads(empty.output)["kpis"]} == {
+        "clean_claim_rate": True, "initial_denial_rate": True, "days_in_ar": True, "net_collection_rate": True,
+        "first_pass_payment_rate": True}
+    backwards = await asyncio.to_thread(CliRunner().invoke, rcm, ["report", "kpis", "--from", "2026-04-20",
+                                                                  "--to", "2026-04-01"])
+    assert backwards.exit_code == 2
 
 
 def _tmp(platform: Settings, text: str) -> str:

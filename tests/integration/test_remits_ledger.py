@@ -96,7 +96,7 @@ async def test_http_upload_and_payment(app: FastAPI, client: httpx.AsyncClient) 
     bad = await client.post("/v1/payments", json={**body, "amount": "-1"})
     assert bad.status_code == 422
 
-    # A later balance for the same patient takes the 5.00 credit when it is applied.
+    # A later balance for the same patient takes the 5.00 credit at once (applied automatically).
     async with app.state.runtime.db.acquire() as conn:
         await store.init_codecs(conn)
         sub2 = await seed(conn, next(SEQ) + 10_000, "PA-HTTP")
@@ -106,8 +106,6 @@ async def test_http_upload_and_payment(app: FastAPI, client: httpx.AsyncClient) 
                                      NOW)
         assert result.status == "posted"
         credit_id = await conn.fetchval("SELECT credit_balance_id FROM credits WHERE patient_account_id = 'PA-HTTP'")
-        async with conn.transaction():
-            assert await patients.apply_credit(conn, credit_balance_id=credit_id, at=NOW) == D("5.00")
         row = await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = $1", f"enc_l{int(sub2[2:])}")
         assert row["patient_paid"] == D("5.00") and row["total"] == D("10.00")
         assert await conn.fetchval("SELECT remaining FROM credits WHERE credit_balance_id = $1", credit_id) == 0

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from services.remits.domain.posting import ZERO, Share
 
@@ -106,11 +107,22 @@ class OpenBalance:
 
 
 def apply_payment(
-    amount: Decimal, balances: Sequence[OpenBalance], encounter_id: str | None = None
+    amount: Decimal, balances: Sequence[OpenBalance], encounter_id: str | None = None, *,
+    balance_id: str | None = None,
 ) -> tuple[list[tuple[OpenBalance, Decimal]], Decimal]:
-    """A payment goes to the balance its reference names, then to the oldest open balances;
-    what is left over is unapplied (a credit balance)."""
-    ordered = sorted(balances, key=lambda b: (b.encounter_id != encounter_id, b.created_on, b.balance_id))
+    """A payment goes to the balance its statement names (`balance_id`), then to the balance of the
+    encounter it names, then to the oldest open balances (created first, then by id); what is left
+    over is unapplied (a credit balance). `balances` must be the payer's own account's balances:
+    a reference is only an order of preference among them, never a way to reach another account."""
+
+    def rank(b: OpenBalance) -> int:
+        if balance_id is not None and b.balance_id == balance_id:
+            return 0
+        if encounter_id is not None and b.encounter_id == encounter_id:
+            return 1
+        return 2
+
+    ordered = sorted(balances, key=lambda b: (rank(b), b.created_on, b.balance_id))
     left = amount
     out: list[tuple[OpenBalance, Decimal]] = []
     for b in ordered:
@@ -122,6 +134,78 @@ def apply_payment(
         out.append((b, take))
         left -= take
     return out, left
+
+
+@dataclass(frozen=True)
+class KnownReference:
+    """What remits knows about a payment's reference: the balance a statement was about (or the
+    balance of a named encounter) and that balance's patient account (None: balance unknown)."""
+
+    balance_id: str
+    patient_account_id: str | None
+
+
+IgnoredReason = Literal["unknown_statement", "statement_of_another_account", "unknown_encounter",
+                        "encounter_of_another_account"]
+
+
+def resolve_statement(patient_account_id: str, known: KnownReference | None) -> tuple[str | None,
+                                                                                      IgnoredReason | None]:
+    """The balance a payment's statement id targets, or why the reference is ignored (the payment
+    is then applied as if it named nothing: money is never lost nor sent to another account)."""
+    if known is None or known.patient_account_id is None:
+        return None, "unknown_statement"
+    if known.patient_account_id != patient_account_id:
+        return None, "statement_of_another_account"
+    return known.balance_id, None
+
+
+def resolve_encounter(patient_account_id: str, encounter_id: str, owner: str | None) -> tuple[
+        str | None, IgnoredReason | None]:
+    """The encounter a payment names, kept only when its balance belongs to the payer's account."""
+    if owner is None:
+        return None, "unknown_encounter"
+    if owner != patient_account_id:
+        return None, "encounter_of_another_account"
+    return encounter_id, None
+
+
+@dataclass(frozen=True)
+class OpenCredit:
+    credit_balance_id: str
+    remaining: Decimal
+    created_at: datetime
+
+
+def credits_to_apply(due: Decimal, credits: Sequence[OpenCredit]) -> list[tuple[OpenCredit, Decimal]]:
+    """Which open credits pay a new or grown balance, and how much each: the oldest credit first
+    (created first, then by id), each up to what remains of it, never more than `due` in all."""
+    out: list[tuple[OpenCredit, Decimal]] = []
+    left = due
+    for c in sorted(credits, key=lambda c: (c.created_at, c.credit_balance_id)):
+        if left <= 0:
+            break
+        if c.remaining <= 0:
+            continue
+        take = min(left, c.remaining)
+        out.append((c, take))
+        left -= take
+    return out
+
+
+RefundRefusal = Literal["unknown_credit", "credit_of_another_account", "exceeds_remaining"]
+
+
+def check_refund(patient_account_id: str, credit_account: str | None, remaining: Decimal,
+                 amount: Decimal) -> RefundRefusal | None:
+    """Why a refund cannot draw on a credit (None: it can). A credit is never drawn below zero."""
+    if credit_account is None:
+        return "unknown_credit"
+    if credit_account != patient_account_id:
+        return "credit_of_another_account"
+    if amount > remaining:
+        return "exceeds_remaining"
+    return None
 
 
 @dataclass(frozen=True)

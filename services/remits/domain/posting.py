@@ -5,7 +5,8 @@ A claim posts as one balanced journal (sum of rows = 0):
   contractual_writeoff (CO-45, CO-253, ...), denied_open (CO/OA/PI denial CARCs, kept open),
   patient_deductible / patient_coinsurance / patient_copay / patient_other (PR-1/2/3/other),
   other_adjustment (OA-23 and the like).
-An unmatched claim posts payer_cash +CLP04 against unmatched_suspense. A PLB adjustment posts
+An unmatched claim posts payer_cash +CLP04 against unmatched_suspense; when its submission arrives
+later, that journal is reversed exactly (release_rows) and the claim posts as above. A PLB adjustment posts
 payer_cash -amount against plb_interest / plb_recoupment / plb_forward_balance / plb_other.
 So the payer_cash of one transaction set always equals BPR02 = sum(CLP04) - sum(PLB).
 """
@@ -126,6 +127,14 @@ def claim_rows(claim: ClaimPayment) -> list[LedgerRow]:
 
 def unmatched_rows(claim: ClaimPayment) -> list[LedgerRow]:
     return [LedgerRow(PAYER_CASH, money(claim.paid)), LedgerRow(SUSPENSE, money(-claim.paid))]
+
+
+def release_rows(held: Sequence[LedgerRow], claim: ClaimPayment) -> list[LedgerRow] | None:
+    """Out of suspense for a late match: the exact reverse of the suspense journal, provided it is
+    this claim payment's (payer_cash +CLP04 against unmatched_suspense); None when it is not."""
+    if list(held) != unmatched_rows(claim):
+        return None
+    return reversed_rows(held)
 
 
 def reversed_rows(rows: Sequence[LedgerRow]) -> list[LedgerRow]:

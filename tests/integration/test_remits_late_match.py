@@ -1,0 +1,293 @@
+"""Late-matched remittances through real Kafka and Postgres: an 835 whose claims arrive before
+their ClaimSubmitted waits in suspense, and is re-posted exactly once when the submission comes,
+with the same events a timely match makes; the 835/ClaimSubmitted race is closed by the CLP01 lock."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
+from types import SimpleNamespace
+from typing import Any, cast
+
+import asyncpg
+import pytest
+from typer.testing import CliRunner
+
+from cli.main import app as rcm
+from edi.x12 import EnvelopeParams
+from edi.x835 import ClaimPayment, write_835
+from services.chassis.clearinghouse import FolderClearinghouse
+from services.chassis.clock import FixedClock
+from services.chassis.consumer import HandlerContext
+from services.chassis.runtime import Runtime
+from services.chassis.settings import Settings
+from services.chassis.telemetry import tracer_provider
+from services.remits import intake, store
+from services.remits.app import DEFINITION
+from services.remits.handlers import on_claim_submitted
+from tests.support.kafka_io import eventually, publish, read_topic
+from tests.support.testsvc import example
+from tests.unit.remits.builders import adj, claim, line, remittance
+
+pytestmark = pytest.mark.integration
+NOW = datetime(2026, 4, 8, 15, 0, tzinfo=UTC)
+D = Decimal
+ACCOUNT = "PA-LATE-1"
+
+
+def params(icn: int) -> EnvelopeParams:
+    return EnvelopeParams(sender_id="ACME", receiver_id="SUNRISE", interchange_control_number=icn,
+                          group_control_number=icn, created=datetime(2026, 4, 8, 9, 0))
+
+
+def submitted(n: str) -> Any:
+    sub = f"S{n}"
+    lines = [{"line_number": 1, "line_control_number": f"{sub}-1", "charge_id": f"chg_{n}a", "procedure_code": "99213",
+              "modifiers": [], "description": "Office visit", "revenue_code": None, "service_date": "2026-03-02",
+              "service_end_date": None, "units": "1", "charge": "150.00", "diagnosis_pointers": [1],
+              "expected_allowed": "98.00"},
+             {"line_number": 2, "line_control_number": f"{sub}-2", "charge_id": f"chg_{n}b", "procedure_code": "87880",
+              "modifiers": [], "description": "Strep test", "revenue_code": None, "service_date": "2026-03-02",
+              "service_end_date": None, "units": "1", "charge": "35.00", "diagnosis_pointers": [1],
+              "expected_allowed": "16.50"}]
+    return example("rcm.claims.ClaimSubmitted.v1", claim_id=f"clm_{n}", claim_family_id=f"fam_{n}",
+                   encounter_id=f"enc_{n}", submission_id=sub, patient_account_id=ACCOUNT, coverage_rank=1,
+                   lines=lines, next_payer=None)
+
+
+def paid(sub: str, status: str = "1") -> ClaimPayment:
+    return claim(sub, status, "185.00", "74.50",
+                 line("150.00", "58.00", adj("CO", "45", "52.00"), adj("PR", "3", "40.00"), lcn=f"{sub}-1"),
+                 line("35.00", "16.50", adj("CO", "45", "18.50"), lcn=f"{sub}-2"), pccn=f"P{sub}")
+
+
+def line_denied(sub: str) -> ClaimPayment:
+    return claim(sub, "1", "185.00", "58.00",
+                 line("150.00", "58.00", adj("CO", "45", "52.00"), adj("PR", "3", "40.00"), lcn=f"{sub}-1"),
+                 line("35.00", "0.00", adj("CO", "97", "35.00"), lcn=f"{sub}-2"), pccn=f"P{sub}")
+
+
+def underpaid(sub: str) -> ClaimPayment:
+    return claim(sub, "1", "185.00", "67.50",
+                 line("150.00", "51.00", adj("CO", "45", "59.00"), adj("PR", "3", "40.00"), lcn=f"{sub}-1",
+                      allowed="91.00"),
+                 line("35.00", "16.50", adj("CO", "45", "18.50"), lcn=f"{sub}-2"), pccn=f"P{sub}")
+
+
+@pytest.fixture(scope="module")
+async def remits(platform: Settings) -> AsyncIterator[Runtime]:
+    runtime = Runtime(DEFINITION, platform, FixedClock(NOW), tracer_provider("remits", platform))
+    await runtime.start()
+    yield runtime
+    await runtime.stop()
+
+
+async def sql(platform: Settings, query: str, *args: object) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(platform.database_url("remits"))
+    try:
+        return list(await conn.fetch(query, *args))
+    finally:
+        await conn.close()
+
+
+async def wait_sql(platform: Settings, query: str, expected: object, what: str) -> None:
+    async def check() -> bool:
+        return (await sql(platform, query))[0][0] == expected
+
+    await eventually(check, timeout_s=60, what=what)
+
+
+async def events(platform: Settings, topic: str) -> list[tuple[str, dict[str, Any]]]:
+    return [(dict(h)["ce_type"].decode().split(".")[2], json.loads(v)) for _, v, h in await read_topic(platform, topic)]
+
+
+async def wait_events(platform: Settings, topic: str, predicate: Callable[[list[str]], bool],
+                      ) -> list[tuple[str, dict[str, Any]]]:
+    """The topic's events as read by the first read that satisfies the predicate (one read, not two)."""
+    got: list[tuple[str, dict[str, Any]]] = []
+
+    async def check() -> bool:
+        nonlocal got
+        got = await events(platform, topic)
+        return predicate([n for n, _ in got])
+
+    await eventually(check, timeout_s=60, what=f"events on {topic}")
+    return got
+
+
+def cli(*args: str) -> Any:
+    return CliRunner().invoke(rcm, list(args))
+
+
+def _same_shape(p: dict[str, Any], n: str) -> dict[str, Any]:
+    """An event payload with the per-claim ids taken out (to compare a late and a timely posting)."""
+    out = {k: v for k, v in p.items() if k not in ("claim_id", "claim_family_id", "encounter_id", "submission_id",
+                                                     "payer_claim_control_number", "posted_at", "detected_at",
+                                                     "created_at", "balance_id", "claim_ids", "items")}
+    return json.loads(json.dumps(out).replace(f"S{n}", "S*"))
+
+
+async def test_remittance_before_its_submission_is_reposted_once(platform: Settings, remits: Runtime,
+                                                                 cli_env: None) -> None:
+    # T1 is known in time; L1 (paid), L2 (a line denied) and L3 (underpaid) are not yet; X says "not ours".
+    await publish(platform, submitted("T1"))
+    await wait_sql(platform, "SELECT count(*) FROM submissions", 1, "T1's submission")
+    not_ours = claim("SX1", "23", "185.00", "0.00", adjustments=(adj("OA", "23", "185.00"),))
+    first = remittance("EFTLATE1", paid("ST1"), paid("SL1"), line_denied("SL2"), underpaid("SL3"), not_ours)
+    await FolderClearinghouse(platform.clearinghouse).write("inbound/remits", "early.835",
+                                                            write_835([first], params(11)).encode())
+    await wait_sql(platform, "SELECT count(*) FROM unmatched", 4, "the early claims in suspense")
+    suspense = "SELECT coalesce(sum(amount), 0) FROM ledger_entries WHERE account = 'unmatched_suspense'"
+    assert (await sql(platform, suspense))[0][0] == -(D("74.50") + D("58.00") + D("67.50"))
+
+    listing = await asyncio.to_thread(cli, "remits", "unmatched", "--json")
+    assert listing.exit_code == 0, listing.output
+    held = {i["clp01"]: i for i in json.loads(listing.output)}
+    assert sorted(held) == ["SL1", "SL2", "SL3", "SX1"]
+    assert held["SL2"]["position"]["claim_index"] == 3 and held["SL2"]["total_paid"] == "58.00"
+    assert held["SX1"]["reason"] == "not_our_claim" and held["SL1"]["reason"] == "unknown_submission_id"
+    assert held["SL1"]["file_name"] == "early.835" and held["SL1"]["age_days"] >= 0
+    table = await asyncio.to_thread(cli, "remits", "unmatched")
+    assert table.exit_code == 0 and "SL3" in table.output
+
+    # The submissions arrive (X's too: "not our claim" stays for a person). L1's comes three times:
+    # the first, a redelivery of the same event, and a re-emission under a new envelope id.
+    for n in ("L1", "L2", "L3", "X1"):
+        envelope = await publish(platform, submitted(n))
+        if n == "L1":
+            await publish(platform, submitted(n), event_id=envelope.id)
+            again = await publish(platform, submitted(n))
+    await wait_sql(platform, f"SELECT count(*) FROM inbox WHERE event_id = '{again.id}'", 1, "the re-emission")
+    await wait_sql(platform, "SELECT count(*) FROM unmatched WHERE resolved_at IS NULL", 1, "the late matches")
+
+    # Exactly once: one claim posting per late claim, suspense emptied of them by an exact reverse.
+    counts = await sql(platform, "SELECT claim_id, count(*) FROM postings WHERE claim_id IS NOT NULL"
+                                 " GROUP BY claim_id ORDER BY claim_id")
+    assert [(r[0], r[1]) for r in counts] == [("clm_L1", 1), ("clm_L2", 1), ("clm_L3", 1), ("clm_T1", 1)]
+    assert (await sql(platform, suspense))[0][0] == D("0.00")  # X paid nothing
+    releases = await sql(platform, "SELECT account, sum(amount) FROM ledger_entries WHERE kind = 'suspense_release'"
+                                   " GROUP BY account ORDER BY account")
+    assert [(r[0], r[1]) for r in releases] == [("payer_cash", D("-200.00")), ("unmatched_suspense", D("200.00"))]
+    unbalanced = "SELECT journal_id FROM ledger_entries GROUP BY journal_id HAVING sum(amount) <> 0"
+    assert await sql(platform, unbalanced) == []
+    cash = await sql(platform, "SELECT r.total_payment, (SELECT sum(amount) FROM ledger_entries l WHERE"
+                               " l.remittance_id = r.remittance_id AND l.account = 'payer_cash') FROM remittances r")
+    assert [(r[0], r[1]) for r in cash] == [(first.total_payment, first.total_payment)]
+    audit = {r["claim_id"]: r for r in await store_audit(platform)}
+    for claim_id in ("clm_L1", "clm_L2", "clm_L3"):
+        a = audit[claim_id]
+        assert a["ledger_paid"] == a["paid"] and a["ledger_charge"] == a["charge"] == D("185.00")
+        assert a["ledger_paid"] + a["ledger_co"] + a["ledger_other"] + a["ledger_patient"] == a["ledger_charge"]
+
+    # The same events a timely match makes: L1's posting is T1's, ids aside.
+    got = await wait_events(platform, "rcm.remittances.v1", lambda names: names.count("ClaimPaymentPosted") == 4
+                            and "ClaimDenied" in names and "UnderpaymentDetected" in names)
+    posted = {p["claim_id"]: p for n, p in got if n == "ClaimPaymentPosted"}
+    assert sorted(posted) == ["clm_L1", "clm_L2", "clm_L3", "clm_T1"]
+    assert _same_shape(posted["clm_L1"], "L1") == _same_shape(posted["clm_T1"], "T1")
+    assert posted["clm_L1"]["remittance_id"] == posted["clm_T1"]["remittance_id"]
+    assert [(p["claim_id"], p["denial_scope"], [d["reason_code"] for d in p["denials"]])
+            for n, p in got if n == "ClaimDenied"] == [("clm_L2", "line", ["97"])]
+    assert [(p["claim_id"], p["total_variance"]) for n, p in got if n == "UnderpaymentDetected"] == [
+        ("clm_L3", "-7.00")]
+    assert sorted(p["reported_submission_id"] for n, p in got if n == "UnmatchedRemittance") == [
+        "SL1", "SL2", "SL3", "SX1"]  # raised once each, when they arrived
+
+    balances = await wait_events(platform, "rcm.patient-balances.v1",
+                                 lambda names: names.count("PatientBalanceCreated") == 4)
+    created = {p["encounter_id"]: p for n, p in balances if n == "PatientBalanceCreated"}
+    assert {k: v["amount_due"] for k, v in created.items()} == {"enc_T1": "40.00", "enc_L1": "40.00",
+                                                                "enc_L2": "40.00", "enc_L3": "40.00"}
+    assert _same_shape(created["enc_L1"], "L1") == _same_shape(created["enc_T1"], "T1")
+
+    # The operator view now holds only "not our claim"; a sweep finds nothing more to do.
+    left = json.loads((await asyncio.to_thread(cli, "remits", "unmatched", "--json")).output)
+    assert [(i["clp01"], i["reason"], i["submission_known"]) for i in left] == [("SX1", "not_our_claim", True)]
+    sweep = await asyncio.to_thread(cli, "remits", "rematch")
+    assert sweep.exit_code == 0 and "re-posted 0" in sweep.output
+
+
+async def store_audit(platform: Settings) -> list[asyncpg.Record]:
+    conn = await asyncpg.connect(platform.database_url("remits"))
+    try:
+        return await store.audit_postings(conn)
+    finally:
+        await conn.close()
+
+
+async def test_an_835_and_its_submission_at_the_same_time(platform: Settings, remits: Runtime) -> None:
+    """The 835 finds no submission and commits after the ClaimSubmitted handler started: the handler
+    waits for the CLP01 lock, then sees the payment in suspense and re-posts it."""
+    raw = write_835([remittance("EFTRACE", paid("SR1"))], params(21)).encode()
+    event = submitted("R1")
+    ingest_conn = await asyncpg.connect(platform.database_url("remits"))
+    handler_conn = await asyncpg.connect(platform.database_url("remits"))
+    await store.init_codecs(handler_conn)
+    try:
+        tx = ingest_conn.transaction()
+        await tx.start()
+        result = await intake.ingest(ingest_conn, raw, "race.835", "test", NOW)
+        assert result.status == "posted"
+        ctx = cast(HandlerContext, SimpleNamespace(conn=handler_conn, clock=FixedClock(NOW)))
+        handle = intake.matching(on_claim_submitted)
+
+        async def deliver() -> None:
+            async with handler_conn.transaction():
+                await handle(ctx, event)
+
+        task = asyncio.create_task(deliver())
+        await asyncio.sleep(0.5)
+        assert not task.done()  # waiting for the 835's transaction to end
+        await tx.commit()
+        await asyncio.wait_for(task, timeout=10)
+    finally:
+        await ingest_conn.close()
+        await handler_conn.close()
+    rows = await sql(platform, "SELECT outcome, claim_id FROM postings WHERE reported_submission = 'SR1'"
+                               " ORDER BY posted_at, outcome DESC")
+    assert sorted((r[0], r[1]) for r in rows) == [("posted", "clm_R1"), ("unmatched", None)]
+    held = await sql(platform, "SELECT resolved_posting_id IS NOT NULL FROM unmatched"
+                               " WHERE reported_submission = 'SR1'")
+    assert [r[0] for r in held] == [True]
+
+
+async def test_sweep_reposts_what_was_missed_and_keeps_what_cannot_post(platform: Settings, remits: Runtime,
+                                                                       cli_env: None) -> None:
+    """Submissions recorded without the late match (before it existed): `rcm remits rematch` re-posts
+    them; a held payment whose stored position no longer reads as posted stays, with the reason."""
+    raw = write_835([remittance("EFTSWEEP", paid("SW1"), paid("SW2"))], params(41)).encode()
+    conn = await asyncpg.connect(platform.database_url("remits"))
+    await store.init_codecs(conn)
+    try:
+        assert (await intake.ingest(conn, raw, "sweep.835", "test", NOW)).status == "posted"
+        for n in ("W1", "W2"):
+            e = submitted(n)
+            await store.save_submission(conn, {
+                "submission_id": e.submission_id, "claim_id": e.claim_id, "claim_family_id": e.claim_family_id,
+                "encounter_id": e.encounter_id, "patient_account_id": e.patient_account_id,
+                "payer_id": e.payer.payer_id, "payer_name": e.payer.payer_name, "coverage_rank": e.coverage_rank,
+                "next_payer_rank": None, "frequency": e.frequency, "total_charge": e.total_charge,
+                "lines": [ln.model_dump(mode="json") for ln in e.lines], "submitted_at": e.submitted_at})
+        await conn.execute("UPDATE unmatched SET segment_number = 999 WHERE reported_submission = 'SW1'")
+    finally:
+        await conn.close()
+    listing = json.loads((await asyncio.to_thread(cli, "remits", "unmatched", "--json")).output)
+    assert {i["clp01"]: i["submission_known"] for i in listing if i["clp01"] in ("SW1", "SW2")} == {
+        "SW1": True, "SW2": True}
+
+    sweep = await asyncio.to_thread(cli, "remits", "rematch", "--reason", "claims lag")
+    assert sweep.exit_code == 1, sweep.output
+    assert "re-posted 1; 1 with a known submission still in suspense" in sweep.output
+    left = {i["clp01"]: i for i in json.loads((await asyncio.to_thread(cli, "remits", "unmatched", "--json")).output)}
+    assert "SW2" not in left
+    assert left["SW1"]["last_attempt"] == "ST 0001 claim 1: the stored file does not hold that claim at that position"
+    assert [(r[0], r[1]) for r in await sql(platform, "SELECT claim_id, outcome FROM postings"
+                                                      " WHERE reported_submission IN ('SW1', 'SW2')"
+                                                      " AND claim_id IS NOT NULL")] == [("clm_W2", "posted")]
+    audit = await sql(platform, "SELECT action, subject, reason FROM audit_log WHERE action = 'remits.rematch'")
+    assert [(r[0], r[1], r[2]) for r in audit] == [("remits.rematch", "SW2", "claims lag")]
+    again = await asyncio.to_thread(cli, "remits", "rematch")
+    assert again.exit_code == 1 and "re-posted 0" in again.output
