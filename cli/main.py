@@ -21,6 +21,8 @@ app = typer.Typer(
     help="Revcycle: an event-driven revenue-cycle platform. Start with `rcm up`, then `rcm status`.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Markdown: docstrings wrap as prose (a one-line summary in command lists) and `code` renders.
+    rich_markup_mode="markdown",
 )
 stack.register(app)
 app.add_typer(dlq.app, name="dlq")

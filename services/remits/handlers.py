@@ -17,7 +17,8 @@ async def on_claim_submitted(ctx: HandlerContext, event: Any) -> None:
         "submission_id": e.submission_id, "claim_id": e.claim_id, "claim_family_id": e.claim_family_id,
         "encounter_id": e.encounter_id, "patient_account_id": e.patient_account_id, "payer_id": e.payer.payer_id,
         "payer_name": e.payer.payer_name, "coverage_rank": e.coverage_rank,
-        "next_payer_rank": e.next_payer.coverage_rank if e.next_payer else None, "frequency": e.frequency,
+        "next_payer_rank": e.next_payer.coverage_rank if e.next_payer else None,
+        "next_payer_id": e.next_payer.payer_id if e.next_payer else None, "frequency": e.frequency,
         "total_charge": e.total_charge, "lines": [ln.model_dump(mode="json") for ln in e.lines],
         "submitted_at": e.submitted_at,
     })

@@ -279,7 +279,8 @@ async def _post_matched(conn: asyncpg.Connection, remittance_id: str, t: Remitta
     base = _base(remittance_id, index, claim, payer, share, at)
     posting_id = base["posting_id"]
     expected = store.expected_lines(sub)
-    rank = dom.rank_for(status, sub["coverage_rank"])
+    rank = dom.rank_for(status, sub["coverage_rank"], payer_id=payer.payer_id, submitted_payer_id=sub["payer_id"],
+                        next_payer_id=sub["next_payer_id"], next_payer_rank=sub["next_payer_rank"])
     refs = {"claim_id": sub["claim_id"], "claim_family_id": sub["claim_family_id"],
             "encounter_id": sub["encounter_id"], "patient_account_id": sub["patient_account_id"], "rank": rank}
     rows = dom.claim_rows(claim)

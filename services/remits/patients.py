@@ -35,6 +35,7 @@ from services.remits.domain.balances import (
     reconcile,
     resolve_encounter,
     resolve_statement,
+    write_offs_given_back,
 )
 from services.remits.domain.posting import ZERO, LedgerRow
 
@@ -119,12 +120,31 @@ async def refresh_balance(conn: asyncpg.Connection, encounter_id: str, reason: U
     await store.update_balance(conn, {"balance_id": existing["balance_id"], "claim_ids": claim_ids,
                                       "items": _items_json(items), "total": total, "patient_paid": fixed.patient_paid,
                                       "written_off": fixed.written_off, "at": at})
+    if fixed.written_off_back > 0:
+        await _give_back_write_offs(conn, existing["balance_id"], existing["patient_account_id"],
+                                    fixed.written_off_back, at)
     if fixed.credit > 0:
         await _credit(conn, existing["patient_account_id"], fixed.credit, "balance_reduced_after_payment", at,
                       balance_id=existing["balance_id"], move_from_ar=True)
     await _emit_update(conn, existing["balance_id"], previous_due, reason, at)
     if total - fixed.patient_paid - fixed.written_off > previous_due:
         await apply_open_credits(conn, existing["balance_id"], at)
+
+
+async def _give_back_write_offs(conn: asyncpg.Connection, balance_id: str, account: str, amount: Decimal,
+                                at: datetime) -> None:
+    """A lowered balance no longer needs `amount` of its write-offs: one reversing journal
+    (append-only: the write-off journals stay as they were), the most recent reason first."""
+    back = write_offs_given_back(amount, await store.written_off_by_reason(conn, balance_id))
+    if sum((take for _, take in back), ZERO) != amount:  # the row and the ledger disagree: `rcm audit` shows it
+        log.warning("the ledger holds less write-off than the balance gives back", extra=ids(balance_id=balance_id))
+    if not back:
+        return
+    rows = [row for reason, take in back for row in (LedgerRow(f"patient_writeoff_{reason}", -take),
+                                                     LedgerRow("patient_writeoffs_applied", take))]
+    await store.journal(conn, new_id("jnl"), "write_off_reversal", rows, at, balance_id=balance_id,
+                        patient_account_id=account)
+    log.info("write-off given back: the balance was lowered", extra=ids(balance_id=balance_id))
 
 
 async def apply_open_credits(conn: asyncpg.Connection, balance_id: str, at: datetime) -> Decimal:

@@ -10,7 +10,14 @@ from typing import Any
 
 import asyncpg
 
-from services.remits.domain.balances import ClaimState, KnownReference, OpenBalance, OpenCredit, PostedLine
+from services.remits.domain.balances import (
+    ClaimState,
+    KnownReference,
+    OpenBalance,
+    OpenCredit,
+    PostedLine,
+    WrittenOff,
+)
 from services.remits.domain.posting import ExpectedLine, LedgerRow, Share
 
 
@@ -25,11 +32,12 @@ async def init_codecs(conn: asyncpg.Connection) -> None:
 async def save_submission(conn: asyncpg.Connection, s: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO submissions (submission_id, claim_id, claim_family_id, encounter_id, patient_account_id,"
-        " payer_id, payer_name, coverage_rank, next_payer_rank, frequency, total_charge, lines, submitted_at)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13) ON CONFLICT (submission_id) DO NOTHING",
+        " payer_id, payer_name, coverage_rank, next_payer_rank, frequency, total_charge, lines, submitted_at,"
+        " next_payer_id)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14) ON CONFLICT (submission_id) DO NOTHING",
         s["submission_id"], s["claim_id"], s["claim_family_id"], s["encounter_id"], s["patient_account_id"],
         s["payer_id"], s["payer_name"], s["coverage_rank"], s["next_payer_rank"], s["frequency"],
-        s["total_charge"], s["lines"], s["submitted_at"],
+        s["total_charge"], s["lines"], s["submitted_at"], s.get("next_payer_id"),
     )
 
 
@@ -260,10 +268,13 @@ async def encounter_state(conn: asyncpg.Connection, encounter_id: str) -> tuple[
         " sum(CASE WHEN p.status = '22' THEN -1 WHEN p.outcome = 'unmatched' THEN 0 ELSE 1 END) AS active,"
         " (array_agg(p.status ORDER BY p.posted_at DESC, p.posting_id DESC)"
         "   FILTER (WHERE p.status <> '22'))[1] AS last_status,"
+        " (array_agg(p.outcome ORDER BY p.posted_at DESC, p.posting_id DESC)"
+        "   FILTER (WHERE p.status <> '22' AND p.outcome <> 'unmatched'))[1] AS last_outcome,"
         " max(s.next_payer_rank) AS next_rank"
         " FROM postings p LEFT JOIN submissions s ON s.claim_id = p.claim_id"
         " WHERE p.encounter_id = $1 GROUP BY p.claim_id, p.rank", encounter_id)
-    claims = [ClaimState(r["claim_id"], r["rank"], int(r["active"]), r["last_status"] or "", r["next_rank"])
+    claims = [ClaimState(r["claim_id"], r["rank"], int(r["active"]), r["last_status"] or "", r["next_rank"],
+                         wholly_denied=r["last_outcome"] == "denied")
               for r in rows]
     pending = await conn.fetch(
         "SELECT claim_id, coverage_rank, next_payer_rank FROM submissions WHERE encounter_id = $1", encounter_id)
@@ -369,6 +380,18 @@ async def insert_writeoff(conn: asyncpg.Connection, writeoff_id: str, balance_id
                           operator_id: str | None, at: datetime) -> None:
     await conn.execute("INSERT INTO writeoffs (writeoff_id, balance_id, amount, reason, operator_id, written_at)"
                        " VALUES ($1,$2,$3,$4,$5,$6)", writeoff_id, balance_id, amount, reason, operator_id, at)
+
+
+async def written_off_by_reason(conn: asyncpg.Connection, balance_id: str) -> list[WrittenOff]:
+    """Per write-off reason, what the ledger still has written off for this balance (write-offs
+    less earlier reversals) and when that reason last wrote something off."""
+    rows = await conn.fetch(
+        "SELECT substr(account, length('patient_writeoff_') + 1) AS reason, sum(amount) AS amount,"
+        " max(entered_at) FILTER (WHERE amount > 0) AS last_at FROM ledger_entries"
+        " WHERE balance_id = $1 AND kind IN ('write_off', 'write_off_reversal')"
+        " AND account LIKE 'patient\\_writeoff\\_%' AND account <> 'patient_writeoffs_applied'"
+        " GROUP BY account", balance_id)
+    return [WrittenOff(r["reason"], r["amount"], r["last_at"]) for r in rows if r["last_at"] is not None]
 
 
 # --------------------------------------------------------------------------- statements, references, credits

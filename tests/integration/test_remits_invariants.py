@@ -67,9 +67,9 @@ NOW = datetime(2026, 4, 8, 15, 0, tzinfo=UTC)
 CENT = Decimal("0.01")
 # Half the profile's examples (ci: 15), each a few dozen transactions on a fresh set of tables.
 EXAMPLES = max(5, (settings.default.max_examples if settings.default else 30) // 2)
-# The ledger keeps a write-off whole when a lowered balance shrinks it (reported; xfail test below):
-# per balance it is only checked to be at least the balance's written_off until that is fixed.
-WRITE_OFF_LEDGER_FIXED = False
+# A write-off that a lowered balance shrinks is reversed in the ledger (a write_off_reversal journal),
+# so per balance the ledger's write-offs equal the balance's written_off to the cent.
+WRITE_OFF_LEDGER_FIXED = True
 KEEP = ("schema_migrations",)
 REIMPORT_EXEMPT = ("duplicate_arrivals", "remittance_files")  # each arrival is recorded, nothing else
 
@@ -323,8 +323,18 @@ async def check_patient_money(run: Run) -> None:
     # Every patient dollar is on a balance, in a credit, or refunded.
     on_balances = await conn.fetchval("SELECT coalesce(sum(patient_paid), 0) FROM balances")
     assert on_balances + remaining == paid_in - run.refunded
+    # Write-off expense per reason: what was written off, less what lowered balances gave back
+    # (the most recent reason first); in all, what the balances still have written off.
+    expense = ZERO
     for reason in WRITE_OFF_REASONS:
-        assert await ledger(f"patient_writeoff_{reason}") == run.written_off[reason]
+        booked = await ledger(f"patient_writeoff_{reason}")
+        assert await ledger(f"patient_writeoff_{reason}", "write_off") == run.written_off[reason]
+        assert ZERO <= booked <= run.written_off[reason], (reason, booked)
+        expense += booked
+    assert expense == await conn.fetchval("SELECT coalesce(sum(written_off), 0) FROM balances")
+    given_back = await conn.fetchval("SELECT coalesce(sum(amount), 0) FROM ledger_entries"
+                                     " WHERE kind = 'write_off_reversal' AND account = 'patient_writeoffs_applied'")
+    assert given_back == sum(run.written_off.values(), ZERO) - expense
     assert await conn.fetchval("SELECT count(*) FROM writeoffs") == run.writeoffs
     assert await conn.fetchval("SELECT count(*) FROM refund_rejections") == run.refunds_rejected
 
@@ -444,7 +454,8 @@ async def label(run: Run) -> None:
     """What the example exercised (`--hypothesis-show-statistics`)."""
     for e in run.stream.encounters:
         if e.secondary is not None:
-            event("secondary remitted: " + ("own submission" if e.secondary_submission else "crossover 19 -> 2"))
+            kind = "own submission" if e.secondary_submission else "crossover 19 -> 2"
+            event(f"secondary {'denied (CLP02 4)' if whole_denial(e.secondary) else 'remitted'}: {kind}")
         elif e.next_payer:
             event("held for the next payer")
         if e.reversal is not None:
@@ -458,6 +469,7 @@ async def label(run: Run) -> None:
         " (SELECT count(*) FROM credits WHERE origin = 'patient_overpayment') AS overpaid,"
         " (SELECT count(*) FROM ledger_entries WHERE kind = 'credit_applied') AS applied,"
         " (SELECT count(*) FROM writeoffs) AS writeoffs, (SELECT count(*) FROM refunds) AS refunds,"
+        " (SELECT count(DISTINCT journal_id) FROM ledger_entries WHERE kind = 'write_off_reversal') AS writeoffs_back,"
         " (SELECT count(*) FROM refund_rejections) AS rejected, (SELECT count(*) FROM balances) AS balances")
     for name, n in counts.items():
         if n:
@@ -512,25 +524,29 @@ async def test_the_named_streams_reach_what_they_name(pool: asyncpg.Pool) -> Non
         assert (row["total"], row["patient_paid"], row["written_off"]) == (Decimal("10.00"), ZERO, Decimal("10.00"))
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (reported): a write-off shrunk by a lowered balance is not reversed in"
-                   " the ledger (patients.refresh_balance journals only the credit)")
 async def test_a_write_off_shrunk_by_a_lowered_balance_is_reversed_in_the_ledger(pool: asyncpg.Pool) -> None:
     """40.00 copay, 20.00 written off, then the payer corrects the copay to 10.00: the balance keeps
-    10.00 written off (docs: the write-off shrinks first), so the ledger must too. When this passes,
-    drop the xfail and set WRITE_OFF_LEDGER_FIXED = True."""
+    10.00 written off (docs: the write-off shrinks first), so the ledger does too: a reversing
+    journal of the 10.00 no longer needed, the original write-off journal untouched."""
     async with pool.acquire() as conn:
         await run_stream(conn, WRITE_OFF_THEN_LOWERED)
         row = await conn.fetchrow("SELECT * FROM balances")
         ledger = await conn.fetchval("SELECT -sum(amount) FROM ledger_entries WHERE account ="
                                      " 'patient_writeoffs_applied' AND balance_id = $1", row["balance_id"])
-        expense = await conn.fetchval("SELECT sum(amount) FROM ledger_entries WHERE account LIKE 'patient_writeoff_%'")
+        expense = await conn.fetchval("SELECT sum(amount) FROM ledger_entries WHERE account LIKE"
+                                      " 'patient\\_writeoff\\_%' AND account <> 'patient_writeoffs_applied'")
         aging = await store.fetch(conn, "patient_ar", NOW + timedelta(days=1))
         assert row["written_off"] == Decimal("10.00")
         assert (ledger, expense, [r["amount"] for r in aging]) == (Decimal("10.00"), Decimal("10.00"), [ZERO])
+        journals = [(r["kind"], r["account"], r["amount"]) for r in await conn.fetch(
+            "SELECT kind, account, amount FROM ledger_entries WHERE kind LIKE 'write_off%' ORDER BY entry_id")]
+        assert journals == [("write_off", "patient_writeoff_small_balance", Decimal("20.00")),
+                            ("write_off", "patient_writeoffs_applied", Decimal("-20.00")),
+                            ("write_off_reversal", "patient_writeoff_small_balance", Decimal("-10.00")),
+                            ("write_off_reversal", "patient_writeoffs_applied", Decimal("10.00"))]
+        assert await conn.fetchval("SELECT count(*) FROM credits") == 0  # nothing was paid: no credit
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (reported): a secondary payer's CLP02 4 on a crossover posts at rank 1"
-                   " (posting.rank_for falls back to the submission's rank) and the balance stays held")
 async def test_a_crossover_denied_by_the_secondary_bills_the_primary_share(pool: asyncpg.Pool) -> None:
     """DOMAIN.md: the patient owes the PR after the last payer that will pay. The primary crossed
     the claim over (CLP02 19, deductible 30.00); the secondary denies it (CLP02 4, same CLP01)."""
@@ -541,8 +557,6 @@ async def test_a_crossover_denied_by_the_secondary_bills_the_primary_share(pool:
         assert (ranks, totals) == ([("ACME01", 1), ("610442", 2)], [Decimal("30.00")])
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (reported): a denied secondary claim (CLP02 4, PR 0) governs the"
-                   " patient share (balances.patient_share takes the highest rank with any active posting)")
 async def test_a_secondary_claim_denied_bills_the_primary_share(pool: asyncpg.Pool) -> None:
     """The same with the secondary claim sent by us (its own submission, coverage rank 2)."""
     async with pool.acquire() as conn:

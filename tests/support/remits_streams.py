@@ -44,9 +44,9 @@ SECONDARY = Payer(name="MEDI CAL", address=Address(line1="2 STATE ST", city="SAC
                                                    postal_code="95814"), id_qualifier="XV", id="610442",
                   contacts=(Contact("BL", "EDI", (("TE", "8005550000"),)),))
 DENIAL_CARCS = ("97", "197", "50", "16")
-SECONDARY_DENIALS = False
-"""Let the generator draw a secondary payer's whole-claim denial (CLP02 4). Off while the two
-xfail tests of test_remits_invariants.py (the bug they name) fail; turn on with their fix."""
+SECONDARY_DENIALS = True
+"""Let the generator draw a secondary payer's whole-claim denial (CLP02 4): posted at the next
+payer's rank (a crossover too), the patient billed the primary's PR."""
 WRITE_OFF_REASONS = ("small_balance", "charity", "bad_debt", "administrative", "other")
 
 

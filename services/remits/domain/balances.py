@@ -31,6 +31,9 @@ class ClaimState:
     """Postings minus reversals at this rank for this claim."""
     last_status: str
     next_payer_rank: int | None
+    wholly_denied: bool = False
+    """The latest unreversed posting of this claim at this rank denied the whole claim (CLP02 4, or
+    nothing paid, no patient share and a denial CARC): that payer answered, but it pays nothing."""
 
 
 @dataclass(frozen=True)
@@ -67,19 +70,27 @@ def _clamp(share: Share) -> Share:
 
 
 def patient_share(claims: Sequence[ClaimState], lines: Sequence[PostedLine]) -> PatientShareResult:
-    """The patient owes the PR of the last payer that paid (the highest coverage rank with an
-    active posting); held while a next payer is pending (CLP02 19/20/21, or a next payer on the
-    submission that has not remitted yet)."""
+    """DOMAIN.md: the patient owes the PR after the last payer that will pay.
+
+    * The governing rank is the highest coverage rank with an active posting (postings minus
+      reversals) that is not a whole-claim denial: a payer that denied the claim outright is not
+      "the last payer that will pay", so the patient owes what the payer before it left (a denial
+      may be appealed; until a later posting pays, the earlier payer's share stands). When every
+      active posting is a whole-claim denial, the highest of them governs (its PR, usually 0).
+    * Held while a next payer is pending: the highest rank that answered at all (a denial is an
+      answer) was forwarded (CLP02 19/20/21), or a submission names a next payer above it.
+    * With nothing active (everything reversed), the share nets to zero at the last rank posted."""
     active = [c for c in claims if c.active_postings > 0]
     if not active:
         if not lines:
             return PatientShareResult(held=False, governing_rank=None, items=[])
-        rank = max(ln.rank for ln in lines)  # everything reversed: the share nets to zero
+        rank = answered = max(ln.rank for ln in lines)  # everything reversed: the share nets to zero
     else:
-        rank = max(c.rank for c in active)
-    governing = [c for c in active if c.rank == rank]
-    held = any(c.last_status in ("19", "20", "21") for c in governing) or any(
-        c.next_payer_rank is not None and c.next_payer_rank > rank for c in claims
+        answered = max(c.rank for c in active)
+        paying = [c for c in active if not c.wholly_denied]
+        rank = max(c.rank for c in paying) if paying else answered
+    held = any(c.last_status in ("19", "20", "21") for c in active if c.rank == answered) or any(
+        c.next_payer_rank is not None and c.next_payer_rank > answered for c in claims
     )
     claim_of: dict[str, str] = {}
     charge: dict[str, Decimal] = {}
@@ -213,17 +224,52 @@ class Reconciled:
     patient_paid: Decimal
     written_off: Decimal
     credit: Decimal
+    written_off_back: Decimal = ZERO
+    """How much of the write-offs is given back (a reversing write-off journal of that amount)."""
 
 
 def reconcile(total: Decimal, patient_paid: Decimal, written_off: Decimal) -> Reconciled:
-    """When a later remittance lowers a balance below what was paid and written off, the write-off
-    shrinks first, then the excess payment becomes a credit (amount_due never goes negative)."""
+    """When a later remittance lowers a balance below what was paid and written off, the excess is
+    undone in this order (amount_due never goes negative):
+
+    1. the write-offs shrink first: they are the hospital's own concession against a debt that no
+       longer exists, so no patient money goes back while the hospital still forgives part of the
+       same balance (a reversing journal; `written_off_back`);
+    2. then the excess patient payment becomes a credit (CreditBalanceCreated, origin
+       balance_reduced_after_payment), to refund or apply to another balance."""
     excess = patient_paid + written_off - total
     if excess <= 0:
         return Reconciled(patient_paid, written_off, ZERO)
     wo_back = min(written_off, excess)
     excess -= wo_back
-    return Reconciled(patient_paid - excess, written_off - wo_back, excess)
+    return Reconciled(patient_paid - excess, written_off - wo_back, excess, wo_back)
+
+
+@dataclass(frozen=True)
+class WrittenOff:
+    """What a balance still has written off under one reason (the ledger's net expense for it), and
+    when that reason last wrote something off."""
+
+    reason: str
+    amount: Decimal
+    last_written_at: datetime
+
+
+def write_offs_given_back(amount: Decimal, written: Sequence[WrittenOff]) -> list[tuple[str, Decimal]]:
+    """Which write-offs a lowered balance gives back, and how much of each: the most recent reason
+    first (then by reason name), each up to what it still has written off, `amount` in all (never
+    more than is written off: the rest is the caller's to explain)."""
+    out: list[tuple[str, Decimal]] = []
+    left = amount
+    for w in sorted(written, key=lambda w: (-w.last_written_at.timestamp(), w.reason)):
+        if left <= 0:
+            break
+        if w.amount <= 0:
+            continue
+        take = min(left, w.amount)
+        out.append((w.reason, take))
+        left -= take
+    return out
 
 
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")

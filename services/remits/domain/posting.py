@@ -156,9 +156,21 @@ def balanced(rows: Iterable[LedgerRow]) -> bool:
     return sum((r.amount for r in rows), ZERO) == ZERO
 
 
-def rank_for(status: str, submitted_rank: int) -> int:
-    """Which payer in coverage order adjudicated: CLP02 says it, else the submission's rank."""
-    return _RANK_BY_STATUS.get(status, submitted_rank)
+def rank_for(status: str, submitted_rank: int, *, payer_id: str | None = None, submitted_payer_id: str | None = None,
+             next_payer_id: str | None = None, next_payer_rank: int | None = None) -> int:
+    """Which payer in coverage order adjudicated.
+
+    CLP02 1/2/3/19/20/21 say it. Any other status (4 denied, 25 predetermination) does not: then
+    the remittance's payer does. When that payer is the submission's next payer (a crossover: the
+    primary forwarded the claim and the secondary answers under the primary's CLP01) and not the
+    payer the claim was sent to, the next payer's rank; otherwise the submission's rank."""
+    by_status = _RANK_BY_STATUS.get(status)
+    if by_status is not None:
+        return by_status
+    if (next_payer_rank is not None and payer_id is not None and next_payer_id is not None
+            and payer_id == next_payer_id and payer_id != submitted_payer_id):
+        return next_payer_rank
+    return submitted_rank
 
 
 # --------------------------------------------------------------------------- lines

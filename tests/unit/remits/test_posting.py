@@ -190,3 +190,36 @@ def test_carc_rarc_table_is_dated_and_covers_the_common_codes() -> None:
     assert all(c.effective == "2026-01-01" and c.description for c in table.values())
     assert codes.treatment("CO", "45") == "contractual" and codes.treatment("CO", "97") == "denial"
     assert codes.treatment("OA", "23") == "other" and codes.treatment("CO", "ZZ9") == "denial"
+
+
+# --------------------------------------------------------------------------- which rank a status without one posts at
+
+def crossover_rank(status: str, payer_id: str, submitted_rank: int = 1) -> int:
+    """The submission was sent to ACME01 (rank 1) and names 610442 as its next payer (rank 2)."""
+    return p.rank_for(status, submitted_rank, payer_id=payer_id, submitted_payer_id="ACME01", next_payer_id="610442",
+                      next_payer_rank=2)
+
+
+@pytest.mark.parametrize("status", ["4", "25"])
+def test_a_crossover_answered_by_the_next_payer_posts_at_its_rank(status: str) -> None:
+    """The primary forwarded the claim (CLP02 19); the secondary answers under the primary's CLP01
+    with a status that names no rank (4 denied): the remittance's payer is the next payer."""
+    assert crossover_rank(status, "610442") == 2
+
+
+def test_a_status_without_a_rank_from_the_submitted_payer_keeps_the_submission_rank() -> None:
+    assert crossover_rank("4", "ACME01") == 1
+    assert crossover_rank("4", "OTHER9") == 1  # neither payer: as before
+    assert p.rank_for("4", 2, payer_id="610442") == 2  # a secondary's own submission: its own rank
+    assert p.rank_for("4", 1, payer_id="610442", submitted_payer_id="ACME01", next_payer_id=None,
+                      next_payer_rank=2) == 1  # next payer unknown (stored before 0004): as before
+
+
+def test_the_same_payer_for_both_coverages_keeps_the_submission_rank() -> None:
+    assert p.rank_for("4", 1, payer_id="ACME01", submitted_payer_id="ACME01", next_payer_id="ACME01",
+                      next_payer_rank=2) == 1
+
+
+def test_clp02_with_a_rank_wins_over_the_payer() -> None:
+    assert crossover_rank("2", "ACME01") == 2
+    assert crossover_rank("1", "610442") == 1
