@@ -40,8 +40,10 @@ from services.chassis.clock import FixedClock
 from services.chassis.consumer import HandlerContext
 from services.chassis.db import create_pool
 from services.chassis.settings import Settings
+from services.remits import commands as remits_commands
 from services.remits import intake, patients, store
 from services.remits.app import DEFINITION
+from services.remits.domain import kpis
 from services.remits.handlers import HANDLERS
 from tests.support import testsvc
 from tests.support.remits_streams import (
@@ -339,6 +341,30 @@ async def check_patient_money(run: Run) -> None:
     assert await conn.fetchval("SELECT count(*) FROM refund_rejections") == run.refunds_rejected
 
 
+async def check_reports(run: Run) -> None:
+    """The A/R report and the KPI book read the same money as the balances and the ledger."""
+    conn = run.conn
+    later = (NOW + timedelta(days=400)).date()
+    ar = await remits_commands.aging(conn, later)
+    due = await conn.fetchval("SELECT coalesce(sum(total - patient_paid - written_off), 0) FROM balances")
+    assert sum((Decimal(v) for v in ar["patients"].values()), ZERO) == due
+    denied_open = await conn.fetchval("SELECT coalesce(sum(amount), 0) FROM ledger_entries"
+                                      " WHERE account = 'denied_open'")
+    unanswered = await conn.fetchval(
+        "SELECT coalesce(sum(s.total_charge), 0) FROM submissions s WHERE s.frequency <> '8' AND NOT EXISTS"
+        " (SELECT 1 FROM postings p WHERE p.claim_id = s.claim_id AND p.rank >= s.coverage_rank"
+        " AND p.outcome <> 'unmatched')")
+    insurance = sum((Decimal(v) for row in ar["payers"].values() for v in row.values()), ZERO)
+    assert insurance == unanswered + denied_open, (insurance, unanswered, denied_open)
+    period = kpis.Period(NOW.date() - timedelta(days=1), later)
+    book = await remits_commands.kpi_book(conn, period)
+    claim_cash = await conn.fetchval("SELECT coalesce(sum(amount), 0) FROM ledger_entries"
+                                     " WHERE account = 'payer_cash' AND kind IN ('claim', 'reversal')")
+    assert book.collections.payer_payments == claim_cash
+    assert book.collections.patient_payments == sum(run.payments.values(), ZERO) - run.refunded
+    assert book.receivables.patient == due and book.receivables.insurance == insurance
+
+
 def expected_claim_events(c: ClaimPayment, claim_id: str) -> Counter[tuple[str, str]]:
     if c.status.value == "22":
         return Counter({("ClaimPaymentReversed", claim_id): 1})
@@ -497,6 +523,7 @@ async def test_books_balance_over_generated_streams(pool: asyncpg.Pool, stream: 
         await check_payer_side(run)
         await check_balances(run)
         await check_patient_money(run)
+        await check_reports(run)
         await check_events(run)
         await check_replays_change_nothing(run)
 
