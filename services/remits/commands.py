@@ -19,6 +19,7 @@ from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
 from services.remits import intake, patients, store
+from services.remits.domain import codes
 from services.remits.domain import kpis as kpi
 from services.remits.domain.balances import BUCKETS, bucket
 
@@ -302,6 +303,10 @@ async def aging(conn: asyncpg.Connection, today: date) -> dict[str, Any]:
     payers: dict[str, dict[str, Decimal]] = {}
     cutoff = _end_of(today)
     for r in await store.fetch(conn, "payer_ar", cutoff):
+        # A denial is open A/R only where the ledger keeps it open (denied_open): a CLP02 4 reported
+        # by its largest adjustment (say OA-23, the prior payer's share) is not a second receivable.
+        if r["grp"] is not None and codes.treatment(r["grp"], r["reason_code"]) != "denial":
+            continue
         row = payers.setdefault(r["payer"], {b: Decimal("0.00") for b in BUCKETS})
         row[bucket((today - r["since"].date()).days)] += r["amount"]
     patient = {b: Decimal("0.00") for b in BUCKETS}

@@ -471,11 +471,12 @@ REPORT_SQL: dict[str, str] = {
     # Every query takes $1 = the end of the report's last day (exclusive): what was known by then.
     # Insurance A/R per claim: submitted charge with no posting yet, or open denials.
     "payer_ar": (
-        "SELECT s.payer_name AS payer, s.submitted_at AS since, s.total_charge AS amount FROM submissions s"
+        "SELECT s.payer_name AS payer, s.submitted_at AS since, s.total_charge AS amount, NULL AS grp,"
+        " NULL AS reason_code FROM submissions s"
         " WHERE s.frequency <> '8' AND s.submitted_at < $1 AND NOT EXISTS (SELECT 1 FROM postings p"
         " WHERE p.claim_id = s.claim_id AND p.rank >= s.coverage_rank AND p.outcome <> 'unmatched'"
         " AND p.posted_at < $1)"
-        " UNION ALL SELECT r.payer_name, d.opened_at, d.amount FROM denials d"
+        " UNION ALL SELECT r.payer_name, d.opened_at, d.amount, d.grp, d.reason_code FROM denials d"
         " JOIN postings p ON p.posting_id = d.posting_id JOIN remittances r ON r.remittance_id = p.remittance_id"
         " WHERE d.opened_at < $1 AND NOT EXISTS (SELECT 1 FROM postings x WHERE x.reverses = d.posting_id"
         " AND x.posted_at < $1)"),

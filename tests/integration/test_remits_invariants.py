@@ -46,6 +46,7 @@ from services.remits.app import DEFINITION
 from services.remits.domain import kpis
 from services.remits.handlers import HANDLERS
 from tests.support import testsvc
+from tests.support.remits_io import params
 from tests.support.remits_streams import (
     ACCOUNT,
     CREDIT_PAYS_NEW_BALANCE,
@@ -58,7 +59,6 @@ from tests.support.remits_streams import (
     Stream,
     cents,
     line_denials,
-    params,
     secondary_denies,
     streams,
     whole_denial,

@@ -16,15 +16,12 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
-from edi.x12 import EnvelopeParams
 from edi.x835 import Address, Contact, Payer, write_835
 from services.chassis.clearinghouse import FolderClearinghouse
-from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
-from services.remits.app import DEFINITION
-from tests.support.kafka_io import eventually, publish, read_topic
+from tests.support.kafka_io import publish
+from tests.support.remits_io import params, remits_runtime, sql, submitted, wait_events, wait_sql
 from tests.support.testsvc import example
 from tests.unit.remits.builders import adj, claim, line, plb, remittance
 
@@ -37,27 +34,6 @@ MEDICAL = Payer(name="MEDI CAL", address=Address(line1="2 STATE ST", city="SACRA
                 contacts=(Contact("BL", "EDI", (("TE", "8005550000"),)),))
 
 
-def params(icn: int) -> EnvelopeParams:
-    return EnvelopeParams(sender_id="ACME", receiver_id="SUNRISE", interchange_control_number=icn,
-                          group_control_number=icn, created=datetime(2026, 4, 8, 9, 0))
-
-
-def submitted(n: str, *, next_payer: bool = False, rank: int = 1, claim_id: str | None = None) -> Any:
-    sub = f"SREM{n}"
-    lines = [{"line_number": 1, "line_control_number": f"{sub}-1", "charge_id": f"chg_{n}a", "procedure_code": "99213",
-              "modifiers": [], "description": "Office visit", "revenue_code": None, "service_date": "2026-03-02",
-              "service_end_date": None, "units": "1", "charge": "150.00", "diagnosis_pointers": [1],
-              "expected_allowed": "98.00"},
-             {"line_number": 2, "line_control_number": f"{sub}-2", "charge_id": f"chg_{n}b", "procedure_code": "87880",
-              "modifiers": [], "description": "Strep test", "revenue_code": None, "service_date": "2026-03-02",
-              "service_end_date": None, "units": "1", "charge": "35.00", "diagnosis_pointers": [1],
-              "expected_allowed": "16.50"}]
-    return example("rcm.claims.ClaimSubmitted.v1", claim_id=claim_id or f"clm_{n}", claim_family_id=f"fam_{n}",
-                   encounter_id=f"enc_{n}", submission_id=sub, patient_account_id=ACCOUNT, coverage_rank=rank,
-                   lines=lines, next_payer={"payer_id": "610442", "payer_name": "Medi-Cal", "coverage_rank": 2}
-                   if next_payer else None)
-
-
 def paid(sub: str, status: str = "1", copay: str = "40.00", pccn: str = "PCN1") -> Any:
     pay1 = D("98.00") - D(copay)
     return claim(sub, status, "185.00", str(pay1 + D("16.50")),
@@ -67,39 +43,19 @@ def paid(sub: str, status: str = "1", copay: str = "40.00", pccn: str = "PCN1") 
 
 @pytest.fixture(scope="module")
 async def remits(platform: Settings) -> AsyncIterator[Runtime]:
-    runtime = Runtime(DEFINITION, platform, FixedClock(NOW), tracer_provider("remits", platform))
-    await runtime.start()
-    yield runtime
-    await runtime.stop()
-
-
-async def sql(platform: Settings, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(platform.database_url("remits"))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
-
-
-async def events(platform: Settings, topic: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(dict(h)["ce_type"].decode().split(".")[2], json.loads(v)) for _, v, h in await read_topic(platform, topic)]
+    async for runtime in remits_runtime(platform):
+        yield runtime
 
 
 async def drop(platform: Settings, name: str, text: str) -> None:
     await FolderClearinghouse(platform.clearinghouse).write("inbound/remits", name, text.encode())
 
 
-async def wait_sql(platform: Settings, query: str, expected: object, what: str) -> None:
-    async def check() -> bool:
-        return (await sql(platform, query))[0][0] == expected
-
-    await eventually(check, timeout_s=60, what=what)
-
-
 async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runtime, cli_env: None) -> None:
     for n, np in (("A", False), ("B", True), ("C", False), ("S", False), ("D", False), ("U", False)):
-        await publish(platform, submitted(n, next_payer=np))
-    await publish(platform, submitted("B2", rank=2, claim_id="clm_B2").model_copy(update={"encounter_id": "enc_B"}))
+        await publish(platform, submitted(f"SREM{n}", n, ACCOUNT, next_payer=np))
+    secondary = submitted("SREMB2", "B2", ACCOUNT, rank=2, claim_id="clm_B2")
+    await publish(platform, secondary.model_copy(update={"encounter_id": "enc_B"}))
     await wait_sql(platform, "SELECT count(*) FROM submissions", 7, "the ClaimSubmitted projection")
 
     # 835 #1: A paid (copay 40), B processed and forwarded (crossover), C deductible-only, S sequestered,
@@ -215,7 +171,7 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
     await wait_sql(platform, "SELECT count(*) FROM refunds", 1, "the refund")
 
     # A new payment-free balance, written off by an operator through the CLI.
-    await publish(platform, submitted("W"))
+    await publish(platform, submitted("SREMW", "W", ACCOUNT))
     await wait_sql(platform, "SELECT count(*) FROM submissions", 8, "W's submission")
     await drop(platform, "fourth.835", write_835([remittance("EFT4", paid("SREMW", copay="4.20"))], params(5)))
     await wait_sql(platform, "SELECT count(*) FROM balances", 7, "W's balance")
@@ -289,15 +245,3 @@ def _tmp(platform: Settings, text: str) -> str:
     path = platform.clearinghouse / "copy.835"
     path.write_text(text)
     return str(path)
-
-
-async def wait_events(platform: Settings, topic: str, predicate: Any) -> list[tuple[str, dict[str, Any]]]:
-    got: list[tuple[str, dict[str, Any]]] = []
-
-    async def check() -> bool:
-        nonlocal got
-        got = await events(platform, topic)
-        return bool(predicate([n for n, _ in got]))
-
-    await eventually(check, timeout_s=60, what=f"events on {topic}")
-    return got

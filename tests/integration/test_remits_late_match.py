@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -17,45 +17,22 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
-from edi.x12 import EnvelopeParams
 from edi.x835 import ClaimPayment, write_835
 from services.chassis.clearinghouse import FolderClearinghouse
 from services.chassis.clock import FixedClock
 from services.chassis.consumer import HandlerContext
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
 from services.remits import intake, store
-from services.remits.app import DEFINITION
 from services.remits.handlers import on_claim_submitted
-from tests.support.kafka_io import eventually, publish, read_topic
-from tests.support.testsvc import example
+from tests.support.kafka_io import publish
+from tests.support.remits_io import params, remits_runtime, sql, submitted, wait_events, wait_sql
 from tests.unit.remits.builders import adj, claim, line, remittance
 
 pytestmark = pytest.mark.integration
 NOW = datetime(2026, 4, 8, 15, 0, tzinfo=UTC)
 D = Decimal
 ACCOUNT = "PA-LATE-1"
-
-
-def params(icn: int) -> EnvelopeParams:
-    return EnvelopeParams(sender_id="ACME", receiver_id="SUNRISE", interchange_control_number=icn,
-                          group_control_number=icn, created=datetime(2026, 4, 8, 9, 0))
-
-
-def submitted(n: str) -> Any:
-    sub = f"S{n}"
-    lines = [{"line_number": 1, "line_control_number": f"{sub}-1", "charge_id": f"chg_{n}a", "procedure_code": "99213",
-              "modifiers": [], "description": "Office visit", "revenue_code": None, "service_date": "2026-03-02",
-              "service_end_date": None, "units": "1", "charge": "150.00", "diagnosis_pointers": [1],
-              "expected_allowed": "98.00"},
-             {"line_number": 2, "line_control_number": f"{sub}-2", "charge_id": f"chg_{n}b", "procedure_code": "87880",
-              "modifiers": [], "description": "Strep test", "revenue_code": None, "service_date": "2026-03-02",
-              "service_end_date": None, "units": "1", "charge": "35.00", "diagnosis_pointers": [1],
-              "expected_allowed": "16.50"}]
-    return example("rcm.claims.ClaimSubmitted.v1", claim_id=f"clm_{n}", claim_family_id=f"fam_{n}",
-                   encounter_id=f"enc_{n}", submission_id=sub, patient_account_id=ACCOUNT, coverage_rank=1,
-                   lines=lines, next_payer=None)
 
 
 def paid(sub: str, status: str = "1") -> ClaimPayment:
@@ -79,43 +56,8 @@ def underpaid(sub: str) -> ClaimPayment:
 
 @pytest.fixture(scope="module")
 async def remits(platform: Settings) -> AsyncIterator[Runtime]:
-    runtime = Runtime(DEFINITION, platform, FixedClock(NOW), tracer_provider("remits", platform))
-    await runtime.start()
-    yield runtime
-    await runtime.stop()
-
-
-async def sql(platform: Settings, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(platform.database_url("remits"))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
-
-
-async def wait_sql(platform: Settings, query: str, expected: object, what: str) -> None:
-    async def check() -> bool:
-        return (await sql(platform, query))[0][0] == expected
-
-    await eventually(check, timeout_s=60, what=what)
-
-
-async def events(platform: Settings, topic: str) -> list[tuple[str, dict[str, Any]]]:
-    return [(dict(h)["ce_type"].decode().split(".")[2], json.loads(v)) for _, v, h in await read_topic(platform, topic)]
-
-
-async def wait_events(platform: Settings, topic: str, predicate: Callable[[list[str]], bool],
-                      ) -> list[tuple[str, dict[str, Any]]]:
-    """The topic's events as read by the first read that satisfies the predicate (one read, not two)."""
-    got: list[tuple[str, dict[str, Any]]] = []
-
-    async def check() -> bool:
-        nonlocal got
-        got = await events(platform, topic)
-        return predicate([n for n, _ in got])
-
-    await eventually(check, timeout_s=60, what=f"events on {topic}")
-    return got
+    async for runtime in remits_runtime(platform):
+        yield runtime
 
 
 def cli(*args: str) -> Any:
@@ -133,7 +75,7 @@ def _same_shape(p: dict[str, Any], n: str) -> dict[str, Any]:
 async def test_remittance_before_its_submission_is_reposted_once(platform: Settings, remits: Runtime,
                                                                  cli_env: None) -> None:
     # T1 is known in time; L1 (paid), L2 (a line denied) and L3 (underpaid) are not yet; X says "not ours".
-    await publish(platform, submitted("T1"))
+    await publish(platform, submitted("ST1", "T1", ACCOUNT))
     await wait_sql(platform, "SELECT count(*) FROM submissions", 1, "T1's submission")
     not_ours = claim("SX1", "23", "185.00", "0.00", adjustments=(adj("OA", "23", "185.00"),))
     first = remittance("EFTLATE1", paid("ST1"), paid("SL1"), line_denied("SL2"), underpaid("SL3"), not_ours)
@@ -156,10 +98,10 @@ async def test_remittance_before_its_submission_is_reposted_once(platform: Setti
     # The submissions arrive (X's too: "not our claim" stays for a person). L1's comes three times:
     # the first, a redelivery of the same event, and a re-emission under a new envelope id.
     for n in ("L1", "L2", "L3", "X1"):
-        envelope = await publish(platform, submitted(n))
+        envelope = await publish(platform, submitted(f"S{n}", n, ACCOUNT))
         if n == "L1":
-            await publish(platform, submitted(n), event_id=envelope.id)
-            again = await publish(platform, submitted(n))
+            await publish(platform, submitted(f"S{n}", n, ACCOUNT), event_id=envelope.id)
+            again = await publish(platform, submitted(f"S{n}", n, ACCOUNT))
     await wait_sql(platform, f"SELECT count(*) FROM inbox WHERE event_id = '{again.id}'", 1, "the re-emission")
     await wait_sql(platform, "SELECT count(*) FROM unmatched WHERE resolved_at IS NULL", 1, "the late matches")
 
@@ -222,7 +164,7 @@ async def test_an_835_and_its_submission_at_the_same_time(platform: Settings, re
     """The 835 finds no submission and commits after the ClaimSubmitted handler started: the handler
     waits for the CLP01 lock, then sees the payment in suspense and re-posts it."""
     raw = write_835([remittance("EFTRACE", paid("SR1"))], params(21)).encode()
-    event = submitted("R1")
+    event = submitted("SR1", "R1", ACCOUNT)
     ingest_conn = await asyncpg.connect(platform.database_url("remits"))
     handler_conn = await asyncpg.connect(platform.database_url("remits"))
     await store.init_codecs(handler_conn)
@@ -264,7 +206,7 @@ async def test_sweep_reposts_what_was_missed_and_keeps_what_cannot_post(platform
     try:
         assert (await intake.ingest(conn, raw, "sweep.835", "test", NOW)).status == "posted"
         for n in ("W1", "W2"):
-            e = submitted(n)
+            e = submitted(f"S{n}", n, ACCOUNT)
             await store.save_submission(conn, {
                 "submission_id": e.submission_id, "claim_id": e.claim_id, "claim_family_id": e.claim_family_id,
                 "encounter_id": e.encounter_id, "patient_account_id": e.patient_account_id,

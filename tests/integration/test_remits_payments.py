@@ -13,14 +13,12 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
-from edi.x12 import EnvelopeParams
 from edi.x835 import write_835
 from services.chassis.clearinghouse import FolderClearinghouse
 from services.chassis.clock import FixedClock
@@ -29,6 +27,7 @@ from services.chassis.telemetry import tracer_provider
 from services.remits import intake, patients, store
 from services.remits.app import create_app
 from tests.support.kafka_io import eventually, publish, read_topic
+from tests.support.remits_io import params, sql, submitted, wait_sql
 from tests.support.testsvc import example
 from tests.unit.remits.builders import adj, claim, line, remittance
 
@@ -40,32 +39,12 @@ OTHER = "PA-PAY-2"
 CLOCK = FixedClock(NOW)
 
 
-def submitted(n: str, account: str) -> Any:
-    sub = f"SPAY{n}"
-    lines = [{"line_number": 1, "line_control_number": f"{sub}-1", "charge_id": f"chg_p{n}a", "procedure_code": "99213",
-              "modifiers": [], "description": "Office visit", "revenue_code": None, "service_date": "2026-03-02",
-              "service_end_date": None, "units": "1", "charge": "150.00", "diagnosis_pointers": [1],
-              "expected_allowed": "98.00"},
-             {"line_number": 2, "line_control_number": f"{sub}-2", "charge_id": f"chg_p{n}b", "procedure_code": "87880",
-              "modifiers": [], "description": "Strep test", "revenue_code": None, "service_date": "2026-03-02",
-              "service_end_date": None, "units": "1", "charge": "35.00", "diagnosis_pointers": [1],
-              "expected_allowed": "16.50"}]
-    return example("rcm.claims.ClaimSubmitted.v1", claim_id=f"clm_p{n}", claim_family_id=f"fam_p{n}",
-                   encounter_id=f"enc_p{n}", submission_id=sub, patient_account_id=account, coverage_rank=1,
-                   lines=lines, next_payer=None)
-
-
 def paid(n: str, copay: str) -> Any:
     sub = f"SPAY{n}"
     pay1 = D("98.00") - D(copay)
     return claim(sub, "1", "185.00", str(pay1 + D("16.50")),
                  line("150.00", str(pay1), adj("CO", "45", "52.00"), adj("PR", "3", copay), lcn=f"{sub}-1"),
                  line("35.00", "16.50", adj("CO", "45", "18.50"), lcn=f"{sub}-2"), pccn=f"PCN{n}")
-
-
-def params(icn: int) -> EnvelopeParams:
-    return EnvelopeParams(sender_id="ACME", receiver_id="SUNRISE", interchange_control_number=icn,
-                          group_control_number=icn, created=datetime(2026, 4, 8, 9, 0))
 
 
 def payment(n: str, account: str, amount: str, **refs: str | None) -> Any:
@@ -88,23 +67,8 @@ async def app(platform: Settings) -> AsyncIterator[FastAPI]:
     await application.state.runtime.stop()
 
 
-async def sql(platform: Settings, query: str, *args: object) -> list[asyncpg.Record]:
-    conn = await asyncpg.connect(platform.database_url("remits"))
-    try:
-        return list(await conn.fetch(query, *args))
-    finally:
-        await conn.close()
-
-
 async def one(platform: Settings, query: str, *args: object) -> Any:
     return (await sql(platform, query, *args))[0][0]
-
-
-async def wait_sql(platform: Settings, query: str, expected: object, what: str) -> None:
-    async def check() -> bool:
-        return bool(await one(platform, query) == expected)
-
-    await eventually(check, timeout_s=60, what=what)
 
 
 async def due(platform: Settings) -> dict[str, Decimal]:
@@ -121,7 +85,7 @@ async def post_835(platform: Settings, name: str, icn: int, *claims: Any) -> Non
 
 async def test_statement_payments_credits_and_refunds(platform: Settings, app: FastAPI, cli_env: None) -> None:
     for n, account in (("1", PAYER), ("2", PAYER), ("Q", OTHER), ("3", PAYER)):
-        await publish(platform, submitted(n, account))
+        await publish(platform, submitted(f"SPAY{n}", f"p{n}", account))
     await wait_sql(platform, "SELECT count(*) FROM submissions", 4, "the ClaimSubmitted projection")
 
     # enc_p1 is the oldest balance (40.00); a day later enc_p2 (30.00) and the other account's enc_pQ (25.00).

@@ -14,14 +14,12 @@ which events each claim payment must produce.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
 from typing import Any, Literal
 
 from hypothesis import strategies as st
 
-from edi.x12 import EnvelopeParams
 from edi.x835 import (
     Address,
     Adjustment,
@@ -52,11 +50,6 @@ WRITE_OFF_REASONS = ("small_balance", "charity", "bad_debt", "administrative", "
 
 def cents(n: int) -> Decimal:
     return (D(n) / 100).quantize(D("0.01"))
-
-
-def params(icn: int) -> EnvelopeParams:
-    return EnvelopeParams(sender_id="ACME", receiver_id="SUNRISE", interchange_control_number=icn,
-                          group_control_number=icn, created=datetime(2026, 4, 8, 9, 0))
 
 
 def pr(c: ClaimPayment) -> Decimal:
