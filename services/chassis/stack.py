@@ -225,6 +225,10 @@ async def status(settings: Settings) -> list[ComponentStatus]:
         state = await readiness(service)
         healthy = bool(state and state.get("http_status") == 200)
         detail = "not running" if state is None else ("ready" if healthy else "not ready")
+        if state and state.get("outbox_held"):
+            # Its other events flow, but an aggregate waits for an operator: not healthy.
+            healthy = False
+            detail += f", {state['outbox_held']} outbox rows held (`rcm outbox list`)"
         if kafka_ok and state is not None and process.consumes:
             try:
                 lag = await asyncio.wait_for(consumer_lag(settings, service), 15)

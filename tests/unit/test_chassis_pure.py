@@ -94,3 +94,23 @@ def test_logs_are_json_and_refuse_non_id_fields() -> None:
     assert line["service"] == "claims" and line["claim_id"] == "CL123" and line["level"] == "INFO"
     with pytest.raises(ValueError):
         ids(patient_name="Jane Doe")
+
+
+async def test_status_calls_a_service_with_held_outbox_rows_unhealthy(monkeypatch: pytest.MonkeyPatch) -> None:
+    import asyncpg
+
+    from services.chassis import stack
+
+    async def away(*_: object, **__: object) -> None:
+        raise OSError("not here")
+
+    async def readiness(service: str) -> dict[str, object]:
+        return {"service": service, "ready": True, "http_status": 200, "outbox_held": 2 if service == "claims" else 0}
+
+    monkeypatch.setattr(stack, "kafka_roundtrip", away)
+    monkeypatch.setattr(asyncpg, "connect", away)
+    monkeypatch.setattr(stack, "readiness", readiness)
+    rows = {r.name: r for r in await stack.status(Settings())}
+    assert not rows["claims"].healthy and "2 outbox rows held" in rows["claims"].detail
+    assert rows["charges"].healthy and rows["charges"].detail == "ready"
+    assert not rows["kafka"].healthy and not rows["postgres"].healthy
