@@ -123,10 +123,15 @@ async def refresh_balance(conn: asyncpg.Connection, encounter_id: str, reason: U
     if fixed.written_off_back > 0:
         await _give_back_write_offs(conn, existing["balance_id"], existing["patient_account_id"],
                                     fixed.written_off_back, at)
+    credit_id = None
     if fixed.credit > 0:
-        await _credit(conn, existing["patient_account_id"], fixed.credit, "balance_reduced_after_payment", at,
-                      balance_id=existing["balance_id"], move_from_ar=True)
+        credit_id = await _credit(conn, existing["patient_account_id"], fixed.credit, "balance_reduced_after_payment",
+                                  at, balance_id=existing["balance_id"], move_from_ar=True)
     await _emit_update(conn, existing["balance_id"], previous_due, reason, at)
+    if credit_id is not None:
+        # What the patient paid toward this balance pays their other open balances first (oldest
+        # first); only what is left waits as a credit to refund.
+        await apply_credit(conn, credit_balance_id=credit_id, at=at)
     if total - fixed.patient_paid - fixed.written_off > previous_due:
         await apply_open_credits(conn, existing["balance_id"], at)
 

@@ -213,43 +213,60 @@ async def wait_events(platform: Settings, predicate: Any) -> list[tuple[str, dic
     return got
 
 
+async def one_line_submission(conn: Any, account: str, sub: str, key: str) -> None:
+    """A 100.00 visit (80.00 allowed) on its own encounter `enc_{key}`."""
+    await store.save_submission(conn, {
+        "submission_id": sub, "claim_id": f"clm_{key}", "claim_family_id": f"fam_{key}", "encounter_id": f"enc_{key}",
+        "patient_account_id": account, "payer_id": "ACME01", "payer_name": "Acme", "coverage_rank": 1,
+        "next_payer_rank": None, "frequency": "1", "total_charge": D("100.00"),
+        "lines": [{"line_control_number": f"{sub}-1", "charge_id": f"chg_{key}", "procedure_code": "99213",
+                   "service_date": "2026-03-02", "charge": "100.00", "expected_allowed": "80.00",
+                   "description": None}],
+        "submitted_at": NOW})
+
+
+def one_line_paid(sub: str, status: str, copay: str, pccn: str) -> Any:
+    """The payer's answer for `one_line_submission`: CLP02 22 negates every amount."""
+    sign = "-" if status == "22" else ""
+    pay = D("80.00") - D(copay)
+    return claim(sub, status, f"{sign}100.00", f"{sign}{pay}",
+                 line(f"{sign}100.00", f"{sign}{pay}", adj("CO", "45", f"{sign}20.00"),
+                      adj("PR", "3", f"{sign}{copay}"), lcn=f"{sub}-1"), pccn=pccn)
+
+
+async def ingest(conn: Any, icn: int, *claims: Any) -> None:
+    text = write_835([remittance(f"EFTR{icn}", *claims)], params(icn))
+    result = await intake.ingest(conn, text.encode(), f"r{icn}.835", "test", CLOCK.now())
+    assert result.status == "posted", result.reason
+
+
+async def pay(conn: Any, key: str, account: str, amount: str) -> None:
+    async with conn.transaction():
+        await patients.post_payment(conn, idempotency_key=f"portal:pay-{key}", patient_account_id=account,
+                                    amount=D(amount), method="card", received_on=NOW.date(), encounter_id=None,
+                                    at=CLOCK.now())
+
+
+async def books_balance(conn: Any) -> None:
+    assert await conn.fetchval("SELECT count(*) FROM ledger_entries GROUP BY journal_id HAVING sum(amount) <> 0"
+                               " LIMIT 1") is None
+
+
 async def test_a_credit_from_a_lowered_balance_pays_it_back_when_it_grows(platform: Settings, app: FastAPI) -> None:
     """Paid 40.00, the claim is reversed (the payment becomes a balance_reduced_after_payment
     credit), then corrected with a 30.00 share: the credit pays the grown balance at once."""
     account, sub = "PA-PAY-3", "SPAYR"
     pool = app.state.runtime.db
     async with pool.acquire() as conn:
-        await store.save_submission(conn, {
-            "submission_id": sub, "claim_id": "clm_pR", "claim_family_id": "fam_pR", "encounter_id": "enc_pR",
-            "patient_account_id": account, "payer_id": "ACME01", "payer_name": "Acme", "coverage_rank": 1,
-            "next_payer_rank": None, "frequency": "1", "total_charge": D("100.00"),
-            "lines": [{"line_control_number": f"{sub}-1", "charge_id": "chg_pR", "procedure_code": "99213",
-                       "service_date": "2026-03-02", "charge": "100.00", "expected_allowed": "80.00",
-                       "description": None}],
-            "submitted_at": NOW})
-
-        def paid_r(status: str, sign: str, copay: str, pccn: str) -> Any:
-            pay = D("80.00") - D(copay)
-            return claim(sub, status, f"{sign}100.00", f"{sign}{pay}",
-                         line(f"{sign}100.00", f"{sign}{pay}", adj("CO", "45", f"{sign}20.00"),
-                              adj("PR", "3", f"{sign}{copay}"), lcn=f"{sub}-1"), pccn=pccn)
-
-        async def post(icn: int, *claims: Any) -> None:
-            text = write_835([remittance(f"EFTR{icn}", *claims)], params(icn))
-            result = await intake.ingest(conn, text.encode(), f"r{icn}.835", "test", CLOCK.now())
-            assert result.status == "posted", result.reason
-
-        await post(11, paid_r("1", "", "40.00", "PCNR1"))
-        async with conn.transaction():
-            await patients.post_payment(conn, idempotency_key="portal:pay-r", patient_account_id=account,
-                                        amount=D("40.00"), method="card", received_on=NOW.date(), encounter_id=None,
-                                        at=CLOCK.now())
-        await post(12, paid_r("22", "-", "40.00", "PCNR1"))
+        await one_line_submission(conn, account, sub, "pR")
+        await ingest(conn, 11, one_line_paid(sub, "1", "40.00", "PCNR1"))
+        await pay(conn, "r", account, "40.00")
+        await ingest(conn, 12, one_line_paid(sub, "22", "40.00", "PCNR1"))
         row = await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = 'enc_pR'")
         assert (row["total"], row["patient_paid"]) == (D("0.00"), D("0.00"))
         credit = await conn.fetchrow("SELECT * FROM credits WHERE patient_account_id = $1", account)
         assert (credit["origin"], credit["remaining"]) == ("balance_reduced_after_payment", D("40.00"))
-        await post(13, paid_r("1", "", "30.00", "PCNR2"))
+        await ingest(conn, 13, one_line_paid(sub, "1", "30.00", "PCNR2"))
         row = await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = 'enc_pR'")
         assert (row["total"], row["patient_paid"]) == (D("30.00"), D("30.00"))
         assert await conn.fetchval("SELECT remaining FROM credits WHERE credit_balance_id = $1",
@@ -259,5 +276,31 @@ async def test_a_credit_from_a_lowered_balance_pays_it_back_when_it_grows(platfo
         applied = await conn.fetchval("SELECT -sum(amount) FROM ledger_entries WHERE account ="
                                       " 'patient_payments_applied' AND patient_account_id = $1", account)
         assert ledger_credit == D("10.00") and applied == row["patient_paid"] == D("30.00")
-        assert await conn.fetchval("SELECT count(*) FROM ledger_entries GROUP BY journal_id HAVING sum(amount) <> 0"
-                                   " LIMIT 1") is None
+        await books_balance(conn)
+
+
+async def test_a_credit_from_a_lowered_balance_pays_the_other_open_balances_first(
+    platform: Settings, app: FastAPI
+) -> None:
+    """Visit X paid by the patient (40.00); visit Y leaves 25.00 open; X's claim is reversed: the
+    40.00 pays Y's 25.00 at once and only 15.00 waits as a credit."""
+    account = "PA-PAY-4"
+    pool = app.state.runtime.db
+    async with pool.acquire() as conn:
+        await one_line_submission(conn, account, "SPAYX", "pX")
+        await one_line_submission(conn, account, "SPAYY", "pY")
+        await ingest(conn, 21, one_line_paid("SPAYX", "1", "40.00", "PCNX1"))
+        await pay(conn, "x", account, "40.00")
+        await ingest(conn, 22, one_line_paid("SPAYY", "1", "25.00", "PCNY1"))
+        await ingest(conn, 23, one_line_paid("SPAYX", "22", "40.00", "PCNX1"))
+        dues = {r["encounter_id"]: (r["total"], r["patient_paid"]) for r in await conn.fetch(
+            "SELECT encounter_id, total, patient_paid FROM balances WHERE patient_account_id = $1", account)}
+        assert dues == {"enc_pX": (D("0.00"), D("0.00")), "enc_pY": (D("25.00"), D("25.00"))}
+        credit = await conn.fetchrow("SELECT * FROM credits WHERE patient_account_id = $1", account)
+        assert (credit["amount"], credit["remaining"]) == (D("40.00"), D("15.00"))
+        tail = [(r["event_type"].split(".")[2], json.loads(r["payload"]).get("encounter_id"),
+                 json.loads(r["payload"]).get("amount_due")) for r in await conn.fetch(
+            "SELECT event_type, payload FROM outbox WHERE message_key = $1 ORDER BY seq DESC LIMIT 3", account)]
+        assert tail[::-1] == [("CreditBalanceCreated", None, None), ("PatientBalanceUpdated", "enc_pX", "0.00"),
+                              ("PatientBalanceUpdated", "enc_pY", "0.00")], tail
+        await books_balance(conn)
