@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -68,9 +69,16 @@ async def read_all(settings: Settings, service: str, limit: int = 1000) -> list[
     return views
 
 
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
-    await consumer._client.force_metadata_update()
-    return consumer.partitions_for_topic(topic) or set()
+async def _partitions(consumer: AIOKafkaConsumer, topic: str, attempts: int = 5) -> set[int]:
+    # A metadata refresh already in flight may predate the topic: ask again before concluding
+    # that it has no partitions (an empty answer would read as "no records").
+    for attempt in range(attempts):
+        await consumer._client.force_metadata_update()
+        partitions = consumer.partitions_for_topic(topic)
+        if partitions:
+            return set(partitions)
+        await asyncio.sleep(0.2 * (attempt + 1))
+    return set()
 
 
 async def fetch(settings: Settings, service: str, partition: int, offset: int) -> SourceRecord:

@@ -94,7 +94,13 @@ async def test_relay_crash_between_ack_and_mark_republishes_and_applies_once(
         await eventually(all_marked, what="every outbox row marked")
     finally:
         stop(restarted)
-    on_wire = [dict(h)["ce_id"] for _, _, h in await read_topic(platform, "rcm.patient-balances.v1")]
+    on_wire: list[bytes] = []
+
+    async def all_on_the_wire() -> bool:
+        on_wire[:] = [dict(h)["ce_id"] for _, _, h in await read_topic(platform, "rcm.patient-balances.v1")]
+        return len(set(on_wire)) >= 3
+
+    await eventually(all_on_the_wire, what="the three events on the topic")
     assert len(on_wire) > len(set(on_wire)) == 3  # republished with the same ids...
     await asyncio.sleep(1)
     assert await count(platform, "notifications", EFFECTS) == 3  # ...and applied once
