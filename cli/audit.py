@@ -61,12 +61,18 @@ async def _charges_vs_claims() -> Check:
     return check
 
 
-async def _remits() -> tuple[Check, Check, Check, dict[str, Decimal]]:
+async def _remits() -> tuple[list[Check], dict[str, Decimal]]:
+    journals = Check("ledger: every journal's entries sum to zero")
     posted = Check("835 claims: charge = paid + CO + other + patient, patient = CLP05")
     cash = Check("cash: ledger = BPR02 recorded = BPR02 in the 835 file, per remittance")
     balances = Check("patient balances: shares, payments and write-offs agree with the ledger")
+    patients = Check("patient money, per account: paid in - refunded = on balances + open credits = ledger")
     due: dict[str, Decimal] = {}
     async with service_connection("remits") as conn:
+        count, unbalanced = await remits_store.audit_unbalanced_journals(conn)
+        journals.checked = count
+        journals.differences += [f"journal {j['journal_id']} ({j['kind']}): entries sum to {j['off']}"
+                                 for j in unbalanced]
         for p in await remits_store.audit_postings(conn):
             explained = p["ledger_paid"] + p["ledger_co"] + p["ledger_other"] + p["ledger_patient"]
             posted.expect(
@@ -91,7 +97,15 @@ async def _remits() -> tuple[Check, Check, Check, dict[str, Decimal]]:
                 f" vs ledger {b['ledger_paid']}, written off {b['written_off']} vs ledger {b['ledger_written_off']}",
             )
             due[b["balance_id"]] = b["total"] - b["patient_paid"] - b["written_off"]
-    return posted, cash, balances, due
+        for a in await remits_store.audit_patient_accounts(conn):
+            held = a["paid_in"] - a["refunded"]
+            patients.expect(
+                held == a["on_balances"] + a["credits"] == a["ledger_cash"] and a["credits"] == a["ledger_credit"],
+                f"account {a['patient_account_id']}: paid in {a['paid_in']} - refunded {a['refunded']}, on balances"
+                f" {a['on_balances']} + credits {a['credits']}; ledger cash {a['ledger_cash']},"
+                f" credit {a['ledger_credit']}",
+            )
+    return [journals, posted, cash, balances, patients], due
 
 
 def _bpr02(raw: bytes, trace_number: str) -> Decimal | None:
@@ -121,8 +135,8 @@ async def _statements(due: dict[str, Decimal]) -> Check:
 
 
 async def run_audit() -> list[Check]:
-    posted, cash, balances, due = await _remits()
-    return [await _charges_vs_claims(), posted, cash, balances, await _statements(due)]
+    remits_checks, due = await _remits()
+    return [await _charges_vs_claims(), *remits_checks, await _statements(due)]
 
 
 def audit(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:

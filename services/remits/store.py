@@ -547,3 +547,36 @@ async def audit_balances(conn: asyncpg.Connection) -> list[asyncpg.Record]:
         " FROM balances b ORDER BY b.balance_id"
     )
     return rows
+
+
+async def audit_unbalanced_journals(conn: asyncpg.Connection) -> tuple[int, list[asyncpg.Record]]:
+    """For the audit: how many journals there are, and those whose entries do not sum to zero."""
+    count: int = await conn.fetchval("SELECT count(DISTINCT journal_id) FROM ledger_entries")
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT journal_id, kind, sum(amount) AS off FROM ledger_entries GROUP BY journal_id, kind"
+        " HAVING sum(amount) <> 0 ORDER BY journal_id")
+    return count, rows
+
+
+async def audit_patient_accounts(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """For the audit: per patient account, the money patients paid in and refunded, where it sits
+    now (applied to balances, open credits) and the ledger's patient cash and credit accounts."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "WITH accounts AS (SELECT patient_account_id FROM payments UNION SELECT patient_account_id FROM credits"
+        " UNION SELECT patient_account_id FROM balances WHERE patient_paid <> 0)"
+        " SELECT a.patient_account_id,"
+        " COALESCE((SELECT sum(amount) FROM payments p WHERE p.patient_account_id = a.patient_account_id), 0)"
+        "   AS paid_in,"
+        " COALESCE((SELECT sum(r.amount) FROM refunds r JOIN credits c USING (credit_balance_id)"
+        "   WHERE c.patient_account_id = a.patient_account_id), 0) AS refunded,"
+        " COALESCE((SELECT sum(patient_paid) FROM balances b WHERE b.patient_account_id = a.patient_account_id), 0)"
+        "   AS on_balances,"
+        " COALESCE((SELECT sum(remaining) FROM credits c WHERE c.patient_account_id = a.patient_account_id), 0)"
+        "   AS credits,"
+        " COALESCE((SELECT sum(amount) FROM ledger_entries l WHERE l.patient_account_id = a.patient_account_id"
+        "   AND l.account = 'patient_cash'), 0) AS ledger_cash,"
+        " COALESCE((SELECT -sum(amount) FROM ledger_entries l WHERE l.patient_account_id = a.patient_account_id"
+        "   AND l.account = 'patient_credit'), 0) AS ledger_credit"
+        " FROM accounts a ORDER BY a.patient_account_id")
+    return rows
+

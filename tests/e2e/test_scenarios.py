@@ -25,6 +25,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import pytest
 import yaml
 
@@ -307,3 +308,26 @@ async def test_the_audit_finds_every_scenario_reconciled(world: World) -> None:
     assert audit.returncode == 0, audit.stdout[-3000:] + audit.stderr[-2000:]
     checks = json.loads(audit.stdout)
     assert all(check["differences"] == [] for check in checks), checks
+
+    # Tampered books: a balance that claims a payment the ledger never saw, and (with the
+    # database's own balancing trigger switched off) a journal that does not sum to zero.
+    balance = (await world.event("PatientBalanceCreated", "underpaid: balance",
+                                 encounter_id=await world.encounter_id(UNDERPAID)))["balance_id"]
+    conn = await asyncpg.connect(world.settings.admin_url)
+    try:
+        await conn.execute("UPDATE remits.balances SET patient_paid = patient_paid + 1.00 WHERE balance_id = $1",
+                           balance)
+        await conn.execute("SET session_replication_role = replica")
+        await conn.execute("INSERT INTO remits.ledger_entries (journal_id, kind, account, amount, entered_at)"
+                           " VALUES ('jnl_tampered', 'claim', 'payer_cash', 0.01, now())")
+    finally:
+        await conn.close()
+    tampered = world.rcm("audit", "--json")
+    assert tampered.returncode == 1
+    found = {c["check"]: c["differences"] for c in json.loads(tampered.stdout) if c["differences"]}
+    assert set(found) == {"ledger: every journal's entries sum to zero",
+                          "patient balances: shares, payments and write-offs agree with the ledger",
+                          "patient money, per account: paid in - refunded = on balances + open credits = ledger",
+                          "statements: amount due told to the patient = the balance"}, found
+    assert any("jnl_tampered" in d for d in found["ledger: every journal's entries sum to zero"])
+    assert all(balance in d for d in found["patient balances: shares, payments and write-offs agree with the ledger"])
