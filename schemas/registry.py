@@ -109,6 +109,7 @@ _TABLE: tuple[tuple[type[BaseModel], str, str, str, Producer], ...] = (
     (remits.UnderpaymentDetected, "remittances", "rcm.remittances.v1", "claim_id", "remits"),
     (remits.OverpaymentDetected, "remittances", "rcm.remittances.v1", "claim_id", "remits"),
     (remits.UnmatchedRemittance, "remittances", "rcm.remittances.v1", "remittance_id", "remits"),
+    (remits.UnmatchedRemittanceResolved, "remittances", "rcm.remittances.v1", "remittance_id", "remits"),
     (remits.ProviderAdjustmentPosted, "remittances", "rcm.remittances.v1", "remittance_id", "remits"),
     (remits.PatientBalanceCreated, "patient-balances", "rcm.patient-balances.v1", "patient_account_id", "remits"),
     (remits.PatientBalanceUpdated, "patient-balances", "rcm.patient-balances.v1", "patient_account_id", "remits"),

@@ -60,8 +60,10 @@ __all__ = [
     "RemitLine",
     "RemittancePosition",
     "RemittanceReceived",
+    "SuspenseResolution",
     "UnderpaymentDetected",
     "UnmatchedRemittance",
+    "UnmatchedRemittanceResolved",
     "VarianceLine",
 ]
 
@@ -519,6 +521,48 @@ class UnmatchedRemittance(Event):
     total_paid: Money
     reason: Literal["unknown_submission_id", "not_our_claim", "ambiguous_match"]
     detected_at: AwareDatetime
+
+
+SuspenseResolution = Literal["claim_submitted", "operator_rematch"]
+"""How a claim payment left suspense: its ClaimSubmitted arrived (the automatic late match), or an
+operator swept suspense with `rcm remits rematch`."""
+
+
+class UnmatchedRemittanceResolved(Event):
+    """A claim payment raised as UnmatchedRemittance (and held in suspense) was matched to its claim
+    and re-posted. Keyed like the UnmatchedRemittance it resolves (remittance_id), so it follows it on
+    the partition; `position` says which claim payment of the remittance it was. The re-posting
+    itself raises the usual ClaimPaymentPosted / ClaimDenied / ... keyed by claim_id. Emitted once
+    per resolved claim payment, in the transaction of the re-posting."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                "remittance_id": ex.REMITTANCE_ID,
+                "position": {"transaction_set_control_number": "0001", "claim_index": 2, "segment_number": 41},
+                "reported_submission_id": "S01HX0000000",
+                "claim_id": "clm_01HX00000Q",
+                "encounter_id": "enc_01HX00000R",
+                "amount_released": "130.00",
+                "resolution": "claim_submitted",
+                "resolved_at": "2026-04-09T08:15:03Z",
+            }
+        )
+    )
+
+    remittance_id: OpaqueId
+    """The Kafka key: the remittance of the UnmatchedRemittance this resolves."""
+    position: RemittancePosition
+    """The same position the UnmatchedRemittance named (with remittance_id, the claim payment)."""
+    reported_submission_id: str = Field(min_length=1, max_length=38, pattern=r"^[^\x00-\x1f\x7f]+$")
+    """CLP01 as the UnmatchedRemittance reported it (now a known submission id)."""
+    claim_id: OpaqueId
+    """The claim it matched."""
+    encounter_id: OpaqueId
+    amount_released: Money
+    """CLP04 moved out of unmatched_suspense onto the claim (negative for a held reversal)."""
+    resolution: SuspenseResolution
+    resolved_at: AwareDatetime
 
 
 class ProviderAdjustment(Contract):

@@ -31,14 +31,22 @@ STATEMENT_TEMPLATE = "patient-statement"
 REMINDER_TEMPLATE = "patient-statement-reminder"
 DIGEST_TEMPLATE = "staff-digest"
 
+UNMATCHED = "rcm.remittances.UnmatchedRemittance.v1"
+UNMATCHED_RESOLVED = "rcm.remittances.UnmatchedRemittanceResolved.v1"
+
 STAFF_ALERTS = frozenset({
     "rcm.claims.ClaimHeld.v1",
     "rcm.claims.ClaimRejected.v1",
     "rcm.remittances.ClaimDenied.v1",
     "rcm.remittances.UnderpaymentDetected.v1",
-    "rcm.remittances.UnmatchedRemittance.v1",
+    UNMATCHED,
     "rcm.claims.ClaimFollowUpDue.v1",
 })
+
+
+def unmatched_alert_key(remittance_id: str, position: remits.RemittancePosition) -> str:
+    """The claim payment an UnmatchedRemittance alert is about, as its resolution names it too."""
+    return f"{remittance_id}/{position.transaction_set_control_number}/{position.claim_index}"
 
 
 def contact_park_key(encounter_id: str) -> str:
@@ -189,11 +197,34 @@ def alert_summary(event: BaseModel) -> dict[str, Any]:
         out["actions"] = ",".join(sorted({d.recommended_action for d in event.denials}))
     if isinstance(event, remits.UnmatchedRemittance | claims.ClaimFollowUpDue):
         out["payer_id"] = data["payer"]["payer_id"]
+    if isinstance(event, remits.UnmatchedRemittanceResolved):
+        out = {"state": "resolved", "remittance_id": event.remittance_id,
+               "position": f"ST {event.position.transaction_set_control_number} claim {event.position.claim_index}",
+               "claim_id": event.claim_id, "encounter_id": event.encounter_id,
+               "amount_released": data["amount_released"], "resolution": event.resolution}
     return out
 
 
 async def on_staff_alert(ctx: HandlerContext, event: BaseModel) -> None:
-    await store.add_alert(ctx.conn, ctx.envelope.id, ctx.envelope.type, alert_summary(event), ctx.clock.now())
+    key = None
+    if isinstance(event, remits.UnmatchedRemittance):
+        key = unmatched_alert_key(event.remittance_id, event.position)
+    await store.add_alert(ctx.conn, ctx.envelope.id, ctx.envelope.type, alert_summary(event), ctx.clock.now(),
+                          alert_key=key)
+    await fan_out(ctx, event)
+
+
+async def on_unmatched_resolved(ctx: HandlerContext, event: remits.UnmatchedRemittanceResolved) -> None:
+    """The staff alert of that unmatched claim payment is resolved: skipped with reason "resolved" if
+    still pending; if it was already delivered (or is unknown here, e.g. stored before alert keys),
+    a "resolved" line goes into the next digest. A repeated resolution adds nothing."""
+    key = unmatched_alert_key(event.remittance_id, event.position)
+    now = ctx.clock.now()
+    counts = await store.resolve_alerts(ctx.conn, UNMATCHED, key, now)
+    if counts["delivered"] or not any(counts.values()):
+        await store.add_alert(ctx.conn, ctx.envelope.id, ctx.envelope.type, alert_summary(event), now, alert_key=key)
+    log.info("unmatched remittance alert resolved", extra=ids(remittance_id=event.remittance_id,
+                                                              claim_id=event.claim_id))
     await fan_out(ctx, event)
 
 
@@ -213,6 +244,7 @@ def _handlers() -> dict[str, Handler]:
     handlers["rcm.patient-balances.PatientBalanceUpdated.v1"] = on_balance
     handlers["rcm.patient-balances.PatientPaymentPosted.v1"] = on_payment
     handlers["rcm.patient-balances.BalanceWrittenOff.v1"] = on_write_off
+    handlers[UNMATCHED_RESOLVED] = on_unmatched_resolved
     return handlers
 
 

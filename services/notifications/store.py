@@ -201,27 +201,60 @@ async def record_attempt(
 
 
 async def add_alert(
-    conn: asyncpg.Connection, event_id: UUID, event_type: str, summary: dict[str, Any], now: datetime
+    conn: asyncpg.Connection, event_id: UUID, event_type: str, summary: dict[str, Any], now: datetime,
+    alert_key: str | None = None,
 ) -> None:
     await conn.execute(
-        "INSERT INTO staff_alerts (event_id, event_type, summary, created_at) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO staff_alerts (event_id, event_type, summary, created_at, alert_key) VALUES ($1, $2, $3, $4, $5)"
         " ON CONFLICT (event_id) DO NOTHING",
-        event_id, event_type, summary, now,
+        event_id, event_type, summary, now, alert_key,
     )
+
+
+async def resolve_alerts(conn: asyncpg.Connection, event_type: str, alert_key: str, now: datetime) -> dict[str, int]:
+    """Mark the open alerts of that type and key resolved. One still pending (in no digest yet, or in
+    a digest not yet handed over) is skipped with reason "resolved"; one already delivered (its
+    digest is sending, sent or failed) stays as it was. Counts by outcome: skipped, delivered,
+    already (resolved before). The digest row is locked, so the sender cannot start it meanwhile."""
+    alerts = await conn.fetch(
+        "SELECT event_id, digest_id, resolved_at FROM staff_alerts WHERE event_type = $1 AND alert_key = $2"
+        " ORDER BY created_at, event_id FOR UPDATE",
+        event_type, alert_key,
+    )
+    counts = {"skipped": 0, "delivered": 0, "already": 0}
+    for alert in alerts:
+        if alert["resolved_at"] is not None:
+            counts["already"] += 1
+            continue
+        pending = True
+        if alert["digest_id"] is not None:
+            state = await conn.fetchval(
+                "SELECT state FROM notifications WHERE idempotency_key = 'digest:' || $1 FOR UPDATE",
+                alert["digest_id"],
+            )
+            pending = state in (None, "pending")
+        await conn.execute(
+            "UPDATE staff_alerts SET resolved_at = $2, skip_reason = $3 WHERE event_id = $1",
+            alert["event_id"], now, "resolved" if pending else None,
+        )
+        counts["skipped" if pending else "delivered"] += 1
+    return counts
 
 
 async def take_undigested(conn: asyncpg.Connection, digest_id: str) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         "UPDATE staff_alerts SET digest_id = $1 WHERE event_id IN (SELECT event_id FROM staff_alerts"
-        " WHERE digest_id IS NULL ORDER BY created_at FOR UPDATE SKIP LOCKED) RETURNING *",
+        " WHERE digest_id IS NULL AND skip_reason IS NULL ORDER BY created_at FOR UPDATE SKIP LOCKED) RETURNING *",
         digest_id,
     )
     return sorted(rows, key=lambda r: (r["created_at"], str(r["event_id"])))
 
 
 async def digest_alerts(conn: asyncpg.Connection, digest_id: str) -> list[asyncpg.Record]:
+    """The alerts a digest shows when it is handed over (those skipped meanwhile left out)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT event_type, summary FROM staff_alerts WHERE digest_id = $1 ORDER BY created_at, event_id", digest_id
+        "SELECT event_type, summary FROM staff_alerts WHERE digest_id = $1 AND skip_reason IS NULL"
+        " ORDER BY created_at, event_id", digest_id
     )
     return rows
 

@@ -156,7 +156,7 @@ def rematch(reason: str = typer.Option("sweep", "--reason", help="Why (kept in t
         for submission_id in await store.waiting_with_submission(conn):
             async with conn.transaction():  # per CLP01: the postings, their events and the audit row
                 await store.lock_submission_id(conn, submission_id)
-                done = await intake.rematch(conn, submission_id, now)
+                done = await intake.rematch(conn, submission_id, now, resolution="operator_rematch")
                 if done:
                     await audit.record(conn, actor=audit.current_actor(), action="remits.rematch",
                                        subject=submission_id, reason=reason, details={"postings": done})

@@ -34,8 +34,10 @@ from schemas.remits import (
     RemitLine,
     RemittancePosition,
     RemittanceReceived,
+    SuspenseResolution,
     UnderpaymentDetected,
     UnmatchedRemittance,
+    UnmatchedRemittanceResolved,
     VarianceLine,
 )
 from services.chassis import outbox
@@ -376,11 +378,17 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
 # --------------------------------------------------------------------------- late match (out of suspense)
 
 
-async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime) -> list[str]:
+class AlreadyResolved(Exception):
+    """The held claim payment was resolved meanwhile (cannot happen under the CLP01 lock; rolled back)."""
+
+
+async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
+                  resolution: SuspenseResolution = "claim_submitted") -> list[str]:
     """Re-post the claim payments held in suspense for this CLP01 now that its submission is known.
 
     Each one, in arrival order: the exact reverse of its suspense journal, then the same posting a
-    timely match makes (ledger, denials, events, variance), then the encounter's patient balance.
+    timely match makes (ledger, denials, events, variance), UnmatchedRemittanceResolved (how:
+    `resolution`), then the encounter's patient balance.
     Exactly once: the unmatched row is marked resolved in the same transaction, and only unresolved
     rows are read (FOR UPDATE, under the CLP01 lock the caller holds). A payment that cannot post
     (its file no longer reads as posted, an event would break its contract) stays in suspense with
@@ -393,7 +401,9 @@ async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime) ->
     for held in await store.waiting_unmatched(conn, submission_id):
         try:
             async with conn.transaction():  # a savepoint: a failure leaves this payment in suspense, whole
-                result = await _repost(conn, held, sub, at)
+                result = await _repost(conn, held, sub, at, resolution)
+        except AlreadyResolved:
+            continue
         except Quarantine as exc:
             await store.note_unmatched_attempt(conn, held["id"], str(exc))
             log.warning("held remittance claim not re-posted", extra=ids(remittance_id=held["remittance_id"]))
@@ -434,7 +444,8 @@ def _held_claim(raw: bytes, held: asyncpg.Record) -> tuple[RemittanceTransaction
     return found[0], claim
 
 
-async def _repost(conn: asyncpg.Connection, held: asyncpg.Record, sub: asyncpg.Record, at: datetime) -> Posted:
+async def _repost(conn: asyncpg.Connection, held: asyncpg.Record, sub: asyncpg.Record, at: datetime,
+                  resolution: SuspenseResolution) -> Posted:
     file = await store.file_by_id(conn, held["file_id"])
     if file is None:
         raise Quarantine(f"ST {held['st_control']} claim {held['claim_index']}: the stored file is missing")
@@ -449,7 +460,15 @@ async def _repost(conn: asyncpg.Connection, held: asyncpg.Record, sub: asyncpg.R
                         payer_id=payer.payer_id)
     posted = await _post_matched(conn, held["remittance_id"], t, payer, held["claim_index"], claim, sub,
                                  _share(claim), at)
-    await store.resolve_unmatched(conn, held["id"], posted.posting_id, at)
+    if not await store.resolve_unmatched(conn, held["id"], posted.posting_id, at):
+        raise AlreadyResolved(held["id"])
+    await outbox.enqueue(conn, UnmatchedRemittanceResolved(
+        remittance_id=held["remittance_id"],
+        position=RemittancePosition(transaction_set_control_number=held["st_control"],
+                                    claim_index=held["claim_index"], segment_number=held["segment_number"]),
+        reported_submission_id=held["reported_submission"][:38], claim_id=sub["claim_id"],
+        encounter_id=sub["encounter_id"], amount_released=dom.money(claim.paid), resolution=resolution,
+        resolved_at=at), occurred_at=at)
     return posted
 
 
@@ -461,7 +480,7 @@ def matching(projection: Handler) -> Handler:
         submission_id: str = event.submission_id
         await store.lock_submission_id(ctx.conn, submission_id)
         await projection(ctx, event)
-        await rematch(ctx.conn, submission_id, ctx.clock.now())
+        await rematch(ctx.conn, submission_id, ctx.clock.now(), resolution="claim_submitted")
 
     return handle
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import lru_cache
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,5 +26,7 @@ class RemitsSettings(BaseSettings):
     sftp_root: str = "."
 
 
+@lru_cache(maxsize=1)
 def remits_settings() -> RemitsSettings:
+    """Read once per process: posting asks for the tolerance on every claim (`cache_clear()` to reread)."""
     return RemitsSettings()

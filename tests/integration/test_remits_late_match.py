@@ -25,8 +25,8 @@ from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.remits import intake, store
 from services.remits.handlers import on_claim_submitted
-from tests.support.kafka_io import publish
-from tests.support.remits_io import params, remits_runtime, sql, submitted, wait_events, wait_sql
+from tests.support.kafka_io import eventually, publish
+from tests.support.remits_io import events, params, remits_runtime, sql, submitted, wait_events, wait_sql
 from tests.unit.remits.builders import adj, claim, line, remittance
 
 pytestmark = pytest.mark.integration
@@ -126,7 +126,8 @@ async def test_remittance_before_its_submission_is_reposted_once(platform: Setti
 
     # The same events a timely match makes: L1's posting is T1's, ids aside.
     got = await wait_events(platform, "rcm.remittances.v1", lambda names: names.count("ClaimPaymentPosted") == 4
-                            and "ClaimDenied" in names and "UnderpaymentDetected" in names)
+                            and "ClaimDenied" in names and "UnderpaymentDetected" in names
+                            and names.count("UnmatchedRemittanceResolved") == 3)
     posted = {p["claim_id"]: p for n, p in got if n == "ClaimPaymentPosted"}
     assert sorted(posted) == ["clm_L1", "clm_L2", "clm_L3", "clm_T1"]
     assert _same_shape(posted["clm_L1"], "L1") == _same_shape(posted["clm_T1"], "T1")
@@ -137,6 +138,26 @@ async def test_remittance_before_its_submission_is_reposted_once(platform: Setti
         ("clm_L3", "-7.00")]
     assert sorted(p["reported_submission_id"] for n, p in got if n == "UnmatchedRemittance") == [
         "SL1", "SL2", "SL3", "SX1"]  # raised once each, when they arrived
+    # Downstream learns each is resolved: once per claim payment (despite L1's redelivery and
+    # re-emission), after its UnmatchedRemittance, naming the same position, with what left suspense.
+    names = [n for n, _ in got]
+    resolved = [p for n, p in got if n == "UnmatchedRemittanceResolved"]
+    assert sorted((p["reported_submission_id"], p["position"]["claim_index"], p["claim_id"], p["encounter_id"],
+                   p["amount_released"], p["resolution"]) for p in resolved) == [
+        ("SL1", 2, "clm_L1", "enc_L1", "74.50", "claim_submitted"),
+        ("SL2", 3, "clm_L2", "enc_L2", "58.00", "claim_submitted"),
+        ("SL3", 4, "clm_L3", "enc_L3", "67.50", "claim_submitted")]
+    unmatched_events = {p["reported_submission_id"]: p for n, p in got if n == "UnmatchedRemittance"}
+    for p in resolved:
+        raised = unmatched_events[p["reported_submission_id"]]
+        assert p["remittance_id"] == raised["remittance_id"] and p["position"] == raised["position"]
+        assert p["resolved_at"] == "2026-04-08T15:00:00Z"
+    assert names.index("UnmatchedRemittanceResolved") > max(i for i, n in enumerate(names)
+                                                             if n == "UnmatchedRemittance")
+    assert sum(D(p["amount_released"]) for p in resolved) == D("200.00")  # = the suspense_release journals
+    outbox = await sql(platform, "SELECT count(*) FROM outbox"
+                                 " WHERE event_type = 'rcm.remittances.UnmatchedRemittanceResolved.v1'")
+    assert outbox[0][0] == 3  # written once each, in the re-posting's transaction
 
     balances = await wait_events(platform, "rcm.patient-balances.v1",
                                  lambda names: names.count("PatientBalanceCreated") == 4)
@@ -150,6 +171,21 @@ async def test_remittance_before_its_submission_is_reposted_once(platform: Setti
     assert [(i["clp01"], i["reason"], i["submission_known"]) for i in left] == [("SX1", "not_our_claim", True)]
     sweep = await asyncio.to_thread(cli, "remits", "rematch")
     assert sweep.exit_code == 0 and "re-posted 0" in sweep.output
+
+
+async def resolutions(platform: Settings, clp01s: set[str]) -> list[dict[str, Any]]:
+    """The UnmatchedRemittanceResolved events of these CLP01s, once at least one is on the topic
+    (the outbox relay publishes after the commit)."""
+    found: list[dict[str, Any]] = []
+
+    async def check() -> bool:
+        nonlocal found
+        found = [p for n, p in await events(platform, "rcm.remittances.v1")
+                 if n == "UnmatchedRemittanceResolved" and p["reported_submission_id"] in clp01s]
+        return bool(found)
+
+    await eventually(check, timeout_s=60, what="UnmatchedRemittanceResolved")
+    return found
 
 
 async def store_audit(platform: Settings) -> list[asyncpg.Record]:
@@ -194,6 +230,9 @@ async def test_an_835_and_its_submission_at_the_same_time(platform: Settings, re
     held = await sql(platform, "SELECT resolved_posting_id IS NOT NULL FROM unmatched"
                                " WHERE reported_submission = 'SR1'")
     assert [r[0] for r in held] == [True]
+    resolved = await resolutions(platform, {"SR1"})
+    assert [(p["reported_submission_id"], p["claim_id"], p["resolution"]) for p in resolved] == [
+        ("SR1", "clm_R1", "claim_submitted")]
 
 
 async def test_sweep_reposts_what_was_missed_and_keeps_what_cannot_post(platform: Settings, remits: Runtime,
@@ -233,3 +272,7 @@ async def test_sweep_reposts_what_was_missed_and_keeps_what_cannot_post(platform
     assert [(r[0], r[1], r[2]) for r in audit] == [("remits.rematch", "SW2", "claims lag")]
     again = await asyncio.to_thread(cli, "remits", "rematch")
     assert again.exit_code == 1 and "re-posted 0" in again.output
+    # The operator's sweep resolved SW2 (and said so, once); SW1 stays unresolved, with no event.
+    swept = await resolutions(platform, {"SW1", "SW2"})
+    assert [(p["reported_submission_id"], p["claim_id"], p["amount_released"], p["resolution"]) for p in swept] == [
+        ("SW2", "clm_W2", "74.50", "operator_rematch")]

@@ -56,6 +56,7 @@ _TITLES = {
     "rcm.remittances.ClaimDenied.v1": "Claim denied",
     "rcm.remittances.UnderpaymentDetected.v1": "Underpayment detected",
     "rcm.remittances.UnmatchedRemittance.v1": "Unmatched remittance",
+    "rcm.remittances.UnmatchedRemittanceResolved.v1": "Unmatched remittance resolved",
     "rcm.claims.ClaimFollowUpDue.v1": "Claim follow-up due",
 }
 

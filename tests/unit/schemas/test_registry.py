@@ -47,7 +47,7 @@ def all_models() -> Iterator[type[BaseModel]]:
 
 
 def test_event_count_and_names() -> None:
-    assert len(REGISTRY) == 41
+    assert len(REGISTRY) == 42
     for spec in SPECS:
         domain = spec.type.split(".")[1]
         assert spec.type == f"rcm.{domain}.{spec.name}.v1"
@@ -65,7 +65,7 @@ EXPECTED_KEYS = {
     "rcm.patient-balances.v1": {"patient_account_id"},
     "rcm.notifications.v1": {"notification_id"},
 }
-FILE_LEVEL = {"RemittanceReceived", "UnmatchedRemittance", "ProviderAdjustmentPosted"}
+FILE_LEVEL = {"RemittanceReceived", "UnmatchedRemittance", "UnmatchedRemittanceResolved", "ProviderAdjustmentPosted"}
 PRODUCERS = {
     "rcm.intake.encounters.v1": "integration",
     "rcm.intake.charges.v1": "integration",
