@@ -6,7 +6,7 @@ step is deterministic."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -22,7 +22,6 @@ from services.notifications.settings import NotificationSettings
 from tests.integration.test_notifications_helpers import (
     T0,
     fetch,
-    free_port,
     notification_settings,
     runtime,
     stored,
@@ -35,14 +34,6 @@ pytestmark = pytest.mark.integration
 UNMATCHED = "rcm.remittances.UnmatchedRemittance.v1"
 RESOLVED = "rcm.remittances.UnmatchedRemittanceResolved.v1"
 STAFF = "billing-team@clinic.example"
-
-
-@pytest.fixture(scope="module")
-def catcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailCatcher]:
-    c = MailCatcher(tmp_path_factory.mktemp("mail"), port=free_port())
-    c.start()
-    yield c
-    c.stop()
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,14 +75,6 @@ class Receiver:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}/{path}"
-
-
-@pytest.fixture(scope="module")
-def catcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailCatcher]:
-    c = MailCatcher(tmp_path_factory.mktemp("mail"), port=free_port())
-    c.start()
-    yield c
-    c.stop()
 
 
 @pytest.fixture(scope="module")

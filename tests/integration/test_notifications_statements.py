@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,7 +19,6 @@ from tests.integration.test_notifications_helpers import (
     Story,
     events_until,
     fetch,
-    free_port,
     html_of,
     notification_settings,
     runtime,
@@ -31,14 +30,6 @@ from tests.support.testsvc import example
 
 pytestmark = pytest.mark.integration
 CLOCK = FixedClock(T0)
-
-
-@pytest.fixture(scope="module")
-def catcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailCatcher]:
-    c = MailCatcher(tmp_path_factory.mktemp("mail"), port=free_port())
-    c.start()
-    yield c
-    c.stop()
 
 
 @pytest.fixture(scope="module")
