@@ -11,17 +11,12 @@ from rich.console import Console
 from rich.table import Table
 
 from services.chassis import audit, dlq_replay, stack
+from services.chassis.commands import service_argument
 from services.chassis.settings import SERVICES, get_settings
 
 app = typer.Typer(help="Dead letters: records a service could not decode or that broke their contract.")
 console = Console()
 err = Console(stderr=True)
-
-
-def _check_service(service: str) -> None:
-    if service not in SERVICES:
-        err.print(f"[red]error:[/red] unknown service; choose one of: {', '.join(SERVICES)}")
-        raise typer.Exit(2)
 
 
 def _position(value: str) -> tuple[int, int]:
@@ -42,7 +37,7 @@ def list_(
     settings = get_settings()
     services = [service] if service else list(SERVICES)
     for s in services:
-        _check_service(s)
+        service_argument(s)
     views = [v for s in services for v in asyncio.run(dlq_replay.read_all(settings, s))]
     if as_json:
         typer.echo(
@@ -74,7 +69,7 @@ def show(
     payload: bool = typer.Option(False, "--payload", help="Also print the record's payload (may hold PHI)."),
 ) -> None:
     """One dead letter's headers and reason; its payload only when asked."""
-    _check_service(service)
+    service_argument(service)
     partition, offset = _position(position)
     views = [v for v in asyncio.run(dlq_replay.read_all(get_settings(), service))
              if (v.partition, v.offset) == (partition, offset)]
@@ -95,7 +90,7 @@ def replay(
     reason: str = typer.Option(..., "--reason", help="Why it is safe to replay now (kept in the audit log)."),
 ) -> None:
     """Re-deliver a dead letter to its own service (not to every consumer of the original topic)."""
-    _check_service(service)
+    service_argument(service)
     partition, offset = _position(position)
     body = {"partition": partition, "offset": offset, "actor": audit.current_actor(), "reason": reason}
     try:

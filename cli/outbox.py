@@ -11,20 +11,13 @@ from rich.console import Console
 from rich.table import Table
 
 from services.chassis import audit, outbox
-from services.chassis.commands import run_command, service_connection
+from services.chassis.commands import run_command, service_argument, service_connection
 from services.chassis.settings import SERVICES, ServiceName
 
 app = typer.Typer(help="Outbox rows held after the broker refused them for good, and their release.",
                   no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
-
-
-def _service(name: str) -> ServiceName:
-    if name not in SERVICES:
-        err.print(f"[red]error:[/red] unknown service; choose one of: {', '.join(SERVICES)}")
-        raise typer.Exit(2)
-    return name
 
 
 @app.command("list")
@@ -36,7 +29,7 @@ def list_(
 
     Event type, key, why, since when, and how many rows of the same key wait behind each (no
     payloads: they may hold PHI)."""
-    services = [_service(service)] if service else list(SERVICES)
+    services = [service_argument(service)] if service else list(SERVICES)
 
     async def read(name: ServiceName) -> list[dict[str, Any]]:
         async with service_connection(name) as conn:
@@ -69,7 +62,7 @@ def retry(
 
     Use it after the topic or broker was fixed; the rows of the same key follow it in order.
     Exit 1 when no such held row exists."""
-    name = _service(service)
+    name = service_argument(service)
     if not reason.strip():
         err.print("[red]error:[/red] --reason must say what was fixed")
         raise typer.Exit(2)

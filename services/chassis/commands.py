@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from services.chassis import ports
-from services.chassis.settings import ServiceName, get_settings, service_role
+from services.chassis.settings import SERVICES, ServiceName, get_settings, service_role
 from services.chassis.topics import topics_consumed_by
 
 
@@ -38,6 +38,14 @@ def service_group(service: ServiceName, help: str) -> typer.Typer:
 
 T = TypeVar("T")
 _err = Console(stderr=True)
+
+
+def service_argument(name: str) -> ServiceName:
+    """A service named on the command line, or exit 2 naming the choices."""
+    if name not in SERVICES:
+        _err.print(f"[red]error:[/red] unknown service; choose one of: {', '.join(SERVICES)}")
+        raise typer.Exit(2)
+    return name
 
 
 @asynccontextmanager

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Literal, TypeVar
 
 from services.remits.domain.posting import ZERO, Share
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -117,6 +119,24 @@ class OpenBalance:
     created_on: date
 
 
+def allocate(amount: Decimal, items: Sequence[T], capacity: Callable[[T], Decimal]) -> tuple[
+        list[tuple[T, Decimal]], Decimal]:
+    """Spread `amount` over `items` in the order given, each up to its capacity: what each takes,
+    and what is left over."""
+    out: list[tuple[T, Decimal]] = []
+    left = amount
+    for item in items:
+        if left <= 0:
+            break
+        room = capacity(item)
+        if room <= 0:
+            continue
+        take = min(left, room)
+        out.append((item, take))
+        left -= take
+    return out, left
+
+
 def apply_payment(
     amount: Decimal, balances: Sequence[OpenBalance], encounter_id: str | None = None, *,
     balance_id: str | None = None,
@@ -134,17 +154,7 @@ def apply_payment(
         return 2
 
     ordered = sorted(balances, key=lambda b: (rank(b), b.created_on, b.balance_id))
-    left = amount
-    out: list[tuple[OpenBalance, Decimal]] = []
-    for b in ordered:
-        if left <= 0:
-            break
-        if b.amount_due <= 0:
-            continue
-        take = min(left, b.amount_due)
-        out.append((b, take))
-        left -= take
-    return out, left
+    return allocate(amount, ordered, lambda b: b.amount_due)
 
 
 @dataclass(frozen=True)
@@ -191,17 +201,8 @@ class OpenCredit:
 def credits_to_apply(due: Decimal, credits: Sequence[OpenCredit]) -> list[tuple[OpenCredit, Decimal]]:
     """Which open credits pay a new or grown balance, and how much each: the oldest credit first
     (created first, then by id), each up to what remains of it, never more than `due` in all."""
-    out: list[tuple[OpenCredit, Decimal]] = []
-    left = due
-    for c in sorted(credits, key=lambda c: (c.created_at, c.credit_balance_id)):
-        if left <= 0:
-            break
-        if c.remaining <= 0:
-            continue
-        take = min(left, c.remaining)
-        out.append((c, take))
-        left -= take
-    return out
+    ordered = sorted(credits, key=lambda c: (c.created_at, c.credit_balance_id))
+    return allocate(due, ordered, lambda c: c.remaining)[0]
 
 
 RefundRefusal = Literal["unknown_credit", "credit_of_another_account", "exceeds_remaining"]
@@ -259,17 +260,8 @@ def write_offs_given_back(amount: Decimal, written: Sequence[WrittenOff]) -> lis
     """Which write-offs a lowered balance gives back, and how much of each: the most recent reason
     first (then by reason name), each up to what it still has written off, `amount` in all (never
     more than is written off: the rest is the caller's to explain)."""
-    out: list[tuple[str, Decimal]] = []
-    left = amount
-    for w in sorted(written, key=lambda w: (-w.last_written_at.timestamp(), w.reason)):
-        if left <= 0:
-            break
-        if w.amount <= 0:
-            continue
-        take = min(left, w.amount)
-        out.append((w.reason, take))
-        left -= take
-    return out
+    ordered = sorted(written, key=lambda w: (-w.last_written_at.timestamp(), w.reason))
+    return [(w.reason, take) for w, take in allocate(amount, ordered, lambda w: w.amount)[0]]
 
 
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")
