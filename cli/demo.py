@@ -253,7 +253,11 @@ def _summary(follower: Follower, n: int, payments: int) -> Table:
     ]
     for rank, a in sorted(life.by_rank.items()):
         who = {1: "primary payers", 2: "secondary payers", 3: "tertiary payers"}[rank]
-        rows.append((who, f"billed {a.billed}; on 835s {a.charged_on_835s} = paid {a.paid} + contractual "
+        rejected = life.rejected(rank)
+        waiting = a.billed - a.charged_on_835s - rejected
+        pending = "".join((f" ({rejected} rejected, waiting for a fix)" if rejected else "",
+                           f" ({waiting} not answered yet)" if waiting else ""))
+        rows.append((who, f"billed {a.billed}{pending}; on 835s {a.charged_on_835s} = paid {a.paid} + contractual "
                           f"{a.contractual} + denied (open) {a.denied_open} + other {a.other_adjustments} + "
                           f"patient {a.patient_responsibility} = {a.accounted}"))
     for k, v in rows:
@@ -278,7 +282,7 @@ def _summary_json(follower: Follower, n: int, payments: int) -> dict[str, Any]:
         "payers": {
             str(rank): {k: str(getattr(a, k)) for k in ("billed", "charged_on_835s", "paid", "contractual",
                                                         "denied_open", "other_adjustments", "patient_responsibility",
-                                                        "accounted")}
+                                                        "accounted")} | {"rejected": str(life.rejected(rank))}
             for rank, a in sorted(life.by_rank.items())
         },
     }

@@ -51,6 +51,9 @@ class Lifecycle:
     _rank: dict[str, int] = field(default_factory=dict)
     _payer: dict[str, str] = field(default_factory=dict)
     _billed: set[str] = field(default_factory=set)
+    _charge: dict[str, Decimal] = field(default_factory=dict)
+    _rejected: set[str] = field(default_factory=set)  # claims whose last answer is a front-end rejection
+    _live: dict[tuple[str, int], str] = field(default_factory=dict)  # (claim family, rank) -> claim billed
 
     def apply(self, event_type: str, payload: dict[str, Any]) -> None:
         """Fold one event (its short name, e.g. "ChargePosted", and its JSON payload) in."""
@@ -82,10 +85,26 @@ class Lifecycle:
         rank = int(p.get("coverage_rank", 1))
         self._rank[p["claim_id"]] = rank
         self._payer[p["claim_id"]] = p["payer"]["payer_id"]
-        # Originals only: a resubmission of the same claim bills the same services again.
-        if p.get("frequency", "1") == "1" and p["claim_id"] not in self._billed:
-            self._billed.add(p["claim_id"])
+        self._charge[p["claim_id"]] = _money(p["total_charge"])
+        self._rejected.discard(p["claim_id"])
+        if p["claim_id"] in self._billed:
+            return  # a resubmission of the same claim bills the same services again
+        self._billed.add(p["claim_id"])
+        frequency = p.get("frequency", "1")
+        live = (p["claim_family_id"], rank)
+        if frequency in ("7", "8") and (replaced := self._live.get(live)) is not None:
+            self.rank(rank).billed -= self._charge[replaced]  # the payer reverses what it was billed before
+        if frequency != "8":
+            self._live[live] = p["claim_id"]
             self.rank(rank).billed += _money(p["total_charge"])
+
+    def _on_ClaimRejected(self, p: dict[str, Any]) -> None:
+        self._rejected.add(p["claim_id"])
+
+    def rejected(self, rank: int) -> Decimal:
+        """Charges of this rank's claims the payer's front end rejected and nobody resubmitted yet:
+        billed, but on no 835 until fixed."""
+        return sum((self._charge[c] for c in self._rejected if self._rank.get(c) == rank), ZERO)
 
     def _bucket(self, p: dict[str, Any]) -> Adjudication:
         """The payer rank an adjudication belongs to: a crossover 835 comes from the next payer on

@@ -80,3 +80,23 @@ def test_a_crossover_835_counts_for_the_next_payer_which_the_primary_billed_for_
     charge = Decimal(str(submitted["total_charge"]))
     assert life.rank(1).billed == charge and life.rank(1).charged_on_835s == Decimal(str(primary["total_charge"]))
     assert life.rank(2).billed == charge and life.rank(2).paid == 2 * Decimal(str(crossover["total_paid"]))
+
+
+def test_billed_tells_apart_what_was_rejected_and_follows_a_replacement() -> None:
+    life = Lifecycle()
+    submitted = payload("rcm.claims.ClaimSubmitted.v1")
+    charge = Decimal(str(submitted["total_charge"]))
+    life.apply("ClaimSubmitted", submitted)
+    life.apply("ClaimRejected", payload("rcm.claims.ClaimRejected.v1"))
+    assert life.rank(1).billed == charge and life.rejected(1) == charge
+    life.apply("ClaimSubmitted", submitted | {"submission_id": "S2"})  # fixed, sent again: billed once
+    assert life.rank(1).billed == charge and life.rejected(1) == 0
+    posted = payload("rcm.remittances.ClaimPaymentPosted.v1")
+    life.apply("ClaimPaymentPosted", posted)
+    # A replacement for 150.00: the payer reverses the original and pays the replacement.
+    replacement = submitted | {"claim_id": "clm_repl", "submission_id": "S3", "frequency": "7",
+                               "total_charge": "150.00"}
+    life.apply("ClaimSubmitted", replacement)
+    life.apply("ClaimPaymentReversed", payload("rcm.remittances.ClaimPaymentReversed.v1"))
+    life.apply("ClaimPaymentPosted", posted | {"claim_id": "clm_repl", "total_charge": "150.00"})
+    assert life.rank(1).billed == Decimal("150.00") == life.rank(1).charged_on_835s
