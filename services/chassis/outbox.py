@@ -111,6 +111,9 @@ class OutboxRelay:
         self.metrics = metrics
         self.tracer = tracer
         self._wake = asyncio.Event()
+        # The graceful-stop drain and the relay loop may both call publish_pending: one at a time,
+        # or both would send the same rows before either marks them.
+        self._publishing = asyncio.Lock()
         self.is_leader = False
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -152,7 +155,7 @@ class OutboxRelay:
 
     async def publish_pending(self) -> int:
         """Publish one batch in order; return how many rows were published or held."""
-        async with self.pool.acquire() as conn:
+        async with self._publishing, self.pool.acquire() as conn:
             rows = [OutboxRow(**dict(r)) for r in await conn.fetch(SELECT_PENDING, self.settings.outbox_batch_size)]
             if not rows:
                 await self._gauges(conn)

@@ -357,3 +357,27 @@ async def test_a_broker_outage_pauses_the_relay_and_loses_nothing(
     await eventually(published, what="the event to be published once the broker is back")
     assert failures == []
     assert (await relay.health())["background_tasks"] is True
+
+
+async def test_the_stop_drain_and_the_relay_loop_never_send_a_row_twice(
+    platform: Settings, running: tuple[Runtime, Runtime]
+) -> None:
+    from services.chassis import outbox
+
+    relay, _ = running
+    assert relay.pool is not None and relay.relay is not None
+    key = f"PA{uuid.uuid4().hex[:10]}"
+    async with relay.pool.acquire() as conn, conn.transaction():
+        ids_ = [await outbox.enqueue(conn, testsvc.example(testsvc.PAYMENT_POSTED, patient_account_id=key),
+                                     occurred_at=datetime.now(UTC)) for _ in range(5)]
+    # What Runtime.stop's drain does while the relay loop still runs: publish concurrently.
+    await asyncio.gather(*(relay.relay.publish_pending() for _ in range(3)))
+    sent: list[str] = []
+
+    async def all_sent() -> bool:
+        sent[:] = [dict(h)["ce_id"].decode() for k, _, h in await read_topic(platform, "rcm.patient-balances.v1")
+                   if k == key.encode()]
+        return len(set(sent)) == 5
+
+    await eventually(all_sent, what="the five events on the topic")
+    assert sent == [str(i) for i in ids_]  # each once, in order
