@@ -1,6 +1,5 @@
 """`python -m sandbox`: the simulated clearinghouse and payers `rcm up` starts."""
 
-from sandbox.app import create_app
 from services.chassis.serve import serve
 
-serve("sandbox", create_app)
+serve("sandbox", "sandbox.app:create_app")

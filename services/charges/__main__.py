@@ -1,4 +1,3 @@
-from services.charges.app import create_app
 from services.chassis.serve import serve
 
-serve("charges", create_app)
+serve("charges", "services.charges.app:create_app")

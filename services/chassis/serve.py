@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import importlib
+import logging
 import os
-from collections.abc import Callable
 
 import uvicorn
-from fastapi import FastAPI
 
 from services.chassis import ports
 from services.chassis.logs import configure_logging
 from services.chassis.settings import get_settings
 
 
-def serve(service: str, create_app: Callable[[], FastAPI]) -> None:
+def serve(service: str, app_factory: str) -> None:
+    """Configure JSON logging, then import `app_factory` ("package.module:function") and serve it.
+
+    The service's modules are imported only after logging is set up, and Python warnings go to the
+    log as JSON lines: a library that warns while it is imported (asyncssh about DSA under newer
+    cryptography releases) must not put plain text into the JSON-lines log."""
     settings = get_settings()
     configure_logging(service, settings.log_level)
+    logging.captureWarnings(True)
+    module, _, factory = app_factory.partition(":")
+    create_app = getattr(importlib.import_module(module), factory)
     os.environ["RCM_SERVICE_PROCESS"] = "1"
     uvicorn.run(
         create_app(),

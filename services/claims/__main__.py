@@ -1,4 +1,3 @@
 from services.chassis.serve import serve
-from services.claims.app import create_app
 
-serve("claims", create_app)
+serve("claims", "services.claims.app:create_app")

@@ -1,4 +1,3 @@
 from services.chassis.serve import serve
-from services.notifications.app import create_app
 
-serve("notifications", create_app)
+serve("notifications", "services.notifications.app:create_app")

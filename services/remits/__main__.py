@@ -1,4 +1,3 @@
 from services.chassis.serve import serve
-from services.remits.app import create_app
 
-serve("remits", create_app)
+serve("remits", "services.remits.app:create_app")
