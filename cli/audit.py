@@ -2,10 +2,16 @@
 
 Each check reads the owning service's own records with that service's own role (read only):
 * charges vs claims: per encounter released to billing, the charge ledger = its primary claims;
-* claims as posted: per 835 claim, charge = paid + contractual/denied + other + patient
-  responsibility, and the patient accounts = CLP05;
+* charge booked once: per encounter billed, remits' books hold the charge the charges service posted;
+* the payers' statements: per 835 claim, charge = paid + adjustments + patient responsibility, and
+  the patient responsibility = CLP05;
+* account cards: per encounter, charge = what every payer paid, adjusted and left denied + the
+  patient's responsibility + what the payers still owe, no figure negative or above the charge;
+* ledger = cards: per encounter, the ledger's book accounts hold exactly its card;
+* KPI inputs: the payer payments and contractual adjustments the KPIs count = the sums of the cards;
 * cash: per remittance, the ledger's payer cash = BPR02 as recorded = BPR02 in the raw file;
-* patient balances: shares = the items, payments and write-offs applied = the ledger's;
+* patient balances: shares = the items = the card's patient responsibility, payments and write-offs
+  applied = the ledger's;
 * statements: what notifications last told the patient = the balance's amount due, and every
   balance with something due has a statement (sent, or skipped with a reason).
 Every difference is printed with its ids; exit status 1 when there is any.
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import typer
@@ -28,7 +35,9 @@ from services.charges import store as charges_store
 from services.chassis.commands import service_connection
 from services.claims import store as claims_store
 from services.notifications import store as notifications_store
+from services.remits import accounts
 from services.remits import store as remits_store
+from services.remits.domain import cards as cards_domain
 
 console = Console()
 err = Console(stderr=True)
@@ -47,25 +56,30 @@ class Check:
             self.differences.append(difference)
 
 
-async def _charges_vs_claims() -> Check:
+async def _charges_vs_claims() -> tuple[Check, dict[str, Decimal], set[str]]:
     check = Check("charges = primary claim totals, per encounter")
     async with service_connection("charges") as conn:
         billed = await charges_store.billable_totals(conn)
     async with service_connection("claims") as conn:
         claimed, pending = await claims_store.audit_primary_totals(conn)
+        unsent = await claims_store.audit_unsent_primaries(conn)
     for encounter_id, total in sorted(billed.items()):
         if encounter_id in pending:
             continue
         claim_total = claimed.get(encounter_id, ZERO)
         check.expect(claim_total == total, f"encounter {encounter_id}: charges {total}, primary claims {claim_total}")
-    return check
+    return check, billed, pending | unsent
 
 
-async def _remits() -> tuple[list[Check], dict[str, Decimal]]:
+async def _remits(charged: dict[str, Decimal], in_flight: set[str]) -> tuple[list[Check], dict[str, Decimal]]:
     journals = Check("ledger: every journal's entries sum to zero")
-    posted = Check("835 claims: charge = paid + CO + other + patient, patient = CLP05")
+    booked = Check("charge booked once: remits' books = the charges posted, per encounter billed")
+    posted = Check("835 claims: charge = paid + adjustments + patient responsibility, patient = CLP05")
+    cards_check = Check("account cards: charge = payers' paid, adjusted and denied + patient + insurance balance")
+    ledger = Check("ledger = account cards, per encounter and payer")
+    kpis = Check("KPI inputs (payer payments, contractual adjustments) = the sums of the cards")
     cash = Check("cash: ledger = BPR02 recorded = BPR02 in the 835 file, per remittance")
-    balances = Check("patient balances: shares, payments and write-offs agree with the ledger")
+    balances = Check("patient balances: shares = the card's patient responsibility; payments and write-offs = ledger")
     patients = Check("patient money, per account: paid in - refunded = on balances + open credits = ledger")
     due: dict[str, Decimal] = {}
     async with service_connection("remits") as conn:
@@ -73,15 +87,41 @@ async def _remits() -> tuple[list[Check], dict[str, Decimal]]:
         journals.checked = count
         journals.differences += [f"journal {j['journal_id']} ({j['kind']}): entries sum to {j['off']}"
                                  for j in unbalanced]
-        for p in await remits_store.audit_postings(conn):
-            explained = p["ledger_paid"] + p["ledger_co"] + p["ledger_other"] + p["ledger_patient"]
+        for p in await remits_store.audit_payer_statements(conn):
+            said = p["paid"] + p["contractual"] + p["denied"] + p["other_adjustment"] + p["prior_payer"] + p["patient"]
             posted.expect(
-                explained == p["ledger_charge"] == p["charge"] and p["ledger_paid"] == p["paid"]
-                and p["ledger_patient"] == p["patient_resp"],
-                f"claim {p['claim_id']} posting {p['posting_id']}: charge {p['charge']}, paid {p['ledger_paid']}"
-                f" + CO {p['ledger_co']} + other {p['ledger_other']} + patient {p['ledger_patient']}"
-                f" (CLP05 {p['patient_resp']})",
+                said == p["charge"] and p["patient"] == p["patient_resp"],
+                f"claim {p['claim_id']} posting {p['posting_id']}: charge {p['charge']}, paid {p['paid']} + CO"
+                f" {p['contractual']} + denied {p['denied']} + other {p['other_adjustment']} + prior payer"
+                f" {p['prior_payer']} + patient {p['patient']} (CLP05 {p['patient_resp']})",
             )
+        cards = await accounts.cards(conn)
+        held = await remits_store.audit_book_ledger(conn)
+        totals = {r["balance_id"]: r for r in await remits_store.audit_balances(conn)}
+        by_encounter = {r["encounter_id"]: r for r in totals.values()}
+        for card in cards:
+            enc = card.encounter_id
+            if enc not in in_flight and enc in charged:
+                booked.expect(card.charge == charged[enc],
+                              f"encounter {enc}: remits booked {card.charge}, charges posted {charged[enc]}")
+            problems = cards_domain.problems(card)
+            cards_check.expect(not problems, f"encounter {enc}: " + "; ".join(problems))
+            want, got = cards_domain.figures(card), cards_domain.held_figures(held.get(enc, {}))
+            off = sorted(k for k in set(want) | set(got) if want.get(k, ZERO) != got.get(k, ZERO))
+            ledger.expect(not off, f"encounter {enc}: " + ", ".join(
+                f"{k} card {want.get(k, ZERO)} ledger {got.get(k, ZERO)}" for k in off))
+            b = by_encounter.get(enc)
+            share = b["total"] if b is not None else ZERO
+            balances.expect(share == card.patient_responsibility,
+                            f"encounter {enc}: card patient responsibility {card.patient_responsibility},"
+                            f" balance {share}")
+        money = (await remits_store.fetch(conn, "kpi_collections", datetime.max.replace(tzinfo=UTC),
+                                          datetime.min.replace(tzinfo=UTC)))[0]
+        paid = sum((p.paid for c in cards for p in c.payers), ZERO)
+        contractual = sum((p.contractual for c in cards for p in c.payers), ZERO)
+        kpis.expect(money["payer"] == paid, f"KPI payer payments {money['payer']}, cards {paid}")
+        kpis.expect(money["contractual"] == contractual,
+                    f"KPI contractual adjustments {money['contractual']}, cards {contractual}")
         for r in await remits_store.audit_remittance_cash(conn):
             in_file = _bpr02(bytes(r["raw"]), r["trace_number"])
             cash.expect(
@@ -89,7 +129,7 @@ async def _remits() -> tuple[list[Check], dict[str, Decimal]]:
                 f"remittance {r['remittance_id']}: ledger {r['ledger_cash']}, recorded {r['total_payment']},"
                 f" file {in_file}",
             )
-        for b in await remits_store.audit_balances(conn):
+        for b in totals.values():
             balances.expect(
                 b["item_shares"] == b["total"] and b["ledger_paid"] == b["patient_paid"]
                 and b["ledger_written_off"] == b["written_off"],
@@ -98,14 +138,15 @@ async def _remits() -> tuple[list[Check], dict[str, Decimal]]:
             )
             due[b["balance_id"]] = b["total"] - b["patient_paid"] - b["written_off"]
         for a in await remits_store.audit_patient_accounts(conn):
-            held = a["paid_in"] - a["refunded"]
+            held_money = a["paid_in"] - a["refunded"]
             patients.expect(
-                held == a["on_balances"] + a["credits"] == a["ledger_cash"] and a["credits"] == a["ledger_credit"],
+                held_money == a["on_balances"] + a["credits"] == a["ledger_cash"]
+                and a["credits"] == a["ledger_credit"],
                 f"account {a['patient_account_id']}: paid in {a['paid_in']} - refunded {a['refunded']}, on balances"
                 f" {a['on_balances']} + credits {a['credits']}; ledger cash {a['ledger_cash']},"
                 f" credit {a['ledger_credit']}",
             )
-    return [journals, posted, cash, balances, patients], due
+    return [journals, booked, posted, cards_check, ledger, kpis, cash, balances, patients], due
 
 
 def _bpr02(raw: bytes, trace_number: str) -> Decimal | None:
@@ -135,8 +176,9 @@ async def _statements(due: dict[str, Decimal]) -> Check:
 
 
 async def run_audit() -> list[Check]:
-    remits_checks, due = await _remits()
-    return [await _charges_vs_claims(), *remits_checks, await _statements(due)]
+    charges, charged, in_flight = await _charges_vs_claims()
+    remits_checks, due = await _remits(charged, in_flight)
+    return [charges, *remits_checks, await _statements(due)]
 
 
 def audit(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:

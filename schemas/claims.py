@@ -57,6 +57,7 @@ __all__ = [
     "FailedEdit",
     "InterchangeControl",
     "NextPayer",
+    "PatientProtection",
     "SubmittedLine",
 ]
 
@@ -249,6 +250,19 @@ class InterchangeControl(Contract):
     """Name of the 837 file in the clearinghouse outbound folder."""
 
 
+class PatientProtection(Contract):
+    """The patient may not be billed the cost share of this claim: they have Medicaid coverage, or
+    their Medicare coverage carries a QMB indicator. Only a Medi-Cal share of cost (PR-178) is theirs."""
+
+    model_config = ConfigDict(json_schema_extra=examples({"reason": "medicaid", "share_of_cost": "30.00"}))
+
+    reason: Literal["medicaid", "qmb"]
+    """medicaid: the patient has Medicaid coverage; qmb: a Qualified Medicare Beneficiary."""
+    share_of_cost: NonNegativeMoney | None = None
+    """The Medicaid coverage's monthly share of cost: the most the patient owes on this claim as
+    share of cost (None: none)."""
+
+
 class NextPayer(PayerRef):
     """The next payer in coverage order: a patient balance waits for its remittance."""
 
@@ -346,6 +360,8 @@ class ClaimSubmitted(_ClaimEvent):
     next_payer: NextPayer | None = None
     interchange: InterchangeControl
     submitted_at: AwareDatetime
+    patient_protection: PatientProtection | None = None
+    """Set when the patient may not be billed the cost share (Medicaid coverage or QMB)."""
 
     @model_validator(mode="after")
     def _claim_rules(self) -> Self:

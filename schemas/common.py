@@ -19,6 +19,7 @@ from schemas.types import (
     Icd10Code,
     MemberId,
     Money,
+    NonNegativeMoney,
     Npi,
     PayerId,
     Phone,
@@ -35,6 +36,8 @@ from schemas.types import (
 )
 
 __all__ = [
+    "MEDICAID_FILING",
+    "MEDICARE_FILING",
     "Address",
     "BillingProvider",
     "CasAdjustment",
@@ -103,6 +106,10 @@ workers' compensation, 12 PPO, 13 POS, 14 EPO, 15 indemnity, 11 other non-federa
 AM auto medical, DS disability, FI federal employees, LM liability medical, OF other federal,
 TV Title V, ZZ unknown."""
 
+
+MEDICARE_FILING = frozenset({"MA", "MB", "16"})
+"""Claim filing indicators of Medicare coverages (Part A, Part B, Medicare risk HMO)."""
+MEDICAID_FILING = "MC"
 
 ClaimStatusCode = Literal["1", "2", "3", "4", "19", "20", "21", "22", "23", "25"]
 """835 CLP02: 1/2/3 processed as primary/secondary/tertiary, 4 denied, 19/20/21 processed and
@@ -228,6 +235,12 @@ class Coverage(Contract):
     """Required unless the patient is the subscriber (relationship 18), absent when it is."""
     claim_filing_indicator: ClaimFilingIndicator
     prior_authorization_numbers: list[ReferenceNumber] = Field(default_factory=list, max_length=10)
+    qmb: bool = False
+    """Medicare coverage of a Qualified Medicare Beneficiary: Medicaid covers the Medicare cost
+    share, which the patient is never billed (Medicare coverages only: MA, MB, 16)."""
+    share_of_cost: NonNegativeMoney | None = None
+    """Medi-Cal share of cost: the monthly amount the patient meets before Medicaid pays, the
+    only part of the cost share the patient may be billed (Medicaid coverages only: MC)."""
 
     @model_validator(mode="after")
     def _subscriber_matches_relationship(self) -> Self:
@@ -235,6 +248,12 @@ class Coverage(Contract):
             raise rule("subscriber_forbidden", "subscriber must be absent when relationship_to_subscriber is 18 (self)")
         if self.relationship_to_subscriber != "18" and self.subscriber is None:
             raise rule("subscriber_required", "subscriber is required unless relationship_to_subscriber is 18 (self)")
+        if self.qmb and self.claim_filing_indicator not in MEDICARE_FILING:
+            raise rule("qmb_not_medicare", "qmb applies to a Medicare coverage only (claim_filing_indicator MA, MB "
+                                           "or 16)")
+        if self.share_of_cost is not None and self.claim_filing_indicator != "MC":
+            raise rule("share_of_cost_not_medicaid", "share_of_cost applies to a Medicaid coverage only "
+                                                     "(claim_filing_indicator MC)")
         return self
 
 

@@ -574,6 +574,10 @@ class ProviderAdjustment(Contract):
     """PLB03-2."""
     amount: Money
     """Positive reduces the payment; negative increases it (L6 interest is negative)."""
+    claim_id: OpaqueId | None = None
+    """The claim a recoupment (WO, 72) named by its payer claim number or CLM01, when remits knows
+    it: that claim's books are reopened for the amount, to be worked."""
+    encounter_id: OpaqueId | None = None
 
 
 class ProviderAdjustmentPosted(Event):

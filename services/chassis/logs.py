@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -18,6 +19,12 @@ ALLOWED_EXTRA = frozenset(
         "statement_id", "credit_balance_id", "submission_id",
     }
 )
+
+
+def quiet_known_warnings() -> None:
+    """asyncssh still loads DSA support at import, and cryptography >= 46 warns about it each time;
+    no key of ours is DSA. Other warnings still show (in a service, as JSON log lines)."""
+    warnings.filterwarnings("ignore", message="DSA is deprecated", module="asyncssh")
 
 
 def configure_logging(service: str, level: str = "INFO", stream: Any = None) -> None:

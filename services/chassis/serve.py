@@ -9,7 +9,7 @@ import os
 import uvicorn
 
 from services.chassis import ports
-from services.chassis.logs import configure_logging
+from services.chassis.logs import configure_logging, quiet_known_warnings
 from services.chassis.settings import get_settings
 
 
@@ -22,6 +22,7 @@ def serve(service: str, app_factory: str) -> None:
     settings = get_settings()
     configure_logging(service, settings.log_level)
     logging.captureWarnings(True)
+    quiet_known_warnings()
     module, _, factory = app_factory.partition(":")
     create_app = getattr(importlib.import_module(module), factory)
     os.environ["RCM_SERVICE_PROCESS"] = "1"

@@ -428,3 +428,14 @@ async def audit_primary_totals(conn: asyncpg.Connection) -> tuple[dict[str, Deci
     )
     pending = await conn.fetch("SELECT encounter_id FROM encounters WHERE assembled_revision < revision")
     return {r["encounter_id"]: r["total"] for r in rows}, {r["encounter_id"] for r in pending}
+
+
+async def audit_unsent_primaries(conn: asyncpg.Connection) -> set[str]:
+    """For the audit: encounters whose current primary claim has not been sent to the payer yet
+    (remits books a charge when it is billed: until then the two may differ)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT c.encounter_id FROM claims c WHERE c.coverage_rank = 1"
+        " AND c.origin IN ('original', 'replacement') AND c.state IN ('created', 'held', 'ready')"
+        " AND NOT EXISTS (SELECT 1 FROM claims n WHERE n.claim_family_id = c.claim_family_id"
+        "   AND n.coverage_rank = 1 AND n.origin IN ('original', 'replacement') AND n.created_at > c.created_at)")
+    return {r["encounter_id"] for r in rows}

@@ -298,6 +298,11 @@ async def scrub_and_route(
 # --- submission -----------------------------------------------------------------------------
 
 
+def _protection(draft: ClaimDraft) -> ev.PatientProtection | None:
+    found = draft.patient_protection()
+    return None if found is None else ev.PatientProtection(reason=found[0], share_of_cost=found[1])
+
+
 def _next_payer(draft: ClaimDraft) -> ev.NextPayer | None:
     nxt = draft.next_coverage()
     if nxt is None:
@@ -359,7 +364,7 @@ async def submit_pending(conn: asyncpg.Connection, now: datetime, usage: str = "
                     service_end_date=line.service_end_date, units=line.units, charge=line.charge,
                     diagnosis_pointers=line.diagnosis_pointers, expected_allowed=line.expected_allowed,
                 ) for n, line in enumerate(draft.lines, start=1)],
-                next_payer=_next_payer(draft),
+                next_payer=_next_payer(draft), patient_protection=_protection(draft),
                 interchange=ev.InterchangeControl(interchange_control_number=icn, group_control_number=gcn,
                                                   transaction_set_control_number=TRANSACTION_SET_CONTROL_NUMBER,
                                                   file_name=name),

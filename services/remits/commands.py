@@ -19,9 +19,8 @@ from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
 from services.remits import intake, patients, store
-from services.remits.domain import codes
 from services.remits.domain import kpis as kpi
-from services.remits.domain.balances import BUCKETS, bucket
+from services.remits.domain.balances import BUCKETS, Movement, bucket, open_since
 
 app = service_group("remits", "Remits: 835 posting, denials, underpayments and patient balances.")
 payments_app = typer.Typer(help="Patient payments (posted by the remits service).", no_args_is_help=True)
@@ -302,13 +301,15 @@ def _end_of(day: date) -> datetime:
 async def aging(conn: asyncpg.Connection, today: date) -> dict[str, Any]:
     payers: dict[str, dict[str, Decimal]] = {}
     cutoff = _end_of(today)
-    for r in await store.fetch(conn, "payer_ar", cutoff):
-        # A denial is open A/R only where the ledger keeps it open (denied_open): a CLP02 4 reported
-        # by its largest adjustment (say OA-23, the prior payer's share) is not a second receivable.
-        if r["grp"] is not None and codes.treatment(r["grp"], r["reason_code"]) != "denial":
-            continue
-        row = payers.setdefault(r["payer"], {b: Decimal("0.00") for b in BUCKETS})
-        row[bucket((today - r["since"].date()).days)] += r["amount"]
+    rows = await store.fetch(conn, "payer_ar", cutoff)
+    names = {r["payer_id"]: r["payer"] for r in rows}
+    # Per encounter, payer and account (owed, or open as a denial), aged from when it last opened.
+    for (_, payer_id, _), (amount, since) in open_since(
+            Movement((r["encounter_id"], r["payer_id"] or "", r["account"]), r["amount"], r["entered_at"])
+            for r in rows).items():
+        row = payers.setdefault(names.get(payer_id or None) or payer_id or "unknown payer",
+                                {b: Decimal("0.00") for b in BUCKETS})
+        row[bucket((today - since.astimezone(UTC).date()).days)] += amount
     patient = {b: Decimal("0.00") for b in BUCKETS}
     for r in await store.fetch(conn, "patient_ar", cutoff):
         if r["amount"] > 0:

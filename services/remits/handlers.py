@@ -21,6 +21,8 @@ async def on_claim_submitted(ctx: HandlerContext, event: Any) -> None:
         "next_payer_id": e.next_payer.payer_id if e.next_payer else None, "frequency": e.frequency,
         "total_charge": e.total_charge, "lines": [ln.model_dump(mode="json") for ln in e.lines],
         "submitted_at": e.submitted_at,
+        "protection": e.patient_protection.reason if e.patient_protection else None,
+        "share_of_cost": e.patient_protection.share_of_cost if e.patient_protection else None,
     })
 
 

@@ -45,9 +45,10 @@ from services.chassis.clearinghouse import Clearinghouse, FolderClearinghouse
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.chassis.sftp import SftpClearinghouse, SftpSettings
-from services.remits import patients, store
+from services.remits import accounts, store
 from services.remits.domain import posting as dom
-from services.remits.domain.posting import ZERO, LedgerRow, Share
+from services.remits.domain.posting import ZERO, Share
+from services.remits.patients import UpdateReason
 from services.remits.settings import RemitsSettings, remits_settings
 
 if TYPE_CHECKING:
@@ -198,25 +199,36 @@ async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t:
         handling_code=t.handling_code.value, payment_method=t.payment_method.value,
         total_payment=dom.money(t.total_payment), payment_date=t.payment_date, claim_count=len(claims),
         provider_adjustment_total=dom.money(plb_total), received_at=at), occurred_at=at)
-    encounters: dict[str, str] = {}
+    encounters: dict[str, UpdateReason] = {}
     for index, claim in enumerate(claims, start=1):
         encounter, reason = await _post_claim(conn, remittance_id, sha, t, payer, index, claim, at)
         if encounter:
             encounters[encounter] = reason
-    await _post_plb(conn, remittance_id, t, payer, at)
-    for encounter_id, reason in encounters.items():
-        await patients.refresh_balance(conn, encounter_id, reason, at)  # type: ignore[arg-type]
+    for encounter_id in await _post_plb(conn, remittance_id, t, payer, at):
+        encounters.setdefault(encounter_id, "payment_reversal")
+    await _restate(conn, encounters, at, remittance_id=remittance_id)
     log.info("remittance posted", extra=ids(remittance_id=remittance_id, file_id=file_id))
     return remittance_id
 
 
+async def _restate(conn: asyncpg.Connection, encounters: dict[str, UpdateReason], at: datetime, *,
+                   remittance_id: str | None = None) -> None:
+    """Restate the books of every encounter the postings touched, in encounter order (so two
+    remittances posting at once lock the same encounters in the same order)."""
+    for encounter_id in sorted(encounters):
+        try:
+            await accounts.restate(conn, encounter_id, at, encounters[encounter_id], remittance_id=remittance_id)
+        except accounts.BooksOutOfSync as exc:
+            raise Quarantine(f"{exc}; run `rcm audit`") from exc
+
+
 @dataclass(frozen=True)
 class Posted:
-    """A matched claim posting: its id, and the encounter whose patient balance it changes (and why)."""
+    """A matched claim posting: its id, and the encounter whose books it changes (and why)."""
 
     posting_id: str
     encounter_id: str
-    reason: str
+    reason: UpdateReason
 
 
 def _base(remittance_id: str, index: int, claim: ClaimPayment, payer: PayerRef, share: Share,
@@ -233,7 +245,8 @@ def _share(claim: ClaimPayment) -> Share:
 
 
 async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t: RemittanceTransaction,
-                      payer: PayerRef, index: int, claim: ClaimPayment, at: datetime) -> tuple[str | None, str]:
+                      payer: PayerRef, index: int, claim: ClaimPayment, at: datetime) -> tuple[str | None,
+                                                                                                UpdateReason]:
     status = claim.status.value
     share = _share(claim)
     if claim.patient_responsibility is not None and dom.money(claim.patient_responsibility) != share.total():
@@ -246,7 +259,7 @@ async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t:
         sub = await store.submission(conn, claim.patient_control_number)
     if sub is None or status == "23":
         await _post_unmatched(conn, remittance_id, sha, t, payer, index, claim, share, at)
-        return None, ""
+        return None, "remittance"
     posted = await _post_matched(conn, remittance_id, t, payer, index, claim, sub, share, at)
     return posted.encounter_id, posted.reason
 
@@ -285,31 +298,29 @@ async def _post_matched(conn: asyncpg.Connection, remittance_id: str, t: Remitta
                         next_payer_id=sub["next_payer_id"], next_payer_rank=sub["next_payer_rank"])
     refs = {"claim_id": sub["claim_id"], "claim_family_id": sub["claim_family_id"],
             "encounter_id": sub["encounter_id"], "patient_account_id": sub["patient_account_id"], "rank": rank}
-    rows = dom.claim_rows(claim)
+    # A predetermination (CLP02 25) is no answer: only its cash, if any, is posted.
+    amounts = dom.amounts_of(claim) if status != "25" else dom.PostedAmounts(ZERO, dom.money(claim.paid))
     effects = [(e.charge_id, e.line_control_number, e.charge, e.paid, e.share)
                for e in dom.line_effects(claim, expected)]
     reverses = None
-    kind = "claim"
     if status == "22":
-        kind = "reversal"
         original = await store.original_posting(conn, sub["claim_id"], payer.payer_id,
                                                 claim.payer_claim_control_number)
         if original is not None:
             reverses = original["posting_id"]
             refs["rank"] = rank = original["rank"]
-            old = await store.posting_rows(conn, reverses)
-            exact = dom.reversed_rows(old)
-            cash = sum((r.amount for r in exact if r.account == dom.PAYER_CASH), ZERO)
-            if cash == dom.money(claim.paid):  # the payer took back exactly what was posted
-                rows = exact
+            if original["paid"] == -dom.money(claim.paid):  # the payer took back exactly what was posted
+                amounts = store.posted_amounts(original).negated()
                 effects = [(r["charge_id"], r["line_control"], -r["charge"], -r["paid"],
                             Share(r["deductible"], r["coinsurance"], r["copay"], r["other"]).negated())
                            for r in await store.posting_line_rows(conn, reverses)]
     scope, denial_items = dom.denials(claim, expected)
     outcome = "reversed" if status == "22" else ("denied" if scope == "claim" else "posted")
-    await store.insert_posting(conn, {**base, **refs, "reverses": reverses, "outcome": outcome})
-    await store.journal(conn, new_id("jnl"), kind, rows, at, remittance_id=remittance_id, posting_id=posting_id,
-                        claim_id=sub["claim_id"], encounter_id=sub["encounter_id"], payer_id=payer.payer_id)
+    await store.insert_posting(conn, {**base, **refs, "reverses": reverses, "outcome": outcome}, amounts)
+    await store.journal(conn, new_id("jnl"), "reversal" if status == "22" else "claim",
+                        dom.cash_rows(claim.paid, rank), at, remittance_id=remittance_id, posting_id=posting_id,
+                        claim_id=sub["claim_id"], encounter_id=sub["encounter_id"], payer_id=payer.payer_id,
+                        patient_account_id=sub["patient_account_id"])
     for charge_id, lcn, charge, paid, sh in effects:
         await store.insert_posting_line(conn, posting_id, sub["claim_id"], sub["encounter_id"], rank, charge_id, lcn,
                                         charge, paid, sh)
@@ -352,19 +363,35 @@ async def _post_matched(conn: asyncpg.Connection, remittance_id: str, t: Remitta
                    for v in variance.lines],
             total_expected_allowed=variance.total_expected, total_allowed=variance.total_allowed,
             total_variance=variance.total_variance, tolerance=tolerance(), detected_at=at), occurred_at=at)
-    return Posted(posting_id, sub["encounter_id"],
-                  "next_payer_remittance" if rank > sub["coverage_rank"] or rank > 1 else "remittance")
+    return Posted(posting_id, sub["encounter_id"], "next_payer_remittance" if rank > 1 else "remittance")
 
 
 async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
-                    at: datetime) -> None:
+                    at: datetime) -> set[str]:
+    """Post the PLB adjustments; returns the encounters whose books a recoupment reopened."""
     if not t.provider_adjustments:
-        return
+        return set()
+    reopened: set[str] = set()
     for adj in t.provider_adjustments:
-        claim_id = await store.claim_for_reference(conn, adj.reference) if adj.reason in ("WO", "72", "FB") else None
-        rows: list[LedgerRow] = dom.plb_rows(adj)
-        await store.journal(conn, new_id("jnl"), "plb", rows, at, remittance_id=remittance_id, claim_id=claim_id,
-                            payer_id=payer.payer_id)
+        found = await store.claim_for_reference(conn, adj.reference) if adj.reason in ("WO", "72", "FB") else None
+        rank = None
+        if found is not None and adj.reason in dom.RECOUPMENTS and adj.amount > 0:
+            rank = await store.payer_rank_in_family(conn, found["claim_family_id"], payer.payer_id)
+        if found is None or rank is None:
+            await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj), at, remittance_id=remittance_id,
+                                claim_id=found["claim_id"] if found else None, payer_id=payer.payer_id)
+            continue
+        # A recoupment naming a claim the payer answered for takes back part of that payment: the
+        # claim's books reopen (the payer owes it again, or someone must work it).
+        await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj, rank), at, remittance_id=remittance_id,
+                            claim_id=found["claim_id"], encounter_id=found["encounter_id"], payer_id=payer.payer_id)
+        await store.insert_recoupment(conn, {
+            "remittance_id": remittance_id, "reference": adj.reference, "claim_id": found["claim_id"],
+            "claim_family_id": found["claim_family_id"], "encounter_id": found["encounter_id"],
+            "payer_id": payer.payer_id, "payer_rank": rank, "amount": dom.money(adj.amount), "at": at})
+        reopened.add(found["encounter_id"])
+        log.warning("PLB recoupment reopened a claim's books", extra=ids(remittance_id=remittance_id,
+                                                                          claim_id=found["claim_id"]))
     by_period: dict[tuple[str, date], list[ProviderAdjustment]] = {}
     for adj in t.provider_adjustments:
         by_period.setdefault((adj.provider_id, adj.fiscal_period_date), []).append(ProviderAdjustment(
@@ -373,6 +400,7 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
         await outbox.enqueue(conn, ProviderAdjustmentPosted(
             remittance_id=remittance_id, payer=payer, provider_identifier=provider, fiscal_period_date=period,
             adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), occurred_at=at)
+    return reopened
 
 
 # --------------------------------------------------------------------------- late match (out of suspense)
@@ -397,7 +425,7 @@ async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
     if sub is None:
         return []
     posted: list[str] = []
-    encounters: dict[str, str] = {}
+    encounters: dict[str, UpdateReason] = {}
     for held in await store.waiting_unmatched(conn, submission_id):
         try:
             async with conn.transaction():  # a savepoint: a failure leaves this payment in suspense, whole
@@ -418,8 +446,7 @@ async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
         encounters[result.encounter_id] = result.reason
         log.info("held remittance claim re-posted", extra=ids(remittance_id=held["remittance_id"],
                                                                  claim_id=sub["claim_id"]))
-    for encounter_id, reason in encounters.items():
-        await patients.refresh_balance(conn, encounter_id, reason, at)  # type: ignore[arg-type]
+    await _restate(conn, encounters, at)
     return posted
 
 
@@ -455,9 +482,9 @@ async def _repost(conn: asyncpg.Connection, held: asyncpg.Record, sub: asyncpg.R
         raise Quarantine(f"ST {held['st_control']} claim {held['claim_index']}: the suspense journal is not this"
                          " claim payment's")
     payer = PayerRef(payer_id=held["payer_id"], payer_name=held["payer_name"])
+    # Not the encounter's: the cash leaves suspense here and reaches the encounter with the claim's own journal.
     await store.journal(conn, new_id("jnl"), "suspense_release", release, at, remittance_id=held["remittance_id"],
-                        posting_id=held["posting_id"], claim_id=sub["claim_id"], encounter_id=sub["encounter_id"],
-                        payer_id=payer.payer_id)
+                        posting_id=held["posting_id"], claim_id=sub["claim_id"], payer_id=payer.payer_id)
     posted = await _post_matched(conn, held["remittance_id"], t, payer, held["claim_index"], claim, sub,
                                  _share(claim), at)
     if not await store.resolve_unmatched(conn, held["id"], posted.posting_id, at):
@@ -480,7 +507,11 @@ def matching(projection: Handler) -> Handler:
         submission_id: str = event.submission_id
         await store.lock_submission_id(ctx.conn, submission_id)
         await projection(ctx, event)
-        await rematch(ctx.conn, submission_id, ctx.clock.now(), resolution="claim_submitted")
+        now = ctx.clock.now()
+        await rematch(ctx.conn, submission_id, now, resolution="claim_submitted")
+        # The charge is booked (or a replacement's, or a void's), and a next payer's claim takes over
+        # the patient share the payer before it left.
+        await _restate(ctx.conn, {event.encounter_id: "charge_correction"}, now)
 
     return handle
 

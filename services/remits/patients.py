@@ -31,12 +31,13 @@ from services.remits.domain.balances import (
     apply_payment,
     check_refund,
     credits_to_apply,
-    patient_share,
+    items_for,
     reconcile,
     resolve_encounter,
     resolve_statement,
     write_offs_given_back,
 )
+from services.remits.domain.books import EncounterBook
 from services.remits.domain.posting import ZERO, LedgerRow
 
 log = logging.getLogger(__name__)
@@ -72,17 +73,28 @@ async def _emit_update(conn: asyncpg.Connection, balance_id: str, previous_due: 
                                                      previous_amount_due=previous_due, updated_at=at), occurred_at=at)
 
 
-async def refresh_balance(conn: asyncpg.Connection, encounter_id: str, reason: UpdateReason, at: datetime) -> None:
-    """Recompute the encounter's patient share after a posting; create, update or hold the balance."""
-    claims, lines = await store.encounter_state(conn, encounter_id)
-    result = patient_share(claims, lines)
+def _zeroed(items: list[dict[str, Any]]) -> list[BalanceItem]:
+    """A balance's last known lines with nothing left for the patient (the share moved to a next
+    payer, or was reversed or protected): the statement keeps what the patient was billed for."""
+    out = []
+    for i in items:
+        item = BalanceItem.model_validate_json(json.dumps(i))
+        zero = PatientShare(deductible=ZERO, coinsurance=ZERO, copay=ZERO, other=ZERO)
+        out.append(item.model_copy(update={"patient_share": zero, "patient_responsibility": ZERO,
+                                           "adjustments": item.charge - item.insurance_paid}))
+    return out
+
+
+async def refresh_balance(conn: asyncpg.Connection, book: EncounterBook, patient_account_id: str,
+                          reason: UpdateReason, at: datetime) -> None:
+    """Bring the encounter's patient balance to what its books say the patient owes: created the
+    first time that is above zero, then updated whenever it changes (down to zero too, while a next
+    payer answers for it); a balance lowered below what was paid and written off gives those back."""
+    encounter_id = book.encounter_id
     existing = await store.balance_for_encounter(conn, encounter_id)
-    if result.held or result.governing_rank is None:
-        return
-    sub = await store.encounter_submission(conn, encounter_id)
-    if sub is None:
-        return
     expected = {ln.charge_id: ln for ln in await store.encounter_lines(conn, encounter_id)}
+    lines = items_for(book, await store.governing_lines(conn, encounter_id),
+                      {charge_id: ln.charge for charge_id, ln in expected.items()})
     items = [
         BalanceItem(charge_id=i.charge_id, claim_id=i.claim_id,
                     service_date=expected[i.charge_id].service_date if i.charge_id in expected else at.date(),
@@ -92,17 +104,17 @@ async def refresh_balance(conn: asyncpg.Connection, encounter_id: str, reason: U
                     patient_share=PatientShare(deductible=i.share.deductible, coinsurance=i.share.coinsurance,
                                                copay=i.share.copay, other=i.share.other),
                     patient_responsibility=i.patient_responsibility)
-        for i in result.items
+        for i in lines
     ]
-    total = result.total
-    claim_ids = sorted({i.claim_id for i in result.items}) or [sub["claim_id"]]
+    total = book.patient.total()
+    claim_ids = sorted({i.claim_id for i in lines})
     if existing is None:
         if total <= 0 or not items:
             return
         balance_id = new_id("bal")
         due = (at + timedelta(days=DUE_DAYS)).date()
         await store.insert_balance(conn, {"balance_id": balance_id, "encounter_id": encounter_id,
-                                          "patient_account_id": sub["patient_account_id"], "claim_ids": claim_ids,
+                                          "patient_account_id": patient_account_id, "claim_ids": claim_ids,
                                           "items": _items_json(items), "total": total, "patient_paid": ZERO,
                                           "written_off": ZERO, "due_date": due, "at": at})
         row = await store.balance(conn, balance_id)
@@ -111,12 +123,13 @@ async def refresh_balance(conn: asyncpg.Connection, encounter_id: str, reason: U
         log.info("patient balance created", extra=ids(encounter_id=encounter_id))
         await apply_open_credits(conn, balance_id, at)
         return
+    if not items:
+        items = _zeroed(existing["items"])
+        claim_ids = list(existing["claim_ids"])
     if total == existing["total"] and _items_json(items) == existing["items"]:
         return
     previous_due = existing["total"] - existing["patient_paid"] - existing["written_off"]
     fixed = reconcile(total, existing["patient_paid"], existing["written_off"])
-    if not items:
-        return  # a balance keeps its items; a fully reversed claim leaves the last known lines at zero
     await store.update_balance(conn, {"balance_id": existing["balance_id"], "claim_ids": claim_ids,
                                       "items": _items_json(items), "total": total, "patient_paid": fixed.patient_paid,
                                       "written_off": fixed.written_off, "at": at})

@@ -10,15 +10,16 @@ from typing import Any
 
 import asyncpg
 
+from services.remits.domain import books
 from services.remits.domain.balances import (
-    ClaimState,
     KnownReference,
     OpenBalance,
     OpenCredit,
     PostedLine,
     WrittenOff,
 )
-from services.remits.domain.posting import ExpectedLine, LedgerRow, Share
+from services.remits.domain.cards import ClaimRef
+from services.remits.domain.posting import PAYER_CASH, ZERO, ExpectedLine, LedgerRow, PostedAmounts, Share
 
 
 async def init_codecs(conn: asyncpg.Connection) -> None:
@@ -33,11 +34,13 @@ async def save_submission(conn: asyncpg.Connection, s: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO submissions (submission_id, claim_id, claim_family_id, encounter_id, patient_account_id,"
         " payer_id, payer_name, coverage_rank, next_payer_rank, frequency, total_charge, lines, submitted_at,"
-        " next_payer_id)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14) ON CONFLICT (submission_id) DO NOTHING",
+        " next_payer_id, protection, share_of_cost)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16)"
+        " ON CONFLICT (submission_id) DO NOTHING",
         s["submission_id"], s["claim_id"], s["claim_family_id"], s["encounter_id"], s["patient_account_id"],
         s["payer_id"], s["payer_name"], s["coverage_rank"], s["next_payer_rank"], s["frequency"],
-        s["total_charge"], s["lines"], s["submitted_at"], s.get("next_payer_id"),
+        s["total_charge"], s["lines"], s["submitted_at"], s.get("next_payer_id"), s.get("protection"),
+        s.get("share_of_cost"),
     )
 
 
@@ -115,16 +118,31 @@ async def insert_remittance(conn: asyncpg.Connection, r: dict[str, Any]) -> None
         r["plb_total"], r["payment_date"], r["received_at"])
 
 
-async def insert_posting(conn: asyncpg.Connection, p: dict[str, Any]) -> None:
+async def insert_posting(conn: asyncpg.Connection, p: dict[str, Any], amounts: PostedAmounts | None = None) -> None:
+    """One CLP as posted; `amounts` (what its CAS say, for the books) only for a matched one."""
+    a = amounts or PostedAmounts(ZERO, ZERO)
     await conn.execute(
         "INSERT INTO postings (posting_id, remittance_id, claim_index, reported_submission, claim_id,"
         " claim_family_id, encounter_id, patient_account_id, payer_id, status, rank, payer_claim_control, charge,"
-        " paid, patient_resp, reverses, outcome, posted_at)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18)",
+        " paid, patient_resp, reverses, outcome, posted_at, contractual, denied, other_adjustment, prior_payer,"
+        " pr_deductible, pr_coinsurance, pr_copay, pr_other, pr_share_of_cost)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)",
         p["posting_id"], p["remittance_id"], p["claim_index"], p["reported_submission"], p.get("claim_id"),
         p.get("claim_family_id"), p.get("encounter_id"), p.get("patient_account_id"), p["payer_id"], p["status"],
         p["rank"], p["payer_claim_control"], p["charge"], p["paid"], p["patient_resp"], p.get("reverses"),
-        p["outcome"], p["posted_at"])
+        p["outcome"], p["posted_at"], a.contractual, a.denied, a.other, a.prior_payer, a.share.deductible,
+        a.share.coinsurance, a.share.copay, a.share.other, a.share_of_cost)
+
+
+def _amounts(r: asyncpg.Record) -> PostedAmounts:
+    return PostedAmounts(r["charge"], r["paid"], r["contractual"], r["denied"], r["other_adjustment"],
+                         r["prior_payer"], Share(r["pr_deductible"], r["pr_coinsurance"], r["pr_copay"], r["pr_other"]),
+                         r["pr_share_of_cost"])
+
+
+def posted_amounts(row: asyncpg.Record) -> PostedAmounts:
+    """What a stored posting's CAS said (for the exact reversal of it)."""
+    return _amounts(row)
 
 
 async def original_posting(conn: asyncpg.Connection, claim_id: str, payer_id: str, pccn: str) -> asyncpg.Record | None:
@@ -135,12 +153,6 @@ async def original_posting(conn: asyncpg.Connection, claim_id: str, payer_id: st
         " ORDER BY (p.payer_claim_control = $3) DESC, p.posted_at DESC, p.posting_id DESC LIMIT 1",
         claim_id, payer_id, pccn)
     return row
-
-
-async def posting_rows(conn: asyncpg.Connection, posting_id: str) -> list[LedgerRow]:
-    rows = await conn.fetch("SELECT account, amount, code, line_control FROM ledger_entries WHERE posting_id = $1"
-                            " AND kind IN ('claim', 'reversal') ORDER BY entry_id", posting_id)
-    return [LedgerRow(r["account"], r["amount"], r["code"], r["line_control"]) for r in rows]
 
 
 async def posting_line_rows(conn: asyncpg.Connection, posting_id: str) -> list[asyncpg.Record]:
@@ -162,11 +174,12 @@ async def journal(conn: asyncpg.Connection, journal_id: str, kind: str, rows: Se
     """Append one balanced journal (the deferred trigger refuses an unbalanced one at commit)."""
     await conn.executemany(
         "INSERT INTO ledger_entries (journal_id, kind, remittance_id, posting_id, claim_id, encounter_id, balance_id,"
-        " payer_id, patient_account_id, account, code, line_control, amount, entered_at)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+        " payer_id, patient_account_id, account, code, line_control, amount, entered_at, payer_rank)"
+        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
         [(journal_id, kind, refs.get("remittance_id"), refs.get("posting_id"), refs.get("claim_id"),
-          refs.get("encounter_id"), refs.get("balance_id"), refs.get("payer_id"), refs.get("patient_account_id"),
-          r.account, r.code, r.line_control_number, r.amount, at) for r in rows])
+          refs.get("encounter_id"), refs.get("balance_id"), r.payer_id or refs.get("payer_id"),
+          refs.get("patient_account_id"), r.account, r.code, r.line_control_number, r.amount, at, r.payer_rank)
+         for r in rows])
 
 
 async def insert_denial(conn: asyncpg.Connection, posting_id: str, claim_id: str, payer_id: str, scope: str,
@@ -246,48 +259,148 @@ async def in_suspense(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return rows
 
 
-async def claim_for_reference(conn: asyncpg.Connection, reference: str) -> str | None:
-    """A PLB reference naming a claim: its payer claim control number or our submission id."""
+async def claim_for_reference(conn: asyncpg.Connection, reference: str) -> asyncpg.Record | None:
+    """A PLB reference naming a claim (its payer claim control number or our submission id): the
+    claim, its family and encounter."""
     if not reference:
         return None
-    found: str | None = await conn.fetchval(
-        "SELECT claim_id FROM postings WHERE claim_id IS NOT NULL AND (payer_claim_control = $1"
-        " OR reported_submission = $1) ORDER BY posted_at DESC LIMIT 1", reference)
+    found: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT claim_id, claim_family_id, encounter_id FROM postings WHERE claim_id IS NOT NULL"
+        " AND (payer_claim_control = $1 OR reported_submission = $1) ORDER BY posted_at DESC LIMIT 1", reference)
     if found:
         return found
-    found = await conn.fetchval("SELECT claim_id FROM submissions WHERE submission_id = $1", reference)
+    found = await conn.fetchrow("SELECT claim_id, claim_family_id, encounter_id FROM submissions"
+                                " WHERE submission_id = $1", reference)
     return found
+
+
+async def payer_rank_in_family(conn: asyncpg.Connection, family_id: str, payer_id: str) -> int | None:
+    """The coverage rank at which this payer answered for (or was billed) the claim family."""
+    found: int | None = await conn.fetchval(
+        "SELECT rank FROM (SELECT rank, posted_at AS at FROM postings WHERE claim_family_id = $1 AND payer_id = $2"
+        " AND claim_id IS NOT NULL UNION ALL SELECT coverage_rank, submitted_at FROM submissions"
+        " WHERE claim_family_id = $1 AND payer_id = $2) x ORDER BY at DESC LIMIT 1", family_id, payer_id)
+    return found
+
+
+async def insert_recoupment(conn: asyncpg.Connection, r: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO recoupments (remittance_id, reference, claim_id, claim_family_id, encounter_id, payer_id,"
+        " payer_rank, amount, recouped_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+        r["remittance_id"], r["reference"], r["claim_id"], r["claim_family_id"], r["encounter_id"], r["payer_id"],
+        r["payer_rank"], r["amount"], r["at"])
 
 
 # --------------------------------------------------------------------------- balances
 
 
-async def encounter_state(conn: asyncpg.Connection, encounter_id: str) -> tuple[list[ClaimState], list[PostedLine]]:
+async def lock_books(conn: asyncpg.Connection, encounter_id: str) -> None:
+    """Serialize the restatements of one encounter's books (held to the end of the transaction)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('remits.books:' || $1, 0))", encounter_id)
+
+
+_BOOK_FILTER = "($1::text IS NULL OR encounter_id = $1)"
+
+
+async def book_records(conn: asyncpg.Connection, encounter_id: str | None = None) -> dict[str, tuple[str, list[
+        books.Family]]]:
+    """What the books of one encounter (or of every encounter) are made of, by encounter: its
+    patient account and its claim families (submissions, matched postings, recoupments, write-offs)."""
+    subs = await conn.fetch(
+        "SELECT encounter_id, patient_account_id, submission_id, claim_id, claim_family_id, payer_id, coverage_rank,"
+        " frequency, total_charge, submitted_at, next_payer_rank, next_payer_id, protection, share_of_cost"
+        f" FROM submissions WHERE {_BOOK_FILTER}", encounter_id)
+    posts = await conn.fetch(
+        "SELECT p.*, EXISTS (SELECT 1 FROM postings r WHERE r.reverses = p.posting_id) AS was_reversed"
+        f" FROM postings p WHERE p.claim_id IS NOT NULL AND p.outcome <> 'unmatched' AND {_BOOK_FILTER}"
+        " ORDER BY p.posted_at, p.posting_id", encounter_id)
+    recouped = await conn.fetch("SELECT encounter_id, claim_family_id, payer_rank, amount FROM recoupments"
+                                f" WHERE {_BOOK_FILTER}", encounter_id)
+    written = await conn.fetch("SELECT encounter_id, claim_family_id, payer_rank, amount, reason"
+                               f" FROM insurance_writeoffs WHERE {_BOOK_FILTER} ORDER BY written_at, writeoff_id",
+                               encounter_id)
+    accounts: dict[str, str] = {}
+    per: dict[str, tuple[list[books.Submitted], list[books.Posted], list[tuple[str, int, Decimal]],
+                         list[tuple[str, books.InsuranceWriteOff]]]] = {}
+
+    def of(encounter: str) -> tuple[list[books.Submitted], list[books.Posted], list[tuple[str, int, Decimal]],
+                                    list[tuple[str, books.InsuranceWriteOff]]]:
+        return per.setdefault(encounter, ([], [], [], []))
+
+    for r in subs:
+        accounts.setdefault(r["encounter_id"], r["patient_account_id"])
+        of(r["encounter_id"])[0].append(books.Submitted(
+            r["submission_id"], r["claim_id"], r["claim_family_id"], r["payer_id"], r["coverage_rank"], r["frequency"],
+            r["total_charge"], r["submitted_at"], r["next_payer_rank"], r["next_payer_id"], r["protection"],
+            r["share_of_cost"]))
+    for r in posts:
+        accounts.setdefault(r["encounter_id"], r["patient_account_id"])
+        of(r["encounter_id"])[1].append(books.Posted(r["claim_family_id"], books.Answer(
+            r["rank"], r["payer_id"], r["status"], _amounts(r), r["was_reversed"])))
+    for r in recouped:
+        of(r["encounter_id"])[2].append((r["claim_family_id"], r["payer_rank"], r["amount"]))
+    for r in written:
+        of(r["encounter_id"])[3].append((r["claim_family_id"], books.InsuranceWriteOff(r["payer_rank"], r["amount"],
+                                                                                        r["reason"])))
+    return {e: (accounts.get(e, ""), books.families(*parts)) for e, parts in per.items()}
+
+
+async def book_balances(conn: asyncpg.Connection, encounter_id: str) -> dict[books.BookKey, Decimal]:
+    """What the ledger holds in the book accounts of one encounter."""
     rows = await conn.fetch(
-        "SELECT p.claim_id, p.rank,"
-        " sum(CASE WHEN p.status = '22' THEN -1 WHEN p.outcome = 'unmatched' THEN 0 ELSE 1 END) AS active,"
-        " (array_agg(p.status ORDER BY p.posted_at DESC, p.posting_id DESC)"
-        "   FILTER (WHERE p.status <> '22'))[1] AS last_status,"
-        " (array_agg(p.outcome ORDER BY p.posted_at DESC, p.posting_id DESC)"
-        "   FILTER (WHERE p.status <> '22' AND p.outcome <> 'unmatched'))[1] AS last_outcome,"
-        " max(s.next_payer_rank) AS next_rank"
-        " FROM postings p LEFT JOIN submissions s ON s.claim_id = p.claim_id"
-        " WHERE p.encounter_id = $1 GROUP BY p.claim_id, p.rank", encounter_id)
-    claims = [ClaimState(r["claim_id"], r["rank"], int(r["active"]), r["last_status"] or "", r["next_rank"],
-                         wholly_denied=r["last_outcome"] == "denied")
-              for r in rows]
-    pending = await conn.fetch(
-        "SELECT claim_id, coverage_rank, next_payer_rank FROM submissions WHERE encounter_id = $1", encounter_id)
-    claims += [ClaimState(r["claim_id"], r["coverage_rank"], 0, "", r["next_payer_rank"]) for r in pending]
-    lines = await conn.fetch("SELECT * FROM posting_lines WHERE encounter_id = $1", encounter_id)
-    return claims, [PostedLine(r["claim_id"], r["rank"], r["charge_id"], r["charge"], r["paid"],
-                               Share(r["deductible"], r["coinsurance"], r["copay"], r["other"])) for r in lines]
+        "SELECT account, payer_rank, payer_id, CASE WHEN account = ANY($2::text[]) THEN code ELSE '' END AS reason,"
+        " sum(amount) AS amount FROM ledger_entries WHERE encounter_id = $1 AND account = ANY($3::text[])"
+        " AND kind <> 'suspense_release' GROUP BY 1, 2, 3, 4", encounter_id, sorted(books.REASONED),
+        list(books.BOOK_ACCOUNTS))
+    return {books.BookKey(r["account"], r["payer_rank"], r["payer_id"], r["reason"]): r["amount"] for r in rows
+            if r["amount"] != 0}
 
 
-async def encounter_submission(conn: asyncpg.Connection, encounter_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT * FROM submissions WHERE encounter_id = $1 ORDER BY coverage_rank, submitted_at LIMIT 1", encounter_id)
-    return row
+async def governing_lines(conn: asyncpg.Connection, encounter_id: str) -> list[PostedLine]:
+    """Per posting line of the encounter: its claim family, rank, charge, paid and patient share."""
+    rows = await conn.fetch(
+        "SELECT p.claim_family_id, l.claim_id, l.rank, l.charge_id, l.charge, l.paid, l.deductible, l.coinsurance,"
+        " l.copay, l.other FROM posting_lines l JOIN postings p USING (posting_id) WHERE l.encounter_id = $1"
+        " ORDER BY p.posted_at, l.posting_id", encounter_id)
+    return [PostedLine(r["claim_family_id"], r["claim_id"], r["rank"], r["charge_id"], r["charge"], r["paid"],
+                       Share(r["deductible"], r["coinsurance"], r["copay"], r["other"])) for r in rows]
+
+
+async def card_claims(conn: asyncpg.Connection, encounter_id: str | None = None) -> dict[str, list[ClaimRef]]:
+    """Per encounter, every claim sent for it: claim id, payer, rank and the CLM01 sent."""
+    rows = await conn.fetch(
+        "SELECT encounter_id, claim_id, payer_id, coverage_rank, submission_id FROM submissions"
+        f" WHERE {_BOOK_FILTER} ORDER BY submitted_at, submission_id", encounter_id)
+    out: dict[str, list[ClaimRef]] = {}
+    for r in rows:
+        out.setdefault(r["encounter_id"], []).append(ClaimRef(r["claim_id"], r["payer_id"], r["coverage_rank"],
+                                                              r["submission_id"]))
+    return out
+
+
+async def card_patient_money(conn: asyncpg.Connection, encounter_id: str | None = None) -> dict[
+        str, tuple[Decimal, Decimal]]:
+    """Per encounter with a balance: what the patient paid on it and what was written off."""
+    rows = await conn.fetch(f"SELECT encounter_id, patient_paid, written_off FROM balances WHERE {_BOOK_FILTER}",
+                            encounter_id)
+    return {r["encounter_id"]: (r["patient_paid"], r["written_off"]) for r in rows}
+
+
+async def books_pending(conn: asyncpg.Connection, limit: int) -> list[str]:
+    rows = await conn.fetch("SELECT encounter_id FROM books_pending ORDER BY queued_at, encounter_id LIMIT $1", limit)
+    return [r[0] for r in rows]
+
+
+async def books_done(conn: asyncpg.Connection, encounter_id: str) -> None:
+    await conn.execute("DELETE FROM books_pending WHERE encounter_id = $1", encounter_id)
+
+
+async def queue_all_books(conn: asyncpg.Connection, at: datetime) -> int:
+    """Every encounter remits knows, queued for its books to be restated."""
+    done: str = await conn.execute(
+        "INSERT INTO books_pending (encounter_id, queued_at) SELECT DISTINCT encounter_id, $1 FROM submissions"
+        " ON CONFLICT (encounter_id) DO NOTHING", at)
+    return int(done.rsplit(maxsplit=1)[-1])
 
 
 async def encounter_lines(conn: asyncpg.Connection, encounter_id: str) -> list[ExpectedLine]:
@@ -469,17 +582,15 @@ async def fetch(conn: asyncpg.Connection, name: str, *args: object) -> list[asyn
 
 REPORT_SQL: dict[str, str] = {
     # Every query takes $1 = the end of the report's last day (exclusive): what was known by then.
-    # Insurance A/R per claim: submitted charge with no posting yet, or open denials.
+    # Insurance A/R: what the books keep owed by each payer (insurance_receivable) or open as its
+    # denial (denied_open), entry by entry up to the cut-off, with the payer's name.
     "payer_ar": (
-        "SELECT s.payer_name AS payer, s.submitted_at AS since, s.total_charge AS amount, NULL AS grp,"
-        " NULL AS reason_code FROM submissions s"
-        " WHERE s.frequency <> '8' AND s.submitted_at < $1 AND NOT EXISTS (SELECT 1 FROM postings p"
-        " WHERE p.claim_id = s.claim_id AND p.rank >= s.coverage_rank AND p.outcome <> 'unmatched'"
-        " AND p.posted_at < $1)"
-        " UNION ALL SELECT r.payer_name, d.opened_at, d.amount, d.grp, d.reason_code FROM denials d"
-        " JOIN postings p ON p.posting_id = d.posting_id JOIN remittances r ON r.remittance_id = p.remittance_id"
-        " WHERE d.opened_at < $1 AND NOT EXISTS (SELECT 1 FROM postings x WHERE x.reverses = d.posting_id"
-        " AND x.posted_at < $1)"),
+        "SELECT l.encounter_id, l.payer_id, l.account, l.amount, l.entered_at, COALESCE("
+        "   (SELECT r.payer_name FROM remittances r WHERE r.payer_id = l.payer_id ORDER BY r.received_at LIMIT 1),"
+        "   (SELECT s.payer_name FROM submissions s WHERE s.payer_id = l.payer_id ORDER BY s.submitted_at LIMIT 1),"
+        "   l.payer_id) AS payer"
+        " FROM ledger_entries l WHERE l.account IN ('insurance_receivable', 'denied_open')"
+        " AND l.encounter_id IS NOT NULL AND l.entered_at < $1 ORDER BY l.entered_at, l.entry_id"),
     # Patient A/R: each balance opened by then, less what the ledger applied to it by then.
     "patient_ar": (
         "SELECT b.created_at AS since, b.total"
@@ -497,28 +608,39 @@ REPORT_SQL: dict[str, str] = {
     "kpi_denials": (
         "SELECT d.posting_id, d.category, d.scope, d.amount FROM denials d WHERE d.opened_at < $1"
         " ORDER BY d.denial_id"),
-    # Ledger movements in [$2, $1): claim payments (not PLB, not suspense), patient cash, contractual.
+    # Ledger movements in [$2, $1): the payers' cash on claims (their claim payments, less the
+    # recoupments that named a claim; not interest, not suspense), patient cash, contractual
+    # adjustments (with the cost share written off for Medicaid and QMB patients).
     "kpi_collections": (
-        "SELECT COALESCE(sum(amount) FILTER (WHERE account = 'payer_cash' AND kind IN ('claim', 'reversal')), 0)"
-        " AS payer, COALESCE(sum(amount) FILTER (WHERE account = 'patient_cash'), 0) AS patient,"
-        " COALESCE(sum(amount) FILTER (WHERE account = 'contractual_writeoff'), 0) AS contractual"
-        " FROM ledger_entries WHERE entered_at < $1 AND entered_at >= $2"),
+        "SELECT COALESCE(sum(amount) FILTER (WHERE account = 'payer_cash' AND encounter_id IS NOT NULL"
+        "   AND kind IN ('claim', 'reversal', 'plb')), 0) AS payer,"
+        " COALESCE(sum(amount) FILTER (WHERE account = 'patient_cash'), 0) AS patient,"
+        " COALESCE(sum(amount) FILTER (WHERE account IN ('contractual_writeoff', 'cost_share_protection')), 0)"
+        "   AS contractual FROM ledger_entries WHERE entered_at < $1 AND entered_at >= $2"),
 }
 
 
-async def audit_postings(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    """For the audit: per claim posting, the charge and what the ledger says happened to it."""
+async def audit_payer_statements(conn: asyncpg.Connection) -> list[asyncpg.Record]:
+    """For the audit: per matched claim posting, what the payer said, sorted as posted (charge, paid,
+    each class of adjustment, patient responsibility by kind and CLP05)."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT p.posting_id, p.claim_id, p.remittance_id, p.charge, p.paid, p.patient_resp,"
-        " COALESCE(sum(l.amount) FILTER (WHERE l.account = 'payer_cash'), 0) AS ledger_paid,"
-        " COALESCE(sum(l.amount) FILTER (WHERE l.account LIKE 'patient_%'), 0) AS ledger_patient,"
-        " COALESCE(sum(l.amount) FILTER (WHERE l.account IN ('contractual_writeoff', 'denied_open')), 0) AS ledger_co,"
-        " COALESCE(sum(l.amount) FILTER (WHERE l.account = 'other_adjustment'), 0) AS ledger_other,"
-        " COALESCE(-sum(l.amount) FILTER (WHERE l.account = 'claim_charge'), 0) AS ledger_charge"
-        " FROM postings p JOIN ledger_entries l ON l.posting_id = p.posting_id AND l.kind IN ('claim', 'reversal')"
-        " WHERE p.claim_id IS NOT NULL GROUP BY p.posting_id ORDER BY p.posting_id"
-    )
+        "SELECT posting_id, claim_id, status, charge, paid, patient_resp, contractual, denied, other_adjustment,"
+        " prior_payer, pr_deductible + pr_coinsurance + pr_copay + pr_other AS patient"
+        " FROM postings WHERE claim_id IS NOT NULL AND status <> '25' ORDER BY posting_id")
     return rows
+
+
+async def audit_book_ledger(conn: asyncpg.Connection) -> dict[str, dict[tuple[str, int | None], Decimal]]:
+    """For the audit: per encounter, what the ledger holds in each book account (and payer cash), by
+    payer rank."""
+    rows = await conn.fetch(
+        "SELECT encounter_id, account, payer_rank, sum(amount) AS amount FROM ledger_entries"
+        " WHERE encounter_id IS NOT NULL AND kind <> 'suspense_release' AND account = ANY($1::text[])"
+        " GROUP BY 1, 2, 3", [*books.BOOK_ACCOUNTS, PAYER_CASH])
+    out: dict[str, dict[tuple[str, int | None], Decimal]] = {}
+    for r in rows:
+        out.setdefault(r["encounter_id"], {})[(r["account"], r["payer_rank"])] = r["amount"]
+    return out
 
 
 async def audit_remittance_cash(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -40,10 +40,11 @@ from services.chassis.clock import FixedClock
 from services.chassis.consumer import HandlerContext
 from services.chassis.db import create_pool
 from services.chassis.settings import Settings
+from services.remits import accounts, intake, patients, store
 from services.remits import commands as remits_commands
-from services.remits import intake, patients, store
 from services.remits.app import DEFINITION
 from services.remits.domain import kpis
+from services.remits.domain.cards import Card, PayerLine, figures, held_figures, problems
 from services.remits.handlers import HANDLERS
 from tests.support import testsvc
 from tests.support.remits_io import params
@@ -341,26 +342,36 @@ async def check_patient_money(run: Run) -> None:
     assert await conn.fetchval("SELECT count(*) FROM refund_rejections") == run.refunds_rejected
 
 
-async def check_reports(run: Run) -> None:
-    """The A/R report and the KPI book read the same money as the balances and the ledger."""
+async def check_cards(run: Run) -> dict[str, Card]:
+    """Every encounter's account card closes to its charge (the charge it billed, booked once) and
+    the ledger holds exactly the card, per payer."""
+    conn = run.conn
+    books = {c.encounter_id: c for c in await accounts.cards(conn)}
+    held = await store.audit_book_ledger(conn)
+    for e in run.stream.encounters:
+        card = books[e.encounter_id]
+        assert problems(card) == [], (e.encounter_id, problems(card))
+        assert card.charge == cents(sum(e.charges)), e.encounter_id
+        assert figures(card) == held_figures(held.get(e.encounter_id, {})), e.encounter_id
+        assert card.patient_responsibility == (e.expected_share() or ZERO), e.encounter_id
+    return books
+
+
+async def check_reports(run: Run, books: dict[str, Card]) -> None:
+    """The A/R report and the KPI book read the same money as the cards, the balances and the ledger."""
     conn = run.conn
     later = (NOW + timedelta(days=400)).date()
     ar = await remits_commands.aging(conn, later)
     due = await conn.fetchval("SELECT coalesce(sum(total - patient_paid - written_off), 0) FROM balances")
     assert sum((Decimal(v) for v in ar["patients"].values()), ZERO) == due
-    denied_open = await conn.fetchval("SELECT coalesce(sum(amount), 0) FROM ledger_entries"
-                                      " WHERE account = 'denied_open'")
-    unanswered = await conn.fetchval(
-        "SELECT coalesce(sum(s.total_charge), 0) FROM submissions s WHERE s.frequency <> '8' AND NOT EXISTS"
-        " (SELECT 1 FROM postings p WHERE p.claim_id = s.claim_id AND p.rank >= s.coverage_rank"
-        " AND p.outcome <> 'unmatched')")
     insurance = sum((Decimal(v) for row in ar["payers"].values() for v in row.values()), ZERO)
-    assert insurance == unanswered + denied_open, (insurance, unanswered, denied_open)
+    owed = sum((sum((p.denied_open for p in c.payers), ZERO) + max(c.insurance_balance, ZERO)
+                for c in books.values()), ZERO)
+    assert insurance == owed, (insurance, owed)
     period = kpis.Period(NOW.date() - timedelta(days=1), later)
     book = await remits_commands.kpi_book(conn, period)
-    claim_cash = await conn.fetchval("SELECT coalesce(sum(amount), 0) FROM ledger_entries"
-                                     " WHERE account = 'payer_cash' AND kind IN ('claim', 'reversal')")
-    assert book.collections.payer_payments == claim_cash
+    assert book.collections.payer_payments == sum((p.paid for c in books.values() for p in c.payers), ZERO)
+    assert book.collections.contractual == sum((p.contractual for c in books.values() for p in c.payers), ZERO)
     assert book.collections.patient_payments == sum(run.payments.values(), ZERO) - run.refunded
     assert book.receivables.patient == due and book.receivables.insurance == insurance
 
@@ -523,7 +534,7 @@ async def test_books_balance_over_generated_streams(pool: asyncpg.Pool, stream: 
         await check_payer_side(run)
         await check_balances(run)
         await check_patient_money(run)
-        await check_reports(run)
+        await check_reports(run, await check_cards(run))
         await check_events(run)
         await check_replays_change_nothing(run)
 
@@ -574,19 +585,25 @@ async def test_a_write_off_shrunk_by_a_lowered_balance_is_reversed_in_the_ledger
         assert await conn.fetchval("SELECT count(*) FROM credits") == 0  # nothing was paid: no credit
 
 
-async def test_a_crossover_denied_by_the_secondary_bills_the_primary_share(pool: asyncpg.Pool) -> None:
-    """DOMAIN.md: the patient owes the PR after the last payer that will pay. The primary crossed
-    the claim over (CLP02 19, deductible 30.00); the secondary denies it (CLP02 4, same CLP01)."""
+SECONDARY_DENIED = (PayerLine("ACME01", 1, Decimal("60.00"), Decimal("10.00"), ZERO, ZERO, Decimal("30.00")),
+                    PayerLine("610442", 2, ZERO, ZERO, ZERO, Decimal("30.00"), ZERO))
+
+
+async def test_a_crossover_denied_by_the_secondary_is_its_open_denial(pool: asyncpg.Pool) -> None:
+    """Liability by group code: the primary crossed the claim over (CLP02 19, deductible 30.00); the
+    secondary, billed those 30.00, denies it with CO-16 (CLP02 4, same CLP01): the provider's to
+    correct, appeal or write off, so it stays open with the secondary and the patient owes nothing."""
     async with pool.acquire() as conn:
         await run_stream(conn, secondary_denies(own_submission=False))
         ranks = [(r["payer_id"], r["rank"]) for r in await conn.fetch("SELECT * FROM postings ORDER BY posted_at")]
-        totals = [r["total"] for r in await conn.fetch("SELECT total FROM balances")]
-        assert (ranks, totals) == ([("ACME01", 1), ("610442", 2)], [Decimal("30.00")])
+        card, = await accounts.cards(conn)
+        assert ranks == [("ACME01", 1), ("610442", 2)] and await conn.fetch("SELECT * FROM balances") == []
+        assert (card.state, card.payers, card.patient_responsibility) == ("open", SECONDARY_DENIED, ZERO)
 
 
-async def test_a_secondary_claim_denied_bills_the_primary_share(pool: asyncpg.Pool) -> None:
+async def test_a_secondary_claim_denied_is_its_open_denial(pool: asyncpg.Pool) -> None:
     """The same with the secondary claim sent by us (its own submission, coverage rank 2)."""
     async with pool.acquire() as conn:
         await run_stream(conn, secondary_denies(own_submission=True))
-        totals = [r["total"] for r in await conn.fetch("SELECT total FROM balances")]
-        assert totals == [Decimal("30.00")]
+        card, = await accounts.cards(conn)
+        assert (card.state, card.payers, card.patient_responsibility) == ("open", SECONDARY_DENIED, ZERO)

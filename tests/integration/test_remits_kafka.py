@@ -55,7 +55,7 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
     for n, np in (("A", False), ("B", True), ("C", False), ("S", False), ("D", False), ("U", False)):
         await publish(platform, submitted(f"SREM{n}", n, ACCOUNT, next_payer=np))
     secondary = submitted("SREMB2", "B2", ACCOUNT, rank=2, claim_id="clm_B2")
-    await publish(platform, secondary.model_copy(update={"encounter_id": "enc_B"}))
+    await publish(platform, secondary.model_copy(update={"encounter_id": "enc_B", "claim_family_id": "fam_B"}))
     await wait_sql(platform, "SELECT count(*) FROM submissions", 7, "the ClaimSubmitted projection")
 
     # 835 #1: A paid (copay 40), B processed and forwarded (crossover), C deductible-only, S sequestered,
@@ -123,7 +123,8 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
     assert cash == bpr == first.total_payment + second.total_payment + third.total_payment
     with pytest.raises(asyncpg.RaiseError):
         await sql(platform, "UPDATE ledger_entries SET amount = 0")
-    recoup = await sql(platform, "SELECT claim_id FROM ledger_entries WHERE account = 'plb_recoupment'")
+    recoup = await sql(platform, "SELECT claim_id FROM ledger_entries WHERE account = 'plb_recoupment'"
+                                 " AND kind = 'plb'")
     assert [r[0] for r in recoup] == ["clm_A"]
 
     got = await wait_events(platform, "rcm.remittances.v1", lambda n: "ClaimPaymentReversed" in n and
@@ -147,11 +148,13 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
     assert by["ProviderAdjustmentPosted"][0]["total_amount"] == "23.88"
 
     # Patient balances: one per encounter; B waited for Medi-Cal; A was updated, never duplicated.
+    # Medi-Cal was billed B's copay (30.00) and paid 20.00: its PR-2 12.00 is more than it had left to
+    # resolve, so the patient owes 10.00 (the charge is never resolved twice).
     balance_events = await wait_events(platform, "rcm.patient-balances.v1",
                                        lambda n: n.count("PatientBalanceCreated") >= 6 and "PatientBalanceUpdated" in n)
     created = {p["encounter_id"]: p for n, p in balance_events if n == "PatientBalanceCreated"}
     assert {k: v["amount_due"] for k, v in created.items()} == {
-        "enc_A": "40.00", "enc_C": "114.50", "enc_S": "40.00", "enc_B": "12.00", "enc_D": "40.00", "enc_U": "40.00"}
+        "enc_A": "40.00", "enc_C": "114.50", "enc_S": "40.00", "enc_B": "10.00", "enc_D": "40.00", "enc_U": "40.00"}
     rows = {r["encounter_id"]: r for r in await sql(platform, "SELECT * FROM balances")}
     assert rows["enc_A"]["total"] == D("30.00") and rows["enc_A"]["revision"] == 2
 
@@ -163,10 +166,10 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
     await wait_sql(platform, "SELECT count(*) FROM payments", 1, "the payment")
     await wait_sql(platform, "SELECT count(*) FROM credits", 1, "the credit balance")
     credit = (await sql(platform, "SELECT * FROM credits"))[0]
-    assert credit["amount"] == D("300.00") - D("40.00") - D("30.00") - D("114.50") - D("12.00") - D("40.00") - D(
-        "40.00") == D("23.50")
+    assert credit["amount"] == D("300.00") - D("40.00") - D("30.00") - D("114.50") - D("10.00") - D("40.00") - D(
+        "40.00") == D("25.50")
     refund = example("rcm.intake.PatientRefundIssued.v1", source_refund_id="rfd-1", idempotency_key="portal:rfd-1",
-                     patient_account_id=ACCOUNT, credit_balance_id=credit["credit_balance_id"], amount="23.50")
+                     patient_account_id=ACCOUNT, credit_balance_id=credit["credit_balance_id"], amount="25.50")
     await publish(platform, refund)
     await wait_sql(platform, "SELECT count(*) FROM refunds", 1, "the refund")
 
@@ -187,7 +190,7 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
     due = (await sql(platform, "SELECT sum(total - patient_paid - written_off) FROM balances"))[0][0]
     assert due == 0
     pr = (await sql(platform, "SELECT sum(total) FROM balances"))[0][0]
-    assert pr == D("30.00") + D("114.50") + D("40.00") + D("12.00") + D("40.00") + D("40.00") + D("4.20")
+    assert pr == D("30.00") + D("114.50") + D("40.00") + D("10.00") + D("40.00") + D("40.00") + D("4.20")
     applied = (await sql(platform, "SELECT -sum(amount) FROM ledger_entries WHERE account ="
                                    " 'patient_payments_applied'"))[0][0]
     written = (await sql(platform, "SELECT -sum(amount) FROM ledger_entries WHERE account ="
@@ -209,8 +212,10 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
                                                     "91-120": "0.00", "120+": "0.00"}
     today = await asyncio.to_thread(CliRunner().invoke, rcm, ["report", "aging", "--json"])
     assert all(v == "0.00" for v in json.loads(today.output)["patients"].values())
-    assert json.loads(aging.output)["payers"] == {"ACME HEALTH": {"0-30": "35.00", "31-60": "0.00", "61-90": "0.00",
-                                                                  "91-120": "0.00", "120+": "0.00"}}
+    # Insurance A/R is what the books keep open with the payer billed (Aetna): D's denied line 35.00
+    # and the 25.00 the PLB recoupment took back of A's payment (A's books reopened for it).
+    assert json.loads(aging.output)["payers"] == {"Aetna": {"0-30": "60.00", "31-60": "0.00", "61-90": "0.00",
+                                                            "91-120": "0.00", "120+": "0.00"}}
     kpis = await asyncio.to_thread(CliRunner().invoke, rcm, ["report", "kpis", "--json", "--from", "2026-03-01",
                                                              "--to", "2026-04-20"])
     assert kpis.exit_code == 0, kpis.output
@@ -222,10 +227,12 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
     assert measured["clean_claim_rate"] == ("7", "7", "1.0000")
     assert measured["initial_denial_rate"] == ("1", "8", "0.1250")
     assert measured["first_pass_payment_rate"] == ("7", "8", "0.8750")
-    # A/R at April 20: D's open denial 35.00 + W's 4.20; charges 7 x 185.00 over 90 days = 14.39 a day.
-    assert measured["days_in_ar"] == ("39.20", "14.39", "2.7")
-    # Payer claim cash 497.81 + patient cash 300.00 - 23.50 refund; charges 1,295.00 - contractual 483.49.
-    assert measured["net_collection_rate"] == ("774.31", "811.51", "0.9542")
+    # A/R at April 20: D's open denial 35.00 + A's recouped 25.00 + W's 4.20; charges 7 x 185.00 over
+    # 90 days = 14.39 a day.
+    assert measured["days_in_ar"] == ("64.20", "14.39", "4.5")
+    # Payer claim cash 497.81 - the 25.00 recouped from claim A + patient cash 300.00 - 25.50 refund;
+    # charges 1,295.00 - contractual 483.49.
+    assert measured["net_collection_rate"] == ("747.31", "811.51", "0.9209")
     assert [(d["category"], d["claims"], d["lines"], d["amount"], d["rate_value"])
             for d in data["denials_by_category"]] == [("bundling", 1, 1, "35.00", "0.1250")]
     assert all(k["definition"] and k["source"] for k in data["kpis"])

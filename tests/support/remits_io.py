@@ -15,7 +15,9 @@ from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.chassis.telemetry import tracer_provider
+from services.remits import accounts, store
 from services.remits.app import DEFINITION
+from services.remits.domain.cards import Card
 from tests.support.kafka_io import eventually, read_topic
 from tests.support.testsvc import example
 
@@ -49,6 +51,16 @@ async def remits_runtime(platform: Settings) -> AsyncIterator[Runtime]:
     await runtime.start()
     yield runtime
     await runtime.stop()
+
+
+async def cards(platform: Settings, encounter_id: str | None = None) -> dict[str, Card]:
+    """The account cards (of one encounter, or all), by encounter id."""
+    conn = await asyncpg.connect(platform.database_url("remits"))
+    try:
+        await store.init_codecs(conn)
+        return {c.encounter_id: c for c in await accounts.cards(conn, encounter_id)}
+    finally:
+        await conn.close()
 
 
 async def sql(platform: Settings, query: str, *args: object) -> list[asyncpg.Record]:

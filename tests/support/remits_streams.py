@@ -44,7 +44,7 @@ SECONDARY = Payer(name="MEDI CAL", address=Address(line1="2 STATE ST", city="SAC
 DENIAL_CARCS = ("97", "197", "50", "16")
 SECONDARY_DENIALS = True
 """Let the generator draw a secondary payer's whole-claim denial (CLP02 4): posted at the next
-payer's rank (a crossover too), the patient billed the primary's PR."""
+payer's rank (a crossover too); a CO denial is the provider's, so the patient owes nothing of it."""
 WRITE_OFF_REASONS = ("small_balance", "charity", "bad_debt", "administrative", "other")
 
 
@@ -191,13 +191,13 @@ class Encounter:
 
     def expected_share(self) -> Decimal | None:
         """The patient share of the last payer's adjudication (after reversals and corrections);
-        None while held for a next payer that has not remitted."""
+        None while held for a next payer that has not remitted. The secondary was billed the
+        primary's PR and its own PR replaces it, never more than it left unpaid of what it was
+        billed; its CO denial is the provider's (an open denial, nothing for the patient)."""
         if self.next_payer and self.secondary is None:
             return None
-        if self.secondary is not None and not whole_denial(self.secondary):
-            return pr(self.secondary)
-        if self.secondary is not None:  # DOMAIN.md: PR after the last payer *that will pay*
-            return pr(self.primary)
+        if self.secondary is not None:
+            return min(pr(self.secondary), max(pr(self.primary) - self.secondary.paid, ZERO))
         if self.correction is not None:
             return pr(self.correction)
         if self.reversal is not None:
@@ -364,7 +364,8 @@ WRITE_OFF_THEN_LOWERED = Stream(
 
 def secondary_denies(own_submission: bool) -> Stream:
     """Primary: deductible 30.00 (crossed over, CLP02 19, or CLP02 1 with the secondary billed by
-    us); then the secondary payer denies the claim (CLP02 4). The patient owes the 30.00."""
+    us); then the secondary payer denies the claim (CLP02 4, CO-16). The 30.00 it was billed stays
+    open as its denial (missing information: correct and resubmit); the patient owes nothing."""
     enc = _crossover(1)
     clp01 = "SINV1B" if own_submission else "SINV1"
     primary = replace(enc.primary, status=ClaimStatus("1"), crossover_carrier=None) if own_submission else enc.primary

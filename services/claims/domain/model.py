@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import CasAdjustment, Coverage, EncounterDetails
+from schemas.common import MEDICAID_FILING, CasAdjustment, Coverage, EncounterDetails
 
 
 class _Model(BaseModel):
@@ -75,3 +76,14 @@ class ClaimDraft(_Model):
     def next_coverage(self) -> Coverage | None:
         covs = self.encounter.coverages
         return covs[self.coverage_rank] if len(covs) > self.coverage_rank else None
+
+    def patient_protection(self) -> tuple[Literal["medicaid", "qmb"], Decimal | None] | None:
+        """Why the patient may not be billed the cost share, and their Medi-Cal share of cost: any
+        Medicaid coverage (its share of cost is still theirs), else a Medicare coverage with QMB."""
+        covs = self.encounter.coverages
+        medicaid = next((c for c in covs if c.claim_filing_indicator == MEDICAID_FILING), None)
+        if medicaid is not None:
+            return "medicaid", medicaid.share_of_cost
+        if any(c.qmb for c in covs):
+            return "qmb", None
+        return None

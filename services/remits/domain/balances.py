@@ -1,13 +1,14 @@
-"""Patient balances, payment application and A/R buckets: pure rules."""
+"""Patient balances (the statement lines), payment application and A/R buckets: pure rules."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, TypeVar
 
+from services.remits.domain.books import EncounterBook
 from services.remits.domain.posting import ZERO, Share
 
 T = TypeVar("T")
@@ -17,25 +18,13 @@ T = TypeVar("T")
 class PostedLine:
     """One stored per-line posting effect (reversals carry negated amounts)."""
 
+    family_id: str
     claim_id: str
     rank: int
     charge_id: str
     charge: Decimal
     paid: Decimal
     share: Share
-
-
-@dataclass(frozen=True)
-class ClaimState:
-    claim_id: str
-    rank: int
-    active_postings: int
-    """Postings minus reversals at this rank for this claim."""
-    last_status: str
-    next_payer_rank: int | None
-    wholly_denied: bool = False
-    """The latest unreversed posting of this claim at this rank denied the whole claim (CLP02 4, or
-    nothing paid, no patient share and a denial CARC): that payer answered, but it pays nothing."""
 
 
 @dataclass(frozen=True)
@@ -55,60 +44,49 @@ class Item:
         return self.charge - self.insurance_paid - self.patient_responsibility
 
 
-@dataclass(frozen=True)
-class PatientShareResult:
-    held: bool
-    governing_rank: int | None
-    items: list[Item]
+def fit(values: Sequence[Decimal], total: Decimal) -> list[Decimal]:
+    """Non-negative values made to sum to `total`: cut from the last one back, or the shortfall
+    added to the first (claim-level amounts that no line carried)."""
+    out = [max(v, ZERO) for v in values]
+    over = sum(out, ZERO) - total
+    for i in reversed(range(len(out))):
+        if over <= 0:
+            break
+        cut = min(out[i], over)
+        out[i] -= cut
+        over -= cut
+    if over < 0 and out:
+        out[0] -= over
+    return out
 
-    @property
-    def total(self) -> Decimal:
-        return sum((i.patient_responsibility for i in self.items), ZERO)
 
-
-def _clamp(share: Share) -> Share:
-    return Share(max(share.deductible, ZERO), max(share.coinsurance, ZERO), max(share.copay, ZERO),
-                 max(share.other, ZERO))
-
-
-def patient_share(claims: Sequence[ClaimState], lines: Sequence[PostedLine]) -> PatientShareResult:
-    """DOMAIN.md: the patient owes the PR after the last payer that will pay.
-
-    * The governing rank is the highest coverage rank with an active posting (postings minus
-      reversals) that is not a whole-claim denial: a payer that denied the claim outright is not
-      "the last payer that will pay", so the patient owes what the payer before it left (a denial
-      may be appealed; until a later posting pays, the earlier payer's share stands). When every
-      active posting is a whole-claim denial, the highest of them governs (its PR, usually 0).
-    * Held while a next payer is pending: the highest rank that answered at all (a denial is an
-      answer) was forwarded (CLP02 19/20/21), or a submission names a next payer above it.
-    * With nothing active (everything reversed), the share nets to zero at the last rank posted."""
-    active = [c for c in claims if c.active_postings > 0]
-    if not active:
-        if not lines:
-            return PatientShareResult(held=False, governing_rank=None, items=[])
-        rank = answered = max(ln.rank for ln in lines)  # everything reversed: the share nets to zero
-    else:
-        answered = max(c.rank for c in active)
-        paying = [c for c in active if not c.wholly_denied]
-        rank = max(c.rank for c in paying) if paying else answered
-    held = any(c.last_status in ("19", "20", "21") for c in active if c.rank == answered) or any(
-        c.next_payer_rank is not None and c.next_payer_rank > answered for c in claims
-    )
-    claim_of: dict[str, str] = {}
-    charge: dict[str, Decimal] = {}
-    paid: dict[str, Decimal] = {}
-    shares: dict[str, Share] = {}
-    for ln in lines:
-        paid[ln.charge_id] = paid.get(ln.charge_id, ZERO) + ln.paid
-        if ln.rank == rank:
-            claim_of.setdefault(ln.charge_id, ln.claim_id)
-            charge[ln.charge_id] = charge.get(ln.charge_id, ZERO) + ln.charge
-            shares[ln.charge_id] = shares.get(ln.charge_id, Share()) + ln.share
-    items = [
-        Item(cid, claim_of[cid], max(charge[cid], ZERO), paid.get(cid, ZERO), _clamp(shares[cid]))
-        for cid in sorted(claim_of)
-    ]
-    return PatientShareResult(held=held, governing_rank=rank, items=items)
+def items_for(book: EncounterBook, lines: Sequence[PostedLine], billed: Mapping[str, Decimal]) -> list[Item]:
+    """The statement's lines: per charge of each family the patient owes something on, the billed
+    charge, what every payer paid on it, and the share of the payer whose responsibility the patient
+    owes (the family's share by kind, after the books' caps and protections, spread over its lines)."""
+    items: list[Item] = []
+    for family in book.families:
+        if family.governing_rank is None or family.patient.total() <= 0:
+            continue
+        mine = [ln for ln in lines if ln.family_id == family.family_id]
+        paid: dict[str, Decimal] = {}
+        shares: dict[str, Share] = {}
+        claims: dict[str, str] = {}
+        for ln in mine:
+            paid[ln.charge_id] = paid.get(ln.charge_id, ZERO) + ln.paid
+            if ln.rank == family.governing_rank:
+                claims.setdefault(ln.charge_id, ln.claim_id)
+                shares[ln.charge_id] = shares.get(ln.charge_id, Share()) + ln.share
+        charge_ids = sorted(shares)
+        if not charge_ids:
+            continue
+        kinds = ("deductible", "coinsurance", "copay", "other")
+        fitted = {k: fit([getattr(shares[c], k) for c in charge_ids], getattr(family.patient, k)) for k in kinds}
+        for n, charge_id in enumerate(charge_ids):
+            share = Share(*(fitted[k][n] for k in kinds))
+            items.append(Item(charge_id, claims[charge_id], billed.get(charge_id, ZERO), paid.get(charge_id, ZERO),
+                              share))
+    return items
 
 
 @dataclass(frozen=True)
@@ -262,6 +240,27 @@ def write_offs_given_back(amount: Decimal, written: Sequence[WrittenOff]) -> lis
     more than is written off: the rest is the caller's to explain)."""
     ordered = sorted(written, key=lambda w: (-w.last_written_at.timestamp(), w.reason))
     return [(w.reason, take) for w, take in allocate(amount, ordered, lambda w: w.amount)[0]]
+
+
+@dataclass(frozen=True)
+class Movement:
+    """One ledger entry of a receivable, for aging: whose it is (key), how much, when."""
+
+    key: tuple[str, ...]
+    amount: Decimal
+    at: datetime
+
+
+def open_since(movements: Iterable[Movement]) -> dict[tuple[str, ...], tuple[Decimal, datetime]]:
+    """Per receivable (movements in time order): its balance and since when it has been open, the
+    time it last rose above zero (a receivable that grows while open keeps its age). Only those
+    still above zero."""
+    running: dict[tuple[str, ...], tuple[Decimal, datetime]] = {}
+    for m in movements:
+        balance, since = running.get(m.key, (ZERO, m.at))
+        new = balance + m.amount
+        running[m.key] = (new, m.at if balance <= 0 < new else since)
+    return {k: v for k, v in running.items() if v[0] > 0}
 
 
 BUCKETS = ("0-30", "31-60", "61-90", "91-120", "120+")

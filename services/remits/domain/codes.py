@@ -58,7 +58,17 @@ def treatment(group: str, reason: str) -> Treatment:
     return known.treatment
 
 
-def denial_advice(reason: str, remarks: list[str]) -> tuple[DenialCategory, RecommendedAction]:
+def denial_advice(group: str, reason: str, remarks: list[str]) -> tuple[DenialCategory, RecommendedAction]:
+    """What a denial is about and what to do: the CARC's row, else the first known RARC's. The
+    group code decides who is liable, so a CO denial is never billed to the patient (the
+    provider writes it off unless it is corrected or appealed) and an OA/PI one is reviewed first."""
+    category, action = _advice(reason, remarks)
+    if action == "bill_patient" and group != "PR":
+        action = "write_off" if group == "CO" else "review"
+    return category, action
+
+
+def _advice(reason: str, remarks: list[str]) -> tuple[DenialCategory, RecommendedAction]:
     known = carc(reason)
     if known is not None and known.treatment == "denial":
         return known.category, known.action

@@ -1,10 +1,12 @@
 """Posting rules for one 835 claim payment and the PLB lines: pure, Decimal, no I/O.
 
-A claim posts as one balanced journal (sum of rows = 0):
-  payer_cash +CLP04, claim_charge -CLP03, and one row per CAS triplet (claim and line level):
-  contractual_writeoff (CO-45, CO-253, ...), denied_open (CO/OA/PI denial CARCs, kept open),
-  patient_deductible / patient_coinsurance / patient_copay / patient_other (PR-1/2/3/other),
-  other_adjustment (OA-23 and the like).
+A matched claim payment posts its cash as one balanced journal, payer_cash +CLP04 against the
+encounter's insurance_receivable (`cash_rows`), and what its CAS say, sorted by how each posts
+(`amounts_of`: contractual, denied, other, CARC 23 prior payer, patient responsibility by kind),
+which the encounter's books (domain/books.py) turn into the other accounts. How a CAS posts:
+contractual_writeoff (CO-45, CO-253, CO-24, ...), denied_open (CO/OA/PI denial CARCs, kept open),
+patient_deductible / patient_coinsurance / patient_copay / patient_other (PR-1/2/3/other),
+other_adjustment (OA informational).
 An unmatched claim posts payer_cash +CLP04 against unmatched_suspense; when its submission arrives
 later, that journal is reversed exactly (release_rows) and the claim posts as above. A PLB adjustment posts
 payer_cash -amount against plb_interest / plb_recoupment / plb_forward_balance / plb_other.
@@ -26,18 +28,23 @@ ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
 PAYER_CASH = "payer_cash"
-CLAIM_CHARGE = "claim_charge"
+INSURANCE_RECEIVABLE = "insurance_receivable"
 CONTRACTUAL = "contractual_writeoff"
 DENIED = "denied_open"
 OTHER_ADJUSTMENT = "other_adjustment"
 SUSPENSE = "unmatched_suspense"
 PATIENT_ACCOUNTS = {"1": "patient_deductible", "2": "patient_coinsurance", "3": "patient_copay"}
 PATIENT_OTHER = "patient_other"
-PATIENT_LEDGER_ACCOUNTS = (*PATIENT_ACCOUNTS.values(), PATIENT_OTHER)
 PLB_ACCOUNTS = {"L6": "plb_interest", "WO": "plb_recoupment", "72": "plb_recoupment", "FB": "plb_forward_balance"}
 PLB_OTHER = "plb_other"
+RECOUPMENTS = frozenset({"WO", "72"})
+"""PLB reasons that take back part of an earlier claim payment (they reopen the claim's books)."""
 
 FORWARDED = frozenset({"19", "20", "21"})
+PRIOR_PAYER_CARC = "23"
+"""The impact of the prior payers' adjudication: a later payer restating what they did."""
+SHARE_OF_COST_CARC = "178"
+"""Spend-down not met: the Medi-Cal share of cost the patient owes before Medi-Cal pays."""
 _RANK_BY_STATUS = {"1": 1, "19": 1, "2": 2, "20": 2, "3": 3, "21": 3}
 
 
@@ -51,6 +58,9 @@ class LedgerRow:
     amount: Decimal
     code: str = ""
     line_control_number: str | None = None
+    payer_rank: int | None = None
+    payer_id: str | None = None
+    """The payer the row is about when it is not the journal's own (the books' rows)."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +94,32 @@ class Share:
         return Share(-self.deductible, -self.coinsurance, -self.copay, -self.other)
 
 
+@dataclass(frozen=True)
+class PostedAmounts:
+    """What one 835 claim payment says, sorted by how it posts (a reversal carries negated amounts)."""
+
+    charge: Decimal
+    paid: Decimal
+    contractual: Decimal = ZERO
+    denied: Decimal = ZERO
+    other: Decimal = ZERO
+    """OA/PI informational adjustments other than CARC 23."""
+    prior_payer: Decimal = ZERO
+    """CARC 23 (any group but PR): the earlier payers' adjudication, restated."""
+    share: Share = field(default_factory=Share)
+    share_of_cost: Decimal = ZERO
+    """The part of share.other the payer assigned as Medi-Cal share of cost (PR-178)."""
+
+    def __add__(self, o: PostedAmounts) -> PostedAmounts:
+        return PostedAmounts(self.charge + o.charge, self.paid + o.paid, self.contractual + o.contractual,
+                             self.denied + o.denied, self.other + o.other, self.prior_payer + o.prior_payer,
+                             self.share + o.share, self.share_of_cost + o.share_of_cost)
+
+    def negated(self) -> PostedAmounts:
+        return PostedAmounts(-self.charge, -self.paid, -self.contractual, -self.denied, -self.other,
+                             -self.prior_payer, self.share.negated(), -self.share_of_cost)
+
+
 def share_of(adjustments: Iterable[Adjustment]) -> Share:
     d = c = p = o = ZERO
     for a in adjustments:
@@ -115,14 +151,36 @@ def is_denial(adjustment: Adjustment) -> bool:
     return account_for(adjustment) == DENIED
 
 
-def claim_rows(claim: ClaimPayment) -> list[LedgerRow]:
-    """The balanced journal of a matched claim payment (amounts as the payer sent them)."""
-    rows = [LedgerRow(PAYER_CASH, money(claim.paid)), LedgerRow(CLAIM_CHARGE, money(-claim.charge))]
-    rows += [LedgerRow(account_for(a), money(a.amount), a.reason) for a in claim.adjustments]
-    for line in claim.service_lines:
-        lcn = line.line_control_number or None
-        rows += [LedgerRow(account_for(a), money(a.amount), a.reason, lcn) for a in line.adjustments]
-    return rows
+def cash_rows(paid: Decimal, rank: int) -> list[LedgerRow]:
+    """The journal of a matched claim payment: the payer's cash against the encounter's receivable
+    (the books then restate the receivable into what the payer's CAS say); none when it paid nothing."""
+    if money(paid) == 0:
+        return []
+    return [LedgerRow(PAYER_CASH, money(paid), payer_rank=rank),
+            LedgerRow(INSURANCE_RECEIVABLE, money(-paid), payer_rank=rank)]
+
+
+def amounts_of(claim: ClaimPayment) -> PostedAmounts:
+    """What the claim payment says (claim and line CAS), sorted by how each adjustment posts."""
+    contractual = denied = other = prior = soc = ZERO
+    adjustments = claim.all_adjustments
+    for a in adjustments:
+        if a.group.value == "PR":
+            if a.reason == SHARE_OF_COST_CARC:
+                soc += a.amount
+            continue
+        if a.reason == PRIOR_PAYER_CARC:
+            prior += a.amount
+            continue
+        account = account_for(a)
+        if account == CONTRACTUAL:
+            contractual += a.amount
+        elif account == OTHER_ADJUSTMENT:
+            other += a.amount
+        else:
+            denied += a.amount
+    return PostedAmounts(money(claim.charge), money(claim.paid), money(contractual), money(denied), money(other),
+                         money(prior), share_of(adjustments), money(soc))
 
 
 def unmatched_rows(claim: ClaimPayment) -> list[LedgerRow]:
@@ -146,10 +204,11 @@ def plb_account(reason: str) -> str:
     return PLB_ACCOUNTS.get(reason, PLB_OTHER)
 
 
-def plb_rows(adjustment: ProviderAdjustment) -> list[LedgerRow]:
+def plb_rows(adjustment: ProviderAdjustment, rank: int | None = None) -> list[LedgerRow]:
+    """Payer cash less the adjustment; `rank`: the recouping payer's rank, when it names a claim."""
     amount = money(adjustment.amount)
-    return [LedgerRow(PAYER_CASH, -amount, adjustment.reason), LedgerRow(plb_account(adjustment.reason), amount,
-                                                                           adjustment.reason)]
+    return [LedgerRow(PAYER_CASH, -amount, adjustment.reason, payer_rank=rank),
+            LedgerRow(plb_account(adjustment.reason), amount, adjustment.reason, payer_rank=rank)]
 
 
 def balanced(rows: Iterable[LedgerRow]) -> bool:
@@ -216,7 +275,7 @@ class DenialItem:
 
 
 def _denial(a: Adjustment, lcn: str | None, remarks: list[str]) -> DenialItem:
-    category, action = codes.denial_advice(a.reason, remarks)
+    category, action = codes.denial_advice(a.group.value, a.reason, remarks)
     return DenialItem(lcn, a.group.value, a.reason, tuple(remarks), money(a.amount), category, action)
 
 

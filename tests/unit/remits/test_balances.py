@@ -1,4 +1,4 @@
-"""Patient share after the last payer, payment application, reconciliation, aging buckets."""
+"""Balance lines after the last payer, payment application, reconciliation, aging buckets."""
 
 from __future__ import annotations
 
@@ -8,42 +8,75 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from services.remits.domain import books
 from services.remits.domain.balances import (
-    ClaimState,
     OpenBalance,
     PostedLine,
     WrittenOff,
     apply_payment,
     bucket,
-    patient_share,
+    fit,
+    items_for,
     reconcile,
     write_offs_given_back,
 )
-from services.remits.domain.posting import Share
+from services.remits.domain.posting import PostedAmounts, Share
 
 D = Decimal
 
 
-def test_balance_waits_for_the_next_payer_then_uses_its_share() -> None:
-    primary = [PostedLine("clm_1", 1, "chg_1", D("150.00"), D("58.00"), Share(deductible=D("40.00")))]
-    held = patient_share([ClaimState("clm_1", 1, 1, "1", 2)], primary)
-    assert held.held
-    secondary = [*primary, PostedLine("clm_2", 2, "chg_1", D("150.00"), D("30.00"), Share(coinsurance=D("10.00")))]
-    done = patient_share([ClaimState("clm_1", 1, 1, "1", 2), ClaimState("clm_2", 2, 1, "2", None)], secondary)
-    assert not done.held and done.total == D("10.00") and done.items[0].insurance_paid == D("88.00")
+def _book(*answers: books.Answer, charge: str = "150.00", expected: tuple[int, ...] = (1,),
+          protection: books.Protection | None = None) -> books.EncounterBook:
+    family = books.Family("fam_1", D(charge), {1: "P1", 2: "P2"}, frozenset(expected), answers,
+                          protection=protection)
+    return books.encounter_book("enc_1", [family])
 
 
-def test_forwarded_crossover_is_held() -> None:
-    lines = [PostedLine("clm_1", 1, "chg_1", D("150.00"), D("58.00"), Share(copay=D("40.00")))]
-    assert patient_share([ClaimState("clm_1", 1, 1, "19", None)], lines).held
+def _answer(rank: int, status: str, paid: str, share: Share, charge: str = "150.00") -> books.Answer:
+    return books.Answer(rank, f"P{rank}", status, PostedAmounts(D(charge), D(paid), share=share,
+                                                                contractual=D(charge) - D(paid) - share.total()))
+
+
+PRIMARY = PostedLine("fam_1", "clm_1", 1, "chg_1", D("150.00"), D("58.00"), Share(deductible=D("40.00")))
+SECONDARY = PostedLine("fam_1", "clm_1", 2, "chg_1", D("150.00"), D("30.00"), Share(coinsurance=D("10.00")))
+
+
+def test_balance_lines_wait_for_the_next_payer_then_show_its_share() -> None:
+    first = _answer(1, "1", "58.00", Share(deductible=D("40.00")))
+    assert items_for(_book(first, expected=(1, 2)), [PRIMARY], {"chg_1": D("150.00")}) == []
+    done = _book(first, _answer(2, "2", "30.00", Share(coinsurance=D("10.00"))), expected=(1, 2))
+    items = items_for(done, [PRIMARY, SECONDARY], {"chg_1": D("150.00")})
+    assert [(i.claim_id, i.patient_responsibility, i.insurance_paid, i.share.coinsurance) for i in items] == [
+        ("clm_1", D("10.00"), D("88.00"), D("10.00"))]
 
 
 def test_reversal_and_correction_net_out() -> None:
-    lines = [PostedLine("clm_1", 1, "chg_1", D("150.00"), D("58.00"), Share(copay=D("40.00"))),
-             PostedLine("clm_1", 1, "chg_1", D("-150.00"), D("-58.00"), Share(copay=D("-40.00"))),
-             PostedLine("clm_1", 1, "chg_1", D("150.00"), D("68.00"), Share(copay=D("30.00")))]
-    r = patient_share([ClaimState("clm_1", 1, 1, "1", None)], lines)
-    assert r.total == D("30.00") and r.items[0].charge == D("150.00") and r.items[0].adjustments == D("52.00")
+    lines = [PRIMARY, PostedLine("fam_1", "clm_1", 1, "chg_1", D("-150.00"), D("-58.00"),
+                                 Share(deductible=D("-40.00"))),
+             PostedLine("fam_1", "clm_1", 1, "chg_1", D("150.00"), D("68.00"), Share(copay=D("30.00")))]
+    book = _book(_answer(1, "1", "68.00", Share(copay=D("30.00"))))
+    item, = items_for(book, lines, {"chg_1": D("150.00")})
+    assert (item.share, item.charge, item.adjustments) == (Share(copay=D("30.00")), D("150.00"), D("52.00"))
+
+
+def test_protected_lines_are_cut_to_what_the_patient_owes() -> None:
+    lines = [PRIMARY, PostedLine("fam_1", "clm_1", 1, "chg_2", D("50.00"), D("0.00"),
+                                 Share(deductible=D("10.00"), other=D("20.00")))]
+    share = Share(deductible=D("50.00"), other=D("20.00"))
+    book = _book(_answer(1, "1", "58.00", share, charge="200.00"), charge="200.00",
+                 protection=books.Protection("qmb"))
+    assert items_for(book, lines, {"chg_1": D("150.00"), "chg_2": D("50.00")}) == []
+    soc = _book(books.Answer(1, "P1", "1", PostedAmounts(D("200.00"), D("58.00"), contractual=D("72.00"),
+                                                         share=share, share_of_cost=D("20.00"))),
+                charge="200.00", protection=books.Protection("medicaid", D("15.00")))
+    items = items_for(soc, lines, {"chg_1": D("150.00"), "chg_2": D("50.00")})
+    assert [(i.charge_id, i.share) for i in items] == [("chg_1", Share()), ("chg_2", Share(other=D("15.00")))]
+
+
+def test_fit_cuts_from_the_last_value_and_puts_a_shortfall_on_the_first() -> None:
+    assert fit([D("5.00"), D("7.00")], D("9.00")) == [D("5.00"), D("4.00")]
+    assert fit([D("5.00"), D("7.00")], D("14.00")) == [D("7.00"), D("7.00")]
+    assert fit([D("-1.00"), D("3.00")], D("3.00")) == [D("0.00"), D("3.00")]
 
 
 def test_payment_goes_to_the_named_balance_then_the_oldest() -> None:
@@ -65,63 +98,6 @@ def test_lowered_balance_reduces_write_off_first_then_credits_the_payment() -> N
 def test_aging_buckets() -> None:
     assert [bucket(d) for d in (0, 30, 31, 60, 61, 90, 91, 120, 121)] == [
         "0-30", "0-30", "31-60", "31-60", "61-90", "61-90", "91-120", "91-120", "120+"]
-
-
-def test_a_reversal_alone_nets_the_share_to_zero() -> None:
-    lines = [PostedLine("clm_1", 1, "chg_1", D("150.00"), D("58.00"), Share(copay=D("40.00"))),
-             PostedLine("clm_1", 1, "chg_1", D("-150.00"), D("-58.00"), Share(copay=D("-40.00")))]
-    r = patient_share([ClaimState("clm_1", 1, 0, "1", None)], lines)
-    assert not r.held and r.governing_rank == 1 and r.total == 0 and len(r.items) == 1
-
-
-# --------------------------------------------------------------------------- a payer that denies is not the last payer
-
-PRIMARY_DEDUCTIBLE = PostedLine("clm_1", 1, "chg_1", D("100.00"), D("60.00"), Share(deductible=D("30.00")))
-SECONDARY_DENIED = PostedLine("clm_1b", 2, "chg_1", D("100.00"), D("0.00"), Share())
-
-
-def test_a_secondary_claim_denied_bills_the_primary_share() -> None:
-    """DOMAIN.md: the patient owes the PR after the last payer *that will pay*."""
-    r = patient_share([ClaimState("clm_1", 1, 1, "1", 2), ClaimState("clm_1b", 2, 1, "4", None, wholly_denied=True)],
-                      [PRIMARY_DEDUCTIBLE, SECONDARY_DENIED])
-    assert not r.held and r.governing_rank == 1 and r.total == D("30.00")
-    assert [(i.claim_id, i.insurance_paid) for i in r.items] == [("clm_1", D("60.00"))]
-
-
-def test_a_crossover_denied_by_the_secondary_is_no_longer_held() -> None:
-    """CLP02 19 at rank 1 holds the balance until the secondary answers; its denial (posted at rank
-    2 under the same claim) is an answer: the primary's share is billed."""
-    denied = PostedLine("clm_1", 2, "chg_1", D("100.00"), D("0.00"), Share())
-    claims = [ClaimState("clm_1", 1, 1, "19", 2), ClaimState("clm_1", 2, 1, "4", 2, wholly_denied=True)]
-    r = patient_share(claims, [PRIMARY_DEDUCTIBLE, denied])
-    assert not r.held and r.governing_rank == 1 and r.total == D("30.00")
-    assert patient_share(claims[:1], [PRIMARY_DEDUCTIBLE]).held  # before the secondary answered
-
-
-def test_a_denied_secondary_still_holds_for_a_tertiary_that_has_not_answered() -> None:
-    claims = [ClaimState("clm_1", 1, 1, "1", 2), ClaimState("clm_1b", 2, 1, "4", 3, wholly_denied=True)]
-    assert patient_share(claims, [PRIMARY_DEDUCTIBLE, SECONDARY_DENIED]).held
-
-
-def test_a_secondary_that_pays_after_its_denial_governs_again() -> None:
-    """An appeal won: the secondary's later CLP02 2 (no reversal of a 0.00 denial) is its latest posting."""
-    paid = PostedLine("clm_1b", 2, "chg_1", D("100.00"), D("20.00"), Share(coinsurance=D("10.00")))
-    r = patient_share([ClaimState("clm_1", 1, 1, "1", 2), ClaimState("clm_1b", 2, 2, "2", None)],
-                      [PRIMARY_DEDUCTIBLE, SECONDARY_DENIED, paid])
-    assert not r.held and r.governing_rank == 2 and r.total == D("10.00")
-
-
-def test_when_every_payer_denied_the_highest_denial_governs() -> None:
-    """A primary that denied the claim outright (PR, if any, such as PR-96 non-covered, still owed)."""
-    denied = PostedLine("clm_1", 1, "chg_1", D("100.00"), D("0.00"), Share(other=D("25.00")))
-    r = patient_share([ClaimState("clm_1", 1, 1, "4", None, wholly_denied=True)], [denied])
-    assert not r.held and r.governing_rank == 1 and r.total == D("25.00")
-
-
-def test_a_reversed_secondary_denial_no_longer_counts() -> None:
-    claims = [ClaimState("clm_1", 1, 1, "1", 2), ClaimState("clm_1b", 2, 0, "4", None, wholly_denied=True)]
-    r = patient_share(claims, [PRIMARY_DEDUCTIBLE, SECONDARY_DENIED, SECONDARY_DENIED])
-    assert r.held and r.governing_rank == 1  # the secondary is pending again
 
 
 # --------------------------------------------------------------------------- write-offs given back

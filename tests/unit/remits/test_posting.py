@@ -29,11 +29,13 @@ def paid_claim(status: str = "1") -> ClaimPayment:
 
 
 def test_processed_as_primary_posts_payment_contractual_and_copay() -> None:
-    rows = p.claim_rows(paid_claim())
+    rows = p.cash_rows(paid_claim().paid, 1)
     assert p.balanced(rows)
     t = totals(rows)
-    assert t[p.PAYER_CASH] == D("74.50") and t[p.CONTRACTUAL] == D("70.50") and t["patient_copay"] == D("40.00")
-    assert t[p.CLAIM_CHARGE] == D("-185.00")
+    assert t[p.PAYER_CASH] == D("74.50") and t[p.INSURANCE_RECEIVABLE] == D("-74.50")
+    a = p.amounts_of(paid_claim())
+    assert (a.charge, a.paid, a.contractual, a.share.copay, a.denied) == (
+        D("185.00"), D("74.50"), D("70.50"), D("40.00"), D("0.00"))
     assert p.denials(paid_claim(), EXP) == (None, [])
     assert p.rank_for("1", 1) == 1
 
@@ -50,8 +52,7 @@ def test_pr_split_into_deductible_coinsurance_copay_and_other() -> None:
                    adj("PR", "3", "15.00"), adj("PR", "96", "25.00"), lcn="L1"))
     share = p.share_of([a for ln in c.service_lines for a in ln.adjustments])
     assert share == p.Share(D("80.00"), D("30.00"), D("15.00"), D("25.00"))
-    t = totals(p.claim_rows(c))
-    assert t["patient_deductible"] == D("80.00") and t["patient_other"] == D("25.00")
+    assert p.amounts_of(c).share == share
 
 
 def test_status_4_is_a_whole_claim_denial_kept_open() -> None:
@@ -61,8 +62,8 @@ def test_status_4_is_a_whole_claim_denial_kept_open() -> None:
     scope, items = p.denials(c, EXP)
     assert scope == "claim" and {i.reason_code for i in items} == {"29"}
     assert items[0].category == "timely_filing" and items[0].recommended_action == "appeal"
-    t = totals(p.claim_rows(c))
-    assert t[p.DENIED] == D("185.00") and p.CONTRACTUAL not in t  # never silently written off
+    a = p.amounts_of(c)
+    assert a.denied == D("185.00") and a.contractual == 0  # never silently written off
 
 
 def test_nothing_paid_no_patient_share_with_denial_carc_is_a_claim_denial() -> None:
@@ -75,7 +76,7 @@ def test_deductible_only_is_not_a_denial() -> None:
     c = claim("S1", "1", "150.00", "0.00", line("150.00", "0.00", adj("CO", "45", "52.00"),
                                                 adj("PR", "1", "98.00"), lcn="L1"))
     assert p.denials(c, EXP) == (None, [])
-    assert totals(p.claim_rows(c))["patient_deductible"] == D("98.00")
+    assert p.amounts_of(c).share.deductible == D("98.00")
 
 
 def test_single_line_denial_names_the_line() -> None:
@@ -97,13 +98,14 @@ def test_missing_ref_6r_is_matched_by_position() -> None:
 
 
 def test_reversal_is_the_exact_negation() -> None:
-    rows = p.claim_rows(paid_claim())
+    rows = p.cash_rows(paid_claim().paid, 1)
     back = p.reversed_rows(rows)
     assert p.balanced(back) and totals(rows + back) == {k: D("0.00") for k in totals(rows)}
     reversal = claim("S1", "22", "-185.00", "-74.50",
                      line("-150.00", "-58.00", adj("CO", "45", "-52.00"), adj("PR", "3", "-40.00"), lcn="L1"),
                      line("-35.00", "-16.50", adj("CO", "45", "-18.50"), lcn="L2"))
-    assert totals(p.claim_rows(reversal)) == totals(back)
+    assert totals(p.cash_rows(reversal.paid, 1)) == totals(back)
+    assert p.amounts_of(reversal) == p.amounts_of(paid_claim()).negated()
     assert p.denials(reversal, EXP) == (None, [])
     assert p.allowed_variance(reversal, EXP, 1).lines == []
 
@@ -122,8 +124,27 @@ def test_predetermination_is_no_denial_and_no_variance() -> None:
 
 
 def test_forwarded_claim_posts_like_primary() -> None:
-    rows = p.claim_rows(paid_claim("19"))
-    assert p.balanced(rows) and p.rank_for("19", 1) == 1 and "19" in p.FORWARDED
+    assert p.amounts_of(paid_claim("19")) == p.amounts_of(paid_claim())
+    assert p.rank_for("19", 1) == 1 and "19" in p.FORWARDED
+
+
+def test_prior_payer_and_share_of_cost_are_told_apart() -> None:
+    c = claim("S1", "2", "100.00", "30.00", line("100.00", "30.00", adj("OA", "23", "50.00"), adj("CO", "45", "5.00"),
+                                                adj("PR", "178", "10.00"), adj("PR", "2", "5.00"), lcn="L1"))
+    a = p.amounts_of(c)
+    assert (a.prior_payer, a.contractual, a.share_of_cost, a.share.other, a.share.coinsurance) == (
+        D("50.00"), D("5.00"), D("10.00"), D("10.00"), D("5.00"))
+
+
+@pytest.mark.parametrize(("group", "reason", "action"), [("CO", "204", "write_off"), ("PR", "204", "bill_patient"),
+                                                         ("CO", "119", "write_off"), ("OA", "119", "review")])
+def test_a_co_denial_is_never_billed_to_the_patient(group: str, reason: str, action: str) -> None:
+    assert codes.denial_advice(group, reason, [])[1] == action
+
+
+def test_capitation_is_contractual_not_a_denial() -> None:
+    c = claim("S1", "1", "100.00", "0.00", line("100.00", "0.00", adj("CO", "24", "100.00"), lcn="L1"))
+    assert p.amounts_of(c).contractual == D("100.00") and p.denials(c, EXP) == (None, [])
 
 
 @pytest.mark.parametrize(("reason", "amount", "account"), [("L6", "-1.12", "plb_interest"),

@@ -1,0 +1,102 @@
+"""An encounter's books in the ledger, and its account card.
+
+`restate` recomputes an encounter's books (domain/books.py) from what remits knows of it (its
+submissions, the payers' postings, recoupments, operator write-offs), journals the difference from
+what the ledger holds (kind `books`, append-only), then brings the patient balance to the patient's
+share. It runs after everything that can change them, in the same transaction: an 835's claim
+payments, a ClaimSubmitted, a claim payment re-posted from suspense, a PLB recoupment naming a
+claim, an insurance write-off; and at start for encounters queued by migration 0006.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import asyncpg
+
+from services.chassis.ids import new_id
+from services.chassis.logs import ids
+from services.remits import patients, store
+from services.remits.domain import books
+from services.remits.domain.cards import Card, card
+from services.remits.domain.posting import ZERO, LedgerRow
+
+if TYPE_CHECKING:
+    from services.chassis.runtime import Runtime
+
+log = logging.getLogger(__name__)
+RESTATE_BATCH = 200
+
+
+class BooksOutOfSync(Exception):
+    """The encounter's payer cash in the ledger is not what its postings say (ids only)."""
+
+
+async def restate(conn: asyncpg.Connection, encounter_id: str, at: datetime, reason: patients.UpdateReason, *,
+                  remittance_id: str | None = None, posting_id: str | None = None) -> books.EncounterBook | None:
+    """Bring the encounter's books in the ledger, and its patient balance, to what remits knows.
+    Returns the books (None when remits knows nothing of the encounter)."""
+    await store.lock_books(conn, encounter_id)
+    found = (await store.book_records(conn, encounter_id)).get(encounter_id)
+    if found is None:
+        return None
+    account, families = found
+    book = books.encounter_book(encounter_id, families)
+    moves = books.delta(books.targets(book), await store.book_balances(conn, encounter_id))
+    if sum((amount for _, amount in moves), ZERO) != 0:
+        raise BooksOutOfSync(f"encounter {encounter_id}: the ledger's payer cash differs from its postings")
+    if moves:
+        rows = [LedgerRow(k.account, amount, k.reason, None, k.rank, k.payer_id) for k, amount in moves]
+        await store.journal(conn, new_id("jnl"), "books", rows, at, encounter_id=encounter_id,
+                            patient_account_id=account or None, remittance_id=remittance_id, posting_id=posting_id)
+    await patients.refresh_balance(conn, book, account, reason, at)
+    return book
+
+
+async def restate_pending(pool: asyncpg.Pool, now: datetime) -> int:
+    """Restate the encounters queued for it (by migration 0006, or `rcm remits restate`), one
+    transaction each; one that fails stays queued and is logged."""
+    done = 0
+    async with pool.acquire() as conn:
+        for encounter_id in await store.books_pending(conn, RESTATE_BATCH):
+            try:
+                async with conn.transaction():
+                    await restate(conn, encounter_id, now, "remittance")
+                    await store.books_done(conn, encounter_id)
+                done += 1
+            except BooksOutOfSync:
+                log.error("books not restated: payer cash differs from the postings", extra=ids(
+                    encounter_id=encounter_id))
+    return done
+
+
+async def restate_queued(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Background task: restate what is queued until nothing is left, then stop."""
+    while not stopping.is_set():
+        try:
+            if await restate_pending(runtime.db, runtime.clock.now()) < RESTATE_BATCH:
+                return
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            log.warning("books restatement failed; retrying", extra=ids(error_class=type(exc).__name__))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), timeout=5)
+
+
+# --------------------------------------------------------------------------- account cards
+
+
+async def cards(conn: asyncpg.Connection, encounter_id: str | None = None) -> list[Card]:
+    """The account cards of one encounter, or of every encounter remits knows (by encounter id)."""
+    records = await store.book_records(conn, encounter_id)
+    claims = await store.card_claims(conn, encounter_id)
+    money = await store.card_patient_money(conn, encounter_id)
+    out = []
+    for enc in sorted(records):
+        account, families = records[enc]
+        paid, written = money.get(enc, (ZERO, ZERO))
+        out.append(card(books.encounter_book(enc, families), account, tuple(claims.get(enc, [])), paid, written))
+    return out
