@@ -111,6 +111,7 @@ _TABLE: tuple[tuple[type[BaseModel], str, str, str, Producer], ...] = (
     (remits.UnmatchedRemittance, "remittances", "rcm.remittances.v1", "remittance_id", "remits"),
     (remits.UnmatchedRemittanceResolved, "remittances", "rcm.remittances.v1", "remittance_id", "remits"),
     (remits.ProviderAdjustmentPosted, "remittances", "rcm.remittances.v1", "remittance_id", "remits"),
+    (remits.InsuranceBalanceWrittenOff, "remittances", "rcm.remittances.v1", "claim_id", "remits"),
     (remits.PatientBalanceCreated, "patient-balances", "rcm.patient-balances.v1", "patient_account_id", "remits"),
     (remits.PatientBalanceUpdated, "patient-balances", "rcm.patient-balances.v1", "patient_account_id", "remits"),
     (remits.PatientPaymentPosted, "patient-balances", "rcm.patient-balances.v1", "patient_account_id", "remits"),

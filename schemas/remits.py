@@ -50,6 +50,8 @@ __all__ = [
     "ClaimPaymentReversed",
     "CreditBalanceCreated",
     "Denial",
+    "InsuranceBalanceWrittenOff",
+    "InsuranceWriteOffReason",
     "OverpaymentDetected",
     "PatientBalanceCreated",
     "PatientBalanceUpdated",
@@ -563,6 +565,48 @@ class UnmatchedRemittanceResolved(Event):
     """CLP04 moved out of unmatched_suspense onto the claim (negative for a held reversal)."""
     resolution: SuspenseResolution
     resolved_at: AwareDatetime
+
+
+InsuranceWriteOffReason = Literal[
+    "timely_filing", "no_authorization", "not_medically_necessary", "non_covered", "duplicate",
+    "coordination_of_benefits", "recoupment_accepted", "no_response", "small_balance", "administrative", "other",
+]  # fmt: skip
+
+
+class InsuranceBalanceWrittenOff(Event):
+    """An operator wrote off what a payer left open on a claim (its open denials first, then what it
+    still owed), with a reason, so the claim's A/R clears. Never billed to the patient. Keyed by
+    claim_id; `payer` and `coverage_rank` say which payer's balance it was (a crossover's secondary
+    answers under the primary's claim)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                "claim_id": ex.CLAIM_ID,
+                "claim_family_id": ex.CLAIM_FAMILY_ID,
+                "encounter_id": ex.ENCOUNTER_ID,
+                "payer": ex.MEDI_CAL,
+                "coverage_rank": 2,
+                "amount": "99.84",
+                "reason": "no_authorization",
+                "operator_id": "op-17",
+                "remaining_open": "0.00",
+                "written_off_at": "2026-06-01T09:30:00Z",
+            }
+        )
+    )
+
+    claim_id: OpaqueId
+    claim_family_id: OpaqueId
+    encounter_id: OpaqueId
+    payer: PayerRef
+    coverage_rank: int = Field(ge=1, le=3)
+    amount: PositiveMoney
+    reason: InsuranceWriteOffReason
+    operator_id: OpaqueId
+    remaining_open: NonNegativeMoney
+    """What that payer still has open on the claim after this write-off."""
+    written_off_at: AwareDatetime
 
 
 class ProviderAdjustment(Contract):

@@ -65,6 +65,10 @@ async def on_payment_reversed(ctx: HandlerContext, event: rm.ClaimPaymentReverse
     await workflow.on_payment_reversed(ctx.conn, event, ctx.clock.now())
 
 
+async def on_insurance_written_off(ctx: HandlerContext, event: rm.InsuranceBalanceWrittenOff) -> None:
+    await workflow.on_insurance_written_off(ctx.conn, event, ctx.clock.now())
+
+
 HANDLERS: dict[str, Handler] = {
     "rcm.charges.ChargePosted.v1": on_charge_posted,
     "rcm.charges.ChargeReversed.v1": on_charge_reversed,
@@ -72,4 +76,5 @@ HANDLERS: dict[str, Handler] = {
     "rcm.remittances.ClaimPaymentPosted.v1": on_payment_posted,
     "rcm.remittances.ClaimDenied.v1": on_denied,
     "rcm.remittances.ClaimPaymentReversed.v1": on_payment_reversed,
+    "rcm.remittances.InsuranceBalanceWrittenOff.v1": on_insurance_written_off,
 }

@@ -665,6 +665,23 @@ async def on_denied(conn: asyncpg.Connection, event: Any, now: datetime) -> None
     await move(conn, claim, "deny", now, _adjudicated(claim, event, "denied"), detail=detail)
 
 
+async def on_insurance_written_off(conn: asyncpg.Connection, event: Any, now: datetime) -> None:
+    """Remits wrote off what a payer left open on the claim (`rcm remits writeoff`): a denied claim
+    with nothing left open is settled (closed, written off), so its follow-ups stop; otherwise the
+    write-off is recorded in the claim's history."""
+    claim = await store.get_claim(conn, event.claim_id)
+    if claim is None:
+        log.warning("write-off for an unknown claim ignored", extra=ids(claim_id=event.claim_id))
+        return
+    detail = {"amount": str(event.amount), "reason": event.reason, "payer_id": event.payer.payer_id,
+              "coverage_rank": event.coverage_rank, "remaining_open": str(event.remaining_open)}
+    if claim.state == "denied" and event.remaining_open == 0:
+        claim.follow_up_on = None
+        await _close(conn, claim, "written_off", now)
+        return
+    await note(conn, claim, "insurance_written_off", now, detail)
+
+
 async def on_payment_reversed(conn: asyncpg.Connection, event: Any, now: datetime) -> None:
     claim = await store.get_claim(conn, event.claim_id)
     if claim is None:

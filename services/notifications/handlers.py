@@ -228,6 +228,18 @@ async def on_unmatched_resolved(ctx: HandlerContext, event: remits.UnmatchedRemi
     await fan_out(ctx, event)
 
 
+async def on_provider_adjustment(ctx: HandlerContext, event: remits.ProviderAdjustmentPosted) -> None:
+    """A PLB recoupment that named one of our claims took back part of its payment and reopened
+    its books: a work item (review it, appeal it, or write it off with `rcm remits writeoff`)."""
+    recouped = [a for a in event.adjustments if a.claim_id is not None]
+    if recouped:
+        summary = {"remittance_id": event.remittance_id, "payer_id": event.payer.payer_id,
+                   "claims": ",".join(f"{a.claim_id}:{a.reason_code}:{a.amount}" for a in recouped)}
+        await store.add_alert(ctx.conn, ctx.envelope.id, ctx.envelope.type, summary, ctx.clock.now())
+        log.info("recoupment work item raised", extra=ids(remittance_id=event.remittance_id, count=len(recouped)))
+    await fan_out(ctx, event)
+
+
 async def on_other(ctx: HandlerContext, event: BaseModel) -> None:
     await fan_out(ctx, event)
 
@@ -245,6 +257,7 @@ def _handlers() -> dict[str, Handler]:
     handlers["rcm.patient-balances.PatientPaymentPosted.v1"] = on_payment
     handlers["rcm.patient-balances.BalanceWrittenOff.v1"] = on_write_off
     handlers[UNMATCHED_RESOLVED] = on_unmatched_resolved
+    handlers["rcm.remittances.ProviderAdjustmentPosted.v1"] = on_provider_adjustment
     return handlers
 
 

@@ -13,11 +13,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import asyncpg
 
+from schemas.common import PayerRef
+from schemas.remits import InsuranceBalanceWrittenOff, InsuranceWriteOffReason
+from services.chassis import outbox
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.remits import patients, store
@@ -55,6 +60,65 @@ async def restate(conn: asyncpg.Connection, encounter_id: str, at: datetime, rea
                             patient_account_id=account or None, remittance_id=remittance_id, posting_id=posting_id)
     await patients.refresh_balance(conn, book, account, reason, at)
     return book
+
+
+class WriteOffRefused(ValueError):
+    """An insurance write-off the books do not allow (the text names ids and amounts only)."""
+
+
+@dataclass(frozen=True)
+class WrittenOff:
+    writeoff_id: str
+    payer_id: str
+    rank: int
+    amount: Decimal
+    remaining_open: Decimal
+
+
+async def write_off(conn: asyncpg.Connection, claim_id: str, *, reason: InsuranceWriteOffReason, operator_id: str,
+                    at: datetime, amount: Decimal | None = None, payer_id: str | None = None,
+                    note: str | None = None) -> WrittenOff:
+    """Write off what a payer left open on a claim: its open denials first, then what it still owes
+    (a claim that will never be paid: past the filing limit, a recoupment accepted). The payer is the
+    only one with something open on the claim's family, or the one named. Never billed to the
+    patient: the amount becomes an insurance write-off (other adjustment) in the books, and
+    InsuranceBalanceWrittenOff tells the claims service the claim is settled."""
+    found = await store.claim_books(conn, claim_id)
+    if found is None:
+        raise WriteOffRefused(f"claim {claim_id} was never sent to a payer (no ClaimSubmitted)")
+    encounter_id, family_id = found["encounter_id"], found["claim_family_id"]
+    await store.lock_books(conn, encounter_id)
+    records = await store.book_records(conn, encounter_id)
+    book = books.encounter_book(encounter_id, records[encounter_id][1])
+    family = next(f for f in book.families if f.family_id == family_id)
+    open_ = [(p, p.denied_open + max(p.open, ZERO)) for p in family.payers
+             if payer_id is None or p.payer_id == payer_id]
+    open_ = [(p, left) for p, left in open_ if left > 0]
+    if not open_:
+        who = f"payer {payer_id}" if payer_id else "any payer"
+        raise WriteOffRefused(f"claim {claim_id}: nothing is open with {who} (no open denial, nothing owed)")
+    if len(open_) > 1:
+        raise WriteOffRefused(f"claim {claim_id}: several payers have something open ("
+                              + ", ".join(f"{p.payer_id} {left}" for p, left in open_) + "): name one with --payer")
+    payer, left = open_[0]
+    if payer.payer_id is None:
+        raise WriteOffRefused(f"claim {claim_id}: the payer at rank {payer.rank} is not known by id")
+    value = left if amount is None else amount
+    if value > left:
+        raise WriteOffRefused(f"claim {claim_id}: only {left} is open with payer {payer.payer_id}")
+    writeoff_id = new_id("iwo")
+    await store.insert_insurance_writeoff(conn, {
+        "writeoff_id": writeoff_id, "claim_id": claim_id, "claim_family_id": family_id, "encounter_id": encounter_id,
+        "payer_id": payer.payer_id, "payer_rank": payer.rank, "amount": value, "reason": reason,
+        "operator_id": operator_id, "note": note, "at": at})
+    await restate(conn, encounter_id, at, "write_off")
+    await outbox.enqueue(conn, InsuranceBalanceWrittenOff(
+        claim_id=claim_id, claim_family_id=family_id, encounter_id=encounter_id,
+        payer=PayerRef(payer_id=payer.payer_id, payer_name=(await store.payer_name(conn, payer.payer_id))[:60]),
+        coverage_rank=payer.rank, amount=value, reason=reason, operator_id=operator_id,
+        remaining_open=left - value, written_off_at=at), occurred_at=at)
+    log.info("insurance balance written off", extra=ids(claim_id=claim_id, encounter_id=encounter_id))
+    return WrittenOff(writeoff_id, payer.payer_id, payer.rank, value, left - value)
 
 
 async def restate_pending(pool: asyncpg.Pool, now: datetime) -> int:

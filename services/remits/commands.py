@@ -8,24 +8,28 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast, get_args
 
 import asyncpg
 import typer
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
+from schemas.remits import InsuranceWriteOffReason
 from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
-from services.remits import intake, patients, store
+from services.remits import accounts, intake, patients, store
 from services.remits.domain import kpis as kpi
 from services.remits.domain.balances import BUCKETS, Movement, bucket, open_since
+from services.remits.domain.cards import Card
+from services.remits.domain.posting import ZERO
 
 app = service_group("remits", "Remits: 835 posting, denials, underpayments and patient balances.")
 payments_app = typer.Typer(help="Patient payments (posted by the remits service).", no_args_is_help=True)
 balances_app = typer.Typer(help="Patient balances: write-offs.", no_args_is_help=True)
-report_app = typer.Typer(help="A/R reports: aging and revenue-cycle KPIs.", no_args_is_help=True)
+report_app = typer.Typer(help="A/R reports: account cards, aging and revenue-cycle KPIs.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
 T = TypeVar("T")
@@ -415,3 +419,150 @@ def report_kpis(
         table.add_row(f"  denials: {d['category']}", shown, f"{d['rate_numerator']} / {d['rate_denominator']}",
                       f"{d['lines']} denial lines, {d['amount']} denied")
     console.print(table)
+
+
+# --------------------------------------------------------------------------- the books: account cards, write-offs
+
+
+def _cards_table(cards: list[Card]) -> Table:
+    table = Table(title=f"account cards ({len(cards)})")
+    for col in ("encounter", "state", "charge", "paid", "contractual", "other adj.", "denied", "patient resp.",
+                "insurance bal.", "patient bal."):
+        table.add_column(col, justify="left" if col in ("encounter", "state") else "right")
+    for c in cards:
+        table.add_row(c.encounter_id, c.state, str(c.charge), str(sum((p.paid for p in c.payers), ZERO)),
+                      str(sum((p.contractual for p in c.payers), ZERO)),
+                      str(sum((p.other_adjustments for p in c.payers), ZERO)),
+                      str(sum((p.denied_open for p in c.payers), ZERO)), str(c.patient_responsibility),
+                      str(c.insurance_balance), str(c.patient_balance))
+    return table
+
+
+@report_app.command("accounts")
+def report_accounts(
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output (one card per encounter)."),
+    state: str | None = typer.Option(None, "--state", help="Only cards in this state: open, waiting_for_payer,"
+                                                          " patient_due or closed."),
+) -> None:
+    """Account cards: per encounter, its charge and what each payer paid, adjusted and left denied, the
+    patient's responsibility, what the payers and the patient still owe, and its state."""
+    if state is not None and state not in ("open", "waiting_for_payer", "patient_due", "closed"):
+        err.print("[red]error:[/red] --state must be open, waiting_for_payer, patient_due or closed")
+        raise typer.Exit(2)
+    cards = [c for c in _run(accounts.cards) if state is None or c.state == state]
+    if as_json:
+        typer.echo(json.dumps([c.to_json() for c in cards], indent=2))
+        return
+    console.print(_cards_table(cards))
+
+
+@report_app.command("account")
+def report_account(
+    encounter_id: str = typer.Argument(..., metavar="ENCOUNTER_ID"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """One encounter's account card: its claims (CLM01 as sent), each payer's figures, the patient's
+    side. Exit 1 when remits knows no claim of that encounter."""
+    found = _run(lambda conn: accounts.cards(conn, encounter_id))
+    if not found:
+        err.print(f"[red]error:[/red] no claim of encounter {encounter_id} was ever sent to a payer")
+        raise typer.Exit(1)
+    card = found[0]
+    if as_json:
+        typer.echo(json.dumps(card.to_json(), indent=2))
+        return
+    console.print(_cards_table([card]))
+    claims = Table(title="claims sent")
+    for col in ("claim", "payer", "rank", "CLM01"):
+        claims.add_column(col)
+    for c in card.claims:
+        claims.add_row(c.claim_id, c.payer_id, str(c.rank), c.patient_control_number)
+    console.print(claims)
+    payers = Table(title="payers, in coverage order")
+    for col in ("rank", "payer", "paid", "contractual", "other adj.", "denied", "left to the patient"):
+        payers.add_column(col, justify="right" if col not in ("payer",) else "left")
+    for p in card.payers:
+        payers.add_row(str(p.rank), p.payer_id or "?", str(p.paid), str(p.contractual), str(p.other_adjustments),
+                       str(p.denied_open), str(p.patient_responsibility))
+    console.print(payers)
+    for reason, amount in card.protection:
+        console.print(f"cost share written off ({reason} patient): {amount}")
+
+
+INSURANCE_WRITEOFF_REASONS = get_args(InsuranceWriteOffReason)
+
+
+@app.command("writeoff")
+def writeoff_insurance(
+    claim_id: str = typer.Argument(..., metavar="CLAIM_ID"),
+    reason: str = typer.Option(..., "--reason", help=", ".join(INSURANCE_WRITEOFF_REASONS) + "."),
+    operator: str = typer.Option(..., "--operator", help="Who approved it (operator id)."),
+    amount: str | None = typer.Option(None, "--amount", help="How much; default everything open with that payer."),
+    payer: str | None = typer.Option(None, "--payer", help="The payer id, when several have something open."),
+    note: str = typer.Option("", "--note", help="Free-text justification for the audit log."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Write off what a payer left open on a claim: its open denials first, then what it still owes
+    (say, past the filing limit). Never billed to the patient; audited; the claim is closed."""
+    if reason not in INSURANCE_WRITEOFF_REASONS:
+        err.print("[red]error:[/red] --reason must be one of " + ", ".join(INSURANCE_WRITEOFF_REASONS))
+        raise typer.Exit(2)
+    value = _money(amount) if amount is not None else None
+
+    async def work(conn: asyncpg.Connection) -> accounts.WrittenOff:
+        async with conn.transaction():
+            done = await accounts.write_off(conn, claim_id, reason=cast(InsuranceWriteOffReason, reason),
+                                            operator_id=operator, at=SystemClock().now(), amount=value,
+                                            payer_id=payer, note=note or None)
+            await audit.record(conn, actor=audit.current_actor(), action="remits.writeoff", subject=claim_id,
+                               reason=note or reason, details={"amount": str(done.amount), "payer": done.payer_id,
+                                                               "operator": operator, "writeoff_id": done.writeoff_id})
+            return done
+
+    try:
+        done = _run(work)
+    except accounts.WriteOffRefused as exc:
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps({"writeoff_id": done.writeoff_id, "claim_id": claim_id, "payer_id": done.payer_id,
+                               "rank": done.rank, "amount": str(done.amount),
+                               "remaining_open": str(done.remaining_open)}))
+        return
+    typer.echo(f"{claim_id}: wrote off {done.amount} with payer {done.payer_id} (rank {done.rank});"
+               f" {done.remaining_open} still open")
+
+
+@app.command("restate")
+def restate(
+    encounter: str | None = typer.Option(None, "--encounter", help="Only this encounter."),
+    reason: str = typer.Option("restate", "--reason", help="Why (kept in the audit log)."),
+) -> None:
+    """Bring the ledger's books of every encounter (or one) to what remits knows, one transaction
+    each (the service does it by itself after each posting, and at start for encounters posted
+    before the books existed). Exit 1 when an encounter's payer cash does not match its postings."""
+
+    async def work(conn: asyncpg.Connection) -> tuple[int, list[str]]:
+        now = SystemClock().now()
+        ids_ = [encounter] if encounter else sorted(await store.book_records(conn))
+        failed: list[str] = []
+        with Progress(transient=True, console=err) as progress:
+            task = progress.add_task("restating books", total=len(ids_))
+            for encounter_id in ids_:
+                try:
+                    async with conn.transaction():
+                        await accounts.restate(conn, encounter_id, now, "remittance")
+                        await store.books_done(conn, encounter_id)
+                except accounts.BooksOutOfSync:
+                    failed.append(encounter_id)
+                progress.advance(task)
+        async with conn.transaction():
+            await audit.record(conn, actor=audit.current_actor(), action="remits.restate", subject=encounter or "*",
+                               reason=reason, details={"encounters": len(ids_), "failed": failed[:50]})
+        return len(ids_), failed
+
+    count, failed = _run(work)
+    typer.echo(f"restated the books of {count - len(failed)} encounter(s)"
+               + (f"; payer cash differs from the postings of {', '.join(failed)} (see `rcm audit`)" if failed else ""))
+    if failed:
+        raise typer.Exit(1)

@@ -371,8 +371,8 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
     """Post the PLB adjustments; returns the encounters whose books a recoupment reopened."""
     if not t.provider_adjustments:
         return set()
-    reopened: set[str] = set()
-    for adj in t.provider_adjustments:
+    reopened: dict[int, asyncpg.Record] = {}  # adjustment index -> the claim it reopened
+    for n, adj in enumerate(t.provider_adjustments):
         found = await store.claim_for_reference(conn, adj.reference) if adj.reason in ("WO", "72", "FB") else None
         rank = None
         if found is not None and adj.reason in dom.RECOUPMENTS and adj.amount > 0:
@@ -382,25 +382,27 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
                                 claim_id=found["claim_id"] if found else None, payer_id=payer.payer_id)
             continue
         # A recoupment naming a claim the payer answered for takes back part of that payment: the
-        # claim's books reopen (the payer owes it again, or someone must work it).
+        # claim's books reopen for it (the payer owes it again, or someone must work it).
         await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj, rank), at, remittance_id=remittance_id,
                             claim_id=found["claim_id"], encounter_id=found["encounter_id"], payer_id=payer.payer_id)
         await store.insert_recoupment(conn, {
             "remittance_id": remittance_id, "reference": adj.reference, "claim_id": found["claim_id"],
             "claim_family_id": found["claim_family_id"], "encounter_id": found["encounter_id"],
             "payer_id": payer.payer_id, "payer_rank": rank, "amount": dom.money(adj.amount), "at": at})
-        reopened.add(found["encounter_id"])
+        reopened[n] = found
         log.warning("PLB recoupment reopened a claim's books", extra=ids(remittance_id=remittance_id,
                                                                           claim_id=found["claim_id"]))
     by_period: dict[tuple[str, date], list[ProviderAdjustment]] = {}
-    for adj in t.provider_adjustments:
+    for n, adj in enumerate(t.provider_adjustments):
+        claim = reopened.get(n)
         by_period.setdefault((adj.provider_id, adj.fiscal_period_date), []).append(ProviderAdjustment(
-            reason_code=adj.reason, reference=adj.reference or None, amount=dom.money(adj.amount)))
+            reason_code=adj.reason, reference=adj.reference or None, amount=dom.money(adj.amount),
+            claim_id=claim["claim_id"] if claim else None, encounter_id=claim["encounter_id"] if claim else None))
     for (provider, period), items in by_period.items():
         await outbox.enqueue(conn, ProviderAdjustmentPosted(
             remittance_id=remittance_id, payer=payer, provider_identifier=provider, fiscal_period_date=period,
             adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), occurred_at=at)
-    return reopened
+    return {c["encounter_id"] for c in reopened.values()}
 
 
 # --------------------------------------------------------------------------- late match (out of suspense)

@@ -386,6 +386,30 @@ async def card_patient_money(conn: asyncpg.Connection, encounter_id: str | None 
     return {r["encounter_id"]: (r["patient_paid"], r["written_off"]) for r in rows}
 
 
+async def claim_books(conn: asyncpg.Connection, claim_id: str) -> asyncpg.Record | None:
+    """The claim family and encounter of a claim remits saw submitted."""
+    row: asyncpg.Record | None = await conn.fetchrow(
+        "SELECT claim_family_id, encounter_id FROM submissions WHERE claim_id = $1 ORDER BY submitted_at DESC"
+        " LIMIT 1", claim_id)
+    return row
+
+
+async def payer_name(conn: asyncpg.Connection, payer_id: str) -> str:
+    found: str | None = await conn.fetchval(
+        "SELECT payer_name FROM (SELECT payer_name, submitted_at AS at FROM submissions WHERE payer_id = $1"
+        " UNION ALL SELECT payer_name, received_at FROM remittances WHERE payer_id = $1) x ORDER BY at DESC LIMIT 1",
+        payer_id)
+    return found or payer_id
+
+
+async def insert_insurance_writeoff(conn: asyncpg.Connection, w: dict[str, Any]) -> None:
+    await conn.execute(
+        "INSERT INTO insurance_writeoffs (writeoff_id, claim_id, claim_family_id, encounter_id, payer_id, payer_rank,"
+        " amount, reason, operator_id, note, written_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
+        w["writeoff_id"], w["claim_id"], w["claim_family_id"], w["encounter_id"], w["payer_id"], w["payer_rank"],
+        w["amount"], w["reason"], w["operator_id"], w.get("note"), w["at"])
+
+
 async def books_pending(conn: asyncpg.Connection, limit: int) -> list[str]:
     rows = await conn.fetch("SELECT encounter_id FROM books_pending ORDER BY queued_at, encounter_id LIMIT $1", limit)
     return [r[0] for r in rows]

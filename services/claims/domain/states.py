@@ -48,8 +48,9 @@ TRANSITIONS: dict[tuple[State | None, Trigger], tuple[State, str | None]] = {
     # corrections and voids: only claims the payer adjudicated
     **{(s, "correct"): ("corrected", "ClaimCorrected") for s in _ADJUDICATED},
     **{(s, "void"): ("voided", "ClaimVoided") for s in _ADJUDICATED},
-    # nothing more is owed by this payer
+    # nothing more is owed by this payer (for a denial: what it left open was written off)
     ("adjudicated", "close"): ("closed", "ClaimClosed"),
+    ("denied", "close"): ("closed", "ClaimClosed"),
     ("corrected", "close"): ("closed", "ClaimClosed"),
     ("voided", "close"): ("closed", "ClaimClosed"),
 }

@@ -58,6 +58,7 @@ _TITLES = {
     "rcm.remittances.UnmatchedRemittance.v1": "Unmatched remittance",
     "rcm.remittances.UnmatchedRemittanceResolved.v1": "Unmatched remittance resolved",
     "rcm.claims.ClaimFollowUpDue.v1": "Claim follow-up due",
+    "rcm.remittances.ProviderAdjustmentPosted.v1": "Payment recouped from a claim (its books reopened)",
 }
 
 

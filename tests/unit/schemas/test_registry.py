@@ -47,7 +47,7 @@ def all_models() -> Iterator[type[BaseModel]]:
 
 
 def test_event_count_and_names() -> None:
-    assert len(REGISTRY) == 42
+    assert len(REGISTRY) == 43
     for spec in SPECS:
         domain = spec.type.split(".")[1]
         assert spec.type == f"rcm.{domain}.{spec.name}.v1"
