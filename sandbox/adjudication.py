@@ -16,7 +16,13 @@ Amounts, per service line (primary):
     paid     = allowed - PR - CO-253
 
 Denials take the whole line charge: CO-197 (no prior authorization), CO-96 / PR-96
-(non-covered), CO-18 (the same member, procedure and date was already paid).
+(non-covered), CO-18 (the same member, procedure and date was already paid). Codes the payer
+exempts from cost sharing (Medicare's clinical laboratory fee schedule) carry no PR.
+
+A secondary payer (a crossover, or a claim with the prior payer's COB loops) shows the prior
+payer's impact as OA-23 on what that payer covered, pays the patient's share up to its own allowed
+amount less what the prior payer paid (CO-45 on the rest of the share), and denies a line by its
+own rules (CO-197, CO-96 / PR-96, CO-18) for the share it was left.
 """
 
 from __future__ import annotations
@@ -62,6 +68,7 @@ HUNDRED = Decimal(100)
 CO = AdjustmentGroup.CONTRACTUAL
 PR = AdjustmentGroup.PATIENT_RESPONSIBILITY
 OA = AdjustmentGroup.OTHER
+_GROUP_ORDER = (CO, OA, PR, AdjustmentGroup.PAYER_INITIATED)
 
 # 277CA rejections (STC01 category:status:entity).
 UNKNOWN_PAYER = StatusCode("A3", "116", "PR")
@@ -286,7 +293,7 @@ def adjudicate_crossover(
     crossover: Crossover, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int, today: date,
     batch: str,
 ) -> ClaimResult:
-    """The secondary payer's own 835 claim for a crossed-over claim (CLP02 2)."""
+    """The secondary payer's own 835 claim for a crossed-over claim (CLP02 2, or 4 when it denies every line)."""
     payer = payers[crossover.secondary_payer_id]
     claim = crossover.claim
     prior_paid = [line.paid for line in crossover.primary.service_lines]
@@ -297,8 +304,9 @@ def adjudicate_crossover(
     lines, keys = _secondary_lines(claim, payer, prior_paid, prior_pr, state, member)
     pccn = "26" + _digits(seed, "xover", payer.payer_id, crossover.primary.payer_claim_control_number)
     state.issued.setdefault(pccn, claim.submission_id)
-    payment = _payment(claim, payer, lines, pccn, today, status=ClaimStatus.PROCESSED_AS_SECONDARY,
-                       member_id=member, filing_indicator=payer.claim_filing_indicator)
+    status = ClaimStatus.DENIED if all(r.denied for r in lines) else ClaimStatus.PROCESSED_AS_SECONDARY
+    payment = _payment(claim, payer, lines, pccn, today, status=status, member_id=member,
+                       filing_indicator=payer.claim_filing_indicator)
     state.claims[pccn] = _record(payer.payer_id, claim, payment, pccn, batch, (ZERO, ZERO), keys)
     for key in keys:
         state.services[key] = pccn
@@ -347,12 +355,13 @@ def _primary_lines(
         allowed = min(line.charge, money(contracted * (1 - b.underpay_percent / HUNDRED)))
         result.allowed = allowed
         result.add(CO, "45", line.charge - allowed)
-        copay = ZERO
-        if copay_left > ZERO and code in b.copay_codes:
-            copay = min(copay_left, allowed)
-            copay_left -= copay
-        deductible = min(max(b.deductible - met, ZERO), allowed - copay)
-        coinsurance = money((allowed - copay - deductible) * b.coinsurance_percent / HUNDRED)
+        copay = deductible = coinsurance = ZERO
+        if not b.cost_share_exempt(code):  # e.g. Medicare's clinical lab fee schedule: no cost share
+            if copay_left > ZERO and code in b.copay_codes:
+                copay = min(copay_left, allowed)
+                copay_left -= copay
+            deductible = min(max(b.deductible - met, ZERO), allowed - copay)
+            coinsurance = money((allowed - copay - deductible) * b.coinsurance_percent / HUNDRED)
         if b.out_of_pocket_max is not None:
             # Past the member's out-of-pocket maximum the plan pays it all: trim the patient's
             # share, coinsurance first, then copay, then deductible.
@@ -409,26 +418,40 @@ def _secondary_lines(
     state: SandboxState, member_id: str,
 ) -> tuple[list[_Line], list[str]]:
     """Pay the patient's share of the prior payer's adjudication, up to this payer's own
-    allowed amount less what the prior payer paid; the rest is written off (CO-45). A service
-    this payer already paid for the member (say, billed again after a crossover) is CO-18."""
+    allowed amount less what the prior payer paid. As payers show it: OA-23 on what the prior
+    payer covered (paid and adjusted), CO-45 on what this payer reduces of the share it was left.
+    The secondary applies its own rules to that share: a code it needs a prior authorization
+    for (CO-197), one it does not cover (CO-96 / PR-96), a service it already paid for the member
+    (CO-18, say billed again after a crossover) is denied while the primary paid."""
+    b = payer.behaviour
     member = member_key(payer.payer_id, member_id)
     out: list[_Line] = []
     keys: list[str] = []
     for line, paid_before, pr_before in zip(claim.lines, prior_paid, prior_pr, strict=True):
         result = _Line(line)
         out.append(result)
-        key = f"{member}|{line.procedure_code}|{line.service_date.isoformat()}"
-        if key in state.services or key in keys:
+        code = line.procedure_code
+        key = f"{member}|{code}|{line.service_date.isoformat()}"
+        result.add(OA, "23", line.charge - pr_before)
+        denial = None
+        if code in b.auth_required and claim.prior_authorization is None:
+            denial = (CO, "197")
+        elif code in b.non_covered:
+            denial = (PR if b.non_covered_patient_pays else CO, "96")
+        elif key in state.services or key in keys:
+            denial = (CO, "18")
+        if denial is not None:
             result.denied = True
-            result.add(CO, "18", line.charge)
+            result.add(*denial, pr_before)
             continue
         keys.append(key)
-        rate = payer.contracted_rate(line.procedure_code, line.modifiers)
+        rate = payer.contracted_rate(code, line.modifiers)
         allowed = min(line.charge, money(rate * line.units)) if rate is not None else line.charge
         result.allowed = allowed
         pays = max(ZERO, min(pr_before, allowed - paid_before))
-        result.add(CO, "45", line.charge - paid_before - pays)
-        result.add(OA, "23", paid_before)
+        result.add(CO, "45", pr_before - pays)
+    for result in out:  # one CAS segment per group, CO first
+        result.adjustments.sort(key=lambda a: _GROUP_ORDER.index(a.group))
     return out, keys
 
 

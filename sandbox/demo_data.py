@@ -4,7 +4,9 @@
 events and an EncounterClosed listing every charge id (schemas.intake contracts, validated
 with schemas.registry). Payers are the payers.yaml ids with matching filing indicators and
 member id formats the sandbox accepts; some patients have a secondary coverage (Medicare
-patients with Medi-Cal cross over). Codes and prices come from deploy/local/chargemaster.csv.
+patients with Medi-Cal cross over), and most of those, with a few Medicare-only patients, are
+Qualified Medicare Beneficiaries (never billed the Medicare cost share). Codes and prices come
+from deploy/local/chargemaster.csv.
 
 A few encounters carry a deliberate error the charges service must catch (``DemoEncounter.error``):
 a non-billable ICD-10-CM category, a diagnosis pointer past the diagnosis list, a service
@@ -164,6 +166,14 @@ def _coverage(rng: random.Random, plan: PayerPlan, rank: int, authorization: boo
     }
 
 
+def _qmb(encounter_id: str, *, dual: bool) -> bool:
+    """Whether a Medicare patient is a Qualified Medicare Beneficiary: most patients with Medi-Cal
+    too, a few with Medicare alone. Drawn from the encounter id, not the generator, so the rest of
+    a seed's data stays as it was."""
+    draw = int(encounter_id.replace("-", "")[:8], 16) % 6
+    return draw < 4 if dual else draw == 0
+
+
 def _validated(event_type: str, data: dict[str, Any]) -> DemoEvent:
     return DemoEvent(event_type, data["source_encounter_id"], registry.validate(event_type, data))
 
@@ -201,6 +211,8 @@ def _encounter(rng: random.Random, items: dict[str, ChargemasterItem], i: int, s
     phone = f"+1510555{rng.randint(0, 9999):04d}"
     name = {"family": last, "given": first, "middle": None, "suffix": None}
     encounter_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    if medicare and _qmb(encounter_id, dual=len(coverages) == 2):
+        coverages[0]["qmb"] = True
     service_date = start - timedelta(days=(i // 3) + rng.randint(0, 2))
     diagnoses = rng.sample(specialty.diagnoses, k=min(len(specialty.diagnoses), rng.randint(1, 3)))
     error: DemoError | None = None

@@ -8,6 +8,8 @@ Behaviour keys (all optional; amounts and percents are strings or numbers, read 
   carry the per-claim copay) and ``out_of_pocket_max``: the member's plan. The deductible and
   the patient's share accumulate per member; past the maximum the plan pays in full.
 * ``sequestration_percent``: Medicare-style CO-253 reduction of the payment.
+* ``cost_share_exempt``: procedure codes, or ranges of five-digit codes like "80000-89999", that
+  carry no deductible, coinsurance or copay (Medicare's clinical laboratory fee schedule).
 * ``crossover_to``: payer id of a secondary the payer forwards claims to itself (CLP02 19).
 * ``auth_required``: procedure codes denied CO-197 when the claim has no prior authorization.
 * ``non_covered`` and ``non_covered_patient_pays``: codes denied CO-96 (PR-96 when the plan says
@@ -70,6 +72,8 @@ class Behaviour:
     sequestration_percent: Decimal = Decimal(0)
     crossover_to: str | None = None
     auth_required: frozenset[str] = frozenset()
+    cost_share_exempt_codes: frozenset[str] = frozenset()
+    cost_share_exempt_ranges: tuple[tuple[str, str], ...] = ()
     non_covered: frozenset[str] = frozenset()
     non_covered_patient_pays: bool = False
     unlisted_non_covered: bool = True
@@ -81,6 +85,11 @@ class Behaviour:
     remit_delay_s: float | None = None
     trace_payer_id: str = "1999999999"
     address: PayerAddress = field(default_factory=PayerAddress)
+
+    def cost_share_exempt(self, code: str) -> bool:
+        return code in self.cost_share_exempt_codes or any(
+            len(code) == len(low) and code.isdigit() and low <= code <= high
+            for low, high in self.cost_share_exempt_ranges)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -120,7 +129,21 @@ _DECIMALS = ("underpay_percent", "deductible", "coinsurance_percent", "copay", "
              "interest_probability", "interest_percent", "recoupment_probability", "recoupment_percent")
 _CODES = ("copay_codes", "auth_required", "non_covered")
 _KNOWN = {*_DECIMALS, *_CODES, "crossover_to", "non_covered_patient_pays", "unlisted_non_covered", "reject_if",
-          "remit_delay_s", "trace_payer_id", "address"}
+          "remit_delay_s", "trace_payer_id", "address", "cost_share_exempt"}
+
+
+def _exempt(value: Any) -> dict[str, Any]:
+    """cost_share_exempt: codes and "low-high" ranges of five-digit codes."""
+    codes, ranges = [], []
+    for item in _codes(value, "cost_share_exempt"):
+        low, sep, high = item.partition("-")
+        if not sep:
+            codes.append(item)
+        elif len(low) == len(high) == 5 and low.isdigit() and high.isdigit() and low <= high:
+            ranges.append((low, high))
+        else:
+            raise PayerConfigError(f"sandbox.cost_share_exempt: {item!r} is not a code or a range like 80000-89999")
+    return {"cost_share_exempt_codes": frozenset(codes), "cost_share_exempt_ranges": tuple(sorted(ranges))}
 
 
 def parse_behaviour(raw: Mapping[str, Any] | None) -> Behaviour:
@@ -135,6 +158,8 @@ def parse_behaviour(raw: Mapping[str, Any] | None) -> Behaviour:
     for key in _CODES:
         if key in raw:
             kwargs[key] = _codes(raw[key], key)
+    if "cost_share_exempt" in raw:
+        kwargs.update(_exempt(raw["cost_share_exempt"]))
     if raw.get("crossover_to") is not None:
         kwargs["crossover_to"] = str(raw["crossover_to"])
     for key in ("non_covered_patient_pays", "unlisted_non_covered"):

@@ -180,9 +180,10 @@ def test_crossover_forwards_to_the_secondary_which_pays_the_patient_share() -> N
     assert payment.status == ClaimStatus.PROCESSED_AS_SECONDARY
     assert payment.patient_control_number == "X1"
     assert payment.patient.id == "91234567A"
-    # Medi-Cal allows 70.00; Medicare paid 78.40, so nothing is left for Medi-Cal to pay.
+    # Medi-Cal allows 70.00; Medicare paid 78.40, so nothing is left for Medi-Cal to pay: the
+    # prior payer's impact (OA-23) is what Medicare covered, CO-45 the 20.00 share it was left.
     assert payment.paid == D("0.00")
-    assert adjustments(secondary) == [("CO", "45", D("71.60")), ("OA", "23", D("78.40"))]
+    assert adjustments(secondary) == [("CO", "45", D("20.00")), ("OA", "23", D("130.00"))]
     assert checked(render(payers["MCR"], [(_crossover_claim(), result)]), "835") == []
     assert checked(render(payers["MCD"], [(_crossover_claim(), secondary)]), "835") == []
 
@@ -218,7 +219,7 @@ def test_secondary_claim_pays_from_the_prior_payers_cob_amounts() -> None:
     payment = result.payments[0]
     assert payment.status == ClaimStatus.PROCESSED_AS_SECONDARY
     assert payment.paid == D("30.00")  # min(patient share 40, allowed 90 - prior paid 60)
-    assert adjustments(result) == [("CO", "45", D("60.00")), ("OA", "23", D("60.00"))]
+    assert adjustments(result) == [("CO", "45", D("10.00")), ("OA", "23", D("110.00"))]
 
 
 def test_replacement_reverses_the_original_and_pays_the_correction() -> None:
@@ -372,7 +373,9 @@ def test_billing_the_secondary_again_after_a_crossover_is_a_duplicate() -> None:
                                  "payer": {"name": "Medicare", "id": "MCR"}, "paid_amount": "0.00",
                                  "adjustments": [{"group": "PR", "reason": "1", "amount": "100.00"}]}])
     second = run(again, payers, state)
-    assert adjustments(second) == [("CO", "18", D("150.00"))]
+    # The duplicate denial takes the share it was billed; OA-23 the rest (what Medicare covered).
+    assert adjustments(second) == [("CO", "18", D("100.00")), ("OA", "23", D("50.00"))]
+    assert second.payments[0].status == ClaimStatus.DENIED
 
 
 def test_draws_follow_the_claims_content_not_its_clm01() -> None:
@@ -385,3 +388,28 @@ def test_draws_follow_the_claims_content_not_its_clm01() -> None:
         other = renamed[c]
         assert result.payments[0].payer_claim_control_number == other.payments[0].payer_claim_control_number
         assert [a.amount for a in result.provider_adjustments] == [a.amount for a in other.provider_adjustments]
+
+
+def test_medicare_charges_no_cost_share_on_clinical_lab_codes() -> None:
+    medicare = payer("MCR", "Medicare", filing="MB", deductible="257.00", coinsurance_percent="20",
+                     cost_share_exempt=["80000-89999", "36415"],
+                     schedule={("99213", ""): D("100.00"), ("85025", ""): D("10.00"), ("36415", ""): D("3.00")})
+    result = run(claim("L1", "MCR", line("99213", "150.00"), line("85025", "30.00"), line("36415", "12.00")),
+                 {"MCR": medicare})
+    office, cbc, draw = result.payments[0].service_lines
+    assert [(a.group.value, a.reason) for a in office.adjustments] == [("CO", "45"), ("PR", "1")]
+    assert (cbc.paid, [(a.group.value, a.reason, a.amount) for a in cbc.adjustments]) == (
+        D("10.00"), [("CO", "45", D("20.00"))])
+    assert (draw.paid, [(a.group.value, a.reason, a.amount) for a in draw.adjustments]) == (
+        D("3.00"), [("CO", "45", D("9.00"))])
+
+
+def test_the_secondary_denies_what_it_needs_an_authorization_for_while_the_primary_paid() -> None:
+    payers = _medicare_and_medical()
+    payers["MCD"] = payer("MCD", "Medi-Cal", filing="MC", auth_required=["99213"], schedule={("99213", ""): D("70.00")})
+    state = SandboxState()
+    result = run(_crossover_claim(), payers, state)
+    assert result.crossover is not None and result.payments[0].paid == D("78.40")
+    denied = adjudicate_crossover(result.crossover, payers, state, seed=42, today=TODAY, batch="B1")
+    assert denied.payments[0].status == ClaimStatus.DENIED
+    assert adjustments(denied) == [("CO", "197", D("20.00")), ("OA", "23", D("130.00"))]
