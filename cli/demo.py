@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from cli.lifecycle import ZERO, Lifecycle
+from cli.lifecycle import ZERO, Lifecycle, books_summary
 from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model, validate
 from services.chassis import stack
@@ -222,7 +222,16 @@ def _load_reference_data() -> None:
             raise typer.Exit(1)
 
 
-def _summary(follower: Follower, n: int, payments: int) -> Table:
+def _books(follower: Follower) -> dict[str, Any] | None:
+    """This run's account cards totalled, read as an operator would (`rcm report accounts --json`);
+    None when they cannot be read (the summary says so)."""
+    result = subprocess.run([RCM, "report", "accounts", "--json"], capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        return None
+    return books_summary([c for c in json.loads(result.stdout) if c["encounter_id"] in follower.encounters])
+
+
+def _summary(follower: Follower, n: int, payments: int, books: dict[str, Any] | None) -> Table:
     life = follower.life
     c = life.counts
     table = Table(title=f"Revcycle demo: {n} encounters", show_header=False)
@@ -251,8 +260,20 @@ def _summary(follower: Follower, n: int, payments: int) -> Table:
         ("patient paid", str(life.patient_paid)),
         ("provider-level adjustments (PLB)", f"{life.provider_adjustments} (positive: taken back; negative: interest)"),
     ]
+    if books is not None:
+        states = ", ".join(f"{n} {state.replace('_', ' ')}" for state, n in books["states"].items())
+        rows += [
+            ("books (account cards)", f"{books['encounters']} encounters billed: {states}"),
+            ("charge booked", f"{books['charge']} = payers paid {books['paid']} + contractual {books['contractual']}"
+                              f" (of which Medicaid/QMB cost share {books['cost_share_protected']}) + other"
+                              f" {books['other_adjustments']} + denied (open) {books['denied_open']} + patient"
+                              f" {books['patient_responsibility']} + still with the payers {books['insurance_balance']}"
+                              + ("" if books["closes"] else " [does not close: see rcm audit]")),
+            ("patients", f"responsibility {books['patient_responsibility']}, paid {books['patient_paid']}, written off"
+                         f" {books['patient_writeoffs']}, due {books['patient_balance']}"),
+        ]
     for rank, a in sorted(life.by_rank.items()):
-        who = {1: "primary payers", 2: "secondary payers", 3: "tertiary payers"}[rank]
+        who = {1: "primary payers' 835s", 2: "secondary payers' 835s", 3: "tertiary payers' 835s"}[rank]
         rejected = life.rejected(rank)
         waiting = a.billed - a.charged_on_835s - rejected
         pending = "".join((f" ({rejected} rejected, waiting for a fix)" if rejected else "",
@@ -265,7 +286,7 @@ def _summary(follower: Follower, n: int, payments: int) -> Table:
     return table
 
 
-def _summary_json(follower: Follower, n: int, payments: int) -> dict[str, Any]:
+def _summary_json(follower: Follower, n: int, payments: int, books: dict[str, Any] | None) -> dict[str, Any]:
     life = follower.life
     return {
         "encounters": n,
@@ -285,6 +306,7 @@ def _summary_json(follower: Follower, n: int, payments: int) -> dict[str, Any]:
                                                         "accounted")} | {"rejected": str(life.rejected(rank))}
             for rank, a in sorted(life.by_rank.items())
         },
+        "books": None if books is None else json.loads(json.dumps(books, default=str)),
     }
 
 
@@ -362,10 +384,11 @@ def demo(
                   "and rightly changed nothing: run with another --seed, or on a fresh stack. Otherwise see "
                   "`rcm status` and `rcm dlq list`.")
         raise typer.Exit(1)
+    books = _books(follower)
     if as_json:
-        typer.echo(json.dumps(_summary_json(follower, encounters, payments), indent=2))
+        typer.echo(json.dumps(_summary_json(follower, encounters, payments, books), indent=2))
     else:
-        console.print(_summary(follower, encounters, payments))
+        console.print(_summary(follower, encounters, payments, books))
     if out is not None:
         copied = _copy_artifacts(settings, out, started)
         (err if as_json else console).print(f"{copied} artifacts written to {out}")

@@ -166,3 +166,29 @@ class Lifecycle:
     @property
     def open_patient_balances(self) -> Decimal:
         return sum(self.balances_due.values(), ZERO)
+
+
+def books_summary(cards: list[dict[str, Any]]) -> dict[str, Any]:
+    """Account cards (`rcm report accounts --json`) totalled: the books of a set of encounters, so
+    that charge = paid + contractual + other + denied (open) + patient responsibility + what the
+    payers still owe, as each card says."""
+    def total(key: str) -> Decimal:
+        return sum((_money(c[key]) for c in cards), ZERO)
+
+    def payers(key: str, rank: int | None = None) -> Decimal:
+        return sum((_money(p[key]) for c in cards for p in c["payers"] if rank is None or p["rank"] == rank), ZERO)
+
+    ranks = sorted({p["rank"] for c in cards for p in c["payers"]})
+    figures = ("paid", "contractual", "other_adjustments", "denied_open")
+    out: dict[str, Any] = {
+        "encounters": len(cards), "states": dict(sorted(Counter(c["state"] for c in cards).items())),
+        "charge": total("charge"), **{k: payers(k) for k in figures},
+        "cost_share_protected": sum((_money(x["written_off"]) for c in cards for x in c["cost_share_protection"]),
+                                    ZERO),
+        **{k: total(k) for k in ("patient_responsibility", "insurance_balance", "patient_paid", "patient_writeoffs",
+                                 "patient_balance")},
+        "by_rank": {rank: {k: payers(k, rank) for k in figures} for rank in ranks},
+    }
+    out["closes"] = out["charge"] == (sum((out[k] for k in figures), ZERO) + out["patient_responsibility"]
+                                      + out["insurance_balance"])
+    return out

@@ -50,6 +50,9 @@ def test_demo_runs_the_whole_cycle_and_the_audit_is_clean(rcm: Rcm, tmp_path: Pa
     assert counts.get("ClaimPaymentPosted", 0) + counts.get("ClaimDenied", 0) >= counts["ClaimAccepted"]
     for rank, payer in summary["payers"].items():
         assert Decimal(payer["accounted"]) == Decimal(payer["charged_on_835s"]), rank
+    # The books of the run (its account cards) close to the charge booked, once per encounter billed.
+    books = summary["books"]
+    assert books["closes"] and books["encounters"] > 0 and Decimal(books["charge"]) > 0, books
     assert Decimal(summary["insurance_paid"]) > 0
     # Patients were billed, told, and some paid.
     assert counts["PatientBalanceCreated"] > 0 and counts["PatientPaymentPosted"] == summary["payments_sent"]

@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 from typing import Any
 
-from cli.lifecycle import Lifecycle
+from cli.lifecycle import Lifecycle, books_summary
 from tests.support.testsvc import example
 
 
@@ -100,3 +100,27 @@ def test_billed_tells_apart_what_was_rejected_and_follows_a_replacement() -> Non
     life.apply("ClaimPaymentReversed", payload("rcm.remittances.ClaimPaymentReversed.v1"))
     life.apply("ClaimPaymentPosted", posted | {"claim_id": "clm_repl", "total_charge": "150.00"})
     assert life.rank(1).billed == Decimal("150.00") == life.rank(1).charged_on_835s
+
+
+def _card(state: str, charge: str, payers: list[tuple[int, str, str, str, str]], patient: str, insurance: str,
+          protected: str | None = None) -> dict[str, Any]:
+    return {"state": state, "charge": charge, "patient_responsibility": patient, "insurance_balance": insurance,
+            "patient_paid": "0.00", "patient_writeoffs": "0.00", "patient_balance": patient,
+            "payers": [{"rank": r, "paid": p, "contractual": c, "other_adjustments": o, "denied_open": d}
+                       for r, p, c, o, d in payers],
+            "cost_share_protection": [{"reason": "qmb", "written_off": protected}] if protected else []}
+
+
+def test_the_books_of_a_run_total_its_cards_and_close_to_the_charge() -> None:
+    cards = [_card("closed", "192.00", [(1, "0.00", "92.16", "0.00", "0.00"), (2, "78.72", "21.12", "0.00", "0.00")],
+                   "0.00", "0.00"),
+             _card("waiting_for_payer", "100.00", [(1, "60.00", "20.00", "0.00", "0.00")], "0.00", "20.00"),
+             _card("patient_due", "50.00", [(1, "0.00", "40.00", "0.00", "0.00")], "10.00", "0.00", "5.00")]
+    books = books_summary(cards)
+    assert books["closes"] and books["charge"] == Decimal("342.00") and books["contractual"] == Decimal("173.28")
+    assert books["states"] == {"closed": 1, "patient_due": 1, "waiting_for_payer": 1}
+    assert books["by_rank"][2] == {"paid": Decimal("78.72"), "contractual": Decimal("21.12"),
+                                   "other_adjustments": Decimal("0.00"), "denied_open": Decimal("0.00")}
+    assert books["cost_share_protected"] == Decimal("5.00") and books["insurance_balance"] == Decimal("20.00")
+    cards[0]["payers"][0]["contractual"] = "92.17"
+    assert not books_summary(cards)["closes"]
