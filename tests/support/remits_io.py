@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import asyncpg
@@ -59,6 +60,15 @@ async def cards(platform: Settings, encounter_id: str | None = None) -> dict[str
     try:
         await store.init_codecs(conn)
         return {c.encounter_id: c for c in await accounts.cards(conn, encounter_id)}
+    finally:
+        await conn.close()
+
+
+async def book_ledger(platform: Settings) -> dict[str, dict[tuple[str, int | None], Decimal]]:
+    """Per encounter, what the ledger holds in each book account by payer rank."""
+    conn = await asyncpg.connect(platform.database_url("remits"))
+    try:
+        return await store.audit_book_ledger(conn)
     finally:
         await conn.close()
 
