@@ -101,12 +101,13 @@ async def _remits(charged: dict[str, Decimal], in_flight: set[str]) -> tuple[lis
         by_encounter = {r["encounter_id"]: r for r in totals.values()}
         for card in cards:
             enc = card.encounter_id
+            want, got = cards_domain.figures(card), cards_domain.held_figures(held.get(enc, {}))
             if enc not in in_flight and enc in charged:
-                booked.expect(card.charge == charged[enc],
-                              f"encounter {enc}: remits booked {card.charge}, charges posted {charged[enc]}")
+                in_ledger = got.get("charge", ZERO)
+                booked.expect(in_ledger == charged[enc],
+                              f"encounter {enc}: remits' ledger booked {in_ledger}, charges posted {charged[enc]}")
             problems = cards_domain.problems(card)
             cards_check.expect(not problems, f"encounter {enc}: " + "; ".join(problems))
-            want, got = cards_domain.figures(card), cards_domain.held_figures(held.get(enc, {}))
             off = sorted(k for k in set(want) | set(got) if want.get(k, ZERO) != got.get(k, ZERO))
             ledger.expect(not off, f"encounter {enc}: " + ", ".join(
                 f"{k} card {want.get(k, ZERO)} ledger {got.get(k, ZERO)}" for k in off))

@@ -91,6 +91,16 @@ class World:
         assert result.returncode == 0, result.stdout + result.stderr
         return json.loads(result.stdout)
 
+    async def card(self, encounter_id: str, ready: Any) -> dict[str, Any]:
+        """The encounter's account card (`rcm report account`), once `ready(card)` holds."""
+        def read() -> dict[str, Any] | None:
+            result = self.rcm("report", "account", encounter_id, "--json")
+            found = json.loads(result.stdout) if result.returncode == 0 else None
+            return found if found is not None and ready(found) else None
+
+        found: dict[str, Any] = await self.timeline.until(read, f"{encounter_id}: account card")
+        return found
+
 
 @pytest.fixture(scope="module")
 async def world(rcm: Rcm, platform: Settings, stack_state: Path) -> AsyncIterator[World]:
@@ -224,7 +234,15 @@ async def test_the_secondary_claim_goes_out_after_the_primary_pays(world: World)
     # 99284 min(468.00, 266.50 - 0) = 266.50; 71046 min(42.88, 49.20 - 43.52) = 5.68.
     assert paid["claim_status"] == "2"
     assert D(paid["total_paid"]) == D("272.18") and D(paid["patient_responsibility"]) == D("0.00")
-    assert adjustments(paid["lines"], "OA", "23") == D("43.52")
+    # Medi-Cal shows what Aetna covered as the prior payer's impact: 650.00 - 468.00 + 120.00 - 42.88.
+    assert adjustments(paid["lines"], "OA", "23") == D("259.12")
+    # The books: Medi-Cal was billed Aetna's 510.88, paid 272.18 and adjusted the rest; nobody owes more.
+    card = await world.card(encounter, lambda c: c["state"] == "closed")
+    assert [(p["payer_id"], p["rank"], D(p["paid"]), D(p["contractual"]), D(p["patient_responsibility"]))
+            for p in card["payers"]] == [("60054", 1, D("43.52"), D("215.60"), D("510.88")),
+                                         ("610442", 2, D("272.18"), D("238.70"), D("0.00"))]
+    assert (D(card["charge"]), D(card["patient_responsibility"]), D(card["insurance_balance"])) == (
+        D("770.00"), D("0.00"), D("0.00"))
 
 
 async def test_a_crossover_claim_is_paid_by_both_payers_and_no_secondary_is_sent(world: World) -> None:
@@ -241,6 +259,12 @@ async def test_a_crossover_claim_is_paid_by_both_payers_and_no_secondary_is_sent
     assert D(medi_cal["total_paid"]) == D("203.00") and D(medi_cal["patient_responsibility"]) == D("0.00")
     assert world.timeline.of("ClaimForwarded", encounter_id=encounter)
     assert [s["coverage_rank"] for s in world.timeline.of("ClaimSubmitted", encounter_id=encounter)] == [1]
+    # The books: the 650.00 booked once; Medi-Cal billed Medicare's 273.20, paid 203.00, adjusted 70.20.
+    card = await world.card(encounter, lambda c: c["state"] == "closed")
+    assert [(p["payer_id"], D(p["paid"]), D(p["contractual"]), D(p["patient_responsibility"]))
+            for p in card["payers"]] == [("01182", D("63.50"), D("313.30"), D("273.20")),
+                                         ("610442", D("203.00"), D("70.20"), D("0.00"))]
+    assert (D(card["charge"]), D(card["patient_responsibility"])) == (D("650.00"), D("0.00"))
     # Sequestration is not an underpayment.
     assert not world.timeline.of("UnderpaymentDetected", encounter_id=encounter)
 
@@ -309,14 +333,25 @@ async def test_the_audit_finds_every_scenario_reconciled(world: World) -> None:
     checks = json.loads(audit.stdout)
     assert all(check["differences"] == [] for check in checks), checks
 
-    # Tampered books: a balance that claims a payment the ledger never saw, and (with the
-    # database's own balancing trigger switched off) a journal that does not sum to zero.
+    # Tampered books: a balance that claims a payment the ledger never saw; (with the database's own
+    # balancing trigger switched off) a journal that does not sum to zero; the clean claim's charge
+    # booked a second time; a payer's payment on the partial claim raised above its charge; payer
+    # cash on an encounter remits never billed.
     balance = (await world.event("PatientBalanceCreated", "underpaid: balance",
                                  encounter_id=await world.encounter_id(UNDERPAID)))["balance_id"]
+    clean, partial = await world.encounter_id(CLEAN), await world.encounter_id(PARTIAL)
     conn = await asyncpg.connect(world.settings.admin_url)
     try:
         await conn.execute("UPDATE remits.balances SET patient_paid = patient_paid + 1.00 WHERE balance_id = $1",
                            balance)
+        await conn.execute("SET search_path TO remits")  # the ledger's own triggers name its tables unqualified
+        await conn.execute(
+            "INSERT INTO remits.ledger_entries (journal_id, kind, encounter_id, account, payer_rank, amount,"
+            " entered_at) VALUES ('jnl_twice', 'books', $1, 'gross_charges', NULL, -162.00, now()),"
+            " ('jnl_twice', 'books', $1, 'insurance_receivable', 1, 162.00, now()),"
+            " ('jnl_ghost', 'claim', 'enc_ghost', 'payer_cash', 1, 5.00, now()),"
+            " ('jnl_ghost', 'claim', 'enc_ghost', 'insurance_receivable', 1, -5.00, now())", clean)
+        await conn.execute("UPDATE remits.postings SET paid = paid + 1000.00 WHERE encounter_id = $1", partial)
         await conn.execute("SET session_replication_role = replica")
         await conn.execute("INSERT INTO remits.ledger_entries (journal_id, kind, account, amount, entered_at)"
                            " VALUES ('jnl_tampered', 'claim', 'payer_cash', 0.01, now())")
@@ -325,9 +360,24 @@ async def test_the_audit_finds_every_scenario_reconciled(world: World) -> None:
     tampered = world.rcm("audit", "--json")
     assert tampered.returncode == 1
     found = {c["check"]: c["differences"] for c in json.loads(tampered.stdout) if c["differences"]}
-    assert set(found) == {"ledger: every journal's entries sum to zero",
-                          "patient balances: shares, payments and write-offs agree with the ledger",
+    journals = "ledger: every journal's entries sum to zero"
+    booked = "charge booked once: remits' books = the charges posted, per encounter billed"
+    said = "835 claims: charge = paid + adjustments + patient responsibility, patient = CLP05"
+    cards = "account cards: charge = payers' paid, adjusted and denied + patient + insurance balance"
+    ledger = "ledger = account cards, per encounter and payer"
+    kpis = "KPI inputs (payer payments, contractual adjustments) = the sums of the cards"
+    balances = "patient balances: shares = the card's patient responsibility; payments and write-offs = ledger"
+    assert set(found) == {journals, booked, said, cards, ledger, kpis, balances,
                           "patient money, per account: paid in - refunded = on balances + open credits = ledger",
                           "statements: amount due told to the patient = the balance"}, found
-    assert any("jnl_tampered" in d for d in found["ledger: every journal's entries sum to zero"])
-    assert all(balance in d for d in found["patient balances: shares, payments and write-offs agree with the ledger"])
+    assert found[journals] == ["journal jnl_tampered (claim): entries sum to 0.01"]
+    assert found[booked] == [f"encounter {clean}: remits' ledger booked 324.00, charges posted 162.00"]
+    # A payment above the charge: the payer's statement no longer balances, the card goes negative
+    # (insurance balance) and above the charge (paid), the patient's share is cut to nothing.
+    partial_claim = (await world.event("ClaimPaymentPosted", "partial: paid", encounter_id=partial))["claim_id"]
+    assert [d.split(" posting ")[0] for d in found[said]] == [f"claim {partial_claim}"]
+    assert len(found[cards]) == 1 and found[cards][0].startswith(f"encounter {partial}: ")
+    assert "is negative" in found[cards][0] and "is above the charge" in found[cards][0]
+    assert {d.split(":")[0] for d in found[ledger]} == {f"encounter {clean}", f"encounter {partial}"}
+    assert [d.split(" ")[1] for d in found[kpis]] == ["payer", "contractual"]
+    assert sorted(d.split(":")[0] for d in found[balances]) == [f"balance {balance}", f"encounter {partial}"]
