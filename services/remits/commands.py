@@ -35,12 +35,20 @@ err = Console(stderr=True)
 T = TypeVar("T")
 
 
-def _run(work: Callable[[asyncpg.Connection], Awaitable[T]]) -> T:
+def _run(work: Callable[[asyncpg.Connection], Awaitable[T]], refused: type[Exception] | None = None) -> T:
+    """Run the command's work on the remits connection; `refused`: the error that means the books do
+    not allow it (printed as one line, exit 1)."""
     async def run() -> T:
         async with service_connection("remits") as conn:
             return await work(conn)
 
-    return run_command("remits", run())
+    try:
+        return run_command("remits", run())
+    except Exception as exc:
+        if refused is None or not isinstance(exc, refused):
+            raise
+        err.print(f"[red]error:[/red] {exc}")
+        raise typer.Exit(1) from None
 
 
 def _money(text: str) -> Decimal:
@@ -225,11 +233,7 @@ def apply_credit(
                                subject=credit_balance_id, reason=reason, details={"applied": str(applied)})
             return applied
 
-    try:
-        applied = _run(work)
-    except patients.PatientError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    applied = _run(work, refused=patients.PatientError)
     typer.echo(f"{credit_balance_id}: applied {applied}")
     if applied == 0:
         raise typer.Exit(1)
@@ -279,11 +283,7 @@ def writeoff(
                                reason=note or reason, details={"amount": str(value), "operator": operator})
             return left
 
-    try:
-        left = _run(work)
-    except patients.PatientError as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    left = _run(work, refused=patients.PatientError)
     typer.echo(f"{balance_id}: written off {value}; remaining {left}")
 
 
@@ -519,11 +519,7 @@ def writeoff_insurance(
                                                                "operator": operator, "writeoff_id": done.writeoff_id})
             return done
 
-    try:
-        done = _run(work)
-    except accounts.WriteOffRefused as exc:
-        err.print(f"[red]error:[/red] {exc}")
-        raise typer.Exit(1) from None
+    done = _run(work, refused=accounts.WriteOffRefused)
     if as_json:
         typer.echo(json.dumps({"writeoff_id": done.writeoff_id, "claim_id": claim_id, "payer_id": done.payer_id,
                                "rank": done.rank, "amount": str(done.amount),

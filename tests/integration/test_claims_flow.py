@@ -497,6 +497,41 @@ async def test_claim_denial_stays_open_and_can_be_corrected(
     assert replacement["payer_claim_control_number"] == "PCN-DEN-1"
 
 
+async def test_a_denied_claim_written_off_in_remits_is_closed(platform: Settings, claims: Runtime,
+                                                              payers: None) -> None:
+    """InsuranceBalanceWrittenOff (remits wrote off the denial): a denied claim with nothing left open
+    closes as written off, so its follow-ups stop; a partial write-off is only noted."""
+    enc, _ = await post_encounter(platform, coverages=1)
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    base = json.loads(example("rcm.remittances.ClaimDenied.v1").model_dump_json())
+    lines = [dict(line, line_control_number=f"{submitted['submission_id']}-{i}")
+             for i, line in enumerate(base["lines"], start=1)]
+    await publish(platform, example(
+        "rcm.remittances.ClaimDenied.v1", claim_id=submitted["claim_id"], claim_family_id=submitted["claim_family_id"],
+        encounter_id=enc, submission_id=submitted["submission_id"], payer_claim_control_number="PCN-WO-1",
+        lines=lines, denial_scope="claim", denials=[dict(d, line_control_number=None) for d in base["denials"]],
+        claim_status="4"))
+    await wait_for(platform, enc, "ClaimAdjudicated")
+
+    def written_off(amount: str, left: str) -> Any:
+        return example("rcm.remittances.InsuranceBalanceWrittenOff.v1", claim_id=submitted["claim_id"],
+                       claim_family_id=submitted["claim_family_id"], encounter_id=enc, coverage_rank=1,
+                       payer=submitted["payer"], amount=amount, remaining_open=left, reason="no_authorization")
+
+    await publish(platform, written_off("10.00", "20.00"))
+    noted = "SELECT count(*) FROM claim_history WHERE claim_id = $1 AND trigger = 'insurance_written_off'"
+    await eventually(lambda: _counted(platform, noted, submitted["claim_id"], 1), what="the partial write-off noted")
+    assert await count(platform, "claims", "SELECT count(*) FROM claims WHERE claim_id = $1 AND state = 'denied'",
+                       submitted["claim_id"]) == 1
+    await publish(platform, written_off("20.00", "0.00"))
+    [closed] = await wait_for(platform, enc, "ClaimClosed")
+    assert closed["resolution"] == "written_off" and closed["claim_id"] == submitted["claim_id"]
+
+
+async def _counted(platform: Settings, query: str, claim_id: str, n: int) -> bool:
+    return await count(platform, "claims", query, claim_id) == n
+
+
 async def test_new_revision_replaces_after_adjudication_or_resubmits_after_rejection(
     platform: Settings, claims: Runtime, payers: None
 ) -> None:

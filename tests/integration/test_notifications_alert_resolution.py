@@ -163,3 +163,30 @@ async def test_unmatched_alert_resolution(platform: Settings, service: Runtime, 
 async def _handled(platform: Settings, event_id: str) -> bool:
     rows = await fetch(platform, "SELECT count(*) FROM inbox WHERE event_id = $1::uuid", event_id)
     return bool(rows[0][0] == 1)
+
+
+PLB = "rcm.remittances.ProviderAdjustmentPosted.v1"
+
+
+async def test_a_recoupment_that_reopened_a_claim_is_a_work_item(
+        platform: Settings, service: Runtime, ns: NotificationSettings, catcher: MailCatcher) -> None:
+    """ProviderAdjustmentPosted: a WO that named one of our claims (remits reopened its books) is a
+    staff work item with the claim, reason and amount; interest and unlinked recoupments are not."""
+    linked = example(PLB, remittance_id="rem_RECOUP01", adjustments=[
+        {"reason_code": "L6", "reference": "INT-1", "amount": "-1.12"},
+        {"reason_code": "WO", "reference": "PCN-77", "amount": "25.00", "claim_id": "clm_RECOUP01",
+         "encounter_id": "enc_RECOUP01"}], total_amount="23.88")
+    unlinked = example(PLB, remittance_id="rem_RECOUP02", adjustments=[
+        {"reason_code": "WO", "reference": "UNKNOWN-9", "amount": "5.00"}], total_amount="5.00")
+    first = await publish(platform, unlinked)
+    await publish(platform, linked)
+    got = await wait_alerts(platform, "rem_RECOUP01", lambda a: len(a) == 1, "the recoupment work item")
+    assert [(a["event_type"], a["resolved"]) for a in got] == [(PLB, False)]
+    await eventually(lambda: _handled(platform, str(first.id)), what="the unlinked recoupment")
+    assert await alerts(platform, "rem_RECOUP02") == []
+    await create_digest(service)
+    await send_all(service, ns)
+    line = next(x for m in stored(catcher.folder, STAFF) for x in text_of(m).splitlines() if "rem_RECOUP01" in x)
+    assert "claims=clm_RECOUP01:WO:25.00" in line
+    assert any("== Payment recouped from a claim (its books reopened) (1)" in text_of(m)
+               for m in stored(catcher.folder, STAFF))
