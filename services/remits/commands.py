@@ -426,15 +426,15 @@ def report_kpis(
 
 def _cards_table(cards: list[Card]) -> Table:
     table = Table(title=f"account cards ({len(cards)})")
-    for col in ("encounter", "state", "charge", "paid", "contractual", "other adj.", "denied", "patient resp.",
-                "insurance bal.", "patient bal."):
-        table.add_column(col, justify="left" if col in ("encounter", "state") else "right")
+    for col in ("encounter", "state", "charge", "paid", "adjusted", "denied", "insurance bal.", "patient bal."):
+        table.add_column(col, justify="left" if col in ("encounter", "state") else "right",
+                         overflow="fold" if col == "encounter" else "ellipsis")
     for c in cards:
-        table.add_row(c.encounter_id, c.state, str(c.charge), str(sum((p.paid for p in c.payers), ZERO)),
-                      str(sum((p.contractual for p in c.payers), ZERO)),
-                      str(sum((p.other_adjustments for p in c.payers), ZERO)),
-                      str(sum((p.denied_open for p in c.payers), ZERO)), str(c.patient_responsibility),
-                      str(c.insurance_balance), str(c.patient_balance))
+        table.add_row(c.encounter_id, c.state.replace("_", " "), str(c.charge),
+                      str(sum((p.paid for p in c.payers), ZERO)),
+                      str(sum((p.contractual + p.other_adjustments for p in c.payers), ZERO)),
+                      str(sum((p.denied_open for p in c.payers), ZERO)), str(c.insurance_balance),
+                      str(c.patient_balance))
     return table
 
 
@@ -471,7 +471,16 @@ def report_account(
     if as_json:
         typer.echo(json.dumps(card.to_json(), indent=2))
         return
-    console.print(_cards_table([card]))
+    head = Table(title=f"account {card.encounter_id}", show_header=False)
+    head.add_column(style="bold")
+    head.add_column(justify="right")
+    for label, value in (("patient account", card.patient_account_id), ("state", card.state.replace("_", " ")),
+                         ("charge", card.charge), ("patient responsibility", card.patient_responsibility),
+                         ("patient paid", card.patient_paid), ("patient write-offs", card.patient_writeoffs),
+                         ("patient balance", card.patient_balance), ("insurance balance", card.insurance_balance),
+                         *((f"cost share written off ({reason})", amount) for reason, amount in card.protection)):
+        head.add_row(label, str(value))
+    console.print(head)
     claims = Table(title="claims sent")
     for col in ("claim", "payer", "rank", "CLM01"):
         claims.add_column(col)
@@ -485,8 +494,6 @@ def report_account(
         payers.add_row(str(p.rank), p.payer_id or "?", str(p.paid), str(p.contractual), str(p.other_adjustments),
                        str(p.denied_open), str(p.patient_responsibility))
     console.print(payers)
-    for reason, amount in card.protection:
-        console.print(f"cost share written off ({reason} patient): {amount}")
 
 
 INSURANCE_WRITEOFF_REASONS = get_args(InsuranceWriteOffReason)

@@ -299,26 +299,33 @@ async def lock_books(conn: asyncpg.Connection, encounter_id: str) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('remits.books:' || $1, 0))", encounter_id)
 
 
-_BOOK_FILTER = "($1::text IS NULL OR encounter_id = $1)"
+async def _fetch_for(conn: asyncpg.Connection, sql: str, encounter_id: str | None) -> list[asyncpg.Record]:
+    """`sql` with `{encounter}` standing for the encounter filter: one encounter (by index), or all.
+    Two statements rather than `$1 IS NULL OR ...`, which a generic plan would answer by a scan."""
+    if encounter_id is None:
+        rows: list[asyncpg.Record] = await conn.fetch(sql.format(encounter="TRUE"))
+        return rows
+    rows = await conn.fetch(sql.format(encounter="encounter_id = $1"), encounter_id)
+    return rows
 
 
 async def book_records(conn: asyncpg.Connection, encounter_id: str | None = None) -> dict[str, tuple[str, list[
         books.Family]]]:
     """What the books of one encounter (or of every encounter) are made of, by encounter: its
     patient account and its claim families (submissions, matched postings, recoupments, write-offs)."""
-    subs = await conn.fetch(
+    subs = await _fetch_for(conn,
         "SELECT encounter_id, patient_account_id, submission_id, claim_id, claim_family_id, payer_id, coverage_rank,"
         " frequency, total_charge, submitted_at, next_payer_rank, next_payer_id, protection, share_of_cost"
-        f" FROM submissions WHERE {_BOOK_FILTER}", encounter_id)
-    posts = await conn.fetch(
+        " FROM submissions WHERE {encounter}", encounter_id)
+    posts = await _fetch_for(conn,
         "SELECT p.*, EXISTS (SELECT 1 FROM postings r WHERE r.reverses = p.posting_id) AS was_reversed"
-        f" FROM postings p WHERE p.claim_id IS NOT NULL AND p.outcome <> 'unmatched' AND {_BOOK_FILTER}"
+        " FROM postings p WHERE p.claim_id IS NOT NULL AND p.outcome <> 'unmatched' AND {encounter}"
         " ORDER BY p.posted_at, p.posting_id", encounter_id)
-    recouped = await conn.fetch("SELECT encounter_id, claim_family_id, payer_rank, amount FROM recoupments"
-                                f" WHERE {_BOOK_FILTER}", encounter_id)
-    written = await conn.fetch("SELECT encounter_id, claim_family_id, payer_rank, amount, reason"
-                               f" FROM insurance_writeoffs WHERE {_BOOK_FILTER} ORDER BY written_at, writeoff_id",
-                               encounter_id)
+    recouped = await _fetch_for(conn, "SELECT encounter_id, claim_family_id, payer_rank, amount FROM recoupments"
+                                      " WHERE {encounter}", encounter_id)
+    written = await _fetch_for(conn, "SELECT encounter_id, claim_family_id, payer_rank, amount, reason"
+                                     " FROM insurance_writeoffs WHERE {encounter} ORDER BY written_at, writeoff_id",
+                                     encounter_id)
     accounts: dict[str, str] = {}
     per: dict[str, tuple[list[books.Submitted], list[books.Posted], list[tuple[str, int, Decimal]],
                          list[tuple[str, books.InsuranceWriteOff]]]] = {}
@@ -368,9 +375,9 @@ async def governing_lines(conn: asyncpg.Connection, encounter_id: str) -> list[P
 
 async def card_claims(conn: asyncpg.Connection, encounter_id: str | None = None) -> dict[str, list[ClaimRef]]:
     """Per encounter, every claim sent for it: claim id, payer, rank and the CLM01 sent."""
-    rows = await conn.fetch(
-        "SELECT encounter_id, claim_id, payer_id, coverage_rank, submission_id FROM submissions"
-        f" WHERE {_BOOK_FILTER} ORDER BY submitted_at, submission_id", encounter_id)
+    rows = await _fetch_for(conn, "SELECT encounter_id, claim_id, payer_id, coverage_rank, submission_id"
+                                  " FROM submissions WHERE {encounter} ORDER BY submitted_at, submission_id",
+                            encounter_id)
     out: dict[str, list[ClaimRef]] = {}
     for r in rows:
         out.setdefault(r["encounter_id"], []).append(ClaimRef(r["claim_id"], r["payer_id"], r["coverage_rank"],
@@ -381,7 +388,7 @@ async def card_claims(conn: asyncpg.Connection, encounter_id: str | None = None)
 async def card_patient_money(conn: asyncpg.Connection, encounter_id: str | None = None) -> dict[
         str, tuple[Decimal, Decimal]]:
     """Per encounter with a balance: what the patient paid on it and what was written off."""
-    rows = await conn.fetch(f"SELECT encounter_id, patient_paid, written_off FROM balances WHERE {_BOOK_FILTER}",
+    rows = await _fetch_for(conn, "SELECT encounter_id, patient_paid, written_off FROM balances WHERE {encounter}",
                             encounter_id)
     return {r["encounter_id"]: (r["patient_paid"], r["written_off"]) for r in rows}
 
