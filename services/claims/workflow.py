@@ -631,21 +631,28 @@ async def after_adjudication(conn: asyncpg.Connection, claim: ClaimRow, event: A
         draft = draft_of(claim.pending_doc)
         await correct(conn, claim, "encounter changed while the claim was with the payer", None, now, draft=draft)
         return
-    draft = draft_of(claim.doc)
-    nxt = draft.next_coverage()
-    if bill_next and nxt is not None and claim.origin in {"original", "replacement", "secondary"}:
-        existing = [c for c in await store.family(conn, claim.claim_family_id) if c.coverage_rank == nxt.rank]
-        if not existing:
-            sub_lines = {line_control_number(claim.submission_id or "", n): line.charge_id
-                         for n, line in enumerate(draft.lines, start=1)}
-            prior = prior_payer_from_remit(draft, json.loads(event.model_dump_json()), sub_lines)
-            fees = await _fees(conn, nxt.payer_id)
-            second = secondary_draft(draft, prior, fees)
-            if second is not None:
-                await create_claim(conn, second, origin="secondary", family_id=claim.claim_family_id,
-                                   revision=claim.encounter_revision, now=now, origin_claim_id=claim.claim_id)
+    if bill_next:
+        await bill_next_payer(conn, claim, event, now)
     resolution = "paid_in_full" if event.patient_responsibility == 0 else "paid_with_patient_balance"
     await _close(conn, claim, resolution, now)
+
+
+async def bill_next_payer(conn: asyncpg.Connection, claim: ClaimRow, event: Any, now: datetime) -> None:
+    """Send the next coverage its claim (COB: the 2320/2430 loops carry this payer's adjudication),
+    unless the family already has one at that rank."""
+    draft = draft_of(claim.doc)
+    nxt = draft.next_coverage()
+    if nxt is None or claim.origin not in {"original", "replacement", "secondary"}:
+        return
+    if [c for c in await store.family(conn, claim.claim_family_id) if c.coverage_rank == nxt.rank]:
+        return
+    sub_lines = {line_control_number(claim.submission_id or "", n): line.charge_id
+                 for n, line in enumerate(draft.lines, start=1)}
+    prior = prior_payer_from_remit(draft, json.loads(event.model_dump_json()), sub_lines)
+    second = secondary_draft(draft, prior, await _fees(conn, nxt.payer_id))
+    if second is not None:
+        await create_claim(conn, second, origin="secondary", family_id=claim.claim_family_id,
+                           revision=claim.encounter_revision, now=now, origin_claim_id=claim.claim_id)
 
 
 async def on_denied(conn: asyncpg.Connection, event: Any, now: datetime) -> None:
@@ -662,7 +669,13 @@ async def on_denied(conn: asyncpg.Connection, event: Any, now: datetime) -> None
     claim.adjudication = json.loads(event.model_dump_json())
     payer = await store.get_payer(conn, claim.payer_id)
     claim.follow_up_on = now.date() + timedelta(days=payer.follow_up_days if payer else 30)
-    await move(conn, claim, "deny", now, _adjudicated(claim, event, "denied"), detail=detail)
+    crossed_over = claim.state == "forwarded"  # the next payer's own denial: nothing left to bill
+    if not await move(conn, claim, "deny", now, _adjudicated(claim, event, "denied"), detail=detail):
+        return
+    if event.patient_responsibility > 0 and not crossed_over:
+        # A denial that leaves the patient a share (say PR-96, not covered) is the next payer's to
+        # consider: remits has already moved that share to the next payer's receivable.
+        await bill_next_payer(conn, claim, event, now)
 
 
 async def on_insurance_written_off(conn: asyncpg.Connection, event: Any, now: datetime) -> None:

@@ -8,6 +8,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -526,6 +527,28 @@ async def test_a_denied_claim_written_off_in_remits_is_closed(platform: Settings
     await publish(platform, written_off("20.00", "0.00"))
     [closed] = await wait_for(platform, enc, "ClaimClosed")
     assert closed["resolution"] == "written_off" and closed["claim_id"] == submitted["claim_id"]
+
+
+async def test_a_denial_that_leaves_a_patient_share_bills_the_next_payer(platform: Settings, claims: Runtime,
+                                                                           payers: None) -> None:
+    """The primary denies the claim (CLP02 4) but leaves the patient a share (the example's 40.00
+    copay, as a PR-96 non-covered would): that share is the secondary's to consider, so the
+    secondary claim goes out, with the primary's adjudication in its COB loops."""
+    enc, _ = await post_encounter(platform, coverages=2)
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    base = json.loads(example("rcm.remittances.ClaimDenied.v1").model_dump_json())
+    lines = [dict(line, line_control_number=f"{submitted['submission_id']}-{i}")
+             for i, line in enumerate(base["lines"], start=1)]
+    denied = example("rcm.remittances.ClaimDenied.v1", claim_id=submitted["claim_id"],
+                     claim_family_id=submitted["claim_family_id"], encounter_id=enc,
+                     submission_id=submitted["submission_id"], payer_claim_control_number="PCN-DEN-2", lines=lines,
+                     denial_scope="claim", denials=[dict(d, line_control_number=None) for d in base["denials"]],
+                     claim_status="4")
+    assert Decimal(denied.patient_responsibility) > 0  # type: ignore[attr-defined]
+    await publish(platform, denied)
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 2)
+    [second] = [s for s in subs if s["coverage_rank"] == 2]
+    assert second["claim_family_id"] == submitted["claim_family_id"] and second["frequency"] == "1"
 
 
 async def _counted(platform: Settings, query: str, claim_id: str, n: int) -> bool:
