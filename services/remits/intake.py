@@ -374,21 +374,29 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
     reopened: dict[int, asyncpg.Record] = {}  # adjustment index -> the claim it reopened
     for n, adj in enumerate(t.provider_adjustments):
         found = await store.claim_for_reference(conn, adj.reference) if adj.reason in ("WO", "72", "FB") else None
-        rank = None
+        rank, taken = None, ZERO
         if found is not None and adj.reason in dom.RECOUPMENTS and adj.amount > 0:
             rank = await store.payer_rank_in_family(conn, found["claim_family_id"], payer.payer_id)
-        if found is None or rank is None:
+            if rank is not None:
+                taken = dom.recoverable(adj.amount, await store.paid_on_family(
+                    conn, found["claim_family_id"], rank, payer.payer_id))
+        if found is None or rank is None or taken == 0:
             await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj), at, remittance_id=remittance_id,
                                 claim_id=found["claim_id"] if found else None, payer_id=payer.payer_id)
             continue
-        # A recoupment naming a claim the payer answered for takes back part of that payment: the
-        # claim's books reopen for it (the payer owes it again, or someone must work it).
-        await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj, rank), at, remittance_id=remittance_id,
-                            claim_id=found["claim_id"], encounter_id=found["encounter_id"], payer_id=payer.payer_id)
+        # A recoupment naming a claim the payer paid takes back part of that payment: the claim's
+        # books reopen for it (the payer owes it again, or someone must work it). What exceeds the
+        # payment is not about that claim: a PLB of the remittance only.
+        await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj, rank, taken), at,
+                            remittance_id=remittance_id, claim_id=found["claim_id"],
+                            encounter_id=found["encounter_id"], payer_id=payer.payer_id)
+        if taken < dom.money(adj.amount):
+            await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj, amount=dom.money(adj.amount) - taken),
+                                at, remittance_id=remittance_id, claim_id=found["claim_id"], payer_id=payer.payer_id)
         await store.insert_recoupment(conn, {
             "remittance_id": remittance_id, "reference": adj.reference, "claim_id": found["claim_id"],
             "claim_family_id": found["claim_family_id"], "encounter_id": found["encounter_id"],
-            "payer_id": payer.payer_id, "payer_rank": rank, "amount": dom.money(adj.amount), "at": at})
+            "payer_id": payer.payer_id, "payer_rank": rank, "amount": taken, "at": at})
         reopened[n] = found
         log.warning("PLB recoupment reopened a claim's books", extra=ids(remittance_id=remittance_id,
                                                                           claim_id=found["claim_id"]))

@@ -283,6 +283,16 @@ async def payer_rank_in_family(conn: asyncpg.Connection, family_id: str, payer_i
     return found
 
 
+async def paid_on_family(conn: asyncpg.Connection, family_id: str, rank: int, payer_id: str) -> Decimal:
+    """What the payer still has paid on the claim family at that rank (its postings, less what
+    recoupments already took back)."""
+    found: Decimal = await conn.fetchval(
+        "SELECT COALESCE((SELECT sum(paid) FROM postings WHERE claim_family_id = $1 AND rank = $2 AND payer_id = $3"
+        " AND claim_id IS NOT NULL), 0) - COALESCE((SELECT sum(amount) FROM recoupments WHERE claim_family_id = $1"
+        " AND payer_rank = $2 AND payer_id = $3), 0)", family_id, rank, payer_id)
+    return found
+
+
 async def insert_recoupment(conn: asyncpg.Connection, r: dict[str, Any]) -> None:
     await conn.execute(
         "INSERT INTO recoupments (remittance_id, reference, claim_id, claim_family_id, encounter_id, payer_id,"

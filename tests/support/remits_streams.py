@@ -313,7 +313,10 @@ def _plbs(draw: st.DrawFn, references: list[str]) -> tuple[ProviderAdjustment, .
 @st.composite
 def streams(draw: st.DrawFn) -> Stream:
     encs = tuple(draw(encounters(k)) for k in range(1, draw(st.integers(1, 3)) + 1))
-    plbs = draw(_plbs([e.primary.payer_claim_control_number for e in encs] + [e.sub for e in encs]))
+    # A recoupment names a claim whose payment stands: a payer does not take back by PLB what it also
+    # reverses (the books would show that payment taken back twice, which `rcm audit` reports).
+    standing = [e for e in encs if e.reversal is None]
+    plbs = draw(_plbs([e.primary.payer_claim_control_number for e in standing] + [e.sub for e in standing]))
     secondary_plbs = draw(_plbs([])) if any(e.secondary for e in encs) else ()
     early = draw(patient_ops(2))
     if draw(st.booleans()):  # a payment before the reversals and secondary remittances, more often than not

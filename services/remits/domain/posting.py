@@ -204,11 +204,19 @@ def plb_account(reason: str) -> str:
     return PLB_ACCOUNTS.get(reason, PLB_OTHER)
 
 
-def plb_rows(adjustment: ProviderAdjustment, rank: int | None = None) -> list[LedgerRow]:
-    """Payer cash less the adjustment; `rank`: the recouping payer's rank, when it names a claim."""
-    amount = money(adjustment.amount)
-    return [LedgerRow(PAYER_CASH, -amount, adjustment.reason, payer_rank=rank),
-            LedgerRow(plb_account(adjustment.reason), amount, adjustment.reason, payer_rank=rank)]
+def plb_rows(adjustment: ProviderAdjustment, rank: int | None = None, amount: Decimal | None = None) -> list[
+        LedgerRow]:
+    """Payer cash less the adjustment (or `amount` of it); `rank`: the recouping payer's rank, when
+    it takes back a payment on a claim of ours."""
+    value = money(adjustment.amount if amount is None else amount)
+    return [LedgerRow(PAYER_CASH, -value, adjustment.reason, payer_rank=rank),
+            LedgerRow(plb_account(adjustment.reason), value, adjustment.reason, payer_rank=rank)]
+
+
+def recoverable(amount: Decimal, paid_on_claim: Decimal) -> Decimal:
+    """How much of a recoupment takes back a payment on the claim it names: never more than the payer
+    still has paid on it (the rest is not about that claim: a PLB of the remittance only)."""
+    return max(min(money(amount), money(paid_on_claim)), ZERO)
 
 
 def balanced(rows: Iterable[LedgerRow]) -> bool:

@@ -244,3 +244,10 @@ def test_the_same_payer_for_both_coverages_keeps_the_submission_rank() -> None:
 def test_clp02_with_a_rank_wins_over_the_payer() -> None:
     assert crossover_rank("2", "ACME01") == 2
     assert crossover_rank("1", "610442") == 1
+
+
+def test_a_recoupment_takes_back_no_more_than_the_payer_paid_on_the_claim() -> None:
+    assert p.recoverable(D("25.00"), D("80.00")) == D("25.00")
+    assert p.recoverable(D("25.00"), D("10.00")) == D("10.00")
+    assert p.recoverable(D("0.01"), D("0.00")) == D("0.00")
+    assert p.recoverable(D("5.00"), D("-3.00")) == D("0.00")
