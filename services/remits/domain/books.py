@@ -75,6 +75,11 @@ class Answer:
     def reversal(self) -> bool:
         return self.status == "22"
 
+    @property
+    def predetermination(self) -> bool:
+        """CLP02 25: an estimate, no answer to the claim (its cash, if any, still counts)."""
+        return self.status == "25"
+
 
 @dataclass(frozen=True)
 class Protection:
@@ -193,8 +198,9 @@ def _rank_answers(answers: Sequence[Answer], rank: int) -> tuple[PostedAmounts, 
     total = PostedAmounts(ZERO, ZERO)
     for a in mine:
         total = total + a.amounts
-    standing = [a for a in mine if not a.reversal and not a.reversed]
-    answered = sum(-1 if a.reversal else 1 for a in mine) > 0 and bool(standing)
+    counted = [a for a in mine if not a.predetermination]
+    standing = [a for a in counted if not a.reversal and not a.reversed]
+    answered = sum(-1 if a.reversal else 1 for a in counted) > 0 and bool(standing)
     forwarded = any(a.status in FORWARDED for a in standing)
     return total, answered, forwarded, (mine[-1].payer_id if mine else None)
 

@@ -145,6 +145,12 @@ def test_primary_reversal_after_the_secondary_paid_reopens_the_primary_then_the_
     assert final.payers == alone.payers and final.patient == alone.patient
 
 
+def test_a_predetermination_is_no_answer() -> None:
+    estimate = b.Answer(1, AETNA, "25", PostedAmounts(ZERO, ZERO))
+    book = b.family_book(family("100.00", estimate, payers={1: AETNA}))
+    assert not book.payers[0].answered and book.insurance_balance == D("100.00") and book.governing_rank is None
+
+
 def test_recoupment_reopens_what_the_payer_took_back() -> None:
     primary = claim("s1", "1", "100.00", "80.00", line("100.00", "80.00", adj("CO", "45", "20.00"), lcn="L1"))
     book = b.family_book(family("100.00", answer(1, AETNA, "1", primary), payers={1: AETNA},
