@@ -1,4 +1,4 @@
-"""835 posting benchmark: services/remits/intake.ingest against parsing the same files.
+"""835 posting benchmark: services/remits/service/remittances.ingest against parsing the same files.
 
 Writes F 835 files (edi.x835.write_835) holding N claims in total (paid with CO-45 and PR-1/2/3,
 some line denials, some whole-claim denials, some CO-253 sequestration, under-paid lines, a few PLB),
@@ -6,7 +6,7 @@ provisions an isolated database on the local Postgres the way the tests do, save
 ClaimSubmitted projections, then times, for the same files:
 
 1. baseline: parse only (read_835 + check_835 of every transaction set), the median of three runs;
-2. post: intake.ingest of every file, one transaction per file (as the poller does);
+2. post: remittances.ingest of every file, one transaction per file (as the poller does);
 3. re-post the same files (hash duplicates: nothing posts);
 4. the same remittances in new envelopes (payer + TRN02 duplicates: parsed, nothing posts).
 
@@ -66,8 +66,9 @@ from edi.x835 import (
 from schemas.claims import SubmittedLine
 from services.chassis import migrations
 from services.chassis.db import create_pool
-from services.remits import intake, store
+from services.remits import store
 from services.remits.app import DEFINITION
+from services.remits.service import remittances
 from tests.support import infra
 
 RESULTS = Path(__file__).with_name("results.md")
@@ -326,11 +327,12 @@ async def measure(args: argparse.Namespace, console: Console, settings: Any, mix
         async def parse() -> int:
             return parse_all(raws)
 
-        async def ingest_all(files: list[bytes], tag: str) -> list[intake.IngestResult]:
+        async def ingest_all(files: list[bytes], tag: str) -> list[remittances.IngestResult]:
             out = []
             for i, raw in enumerate(files, start=1):
                 async with pool.acquire() as conn:  # as poll_once: one connection, one transaction per file
-                    out.append(await intake.ingest(conn, raw, f"{tag}-{i:04d}.835", "bench", AT + timedelta(seconds=i)))
+                    out.append(await remittances.ingest(conn, raw, f"{tag}-{i:04d}.835", "bench",
+                                                        AT + timedelta(seconds=i)))
             return out
 
         # The baseline is short: the median of three runs damps the shared machine's noise.
@@ -388,7 +390,7 @@ def main() -> None:
     mix: Mix = r["mix"]
     rows = [
         ("parse only (read_835 + check_835), median of 3: baseline", r["parse"]),
-        ("post (intake.ingest, one transaction per file)", r["post"]),
+        ("post (remittances.ingest, one transaction per file)", r["post"]),
         ("re-post the same files (hash duplicates)", r["dup"]),
         ("same remittances, new envelopes (trace duplicates)", r["trace"]),
     ]

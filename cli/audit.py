@@ -35,9 +35,9 @@ from services.charges import store as charges_store
 from services.chassis.commands import service_connection
 from services.claims import store as claims_store
 from services.notifications import store as notifications_store
-from services.remits import accounts
 from services.remits import store as remits_store
 from services.remits.domain import cards as cards_domain
+from services.remits.service import books
 
 console = Console()
 err = Console(stderr=True)
@@ -95,7 +95,7 @@ async def _remits(charged: dict[str, Decimal], in_flight: set[str]) -> tuple[lis
                 f" {p['contractual']} + denied {p['denied']} + other {p['other_adjustment']} + prior payer"
                 f" {p['prior_payer']} + patient {p['patient']} (CLP05 {p['patient_resp']})",
             )
-        cards = await accounts.cards(conn)
+        cards = await books.cards(conn)
         held = await remits_store.audit_book_ledger(conn)
         totals = {r["balance_id"]: r for r in await remits_store.audit_balances(conn)}
         by_encounter = {r["encounter_id"]: r for r in totals.values()}

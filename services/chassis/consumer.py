@@ -19,7 +19,7 @@ import random
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from schemas.dlq import DeadLetterInfo, ErrorClass
 from schemas.envelope import Envelope, EnvelopeError
-from schemas.registry import REGISTRY, ContractError, decode
+from schemas.registry import REGISTRY, ContractError, decode, spec_for_model
 from services.chassis import dlq, faults, inbox, outbox
 from services.chassis.clock import Clock
 from services.chassis.dlq import SourceRecord
@@ -118,6 +118,27 @@ class HandlerContext:
 
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+H = TypeVar("H", bound=Callable[..., Awaitable[None]])
+
+
+class HandlerTable:
+    """A service's event handlers, each registered with `@table.handles(Model, ...)`: the event type
+    comes from the contract registry (never typed by hand), the handler receives that model, and an
+    event type handled twice is refused when the module is imported."""
+
+    def __init__(self) -> None:
+        self.by_type: dict[str, Handler] = {}
+
+    def handles(self, *models: type[BaseModel]) -> Callable[[H], H]:
+        def register(handler: H) -> H:
+            for model in models:
+                event_type = spec_for_model(model).type
+                if event_type in self.by_type:
+                    raise ValueError(f"{event_type} already has a handler")
+                self.by_type[event_type] = handler
+            return handler
+
+        return register
 
 
 class EventConsumer:

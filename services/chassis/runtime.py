@@ -135,8 +135,12 @@ class Runtime:
         consumer = self.consumer
         assert consumer is not None
 
-        # MANUAL: FastStream's default would commit before the handler ran (at-most-once); we
-        # ack only after `process` returned, i.e. after the database commit or the DLQ ack.
+        # One raw subscriber for all the service's topics, on purpose: FastStream is the transport,
+        # the chassis owns what happens to a record (classification, DLQ, retries, the inbox in the
+        # handler's transaction, the outbox); handlers are looked up by event type in the service's
+        # HandlerTable. MANUAL: FastStream's default would commit before the handler ran
+        # (at-most-once); we ack only after `process` returned, i.e. after the database commit or
+        # the DLQ ack.
         @broker.subscriber(
             *topics,
             group_id=self.settings.group_id(self.service),

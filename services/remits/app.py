@@ -4,9 +4,8 @@ from pathlib import Path
 
 from services.chassis.runtime import ServiceDefinition, service_app_factory
 from services.remits import http_api
-from services.remits.accounts import restate_queued
+from services.remits.background import poll_inbound, restate_queued
 from services.remits.handlers import HANDLERS
-from services.remits.intake import poll_inbound
 
 DEFINITION = ServiceDefinition(
     name="remits", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS,

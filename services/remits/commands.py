@@ -20,11 +20,12 @@ from schemas.remits import InsuranceWriteOffReason
 from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
-from services.remits import accounts, intake, patients, store
+from services.remits import store
 from services.remits.domain import kpis as kpi
 from services.remits.domain.balances import BUCKETS, Movement, bucket, open_since
 from services.remits.domain.cards import Card
 from services.remits.domain.posting import ZERO
+from services.remits.service import books, patient_payments, remittances, suspense
 
 app = service_group("remits", "Remits: 835 posting, denials, underpayments and patient balances.")
 payments_app = typer.Typer(help="Patient payments (posted by the remits service).", no_args_is_help=True)
@@ -71,8 +72,8 @@ def import_file(
     """Post an 835 file (the same path as the clearinghouse poller). Exit 1 if quarantined or duplicate."""
     raw = file.read_bytes()
 
-    async def work(conn: asyncpg.Connection) -> intake.IngestResult:
-        result = await intake.ingest(conn, raw, file.name, "cli", SystemClock().now())
+    async def work(conn: asyncpg.Connection) -> remittances.IngestResult:
+        result = await remittances.ingest(conn, raw, file.name, "cli", SystemClock().now())
         await audit.record(conn, actor=audit.current_actor(), action="remits.import", subject=result.file_id,
                            reason="operator import", details={"status": result.status})
         return result
@@ -111,8 +112,8 @@ def release(
 ) -> None:
     """After review, try a quarantined file again; it posts only if it now reads, balances and validates."""
 
-    async def work(conn: asyncpg.Connection) -> intake.IngestResult | None:
-        result = await intake.release(conn, file_id, SystemClock().now())
+    async def work(conn: asyncpg.Connection) -> remittances.IngestResult | None:
+        result = await remittances.release(conn, file_id, SystemClock().now())
         if result is not None:
             await audit.record(conn, actor=audit.current_actor(), action="remits.release", subject=file_id,
                                reason=reason, details={"status": result.status})
@@ -167,7 +168,7 @@ def rematch(reason: str = typer.Option("sweep", "--reason", help="Why (kept in t
         for submission_id in await store.waiting_with_submission(conn):
             async with conn.transaction():  # per CLP01: the postings, their events and the audit row
                 await store.lock_submission_id(conn, submission_id)
-                done = await intake.rematch(conn, submission_id, now, resolution="operator_rematch")
+                done = await suspense.rematch(conn, submission_id, now, resolution="operator_rematch")
                 if done:
                     await audit.record(conn, actor=audit.current_actor(), action="remits.rematch",
                                        subject=submission_id, reason=reason, details={"postings": done})
@@ -202,7 +203,7 @@ def post_payment(
 
     async def work(conn: asyncpg.Connection) -> tuple[str, str | None]:
         async with conn.transaction():
-            payment_id = await patients.post_payment(conn, idempotency_key=idem, patient_account_id=account,
+            payment_id = await patient_payments.post_payment(conn, idempotency_key=idem, patient_account_id=account,
                                                      amount=value, method=method, received_on=now.date(),
                                                      encounter_id=encounter, at=now, statement_id=statement)
             ignored = await store.payment_reference_ignored(conn, payment_id)
@@ -227,13 +228,13 @@ def apply_credit(
 
     async def work(conn: asyncpg.Connection) -> Decimal:
         async with conn.transaction():
-            applied = await patients.apply_credit(conn, credit_balance_id=credit_balance_id, at=SystemClock().now(),
-                                                  encounter_id=encounter)
+            applied = await patient_payments.apply_credit(conn, credit_balance_id=credit_balance_id,
+                                                          at=SystemClock().now(), encounter_id=encounter)
             await audit.record(conn, actor=audit.current_actor(), action="payments.apply_credit",
                                subject=credit_balance_id, reason=reason, details={"applied": str(applied)})
             return applied
 
-    applied = _run(work, refused=patients.PatientError)
+    applied = _run(work, refused=patient_payments.PatientError)
     typer.echo(f"{credit_balance_id}: applied {applied}")
     if applied == 0:
         raise typer.Exit(1)
@@ -277,13 +278,13 @@ def writeoff(
 
     async def work(conn: asyncpg.Connection) -> Decimal:
         async with conn.transaction():
-            left = await patients.write_off(conn, balance_id=balance_id, amount=value, reason=reason,
+            left = await patient_payments.write_off(conn, balance_id=balance_id, amount=value, reason=reason,
                                             operator_id=operator, at=SystemClock().now())
             await audit.record(conn, actor=audit.current_actor(), action="balances.writeoff", subject=balance_id,
                                reason=note or reason, details={"amount": str(value), "operator": operator})
             return left
 
-    left = _run(work, refused=patients.PatientError)
+    left = _run(work, refused=patient_payments.PatientError)
     typer.echo(f"{balance_id}: written off {value}; remaining {left}")
 
 
@@ -449,7 +450,7 @@ def report_accounts(
     if state is not None and state not in ("open", "waiting_for_payer", "patient_due", "closed"):
         err.print("[red]error:[/red] --state must be open, waiting_for_payer, patient_due or closed")
         raise typer.Exit(2)
-    cards = [c for c in _run(accounts.cards) if state is None or c.state == state]
+    cards = [c for c in _run(books.cards) if state is None or c.state == state]
     if as_json:
         typer.echo(json.dumps([c.to_json() for c in cards], indent=2))
         return
@@ -463,7 +464,7 @@ def report_account(
 ) -> None:
     """One encounter's account card: its claims (CLM01 as sent), each payer's figures, the patient's
     side. Exit 1 when remits knows no claim of that encounter."""
-    found = _run(lambda conn: accounts.cards(conn, encounter_id))
+    found = _run(lambda conn: books.cards(conn, encounter_id))
     if not found:
         err.print(f"[red]error:[/red] no claim of encounter {encounter_id} was ever sent to a payer")
         raise typer.Exit(1)
@@ -516,9 +517,9 @@ def writeoff_insurance(
         raise typer.Exit(2)
     value = _money(amount) if amount is not None else None
 
-    async def work(conn: asyncpg.Connection) -> accounts.WrittenOff:
+    async def work(conn: asyncpg.Connection) -> books.WrittenOff:
         async with conn.transaction():
-            done = await accounts.write_off(conn, claim_id, reason=cast(InsuranceWriteOffReason, reason),
+            done = await books.write_off(conn, claim_id, reason=cast(InsuranceWriteOffReason, reason),
                                             operator_id=operator, at=SystemClock().now(), amount=value,
                                             payer_id=payer, note=note or None)
             await audit.record(conn, actor=audit.current_actor(), action="remits.writeoff", subject=claim_id,
@@ -526,7 +527,7 @@ def writeoff_insurance(
                                                                "operator": operator, "writeoff_id": done.writeoff_id})
             return done
 
-    done = _run(work, refused=accounts.WriteOffRefused)
+    done = _run(work, refused=books.WriteOffRefused)
     if as_json:
         typer.echo(json.dumps({"writeoff_id": done.writeoff_id, "claim_id": claim_id, "payer_id": done.payer_id,
                                "rank": done.rank, "amount": str(done.amount),
@@ -554,9 +555,9 @@ def restate(
             for encounter_id in ids_:
                 try:
                     async with conn.transaction():
-                        await accounts.restate(conn, encounter_id, now, "remittance")
+                        await books.restate(conn, encounter_id, now, "remittance")
                         await store.books_done(conn, encounter_id)
-                except accounts.BooksOutOfSync:
+                except books.BooksOutOfSync:
                     failed.append(encounter_id)
                 progress.advance(task)
         async with conn.transaction():

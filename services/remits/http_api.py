@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 from schemas.intake import PatientPaymentReceived
 from schemas.registry import ContractError, validate
 from services.chassis.runtime import Runtime
-from services.remits import intake, patients
+from services.remits.service import patient_payments, remittances
 
 PAYMENT = "rcm.intake.PatientPaymentReceived.v1"
 
@@ -22,7 +22,7 @@ def router(runtime: Runtime) -> APIRouter:
         if not raw:
             raise HTTPException(400, "the body must be an 835 file")
         async with runtime.db.acquire() as conn:
-            result = await intake.ingest(conn, raw, file_name, "http", runtime.clock.now())
+            result = await remittances.ingest(conn, raw, file_name, "http", runtime.clock.now())
         return {"file_id": result.file_id, "status": result.status, "reason": result.reason,
                 "remittance_ids": result.remittance_ids, "duplicates": result.duplicates}
 
@@ -36,7 +36,7 @@ def router(runtime: Runtime) -> APIRouter:
             return JSONResponse(status_code=422, content={"errors": exc.errors})
         assert isinstance(body, PatientPaymentReceived)
         async with runtime.db.acquire() as conn, conn.transaction():
-            payment_id = await patients.post_payment(
+            payment_id = await patient_payments.post_payment(
                 conn, idempotency_key=body.idempotency_key, patient_account_id=body.patient_account_id,
                 amount=body.amount, method=body.method, received_on=body.received_on,
                 encounter_id=body.encounter_id, statement_id=body.statement_id, at=runtime.clock.now())

@@ -3,11 +3,11 @@ streams (issue 7 item 10), through the service's own code paths and a real Postg
 
 * each example: 1-3 encounters of one patient account, their ClaimSubmitted through the service's
   handler (some naming a next payer), 835s written by edi.x835.write_835 and posted through
-  `intake.ingest` (what `rcm remits import`, the poller and the HTTP door call): primary claims with
+  `remittances.ingest` (what `rcm remits import`, the poller and the HTTP door call): primary claims with
   CO-45, PR-1/2/3, CO-253 and CO denials, whole-claim denials (CLP02 4), crossovers (CLP02 19 then
   the secondary's CLP02 2) or secondary claims of their own, exact reversals (CLP02 22) with or
   without a corrected claim, PLB L6/WO/FB/72; patient payments (some over what is due: credits),
-  write-offs, refunds and credit applications through services/remits/patients.py, some of them
+  write-offs, refunds and credit applications through services/remits/service/patient_payments.py, some of them
   before the reversals and secondary remittances;
 * then, from the remits tables and the ledger: every journal balances; payer cash = BPR02 per
   remittance and in total; per encounter the balance total = the PR of the last payer's
@@ -40,12 +40,13 @@ from services.chassis.clock import FixedClock
 from services.chassis.consumer import HandlerContext
 from services.chassis.db import create_pool
 from services.chassis.settings import Settings
-from services.remits import accounts, intake, patients, store
 from services.remits import commands as remits_commands
+from services.remits import store
 from services.remits.app import DEFINITION
 from services.remits.domain import kpis
 from services.remits.domain.cards import Card, PayerLine, figures, held_figures, problems
 from services.remits.handlers import HANDLERS
+from services.remits.service import books, patient_payments, remittances
 from tests.support import testsvc
 from tests.support.remits_io import params
 from tests.support.remits_streams import (
@@ -128,7 +129,7 @@ class Run:
 
     async def ingest(self, name: str, ts: list[RemittanceTransaction]) -> None:
         raw = write_835(ts, params(len(self.files) + 1)).encode()
-        result = await intake.ingest(self.conn, raw, name, "test", self.at())
+        result = await remittances.ingest(self.conn, raw, name, "test", self.at())
         assert result.status == "posted", result.reason
         assert len(result.remittance_ids) == len(ts)
         self.transactions += ts
@@ -156,7 +157,7 @@ class Run:
         key = f"portal:inv-{len(self.payments) + 1}"
         due = await self.due()
         async with self.conn.transaction():
-            payment_id = await patients.post_payment(
+            payment_id = await patient_payments.post_payment(
                 self.conn, idempotency_key=key, patient_account_id=ACCOUNT, amount=amount, method="card",
                 received_on=NOW.date(), encounter_id=encounter_id, at=self.at())
         self.payments[key] = amount
@@ -178,7 +179,7 @@ class Run:
         amount = max((b["due"] * percent / 100).quantize(CENT, ROUND_DOWN), CENT)
         reason = WRITE_OFF_REASONS[percent % len(WRITE_OFF_REASONS)]
         async with self.conn.transaction():
-            left = await patients.write_off(self.conn, balance_id=b["balance_id"], amount=amount, reason=reason,
+            left = await patient_payments.write_off(self.conn, balance_id=b["balance_id"], amount=amount, reason=reason,
                                             operator_id="op-inv", at=self.at())
         assert left == b["due"] - amount
         self.written_off[reason] += amount
@@ -193,7 +194,7 @@ class Run:
         amount = (max((c["remaining"] * percent / 100).quantize(CENT, ROUND_DOWN), CENT) if percent <= 100
                   else c["remaining"] + cents(percent - 100))
         async with self.conn.transaction():
-            refusal = await patients.issue_refund(
+            refusal = await patient_payments.issue_refund(
                 self.conn, idempotency_key=f"portal:rfd-{self.step}", credit_balance_id=c["credit_balance_id"],
                 amount=amount, at=self.at(), patient_account_id=ACCOUNT)
         if percent <= 100:
@@ -211,7 +212,8 @@ class Run:
         c = open_[index % len(open_)]
         due = await self.due()
         async with self.conn.transaction():
-            applied = await patients.apply_credit(self.conn, credit_balance_id=c["credit_balance_id"], at=self.at())
+            applied = await patient_payments.apply_credit(self.conn, credit_balance_id=c["credit_balance_id"],
+                                                          at=self.at())
         assert applied == min(c["remaining"], due)
 
 
@@ -346,18 +348,18 @@ async def check_cards(run: Run) -> dict[str, Card]:
     """Every encounter's account card closes to its charge (the charge it billed, booked once) and
     the ledger holds exactly the card, per payer."""
     conn = run.conn
-    books = {c.encounter_id: c for c in await accounts.cards(conn)}
+    by_encounter = {c.encounter_id: c for c in await books.cards(conn)}
     held = await store.audit_book_ledger(conn)
     for e in run.stream.encounters:
-        card = books[e.encounter_id]
+        card = by_encounter[e.encounter_id]
         assert problems(card) == [], (e.encounter_id, problems(card))
         assert card.charge == cents(sum(e.charges)), e.encounter_id
         assert figures(card) == held_figures(held.get(e.encounter_id, {})), e.encounter_id
         assert card.patient_responsibility == (e.expected_share() or ZERO), e.encounter_id
-    return books
+    return by_encounter
 
 
-async def check_reports(run: Run, books: dict[str, Card]) -> None:
+async def check_reports(run: Run, cards: dict[str, Card]) -> None:
     """The A/R report and the KPI book read the same money as the cards, the balances and the ledger."""
     conn = run.conn
     later = (NOW + timedelta(days=400)).date()
@@ -366,12 +368,12 @@ async def check_reports(run: Run, books: dict[str, Card]) -> None:
     assert sum((Decimal(v) for v in ar["patients"].values()), ZERO) == due
     insurance = sum((Decimal(v) for row in ar["payers"].values() for v in row.values()), ZERO)
     owed = sum((sum((p.denied_open for p in c.payers), ZERO) + max(c.insurance_balance, ZERO)
-                for c in books.values()), ZERO)
+                for c in cards.values()), ZERO)
     assert insurance == owed, (insurance, owed)
     period = kpis.Period(NOW.date() - timedelta(days=1), later)
     book = await remits_commands.kpi_book(conn, period)
-    assert book.collections.payer_payments == sum((p.paid for c in books.values() for p in c.payers), ZERO)
-    assert book.collections.contractual == sum((p.contractual for c in books.values() for p in c.payers), ZERO)
+    assert book.collections.payer_payments == sum((p.paid for c in cards.values() for p in c.payers), ZERO)
+    assert book.collections.contractual == sum((p.contractual for c in cards.values() for p in c.payers), ZERO)
     assert book.collections.patient_payments == sum(run.payments.values(), ZERO) - run.refunded
     assert book.receivables.patient == due and book.receivables.insurance == insurance
 
@@ -467,11 +469,12 @@ async def check_replays_change_nothing(run: Run) -> None:
     files_before = await conn.fetchval("SELECT count(*) FROM remittance_files")
     arrivals = 0
     for name, raw in run.files:
-        result = await intake.ingest(conn, raw, f"again-{name}", "test", run.at())
+        result = await remittances.ingest(conn, raw, f"again-{name}", "test", run.at())
         assert result.status == "duplicate" and result.remittance_ids == []
         arrivals += 1
     first = run.transactions[0]
-    result = await intake.ingest(conn, write_835([first], params(900)).encode(), "new-envelope.835", "test", run.at())
+    result = await remittances.ingest(conn, write_835([first], params(900)).encode(), "new-envelope.835", "test",
+                                      run.at())
     assert result.status == "duplicate" and result.remittance_ids == [] and len(result.duplicates) == 1
     arrivals += 1
     for e in run.stream.encounters:
@@ -479,7 +482,7 @@ async def check_replays_change_nothing(run: Run) -> None:
     if run.payments:
         key, amount = next(iter(run.payments.items()))
         async with conn.transaction():
-            await patients.post_payment(conn, idempotency_key=key, patient_account_id=ACCOUNT, amount=amount,
+            await patient_payments.post_payment(conn, idempotency_key=key, patient_account_id=ACCOUNT, amount=amount,
                                         method="card", received_on=NOW.date(), encounter_id=None, at=run.at())
     assert await snapshot(conn) == before
     assert await conn.fetchval("SELECT count(*) FROM duplicate_arrivals") == arrivals
@@ -596,7 +599,7 @@ async def test_a_crossover_denied_by_the_secondary_is_its_open_denial(pool: asyn
     async with pool.acquire() as conn:
         await run_stream(conn, secondary_denies(own_submission=False))
         ranks = [(r["payer_id"], r["rank"]) for r in await conn.fetch("SELECT * FROM postings ORDER BY posted_at")]
-        card, = await accounts.cards(conn)
+        card, = await books.cards(conn)
         assert ranks == [("ACME01", 1), ("610442", 2)] and await conn.fetch("SELECT * FROM balances") == []
         assert (card.state, card.payers, card.patient_responsibility) == ("open", SECONDARY_DENIED, ZERO)
 
@@ -605,5 +608,5 @@ async def test_a_secondary_claim_denied_is_its_open_denial(pool: asyncpg.Pool) -
     """The same with the secondary claim sent by us (its own submission, coverage rank 2)."""
     async with pool.acquire() as conn:
         await run_stream(conn, secondary_denies(own_submission=True))
-        card, = await accounts.cards(conn)
+        card, = await books.cards(conn)
         assert (card.state, card.payers, card.patient_responsibility) == ("open", SECONDARY_DENIED, ZERO)

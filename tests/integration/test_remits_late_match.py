@@ -23,9 +23,10 @@ from services.chassis.clock import FixedClock
 from services.chassis.consumer import HandlerContext
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.remits import intake, store
+from services.remits import store
 from services.remits.domain.cards import PayerLine, problems
 from services.remits.handlers import on_claim_submitted
+from services.remits.service import remittances
 from tests.support.kafka_io import eventually, publish
 from tests.support.remits_io import (
     cards,
@@ -210,14 +211,13 @@ async def test_an_835_and_its_submission_at_the_same_time(platform: Settings, re
     try:
         tx = ingest_conn.transaction()
         await tx.start()
-        result = await intake.ingest(ingest_conn, raw, "race.835", "test", NOW)
+        result = await remittances.ingest(ingest_conn, raw, "race.835", "test", NOW)
         assert result.status == "posted"
         ctx = cast(HandlerContext, SimpleNamespace(conn=handler_conn, clock=FixedClock(NOW)))
-        handle = intake.matching(on_claim_submitted)
 
         async def deliver() -> None:
             async with handler_conn.transaction():
-                await handle(ctx, event)
+                await on_claim_submitted(ctx, event)
 
         task = asyncio.create_task(deliver())
         await asyncio.sleep(0.5)
@@ -246,7 +246,7 @@ async def test_sweep_reposts_what_was_missed_and_keeps_what_cannot_post(platform
     conn = await asyncpg.connect(platform.database_url("remits"))
     await store.init_codecs(conn)
     try:
-        assert (await intake.ingest(conn, raw, "sweep.835", "test", NOW)).status == "posted"
+        assert (await remittances.ingest(conn, raw, "sweep.835", "test", NOW)).status == "posted"
         for n in ("W1", "W2"):
             e = submitted(f"S{n}", n, ACCOUNT)
             await store.save_submission(conn, {

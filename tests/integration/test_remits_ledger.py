@@ -24,8 +24,9 @@ from edi.x835 import ClaimPayment, write_835
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
 from services.chassis.telemetry import tracer_provider
-from services.remits import intake, patients, store
+from services.remits import background, store
 from services.remits.app import create_app
+from services.remits.service import patient_payments, remittances
 from services.remits.settings import RemitsSettings
 from tests.unit.remits.builders import adj, claim, line, plb, remittance
 
@@ -105,15 +106,15 @@ async def test_http_upload_and_payment(app: FastAPI, client: httpx.AsyncClient) 
         sub2 = await seed(conn, next(SEQ) + 10_000, "PA-HTTP")
         c2 = claim(sub2, "1", "100.00", "70.00",
                    line("100.00", "70.00", adj("CO", "45", "20.00"), adj("PR", "3", "10.00"), lcn=f"{sub2}-1"))
-        result = await intake.ingest(conn, write_835([remittance("HTTP2", c2)], params(2)).encode(), "b.835", "test",
-                                     NOW)
+        result = await remittances.ingest(conn, write_835([remittance("HTTP2", c2)], params(2)).encode(), "b.835",
+                                          "test", NOW)
         assert result.status == "posted"
         credit_id = await conn.fetchval("SELECT credit_balance_id FROM credits WHERE patient_account_id = 'PA-HTTP'")
         row = await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = $1", f"enc_l{int(sub2[2:])}")
         assert row["patient_paid"] == D("5.00") and row["total"] == D("10.00")
         assert await conn.fetchval("SELECT remaining FROM credits WHERE credit_balance_id = $1", credit_id) == 0
         async with conn.transaction():
-            assert await patients.apply_credit(conn, credit_balance_id=credit_id, at=NOW) == 0
+            assert await patient_payments.apply_credit(conn, credit_balance_id=credit_id, at=NOW) == 0
 
 
 @st.composite
@@ -181,11 +182,11 @@ async def test_ledger_invariants_over_generated_streams(app: FastAPI, data: st.D
             files.append(write_835([remittance(f"G{run}B", *later)], params(run * 10 + 2)))
         files.append(files[0])  # a duplicate file changes nothing
         for i, text in enumerate(files):
-            result = await intake.ingest(conn, text.encode(), f"g{run}-{i}.835", "test", NOW)
+            result = await remittances.ingest(conn, text.encode(), f"g{run}-{i}.835", "test", NOW)
             assert result.status == ("duplicate" if i == len(files) - 1 else "posted"), result.reason
         payment = data.draw(cents) + D("0.01")
         async with conn.transaction():
-            await patients.post_payment(conn, idempotency_key=f"portal:g-{run}", patient_account_id=account,
+            await patient_payments.post_payment(conn, idempotency_key=f"portal:g-{run}", patient_account_id=account,
                                         amount=payment, method="cash", received_on=NOW.date(), encounter_id=None,
                                         at=NOW)
 
@@ -233,7 +234,7 @@ async def test_835s_are_fetched_over_sftp(app: FastAPI, tmp_path: Path) -> None:
         sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=str(root).encode()))
     try:
         port = acceptor.sockets[0].getsockname()[1]
-        house = await intake.clearinghouse_for(tmp_path / "unused", RemitsSettings(
+        house = await background.clearinghouse_for(tmp_path / "unused", RemitsSettings(
             sftp_host="127.0.0.1", sftp_port=port, sftp_username="biller", sftp_password="s3cret"))
         pool = app.state.runtime.db
         async with pool.acquire() as conn:
@@ -241,7 +242,7 @@ async def test_835s_are_fetched_over_sftp(app: FastAPI, tmp_path: Path) -> None:
             sub = await seed(conn, next(SEQ) + 20_000, "PA-SFTP")
         c = claim(sub, "1", "100.00", "80.00", line("100.00", "80.00", adj("CO", "45", "20.00"), lcn=f"{sub}-1"))
         await house.write("inbound/remits", "sftp.835", write_835([remittance("SFTP1", c)], params(3)).encode())
-        assert await intake.poll_once(house, pool, lambda: NOW) == 1
+        assert await background.poll_once(house, pool, lambda: NOW) == 1
         assert await house.list("inbound/remits") == []
         assert (root / "archive" / "inbound_remits" / "sftp.835").exists()
         async with pool.acquire() as conn:

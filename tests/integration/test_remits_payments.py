@@ -24,8 +24,9 @@ from services.chassis.clearinghouse import FolderClearinghouse
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
 from services.chassis.telemetry import tracer_provider
-from services.remits import intake, patients, store
+from services.remits import store
 from services.remits.app import create_app
+from services.remits.service import patient_payments, remittances
 from tests.support.kafka_io import eventually, publish, read_topic
 from tests.support.remits_io import params, sql, submitted, wait_sql
 from tests.support.testsvc import example
@@ -236,13 +237,13 @@ def one_line_paid(sub: str, status: str, copay: str, pccn: str) -> Any:
 
 async def ingest(conn: Any, icn: int, *claims: Any) -> None:
     text = write_835([remittance(f"EFTR{icn}", *claims)], params(icn))
-    result = await intake.ingest(conn, text.encode(), f"r{icn}.835", "test", CLOCK.now())
+    result = await remittances.ingest(conn, text.encode(), f"r{icn}.835", "test", CLOCK.now())
     assert result.status == "posted", result.reason
 
 
 async def pay(conn: Any, key: str, account: str, amount: str) -> None:
     async with conn.transaction():
-        await patients.post_payment(conn, idempotency_key=f"portal:pay-{key}", patient_account_id=account,
+        await patient_payments.post_payment(conn, idempotency_key=f"portal:pay-{key}", patient_account_id=account,
                                     amount=D(amount), method="card", received_on=NOW.date(), encounter_id=None,
                                     at=CLOCK.now())
 

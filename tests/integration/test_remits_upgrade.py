@@ -13,9 +13,10 @@ import pytest
 from services.chassis import migrations
 from services.chassis.db import create_pool
 from services.chassis.settings import Settings
-from services.remits import accounts, store
+from services.remits import store
 from services.remits.app import DEFINITION
 from services.remits.domain.cards import PayerLine, figures, held_figures, problems
+from services.remits.service import books
 
 pytestmark = pytest.mark.integration
 D = Decimal
@@ -79,10 +80,10 @@ async def test_books_posted_before_0006_are_restated_to_one_receivable(platform:
 
     pool = await create_pool(platform.database_url("remits"), max_size=2)
     try:
-        assert await accounts.restate_pending(pool, AT) == 1
+        assert await books.restate_pending(pool, AT) == 1
         async with pool.acquire() as conn:
             await store.init_codecs(conn)
-            card, = await accounts.cards(conn, "enc_up")
+            card, = await books.cards(conn, "enc_up")
             assert problems(card) == []
             assert card.payers == (PayerLine("01182", 1, ZERO, D("92.16"), ZERO, ZERO, D("99.84")),
                                    PayerLine("610442", 2, D("78.72"), D("21.12"), ZERO, ZERO, ZERO))
@@ -96,6 +97,6 @@ async def test_books_posted_before_0006_are_restated_to_one_receivable(platform:
             assert await conn.fetchval("SELECT count(*) FROM books_pending") == 0
             assert await conn.fetchval("SELECT sum(amount) FROM ledger_entries WHERE encounter_id = 'enc_up'"
                                        " AND account = 'claim_charge'") == ZERO
-        assert await accounts.restate_pending(pool, AT) == 0  # nothing left: the task stops
+        assert await books.restate_pending(pool, AT) == 0  # nothing left: the task stops
     finally:
         await pool.close()

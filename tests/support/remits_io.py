@@ -16,9 +16,10 @@ from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.chassis.telemetry import tracer_provider
-from services.remits import accounts, store
+from services.remits import store
 from services.remits.app import DEFINITION
 from services.remits.domain.cards import Card
+from services.remits.service import books
 from tests.support.kafka_io import eventually, read_topic
 from tests.support.testsvc import example
 
@@ -59,7 +60,7 @@ async def cards(platform: Settings, encounter_id: str | None = None) -> dict[str
     conn = await asyncpg.connect(platform.database_url("remits"))
     try:
         await store.init_codecs(conn)
-        return {c.encounter_id: c for c in await accounts.cards(conn, encounter_id)}
+        return {c.encounter_id: c for c in await books.cards(conn, encounter_id)}
     finally:
         await conn.close()
 

@@ -1,5 +1,5 @@
-"""Patient balances, payments, credits, refunds and write-offs (state + ledger + outbox, one
-transaction: the caller holds it open)."""
+"""Patient money: balances, payments (and the statements they name), credits, refunds and
+write-offs (state + ledger + outbox, one transaction: the caller holds it open)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any, Literal, cast
 import asyncpg
 
 from schemas.common import PatientShare
+from schemas.notifications import NotificationSent
 from schemas.remits import (
     BalanceItem,
     BalanceWrittenOff,
@@ -341,3 +342,12 @@ async def apply_credit(conn: asyncpg.Connection, *, credit_balance_id: str, at: 
                                           "written_off": row["written_off"], "at": at})
         await _emit_update(conn, b.balance_id, b.amount_due, "patient_payment", at)
     return total
+
+
+async def record_statement(conn: asyncpg.Connection, e: NotificationSent) -> None:
+    """Keep statement id -> balance id, so a payment naming the statement pays that balance.
+    Notifications that are not statements (no statement_id or no balance_id) are ignored."""
+    if e.related.statement_id is None or e.related.balance_id is None:
+        return
+    await store.save_statement(conn, e.related.statement_id, e.related.balance_id, e.related.patient_account_id,
+                               e.notification_id, e.sent_at)

@@ -1,20 +1,16 @@
-"""835 intake: store raw + hash, refuse duplicates (hash, payer + TRN02), read and balance through
-edi/, quarantine what fails, and post the rest in one transaction (never half-posted). A claim
-payment whose CLP01 matches no submission yet waits in suspense and is re-posted, through the same
-posting path, when its ClaimSubmitted arrives (`rematch`)."""
+"""835 remittances: store raw + hash, refuse duplicates (hash, payer + TRN02), read and balance
+through edi/, quarantine what fails, and post the rest in one transaction (never half-posted):
+each claim payment matched to its submission (or held in suspense: service/suspense.py), the
+PLB adjustments, then the books of every encounter touched (service/books.py)."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any, cast
 
 import asyncpg
 from pydantic import ValidationError
@@ -34,29 +30,21 @@ from schemas.remits import (
     RemitLine,
     RemittancePosition,
     RemittanceReceived,
-    SuspenseResolution,
     UnderpaymentDetected,
     UnmatchedRemittance,
-    UnmatchedRemittanceResolved,
     VarianceLine,
 )
 from services.chassis import outbox
-from services.chassis.clearinghouse import Clearinghouse, FolderClearinghouse
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
-from services.chassis.sftp import SftpClearinghouse, SftpSettings
-from services.remits import accounts, store
+from services.remits import store
 from services.remits.domain import posting as dom
 from services.remits.domain.posting import ZERO, Share
-from services.remits.patients import UpdateReason
-from services.remits.settings import RemitsSettings, remits_settings
-
-if TYPE_CHECKING:
-    from services.chassis.consumer import Handler, HandlerContext
-    from services.chassis.runtime import Runtime
+from services.remits.service import books
+from services.remits.service.patient_payments import UpdateReason
+from services.remits.settings import remits_settings
 
 log = logging.getLogger(__name__)
-FOLDER = "inbound/remits"
 
 
 def tolerance() -> Decimal:
@@ -118,7 +106,7 @@ async def _process(conn: asyncpg.Connection, file_id: str, sha: str, raw: bytes,
     return result
 
 
-def _decode(raw: bytes) -> str:
+def decode(raw: bytes) -> str:
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -134,7 +122,7 @@ def _payer(t: RemittanceTransaction) -> PayerRef:
 async def _post_file(conn: asyncpg.Connection, file_id: str, sha: str, raw: bytes, file_name: str,
                      at: datetime) -> IngestResult:
     try:
-        remittance = read_835(_decode(raw))
+        remittance = read_835(decode(raw))
     except X12Error as exc:
         raise Quarantine(f"parse: {exc}") from exc
     problems = [f"ST {t.control_number}: {c.message}" for t in remittance.transactions for c in check_835(t)
@@ -206,19 +194,19 @@ async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t:
             encounters[encounter] = reason
     for encounter_id in await _post_plb(conn, remittance_id, t, payer, at):
         encounters.setdefault(encounter_id, "payment_reversal")
-    await _restate(conn, encounters, at, remittance_id=remittance_id)
+    await restate_encounters(conn, encounters, at, remittance_id=remittance_id)
     log.info("remittance posted", extra=ids(remittance_id=remittance_id, file_id=file_id))
     return remittance_id
 
 
-async def _restate(conn: asyncpg.Connection, encounters: dict[str, UpdateReason], at: datetime, *,
+async def restate_encounters(conn: asyncpg.Connection, encounters: dict[str, UpdateReason], at: datetime, *,
                    remittance_id: str | None = None) -> None:
     """Restate the books of every encounter the postings touched, in encounter order (so two
     remittances posting at once lock the same encounters in the same order)."""
     for encounter_id in sorted(encounters):
         try:
-            await accounts.restate(conn, encounter_id, at, encounters[encounter_id], remittance_id=remittance_id)
-        except accounts.BooksOutOfSync as exc:
+            await books.restate(conn, encounter_id, at, encounters[encounter_id], remittance_id=remittance_id)
+        except books.BooksOutOfSync as exc:
             raise Quarantine(f"{exc}; run `rcm audit`") from exc
 
 
@@ -240,7 +228,7 @@ def _base(remittance_id: str, index: int, claim: ClaimPayment, payer: PayerRef, 
             "posted_at": at}
 
 
-def _share(claim: ClaimPayment) -> Share:
+def claim_share(claim: ClaimPayment) -> Share:
     return dom.share_of([*claim.adjustments, *(a for ln in claim.service_lines for a in ln.adjustments)])
 
 
@@ -248,7 +236,7 @@ async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t:
                       payer: PayerRef, index: int, claim: ClaimPayment, at: datetime) -> tuple[str | None,
                                                                                                 UpdateReason]:
     status = claim.status.value
-    share = _share(claim)
+    share = claim_share(claim)
     if claim.patient_responsibility is not None and dom.money(claim.patient_responsibility) != share.total():
         raise Quarantine(f"ST {t.control_number} claim {index}: CLP05 does not equal the sum of PR adjustments")
     sub = await store.submission(conn, claim.patient_control_number)
@@ -260,7 +248,7 @@ async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t:
     if sub is None or status == "23":
         await _post_unmatched(conn, remittance_id, sha, t, payer, index, claim, share, at)
         return None, "remittance"
-    posted = await _post_matched(conn, remittance_id, t, payer, index, claim, sub, share, at)
+    posted = await post_matched(conn, remittance_id, t, payer, index, claim, sub, share, at)
     return posted.encounter_id, posted.reason
 
 
@@ -287,7 +275,7 @@ async def _post_unmatched(conn: asyncpg.Connection, remittance_id: str, sha: str
         detected_at=at), occurred_at=at)
 
 
-async def _post_matched(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
+async def post_matched(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
                         index: int, claim: ClaimPayment, sub: asyncpg.Record, share: Share, at: datetime) -> Posted:
     """The one posting path of a claim payment matched to its submission (on arrival, or late)."""
     status = claim.status.value
@@ -411,158 +399,3 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
             remittance_id=remittance_id, payer=payer, provider_identifier=provider, fiscal_period_date=period,
             adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), occurred_at=at)
     return {c["encounter_id"] for c in reopened.values()}
-
-
-# --------------------------------------------------------------------------- late match (out of suspense)
-
-
-class AlreadyResolved(Exception):
-    """The held claim payment was resolved meanwhile (cannot happen under the CLP01 lock; rolled back)."""
-
-
-async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
-                  resolution: SuspenseResolution = "claim_submitted") -> list[str]:
-    """Re-post the claim payments held in suspense for this CLP01 now that its submission is known.
-
-    Each one, in arrival order: the exact reverse of its suspense journal, then the same posting a
-    timely match makes (ledger, denials, events, variance), UnmatchedRemittanceResolved (how:
-    `resolution`), then the encounter's patient balance.
-    Exactly once: the unmatched row is marked resolved in the same transaction, and only unresolved
-    rows are read (FOR UPDATE, under the CLP01 lock the caller holds). A payment that cannot post
-    (its file no longer reads as posted, an event would break its contract) stays in suspense with
-    the reason, and the rest still post. Returns the new posting ids."""
-    sub = await store.submission(conn, submission_id)
-    if sub is None:
-        return []
-    posted: list[str] = []
-    encounters: dict[str, UpdateReason] = {}
-    for held in await store.waiting_unmatched(conn, submission_id):
-        try:
-            async with conn.transaction():  # a savepoint: a failure leaves this payment in suspense, whole
-                result = await _repost(conn, held, sub, at, resolution)
-        except AlreadyResolved:
-            continue
-        except Quarantine as exc:
-            await store.note_unmatched_attempt(conn, held["id"], str(exc))
-            log.warning("held remittance claim not re-posted", extra=ids(remittance_id=held["remittance_id"]))
-            continue
-        except ValidationError as exc:
-            first = exc.errors()[0]
-            await store.note_unmatched_attempt(conn, held["id"], f"{exc.title} {first.get('type')} at "
-                                               f"{'.'.join(str(p) for p in first.get('loc', ()))}")
-            log.warning("held remittance claim not re-posted", extra=ids(remittance_id=held["remittance_id"]))
-            continue
-        posted.append(result.posting_id)
-        encounters[result.encounter_id] = result.reason
-        log.info("held remittance claim re-posted", extra=ids(remittance_id=held["remittance_id"],
-                                                                 claim_id=sub["claim_id"]))
-    await _restate(conn, encounters, at)
-    return posted
-
-
-def _held_claim(raw: bytes, held: asyncpg.Record) -> tuple[RemittanceTransaction, ClaimPayment]:
-    """The CLP loop at the recorded position of the stored file (re-read through edi/)."""
-    where = f"ST {held['st_control']} claim {held['claim_index']}"
-    try:
-        remittance = read_835(_decode(raw))
-    except X12Error as exc:
-        raise Quarantine(f"{where}: the stored file no longer parses") from exc
-    found = [t for t in remittance.transactions
-             if t.control_number == held["st_control"] and t.trace_number == held["trace_number"]]
-    if len(found) != 1:
-        raise Quarantine(f"{where}: the transaction set is not in the stored file once")
-    claims = [c for h in found[0].header_numbers for c in h.claims]
-    index = held["claim_index"]
-    if not 1 <= index <= len(claims):
-        raise Quarantine(f"{where}: no such claim in the stored file")
-    claim = claims[index - 1]
-    if claim.patient_control_number != held["reported_submission"] or (claim.position or 1) != held["segment_number"]:
-        raise Quarantine(f"{where}: the stored file does not hold that claim at that position")
-    return found[0], claim
-
-
-async def _repost(conn: asyncpg.Connection, held: asyncpg.Record, sub: asyncpg.Record, at: datetime,
-                  resolution: SuspenseResolution) -> Posted:
-    file = await store.file_by_id(conn, held["file_id"])
-    if file is None:
-        raise Quarantine(f"ST {held['st_control']} claim {held['claim_index']}: the stored file is missing")
-    t, claim = _held_claim(bytes(file["raw"]), held)
-    release = dom.release_rows(await store.journal_rows(conn, held["posting_id"], "unmatched"), claim)
-    if release is None:
-        raise Quarantine(f"ST {held['st_control']} claim {held['claim_index']}: the suspense journal is not this"
-                         " claim payment's")
-    payer = PayerRef(payer_id=held["payer_id"], payer_name=held["payer_name"])
-    # Not the encounter's: the cash leaves suspense here and reaches the encounter with the claim's own journal.
-    await store.journal(conn, new_id("jnl"), "suspense_release", release, at, remittance_id=held["remittance_id"],
-                        posting_id=held["posting_id"], claim_id=sub["claim_id"], payer_id=payer.payer_id)
-    posted = await _post_matched(conn, held["remittance_id"], t, payer, held["claim_index"], claim, sub,
-                                 _share(claim), at)
-    if not await store.resolve_unmatched(conn, held["id"], posted.posting_id, at):
-        raise AlreadyResolved(held["id"])
-    await outbox.enqueue(conn, UnmatchedRemittanceResolved(
-        remittance_id=held["remittance_id"],
-        position=RemittancePosition(transaction_set_control_number=held["st_control"],
-                                    claim_index=held["claim_index"], segment_number=held["segment_number"]),
-        reported_submission_id=held["reported_submission"][:38], claim_id=sub["claim_id"],
-        encounter_id=sub["encounter_id"], amount_released=dom.money(claim.paid), resolution=resolution,
-        resolved_at=at), occurred_at=at)
-    return posted
-
-
-def matching(projection: Handler) -> Handler:
-    """The ClaimSubmitted handler: under the CLP01 lock, the projection, then the late match of any
-    claim payment held in suspense for this submission id."""
-
-    async def handle(ctx: HandlerContext, event: Any) -> None:
-        submission_id: str = event.submission_id
-        await store.lock_submission_id(ctx.conn, submission_id)
-        await projection(ctx, event)
-        now = ctx.clock.now()
-        await rematch(ctx.conn, submission_id, now, resolution="claim_submitted")
-        # The charge is booked (or a replacement's, or a void's), and a next payer's claim takes over
-        # the patient share the payer before it left.
-        await _restate(ctx.conn, {event.encounter_id: "charge_correction"}, now)
-
-    return handle
-
-
-async def clearinghouse_for(root: Path, s: RemitsSettings) -> Clearinghouse:
-    """SFTP when RCM_REMITS_SFTP_HOST is set, else the clearinghouse folder."""
-    if s.sftp_host:
-        sftp = SftpClearinghouse(SftpSettings(
-            host=s.sftp_host, port=s.sftp_port, username=s.sftp_username, password=s.sftp_password,
-            client_keys=(s.sftp_client_key,) if s.sftp_client_key else (), known_hosts=s.sftp_known_hosts,
-            root=s.sftp_root))
-        await sftp.ensure_layout()
-        return sftp
-    folder = FolderClearinghouse(root)
-    folder.ensure_layout()
-    return folder
-
-
-async def poll_once(house: Clearinghouse, pool: asyncpg.Pool, now: Callable[[], datetime]) -> int:
-    """Post every 835 waiting in inbound/remits/, archiving each once its outcome is committed."""
-    done = 0
-    for f in await house.list(FOLDER):
-        raw = await house.read(f)
-        async with pool.acquire() as conn:
-            await ingest(conn, raw, f.name, "clearinghouse", now())
-        await house.archive(f)
-        done += 1
-    return done
-
-
-async def poll_inbound(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Background task: the clearinghouse poller (folder or SFTP)."""
-    s = remits_settings()
-    house: Clearinghouse | None = None
-    while not stopping.is_set():
-        try:
-            house = house or await clearinghouse_for(runtime.settings.clearinghouse, s)
-            await poll_once(house, runtime.db, runtime.clock.now)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("835 poll failed; retrying", extra=ids(error_class=type(exc).__name__))
-        except Exception:  # a bug must not stop the poller; the file stays in the folder for a retry
-            log.exception("835 poll failed; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), timeout=s.poll_interval_s)

@@ -1,22 +1,19 @@
-"""An encounter's books in the ledger, and its account card.
+"""The books across payers: an encounter's books in the ledger, insurance write-offs, account cards.
 
 `restate` recomputes an encounter's books (domain/books.py) from what remits knows of it (its
 submissions, the payers' postings, recoupments, operator write-offs), journals the difference from
 what the ledger holds (kind `books`, append-only), then brings the patient balance to the patient's
 share. It runs after everything that can change them, in the same transaction: an 835's claim
 payments, a ClaimSubmitted, a claim payment re-posted from suspense, a PLB recoupment naming a
-claim, an insurance write-off; and at start for encounters queued by migration 0006.
+claim, an insurance write-off; and at start for encounters queued by migration 0006 (background.py).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
 import asyncpg
 
@@ -25,13 +22,11 @@ from schemas.remits import InsuranceBalanceWrittenOff, InsuranceWriteOffReason
 from services.chassis import outbox
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
-from services.remits import patients, store
+from services.remits import store
 from services.remits.domain import books
 from services.remits.domain.cards import Card, card
 from services.remits.domain.posting import ZERO, LedgerRow
-
-if TYPE_CHECKING:
-    from services.chassis.runtime import Runtime
+from services.remits.service import patient_payments
 
 log = logging.getLogger(__name__)
 RESTATE_BATCH = 200
@@ -41,7 +36,7 @@ class BooksOutOfSync(Exception):
     """The encounter's payer cash in the ledger is not what its postings say (ids only)."""
 
 
-async def restate(conn: asyncpg.Connection, encounter_id: str, at: datetime, reason: patients.UpdateReason, *,
+async def restate(conn: asyncpg.Connection, encounter_id: str, at: datetime, reason: patient_payments.UpdateReason, *,
                   remittance_id: str | None = None, posting_id: str | None = None) -> books.EncounterBook | None:
     """Bring the encounter's books in the ledger, and its patient balance, to what remits knows.
     Returns the books (None when remits knows nothing of the encounter)."""
@@ -58,7 +53,7 @@ async def restate(conn: asyncpg.Connection, encounter_id: str, at: datetime, rea
         rows = [LedgerRow(k.account, amount, k.reason, None, k.rank, k.payer_id) for k, amount in moves]
         await store.journal(conn, new_id("jnl"), "books", rows, at, encounter_id=encounter_id,
                             patient_account_id=account or None, remittance_id=remittance_id, posting_id=posting_id)
-    await patients.refresh_balance(conn, book, account, reason, at)
+    await patient_payments.refresh_balance(conn, book, account, reason, at)
     return book
 
 
@@ -136,18 +131,6 @@ async def restate_pending(pool: asyncpg.Pool, now: datetime) -> int:
                 log.error("books not restated: payer cash differs from the postings", extra=ids(
                     encounter_id=encounter_id))
     return done
-
-
-async def restate_queued(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Background task: restate what is queued until nothing is left, then stop."""
-    while not stopping.is_set():
-        try:
-            if await restate_pending(runtime.db, runtime.clock.now()) < RESTATE_BATCH:
-                return
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("books restatement failed; retrying", extra=ids(error_class=type(exc).__name__))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stopping.wait(), timeout=5)
 
 
 # --------------------------------------------------------------------------- account cards

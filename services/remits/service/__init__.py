@@ -1,0 +1,1 @@
+"""The remits use cases: remittances, suspense, the books across payers, patient payments."""
