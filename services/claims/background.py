@@ -17,8 +17,9 @@ from services.chassis.clearinghouse import Clearinghouse, FolderClearinghouse
 from services.chassis.logs import ids
 from services.chassis.runtime import Runtime
 from services.chassis.sftp import SftpClearinghouse, SftpSettings
-from services.claims import actions, store, workflow
+from services.claims import store
 from services.claims.domain.payers import PayerFileError
+from services.claims.service import acknowledgments, assembly, follow_up, operator, submission
 from services.claims.settings import ClaimsSettings
 
 log = logging.getLogger(__name__)
@@ -68,8 +69,8 @@ async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
 
     async def work() -> None:
         async with runtime.db.acquire() as conn, conn.transaction():
-            await workflow.submit_pending(conn, runtime.clock.now(), SETTINGS.usage_indicator)
-        await workflow.write_interchanges(runtime.db, clearinghouse, runtime.clock.now())
+            await submission.submit_pending(conn, runtime.clock.now(), SETTINGS.usage_indicator)
+        await submission.write_interchanges(runtime.db, clearinghouse, runtime.clock.now())
 
     await _every(lambda: TIMING.submit_s, stopping, work, "claims-batcher")
 
@@ -82,7 +83,7 @@ async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> Non
         for file in await clearinghouse.list("inbound/acks"):
             content = await clearinghouse.read(file)
             async with runtime.db.acquire() as conn, conn.transaction():
-                    await workflow.process_ack_file(conn, file, content, runtime.clock.now())
+                    await acknowledgments.process_ack_file(conn, file, content, runtime.clock.now())
             await clearinghouse.archive(file)
 
     await _every(lambda: TIMING.acks_s, stopping, work, "claims-acks")
@@ -94,13 +95,13 @@ async def bootstrap_payers(runtime: Runtime, stopping: asyncio.Event) -> None:
     if path is None or not path.is_file():
         return
     try:
-        payers, fees = actions.read_payer_master(path)
+        payers, fees = operator.read_payer_master(path)
     except (PayerFileError, OSError, UnicodeDecodeError) as exc:
         log.error("payer master not loaded", extra=ids(component="claims-payers", error_class=type(exc).__name__))
         return
     async with runtime.db.acquire() as conn, conn.transaction():
         if await store.payer_master_empty(conn):
-            await actions.load_payers(conn, payers, fees, path.name, "rcm-claims", "initial load at start-up",
+            await operator.load_payers(conn, payers, fees, path.name, "rcm-claims", "initial load at start-up",
                                       runtime.clock.now())
             log.info("payer master loaded at start-up", extra=ids(count=len(payers)))
 
@@ -118,5 +119,5 @@ async def timers_once(runtime: Runtime) -> None:
     now = runtime.clock.now()
     async with runtime.db.acquire() as conn, conn.transaction():
         for encounter_id in await store.encounters_due(conn, now):
-            await workflow.assemble_encounter(conn, encounter_id, now)
-        await workflow.follow_up(conn, now)
+            await assembly.assemble_encounter(conn, encounter_id, now)
+        await follow_up.follow_up(conn, now)

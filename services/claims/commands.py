@@ -19,8 +19,9 @@ from rich.table import Table
 from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
-from services.claims import actions, store
+from services.claims import store
 from services.claims.domain.payers import PayerFileError, parse_fee_schedule
+from services.claims.service import operator
 
 app = service_group("claims", "Claims: assembly, scrubbing, submission and acknowledgments.")
 payers_app = typer.Typer(help="The payer master (deploy/local/payers.yaml).", no_args_is_help=True)
@@ -57,7 +58,7 @@ def payers_load(
 ) -> None:
     """Validate the payer master and the fee schedules it names, then load them (all or nothing)."""
     try:
-        payers, fees = actions.read_payer_master(file)
+        payers, fees = operator.read_payer_master(file)
     except PayerFileError as exc:
         for e in exc.errors:
             err.print(f"{file.name}: {e}")
@@ -65,7 +66,7 @@ def payers_load(
     except (OSError, UnicodeDecodeError):
         raise _fail("the file cannot be read as UTF-8 text", 2) from None
 
-    count = _run(_with_conn(lambda conn: actions.load_payers(
+    count = _run(_with_conn(lambda conn: operator.load_payers(
         conn, payers, fees, file.name, audit.current_actor(), reason, SystemClock().now()), write=True))
     if as_json:
         typer.echo(json.dumps({"payers": count, "fee_schedules": {k: len(v) for k, v in fees.items()}}))
@@ -107,7 +108,7 @@ def feeschedule_load(
 
     async def work(conn: asyncpg.Connection) -> int:
         try:
-            return await actions.load_fee_schedule(conn, payer_id, rows, file.name, audit.current_actor(), reason)
+            return await operator.load_fee_schedule(conn, payer_id, rows, file.name, audit.current_actor(), reason)
         except LookupError as exc:
             raise _fail(str(exc)) from None
 
@@ -118,7 +119,7 @@ def feeschedule_load(
 @app.command("held")
 def held(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """The work queue: held claims with every failed edit."""
-    rows = _run(_with_conn(actions.held))
+    rows = _run(_with_conn(operator.held))
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -135,14 +136,14 @@ def held(as_json: bool = typer.Option(False, "--json", help="Machine-readable ou
 
 
 def _action(name: str, ident: str, reason: str, as_json: bool) -> None:
-    work = getattr(actions, name)
+    work = getattr(operator, name)
 
     async def run(conn: asyncpg.Connection) -> dict[str, Any]:
         try:
             result: dict[str, Any] = await work(conn, ident, audit.current_actor(), reason, SystemClock().now())
         except LookupError as exc:
             raise _fail(str(exc)) from None
-        except actions.Refused as exc:
+        except operator.Refused as exc:
             raise _fail(str(exc)) from None
         return result
 
@@ -196,7 +197,7 @@ def show(
 
     async def run(conn: asyncpg.Connection) -> dict[str, Any]:
         try:
-            return await actions.show(conn, ident)
+            return await operator.show(conn, ident)
         except LookupError as exc:
             raise _fail(str(exc)) from None
 

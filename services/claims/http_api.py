@@ -1,4 +1,4 @@
-"""The claims HTTP API: a claim family's history, the held queue, and operator actions."""
+"""The claims HTTP API: a claim family's history, the held queue, and operator operator."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.chassis.runtime import Runtime
-from services.claims import actions
+from services.claims.service import operator
 
 
 class Action(BaseModel):
@@ -23,18 +23,18 @@ def router(runtime: Runtime) -> APIRouter:
     @api.get("/held")
     async def held() -> list[dict[str, Any]]:
         async with runtime.db.acquire() as conn:
-            return await actions.held(conn)
+            return await operator.held(conn)
 
     @api.get("/{ident}")
     async def show(ident: str) -> JSONResponse:
         async with runtime.db.acquire() as conn:
             try:
-                return JSONResponse(await actions.show(conn, ident))
+                return JSONResponse(await operator.show(conn, ident))
             except LookupError as exc:
                 return JSONResponse(status_code=404, content={"error": str(exc)})
 
     def action(name: str) -> None:
-        work = getattr(actions, name)
+        work = getattr(operator, name)
 
         async def run(ident: str, body: Action) -> JSONResponse:
             async with runtime.db.acquire() as conn:
@@ -43,7 +43,7 @@ def router(runtime: Runtime) -> APIRouter:
                         result = await work(conn, ident, body.operator_id, body.reason, runtime.clock.now())
                 except LookupError as exc:
                     return JSONResponse(status_code=404, content={"error": str(exc)})
-                except actions.Refused as exc:
+                except operator.Refused as exc:
                     return JSONResponse(status_code=409, content={"error": str(exc)})
             return JSONResponse(status_code=202, content=result)
 

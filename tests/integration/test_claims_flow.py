@@ -47,11 +47,11 @@ async def claims(platform: Settings) -> AsyncIterator[Runtime]:
 
 @pytest.fixture(scope="module")
 async def payers(claims: Runtime) -> None:
-    from services.claims import actions
+    from services.claims.service import operator
 
-    loaded, fees = actions.read_payer_master(REPO / "deploy" / "local" / "payers.yaml")
+    loaded, fees = operator.read_payer_master(REPO / "deploy" / "local" / "payers.yaml")
     async with claims.db.acquire() as conn, conn.transaction():
-        await actions.load_payers(conn, loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
+        await operator.load_payers(conn, loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
 
 
 async def post_encounter(

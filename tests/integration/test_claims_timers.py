@@ -14,8 +14,9 @@ from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.chassis.telemetry import tracer_provider
-from services.claims import actions, background, http_api
+from services.claims import background, http_api
 from services.claims.app import DEFINITION
+from services.claims.service import operator
 from tests.integration.test_claims_flow import TODAY, post_encounter, wait_for
 from tests.support.kafka_io import count, eventually
 
@@ -36,9 +37,9 @@ async def claims(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -
     (folder / "payers.yaml").write_text(text)
     for fee in (REPO / "deploy" / "local" / "fee_schedules").iterdir():
         (folder / "fee_schedules" / fee.name).write_text(fee.read_text())
-    loaded, fees = actions.read_payer_master(folder / "payers.yaml")
+    loaded, fees = operator.read_payer_master(folder / "payers.yaml")
     async with runtime.db.acquire() as conn, conn.transaction():
-        await actions.load_payers(conn, loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
+        await operator.load_payers(conn, loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
     yield runtime
     await runtime.stop()
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from services.claims.actions import read_payer_master
 from services.claims.domain.payers import FeeRow, FeeSchedule, PayerFileError, parse_fee_schedule, parse_payers
+from services.claims.service.operator import read_payer_master
 
 REPO = Path(__file__).resolve().parents[3]
 

@@ -13,9 +13,10 @@ from typing import Any
 import asyncpg
 
 from services.chassis import audit
-from services.claims import store, workflow
+from services.claims import store
 from services.claims.domain.payers import FeeRow, PayerConfig, PayerFileError, parse_fee_schedule, parse_payers
-from services.claims.workflow import Refused
+from services.claims.service import corrections
+from services.claims.service.transitions import Refused
 
 
 def operator_id(actor: str) -> str:
@@ -61,7 +62,7 @@ async def held(conn: asyncpg.Connection) -> list[dict[str, Any]]:
 
 async def release(conn: asyncpg.Connection, ident: str, actor: str, reason: str, now: datetime) -> dict[str, Any]:
     claim = await _claim(conn, ident)
-    claim = await workflow.release(conn, claim.claim_id, operator_id(actor), reason, now)
+    claim = await corrections.release(conn, claim.claim_id, operator_id(actor), reason, now)
     await audit.record(conn, actor=actor, action="claims.release", subject=claim.claim_id, reason=reason,
                        details={"state": claim.state})
     return claim_json(claim)
@@ -69,7 +70,7 @@ async def release(conn: asyncpg.Connection, ident: str, actor: str, reason: str,
 
 async def correct(conn: asyncpg.Connection, ident: str, actor: str, reason: str, now: datetime) -> dict[str, Any]:
     claim = await _claim(conn, ident)
-    replacement = await workflow.correct(conn, claim, reason, operator_id(actor), now)
+    replacement = await corrections.correct(conn, claim, reason, operator_id(actor), now)
     await audit.record(conn, actor=actor, action="claims.correct", subject=claim.claim_id, reason=reason,
                        details={"replacement_claim_id": replacement.claim_id})
     return claim_json(replacement)
@@ -77,7 +78,7 @@ async def correct(conn: asyncpg.Connection, ident: str, actor: str, reason: str,
 
 async def void(conn: asyncpg.Connection, ident: str, actor: str, reason: str, now: datetime) -> dict[str, Any]:
     claim = await _claim(conn, ident)
-    voiding = await workflow.void(conn, claim, reason, operator_id(actor), now)
+    voiding = await corrections.void(conn, claim, reason, operator_id(actor), now)
     await audit.record(conn, actor=actor, action="claims.void", subject=claim.claim_id, reason=reason,
                        details={"void_claim_id": voiding.claim_id})
     return claim_json(voiding)

@@ -1,0 +1,2 @@
+"""The claims use cases: assembly, scrubbing, submission, acknowledgments, adjudication,
+corrections, operator actions, follow-up."""
