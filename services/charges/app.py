@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from services.charges import http_api
+from services.charges.background import serve_mllp
 from services.charges.handlers import HANDLERS
-from services.charges.hl7_door import serve_mllp
 from services.chassis.runtime import ServiceDefinition, service_app_factory
 
 DEFINITION = ServiceDefinition(

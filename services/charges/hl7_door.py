@@ -14,7 +14,6 @@ Logs carry ids and HL7 locations only, never message content.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -24,12 +23,11 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import hl7.mllp
 import yaml
 from pydantic import BaseModel
 
 from schemas.registry import ContractError, validate
-from services.charges import doors, store
+from services.charges import store
 from services.charges.domain.hl7_dft import (
     ENCOUNTER_UPDATED,
     AckCode,
@@ -44,11 +42,12 @@ from services.charges.domain.hl7_dft import (
     map_dft_p03,
     read_header,
 )
+from services.charges.service import doors
 from services.chassis import ports
 from services.chassis.logs import ids
 from services.chassis.runtime import Runtime
 
-__all__ = ["DEFAULTS_PATH", "MAX_FRAME_BYTES", "Hl7Door", "MllpFramer", "load_defaults", "mllp_port", "serve_mllp"]
+__all__ = ["DEFAULTS_PATH", "MAX_FRAME_BYTES", "Hl7Door", "MllpFramer", "load_defaults", "mllp_port"]
 
 log = logging.getLogger(__name__)
 
@@ -266,21 +265,3 @@ def _validate(mapping: DftMapping) -> tuple[list[BaseModel], list[Hl7Error]]:
                 if err not in errors:
                     errors.append(err)
     return models, errors
-
-
-async def serve_mllp(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Chassis background task: listen until the runtime stops."""
-    try:
-        door = Hl7Door(runtime, load_defaults())
-        server = await hl7.mllp.start_hl7_server(door.connection, host="127.0.0.1", port=mllp_port())
-    except (OSError, ValueError, yaml.YAMLError) as exc:
-        log.critical("mllp listener cannot start", extra=ids(component="mllp", error_class=type(exc).__name__))
-        raise
-    log.info("mllp listening", extra=ids(service=runtime.service, component="mllp"))
-    try:
-        await stopping.wait()
-    finally:
-        server.close()
-        await door.close()
-        with contextlib.suppress(Exception):
-            await asyncio.wait_for(server.wait_closed(), 5)

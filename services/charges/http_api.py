@@ -18,7 +18,8 @@ from pydantic import BaseModel
 
 from schemas import intake
 from schemas.registry import ContractError, spec_for_model, validate
-from services.charges import doors, store
+from services.charges import store
+from services.charges.service import doors
 from services.chassis.runtime import Runtime
 
 ROUTES: dict[tuple[str, str], type[BaseModel]] = {

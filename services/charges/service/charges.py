@@ -1,0 +1,284 @@
+"""Charges: posted to the append-only charge ledger after the code checks, corrected and voided
+with reversing entries, or rejected with reasons the sender can act on. A charge before its
+encounter waits for the encounter; a correction or void before the charge it names waits for
+that charge."""
+
+from __future__ import annotations
+
+import json
+import logging
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+from schemas import charges as out
+from schemas import intake
+from schemas.common import EncounterDetails
+from schemas.types import CENT
+from services.charges import store
+from services.charges.domain.chargemaster import Chargemaster, ChargemasterItem
+from services.charges.domain.facts import ChargeFacts
+from services.charges.domain.findings import Reason, Rejection
+from services.charges.domain.money import extended_amount
+from services.charges.domain.reference import ReferenceData
+from services.charges.domain.validation import PricedLine, assess_charge
+from services.charges.service.encounters import (
+    encounter_facts,
+    encounter_park_key,
+    reasons_of,
+    rebill_if_billed,
+    reference,
+)
+from services.chassis.consumer import HandlerContext
+from services.chassis.ids import new_id
+from services.chassis.logs import ids
+
+log = logging.getLogger(__name__)
+
+
+def charge_park_key(idempotency_key: str) -> str:
+    return f"charge:{idempotency_key}"
+
+
+def charge_facts(line: intake.ChargeSubmitted | intake.ChargeCorrected) -> ChargeFacts:
+    return ChargeFacts(
+        service_date=line.service_date,
+        units=line.units,
+        diagnosis_pointers=tuple(line.diagnosis_pointers),
+        procedure_code=line.procedure_code,
+        chargemaster_code=line.chargemaster_code,
+        modifiers=tuple(line.modifiers),
+        unit_price=line.unit_price,
+        amount=line.amount,
+        service_end_date=line.service_end_date,
+        place_of_service=line.place_of_service,
+        rendering_npi=line.rendering_provider_npi,
+    )
+
+
+async def post_charge(ctx: HandlerContext, event: intake.ChargeSubmitted) -> None:
+    await _post_line(ctx, event, replaces=None)
+
+
+async def correct_charge(ctx: HandlerContext, event: intake.ChargeCorrected) -> None:
+    original = await _original(ctx, event, event.corrects_idempotency_key)
+    if original is not None:
+        await _post_line(ctx, event, replaces=original)
+
+
+async def void_charge(ctx: HandlerContext, event: intake.ChargeVoided) -> None:
+    original = await _original(ctx, event, event.voids_idempotency_key)
+    if original is None:
+        return
+    encounter_id = original.encounter_id
+    reversal_id, amount = await store.reverse_charge(
+        ctx.conn, charge_id=original.charge_id, idempotency_key=event.idempotency_key, reason="voided",
+        at=ctx.clock.now(),
+    )
+    await _record(ctx, event, encounter_id, "voided", "reversed", original.charge_id, [])
+    await ctx.emit(
+        out.ChargeReversed(
+            encounter_id=encounter_id, charge_id=original.charge_id, reversal_id=reversal_id, reason="voided",
+            idempotency_key=event.idempotency_key, amount=amount, reversed_at=ctx.clock.now(),
+        )
+    )
+    await rebill_if_billed(ctx, encounter_id)
+
+
+async def _original(
+    ctx: HandlerContext, event: intake.ChargeCorrected | intake.ChargeVoided, original_key: str
+) -> store.ChargeRow | None:
+    """The charge a correction or void names; None when it parked or rejected the event."""
+    if await _already_processed(ctx, event.idempotency_key):
+        return None
+    original = await store.charge_by_key(ctx.conn, original_key)
+    if original is None:
+        seen = await store.key_outcome(ctx.conn, original_key)
+        if seen is None:
+            await ctx.park(charge_park_key(original_key), "the charge it changes has not arrived yet")
+            return None
+        reason = Rejection(Reason.CHG_ORIGINAL_NOT_POSTED, _original_field(event), "the charge it changes was rejected")
+        await _reject_charge(ctx, event, seen["encounter_id"], [reason])
+        return None
+    if original.reversed:
+        reason = Rejection(
+            Reason.CHG_ALREADY_REVERSED, _original_field(event), "the charge it changes was already reversed"
+        )
+        await _reject_charge(ctx, event, original.encounter_id, [reason])
+        return None
+    return original
+
+
+def _original_field(event: intake.ChargeCorrected | intake.ChargeVoided) -> str:
+    return "corrects_idempotency_key" if isinstance(event, intake.ChargeCorrected) else "voids_idempotency_key"
+
+
+async def _already_processed(ctx: HandlerContext, idempotency_key: str) -> bool:
+    if await store.key_outcome(ctx.conn, idempotency_key) is None:
+        return False
+    log.info("intake key already processed", extra=ids(event_id=str(ctx.envelope.id)))
+    return True
+
+
+async def _post_line(
+    ctx: HandlerContext, event: intake.ChargeSubmitted | intake.ChargeCorrected, replaces: store.ChargeRow | None
+) -> None:
+    if replaces is None and await _already_processed(ctx, event.idempotency_key):
+        return
+    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
+    encounter = await store.load_encounter(ctx.conn, encounter_id, lock=True)
+    if encounter is None:
+        await ctx.park(encounter_park_key(event.source_system, event.source_encounter_id), "encounter not yet known")
+        return
+    details = EncounterDetails.model_validate_json(json.dumps(encounter.details))
+    ref = await _reference_for(ctx, event)
+    assessment = assess_charge(charge_facts(event), encounter_facts(details), ctx.clock.today(), ref)
+    if assessment.line is None:
+        await _reject_charge(ctx, event, encounter_id, list(assessment.result.rejections))
+        return
+    unit_price = _unit_price(event, assessment.line)
+    if unit_price is None:
+        reason = Rejection(
+            Reason.CHG_AMOUNT, "amount", "amount does not divide into whole cents per unit: send unit_price too"
+        )
+        await _reject_charge(ctx, event, encounter_id, [reason])
+        return
+    charge_id = new_id("chg")
+    posted = _posted_event(event, details, encounter, charge_id, assessment.line, unit_price, replaces, ctx)
+    await store.post_charge(
+        ctx.conn, charge_id=charge_id, encounter_id=encounter_id, idempotency_key=event.idempotency_key,
+        line=posted.model_dump(mode="json"), amount=posted.amount,
+        replaces_charge_id=replaces.charge_id if replaces else None, at=ctx.clock.now(),
+    )
+    kind = "corrected" if replaces else "submitted"
+    await _record(ctx, event, encounter_id, kind, "posted", charge_id, [])
+    if replaces is not None:
+        reversal_id, amount = await store.reverse_charge(
+            ctx.conn, charge_id=replaces.charge_id, idempotency_key=event.idempotency_key, reason="corrected",
+            at=ctx.clock.now(),
+        )
+        await ctx.emit(
+            out.ChargeReversed(
+                encounter_id=encounter_id, charge_id=replaces.charge_id, reversal_id=reversal_id, reason="corrected",
+                idempotency_key=event.idempotency_key, replacement_charge_id=charge_id, amount=amount,
+                reversed_at=ctx.clock.now(),
+            )
+        )
+    await ctx.emit(posted)
+    # Corrections and voids that arrived before this charge were waiting for it.
+    await ctx.release_parked(charge_park_key(event.idempotency_key))
+    await rebill_if_billed(ctx, encounter_id)
+
+
+async def _reference_for(ctx: HandlerContext, event: intake.ChargeSubmitted | intake.ChargeCorrected) -> ReferenceData:
+    if event.chargemaster_code is None:
+        return reference()
+    row = await store.chargemaster_item(ctx.conn, event.chargemaster_code)
+    items = {}
+    if row is not None:
+        items[row["cdm_code"]] = ChargemasterItem(
+            cdm_code=row["cdm_code"], procedure_code=row["procedure_code"], modifiers=tuple(row["modifiers"]),
+            revenue_code=row["revenue_code"] or "", description=row["description"] or "",
+            unit_price=row["unit_price"],
+        )
+    return reference().with_chargemaster(Chargemaster(items=items))
+
+
+def _unit_price(event: intake.ChargeSubmitted | intake.ChargeCorrected, line: PricedLine) -> Decimal | None:
+    """The posted line states a unit price; an amount-only charge must divide into cents."""
+    if line.unit_price is not None:
+        return line.unit_price
+    unit_price = (line.amount / event.units).quantize(CENT, rounding=ROUND_HALF_UP)
+    return unit_price if extended_amount(event.units, unit_price) == line.amount else None
+
+
+def _posted_event(
+    event: intake.ChargeSubmitted | intake.ChargeCorrected,
+    details: EncounterDetails,
+    encounter: store.EncounterRow,
+    charge_id: str,
+    line: PricedLine,
+    unit_price: Decimal,
+    replaces: store.ChargeRow | None,
+    ctx: HandlerContext,
+) -> out.ChargePosted:
+    return out.ChargePosted(
+        encounter_id=encounter.encounter_id,
+        charge_id=charge_id,
+        patient_account_id=encounter.patient_account_id,
+        source_system=event.source_system,
+        source_encounter_id=event.source_encounter_id,
+        source_charge_id=event.source_charge_id,
+        idempotency_key=event.idempotency_key,
+        service_date=event.service_date,
+        service_end_date=event.service_end_date,
+        procedure_code=line.procedure_code,
+        modifiers=list(line.modifiers),
+        chargemaster_code=event.chargemaster_code,
+        revenue_code=line.revenue_code or None,
+        description=line.description or event.description,
+        units=event.units,
+        unit_price=unit_price,
+        amount=line.amount,
+        diagnosis_pointers=list(event.diagnosis_pointers),
+        diagnosis_codes=[details.diagnoses[p - 1] for p in event.diagnosis_pointers],
+        place_of_service=event.place_of_service or details.place_of_service,
+        rendering_provider_npi=event.rendering_provider_npi
+        or (details.rendering_provider.npi if details.rendering_provider else None),
+        ndc=event.ndc,
+        ndc_quantity=event.ndc_quantity,
+        ndc_unit=event.ndc_unit,
+        replaces_charge_id=replaces.charge_id if replaces else None,
+        posted_at=ctx.clock.now(),
+    )
+
+
+async def _reject_charge(
+    ctx: HandlerContext,
+    event: intake.ChargeSubmitted | intake.ChargeCorrected | intake.ChargeVoided,
+    encounter_id: str,
+    rejections: list[Rejection],
+) -> None:
+    kind = {intake.ChargeSubmitted: "submitted", intake.ChargeCorrected: "corrected"}.get(type(event), "voided")
+    await _record(ctx, event, encounter_id, kind, "rejected", None, [r.__dict__ for r in reasons_of(rejections)])
+    await ctx.emit(
+        out.ChargeRejected(
+            encounter_id=encounter_id,
+            source_system=event.source_system,
+            source_encounter_id=event.source_encounter_id,
+            source_charge_id=event.source_charge_id,
+            idempotency_key=event.idempotency_key,
+            rejected_event_id=ctx.envelope.id,
+            rejected_event_type=ctx.envelope.type,
+            reasons=reasons_of(rejections),
+            rejected_at=ctx.clock.now(),
+        )
+    )
+    log.info("charge rejected", extra=ids(encounter_id=encounter_id, event_id=str(ctx.envelope.id)))
+    encounter = await store.load_encounter(ctx.conn, encounter_id)
+    if encounter is not None and encounter.billed_revision == 0:
+        await rebill_if_billed(ctx, encounter_id)  # it may have been the last charge billing waited for
+
+
+async def _record(
+    ctx: HandlerContext,
+    event: BaseModel,
+    encounter_id: str,
+    kind: str,
+    outcome: str,
+    charge_id: str | None,
+    reasons: list[dict[str, Any]],
+) -> None:
+    await store.record_key(
+        ctx.conn,
+        idempotency_key=event.idempotency_key,  # type: ignore[attr-defined]
+        encounter_id=encounter_id,
+        kind=kind,
+        source_charge_id=event.source_charge_id,  # type: ignore[attr-defined]
+        outcome=outcome,
+        charge_id=charge_id,
+        reasons=reasons,
+        event_id=ctx.envelope.id,
+        at=ctx.clock.now(),
+    )

@@ -1,0 +1,141 @@
+"""Encounters: registered and updated (validated against the shipped reference data), closed,
+and released to billing (EncounterReadyToBill, a new revision on every change after billing).
+Order problems are parked, not rejected: an encounter change waits for nothing, a charge before
+its encounter waits for it (service/charges.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from typing import Any
+
+from schemas import charges as out
+from schemas import intake
+from schemas.common import EncounterDetails, RejectionReason
+from services.charges import store
+from services.charges.domain.facts import EncounterFacts
+from services.charges.domain.findings import Reason, Rejection
+from services.charges.domain.reference import ReferenceData, shipped_reference
+from services.charges.domain.validation import validate_encounter
+from services.chassis.consumer import HandlerContext
+from services.chassis.logs import ids
+
+log = logging.getLogger(__name__)
+
+
+_ENCOUNTER_FIELDS = frozenset(EncounterDetails.model_fields)
+
+
+@lru_cache(maxsize=1)
+def reference() -> ReferenceData:
+    return shipped_reference()
+
+
+def encounter_park_key(source_system: str, source_encounter_id: str) -> str:
+    return f"encounter:{source_system}:{source_encounter_id}"
+
+
+def encounter_facts(details: EncounterDetails) -> EncounterFacts:
+    return EncounterFacts(
+        billing_npi=details.billing_provider.npi,
+        place_of_service=details.place_of_service,
+        diagnoses=tuple(details.diagnoses),
+        coverage_ranks=tuple(c.rank for c in details.coverages),
+        rendering_npi=details.rendering_provider.npi if details.rendering_provider else None,
+        referring_npi=details.referring_provider.npi if details.referring_provider else None,
+        admission_date=details.admission_date,
+    )
+
+
+def reasons_of(rejections: tuple[Rejection, ...] | list[Rejection]) -> list[RejectionReason]:
+    return [RejectionReason(code=r.code.value, field=r.field, message=r.message) for r in rejections]
+
+
+async def register_encounter(ctx: HandlerContext, event: intake.EncounterRegistered | intake.EncounterUpdated) -> None:
+    """Registered and Updated carry the full state alike: both become the current encounter."""
+    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
+    result = validate_encounter(encounter_facts(event), ctx.clock.today(), reference())
+    if not result.ok:
+        await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, result.rejections)
+        return
+    before = await store.load_encounter(ctx.conn, encounter_id, lock=True)
+    if before is not None and before.closed_at is not None and not event.diagnoses:
+        reason = Rejection(Reason.ENC_NO_DIAGNOSIS, "diagnoses", "a closed encounter needs at least one diagnosis")
+        await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, (reason,))
+        return
+    account = await store.patient_account_for(ctx.conn, event.source_system, event.patient.source_account_number)
+    details = event.model_dump(mode="json", include=set(_ENCOUNTER_FIELDS))
+    await store.save_encounter(ctx.conn, encounter_id, account, details, ctx.clock.now())
+    await ctx.release_parked(encounter_park_key(event.source_system, event.source_encounter_id))
+    if before is not None and before.billed_revision > 0 and before.details != details:
+        await release_to_billing(ctx, encounter_id)
+
+
+async def close_encounter(ctx: HandlerContext, event: intake.EncounterClosed) -> None:
+    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
+    encounter = await store.load_encounter(ctx.conn, encounter_id, lock=True)
+    if encounter is None:
+        await ctx.park(encounter_park_key(event.source_system, event.source_encounter_id), "encounter not yet known")
+        return
+    if not encounter.details.get("diagnoses"):
+        reason = Rejection(Reason.ENC_NO_DIAGNOSIS, "diagnoses", "a closed encounter needs at least one diagnosis")
+        await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, (reason,))
+        return
+    expected = [f"{event.source_system}:{charge_id}" for charge_id in event.expected_source_charge_ids]
+    await store.close_encounter(ctx.conn, encounter_id, event.closed_at, expected)
+    if encounter.billed_revision == 0:
+        await release_to_billing(ctx, encounter_id)
+
+
+async def _reject_encounter(
+    ctx: HandlerContext, encounter_id: str, source_system: str, source_encounter_id: str, rejections: Any
+) -> None:
+    await ctx.emit(
+        out.EncounterRejected(
+            encounter_id=encounter_id,
+            source_system=source_system,
+            source_encounter_id=source_encounter_id,
+            rejected_event_id=ctx.envelope.id,
+            rejected_event_type=ctx.envelope.type,
+            reasons=reasons_of(rejections),
+            rejected_at=ctx.clock.now(),
+        )
+    )
+    log.info("encounter rejected", extra=ids(encounter_id=encounter_id, event_id=str(ctx.envelope.id)))
+
+
+async def release_to_billing(ctx: HandlerContext, encounter_id: str) -> None:
+    """Send EncounterReadyToBill (next revision) when the encounter is closed and has charges."""
+    encounter = await store.load_encounter(ctx.conn, encounter_id, lock=True)
+    if encounter is None or encounter.closed_at is None:
+        return
+    if encounter.billed_revision == 0 and await store.awaited_charges(ctx.conn, encounter_id):
+        return  # the sender listed charges still in flight: bill them together
+    charges = await store.active_charges(ctx.conn, encounter_id)
+    if not charges:
+        # Nothing left to bill (every charge voided): the ChargeReversed events tell claims.
+        return
+    revision = encounter.billed_revision + 1
+    await ctx.emit(
+        out.EncounterReadyToBill.model_validate_json(
+            json.dumps(
+                {
+                    **encounter.details,
+                    "encounter_id": encounter_id,
+                    "patient_account_id": encounter.patient_account_id,
+                    "revision": revision,
+                    "charge_ids": [c.charge_id for c in charges],
+                }
+            )
+        )
+    )
+    await store.set_billed_revision(ctx.conn, encounter_id, revision)
+
+
+async def rebill_if_billed(ctx: HandlerContext, encounter_id: str) -> None:
+    """A change after billing re-sends EncounterReadyToBill with a higher revision; a charge
+    on a closed encounter that had none yet sends the first one."""
+    encounter = await store.load_encounter(ctx.conn, encounter_id)
+    if encounter is not None and encounter.closed_at is not None:
+        await release_to_billing(ctx, encounter_id)
