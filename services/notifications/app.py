@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from services.chassis.runtime import ServiceDefinition, service_app_factory
-from services.notifications.delivery import background
+from services.notifications.background import background
 from services.notifications.handlers import HANDLERS
 from services.notifications.settings import NotificationSettings, get_notification_settings
 

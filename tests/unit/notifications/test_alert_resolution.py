@@ -12,11 +12,10 @@ from services.notifications.handlers import (
     STAFF_ALERTS,
     UNMATCHED,
     UNMATCHED_RESOLVED,
-    alert_summary,
     on_staff_alert,
     on_unmatched_resolved,
-    unmatched_alert_key,
 )
+from services.notifications.service.alerts import alert_summary, unmatched_alert_key
 from tests.support.testsvc import example
 
 POSITION = {"transaction_set_control_number": "0001", "claim_index": 2, "segment_number": 41}

@@ -1,4 +1,4 @@
-"""Background work: the sender (notifications table -> SMTP / HTTP), reminders and staff digests.
+"""Delivery: the sender (notifications table -> SMTP / HTTP), reminders and staff digests.
 
 The sender never runs inside a consumer transaction. Per message:
 1. claim: `pending` -> `sending`, attempts + 1, committed *before* anything goes out;
@@ -40,7 +40,8 @@ from services.chassis.runtime import Runtime
 from services.notifications import store
 from services.notifications.domain.policy import backoff_s, due_reminders, render_digest
 from services.notifications.domain.statements import StatementBalance, choose_recipient, render_statement
-from services.notifications.handlers import DIGEST_TEMPLATE, REMINDER_TEMPLATE, create_statement
+from services.notifications.service.alerts import DIGEST_TEMPLATE
+from services.notifications.service.statements import REMINDER_TEMPLATE, create_statement
 from services.notifications.settings import NotificationSettings
 
 log = logging.getLogger(__name__)
@@ -311,28 +312,3 @@ async def create_digest(runtime: Runtime) -> str | None:
         )
     log.info("staff digest queued", extra=ids(count=len(alerts)))
     return digest_id
-
-
-async def _every(interval_s: float, stopping: asyncio.Event, step: Any) -> None:
-    while not stopping.is_set():
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), interval_s)
-        if stopping.is_set():
-            return
-        try:
-            await step()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            log.warning("scheduled pass failed", extra=ids(error_class=type(exc).__name__))
-
-
-def background(nsettings: NotificationSettings) -> list[Any]:
-    async def sender(runtime: Runtime, stopping: asyncio.Event) -> None:
-        await Sender(runtime, nsettings).run(stopping)
-
-    async def reminders(runtime: Runtime, stopping: asyncio.Event) -> None:
-        await _every(nsettings.scheduler_interval_s, stopping, lambda: create_due_reminders(runtime, nsettings))
-
-    async def digests(runtime: Runtime, stopping: asyncio.Event) -> None:
-        await _every(nsettings.digest_interval_s, stopping, lambda: create_digest(runtime))
-
-    return [sender, reminders, digests]

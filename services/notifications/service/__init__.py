@@ -1,0 +1,1 @@
+"""The notifications use cases: statements, staff alerts, webhooks, and their delivery."""
