@@ -72,7 +72,7 @@ cmd_test() {
   say "ruff"
   .venv/bin/ruff check .
   say "mypy"
-  .venv/bin/mypy schemas edi services sandbox cli tests bench
+  .venv/bin/mypy schemas edi services sandbox cli devstack tests bench
   say "import contracts"
   .venv/bin/lint-imports --no-cache
   say "pytest (unit, integration, e2e, chaos) against real Kafka and Postgres"

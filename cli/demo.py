@@ -30,9 +30,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from cli.lifecycle import ZERO, Lifecycle, books_summary
+from devstack import stack
 from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model, validate
-from services.chassis import stack
 from services.chassis.settings import Settings, get_settings
 
 console = Console()

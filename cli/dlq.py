@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from services.chassis import audit, dlq_replay, stack
+from devstack import stack
+from services.chassis import audit, dlq_replay
 from services.chassis.commands import service_argument
 from services.chassis.settings import SERVICES, get_settings
 

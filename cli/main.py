@@ -6,13 +6,13 @@ import logging
 
 import typer
 
-from cli import audit, demo, dlq, docs, outbox, publish, schemas, stack, x12
+from cli import audit, demo, dlq, docs, mail, outbox, publish, schemas, stack, x12
 from services.charges.commands import app as charges_app
 from services.charges.commands import chargemaster_app
 from services.claims.commands import app as claims_app
 from services.claims.commands import feeschedule_app, payers_app
 from services.notifications.commands import app as notifications_app
-from services.notifications.commands import mail_app, webhooks_app
+from services.notifications.commands import webhooks_app
 from services.remits.commands import app as remits_app
 from services.remits.commands import balances_app, payments_app, report_app
 
@@ -44,7 +44,7 @@ app.add_typer(balances_app, name="balances")
 app.add_typer(report_app, name="report")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(webhooks_app, name="webhooks")
-app.add_typer(mail_app, name="mail")
+app.add_typer(mail.app, name="mail")
 
 
 def main() -> None:

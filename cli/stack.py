@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from services.chassis import stack
+from devstack import stack
 from services.chassis.settings import Settings, get_settings
 
 console = Console()

@@ -5,7 +5,8 @@ from pathlib import Path
 from services.charges import http_api
 from services.charges.background import serve_mllp
 from services.charges.handlers import HANDLERS
-from services.chassis.runtime import ServiceDefinition, service_app_factory
+from services.chassis.app import service_app_factory
+from services.chassis.runtime import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
     name="charges",

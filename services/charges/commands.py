@@ -17,6 +17,7 @@ from rich.table import Table
 from services.charges import store
 from services.charges.domain.chargemaster import parse_chargemaster_csv
 from services.charges.domain.reference import shipped_reference
+from services.charges.service import encounters
 from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
@@ -79,7 +80,7 @@ def show(
 
     async def run() -> dict[str, Any] | None:
         async with service_connection("charges") as conn:
-            return await store.history(conn, ident)
+            return await encounters.encounter_history(conn, ident)
 
     history = run_command("charges", run())
     if history is None:

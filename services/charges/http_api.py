@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from schemas import intake
 from schemas.registry import ContractError, spec_for_model, validate
 from services.charges import store
-from services.charges.service import doors
+from services.charges.service import doors, encounters
 from services.chassis.runtime import Runtime
 
 ROUTES: dict[tuple[str, str], type[BaseModel]] = {
@@ -92,7 +92,7 @@ def router(runtime: Runtime) -> APIRouter:
     @api.get("/v1/encounters/{source_system}/{source_encounter_id}", summary="Status of an encounter")
     async def encounter_status(source_system: str, source_encounter_id: str) -> dict[str, Any]:
         async with runtime.db.acquire() as conn:
-            status = await store.encounter_status(conn, source_system, source_encounter_id)
+            status = await encounters.encounter_status(conn, source_system, source_encounter_id)
         if status is None:
             raise HTTPException(404, "no encounter with these ids was received")
         return status

@@ -292,9 +292,6 @@ async def encounter_status(
         " ORDER BY processed_at",
         encounter_id,
     )
-    parked = await conn.fetchval(
-        "SELECT count(*) FROM parked WHERE park_key = $1", f"encounter:{source_system}:{source_encounter_id}"
-    )
     return {
         "encounter_id": encounter_id,
         "state": "unknown" if row is None else ("billed" if row["billed_revision"] else
@@ -302,7 +299,6 @@ async def encounter_status(
         "patient_account_id": row["patient_account_id"] if row else None,
         "billed_revision": row["billed_revision"] if row else 0,
         "ledger_total": str(await ledger_total(conn, encounter_id)),
-        "waiting_for_encounter": parked,
         "charges": [dict(k) for k in keys],
     }
 

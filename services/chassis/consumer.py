@@ -28,12 +28,13 @@ from pydantic import BaseModel
 from schemas.dlq import DeadLetterInfo, ErrorClass
 from schemas.envelope import Envelope, EnvelopeError
 from schemas.registry import REGISTRY, ContractError, decode, spec_for_model
-from services.chassis import dlq, faults, inbox, outbox
+from services.chassis import dlq, faults, inbox, outbox, parking
 from services.chassis.clock import Clock
 from services.chassis.dlq import SourceRecord
 from services.chassis.kafka import Publisher
 from services.chassis.logs import ids
 from services.chassis.metrics import Metrics
+from services.chassis.parking import ParkKey
 from services.chassis.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,43 +79,20 @@ class HandlerContext:
     async def emit(self, event: BaseModel) -> UUID:
         return await outbox.enqueue(self.conn, event, occurred_at=self.clock.now())
 
-    async def park(self, park_key: str, reason: str) -> None:
-        """Keep this event until `release_parked(park_key)`; it counts as consumed."""
-        await self.conn.execute(
-            "INSERT INTO parked (park_key, event_id, event_type, topic, message_key, headers, payload, reason)"
-            " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)",
-            park_key,
-            self.envelope.id,
-            self.envelope.type,
-            self.record.topic,
-            self.record.key.decode() if self.record.key else None,
-            [[k, v.decode()] for k, v in self.record.headers],
-            self.record.value,
-            reason,
-        )
+    async def park(self, key: ParkKey, reason: str) -> None:
+        """Keep this event until `release_parked(key)`; it counts as consumed."""
+        await parking.park(self.conn, key, self.envelope, self.record, reason)
         self.parked = True
 
-    async def release_parked(self, park_key: str) -> int:
+    async def release_parked(self, key: ParkKey) -> int:
         """Apply, in this transaction and in arrival order, the events parked under the key."""
-        rows = await self.conn.fetch(
-            "DELETE FROM parked WHERE park_key = $1 RETURNING id, topic, message_key, headers, payload",
-            park_key,
-        )
-        for row in sorted(rows, key=lambda r: r["id"]):
-            headers = [(k, v.encode()) for k, v in row["headers"]]
-            record = SourceRecord(
-                topic=row["topic"],
-                partition=-1,
-                offset=-1,
-                key=row["message_key"].encode() if row["message_key"] else None,
-                value=bytes(row["payload"]),
-                headers=headers,
-            )
-            envelope = Envelope.from_headers(headers)
+        records = await parking.take(self.conn, key)
+        for record in records:
+            envelope = Envelope.from_headers(record.headers)
             event = decode(envelope.type, record.value)
             child = HandlerContext(self.conn, envelope, record, self.clock, self.consumer)
             await self.consumer.handlers[envelope.type](child, event)
-        return len(rows)
+        return len(records)
 
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]

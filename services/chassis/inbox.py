@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 import asyncpg
@@ -15,3 +16,10 @@ async def claim(conn: asyncpg.Connection, consumer: str, event_id: UUID) -> bool
         event_id,
     )
     return row is not None
+
+
+async def prune(conn: asyncpg.Connection, older_than: datetime) -> int:
+    """Housekeeping: forget events received before `older_than` (past retention, a redelivery of
+    them is no longer expected)."""
+    done = await conn.execute("DELETE FROM inbox WHERE received_at < $1", older_than)
+    return int(done.split()[-1])

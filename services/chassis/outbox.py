@@ -261,7 +261,6 @@ async def _sleep_or_stop(stopping: asyncio.Event, seconds: float) -> bool:
 
 
 async def prune(conn: asyncpg.Connection, older_than: datetime) -> int:
-    """Housekeeping: published outbox rows and old inbox rows past retention."""
-    out = await conn.execute("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1", older_than)
-    inb = await conn.execute("DELETE FROM inbox WHERE received_at < $1", older_than)
-    return int(out.split()[-1]) + int(inb.split()[-1])
+    """Housekeeping: published rows past retention."""
+    done = await conn.execute("DELETE FROM outbox WHERE published_at IS NOT NULL AND published_at < $1", older_than)
+    return int(done.split()[-1])

@@ -1,8 +1,5 @@
-"""The service runtime: one place that wires pool, migrations, broker, relay, tracer and HTTP.
-
-Each service declares a ServiceDefinition (its handlers, routes, background tasks) and gets a
-FastAPI app from `create_service_app`; uvicorn runs it, and its lifespan starts and stops the
-rest in order.
+"""The service runtime: pool, migrations, broker, relay, tracer and background tasks, started
+and stopped in order. `services.chassis.app` composes it with the HTTP side into a FastAPI app.
 """
 
 from __future__ import annotations
@@ -12,8 +9,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import AsyncIterator, Callable, Coroutine
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -29,15 +25,16 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 
-from services.chassis import migrations, outbox, telemetry
-from services.chassis.clock import Clock, SystemClock
+from services.chassis import inbox, migrations, outbox
+from services.chassis.clock import Clock
 from services.chassis.consumer import EventConsumer, Handler
 from services.chassis.db import create_pool
 from services.chassis.dlq import SourceRecord
 from services.chassis.kafka import Publisher
 from services.chassis.logs import ids
 from services.chassis.metrics import Metrics
-from services.chassis.settings import ServiceName, Settings, get_settings
+from services.chassis.periodic import every
+from services.chassis.settings import ServiceName, Settings
 from services.chassis.topics import topics_consumed_by
 
 log = logging.getLogger(__name__)
@@ -185,16 +182,14 @@ class Runtime:
             os.kill(os.getpid(), signal.SIGTERM)
 
     async def _housekeeping(self) -> None:
-        while not self.stopping.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.stopping.wait(), self.settings.retention_interval_s)
-            if self.stopping.is_set():
-                return
-            with contextlib.suppress(OSError, asyncpg.PostgresError):
-                async with self.db.acquire() as conn:
-                    cutoff = self.clock.now() - timedelta(days=self.settings.retention_days)
-                    pruned = await outbox.prune(conn, cutoff)
-                    log.info("retention pruned", extra=ids(service=self.service, count=pruned))
+        async def prune() -> None:
+            cutoff = self.clock.now() - timedelta(days=self.settings.retention_days)
+            async with self.db.acquire() as conn:
+                pruned = await outbox.prune(conn, cutoff) + await inbox.prune(conn, cutoff)
+            log.info("retention pruned", extra=ids(service=self.service, count=pruned))
+
+        await every(lambda: self.settings.retention_interval_s, self.stopping, prune, f"{self.service}-retention",
+                    wait_first=True)
 
     async def stop(self) -> None:
         self.ready = False
@@ -240,47 +235,3 @@ class Runtime:
 
 async def _raw_body(message: StreamMessage[Any]) -> bytes:
     return message.body
-
-
-def create_service_app(
-    definition: ServiceDefinition,
-    *,
-    settings: Settings | None = None,
-    clock: Clock | None = None,
-    provider: TracerProvider | None = None,
-) -> FastAPI:
-    settings = settings or get_settings()
-    if provider is None:
-        provider = telemetry.tracer_provider(definition.name, settings)
-        telemetry.install(provider)
-    runtime = Runtime(definition, settings, clock or SystemClock(), provider)
-
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await runtime.start()
-        try:
-            yield
-        finally:
-            await runtime.stop()
-
-    from services.chassis.http import platform_router
-
-    app = FastAPI(title=f"Revcycle {definition.name}", lifespan=lifespan)
-    app.state.runtime = runtime
-    app.include_router(platform_router(runtime))
-    for build in definition.routers:
-        app.include_router(build(runtime))
-    if definition.customize_app is not None:
-        definition.customize_app(app)
-    return app
-
-
-def service_app_factory(definition: ServiceDefinition) -> Callable[..., FastAPI]:
-    """The `create_app` of a service: settings, clock and tracer injectable for tests."""
-
-    def create_app(
-        settings: Settings | None = None, clock: Clock | None = None, provider: TracerProvider | None = None
-    ) -> FastAPI:
-        return create_service_app(definition, settings=settings, clock=clock, provider=provider)
-
-    return create_app

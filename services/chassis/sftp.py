@@ -11,11 +11,34 @@ from __future__ import annotations
 import asyncio
 import posixpath
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import asyncssh
+from pydantic import BaseModel
 
-from services.chassis.clearinghouse import FOLDERS, TEMP_SUFFIX, ExchangeFile
+from services.chassis.clearinghouse import FOLDERS, TEMP_SUFFIX, Clearinghouse, ExchangeFile, FolderClearinghouse
+
+
+class SftpOptions(BaseModel):
+    """The clearinghouse over SFTP instead of the local folder (RCM_CLEARINGHOUSE_ROOT) when
+    `sftp_host` is set: the fields a service's settings mix in (RCM_<SERVICE>_SFTP_*)."""
+
+    sftp_host: str | None = None
+    sftp_port: int = 22
+    sftp_username: str = "revcycle"
+    sftp_password: str | None = None
+    sftp_client_key: str | None = None
+    sftp_known_hosts: str | None = None
+    sftp_root: str = "."
+
+    def sftp_settings(self) -> SftpSettings | None:
+        if not self.sftp_host:
+            return None
+        return SftpSettings(host=self.sftp_host, port=self.sftp_port, username=self.sftp_username,
+                            password=self.sftp_password,
+                            client_keys=(self.sftp_client_key,) if self.sftp_client_key else (),
+                            known_hosts=self.sftp_known_hosts, root=self.sftp_root)
 
 
 @dataclass(frozen=True)
@@ -114,3 +137,16 @@ def _safe_name(name: str) -> str:
     if not name or "/" in name or name.startswith("."):
         raise ValueError("a clearinghouse file name must be a plain file name")
     return name
+
+
+async def open_clearinghouse(root: Path, options: SftpOptions) -> Clearinghouse:
+    """The clearinghouse exchange a service reads and writes: over SFTP when its settings name a
+    host, else the folder `root` (RCM_CLEARINGHOUSE_ROOT); the layout made if missing."""
+    sftp = options.sftp_settings()
+    if sftp is not None:
+        remote = SftpClearinghouse(sftp)
+        await remote.ensure_layout()
+        return remote
+    folder = FolderClearinghouse(root)
+    folder.ensure_layout()
+    return folder

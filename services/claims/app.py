@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from services.chassis.runtime import ServiceDefinition, service_app_factory
+from services.chassis.app import service_app_factory
+from services.chassis.runtime import ServiceDefinition
 from services.claims import http_api
 from services.claims.background import batch_submissions, bootstrap_payers, poll_acknowledgments, run_timers
 from services.claims.handlers import HANDLERS

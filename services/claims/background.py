@@ -4,19 +4,14 @@ timers (bill hold, follow-up). Each pass runs in one transaction (state + outbox
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
-import asyncssh
-
-from services.chassis.clearinghouse import Clearinghouse, FolderClearinghouse
 from services.chassis.logs import ids
+from services.chassis.periodic import every
 from services.chassis.runtime import Runtime
-from services.chassis.sftp import SftpClearinghouse, SftpSettings
+from services.chassis.sftp import open_clearinghouse
 from services.claims import store
 from services.claims.domain.payers import PayerFileError
 from services.claims.service import acknowledgments, assembly, follow_up, operator, submission
@@ -38,46 +33,21 @@ SETTINGS = ClaimsSettings()
 TIMING = Timing(SETTINGS.submit_interval_s, SETTINGS.acks_interval_s, SETTINGS.timers_interval_s)
 
 
-async def clearinghouse_for(runtime: Runtime) -> Clearinghouse:
-    s = SETTINGS
-    if s.sftp_host:
-        sftp = SftpClearinghouse(SftpSettings(
-            host=s.sftp_host, port=s.sftp_port, username=s.sftp_username, password=s.sftp_password,
-            client_keys=(s.sftp_client_key,) if s.sftp_client_key else (), known_hosts=s.sftp_known_hosts,
-            root=s.sftp_root))
-        await sftp.ensure_layout()
-        return sftp
-    folder = FolderClearinghouse(runtime.settings.clearinghouse)
-    folder.ensure_layout()
-    return folder
-
-
-async def _every(interval: Callable[[], float], stopping: asyncio.Event, work: Callable[[], Awaitable[None]],
-                 name: str) -> None:
-    while not stopping.is_set():
-        try:
-            await work()
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, asyncssh.Error) as exc:
-            log.warning("background pass failed; retrying", extra=ids(component=name, error_class=type(exc).__name__))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stopping.wait(), interval())
-
-
 async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
     """Every few seconds: queued submissions -> one 837P interchange in outbound/."""
-    clearinghouse = await clearinghouse_for(runtime)
+    clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
 
     async def work() -> None:
         async with runtime.db.acquire() as conn, conn.transaction():
             await submission.submit_pending(conn, runtime.clock.now(), SETTINGS.usage_indicator)
         await submission.write_interchanges(runtime.db, clearinghouse, runtime.clock.now())
 
-    await _every(lambda: TIMING.submit_s, stopping, work, "claims-batcher")
+    await every(lambda: TIMING.submit_s, stopping, work, "claims-batcher")
 
 
 async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> None:
     """999 and 277CA files in inbound/acks/ -> accepted / rejected claims; archived after."""
-    clearinghouse = await clearinghouse_for(runtime)
+    clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
 
     async def work() -> None:
         for file in await clearinghouse.list("inbound/acks"):
@@ -86,7 +56,7 @@ async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> Non
                     await acknowledgments.process_ack_file(conn, file, content, runtime.clock.now())
             await clearinghouse.archive(file)
 
-    await _every(lambda: TIMING.acks_s, stopping, work, "claims-acks")
+    await every(lambda: TIMING.acks_s, stopping, work, "claims-acks")
 
 
 async def bootstrap_payers(runtime: Runtime, stopping: asyncio.Event) -> None:
@@ -112,7 +82,7 @@ async def run_timers(runtime: Runtime, stopping: asyncio.Event) -> None:
     async def work() -> None:
         await timers_once(runtime)
 
-    await _every(lambda: TIMING.timers_s, stopping, work, "claims-timers")
+    await every(lambda: TIMING.timers_s, stopping, work, "claims-timers")
 
 
 async def timers_once(runtime: Runtime) -> None:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from schemas import charges as ch
 from schemas import remits as rm
 from services.chassis.consumer import HandlerContext, HandlerTable
+from services.chassis.parking import ParkKey
 from services.claims.service import adjudication, assembly
 
 table = HandlerTable()
 
 
-def charge_park_key(charge_id: str) -> str:
-    return f"charge:{charge_id}"
+def charge_park_key(charge_id: str) -> ParkKey:
+    return ParkKey.of("charge", charge_id)
 
 
 @table.handles(ch.ChargePosted)

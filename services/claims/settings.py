@@ -7,8 +7,10 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.chassis.sftp import SftpOptions
 
-class ClaimsSettings(BaseSettings):
+
+class ClaimsSettings(SftpOptions, BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RCM_CLAIMS_", extra="ignore")
 
     submit_interval_s: float = Field(default=3.0, gt=0)
@@ -19,12 +21,3 @@ class ClaimsSettings(BaseSettings):
     """Loaded at start-up when the payer master is still empty (local runs); empty string: never."""
     usage_indicator: str = Field(default="T", pattern="^[TP]$")
     """ISA15: T test, P production."""
-
-    # The clearinghouse over SFTP instead of the local folder (RCM_CLEARINGHOUSE_ROOT) when set.
-    sftp_host: str | None = None
-    sftp_port: int = 22
-    sftp_username: str = "revcycle"
-    sftp_password: str | None = None
-    sftp_client_key: str | None = None
-    sftp_known_hosts: str | None = None
-    sftp_root: str = "."

@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from services.chassis.runtime import ServiceDefinition, service_app_factory
+from services.chassis.app import service_app_factory
+from services.chassis.runtime import ServiceDefinition
 from services.notifications.background import background
 from services.notifications.handlers import HANDLERS
 from services.notifications.settings import NotificationSettings, get_notification_settings

@@ -1,4 +1,4 @@
-"""`rcm notifications ...`, `rcm webhooks ...` and `rcm mail ...`: the notifications service's commands.
+"""`rcm notifications ...` and `rcm webhooks ...`: the notifications service's commands.
 
 State changes run with the service's own role in one transaction and record an audit row.
 Webhook secrets are never stored or printed: a subscription names the environment variable
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -22,16 +21,13 @@ from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
 from services.chassis.ids import new_id
-from services.chassis.settings import get_settings
 from services.notifications import store
 from services.notifications.domain.policy import due_reminders
-from services.notifications.mailcatcher import list_mail, mail_folder, read_mail
 from services.notifications.settings import get_notification_settings
 
 app = service_group("notifications", "Notifications: statements, staff alerts and webhooks.")
 webhooks_app = typer.Typer(help="Webhook subscriptions: signed HTTP POSTs of events to downstream systems.",
                            no_args_is_help=True)
-mail_app = typer.Typer(help="The local mail catcher: what the notifications service sent.", no_args_is_help=True)
 console = Console()
 err = Console(stderr=True)
 
@@ -220,28 +216,3 @@ def events_() -> None:
     """The event types a subscription can name."""
     for event_type in WEBHOOK_EVENT_TYPES:
         typer.echo(event_type)
-
-
-@mail_app.command("list")
-def mail_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Messages the local mail catcher received (one per Message-ID), oldest first."""
-    items = list_mail(mail_folder(get_settings().state_dir))
-    if as_json:
-        typer.echo(json.dumps([asdict(i) for i in items], indent=2))
-        return
-    table = Table(title=f"mail catcher: {len(items)} message(s)")
-    for col in ("date", "to", "subject", "message id"):
-        table.add_column(col)
-    for i in items:
-        table.add_row(i.date, i.to, i.subject, i.message_id)
-    console.print(table)
-
-
-@mail_app.command("show")
-def mail_show(ident: str = typer.Argument(..., metavar="MESSAGE_ID", help="Message-ID or file name.")) -> None:
-    """Print one stored message as received."""
-    text = read_mail(mail_folder(get_settings().state_dir), ident)
-    if text is None:
-        err.print("[red]error:[/red] no stored message has that id")
-        raise typer.Exit(1)
-    typer.echo(text)

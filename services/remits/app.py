@@ -2,7 +2,8 @@
 
 from pathlib import Path
 
-from services.chassis.runtime import ServiceDefinition, service_app_factory
+from services.chassis.app import service_app_factory
+from services.chassis.runtime import ServiceDefinition
 from services.remits import http_api
 from services.remits.background import poll_inbound, restate_queued
 from services.remits.handlers import HANDLERS

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.stack import PROCESSES
 from services.chassis.settings import Settings
-from services.chassis.stack import PROCESSES
 from tests.e2e.support import Rcm
 
 RCM = str(Path(sys.executable).with_name("rcm"))

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.stack import PROCESSES
 from sandbox.demo_data import generate
-from services.chassis.stack import PROCESSES
 from tests.e2e.support import Rcm
 
 pytestmark = pytest.mark.integration

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from services.notifications.mailcatcher import MailCatcher
+from devstack.mailcatcher import MailCatcher
 from tests.integration.test_notifications_helpers import free_port
 
 

@@ -21,8 +21,10 @@ from pydantic import BaseModel
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
+from services.chassis import inbox, outbox
 from services.chassis.http import platform_router
 from services.chassis.outbox import OutboxRelay
+from services.chassis.parking import ParkKey
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from tests.support import testsvc
@@ -219,16 +221,17 @@ async def test_early_arrivals_are_parked_then_applied_in_order(
     first = await publish(platform, payment(account))
     second = await publish(platform, payment(account))
     parked = "SELECT count(*) FROM parked WHERE park_key = $1"
+    key = str(ParkKey.of("account", account))
 
     async def both_parked() -> bool:
-        return await count(platform, "remits", parked, account) == 2
+        return await count(platform, "remits", parked, key) == 2
 
     await eventually(both_parked, what="two parked payments")
     assert await count(platform, "remits", "SELECT count(*) FROM test_effects WHERE subject = $1", account) == 0
     await publish(platform, testsvc.example(testsvc.REFUND_ISSUED, patient_account_id=account))
 
     async def released() -> bool:
-        return await count(platform, "remits", parked, account) == 0
+        return await count(platform, "remits", parked, key) == 0
 
     await eventually(released, what="the parked payments to be released")
     conn = await asyncpg.connect(platform.database_url("remits"))
@@ -381,3 +384,24 @@ async def test_the_stop_drain_and_the_relay_loop_never_send_a_row_twice(
 
     await eventually(all_sent, what="the five events on the topic")
     assert sent == [str(i) for i in ids_]  # each once, in order
+
+
+async def test_retention_prunes_old_inbox_rows_and_old_published_outbox_rows_only(platform: Settings) -> None:
+    old, cutoff = datetime(1999, 1, 1, tzinfo=UTC), datetime(2000, 1, 1, tzinfo=UTC)
+    conn = await asyncpg.connect(platform.database_url("notifications"))
+    try:
+        tx = conn.transaction()
+        await tx.start()
+        await conn.executemany("INSERT INTO inbox (consumer, event_id, received_at) VALUES ($1, $2, $3)",
+                               [("retention-test", uuid.uuid4(), old), ("retention-test", uuid.uuid4(), cutoff)])
+        await conn.executemany(
+            "INSERT INTO outbox (event_id, topic, message_key, event_type, subject, occurred_at, payload,"
+            " published_at) VALUES ($1, 't', 'k', 'e', 's', $2, ''::bytea, $3)",
+            [(uuid.uuid4(), old, old), (uuid.uuid4(), old, None), (uuid.uuid4(), old, cutoff)])
+        assert await inbox.prune(conn, cutoff) == 1
+        assert await outbox.prune(conn, cutoff) == 1  # the unsent row stays, however old
+        assert await conn.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'retention-test'") == 1
+        assert await conn.fetchval("SELECT count(*) FROM outbox WHERE occurred_at = $1", old) == 2
+        await tx.rollback()
+    finally:
+        await conn.close()

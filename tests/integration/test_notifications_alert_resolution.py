@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
+from devstack.mailcatcher import MailCatcher
 from services.chassis.clock import FixedClock
 from services.chassis.ids import new_id
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.notifications import store
-from services.notifications.mailcatcher import MailCatcher
 from services.notifications.service.delivery import Sender, create_digest
 from services.notifications.settings import NotificationSettings
 from tests.integration.test_notifications_helpers import (

@@ -17,9 +17,9 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
+from devstack.stack import PROCESSES, REPO
 from services.chassis import migrations
 from services.chassis.settings import Settings, get_settings
-from services.chassis.stack import PROCESSES, REPO
 from services.notifications.app import DEFINITION
 from tests.integration.test_notifications_helpers import fetch, free_port
 from tests.support.kafka_io import eventually
@@ -74,12 +74,12 @@ async def test_webhooks_add_list_remove(platform: Settings, cli_env: None) -> No
 async def test_the_mail_catcher_process_and_rcm_mail_list(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    assert any(p.name == "mailcatcher" and p.module == "services.notifications.mailcatcher" and not p.consumes
+    assert any(p.name == "mailcatcher" and p.module == "devstack.mailcatcher" and not p.consumes
                for p in PROCESSES)
     smtp_port, http_port = free_port(), free_port()
     env = {**os.environ, "RCM_STATE_DIR": str(tmp_path), "RCM_MAILCATCHER_SMTP_PORT": str(smtp_port),
            "RCM_MAILCATCHER_HTTP_PORT": str(http_port)}
-    proc = subprocess.Popen([sys.executable, "-m", "services.notifications.mailcatcher"], cwd=REPO, env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "devstack.mailcatcher"], cwd=REPO, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         async def ready() -> bool:

@@ -15,12 +15,12 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from standardwebhooks import Webhook
 
+from devstack.mailcatcher import MailCatcher
 from services.chassis.clock import FixedClock
 from services.chassis.ids import new_id
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.notifications import store
-from services.notifications.mailcatcher import MailCatcher
 from services.notifications.service.delivery import Sender, message_id
 from tests.integration.test_notifications_helpers import (
     T0,

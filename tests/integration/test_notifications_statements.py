@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
+from devstack.mailcatcher import MailCatcher
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.notifications.mailcatcher import MailCatcher
 from tests.integration.test_notifications_helpers import (
     T0,
     WRITTEN_OFF,

@@ -23,6 +23,7 @@ from edi.x12 import EnvelopeParams
 from edi.x835 import ClaimPayment, write_835
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
+from services.chassis.sftp import open_clearinghouse
 from services.chassis.telemetry import tracer_provider
 from services.remits import background, store
 from services.remits.app import create_app
@@ -234,7 +235,7 @@ async def test_835s_are_fetched_over_sftp(app: FastAPI, tmp_path: Path) -> None:
         sftp_factory=lambda chan: asyncssh.SFTPServer(chan, chroot=str(root).encode()))
     try:
         port = acceptor.sockets[0].getsockname()[1]
-        house = await background.clearinghouse_for(tmp_path / "unused", RemitsSettings(
+        house = await open_clearinghouse(tmp_path / "unused", RemitsSettings(
             sftp_host="127.0.0.1", sftp_port=port, sftp_username="biller", sftp_password="s3cret"))
         pool = app.state.runtime.db
         async with pool.acquire() as conn:

@@ -18,6 +18,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from devstack.stack import PROCESSES, REPO
 from edi.writer837 import render_837p
 from edi.x277ca import read_277ca
 from edi.x835 import ClaimStatus, read_835
@@ -26,7 +27,6 @@ from sandbox.app import create_app
 from sandbox.clearinghouse_loop import Sandbox, Timing
 from sandbox.payers import load_payers
 from services.chassis.clearinghouse import FolderClearinghouse
-from services.chassis.stack import PROCESSES, REPO
 from tests.unit.sandbox.support import batch, checked, claim, line
 
 D = Decimal

@@ -12,7 +12,7 @@ from contextlib import suppress
 from dataclasses import dataclass
 from typing import Any
 
-from services.chassis import provision, stack
+from devstack import provision, stack
 from services.chassis.settings import Settings
 from services.chassis.topics import delete_prefixed_topics
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from schemas.registry import spec_for
 from services.chassis.clock import SystemClock
 from services.chassis.consumer import HandlerContext
+from services.chassis.parking import ParkKey
 from services.chassis.runtime import Runtime, ServiceDefinition
 from services.chassis.settings import Settings
 from services.chassis.telemetry import tracer_provider
@@ -62,7 +63,7 @@ async def on_payment_received(ctx: HandlerContext, event: Any) -> None:
     if account.startswith(WAITING_PREFIX) and not await ctx.conn.fetchval(
         "SELECT 1 FROM test_switches WHERE name = $1", account
     ):
-        await ctx.park(account, "account not opened yet")
+        await ctx.park(ParkKey.of("account", account), "account not opened yet")
         return
     await _record(ctx)
     await ctx.emit(example(PAYMENT_POSTED, patient_account_id=account))
@@ -73,7 +74,7 @@ async def on_refund_issued(ctx: HandlerContext, event: Any) -> None:
     await _record(ctx)
     account = event.patient_account_id
     await ctx.conn.execute("INSERT INTO test_switches VALUES ($1, true) ON CONFLICT DO NOTHING", account)
-    await ctx.release_parked(account)
+    await ctx.release_parked(ParkKey.of("account", account))
 
 
 async def on_payment_posted(ctx: HandlerContext, event: Any) -> None:

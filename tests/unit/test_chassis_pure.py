@@ -99,7 +99,7 @@ def test_logs_are_json_and_refuse_non_id_fields() -> None:
 async def test_status_calls_a_service_with_held_outbox_rows_unhealthy(monkeypatch: pytest.MonkeyPatch) -> None:
     import asyncpg
 
-    from services.chassis import stack
+    from devstack import stack
 
     async def away(*_: object, **__: object) -> None:
         raise OSError("not here")

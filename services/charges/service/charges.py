@@ -33,12 +33,13 @@ from services.charges.service.encounters import (
 from services.chassis.consumer import HandlerContext
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
+from services.chassis.parking import ParkKey
 
 log = logging.getLogger(__name__)
 
 
-def charge_park_key(idempotency_key: str) -> str:
-    return f"charge:{idempotency_key}"
+def charge_park_key(idempotency_key: str) -> ParkKey:
+    return ParkKey.of("charge", idempotency_key)
 
 
 def charge_facts(line: intake.ChargeSubmitted | intake.ChargeCorrected) -> ChargeFacts:

@@ -10,6 +10,8 @@ import logging
 from functools import lru_cache
 from typing import Any
 
+import asyncpg
+
 from schemas import charges as out
 from schemas import intake
 from schemas.common import EncounterDetails, RejectionReason
@@ -18,8 +20,10 @@ from services.charges.domain.facts import EncounterFacts
 from services.charges.domain.findings import Reason, Rejection
 from services.charges.domain.reference import ReferenceData, shipped_reference
 from services.charges.domain.validation import validate_encounter
+from services.chassis import parking
 from services.chassis.consumer import HandlerContext
 from services.chassis.logs import ids
+from services.chassis.parking import ParkKey
 
 log = logging.getLogger(__name__)
 
@@ -32,8 +36,8 @@ def reference() -> ReferenceData:
     return shipped_reference()
 
 
-def encounter_park_key(source_system: str, source_encounter_id: str) -> str:
-    return f"encounter:{source_system}:{source_encounter_id}"
+def encounter_park_key(source_system: str, source_encounter_id: str) -> ParkKey:
+    return ParkKey.of("encounter", source_system, source_encounter_id)
 
 
 def encounter_facts(details: EncounterDetails) -> EncounterFacts:
@@ -139,3 +143,22 @@ async def rebill_if_billed(ctx: HandlerContext, encounter_id: str) -> None:
     encounter = await store.load_encounter(ctx.conn, encounter_id)
     if encounter is not None and encounter.closed_at is not None:
         await release_to_billing(ctx, encounter_id)
+
+
+async def encounter_status(conn: asyncpg.Connection, source_system: str, source_encounter_id: str
+                           ) -> dict[str, Any] | None:
+    """An encounter's state, ledger total and charges, and how many events still wait for it."""
+    found = await store.encounter_status(conn, source_system, source_encounter_id)
+    if found is None:
+        return None
+    return {**found, "waiting_for_encounter": await parking.waiting(
+        conn, encounter_park_key(source_system, source_encounter_id))}
+
+
+async def encounter_history(conn: asyncpg.Connection, ident: str) -> dict[str, Any] | None:
+    """Everything about the encounter an id points at (ours or the sender's)."""
+    found = await store.history(conn, ident)
+    if found is None:
+        return None
+    return {**found, "waiting_for_encounter": await parking.waiting(
+        conn, encounter_park_key(found["source_system"], found["source_encounter_id"]))}

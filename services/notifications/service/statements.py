@@ -16,6 +16,7 @@ from services.chassis.clock import Clock
 from services.chassis.consumer import HandlerContext
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
+from services.chassis.parking import ParkKey
 from services.notifications import store
 from services.notifications.domain.statements import choose_recipient, guarantor_key
 from services.notifications.service.webhooks import fan_out
@@ -29,8 +30,8 @@ STATEMENT_TEMPLATE = "patient-statement"
 REMINDER_TEMPLATE = "patient-statement-reminder"
 
 
-def contact_park_key(encounter_id: str) -> str:
-    return f"contact:{encounter_id}"
+def contact_park_key(encounter_id: str) -> ParkKey:
+    return ParkKey.of("contact", encounter_id)
 
 
 async def record_contact(ctx: HandlerContext, event: charges.EncounterReadyToBill) -> None:

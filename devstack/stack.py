@@ -17,12 +17,13 @@ from pathlib import Path
 import asyncpg
 import httpx
 
-from services.chassis import ports, provision
+from devstack import provision
+from services.chassis import ports
 from services.chassis.clearinghouse import FolderClearinghouse
 from services.chassis.settings import SERVICES, Settings
 from services.chassis.topics import consumer_lag, ensure_topics, kafka_roundtrip
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 LOCAL = REPO / "deploy" / "local"
 
 
@@ -107,7 +108,7 @@ class Process:
 
 PROCESSES: tuple[Process, ...] = (
     *(Process(s, f"services.{s}", consumes=True) for s in SERVICES),
-    Process("mailcatcher", "services.notifications.mailcatcher", consumes=False),
+    Process("mailcatcher", "devstack.mailcatcher", consumes=False),
     Process("sandbox", "sandbox", consumes=False),
 )
 

@@ -1,6 +1,6 @@
 """The local mail catcher: an aiosmtpd SMTP server that writes each message to a folder.
 
-`rcm up` runs it as a process (`python -m services.notifications.mailcatcher`): SMTP on
+`rcm up` runs it as a process (`python -m devstack.mailcatcher`): SMTP on
 ports.MAIL_CATCHER_SMTP, GET /readyz on ports.HTTP["mailcatcher"], messages under
 settings.state_dir / "mail". Each message is one `.eml` file named after its Message-ID, so
 a message handed over twice (a resend after a crash) is kept once. Tests start `MailCatcher`

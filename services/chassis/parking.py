@@ -1,0 +1,66 @@
+"""Parking: events that came before what they need wait here, in the transaction of the handler
+that parked them, until a later event releases their key. The chassis owns the table and the
+shape of a key; services name what an event waits for with `ParkKey`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import asyncpg
+
+from schemas.envelope import Envelope
+from services.chassis.dlq import SourceRecord
+
+
+@dataclass(frozen=True)
+class ParkKey:
+    """What a parked event waits for: a kind of thing and its opaque ids (never PHI)."""
+
+    kind: str
+    ids: tuple[str, ...]
+
+    @classmethod
+    def of(cls, kind: str, *ids: str) -> ParkKey:
+        return cls(kind, ids)
+
+    def __str__(self) -> str:
+        return ":".join((self.kind, *self.ids))
+
+
+async def park(conn: asyncpg.Connection, key: ParkKey, envelope: Envelope, record: SourceRecord, reason: str) -> None:
+    await conn.execute(
+        "INSERT INTO parked (park_key, event_id, event_type, topic, message_key, headers, payload, reason)"
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)",
+        str(key),
+        envelope.id,
+        envelope.type,
+        record.topic,
+        record.key.decode() if record.key else None,
+        [[k, v.decode()] for k, v in record.headers],
+        record.value,
+        reason,
+    )
+
+
+async def take(conn: asyncpg.Connection, key: ParkKey) -> list[SourceRecord]:
+    """Remove the events parked under `key` and return them in arrival order."""
+    rows = await conn.fetch(
+        "DELETE FROM parked WHERE park_key = $1 RETURNING id, topic, message_key, headers, payload", str(key)
+    )
+    return [
+        SourceRecord(
+            topic=row["topic"],
+            partition=-1,
+            offset=-1,
+            key=row["message_key"].encode() if row["message_key"] else None,
+            value=bytes(row["payload"]),
+            headers=[(k, v.encode()) for k, v in row["headers"]],
+        )
+        for row in sorted(rows, key=lambda r: r["id"])
+    ]
+
+
+async def waiting(conn: asyncpg.Connection, key: ParkKey) -> int:
+    """How many events wait for `key`."""
+    count: int = await conn.fetchval("SELECT count(*) FROM parked WHERE park_key = $1", str(key))
+    return count
