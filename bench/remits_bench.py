@@ -40,7 +40,6 @@ from rich.table import Table
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.x12_bench import machine
-from edi.balancing import check_835
 from edi.x12 import EnvelopeParams
 from edi.x835 import (
     Address,
@@ -60,6 +59,7 @@ from edi.x835 import (
     Reference,
     RemittanceTransaction,
     ServiceLine,
+    check_835,
     read_835,
     write_835,
 )
@@ -68,6 +68,7 @@ from services.chassis import migrations
 from services.chassis.db import create_pool
 from services.remits import store
 from services.remits.app import DEFINITION
+from services.remits.rows import SubmissionRow
 from services.remits.service import remittances
 from tests.support import infra
 
@@ -141,7 +142,7 @@ def _service_line(code: str, charge: Decimal, paid: Decimal, lcn: str, adjustmen
                        service_date=SERVICE_DATE)
 
 
-def build_claim(n: int, mix: Mix) -> tuple[ClaimPayment, dict[str, Any]]:
+def build_claim(n: int, mix: Mix) -> tuple[ClaimPayment, SubmissionRow]:
     """Claim n's 835 claim payment and its ClaimSubmitted projection (as the handler saves it)."""
     sub = f"BN{n:08d}"
     count = 1 + n % 3
@@ -177,23 +178,23 @@ def build_claim(n: int, mix: Mix) -> tuple[ClaimPayment, dict[str, Any]]:
         charge=charge, paid=paid, patient_responsibility=patient, filing_indicator="CI",
         payer_claim_control_number=f"PCC{n:09d}", patient=EntityName(entity="QC", last_name="DOE", first_name="PAT"),
         service_lines=tuple(lines))
-    projection = {
-        "submission_id": sub, "claim_id": f"clm_b{n}", "claim_family_id": f"fam_b{n}", "encounter_id": f"enc_b{n}",
-        "patient_account_id": f"acct_b{n // 3}", "payer_id": PAYER_ID, "payer_name": PAYER.name, "coverage_rank": 1,
-        "next_payer_rank": None, "next_payer_id": None, "frequency": "1", "total_charge": charge,
-        "lines": submitted, "submitted_at": AT - timedelta(days=30),
-    }
+    projection = SubmissionRow(
+        submission_id=sub, claim_id=f"clm_b{n}", claim_family_id=f"fam_b{n}", encounter_id=f"enc_b{n}",
+        patient_account_id=f"acct_b{n // 3}", payer_id=PAYER_ID, payer_name=PAYER.name, coverage_rank=1,
+        next_payer_rank=None, next_payer_id=None, frequency="1", total_charge=charge,
+        lines=tuple(submitted), submitted_at=AT - timedelta(days=30),
+    )
     mix.claims += 1
     mix.lines += count
     mix.paid += paid > 0
     return claim, projection
 
 
-def build_files(claims: int, files: int, mix: Mix) -> tuple[list[RemittanceTransaction], list[dict[str, Any]]]:
+def build_files(claims: int, files: int, mix: Mix) -> tuple[list[RemittanceTransaction], list[SubmissionRow]]:
     """One transaction set (one EFT) per file; claims dealt out evenly; every 4th file an L6 interest
     PLB, every 4th (offset) a WO recoupment naming a claim of the same file."""
     transactions: list[RemittanceTransaction] = []
-    projections: list[dict[str, Any]] = []
+    projections: list[SubmissionRow] = []
     n = 0
     for f in range(files):
         share = claims // files + (1 if f < claims % files else 0)
@@ -259,7 +260,7 @@ async def counts(conn: Any) -> dict[str, int]:
     return out
 
 
-async def check_posted(conn: Any, transactions: list[RemittanceTransaction], projections: list[dict[str, Any]],
+async def check_posted(conn: Any, transactions: list[RemittanceTransaction], projections: list[SubmissionRow],
                        ) -> None:
     """Payer cash = BPR02 (per remittance and in total), journals balance, every claim posted once."""
     bpr = {t.trace_number: t.total_payment for t in transactions}
@@ -278,7 +279,7 @@ async def check_posted(conn: Any, transactions: list[RemittanceTransaction], pro
     posted = await conn.fetch("SELECT reported_submission, claim_id, count(*) AS n FROM postings"
                               " GROUP BY reported_submission, claim_id")
     by_sub = {r["reported_submission"]: (r["claim_id"], r["n"]) for r in posted}
-    want = {p["submission_id"]: p["claim_id"] for p in projections}
+    want = {p.submission_id: p.claim_id for p in projections}
     expect(len(posted) == len(by_sub) and set(by_sub) == set(want),
            f"postings name {len(by_sub)} submissions, {len(want)} were sent")
     twice = [s for s, (_, n) in by_sub.items() if n != 1]
@@ -314,7 +315,7 @@ async def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
 
 
 async def measure(args: argparse.Namespace, console: Console, settings: Any, mix: Mix,
-                  transactions: list[RemittanceTransaction], projections: list[dict[str, Any]], raws: list[bytes],
+                  transactions: list[RemittanceTransaction], projections: list[SubmissionRow], raws: list[bytes],
                   rewrapped: list[bytes], segments: int, mb: float) -> dict[str, Any]:
     pool = await create_pool(settings.database_url(DEFINITION.name), max_size=2)
     try:

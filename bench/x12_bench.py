@@ -21,12 +21,10 @@ from rich.table import Table
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from edi.claim837 import ClaimBatch
 from edi.envelope import read_interchange
 from edi.npi import npi_check_digit
-from edi.reader837 import read_837p_interchange
 from edi.validate import pyx12_validate
-from edi.writer837 import render_837p
+from edi.x837 import ClaimBatch, read_837p_interchange, render_837p
 
 RESULTS = Path(__file__).with_name("results.md")
 

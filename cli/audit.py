@@ -33,7 +33,7 @@ from edi.x12 import X12Error
 from edi.x835 import read_835
 from services.charges import store as charges_store
 from services.chassis.commands import service_connection
-from services.claims import store as claims_store
+from services.claims.store import ClaimsStore
 from services.notifications import store as notifications_store
 from services.remits import store as remits_store
 from services.remits.domain import cards as cards_domain
@@ -61,8 +61,9 @@ async def _charges_vs_claims() -> tuple[Check, dict[str, Decimal], set[str]]:
     async with service_connection("charges") as conn:
         billed = await charges_store.billable_totals(conn)
     async with service_connection("claims") as conn:
-        claimed, pending = await claims_store.audit_primary_totals(conn)
-        unsent = await claims_store.audit_unsent_primaries(conn)
+        claims = ClaimsStore(conn)
+        claimed, pending = await claims.audit_primary_totals()
+        unsent = await claims.audit_unsent_primaries()
     for encounter_id, total in sorted(billed.items()):
         if encounter_id in pending:
             continue

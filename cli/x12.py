@@ -131,7 +131,7 @@ def parse(
         interchange = read_interchange(text)
         kind = _kind(interchange)
         if kind == "837P":
-            from edi.reader837 import read_837p_interchange
+            from edi.x837 import read_837p_interchange
 
             batch = read_837p_interchange(interchange)
             if as_json:
@@ -212,8 +212,7 @@ def render_837(
 ) -> None:
     from pydantic import ValidationError
 
-    from edi.claim837 import ClaimBatch
-    from edi.writer837 import render_837p
+    from edi.x837 import ClaimBatch, render_837p
 
     if schema:
         _json_out(ClaimBatch.model_json_schema())

@@ -1,132 +1,60 @@
 """Validation: pyx12 structural validation plus our own per-transaction checks.
 
 ``pyx12_validate`` runs pyx12's implementation-guide validation through its Python API and
-turns its error tree into ``X12Issue`` values. ``validate`` adds our checks, dispatched per
-transaction set id through a small registry (``register_check``); the 835 balancing checks
-live in ``edi.balancing.check_835`` and are picked up when that module is importable.
+turns its error tree into ``X12Issue`` values. ``validate`` adds our checks, listed per
+transaction set id in ``CHECKS``: the 837P checks (``edi.x837.checks``) and the 835 balancing
+checks (``edi.x835.balancing``).
 """
 
 from __future__ import annotations
 
-import importlib
 import io
 import json
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, Literal, cast
+from typing import Any
 
 from edi.envelope import Interchange, TransactionSet, read_interchange
 from edi.errors import X12Error
+from edi.issues import X12Issue, issue_from_error
+from edi.x835.balancing import BalanceCheck, balancing_issues
+from edi.x837.checks import check_837p
 
-Severity = Literal["error", "warning"]
+# --- our own checks ---------------------------------------------------------------------------
 
+Finding = X12Issue | X12Error | BalanceCheck
+"""What a check yields: an issue, the error that stopped it reading the set, or a failed 835
+balancing check (which carries the same code, message, position and element as an issue)."""
 
-@dataclass(frozen=True)
-class X12Issue:
-    """One finding. ``message`` never contains element values (X12 files carry PHI)."""
+TransactionCheck = Callable[[TransactionSet, Interchange], Iterable[Finding]]
 
-    code: str  # stable id: "pyx12:<pyx12 error code>", "envelope", "npi_check_digit", ...
-    message: str
-    position: int | None = None  # 1-based segment number in the interchange (ISA = 1)
-    segment_id: str | None = None
-    element: str | None = None  # e.g. "CLM02"
-    severity: Severity = "error"
-    source: Literal["pyx12", "revcycle"] = "revcycle"
-
-    def __str__(self) -> str:
-        where = f"segment {self.position}" if self.position is not None else "interchange"
-        if self.segment_id:
-            where += f" ({self.segment_id})"
-        return f"{where}: {self.message}"
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "message": self.message,
-            "position": self.position,
-            "segment_id": self.segment_id,
-            "element": self.element,
-            "severity": self.severity,
-            "source": self.source,
-        }
-
-
-def issue_from_error(error: X12Error, code: str = "syntax") -> X12Issue:
-    return X12Issue(code=code, message=error.message, position=error.position, segment_id=error.segment_id)
-
-
-# --- registry of our own checks ---------------------------------------------------------------
-
-TransactionCheck = Callable[[TransactionSet, Interchange], Iterable[X12Issue]]
-_CHECKS: dict[str, list[TransactionCheck]] = {}
-
-# Per-transaction checks living in modules built separately, looked up at call time so
-# edi.validate stays importable while one of them is missing or broken. The first callable
-# attribute found is used, called as ``check(transaction_set, interchange)``.
-_PLUGIN_MODULES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "835": ("edi.balancing", ("balancing_issues", "check_835")),
+CHECKS: dict[str, tuple[TransactionCheck, ...]] = {
+    "837": (check_837p,),
+    "835": (balancing_issues,),
 }
+"""Our checks per transaction set id (ST01), run in order on every transaction set with that id."""
 
 
-def register_check(transaction_id: str) -> Callable[[TransactionCheck], TransactionCheck]:
-    """Decorator: run ``check(transaction, interchange)`` on every transaction set with ST01 = id."""
-
-    def decorator(check: TransactionCheck) -> TransactionCheck:
-        if check not in _CHECKS.setdefault(transaction_id, []):
-            _CHECKS[transaction_id].append(check)
-        return check
-
-    return decorator
-
-
-def _plugin_check(transaction_id: str) -> TransactionCheck | None:
-    plugin = _PLUGIN_MODULES.get(transaction_id)
-    if plugin is None:
-        return None
-    module_name, attrs = plugin
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        return None
-    for attr in attrs:
-        check = getattr(module, attr, None)
-        if callable(check):
-            return cast(TransactionCheck, check)
-    return None
-
-
-def _coerce(found: object) -> X12Issue:
-    """Accept X12Issue or anything shaped like one (plugins may return their own dataclass)."""
+def _coerce(found: Finding) -> X12Issue:
     if isinstance(found, X12Issue):
         return found
     if isinstance(found, X12Error):
         return issue_from_error(found, "check")
     return X12Issue(
-        code=str(getattr(found, "code", "check")),
-        message=str(getattr(found, "message", found)),
-        position=getattr(found, "position", None),
-        segment_id=getattr(found, "segment_id", None),
-        element=getattr(found, "element", None),
-        severity="warning" if getattr(found, "severity", "error") == "warning" else "error",
+        code=found.code,
+        message=found.message,
+        position=found.position,
+        segment_id=found.segment_id,
+        element=found.element,
+        severity="warning" if found.severity == "warning" else "error",
     )
 
 
-def checks_for(transaction_id: str) -> list[TransactionCheck]:
-    checks = list(_CHECKS.get(transaction_id, []))
-    plugin = _plugin_check(transaction_id)
-    if plugin is not None and plugin not in checks:
-        checks.append(plugin)
-    return checks
-
-
 def own_checks(interchange: Interchange) -> list[X12Issue]:
-    # Importing the 837P checks here registers them without a cycle at module import time.
-    importlib.import_module("edi.checks837")
     issues: list[X12Issue] = []
     for ts in interchange.transactions():
-        for check in checks_for(ts.id):
+        for check in CHECKS.get(ts.id, ()):
             issues.extend(_coerce(found) for found in check(ts, interchange))
     return issues
 
@@ -258,7 +186,7 @@ def pyx12_validate(text: str) -> list[X12Issue]:
 
 
 def validate(text: str) -> list[X12Issue]:
-    """Our own checks (envelope, NPI, CLM02 totals, REF*F8, registered per-transaction checks).
+    """Our own checks (envelope, NPI, CLM02 totals, REF*F8, 835 balancing: see ``CHECKS``).
 
     An envelope or syntax error stops here with one issue, since nothing after it is reliable.
     """

@@ -36,8 +36,6 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
-from edi.claim837 import Claim
-from edi.claim837 import ServiceLine as ClaimLine
 from edi.x277ca import StatusCode
 from edi.x835 import (
     Address,
@@ -59,6 +57,8 @@ from edi.x835 import (
     RemittanceTransaction,
     ServiceLine,
 )
+from edi.x837 import Claim
+from edi.x837 import ServiceLine as ClaimLine
 from sandbox.payers import PayerConfig
 
 CENT = Decimal("0.01")

@@ -22,13 +22,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edi import validate
-from edi.claim837 import Claim, ClaimBatch
-from edi.reader837 import read_837p_interchange
 from edi.segments import parse_segments
 from edi.x12 import EnvelopeParams, FunctionalGroup, Interchange, TransactionSet, X12Error, read_interchange
-from edi.x277ca import ClaimDecision, build_277ca, write_277ca
+from edi.x277ca import write_277ca
 from edi.x835 import write_835
-from edi.x999 import ElementError, SegmentError, TransactionFinding, acknowledge, acknowledge_interchange, write_999
+from edi.x837 import Claim, ClaimBatch, read_837p_interchange
+from edi.x999 import ElementError, SegmentError, write_999
+from sandbox.acknowledgments import ClaimDecision, TransactionFinding, acknowledge, acknowledge_interchange, build_277ca
 from sandbox.adjudication import (
     ClaimResult,
     SandboxState,

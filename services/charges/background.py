@@ -9,7 +9,7 @@ import logging
 import hl7.mllp
 import yaml
 
-from services.charges.hl7_door import Hl7Door, load_defaults, mllp_port
+from services.charges.hl7.mllp import Hl7Door, load_defaults, mllp_port
 from services.chassis.logs import ids
 from services.chassis.runtime import Runtime
 

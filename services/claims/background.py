@@ -12,10 +12,10 @@ from services.chassis.logs import ids
 from services.chassis.periodic import every
 from services.chassis.runtime import Runtime
 from services.chassis.sftp import open_clearinghouse
-from services.claims import store
 from services.claims.domain.payers import PayerFileError
 from services.claims.service import acknowledgments, assembly, follow_up, operator, submission
 from services.claims.settings import ClaimsSettings
+from services.claims.store import ClaimsStore
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
 
     async def work() -> None:
         async with runtime.db.acquire() as conn, conn.transaction():
-            await submission.submit_pending(conn, runtime.clock.now(), SETTINGS.usage_indicator)
+            await submission.submit_pending(ClaimsStore(conn), runtime.clock.now(), SETTINGS.usage_indicator)
         await submission.write_interchanges(runtime.db, clearinghouse, runtime.clock.now())
 
     await every(lambda: TIMING.submit_s, stopping, work, "claims-batcher")
@@ -53,7 +53,7 @@ async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> Non
         for file in await clearinghouse.list("inbound/acks"):
             content = await clearinghouse.read(file)
             async with runtime.db.acquire() as conn, conn.transaction():
-                    await acknowledgments.process_ack_file(conn, file, content, runtime.clock.now())
+                await acknowledgments.process_ack_file(ClaimsStore(conn), file, content, runtime.clock.now())
             await clearinghouse.archive(file)
 
     await every(lambda: TIMING.acks_s, stopping, work, "claims-acks")
@@ -70,8 +70,9 @@ async def bootstrap_payers(runtime: Runtime, stopping: asyncio.Event) -> None:
         log.error("payer master not loaded", extra=ids(component="claims-payers", error_class=type(exc).__name__))
         return
     async with runtime.db.acquire() as conn, conn.transaction():
-        if await store.payer_master_empty(conn):
-            await operator.load_payers(conn, payers, fees, path.name, "rcm-claims", "initial load at start-up",
+        db = ClaimsStore(conn)
+        if await db.payer_master_empty():
+            await operator.load_payers(db, payers, fees, path.name, "rcm-claims", "initial load at start-up",
                                       runtime.clock.now())
             log.info("payer master loaded at start-up", extra=ids(count=len(payers)))
 
@@ -88,6 +89,7 @@ async def run_timers(runtime: Runtime, stopping: asyncio.Event) -> None:
 async def timers_once(runtime: Runtime) -> None:
     now = runtime.clock.now()
     async with runtime.db.acquire() as conn, conn.transaction():
-        for encounter_id in await store.encounters_due(conn, now):
-            await assembly.assemble_encounter(conn, encounter_id, now)
-        await follow_up.follow_up(conn, now)
+        db = ClaimsStore(conn)
+        for encounter_id in await db.encounters_due(now):
+            await assembly.assemble_encounter(db, encounter_id, now)
+        await follow_up.follow_up(db, now)

@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
-import asyncpg
 import typer
 from rich.console import Console
 from rich.table import Table
@@ -19,9 +18,9 @@ from rich.table import Table
 from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
-from services.claims import store
 from services.claims.domain.payers import PayerFileError, parse_fee_schedule
 from services.claims.service import operator
+from services.claims.store import ClaimsStore
 
 app = service_group("claims", "Claims: assembly, scrubbing, submission and acknowledgments.")
 payers_app = typer.Typer(help="The payer master (deploy/local/payers.yaml).", no_args_is_help=True)
@@ -37,12 +36,12 @@ def _run(work: Coroutine[Any, Any, T]) -> T:
     return run_command("claims", work)
 
 
-async def _with_conn(work: Callable[[asyncpg.Connection], Awaitable[T]], *, write: bool = False) -> T:
+async def _with_conn(work: Callable[[ClaimsStore], Awaitable[T]], *, write: bool = False) -> T:
     async with service_connection("claims") as conn:
         if write:
             async with conn.transaction():
-                return await work(conn)
-        return await work(conn)
+                return await work(ClaimsStore(conn))
+        return await work(ClaimsStore(conn))
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
@@ -66,8 +65,8 @@ def payers_load(
     except (OSError, UnicodeDecodeError):
         raise _fail("the file cannot be read as UTF-8 text", 2) from None
 
-    count = _run(_with_conn(lambda conn: operator.load_payers(
-        conn, payers, fees, file.name, audit.current_actor(), reason, SystemClock().now()), write=True))
+    count = _run(_with_conn(lambda db: operator.load_payers(
+        db, payers, fees, file.name, audit.current_actor(), reason, SystemClock().now()), write=True))
     if as_json:
         typer.echo(json.dumps({"payers": count, "fee_schedules": {k: len(v) for k, v in fees.items()}}))
     else:
@@ -77,7 +76,7 @@ def payers_load(
 @payers_app.command("list")
 def payers_list(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
     """The loaded payer master."""
-    rows = _run(_with_conn(store.list_payers))
+    rows = _run(_with_conn(ClaimsStore.list_payers))
     if as_json:
         typer.echo(json.dumps(rows, default=str, indent=2))
         return
@@ -106,9 +105,9 @@ def feeschedule_load(
     except UnicodeDecodeError:
         raise _fail("the file is not UTF-8 text", 2) from None
 
-    async def work(conn: asyncpg.Connection) -> int:
+    async def work(db: ClaimsStore) -> int:
         try:
-            return await operator.load_fee_schedule(conn, payer_id, rows, file.name, audit.current_actor(), reason)
+            return await operator.load_fee_schedule(db, payer_id, rows, file.name, audit.current_actor(), reason)
         except LookupError as exc:
             raise _fail(str(exc)) from None
 
@@ -138,9 +137,9 @@ def held(as_json: bool = typer.Option(False, "--json", help="Machine-readable ou
 def _action(name: str, ident: str, reason: str, as_json: bool) -> None:
     work = getattr(operator, name)
 
-    async def run(conn: asyncpg.Connection) -> dict[str, Any]:
+    async def run(db: ClaimsStore) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = await work(conn, ident, audit.current_actor(), reason, SystemClock().now())
+            result: dict[str, Any] = await work(db, ident, audit.current_actor(), reason, SystemClock().now())
         except LookupError as exc:
             raise _fail(str(exc)) from None
         except operator.Refused as exc:
@@ -195,9 +194,9 @@ def show(
 ) -> None:
     """A claim family's whole history: its claims, submissions and every transition."""
 
-    async def run(conn: asyncpg.Connection) -> dict[str, Any]:
+    async def run(db: ClaimsStore) -> dict[str, Any]:
         try:
-            return await operator.show(conn, ident)
+            return await operator.show(db, ident)
         except LookupError as exc:
             raise _fail(str(exc)) from None
 
@@ -224,7 +223,7 @@ def show(
 @app.command("acks")
 def flagged_acks(as_json: bool = typer.Option(False, "--json")) -> None:
     """Acknowledgments kept and flagged: they matched no current submission, or were unreadable."""
-    rows = _run(_with_conn(store.flagged_acks))
+    rows = _run(_with_conn(ClaimsStore.flagged_acks))
     if as_json:
         typer.echo(json.dumps(rows, indent=2, default=str))
         return

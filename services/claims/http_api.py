@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.chassis.runtime import Runtime
 from services.claims.service import operator
+from services.claims.store import ClaimsStore
 
 
 class Action(BaseModel):
@@ -23,13 +24,13 @@ def router(runtime: Runtime) -> APIRouter:
     @api.get("/held")
     async def held() -> list[dict[str, Any]]:
         async with runtime.db.acquire() as conn:
-            return await operator.held(conn)
+            return await operator.held(ClaimsStore(conn))
 
     @api.get("/{ident}")
     async def show(ident: str) -> JSONResponse:
         async with runtime.db.acquire() as conn:
             try:
-                return JSONResponse(await operator.show(conn, ident))
+                return JSONResponse(await operator.show(ClaimsStore(conn), ident))
             except LookupError as exc:
                 return JSONResponse(status_code=404, content={"error": str(exc)})
 
@@ -40,7 +41,8 @@ def router(runtime: Runtime) -> APIRouter:
             async with runtime.db.acquire() as conn:
                 try:
                     async with conn.transaction():
-                        result = await work(conn, ident, body.operator_id, body.reason, runtime.clock.now())
+                        result = await work(ClaimsStore(conn), ident, body.operator_id, body.reason,
+                                            runtime.clock.now())
                 except LookupError as exc:
                     return JSONResponse(status_code=404, content={"error": str(exc)})
                 except operator.Refused as exc:

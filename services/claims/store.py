@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal, TypeVar, get_args
 
 import asyncpg
+from pydantic import BaseModel, TypeAdapter
 
+from schemas.base import Event
+from schemas.charges import ChargePosted, EncounterReadyToBill
+from services.chassis import audit, outbox
+from services.claims.domain.assembly import PostedCharge
+from services.claims.domain.claim import Adjudication, Claim, Origin, coverage_rank
+from services.claims.domain.model import ClaimDraft
 from services.claims.domain.payers import FeeRow, FeeSchedule, PayerConfig
-from services.claims.domain.scrubber import LineKey
+from services.claims.domain.scrubber import Finding, LineKey
+from services.claims.domain.states import State
 
 
 def _jsonb(value: Any) -> Any:
@@ -20,93 +28,11 @@ def _jsonb(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+M = TypeVar("M", bound=BaseModel)
+
+
 def _load(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
-
-
-# --- payer master ---------------------------------------------------------------------------
-
-
-async def upsert_payers(conn: asyncpg.Connection, payers: Sequence[PayerConfig], now: datetime) -> int:
-    for p in payers:
-        await conn.execute(
-            "INSERT INTO payers (payer_id, name, claim_filing_indicator, bill_hold_days, timely_filing_days,"
-            " follow_up_days, fee_schedule, loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
-            " ON CONFLICT (payer_id) DO UPDATE SET name = $2, claim_filing_indicator = $3, bill_hold_days = $4,"
-            " timely_filing_days = $5, follow_up_days = $6, fee_schedule = $7, loaded_at = $8",
-            p.payer_id, p.name, p.claim_filing_indicator, p.bill_hold_days, p.timely_filing_days,
-            p.follow_up_days, p.fee_schedule, now,
-        )
-    return len(payers)
-
-
-async def payer_master_empty(conn: asyncpg.Connection) -> bool:
-    """Locks the payer master for this transaction (one start-up load wins) and says if it is empty."""
-    await conn.execute("LOCK TABLE payers IN EXCLUSIVE MODE")
-    return bool(await conn.fetchval("SELECT count(*) FROM payers") == 0)
-
-
-async def get_payer(conn: asyncpg.Connection, payer_id: str) -> PayerConfig | None:
-    row = await conn.fetchrow("SELECT * FROM payers WHERE payer_id = $1", payer_id)
-    if row is None:
-        return None
-    return PayerConfig(row["payer_id"], row["name"], row["claim_filing_indicator"], row["bill_hold_days"],
-                       row["timely_filing_days"], row["follow_up_days"], row["fee_schedule"])
-
-
-async def list_payers(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT p.*, (SELECT count(*) FROM fee_schedule f WHERE f.payer_id = p.payer_id) AS fee_rows"
-        " FROM payers p ORDER BY payer_id"
-    )
-    return [dict(r) for r in rows]
-
-
-async def replace_fee_schedule(conn: asyncpg.Connection, payer_id: str, rows: Sequence[FeeRow]) -> int:
-    await conn.execute("DELETE FROM fee_schedule WHERE payer_id = $1", payer_id)
-    await conn.executemany(
-        "INSERT INTO fee_schedule (payer_id, procedure_code, modifier, allowed_amount, effective_date)"
-        " VALUES ($1, $2, $3, $4, $5)",
-        [(payer_id, r.procedure_code, r.modifier, r.allowed_amount, r.effective_date) for r in rows],
-    )
-    return len(rows)
-
-
-async def fee_schedule(conn: asyncpg.Connection, payer_id: str) -> FeeSchedule:
-    rows = await conn.fetch(
-        "SELECT procedure_code, modifier, allowed_amount, effective_date FROM fee_schedule WHERE payer_id = $1",
-        payer_id,
-    )
-    return FeeSchedule([FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])
-                        for r in rows])
-
-
-# --- charges projection ---------------------------------------------------------------------
-
-
-async def save_charge(conn: asyncpg.Connection, charge_id: str, encounter_id: str, line: dict[str, Any]) -> None:
-    await conn.execute(
-        "INSERT INTO charges (charge_id, encounter_id, line) VALUES ($1, $2, $3::jsonb)"
-        " ON CONFLICT (charge_id) DO NOTHING",
-        charge_id, encounter_id, _jsonb(line),
-    )
-
-
-async def reverse_charge(conn: asyncpg.Connection, charge_id: str) -> bool:
-    return str(await conn.execute("UPDATE charges SET reversed = true WHERE charge_id = $1", charge_id)) != "UPDATE 0"
-
-
-async def charge_lines(conn: asyncpg.Connection, charge_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-    """Posted, not reversed lines by charge id."""
-    rows = await conn.fetch("SELECT charge_id, line FROM charges WHERE charge_id = ANY($1) AND NOT reversed",
-                            list(charge_ids))
-    return {r["charge_id"]: _load(r["line"]) for r in rows}
-
-
-async def missing_charges(conn: asyncpg.Connection, charge_ids: Sequence[str]) -> list[str]:
-    rows = await conn.fetch("SELECT charge_id FROM charges WHERE charge_id = ANY($1)", list(charge_ids))
-    have = {r["charge_id"] for r in rows}
-    return [c for c in charge_ids if c not in have]
 
 
 @dataclass(frozen=True)
@@ -114,49 +40,52 @@ class EncounterRow:
     encounter_id: str
     patient_account_id: str
     revision: int
-    ready: dict[str, Any]
+    ready: EncounterReadyToBill
     assemble_after: datetime
     assembled_revision: int
 
 
 def _encounter(row: asyncpg.Record) -> EncounterRow:
-    return EncounterRow(row["encounter_id"], row["patient_account_id"], row["revision"], _load(row["ready"]),
-                        row["assemble_after"], row["assembled_revision"])
+    return EncounterRow(row["encounter_id"], row["patient_account_id"], row["revision"],
+                        _model(EncounterReadyToBill, row["ready"]), row["assemble_after"],
+                        row["assembled_revision"])
 
 
-async def save_encounter(conn: asyncpg.Connection, encounter_id: str, patient_account_id: str, revision: int,
-                         ready: dict[str, Any], released_at: datetime, assemble_after: datetime) -> bool:
-    """Store a release; False when an equal or newer revision is already stored."""
-    result = await conn.fetchval(
-        "INSERT INTO encounters (encounter_id, patient_account_id, revision, ready, released_at, assemble_after)"
-        " VALUES ($1, $2, $3, $4::jsonb, $5, $6) ON CONFLICT (encounter_id) DO UPDATE SET revision = $3,"
-        " ready = $4::jsonb, released_at = $5, assemble_after = $6 WHERE encounters.revision < $3 RETURNING 1",
-        encounter_id, patient_account_id, revision, _jsonb(ready), released_at, assemble_after,
-    )
-    return bool(result == 1)
+@dataclass(frozen=True)
+class SubmissionRow:
+    submission_id: str
+    claim_id: str
+    frequency: str
+    status: Literal["pending", "sent"]
+    interchange_control_number: str | None
+    group_control_number: str | None
+    transaction_set_control_number: str | None
+    file_name: str | None
+    queued_at: datetime
+    sent_at: datetime | None
 
 
-async def get_encounter(conn: asyncpg.Connection, encounter_id: str, lock: bool = False) -> EncounterRow | None:
-    row = await conn.fetchrow("SELECT * FROM encounters WHERE encounter_id = $1" + (" FOR UPDATE" if lock else ""),
-                              encounter_id)
-    return _encounter(row) if row else None
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One row of a claim family's history: a transition, a refusal or a note."""
+
+    id: int
+    claim_id: str
+    claim_family_id: str
+    trigger: str
+    from_state: str | None
+    to_state: str | None
+    event_type: str | None
+    refused: bool
+    detail: dict[str, object]
+    at: datetime
 
 
-async def encounters_due(conn: asyncpg.Connection, now: datetime, limit: int = 50) -> list[str]:
-    rows = await conn.fetch(
-        "SELECT encounter_id FROM encounters WHERE assembled_revision < revision AND assemble_after <= $1"
-        " ORDER BY assemble_after LIMIT $2 FOR UPDATE SKIP LOCKED",
-        now, limit,
-    )
-    return [r["encounter_id"] for r in rows]
-
-
-async def mark_assembled(conn: asyncpg.Connection, encounter_id: str, revision: int) -> None:
-    await conn.execute("UPDATE encounters SET assembled_revision = $2 WHERE encounter_id = $1",
-                       encounter_id, revision)
-
-
-# --- claims ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class InterchangeFile:
+    interchange_control_number: str
+    file_name: str
+    content: bytes
 
 
 CLAIM_COLUMNS = (
@@ -165,277 +94,356 @@ CLAIM_COLUMNS = (
     "total_charge", "doc", "edits", "submission_id", "payer_claim_control_number", "total_paid",
     "adjudication", "follow_up_on", "timely_filing_deadline", "pending_doc", "created_at", "updated_at",
 )
-
-
-@dataclass
-class ClaimRow:
-    claim_id: str
-    claim_family_id: str
-    encounter_id: str
-    patient_account_id: str
-    payer_id: str
-    payer_name: str
-    coverage_rank: int
-    origin: str
-    origin_claim_id: str | None
-    frequency: str
-    state: str
-    encounter_revision: int
-    charge_ids: list[str]
-    total_charge: Decimal
-    doc: dict[str, Any]
-    edits: list[dict[str, Any]]
-    submission_id: str | None
-    payer_claim_control_number: str | None
-    total_paid: Decimal
-    adjudication: dict[str, Any] | None
-    follow_up_on: date | None
-    timely_filing_deadline: date | None
-    pending_doc: dict[str, Any] | None
-    created_at: datetime
-    updated_at: datetime
-
-
 _JSON_COLUMNS = frozenset({"doc", "edits", "adjudication", "pending_doc"})
+_STATES: dict[str, State] = {s: s for s in get_args(State)}
+_ORIGINS: dict[str, Origin] = {o: o for o in get_args(Origin)}
+_ADJUDICATION: TypeAdapter[Adjudication] = TypeAdapter(Adjudication)
 
 
-def _encode(name: str, value: Any) -> Any:
-    return _jsonb(value) if name in _JSON_COLUMNS and value is not None else value
+def _model(cls: type[M], value: Any) -> M:
+    """A model from a jsonb column, read as JSON (the contracts are strict about Python types)."""
+    return cls.model_validate_json(value if isinstance(value, str) else json.dumps(value))
 
 
-def _claim(row: asyncpg.Record) -> ClaimRow:
-    values = {c: row[c] for c in CLAIM_COLUMNS}
-    values["doc"] = _load(values["doc"])
-    values["edits"] = _load(values["edits"])
-    values["adjudication"] = _load(values["adjudication"])
-    values["pending_doc"] = _load(values["pending_doc"])
-    values["charge_ids"] = list(values["charge_ids"])
-    return ClaimRow(**values)
+def _draft(value: Any) -> ClaimDraft:
+    return _model(ClaimDraft, value)
 
 
-async def insert_claim(conn: asyncpg.Connection, c: ClaimRow) -> None:
-    cols = ", ".join(CLAIM_COLUMNS)
-    params = ", ".join(f"${i}" + ("::jsonb" if name in _JSON_COLUMNS else "")
-                       for i, name in enumerate(CLAIM_COLUMNS, start=1))
-    values = [getattr(c, name) for name in CLAIM_COLUMNS]
-    values = [_encode(name, v) for name, v in zip(CLAIM_COLUMNS, values, strict=True)]
-    await conn.execute(f"INSERT INTO claims ({cols}) VALUES ({params})", *values)
-
-
-async def save_claim(conn: asyncpg.Connection, c: ClaimRow) -> None:
-    sets = ", ".join(f"{name} = ${i}" + ("::jsonb" if name in _JSON_COLUMNS else "")
-                     for i, name in enumerate(CLAIM_COLUMNS[1:], start=2))
-    values = [getattr(c, name) for name in CLAIM_COLUMNS]
-    values = [_encode(name, v) for name, v in zip(CLAIM_COLUMNS, values, strict=True)]
-    await conn.execute(f"UPDATE claims SET {sets} WHERE claim_id = $1", *values)
-
-
-async def get_claim(conn: asyncpg.Connection, claim_id: str, lock: bool = True) -> ClaimRow | None:
-    row = await conn.fetchrow("SELECT * FROM claims WHERE claim_id = $1" + (" FOR UPDATE" if lock else ""), claim_id)
-    return _claim(row) if row else None
-
-
-async def claims_of_encounter(conn: asyncpg.Connection, encounter_id: str) -> list[ClaimRow]:
-    rows = await conn.fetch("SELECT * FROM claims WHERE encounter_id = $1 ORDER BY created_at, claim_id FOR UPDATE",
-                            encounter_id)
-    return [_claim(r) for r in rows]
-
-
-async def family(conn: asyncpg.Connection, family_id: str) -> list[ClaimRow]:
-    rows = await conn.fetch("SELECT * FROM claims WHERE claim_family_id = $1 ORDER BY created_at, claim_id",
-                            family_id)
-    return [_claim(r) for r in rows]
-
-
-async def find_claim_id(conn: asyncpg.Connection, ident: str) -> str | None:
-    """A claim id, a claim family id or a submission id -> a claim id."""
-    found: str | None = await conn.fetchval(
-        "SELECT claim_id FROM claims WHERE claim_id = $1 OR claim_family_id = $1"
-        " UNION ALL SELECT claim_id FROM submissions WHERE submission_id = $1 LIMIT 1",
-        ident,
-    )
-    return found
-
-
-async def held_claims(conn: asyncpg.Connection) -> list[ClaimRow]:
-    rows = await conn.fetch("SELECT * FROM claims WHERE state = 'held' ORDER BY updated_at")
-    return [_claim(r) for r in rows]
-
-
-async def claims_follow_up_due(conn: asyncpg.Connection, today: date, limit: int = 100) -> list[ClaimRow]:
-    rows = await conn.fetch(
-        "SELECT * FROM claims WHERE state IN ('submitted', 'accepted', 'denied') AND follow_up_on <= $1"
-        " ORDER BY follow_up_on LIMIT $2 FOR UPDATE SKIP LOCKED",
-        today, limit,
-    )
-    return [_claim(r) for r in rows]
-
-
-async def billed_lines(conn: asyncpg.Connection, patient_account_id: str, payer_id: str,
-                       exclude_family: str) -> frozenset[LineKey]:
-    """Lines on other live claims of the same patient account and payer (for the duplicate edit)."""
-    rows = await conn.fetch(
-        "SELECT doc FROM claims WHERE patient_account_id = $1 AND payer_id = $2 AND claim_family_id <> $3"
-        " AND frequency = '1' AND state NOT IN ('rejected', 'held', 'created', 'corrected', 'voided')",
-        patient_account_id, payer_id, exclude_family,
-    )
-    keys: set[LineKey] = set()
-    for r in rows:
-        for line in _load(r["doc"])["lines"]:
-            when = date.fromisoformat(line["service_date"])
-            keys.add(LineKey(line["procedure_code"], tuple(line["modifiers"]), when))
-    return frozenset(keys)
-
-
-# --- history --------------------------------------------------------------------------------
-
-
-async def add_history(conn: asyncpg.Connection, claim_id: str, family_id: str, trigger: str, from_state: str | None,
-                      to_state: str | None, event_type: str | None, at: datetime, *, refused: bool = False,
-                      detail: dict[str, Any] | None = None) -> None:
-    await conn.execute(
-        "INSERT INTO claim_history (claim_id, claim_family_id, trigger, from_state, to_state, event_type, refused,"
-        " detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
-        claim_id, family_id, trigger, from_state, to_state, event_type, refused, _jsonb(detail or {}), at,
+def _claim(row: asyncpg.Record) -> Claim:
+    adjudication = _load(row["adjudication"])
+    return Claim(
+        claim_id=row["claim_id"], claim_family_id=row["claim_family_id"], encounter_id=row["encounter_id"],
+        patient_account_id=row["patient_account_id"], payer_id=row["payer_id"], payer_name=row["payer_name"],
+        coverage_rank=coverage_rank(row["coverage_rank"]), origin=_ORIGINS[row["origin"]],
+        origin_claim_id=row["origin_claim_id"], state=_STATES[row["state"]],
+        encounter_revision=row["encounter_revision"], draft=_draft(row["doc"]),
+        edits=[Finding(**e) for e in _load(row["edits"])], submission_id=row["submission_id"],
+        payer_claim_control_number=row["payer_claim_control_number"], total_paid=row["total_paid"],
+        adjudication=None if adjudication is None else _ADJUDICATION.validate_json(json.dumps(adjudication)),
+        follow_up_on=row["follow_up_on"], timely_filing_deadline=row["timely_filing_deadline"],
+        pending_draft=None if row["pending_doc"] is None else _draft(row["pending_doc"]),
+        created_at=row["created_at"], updated_at=row["updated_at"],
     )
 
 
-async def history(conn: asyncpg.Connection, family_id: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch("SELECT * FROM claim_history WHERE claim_family_id = $1 ORDER BY id", family_id)
-    return [{**dict(r), "detail": _load(r["detail"])} for r in rows]
+def _columns(c: Claim) -> list[Any]:
+    """The claim's values in CLAIM_COLUMNS order, JSON columns as JSON-safe values."""
+    values: dict[str, Any] = {
+        "claim_id": c.claim_id, "claim_family_id": c.claim_family_id, "encounter_id": c.encounter_id,
+        "patient_account_id": c.patient_account_id, "payer_id": c.payer_id, "payer_name": c.payer_name,
+        "coverage_rank": c.coverage_rank, "origin": c.origin, "origin_claim_id": c.origin_claim_id,
+        "frequency": c.frequency, "state": c.state, "encounter_revision": c.encounter_revision,
+        "charge_ids": c.charge_ids, "total_charge": c.total_charge,
+        "doc": c.draft.model_dump(mode="json"), "edits": [asdict(f) for f in c.edits],
+        "submission_id": c.submission_id, "payer_claim_control_number": c.payer_claim_control_number,
+        "total_paid": c.total_paid,
+        "adjudication": None if c.adjudication is None else c.adjudication.model_dump(mode="json"),
+        "follow_up_on": c.follow_up_on, "timely_filing_deadline": c.timely_filing_deadline,
+        "pending_doc": None if c.pending_draft is None else c.pending_draft.model_dump(mode="json"),
+        "created_at": c.created_at, "updated_at": c.updated_at,
+    }
+    return [_jsonb(values[name]) if name in _JSON_COLUMNS and values[name] is not None else values[name]
+            for name in CLAIM_COLUMNS]
 
 
-# --- submissions and interchanges -----------------------------------------------------------
+class ClaimsStore:
+    """The claims service's tables over one connection (the caller's transaction)."""
 
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
-async def add_submission(conn: asyncpg.Connection, submission_id: str, claim_id: str, frequency: str,
-                         now: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO submissions (submission_id, claim_id, frequency, status, queued_at)"
-        " VALUES ($1, $2, $3, 'pending', $4)",
-        submission_id, claim_id, frequency, now,
-    )
+    async def upsert_payers(self, payers: Sequence[PayerConfig], now: datetime) -> int:
+        for p in payers:
+            await self.conn.execute(
+                "INSERT INTO payers (payer_id, name, claim_filing_indicator, bill_hold_days, timely_filing_days,"
+                " follow_up_days, fee_schedule, loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " ON CONFLICT (payer_id) DO UPDATE SET name = $2, claim_filing_indicator = $3, bill_hold_days = $4,"
+                " timely_filing_days = $5, follow_up_days = $6, fee_schedule = $7, loaded_at = $8",
+                p.payer_id, p.name, p.claim_filing_indicator, p.bill_hold_days, p.timely_filing_days,
+                p.follow_up_days, p.fee_schedule, now,
+            )
+        return len(payers)
 
+    async def payer_master_empty(self) -> bool:
+        """Locks the payer master for this transaction (one start-up load wins) and says if it is empty."""
+        await self.conn.execute("LOCK TABLE payers IN EXCLUSIVE MODE")
+        return bool(await self.conn.fetchval("SELECT count(*) FROM payers") == 0)
 
-async def drop_pending(conn: asyncpg.Connection, claim_id: str) -> None:
-    await conn.execute("DELETE FROM submissions WHERE claim_id = $1 AND status = 'pending'", claim_id)
+    async def get_payer(self, payer_id: str) -> PayerConfig | None:
+        row = await self.conn.fetchrow("SELECT * FROM payers WHERE payer_id = $1", payer_id)
+        if row is None:
+            return None
+        return PayerConfig(row["payer_id"], row["name"], row["claim_filing_indicator"], row["bill_hold_days"],
+                           row["timely_filing_days"], row["follow_up_days"], row["fee_schedule"])
 
+    async def list_payers(self) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            "SELECT p.*, (SELECT count(*) FROM fee_schedule f WHERE f.payer_id = p.payer_id) AS fee_rows"
+            " FROM payers p ORDER BY payer_id"
+        )
+        return [dict(r) for r in rows]
 
-async def drop_submission(conn: asyncpg.Connection, submission_id: str) -> None:
-    await conn.execute("DELETE FROM submissions WHERE submission_id = $1 AND status = 'pending'", submission_id)
+    async def replace_fee_schedule(self, payer_id: str, rows: Sequence[FeeRow]) -> int:
+        await self.conn.execute("DELETE FROM fee_schedule WHERE payer_id = $1", payer_id)
+        await self.conn.executemany(
+            "INSERT INTO fee_schedule (payer_id, procedure_code, modifier, allowed_amount, effective_date)"
+            " VALUES ($1, $2, $3, $4, $5)",
+            [(payer_id, r.procedure_code, r.modifier, r.allowed_amount, r.effective_date) for r in rows],
+        )
+        return len(rows)
 
+    async def fee_schedule(self, payer_id: str) -> FeeSchedule:
+        rows = await self.conn.fetch(
+            "SELECT procedure_code, modifier, allowed_amount, effective_date FROM fee_schedule WHERE payer_id = $1",
+            payer_id,
+        )
+        return FeeSchedule([FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])
+                            for r in rows])
 
-async def pending_submissions(conn: asyncpg.Connection, limit: int = 500) -> list[tuple[str, str]]:
-    """(submission_id, claim_id) of queued submissions, locked for this batch."""
-    rows = await conn.fetch(
-        "SELECT submission_id, claim_id FROM submissions WHERE status = 'pending' ORDER BY queued_at, submission_id"
-        " LIMIT $1 FOR UPDATE SKIP LOCKED",
-        limit,
-    )
-    return [(r["submission_id"], r["claim_id"]) for r in rows]
+    async def save_charge(self, charge: ChargePosted) -> None:
+        await self.conn.execute(
+            "INSERT INTO charges (charge_id, encounter_id, line) VALUES ($1, $2, $3::jsonb)"
+            " ON CONFLICT (charge_id) DO NOTHING",
+            charge.charge_id, charge.encounter_id, charge.model_dump(mode="json"),
+        )
 
+    async def reverse_charge(self, charge_id: str) -> bool:
+        done = await self.conn.execute("UPDATE charges SET reversed = true WHERE charge_id = $1", charge_id)
+        return str(done) != "UPDATE 0"
 
-async def next_control_number(conn: asyncpg.Connection) -> int:
-    value: int = await conn.fetchval("SELECT nextval('x12_control_number')")
-    return value
+    async def charge_lines(self, charge_ids: Sequence[str]) -> dict[str, PostedCharge]:
+        """Posted, not reversed lines by charge id."""
+        rows = await self.conn.fetch("SELECT charge_id, line FROM charges WHERE charge_id = ANY($1) AND NOT reversed",
+                                     list(charge_ids))
+        return {r["charge_id"]: PostedCharge.from_event(_model(ChargePosted, r["line"])) for r in rows}
 
+    async def missing_charges(self, charge_ids: Sequence[str]) -> list[str]:
+        rows = await self.conn.fetch("SELECT charge_id FROM charges WHERE charge_id = ANY($1)", list(charge_ids))
+        have = {r["charge_id"] for r in rows}
+        return [c for c in charge_ids if c not in have]
 
-async def mark_sent(conn: asyncpg.Connection, submission_id: str, icn: str, gcn: str, st02: str, file_name: str,
-                    now: datetime) -> None:
-    await conn.execute(
-        "UPDATE submissions SET status = 'sent', interchange_control_number = $2, group_control_number = $3,"
-        " transaction_set_control_number = $4, file_name = $5, sent_at = $6 WHERE submission_id = $1",
-        submission_id, icn, gcn, st02, file_name, now,
-    )
+    async def save_encounter(self, ready: EncounterReadyToBill, released_at: datetime,
+                             assemble_after: datetime) -> bool:
+        """Store a release; False when an equal or newer revision is already stored."""
+        result = await self.conn.fetchval(
+            "INSERT INTO encounters (encounter_id, patient_account_id, revision, ready, released_at, assemble_after)"
+            " VALUES ($1, $2, $3, $4::jsonb, $5, $6) ON CONFLICT (encounter_id) DO UPDATE SET revision = $3,"
+            " ready = $4::jsonb, released_at = $5, assemble_after = $6 WHERE encounters.revision < $3 RETURNING 1",
+            ready.encounter_id, ready.patient_account_id, ready.revision, ready.model_dump(mode="json"), released_at,
+            assemble_after,
+        )
+        return bool(result == 1)
 
+    async def get_encounter(self, encounter_id: str, lock: bool = False) -> EncounterRow | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM encounters WHERE encounter_id = $1" + (" FOR UPDATE" if lock else ""), encounter_id)
+        return _encounter(row) if row else None
 
-async def save_interchange(conn: asyncpg.Connection, icn: str, gcn: str, file_name: str, sha256: str,
-                           claim_count: int, content: bytes, now: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO interchanges (interchange_control_number, group_control_number, file_name, sha256,"
-        " claim_count, content) VALUES ($1, $2, $3, $4, $5, $6)",
-        icn, gcn, file_name, sha256, claim_count, content,
-    )
+    async def encounters_due(self, now: datetime, limit: int = 50) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT encounter_id FROM encounters WHERE assembled_revision < revision AND assemble_after <= $1"
+            " ORDER BY assemble_after LIMIT $2 FOR UPDATE SKIP LOCKED",
+            now, limit,
+        )
+        return [r["encounter_id"] for r in rows]
 
+    async def mark_assembled(self, encounter_id: str, revision: int) -> None:
+        await self.conn.execute("UPDATE encounters SET assembled_revision = $2 WHERE encounter_id = $1",
+                                encounter_id, revision)
 
-async def unwritten_interchanges(conn: asyncpg.Connection) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT interchange_control_number, file_name, content FROM interchanges WHERE written_at IS NULL"
-        " ORDER BY interchange_control_number"
-    )
-    return rows
+    async def insert_claim(self, c: Claim) -> None:
+        cols = ", ".join(CLAIM_COLUMNS)
+        params = ", ".join(f"${i}" + ("::jsonb" if name in _JSON_COLUMNS else "")
+                           for i, name in enumerate(CLAIM_COLUMNS, start=1))
+        await self.conn.execute(f"INSERT INTO claims ({cols}) VALUES ({params})", *_columns(c))
 
+    async def save_claim(self, c: Claim) -> None:
+        sets = ", ".join(f"{name} = ${i}" + ("::jsonb" if name in _JSON_COLUMNS else "")
+                         for i, name in enumerate(CLAIM_COLUMNS[1:], start=2))
+        await self.conn.execute(f"UPDATE claims SET {sets} WHERE claim_id = $1", *_columns(c))
 
-async def mark_written(conn: asyncpg.Connection, icn: str, now: datetime) -> None:
-    await conn.execute(
-        "UPDATE interchanges SET written_at = $2 WHERE interchange_control_number = $1", icn, now
-    )
+    async def get_claim(self, claim_id: str, lock: bool = True) -> Claim | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM claims WHERE claim_id = $1" + (" FOR UPDATE" if lock else ""), claim_id)
+        return _claim(row) if row else None
 
+    async def claims_of_encounter(self, encounter_id: str) -> list[Claim]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM claims WHERE encounter_id = $1 ORDER BY created_at, claim_id FOR UPDATE", encounter_id)
+        return [_claim(r) for r in rows]
 
-async def submission(conn: asyncpg.Connection, submission_id: str) -> dict[str, Any] | None:
-    row = await conn.fetchrow("SELECT * FROM submissions WHERE submission_id = $1", submission_id)
-    return dict(row) if row else None
+    async def family(self, family_id: str) -> list[Claim]:
+        rows = await self.conn.fetch("SELECT * FROM claims WHERE claim_family_id = $1 ORDER BY created_at, claim_id",
+                                     family_id)
+        return [_claim(r) for r in rows]
 
+    async def find_claim_id(self, ident: str) -> str | None:
+        """A claim id, a claim family id or a submission id -> a claim id."""
+        found: str | None = await self.conn.fetchval(
+            "SELECT claim_id FROM claims WHERE claim_id = $1 OR claim_family_id = $1"
+            " UNION ALL SELECT claim_id FROM submissions WHERE submission_id = $1 LIMIT 1",
+            ident,
+        )
+        return found
 
-async def submissions_in_set(conn: asyncpg.Connection, gcn: str, st02: str) -> list[dict[str, Any]]:
-    rows = await conn.fetch(
-        "SELECT * FROM submissions WHERE status = 'sent' AND ltrim(group_control_number, '0') = ltrim($1, '0')"
-        " AND transaction_set_control_number = $2",
-        gcn, st02,
-    )
-    return [dict(r) for r in rows]
+    async def held_claims(self) -> list[Claim]:
+        rows = await self.conn.fetch("SELECT * FROM claims WHERE state = 'held' ORDER BY updated_at")
+        return [_claim(r) for r in rows]
 
+    async def claims_follow_up_due(self, today: date, limit: int = 100) -> list[Claim]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM claims WHERE state IN ('submitted', 'accepted', 'denied') AND follow_up_on <= $1"
+            " ORDER BY follow_up_on LIMIT $2 FOR UPDATE SKIP LOCKED",
+            today, limit,
+        )
+        return [_claim(r) for r in rows]
 
-async def submissions_of(conn: asyncpg.Connection, claim_ids: Sequence[str]) -> list[dict[str, Any]]:
-    rows = await conn.fetch("SELECT * FROM submissions WHERE claim_id = ANY($1) ORDER BY queued_at", list(claim_ids))
-    return [dict(r) for r in rows]
+    async def billed_lines(self, patient_account_id: str, payer_id: str,
+                           exclude_family: str) -> frozenset[LineKey]:
+        """Lines on other live claims of the same patient account and payer (for the duplicate edit)."""
+        rows = await self.conn.fetch(
+            "SELECT doc FROM claims WHERE patient_account_id = $1 AND payer_id = $2 AND claim_family_id <> $3"
+            " AND frequency = '1' AND state NOT IN ('rejected', 'held', 'created', 'corrected', 'voided')",
+            patient_account_id, payer_id, exclude_family,
+        )
+        keys: set[LineKey] = set()
+        for r in rows:
+            for line in _load(r["doc"])["lines"]:
+                when = date.fromisoformat(line["service_date"])
+                keys.add(LineKey(line["procedure_code"], tuple(line["modifiers"]), when))
+        return frozenset(keys)
 
+    async def add_history(self, claim_id: str, family_id: str, trigger: str, from_state: str | None,
+                          to_state: str | None, event_type: str | None, at: datetime, *, refused: bool = False,
+                          detail: dict[str, Any] | None = None) -> None:
+        await self.conn.execute(
+            "INSERT INTO claim_history (claim_id, claim_family_id, trigger, from_state, to_state, event_type, refused,"
+            " detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
+            claim_id, family_id, trigger, from_state, to_state, event_type, refused, _jsonb(detail or {}), at,
+        )
 
-# --- acknowledgments ------------------------------------------------------------------------
+    async def history(self, family_id: str) -> list[HistoryEntry]:
+        rows = await self.conn.fetch("SELECT * FROM claim_history WHERE claim_family_id = $1 ORDER BY id", family_id)
+        return [HistoryEntry(**{**dict(r), "detail": _load(r["detail"])}) for r in rows]
 
+    async def add_submission(self, submission_id: str, claim_id: str, frequency: str,
+                             now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO submissions (submission_id, claim_id, frequency, status, queued_at)"
+            " VALUES ($1, $2, $3, 'pending', $4)",
+            submission_id, claim_id, frequency, now,
+        )
 
-async def ack_seen(conn: asyncpg.Connection, sha256: str) -> bool:
-    return bool(await conn.fetchval("SELECT 1 FROM acknowledgments WHERE sha256 = $1 LIMIT 1", sha256))
+    async def drop_pending(self, claim_id: str) -> None:
+        await self.conn.execute("DELETE FROM submissions WHERE claim_id = $1 AND status = 'pending'", claim_id)
 
+    async def drop_submission(self, submission_id: str) -> None:
+        await self.conn.execute(
+            "DELETE FROM submissions WHERE submission_id = $1 AND status = 'pending'", submission_id)
 
-async def save_ack(conn: asyncpg.Connection, *, file_name: str, sha256: str, kind: str, reference: str,
-                   outcome: str, submission_id: str | None, flagged: bool, detail: dict[str, Any],
-                   now: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO acknowledgments (file_name, sha256, kind, reference, outcome, matched_submission_id, flagged,"
-        " detail, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
-        file_name, sha256, kind, reference, outcome, submission_id, flagged, _jsonb(detail), now,
-    )
+    async def pending_submissions(self, limit: int = 500) -> list[tuple[str, str]]:
+        """(submission_id, claim_id) of queued submissions, locked for this batch."""
+        rows = await self.conn.fetch(
+            "SELECT submission_id, claim_id FROM submissions WHERE status = 'pending' ORDER BY queued_at, submission_id"
+            " LIMIT $1 FOR UPDATE SKIP LOCKED",
+            limit,
+        )
+        return [(r["submission_id"], r["claim_id"]) for r in rows]
 
+    async def next_control_number(self) -> int:
+        value: int = await self.conn.fetchval("SELECT nextval('x12_control_number')")
+        return value
 
-async def flagged_acks(conn: asyncpg.Connection) -> list[dict[str, Any]]:
-    rows = await conn.fetch("SELECT id, file_name, kind, reference, outcome, detail, received_at"
-                            " FROM acknowledgments WHERE flagged ORDER BY id")
-    return [{**dict(r), "detail": _load(r["detail"])} for r in rows]
+    async def mark_sent(self, submission_id: str, icn: str, gcn: str, st02: str, file_name: str,
+                        now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE submissions SET status = 'sent', interchange_control_number = $2, group_control_number = $3,"
+            " transaction_set_control_number = $4, file_name = $5, sent_at = $6 WHERE submission_id = $1",
+            submission_id, icn, gcn, st02, file_name, now,
+        )
 
+    async def save_interchange(self, icn: str, gcn: str, file_name: str, sha256: str,
+                               claim_count: int, content: bytes, now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO interchanges (interchange_control_number, group_control_number, file_name, sha256,"
+            " claim_count, content) VALUES ($1, $2, $3, $4, $5, $6)",
+            icn, gcn, file_name, sha256, claim_count, content,
+        )
 
-async def audit_primary_totals(conn: asyncpg.Connection) -> tuple[dict[str, Decimal], set[str]]:
-    """For the audit: per encounter, the total of its current primary claims (the latest claim of
-    each family that is not voided or replaced), and the encounters whose latest revision is
-    not assembled yet (not a difference: still in the bill hold or waiting for a charge)."""
-    rows = await conn.fetch(
-        "SELECT c.encounter_id, sum(c.total_charge) AS total FROM claims c"
-        " WHERE c.coverage_rank = 1 AND c.origin IN ('original', 'replacement')"
-        " AND c.state NOT IN ('corrected', 'voided')"
-        " AND NOT EXISTS (SELECT 1 FROM claims n WHERE n.claim_family_id = c.claim_family_id"
-        "   AND n.coverage_rank = 1 AND n.origin IN ('original', 'replacement') AND n.created_at > c.created_at)"
-        " GROUP BY c.encounter_id"
-    )
-    pending = await conn.fetch("SELECT encounter_id FROM encounters WHERE assembled_revision < revision")
-    return {r["encounter_id"]: r["total"] for r in rows}, {r["encounter_id"] for r in pending}
+    async def unwritten_interchanges(self) -> list[InterchangeFile]:
+        rows = await self.conn.fetch(
+            "SELECT interchange_control_number, file_name, content FROM interchanges WHERE written_at IS NULL"
+            " ORDER BY interchange_control_number"
+        )
+        return [InterchangeFile(r["interchange_control_number"], r["file_name"], bytes(r["content"])) for r in rows]
 
+    async def mark_written(self, icn: str, now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE interchanges SET written_at = $2 WHERE interchange_control_number = $1", icn, now
+        )
 
-async def audit_unsent_primaries(conn: asyncpg.Connection) -> set[str]:
-    """For the audit: encounters whose current primary claim has not been sent to the payer yet
-    (remits books a charge when it is billed: until then the two may differ)."""
-    rows = await conn.fetch(
-        "SELECT DISTINCT c.encounter_id FROM claims c WHERE c.coverage_rank = 1"
-        " AND c.origin IN ('original', 'replacement') AND c.state IN ('created', 'held', 'ready')"
-        " AND NOT EXISTS (SELECT 1 FROM claims n WHERE n.claim_family_id = c.claim_family_id"
-        "   AND n.coverage_rank = 1 AND n.origin IN ('original', 'replacement') AND n.created_at > c.created_at)")
-    return {r["encounter_id"] for r in rows}
+    async def submission(self, submission_id: str) -> SubmissionRow | None:
+        row = await self.conn.fetchrow("SELECT * FROM submissions WHERE submission_id = $1", submission_id)
+        return SubmissionRow(**dict(row)) if row else None
+
+    async def submissions_in_set(self, gcn: str, st02: str) -> list[SubmissionRow]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM submissions WHERE status = 'sent' AND ltrim(group_control_number, '0') = ltrim($1, '0')"
+            " AND transaction_set_control_number = $2",
+            gcn, st02,
+        )
+        return [SubmissionRow(**dict(r)) for r in rows]
+
+    async def submissions_of(self, claim_ids: Sequence[str]) -> list[SubmissionRow]:
+        rows = await self.conn.fetch("SELECT * FROM submissions WHERE claim_id = ANY($1) ORDER BY queued_at",
+                                     list(claim_ids))
+        return [SubmissionRow(**dict(r)) for r in rows]
+
+    async def ack_seen(self, sha256: str) -> bool:
+        return bool(await self.conn.fetchval("SELECT 1 FROM acknowledgments WHERE sha256 = $1 LIMIT 1", sha256))
+
+    async def save_ack(self, *, file_name: str, sha256: str, kind: str, reference: str,
+                       outcome: str, submission_id: str | None, flagged: bool, detail: dict[str, Any],
+                       now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO acknowledgments (file_name, sha256, kind, reference, outcome, matched_submission_id, flagged,"
+            " detail, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
+            file_name, sha256, kind, reference, outcome, submission_id, flagged, _jsonb(detail), now,
+        )
+
+    async def flagged_acks(self) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch("SELECT id, file_name, kind, reference, outcome, detail, received_at"
+                                     " FROM acknowledgments WHERE flagged ORDER BY id")
+        return [{**dict(r), "detail": _load(r["detail"])} for r in rows]
+
+    async def audit_primary_totals(self) -> tuple[dict[str, Decimal], set[str]]:
+        """For the audit: per encounter, the total of its current primary claims (the latest claim of
+        each family that is not voided or replaced), and the encounters whose latest revision is
+        not assembled yet (not a difference: still in the bill hold or waiting for a charge)."""
+        rows = await self.conn.fetch(
+            "SELECT c.encounter_id, sum(c.total_charge) AS total FROM claims c"
+            " WHERE c.coverage_rank = 1 AND c.origin IN ('original', 'replacement')"
+            " AND c.state NOT IN ('corrected', 'voided')"
+            " AND NOT EXISTS (SELECT 1 FROM claims n WHERE n.claim_family_id = c.claim_family_id"
+            "   AND n.coverage_rank = 1 AND n.origin IN ('original', 'replacement') AND n.created_at > c.created_at)"
+            " GROUP BY c.encounter_id"
+        )
+        pending = await self.conn.fetch("SELECT encounter_id FROM encounters WHERE assembled_revision < revision")
+        return {r["encounter_id"]: r["total"] for r in rows}, {r["encounter_id"] for r in pending}
+
+    async def audit_unsent_primaries(self) -> set[str]:
+        """For the audit: encounters whose current primary claim has not been sent to the payer yet
+        (remits books a charge when it is billed: until then the two may differ)."""
+        rows = await self.conn.fetch(
+            "SELECT DISTINCT c.encounter_id FROM claims c WHERE c.coverage_rank = 1"
+            " AND c.origin IN ('original', 'replacement') AND c.state IN ('created', 'held', 'ready')"
+            " AND NOT EXISTS (SELECT 1 FROM claims n WHERE n.claim_family_id = c.claim_family_id"
+            "   AND n.coverage_rank = 1 AND n.origin IN ('original', 'replacement') AND n.created_at > c.created_at)")
+        return {r["encounter_id"] for r in rows}
+
+    async def emit(self, event: Event, now: datetime) -> None:
+        """The event into the outbox, in this transaction."""
+        await outbox.enqueue(self.conn, event, occurred_at=now)
+
+    async def audit(self, *, actor: str, action: str, subject: str, reason: str, details: dict[str, Any]) -> None:
+        await audit.record(self.conn, actor=actor, action=action, subject=subject, reason=reason, details=details)

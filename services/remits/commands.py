@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Any, TypeVar, cast, get_args
+from typing import Any, TypeVar, get_args
 
 import asyncpg
 import typer
@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from schemas.intake import PaymentMethod
 from schemas.remits import InsuranceWriteOffReason
 from services.chassis import audit
 from services.chassis.clock import SystemClock
@@ -50,6 +51,15 @@ def _run(work: Callable[[asyncpg.Connection], Awaitable[T]], refused: type[Excep
             raise
         err.print(f"[red]error:[/red] {exc}")
         raise typer.Exit(1) from None
+
+
+def _one_of(value: str, choices: tuple[T, ...]) -> T | None:
+    """The choice an option's text names (None: it names none): the text narrowed to its Literal type."""
+    return next((choice for choice in choices if choice == value), None)
+
+
+PAYMENT_METHODS: tuple[PaymentMethod, ...] = get_args(PaymentMethod)
+BALANCE_WRITEOFF_REASONS: tuple[patient_payments.WriteOffReason, ...] = get_args(patient_payments.WriteOffReason)
 
 
 def _money(text: str) -> Decimal:
@@ -194,7 +204,8 @@ def post_payment(
 ) -> None:
     """Post a patient payment: the statement's balance, else the named encounter's, then the oldest open
     ones; any excess becomes a credit. An unknown statement or another account's is ignored (said on stderr)."""
-    if method not in ("cash", "check", "card", "ach", "other"):
+    chosen = _one_of(method, PAYMENT_METHODS)
+    if chosen is None:
         err.print("[red]error:[/red] --method must be cash, check, card, ach or other")
         raise typer.Exit(2)
     value = _money(amount)
@@ -204,7 +215,7 @@ def post_payment(
     async def work(conn: asyncpg.Connection) -> tuple[str, str | None]:
         async with conn.transaction():
             payment_id = await patient_payments.post_payment(conn, idempotency_key=idem, patient_account_id=account,
-                                                     amount=value, method=method, received_on=now.date(),
+                                                     amount=value, method=chosen, received_on=now.date(),
                                                      encounter_id=encounter, at=now, statement_id=statement)
             ignored = await store.payment_reference_ignored(conn, payment_id)
             await audit.record(conn, actor=audit.current_actor(), action="payments.post", subject=payment_id,
@@ -271,14 +282,15 @@ def writeoff(
     note: str = typer.Option("", "--note", help="Free-text justification for the audit log."),
 ) -> None:
     """Write off part or all of a patient balance, with a reason and the approving operator."""
-    if reason not in ("small_balance", "charity", "bad_debt", "administrative", "other"):
+    why = _one_of(reason, BALANCE_WRITEOFF_REASONS)
+    if why is None:
         err.print("[red]error:[/red] --reason must be small_balance, charity, bad_debt, administrative or other")
         raise typer.Exit(2)
     value = _money(amount)
 
     async def work(conn: asyncpg.Connection) -> Decimal:
         async with conn.transaction():
-            left = await patient_payments.write_off(conn, balance_id=balance_id, amount=value, reason=reason,
+            left = await patient_payments.write_off(conn, balance_id=balance_id, amount=value, reason=why,
                                             operator_id=operator, at=SystemClock().now())
             await audit.record(conn, actor=audit.current_actor(), action="balances.writeoff", subject=balance_id,
                                reason=note or reason, details={"amount": str(value), "operator": operator})
@@ -497,7 +509,7 @@ def report_account(
     console.print(payers)
 
 
-INSURANCE_WRITEOFF_REASONS = get_args(InsuranceWriteOffReason)
+INSURANCE_WRITEOFF_REASONS: tuple[InsuranceWriteOffReason, ...] = get_args(InsuranceWriteOffReason)
 
 
 @app.command("writeoff")
@@ -512,14 +524,15 @@ def writeoff_insurance(
 ) -> None:
     """Write off what a payer left open on a claim: its open denials first, then what it still owes
     (say, past the filing limit). Never billed to the patient; audited; the claim is closed."""
-    if reason not in INSURANCE_WRITEOFF_REASONS:
+    why = _one_of(reason, INSURANCE_WRITEOFF_REASONS)
+    if why is None:
         err.print("[red]error:[/red] --reason must be one of " + ", ".join(INSURANCE_WRITEOFF_REASONS))
         raise typer.Exit(2)
     value = _money(amount) if amount is not None else None
 
     async def work(conn: asyncpg.Connection) -> books.WrittenOff:
         async with conn.transaction():
-            done = await books.write_off(conn, claim_id, reason=cast(InsuranceWriteOffReason, reason),
+            done = await books.write_off(conn, claim_id, reason=why,
                                             operator_id=operator, at=SystemClock().now(), amount=value,
                                             payer_id=payer, note=note or None)
             await audit.record(conn, actor=audit.current_actor(), action="remits.writeoff", subject=claim_id,

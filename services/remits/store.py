@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 import asyncpg
 
@@ -19,7 +18,23 @@ from services.remits.domain.balances import (
     WrittenOff,
 )
 from services.remits.domain.cards import ClaimRef
-from services.remits.domain.posting import PAYER_CASH, ZERO, ExpectedLine, LedgerRow, PostedAmounts, Share
+from services.remits.domain.posting import PAYER_CASH, DenialItem, ExpectedLine, LedgerRow, PostedAmounts, Share
+from services.remits.rows import (
+    BalanceRow,
+    ClaimKeys,
+    CreditRow,
+    InsuranceWriteoffRow,
+    PaymentRow,
+    PostingLineRow,
+    PostingRow,
+    RecoupmentRow,
+    RefundRejectionRow,
+    RemittanceFileRow,
+    RemittanceRow,
+    SubmissionRow,
+    UnmatchedRow,
+    json_objects,
+)
 
 
 async def init_codecs(conn: asyncpg.Connection) -> None:
@@ -30,49 +45,50 @@ async def init_codecs(conn: asyncpg.Connection) -> None:
 # --------------------------------------------------------------------------- submissions
 
 
-async def save_submission(conn: asyncpg.Connection, s: dict[str, Any]) -> None:
+async def save_submission(conn: asyncpg.Connection, s: SubmissionRow) -> None:
     await conn.execute(
         "INSERT INTO submissions (submission_id, claim_id, claim_family_id, encounter_id, patient_account_id,"
         " payer_id, payer_name, coverage_rank, next_payer_rank, frequency, total_charge, lines, submitted_at,"
         " next_payer_id, protection, share_of_cost)"
         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16)"
         " ON CONFLICT (submission_id) DO NOTHING",
-        s["submission_id"], s["claim_id"], s["claim_family_id"], s["encounter_id"], s["patient_account_id"],
-        s["payer_id"], s["payer_name"], s["coverage_rank"], s["next_payer_rank"], s["frequency"],
-        s["total_charge"], s["lines"], s["submitted_at"], s.get("next_payer_id"), s.get("protection"),
-        s.get("share_of_cost"),
+        s.submission_id, s.claim_id, s.claim_family_id, s.encounter_id, s.patient_account_id,
+        s.payer_id, s.payer_name, s.coverage_rank, s.next_payer_rank, s.frequency,
+        s.total_charge, list(s.lines), s.submitted_at, s.next_payer_id, s.protection, s.share_of_cost,
     )
 
 
-async def submission(conn: asyncpg.Connection, submission_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow("SELECT * FROM submissions WHERE submission_id = $1",
-                                                     submission_id)
-    return row
+async def submission(conn: asyncpg.Connection, submission_id: str) -> SubmissionRow | None:
+    row = await conn.fetchrow("SELECT * FROM submissions WHERE submission_id = $1", submission_id)
+    return None if row is None else _submission(row)
 
 
-def expected_lines(row: asyncpg.Record) -> list[ExpectedLine]:
-    lines = row["lines"] if isinstance(row["lines"], list) else json.loads(row["lines"])
-    return [ExpectedLine(line_control_number=ln["line_control_number"], charge_id=ln["charge_id"],
-                         procedure_code=ln["procedure_code"], service_date=date.fromisoformat(ln["service_date"]),
-                         charge=Decimal(ln["charge"]),
-                         expected_allowed=(None if ln.get("expected_allowed") is None
-                                           else Decimal(ln["expected_allowed"])),
-                         description=ln.get("description"))
-            for ln in lines]
+def _submission(r: asyncpg.Record) -> SubmissionRow:
+    return SubmissionRow(
+        submission_id=r["submission_id"], claim_id=r["claim_id"], claim_family_id=r["claim_family_id"],
+        encounter_id=r["encounter_id"], patient_account_id=r["patient_account_id"], payer_id=r["payer_id"],
+        payer_name=r["payer_name"], coverage_rank=r["coverage_rank"], frequency=r["frequency"],
+        total_charge=r["total_charge"], lines=json_objects(r["lines"]), submitted_at=r["submitted_at"],
+        next_payer_rank=r["next_payer_rank"], next_payer_id=r["next_payer_id"], protection=r["protection"],
+        share_of_cost=r["share_of_cost"])
 
 
 # --------------------------------------------------------------------------- files
 
 
-async def file_by_hash(conn: asyncpg.Connection, sha: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow("SELECT file_id, status FROM remittance_files WHERE sha256 = $1",
-                                                     sha)
-    return row
+async def file_by_hash(conn: asyncpg.Connection, sha: str) -> str | None:
+    """The id of the file already received with these bytes."""
+    found: str | None = await conn.fetchval("SELECT file_id FROM remittance_files WHERE sha256 = $1", sha)
+    return found
 
 
-async def file_by_id(conn: asyncpg.Connection, file_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow("SELECT * FROM remittance_files WHERE file_id = $1", file_id)
-    return row
+async def file_by_id(conn: asyncpg.Connection, file_id: str) -> RemittanceFileRow | None:
+    r = await conn.fetchrow("SELECT * FROM remittance_files WHERE file_id = $1", file_id)
+    if r is None:
+        return None
+    return RemittanceFileRow(file_id=r["file_id"], sha256=r["sha256"], file_name=r["file_name"], source=r["source"],
+                             raw=bytes(r["raw"]), status=r["status"], reason=r["reason"],
+                             received_at=r["received_at"], updated_at=r["updated_at"])
 
 
 async def insert_file(conn: asyncpg.Connection, file_id: str, sha: str, name: str, source: str, raw: bytes,
@@ -110,28 +126,27 @@ async def remittance_by_trace(conn: asyncpg.Connection, payer_id: str, trace: st
     return found
 
 
-async def insert_remittance(conn: asyncpg.Connection, r: dict[str, Any]) -> None:
+async def insert_remittance(conn: asyncpg.Connection, r: RemittanceRow) -> None:
     await conn.execute(
         "INSERT INTO remittances (remittance_id, file_id, payer_id, payer_name, trace_number, total_payment,"
         " plb_total, payment_date, received_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-        r["remittance_id"], r["file_id"], r["payer_id"], r["payer_name"], r["trace_number"], r["total_payment"],
-        r["plb_total"], r["payment_date"], r["received_at"])
+        r.remittance_id, r.file_id, r.payer_id, r.payer_name, r.trace_number, r.total_payment, r.plb_total,
+        r.payment_date, r.received_at)
 
 
-async def insert_posting(conn: asyncpg.Connection, p: dict[str, Any], amounts: PostedAmounts | None = None) -> None:
-    """One CLP as posted; `amounts` (what its CAS say, for the books) only for a matched one."""
-    a = amounts or PostedAmounts(ZERO, ZERO)
+async def insert_posting(conn: asyncpg.Connection, p: PostingRow) -> None:
+    """One CLP as posted, with what its CAS say (`p.amounts`, for the books: zero for an unmatched one)."""
+    a = p.amounts
     await conn.execute(
         "INSERT INTO postings (posting_id, remittance_id, claim_index, reported_submission, claim_id,"
         " claim_family_id, encounter_id, patient_account_id, payer_id, status, rank, payer_claim_control, charge,"
         " paid, patient_resp, reverses, outcome, posted_at, contractual, denied, other_adjustment, prior_payer,"
         " pr_deductible, pr_coinsurance, pr_copay, pr_other, pr_share_of_cost)"
         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)",
-        p["posting_id"], p["remittance_id"], p["claim_index"], p["reported_submission"], p.get("claim_id"),
-        p.get("claim_family_id"), p.get("encounter_id"), p.get("patient_account_id"), p["payer_id"], p["status"],
-        p["rank"], p["payer_claim_control"], p["charge"], p["paid"], p["patient_resp"], p.get("reverses"),
-        p["outcome"], p["posted_at"], a.contractual, a.denied, a.other, a.prior_payer, a.share.deductible,
-        a.share.coinsurance, a.share.copay, a.share.other, a.share_of_cost)
+        p.posting_id, p.remittance_id, p.claim_index, p.reported_submission, p.claim_id, p.claim_family_id,
+        p.encounter_id, p.patient_account_id, p.payer_id, p.status, p.rank, p.payer_claim_control, p.charge, p.paid,
+        p.patient_resp, p.reverses, p.outcome, p.posted_at, a.contractual, a.denied, a.other, a.prior_payer,
+        a.share.deductible, a.share.coinsurance, a.share.copay, a.share.other, a.share_of_cost)
 
 
 def _amounts(r: asyncpg.Record) -> PostedAmounts:
@@ -140,33 +155,43 @@ def _amounts(r: asyncpg.Record) -> PostedAmounts:
                          r["pr_share_of_cost"])
 
 
-def posted_amounts(row: asyncpg.Record) -> PostedAmounts:
-    """What a stored posting's CAS said (for the exact reversal of it)."""
-    return _amounts(row)
+def _posting(r: asyncpg.Record) -> PostingRow:
+    return PostingRow(
+        posting_id=r["posting_id"], remittance_id=r["remittance_id"], claim_index=r["claim_index"],
+        reported_submission=r["reported_submission"], payer_id=r["payer_id"], status=r["status"], rank=r["rank"],
+        payer_claim_control=r["payer_claim_control"], charge=r["charge"], paid=r["paid"],
+        patient_resp=r["patient_resp"], outcome=r["outcome"], posted_at=r["posted_at"], claim_id=r["claim_id"],
+        claim_family_id=r["claim_family_id"], encounter_id=r["encounter_id"],
+        patient_account_id=r["patient_account_id"], reverses=r["reverses"], amounts=_amounts(r))
 
 
-async def original_posting(conn: asyncpg.Connection, claim_id: str, payer_id: str, pccn: str) -> asyncpg.Record | None:
-    """The latest posting of this claim by this payer not yet reversed (the CLP07 first, else any)."""
-    row: asyncpg.Record | None = await conn.fetchrow(
+async def original_posting(conn: asyncpg.Connection, claim_id: str, payer_id: str, pccn: str) -> PostingRow | None:
+    """The latest posting of this claim by this payer not yet reversed (the CLP07 first, else any),
+    with what its CAS said (for the exact reversal of it)."""
+    row = await conn.fetchrow(
         "SELECT p.* FROM postings p WHERE p.claim_id = $1 AND p.payer_id = $2 AND p.status <> '22'"
         " AND NOT EXISTS (SELECT 1 FROM postings r WHERE r.reverses = p.posting_id)"
         " ORDER BY (p.payer_claim_control = $3) DESC, p.posted_at DESC, p.posting_id DESC LIMIT 1",
         claim_id, payer_id, pccn)
-    return row
+    return None if row is None else _posting(row)
 
 
-async def posting_line_rows(conn: asyncpg.Connection, posting_id: str) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch("SELECT * FROM posting_lines WHERE posting_id = $1", posting_id)
-    return rows
+async def posting_line_rows(conn: asyncpg.Connection, posting_id: str) -> list[PostingLineRow]:
+    rows = await conn.fetch("SELECT * FROM posting_lines WHERE posting_id = $1", posting_id)
+    return [PostingLineRow(posting_id=r["posting_id"], claim_id=r["claim_id"], encounter_id=r["encounter_id"],
+                           rank=r["rank"], charge_id=r["charge_id"], line_control=r["line_control"],
+                           charge=r["charge"], paid=r["paid"],
+                           share=Share(r["deductible"], r["coinsurance"], r["copay"], r["other"]))
+            for r in rows]
 
 
-async def insert_posting_line(conn: asyncpg.Connection, posting_id: str, claim_id: str, encounter_id: str, rank: int,
-                              charge_id: str, lcn: str, charge: Decimal, paid: Decimal, share: Share) -> None:
+async def insert_posting_line(conn: asyncpg.Connection, line: PostingLineRow) -> None:
+    s = line.share
     await conn.execute(
         "INSERT INTO posting_lines (posting_id, claim_id, encounter_id, rank, charge_id, line_control, charge, paid,"
         " deductible, coinsurance, copay, other) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-        posting_id, claim_id, encounter_id, rank, charge_id, lcn, charge, paid, share.deductible, share.coinsurance,
-        share.copay, share.other)
+        line.posting_id, line.claim_id, line.encounter_id, line.rank, line.charge_id, line.line_control, line.charge,
+        line.paid, s.deductible, s.coinsurance, s.copay, s.other)
 
 
 async def journal(conn: asyncpg.Connection, journal_id: str, kind: str, rows: Sequence[LedgerRow], at: datetime,
@@ -183,7 +208,7 @@ async def journal(conn: asyncpg.Connection, journal_id: str, kind: str, rows: Se
 
 
 async def insert_denial(conn: asyncpg.Connection, posting_id: str, claim_id: str, payer_id: str, scope: str,
-                        d: Any, at: datetime) -> None:
+                        d: DenialItem, at: datetime) -> None:
     await conn.execute(
         "INSERT INTO denials (posting_id, claim_id, payer_id, scope, line_control, grp, reason_code, amount, category,"
         " action, opened_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
@@ -211,14 +236,17 @@ async def lock_submission_id(conn: asyncpg.Connection, submission_id: str) -> No
                        submission_id)
 
 
-async def waiting_unmatched(conn: asyncpg.Connection, submission_id: str) -> list[asyncpg.Record]:
+async def waiting_unmatched(conn: asyncpg.Connection, submission_id: str) -> list[UnmatchedRow]:
     """Claim payments of this CLP01 still in suspense for want of their submission, oldest first."""
-    rows: list[asyncpg.Record] = await conn.fetch(
+    rows = await conn.fetch(
         "SELECT u.*, r.file_id, r.payer_id, r.payer_name, r.trace_number FROM unmatched u"
         " JOIN remittances r USING (remittance_id)"
         " WHERE u.reported_submission = $1 AND u.reason = 'unknown_submission_id' AND u.resolved_at IS NULL"
         " AND u.posting_id IS NOT NULL ORDER BY u.id FOR UPDATE OF u", submission_id)
-    return rows
+    return [UnmatchedRow(id=r["id"], remittance_id=r["remittance_id"], reported_submission=r["reported_submission"],
+                         st_control=r["st_control"], claim_index=r["claim_index"], segment_number=r["segment_number"],
+                         posting_id=r["posting_id"], file_id=r["file_id"], payer_id=r["payer_id"],
+                         payer_name=r["payer_name"], trace_number=r["trace_number"]) for r in rows]
 
 
 async def waiting_with_submission(conn: asyncpg.Connection) -> list[str]:
@@ -259,19 +287,25 @@ async def in_suspense(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     return rows
 
 
-async def claim_for_reference(conn: asyncpg.Connection, reference: str) -> asyncpg.Record | None:
+def _claim_keys(r: asyncpg.Record | None) -> ClaimKeys | None:
+    if r is None:
+        return None
+    return ClaimKeys(claim_id=r["claim_id"], claim_family_id=r["claim_family_id"], encounter_id=r["encounter_id"])
+
+
+async def claim_for_reference(conn: asyncpg.Connection, reference: str) -> ClaimKeys | None:
     """A PLB reference naming a claim (its payer claim control number or our submission id): the
     claim, its family and encounter."""
     if not reference:
         return None
-    found: asyncpg.Record | None = await conn.fetchrow(
+    found = await conn.fetchrow(
         "SELECT claim_id, claim_family_id, encounter_id FROM postings WHERE claim_id IS NOT NULL"
         " AND (payer_claim_control = $1 OR reported_submission = $1) ORDER BY posted_at DESC LIMIT 1", reference)
     if found:
-        return found
+        return _claim_keys(found)
     found = await conn.fetchrow("SELECT claim_id, claim_family_id, encounter_id FROM submissions"
                                 " WHERE submission_id = $1", reference)
-    return found
+    return _claim_keys(found)
 
 
 async def payer_rank_in_family(conn: asyncpg.Connection, family_id: str, payer_id: str) -> int | None:
@@ -293,12 +327,12 @@ async def paid_on_family(conn: asyncpg.Connection, family_id: str, rank: int, pa
     return found
 
 
-async def insert_recoupment(conn: asyncpg.Connection, r: dict[str, Any]) -> None:
+async def insert_recoupment(conn: asyncpg.Connection, r: RecoupmentRow) -> None:
     await conn.execute(
         "INSERT INTO recoupments (remittance_id, reference, claim_id, claim_family_id, encounter_id, payer_id,"
         " payer_rank, amount, recouped_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
-        r["remittance_id"], r["reference"], r["claim_id"], r["claim_family_id"], r["encounter_id"], r["payer_id"],
-        r["payer_rank"], r["amount"], r["at"])
+        r.remittance_id, r.reference, r.claim_id, r.claim_family_id, r.encounter_id, r.payer_id, r.payer_rank,
+        r.amount, r.recouped_at)
 
 
 # --------------------------------------------------------------------------- balances
@@ -403,12 +437,12 @@ async def card_patient_money(conn: asyncpg.Connection, encounter_id: str | None 
     return {r["encounter_id"]: (r["patient_paid"], r["written_off"]) for r in rows}
 
 
-async def claim_books(conn: asyncpg.Connection, claim_id: str) -> asyncpg.Record | None:
+async def claim_books(conn: asyncpg.Connection, claim_id: str) -> ClaimKeys | None:
     """The claim family and encounter of a claim remits saw submitted."""
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT claim_family_id, encounter_id FROM submissions WHERE claim_id = $1 ORDER BY submitted_at DESC"
-        " LIMIT 1", claim_id)
-    return row
+    row = await conn.fetchrow(
+        "SELECT claim_id, claim_family_id, encounter_id FROM submissions WHERE claim_id = $1"
+        " ORDER BY submitted_at DESC LIMIT 1", claim_id)
+    return _claim_keys(row)
 
 
 async def payer_name(conn: asyncpg.Connection, payer_id: str) -> str:
@@ -419,12 +453,12 @@ async def payer_name(conn: asyncpg.Connection, payer_id: str) -> str:
     return found or payer_id
 
 
-async def insert_insurance_writeoff(conn: asyncpg.Connection, w: dict[str, Any]) -> None:
+async def insert_insurance_writeoff(conn: asyncpg.Connection, w: InsuranceWriteoffRow) -> None:
     await conn.execute(
         "INSERT INTO insurance_writeoffs (writeoff_id, claim_id, claim_family_id, encounter_id, payer_id, payer_rank,"
         " amount, reason, operator_id, note, written_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-        w["writeoff_id"], w["claim_id"], w["claim_family_id"], w["encounter_id"], w["payer_id"], w["payer_rank"],
-        w["amount"], w["reason"], w["operator_id"], w.get("note"), w["at"])
+        w.writeoff_id, w.claim_id, w.claim_family_id, w.encounter_id, w.payer_id, w.payer_rank, w.amount, w.reason,
+        w.operator_id, w.note, w.written_at)
 
 
 async def books_pending(conn: asyncpg.Connection, limit: int) -> list[str]:
@@ -448,37 +482,44 @@ async def encounter_lines(conn: asyncpg.Connection, encounter_id: str) -> list[E
     rows = await conn.fetch("SELECT * FROM submissions WHERE encounter_id = $1 ORDER BY submitted_at", encounter_id)
     seen: dict[str, ExpectedLine] = {}
     for r in rows:
-        for ln in expected_lines(r):
+        for ln in _submission(r).expected_lines():
             seen.setdefault(ln.charge_id, ln)
     return list(seen.values())
 
 
-async def balance_for_encounter(conn: asyncpg.Connection, encounter_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = $1 FOR UPDATE",
-                                                     encounter_id)
-    return row
+def _balance(r: asyncpg.Record | None) -> BalanceRow | None:
+    if r is None:
+        return None
+    return BalanceRow(balance_id=r["balance_id"], encounter_id=r["encounter_id"],
+                      patient_account_id=r["patient_account_id"], claim_ids=tuple(r["claim_ids"]),
+                      items=json_objects(r["items"]), total=r["total"], patient_paid=r["patient_paid"],
+                      written_off=r["written_off"], due_date=r["due_date"], revision=r["revision"],
+                      created_at=r["created_at"], updated_at=r["updated_at"])
 
 
-async def balance(conn: asyncpg.Connection, balance_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow("SELECT * FROM balances WHERE balance_id = $1 FOR UPDATE",
-                                                     balance_id)
-    return row
+async def balance_for_encounter(conn: asyncpg.Connection, encounter_id: str) -> BalanceRow | None:
+    return _balance(await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = $1 FOR UPDATE", encounter_id))
 
 
-async def insert_balance(conn: asyncpg.Connection, b: dict[str, Any]) -> None:
+async def balance(conn: asyncpg.Connection, balance_id: str) -> BalanceRow | None:
+    return _balance(await conn.fetchrow("SELECT * FROM balances WHERE balance_id = $1 FOR UPDATE", balance_id))
+
+
+async def insert_balance(conn: asyncpg.Connection, b: BalanceRow) -> None:
     await conn.execute(
         "INSERT INTO balances (balance_id, encounter_id, patient_account_id, claim_ids, items, total, patient_paid,"
         " written_off, revision, due_date, created_at, updated_at)"
-        " VALUES ($1,$2,$3,$4,$5::jsonb,$6,$7,$8,1,$9,$10,$10)",
-        b["balance_id"], b["encounter_id"], b["patient_account_id"], b["claim_ids"], b["items"], b["total"],
-        b["patient_paid"], b["written_off"], b["due_date"], b["at"])
+        " VALUES ($1,$2,$3,$4,$5::jsonb,$6,$7,$8,$9,$10,$11,$12)",
+        b.balance_id, b.encounter_id, b.patient_account_id, list(b.claim_ids), list(b.items), b.total,
+        b.patient_paid, b.written_off, b.revision, b.due_date, b.created_at, b.updated_at)
 
 
-async def update_balance(conn: asyncpg.Connection, b: dict[str, Any]) -> None:
+async def update_balance(conn: asyncpg.Connection, b: BalanceRow, at: datetime) -> None:
+    """Write the balance's claims, lines and amounts; its revision goes up by one, updated `at`."""
     await conn.execute(
         "UPDATE balances SET claim_ids = $2, items = $3::jsonb, total = $4, patient_paid = $5, written_off = $6,"
         " revision = revision + 1, updated_at = $7 WHERE balance_id = $1",
-        b["balance_id"], b["claim_ids"], b["items"], b["total"], b["patient_paid"], b["written_off"], b["at"])
+        b.balance_id, list(b.claim_ids), list(b.items), b.total, b.patient_paid, b.written_off, at)
 
 
 async def open_balances(conn: asyncpg.Connection, patient_account_id: str) -> list[OpenBalance]:
@@ -493,26 +534,29 @@ async def payment_by_key(conn: asyncpg.Connection, key: str) -> str | None:
     return found
 
 
-async def insert_payment(conn: asyncpg.Connection, p: dict[str, Any]) -> None:
+async def insert_payment(conn: asyncpg.Connection, p: PaymentRow) -> None:
     await conn.execute(
         "INSERT INTO payments (payment_id, idempotency_key, patient_account_id, amount, method, received_on,"
         " applications, unapplied, credit_balance_id, posted_at) VALUES ($1,$2,$3,$4,$5,$6,$7::jsonb,$8,$9,$10)",
-        p["payment_id"], p["idempotency_key"], p["patient_account_id"], p["amount"], p["method"], p["received_on"],
-        p["applications"], p["unapplied"], p["credit_balance_id"], p["posted_at"])
+        p.payment_id, p.idempotency_key, p.patient_account_id, p.amount, p.method, p.received_on,
+        list(p.applications), p.unapplied, p.credit_balance_id, p.posted_at)
 
 
-async def insert_credit(conn: asyncpg.Connection, c: dict[str, Any]) -> None:
+async def insert_credit(conn: asyncpg.Connection, c: CreditRow) -> None:
     await conn.execute(
         "INSERT INTO credits (credit_balance_id, patient_account_id, amount, remaining, origin, payment_id,"
-        " balance_id, created_at) VALUES ($1,$2,$3,$3,$4,$5,$6,$7)",
-        c["credit_balance_id"], c["patient_account_id"], c["amount"], c["origin"], c.get("payment_id"),
-        c.get("balance_id"), c["at"])
+        " balance_id, created_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8)",
+        c.credit_balance_id, c.patient_account_id, c.amount, c.remaining, c.origin, c.payment_id, c.balance_id,
+        c.created_at)
 
 
-async def credit(conn: asyncpg.Connection, credit_balance_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow("SELECT * FROM credits WHERE credit_balance_id = $1 FOR UPDATE",
-                                                     credit_balance_id)
-    return row
+async def credit(conn: asyncpg.Connection, credit_balance_id: str) -> CreditRow | None:
+    r = await conn.fetchrow("SELECT * FROM credits WHERE credit_balance_id = $1 FOR UPDATE", credit_balance_id)
+    if r is None:
+        return None
+    return CreditRow(credit_balance_id=r["credit_balance_id"], patient_account_id=r["patient_account_id"],
+                     amount=r["amount"], remaining=r["remaining"], origin=r["origin"], created_at=r["created_at"],
+                     payment_id=r["payment_id"], balance_id=r["balance_id"])
 
 
 async def refund(conn: asyncpg.Connection, key: str, credit_balance_id: str, amount: Decimal, at: datetime) -> bool:
@@ -598,12 +642,11 @@ async def refund_issued(conn: asyncpg.Connection, key: str) -> bool:
     return bool(await conn.fetchval("SELECT 1 FROM refunds WHERE idempotency_key = $1", key))
 
 
-async def reject_refund(conn: asyncpg.Connection, r: dict[str, Any]) -> None:
+async def reject_refund(conn: asyncpg.Connection, r: RefundRejectionRow) -> None:
     await conn.execute(
         "INSERT INTO refund_rejections (idempotency_key, credit_balance_id, patient_account_id, amount, remaining,"
         " reason, rejected_at) VALUES ($1,$2,$3,$4,$5,$6,$7) ON CONFLICT (idempotency_key) DO NOTHING",
-        r["idempotency_key"], r["credit_balance_id"], r["patient_account_id"], r["amount"], r["remaining"],
-        r["reason"], r["at"])
+        r.idempotency_key, r.credit_balance_id, r.patient_account_id, r.amount, r.remaining, r.reason, r.rejected_at)
 
 
 async def refund_rejections(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -23,8 +23,8 @@ from hypothesis import strategies as st
 from schemas.registry import validate
 from services.charges.app import DEFINITION
 from services.charges.background import serve_mllp
-from services.charges.domain.hl7_dft import map_dft_p03
-from services.charges.hl7_door import MAX_FRAME_BYTES, load_defaults
+from services.charges.hl7.mapping import map_dft_p03
+from services.charges.hl7.mllp import MAX_FRAME_BYTES, load_defaults
 from services.chassis.clock import SystemClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings

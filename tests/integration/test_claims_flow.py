@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from cli.main import app as rcm
 from edi import x277ca, x999
 from edi.envelope import EnvelopeParams, read_interchange
-from edi.reader837 import read_837p
 from edi.validate import pyx12_validate
+from edi.x837 import read_837p
+from sandbox.acknowledgments import ClaimDecision, TransactionFinding, acknowledge_interchange, build_277ca
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
@@ -48,10 +49,11 @@ async def claims(platform: Settings) -> AsyncIterator[Runtime]:
 @pytest.fixture(scope="module")
 async def payers(claims: Runtime) -> None:
     from services.claims.service import operator
+    from services.claims.store import ClaimsStore
 
     loaded, fees = operator.read_payer_master(REPO / "deploy" / "local" / "payers.yaml")
     async with claims.db.acquire() as conn, conn.transaction():
-        await operator.load_payers(conn, loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
+        await operator.load_payers(ClaimsStore(conn), loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
 
 
 async def post_encounter(
@@ -157,7 +159,7 @@ def write_999(platform: Settings, text_837: str, reject: bool = False) -> None:
     findings = {}
     if reject:
         ts = interchange.groups[0].transactions[0]
-        findings[ts.control_number] = x999.TransactionFinding(
+        findings[ts.control_number] = TransactionFinding(
             segment_errors=(
                 x999.SegmentError(
                     segment_id="NM1",
@@ -168,7 +170,7 @@ def write_999(platform: Settings, text_837: str, reject: bool = False) -> None:
                 ),
             )
         )
-    acks = x999.acknowledge_interchange(interchange, findings)
+    acks = acknowledge_interchange(interchange, findings)
     number = int(interchange.control_number) if hasattr(interchange, "control_number") else 1
     write_ack(platform, f"999-{uuid.uuid4().hex[:8]}.x12", x999.write_999(acks, ack_params(number)))
 
@@ -182,7 +184,7 @@ def write_277ca(
     status: x277ca.StatusCode | None = None,
     submission_id: str | None = None,
 ) -> None:
-    decision = x277ca.ClaimDecision(
+    decision = ClaimDecision(
         patient_control_number=submission_id or submitted["submission_id"],
         charge=_dec(submitted["total_charge"]),
         service_from=date.fromisoformat(submitted["lines"][0]["service_date"]),
@@ -195,7 +197,7 @@ def write_277ca(
         status=status,
         payer_claim_control_number=pccn,
     )
-    tx = x277ca.build_277ca(
+    tx = build_277ca(
         [decision],
         source_name="Aetna",
         source_id="60054",

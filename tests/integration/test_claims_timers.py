@@ -17,6 +17,7 @@ from services.chassis.telemetry import tracer_provider
 from services.claims import background, http_api
 from services.claims.app import DEFINITION
 from services.claims.service import operator
+from services.claims.store import ClaimsStore
 from tests.integration.test_claims_flow import TODAY, post_encounter, wait_for
 from tests.support.kafka_io import count, eventually
 
@@ -39,7 +40,7 @@ async def claims(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -
         (folder / "fee_schedules" / fee.name).write_text(fee.read_text())
     loaded, fees = operator.read_payer_master(folder / "payers.yaml")
     async with runtime.db.acquire() as conn, conn.transaction():
-        await operator.load_payers(conn, loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
+        await operator.load_payers(ClaimsStore(conn), loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
     yield runtime
     await runtime.stop()
 

@@ -26,6 +26,7 @@ from services.chassis.settings import Settings
 from services.remits import store
 from services.remits.domain.cards import PayerLine, problems
 from services.remits.handlers import on_claim_submitted
+from services.remits.rows import SubmissionRow
 from services.remits.service import remittances
 from tests.support.kafka_io import eventually, publish
 from tests.support.remits_io import (
@@ -249,12 +250,12 @@ async def test_sweep_reposts_what_was_missed_and_keeps_what_cannot_post(platform
         assert (await remittances.ingest(conn, raw, "sweep.835", "test", NOW)).status == "posted"
         for n in ("W1", "W2"):
             e = submitted(f"S{n}", n, ACCOUNT)
-            await store.save_submission(conn, {
-                "submission_id": e.submission_id, "claim_id": e.claim_id, "claim_family_id": e.claim_family_id,
-                "encounter_id": e.encounter_id, "patient_account_id": e.patient_account_id,
-                "payer_id": e.payer.payer_id, "payer_name": e.payer.payer_name, "coverage_rank": e.coverage_rank,
-                "next_payer_rank": None, "frequency": e.frequency, "total_charge": e.total_charge,
-                "lines": [ln.model_dump(mode="json") for ln in e.lines], "submitted_at": e.submitted_at})
+            await store.save_submission(conn, SubmissionRow(
+                submission_id=e.submission_id, claim_id=e.claim_id, claim_family_id=e.claim_family_id,
+                encounter_id=e.encounter_id, patient_account_id=e.patient_account_id,
+                payer_id=e.payer.payer_id, payer_name=e.payer.payer_name, coverage_rank=e.coverage_rank,
+                next_payer_rank=None, frequency=e.frequency, total_charge=e.total_charge,
+                lines=tuple(ln.model_dump(mode="json") for ln in e.lines), submitted_at=e.submitted_at))
         await conn.execute("UPDATE unmatched SET segment_number = 999 WHERE reported_submission = 'SW1'")
     finally:
         await conn.close()

@@ -27,6 +27,7 @@ from services.chassis.sftp import open_clearinghouse
 from services.chassis.telemetry import tracer_provider
 from services.remits import background, store
 from services.remits.app import create_app
+from services.remits.rows import SubmissionRow
 from services.remits.service import patient_payments, remittances
 from services.remits.settings import RemitsSettings
 from tests.unit.remits.builders import adj, claim, line, plb, remittance
@@ -62,14 +63,14 @@ async def seed(conn: asyncpg.Connection, n: int, account: str, next_payer: bool 
                charge: Decimal = HUNDRED) -> str:
     """The ClaimSubmitted projection of claim n (one line of `charge`): what its 835 answers."""
     sub = f"SL{n}"
-    await store.save_submission(conn, {
-        "submission_id": sub, "claim_id": f"clm_l{n}", "claim_family_id": f"fam_l{n}", "encounter_id": f"enc_l{n}",
-        "patient_account_id": account, "payer_id": "ACME01", "payer_name": "Acme", "coverage_rank": 1,
-        "next_payer_rank": 2 if next_payer else None, "frequency": "1", "total_charge": charge,
-        "lines": [{"line_control_number": f"{sub}-1", "charge_id": f"chg_l{n}", "procedure_code": "99213",
-                   "service_date": "2026-03-02", "charge": str(charge), "expected_allowed": "80.00",
-                   "description": None}],
-        "submitted_at": NOW})
+    await store.save_submission(conn, SubmissionRow(
+        submission_id=sub, claim_id=f"clm_l{n}", claim_family_id=f"fam_l{n}", encounter_id=f"enc_l{n}",
+        patient_account_id=account, payer_id="ACME01", payer_name="Acme", coverage_rank=1,
+        next_payer_rank=2 if next_payer else None, frequency="1", total_charge=charge,
+        lines=({"line_control_number": f"{sub}-1", "charge_id": f"chg_l{n}", "procedure_code": "99213",
+                "service_date": "2026-03-02", "charge": str(charge), "expected_allowed": "80.00",
+                "description": None},),
+        submitted_at=NOW))
     return sub
 
 

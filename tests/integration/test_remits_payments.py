@@ -26,6 +26,7 @@ from services.chassis.settings import Settings
 from services.chassis.telemetry import tracer_provider
 from services.remits import store
 from services.remits.app import create_app
+from services.remits.rows import SubmissionRow
 from services.remits.service import patient_payments, remittances
 from tests.support.kafka_io import eventually, publish, read_topic
 from tests.support.remits_io import params, sql, submitted, wait_sql
@@ -216,14 +217,14 @@ async def wait_events(platform: Settings, predicate: Any) -> list[tuple[str, dic
 
 async def one_line_submission(conn: Any, account: str, sub: str, key: str) -> None:
     """A 100.00 visit (80.00 allowed) on its own encounter `enc_{key}`."""
-    await store.save_submission(conn, {
-        "submission_id": sub, "claim_id": f"clm_{key}", "claim_family_id": f"fam_{key}", "encounter_id": f"enc_{key}",
-        "patient_account_id": account, "payer_id": "ACME01", "payer_name": "Acme", "coverage_rank": 1,
-        "next_payer_rank": None, "frequency": "1", "total_charge": D("100.00"),
-        "lines": [{"line_control_number": f"{sub}-1", "charge_id": f"chg_{key}", "procedure_code": "99213",
-                   "service_date": "2026-03-02", "charge": "100.00", "expected_allowed": "80.00",
-                   "description": None}],
-        "submitted_at": NOW})
+    await store.save_submission(conn, SubmissionRow(
+        submission_id=sub, claim_id=f"clm_{key}", claim_family_id=f"fam_{key}", encounter_id=f"enc_{key}",
+        patient_account_id=account, payer_id="ACME01", payer_name="Acme", coverage_rank=1,
+        next_payer_rank=None, frequency="1", total_charge=D("100.00"),
+        lines=({"line_control_number": f"{sub}-1", "charge_id": f"chg_{key}", "procedure_code": "99213",
+                "service_date": "2026-03-02", "charge": "100.00", "expected_allowed": "80.00",
+                "description": None},),
+        submitted_at=NOW))
 
 
 def one_line_paid(sub: str, status: str, copay: str, pccn: str) -> Any:

@@ -19,9 +19,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from devstack.stack import PROCESSES, REPO
-from edi.writer837 import render_837p
 from edi.x277ca import read_277ca
 from edi.x835 import ClaimStatus, read_835
+from edi.x837 import render_837p
 from edi.x999 import GroupAckCode, read_999
 from sandbox.app import create_app
 from sandbox.clearinghouse_loop import Sandbox, Timing

@@ -32,6 +32,7 @@ from edi.x835 import (
     RemittanceTransaction,
     ServiceLine,
 )
+from services.remits.service.patient_payments import WriteOffReason
 from tests.unit.remits.builders import adj, claim, line, plb, remittance
 
 D = Decimal
@@ -45,7 +46,7 @@ DENIAL_CARCS = ("97", "197", "50", "16")
 SECONDARY_DENIALS = True
 """Let the generator draw a secondary payer's whole-claim denial (CLP02 4): posted at the next
 payer's rank (a crossover too); a CO denial is the provider's, so the patient owes nothing of it."""
-WRITE_OFF_REASONS = ("small_balance", "charity", "bad_debt", "administrative", "other")
+WRITE_OFF_REASONS: tuple[WriteOffReason, ...] = ("small_balance", "charity", "bad_debt", "administrative", "other")
 
 
 def cents(n: int) -> Decimal:

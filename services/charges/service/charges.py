@@ -10,8 +10,6 @@ import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from pydantic import BaseModel
-
 from schemas import charges as out
 from schemas import intake
 from schemas.common import EncounterDetails
@@ -264,7 +262,7 @@ async def _reject_charge(
 
 async def _record(
     ctx: HandlerContext,
-    event: BaseModel,
+    event: intake.ChargeSubmitted | intake.ChargeCorrected | intake.ChargeVoided,
     encounter_id: str,
     kind: str,
     outcome: str,
@@ -273,10 +271,10 @@ async def _record(
 ) -> None:
     await store.record_key(
         ctx.conn,
-        idempotency_key=event.idempotency_key,  # type: ignore[attr-defined]
+        idempotency_key=event.idempotency_key,
         encounter_id=encounter_id,
         kind=kind,
-        source_charge_id=event.source_charge_id,  # type: ignore[attr-defined]
+        source_charge_id=event.source_charge_id,
         outcome=outcome,
         charge_id=charge_id,
         reasons=reasons,

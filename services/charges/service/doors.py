@@ -14,10 +14,16 @@ from uuid import UUID
 import asyncpg
 from pydantic import BaseModel
 
+from schemas import intake
 from schemas.registry import event_type_of
 from services.charges import store
 from services.chassis import outbox
 from services.chassis.clock import Clock
+
+DoorEvent = (intake.EncounterRegistered | intake.EncounterUpdated | intake.EncounterClosed | intake.ChargeSubmitted
+             | intake.ChargeCorrected | intake.ChargeVoided)
+"""What the HTTP and HL7 doors take: intake events that name their encounter (source_system +
+source_encounter_id)."""
 
 
 @dataclass(frozen=True)
@@ -31,9 +37,9 @@ async def accept(conn: asyncpg.Connection, clock: Clock, events: list[BaseModel]
     """Queue intake events for the consumer; call inside the caller's transaction."""
     accepted: list[Accepted] = []
     for event in events:
-        source_system: str = event.source_system  # type: ignore[attr-defined]
-        source_encounter_id: str = event.source_encounter_id  # type: ignore[attr-defined]
-        encounter_id = await store.encounter_id_for(conn, source_system, source_encounter_id)
+        if not isinstance(event, DoorEvent):
+            raise TypeError(f"{type(event).__name__} is not an intake event the doors take")
+        encounter_id = await store.encounter_id_for(conn, event.source_system, event.source_encounter_id)
         event_id = await outbox.enqueue(conn, event, occurred_at=clock.now())
         accepted.append(Accepted(event_id, event_type_of(event), encounter_id))
     return accepted

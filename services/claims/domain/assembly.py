@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from schemas.charges import ChargePosted
 from schemas.common import EncounterDetails
 from services.claims.domain.model import ClaimDraft, DraftLine, LineOutcome, PriorPayer
 from services.claims.domain.payers import FeeSchedule
@@ -41,15 +42,13 @@ class PostedCharge:
     rendering_npi: str | None
 
     @classmethod
-    def from_event(cls, line: dict[str, Any]) -> PostedCharge:
+    def from_event(cls, charge: ChargePosted) -> PostedCharge:
         return cls(
-            charge_id=line["charge_id"], procedure_code=line["procedure_code"], modifiers=list(line["modifiers"]),
-            description=line.get("description"), revenue_code=line.get("revenue_code"),
-            service_date=date.fromisoformat(line["service_date"]),
-            service_end_date=date.fromisoformat(line["service_end_date"]) if line.get("service_end_date") else None,
-            units=Decimal(line["units"]), amount=Decimal(line["amount"]),
-            diagnosis_codes=list(line["diagnosis_codes"]), place_of_service=line["place_of_service"],
-            rendering_npi=line.get("rendering_provider_npi"),
+            charge_id=charge.charge_id, procedure_code=charge.procedure_code, modifiers=list(charge.modifiers),
+            description=charge.description, revenue_code=charge.revenue_code, service_date=charge.service_date,
+            service_end_date=charge.service_end_date, units=charge.units, amount=charge.amount,
+            diagnosis_codes=list(charge.diagnosis_codes), place_of_service=charge.place_of_service,
+            rendering_npi=charge.rendering_provider_npi,
         )
 
 

@@ -15,7 +15,7 @@ from typing import Any, get_args
 
 import yaml
 
-from edi.claim837 import ClaimFilingIndicator
+from edi.x837 import ClaimFilingIndicator
 
 # One list of X12 SBR09 codes: the 837 model's.
 FILING_INDICATORS = frozenset(get_args(ClaimFilingIndicator))

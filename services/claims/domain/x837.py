@@ -1,4 +1,4 @@
-"""ClaimDraft + submission -> edi.claim837 models, and a batch -> 837P interchange text."""
+"""ClaimDraft + submission -> edi.x837 models, and a batch -> 837P interchange text."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from edi import claim837 as x
-from edi.writer837 import render_837p
+from edi import x837 as x
+from edi.x837 import render_837p
 from schemas.common import Address, Coverage, PersonName
 from services.claims.domain.model import ClaimDraft
 

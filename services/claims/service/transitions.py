@@ -1,25 +1,21 @@
-"""The claim's transitions: every state change goes through `move`, which checks the one
-transition table (domain/states.py), records history and emits the event in the caller's
-transaction; the ids, drafts and refusals the use cases share."""
+"""Recording a claim's transitions: the aggregate (domain/claim.py) decides, `move` records what it
+decided in the caller's transaction (the claim saved, its events in the outbox, one history row
+per transition) or, when the transition table refuses, logs the refusal and records it in the
+claim's history. Also what the use cases share: refusals of operator actions, submission ids."""
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-from pydantic import BaseModel
-
-from schemas import claims as ev
-from services.chassis import outbox
+from schemas.base import Event
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
-from services.claims import store
-from services.claims.domain.model import ClaimDraft
-from services.claims.domain.states import IllegalTransition, Trigger, transition
-from services.claims.store import ClaimRow
+from services.claims.domain.claim import Claim
+from services.claims.domain.states import IllegalTransition
+from services.claims.store import ClaimsStore
 
 log = logging.getLogger(__name__)
 
@@ -35,55 +31,42 @@ def new_submission_id() -> str:
     return "S" + new_id("x", 10)[2:]  # S + 19 time-ordered characters = 20 (CLM01 limit)
 
 
-def ids_of(c: ClaimRow) -> dict[str, Any]:
-    return {"claim_id": c.claim_id, "claim_family_id": c.claim_family_id, "encounter_id": c.encounter_id}
+async def record(db: ClaimsStore, claim: Claim, now: datetime, detail: dict[str, Any] | None = None, *,
+                 new: bool = False) -> None:
+    """Save the claim (insert it when `new`) and record the transitions it has taken since."""
+    if new:
+        await db.insert_claim(claim)
+    else:
+        await db.save_claim(claim)
+    for change in claim.changes:
+        if change.event is not None:
+            await db.emit(change.event, now)
+        t = change.transition
+        await db.add_history(claim.claim_id, claim.claim_family_id, t.trigger, t.from_state, t.to_state,
+                             type(change.event).__name__ if change.event is not None else None, now, detail=detail)
+    claim.changes.clear()
 
 
-def draft_of(doc: dict[str, Any]) -> ClaimDraft:
-    return ClaimDraft.model_validate_json(json.dumps(doc, default=str))
-
-
-def doc_of(draft: ClaimDraft) -> dict[str, Any]:
-    loaded: dict[str, Any] = json.loads(draft.model_dump_json())
-    return loaded
-
-
-ADJUDICATED_ALREADY = frozenset({"adjudicated", "denied", "forwarded", "closed", "corrected", "voided"})
-
-
-async def move(
-    conn: asyncpg.Connection, claim: ClaimRow, trigger: Trigger, now: datetime,
-    event: BaseModel | None = None, detail: dict[str, Any] | None = None,
-) -> bool:
-    """Apply one transition of the table; refuse (log + history) anything else."""
+async def move(db: ClaimsStore, claim: Claim, now: datetime, transition: Callable[[], object],
+               detail: dict[str, Any] | None = None) -> bool:
+    """Take one transition (a method of the claim) and record it; refuse (log + history) what the
+    transition table does not allow. True when the claim moved."""
     try:
-        t = transition(claim.state, trigger)  # type: ignore[arg-type]
-    except IllegalTransition:
+        transition()
+    except IllegalTransition as refused:
         log.warning("illegal claim transition refused",
-                    extra=ids(claim_id=claim.claim_id, state=claim.state, transition=trigger))
-        await store.add_history(conn, claim.claim_id, claim.claim_family_id, trigger, claim.state, None, None, now,
-                                refused=True, detail=detail)
+                    extra=ids(claim_id=claim.claim_id, state=claim.state, transition=refused.trigger))
+        await db.add_history(claim.claim_id, claim.claim_family_id, refused.trigger, claim.state, None, None, now,
+                             refused=True, detail=detail)
         return False
-    claim.state = t.to_state
-    claim.updated_at = now
-    await store.save_claim(conn, claim)
-    built = event
-    if built is not None:
-        await outbox.enqueue(conn, built, occurred_at=now)
-    await store.add_history(conn, claim.claim_id, claim.claim_family_id, trigger, t.from_state, t.to_state,
-                            type(built).__name__ if built is not None else None, now, detail=detail)
+    await record(db, claim, now, detail)
     return True
 
 
-async def note(conn: asyncpg.Connection, claim: ClaimRow, what: str, now: datetime,
-               detail: dict[str, Any] | None = None, event: BaseModel | None = None) -> None:
+async def note(db: ClaimsStore, claim: Claim, what: str, now: datetime, detail: dict[str, Any] | None = None,
+               event: Event | None = None) -> None:
     """History without a state change (an acknowledgment that changes nothing, a follow-up)."""
     if event is not None:
-        await outbox.enqueue(conn, event, occurred_at=now)
-    await store.add_history(conn, claim.claim_id, claim.claim_family_id, what, claim.state, claim.state,
-                            type(event).__name__ if event is not None else None, now, detail=detail)
-
-
-async def close(conn: asyncpg.Connection, claim: ClaimRow, resolution: str, now: datetime) -> None:
-    await move(conn, claim, "close", now, ev.ClaimClosed(
-        **ids_of(claim), resolution=resolution, total_paid=claim.total_paid, closed_at=now))  # type: ignore[arg-type]
+        await db.emit(event, now)
+    await db.add_history(claim.claim_id, claim.claim_family_id, what, claim.state, claim.state,
+                         type(event).__name__ if event is not None else None, now, detail=detail)

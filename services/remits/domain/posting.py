@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
 from edi.x835 import Adjustment, ClaimPayment, ClaimStatus, ProviderAdjustment, ServiceLine
 from schemas.remits import DenialCategory, RecommendedAction
@@ -271,10 +272,14 @@ def line_denied(line: ServiceLine) -> bool:
 # --------------------------------------------------------------------------- denials
 
 
+DenialScope = Literal["claim", "line"]
+"""A whole-claim denial, or single lines denied."""
+
+
 @dataclass(frozen=True)
 class DenialItem:
     line_control_number: str | None
-    group: str
+    group: Literal["CO", "PR", "OA", "PI"]
     reason_code: str
     remark_codes: tuple[str, ...]
     amount: Decimal
@@ -295,7 +300,7 @@ def _claim_remarks(claim: ClaimPayment) -> list[str]:
     return out
 
 
-def denials(claim: ClaimPayment, expected: Sequence[ExpectedLine]) -> tuple[str | None, list[DenialItem]]:
+def denials(claim: ClaimPayment, expected: Sequence[ExpectedLine]) -> tuple[DenialScope | None, list[DenialItem]]:
     """DOMAIN.md: a whole-claim denial (CLP02 4, or nothing paid and no patient share with a
     non-contractual CARC) or single lines (paid 0 with a denial CARC). Deductible-only is none."""
     status = claim.status.value
@@ -406,22 +411,28 @@ class LineEffect:
     share: Share
 
 
+@dataclass
+class _Tally:
+    charge: Decimal = ZERO
+    paid: Decimal = ZERO
+    share: Share = field(default_factory=Share)
+
+
 def line_effects(claim: ClaimPayment, expected: Sequence[ExpectedLine]) -> list[LineEffect]:
     """Per submitted line: charge, paid and PR share; claim-level PR goes to the first line."""
     if not expected:
         return []
-    acc: dict[str, list[Decimal | Share]] = {e.line_control_number: [ZERO, ZERO, Share()] for e in expected}
+    acc = {e.line_control_number: _Tally() for e in expected}
     by_lcn = {e.line_control_number: e for e in expected}
     first = expected[0].line_control_number
     for line, m in zip(claim.service_lines, match_lines(claim.service_lines, expected), strict=True):
-        key = m.line_control_number if m else first
-        a = acc[key]
-        a[0] = money(line.charge) + a[0]  # type: ignore[operator]
-        a[1] = money(line.paid) + a[1]  # type: ignore[operator]
-        a[2] = share_of(line.adjustments) + a[2]  # type: ignore[operator]
+        t = acc[m.line_control_number if m else first]
+        t.charge += money(line.charge)
+        t.paid += money(line.paid)
+        t.share = share_of(line.adjustments) + t.share
     if not claim.service_lines:
-        acc[first][0] = money(claim.charge)
-        acc[first][1] = money(claim.paid)
-    acc[first][2] = share_of(claim.adjustments) + acc[first][2]  # type: ignore[operator]
-    return [LineEffect(by_lcn[k].charge_id, k, v[0], v[1], v[2]) for k, v in acc.items()  # type: ignore[arg-type]
-            if v[0] != 0 or v[1] != 0 or v[2] != Share()]
+        acc[first].charge = money(claim.charge)
+        acc[first].paid = money(claim.paid)
+    acc[first].share = share_of(claim.adjustments) + acc[first].share
+    return [LineEffect(by_lcn[k].charge_id, k, t.charge, t.paid, t.share) for k, t in acc.items()
+            if t.charge != 0 or t.paid != 0 or t.share != Share()]

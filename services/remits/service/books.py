@@ -26,6 +26,7 @@ from services.remits import store
 from services.remits.domain import books
 from services.remits.domain.cards import Card, card
 from services.remits.domain.posting import ZERO, LedgerRow
+from services.remits.rows import InsuranceWriteoffRow
 from services.remits.service import patient_payments
 
 log = logging.getLogger(__name__)
@@ -81,7 +82,7 @@ async def write_off(conn: asyncpg.Connection, claim_id: str, *, reason: Insuranc
     found = await store.claim_books(conn, claim_id)
     if found is None:
         raise WriteOffRefused(f"claim {claim_id} was never sent to a payer (no ClaimSubmitted)")
-    encounter_id, family_id = found["encounter_id"], found["claim_family_id"]
+    encounter_id, family_id = found.encounter_id, found.claim_family_id
     await store.lock_books(conn, encounter_id)
     records = await store.book_records(conn, encounter_id)
     book = books.encounter_book(encounter_id, records[encounter_id][1])
@@ -102,10 +103,10 @@ async def write_off(conn: asyncpg.Connection, claim_id: str, *, reason: Insuranc
     if value > left:
         raise WriteOffRefused(f"claim {claim_id}: only {left} is open with payer {payer.payer_id}")
     writeoff_id = new_id("iwo")
-    await store.insert_insurance_writeoff(conn, {
-        "writeoff_id": writeoff_id, "claim_id": claim_id, "claim_family_id": family_id, "encounter_id": encounter_id,
-        "payer_id": payer.payer_id, "payer_rank": payer.rank, "amount": value, "reason": reason,
-        "operator_id": operator_id, "note": note, "at": at})
+    await store.insert_insurance_writeoff(conn, InsuranceWriteoffRow(
+        writeoff_id=writeoff_id, claim_id=claim_id, claim_family_id=family_id, encounter_id=encounter_id,
+        payer_id=payer.payer_id, payer_rank=payer.rank, amount=value, reason=reason, operator_id=operator_id,
+        note=note, written_at=at))
     await restate(conn, encounter_id, at, "write_off")
     await outbox.enqueue(conn, InsuranceBalanceWrittenOff(
         claim_id=claim_id, claim_family_id=family_id, encounter_id=encounter_id,

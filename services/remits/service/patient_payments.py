@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import json
 import logging
-from datetime import datetime, timedelta
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Literal, cast
+from typing import Any, Literal
 
 import asyncpg
 
 from schemas.common import PatientShare
+from schemas.intake import PaymentMethod
 from schemas.notifications import NotificationSent
 from schemas.remits import (
     BalanceItem,
@@ -40,29 +43,31 @@ from services.remits.domain.balances import (
 )
 from services.remits.domain.books import EncounterBook
 from services.remits.domain.posting import ZERO, LedgerRow
+from services.remits.rows import BalanceRow, CreditOrigin, CreditRow, Json, PaymentRow, RefundRejectionRow
 
 log = logging.getLogger(__name__)
 DUE_DAYS = 30
 UpdateReason = Literal["remittance", "payment_reversal", "patient_payment", "write_off", "charge_correction",
                        "next_payer_remittance"]
+WriteOffReason = Literal["small_balance", "charity", "bad_debt", "administrative", "other"]
+"""Why a patient balance is written off (BalanceWrittenOff.reason; the ledger account patient_writeoff_<reason>)."""
 
 
 class PatientError(ValueError):
     """An operator or sender asked for something the balances do not allow (no PHI in the text)."""
 
 
-def _items_json(items: list[BalanceItem]) -> list[dict[str, Any]]:
-    return [i.model_dump(mode="json") for i in items]
+def _items_json(items: list[BalanceItem]) -> tuple[Json, ...]:
+    return tuple(i.model_dump(mode="json") for i in items)
 
 
-def _balance_fields(row: asyncpg.Record | dict[str, Any]) -> dict[str, Any]:
-    items = [BalanceItem.model_validate_json(json.dumps(i)) for i in row["items"]]
-    total = row["total"]
+def _balance_fields(row: BalanceRow) -> dict[str, Any]:
+    items = [BalanceItem.model_validate_json(json.dumps(i)) for i in row.items]
     return {
-        "patient_account_id": row["patient_account_id"], "balance_id": row["balance_id"],
-        "encounter_id": row["encounter_id"], "claim_ids": list(row["claim_ids"]), "items": items,
-        "total_patient_responsibility": total, "patient_paid": row["patient_paid"], "written_off": row["written_off"],
-        "amount_due": total - row["patient_paid"] - row["written_off"], "due_date": row["due_date"],
+        "patient_account_id": row.patient_account_id, "balance_id": row.balance_id,
+        "encounter_id": row.encounter_id, "claim_ids": list(row.claim_ids), "items": items,
+        "total_patient_responsibility": row.total, "patient_paid": row.patient_paid, "written_off": row.written_off,
+        "amount_due": row.amount_due, "due_date": row.due_date,
     }
 
 
@@ -70,11 +75,11 @@ async def _emit_update(conn: asyncpg.Connection, balance_id: str, previous_due: 
                        at: datetime) -> None:
     row = await store.balance(conn, balance_id)
     assert row is not None
-    await outbox.enqueue(conn, PatientBalanceUpdated(**_balance_fields(row), revision=row["revision"], reason=reason,
+    await outbox.enqueue(conn, PatientBalanceUpdated(**_balance_fields(row), revision=row.revision, reason=reason,
                                                      previous_amount_due=previous_due, updated_at=at), occurred_at=at)
 
 
-def _zeroed(items: list[dict[str, Any]]) -> list[BalanceItem]:
+def _zeroed(items: Sequence[Json]) -> list[BalanceItem]:
     """A balance's last known lines with nothing left for the patient (the share moved to a next
     payer, or was reversed or protected): the statement keeps what the patient was billed for."""
     out = []
@@ -114,10 +119,10 @@ async def refresh_balance(conn: asyncpg.Connection, book: EncounterBook, patient
             return
         balance_id = new_id("bal")
         due = (at + timedelta(days=DUE_DAYS)).date()
-        await store.insert_balance(conn, {"balance_id": balance_id, "encounter_id": encounter_id,
-                                          "patient_account_id": patient_account_id, "claim_ids": claim_ids,
-                                          "items": _items_json(items), "total": total, "patient_paid": ZERO,
-                                          "written_off": ZERO, "due_date": due, "at": at})
+        await store.insert_balance(conn, BalanceRow(
+            balance_id=balance_id, encounter_id=encounter_id, patient_account_id=patient_account_id,
+            claim_ids=tuple(claim_ids), items=_items_json(items), total=total, patient_paid=ZERO, written_off=ZERO,
+            due_date=due, revision=1, created_at=at, updated_at=at))
         row = await store.balance(conn, balance_id)
         assert row is not None
         await outbox.enqueue(conn, PatientBalanceCreated(**_balance_fields(row), created_at=at), occurred_at=at)
@@ -125,29 +130,29 @@ async def refresh_balance(conn: asyncpg.Connection, book: EncounterBook, patient
         await apply_open_credits(conn, balance_id, at)
         return
     if not items:
-        items = _zeroed(existing["items"])
-        claim_ids = list(existing["claim_ids"])
-    if total == existing["total"] and _items_json(items) == existing["items"]:
+        items = _zeroed(existing.items)
+        claim_ids = list(existing.claim_ids)
+    if total == existing.total and _items_json(items) == existing.items:
         return
-    previous_due = existing["total"] - existing["patient_paid"] - existing["written_off"]
-    fixed = reconcile(total, existing["patient_paid"], existing["written_off"])
-    await store.update_balance(conn, {"balance_id": existing["balance_id"], "claim_ids": claim_ids,
-                                      "items": _items_json(items), "total": total, "patient_paid": fixed.patient_paid,
-                                      "written_off": fixed.written_off, "at": at})
+    previous_due = existing.amount_due
+    fixed = reconcile(total, existing.patient_paid, existing.written_off)
+    await store.update_balance(conn, replace(existing, claim_ids=tuple(claim_ids), items=_items_json(items),
+                                             total=total, patient_paid=fixed.patient_paid,
+                                             written_off=fixed.written_off), at)
     if fixed.written_off_back > 0:
-        await _give_back_write_offs(conn, existing["balance_id"], existing["patient_account_id"],
+        await _give_back_write_offs(conn, existing.balance_id, existing.patient_account_id,
                                     fixed.written_off_back, at)
     credit_id = None
     if fixed.credit > 0:
-        credit_id = await _credit(conn, existing["patient_account_id"], fixed.credit, "balance_reduced_after_payment",
-                                  at, balance_id=existing["balance_id"], move_from_ar=True)
-    await _emit_update(conn, existing["balance_id"], previous_due, reason, at)
+        credit_id = await _credit(conn, existing.patient_account_id, fixed.credit, "balance_reduced_after_payment",
+                                  at, balance_id=existing.balance_id, move_from_ar=True)
+    await _emit_update(conn, existing.balance_id, previous_due, reason, at)
     if credit_id is not None:
         # What the patient paid toward this balance pays their other open balances first (oldest
         # first); only what is left waits as a credit to refund.
         await apply_credit(conn, credit_balance_id=credit_id, at=at)
     if total - fixed.patient_paid - fixed.written_off > previous_due:
-        await apply_open_credits(conn, existing["balance_id"], at)
+        await apply_open_credits(conn, existing.balance_id, at)
 
 
 async def _give_back_write_offs(conn: asyncpg.Connection, balance_id: str, account: str, amount: Decimal,
@@ -172,23 +177,23 @@ async def apply_open_credits(conn: asyncpg.Connection, balance_id: str, at: date
     Returns the amount applied."""
     row = await store.balance(conn, balance_id)
     assert row is not None
-    due = row["total"] - row["patient_paid"] - row["written_off"]
     applied = ZERO
-    for credit, _ in credits_to_apply(due, await store.open_credits(conn, row["patient_account_id"])):
+    for credit, _ in credits_to_apply(row.amount_due, await store.open_credits(conn, row.patient_account_id)):
         applied += await apply_credit(conn, credit_balance_id=credit.credit_balance_id, at=at,
                                       only_balance_id=balance_id)
     if applied > 0:
         log.info("open credit applied to a new or grown balance",
-                 extra=ids(patient_account_id=row["patient_account_id"], encounter_id=row["encounter_id"]))
+                 extra=ids(patient_account_id=row.patient_account_id, encounter_id=row.encounter_id))
     return applied
 
 
 async def _credit(conn: asyncpg.Connection, account: str, amount: Decimal,
-                  origin: Literal["patient_overpayment", "balance_reduced_after_payment"], at: datetime, *,
-                  payment_id: str | None = None, balance_id: str | None = None, move_from_ar: bool = False) -> str:
+                  origin: CreditOrigin, at: datetime, *, payment_id: str | None = None,
+                  balance_id: str | None = None, move_from_ar: bool = False) -> str:
     credit_id = new_id("crd")
-    await store.insert_credit(conn, {"credit_balance_id": credit_id, "patient_account_id": account, "amount": amount,
-                                     "origin": origin, "payment_id": payment_id, "balance_id": balance_id, "at": at})
+    await store.insert_credit(conn, CreditRow(credit_balance_id=credit_id, patient_account_id=account, amount=amount,
+                                              remaining=amount, origin=origin, created_at=at, payment_id=payment_id,
+                                              balance_id=balance_id))
     if move_from_ar:
         await store.journal(conn, new_id("jnl"), "credit",
                             [LedgerRow("patient_payments_applied", amount), LedgerRow("patient_credit", -amount)],
@@ -200,7 +205,7 @@ async def _credit(conn: asyncpg.Connection, account: str, amount: Decimal,
 
 
 async def post_payment(conn: asyncpg.Connection, *, idempotency_key: str, patient_account_id: str, amount: Decimal,
-                       method: str, received_on: Any, encounter_id: str | None, at: datetime,
+                       method: PaymentMethod, received_on: date, encounter_id: str | None, at: datetime,
                        statement_id: str | None = None) -> str:
     """Apply a patient payment: the balance its statement was about first, then the named
     encounter's, then the oldest open balances of the account; excess -> credit. A reference that
@@ -236,23 +241,19 @@ async def post_payment(conn: asyncpg.Connection, *, idempotency_key: str, patien
     credit_id = None
     if left > 0:
         credit_id = await _credit(conn, patient_account_id, left, "patient_overpayment", at, payment_id=payment_id)
-    await store.insert_payment(conn, {"payment_id": payment_id, "idempotency_key": idempotency_key,
-                                      "patient_account_id": patient_account_id, "amount": amount, "method": method,
-                                      "received_on": received_on,
-                                      "applications": [a.model_dump(mode="json") for a in applications],
-                                      "unapplied": left, "credit_balance_id": credit_id, "posted_at": at})
+    await store.insert_payment(conn, PaymentRow(
+        payment_id=payment_id, idempotency_key=idempotency_key, patient_account_id=patient_account_id, amount=amount,
+        method=method, received_on=received_on, applications=tuple(a.model_dump(mode="json") for a in applications),
+        unapplied=left, credit_balance_id=credit_id, posted_at=at))
     await store.set_payment_reference(conn, payment_id, statement_id, encounter_id, ",".join(ignored) or None)
     await outbox.enqueue(conn, PatientPaymentPosted(
         patient_account_id=patient_account_id, payment_id=payment_id, idempotency_key=idempotency_key, amount=amount,
-        method=cast(Any, method), received_on=received_on, applications=applications, unapplied_amount=left,
+        method=method, received_on=received_on, applications=applications, unapplied_amount=left,
         credit_balance_id=credit_id, posted_at=at), occurred_at=at)
     for b, take in applied:
         row = await store.balance(conn, b.balance_id)
         assert row is not None
-        await store.update_balance(conn, {"balance_id": b.balance_id, "claim_ids": list(row["claim_ids"]),
-                                          "items": row["items"], "total": row["total"],
-                                          "patient_paid": row["patient_paid"] + take,
-                                          "written_off": row["written_off"], "at": at})
+        await store.update_balance(conn, replace(row, patient_paid=row.patient_paid + take), at)
         await _emit_update(conn, b.balance_id, b.amount_due, "patient_payment", at)
     if ignored:
         log.warning("payment reference ignored: applied to the oldest open balances (payments.reference_ignored)",
@@ -271,13 +272,14 @@ async def issue_refund(conn: asyncpg.Connection, *, idempotency_key: str, credit
     credit = await store.credit(conn, credit_balance_id)  # locked: a concurrent redelivery waits here
     if await store.refund_issued(conn, idempotency_key):
         return None
-    remaining = None if credit is None else credit["remaining"]
-    refusal = check_refund(patient_account_id, None if credit is None else credit["patient_account_id"],
+    remaining = None if credit is None else credit.remaining
+    refusal = check_refund(patient_account_id, None if credit is None else credit.patient_account_id,
                            remaining if remaining is not None else ZERO, amount)
     if refusal is not None:
-        await store.reject_refund(conn, {"idempotency_key": idempotency_key, "credit_balance_id": credit_balance_id,
-                                         "patient_account_id": patient_account_id, "amount": amount,
-                                         "remaining": remaining, "reason": refusal, "at": at})
+        await store.reject_refund(conn, RefundRejectionRow(
+            idempotency_key=idempotency_key, credit_balance_id=credit_balance_id,
+            patient_account_id=patient_account_id, amount=amount, remaining=remaining, reason=refusal,
+            rejected_at=at))
         log.warning("refund rejected (refund_rejections)", extra=ids(patient_account_id=patient_account_id,
                                                                       reason=refusal))
         return refusal
@@ -285,29 +287,27 @@ async def issue_refund(conn: asyncpg.Connection, *, idempotency_key: str, credit
     if await store.refund(conn, idempotency_key, credit_balance_id, amount, at):
         await store.journal(conn, new_id("jnl"), "refund",
                             [LedgerRow("patient_credit", amount), LedgerRow("patient_cash", -amount)], at,
-                            patient_account_id=credit["patient_account_id"])
+                            patient_account_id=credit.patient_account_id)
     return None
 
 
-async def write_off(conn: asyncpg.Connection, *, balance_id: str, amount: Decimal, reason: str,
+async def write_off(conn: asyncpg.Connection, *, balance_id: str, amount: Decimal, reason: WriteOffReason,
                     operator_id: str | None, at: datetime) -> Decimal:
     row = await store.balance(conn, balance_id)
     if row is None:
         raise PatientError("no balance has that id")
-    due = row["total"] - row["patient_paid"] - row["written_off"]
+    due = row.amount_due
     if amount <= 0 or amount > due:
         raise PatientError(f"the write-off must be positive and at most the amount due ({due})")
     await store.insert_writeoff(conn, new_id("wof"), balance_id, amount, reason, operator_id, at)
     await store.journal(conn, new_id("jnl"), "write_off",
                         [LedgerRow(f"patient_writeoff_{reason}", amount), LedgerRow("patient_writeoffs_applied",
                                                                                    -amount)],
-                        at, balance_id=balance_id, patient_account_id=row["patient_account_id"])
-    await store.update_balance(conn, {"balance_id": balance_id, "claim_ids": list(row["claim_ids"]),
-                                      "items": row["items"], "total": row["total"], "patient_paid": row["patient_paid"],
-                                      "written_off": row["written_off"] + amount, "at": at})
+                        at, balance_id=balance_id, patient_account_id=row.patient_account_id)
+    await store.update_balance(conn, replace(row, written_off=row.written_off + amount), at)
     await outbox.enqueue(conn, BalanceWrittenOff(
-        patient_account_id=row["patient_account_id"], balance_id=balance_id, encounter_id=row["encounter_id"],
-        amount=amount, reason=cast(Any, reason), operator_id=operator_id, remaining_amount_due=due - amount,
+        patient_account_id=row.patient_account_id, balance_id=balance_id, encounter_id=row.encounter_id,
+        amount=amount, reason=reason, operator_id=operator_id, remaining_amount_due=due - amount,
         written_off_at=at), occurred_at=at)
     await _emit_update(conn, balance_id, due, "write_off", at)
     remaining: Decimal = due - amount
@@ -321,25 +321,22 @@ async def apply_credit(conn: asyncpg.Connection, *, credit_balance_id: str, at: 
     credit = await store.credit(conn, credit_balance_id)
     if credit is None:
         raise PatientError("no credit balance has that id")
-    targets = await store.open_balances(conn, credit["patient_account_id"])
+    targets = await store.open_balances(conn, credit.patient_account_id)
     if only_balance_id is not None:
         targets = [b for b in targets if b.balance_id == only_balance_id]
-    applied, _ = apply_payment(credit["remaining"], targets, encounter_id)
+    applied, _ = apply_payment(credit.remaining, targets, encounter_id)
     total = sum((take for _, take in applied), ZERO)
     if total == 0:
         return total
     rows = [LedgerRow("patient_credit", total)] + [LedgerRow("patient_payments_applied", -take, b.balance_id)
                                                    for b, take in applied]
     await store.journal(conn, new_id("jnl"), "credit_applied", rows, at,
-                        patient_account_id=credit["patient_account_id"])
+                        patient_account_id=credit.patient_account_id)
     await store.use_credit(conn, credit_balance_id, total)
     for b, take in applied:
         row = await store.balance(conn, b.balance_id)
         assert row is not None
-        await store.update_balance(conn, {"balance_id": b.balance_id, "claim_ids": list(row["claim_ids"]),
-                                          "items": row["items"], "total": row["total"],
-                                          "patient_paid": row["patient_paid"] + take,
-                                          "written_off": row["written_off"], "at": at})
+        await store.update_balance(conn, replace(row, patient_paid=row.patient_paid + take), at)
         await _emit_update(conn, b.balance_id, b.amount_due, "patient_payment", at)
     return total
 

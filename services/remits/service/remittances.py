@@ -7,18 +7,17 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Literal, TypedDict
 
 import asyncpg
 from pydantic import ValidationError
 
-from edi.balancing import check_835
 from edi.errors import X12Error
-from edi.x835 import Adjustment, ClaimPayment, RemittanceTransaction, read_835
-from schemas.common import CasAdjustment, PatientShare, PayerRef
+from edi.x835 import Adjustment, ClaimPayment, RemittanceTransaction, check_835, read_835
+from schemas.common import CasAdjustment, ClaimStatusCode, PatientShare, PayerRef
 from schemas.remits import (
     ClaimDenied,
     ClaimPaymentPosted,
@@ -40,6 +39,15 @@ from services.chassis.logs import ids
 from services.remits import store
 from services.remits.domain import posting as dom
 from services.remits.domain.posting import ZERO, Share
+from services.remits.rows import (
+    ClaimKeys,
+    PostingLineRow,
+    PostingOutcome,
+    PostingRow,
+    RecoupmentRow,
+    RemittanceRow,
+    SubmissionRow,
+)
 from services.remits.service import books
 from services.remits.service.patient_payments import UpdateReason
 from services.remits.settings import remits_settings
@@ -71,10 +79,9 @@ async def ingest(conn: asyncpg.Connection, raw: bytes, file_name: str, source: s
     async with conn.transaction():
         seen = await store.file_by_hash(conn, sha)
         if seen is not None:
-            await store.record_duplicate(conn, "file", sha, file_name, seen["file_id"], at)
-            log.info("duplicate 835 file", extra=ids(file_id=seen["file_id"]))
-            return IngestResult(seen["file_id"], "duplicate", "same file already received",
-                                duplicates=[seen["file_id"]])
+            await store.record_duplicate(conn, "file", sha, file_name, seen, at)
+            log.info("duplicate 835 file", extra=ids(file_id=seen))
+            return IngestResult(seen, "duplicate", "same file already received", duplicates=[seen])
         file_id = new_id("rmf")
         await store.insert_file(conn, file_id, sha, file_name, source, raw, "quarantined", "processing", at)
         return await _process(conn, file_id, sha, raw, file_name, at)
@@ -84,9 +91,9 @@ async def release(conn: asyncpg.Connection, file_id: str, at: datetime) -> Inges
     """After review, try a quarantined file again (it posts if it now reads, balances and validates)."""
     async with conn.transaction():
         row = await store.file_by_id(conn, file_id)
-        if row is None or row["status"] != "quarantined":
+        if row is None or row.status != "quarantined":
             return None
-        result = await _process(conn, file_id, row["sha256"], bytes(row["raw"]), row["file_name"], at)
+        result = await _process(conn, file_id, row.sha256, row.raw, row.file_name, at)
         if result.status == "posted":
             await store.set_file_status(conn, file_id, "released", None, at)
             result.status = "released"
@@ -177,10 +184,10 @@ async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t:
     remittance_id = new_id("rem")
     plb_total = sum((a.amount for a in t.provider_adjustments), ZERO)
     claims = [c for h in t.header_numbers for c in h.claims]
-    await store.insert_remittance(conn, {
-        "remittance_id": remittance_id, "file_id": file_id, "payer_id": payer.payer_id, "payer_name": payer.payer_name,
-        "trace_number": t.trace_number, "total_payment": t.total_payment, "plb_total": plb_total,
-        "payment_date": t.payment_date, "received_at": at})
+    await store.insert_remittance(conn, RemittanceRow(
+        remittance_id=remittance_id, file_id=file_id, payer_id=payer.payer_id, payer_name=payer.payer_name,
+        trace_number=t.trace_number, total_payment=t.total_payment, plb_total=plb_total,
+        payment_date=t.payment_date, received_at=at))
     await outbox.enqueue(conn, RemittanceReceived(
         remittance_id=remittance_id, file_sha256=sha, payer=payer,
         payee_npi=t.payee.id if t.payee.id_qualifier == "XX" else None, trace_number=t.trace_number,
@@ -219,13 +226,37 @@ class Posted:
     reason: UpdateReason
 
 
+class _ClaimEventFields(TypedDict):
+    """What ClaimPaymentPosted, ClaimDenied and ClaimPaymentReversed of one posting share."""
+
+    claim_id: str
+    claim_family_id: str
+    encounter_id: str
+    remittance_id: str
+    submission_id: str
+    payer: PayerRef
+    claim_status: ClaimStatusCode
+    payer_claim_control_number: str
+    adjudication_date: date
+    total_charge: Decimal
+    total_paid: Decimal
+    patient_responsibility: Decimal
+    patient_share: PatientShare
+    claim_adjustments: list[CasAdjustment]
+    remark_codes: list[str]
+    lines: list[RemitLine]
+    crossover_payer_name: str | None
+    posted_at: datetime
+
+
 def _base(remittance_id: str, index: int, claim: ClaimPayment, payer: PayerRef, share: Share,
-          at: datetime) -> dict[str, Any]:
-    return {"posting_id": new_id("pst"), "remittance_id": remittance_id, "claim_index": index,
-            "reported_submission": claim.patient_control_number, "payer_id": payer.payer_id,
-            "status": claim.status.value, "payer_claim_control": claim.payer_claim_control_number,
-            "charge": dom.money(claim.charge), "paid": dom.money(claim.paid), "patient_resp": share.total(),
-            "posted_at": at}
+          at: datetime) -> PostingRow:
+    """The claim payment's posting as an unmatched one (rank 0, no claim): a match adds its claim."""
+    return PostingRow(posting_id=new_id("pst"), remittance_id=remittance_id, claim_index=index,
+                      reported_submission=claim.patient_control_number, payer_id=payer.payer_id,
+                      status=claim.status.value, rank=0, payer_claim_control=claim.payer_claim_control_number,
+                      charge=dom.money(claim.charge), paid=dom.money(claim.paid), patient_resp=share.total(),
+                      outcome="unmatched", posted_at=at)
 
 
 def claim_share(claim: ClaimPayment) -> Share:
@@ -255,11 +286,12 @@ async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t:
 async def _post_unmatched(conn: asyncpg.Connection, remittance_id: str, sha: str, t: RemittanceTransaction,
                           payer: PayerRef, index: int, claim: ClaimPayment, share: Share, at: datetime) -> None:
     """Payer cash against suspense, the claim payment kept (file + position) for a late match."""
-    status = claim.status.value
-    reason = "not_our_claim" if status == "23" else "unknown_submission_id"
+    status: ClaimStatusCode = claim.status.value
+    reason: Literal["not_our_claim", "unknown_submission_id"] = (
+        "not_our_claim" if status == "23" else "unknown_submission_id")
     base = _base(remittance_id, index, claim, payer, share, at)
-    posting_id = base["posting_id"]
-    await store.insert_posting(conn, {**base, "rank": 0, "outcome": "unmatched"})
+    posting_id = base.posting_id
+    await store.insert_posting(conn, base)
     await store.journal(conn, new_id("jnl"), "unmatched", dom.unmatched_rows(claim), at,
                         remittance_id=remittance_id, posting_id=posting_id, payer_id=payer.payer_id)
     await store.insert_unmatched(conn, remittance_id, claim.patient_control_number, reason, t.control_number,
@@ -269,52 +301,52 @@ async def _post_unmatched(conn: asyncpg.Connection, remittance_id: str, sha: str
         remittance_id=remittance_id, file_sha256=sha, payer=payer,
         position=RemittancePosition(transaction_set_control_number=t.control_number, claim_index=index,
                                     segment_number=claim.position or 1),
-        reported_submission_id=claim.patient_control_number[:38], claim_status=cast(Any, status),
+        reported_submission_id=claim.patient_control_number[:38], claim_status=status,
         payer_claim_control_number=claim.payer_claim_control_number or None,
-        total_charge=dom.money(claim.charge), total_paid=dom.money(claim.paid), reason=cast(Any, reason),
+        total_charge=dom.money(claim.charge), total_paid=dom.money(claim.paid), reason=reason,
         detected_at=at), occurred_at=at)
 
 
 async def post_matched(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
-                        index: int, claim: ClaimPayment, sub: asyncpg.Record, share: Share, at: datetime) -> Posted:
+                       index: int, claim: ClaimPayment, sub: SubmissionRow, share: Share, at: datetime) -> Posted:
     """The one posting path of a claim payment matched to its submission (on arrival, or late)."""
-    status = claim.status.value
+    status: ClaimStatusCode = claim.status.value
     base = _base(remittance_id, index, claim, payer, share, at)
-    posting_id = base["posting_id"]
-    expected = store.expected_lines(sub)
-    rank = dom.rank_for(status, sub["coverage_rank"], payer_id=payer.payer_id, submitted_payer_id=sub["payer_id"],
-                        next_payer_id=sub["next_payer_id"], next_payer_rank=sub["next_payer_rank"])
-    refs = {"claim_id": sub["claim_id"], "claim_family_id": sub["claim_family_id"],
-            "encounter_id": sub["encounter_id"], "patient_account_id": sub["patient_account_id"], "rank": rank}
+    posting_id = base.posting_id
+    expected = sub.expected_lines()
+    rank = dom.rank_for(status, sub.coverage_rank, payer_id=payer.payer_id, submitted_payer_id=sub.payer_id,
+                        next_payer_id=sub.next_payer_id, next_payer_rank=sub.next_payer_rank)
     # A predetermination (CLP02 25) is no answer: only its cash, if any, is posted.
     amounts = dom.amounts_of(claim) if status != "25" else dom.PostedAmounts(ZERO, dom.money(claim.paid))
     effects = [(e.charge_id, e.line_control_number, e.charge, e.paid, e.share)
                for e in dom.line_effects(claim, expected)]
     reverses = None
     if status == "22":
-        original = await store.original_posting(conn, sub["claim_id"], payer.payer_id,
+        original = await store.original_posting(conn, sub.claim_id, payer.payer_id,
                                                 claim.payer_claim_control_number)
         if original is not None:
-            reverses = original["posting_id"]
-            refs["rank"] = rank = original["rank"]
-            if original["paid"] == -dom.money(claim.paid):  # the payer took back exactly what was posted
-                amounts = store.posted_amounts(original).negated()
-                effects = [(r["charge_id"], r["line_control"], -r["charge"], -r["paid"],
-                            Share(r["deductible"], r["coinsurance"], r["copay"], r["other"]).negated())
+            reverses = original.posting_id
+            rank = original.rank
+            if original.paid == -dom.money(claim.paid):  # the payer took back exactly what was posted
+                amounts = original.amounts.negated()
+                effects = [(r.charge_id, r.line_control, -r.charge, -r.paid, r.share.negated())
                            for r in await store.posting_line_rows(conn, reverses)]
     scope, denial_items = dom.denials(claim, expected)
-    outcome = "reversed" if status == "22" else ("denied" if scope == "claim" else "posted")
-    await store.insert_posting(conn, {**base, **refs, "reverses": reverses, "outcome": outcome}, amounts)
+    outcome: PostingOutcome = "reversed" if status == "22" else ("denied" if scope == "claim" else "posted")
+    await store.insert_posting(conn, replace(
+        base, claim_id=sub.claim_id, claim_family_id=sub.claim_family_id, encounter_id=sub.encounter_id,
+        patient_account_id=sub.patient_account_id, rank=rank, reverses=reverses, outcome=outcome, amounts=amounts))
     await store.journal(conn, new_id("jnl"), "reversal" if status == "22" else "claim",
                         dom.cash_rows(claim.paid, rank), at, remittance_id=remittance_id, posting_id=posting_id,
-                        claim_id=sub["claim_id"], encounter_id=sub["encounter_id"], payer_id=payer.payer_id,
-                        patient_account_id=sub["patient_account_id"])
+                        claim_id=sub.claim_id, encounter_id=sub.encounter_id, payer_id=payer.payer_id,
+                        patient_account_id=sub.patient_account_id)
     for charge_id, lcn, charge, paid, sh in effects:
-        await store.insert_posting_line(conn, posting_id, sub["claim_id"], sub["encounter_id"], rank, charge_id, lcn,
-                                        charge, paid, sh)
-    common = {
-        "claim_id": sub["claim_id"], "claim_family_id": sub["claim_family_id"], "encounter_id": sub["encounter_id"],
-        "remittance_id": remittance_id, "submission_id": sub["submission_id"], "payer": payer, "claim_status": status,
+        await store.insert_posting_line(conn, PostingLineRow(
+            posting_id=posting_id, claim_id=sub.claim_id, encounter_id=sub.encounter_id, rank=rank,
+            charge_id=charge_id, line_control=lcn, charge=charge, paid=paid, share=sh))
+    common: _ClaimEventFields = {
+        "claim_id": sub.claim_id, "claim_family_id": sub.claim_family_id, "encounter_id": sub.encounter_id,
+        "remittance_id": remittance_id, "submission_id": sub.submission_id, "payer": payer, "claim_status": status,
         "payer_claim_control_number": claim.payer_claim_control_number,
         "adjudication_date": t.payment_date, "total_charge": dom.money(claim.charge),
         "total_paid": dom.money(claim.paid), "patient_responsibility": share.total(),
@@ -328,30 +360,30 @@ async def post_matched(conn: asyncpg.Connection, remittance_id: str, t: Remittan
     }
     if status == "22":
         await outbox.enqueue(conn, ClaimPaymentReversed(**common, reversed_remittance_id=(
-            original["remittance_id"] if reverses and original is not None else None)), occurred_at=at)
-        return Posted(posting_id, sub["encounter_id"], "payment_reversal")
+            original.remittance_id if reverses and original is not None else None)), occurred_at=at)
+        return Posted(posting_id, sub.encounter_id, "payment_reversal")
     if scope != "claim" and status != "25":
         await outbox.enqueue(conn, ClaimPaymentPosted(**common), occurred_at=at)
     if scope is not None:
         for d in denial_items:
-            await store.insert_denial(conn, posting_id, sub["claim_id"], payer.payer_id, scope, d, at)
-        await outbox.enqueue(conn, ClaimDenied(**common, denial_scope=cast(Any, scope), denials=[
-            Denial(line_control_number=d.line_control_number, group=cast(Any, d.group), reason_code=d.reason_code,
+            await store.insert_denial(conn, posting_id, sub.claim_id, payer.payer_id, scope, d, at)
+        await outbox.enqueue(conn, ClaimDenied(**common, denial_scope=scope, denials=[
+            Denial(line_control_number=d.line_control_number, group=d.group, reason_code=d.reason_code,
                    remark_codes=list(d.remark_codes), amount=d.amount, category=d.category,
                    recommended_action=d.recommended_action) for d in denial_items]), occurred_at=at)
-    variance = dom.allowed_variance(claim, expected, sub["coverage_rank"])
+    variance = dom.allowed_variance(claim, expected, sub.coverage_rank)
     direction = variance.kind(tolerance())
     if direction is not None:
         model = UnderpaymentDetected if direction == "under" else OverpaymentDetected
         await outbox.enqueue(conn, model(
-            claim_id=sub["claim_id"], claim_family_id=sub["claim_family_id"], encounter_id=sub["encounter_id"],
-            remittance_id=remittance_id, submission_id=sub["submission_id"], payer=payer,
+            claim_id=sub.claim_id, claim_family_id=sub.claim_family_id, encounter_id=sub.encounter_id,
+            remittance_id=remittance_id, submission_id=sub.submission_id, payer=payer,
             lines=[VarianceLine(line_control_number=v.line_control_number, procedure_code=v.procedure_code,
                                 expected_allowed=v.expected_allowed, allowed=v.allowed, variance=v.variance)
                    for v in variance.lines],
             total_expected_allowed=variance.total_expected, total_allowed=variance.total_allowed,
             total_variance=variance.total_variance, tolerance=tolerance(), detected_at=at), occurred_at=at)
-    return Posted(posting_id, sub["encounter_id"], "next_payer_remittance" if rank > 1 else "remittance")
+    return Posted(posting_id, sub.encounter_id, "next_payer_remittance" if rank > 1 else "remittance")
 
 
 async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
@@ -359,43 +391,43 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
     """Post the PLB adjustments; returns the encounters whose books a recoupment reopened."""
     if not t.provider_adjustments:
         return set()
-    reopened: dict[int, asyncpg.Record] = {}  # adjustment index -> the claim it reopened
+    reopened: dict[int, ClaimKeys] = {}  # adjustment index -> the claim it reopened
     for n, adj in enumerate(t.provider_adjustments):
         found = await store.claim_for_reference(conn, adj.reference) if adj.reason in ("WO", "72", "FB") else None
         rank, taken = None, ZERO
         if found is not None and adj.reason in dom.RECOUPMENTS and adj.amount > 0:
-            rank = await store.payer_rank_in_family(conn, found["claim_family_id"], payer.payer_id)
+            rank = await store.payer_rank_in_family(conn, found.claim_family_id, payer.payer_id)
             if rank is not None:
                 taken = dom.recoverable(adj.amount, await store.paid_on_family(
-                    conn, found["claim_family_id"], rank, payer.payer_id))
+                    conn, found.claim_family_id, rank, payer.payer_id))
         if found is None or rank is None or taken == 0:
             await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj), at, remittance_id=remittance_id,
-                                claim_id=found["claim_id"] if found else None, payer_id=payer.payer_id)
+                                claim_id=found.claim_id if found else None, payer_id=payer.payer_id)
             continue
         # A recoupment naming a claim the payer paid takes back part of that payment: the claim's
         # books reopen for it (the payer owes it again, or someone must work it). What exceeds the
         # payment is not about that claim: a PLB of the remittance only.
         await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj, rank, taken), at,
-                            remittance_id=remittance_id, claim_id=found["claim_id"],
-                            encounter_id=found["encounter_id"], payer_id=payer.payer_id)
+                            remittance_id=remittance_id, claim_id=found.claim_id,
+                            encounter_id=found.encounter_id, payer_id=payer.payer_id)
         if taken < dom.money(adj.amount):
             await store.journal(conn, new_id("jnl"), "plb", dom.plb_rows(adj, amount=dom.money(adj.amount) - taken),
-                                at, remittance_id=remittance_id, claim_id=found["claim_id"], payer_id=payer.payer_id)
-        await store.insert_recoupment(conn, {
-            "remittance_id": remittance_id, "reference": adj.reference, "claim_id": found["claim_id"],
-            "claim_family_id": found["claim_family_id"], "encounter_id": found["encounter_id"],
-            "payer_id": payer.payer_id, "payer_rank": rank, "amount": taken, "at": at})
+                                at, remittance_id=remittance_id, claim_id=found.claim_id, payer_id=payer.payer_id)
+        await store.insert_recoupment(conn, RecoupmentRow(
+            remittance_id=remittance_id, reference=adj.reference, claim_id=found.claim_id,
+            claim_family_id=found.claim_family_id, encounter_id=found.encounter_id, payer_id=payer.payer_id,
+            payer_rank=rank, amount=taken, recouped_at=at))
         reopened[n] = found
         log.warning("PLB recoupment reopened a claim's books", extra=ids(remittance_id=remittance_id,
-                                                                          claim_id=found["claim_id"]))
+                                                                          claim_id=found.claim_id))
     by_period: dict[tuple[str, date], list[ProviderAdjustment]] = {}
     for n, adj in enumerate(t.provider_adjustments):
         claim = reopened.get(n)
         by_period.setdefault((adj.provider_id, adj.fiscal_period_date), []).append(ProviderAdjustment(
             reason_code=adj.reason, reference=adj.reference or None, amount=dom.money(adj.amount),
-            claim_id=claim["claim_id"] if claim else None, encounter_id=claim["encounter_id"] if claim else None))
+            claim_id=claim.claim_id if claim else None, encounter_id=claim.encounter_id if claim else None))
     for (provider, period), items in by_period.items():
         await outbox.enqueue(conn, ProviderAdjustmentPosted(
             remittance_id=remittance_id, payer=payer, provider_identifier=provider, fiscal_period_date=period,
             adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), occurred_at=at)
-    return {c["encounter_id"] for c in reopened.values()}
+    return {c.encounter_id for c in reopened.values()}

@@ -20,6 +20,7 @@ from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.remits import store
 from services.remits.domain import posting as dom
+from services.remits.rows import SubmissionRow, UnmatchedRow
 from services.remits.service.patient_payments import UpdateReason
 from services.remits.service.remittances import (
     Posted,
@@ -60,68 +61,68 @@ async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
         except AlreadyResolved:
             continue
         except Quarantine as exc:
-            await store.note_unmatched_attempt(conn, held["id"], str(exc))
-            log.warning("held remittance claim not re-posted", extra=ids(remittance_id=held["remittance_id"]))
+            await store.note_unmatched_attempt(conn, held.id, str(exc))
+            log.warning("held remittance claim not re-posted", extra=ids(remittance_id=held.remittance_id))
             continue
         except ValidationError as exc:
             first = exc.errors()[0]
-            await store.note_unmatched_attempt(conn, held["id"], f"{exc.title} {first.get('type')} at "
+            await store.note_unmatched_attempt(conn, held.id, f"{exc.title} {first.get('type')} at "
                                                f"{'.'.join(str(p) for p in first.get('loc', ()))}")
-            log.warning("held remittance claim not re-posted", extra=ids(remittance_id=held["remittance_id"]))
+            log.warning("held remittance claim not re-posted", extra=ids(remittance_id=held.remittance_id))
             continue
         posted.append(result.posting_id)
         encounters[result.encounter_id] = result.reason
-        log.info("held remittance claim re-posted", extra=ids(remittance_id=held["remittance_id"],
-                                                                 claim_id=sub["claim_id"]))
+        log.info("held remittance claim re-posted", extra=ids(remittance_id=held.remittance_id,
+                                                                 claim_id=sub.claim_id))
     await restate_encounters(conn, encounters, at)
     return posted
 
 
-def _held_claim(raw: bytes, held: asyncpg.Record) -> tuple[RemittanceTransaction, ClaimPayment]:
+def _held_claim(raw: bytes, held: UnmatchedRow) -> tuple[RemittanceTransaction, ClaimPayment]:
     """The CLP loop at the recorded position of the stored file (re-read through edi/)."""
-    where = f"ST {held['st_control']} claim {held['claim_index']}"
+    where = f"ST {held.st_control} claim {held.claim_index}"
     try:
         remittance = read_835(decode(raw))
     except X12Error as exc:
         raise Quarantine(f"{where}: the stored file no longer parses") from exc
     found = [t for t in remittance.transactions
-             if t.control_number == held["st_control"] and t.trace_number == held["trace_number"]]
+             if t.control_number == held.st_control and t.trace_number == held.trace_number]
     if len(found) != 1:
         raise Quarantine(f"{where}: the transaction set is not in the stored file once")
     claims = [c for h in found[0].header_numbers for c in h.claims]
-    index = held["claim_index"]
+    index = held.claim_index
     if not 1 <= index <= len(claims):
         raise Quarantine(f"{where}: no such claim in the stored file")
     claim = claims[index - 1]
-    if claim.patient_control_number != held["reported_submission"] or (claim.position or 1) != held["segment_number"]:
+    if claim.patient_control_number != held.reported_submission or (claim.position or 1) != held.segment_number:
         raise Quarantine(f"{where}: the stored file does not hold that claim at that position")
     return found[0], claim
 
 
-async def _repost(conn: asyncpg.Connection, held: asyncpg.Record, sub: asyncpg.Record, at: datetime,
+async def _repost(conn: asyncpg.Connection, held: UnmatchedRow, sub: SubmissionRow, at: datetime,
                   resolution: SuspenseResolution) -> Posted:
-    file = await store.file_by_id(conn, held["file_id"])
+    file = await store.file_by_id(conn, held.file_id)
     if file is None:
-        raise Quarantine(f"ST {held['st_control']} claim {held['claim_index']}: the stored file is missing")
-    t, claim = _held_claim(bytes(file["raw"]), held)
-    release = dom.release_rows(await store.journal_rows(conn, held["posting_id"], "unmatched"), claim)
+        raise Quarantine(f"ST {held.st_control} claim {held.claim_index}: the stored file is missing")
+    t, claim = _held_claim(file.raw, held)
+    release = dom.release_rows(await store.journal_rows(conn, held.posting_id, "unmatched"), claim)
     if release is None:
-        raise Quarantine(f"ST {held['st_control']} claim {held['claim_index']}: the suspense journal is not this"
+        raise Quarantine(f"ST {held.st_control} claim {held.claim_index}: the suspense journal is not this"
                          " claim payment's")
-    payer = PayerRef(payer_id=held["payer_id"], payer_name=held["payer_name"])
+    payer = PayerRef(payer_id=held.payer_id, payer_name=held.payer_name)
     # Not the encounter's: the cash leaves suspense here and reaches the encounter with the claim's own journal.
-    await store.journal(conn, new_id("jnl"), "suspense_release", release, at, remittance_id=held["remittance_id"],
-                        posting_id=held["posting_id"], claim_id=sub["claim_id"], payer_id=payer.payer_id)
-    posted = await post_matched(conn, held["remittance_id"], t, payer, held["claim_index"], claim, sub,
+    await store.journal(conn, new_id("jnl"), "suspense_release", release, at, remittance_id=held.remittance_id,
+                        posting_id=held.posting_id, claim_id=sub.claim_id, payer_id=payer.payer_id)
+    posted = await post_matched(conn, held.remittance_id, t, payer, held.claim_index, claim, sub,
                                  claim_share(claim), at)
-    if not await store.resolve_unmatched(conn, held["id"], posted.posting_id, at):
-        raise AlreadyResolved(held["id"])
+    if not await store.resolve_unmatched(conn, held.id, posted.posting_id, at):
+        raise AlreadyResolved(held.id)
     await outbox.enqueue(conn, UnmatchedRemittanceResolved(
-        remittance_id=held["remittance_id"],
-        position=RemittancePosition(transaction_set_control_number=held["st_control"],
-                                    claim_index=held["claim_index"], segment_number=held["segment_number"]),
-        reported_submission_id=held["reported_submission"][:38], claim_id=sub["claim_id"],
-        encounter_id=sub["encounter_id"], amount_released=dom.money(claim.paid), resolution=resolution,
+        remittance_id=held.remittance_id,
+        position=RemittancePosition(transaction_set_control_number=held.st_control,
+                                    claim_index=held.claim_index, segment_number=held.segment_number),
+        reported_submission_id=held.reported_submission[:38], claim_id=sub.claim_id,
+        encounter_id=sub.encounter_id, amount_released=dom.money(claim.paid), resolution=resolution,
         resolved_at=at), occurred_at=at)
     return posted
 
@@ -132,16 +133,16 @@ async def record_submission(conn: asyncpg.Connection, e: ClaimSubmitted, at: dat
     booked, a replacement's or a void's re-booked, a next payer's claim takes over the patient share
     the payer before it left)."""
     await store.lock_submission_id(conn, e.submission_id)
-    await store.save_submission(conn, {
-        "submission_id": e.submission_id, "claim_id": e.claim_id, "claim_family_id": e.claim_family_id,
-        "encounter_id": e.encounter_id, "patient_account_id": e.patient_account_id, "payer_id": e.payer.payer_id,
-        "payer_name": e.payer.payer_name, "coverage_rank": e.coverage_rank,
-        "next_payer_rank": e.next_payer.coverage_rank if e.next_payer else None,
-        "next_payer_id": e.next_payer.payer_id if e.next_payer else None, "frequency": e.frequency,
-        "total_charge": e.total_charge, "lines": [ln.model_dump(mode="json") for ln in e.lines],
-        "submitted_at": e.submitted_at,
-        "protection": e.patient_protection.reason if e.patient_protection else None,
-        "share_of_cost": e.patient_protection.share_of_cost if e.patient_protection else None,
-    })
+    await store.save_submission(conn, SubmissionRow(
+        submission_id=e.submission_id, claim_id=e.claim_id, claim_family_id=e.claim_family_id,
+        encounter_id=e.encounter_id, patient_account_id=e.patient_account_id, payer_id=e.payer.payer_id,
+        payer_name=e.payer.payer_name, coverage_rank=e.coverage_rank,
+        next_payer_rank=e.next_payer.coverage_rank if e.next_payer else None,
+        next_payer_id=e.next_payer.payer_id if e.next_payer else None, frequency=e.frequency,
+        total_charge=e.total_charge, lines=tuple(ln.model_dump(mode="json") for ln in e.lines),
+        submitted_at=e.submitted_at,
+        protection=e.patient_protection.reason if e.patient_protection else None,
+        share_of_cost=e.patient_protection.share_of_cost if e.patient_protection else None,
+    ))
     await rematch(conn, e.submission_id, at, resolution="claim_submitted")
     await restate_encounters(conn, {e.encounter_id: "charge_correction"}, at)

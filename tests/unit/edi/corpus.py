@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from edi.validate import X12Issue, pyx12_validate
+from edi.issues import X12Issue
+from edi.validate import pyx12_validate
 
 CORPUS = {"validated": 0, "clean": 0}
 

@@ -10,7 +10,8 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from edi.validate import X12Issue, pyx12_validate
+from edi.issues import X12Issue
+from edi.validate import pyx12_validate
 from edi.x12 import DEFAULT_DELIMITERS, Delimiters, EnvelopeParams, write_interchange
 from edi.x835 import (
     Address,

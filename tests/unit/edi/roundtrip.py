@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from edi.claim837 import ClaimBatch
 from edi.envelope import sanitize_text
 from edi.segments import DEFAULT_DELIMITERS, Delimiters
+from edi.x837 import ClaimBatch
 
 FREE_TEXT = {"last_name", "first_name", "middle_name", "suffix", "name", "line1", "line2", "city", "contact_name"}
 ROUND_TRIPS = {"batches": 0, "claims": 0, "lines": 0}

@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from edi.claim837 import ClaimBatch
+from edi.x837 import ClaimBatch
 
 BILLING: dict[str, Any] = {
     "name": "Sunrise Family Clinic",

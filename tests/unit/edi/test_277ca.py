@@ -14,7 +14,6 @@ from edi.x12 import X12EnvelopeError, X12SyntaxError
 from edi.x277ca import (
     ClaimAck,
     ClaimAckTransaction,
-    ClaimDecision,
     LineStatus,
     PatientLevel,
     ProviderLevel,
@@ -23,12 +22,12 @@ from edi.x277ca import (
     StatusCode,
     StatusInfo,
     Totals,
-    build_277ca,
     read_277ca,
     to_json_dict,
     write_277ca,
 )
 from edi.x835 import Procedure
+from sandbox.acknowledgments import ClaimDecision, build_277ca
 from tests.unit.edi.remit_support import CUSTOM, ROUND_TRIPS, dates, ids, interchange, names, params, pyx12_checked
 
 D = Decimal

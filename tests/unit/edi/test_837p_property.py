@@ -7,11 +7,9 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edi.claim837 import ClaimBatch
-from edi.reader837 import read_837p
 from edi.validate import validate
-from edi.writer837 import render_837p
 from edi.x12 import DEFAULT_DELIMITERS, Delimiters
+from edi.x837 import ClaimBatch, read_837p, render_837p
 from tests.unit.edi.corpus import pyx12_counted as pyx12_clean
 from tests.unit.edi.roundtrip import assert_round_trip
 from tests.unit.edi.strategies import batches

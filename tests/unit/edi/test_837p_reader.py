@@ -2,9 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from edi.reader837 import read_837p
-from edi.writer837 import render_837p
 from edi.x12 import X12EnvelopeError, X12Error
+from edi.x837 import read_837p, render_837p
 from tests.unit.edi import samples as s
 
 

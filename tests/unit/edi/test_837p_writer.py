@@ -7,11 +7,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from edi.claim837 import ClaimBatch
-from edi.reader837 import read_837p
 from edi.validate import validate
-from edi.writer837 import cas_segments, fmt_amount, render_837p
 from edi.x12 import read_interchange
+from edi.x837 import ClaimBatch, cas_segments, fmt_amount, read_837p, render_837p
 from tests.unit.edi import samples as s
 from tests.unit.edi.corpus import pyx12_counted as pyx12_clean
 from tests.unit.edi.roundtrip import assert_round_trip
@@ -152,7 +150,7 @@ def test_amount_formatting_and_cas_grouping() -> None:
         "100",
         "12.5",
     ]
-    from edi.claim837 import Adjustment
+    from edi.x837 import Adjustment
 
     adjustments = [Adjustment(group="CO", reason=str(n), amount=Decimal(n)) for n in range(1, 8)]
     segments = cas_segments(adjustments)

@@ -6,23 +6,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from edi.writer837 import render_837p
 from edi.x12 import FunctionalGroup, X12EnvelopeError, X12Error, X12SyntaxError, read_interchange
+from edi.x837 import render_837p
 from edi.x999 import (
     Ack999,
     AckCode,
     ElementError,
     GroupAckCode,
     SegmentError,
-    TransactionFinding,
     TransactionSetAck,
-    acknowledge,
-    acknowledge_interchange,
     read_999,
     read_999_all,
     to_json_dict,
     write_999,
 )
+from sandbox.acknowledgments import TransactionFinding, acknowledge, acknowledge_interchange
 from tests.unit.edi import samples
 from tests.unit.edi.remit_support import CUSTOM, ROUND_TRIPS, interchange, params, pyx12_checked
 

@@ -6,9 +6,17 @@ from decimal import Decimal
 
 import pytest
 
-from edi.balancing import BalanceCheck, balancing_issues, check_835, is_balanced
 from edi.x12 import X12Error, read_interchange
-from edi.x835 import ClaimStatus, RemittanceTransaction, read_835, write_835
+from edi.x835 import (
+    BalanceCheck,
+    ClaimStatus,
+    RemittanceTransaction,
+    balancing_issues,
+    check_835,
+    is_balanced,
+    read_835,
+    write_835,
+)
 from tests.unit.edi.remit_support import adj, body_835, claim, line, params, plb, remittance, wrap_835
 
 D = Decimal

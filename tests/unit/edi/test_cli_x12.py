@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.x12 import app
-from edi.writer837 import render_837p
+from edi.x837 import render_837p
 from tests.unit.edi import samples as s
 
 runner = CliRunner()

@@ -1,16 +1,16 @@
 from __future__ import annotations
 
-import sys
-import types
 from collections.abc import Iterator
 
 import pytest
 
+from edi.issues import X12Issue
 from edi.npi import is_valid_npi
-from edi.validate import X12Issue, pyx12_validate, register_check, validate, validate_all
-from edi.writer837 import render_837p
+from edi.validate import CHECKS, pyx12_validate, validate, validate_all
 from edi.x12 import Interchange, TransactionSet
+from edi.x837 import render_837p
 from tests.unit.edi import samples as s
+from tests.unit.edi.remit_support import body_835, wrap_835
 
 PHI = ("Doe", "Jane", "Timmy", "W123456789", "Elm", "Sunrise")
 
@@ -102,29 +102,22 @@ def test_validate_all_sorts_and_combines() -> None:
     assert [i.position or 0 for i in issues] == sorted(i.position or 0 for i in issues)
 
 
-def test_registered_checks_run_per_transaction_id() -> None:
+def test_registered_checks_run_per_transaction_id(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[str] = []
 
-    @register_check("837")
     def spy(ts: TransactionSet, interchange: Interchange) -> Iterator[X12Issue]:
         seen.append(ts.control_number)
         yield X12Issue(code="spy", message="seen", position=ts.segments[0].position, segment_id="ST")
 
-    try:
-        assert "spy" in _codes(validate(good()))
-        assert seen == ["0001"]
-    finally:
-        from edi import validate as module
-
-        module._CHECKS["837"].remove(spy)
+    monkeypatch.setitem(CHECKS, "837", (*CHECKS["837"], spy))
+    assert "spy" in _codes(validate(good()))
+    assert seen == ["0001"]
 
 
-def test_835_plugin_is_called_when_importable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_835_checks_come_from_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import datetime
 
     from edi.x12 import EnvelopeParams, write_interchange
-
-    fake = types.ModuleType("edi.balancing")
 
     def check_835(ts: TransactionSet, interchange: Interchange) -> list[X12Issue]:
         return [
@@ -133,8 +126,7 @@ def test_835_plugin_is_called_when_importable(monkeypatch: pytest.MonkeyPatch) -
             )
         ]
 
-    fake.check_835 = check_835  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "edi.balancing", fake)
+    monkeypatch.setitem(CHECKS, "835", (check_835,))
     text = write_interchange(
         EnvelopeParams("AA", "BB", 1, 1, datetime(2025, 1, 1)),
         "HP",
@@ -144,3 +136,9 @@ def test_835_plugin_is_called_when_importable(monkeypatch: pytest.MonkeyPatch) -
     )
     (issue,) = validate(text)
     assert issue.code == "balance" and issue.position == 4
+
+
+def test_835_balancing_is_one_of_our_checks() -> None:
+    bad = wrap_835(body_835("CLP*C1*1*100*70*0*12*P1~NM1*QC*1*DOE****MI*W1~CAS*CO*45*20~", "70"))
+    (issue,) = validate(bad)
+    assert (issue.code, issue.segment_id, issue.element, issue.position) == ("balancing_claim", "CLP", "CLP04", 15)

@@ -10,9 +10,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edi.balancing import check_835
 from edi.x12 import EnvelopeParams
-from edi.x835 import ClaimPayment, RemittanceTransaction, read_835, write_835
+from edi.x835 import ClaimPayment, RemittanceTransaction, check_835, read_835, write_835
 from services.remits.domain import posting as p
 from tests.unit.remits.builders import adj, claim, line, plb, remittance
 

@@ -1,4 +1,4 @@
-"""Builders for the sandbox tests: 837P claims (edi.claim837 models), payers with one behaviour
+"""Builders for the sandbox tests: 837P claims (edi.x837 models), payers with one behaviour
 at a time, and the pyx12 + balancing check every written file goes through."""
 
 from __future__ import annotations
@@ -8,10 +8,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from edi.balancing import check_835
-from edi.claim837 import Claim, ClaimBatch
 from edi.validate import pyx12_validate
-from edi.x835 import read_835
+from edi.x835 import check_835, read_835
+from edi.x837 import Claim, ClaimBatch
 from sandbox.adjudication import ClaimResult, build_835, payee_of
 from sandbox.payers import Behaviour, PayerConfig, parse_behaviour
 

@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from edi.claim837 import Claim
 from edi.x835 import Adjustment, AdjustmentGroup, ClaimStatus
+from edi.x837 import Claim
 from sandbox.adjudication import (
     ClaimResult,
     SandboxState,

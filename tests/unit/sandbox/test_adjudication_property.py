@@ -8,8 +8,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from edi.balancing import check_835
-from edi.x835 import AdjustmentGroup
+from edi.x835 import AdjustmentGroup, check_835
 from sandbox.adjudication import SandboxState, adjudicate, build_835, issue_claim_number, payee_of
 from tests.unit.sandbox.support import TODAY, claim, line, payer
 

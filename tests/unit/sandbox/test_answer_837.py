@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pytest
 
-from edi.writer837 import render_837p
 from edi.x277ca import read_277ca
 from edi.x835 import ClaimStatus, read_835
+from edi.x837 import render_837p
 from edi.x999 import AckCode, GroupAckCode, read_999
 from sandbox.adjudication import SandboxState
 from sandbox.clearinghouse_loop import Answer, OutFile, Timing, answer_837

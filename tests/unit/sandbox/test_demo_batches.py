@@ -7,10 +7,9 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
-from edi.claim837 import Claim
-from edi.writer837 import render_837p
 from edi.x277ca import read_277ca
 from edi.x835 import read_835
+from edi.x837 import Claim, render_837p
 from sandbox.adjudication import SandboxState
 from sandbox.clearinghouse_loop import answer_837
 from sandbox.demo_data import DemoEncounter, generate, read_chargemaster

@@ -1,4 +1,7 @@
-"""Our 837P checks beyond pyx12: NPI check digits, CLM02 totals, REF*F8 on corrections."""
+"""Our 837P checks beyond pyx12: NPI check digits, CLM02 totals, REF*F8 on corrections.
+
+``check_837p`` is listed for ST 837 in ``edi.validate.CHECKS``.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,9 @@ from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
 from edi.envelope import Interchange, TransactionSet
+from edi.issues import X12Issue
 from edi.npi import is_valid_npi
 from edi.segments import Segment
-from edi.validate import X12Issue, register_check
 
 
 def _decimal(seg: Segment, i: int) -> Decimal | None:
@@ -54,7 +57,6 @@ class _ClaimTotals:
             )
 
 
-@register_check("837")
 def check_837p(ts: TransactionSet, interchange: Interchange) -> Iterator[X12Issue]:
     del interchange
     current: _ClaimTotals | None = None

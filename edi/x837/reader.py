@@ -13,10 +13,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from edi.claim837 import ClaimBatch
 from edi.envelope import Interchange, TransactionSet, read_interchange
 from edi.errors import X12Error
 from edi.segments import Segment
+from edi.x837.model import Claim, ClaimBatch
 
 Doc = dict[str, Any]
 
@@ -321,8 +321,6 @@ def _validation_message(error: ValidationError) -> str:
 
 def read_837p_interchange(interchange: Interchange) -> ClaimBatch:
     """Build the typed batch from an already-parsed interchange holding 837P transaction sets."""
-    from edi.claim837 import Claim
-
     if not interchange.groups:
         raise X12Error("interchange has no functional group")
     group = interchange.groups[0]

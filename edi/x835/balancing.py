@@ -16,13 +16,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from edi.x12 import Interchange, TransactionSet, X12Error
 from edi.x12values import json_amount
-
-if TYPE_CHECKING:
-    from edi.x835 import ClaimPayment, RemittanceTransaction
+from edi.x835.model import ClaimPayment, RemittanceTransaction
+from edi.x835.reader import read_transaction_set
 
 Level = Literal["line", "claim", "transaction"]
 
@@ -94,8 +93,6 @@ def balancing_issues(
 ) -> list[BalanceCheck | X12Error]:
     """The failing checks of a raw ST 835, shaped for ``edi.validate``'s per-transaction registry
     (``check(ts, interchange)``); a transaction set that cannot be read yields its read error."""
-    from edi.x835 import read_transaction_set  # runtime import: edi.x835 imports this module
-
     try:
         transaction = read_transaction_set(ts)
     except X12Error as exc:

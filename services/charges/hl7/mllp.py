@@ -1,4 +1,4 @@
-"""The HL7 v2 door: DFT^P03 over MLLP on 127.0.0.1 (RCM_CHARGES_MLLP_PORT, default 2575).
+"""The HL7 v2 door's adapter: DFT^P03 over MLLP on 127.0.0.1 (RCM_CHARGES_MLLP_PORT, default 2575).
 
 One frame, one original-mode ACK:
   AA  every event of the message validated and was queued, in one transaction;
@@ -28,20 +28,10 @@ from pydantic import BaseModel
 
 from schemas.registry import ContractError, validate
 from services.charges import store
-from services.charges.domain.hl7_dft import (
-    ENCOUNTER_UPDATED,
-    AckCode,
-    DftMapping,
-    Hl7Defaults,
-    Hl7Error,
-    Hl7Header,
-    Hl7MappingError,
-    ack_message,
-    contract_error,
-    defaults_from_mapping,
-    map_dft_p03,
-    read_header,
-)
+from services.charges.hl7.ack import AckCode, ack_message
+from services.charges.hl7.codec import Hl7Error, Hl7Header, Hl7MappingError, read_header
+from services.charges.hl7.defaults import Hl7Defaults, defaults_from_mapping
+from services.charges.hl7.mapping import ENCOUNTER_UPDATED, DftMapping, contract_error, map_dft_p03
 from services.charges.service import doors
 from services.chassis import ports
 from services.chassis.logs import ids
@@ -51,7 +41,7 @@ __all__ = ["DEFAULTS_PATH", "MAX_FRAME_BYTES", "Hl7Door", "MllpFramer", "load_de
 
 log = logging.getLogger(__name__)
 
-DEFAULTS_PATH = Path(__file__).resolve().parents[2] / "deploy" / "local" / "hl7.yaml"
+DEFAULTS_PATH = Path(__file__).resolve().parents[3] / "deploy" / "local" / "hl7.yaml"
 MAX_FRAME_BYTES = 1024 * 1024
 """A DFT with hundreds of FT1 segments is well under this; anything larger is refused (AR)."""
 _HEAD_BYTES = 4096  # enough of an oversized frame to read its MSH and answer it

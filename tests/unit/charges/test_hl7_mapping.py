@@ -11,20 +11,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas.registry import ContractError, validate
-from services.charges.domain.hl7_dft import (
+from services.charges.hl7.ack import ack_message
+from services.charges.hl7.codec import Hl7Location, Hl7MappingError, read_header
+from services.charges.hl7.defaults import Hl7Defaults, defaults_from_mapping
+from services.charges.hl7.mapping import (
     CHARGE_SUBMITTED,
     ENCOUNTER_CLOSED,
     ENCOUNTER_REGISTERED,
     ENCOUNTER_UPDATED,
     DftMapping,
-    Hl7Defaults,
-    Hl7Location,
-    Hl7MappingError,
-    ack_message,
     contract_error,
-    defaults_from_mapping,
     map_dft_p03,
-    read_header,
 )
 
 BILLING_PROVIDER: dict[str, Any] = {
@@ -459,7 +456,7 @@ def test_ack_escapes_and_carries_err_segments() -> None:
     assert lines[0].startswith("MSH|^~\\&|REVCYCLE|CHARGES|EPIC|MISSIONFMG|20260302120000+0000||ACK^P03^ACK|ACK1|P|2.5")
     assert lines[1] == "MSA|AE|MSG00001"
     assert lines[2].startswith("ERR||FT1^1^6|103^Table value not found^HL70357|E|")
-    from services.charges.domain.hl7_dft import Hl7Error
+    from services.charges.hl7.codec import Hl7Error
 
     weird = ack_message(
         None,

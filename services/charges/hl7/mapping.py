@@ -1,12 +1,8 @@
 """HL7 v2.5 DFT^P03 (post detail financial transaction) -> intake events in their JSON form.
 
-Pure: text in, event dicts out. The MLLP door (services/charges/hl7_door.py) validates the
-dicts against the contracts and queues them; this module only maps fields.
-
-The message is tokenized here rather than with python-hl7's containers: those change shape
-with the content (a field without components is a plain string, with components a nested
-list), which makes every access a type check; a uniform field -> repetition -> component ->
-subcomponent split is total on any input, so hostile text can only end in Hl7MappingError.
+Pure: text in, event dicts out. The MLLP door (``services.charges.hl7.mllp``) validates the
+dicts against the contracts and queues them; this module only maps fields, and locates the
+HL7 field behind a contract error so the ACK can name it.
 
 Errors never echo message content (it may be PHI): they name the segment, its occurrence
 and the field, and carry an HL7 table 0357 code.
@@ -14,39 +10,25 @@ and the field, and carry an HL7 table 0357 code.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal, get_args
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from typing import Any, Literal
 
-from pydantic import ValidationError
-
-from schemas.common import BillingProvider, ClaimFilingIndicator, ContactPreference, Facility
-from schemas.errors import safe_errors
+from services.charges.hl7.codec import ErrorCode, Hl7Error, Hl7Location, Hl7MappingError, Segment, pick, tokenize
+from services.charges.hl7.defaults import CLAIM_FILING_INDICATORS, Hl7Defaults
 
 __all__ = [
     "CHARGE_SUBMITTED",
     "ENCOUNTER_CLOSED",
     "ENCOUNTER_REGISTERED",
     "ENCOUNTER_UPDATED",
-    "AckCode",
     "DftMapping",
-    "ErrorCode",
-    "Hl7Defaults",
-    "Hl7Error",
-    "Hl7Header",
-    "Hl7Location",
-    "Hl7MappingError",
     "MappedEvent",
-    "ack_message",
     "contract_error",
-    "defaults_from_mapping",
     "map_dft_p03",
-    "read_header",
 ]
 
 ENCOUNTER_REGISTERED = "rcm.intake.EncounterRegistered.v1"
@@ -54,22 +36,6 @@ ENCOUNTER_UPDATED = "rcm.intake.EncounterUpdated.v1"
 ENCOUNTER_CLOSED = "rcm.intake.EncounterClosed.v1"
 CHARGE_SUBMITTED = "rcm.intake.ChargeSubmitted.v1"
 
-ErrorCode = Literal["100", "101", "102", "103", "200", "207"]
-AckCode = Literal["AA", "AE", "AR"]
-
-# HL7 table 0357 (message error condition codes), the subset this door emits.
-ERROR_TEXT: Mapping[str, str] = {
-    "100": "Segment sequence error",
-    "101": "Required field missing",
-    "102": "Data type error",
-    "103": "Table value not found",
-    "200": "Unsupported message type",
-    "207": "Application internal error",
-}
-
-_CLAIM_FILING_INDICATORS = frozenset(get_args(ClaimFilingIndicator))
-_CONTACT_PREFERENCES = frozenset(get_args(ContactPreference))
-_SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$", re.ASCII)
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
 _SET_ID = re.compile(r"^[0-9]{1,6}$")
@@ -77,361 +43,6 @@ _MAX_NUMBER_CHARS = 24
 _CENT = Decimal("0.01")
 _UNRANKED = 1_000_000
 _MAX_DESCRIPTION = 80  # the contract's Text80
-
-
-# --------------------------------------------------------------------------- errors
-
-
-@dataclass(frozen=True)
-class Hl7Location:
-    """ERR-2 (ERL): segment id, its occurrence in the message (1-based), field number."""
-
-    segment: str
-    sequence: int
-    field: int | None = None
-
-    def __str__(self) -> str:
-        return f"{self.segment}-{self.field}" if self.field is not None else self.segment
-
-
-class Hl7MappingError(Exception):
-    """The message cannot be mapped. `message` names locations only, never values."""
-
-    def __init__(
-        self,
-        segment: str,
-        sequence: int,
-        field: int | None,
-        code: ErrorCode,
-        message: str,
-        *,
-        reject: bool = False,
-    ) -> None:
-        super().__init__(message)
-        self.segment = segment
-        self.sequence = sequence
-        self.field = field
-        self.code: ErrorCode = code
-        self.message = message
-        # AR rather than AE: the envelope itself is unusable (header, type, structure).
-        self.reject = reject or code == "200"
-
-    @property
-    def location(self) -> Hl7Location:
-        return Hl7Location(self.segment, self.sequence, self.field)
-
-    def as_error(self) -> Hl7Error:
-        return Hl7Error(self.location, self.code, self.message)
-
-
-@dataclass(frozen=True)
-class Hl7Error:
-    """One ERR segment's worth: location, table 0357 code, safe text, and optionally the
-    contract's error type and field path (both schema names, never values)."""
-
-    location: Hl7Location | None
-    code: ErrorCode
-    message: str
-    application_code: str | None = None
-    diagnostic: str | None = None
-
-
-# --------------------------------------------------------------------------- tokenizer
-
-
-@dataclass(frozen=True)
-class _Separators:
-    field: str
-    component: str
-    repetition: str
-    escape: str
-    subcomponent: str
-
-
-_DEFAULT_SEPARATORS = _Separators("|", "^", "~", "\\", "&")
-
-
-@dataclass(frozen=True)
-class _Segment:
-    name: str
-    sequence: int
-    fields: tuple[str, ...]
-    """Raw field text; index n is field n (index 0 is the segment id; for MSH, 1 is MSH-1)."""
-    seps: _Separators
-
-    def repetitions(self, n: int) -> list[list[list[str]]]:
-        """Field n as repetitions -> components -> subcomponents, unescaped and stripped."""
-        raw = self.fields[n] if 0 < n < len(self.fields) else ""
-        if not raw:
-            return []
-        s = self.seps
-        return [
-            [[_unescape(sub, s).strip() for sub in comp.split(s.subcomponent)] for comp in rep.split(s.component)]
-            for rep in raw.split(s.repetition)
-        ]
-
-    def value(self, n: int, component: int = 1, sub: int = 1, rep: int = 1) -> str | None:
-        reps = self.repetitions(n)
-        return _pick(reps[rep - 1] if rep <= len(reps) else [], component, sub)
-
-
-def _pick(rep: list[list[str]], component: int = 1, sub: int = 1) -> str | None:
-    """One leaf of a repetition; empty and the HL7 null ("") both read as absent."""
-    if component > len(rep) or sub > len(rep[component - 1]):
-        return None
-    text = rep[component - 1][sub - 1]
-    return None if text in ("", '""') else text
-
-
-_ESCAPE_HEX = re.compile(r"^X([0-9A-Fa-f]{2})+$")
-
-
-def _unescape(text: str, seps: _Separators) -> str:
-    if seps.escape not in text:
-        return text
-    parts = text.split(seps.escape)
-    # Escape sequences sit between pairs of escape characters: odd-numbered parts.
-    if len(parts) % 2 == 0:
-        return text  # an unpaired escape character: keep the text as sent
-    out: list[str] = []
-    for i, part in enumerate(parts):
-        if i % 2 == 0:
-            out.append(part)
-            continue
-        mapped = {
-            "F": seps.field,
-            "S": seps.component,
-            "R": seps.repetition,
-            "E": seps.escape,
-            "T": seps.subcomponent,
-        }.get(part)
-        if mapped is not None:
-            out.append(mapped)
-        elif _ESCAPE_HEX.match(part):
-            out.append(bytes.fromhex(part[1:]).decode("latin-1"))
-        elif part in ("H", "N") or part.startswith("."):
-            continue  # highlighting and formatting commands carry no data
-        else:
-            out.append(f"{seps.escape}{part}{seps.escape}")
-    return "".join(out)
-
-
-def _escape(text: str, seps: _Separators = _DEFAULT_SEPARATORS) -> str:
-    # Segment terminators inside a value would split the ACK; NUL then marks escapes below.
-    out = re.sub(r"[\x00-\x1f\x7f]", " ", text).replace(seps.escape, "\x00E")
-    for char, code in ((seps.field, "F"), (seps.component, "S"), (seps.repetition, "R"), (seps.subcomponent, "T")):
-        out = out.replace(char, f"\x00{code}")
-    return re.sub(r"\x00([EFSRT])", lambda m: f"{seps.escape}{m.group(1)}{seps.escape}", out)
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in re.split(r"\r\n|\r|\n", text) if line.strip()]
-
-
-def _separators(msh: str) -> _Separators:
-    if len(msh) < 8 or not msh.startswith("MSH"):
-        raise Hl7MappingError("MSH", 1, 2, "102", "MSH-1 and MSH-2 must carry the separators", reject=True)
-    field_sep = msh[3]
-    encoding = msh[4:].split(field_sep, 1)[0]
-    chars = [field_sep, *encoding[:4]]
-    if len(encoding) not in (4, 5) or len(set(chars)) != len(chars) or any(c.isalnum() or c.isspace() for c in chars):
-        raise Hl7MappingError("MSH", 1, 2, "102", "MSH-2 must hold 4 distinct encoding characters", reject=True)
-    return _Separators(field_sep, encoding[0], encoding[1], encoding[2], encoding[3])
-
-
-def _tokenize(text: str) -> list[_Segment]:
-    lines = _lines(text)
-    if not lines or not lines[0].startswith("MSH"):
-        raise Hl7MappingError("MSH", 1, None, "100", "the message must start with an MSH segment", reject=True)
-    seps = _separators(lines[0])
-    counts: dict[str, int] = {}
-    segments: list[_Segment] = []
-    for number, line in enumerate(lines, start=1):
-        parts = line.split(seps.field)
-        name = parts[0]
-        if not _SEGMENT_ID.match(name):
-            raise Hl7MappingError(
-                "UNK", number, None, "100", f"line {number} does not start with a segment id", reject=True
-            )
-        if name == "MSH" and number > 1:
-            raise Hl7MappingError("MSH", 2, None, "100", "one message per frame: a second MSH segment", reject=True)
-        counts[name] = counts.get(name, 0) + 1
-        fields = (name, seps.field, *parts[1:]) if name == "MSH" else tuple(parts)
-        segments.append(_Segment(name, counts[name], fields, seps))
-    return segments
-
-
-# --------------------------------------------------------------------------- header
-
-
-@dataclass(frozen=True)
-class Hl7Header:
-    """What an ACK echoes. Empty strings when the header cannot be read."""
-
-    control_id: str = ""
-    sending_application: str = ""
-    sending_facility: str = ""
-    processing_id: str = ""
-    version: str = ""
-    message_type: str = ""
-    trigger_event: str = ""
-
-
-def read_header(text: str) -> Hl7Header | None:
-    """The MSH of a message, or None when not even that can be read. Never raises."""
-    try:
-        lines = _lines(text)
-        if not lines:
-            return None
-        seps = _separators(lines[0])
-    except Hl7MappingError:
-        return None
-    parts = lines[0].split(seps.field)
-    msh = _Segment("MSH", 1, ("MSH", seps.field, *parts[1:]), seps)
-    return Hl7Header(
-        control_id=msh.value(10) or "",
-        sending_application=msh.value(3) or "",
-        sending_facility=msh.value(4) or "",
-        processing_id=msh.value(11) or "",
-        version=msh.value(12) or "",
-        message_type=msh.value(9) or "",
-        trigger_event=msh.value(9, 2) or "",
-    )
-
-
-# --------------------------------------------------------------------------- ACK
-
-
-def ack_message(
-    header: Hl7Header | None,
-    code: AckCode,
-    errors: list[Hl7Error],
-    *,
-    control_id: str,
-    now: datetime,
-) -> str:
-    """An original-mode ACK (v2.5): MSH, MSA, then one ERR per error. Segments end in CR."""
-    h = header or Hl7Header()
-    e = _escape
-    processing = h.processing_id if h.processing_id in ("P", "T", "D") else "P"
-    stamp = now.astimezone(UTC).strftime("%Y%m%d%H%M%S+0000")
-    trigger = h.trigger_event if h.trigger_event else "P03"
-    segments = [
-        "|".join(
-            [
-                "MSH",
-                "^~\\&",
-                "REVCYCLE",
-                "CHARGES",
-                e(h.sending_application),
-                e(h.sending_facility),
-                stamp,
-                "",
-                f"ACK^{e(trigger)}^ACK",
-                e(control_id),
-                processing,
-                "2.5",
-            ]
-        ),
-        "|".join(["MSA", code, e(h.control_id)]),
-    ]
-    for err in errors:
-        loc = err.location
-        erl = "" if loc is None else f"{loc.segment}^{loc.sequence}^{'' if loc.field is None else loc.field}"
-        segments.append(
-            "|".join(
-                [
-                    "ERR",
-                    "",
-                    erl.rstrip("^"),
-                    f"{err.code}^{ERROR_TEXT[err.code]}^HL70357",
-                    "E",
-                    e(err.application_code or ""),
-                    "",
-                    e(err.diagnostic or ""),
-                    e(err.message),
-                ]
-            )
-        )
-    return "\r".join(segments) + "\r"
-
-
-# --------------------------------------------------------------------------- defaults
-
-
-@dataclass(frozen=True)
-class Hl7Defaults:
-    """What a DFT^P03 does not carry, agreed per interface at onboarding."""
-
-    billing_provider: Mapping[str, Any]
-    """BillingProvider in JSON form."""
-    facility: Mapping[str, Any] | None = None
-    source_system: str | None = None
-    """Overrides MSH-3 (lowercased) as the source system when set."""
-    place_of_service: str = "11"
-    """When PV1-2 (patient class) is not E, I or O."""
-    claim_filing_indicator: str = "CI"
-    """When IN1-15 (plan type) is not an X12 SBR09 code."""
-    contact_preference: ContactPreference = "email"
-    """email: email when the person has one, else mail; mail or none: always that."""
-    timezone: str = "America/Los_Angeles"
-    """For HL7 date/times sent without a UTC offset."""
-
-    def zone(self) -> tzinfo:
-        return ZoneInfo(self.timezone)
-
-
-def defaults_from_mapping(raw: Mapping[str, Any]) -> Hl7Defaults:
-    """Check a parsed hl7.yaml; raises ValueError naming the setting (never a PHI source)."""
-    known = {
-        "billing_provider",
-        "facility",
-        "source_system",
-        "place_of_service",
-        "claim_filing_indicator",
-        "contact_preference",
-        "timezone",
-    }
-    unknown = sorted(set(raw) - known)
-    if unknown:
-        raise ValueError(f"hl7 defaults: unknown settings {unknown}")
-    try:
-        provider = BillingProvider.model_validate_json(json.dumps(raw.get("billing_provider")))
-        facility_raw = raw.get("facility")
-        facility = None if facility_raw is None else Facility.model_validate_json(json.dumps(facility_raw))
-    except ValidationError as exc:
-        raise ValueError(f"hl7 defaults: {safe_errors(exc)}") from None
-    out = Hl7Defaults(
-        billing_provider=provider.model_dump(mode="json"),
-        facility=None if facility is None else facility.model_dump(mode="json"),
-    )
-    source_system = raw.get("source_system")
-    if source_system is not None and not (
-        isinstance(source_system, str) and re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", source_system)
-    ):
-        raise ValueError("hl7 defaults: source_system must be 1 to 32 letters, digits, '_', '.' or '-'")
-    pos = str(raw.get("place_of_service", out.place_of_service))
-    if not re.match(r"^[0-9]{2}$", pos):
-        raise ValueError("hl7 defaults: place_of_service must be 2 digits")
-    cfi = str(raw.get("claim_filing_indicator", out.claim_filing_indicator))
-    if cfi not in _CLAIM_FILING_INDICATORS:
-        raise ValueError("hl7 defaults: claim_filing_indicator must be an X12 SBR09 code")
-    pref = str(raw.get("contact_preference", out.contact_preference))
-    if pref not in _CONTACT_PREFERENCES:
-        raise ValueError("hl7 defaults: contact_preference must be email, mail or none")
-    tz = str(raw.get("timezone", out.timezone))
-    try:
-        ZoneInfo(tz)
-    except (ZoneInfoNotFoundError, ValueError, OSError):
-        raise ValueError("hl7 defaults: timezone must be an IANA zone name") from None
-    return replace(
-        out,
-        source_system=source_system,
-        place_of_service=pos,
-        claim_filing_indicator=cfi,
-        contact_preference=pref,  # type: ignore[arg-type]  # checked against the Literal above
-        timezone=tz,
-    )
 
 
 # --------------------------------------------------------------------------- mapping result
@@ -619,7 +230,7 @@ def contract_error(mapping: DftMapping, index: int, error: Mapping[str, str]) ->
 # --------------------------------------------------------------------------- field readers
 
 
-def _number(seg: _Segment, n: int, what: str, component: int = 1, sub: int = 1) -> Decimal | None:
+def _number(seg: Segment, n: int, what: str, component: int = 1, sub: int = 1) -> Decimal | None:
     raw = seg.value(n, component, sub)
     if raw is None:
         return None
@@ -631,7 +242,7 @@ def _number(seg: _Segment, n: int, what: str, component: int = 1, sub: int = 1) 
         raise Hl7MappingError(seg.name, seg.sequence, n, "102", f"{seg.name}-{n} must be a number ({what})") from None
 
 
-def _money(seg: _Segment, n: int) -> str | None:
+def _money(seg: Segment, n: int) -> str | None:
     # CP: price is component 1, an MO whose quantity is subcomponent 1.
     amount = _number(seg, n, "an amount")
     if amount is None:
@@ -641,12 +252,12 @@ def _money(seg: _Segment, n: int) -> str | None:
     return f"{amount.quantize(_CENT):f}"
 
 
-def _quantity(seg: _Segment, n: int) -> str | None:
+def _quantity(seg: Segment, n: int) -> str | None:
     qty = _number(seg, n, "a quantity")
     return None if qty is None else f"{qty:f}"
 
 
-def _parse_dtm(seg: _Segment, n: int, raw: str, *, need_day: bool) -> tuple[date, datetime | None, bool]:
+def _parse_dtm(seg: Segment, n: int, raw: str, *, need_day: bool) -> tuple[date, datetime | None, bool]:
     """(date, datetime or None when no time part, has_offset)."""
     m = _DTM.match(raw)
     if m is None or (need_day and m.group(3) is None):
@@ -670,7 +281,7 @@ def _parse_dtm(seg: _Segment, n: int, raw: str, *, need_day: bool) -> tuple[date
     return day_value, moment, offset is not None
 
 
-def _date(seg: _Segment, n: int, component: int = 1) -> str | None:
+def _date(seg: Segment, n: int, component: int = 1) -> str | None:
     raw = seg.value(n, component)
     if raw is None:
         return None
@@ -678,7 +289,7 @@ def _date(seg: _Segment, n: int, component: int = 1) -> str | None:
     return day.isoformat()
 
 
-def _datetime(seg: _Segment, n: int, zone: tzinfo) -> tuple[str, str] | None:
+def _datetime(seg: Segment, n: int, zone: tzinfo) -> tuple[str, str] | None:
     """(date, aware ISO date-time); a time without an offset is in the interface's zone."""
     raw = seg.value(n)
     if raw is None:
@@ -706,7 +317,7 @@ def _name(rep: list[list[str]] | None) -> dict[str, Any] | None:
     if not rep:
         return None
     name = _compact(
-        {"family": _pick(rep, 1, 1), "given": _pick(rep, 2), "middle": _pick(rep, 3), "suffix": _pick(rep, 4)}
+        {"family": pick(rep, 1, 1), "given": pick(rep, 2), "middle": pick(rep, 3), "suffix": pick(rep, 4)}
     )
     return name or None
 
@@ -714,42 +325,42 @@ def _name(rep: list[list[str]] | None) -> dict[str, Any] | None:
 def _preferred(reps: list[list[list[str]]], type_component: int, preferred: str) -> list[list[str]] | None:
     """The repetition whose type component is `preferred`, else the first."""
     for rep in reps:
-        if (_pick(rep, type_component) or "").upper() == preferred:
+        if (pick(rep, type_component) or "").upper() == preferred:
             return rep
     return reps[0] if reps else None
 
 
-def _person_name(seg: _Segment, n: int) -> dict[str, Any] | None:
+def _person_name(seg: Segment, n: int) -> dict[str, Any] | None:
     return _name(_preferred(seg.repetitions(n), 7, "L"))  # XPN-7 name type: L legal
 
 
-def _address(seg: _Segment, n: int) -> dict[str, Any] | None:
+def _address(seg: Segment, n: int) -> dict[str, Any] | None:
     # XAD: street (SAD, street in subcomponent 1) ^ other designation ^ city ^ state ^ zip ^ country ^ type.
     rep = _preferred(seg.repetitions(n), 7, "H")
     if not rep:
         return None
-    state = _pick(rep, 4)
+    state = pick(rep, 4)
     address = _compact(
         {
-            "line1": _pick(rep, 1, 1),
-            "line2": _pick(rep, 2),
-            "city": _pick(rep, 3),
+            "line1": pick(rep, 1, 1),
+            "line2": pick(rep, 2),
+            "city": pick(rep, 3),
             "state": state.upper() if state else None,
-            "postal_code": _pick(rep, 5),
+            "postal_code": pick(rep, 5),
         }
     )
     return address or None
 
 
-def _telecom(seg: _Segment, n: int) -> tuple[str | None, str | None]:
+def _telecom(seg: Segment, n: int) -> tuple[str | None, str | None]:
     """(email, phone in E.164) from an XTN field."""
     email: str | None = None
     phone: str | None = None
     for rep in seg.repetitions(n):
-        use = (_pick(rep, 2) or "").upper()
-        equipment = (_pick(rep, 3) or "").upper()
-        if use == "NET" or equipment in ("INTERNET", "X.400") or _pick(rep, 4):
-            candidate = _pick(rep, 4) or _pick(rep, 1)
+        use = (pick(rep, 2) or "").upper()
+        equipment = (pick(rep, 3) or "").upper()
+        if use == "NET" or equipment in ("INTERNET", "X.400") or pick(rep, 4):
+            candidate = pick(rep, 4) or pick(rep, 1)
             if email is None and candidate:
                 email = candidate
             continue
@@ -759,11 +370,11 @@ def _telecom(seg: _Segment, n: int) -> tuple[str | None, str | None]:
 
 
 def _e164(rep: list[list[str]]) -> str | None:
-    area, local = _pick(rep, 6), _pick(rep, 7)
+    area, local = pick(rep, 6), pick(rep, 7)
     if area or local:
-        country = re.sub(r"\D", "", _pick(rep, 5) or "1") or "1"
+        country = re.sub(r"\D", "", pick(rep, 5) or "1") or "1"
         return "+" + country + re.sub(r"\D", "", (area or "") + (local or ""))
-    number = _pick(rep, 1)
+    number = pick(rep, 1)
     if not number:
         return None
     # An extension ("x123", "ext 4") is not part of the number.
@@ -785,18 +396,18 @@ def _contact(email: str | None, defaults: Hl7Defaults) -> str:
     return defaults.contact_preference
 
 
-def _provider(seg: _Segment, n: int) -> dict[str, Any] | None:
+def _provider(seg: Segment, n: int) -> dict[str, Any] | None:
     # XCN: id (the NPI) ^ family ^ given ^ middle ^ suffix; component 13 the identifier type.
     rep = _preferred(seg.repetitions(n), 13, "NPI")
     if not rep:
         return None
     name = _compact(
-        {"family": _pick(rep, 2, 1), "given": _pick(rep, 3), "middle": _pick(rep, 4), "suffix": _pick(rep, 5)}
+        {"family": pick(rep, 2, 1), "given": pick(rep, 3), "middle": pick(rep, 4), "suffix": pick(rep, 5)}
     )
-    return _compact({"npi": _pick(rep, 1), "name": name or None}) or None
+    return _compact({"npi": pick(rep, 1), "name": name or None}) or None
 
 
-def _set_id(seg: _Segment) -> int:
+def _set_id(seg: Segment) -> int:
     raw = seg.value(1)
     if raw is None:
         return seg.sequence
@@ -814,9 +425,9 @@ def _code(value: str | None) -> str | None:
 
 def map_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
     """Map one DFT^P03 to intake events (JSON form). Raises Hl7MappingError only."""
-    segments = _tokenize(text)
+    segments = tokenize(text)
     msh = segments[0]
-    by_name: dict[str, list[_Segment]] = {}
+    by_name: dict[str, list[Segment]] = {}
     for seg in segments:
         by_name.setdefault(seg.name, []).append(seg)
 
@@ -892,7 +503,7 @@ def map_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
     )
 
 
-def _single(by_name: Mapping[str, list[_Segment]], name: str) -> _Segment:
+def _single(by_name: Mapping[str, list[Segment]], name: str) -> Segment:
     found = by_name.get(name, [])
     if not found:
         raise Hl7MappingError(name, 1, None, "100", f"a DFT^P03 needs a {name} segment")
@@ -901,7 +512,7 @@ def _single(by_name: Mapping[str, list[_Segment]], name: str) -> _Segment:
     return found[0]
 
 
-def _patient(pid: _Segment, defaults: Hl7Defaults) -> dict[str, Any]:
+def _patient(pid: Segment, defaults: Hl7Defaults) -> dict[str, Any]:
     email, phone = _telecom(pid, 13)
     return _compact(
         {
@@ -940,7 +551,7 @@ _GUARANTOR_RELATIONSHIP: Mapping[str, str] = {
 }
 
 
-def _guarantor(gt1: _Segment, defaults: Hl7Defaults) -> dict[str, Any]:
+def _guarantor(gt1: Segment, defaults: Hl7Defaults) -> dict[str, Any]:
     email, phone = _telecom(gt1, 6)
     return _compact(
         {
@@ -964,7 +575,7 @@ _SUBSCRIBER_RELATIONSHIP: Mapping[str, str] = {
 }
 
 
-def _coverages(in1s: list[_Segment], defaults: Hl7Defaults) -> tuple[list[dict[str, Any]], tuple[int, ...]]:
+def _coverages(in1s: list[Segment], defaults: Hl7Defaults) -> tuple[list[dict[str, Any]], tuple[int, ...]]:
     ordered = sorted(in1s, key=lambda s: (_set_id(s), s.sequence))
     out: list[dict[str, Any]] = []
     for rank, in1 in enumerate(ordered, start=1):
@@ -980,7 +591,7 @@ def _coverages(in1s: list[_Segment], defaults: Hl7Defaults) -> tuple[list[dict[s
                 }
             )
         plan_type = (in1.value(15) or "").upper()
-        authorizations = [a for rep in in1.repetitions(14) if (a := _pick(rep)) is not None]
+        authorizations = [a for rep in in1.repetitions(14) if (a := pick(rep)) is not None]
         out.append(
             _compact(
                 {
@@ -992,7 +603,7 @@ def _coverages(in1s: list[_Segment], defaults: Hl7Defaults) -> tuple[list[dict[s
                     "relationship_to_subscriber": relationship,
                     "subscriber": subscriber,
                     "claim_filing_indicator": plan_type
-                    if plan_type in _CLAIM_FILING_INDICATORS
+                    if plan_type in CLAIM_FILING_INDICATORS
                     else defaults.claim_filing_indicator,
                     "prior_authorization_numbers": authorizations,
                 }
@@ -1001,8 +612,8 @@ def _coverages(in1s: list[_Segment], defaults: Hl7Defaults) -> tuple[list[dict[s
     return out, tuple(s.sequence for s in ordered)
 
 
-def _diagnoses(dg1s: list[_Segment]) -> tuple[list[str], tuple[int, ...]]:
-    def rank(dg1: _Segment) -> tuple[int, int, int]:
+def _diagnoses(dg1s: list[Segment]) -> tuple[list[str], tuple[int, ...]]:
+    def rank(dg1: Segment) -> tuple[int, int, int]:
         raw = dg1.value(15)
         if raw is not None and not _SET_ID.match(raw):
             raise Hl7MappingError("DG1", dg1.sequence, 15, "102", "DG1-15 (diagnosis priority) must be a number")
@@ -1021,7 +632,7 @@ def _diagnoses(dg1s: list[_Segment]) -> tuple[list[str], tuple[int, ...]]:
 
 
 def _charge(
-    ft1: _Segment,
+    ft1: Segment,
     source_system: str,
     source_encounter_id: str,
     diagnoses: list[str],
@@ -1043,7 +654,7 @@ def _charge(
     procedure = ft1.value(25)
     pointers: list[int] = []
     for position, rep in enumerate(ft1.repetitions(19), start=1):
-        code = _code(_pick(rep))
+        code = _code(pick(rep))
         if code is None:
             continue
         if code not in diagnoses:
@@ -1051,11 +662,11 @@ def _charge(
                 "FT1", seq, 19, "103", f"FT1-19 repetition {position}: the diagnosis code is not in any DG1 segment"
             )
         pointers.append(diagnoses.index(code) + 1)
-    modifiers = [m for rep in ft1.repetitions(26) if (m := _pick(rep)) is not None]
+    modifiers = [m for rep in ft1.repetitions(26) if (m := pick(rep)) is not None]
     start = _date(ft1, 4, 1)
     end = _date(ft1, 4, 2)
     performer = _preferred(ft1.repetitions(20), 13, "NPI")
-    performer_npi = _pick(performer) if performer else None
+    performer_npi = pick(performer) if performer else None
     description = ft1.value(8) or ft1.value(7, 2)
     return _compact(
         {

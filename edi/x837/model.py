@@ -16,6 +16,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from edi.npi import is_valid_npi
 
+IMPLEMENTATION_837P = "005010X222A1"
+FUNCTIONAL_ID = "HC"
 MAX_LINES = 50
 MAX_DIAGNOSES = 12
 MAX_CLAIMS_PER_SUBSCRIBER = 100  # X222 caps 2300 loops per 2000B/2000C parent

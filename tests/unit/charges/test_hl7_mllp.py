@@ -10,10 +10,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.charges import hl7_door
-from services.charges.hl7_door import Hl7Door, MllpFramer
+from services.charges.hl7 import mllp
+from services.charges.hl7.mllp import Hl7Door, MllpFramer
 from services.chassis.clock import FixedClock
-from tests.unit.charges.test_hl7_dft import DEFAULTS, FULL, message, msh
+from tests.unit.charges.test_hl7_mapping import DEFAULTS, FULL, message, msh
 
 VT, END = b"\x0b", b"\x1c\x0d"
 
@@ -128,7 +128,7 @@ async def test_a_bug_costs_one_message_an_ar_not_the_listener(monkeypatch: pytes
     def broken(*_: object) -> None:
         raise KeyError("Rivera")  # an exception text may hold PHI: it must go nowhere
 
-    monkeypatch.setattr(hl7_door, "map_dft_p03", broken)
+    monkeypatch.setattr(mllp, "map_dft_p03", broken)
     ack = await door().handle(message(header=msh(control_id="X1")).encode())
     assert segments(ack)[1] == ["MSA", "AR", "X1"]
     assert b"Rivera" not in ack
@@ -141,7 +141,7 @@ async def test_an_oversized_frame_gets_ar_with_its_control_id() -> None:
 
 
 def test_the_shipped_defaults_load() -> None:
-    assert hl7_door.load_defaults().billing_provider["npi"] == "1234567893"
+    assert mllp.load_defaults().billing_provider["npi"] == "1234567893"
 
 
 async def test_an_error_shared_by_every_event_is_reported_once() -> None:

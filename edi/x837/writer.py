@@ -6,7 +6,12 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
 
-from edi.claim837 import (
+from edi.envelope import EnvelopeParams, SegmentSpec, sanitize_text, write_interchange
+from edi.errors import X12Error
+from edi.segments import DEFAULT_DELIMITERS, Delimiters
+from edi.x837.model import (
+    FUNCTIONAL_ID,
+    IMPLEMENTATION_837P,
     MAX_CLAIMS_PER_SUBSCRIBER,
     Address,
     Adjustment,
@@ -17,11 +22,7 @@ from edi.claim837 import (
     Person,
     ServiceLine,
 )
-from edi.envelope import EnvelopeParams, SegmentSpec, sanitize_text, write_interchange
-from edi.errors import X12Error
-from edi.segments import DEFAULT_DELIMITERS, Delimiters
 
-IMPLEMENTATION_837P = "005010X222A1"
 MAX_CLAIMS_PER_TRANSACTION = 5000  # X222 section 1.4.1 recommends at most 5000 CLM per ST-SE
 _CAS_TRIPLETS = 6
 
@@ -317,4 +318,4 @@ def render_837p(
         delimiters=delimiters,
     )
     bodies = [transaction_body(batch, chunk, delimiters) for chunk in _chunks(batch.claims, max_claims_per_transaction)]
-    return write_interchange(params, "HC", IMPLEMENTATION_837P, bodies, line_breaks=line_breaks)
+    return write_interchange(params, FUNCTIONAL_ID, IMPLEMENTATION_837P, bodies, line_breaks=line_breaks)

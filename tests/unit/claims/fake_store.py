@@ -1,0 +1,131 @@
+"""An in-memory ClaimsStore for the service layer's unit tests: claims are copied in and out, as
+the database would, so a use case that changes a claim and forgets to save it is caught."""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from schemas.base import Event
+from services.claims.domain.assembly import PostedCharge
+from services.claims.domain.claim import Claim
+from services.claims.domain.payers import FeeSchedule, PayerConfig
+from services.claims.domain.scrubber import LineKey
+from services.claims.store import ClaimsStore, EncounterRow, HistoryEntry, SubmissionRow
+from tests.unit.claims.factory import FEES
+
+PAYERS = {
+    "60054": PayerConfig("60054", "Aetna", "CI", 0, 365, 30),
+    "610442": PayerConfig("610442", "Medi-Cal", "MC", 0, 365, 45),
+}
+
+
+class FakeClaimsStore(ClaimsStore):
+    def __init__(self) -> None:  # no connection: every method used by the tests is below
+        self.claims: dict[str, Claim] = {}
+        self.entries: list[HistoryEntry] = []
+        self.events: list[Event] = []
+        self.payers = dict(PAYERS)
+        self.submissions: dict[str, SubmissionRow] = {}
+        self.encounters: dict[str, EncounterRow] = {}
+        self.charges: dict[str, PostedCharge] = {}
+        self._ids = itertools.count(1)
+
+    # --- claims ---------------------------------------------------------------------------------
+
+    async def insert_claim(self, c: Claim) -> None:
+        assert c.claim_id not in self.claims
+        self.claims[c.claim_id] = _copy(c)
+
+    async def save_claim(self, c: Claim) -> None:
+        assert c.claim_id in self.claims
+        self.claims[c.claim_id] = _copy(c)
+
+    async def get_claim(self, claim_id: str, lock: bool = True) -> Claim | None:
+        found = self.claims.get(claim_id)
+        return _copy(found) if found else None
+
+    async def family(self, family_id: str) -> list[Claim]:
+        return [_copy(c) for c in self.claims.values() if c.claim_family_id == family_id]
+
+    async def claims_of_encounter(self, encounter_id: str) -> list[Claim]:
+        return [_copy(c) for c in self.claims.values() if c.encounter_id == encounter_id]
+
+    async def claims_follow_up_due(self, today: date, limit: int = 100) -> list[Claim]:
+        return [_copy(c) for c in self.claims.values()
+                if c.state in {"submitted", "accepted", "denied"} and c.follow_up_on and c.follow_up_on <= today]
+
+    async def billed_lines(self, patient_account_id: str, payer_id: str, exclude_family: str) -> frozenset[LineKey]:
+        return frozenset()
+
+    # --- history and the outbox -----------------------------------------------------------------
+
+    async def add_history(self, claim_id: str, family_id: str, trigger: str, from_state: str | None,
+                          to_state: str | None, event_type: str | None, at: datetime, *, refused: bool = False,
+                          detail: dict[str, Any] | None = None) -> None:
+        self.entries.append(HistoryEntry(next(self._ids), claim_id, family_id, trigger, from_state, to_state,
+                                         event_type, refused, dict(detail or {}), at))
+
+    async def history(self, family_id: str) -> list[HistoryEntry]:
+        return [h for h in self.entries if h.claim_family_id == family_id]
+
+    async def emit(self, event: Event, now: datetime) -> None:
+        self.events.append(event)
+
+    # --- payers, encounters, charges, submissions -----------------------------------------------
+
+    async def get_payer(self, payer_id: str) -> PayerConfig | None:
+        return self.payers.get(payer_id)
+
+    async def fee_schedule(self, payer_id: str) -> FeeSchedule:
+        return FEES
+
+    async def get_encounter(self, encounter_id: str, lock: bool = False) -> EncounterRow | None:
+        return self.encounters.get(encounter_id)
+
+    async def charge_lines(self, charge_ids: Sequence[str]) -> dict[str, PostedCharge]:
+        return {c: self.charges[c] for c in charge_ids if c in self.charges}
+
+    async def add_submission(self, submission_id: str, claim_id: str, frequency: str, now: datetime) -> None:
+        self.submissions[submission_id] = SubmissionRow(submission_id, claim_id, frequency, "pending", None, None,
+                                                        None, None, now, None)
+
+    async def drop_pending(self, claim_id: str) -> None:
+        for sid, s in list(self.submissions.items()):
+            if s.claim_id == claim_id and s.status == "pending":
+                del self.submissions[sid]
+
+    async def submission(self, submission_id: str) -> SubmissionRow | None:
+        return self.submissions.get(submission_id)
+
+    async def submissions_of(self, claim_ids: Sequence[str]) -> list[SubmissionRow]:
+        return [s for s in self.submissions.values() if s.claim_id in claim_ids]
+
+    async def ack_seen(self, sha256: str) -> bool:
+        return False
+
+    async def save_ack(self, *, file_name: str, sha256: str, kind: str, reference: str, outcome: str,
+                       submission_id: str | None, flagged: bool, detail: dict[str, Any], now: datetime) -> None:
+        return None
+
+    # --- what the tests read ----------------------------------------------------------------------
+
+    def event_types(self) -> list[str]:
+        return [type(e).__name__ for e in self.events]
+
+    def stored(self, claim_id: str) -> Claim:
+        return self.claims[claim_id]
+
+
+def _copy(c: Claim) -> Claim:
+    kept = copy.deepcopy(c)
+    kept.changes.clear()
+    return kept
+
+
+NOW = datetime(2026, 3, 20, 15, 0, tzinfo=UTC)
+ZERO = Decimal("0.00")
