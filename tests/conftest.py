@@ -6,19 +6,28 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from hypothesis import HealthCheck, settings
 
+from devstack import stack
 from services.chassis.settings import Settings, get_settings
 from tests.support import infra as infra_support
 
 settings.register_profile("ci", max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 settings.register_profile("dev", max_examples=200, deadline=None)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
-# In-process charges runtimes listen for HL7 on a free port, never on a running stack's 2575.
-os.environ.setdefault("RCM_CHARGES_MLLP_PORT", "0")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def mllp_on_a_free_port() -> Iterator[None]:
+    """In-process charges runtimes listen for HL7 on a free port, never on a running stack's 2575."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RCM_CHARGES_MLLP_PORT", os.environ.get("RCM_CHARGES_MLLP_PORT", "0"))
+        yield
 
 
 @pytest.fixture(scope="session")
-def infra() -> Iterator[infra_support.Infra]:
+async def infra() -> AsyncIterator[infra_support.Infra]:
     got = infra_support.obtain()
+    # Once for the session: each module's platform then only provisions.
+    await infra_support.wait_ready(infra_support.isolated_settings(got))
     yield got
     for container in got.containers:
         container.stop()
@@ -31,7 +40,7 @@ async def platform(infra: infra_support.Infra, tmp_path_factory: pytest.TempPath
         infra, clearinghouse_root=tmp_path_factory.mktemp("clearinghouse"), outbox_poll_interval_s=0.5,
         retry_base_delay_s=0.05, retry_max_delay_s=0.2,
     )
-    await infra_support.provision_isolated(settings_)
+    await stack.provision_all(settings_)
     yield settings_
     await infra_support.teardown_isolated(settings_)
 

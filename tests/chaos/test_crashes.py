@@ -16,7 +16,8 @@ from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.chassis.topics import consumer_lag
 from tests.support import testsvc
-from tests.support.kafka_io import count, eventually, publish, read_topic
+from tests.support.kafka_io import consumed, count, eventually, publish, read_topic
+from tests.support.runtimes import running
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -61,10 +62,8 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 @pytest.fixture(scope="module")
 async def sink(platform: Settings) -> AsyncIterator[Runtime]:
-    rt = testsvc.runtime(testsvc.SINK, platform)
-    await rt.start()
-    yield rt
-    await rt.stop()
+    async with running(testsvc.SINK, platform) as rt:
+        yield rt
 
 
 async def test_relay_crash_between_ack_and_mark_republishes_and_applies_once(
@@ -102,7 +101,7 @@ async def test_relay_crash_between_ack_and_mark_republishes_and_applies_once(
 
     await eventually(all_on_the_wire, what="the three events on the topic")
     assert len(on_wire) > len(set(on_wire)) == 3  # republished with the same ids...
-    await asyncio.sleep(1)
+    await consumed(platform, "notifications", "rcm.patient-balances.v1")  # the sink has seen every copy
     assert await count(platform, "notifications", EFFECTS) == 3  # ...and applied once
     assert await count(platform, "remits", EFFECTS) == 3
 

@@ -150,7 +150,7 @@ class Timeline:
             if time.monotonic() > deadline:
                 seen = sorted({e.name for e in self.events})
                 raise AssertionError(f"timed out after {timeout_s:.0f} s waiting for {what}; event types seen: {seen}")
-            await asyncio.sleep(0.5)
+            await asyncio.sleep(0.2)
 
     def encounter_id(self, visit: Visit) -> str | None:
         posted = self.of("ChargePosted", source_encounter_id=visit.source_encounter_id)

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from devstack.mailcatcher import MailCatcher
+from services.chassis.clock import FixedClock
+from services.chassis.runtime import Runtime
+from services.chassis.settings import Settings
+from services.remits.app import DEFINITION as REMITS
+from services.remits.settings import remits_settings
 from tests.integration.test_notifications_helpers import free_port
+from tests.support.remits_io import NOW
+from tests.support.runtimes import running
 
 
 @pytest.fixture(scope="module")
@@ -17,3 +24,21 @@ def catcher(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MailCatcher]:
     c.start()
     yield c
     c.stop()
+
+
+@pytest.fixture(scope="module")
+def remits_poll() -> Iterator[None]:
+    """The remits poller of inbound/ every 0.1 s instead of every second: a test that drops an
+    835 waits for the posting, not for the next pass. Settings are read once per process."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RCM_REMITS_POLL_INTERVAL_S", "0.1")
+        remits_settings.cache_clear()
+        yield
+    remits_settings.cache_clear()
+
+
+@pytest.fixture(scope="module")
+async def remits(platform: Settings, remits_poll: None) -> AsyncIterator[Runtime]:
+    """The remits service in-process on the module's platform, its clock fixed at NOW."""
+    async with running(REMITS, platform, clock=FixedClock(NOW)) as runtime:
+        yield runtime

@@ -13,12 +13,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from schemas import examples as ex
-from services.charges.app import create_app
+from services.charges.app import DEFINITION, create_app
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
 from tests.support import intake
 from tests.support.kafka_io import count, eventually
+from tests.support.runtimes import running
 
 pytestmark = pytest.mark.integration
 CANARY = "CANARY-Zebediah-Quux-555-12-3456"
@@ -26,11 +26,9 @@ CANARY = "CANARY-Zebediah-Quux-555-12-3456"
 
 @pytest.fixture(scope="module")
 async def app(platform: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(platform, FixedClock(datetime(2026, 3, 10, 15, tzinfo=UTC)),
-                             tracer_provider("charges", platform))
-    await application.state.runtime.start()
-    yield application
-    await application.state.runtime.stop()
+    async with running(DEFINITION, platform, clock=FixedClock(datetime(2026, 3, 10, 15, tzinfo=UTC)),
+                       app=create_app) as application:
+        yield application
 
 
 @pytest.fixture

@@ -20,9 +20,9 @@ from services.charges.app import DEFINITION
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
 from tests.support import intake
 from tests.support.kafka_io import count, eventually, publish, read_topic
+from tests.support.runtimes import running
 
 pytestmark = pytest.mark.integration
 TODAY = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
@@ -30,10 +30,8 @@ TODAY = datetime(2026, 3, 10, 15, 0, tzinfo=UTC)
 
 @pytest.fixture(scope="module")
 async def charges(platform: Settings) -> AsyncIterator[Runtime]:
-    runtime = Runtime(DEFINITION, platform, FixedClock(TODAY), tracer_provider("charges", platform))
-    await runtime.start()
-    yield runtime
-    await runtime.stop()
+    async with running(DEFINITION, platform, clock=FixedClock(TODAY)) as runtime:
+        yield runtime
 
 
 async def events_for(platform: Settings, source_encounter_id: str) -> list[tuple[str, dict[str, Any]]]:

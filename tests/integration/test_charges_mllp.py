@@ -25,11 +25,10 @@ from services.charges.app import DEFINITION
 from services.charges.background import serve_mllp
 from services.charges.hl7.mapping import map_dft_p03
 from services.charges.hl7.mllp import MAX_FRAME_BYTES, load_defaults
-from services.chassis.clock import SystemClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
 from tests.support.kafka_io import eventually, read_topic
+from tests.support.runtimes import running
 
 pytestmark = pytest.mark.integration
 
@@ -136,10 +135,6 @@ def mllp_port() -> Iterator[int]:
 @pytest.fixture(scope="module")
 async def charges(platform: Settings, mllp_port: int) -> AsyncIterator[Runtime]:
     background = DEFINITION.background if serve_mllp in DEFINITION.background else [*DEFINITION.background, serve_mllp]
-    runtime = Runtime(
-        replace(DEFINITION, background=background), platform, SystemClock(), tracer_provider("charges", platform)
-    )
-    await runtime.start()
 
     async def listening() -> bool:
         try:
@@ -149,9 +144,9 @@ async def charges(platform: Settings, mllp_port: int) -> AsyncIterator[Runtime]:
         writer.close()
         return True
 
-    await eventually(listening, timeout_s=30, what="the MLLP listener")
-    yield runtime
-    await runtime.stop()
+    async with running(replace(DEFINITION, background=background), platform) as runtime:
+        await eventually(listening, timeout_s=30, what="the MLLP listener")
+        yield runtime
 
 
 @pytest.fixture(scope="module")

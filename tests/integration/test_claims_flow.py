@@ -7,6 +7,8 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -24,10 +26,10 @@ from sandbox.acknowledgments import ClaimDecision, TransactionFinding, acknowled
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
 from services.claims import background
 from services.claims.app import DEFINITION
 from tests.support.kafka_io import count, eventually, publish, read_topic
+from tests.support.runtimes import running
 from tests.support.testsvc import example
 
 pytestmark = pytest.mark.integration
@@ -37,13 +39,20 @@ DOS = (TODAY - timedelta(days=5)).date().isoformat()
 REPO = Path(__file__).resolve().parents[2]
 
 
+@asynccontextmanager
+async def claims_running(platform: Settings, **timing: float) -> AsyncIterator[Runtime]:
+    """The claims service at TODAY, its batcher and acknowledgment poller every 0.1 s (seconds in a
+    real run): a test waits for its own claim, not for the next pass."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(background, "TIMING", replace(background.TIMING, submit_s=0.1, acks_s=0.1, **timing))
+        async with running(DEFINITION, platform, clock=FixedClock(TODAY)) as runtime:
+            yield runtime
+
+
 @pytest.fixture(scope="module")
 async def claims(platform: Settings) -> AsyncIterator[Runtime]:
-    background.TIMING.submit_s = background.TIMING.acks_s = 0.3
-    runtime = Runtime(DEFINITION, platform, FixedClock(TODAY), tracer_provider("claims", platform))
-    await runtime.start()
-    yield runtime
-    await runtime.stop()
+    async with claims_running(platform) as runtime:
+        yield runtime
 
 
 @pytest.fixture(scope="module")

@@ -13,12 +13,10 @@ from fastapi import FastAPI
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
 from services.claims import background, http_api
-from services.claims.app import DEFINITION
 from services.claims.service import operator
 from services.claims.store import ClaimsStore
-from tests.integration.test_claims_flow import TODAY, post_encounter, wait_for
+from tests.integration.test_claims_flow import TODAY, claims_running, post_encounter, wait_for
 from tests.support.kafka_io import count, eventually
 
 pytestmark = pytest.mark.integration
@@ -27,11 +25,13 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 async def claims(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Runtime]:
-    background.TIMING.submit_s = background.TIMING.acks_s = 0.3
-    background.TIMING.timers_s = 3600  # the test runs the timers itself
-    runtime = Runtime(DEFINITION, platform, FixedClock(TODAY), tracer_provider("claims", platform))
-    await runtime.start()
-    folder = tmp_path_factory.mktemp("payers")
+    async with claims_running(platform, timers_s=3600) as runtime:  # the test runs the timers itself
+        await _load_payers_with_bill_hold(runtime, tmp_path_factory.mktemp("payers"))
+        yield runtime
+
+
+async def _load_payers_with_bill_hold(runtime: Runtime, folder: Path) -> None:
+    """The local payer master with a two-day bill hold."""
     (folder / "fee_schedules").mkdir()
     text = (REPO / "deploy" / "local" / "payers.yaml").read_text().replace("bill_hold_days: 0",
                                                                             "bill_hold_days: 2")
@@ -41,8 +41,6 @@ async def claims(platform: Settings, tmp_path_factory: pytest.TempPathFactory) -
     loaded, fees = operator.read_payer_master(folder / "payers.yaml")
     async with runtime.db.acquire() as conn, conn.transaction():
         await operator.load_payers(ClaimsStore(conn), loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
-    yield runtime
-    await runtime.stop()
 
 
 async def test_bill_hold_then_follow_up_then_http_actions(platform: Settings, claims: Runtime) -> None:

@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from typing import Literal
 
 import asyncpg
 import pytest
@@ -29,6 +30,7 @@ from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from tests.support import testsvc
 from tests.support.kafka_io import count, eventually, publish, read_topic
+from tests.support.runtimes import running
 
 pytestmark = pytest.mark.integration
 
@@ -41,23 +43,21 @@ async def spans() -> InMemorySpanExporter:
 
 
 @pytest.fixture(scope="module")
-async def running(platform: Settings, spans: InMemorySpanExporter) -> AsyncIterator[tuple[Runtime, Runtime]]:
+async def relay_and_sink(platform: Settings, spans: InMemorySpanExporter) -> AsyncIterator[tuple[Runtime, Runtime]]:
     provider = TracerProvider()
     provider.add_span_processor(SimpleSpanProcessor(spans))
-    relay = testsvc.runtime(testsvc.RELAY, platform, provider)
-    sink = testsvc.runtime(testsvc.SINK, platform, provider)
-    await relay.start()
-    await sink.start()
-    yield relay, sink
-    await relay.stop()
-    await sink.stop()
+    async with (running(testsvc.RELAY, platform, provider=provider) as relay,
+                running(testsvc.SINK, platform, provider=provider) as sink):
+        yield relay, sink
 
 
 def payment(account: str | None = None) -> BaseModel:
     return testsvc.example(testsvc.PAYMENT_RECEIVED, patient_account_id=account or f"PA{uuid.uuid4().hex[:10]}")
 
 
-async def test_events_flow_through_outbox_and_apply_once(platform: Settings, running: tuple[Runtime, Runtime]) -> None:
+async def test_events_flow_through_outbox_and_apply_once(
+    platform: Settings, relay_and_sink: tuple[Runtime, Runtime]
+) -> None:
     before_remits = await count(platform, "remits", EFFECTS)
     before_sink = await count(platform, "notifications", EFFECTS)
     for _ in range(5):
@@ -71,7 +71,7 @@ async def test_events_flow_through_outbox_and_apply_once(platform: Settings, run
     assert await count(platform, "remits", "SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
 
 
-async def test_duplicate_delivery_changes_nothing(platform: Settings, running: tuple[Runtime, Runtime]) -> None:
+async def test_duplicate_delivery_changes_nothing(platform: Settings, relay_and_sink: tuple[Runtime, Runtime]) -> None:
     event = payment()
     event_id = uuid.uuid4()
     before = await count(platform, "remits", EFFECTS)
@@ -99,7 +99,7 @@ async def _dlq_positions(platform: Settings) -> list[dict[str, str]]:
 
 async def test_poison_record_goes_to_dlq_and_partition_moves_on(
     platform: Settings,
-    running: tuple[Runtime, Runtime],
+    relay_and_sink: tuple[Runtime, Runtime],
     spans: InMemorySpanExporter,
     caplog: pytest.LogCaptureFixture,
     cli_env: None,
@@ -127,7 +127,7 @@ async def test_poison_record_goes_to_dlq_and_partition_moves_on(
     assert canary not in str(letter)
     assert canary not in caplog.text
     assert not any(canary in str(s.attributes) for s in spans.get_finished_spans())
-    relay, _ = running
+    relay, _ = relay_and_sink
     assert canary not in generate_latest(relay.metrics.registry).decode()
 
     listing = await asyncio.to_thread(CliRunner().invoke, rcm, ["dlq", "list", "--service", "remits", "--json"])
@@ -144,9 +144,9 @@ async def _serve(app: FastAPI, port: int) -> tuple[uvicorn.Server, asyncio.Task[
 
 
 async def test_handler_failure_dead_letters_then_replay_applies_it(
-    platform: Settings, running: tuple[Runtime, Runtime], unused_tcp_port: int, monkeypatch: pytest.MonkeyPatch
+    platform: Settings, relay_and_sink: tuple[Runtime, Runtime], unused_tcp_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    relay, _ = running
+    relay, _ = relay_and_sink
     conn = await asyncpg.connect(platform.database_url("remits"))
     await conn.execute("INSERT INTO test_switches VALUES ('broken', true) ON CONFLICT (name) DO UPDATE SET on_ = true")
     try:
@@ -181,7 +181,7 @@ async def test_handler_failure_dead_letters_then_replay_applies_it(
 
 
 async def test_trace_crosses_kafka_hop_and_outbox_relay(
-    platform: Settings, running: tuple[Runtime, Runtime], spans: InMemorySpanExporter
+    platform: Settings, relay_and_sink: tuple[Runtime, Runtime], spans: InMemorySpanExporter
 ) -> None:
     trace_id = uuid.uuid4().hex
     traceparent = f"00-{trace_id}-{uuid.uuid4().hex[:16]}-01"
@@ -215,7 +215,7 @@ async def test_service_role_cannot_touch_another_schema(platform: Settings) -> N
 
 
 async def test_early_arrivals_are_parked_then_applied_in_order(
-    platform: Settings, running: tuple[Runtime, Runtime]
+    platform: Settings, relay_and_sink: tuple[Runtime, Runtime]
 ) -> None:
     account = f"{testsvc.WAITING_PREFIX}{uuid.uuid4().hex[:8]}"
     first = await publish(platform, payment(account))
@@ -246,7 +246,7 @@ async def test_early_arrivals_are_parked_then_applied_in_order(
 
 
 async def test_records_without_envelope_or_with_unknown_type_are_dead_lettered(
-    platform: Settings, running: tuple[Runtime, Runtime]
+    platform: Settings, relay_and_sink: tuple[Runtime, Runtime]
 ) -> None:
     event = payment("PA-ENVELOPE-1")
     await publish(platform, event, headers_override=[("content-type", b"application/json")])
@@ -263,26 +263,37 @@ async def test_records_without_envelope_or_with_unknown_type_are_dead_lettered(
     assert await count(platform, "remits", "SELECT count(*) FROM test_effects WHERE event_id = $1", envelope.id) == 1
 
 
-async def test_only_one_relay_leads_per_service(platform: Settings, running: tuple[Runtime, Runtime]) -> None:
-    relay, _ = running
+async def test_only_one_relay_leads_per_service(platform: Settings, relay_and_sink: tuple[Runtime, Runtime]) -> None:
+    relay, _ = relay_and_sink
     assert relay.relay is not None and relay.pool is not None
     await eventually(lambda: asyncio.sleep(0, relay.relay.is_leader), what="the running relay to lead")  # type: ignore[union-attr]
     second = OutboxRelay(service="remits", settings=platform, pool=relay.pool, publisher=relay.publisher,
                          metrics=relay.metrics, tracer=relay.tracer)
-    stop = asyncio.Event()
+    stop = _WaitsCounted()
     task = asyncio.create_task(second.run(stop))
-    await asyncio.sleep(2)
+    # A relay refused the lock waits on its stop event before it asks again: once it waits, it asked.
+    await eventually(lambda: asyncio.sleep(0, stop.waits >= 1), timeout_s=10, what="the second relay to ask")
     assert relay.relay.is_leader and not second.is_leader
     stop.set()
     await task
 
 
+class _WaitsCounted(asyncio.Event):
+    def __init__(self) -> None:
+        super().__init__()
+        self.waits = 0
+
+    async def wait(self) -> Literal[True]:
+        self.waits += 1
+        return await super().wait()
+
+
 async def test_a_record_the_broker_refuses_is_held_and_only_its_key_waits(
-    platform: Settings, running: tuple[Runtime, Runtime], cli_env: None
+    platform: Settings, relay_and_sink: tuple[Runtime, Runtime], cli_env: None
 ) -> None:
     from services.chassis import outbox
 
-    relay, _ = running
+    relay, _ = relay_and_sink
     assert relay.pool is not None
     stuck, other = f"PA{uuid.uuid4().hex[:10]}", f"PA{uuid.uuid4().hex[:10]}"
     async with relay.pool.acquire() as conn, conn.transaction():
@@ -333,13 +344,13 @@ async def test_a_record_the_broker_refuses_is_held_and_only_its_key_waits(
 
 
 async def test_a_broker_outage_pauses_the_relay_and_loses_nothing(
-    platform: Settings, running: tuple[Runtime, Runtime], monkeypatch: pytest.MonkeyPatch
+    platform: Settings, relay_and_sink: tuple[Runtime, Runtime], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from aiokafka.errors import KafkaConnectionError, KafkaTimeoutError
 
     from services.chassis import outbox
 
-    relay, _ = running
+    relay, _ = relay_and_sink
     assert relay.pool is not None and relay.relay is not None
     real_send = relay.publisher.send
     failures = [KafkaConnectionError("broker away"), KafkaTimeoutError()]
@@ -363,11 +374,11 @@ async def test_a_broker_outage_pauses_the_relay_and_loses_nothing(
 
 
 async def test_the_stop_drain_and_the_relay_loop_never_send_a_row_twice(
-    platform: Settings, running: tuple[Runtime, Runtime]
+    platform: Settings, relay_and_sink: tuple[Runtime, Runtime]
 ) -> None:
     from services.chassis import outbox
 
-    relay, _ = running
+    relay, _ = relay_and_sink
     assert relay.pool is not None and relay.relay is not None
     key = f"PA{uuid.uuid4().hex[:10]}"
     async with relay.pool.acquire() as conn, conn.transaction():

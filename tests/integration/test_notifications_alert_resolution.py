@@ -21,13 +21,15 @@ from services.notifications.service.delivery import Sender, create_digest
 from services.notifications.settings import NotificationSettings
 from tests.integration.test_notifications_helpers import (
     T0,
+    definition,
     fetch,
+    handled,
     notification_settings,
-    runtime,
     stored,
     text_of,
 )
 from tests.support.kafka_io import eventually, publish
+from tests.support.runtimes import running
 from tests.support.testsvc import example
 
 pytestmark = pytest.mark.integration
@@ -43,10 +45,9 @@ def ns(catcher: MailCatcher) -> NotificationSettings:
 
 @pytest.fixture(scope="module")
 async def service(platform: Settings, ns: NotificationSettings) -> AsyncIterator[Runtime]:
-    rt = runtime(platform, ns, FixedClock(T0), sender=False)  # consumers only; digests and sends by hand
-    await rt.start()
-    yield rt
-    await rt.stop()
+    # consumers only; digests and sends by hand
+    async with running(definition(ns, sender=False), platform, clock=FixedClock(T0)) as rt:
+        yield rt
 
 
 def unmatched(remittance_id: str, claim_index: int = 2) -> Any:
@@ -126,7 +127,7 @@ async def test_unmatched_alert_resolution(platform: Settings, service: Runtime, 
     assert [(a["event_type"], a["digest_id"], a["resolved"], a["skip_reason"]) for a in delivered] == [
         (UNMATCHED, first, True, None), (RESOLVED, None, False, None)]
     again = await publish(platform, resolved("rem_RESDLV01"))
-    await eventually(lambda: _handled(platform, str(again.id)), what="the repeated resolution")
+    await eventually(lambda: handled(platform, again.id), what="the repeated resolution")
     assert len(await alerts(platform, "rem_RESDLV01")) == 2  # no second "resolved" line
 
     # The digests go out: the pending one had only a resolved alert (skipped, empty); the next one
@@ -160,11 +161,6 @@ async def test_unmatched_alert_resolution(platform: Settings, service: Runtime, 
         "resolved_at": "2026-04-09T08:15:03+00:00"}
 
 
-async def _handled(platform: Settings, event_id: str) -> bool:
-    rows = await fetch(platform, "SELECT count(*) FROM inbox WHERE event_id = $1::uuid", event_id)
-    return bool(rows[0][0] == 1)
-
-
 PLB = "rcm.remittances.ProviderAdjustmentPosted.v1"
 
 
@@ -182,7 +178,7 @@ async def test_a_recoupment_that_reopened_a_claim_is_a_work_item(
     await publish(platform, linked)
     got = await wait_alerts(platform, "rem_RECOUP01", lambda a: len(a) == 1, "the recoupment work item")
     assert [(a["event_type"], a["resolved"]) for a in got] == [(PLB, False)]
-    await eventually(lambda: _handled(platform, str(first.id)), what="the unlinked recoupment")
+    await eventually(lambda: handled(platform, first.id), what="the unlinked recoupment")
     assert await alerts(platform, "rem_RECOUP02") == []
     await create_digest(service)
     await send_all(service, ns)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,15 +24,18 @@ from services.notifications.service.delivery import Sender, message_id
 from tests.integration.test_notifications_helpers import (
     T0,
     Story,
+    definition,
     events_until,
     fetch,
     free_port,
+    handled,
     notification_settings,
-    runtime,
+    settled,
     stored,
     text_of,
 )
 from tests.support.kafka_io import eventually, publish
+from tests.support.runtimes import running
 from tests.support.testsvc import example
 
 pytestmark = pytest.mark.integration
@@ -92,12 +94,19 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 
 @pytest.fixture(scope="module")
-async def service(platform: Settings, catcher: MailCatcher, receiver: Receiver) -> AsyncIterator[Runtime]:
-    os.environ[SECRET_ENV] = SECRET
-    rt = runtime(platform, notification_settings(catcher.port, digest_interval_s=1.5), FixedClock(T0))
-    await rt.start()
-    yield rt
-    await rt.stop()
+def secret() -> Iterator[None]:
+    """The webhook secret in the variable the subscriptions name, for this module only."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(SECRET_ENV, SECRET)
+        yield
+
+
+@pytest.fixture(scope="module")
+async def service(platform: Settings, catcher: MailCatcher, receiver: Receiver, secret: None,
+                  ) -> AsyncIterator[Runtime]:
+    ns = notification_settings(catcher.port, digest_interval_s=1.5)
+    async with running(definition(ns), platform, clock=FixedClock(T0)) as rt:
+        yield rt
 
 
 async def subscribe(rt: Runtime, url: str, events: list[str]) -> str:
@@ -184,8 +193,11 @@ async def test_webhook_gives_up_and_the_subscription_is_disabled(
 
     await events_until(platform, lambda _, p: p["notification_id"] == rows[0]["notification_id"]
                        and bool(p.get("permanent")), bool, "a permanent NotificationFailed")
-    await publish(platform, example("rcm.claims.ClaimHeld.v1", claim_id="clm_WEBHOOK003"))
-    await asyncio.sleep(2)
+    later = await publish(platform, example("rcm.claims.ClaimHeld.v1", claim_id="clm_WEBHOOK003"))
+    await eventually(lambda: handled(platform, later.id), what="the event after the subscription was disabled")
+    # Deliveries are queued in the handler's transaction: none for a disabled subscription, so none to send.
+    queued = await fetch(platform, "SELECT count(*) FROM notifications WHERE subscription_id = $1", sub_id)
+    assert queued[0][0] == 1
     assert receiver.seen["down"] == 3  # nothing more goes to a disabled subscription
     assert receiver.bad_signatures == 0
 
@@ -218,10 +230,9 @@ async def test_a_restart_in_the_middle_of_a_send_sends_once(
     same Message-ID again, the catcher keeps one message, and one NotificationSent goes out."""
     await service.stop()
     ns = notification_settings(catcher.port)
-    quiet = runtime(platform, ns, FixedClock(T0), sender=False)  # consumes, never sends on its own
-    await quiet.start()
     story = Story()
-    try:
+    # consumes, never sends on its own
+    async with running(definition(ns, sender=False), platform, clock=FixedClock(T0)) as quiet:
         await publish(platform, story.ready())
         await publish(platform, story.created())
 
@@ -236,14 +247,11 @@ async def test_a_restart_in_the_middle_of_a_send_sends_once(
         assert len(rows) == 1
         outcome = await sender.hand_over(rows[0])  # the message is out ...
         assert outcome.kind == "sent"
-    finally:
-        await quiet.stop()  # ... and the process is gone before it recorded that
+    # ... and the process is gone before it recorded that
     notification_id = rows[0]["notification_id"]
     state = await fetch(platform, "SELECT state FROM notifications WHERE notification_id = $1", notification_id)
     assert state[0]["state"] == "sending"
-    again = runtime(platform, ns, FixedClock(T0))
-    await again.start()
-    try:
+    async with running(definition(ns), platform, clock=FixedClock(T0)):
         async def recorded() -> bool:
             rows_ = await fetch(platform, "SELECT state FROM notifications WHERE notification_id = $1",
                                 notification_id)
@@ -252,9 +260,7 @@ async def test_a_restart_in_the_middle_of_a_send_sends_once(
         await eventually(recorded, what="the resend to be recorded")
 
         await events_until(platform, lambda _, p: p["notification_id"] == notification_id, bool, "NotificationSent")
-        await asyncio.sleep(1)  # a second announcement would show up by now
-    finally:
-        await again.stop()
+        await settled(platform, "notification_id = $1", notification_id)  # a second announcement would be out
     assert catcher.deliveries.count(message_id(notification_id)) == 2  # handed over twice on the wire
     assert len(stored(catcher.folder, story.email)) == 1  # kept once: same Message-ID
     got = await events_until(platform, lambda _, p: p["notification_id"] == notification_id,
@@ -264,10 +270,8 @@ async def test_a_restart_in_the_middle_of_a_send_sends_once(
 
 async def test_smtp_unavailable_is_retried_then_given_up(platform: Settings, catcher: MailCatcher) -> None:
     closed = notification_settings(free_port(), smtp_max_attempts=2, smtp_timeout_s=2.0)
-    quiet = runtime(platform, closed, FixedClock(T0), sender=False)
-    await quiet.start()
     story = Story()
-    try:
+    async with running(definition(closed, sender=False), platform, clock=FixedClock(T0)) as quiet:
         await publish(platform, story.ready())
         await publish(platform, story.created())
 
@@ -285,8 +289,6 @@ async def test_smtp_unavailable_is_retried_then_given_up(platform: Settings, cat
         await sender.run_once()
         second = (await fetch(platform, query, story.balance_id))[0]
         assert (second["state"], second["attempts"]) == ("failed", 2)
-    finally:
-        await quiet.stop()
     notification_id = first["notification_id"]
     got = await events_until(
         platform, lambda n, p: n == "NotificationFailed" and p["notification_id"] == notification_id,

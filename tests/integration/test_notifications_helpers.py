@@ -12,6 +12,7 @@ import json
 import socket
 import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
@@ -20,10 +21,8 @@ from typing import Any
 import asyncpg
 
 from schemas import examples as ex
-from services.chassis.clock import FixedClock
-from services.chassis.runtime import Runtime, ServiceDefinition
+from services.chassis.runtime import ServiceDefinition
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
 from services.notifications.app import build_definition
 from services.notifications.settings import NotificationSettings
 from tests.support.kafka_io import eventually, publish, read_topic
@@ -54,12 +53,10 @@ def notification_settings(smtp_port: int, **overrides: Any) -> NotificationSetti
     return NotificationSettings(**values)
 
 
-def runtime(platform: Settings, ns: NotificationSettings, clock: FixedClock, *, sender: bool = True) -> Runtime:
-    definition = build_definition(ns)
-    if not sender:
-        definition = ServiceDefinition(name=definition.name, migrations=definition.migrations,
-                                       handlers=definition.handlers, background=[])
-    return Runtime(definition, platform, clock, tracer_provider("notifications", platform))
+def definition(ns: NotificationSettings, *, sender: bool = True) -> ServiceDefinition:
+    """The service on these settings; without `sender` it only consumes (no sends, reminders or digests)."""
+    built = build_definition(ns)
+    return built if sender else replace(built, background=[])
 
 
 class Story:
@@ -129,6 +126,25 @@ async def fetch(platform: Settings, sql: str, *args: object) -> list[asyncpg.Rec
         return rows
     finally:
         await conn.close()
+
+
+async def handled(platform: Settings, event_id: object) -> bool:
+    """The service has applied this event (its inbox row, written in the handler's transaction)."""
+    rows = await fetch(platform, "SELECT count(*) FROM inbox WHERE event_id = $1::uuid", str(event_id))
+    return bool(rows[0][0] == 1)
+
+
+async def settled(platform: Settings, where: str, *args: object) -> None:
+    """Wait until the sender is done with the notifications `where` selects (none pending or being
+    sent) and what it announced is on the topic (the outbox drained): only then may a test count
+    mails or events to show that there is no second one."""
+    async def done() -> bool:
+        busy = await fetch(platform, f"SELECT count(*) FROM notifications WHERE ({where})"
+                                     " AND state IN ('pending', 'sending')", *args)
+        unpublished = await fetch(platform, "SELECT count(*) FROM outbox WHERE published_at IS NULL")
+        return bool(busy[0][0] == 0 and unpublished[0][0] == 0)
+
+    await eventually(done, timeout_s=60, what=f"the notifications where {where} to be sent")
 
 
 async def events_until(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -13,31 +12,43 @@ from devstack.mailcatcher import MailCatcher
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
+from services.notifications.service.delivery import create_due_reminders
+from services.notifications.settings import NotificationSettings
 from tests.integration.test_notifications_helpers import (
     T0,
     WRITTEN_OFF,
     Story,
+    definition,
     events_until,
     fetch,
     html_of,
     notification_settings,
-    runtime,
+    settled,
     stored,
     text_of,
 )
-from tests.support.kafka_io import eventually, publish
+from tests.support.kafka_io import consumed, eventually, publish
+from tests.support.runtimes import running
 from tests.support.testsvc import example
 
 pytestmark = pytest.mark.integration
-CLOCK = FixedClock(T0)
+OF_BALANCES = "related->>'balance_id' = ANY($1)"
 
 
 @pytest.fixture(scope="module")
-async def service(platform: Settings, catcher: MailCatcher) -> AsyncIterator[Runtime]:
-    rt = runtime(platform, notification_settings(catcher.port), CLOCK)
-    await rt.start()
-    yield rt
-    await rt.stop()
+def clock() -> FixedClock:
+    return FixedClock(T0)
+
+
+@pytest.fixture(scope="module")
+def ns(catcher: MailCatcher) -> NotificationSettings:
+    return notification_settings(catcher.port)
+
+
+@pytest.fixture(scope="module")
+async def service(platform: Settings, ns: NotificationSettings, clock: FixedClock) -> AsyncIterator[Runtime]:
+    async with running(definition(ns), platform, clock=clock) as rt:
+        yield rt
 
 
 async def mails_to(folder: Path, to: str, n: int, what: str) -> None:
@@ -57,7 +68,9 @@ async def test_a_balance_produces_exactly_one_correct_statement(
     await publish(platform, created, event_id=envelope.id)  # the same event redelivered
     await publish(platform, created)  # the same balance revision under a new event id
     await mails_to(catcher.folder, story.email, 1, "the statement")
-    await asyncio.sleep(2)  # give a duplicate every chance to show up
+    # Every copy consumed and the sender done with what they queued: a duplicate would be here now.
+    await consumed(platform, "notifications", "rcm.patient-balances.v1")
+    await settled(platform, OF_BALANCES, [story.balance_id])
     mails = stored(catcher.folder, story.email)
     assert len(mails) == 1
     msg = mails[0]
@@ -72,9 +85,7 @@ async def test_a_balance_produces_exactly_one_correct_statement(
     assert [(r["state"], r["attempts"]) for r in rows] == [("sent", 1)]
     assert msg["Message-ID"] == f"<{rows[0]['notification_id']}@notifications.revcycle>"
 
-    events = await events_until(platform, lambda _, p: p["related"]["balance_id"] == story.balance_id,
-                                bool, "NotificationSent")
-    await asyncio.sleep(1)
+    # settled(): the outbox is drained, so a second NotificationSent would be on the topic already.
     events = await events_until(platform, lambda _, p: p["related"]["balance_id"] == story.balance_id,
                                 bool, "NotificationSent")
     assert [n for n, _ in events] == ["NotificationSent"]
@@ -145,14 +156,15 @@ async def test_no_email_or_opt_out_means_no_statement_recorded_as_skipped(
 
 
 async def test_reminders_follow_the_clock_and_stop_when_paid_or_written_off(
-    platform: Settings, catcher: MailCatcher, service: Runtime
+    platform: Settings, catcher: MailCatcher, service: Runtime, ns: NotificationSettings, clock: FixedClock
 ) -> None:
     paid, open_, written, zeroed = Story(), Story(), Story(), Story()
+    balances = [s.balance_id for s in (paid, open_, written, zeroed)]
     for story in (paid, open_, written, zeroed):
         await publish(platform, story.ready())
         await publish(platform, story.created())
         await mails_to(catcher.folder, story.email, 1, "the statement")
-    CLOCK.advance(timedelta(days=31))
+    clock.advance(timedelta(days=31))
     for story in (paid, open_, written, zeroed):
         await mails_to(catcher.folder, story.email, 2, "the 30-day reminder")
     reminder = next(m for m in stored(catcher.folder, open_.email)
@@ -170,9 +182,12 @@ async def test_reminders_follow_the_clock_and_stop_when_paid_or_written_off(
         return int(rows[0]["n"]) == 3
 
     await eventually(closed, what="paid, written-off and zeroed balances to close")
-    CLOCK.advance(timedelta(days=30))
+    clock.advance(timedelta(days=30))
     await mails_to(catcher.folder, open_.email, 3, "the 60-day reminder for the open balance")
-    await asyncio.sleep(1.5)
+    # A whole reminder pass after the advance (ours, beside the service's own), then the sender done
+    # with what it queued: a reminder for a closed balance would be in the folder now.
+    await create_due_reminders(service, ns)
+    await settled(platform, OF_BALANCES, balances)
     assert len(stored(catcher.folder, paid.email)) == 2
     assert len(stored(catcher.folder, written.email)) == 2
     assert len(stored(catcher.folder, zeroed.email)) == 2  # and no statement for the zeroing change
@@ -183,6 +198,7 @@ async def test_reminders_follow_the_clock_and_stop_when_paid_or_written_off(
         zeroed.balance_id: "zeroed: patient_payment"}
     subjects = sorted(m["Subject"].strip()[:19] for m in stored(catcher.folder, open_.email))
     assert subjects[:2] == ["Reminder (30 days):", "Reminder (60 days):"]
-    CLOCK.advance(timedelta(days=1))  # a later pass creates nothing new for the same steps
-    await asyncio.sleep(1.0)
+    clock.advance(timedelta(days=1))  # a later pass creates nothing new for the same steps
+    await create_due_reminders(service, ns)
+    await settled(platform, OF_BALANCES, balances)
     assert len(stored(catcher.folder, open_.email)) == 3

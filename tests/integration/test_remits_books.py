@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
@@ -32,7 +31,6 @@ from tests.support.remits_io import (
     cards,
     events,
     params,
-    remits_runtime,
     sql,
     wait_events,
     wait_sql,
@@ -78,12 +76,6 @@ def forwarded(c: ClaimPayment, to: str) -> ClaimPayment:
     """A CLP02 19 that names the payer it crossed the claim over to (NM1*TT)."""
     return replace(c, crossover_carrier=EntityName(entity="TT", entity_type="2", last_name=NAMES[to].upper(),
                                                    id_qualifier="PI", id=to))
-
-
-@pytest.fixture(scope="module")
-async def remits(platform: Settings) -> AsyncIterator[Runtime]:
-    async for runtime in remits_runtime(platform):
-        yield runtime
 
 
 async def send(platform: Settings, *events_: Any) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -21,7 +20,7 @@ from services.chassis.clearinghouse import FolderClearinghouse
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from tests.support.kafka_io import publish
-from tests.support.remits_io import params, remits_runtime, sql, submitted, wait_events, wait_sql
+from tests.support.remits_io import params, sql, submitted, wait_events, wait_sql
 from tests.support.testsvc import example
 from tests.unit.remits.builders import adj, claim, line, plb, remittance
 
@@ -39,12 +38,6 @@ def paid(sub: str, status: str = "1", copay: str = "40.00", pccn: str = "PCN1") 
     return claim(sub, status, "185.00", str(pay1 + D("16.50")),
                  line("150.00", str(pay1), adj("CO", "45", "52.00"), adj("PR", "3", copay), lcn=f"{sub}-1"),
                  line("35.00", "16.50", adj("CO", "45", "18.50"), lcn=f"{sub}-2"), pccn=pccn)
-
-
-@pytest.fixture(scope="module")
-async def remits(platform: Settings) -> AsyncIterator[Runtime]:
-    async for runtime in remits_runtime(platform):
-        yield runtime
 
 
 async def drop(platform: Settings, name: str, text: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from types import SimpleNamespace
@@ -33,7 +32,6 @@ from tests.support.remits_io import (
     cards,
     events,
     params,
-    remits_runtime,
     sql,
     submitted,
     wait_events,
@@ -64,12 +62,6 @@ def underpaid(sub: str) -> ClaimPayment:
                  line("150.00", "51.00", adj("CO", "45", "59.00"), adj("PR", "3", "40.00"), lcn=f"{sub}-1",
                       allowed="91.00"),
                  line("35.00", "16.50", adj("CO", "45", "18.50"), lcn=f"{sub}-2"), pccn=f"P{sub}")
-
-
-@pytest.fixture(scope="module")
-async def remits(platform: Settings) -> AsyncIterator[Runtime]:
-    async for runtime in remits_runtime(platform):
-        yield runtime
 
 
 def cli(*args: str) -> Any:
@@ -221,7 +213,13 @@ async def test_an_835_and_its_submission_at_the_same_time(platform: Settings, re
                 await on_claim_submitted(ctx, event)
 
         task = asyncio.create_task(deliver())
-        await asyncio.sleep(0.5)
+
+        async def blocked() -> bool:
+            activity = await sql(platform, "SELECT wait_event_type, wait_event FROM pg_stat_activity WHERE pid = $1",
+                                 handler_conn.get_server_pid())
+            return [tuple(r) for r in activity] == [("Lock", "advisory")]
+
+        await eventually(blocked, timeout_s=10, what="the handler to wait for the CLP01 lock")
         assert not task.done()  # waiting for the 835's transaction to end
         await tx.commit()
         await asyncio.wait_for(task, timeout=10)

@@ -24,12 +24,12 @@ from edi.x835 import ClaimPayment, write_835
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
 from services.chassis.sftp import open_clearinghouse
-from services.chassis.telemetry import tracer_provider
 from services.remits import background, store
-from services.remits.app import create_app
+from services.remits.app import DEFINITION, create_app
 from services.remits.rows import SubmissionRow
 from services.remits.service import patient_payments, remittances
 from services.remits.settings import RemitsSettings
+from tests.support.runtimes import running
 from tests.unit.remits.builders import adj, claim, line, plb, remittance
 
 pytestmark = pytest.mark.integration
@@ -47,10 +47,8 @@ def params(icn: int) -> EnvelopeParams:
 
 @pytest.fixture(scope="module")
 async def app(platform: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(platform, FixedClock(NOW), tracer_provider("remits", platform))
-    await application.state.runtime.start()
-    yield application
-    await application.state.runtime.stop()
+    async with running(DEFINITION, platform, clock=FixedClock(NOW), app=create_app) as application:
+        yield application
 
 
 @pytest.fixture

@@ -23,13 +23,13 @@ from edi.x835 import write_835
 from services.chassis.clearinghouse import FolderClearinghouse
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
 from services.remits import store
-from services.remits.app import create_app
+from services.remits.app import DEFINITION, create_app
 from services.remits.rows import SubmissionRow
 from services.remits.service import patient_payments, remittances
 from tests.support.kafka_io import eventually, publish, read_topic
 from tests.support.remits_io import params, sql, submitted, wait_sql
+from tests.support.runtimes import running
 from tests.support.testsvc import example
 from tests.unit.remits.builders import adj, claim, line, remittance
 
@@ -38,7 +38,6 @@ NOW = datetime(2026, 4, 8, 15, 0, tzinfo=UTC)
 D = Decimal
 PAYER = "PA-PAY-1"
 OTHER = "PA-PAY-2"
-CLOCK = FixedClock(NOW)
 
 
 def paid(n: str, copay: str) -> Any:
@@ -62,11 +61,14 @@ def statement_sent(n: str, account: str | None, balance_id: str | None, statemen
 
 
 @pytest.fixture(scope="module")
-async def app(platform: Settings) -> AsyncIterator[FastAPI]:
-    application = create_app(platform, CLOCK, tracer_provider("remits", platform))
-    await application.state.runtime.start()
-    yield application
-    await application.state.runtime.stop()
+def clock() -> FixedClock:
+    return FixedClock(NOW)
+
+
+@pytest.fixture(scope="module")
+async def app(platform: Settings, clock: FixedClock, remits_poll: None) -> AsyncIterator[FastAPI]:
+    async with running(DEFINITION, platform, clock=clock, app=create_app) as application:
+        yield application
 
 
 async def one(platform: Settings, query: str, *args: object) -> Any:
@@ -85,14 +87,15 @@ async def post_835(platform: Settings, name: str, icn: int, *claims: Any) -> Non
     await wait_sql(platform, "SELECT count(*) FROM remittances", before + 1, f"remittance {name}")
 
 
-async def test_statement_payments_credits_and_refunds(platform: Settings, app: FastAPI, cli_env: None) -> None:
+async def test_statement_payments_credits_and_refunds(platform: Settings, app: FastAPI, clock: FixedClock,
+                                                      cli_env: None) -> None:
     for n, account in (("1", PAYER), ("2", PAYER), ("Q", OTHER), ("3", PAYER)):
         await publish(platform, submitted(f"SPAY{n}", f"p{n}", account))
     await wait_sql(platform, "SELECT count(*) FROM submissions", 4, "the ClaimSubmitted projection")
 
     # enc_p1 is the oldest balance (40.00); a day later enc_p2 (30.00) and the other account's enc_pQ (25.00).
     await post_835(platform, "one.835", 1, paid("1", "40.00"))
-    CLOCK.advance(timedelta(days=1))
+    clock.advance(timedelta(days=1))
     await post_835(platform, "two.835", 2, paid("2", "30.00"), paid("Q", "25.00"))
     assert await due(platform) == {"enc_p1": D("40.00"), "enc_p2": D("30.00"), "enc_pQ": D("25.00")}
     bal = {r["encounter_id"]: r["balance_id"] for r in await sql(platform, "SELECT * FROM balances")}
@@ -139,7 +142,7 @@ async def test_statement_payments_credits_and_refunds(platform: Settings, app: F
     await wait_sql(platform, "SELECT count(*) FROM credits", 1, "the overpayment credit")
     credit = (await sql(platform, "SELECT * FROM credits"))[0]
     assert (credit["amount"], credit["remaining"], credit["origin"]) == (D("32.00"), D("32.00"), "patient_overpayment")
-    CLOCK.advance(timedelta(days=1))
+    clock.advance(timedelta(days=1))
     await post_835(platform, "three.835", 3, paid("3", "20.00"))
     assert await due(platform) == {"enc_p1": D("0.00"), "enc_p2": D("0.00"), "enc_pQ": D("25.00"),
                                    "enc_p3": D("0.00")}
@@ -236,17 +239,17 @@ def one_line_paid(sub: str, status: str, copay: str, pccn: str) -> Any:
                       adj("PR", "3", f"{sign}{copay}"), lcn=f"{sub}-1"), pccn=pccn)
 
 
-async def ingest(conn: Any, icn: int, *claims: Any) -> None:
+async def ingest(conn: Any, at: datetime, icn: int, *claims: Any) -> None:
     text = write_835([remittance(f"EFTR{icn}", *claims)], params(icn))
-    result = await remittances.ingest(conn, text.encode(), f"r{icn}.835", "test", CLOCK.now())
+    result = await remittances.ingest(conn, text.encode(), f"r{icn}.835", "test", at)
     assert result.status == "posted", result.reason
 
 
-async def pay(conn: Any, key: str, account: str, amount: str) -> None:
+async def pay(conn: Any, at: datetime, key: str, account: str, amount: str) -> None:
     async with conn.transaction():
         await patient_payments.post_payment(conn, idempotency_key=f"portal:pay-{key}", patient_account_id=account,
                                     amount=D(amount), method="card", received_on=NOW.date(), encounter_id=None,
-                                    at=CLOCK.now())
+                                    at=at)
 
 
 async def books_balance(conn: Any) -> None:
@@ -254,21 +257,23 @@ async def books_balance(conn: Any) -> None:
                                " LIMIT 1") is None
 
 
-async def test_a_credit_from_a_lowered_balance_pays_it_back_when_it_grows(platform: Settings, app: FastAPI) -> None:
+async def test_a_credit_from_a_lowered_balance_pays_it_back_when_it_grows(
+    platform: Settings, app: FastAPI, clock: FixedClock
+) -> None:
     """Paid 40.00, the claim is reversed (the payment becomes a balance_reduced_after_payment
     credit), then corrected with a 30.00 share: the credit pays the grown balance at once."""
     account, sub = "PA-PAY-3", "SPAYR"
     pool = app.state.runtime.db
     async with pool.acquire() as conn:
         await one_line_submission(conn, account, sub, "pR")
-        await ingest(conn, 11, one_line_paid(sub, "1", "40.00", "PCNR1"))
-        await pay(conn, "r", account, "40.00")
-        await ingest(conn, 12, one_line_paid(sub, "22", "40.00", "PCNR1"))
+        await ingest(conn, clock.now(), 11, one_line_paid(sub, "1", "40.00", "PCNR1"))
+        await pay(conn, clock.now(), "r", account, "40.00")
+        await ingest(conn, clock.now(), 12, one_line_paid(sub, "22", "40.00", "PCNR1"))
         row = await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = 'enc_pR'")
         assert (row["total"], row["patient_paid"]) == (D("0.00"), D("0.00"))
         credit = await conn.fetchrow("SELECT * FROM credits WHERE patient_account_id = $1", account)
         assert (credit["origin"], credit["remaining"]) == ("balance_reduced_after_payment", D("40.00"))
-        await ingest(conn, 13, one_line_paid(sub, "1", "30.00", "PCNR2"))
+        await ingest(conn, clock.now(), 13, one_line_paid(sub, "1", "30.00", "PCNR2"))
         row = await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = 'enc_pR'")
         assert (row["total"], row["patient_paid"]) == (D("30.00"), D("30.00"))
         assert await conn.fetchval("SELECT remaining FROM credits WHERE credit_balance_id = $1",
@@ -282,7 +287,7 @@ async def test_a_credit_from_a_lowered_balance_pays_it_back_when_it_grows(platfo
 
 
 async def test_a_credit_from_a_lowered_balance_pays_the_other_open_balances_first(
-    platform: Settings, app: FastAPI
+    platform: Settings, app: FastAPI, clock: FixedClock
 ) -> None:
     """Visit X paid by the patient (40.00); visit Y leaves 25.00 open; X's claim is reversed: the
     40.00 pays Y's 25.00 at once and only 15.00 waits as a credit."""
@@ -291,10 +296,10 @@ async def test_a_credit_from_a_lowered_balance_pays_the_other_open_balances_firs
     async with pool.acquire() as conn:
         await one_line_submission(conn, account, "SPAYX", "pX")
         await one_line_submission(conn, account, "SPAYY", "pY")
-        await ingest(conn, 21, one_line_paid("SPAYX", "1", "40.00", "PCNX1"))
-        await pay(conn, "x", account, "40.00")
-        await ingest(conn, 22, one_line_paid("SPAYY", "1", "25.00", "PCNY1"))
-        await ingest(conn, 23, one_line_paid("SPAYX", "22", "40.00", "PCNX1"))
+        await ingest(conn, clock.now(), 21, one_line_paid("SPAYX", "1", "40.00", "PCNX1"))
+        await pay(conn, clock.now(), "x", account, "40.00")
+        await ingest(conn, clock.now(), 22, one_line_paid("SPAYY", "1", "25.00", "PCNY1"))
+        await ingest(conn, clock.now(), 23, one_line_paid("SPAYX", "22", "40.00", "PCNX1"))
         dues = {r["encounter_id"]: (r["total"], r["patient_paid"]) for r in await conn.fetch(
             "SELECT encounter_id, total, patient_paid FROM balances WHERE patient_account_id = $1", account)}
         assert dues == {"enc_pX": (D("0.00"), D("0.00")), "enc_pY": (D("25.00"), D("25.00"))}

@@ -77,9 +77,13 @@ def isolated_settings(infra: Infra, **overrides: Any) -> Settings:
     )
 
 
-async def provision_isolated(settings: Settings) -> None:
+async def wait_ready(settings: Settings) -> None:
     await stack.wait_for_kafka(settings, timeout_s=120)
     await stack.wait_for_postgres(settings)
+
+
+async def provision_isolated(settings: Settings) -> None:
+    await wait_ready(settings)
     await stack.provision_all(settings)
 
 

@@ -4,7 +4,7 @@ envelopes, and reading the service's tables and topics."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -12,12 +12,8 @@ from typing import Any
 import asyncpg
 
 from edi.x12 import EnvelopeParams
-from services.chassis.clock import FixedClock
-from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
 from services.remits import store
-from services.remits.app import DEFINITION
 from services.remits.domain.cards import Card
 from services.remits.service import books
 from tests.support.kafka_io import eventually, read_topic
@@ -45,14 +41,6 @@ def submitted(sub: str, key: str, account: str, *, rank: int = 1, next_payer: bo
     return example("rcm.claims.ClaimSubmitted.v1", claim_id=claim_id or f"clm_{key}", claim_family_id=f"fam_{key}",
                    encounter_id=f"enc_{key}", submission_id=sub, patient_account_id=account, coverage_rank=rank,
                    lines=lines, next_payer=NEXT_PAYER if next_payer else None)
-
-
-async def remits_runtime(platform: Settings) -> AsyncIterator[Runtime]:
-    """The remits service in-process on the module's platform, its clock fixed at NOW."""
-    runtime = Runtime(DEFINITION, platform, FixedClock(NOW), tracer_provider("remits", platform))
-    await runtime.start()
-    yield runtime
-    await runtime.stop()
 
 
 async def cards(platform: Settings, encounter_id: str | None = None) -> dict[str, Card]:

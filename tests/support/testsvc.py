@@ -18,12 +18,11 @@ from typing import Any, cast
 from pydantic import BaseModel
 
 from schemas.registry import spec_for
-from services.chassis.clock import SystemClock
 from services.chassis.consumer import HandlerContext
 from services.chassis.parking import ParkKey
-from services.chassis.runtime import Runtime, ServiceDefinition
+from services.chassis.runtime import ServiceDefinition
 from services.chassis.settings import Settings
-from services.chassis.telemetry import tracer_provider
+from tests.support.runtimes import running
 
 PAYMENT_RECEIVED = "rcm.intake.PatientPaymentReceived.v1"
 PAYMENT_POSTED = "rcm.patient-balances.PatientPaymentPosted.v1"
@@ -93,20 +92,12 @@ SINK = ServiceDefinition(
 )
 
 
-def runtime(definition: ServiceDefinition, settings: Settings, provider: Any = None) -> Runtime:
-    return Runtime(definition, settings, SystemClock(), provider or tracer_provider(definition.name, settings))
-
-
 async def _main(which: str) -> None:
-    definition = {"relay": RELAY, "sink": SINK}[which]
-    rt = runtime(definition, Settings())
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    await rt.start()
-    print("ready", flush=True)
-    await stop.wait()
-    await rt.stop()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    async with running({"relay": RELAY, "sink": SINK}[which], Settings()):
+        print("ready", flush=True)
+        await stop.wait()
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -86,6 +87,21 @@ def test_dead_letter_headers_keep_the_original_and_add_the_reason() -> None:
     assert DeadLetterInfo.from_headers(headers) == info
 
 
+@pytest.fixture
+def process_logging() -> Iterator[None]:
+    """configure_logging sets up the whole process (root handlers and level, aiokafka's level):
+    put it back, or every later test logs into this test's buffer."""
+    root, kafka = logging.getLogger(), logging.getLogger("aiokafka")
+    handlers, level, kafka_level = root.handlers[:], root.level, kafka.level
+    try:
+        yield
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+        kafka.setLevel(kafka_level)
+
+
+@pytest.mark.usefixtures("process_logging")
 def test_logs_are_json_and_refuse_non_id_fields() -> None:
     stream = io.StringIO()
     configure_logging("claims", "INFO", stream)
