@@ -79,11 +79,11 @@ def test_every_new_loop_is_written_with_the_expected_text() -> None:
     assert "SBR*S*18*GRP100**12****MB" in segs  # 2000B SBR05: Medicare secondary payer type
     assert "CLM*C0001*192***23:B:1*Y*A*Y*Y**EM:AA::IL" in segs
     assert "DTP*439*D8*20250114" in segs
-    assert ["REF*9F*REF-2025-9", "REF*G1*PA-77", "REF*X4*14D0123456"] == [s for s in segs if s.startswith("REF*")
-                                                                         and s[4:6] in {"9F", "G1", "X4"}]
+    claim_refs = [seg for seg in segs if seg[:6] in {"REF*9F", "REF*G1", "REF*X4"}]
+    assert claim_refs == ["REF*9F*REF-2025-9", "REF*G1*PA-77", "REF*X4*14D0123456"]
     assert "NM1*77*2*Springfield General ER*****XX*1548154818" in segs
-    assert segs[segs.index("NM1*77*2*Springfield General ER*****XX*1548154818") + 1 : ][:2] == [
-        "N3*800 Hospital Dr", "N4*Springfield*IL*627021234"]
+    facility = segs.index("NM1*77*2*Springfield General ER*****XX*1548154818")
+    assert segs[facility + 1 : facility + 3] == ["N3*800 Hospital Dr", "N4*Springfield*IL*627021234"]
     assert "SBR*P*18*******CI" in segs
     assert "AMT*D*80" in segs and "AMT*EAF*52" in segs
     assert "LIN**N4*00409123401" in segs and "CTP****2*UN" in segs
