@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from schemas import examples as ex
@@ -51,7 +52,7 @@ def test_charge_line_providers_are_accepted_and_posted() -> None:
             "ordering_provider": ORDERING}
     submitted = ChargeSubmitted.model_validate_json(json.dumps(drug))
     assert submitted.rendering_provider is not None and submitted.rendering_provider.npi == "1215121512"
-    assert (submitted.ndc, submitted.ndc_quantity, submitted.ndc_unit) == ("00409733801", 1, "UN")
+    assert (submitted.ndc, submitted.ndc_quantity, submitted.ndc_unit) == ("00409733801", Decimal(1), "UN")
     posted = ChargePosted.model_validate_json(json.dumps(
         {**example("rcm.charges.ChargePosted.v1"), "rendering_provider_npi": "1215121512",
          "rendering_provider": RENDERING, "ordering_provider": ORDERING}))
