@@ -257,16 +257,17 @@ def write_edition(directory: Path, year: int, parsed: ParsedCodeFile, source: st
 def read_editions(directory: Path) -> Editions:
     """The shipped edition plus every edition file in the directory (a loaded FY2026 replaces
     the shipped one). Re-read only when a file changed."""
-    files: list[tuple[str, int]] = []
+    files: list[tuple[str, int, int]] = []
     if directory.is_dir():
-        files = sorted((p.name, p.stat().st_mtime_ns) for p in directory.iterdir() if _EDITION_FILE.match(p.name))
+        files = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.iterdir()
+                       if _EDITION_FILE.match(p.name))
     return _read(directory, tuple(files))
 
 
 @lru_cache(maxsize=2)
-def _read(directory: Path, files: tuple[tuple[str, int], ...]) -> Editions:
+def _read(directory: Path, files: tuple[tuple[str, int, int], ...]) -> Editions:
     by_year: dict[int, CodeSet] = dict(SHIPPED.by_year)
-    for name, _ in files:
+    for name, *_ in files:
         found = _EDITION_FILE.match(name)
         assert found is not None
         by_year[int(found[1])] = _read_edition(directory / name, int(found[1]))
