@@ -14,7 +14,9 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
@@ -26,7 +28,7 @@ from sandbox.acknowledgments import ClaimDecision, TransactionFinding, acknowled
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.claims import background
+from services.claims import background, http_api
 from services.claims.app import DEFINITION
 from tests.support.kafka_io import count, eventually, publish, read_topic
 from tests.support.runtimes import running
@@ -68,11 +70,11 @@ async def payers(claims: Runtime) -> None:
 async def post_encounter(
     platform: Settings,
     *,
-    second_modifiers: list[str] | None = None,
     coverages: int = 2,
     revision: int = 1,
     account: str | None = None,
     encounter_id: str | None = None,
+    second: dict[str, Any] | None = None,
 ) -> tuple[str, list[str]]:
     """ChargePosted x2 + EncounterReadyToBill, with fresh ids (a fresh patient account)."""
     enc = encounter_id or f"enc_{uuid.uuid4().hex[:12]}"
@@ -94,13 +96,14 @@ async def post_encounter(
             "charge_id": f"chg_{tag}2",
             "idempotency_key": f"t:{tag}2",
             "procedure_code": "87880",
-            "modifiers": second_modifiers if second_modifiers is not None else ["QW", "59"],
+            "modifiers": ["QW"],
             "unit_price": "35.00",
             "amount": "35.00",
             "diagnosis_pointers": [1],
             "diagnosis_codes": ["J020"],
             "revenue_code": "0300",
             "description": "Rapid strep A antigen test",
+            **(second or {}),
         },
     )
     await publish(platform, first)
@@ -369,23 +372,67 @@ async def test_unmatched_ack_is_kept_and_flagged(
     await eventually(flagged, what="a flagged acknowledgment")
 
 
+# A chest x-ray read by our practitioner in an outpatient hospital (POS 22): the hospital bills
+# the technical component, so the line needs modifier 26 (POS-COMPONENT holds it without).
+XRAY_IN_HOSPITAL = {"procedure_code": "71046", "place_of_service": "22", "revenue_code": None,
+                    "description": "Chest x-ray, 2 views"}
+
+
+def errors(held: dict[str, Any]) -> list[tuple[str, int | None]]:
+    return [(e["edit_id"], e["line_number"]) for e in held["edits"] if e["severity"] == "error"]
+
+
 async def test_held_claim_released_when_fixed_upstream(
     platform: Settings, claims: Runtime, payers: None, cli_env: None
 ) -> None:
-    enc, _ = await post_encounter(platform, second_modifiers=["QW"])
+    enc, _ = await post_encounter(platform, second={**XRAY_IN_HOSPITAL, "modifiers": []})
     [held] = await wait_for(platform, enc, "ClaimHeld")
-    assert [(e["edit_id"], e["line_number"]) for e in held["edits"]] == [("NCCI-PTP", 2)]
+    assert errors(held) == [("POS-COMPONENT", 2)]
     result = await cli(["claims", "held", "--json"])
     assert result.exit_code == 0 and held["claim_id"] in result.output
     table = await cli(["claims", "held"])
-    assert table.exit_code == 0 and "NCCI-PTP" in table.output
-    # the coder adds modifier 59: charges re-posts the line and re-releases the encounter
-    await post_encounter(platform, second_modifiers=["QW", "59"], revision=2, encounter_id=enc, account=None)
+    assert table.exit_code == 0 and "POS-COMPONENT" in table.output
+    # the coder adds modifier 26: charges re-posts the line and re-releases the encounter
+    await post_encounter(platform, second={**XRAY_IN_HOSPITAL, "modifiers": ["26"]}, revision=2, encounter_id=enc)
     [released] = await wait_for(platform, enc, "ClaimReleased")
     assert released["released_by"] == "scrubber"
     [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
     assert submitted["claim_id"] == held["claim_id"]
     assert pyx12_validate(outbound_text(platform, submitted)) == []
+
+
+async def test_operator_overrides_one_edit_on_one_claim(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_encounter(platform, second={**XRAY_IN_HOSPITAL, "modifiers": []})
+    [held] = await wait_for(platform, enc, "ClaimHeld")
+    claim_id = held["claim_id"]
+    refused = await cli(["claims", "override", claim_id, "REQ-FIELDS", "--reason", "no"])
+    assert refused.exit_code == 1 and "cannot be waived" in refused.output
+    not_failing = await cli(["claims", "override", claim_id, "NCCI-PTP", "--reason", "no"])
+    assert not_failing.exit_code == 1 and "not held by NCCI-PTP" in not_failing.output
+    app = FastAPI()
+    app.include_router(http_api.router(claims))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://claims") as client:
+        body = {"edit_id": "pos-component", "reason": "read in our own office suite", "operator_id": "usr_7"}
+        done = await client.post(f"/v1/claims/{claim_id}/override", json=body)
+        assert (await client.post("/v1/claims/nope/override", json=body)).status_code == 404
+    assert done.status_code == 202, done.text
+    shown = done.json()
+    assert shown["state"] == "ready"
+    waived = [e for e in shown["edits"] if e["edit_id"] == "POS-COMPONENT"]
+    assert [e["severity"] for e in waived] == ["warning"] and "read in our own office suite" in waived[0]["message"]
+    [released] = await wait_for(platform, enc, "ClaimReleased")
+    assert released["released_by"] == "operator" and released["operator_id"] == "usr_7"
+    assert released["reason"].startswith("POS-COMPONENT waived")
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    assert submitted["claim_id"] == claim_id
+    audit = "SELECT count(*) FROM audit_log WHERE action = 'claims.override' AND subject = $1"
+    assert await count(platform, "claims", audit, claim_id) == 1
+    history = json.loads((await cli(["claims", "show", claim_id, "--json"])).stdout)["history"]
+    assert [h["detail"].get("edit_id") for h in history if h["trigger"] == "waive_edit"] == ["POS-COMPONENT"]
+    again = await cli(["claims", "override", claim_id, "POS-COMPONENT", "--reason", "twice"])
+    assert again.exit_code == 1 and "only a held claim" in again.output
 
 
 async def test_payment_sends_secondary_with_cob_then_correct_and_void(
