@@ -74,7 +74,7 @@ async def post_encounter(
     revision: int = 1,
     account: str | None = None,
     encounter_id: str | None = None,
-    second: dict[str, Any] | None = None,
+    second_line: dict[str, Any] | None = None,
 ) -> tuple[str, list[str]]:
     """ChargePosted x2 + EncounterReadyToBill, with fresh ids (a fresh patient account)."""
     enc = encounter_id or f"enc_{uuid.uuid4().hex[:12]}"
@@ -103,7 +103,7 @@ async def post_encounter(
             "diagnosis_codes": ["J020"],
             "revenue_code": "0300",
             "description": "Rapid strep A antigen test",
-            **(second or {}),
+            **(second_line or {}),
         },
     )
     await publish(platform, first)
@@ -385,7 +385,7 @@ def errors(held: dict[str, Any]) -> list[tuple[str, int | None]]:
 async def test_held_claim_released_when_fixed_upstream(
     platform: Settings, claims: Runtime, payers: None, cli_env: None
 ) -> None:
-    enc, _ = await post_encounter(platform, second={**XRAY_IN_HOSPITAL, "modifiers": []})
+    enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": []})
     [held] = await wait_for(platform, enc, "ClaimHeld")
     assert errors(held) == [("POS-COMPONENT", 2)]
     result = await cli(["claims", "held", "--json"])
@@ -393,7 +393,7 @@ async def test_held_claim_released_when_fixed_upstream(
     table = await cli(["claims", "held"])
     assert table.exit_code == 0 and "POS-COMPONENT" in table.output
     # the coder adds modifier 26: charges re-posts the line and re-releases the encounter
-    await post_encounter(platform, second={**XRAY_IN_HOSPITAL, "modifiers": ["26"]}, revision=2, encounter_id=enc)
+    await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": ["26"]}, revision=2, encounter_id=enc)
     [released] = await wait_for(platform, enc, "ClaimReleased")
     assert released["released_by"] == "scrubber"
     [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
@@ -404,7 +404,7 @@ async def test_held_claim_released_when_fixed_upstream(
 async def test_operator_overrides_one_edit_on_one_claim(
     platform: Settings, claims: Runtime, payers: None, cli_env: None
 ) -> None:
-    enc, _ = await post_encounter(platform, second={**XRAY_IN_HOSPITAL, "modifiers": []})
+    enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": []})
     [held] = await wait_for(platform, enc, "ClaimHeld")
     claim_id = held["claim_id"]
     refused = await cli(["claims", "override", claim_id, "REQ-FIELDS", "--reason", "no"])

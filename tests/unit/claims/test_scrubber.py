@@ -125,8 +125,9 @@ def test_mue_by_adjudication_indicator() -> None:
     assert run("MUE", three, codesets=_mue("1")) == [("MUE", "error", 1)]
     assert run("MUE", two_lines, codesets=_mue("1")) == []
     # MAI 2 and 3: the units of the date across lines
-    for indicator, words in (("2", "MAI 2: date-of-service edit, policy"), ("3", "MAI 3: date-of-service edit, "
-                                                                             "clinical")):
+    cases: tuple[tuple[AdjudicationIndicator, str], ...] = (("2", "MAI 2: date-of-service edit, policy"),
+                                                             ("3", "MAI 3: date-of-service edit, clinical"))
+    for indicator, words in cases:
         assert run("MUE", two_lines, codesets=_mue(indicator)) == [("MUE", "error", 2)]
         (finding,) = EDITS["MUE"](ScrubInput(draft=two_lines, today=TODAY, timely_filing_days=90,
                                              codesets=_mue(indicator)))
