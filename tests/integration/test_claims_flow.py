@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -30,6 +31,7 @@ from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.claims import background, http_api
 from services.claims.app import DEFINITION
+from services.claims.domain.codesets import quarter_of
 from tests.support.kafka_io import count, eventually, publish, read_topic
 from tests.support.runtimes import running
 from tests.support.testsvc import example
@@ -672,3 +674,41 @@ async def test_payer_and_fee_schedule_commands(
     assert await count(platform, "claims", audit) >= 2
     restore = await cli(["payers", "load"])  # the other tests expect the shipped fee schedules
     assert restore.exit_code == 0
+
+
+async def test_a_loaded_cms_ptp_file_replaces_the_sample_for_its_quarter(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None, tmp_path: Path
+) -> None:
+    quarter = quarter_of(date.fromisoformat(DOS))
+    file = tmp_path / f"ptp_{quarter.lower()}.txt"
+    # A synthetic pair in the CMS layout (test data, not a CMS edit): the x-ray bundled into the visit.
+    file.write_text("CPT only copyright American Medical Association\n"
+                    "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"
+                    "Modifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale\n"
+                    "99213\t71046\t\t20200101\t*\t0\tsynthetic test pair\n")
+    try:
+        loaded = await cli(["codesets", "load", "ncci", str(file), "--json"])
+        assert loaded.exit_code == 0, loaded.output
+        assert json.loads(loaded.stdout) | {"summary": ""} == {"kind": "ncci", "quarter": quarter, "file": file.name,
+                                                                "rows": 1, "summary": ""}
+        mue = tmp_path / f"mue_{quarter.lower()}.csv"
+        mue.write_text('"HCPCS/CPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator",'
+                       '"MUE Rationale"\n"71046","1","3 Date of Service Edit: Clinical","Nature of Service"\n')
+        assert (await cli(["codesets", "load", "mue", str(mue)])).exit_code == 0
+        listed = json.loads((await cli(["codesets", "list", "--json"])).stdout)
+        assert [(f["kind"], f["quarter"], f["source_file"], f["rows"]) for f in listed["cms_files"]] == [
+            ("mue", quarter, mue.name, 1), ("ncci", quarter, file.name, 1)]
+        assert await count(platform, "claims", "SELECT count(*) FROM audit_log WHERE action = 'codesets.load'") >= 1
+        enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": ["26"]})
+        [held] = await wait_for(platform, enc, "ClaimHeld")
+        assert errors(held) == [("NCCI-PTP", 2)]
+        message = next(e["message"] for e in held["edits"] if e["edit_id"] == "NCCI-PTP")
+        assert f"NCCI PTP {quarter}, {file.name}" in message
+    finally:
+        db = await asyncpg.connect(platform.database_url("claims"))
+        try:
+            await db.execute("DELETE FROM ncci_ptp WHERE source_file = $1", file.name)
+            await db.execute("DELETE FROM mue WHERE quarter = $1", quarter)
+            await db.execute("DELETE FROM code_set_loads WHERE quarter = $1", quarter)
+        finally:
+            await db.close()

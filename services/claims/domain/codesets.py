@@ -121,7 +121,7 @@ def quarter_from_file_name(name: str) -> str | None:
     """The quarter a CMS file name says it covers: ccipra_v321r0_f1 is version 32.1, April 2026
     (version NN.R: year 1994 + NN, quarter R + 1); MCR_MUE_..._Eff_04-01-2026 is 2026Q2."""
     lowered = name.lower()
-    version = re.search(r"_v(\d{2})(\d)r\d", lowered)
+    version = re.search(r"_v(\d{2})([0-3])r\d", lowered)
     if version:
         return f"{1994 + int(version[1])}Q{int(version[2]) + 1}"
     effective = re.search(r"eff_(\d{2})-\d{2}-(\d{4})", lowered)
