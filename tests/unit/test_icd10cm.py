@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.stack import code_set_status
 from services.chassis.icd10cm import (
     SHIPPED,
     IcdFileError,
@@ -18,6 +19,7 @@ from services.chassis.icd10cm import (
     read_editions,
     write_edition,
 )
+from services.chassis.settings import Settings
 
 CODES_FILE = (
     "A000    Cholera due to Vibrio cholerae 01, biovar cholerae\n"
@@ -84,3 +86,11 @@ def test_a_loaded_edition_judges_its_year_and_the_newest_judges_later_dates(tmp_
     # loading the year again replaces it, and readers see the new file without a restart
     write_edition(tmp_path, 2027, parse_code_file("J020    Streptococcal pharyngitis\n"), "icd10cm_codes_2027b.txt")
     assert read_editions(tmp_path).for_day(date(2027, 1, 1)).code_set.status("Z9999") is Status.UNKNOWN
+
+
+def test_status_warns_once_today_is_past_the_newest_edition(tmp_path: Path) -> None:
+    settings = Settings(codesets_dir=tmp_path)
+    assert code_set_status(settings, date(2026, 9, 30)).warning is None
+    past = code_set_status(settings, date(2026, 10, 1))
+    assert past.healthy and past.warning is not None and "FY2027" in past.warning
+    assert "ICD-10-CM FY2026" in past.detail and "2026-09-30" in past.detail

@@ -162,8 +162,11 @@ def _data_rows(text: str, header_starts: tuple[str, ...], what: str) -> Iterator
             break
     else:
         raise CodeFileError(1, None, f"no header row found: is this the CMS {what} file?")
+    started = False
     for number, row in rows:
-        if any(row):
+        # CMS headers may run over a second line whose first cell is empty: skip it before the data.
+        if any(row) and (started or row[0]):
+            started = True
             yield number, row
 
 

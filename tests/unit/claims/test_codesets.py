@@ -20,7 +20,7 @@ CMS_PTP = (
     "CPT codes and descriptions only are copyright American Medical Association.\n"
     "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"
     "Modifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale\n"
-    "\t\t\t\t\t\t\n"
+    "\t\t\tDate\tDate\t0, 1 or 9\t\n"
     "93000\t93005\t*\t19960101\t*\t0\tMisuse of column two code with column one code\n"
     "11042\t97597\t\t20130101\t20150101\t1\tStandards of medical / surgical practice\n"
 )
@@ -53,6 +53,7 @@ def test_cms_mue_layout() -> None:
     (CMS_PTP + "99213\t9921\t\t20260101\t*\t1\tx\n", 6, 2),      # a 4-character code
     (CMS_PTP + "99213\t99212\t\t20260101\t*\t5\tx\n", 6, 6),     # modifier indicator 5
     (CMS_PTP + "99213\t99212\n", 6, 3),                          # a short row
+    (CMS_PTP + "\t99212\t\t20260101\t*\t1\tx\n", 6, 1),        # no column 1 once the data started
     ("just a title\nno header here\n", 1, None),
 ])
 def test_malformed_ptp_names_line_and_column(text: str, line: int, column: int | None) -> None:
