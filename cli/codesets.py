@@ -19,7 +19,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, SpinnerColumn, Te
 from rich.table import Table
 
 from services.chassis.icd10cm import (
-    IcdFileError,
+    CodeFileError,
     fiscal_year,
     fiscal_year_from_file_name,
     parse_code_file,
@@ -28,7 +28,7 @@ from services.chassis.icd10cm import (
 )
 from services.chassis.settings import get_settings
 from services.claims import commands as claims
-from services.claims.domain.codesets import CodeFileError, parse_mue, parse_ptp, quarter_from_file_name, quarter_start
+from services.claims.domain.codesets import parse_mue, parse_ptp, quarter_from_file_name, quarter_start
 
 __all__ = ["app"]
 
@@ -145,7 +145,7 @@ def _load_icd10cm(file: Path, text: str, year: int | None, quiet: bool) -> dict[
     try:
         with _step(f"checking {file.name}", quiet):
             parsed = parse_code_file(text)
-    except IcdFileError as exc:
+    except CodeFileError as exc:
         raise _fail(f"{file.name}: {exc}; nothing loaded", 1) from None
     directory = get_settings().codesets_path
     write_edition(directory, year, parsed, file.name)

@@ -173,7 +173,10 @@ SHIPPED = Editions({SHIPPED_FISCAL_YEAR: ShippedCodeSet()})
 # --- the CMS files and the directory --------------------------------------------------------
 
 
-class IcdFileError(ValueError):
+class CodeFileError(ValueError):
+    """A code-set file that cannot be used (ICD-10-CM here, NCCI and MUE in claims): where
+    (line, column) and why."""
+
     def __init__(self, line: int, column: int | None, message: str) -> None:
         self.line, self.column, self.message = line, column, message
         where = f"line {line}" + (f", column {column}" if column is not None else "")
@@ -208,22 +211,22 @@ def parse_code_file(text: str) -> ParsedCodeFile:
     """
     lines = [(n, line.rstrip("\r\n")) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
     if not lines:
-        raise IcdFileError(1, None, "the file is empty")
+        raise CodeFileError(1, None, "the file is empty")
     fmt: FileFormat = "order" if re.match(r"^\d{5} ", lines[0][1]) else "codes"
     codes: dict[str, bool] = {}
     for n, line in lines:
         if fmt == "order":
             found = _ORDER_LINE.match(line)
             if found is None:
-                raise IcdFileError(n, _order_column(line), "not an order-file line (NNNNN CODE    0|1 description)")
+                raise CodeFileError(n, _order_column(line), "not an order-file line (NNNNN CODE    0|1 description)")
             code = found[2].strip()
             if not _SHAPE.match(code):
-                raise IcdFileError(n, 7, f"{code!r} is not an ICD-10-CM code")
+                raise CodeFileError(n, 7, f"{code!r} is not an ICD-10-CM code")
             codes[code] = found[3] == "1"
         else:
             found = _CODES_LINE.match(line)
             if found is None:
-                raise IcdFileError(n, 1, "not a code-file line (CODE, spaces, description; codes uppercase, no dot)")
+                raise CodeFileError(n, 1, "not a code-file line (CODE, spaces, description; codes uppercase, no dot)")
             codes[found[1]] = True
     if fmt == "codes":
         for code in list(codes):

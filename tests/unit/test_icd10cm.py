@@ -11,7 +11,7 @@ import pytest
 from devstack.stack import code_set_status
 from services.chassis.icd10cm import (
     SHIPPED,
-    IcdFileError,
+    CodeFileError,
     Status,
     fiscal_year,
     fiscal_year_from_file_name,
@@ -60,7 +60,7 @@ def test_order_file_layout_keeps_its_headers() -> None:
     (CODES_FILE + "\nJ02.9   dotted code\n", 6, 1),
 ])
 def test_a_malformed_file_names_the_line_and_column(text: str, line: int, column: int) -> None:
-    with pytest.raises(IcdFileError) as caught:
+    with pytest.raises(CodeFileError) as caught:
         parse_code_file(text)
     assert (caught.value.line, caught.value.column) == (line, column)
 

@@ -28,6 +28,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from services.chassis.icd10cm import CodeFileError
+
 DATA = Path(__file__).with_name("data")
 SAMPLE_QUARTER = "2026Q1"
 PTP_SAMPLE = "ncci_ptp_practitioner_2026q1_sample.csv"
@@ -37,15 +39,6 @@ _CODE = re.compile(r"^[A-Z0-9]{5}$")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 ModifierIndicator = Literal["0", "1", "9"]
 AdjudicationIndicator = Literal["1", "2", "3"]
-
-
-class CodeFileError(ValueError):
-    """A code-set file that cannot be used: where (line, column) and why."""
-
-    def __init__(self, line: int, column: int | None, message: str) -> None:
-        self.line, self.column, self.message = line, column, message
-        where = f"line {line}" + (f", column {column}" if column is not None else "")
-        super().__init__(f"{where}: {message}")
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
+from services.chassis.icd10cm import CodeFileError
 from services.claims.domain.codesets import (
-    CodeFileError,
     parse_mue,
     parse_ptp,
     quarter_for,
