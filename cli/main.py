@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from cli import audit, demo, dlq, docs, mail, outbox, publish, schemas, stack, x12
+from cli import audit, codesets, demo, dlq, docs, mail, outbox, publish, schemas, stack, x12
 from services.charges.commands import app as charges_app
 from services.charges.commands import chargemaster_app
 from services.claims.commands import app as claims_app
@@ -38,6 +38,7 @@ app.add_typer(chargemaster_app, name="chargemaster")
 app.add_typer(claims_app, name="claims")
 app.add_typer(payers_app, name="payers")
 app.add_typer(feeschedule_app, name="feeschedule")
+app.add_typer(codesets.app, name="codesets")
 app.add_typer(remits_app, name="remits")
 app.add_typer(payments_app, name="payments")
 app.add_typer(balances_app, name="balances")

@@ -76,10 +76,12 @@ def down(
 
 
 def status(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
-    """Health of each component and each consumer group's lag. Exit 1 when anything is unhealthy."""
+    """Health of each component, each consumer group's lag and the newest ICD-10-CM edition (a
+    warning once today is past it). Exit 1 when anything is unhealthy."""
     rows = asyncio.run(stack.status(get_settings()))
     if as_json:
-        typer.echo(json.dumps([{"name": r.name, "healthy": r.healthy, "detail": r.detail} for r in rows], indent=2))
+        typer.echo(json.dumps([{"name": r.name, "healthy": r.healthy, "detail": r.detail, "warning": r.warning}
+                               for r in rows], indent=2))
     else:
         _print_status(rows)
     if not all(r.healthy for r in rows):
@@ -92,7 +94,10 @@ def _print_status(rows: list[stack.ComponentStatus]) -> None:
     table.add_column("health")
     table.add_column("detail")
     for r in rows:
-        table.add_row(r.name, "[green]healthy[/green]" if r.healthy else "[red]down[/red]", r.detail)
+        health = "[green]healthy[/green]" if r.healthy and not r.warning else "[yellow]warning[/yellow]"
+        if not r.healthy:
+            health = "[red]down[/red]"
+        table.add_row(r.name, health, r.detail + (f"\n[yellow]{r.warning}[/yellow]" if r.warning else ""))
     console.print(table)
 
 

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import asyncpg
@@ -20,6 +21,7 @@ import httpx
 from devstack import provision
 from services.chassis import ports
 from services.chassis.clearinghouse import FolderClearinghouse
+from services.chassis.icd10cm import fiscal_year, read_editions
 from services.chassis.settings import SERVICES, Settings
 from services.chassis.topics import consumer_lag, ensure_topics, kafka_roundtrip
 
@@ -205,6 +207,19 @@ class ComponentStatus:
     name: str
     healthy: bool
     detail: str
+    warning: str | None = None
+    """Something the operator must act on that does not make the component unhealthy."""
+
+
+def code_set_status(settings: Settings, today: date) -> ComponentStatus:
+    """The newest ICD-10-CM edition the services judge diagnoses with; a warning once today is past
+    it (dates of service after it are judged with it, and the charges say ICD10_EDITION_STALE)."""
+    newest = read_editions(settings.codesets_path).newest
+    detail = f"newest {newest.name} ({newest.source}), valid through {newest.valid_through.isoformat()}"
+    if today > newest.valid_through:
+        return ComponentStatus("icd10cm", True, detail, f"today is past {newest.name}: load the "
+                               f"FY{fiscal_year(today)} code file with `rcm codesets load icd10cm FILE`")
+    return ComponentStatus("icd10cm", True, detail)
 
 
 async def status(settings: Settings) -> list[ComponentStatus]:
@@ -237,6 +252,7 @@ async def status(settings: Settings) -> list[ComponentStatus]:
             except Exception as exc:
                 detail += f", lag unknown ({type(exc).__name__})"
         out.append(ComponentStatus(service, healthy, detail))
+    out.append(code_set_status(settings, date.today()))
     return out
 
 

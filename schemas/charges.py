@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import ROUND_HALF_UP
-from typing import Any, Literal, Self
+from typing import Annotated, Any, Literal, Self
 from uuid import UUID
 
-from pydantic import AwareDatetime, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_validator
 
 from schemas import examples as ex
-from schemas.base import Event, examples, rule
-from schemas.common import EncounterDetails, Provider, RejectionReason, Text80
+from schemas.base import Contract, Event, examples, rule
+from schemas.common import EncounterDetails, Provider, RejectionReason, Text80, Text200, Text500
 from schemas.intake import DiagnosisPointer, NdcUnit
 from schemas.types import (
     CENT,
@@ -37,7 +37,14 @@ from schemas.types import (
     Units,
 )
 
-__all__ = ["ChargePosted", "ChargeRejected", "ChargeReversed", "EncounterReadyToBill", "EncounterRejected"]
+__all__ = [
+    "ChargeFinding",
+    "ChargePosted",
+    "ChargeRejected",
+    "ChargeReversed",
+    "EncounterReadyToBill",
+    "EncounterRejected",
+]
 
 
 class EncounterReadyToBill(EncounterDetails, Event):
@@ -151,6 +158,30 @@ class ChargeRejected(Event):
     rejected_at: AwareDatetime
 
 
+class ChargeFinding(Contract):
+    """Something validation found that did not stop the posting but that billing staff should see,
+    e.g. ICD10_EDITION_STALE: the date of service is past every loaded ICD-10-CM edition, and the
+    diagnoses were judged with the newest one."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                "code": "ICD10_EDITION_STALE",
+                "field": "service_date",
+                "message": "the date of service 2026-12-01 is past every loaded ICD-10-CM edition: judged with "
+                "ICD-10-CM FY2026 (valid through 2026-09-30); load the FY2027 code file with "
+                "`rcm codesets load icd10cm FILE`",
+            }
+        )
+    )
+
+    code: Annotated[str, StringConstraints(pattern=r"^[A-Z][A-Z0-9_]{1,63}$")]
+    """Stable machine-readable code."""
+    field: Text200 | None = None
+    """The field of the sender's charge it is about."""
+    message: Text500
+
+
 _POSTED_EXAMPLE: dict[str, Any] = {
     "encounter_id": ex.ENCOUNTER_ID,
     "charge_id": ex.CHARGE_IDS[0],
@@ -244,6 +275,8 @@ class ChargePosted(Event):
     replaces_charge_id: OpaqueId | None = None
     """Set when this posting is a correction; the replaced charge gets a ChargeReversed."""
     posted_at: AwareDatetime
+    findings: list[ChargeFinding] = Field(default_factory=list, max_length=20)
+    """Warnings of validation that did not stop the posting (none on a clean charge)."""
 
     @model_validator(mode="after")
     def _line_rules(self) -> Self:

@@ -93,9 +93,9 @@ class FailedEdit(Contract):
     message: Text500
     source: Literal[
         "required-fields", "diagnosis-pointer", "icd10", "ncci-ptp", "mue", "age-sex",
-        "duplicate", "timely-filing", "correction-reference", "payer-rule",
+        "duplicate", "timely-filing", "correction-reference", "payer-rule", "pos-component", "em-procedure",
     ]  # fmt: skip
-    """Which rule set raised the edit."""
+    """Which rule set raised the edit (docs/claims.md lists each edit and its published source)."""
     line_number: int | None = Field(default=None, ge=1, le=50)
     """The claim line concerned; absent for claim-level edits."""
 
@@ -169,12 +169,14 @@ class ClaimHeld(_ClaimEvent):
                 **_IDS,
                 "edits": [
                     {
-                        "edit_id": "NCCI-PTP",
+                        "edit_id": "EM-MODIFIER-25",
                         "severity": "error",
-                        "message": "87880 is bundled into 99213 without a modifier that allows both; "
-                        "append 59, XU or QW as appropriate",
-                        "source": "ncci-ptp",
-                        "line_number": 2,
+                        "message": "99213 is billed with 20610 (a minor procedure, 000-day global period) on "
+                        "the same date: the visit is part of the procedure unless it was significant and "
+                        "separately identifiable; append 25 to the E/M when the record shows that, otherwise "
+                        "remove the E/M line",
+                        "source": "em-procedure",
+                        "line_number": 1,
                     }
                 ],
                 "held_at": "2026-03-05T08:00:05Z",

@@ -23,6 +23,16 @@ def mllp_on_a_free_port() -> Iterator[None]:
         yield
 
 
+@pytest.fixture(scope="session", autouse=True)
+def codesets_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """ICD-10-CM editions loaded by tests go to a folder of the session, never the stack's."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RCM_CODESETS_DIR", str(tmp_path_factory.mktemp("codesets")))
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
 @pytest.fixture(scope="session")
 async def infra() -> AsyncIterator[infra_support.Infra]:
     got = infra_support.obtain()

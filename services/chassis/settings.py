@@ -46,6 +46,8 @@ class Settings(BaseSettings):
     remits_database_url: str | None = None
     notifications_database_url: str | None = None
     clearinghouse_root: Path | None = None
+    codesets_dir: Path | None = None
+    """Where `rcm codesets load icd10cm` writes ICD-10-CM editions and charges and claims read them."""
     # Ports of the local stack (deploy/local/*.sh read the same variables).
     local_kafka_port: int = ports.KAFKA
     local_postgres_port: int = ports.POSTGRES
@@ -63,6 +65,10 @@ class Settings(BaseSettings):
 
     # A named failure point, only for the crash tests (see services/chassis/faults.py).
     fault: str | None = None
+
+    @property
+    def codesets_path(self) -> Path:
+        return self.codesets_dir or self.state_dir / "codesets"
 
     @property
     def bootstrap(self) -> str:

@@ -7,9 +7,9 @@ outbox rows), and record operator actions in its audit log.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 import typer
 from rich.console import Console
@@ -18,6 +18,7 @@ from rich.table import Table
 from services.chassis import audit
 from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
+from services.claims.domain.codesets import Mue, PtpEdit
 from services.claims.domain.payers import PayerFileError, parse_fee_schedule
 from services.claims.service import operator
 from services.claims.store import ClaimsStore
@@ -134,12 +135,13 @@ def held(as_json: bool = typer.Option(False, "--json", help="Machine-readable ou
     console.print(table)
 
 
-def _action(name: str, ident: str, reason: str, as_json: bool) -> None:
+def _action(name: str, ident: str, reason: str, as_json: bool, *arguments: str) -> None:
     work = getattr(operator, name)
 
     async def run(db: ClaimsStore) -> dict[str, Any]:
         try:
-            result: dict[str, Any] = await work(db, ident, audit.current_actor(), reason, SystemClock().now())
+            result: dict[str, Any] = await work(db, ident, *arguments, audit.current_actor(), reason,
+                                                SystemClock().now())
         except LookupError as exc:
             raise _fail(str(exc)) from None
         except operator.Refused as exc:
@@ -167,6 +169,20 @@ def release(
     _action("release", ident, reason, as_json)
 
 
+@app.command("override")
+def override(
+    ident: str = typer.Argument(..., metavar="ID", help="Claim, claim family or submission id."),
+    edit_id: str = typer.Argument(..., metavar="EDIT_ID", help="The edit to waive, as `rcm claims held` shows it "
+                                  "(NCCI-PTP, MUE, POS-COMPONENT, EM-MODIFIER-25, AGE-SEX, DUPLICATE, TIMELY-FILING)."),
+    reason: str = typer.Option(..., "--reason", help="Why the edit does not apply to this claim (kept in the audit "
+                               "log and the claim's history)."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Waive one edit on one held claim, then scrub it again: it is queued for the next 837P batch
+    when nothing else holds it (exit 1 while it stays held). The waiver is for this claim only."""
+    _action("override", ident, reason, as_json, edit_id)
+
+
 @app.command("correct")
 def correct(
     ident: str = typer.Argument(..., metavar="ID", help="Claim, claim family or submission id."),
@@ -185,6 +201,18 @@ def void(
 ) -> None:
     """Void an adjudicated claim (frequency 8, REF*F8 = the payer's claim number)."""
     _action("void", ident, reason, as_json)
+
+
+def load_code_set(kind: Literal["ncci", "mue"], rows: Sequence[PtpEdit] | Sequence[Mue], quarter: str,
+                  source_file: str, reason: str) -> int:
+    """Store a parsed CMS quarterly file in the claims schema (audited); `rcm codesets load` calls it."""
+    return _run(_with_conn(lambda db: operator.load_code_set(
+        db, kind, quarter, source_file, rows, audit.current_actor(), reason, SystemClock().now()), write=True))
+
+
+def code_set_loads() -> list[dict[str, Any]]:
+    """The CMS files loaded into the claims schema, by kind and quarter."""
+    return _run(_with_conn(ClaimsStore.code_set_loads))
 
 
 @app.command("show")

@@ -1,7 +1,8 @@
-"""The claims HTTP API: a claim family's history, the held queue, and operator operator."""
+"""The claims HTTP API: a claim family's history, the held queue, and the operator actions."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter
@@ -16,6 +17,10 @@ from services.claims.store import ClaimsStore
 class Action(BaseModel):
     reason: str = Field(min_length=1, max_length=200)
     operator_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class Override(Action):
+    edit_id: str = Field(min_length=2, max_length=40, pattern=r"^[A-Za-z0-9-]+$")
 
 
 def router(runtime: Runtime) -> APIRouter:
@@ -34,23 +39,33 @@ def router(runtime: Runtime) -> APIRouter:
             except LookupError as exc:
                 return JSONResponse(status_code=404, content={"error": str(exc)})
 
+    async def perform(work: Callable[[ClaimsStore], Awaitable[dict[str, Any]]]) -> JSONResponse:
+        """One operator action in one transaction: 202 with the claim, 404 unknown id, 409 refused."""
+        async with runtime.db.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    result = await work(ClaimsStore(conn))
+            except LookupError as exc:
+                return JSONResponse(status_code=404, content={"error": str(exc)})
+            except operator.Refused as exc:
+                return JSONResponse(status_code=409, content={"error": str(exc)})
+        return JSONResponse(status_code=202, content=result)
+
     def action(name: str) -> None:
         work = getattr(operator, name)
 
         async def run(ident: str, body: Action) -> JSONResponse:
-            async with runtime.db.acquire() as conn:
-                try:
-                    async with conn.transaction():
-                        result = await work(ClaimsStore(conn), ident, body.operator_id, body.reason,
-                                            runtime.clock.now())
-                except LookupError as exc:
-                    return JSONResponse(status_code=404, content={"error": str(exc)})
-                except operator.Refused as exc:
-                    return JSONResponse(status_code=409, content={"error": str(exc)})
-            return JSONResponse(status_code=202, content=result)
+            return await perform(lambda db: work(db, ident, body.operator_id, body.reason, runtime.clock.now()))
 
         api.add_api_route(f"/{{ident}}/{name}", run, methods=["POST"], name=f"claims_{name}")
 
     for name in ("release", "correct", "void"):
         action(name)
+
+    @api.post("/{ident}/override", name="claims_override")
+    async def override(ident: str, body: Override) -> JSONResponse:
+        """Waive one edit on one held claim (audited), then scrub it again."""
+        return await perform(lambda db: operator.override(db, ident, body.edit_id, body.operator_id, body.reason,
+                                                          runtime.clock.now()))
+
     return api

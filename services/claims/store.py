@@ -17,6 +17,7 @@ from schemas.charges import ChargePosted, EncounterReadyToBill
 from services.chassis import audit, outbox
 from services.claims.domain.assembly import PostedCharge
 from services.claims.domain.claim import Adjudication, Claim, Origin, coverage_rank
+from services.claims.domain.codesets import Mue, PtpEdit
 from services.claims.domain.model import ClaimDraft
 from services.claims.domain.payers import FeeRow, FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import Finding, LineKey
@@ -199,6 +200,67 @@ class ClaimsStore:
         )
         return FeeSchedule([FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])
                             for r in rows])
+
+    # --- code sets and waivers ------------------------------------------------------------------
+
+    async def replace_ptp(self, quarter: str, source_file: str, edits: Sequence[PtpEdit], now: datetime) -> int:
+        await self.conn.execute("DELETE FROM ncci_ptp WHERE quarter = $1 AND source_file = $2", quarter, source_file)
+        await self.conn.copy_records_to_table(
+            "ncci_ptp", columns=["quarter", "source_file", "column1", "column2", "effective_date", "deletion_date",
+                                 "modifier_indicator"],
+            records=[(quarter, source_file, e.column1, e.column2, e.effective, e.deleted, e.modifier_indicator)
+                     for e in edits])
+        await self._record_load("ncci", quarter, source_file, len(edits), now)
+        return len(edits)
+
+    async def replace_mue(self, quarter: str, source_file: str, limits: Sequence[Mue], now: datetime) -> int:
+        await self.conn.execute("DELETE FROM mue WHERE quarter = $1", quarter)
+        await self.conn.execute("DELETE FROM code_set_loads WHERE kind = 'mue' AND quarter = $1", quarter)
+        await self.conn.copy_records_to_table(
+            "mue", columns=["quarter", "source_file", "procedure_code", "max_units", "adjudication_indicator"],
+            records=[(quarter, source_file, m.procedure_code, m.max_units, m.adjudication_indicator)
+                     for m in {m.procedure_code: m for m in limits}.values()])
+        await self._record_load("mue", quarter, source_file, len(limits), now)
+        return len(limits)
+
+    async def _record_load(self, kind: str, quarter: str, source_file: str, rows: int, now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO code_set_loads (kind, quarter, source_file, rows, loaded_at) VALUES ($1, $2, $3, $4, $5)"
+            " ON CONFLICT (kind, quarter, source_file) DO UPDATE SET rows = $4, loaded_at = $5",
+            kind, quarter, source_file, rows, now)
+
+    async def code_set_loads(self) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch("SELECT * FROM code_set_loads ORDER BY kind, quarter, source_file")
+        return [dict(r) for r in rows]
+
+    async def loaded_quarters(self, kind: str) -> list[str]:
+        rows = await self.conn.fetch("SELECT DISTINCT quarter FROM code_set_loads WHERE kind = $1", kind)
+        return [r["quarter"] for r in rows]
+
+    async def ptp_among(self, quarter: str, codes: Sequence[str]) -> list[PtpEdit]:
+        """The loaded PTP edits of a quarter between any two of these codes."""
+        rows = await self.conn.fetch(
+            "SELECT * FROM ncci_ptp WHERE quarter = $1 AND column1 = ANY($2) AND column2 = ANY($2)",
+            quarter, list(codes))
+        return [PtpEdit(r["column1"], r["column2"], r["effective_date"], r["deletion_date"],
+                        r["modifier_indicator"], r["source_file"], r["quarter"]) for r in rows]
+
+    async def mue_of(self, quarter: str, codes: Sequence[str]) -> list[Mue]:
+        rows = await self.conn.fetch("SELECT * FROM mue WHERE quarter = $1 AND procedure_code = ANY($2)",
+                                     quarter, list(codes))
+        return [Mue(r["procedure_code"], r["max_units"], r["adjudication_indicator"], r["source_file"],
+                    r["quarter"]) for r in rows]
+
+    async def waive(self, claim_id: str, edit_id: str, reason: str, operator_id: str, now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO claim_edit_waivers (claim_id, edit_id, reason, operator_id, waived_at)"
+            " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (claim_id, edit_id) DO UPDATE SET reason = $3,"
+            " operator_id = $4, waived_at = $5",
+            claim_id, edit_id, reason, operator_id, now)
+
+    async def waivers(self, claim_id: str) -> dict[str, str]:
+        rows = await self.conn.fetch("SELECT edit_id, reason FROM claim_edit_waivers WHERE claim_id = $1", claim_id)
+        return {r["edit_id"]: r["reason"] for r in rows}
 
     async def save_charge(self, charge: ChargePosted) -> None:
         await self.conn.execute(

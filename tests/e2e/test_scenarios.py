@@ -42,11 +42,13 @@ D = money
 ER = ("R0789",)
 CLEAN = Visit("clean", (coverage(1, "610442", "90000001A"),), (Line("99213", "150.00"), Line("36415", "12.00")),
               diagnoses=("J020",))
-HELD = Visit("held", (coverage(1, "610442", "90000002B"),), (Line("99213", "150.00"), Line("87880", "35.00", ("QW",))),
-             diagnoses=("J020",))
+HELD = Visit("held", (coverage(1, "610442", "90000002B"),), (Line("99213", "150.00"), Line("20610", "210.00")),
+             diagnoses=("M1711",))
 REJECTED = Visit("rejected", (coverage(1, "610442", "91234567"),), (Line("99214", "210.00"),))  # no check letter
 DENIED = Visit("denied", (coverage(1, "60054", "W000000004"),), (Line("72100", "125.00"),), diagnoses=("M5450",))
-ER_LINES = (Line("99284", "650.00"), Line("71046", "120.00"))
+# The ED physician reads the chest x-ray in the hospital (POS 23), which bills the technical part:
+# 71046-26 (POS-COMPONENT), priced as the chargemaster's professional component.
+ER_LINES = (Line("99284", "650.00"), Line("71046", "40.00", ("26",)), Line("96372", "45.00"))
 PARTIAL = Visit("partial", (coverage(1, "60054", "W000000005"),), ER_LINES, diagnoses=ER, place_of_service="23")
 SECONDARY = Visit("secondary", (coverage(1, "60054", "W000000006"), coverage(2, "610442", "90000006F")), ER_LINES,
                   diagnoses=ER, place_of_service="23")
@@ -137,19 +139,21 @@ async def test_a_clean_claim_is_paid_at_the_contracted_rate(world: World) -> Non
 
 async def test_a_scrubber_hold_fixed_upstream_is_released_and_paid(world: World) -> None:
     encounter = await world.encounter_id(HELD)
-    held = await world.event("ClaimHeld", "held: NCCI hold", encounter_id=encounter)
-    # 99213 with 87880 on the same day needs an NCCI-associated modifier on 87880.
-    assert any(e["edit_id"] == "NCCI-PTP" for e in held["edits"]), held["edits"]
+    held = await world.event("ClaimHeld", "held: E/M with a minor procedure", encounter_id=encounter)
+    # 99213 on the day of 20610 (a 0-day global procedure) is part of it unless modifier 25 says otherwise.
+    assert [e["edit_id"] for e in held["edits"] if e["severity"] == "error"] == ["EM-MODIFIER-25"], held["edits"]
     assert not world.timeline.of("ClaimSubmitted", encounter_id=encounter)
-    # The integration team corrects the charge (adds modifier 59); the claim is rebuilt, passes and goes out.
-    fixed = intake.correction(HELD.source_encounter_id, "held-2b", "held-2",
-                              **HELD.charge_fields(world.service_date, Line("87880", "35.00", ("QW", "59"))))
+    # The visit was separately documented: the integration team corrects the charge (adds 25), the
+    # claim is rebuilt, passes and goes out.
+    fixed = intake.correction(HELD.source_encounter_id, "held-1b", "held-1",
+                              **HELD.charge_fields(world.service_date, Line("99213", "150.00", ("25",))))
     await publish(world.settings, fixed)
     submitted = await world.event("ClaimSubmitted", "held: submitted after the fix", encounter_id=encounter)
-    assert [ln["modifiers"] for ln in submitted["lines"]] == [[], ["QW", "59"]]
+    assert sorted((ln["procedure_code"], ln["modifiers"]) for ln in submitted["lines"]) == [
+        ("20610", []), ("99213", ["25"])]
     posted = await world.event("ClaimPaymentPosted", "held: paid", encounter_id=encounter)
-    # Medi-Cal: 99213 61.50, 87880-QW 14.35.
-    assert totals(posted) == (D("75.85"), D("109.15"), D("0.00"))
+    # Medi-Cal: 99213 61.50, 20610 86.10.
+    assert totals(posted) == (D("147.60"), D("212.40"), D("0.00"))
 
 
 async def test_a_277ca_rejection_fixed_goes_again_as_a_new_original_and_is_paid(world: World) -> None:
@@ -182,13 +186,13 @@ async def test_a_missing_authorization_is_denied_with_a_category_and_never_writt
 async def test_a_partial_payment_bills_the_patient_who_pays_and_the_reminders_stop(world: World) -> None:
     encounter = await world.encounter_id(PARTIAL)
     posted = await world.event("ClaimPaymentPosted", "partial: paid", encounter_id=encounter)
-    # Aetna allows 468.00 + 86.40: the $500 deductible takes 468.00 + 32.00, 20% of the other
-    # 54.40 is coinsurance (10.88), Aetna pays 43.52; the patient owes 510.88.
-    assert totals(posted) == (D("43.52"), D("215.60"), D("510.88"))
-    assert posted["patient_share"] == {"deductible": "500.00", "coinsurance": "10.88", "copay": "0.00",
+    # Aetna allows 468.00 + 28.80 (71046-26) + 32.40: the $500 deductible takes 468.00 + 28.80 + 3.20,
+    # 20% of the other 29.20 is coinsurance (5.84), Aetna pays 23.36; the patient owes 505.84.
+    assert totals(posted) == (D("23.36"), D("205.80"), D("505.84"))
+    assert posted["patient_share"] == {"deductible": "500.00", "coinsurance": "5.84", "copay": "0.00",
                                        "other": "0.00"}
     balance = await world.event("PatientBalanceCreated", "partial: balance", encounter_id=encounter)
-    assert D(balance["amount_due"]) == D("510.88")
+    assert D(balance["amount_due"]) == D("505.84")
     statement = await world.event("NotificationSent", "partial: statement sent",
                                   related__balance_id=balance["balance_id"])
     assert statement["template"] == "patient-statement"
@@ -201,18 +205,18 @@ async def test_a_partial_payment_bills_the_patient_who_pays_and_the_reminders_st
 
     payment = validate("rcm.intake.PatientPaymentReceived.v1", json.dumps({
         "source_system": "portal", "source_payment_id": "partial-pay-1", "idempotency_key": "portal:partial-pay-1",
-        "patient_account_id": balance["patient_account_id"], "amount": "510.88", "method": "card",
+        "patient_account_id": balance["patient_account_id"], "amount": "505.84", "method": "card",
         "received_on": datetime.now(UTC).date().isoformat(), "encounter_id": None,
-        "statement_id": statement["related"]["statement_id"], "reference": "AUTH-510"}))
+        "statement_id": statement["related"]["statement_id"], "reference": "AUTH-505"}))
     await publish(world.settings, payment)
     paid = await world.event("PatientPaymentPosted", "partial: patient payment posted",
                              patient_account_id=balance["patient_account_id"])
     assert paid["applications"] == [{"balance_id": balance["balance_id"], "encounter_id": encounter,
-                                     "amount": "510.88"}]
+                                     "amount": "505.84"}]
     assert paid["unapplied_amount"] == "0.00"
     closed = await world.event("PatientBalanceUpdated", "partial: balance paid off", balance_id=balance["balance_id"],
                                reason="patient_payment")
-    assert D(closed["amount_due"]) == D("0.00") and D(closed["patient_paid"]) == D("510.88")
+    assert D(closed["amount_due"]) == D("0.00") and D(closed["patient_paid"]) == D("505.84")
 
     def reminder_gone() -> bool:
         due = world.json("notifications", "reminders", "--as-of", month_later)
@@ -224,25 +228,26 @@ async def test_the_secondary_claim_goes_out_after_the_primary_pays(world: World)
     encounter = await world.encounter_id(SECONDARY)
     primary = await world.event("ClaimPaymentPosted", "secondary: primary paid", encounter_id=encounter,
                                 payer__payer_id="60054")
-    assert totals(primary) == (D("43.52"), D("215.60"), D("510.88"))
+    assert totals(primary) == (D("23.36"), D("205.80"), D("505.84"))
     second = await world.event("ClaimSubmitted", "secondary: claim to Medi-Cal", encounter_id=encounter,
                                coverage_rank=2)
-    assert second["payer"]["payer_id"] == "610442" and D(second["total_charge"]) == D("770.00")
+    assert second["payer"]["payer_id"] == "610442" and D(second["total_charge"]) == D("735.00")
     paid = await world.event("ClaimPaymentPosted", "secondary: Medi-Cal paid", encounter_id=encounter,
                              payer__payer_id="610442")
     # Per line Medi-Cal pays the patient's share up to its allowed amount less Aetna's payment:
-    # 99284 min(468.00, 266.50 - 0) = 266.50; 71046 min(42.88, 49.20 - 43.52) = 5.68.
+    # 99284 min(468.00, 266.50 - 0) = 266.50; 71046-26 min(28.80, 16.40 - 0) = 16.40;
+    # 96372 min(9.04, 18.45 - 23.36) = 0.
     assert paid["claim_status"] == "2"
-    assert D(paid["total_paid"]) == D("272.18") and D(paid["patient_responsibility"]) == D("0.00")
-    # Medi-Cal shows what Aetna covered as the prior payer's impact: 650.00 - 468.00 + 120.00 - 42.88.
-    assert adjustments(paid["lines"], "OA", "23") == D("259.12")
-    # The books: Medi-Cal was billed Aetna's 510.88, paid 272.18 and adjusted the rest; nobody owes more.
+    assert D(paid["total_paid"]) == D("282.90") and D(paid["patient_responsibility"]) == D("0.00")
+    # Medi-Cal shows what Aetna covered as the prior payer's impact: 650.00 - 468.00 + 40.00 - 28.80 + 45.00 - 9.04.
+    assert adjustments(paid["lines"], "OA", "23") == D("229.16")
+    # The books: Medi-Cal was billed Aetna's 505.84, paid 282.90 and adjusted the rest; nobody owes more.
     card = await world.card(encounter, lambda c: c["state"] == "closed")
     assert [(p["payer_id"], p["rank"], D(p["paid"]), D(p["contractual"]), D(p["patient_responsibility"]))
-            for p in card["payers"]] == [("60054", 1, D("43.52"), D("215.60"), D("510.88")),
-                                         ("610442", 2, D("272.18"), D("238.70"), D("0.00"))]
+            for p in card["payers"]] == [("60054", 1, D("23.36"), D("205.80"), D("505.84")),
+                                         ("610442", 2, D("282.90"), D("222.94"), D("0.00"))]
     assert (D(card["charge"]), D(card["patient_responsibility"]), D(card["insurance_balance"])) == (
-        D("770.00"), D("0.00"), D("0.00"))
+        D("735.00"), D("0.00"), D("0.00"))
 
 
 async def test_a_crossover_claim_is_paid_by_both_payers_and_no_secondary_is_sent(world: World) -> None:
@@ -272,19 +277,20 @@ async def test_a_crossover_claim_is_paid_by_both_payers_and_no_secondary_is_sent
 async def test_a_voided_charge_replaces_the_claim_and_the_balance_follows(world: World) -> None:
     encounter = await world.encounter_id(CORRECTED)
     balance = await world.event("PatientBalanceCreated", "corrected: balance", encounter_id=encounter)
-    assert D(balance["amount_due"]) == D("510.88")
+    assert D(balance["amount_due"]) == D("505.84")
     # The chest x-ray was charged in error: voided upstream, the paid claim is replaced (frequency 7).
     await publish(world.settings, intake.void(CORRECTED.source_encounter_id, "corrected-2-void", "corrected-2"))
     replacement = await world.event("ClaimSubmitted", "corrected: replacement", encounter_id=encounter, frequency="7")
-    assert [ln["procedure_code"] for ln in replacement["lines"]] == ["99284"]
+    assert [ln["procedure_code"] for ln in replacement["lines"]] == ["99284", "96372"]
     reversed_ = await world.event("ClaimPaymentReversed", "corrected: original reversed", encounter_id=encounter)
-    assert D(reversed_["total_paid"]) == D("-43.52")
-    # The payer's accumulators are reversed too: 99284 alone meets 468.00 of the deductible, pays 0.
+    assert D(reversed_["total_paid"]) == D("-23.36")
+    # The payer's accumulators are reversed too: 99284 meets 468.00 of the deductible, 96372 the other
+    # 32.00 and 20% of 0.40 is coinsurance (0.08): Aetna pays 0.32, the patient owes 500.08.
     posted = await world.event("ClaimPaymentPosted", "corrected: replacement paid",
                                submission_id=replacement["submission_id"])
-    assert totals(posted) == (D("0.00"), D("182.00"), D("468.00"))
+    assert totals(posted) == (D("0.32"), D("194.60"), D("500.08"))
     updated = await world.event("PatientBalanceUpdated", "corrected: balance lowered", balance_id=balance["balance_id"],
-                                amount_due="468.00")
+                                amount_due="500.08")
     assert updated["revision"] > 1
     assert len(world.timeline.of("PatientBalanceCreated", encounter_id=encounter)) == 1
 

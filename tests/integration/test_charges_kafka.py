@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -18,8 +18,9 @@ from typer.testing import CliRunner
 from cli.main import app as rcm
 from services.charges.app import DEFINITION
 from services.chassis.clock import FixedClock
+from services.chassis.icd10cm import parse_code_file, write_edition
 from services.chassis.runtime import Runtime
-from services.chassis.settings import Settings
+from services.chassis.settings import Settings, get_settings
 from tests.support import intake
 from tests.support.kafka_io import count, eventually, publish, read_topic
 from tests.support.runtimes import running
@@ -109,6 +110,39 @@ async def test_bad_encounter_is_rejected(platform: Settings, charges: Runtime) -
     got = await wait_events(platform, sei, lambda names: "EncounterRejected" in names, "an encounter rejection")
     reasons = next(p for n, p in got if n == "EncounterRejected")["reasons"]
     assert any(r["code"] == "ENC_DX_NOT_BILLABLE" and r["field"] == "diagnoses[0]" for r in reasons)
+
+
+@pytest.fixture
+def fy2025_edition() -> Iterator[None]:
+    """A loaded FY2025 edition that lacks R509 (valid in FY2026): a stand-in for a code added on
+    October 1, 2025. Written where the service reads editions, removed after the test."""
+    edition = write_edition(get_settings().codesets_path, 2025,
+                            parse_code_file("J020    Streptococcal pharyngitis\n"), "icd10cm_codes_2025.txt")
+    yield
+    edition.unlink()
+
+
+async def test_diagnoses_are_valid_on_each_charges_date_of_service(
+    platform: Settings, charges: Runtime, fy2025_edition: None
+) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei))  # J020, R509: both valid in FY2026, the encounter's year
+    await publish(platform, intake.charge(sei, "sep30", service_date="2025-09-30"))  # FY2025: R509 unknown
+    await publish(platform, intake.charge(sei, "oct01", service_date="2025-10-01"))  # FY2026: both valid
+    await publish(platform, intake.charge(sei, "fy24", service_date="2024-09-30", diagnosis_pointers=[1]))
+    got = await wait_events(platform, sei, lambda n: n.count("ChargePosted") == 2 and "ChargeRejected" in n,
+                            "two postings and a rejection")
+    (rejected,) = [p for n, p in got if n == "ChargeRejected"]
+    assert rejected["source_charge_id"] == "sep30"
+    (reason,) = rejected["reasons"]
+    assert (reason["code"], reason["field"]) == ("CHG_ICD_UNKNOWN", "diagnosis_pointers[1]")
+    assert "R509" in reason["message"] and "ICD-10-CM FY2025" in reason["message"]
+    assert "2025-09-30" in reason["message"]
+    posted = {p["source_charge_id"]: p for n, p in got if n == "ChargePosted"}
+    assert posted["oct01"]["findings"] == []
+    # before every loaded edition: judged with the oldest (FY2025), and the posting says so
+    (finding,) = posted["fy24"]["findings"]
+    assert finding["code"] == "ICD10_EDITION_EARLIER" and "2024-09-30" in finding["message"]
 
 
 async def test_charge_before_its_encounter_is_parked_then_posted(platform: Settings, charges: Runtime) -> None:

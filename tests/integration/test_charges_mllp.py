@@ -252,6 +252,39 @@ async def test_bad_messages_get_ae_and_queue_nothing(platform: Settings, conn: t
     assert ids == 0
 
 
+async def charges_events(platform: Settings, visit: str, name: str) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+
+    async def arrived() -> bool:
+        found[:] = [json.loads(v) for _, v, h in await read_topic(platform, "rcm.charges.v1")
+                    if ce_type(h) == f"rcm.charges.{name}.v1" and json.loads(v).get("source_encounter_id") == visit]
+        return bool(found)
+
+    await eventually(arrived, timeout_s=60, what=f"{name} for the visit")
+    return found
+
+
+async def test_december_diagnoses_are_judged_with_the_newest_edition_behind_the_door(
+    platform: Settings, conn: tuple[Any, Any]
+) -> None:
+    """Visits on 2026-12-01, past FY2026 (the newest edition here): an invalid code is rejected,
+    naming the code, the edition and the date; a valid one posts with ICD10_EDITION_STALE."""
+    invalid, valid = new_visit(), new_visit()
+    december = dft(invalid).replace("20260302", "20261201").replace("J02.0", "J02.X")
+    assert msa(await send(conn, december))[0] == "AA"  # the door checks the message; the rules run behind it
+    (rejected,) = await charges_events(platform, invalid, "EncounterRejected")
+    reasons = [(r["code"], r["field"]) for r in rejected["reasons"]]
+    assert reasons == [("ENC_DX_INVALID", "diagnoses[0]")]
+    message = rejected["reasons"][0]["message"]
+    assert "J02X" in message and "ICD-10-CM FY2026" in message and "2026-12-01" in message
+
+    assert msa(await send(conn, dft(valid).replace("20260302", "20261201")))[0] == "AA"
+    posted = await charges_events(platform, valid, "ChargePosted")
+    findings = [f["code"] for p in posted for f in p["findings"]]
+    assert findings and set(findings) == {"ICD10_EDITION_STALE"}
+    assert "past every loaded ICD-10-CM edition" in posted[0]["findings"][0]["message"]
+
+
 async def test_unsupported_type_and_unreadable_frames_get_ar(conn: tuple[Any, Any]) -> None:
     ack = await send(conn, dft(new_visit(), control_id="ADT-1", message_type="ADT^A01"))
     assert msa(ack) == ("AR", "ADT-1")

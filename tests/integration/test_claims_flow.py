@@ -14,7 +14,10 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+import httpx
 import pytest
+from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
@@ -27,8 +30,9 @@ from schemas import examples as ex
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.claims import background
+from services.claims import background, http_api
 from services.claims.app import DEFINITION
+from services.claims.domain.codesets import quarter_of
 from tests.support import intake
 from tests.support.kafka_io import count, eventually, publish, read_topic
 from tests.support.runtimes import running
@@ -70,11 +74,11 @@ async def payers(claims: Runtime) -> None:
 async def post_encounter(
     platform: Settings,
     *,
-    second_modifiers: list[str] | None = None,
     coverages: int = 2,
     revision: int = 1,
     account: str | None = None,
     encounter_id: str | None = None,
+    second_line: dict[str, Any] | None = None,
 ) -> tuple[str, list[str]]:
     """ChargePosted x2 + EncounterReadyToBill, with fresh ids (a fresh patient account)."""
     enc = encounter_id or f"enc_{uuid.uuid4().hex[:12]}"
@@ -96,13 +100,14 @@ async def post_encounter(
             "charge_id": f"chg_{tag}2",
             "idempotency_key": f"t:{tag}2",
             "procedure_code": "87880",
-            "modifiers": second_modifiers if second_modifiers is not None else ["QW", "59"],
+            "modifiers": ["QW"],
             "unit_price": "35.00",
             "amount": "35.00",
             "diagnosis_pointers": [1],
             "diagnosis_codes": ["J020"],
             "revenue_code": "0300",
             "description": "Rapid strep A antigen test",
+            **(second_line or {}),
         },
     )
     await publish(platform, first)
@@ -371,23 +376,67 @@ async def test_unmatched_ack_is_kept_and_flagged(
     await eventually(flagged, what="a flagged acknowledgment")
 
 
+# A chest x-ray read by our practitioner in an outpatient hospital (POS 22): the hospital bills
+# the technical component, so the line needs modifier 26 (POS-COMPONENT holds it without).
+XRAY_IN_HOSPITAL = {"procedure_code": "71046", "place_of_service": "22", "revenue_code": None,
+                    "description": "Chest x-ray, 2 views"}
+
+
+def errors(held: dict[str, Any]) -> list[tuple[str, int | None]]:
+    return [(e["edit_id"], e["line_number"]) for e in held["edits"] if e["severity"] == "error"]
+
+
 async def test_held_claim_released_when_fixed_upstream(
     platform: Settings, claims: Runtime, payers: None, cli_env: None
 ) -> None:
-    enc, _ = await post_encounter(platform, second_modifiers=["QW"])
+    enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": []})
     [held] = await wait_for(platform, enc, "ClaimHeld")
-    assert [(e["edit_id"], e["line_number"]) for e in held["edits"]] == [("NCCI-PTP", 2)]
+    assert errors(held) == [("POS-COMPONENT", 2)]
     result = await cli(["claims", "held", "--json"])
     assert result.exit_code == 0 and held["claim_id"] in result.output
     table = await cli(["claims", "held"])
-    assert table.exit_code == 0 and "NCCI-PTP" in table.output
-    # the coder adds modifier 59: charges re-posts the line and re-releases the encounter
-    await post_encounter(platform, second_modifiers=["QW", "59"], revision=2, encounter_id=enc, account=None)
+    assert table.exit_code == 0 and "POS-COMPONENT" in table.output
+    # the coder adds modifier 26: charges re-posts the line and re-releases the encounter
+    await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": ["26"]}, revision=2, encounter_id=enc)
     [released] = await wait_for(platform, enc, "ClaimReleased")
     assert released["released_by"] == "scrubber"
     [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
     assert submitted["claim_id"] == held["claim_id"]
     assert pyx12_validate(outbound_text(platform, submitted)) == []
+
+
+async def test_operator_overrides_one_edit_on_one_claim(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": []})
+    [held] = await wait_for(platform, enc, "ClaimHeld")
+    claim_id = held["claim_id"]
+    refused = await cli(["claims", "override", claim_id, "REQ-FIELDS", "--reason", "no"])
+    assert refused.exit_code == 1 and "cannot be waived" in refused.output
+    not_failing = await cli(["claims", "override", claim_id, "NCCI-PTP", "--reason", "no"])
+    assert not_failing.exit_code == 1 and "not held by NCCI-PTP" in not_failing.output
+    app = FastAPI()
+    app.include_router(http_api.router(claims))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://claims") as client:
+        body = {"edit_id": "pos-component", "reason": "read in our own office suite", "operator_id": "usr_7"}
+        done = await client.post(f"/v1/claims/{claim_id}/override", json=body)
+        assert (await client.post("/v1/claims/nope/override", json=body)).status_code == 404
+    assert done.status_code == 202, done.text
+    shown = done.json()
+    assert shown["state"] == "ready"
+    waived = [e for e in shown["edits"] if e["edit_id"] == "POS-COMPONENT"]
+    assert [e["severity"] for e in waived] == ["warning"] and "read in our own office suite" in waived[0]["message"]
+    [released] = await wait_for(platform, enc, "ClaimReleased")
+    assert released["released_by"] == "operator" and released["operator_id"] == "usr_7"
+    assert released["reason"].startswith("POS-COMPONENT waived")
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    assert submitted["claim_id"] == claim_id
+    audit = "SELECT count(*) FROM audit_log WHERE action = 'claims.override' AND subject = $1"
+    assert await count(platform, "claims", audit, claim_id) == 1
+    history = json.loads((await cli(["claims", "show", claim_id, "--json"])).stdout)["history"]
+    assert [h["detail"].get("edit_id") for h in history if h["trigger"] == "waive_edit"] == ["POS-COMPONENT"]
+    again = await cli(["claims", "override", claim_id, "POS-COMPONENT", "--reason", "twice"])
+    assert again.exit_code == 1 and "only a held claim" in again.output
 
 
 async def test_payment_sends_secondary_with_cob_then_correct_and_void(
@@ -681,3 +730,40 @@ async def test_intake_drug_facility_accident_and_referral_reach_the_837p(
     assert "NM1*DK*1*Ito*Ken****XX*1326132614" in ours
     [claim] = [c for c in read_837p(text).claims if c.submission_id == submitted["submission_id"]]
     assert claim.referral_number == "RF-2026-9" and claim.service_facility is not None
+
+async def test_a_loaded_cms_ptp_file_replaces_the_sample_for_its_quarter(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None, tmp_path: Path
+) -> None:
+    quarter = quarter_of(date.fromisoformat(DOS))
+    file = tmp_path / f"ptp_{quarter.lower()}.txt"
+    # A synthetic pair in the CMS layout (test data, not a CMS edit): the x-ray bundled into the visit.
+    file.write_text("CPT only copyright American Medical Association\n"
+                    "Column 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\tDeletion Date *=no data\t"
+                    "Modifier 0=not allowed 1=allowed 9=not applicable\tPTP Edit Rationale\n"
+                    "99213\t71046\t\t20200101\t*\t0\tsynthetic test pair\n")
+    try:
+        loaded = await cli(["codesets", "load", "ncci", str(file), "--json"])
+        assert loaded.exit_code == 0, loaded.output
+        assert json.loads(loaded.stdout) | {"summary": ""} == {"kind": "ncci", "quarter": quarter, "file": file.name,
+                                                                "rows": 1, "summary": ""}
+        mue = tmp_path / f"mue_{quarter.lower()}.csv"
+        mue.write_text('"HCPCS/CPT Code","Practitioner Services MUE Values","MUE Adjudication Indicator",'
+                       '"MUE Rationale"\n"71046","1","3 Date of Service Edit: Clinical","Nature of Service"\n')
+        assert (await cli(["codesets", "load", "mue", str(mue)])).exit_code == 0
+        listed = json.loads((await cli(["codesets", "list", "--json"])).stdout)
+        assert [(f["kind"], f["quarter"], f["source_file"], f["rows"]) for f in listed["cms_files"]] == [
+            ("mue", quarter, mue.name, 1), ("ncci", quarter, file.name, 1)]
+        assert await count(platform, "claims", "SELECT count(*) FROM audit_log WHERE action = 'codesets.load'") >= 1
+        enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": ["26"]})
+        [held] = await wait_for(platform, enc, "ClaimHeld")
+        assert errors(held) == [("NCCI-PTP", 2)]
+        message = next(e["message"] for e in held["edits"] if e["edit_id"] == "NCCI-PTP")
+        assert f"NCCI PTP {quarter}, {file.name}" in message
+    finally:
+        db = await asyncpg.connect(platform.database_url("claims"))
+        try:
+            await db.execute("DELETE FROM ncci_ptp WHERE source_file = $1", file.name)
+            await db.execute("DELETE FROM mue WHERE quarter = $1", quarter)
+            await db.execute("DELETE FROM code_set_loads WHERE quarter = $1", quarter)
+        finally:
+            await db.close()

@@ -16,7 +16,6 @@ from services.charges.domain.chargemaster import (
 from services.charges.domain.facts import ChargeFacts, EncounterFacts
 from services.charges.domain.findings import LineError, Reason, Rejection, ValidationResult, Warning
 from services.charges.domain.hcpcs_file import HcpcsRelease, parse_hcpcs_release
-from services.charges.domain.icd10cm import SHIPPED_RELEASE, DiagnosisCodeSet, DiagnosisStatus
 from services.charges.domain.money import extended_amount
 from services.charges.domain.reference import HcpcsCode, ReferenceData, ReferenceFileError, shipped_reference
 from services.charges.domain.validation import (
@@ -28,14 +27,11 @@ from services.charges.domain.validation import (
 )
 
 __all__ = [
-    "SHIPPED_RELEASE",
     "ChargeAssessment",
     "ChargeFacts",
     "Chargemaster",
     "ChargemasterItem",
     "ChargemasterParseResult",
-    "DiagnosisCodeSet",
-    "DiagnosisStatus",
     "EncounterFacts",
     "HcpcsCode",
     "HcpcsRelease",

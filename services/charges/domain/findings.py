@@ -1,7 +1,9 @@
 """What validation reports: rejections (the line or encounter cannot be posted) and warnings.
 
-Messages are fixed sentences that may name counts and positions but never a submitted value:
-codes, identifiers and amounts can be PHI once they are tied to a patient.
+Messages are fixed sentences that may name counts and positions but never a submitted identifier
+or amount (PHI once tied to a patient); a diagnosis finding names the code, the ICD-10-CM edition
+and the date, which the sender needs to fix it. Messages travel in events and HL7 ACKs, never
+into logs.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ class Reason(StrEnum):
     ENC_DX_DUPLICATE = "ENC_DX_DUPLICATE"
     ENC_DX_INVALID = "ENC_DX_INVALID"
     ENC_DX_NOT_BILLABLE = "ENC_DX_NOT_BILLABLE"
-    ENC_DX_YEAR_NOT_CHECKED = "ENC_DX_YEAR_NOT_CHECKED"
+    ENC_DX_EXTERNAL_CAUSE_FIRST = "ENC_DX_EXTERNAL_CAUSE_FIRST"
     ENC_COVERAGE_MISSING = "ENC_COVERAGE_MISSING"
     ENC_COVERAGE_RANK = "ENC_COVERAGE_RANK"
     ENC_POS_INVALID = "ENC_POS_INVALID"
@@ -40,10 +42,12 @@ class Reason(StrEnum):
     CHG_NPI_CHECK_DIGIT = "CHG_NPI_CHECK_DIGIT"
     CHG_ICD_UNKNOWN = "CHG_ICD_UNKNOWN"
     CHG_ICD_NOT_BILLABLE = "CHG_ICD_NOT_BILLABLE"
-    CHG_ICD_YEAR_NOT_CHECKED = "CHG_ICD_YEAR_NOT_CHECKED"
     CHG_DX_POINTER_COUNT = "CHG_DX_POINTER_COUNT"
     CHG_DX_POINTER_RANGE = "CHG_DX_POINTER_RANGE"
     CHG_DX_POINTER_DUPLICATE = "CHG_DX_POINTER_DUPLICATE"
+    # Either level: the ICD-10-CM edition that judged the date is not the one in force on it
+    ICD10_EDITION_STALE = "ICD10_EDITION_STALE"
+    ICD10_EDITION_EARLIER = "ICD10_EDITION_EARLIER"
     # Charge level: quantities, money, dates
     CHG_UNITS = "CHG_UNITS"
     CHG_AMOUNT = "CHG_AMOUNT"

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date
 from functools import cache
 from importlib import resources
@@ -25,7 +25,7 @@ from services.charges.domain.codes import (
     procedure_kind,
 )
 from services.charges.domain.findings import LineError
-from services.charges.domain.icd10cm import DiagnosisCodeSet, shipped_code_set
+from services.chassis.icd10cm import SHIPPED, Editions
 
 if TYPE_CHECKING:
     from services.charges.domain.chargemaster import Chargemaster
@@ -58,12 +58,16 @@ class ReferenceData:
     cpt_codes: frozenset[str] | None = None
     """A licensed CPT list when configured; None means CPT codes are checked by shape only."""
     chargemaster: Chargemaster | None = None
-    diagnoses: DiagnosisCodeSet = field(default_factory=shipped_code_set)
+    diagnoses: Editions = SHIPPED
+    """The ICD-10-CM editions by fiscal year: the shipped one, and those an operator loaded."""
     hcpcs_source: str = "shipped sample"
     """Where the HCPCS list came from, for operators reading an unknown-code rejection."""
 
     def with_chargemaster(self, chargemaster: Chargemaster) -> ReferenceData:
         return replace(self, chargemaster=chargemaster)
+
+    def with_diagnoses(self, editions: Editions) -> ReferenceData:
+        return replace(self, diagnoses=editions)
 
 
 class ReferenceFileError(ValueError):

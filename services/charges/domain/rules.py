@@ -21,9 +21,9 @@ from services.charges.domain.codes import (
     procedure_kind,
 )
 from services.charges.domain.findings import Finding, Reason, Rejection, Warning
-from services.charges.domain.icd10cm import CodeSetRelease, DiagnosisCodeSet, DiagnosisStatus
 from services.charges.domain.money import MAX_UNITS, extended_amount, has_cents_precision, is_positive_amount
 from services.charges.domain.reference import ReferenceData
+from services.chassis.icd10cm import Choice, Editions, Status, is_external_cause
 
 MAX_MODIFIERS = 4
 MAX_DIAGNOSES = 12  # 837P HI segments carry at most 12 diagnosis codes
@@ -54,15 +54,10 @@ class DiagnosisReasons:
 
     unknown: Reason
     not_billable: Reason
-    year_not_checked: Reason
 
 
-ENCOUNTER_DIAGNOSIS = DiagnosisReasons(
-    Reason.ENC_DX_INVALID, Reason.ENC_DX_NOT_BILLABLE, Reason.ENC_DX_YEAR_NOT_CHECKED
-)
-CHARGE_DIAGNOSIS = DiagnosisReasons(
-    Reason.CHG_ICD_UNKNOWN, Reason.CHG_ICD_NOT_BILLABLE, Reason.CHG_ICD_YEAR_NOT_CHECKED
-)
+ENCOUNTER_DIAGNOSIS = DiagnosisReasons(Reason.ENC_DX_INVALID, Reason.ENC_DX_NOT_BILLABLE)
+CHARGE_DIAGNOSIS = DiagnosisReasons(Reason.CHG_ICD_UNKNOWN, Reason.CHG_ICD_NOT_BILLABLE)
 
 
 def check_diagnosis_list(diagnoses: Sequence[str]) -> list[Finding]:
@@ -81,39 +76,40 @@ def check_diagnosis_list(diagnoses: Sequence[str]) -> list[Finding]:
     return findings
 
 
-def check_code_set_year(day: date, release: CodeSetRelease, reason: Reason, field: str) -> list[Finding]:
-    """Warn when the date of service is outside the years the shipped code set is valid for."""
-    if release.covers(day):
+def check_edition(choice: Choice, field: str) -> list[Finding]:
+    """Say so when the edition that judged the date is not the one in force on it (the date is
+    past every loaded edition, or before them): the verdicts stand, the warning travels with
+    the posted charge."""
+    note = choice.note()
+    if note is None:
         return []
-    return [
-        Warning(
-            reason,
-            field,
-            f"the date of service is outside {release.name} (valid {release.valid_from.isoformat()} to "
-            f"{release.valid_through.isoformat()}): the ICD-10-CM code set of that year was not checked, "
-            f"diagnoses were judged against this release only; even within its year, {release.caveat}",
-        )
-    ]
+    reason = Reason.ICD10_EDITION_STALE if choice.relation == "stale" else Reason.ICD10_EDITION_EARLIER
+    return [Warning(reason, field, note)]
 
 
-def check_diagnosis_code(
-    code: str, field: str, day: date, code_set: DiagnosisCodeSet, reasons: DiagnosisReasons
-) -> list[Finding]:
-    """Billable (a leaf) in the shipped release. Outside the release's year the verdict is only
-    a warning: a code that became a category this year may have been billable in its own year."""
-    status = code_set.status(code)
-    if status is DiagnosisStatus.BILLABLE:
+def check_diagnosis_code(code: str, field: str, choice: Choice, reasons: DiagnosisReasons) -> list[Finding]:
+    """Billable (a leaf) in the ICD-10-CM edition that judges the date (ICD-10-CM Official
+    Guidelines I.B.1: code to the highest specificity). The message names the code, the edition
+    and the date: the sender must see which of its codes failed in which year."""
+    status = choice.code_set.status(code)
+    if status is Status.BILLABLE:
         return []
-    release = code_set.release
-    if status is DiagnosisStatus.NOT_BILLABLE:
-        reason = reasons.not_billable
-        message = f"diagnosis is a category with more specific codes below it, not billable in {release.name}"
-    else:
-        reason = reasons.unknown
-        message = f"diagnosis is not an ICD-10-CM code in {release.name} (codes are sent uppercase, without the dot)"
-    if release.covers(day):
-        return [Rejection(reason, field, message)]
-    return [Warning(reason, field, message)]
+    name, day = choice.edition.name, choice.day.isoformat()
+    if status is Status.NOT_BILLABLE:
+        return [Rejection(reasons.not_billable, field, f"diagnosis {code} is a category with more specific codes "
+                          f"below it in {name} (used for {day}), not billable: code to the highest specificity")]
+    return [Rejection(reasons.unknown, field, f"diagnosis {code} is not an ICD-10-CM code in {name} (used for {day}; "
+                      "codes are sent uppercase, without the dot)")]
+
+
+def check_principal_diagnosis(diagnoses: Sequence[str]) -> list[Finding]:
+    """ICD-10-CM Official Guidelines, Section I.C.20: an external-cause code (V00-Y99) can never be
+    the principal (first-listed) diagnosis."""
+    if not diagnoses or not is_external_cause(diagnoses[0]):
+        return []
+    return [Rejection(Reason.ENC_DX_EXTERNAL_CAUSE_FIRST, "diagnoses[0]", f"diagnosis {diagnoses[0]} is an "
+                      "external-cause code (V00-Y99), which can never be first-listed (ICD-10-CM guideline I.C.20): "
+                      "list the injury or condition first")]
 
 
 def check_diagnosis_pointers(pointers: Sequence[int], diagnosis_count: int) -> list[Finding]:
@@ -139,19 +135,19 @@ def check_diagnosis_pointers(pointers: Sequence[int], diagnosis_count: int) -> l
 
 
 def check_pointed_diagnoses(
-    pointers: Sequence[int], diagnoses: Sequence[str], day: date, code_set: DiagnosisCodeSet
+    pointers: Sequence[int], diagnoses: Sequence[str], day: date, editions: Editions
 ) -> list[Finding]:
-    """The diagnoses a charge points to must be billable on its date of service."""
+    """The diagnoses a charge points to must be billable in the edition of its date of service."""
+    choice = editions.for_day(day)
     findings: list[Finding] = []
     checked: set[int] = set()
     for i, pointer in enumerate(pointers):
         if 1 <= pointer <= len(diagnoses) and pointer not in checked:
             checked.add(pointer)
-            findings += check_diagnosis_code(
-                diagnoses[pointer - 1], f"diagnosis_pointers[{i}]", day, code_set, CHARGE_DIAGNOSIS
-            )
+            field = f"diagnosis_pointers[{i}]"
+            findings += check_diagnosis_code(diagnoses[pointer - 1], field, choice, CHARGE_DIAGNOSIS)
     if checked:
-        findings += check_code_set_year(day, code_set.release, Reason.CHG_ICD_YEAR_NOT_CHECKED, "service_date")
+        findings += check_edition(choice, "service_date")
     return findings
 
 

@@ -20,16 +20,17 @@ from services.charges.domain.rules import (
     MAX_MODIFIERS,
     check_admission_date,
     check_amount_agreement,
-    check_code_set_year,
     check_coverages,
     check_diagnosis_code,
     check_diagnosis_list,
     check_diagnosis_pointers,
+    check_edition,
     check_modifiers,
     check_money,
     check_npi,
     check_place_of_service,
     check_pointed_diagnoses,
+    check_principal_diagnosis,
     check_procedure_code,
     check_service_dates,
     check_units,
@@ -41,8 +42,9 @@ def validate_encounter(
 ) -> ValidationResult:
     """Is the encounter billable: valid NPIs, place of service, diagnoses and coverage.
 
-    Diagnoses are judged for the admission date when there is one, else for ``today`` (the
-    encounter carries no other date of service; each charge is checked again for its own).
+    Diagnoses are judged with the ICD-10-CM edition of the admission date when there is one, else
+    of ``today`` (the encounter carries no other date of service; each charge is checked again
+    with the edition of its own date of service).
     """
     ref = reference or shipped_reference()
     findings: list[Finding] = []
@@ -54,11 +56,12 @@ def validate_encounter(
     )
     findings += check_admission_date(encounter.admission_date, today)
     findings += check_diagnosis_list(encounter.diagnoses)
-    day = encounter.admission_date or today
+    choice = ref.diagnoses.for_day(encounter.admission_date or today)
     for i, code in enumerate(encounter.diagnoses):
-        findings += check_diagnosis_code(code, f"diagnoses[{i}]", day, ref.diagnoses, ENCOUNTER_DIAGNOSIS)
+        findings += check_diagnosis_code(code, f"diagnoses[{i}]", choice, ENCOUNTER_DIAGNOSIS)
+    findings += check_principal_diagnosis(encounter.diagnoses)
     if encounter.diagnoses:
-        findings += check_code_set_year(day, ref.diagnoses.release, Reason.ENC_DX_YEAR_NOT_CHECKED, "diagnoses")
+        findings += check_edition(choice, "diagnoses")
     findings += check_coverages(encounter.coverage_ranks)
     return ValidationResult.of(findings)
 

@@ -17,7 +17,7 @@ from schemas.types import CENT
 from services.charges import store
 from services.charges.domain.chargemaster import Chargemaster, ChargemasterItem
 from services.charges.domain.facts import ChargeFacts
-from services.charges.domain.findings import Reason, Rejection
+from services.charges.domain.findings import Reason, Rejection, Warning
 from services.charges.domain.money import extended_amount
 from services.charges.domain.reference import ReferenceData
 from services.charges.domain.validation import PricedLine, assess_charge
@@ -144,7 +144,8 @@ async def _post_line(
         await _reject_charge(ctx, event, encounter_id, [reason])
         return
     charge_id = new_id("chg")
-    posted = _posted_event(event, details, encounter, charge_id, assessment.line, unit_price, replaces, ctx)
+    posted = _posted_event(event, details, encounter, charge_id, assessment.line, unit_price, replaces, ctx,
+                           assessment.result.warnings)
     await store.post_charge(
         ctx.conn, charge_id=charge_id, encounter_id=encounter_id, idempotency_key=event.idempotency_key,
         line=posted.model_dump(mode="json"), amount=posted.amount,
@@ -201,6 +202,7 @@ def _posted_event(
     unit_price: Decimal,
     replaces: store.ChargeRow | None,
     ctx: HandlerContext,
+    warnings: tuple[Warning, ...],
 ) -> out.ChargePosted:
     return out.ChargePosted(
         encounter_id=encounter.encounter_id,
@@ -233,6 +235,7 @@ def _posted_event(
         ndc_unit=event.ndc_unit,
         replaces_charge_id=replaces.charge_id if replaces else None,
         posted_at=ctx.clock.now(),
+        findings=[out.ChargeFinding(code=w.code.value, field=w.field, message=w.message[:500]) for w in warnings],
     )
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import logging
-from functools import lru_cache
 from typing import Any
 
 import asyncpg
@@ -22,8 +21,10 @@ from services.charges.domain.reference import ReferenceData, shipped_reference
 from services.charges.domain.validation import validate_encounter
 from services.chassis import parking
 from services.chassis.consumer import HandlerContext
+from services.chassis.icd10cm import read_editions
 from services.chassis.logs import ids
 from services.chassis.parking import ParkKey
+from services.chassis.settings import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,10 @@ log = logging.getLogger(__name__)
 _ENCOUNTER_FIELDS = frozenset(EncounterDetails.model_fields)
 
 
-@lru_cache(maxsize=1)
 def reference() -> ReferenceData:
-    return shipped_reference()
+    """The shipped reference data and the ICD-10-CM editions of the code-set directory (read again
+    only when an edition file changed: `rcm codesets load icd10cm` needs no restart)."""
+    return shipped_reference().with_diagnoses(read_editions(get_settings().codesets_path))
 
 
 def encounter_park_key(source_system: str, source_encounter_id: str) -> ParkKey:

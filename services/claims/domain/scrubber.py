@@ -1,78 +1,45 @@
 """The scrubber: a rule engine of small edits, each with an id, severity, message and source.
 
-An edit is a function (ScrubInput) -> list[Finding], registered with @edit. `scrub` runs them
-all and returns every finding; a claim with any error-severity finding is held.
+An edit is a function (ScrubInput) -> list[Finding], registered with @edit; its docstring names
+the published rule it applies (docs/claims.md lists them). `scrub` runs them all and returns
+every finding; a claim with any error-severity finding is held. An operator may waive an edit
+of OVERRIDABLE on one claim (with a reason, audited): its errors become warnings on that claim.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-import simple_icd_10_cm as icd
-
-from services.claims.domain.codesets import CodeSets, shipped
-from services.claims.domain.model import ClaimDraft
+from services.chassis.icd10cm import ICD10_START, SHIPPED, Editions, Status, is_external_cause
+from services.claims.domain.codesets import CodeSets, Mue, PtpEdit, shipped
+from services.claims.domain.model import ClaimDraft, DraftLine
 
 Severity = Literal["error", "warning"]
 Source = Literal[
     "required-fields", "diagnosis-pointer", "icd10", "ncci-ptp", "mue", "age-sex",
-    "duplicate", "timely-filing", "correction-reference", "payer-rule",
+    "duplicate", "timely-filing", "correction-reference", "payer-rule", "pos-component", "em-procedure",
 ]  # fmt: skip
 
-# NCCI-associated modifiers that may bypass a PTP edit with modifier indicator 1.
+# NCCI-associated modifiers that may bypass a PTP edit with modifier indicator 1 (NCCI Policy
+# Manual, Chapter I, Section E): anatomic, global surgery and the distinct-service modifiers.
 PTP_BYPASS = frozenset(
-    [
-        "24",
-        "25",
-        "27",
-        "57",
-        "58",
-        "59",
-        "78",
-        "79",
-        "91",
-        "XE",
-        "XP",
-        "XS",
-        "XU",
-        "E1",
-        "E2",
-        "E3",
-        "E4",
-        "FA",
-        "F1",
-        "F2",
-        "F3",
-        "F4",
-        "F5",
-        "F6",
-        "F7",
-        "F8",
-        "F9",
-        "LT",
-        "RT",
-        "LC",
-        "LD",
-        "LM",
-        "RC",
-        "RI",
-        "TA",
-        "T1",
-        "T2",
-        "T3",
-        "T4",
-        "T5",
-        "T6",
-        "T7",
-        "T8",
-        "T9",
-    ]
-)
-ICD10_START = date(2015, 10, 1)
+    ["24", "25", "27", "57", "58", "59", "78", "79", "91", "XE", "XP", "XS", "XU",
+     "E1", "E2", "E3", "E4", "FA", "F1", "F2", "F3", "F4", "F5", "F6", "F7", "F8", "F9",
+     "LT", "RT", "LC", "LD", "LM", "RC", "RI", "TA", "T1", "T2", "T3", "T4", "T5", "T6", "T7", "T8", "T9"]
+)  # fmt: skip
+# Facility places of service: the facility bills the technical component of a diagnostic test
+# (CMS Claims Processing Manual, Chapter 12, Section 20.4; Chapter 26 for the POS codes).
+FACILITY_POS = frozenset(["19", "21", "22", "23", "24", "26", "31", "34", "51", "52", "56", "61"])
+EM_CODES = frozenset([f"992{n:02d}" for n in (*range(2, 6), *range(11, 16))] + [f"9928{n}" for n in range(1, 6)])
+MINOR_GLOBAL_DAYS = frozenset(["000", "010"])
+OVERRIDABLE = frozenset(["NCCI-PTP", "MUE", "POS-COMPONENT", "EM-MODIFIER-25", "AGE-SEX", "DUPLICATE",
+                         "TIMELY-FILING"])
+"""Edits that apply payer policy an operator may judge on one claim; the others describe a claim
+the payer cannot read or a code that does not exist, and a waiver would only move the rejection."""
 TIMELY_FILING_WARNING_DAYS = 14
 
 
@@ -104,6 +71,9 @@ class ScrubInput:
     # Lines already billed to the same payer for the same patient account on other live claims.
     billed_elsewhere: frozenset[LineKey] = frozenset()
     codesets: CodeSets = field(default_factory=shipped)
+    diagnoses: Editions = SHIPPED
+    waivers: Mapping[str, str] = field(default_factory=dict)
+    """Edit id -> the operator's reason, for the edits waived on this claim."""
 
 
 Edit = Callable[[ScrubInput], list[Finding]]
@@ -119,7 +89,14 @@ def edit(edit_id: str) -> Callable[[Edit], Edit]:
 
 
 def scrub(item: ScrubInput) -> list[Finding]:
-    return [finding for run in EDITS.values() for finding in run(item)]
+    return [_waived(f, item.waivers) for run in EDITS.values() for f in run(item)]
+
+
+def _waived(finding: Finding, waivers: Mapping[str, str]) -> Finding:
+    reason = waivers.get(finding.edit_id)
+    if reason is None or finding.severity != "error":
+        return finding
+    return replace(finding, severity="warning", message=f"waived by an operator ({reason}): {finding.message}")
 
 
 def holds(findings: list[Finding]) -> bool:
@@ -131,6 +108,9 @@ def holds(findings: list[Finding]) -> bool:
 
 @edit("REQ-FIELDS")
 def required_fields(item: ScrubInput) -> list[Finding]:
+    """What an 837P cannot be sent without: the coverage, a diagnosis, 1 to 50 lines (loop 2400
+    repeats 50), positive units, no future date, the subscriber when the patient is not the
+    subscriber. Source: ASC X12 005010X222A1 (837P implementation guide)."""
     d = item.draft
     out: list[Finding] = []
 
@@ -158,6 +138,8 @@ def required_fields(item: ScrubInput) -> list[Finding]:
 
 @edit("DX-POINTER")
 def diagnosis_pointers(item: ScrubInput) -> list[Finding]:
+    """At most 12 diagnoses (HI segment), 1 to 4 distinct pointers per line into them (SV107).
+    Source: ASC X12 005010X222A1, loop 2300 HI and loop 2400 SV107."""
     d = item.draft
     out: list[Finding] = []
     if len(d.diagnoses) > 12:
@@ -185,89 +167,180 @@ def diagnosis_pointers(item: ScrubInput) -> list[Finding]:
 
 @edit("ICD10-BILLABLE")
 def icd10_billable(item: ScrubInput) -> list[Finding]:
+    """Every diagnosis is a billable (leaf) code of the ICD-10-CM edition in force on the first
+    date of service; past every loaded edition the newest judges, and a warning says so.
+    Source: HIPAA code sets (45 CFR 162.1002); ICD-10-CM Official Guidelines, Sections I.A and
+    I.B.1 (code to the highest specificity)."""
     d = item.draft
-    out: list[Finding] = []
     first = d.first_service_date if d.lines else item.today
+    if first < ICD10_START:
+        return [Finding("ICD10-BILLABLE", "error", "ICD-10-CM is not valid before 2015-10-01", "icd10")]
+    choice = item.diagnoses.for_day(first)
+    name = choice.edition.name
+    out: list[Finding] = []
     for i, code in enumerate(d.diagnoses, start=1):
-        if first < ICD10_START:
-            out.append(
-                Finding("ICD10-BILLABLE", "error", f"diagnosis {i}: ICD-10-CM is not valid before 2015-10-01", "icd10")
-            )
-        elif not icd.is_valid_item(code):
-            out.append(Finding("ICD10-BILLABLE", "error", f"diagnosis {i} ({code}) is not an ICD-10-CM code", "icd10"))
-        elif not icd.is_leaf(code):
-            out.append(
-                Finding(
-                    "ICD10-BILLABLE",
-                    "error",
-                    f"diagnosis {i} ({code}) is a category, not billable: code to the highest specificity",
-                    "icd10",
-                )
-            )
+        status = choice.code_set.status(code)
+        if status is Status.UNKNOWN:
+            out.append(Finding("ICD10-BILLABLE", "error", f"diagnosis {i} ({code}) is not a code of {name} "
+                               f"(date of service {first.isoformat()})", "icd10"))
+        elif status is Status.NOT_BILLABLE:
+            out.append(Finding("ICD10-BILLABLE", "error", f"diagnosis {i} ({code}) is a category in {name}, not "
+                               "billable: code to the highest specificity", "icd10"))
+    note = choice.note()
+    if note:
+        out.append(Finding("ICD10-BILLABLE", "warning", note, "icd10"))
     return out
+
+
+@edit("DX-EXTERNAL-CAUSE")
+def external_cause_principal(item: ScrubInput) -> list[Finding]:
+    """An external-cause code (V00-Y99) is never the first-listed diagnosis.
+    Source: ICD-10-CM Official Guidelines for Coding and Reporting, Section I.C.20 ("External
+    cause codes can never be a principal (first-listed) diagnosis")."""
+    diagnoses = item.draft.diagnoses
+    if not diagnoses or not is_external_cause(diagnoses[0]):
+        return []
+    return [Finding("DX-EXTERNAL-CAUSE", "error", f"diagnosis 1 ({diagnoses[0]}) is an external-cause code "
+                    "(V00-Y99), which can never be first-listed (ICD-10-CM guideline I.C.20): list the injury "
+                    "or condition first and the external cause after it", "icd10")]
+
+
+def _ptp_finding(ptp: PtpEdit, n: int) -> Finding:
+    origin = f"NCCI PTP {ptp.quarter}, {ptp.source_file}"
+    if ptp.modifier_indicator == "0":
+        message = (f"{ptp.column2} is a column-2 code of {ptp.column1} on the same date ({origin}, modifier "
+                   "indicator 0): never paid together, no modifier bypasses the edit; remove the line")
+    else:
+        message = (f"{ptp.column2} is a column-2 code of {ptp.column1} on the same date ({origin}, modifier "
+                   "indicator 1): paid only when the services were distinct (another session, site or "
+                   "practitioner) and the documentation shows it, with the NCCI-associated modifier that says "
+                   "so (59/XE/XS/XP/XU or an anatomic modifier); otherwise remove the line")
+    return Finding("NCCI-PTP", "error", message, "ncci-ptp", n)
 
 
 @edit("NCCI-PTP")
 def ncci_ptp(item: ScrubInput) -> list[Finding]:
+    """NCCI procedure-to-procedure edits (practitioner), same date of service: the column-2 code
+    is denied with the column-1 code. Modifier indicator 0: no bypass; 1: an NCCI-associated
+    modifier on the column-2 line bypasses; 9: the edit does not apply. Only edits in force on
+    the date (effective date .. before the deletion date). Source: the CMS NCCI PTP quarterly
+    practitioner file; NCCI Policy Manual for Medicare Services, Chapter I, Sections D-E."""
     d = item.draft
     out: list[Finding] = []
-    for a, first in enumerate(d.lines, start=1):
+    for first in d.lines:
         for b, second in enumerate(d.lines, start=1):
-            if a == b or first.service_date != second.service_date:
+            if first is second or first.service_date != second.service_date:
                 continue
             for ptp in item.codesets.ptp:
                 if (ptp.column1, ptp.column2) != (first.procedure_code, second.procedure_code):
                     continue
                 if not ptp.in_force(first.service_date) or ptp.modifier_indicator == "9":
                     continue
-                if ptp.modifier_indicator == "0":
-                    out.append(
-                        Finding(
-                            "NCCI-PTP",
-                            "error",
-                            f"{second.procedure_code} is a component of "
-                            f"{first.procedure_code} on the same date and never paid with it "
-                            "(modifier indicator 0)",
-                            "ncci-ptp",
-                            b,
-                        )
-                    )
-                elif not PTP_BYPASS & set(second.modifiers):
-                    out.append(
-                        Finding(
-                            "NCCI-PTP",
-                            "error",
-                            f"{second.procedure_code} is bundled into "
-                            f"{first.procedure_code} without a modifier that allows both; append "
-                            "59, XU or another NCCI-associated modifier if documented",
-                            "ncci-ptp",
-                            b,
-                        )
-                    )
+                if ptp.modifier_indicator == "0" or not PTP_BYPASS & set(second.modifiers):
+                    out.append(_ptp_finding(ptp, b))
     return out
+
+
+def _mue_finding(mue: Mue, units: Decimal, line: int) -> Finding:
+    origin = f"MUE {mue.quarter}, {mue.source_file}"
+    code, value = mue.procedure_code, mue.max_units
+    if mue.adjudication_indicator == "1":
+        message = (f"{units.normalize()} units of {code} on one line exceed its MUE of {value} ({origin}, MAI 1: "
+                   "line edit): report further units on another line with the modifier that makes them distinct "
+                   "(e.g. RT/LT, 76, 91, XS) when documented")
+    elif mue.adjudication_indicator == "2":
+        message = (f"{units.normalize()} units of {code} on one date exceed its MUE of {value} ({origin}, MAI 2: "
+                   "date-of-service edit, policy): the limit is absolute, no modifier or appeal pays more; "
+                   "correct the units")
+    else:
+        message = (f"{units.normalize()} units of {code} on one date exceed its MUE of {value} ({origin}, MAI 3: "
+                   "date-of-service edit, clinical): units above the MUE are denied and may be paid on appeal "
+                   "with documentation of medical necessity")
+    return Finding("MUE", "error", message, "mue", line)
 
 
 @edit("MUE")
 def mue_units(item: ScrubInput) -> list[Finding]:
-    units: dict[tuple[str, date], Decimal] = {}
+    """Medically Unlikely Edits (practitioner), by MUE adjudication indicator: MAI 1 counts units
+    per line; MAI 2 and 3 count units of the code across the claim's lines on one date of service.
+    Source: the CMS practitioner MUE quarterly file; NCCI Policy Manual, Chapter I, Section V;
+    Medicare Program Integrity Manual, Chapter 3, Section 3.6.3 (MAI)."""
+    per_date: dict[tuple[str, date], Decimal] = {}
     last_line: dict[tuple[str, date], int] = {}
-    for n, line in enumerate(item.draft.lines, start=1):
-        key = (line.procedure_code, line.service_date)
-        units[key] = units.get(key, Decimal(0)) + line.units
-        last_line[key] = n
     out: list[Finding] = []
-    for key, total in units.items():
-        limit = item.codesets.mue.get(key[0])
-        if limit is not None and total > limit.max_units:
-            out.append(
-                Finding(
-                    "MUE",
-                    "error",
-                    f"{total.normalize()} units of {key[0]} on one date exceed the MUE of {limit.max_units}",
-                    "mue",
-                    last_line[key],
-                )
-            )
+    for n, line in enumerate(item.draft.lines, start=1):
+        mue = item.codesets.mue.get(line.procedure_code)
+        if mue is None:
+            continue
+        if mue.adjudication_indicator == "1":
+            if line.units > mue.max_units:
+                out.append(_mue_finding(mue, line.units, n))
+            continue
+        key = (line.procedure_code, line.service_date)
+        per_date[key] = per_date.get(key, Decimal(0)) + line.units
+        last_line[key] = n
+    for key, total in per_date.items():
+        mue = item.codesets.mue[key[0]]
+        if total > mue.max_units:
+            out.append(_mue_finding(mue, total, last_line[key]))
+    return out
+
+
+@edit("POS-COMPONENT")
+def pos_component(item: ScrubInput) -> list[Finding]:
+    """A diagnostic test with professional and technical components (PC/TC indicator 1 in the CMS
+    PFS Relative Value File) performed in a facility (POS 19, 21-24, 26, 31, 34, 51, 52, 56, 61)
+    is billed by the practitioner with modifier 26 only: the facility bills the technical part.
+    A global-test-only code (indicator 4) is billed there as its professional-only code.
+    Source: CMS Claims Processing Manual (Pub. 100-04), Chapter 12, Section 20.4."""
+    out: list[Finding] = []
+    for n, line in enumerate(item.draft.lines, start=1):
+        pfs = item.codesets.pfs.get(line.procedure_code)
+        if pfs is None or line.place_of_service not in FACILITY_POS:
+            continue
+        pos = line.place_of_service
+        if pfs.pctc_indicator == "1" and "26" not in line.modifiers:
+            message = (f"{line.procedure_code} has professional and technical components (PC/TC indicator 1, "
+                       f"{pfs.source}) and was performed in POS {pos}, a facility that bills the technical "
+                       "component: bill the interpretation with modifier 26")
+            if "TC" in line.modifiers:
+                message += " (a practitioner in a facility does not bill TC)"
+            out.append(Finding("POS-COMPONENT", "error", message, "pos-component", n))
+        elif pfs.pctc_indicator == "4":
+            instead = f"bill {pfs.professional_code}, its professional-only code" if pfs.professional_code else (
+                "bill its professional-only code")
+            out.append(Finding("POS-COMPONENT", "error", f"{line.procedure_code} is a global test (PC/TC indicator "
+                               f"4, {pfs.source}) and was performed in POS {pos}, a facility that bills the "
+                               f"technical part: {instead}; modifier 26 is not valid on it", "pos-component", n))
+    return out
+
+
+def _same_provider(a: DraftLine, b: DraftLine) -> bool:
+    return a.rendering_npi is None or b.rendering_npi is None or a.rendering_npi == b.rendering_npi
+
+
+@edit("EM-MODIFIER-25")
+def em_with_minor_procedure(item: ScrubInput) -> list[Finding]:
+    """An E/M (99202-99215, 99281-99285) on the same date as a procedure with a 0- or 10-day
+    global period (PFS Relative Value File, global days 000/010), same provider, is part of the
+    procedure unless significant and separately identifiable, shown by modifier 25 on the E/M.
+    Source: CMS Claims Processing Manual, Chapter 12, Section 30.6.6 B and Section 40.1 C;
+    NCCI Policy Manual for Medicare Services, Chapter I, Section D and Chapter XI."""
+    lines = item.draft.lines
+    out: list[Finding] = []
+    for n, em in enumerate(lines, start=1):
+        if em.procedure_code not in EM_CODES or "25" in em.modifiers:
+            continue
+        for proc in lines:
+            pfs = item.codesets.pfs.get(proc.procedure_code)
+            if (pfs is not None and pfs.global_days in MINOR_GLOBAL_DAYS and proc.service_date == em.service_date
+                    and _same_provider(em, proc)):
+                out.append(Finding("EM-MODIFIER-25", "error", f"{em.procedure_code} is billed with "
+                                   f"{proc.procedure_code} (a minor procedure, {pfs.global_days}-day global period) "
+                                   "on the same date: the visit is part of the procedure unless it was significant "
+                                   "and separately identifiable; append 25 to the E/M when the record shows that, "
+                                   "otherwise remove the E/M line", "em-procedure", n))
+                break
     return out
 
 
@@ -308,6 +381,10 @@ def _age(born: date, on: date) -> int:
 
 @edit("AGE-SEX")
 def age_sex(item: ScrubInput) -> list[Finding]:
+    """Diagnoses and procedures that conflict with the patient's sex or age.
+    Source: the ICD-10-CM Tabular List's sex- and age-specific categories (maternity, perinatal,
+    sex organs) as CMS applies them in its code editors; the age bands of the CPT preventive-visit
+    descriptors (99381-99397)."""
     d = item.draft
     patient = d.encounter.patient
     if not d.lines:
@@ -346,6 +423,8 @@ def age_sex(item: ScrubInput) -> list[Finding]:
 
 @edit("DUPLICATE")
 def duplicate(item: ScrubInput) -> list[Finding]:
+    """The same service (code, modifiers, date) already on another live claim to the same payer.
+    Source: CMS Claims Processing Manual, Chapter 1, Section 120 (duplicate claims)."""
     if item.frequency != "1":
         return []
     out: list[Finding] = []
@@ -365,6 +444,8 @@ def duplicate(item: ScrubInput) -> list[Finding]:
 
 @edit("TIMELY-FILING")
 def timely_filing(item: ScrubInput) -> list[Finding]:
+    """The payer's filing limit from the first date of service; a warning in the last 14 days.
+    Source: the payer master (the payer's contract); Medicare: 12 months, 42 CFR 424.44."""
     if not item.draft.lines:
         return []
     deadline = item.draft.first_service_date + timedelta(days=item.timely_filing_days)
@@ -384,6 +465,8 @@ def timely_filing(item: ScrubInput) -> list[Finding]:
 
 @edit("CORRECTION-REF")
 def correction_reference(item: ScrubInput) -> list[Finding]:
+    """A replacement (7) or void (8) names the payer's claim number (2300 REF*F8).
+    Source: ASC X12 005010X222A1, loop 2300 REF Payer Claim Control Number."""
     if item.frequency in {"7", "8"} and not item.payer_claim_control_number:
         return [
             Finding(

@@ -1,5 +1,6 @@
-"""Corrections after the fact: a held claim released, an adjudicated claim replaced (frequency 7)
-or voided (frequency 8), by an operator or by the system (a new encounter revision)."""
+"""Corrections after the fact: a held claim released (or one of its edits waived), an adjudicated
+claim replaced (frequency 7) or voided (frequency 8), by an operator or by the system (a new
+encounter revision)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from functools import partial
 from services.chassis.ids import new_id
 from services.claims.domain.claim import Claim
 from services.claims.domain.model import ClaimDraft
+from services.claims.domain.scrubber import OVERRIDABLE
 from services.claims.service.scrubbing import create_claim, drafts_for, scrub_and_route
 from services.claims.service.transitions import Refused, move
 from services.claims.store import ClaimsStore
@@ -30,6 +32,26 @@ async def release(db: ClaimsStore, claim_id: str, operator_id: str, reason: str,
                 claim.rebuild(match[0], enc.revision)
     await scrub_and_route(db, claim, now, released_by="operator", operator_id=operator_id, reason=reason)
     return claim
+
+
+async def waive(db: ClaimsStore, claim_id: str, edit_id: str, operator_id: str, reason: str, now: datetime) -> Claim:
+    """An operator's judgement on one held claim: the edit stops holding it (its findings stay on
+    the claim as warnings naming the waiver), then the claim is scrubbed again and queued when
+    nothing else holds it. The waiver belongs to this claim only; a replacement is scrubbed in full."""
+    claim = await db.get_claim(claim_id)
+    if claim is None:
+        raise Refused("no such claim")
+    if claim.state != "held":
+        raise Refused(f"only a held claim's edits are waived; this one is {claim.state}")
+    if edit_id not in OVERRIDABLE:
+        raise Refused(f"{edit_id} cannot be waived (the payer would reject the claim anyway); edits that can: "
+                      f"{', '.join(sorted(OVERRIDABLE))}")
+    if edit_id not in {f.edit_id for f in claim.edits if f.severity == "error"}:
+        raise Refused(f"the claim is not held by {edit_id}")
+    await db.waive(claim.claim_id, edit_id, reason, operator_id, now)
+    await db.add_history(claim.claim_id, claim.claim_family_id, "waive_edit", claim.state, claim.state, None, now,
+                         detail={"edit_id": edit_id, "reason": reason[:200], "operator_id": operator_id})
+    return await release(db, claim.claim_id, operator_id, f"{edit_id} waived: {reason}", now)
 
 
 async def correct(db: ClaimsStore, claim: Claim, reason: str, operator_id: str | None, now: datetime,

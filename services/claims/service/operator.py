@@ -1,4 +1,5 @@
-"""Operator actions (CLI and HTTP share them): release, correct, void, show, held, payer loads.
+"""Operator actions (CLI and HTTP share them): release, override, correct, void, show, held, payer and
+code-set loads.
 
 Each runs in the caller's transaction with the service's own role and records an audit row.
 """
@@ -6,12 +7,14 @@ Each runs in the caller's transaction with the service's own role and records an
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from services.claims.domain.claim import Claim
+from services.claims.domain.codesets import Mue, PtpEdit
 from services.claims.domain.payers import FeeRow, PayerConfig, PayerFileError, parse_fee_schedule, parse_payers
 from services.claims.service import corrections
 from services.claims.service.transitions import Refused
@@ -71,6 +74,16 @@ async def release(db: ClaimsStore, ident: str, actor: str, reason: str, now: dat
     return claim_json(claim)
 
 
+async def override(db: ClaimsStore, ident: str, edit_id: str, actor: str, reason: str,
+                   now: datetime) -> dict[str, Any]:
+    """Waive one edit on one held claim (audited), then scrub it again."""
+    claim = await _claim(db, ident)
+    claim = await corrections.waive(db, claim.claim_id, edit_id.upper(), operator_id(actor), reason, now)
+    await db.audit(actor=actor, action="claims.override", subject=claim.claim_id, reason=reason,
+                   details={"edit_id": edit_id.upper(), "state": claim.state})
+    return claim_json(claim)
+
+
 async def correct(db: ClaimsStore, ident: str, actor: str, reason: str, now: datetime) -> dict[str, Any]:
     claim = await _claim(db, ident)
     replacement = await corrections.correct(db, claim, reason, operator_id(actor), now)
@@ -118,6 +131,18 @@ async def load_payers(db: ClaimsStore, payers: list[PayerConfig], fees: dict[str
     return count
 
 
+async def load_code_set(db: ClaimsStore, kind: Literal["ncci", "mue"], quarter: str, source_file: str,
+                        rows: Sequence[PtpEdit] | Sequence[Mue], actor: str, reason: str, now: datetime) -> int:
+    """A CMS quarterly PTP or MUE file: replaces that file's rows (and the sample) for its quarter."""
+    if kind == "ncci":
+        count = await db.replace_ptp(quarter, source_file, [r for r in rows if isinstance(r, PtpEdit)], now)
+    else:
+        count = await db.replace_mue(quarter, source_file, [r for r in rows if isinstance(r, Mue)], now)
+    await db.audit(actor=actor, action="codesets.load", subject=f"{kind}:{quarter}", reason=reason,
+                   details={"file": source_file, "rows": count})
+    return count
+
+
 async def load_fee_schedule(db: ClaimsStore, payer_id: str, rows: list[FeeRow], source: str, actor: str,
                             reason: str) -> int:
     if await db.get_payer(payer_id) is None:
@@ -128,5 +153,16 @@ async def load_fee_schedule(db: ClaimsStore, payer_id: str, rows: list[FeeRow], 
     return count
 
 
-__all__ = ["Refused", "correct", "held", "load_fee_schedule", "load_payers", "read_payer_master", "release", "show",
-           "void"]
+__all__ = [
+    "Refused",
+    "correct",
+    "held",
+    "load_code_set",
+    "load_fee_schedule",
+    "load_payers",
+    "override",
+    "read_payer_master",
+    "release",
+    "show",
+    "void",
+]

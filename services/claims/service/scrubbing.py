@@ -9,9 +9,12 @@ from functools import partial
 from typing import Literal
 
 from schemas.common import EncounterDetails, PayerRef
+from services.chassis.icd10cm import Editions, read_editions
 from services.chassis.ids import new_id
+from services.chassis.settings import get_settings
 from services.claims.domain.assembly import assemble
 from services.claims.domain.claim import Claim, Origin
+from services.claims.domain.codesets import CodeSets, quarter_for, shipped
 from services.claims.domain.model import ClaimDraft
 from services.claims.domain.payers import FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import Finding, ScrubInput, holds, scrub
@@ -67,6 +70,29 @@ async def reference_number(db: ClaimsStore, claim: Claim) -> str | None:
     return origin.payer_claim_control_number if origin else None
 
 
+def diagnosis_editions() -> Editions:
+    """The shipped ICD-10-CM edition and those loaded into the code-set directory."""
+    return read_editions(get_settings().codesets_path)
+
+
+async def codesets_for(db: ClaimsStore, draft: ClaimDraft) -> CodeSets:
+    """The PTP and MUE rows about the claim's codes, from the quarter that judges its first date
+    of service: a loaded CMS quarter, or the shipped sample where none was loaded."""
+    sample = shipped()
+    codes = sorted({line.procedure_code for line in draft.lines})
+    if not codes:
+        return sample.only(codes)
+    day = draft.first_service_date
+    ptp_quarters, mue_quarters = await db.loaded_quarters("ncci"), await db.loaded_quarters("mue")
+    ptp_quarter = quarter_for(day, [*ptp_quarters, sample.quarter])
+    mue_quarter = quarter_for(day, [*mue_quarters, sample.quarter])
+    own = sample.only(codes)
+    ptp = tuple(await db.ptp_among(ptp_quarter, codes)) if ptp_quarter in ptp_quarters else own.ptp
+    mue = ({m.procedure_code: m for m in await db.mue_of(mue_quarter, codes)} if mue_quarter in mue_quarters
+           else own.mue)
+    return CodeSets(ptp, mue, own.pfs, ptp_quarter or sample.quarter)
+
+
 async def findings_for(db: ClaimsStore, claim: Claim, today: date) -> list[Finding]:
     payer = await db.get_payer(claim.payer_id)
     found: list[Finding] = []
@@ -77,7 +103,8 @@ async def findings_for(db: ClaimsStore, claim: Claim, today: date) -> list[Findi
     found += scrub(ScrubInput(
         draft=claim.draft, today=today, timely_filing_days=payer.timely_filing_days if payer else 365,
         frequency=claim.frequency, payer_claim_control_number=await reference_number(db, claim),
-        billed_elsewhere=billed,
+        billed_elsewhere=billed, codesets=await codesets_for(db, claim.draft), diagnoses=diagnosis_editions(),
+        waivers=await db.waivers(claim.claim_id),
     ))
     return found
 

@@ -9,8 +9,7 @@ from types import MappingProxyType
 
 import pytest
 
-from services.charges.domain import HcpcsCode, Reason, Rejection, Warning
-from services.charges.domain.icd10cm import shipped_code_set
+from services.charges.domain import HcpcsCode, Reason, Rejection
 from services.charges.domain.rules import (
     check_amount_agreement,
     check_diagnosis_pointers,
@@ -21,6 +20,7 @@ from services.charges.domain.rules import (
     check_service_dates,
     check_units,
 )
+from services.chassis.icd10cm import SHIPPED
 from tests.unit.charges.conftest import SERVICE_DAY, TODAY
 
 
@@ -225,7 +225,7 @@ def test_pointer_count_and_repeats() -> None:
 
 
 def test_pointed_diagnoses_must_be_billable_on_the_service_date() -> None:
-    code_set = shipped_code_set()
+    code_set = SHIPPED
     assert check_pointed_diagnoses([1], ["J020", "J02"], SERVICE_DAY, code_set) == []
     (finding,) = check_pointed_diagnoses([2], ["J020", "J02"], SERVICE_DAY, code_set)
     assert isinstance(finding, Rejection)
@@ -234,7 +234,9 @@ def test_pointed_diagnoses_must_be_billable_on_the_service_date() -> None:
     assert check_pointed_diagnoses([5], ["J02"], SERVICE_DAY, code_set) == []  # range is the pointer rule's job
 
 
-def test_pointed_diagnoses_outside_fy2026_warn_once_and_downgrade_verdicts() -> None:
-    findings = check_pointed_diagnoses([1, 2], ["J020", "J02"], date(2026, 10, 5), shipped_code_set())
-    assert all(isinstance(f, Warning) for f in findings)
-    assert sorted(codes(findings)) == sorted([Reason.CHG_ICD_NOT_BILLABLE, Reason.CHG_ICD_YEAR_NOT_CHECKED])
+def test_pointed_diagnoses_past_fy2026_are_judged_with_it_and_warn_once() -> None:
+    """Behaviour change: the verdicts stand (they used to become warnings) and one warning says
+    which edition judged the date."""
+    findings = check_pointed_diagnoses([1, 2], ["J020", "J02"], date(2026, 10, 5), SHIPPED)
+    assert [(type(f).__name__, f.code) for f in findings] == [("Rejection", Reason.CHG_ICD_NOT_BILLABLE),
+                                                               ("Warning", Reason.ICD10_EDITION_STALE)]

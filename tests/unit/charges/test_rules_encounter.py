@@ -7,17 +7,18 @@ from datetime import date
 import pytest
 
 from services.charges.domain import Reason, Rejection, Warning
-from services.charges.domain.icd10cm import SHIPPED_RELEASE, shipped_code_set
 from services.charges.domain.rules import (
     ENCOUNTER_DIAGNOSIS,
     check_admission_date,
-    check_code_set_year,
     check_coverages,
     check_diagnosis_code,
     check_diagnosis_list,
+    check_edition,
     check_npi,
     check_place_of_service,
+    check_principal_diagnosis,
 )
+from services.chassis.icd10cm import SHIPPED, Edition, Editions, LoadedCodeSet
 from tests.unit.charges.conftest import TODAY, VALID_NPIS
 
 
@@ -54,7 +55,7 @@ def test_diagnosis_list_counts_and_repeats() -> None:
 
 @pytest.mark.parametrize("code", ["J020", "R509", "E1165", "I10", "S0101XA", "Z23"])
 def test_billable_diagnosis_passes(code: str) -> None:
-    assert check_diagnosis_code(code, "diagnoses[0]", TODAY, shipped_code_set(), ENCOUNTER_DIAGNOSIS) == []
+    assert check_diagnosis_code(code, "diagnoses[0]", SHIPPED.for_day(TODAY), ENCOUNTER_DIAGNOSIS) == []
 
 
 @pytest.mark.parametrize(
@@ -70,30 +71,49 @@ def test_billable_diagnosis_passes(code: str) -> None:
         ("1", Reason.ENC_DX_INVALID),  # a chapter
     ],
 )
-def test_non_billable_diagnosis_is_rejected_in_the_shipped_year(code: str, reason: Reason) -> None:
-    (finding,) = check_diagnosis_code(code, "diagnoses[0]", TODAY, shipped_code_set(), ENCOUNTER_DIAGNOSIS)
+def test_non_billable_diagnosis_is_rejected_naming_code_edition_and_date(code: str, reason: Reason) -> None:
+    (finding,) = check_diagnosis_code(code, "diagnoses[0]", SHIPPED.for_day(TODAY), ENCOUNTER_DIAGNOSIS)
     assert isinstance(finding, Rejection)
     assert finding.code is reason
-    assert len(code) < 3 or code not in finding.message
+    assert f"diagnosis {code} " in finding.message and "ICD-10-CM FY2026" in finding.message
+    assert TODAY.isoformat() in finding.message
 
 
-def test_non_billable_diagnosis_outside_the_shipped_year_is_only_a_warning() -> None:
-    (finding,) = check_diagnosis_code("J02", "diagnoses[0]", date(2026, 10, 1), shipped_code_set(), ENCOUNTER_DIAGNOSIS)
-    assert isinstance(finding, Warning)
-    assert finding.code is Reason.ENC_DX_NOT_BILLABLE
+def test_past_every_edition_the_newest_judges_and_rejects() -> None:
+    """Behaviour change: a date after FY2026 used to downgrade verdicts to warnings (checks off)."""
+    (finding,) = check_diagnosis_code("J02X", "diagnoses[0]", SHIPPED.for_day(date(2026, 12, 1)), ENCOUNTER_DIAGNOSIS)
+    assert isinstance(finding, Rejection) and finding.code is Reason.ENC_DX_INVALID
+    assert "J02X" in finding.message and "ICD-10-CM FY2026" in finding.message and "2026-12-01" in finding.message
 
 
 @pytest.mark.parametrize("day", [date(2025, 10, 1), TODAY, date(2026, 9, 30)])
-def test_code_set_year_inside_fy2026_is_silent(day: date) -> None:
-    assert check_code_set_year(day, SHIPPED_RELEASE, Reason.ENC_DX_YEAR_NOT_CHECKED, "diagnoses") == []
+def test_edition_in_force_is_silent(day: date) -> None:
+    assert check_edition(SHIPPED.for_day(day), "diagnoses") == []
 
 
-@pytest.mark.parametrize("day", [date(2025, 9, 30), date(2026, 10, 1), date(2019, 1, 1)])
-def test_code_set_year_outside_fy2026_warns_and_says_what_was_not_checked(day: date) -> None:
-    (finding,) = check_code_set_year(day, SHIPPED_RELEASE, Reason.ENC_DX_YEAR_NOT_CHECKED, "diagnoses")
-    assert isinstance(finding, Warning)
-    assert "code set of that year was not checked" in finding.message
-    assert "April 1" in finding.message and "October" in finding.message and "March" in finding.message
+def test_stale_and_earlier_editions_warn_naming_the_edition_and_the_date() -> None:
+    (stale,) = check_edition(SHIPPED.for_day(date(2026, 10, 1)), "diagnoses")
+    assert isinstance(stale, Warning) and stale.code is Reason.ICD10_EDITION_STALE
+    assert "2026-10-01" in stale.message and "ICD-10-CM FY2026" in stale.message and "FY2027" in stale.message
+    (earlier,) = check_edition(SHIPPED.for_day(date(2025, 9, 30)), "diagnoses")
+    assert earlier.code is Reason.ICD10_EDITION_EARLIER and "FY2025" in earlier.message
+
+
+def test_october_first_switches_to_the_loaded_edition() -> None:
+    fy2027 = Editions({**SHIPPED.by_year, 2027: LoadedCodeSet(Edition(2027, "icd10cm_codes_2027.txt"),
+                                                              {"J020": True, "J02": False, "Z9999": True})})
+    assert check_diagnosis_code("Z9999", "diagnoses[0]", fy2027.for_day(date(2026, 10, 1)), ENCOUNTER_DIAGNOSIS) == []
+    (before,) = check_diagnosis_code("Z9999", "diagnoses[0]", fy2027.for_day(date(2026, 9, 30)), ENCOUNTER_DIAGNOSIS)
+    assert before.code is Reason.ENC_DX_INVALID and "FY2026" in before.message
+    assert check_edition(fy2027.for_day(date(2026, 10, 1)), "diagnoses") == []
+
+
+def test_external_cause_is_never_first_listed() -> None:
+    (finding,) = check_principal_diagnosis(["W010XXA", "S0990XA"])
+    assert (finding.code, finding.field) == (Reason.ENC_DX_EXTERNAL_CAUSE_FIRST, "diagnoses[0]")
+    assert "I.C.20" in finding.message
+    assert check_principal_diagnosis(["S0990XA", "W010XXA"]) == []
+    assert check_principal_diagnosis([]) == []
 
 
 def test_coverages() -> None:

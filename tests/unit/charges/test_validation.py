@@ -56,8 +56,9 @@ def test_encounter_findings_are_collected_together() -> None:
 def test_encounter_diagnoses_are_judged_for_the_admission_date_else_today() -> None:
     bad = make_encounter(diagnoses=("J020", "J02"))
     assert validate_encounter(bad, TODAY).codes() == {Reason.ENC_DX_NOT_BILLABLE}
+    # past FY2026 the newest edition still judges (it used to pass with warnings only) and says so
     later = validate_encounter(bad, date(2026, 11, 2))
-    assert later.ok and later.codes() == {Reason.ENC_DX_NOT_BILLABLE, Reason.ENC_DX_YEAR_NOT_CHECKED}
+    assert not later.ok and later.codes() == {Reason.ENC_DX_NOT_BILLABLE, Reason.ICD10_EDITION_STALE}
     admitted = validate_encounter(replace(bad, admission_date=date(2026, 9, 29)), date(2026, 11, 2))
     assert admitted.codes() == {Reason.ENC_DX_NOT_BILLABLE} and not admitted.ok
 
@@ -171,12 +172,23 @@ def test_charge_pointing_to_a_category_is_rejected(reference) -> None:
     assert (rejection.code, rejection.field) == (Reason.CHG_ICD_NOT_BILLABLE, "diagnosis_pointers[1]")
 
 
-def test_charge_after_fy2026_passes_with_a_year_warning(reference) -> None:
+def test_charge_after_fy2026_passes_with_a_stale_edition_warning(reference) -> None:
     today = date(2026, 10, 20)
     result = validate_charge(make_charge(service_date=date(2026, 10, 14)), make_encounter(), today, reference)
     assert result.ok
     (warning,) = result.warnings
-    assert warning.code is Reason.CHG_ICD_YEAR_NOT_CHECKED and "was not checked" in warning.message
+    assert warning.code is Reason.ICD10_EDITION_STALE and "judged with ICD-10-CM FY2026" in warning.message
+    assert "2026-10-14" in warning.message
+
+
+def test_charge_after_fy2026_pointing_to_an_invalid_code_is_rejected(reference) -> None:
+    today = date(2026, 12, 6)
+    encounter = make_encounter(diagnoses=("J020", "J02X"))
+    result = validate_charge(make_charge(service_date=date(2026, 12, 1), diagnosis_pointers=(2,)), encounter, today,
+                             reference)
+    (rejection,) = result.rejections
+    assert (rejection.code, rejection.field) == (Reason.CHG_ICD_UNKNOWN, "diagnosis_pointers[0]")
+    assert "J02X" in rejection.message and "FY2026" in rejection.message and "2026-12-01" in rejection.message
 
 
 # --------------------------------------------------------------------------- never raises

@@ -34,6 +34,8 @@ class FakeClaimsStore(ClaimsStore):
         self.encounters: dict[str, EncounterRow] = {}
         self.charges: dict[str, PostedCharge] = {}
         self._ids = itertools.count(1)
+        self.waived: dict[tuple[str, str], str] = {}
+        self.audited: list[tuple[str, str, str, dict[str, Any]]] = []
 
     # --- claims ---------------------------------------------------------------------------------
 
@@ -111,6 +113,20 @@ class FakeClaimsStore(ClaimsStore):
     async def save_ack(self, *, file_name: str, sha256: str, kind: str, reference: str, outcome: str,
                        submission_id: str | None, flagged: bool, detail: dict[str, Any], now: datetime) -> None:
         return None
+
+    # --- code sets and waivers: nothing loaded (the shipped samples judge) ----------------------
+
+    async def loaded_quarters(self, kind: str) -> list[str]:
+        return []
+
+    async def waive(self, claim_id: str, edit_id: str, reason: str, operator_id: str, now: datetime) -> None:
+        self.waived[claim_id, edit_id] = reason
+
+    async def waivers(self, claim_id: str) -> dict[str, str]:
+        return {edit: reason for (claim, edit), reason in self.waived.items() if claim == claim_id}
+
+    async def audit(self, *, actor: str, action: str, subject: str, reason: str, details: dict[str, Any]) -> None:
+        self.audited.append((action, subject, reason, details))
 
     # --- what the tests read ----------------------------------------------------------------------
 

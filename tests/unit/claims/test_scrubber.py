@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from services.chassis.icd10cm import SHIPPED, Edition, Editions, LoadedCodeSet
+from services.claims.domain.codesets import AdjudicationIndicator, CodeSets, ModifierIndicator, Mue, PtpEdit, shipped
 from services.claims.domain.model import ClaimDraft
 from services.claims.domain.scrubber import EDITS, LineKey, ScrubInput, holds, scrub
 from tests.unit.claims.factory import DOS, charge, draft
@@ -19,13 +22,16 @@ def run(edit_id: str, d: ClaimDraft, **kw: Any) -> list[tuple[str, str, int | No
 
 
 def test_edit_registry_has_ids_and_sources() -> None:
-    assert list(EDITS) == ["REQ-FIELDS", "DX-POINTER", "ICD10-BILLABLE", "NCCI-PTP", "MUE", "AGE-SEX", "DUPLICATE",
-                           "TIMELY-FILING", "CORRECTION-REF"]
+    assert list(EDITS) == ["REQ-FIELDS", "DX-POINTER", "ICD10-BILLABLE", "DX-EXTERNAL-CAUSE", "NCCI-PTP", "MUE",
+                           "POS-COMPONENT", "EM-MODIFIER-25", "AGE-SEX", "DUPLICATE", "TIMELY-FILING",
+                           "CORRECTION-REF"]
+    # every edit names the published rule it applies
+    assert all((fn.__doc__ and "Source" in fn.__doc__) or "Guidelines" in (fn.__doc__ or "") for fn in EDITS.values())
 
 
 def test_clean_claim_passes_every_edit() -> None:
     d = draft(charge(1, modifiers=["25"], diagnosis_codes=["J020", "R509"]),
-              charge(2, "87880", modifiers=["QW", "59"], amount=Decimal("35.00")))
+              charge(2, "87880", modifiers=["QW"], amount=Decimal("35.00")))
     assert scrub(ScrubInput(draft=d, today=TODAY, timely_filing_days=90)) == []
 
 
@@ -52,24 +58,113 @@ def test_icd10_billable() -> None:
     assert run("ICD10-BILLABLE", old, today=date(2015, 10, 5), days=365) == [("ICD10-BILLABLE", "error", None)]
 
 
+FY2027 = Editions({**SHIPPED.by_year, 2027: LoadedCodeSet(Edition(2027, "icd10cm_codes_2027.txt"),
+                                                          {"J020": True, "J02": False, "Z9999": True})})
+
+
+def test_icd10_by_the_edition_of_the_date_of_service() -> None:
+    """FY2027 is in force from 2026-10-01: a code it adds passes on that day, not on 2026-09-30."""
+    on_boundary = draft(charge(1, diagnosis_codes=["Z9999"], service_date=date(2026, 10, 1)))
+    day_before = draft(charge(1, diagnosis_codes=["Z9999"], service_date=date(2026, 9, 30)))
+    assert run("ICD10-BILLABLE", on_boundary, today=date(2026, 10, 2), diagnoses=FY2027) == []
+    assert run("ICD10-BILLABLE", day_before, today=date(2026, 10, 2), diagnoses=FY2027) == [
+        ("ICD10-BILLABLE", "error", None)]
+
+
+def test_icd10_past_every_edition_judges_with_the_newest_and_says_so() -> None:
+    stale = draft(charge(1, diagnosis_codes=["J02X"], service_date=date(2026, 12, 1)))
+    item = ScrubInput(draft=stale, today=date(2026, 12, 6), timely_filing_days=365)
+    found = EDITS["ICD10-BILLABLE"](item)
+    assert [(f.severity, f.line_number) for f in found] == [("error", None), ("warning", None)]
+    assert "J02X" in found[0].message and "ICD-10-CM FY2026" in found[0].message and "2026-12-01" in found[0].message
+    assert "past every loaded ICD-10-CM edition" in found[1].message and "FY2027" in found[1].message
+
+
+def test_external_cause_is_never_the_principal_diagnosis() -> None:
+    first = draft(charge(1, diagnosis_codes=["W010XXA", "S0990XA"]))
+    (finding,) = EDITS["DX-EXTERNAL-CAUSE"](ScrubInput(draft=first, today=TODAY, timely_filing_days=90))
+    assert finding.severity == "error" and "I.C.20" in finding.message
+    assert run("DX-EXTERNAL-CAUSE", draft(charge(1, diagnosis_codes=["S0990XA", "W010XXA"]))) == []
+
+
 def test_ncci_ptp_modifier_indicator() -> None:
-    one = draft(charge(1), charge(2, "87880", modifiers=["QW"]))
-    assert run("NCCI-PTP", one) == [("NCCI-PTP", "error", 2)]
-    bypassed = draft(charge(1), charge(2, "87880", modifiers=["QW", "XU"]))
-    assert run("NCCI-PTP", bypassed) == []
     zero = draft(charge(1, "80053"), charge(2, "80048", modifiers=["59"]))
     assert run("NCCI-PTP", zero) == [("NCCI-PTP", "error", 2)]  # indicator 0: no modifier helps
-    nine = draft(charge(1), charge(2, "36415"))
-    assert run("NCCI-PTP", nine) == []
-    other_day = draft(charge(1), charge(2, "87880", service_date=DOS - timedelta(days=1)))
+    (finding,) = EDITS["NCCI-PTP"](ScrubInput(draft=zero, today=TODAY, timely_filing_days=90))
+    assert "2026Q1" in finding.message and "ccipra_v320r0" in finding.message and "indicator 0" in finding.message
+    other_day = draft(charge(1, "80053"), charge(2, "80048", service_date=DOS - timedelta(days=1)))
     assert run("NCCI-PTP", other_day) == []
+    # a lab test with a visit: no CMS pair, so no push toward 59/XU
+    assert run("NCCI-PTP", draft(charge(1), charge(2, "87880", modifiers=["QW"]))) == []
 
 
-def test_mue_units() -> None:
-    assert run("MUE", draft(charge(1, "36415", units=Decimal(3), amount=Decimal("30.00")))) == [("MUE", "error", 1)]
-    assert run("MUE", draft(charge(1, "36415", units=Decimal(2)))) == []
-    split = draft(charge(1, "99213"), charge(2, "99213"))
-    assert run("MUE", split) == [("MUE", "error", 2)]
+def _ptp(indicator: ModifierIndicator, deleted: date | None = None) -> CodeSets:
+    edit = PtpEdit("20610", "20605", date(2004, 1, 1), deleted, indicator, "ccipra_test.txt", "2026Q1")
+    return replace(shipped(), ptp=(edit,))
+
+
+def test_ncci_ptp_indicator_one_bypass_nine_and_deletion() -> None:
+    plain = draft(charge(1, "20610"), charge(2, "20605"))
+    assert run("NCCI-PTP", plain, codesets=_ptp("1")) == [("NCCI-PTP", "error", 2)]
+    for modifier in ("59", "XS", "LT"):
+        bypassed = draft(charge(1, "20610"), charge(2, "20605", modifiers=[modifier]))
+        assert run("NCCI-PTP", bypassed, codesets=_ptp("1")) == []
+    assert run("NCCI-PTP", plain, codesets=_ptp("9")) == []
+    assert run("NCCI-PTP", plain, codesets=_ptp("1", deleted=DOS)) == []  # deleted on the date of service
+    assert run("NCCI-PTP", plain, codesets=_ptp("1", deleted=DOS + timedelta(days=1))) == [("NCCI-PTP", "error", 2)]
+
+
+def _mue(indicator: AdjudicationIndicator) -> CodeSets:
+    return replace(shipped(), mue={"36415": Mue("36415", 2, indicator, "MCR_MUE_test.csv", "2026Q1")})
+
+
+def test_mue_by_adjudication_indicator() -> None:
+    three = draft(charge(1, "36415", units=Decimal(3), amount=Decimal("30.00")))
+    two_lines = draft(charge(1, "36415", units=Decimal(2)), charge(2, "36415", units=Decimal(1)))
+    # MAI 1: per line
+    assert run("MUE", three, codesets=_mue("1")) == [("MUE", "error", 1)]
+    assert run("MUE", two_lines, codesets=_mue("1")) == []
+    # MAI 2 and 3: the units of the date across lines
+    cases: tuple[tuple[AdjudicationIndicator, str], ...] = (("2", "MAI 2: date-of-service edit, policy"),
+                                                             ("3", "MAI 3: date-of-service edit, clinical"))
+    for indicator, words in cases:
+        assert run("MUE", two_lines, codesets=_mue(indicator)) == [("MUE", "error", 2)]
+        (finding,) = EDITS["MUE"](ScrubInput(draft=two_lines, today=TODAY, timely_filing_days=90,
+                                             codesets=_mue(indicator)))
+        assert words in finding.message
+    assert run("MUE", draft(charge(1, "36415", units=Decimal(2))), codesets=_mue("2")) == []
+    assert run("MUE", draft(charge(1, "99213"), charge(2, "99213"))) == [("MUE", "error", 2)]  # shipped: MAI 2
+
+
+def test_pos_component() -> None:
+    assert run("POS-COMPONENT", draft(charge(1, "71046", place_of_service="23"))) == [("POS-COMPONENT", "error", 1)]
+    assert run("POS-COMPONENT", draft(charge(1, "71046", place_of_service="23", modifiers=["26"]))) == []
+    assert run("POS-COMPONENT", draft(charge(1, "71046", place_of_service="11"))) == []  # office: global is right
+    (ecg,) = EDITS["POS-COMPONENT"](ScrubInput(draft=draft(charge(1, "93000", place_of_service="21")), today=TODAY,
+                                               timely_filing_days=90))
+    assert "bill 93010" in ecg.message
+    assert run("POS-COMPONENT", draft(charge(1, "93010", place_of_service="21"))) == []
+
+
+def test_em_with_a_minor_procedure_needs_25() -> None:
+    visit_and_injection = draft(charge(1, "99213"), charge(2, "20610"))
+    assert run("EM-MODIFIER-25", visit_and_injection) == [("EM-MODIFIER-25", "error", 1)]
+    assert run("EM-MODIFIER-25", draft(charge(1, "99213", modifiers=["25"]), charge(2, "20610"))) == []
+    assert run("EM-MODIFIER-25", draft(charge(1, "99213"), charge(2, "96372"))) == []  # XXX: no global period
+    other_day = draft(charge(1, "99213"), charge(2, "17000", service_date=DOS - timedelta(days=1)))
+    assert run("EM-MODIFIER-25", other_day) == []
+    other_provider = draft(charge(1, "99213", rendering_npi="1999999984"), charge(2, "11102",
+                                                                                  rendering_npi="1234567893"))
+    assert run("EM-MODIFIER-25", other_provider) == []
+
+
+def test_a_waiver_turns_that_edits_errors_into_warnings() -> None:
+    d = draft(charge(1, "99213"), charge(2, "20610"))
+    found = scrub(ScrubInput(draft=d, today=TODAY, timely_filing_days=90,
+                             waivers={"EM-MODIFIER-25": "separate problem documented"}))
+    (waived,) = [f for f in found if f.edit_id == "EM-MODIFIER-25"]
+    assert waived.severity == "warning" and waived.message.startswith("waived by an operator (separate problem")
+    assert not holds(found)
 
 
 def test_age_and_sex() -> None:
