@@ -133,11 +133,11 @@ class Choice:
         """What the operator must know when the edition is not the one in force on the date."""
         e = self.edition
         if self.relation == "stale":
-            return (f"the date of service {self.day.isoformat()} is past every loaded ICD-10-CM edition: judged with "
+            return (f"the date of service is past every loaded ICD-10-CM edition: judged with "
                     f"{e.name} (valid through {e.valid_through.isoformat()}); load the FY{fiscal_year(self.day)} "
                     "code file with `rcm codesets load icd10cm FILE`")
         if self.relation == "earlier":
-            return (f"the date of service {self.day.isoformat()} is before every loaded ICD-10-CM edition: judged "
+            return (f"the date of service is before every loaded ICD-10-CM edition: judged "
                     f"with {e.name} (valid from {e.valid_from.isoformat()}); load the FY{fiscal_year(self.day)} "
                     "code file with `rcm codesets load icd10cm FILE`")
         return None

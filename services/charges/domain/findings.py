@@ -1,9 +1,9 @@
 """What validation reports: rejections (the line or encounter cannot be posted) and warnings.
 
 Messages are fixed sentences that may name counts and positions but never a submitted identifier
-or amount (PHI once tied to a patient); a diagnosis finding names the code, the ICD-10-CM edition
-and the date, which the sender needs to fix it. Messages travel in events and HL7 ACKs, never
-into logs.
+or amount (PHI once tied to a patient); a diagnosis finding points at the code by its field
+(diagnoses[2]) and names the ICD-10-CM edition, never the code or the date. Messages travel in
+events and HL7 ACKs, never into logs.
 """
 
 from __future__ import annotations

@@ -89,17 +89,19 @@ def check_edition(choice: Choice, field: str) -> list[Finding]:
 
 def check_diagnosis_code(code: str, field: str, choice: Choice, reasons: DiagnosisReasons) -> list[Finding]:
     """Billable (a leaf) in the ICD-10-CM edition that judges the date (ICD-10-CM Official
-    Guidelines I.B.1: code to the highest specificity). The message names the code, the edition
-    and the date: the sender must see which of its codes failed in which year."""
+    Guidelines I.B.1: code to the highest specificity). The field points at the code and the
+    message names the edition; neither the code nor the date is echoed (a diagnosis and a date
+    of service are patient data, and rejections travel to alerts and webhooks)."""
     status = choice.code_set.status(code)
     if status is Status.BILLABLE:
         return []
-    name, day = choice.edition.name, choice.day.isoformat()
+    name = choice.edition.name
     if status is Status.NOT_BILLABLE:
-        return [Rejection(reasons.not_billable, field, f"diagnosis {code} is a category with more specific codes "
-                          f"below it in {name} (used for {day}), not billable: code to the highest specificity")]
-    return [Rejection(reasons.unknown, field, f"diagnosis {code} is not an ICD-10-CM code in {name} (used for {day}; "
-                      "codes are sent uppercase, without the dot)")]
+        return [Rejection(reasons.not_billable, field, "diagnosis is a category with more specific codes below it "
+                          f"in {name} (the edition used for its date of service), not billable: code to the "
+                          "highest specificity")]
+    return [Rejection(reasons.unknown, field, f"diagnosis is not an ICD-10-CM code in {name} (the edition used for "
+                      "its date of service; codes are sent uppercase, without the dot)")]
 
 
 def check_principal_diagnosis(diagnoses: Sequence[str]) -> list[Finding]:
@@ -107,7 +109,7 @@ def check_principal_diagnosis(diagnoses: Sequence[str]) -> list[Finding]:
     the principal (first-listed) diagnosis."""
     if not diagnoses or not is_external_cause(diagnoses[0]):
         return []
-    return [Rejection(Reason.ENC_DX_EXTERNAL_CAUSE_FIRST, "diagnoses[0]", f"diagnosis {diagnoses[0]} is an "
+    return [Rejection(Reason.ENC_DX_EXTERNAL_CAUSE_FIRST, "diagnoses[0]", "the first diagnosis is an "
                       "external-cause code (V00-Y99), which can never be first-listed (ICD-10-CM guideline I.C.20): "
                       "list the injury or condition first")]
 

@@ -71,19 +71,20 @@ def test_billable_diagnosis_passes(code: str) -> None:
         ("1", Reason.ENC_DX_INVALID),  # a chapter
     ],
 )
-def test_non_billable_diagnosis_is_rejected_naming_code_edition_and_date(code: str, reason: Reason) -> None:
+def test_non_billable_diagnosis_is_rejected_naming_the_edition_not_the_code_or_date(code: str, reason: Reason) -> None:
     (finding,) = check_diagnosis_code(code, "diagnoses[0]", SHIPPED.for_day(TODAY), ENCOUNTER_DIAGNOSIS)
     assert isinstance(finding, Rejection)
     assert finding.code is reason
-    assert f"diagnosis {code} " in finding.message and "ICD-10-CM FY2026" in finding.message
-    assert TODAY.isoformat() in finding.message
+    assert f"diagnosis {code}" not in finding.message and "ICD-10-CM FY2026" in finding.message
+    assert TODAY.isoformat() not in finding.message
 
 
 def test_past_every_edition_the_newest_judges_and_rejects() -> None:
     """Behaviour change: a date after FY2026 used to downgrade verdicts to warnings (checks off)."""
     (finding,) = check_diagnosis_code("J02X", "diagnoses[0]", SHIPPED.for_day(date(2026, 12, 1)), ENCOUNTER_DIAGNOSIS)
     assert isinstance(finding, Rejection) and finding.code is Reason.ENC_DX_INVALID
-    assert "J02X" in finding.message and "ICD-10-CM FY2026" in finding.message and "2026-12-01" in finding.message
+    assert "ICD-10-CM FY2026" in finding.message
+    assert "J02X" not in finding.message and "2026-12-01" not in finding.message
 
 
 @pytest.mark.parametrize("day", [date(2025, 10, 1), TODAY, date(2026, 9, 30)])
@@ -91,10 +92,10 @@ def test_edition_in_force_is_silent(day: date) -> None:
     assert check_edition(SHIPPED.for_day(day), "diagnoses") == []
 
 
-def test_stale_and_earlier_editions_warn_naming_the_edition_and_the_date() -> None:
+def test_stale_and_earlier_editions_warn_naming_the_edition() -> None:
     (stale,) = check_edition(SHIPPED.for_day(date(2026, 10, 1)), "diagnoses")
     assert isinstance(stale, Warning) and stale.code is Reason.ICD10_EDITION_STALE
-    assert "2026-10-01" in stale.message and "ICD-10-CM FY2026" in stale.message and "FY2027" in stale.message
+    assert "2026-10-01" not in stale.message and "ICD-10-CM FY2026" in stale.message and "FY2027" in stale.message
     (earlier,) = check_edition(SHIPPED.for_day(date(2025, 9, 30)), "diagnoses")
     assert earlier.code is Reason.ICD10_EDITION_EARLIER and "FY2025" in earlier.message
 
