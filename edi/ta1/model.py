@@ -59,7 +59,7 @@ NOTE_TEXT: dict[str, str] = {
 class InterchangeAck:
     """One TA1 segment."""
 
-    control_number: str  # TA101: ISA13 of the acknowledged interchange
+    control_number: str  # TA101: ISA13 of the acknowledged interchange (leading zeros may be missing)
     date: str  # TA102 YYMMDD of the acknowledged interchange
     time: str  # TA103 HHMM
     code: InterchangeAckCode  # TA104

@@ -24,8 +24,9 @@ def interchange_acks(interchange: Interchange) -> list[InterchangeAck]:
 
 def read_segment(seg: Segment) -> InterchangeAck:
     control = seg.el(1)
-    if not (control.isdigit() and len(control) == 9):
-        raise element_error(seg, 1, "must be the 9-digit ISA13 of the acknowledged interchange")
+    if not (control.isdigit() and len(control) <= 9):
+        # Some senders drop ISA13's leading zeros here ("101"); the number is what matches.
+        raise element_error(seg, 1, "must be the ISA13 control number of the acknowledged interchange")
     note = seg.el(5)
     if note not in NOTE_TEXT:
         raise element_error(seg, 5, "is not an interchange note code (000-031)")

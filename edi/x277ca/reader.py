@@ -6,7 +6,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from edi.composites import Procedure
-from edi.x12 import Segment, TransactionSet, X12EnvelopeError, read_interchange
+from edi.envelope import read_interchanges
+from edi.x12 import Segment, TransactionSet, X12EnvelopeError
 from edi.x12values import (
     Cursor,
     element_error,
@@ -37,9 +38,12 @@ from edi.x277ca.model import (
 
 
 def read_277ca(text: str) -> Ack277CA:
-    interchange = read_interchange(text)
+    """Every 277CA transaction set of a file (of every interchange in it; the envelope identifiers
+    are the first interchange's). Trailer counts that do not match are not errors here."""
+    interchanges = read_interchanges(text)
+    interchange = interchanges[0]
     transactions: list[ClaimAckTransaction] = []
-    for group in interchange.groups:
+    for group in (g for i in interchanges for g in i.groups):
         for ts in group.transactions:
             if group.functional_id != FUNCTIONAL_ID or ts.id != "277" or ts.implementation != IMPLEMENTATION:
                 st = ts.segments[0]

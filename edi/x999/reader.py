@@ -5,7 +5,8 @@ IK404 (a copy of the bad element) is read past and never kept: it may be PHI.
 
 from __future__ import annotations
 
-from edi.x12 import Segment, TransactionSet, X12EnvelopeError, read_interchange
+from edi.envelope import read_interchanges
+from edi.x12 import Segment, TransactionSet, X12EnvelopeError
 from edi.x12values import Cursor, element_error, optional_int, parse_enum, required, required_int
 from edi.x999.model import (
     FUNCTIONAL_ID,
@@ -19,10 +20,10 @@ from edi.x999.model import (
 
 
 def read_999_all(text: str) -> tuple[Ack999, ...]:
-    """Every ST 999 of a file (a sender may acknowledge several groups in one interchange)."""
-    interchange = read_interchange(text)
+    """Every ST 999 of a file (a sender may acknowledge several groups, in one interchange or
+    several); trailer counts that do not match are the envelope's findings, not errors here."""
     acks: list[Ack999] = []
-    for group in interchange.groups:
+    for group in (g for interchange in read_interchanges(text) for g in interchange.groups):
         for ts in group.transactions:
             if group.functional_id != FUNCTIONAL_ID or ts.id != "999":
                 st = ts.segments[0]
