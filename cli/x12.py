@@ -189,7 +189,8 @@ def _read_document(kind: str, text: str, interchanges: list[Interchange]) -> tup
     if kind == "277CA":
         from edi import x277ca
 
-        return x277ca.to_json_dict(x277ca.read_277ca(text)), envelope
+        ack = x277ca.read_277ca(text)
+        return x277ca.to_json_dict(ack), envelope + list(ack.findings)
     from edi import ta1
 
     return ta1.to_json_dict(ta1.read_ta1(text)), envelope

@@ -34,7 +34,7 @@ def read_segment(seg: Segment) -> InterchangeAck:
         control_number=control,
         date=seg.el(2),
         time=seg.el(3),
-        code=parse_enum(seg, 4, InterchangeAckCode, "interchange acknowledgment code (A, E, R)"),
+        code=parse_enum(seg, 4, InterchangeAckCode, "valid interchange acknowledgment code (A, E, R)"),
         note_code=note,
         position=seg.position,
     )
