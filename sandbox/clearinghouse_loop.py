@@ -183,9 +183,8 @@ def answer_837(
         if fallback is None:  # no set to acknowledge: the interchange itself is rejected, when it can be named
             rejection = _interchange_ack(text, InterchangeAckCode.REJECTED, "024")
             if rejection is not None:
-                ack, sender = rejection
                 answer.acks.append(OutFile("inbound/acks", f"{stem}.ta1",
-                                           write_ta1(ack, _params(state, SENDER_ID, sender, now))))
+                                           write_ta1(rejection[0], _params(state, SENDER_ID, rejection[1], now))))
             return answer
         group, sender = fallback
         code = _syntax_code(exc)
