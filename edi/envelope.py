@@ -116,6 +116,24 @@ def read_interchange(text: str) -> Interchange:
     return interchange
 
 
+def transaction_sets(interchanges: list[Interchange], functional_id: str, set_id: str, name: str,
+                     implementation: str | None = None) -> list[TransactionSet]:
+    """Every transaction set of ``interchanges``, each checked to be a ``set_id`` (of
+    ``implementation`` when given) in a ``functional_id`` group; ``name`` (e.g. "an 835 (GS01 HP,
+    ST01 835)") says what was expected when one is not, or when there is none."""
+    found: list[TransactionSet] = []
+    for group in (g for interchange in interchanges for g in interchange.groups):
+        for ts in group.transactions:
+            if group.functional_id != functional_id or ts.id != set_id or (
+                    implementation is not None and ts.implementation != implementation):
+                st = ts.segments[0]
+                raise X12EnvelopeError(f"transaction set is not {name}", position=st.position, segment_id=st.tag)
+            found.append(ts)
+    if not found:
+        raise X12EnvelopeError(f"file holds no transaction set: expected {name}", position=1, segment_id="ISA")
+    return found
+
+
 def _read_one(segments: list[Segment]) -> Interchange:
     isa = segments[0]
     if isa.tag != "ISA":

@@ -6,9 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from edi.composites import Procedure
-from edi.envelope import read_interchanges
+from edi.envelope import read_interchanges, transaction_sets
 from edi.issues import X12Issue
-from edi.x12 import Segment, TransactionSet, X12EnvelopeError
+from edi.x12 import Segment, TransactionSet
 from edi.x12values import (
     Cursor,
     element_error,
@@ -43,16 +43,9 @@ def read_277ca(text: str) -> Ack277CA:
     are the first interchange's). Trailer counts that do not match are not errors here."""
     interchanges = read_interchanges(text)
     interchange = interchanges[0]
-    transactions: list[ClaimAckTransaction] = []
-    for group in (g for i in interchanges for g in i.groups):
-        for ts in group.transactions:
-            if group.functional_id != FUNCTIONAL_ID or ts.id != "277" or ts.implementation != IMPLEMENTATION:
-                st = ts.segments[0]
-                raise X12EnvelopeError("transaction set is not a 277CA (GS01 HN, ST01 277, 005010X214)",
-                                       position=st.position, segment_id=st.tag)
-            transactions.append(read_transaction_set(ts))
-    if not transactions:
-        raise X12EnvelopeError("file holds no 277CA transaction set", position=1, segment_id="ISA")
+    sets = transaction_sets(interchanges, FUNCTIONAL_ID, "277", "a 277CA (GS01 HN, ST01 277, 005010X214)",
+                            IMPLEMENTATION)
+    transactions = [read_transaction_set(ts) for ts in sets]
     return Ack277CA(sender_id=interchange.sender_id, receiver_id=interchange.receiver_id,
                     interchange_control_number=interchange.control_number, transactions=tuple(transactions))
 

@@ -11,9 +11,9 @@ from datetime import date
 from typing import Any
 
 from edi.composites import Procedure
-from edi.envelope import read_interchanges
+from edi.envelope import read_interchanges, transaction_sets
 from edi.issues import X12Issue
-from edi.x12 import Segment, TransactionSet, X12EnvelopeError
+from edi.x12 import Segment, TransactionSet
 from edi.x12values import (
     Cursor,
     element_error,
@@ -64,26 +64,14 @@ def read_835(text: str) -> Remittance835:
     position and element when the structure cannot be read; what breaks a rule but still reads
     (a trailer count, a missing PER*BL) comes back in ``Remittance835.findings``."""
     interchanges = read_interchanges(text)
-    transactions: list[RemittanceTransaction] = []
-    group_control = ""
-    for interchange in interchanges:
-        for group in interchange.groups:
-            for ts in group.transactions:
-                if group.functional_id != FUNCTIONAL_ID or ts.id != "835":
-                    st = ts.segments[0]
-                    raise X12EnvelopeError("transaction set is not an 835 (GS01 HP, ST01 835)",
-                                           position=st.position, segment_id=st.tag)
-                transactions.append(read_transaction_set(ts))
-            group_control = group_control or group.control_number
-    if not transactions:
-        raise X12EnvelopeError("file holds no 835 transaction set", position=1, segment_id="ISA")
+    sets = transaction_sets(interchanges, FUNCTIONAL_ID, "835", "an 835 (GS01 HP, ST01 835)")
     first = interchanges[0]
     return Remittance835(
         sender_id=first.sender_id,
         receiver_id=first.receiver_id,
         interchange_control_number=first.control_number,
-        group_control_number=group_control,
-        transactions=tuple(transactions),
+        group_control_number=next(g.control_number for i in interchanges for g in i.groups if g.transactions),
+        transactions=tuple(read_transaction_set(ts) for ts in sets),
         envelope_findings=tuple(f for i in interchanges for f in i.findings),
     )
 
