@@ -318,15 +318,15 @@ def _drop_nones(value: Any) -> Any:
     return value
 
 
-def _validation_message(error: ValidationError) -> str:
+def _validation_message(error: ValidationError, what: str = "claim") -> str:
     first = error.errors()[0]
-    return _error_text(first["loc"], first["msg"])
+    return _error_text(first["loc"], first["msg"], what)
 
 
-def _error_text(loc: tuple[int | str, ...], msg: str) -> str:
+def _error_text(loc: tuple[int | str, ...], msg: str, what: str = "claim") -> str:
     where = ".".join(str(part) for part in loc)
     msg = msg.removeprefix("Value error, ")
-    return f"claim field {where}: {msg}" if where else f"claim: {msg}"
+    return f"{what} field {where}: {msg}" if where else f"{what}: {msg}"
 
 
 @dataclass(frozen=True)
@@ -344,17 +344,18 @@ M = TypeVar("M", Claim, ClaimBatch)
 def _validate(model: type[M], doc: Doc, seg: Segment | None, findings: list[X12Issue]) -> M | None:
     """The strict model, else the reader's (writer-only rules pass, each reported), else None."""
     position, segment_id = (seg.position, seg.tag) if seg else (None, None)
+    what = "claim" if model is Claim else "interchange"
     try:
         return model.model_validate(doc)
     except ValidationError as strict:
         try:
             value = model.model_validate(doc, context=READING)
         except ValidationError as exc:
-            findings.append(X12Issue(code="unreadable", message=_validation_message(exc), position=position,
+            findings.append(X12Issue(code="unreadable", message=_validation_message(exc, what), position=position,
                                      segment_id=segment_id))
             return None
         findings.extend(
-            X12Issue(code="writer_rule", message=_error_text(e["loc"], e["msg"]), position=position,
+            X12Issue(code="writer_rule", message=_error_text(e["loc"], e["msg"], what), position=position,
                      segment_id=segment_id, severity="warning")
             for e in strict.errors()
         )

@@ -91,3 +91,14 @@ def test_writer_rules_are_findings_of_the_document() -> None:
         ("writer_rule", "warning",
          "claim field billing_provider.npi: not a valid NPI (10 digits, first 1 or 2, Luhn check digit)")}
     assert sorted(f.position or 0 for f in read.findings) == [21, 44]  # each claim's CLM
+
+
+def test_isa06_with_a_hyphen_is_a_finding_not_a_refusal() -> None:
+    from edi.envelope import read_interchange
+    from edi.x837 import read_837p_document
+
+    hyphen = _replace(text(), "*ZZ*REVCYCLE       *", "*ZZ*REV-CYCLE      *")
+    read = read_837p_document(read_interchange(hyphen))
+    assert read.batch is not None and read.batch.sender_id == "REV-CYCLE" and len(read.batch.claims) == 2
+    assert [(f.code, f.message, f.position) for f in read.findings] == [
+        ("writer_rule", "interchange field sender_id: must be letters and digits only", None)]
