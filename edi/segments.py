@@ -118,17 +118,33 @@ def parse_segments(text: str) -> tuple[Delimiters, list[Segment]]:
     text = text.removeprefix(_BOM)
     first = delimiters = read_delimiters(text)
     segments: list[Segment] = []
-    idx = 0
-    while (idx := _skip_blank(text, idx)) < len(text):
+    start: int | None = 0
+    while start is not None:
+        if start:
+            delimiters = read_delimiters(text[start:], position=len(segments) + 1)
+        start = _split(text, start, delimiters, segments)
+    return first, segments
+
+
+def _split(text: str, start: int, delimiters: Delimiters, segments: list[Segment]) -> int | None:
+    """Append the segments of ``text[start:]``; stop at an ISA (after an IEA) that says other
+    delimiters and return where it starts. One ``str.split`` keeps the common case fast."""
+    terminator = delimiters.segment
+    pieces = text[start:].split(terminator)
+    offset = start
+    for n, raw in enumerate(pieces):
+        here, offset = offset, offset + len(raw) + 1
+        piece = raw.strip("\r\n").lstrip()
+        if not piece.strip():
+            continue
         position = len(segments) + 1
-        if segments and segments[-1].tag == "IEA" and text.startswith("ISA", idx):
-            delimiters = read_delimiters(text[idx:], position=position)
-        end = text.find(delimiters.segment, idx)
-        if end < 0 and not delimiters.segment.isspace():
+        if piece.startswith("ISA") and segments and segments[-1].tag == "IEA":
+            isa_start = here + len(raw) - len(raw.lstrip())
+            if read_delimiters(text[isa_start:], position=position) != delimiters:
+                return isa_start
+        if n == len(pieces) - 1 and not terminator.isspace():
             # The last segment lacks its terminator: the file was cut off mid-segment.
             raise X12SyntaxError("file is truncated: last segment has no terminator", position=position)
-        end = len(text) if end < 0 else end
-        piece, idx = text[idx:end].rstrip("\r\n"), end + 1
         parts = piece.split(delimiters.element)
         tag = parts[0]
         if not _TAG_RE.fullmatch(tag):
@@ -136,10 +152,4 @@ def parse_segments(text: str) -> tuple[Delimiters, list[Segment]]:
         if tag == "ISA" and len(parts) - 1 != _ISA_ELEMENTS:
             raise X12SyntaxError(f"ISA has {len(parts) - 1} elements, expected 16", position=position, segment_id="ISA")
         segments.append(Segment(tag, tuple(parts[1:]), position, delimiters))
-    return first, segments
-
-
-def _skip_blank(text: str, idx: int) -> int:
-    while idx < len(text) and text[idx] in " \t\r\n":
-        idx += 1
-    return idx
+    return None
