@@ -394,8 +394,8 @@ def read_837p_document(interchange: Interchange) -> Read837P:
 
 
 def read_837p_interchange(interchange: Interchange) -> ClaimBatch:
-    """The batch of an interchange; a claim that cannot be read raises X12Error (our writer's rules
-    do not: see ``read_837p_document`` for them as findings)."""
+    """The batch of an interchange; an error finding (a claim that cannot be read, a trailer count
+    that does not match) raises X12Error. Our writer's rules do not: see ``read_837p_document``."""
     document = read_837p_document(interchange)
     errors = [f for f in document.findings if f.severity == "error"]
     if errors or document.batch is None:
