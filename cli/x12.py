@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -10,10 +11,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from edi.envelope import Interchange
 from edi.errors import X12Error
+from edi.issues import X12Issue
 
 app = typer.Typer(
-    help="X12 5010 tools: parse and validate 837P/835/999/277CA files, render 837P claims.", no_args_is_help=True
+    help="X12 5010 tools: parse and validate 837P/835/999/277CA/TA1 files, render 837P claims.", no_args_is_help=True
 )
 _out = Console()
 _err = Console(stderr=True)
@@ -36,15 +39,18 @@ def _read_text(path: Path) -> str:
         _fail(f"{path} is empty")
     try:
         # X12 is ASCII; UTF-8 is accepted because non-ASCII data shows up in the wild and the
-        # validator should report it at its segment rather than refuse the whole file.
-        return raw.decode("utf-8")
+        # validator should report it at its segment rather than refuse the whole file. A UTF-8
+        # byte-order mark is decoded away.
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         _fail(f"{path} is not UTF-8/ASCII text (undecodable byte at offset {exc.start})")
 
 
-def _kind(interchange: Any) -> str:
-    transactions = interchange.transactions()
+def _kind(interchanges: list[Interchange]) -> str:
+    transactions = [ts for interchange in interchanges for ts in interchange.transactions()]
     if not transactions:
+        if any(interchange.acknowledgments for interchange in interchanges):
+            return "TA1"
         _fail("interchange holds no transaction set")
     ts = transactions[0]
     implementation = ts.implementation
@@ -63,24 +69,28 @@ def _json_out(doc: Any) -> None:
     typer.echo(json.dumps(doc, indent=2, default=str))
 
 
-def _print_837p(batch: Any) -> None:
-    _out.print(f"[bold]837P[/bold] interchange, {len(batch.claims)} claim(s), reference {batch.reference}")
-    for claim in batch.claims:
+def _print_837p(batch: dict[str, Any]) -> None:
+    """One interchange's claims, from its JSON form (a ClaimBatch dump)."""
+    claims = batch["claims"]
+    _out.print(f"[bold]837P[/bold] interchange, {len(claims)} claim(s), reference {batch.get('reference', '-')}")
+    for claim in claims:
+        lines = claim["lines"]
+        total = claim.get("total_charge") or str(sum(Decimal(line["charge"]) for line in lines))
         table = Table(
-            title=f"claim {claim.submission_id}  total {claim.charge}  frequency {claim.frequency}",
+            title=f"claim {claim['submission_id']}  total {total}  frequency {claim['frequency']}",
             title_justify="left",
         )
         for column in ("line", "procedure", "modifiers", "charge", "units", "date", "control #"):
             table.add_column(column)
-        for n, line in enumerate(claim.lines, start=1):
+        for n, line in enumerate(lines, start=1):
             table.add_row(
                 str(n),
-                line.procedure_code,
-                ":".join(line.modifiers),
-                str(line.charge),
-                str(line.units),
-                line.service_date.isoformat(),
-                line.line_control_number or "",
+                line["procedure_code"],
+                ":".join(line["modifiers"]),
+                line["charge"],
+                line["units"],
+                line["service_date"],
+                line.get("line_control_number") or "",
             )
         _out.print(table)
 
@@ -120,50 +130,80 @@ def _print_summary(kind: str, doc: dict[str, Any], depth: int = 0, title: str | 
 
 @app.command()
 def parse(
-    file: Annotated[Path, typer.Argument(help="X12 file to read")],
+    file: Annotated[Path, typer.Argument(help="X12 file to read (one interchange or several)")],
     as_json: Annotated[bool, typer.Option("--json", help="print a normalized JSON document")] = False,
 ) -> None:
-    """Detect the transaction (837P, 835, 999, 277CA) and print a summary."""
-    from edi.envelope import read_interchange
+    """Detect the transaction (837P, 835, 999, 277CA, TA1) and print what was read.
+
+    What breaks a rule but still reads (a trailer count, our writer's rules in a partner's 837P,
+    a missing PER*BL) is listed under "findings"; the exit code is 0 whenever data was read.
+    """
+    from edi.envelope import read_interchanges
 
     text = _read_text(file)
     try:
-        interchange = read_interchange(text)
-        kind = _kind(interchange)
-        if kind == "837P":
-            from edi.x837 import read_837p_interchange
-
-            batch = read_837p_interchange(interchange)
-            if as_json:
-                _json_out({"transaction": "837P", **batch.model_dump(mode="json")})
-            else:
-                _print_837p(batch)
-            return
-        doc = _read_other(kind, text)
+        interchanges = read_interchanges(text)
+        kind = _kind(interchanges)
+        doc, findings = _read_document(kind, text, interchanges)
+        doc.update(_ta1_part(kind, interchanges))
     except X12Error as exc:
         _fail(str(exc))
+    doc["findings"] = [issue.to_dict() for issue in findings]
     if as_json:
         _json_out(doc)
+        return
+    if kind == "837P":
+        for batch in doc.get("interchanges", [doc]):
+            _print_837p(batch)
     else:
-        _print_summary(kind, doc)
+        _print_summary(kind, {k: v for k, v in doc.items() if k != "findings"})
+    for issue in findings:
+        _out.print(f"{issue.severity}: {issue} [{issue.code}]", markup=False, highlight=False)
 
 
-def _read_other(kind: str, text: str) -> dict[str, Any]:
-    """835/999/277CA readers live in their own modules; they own the JSON field names."""
-    import importlib
+def _read_document(kind: str, text: str, interchanges: list[Interchange]) -> tuple[dict[str, Any], list[X12Issue]]:
+    """The JSON document of the file and its findings. Each reader owns its JSON field names; a
+    file with several 837P interchanges or 999 sets lists them under "interchanges"/"acknowledgments"."""
+    envelope = [f for interchange in interchanges for f in interchange.findings]
+    if kind == "837P":
+        from edi.x837 import read_837p_document
 
-    module_name, reader = {
-        "835": ("edi.x835", "read_835"),
-        "999": ("edi.x999", "read_999"),
-        "277CA": ("edi.x277ca", "read_277ca"),
-    }[kind]
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError:
-        _fail(f"{kind} reader is not available")
-    document = getattr(module, reader)(text)
-    result: dict[str, Any] = module.to_json_dict(document)
-    return result
+        docs: list[dict[str, Any]] = []
+        findings: list[X12Issue] = []
+        for interchange in interchanges:
+            read = read_837p_document(interchange)
+            findings += read.findings
+            claims = read.batch.model_dump(mode="json") if read.batch else {"claims": []}
+            docs.append({"transaction": "837P", **claims})
+        return (docs[0] if len(docs) == 1 else {"transaction": "837P", "interchanges": docs}), findings
+    if kind == "835":
+        from edi import x835
+
+        remittance = x835.read_835(text)
+        return x835.to_json_dict(remittance), list(remittance.findings)
+    if kind == "999":
+        from edi import x999
+
+        acks = [x999.to_json_dict(ack) for ack in x999.read_999_all(text)]
+        return (acks[0] if len(acks) == 1 else {"transaction": "999", "acknowledgments": acks}), envelope
+    if kind == "277CA":
+        from edi import x277ca
+
+        ack = x277ca.read_277ca(text)
+        return x277ca.to_json_dict(ack), envelope + list(ack.findings)
+    from edi import ta1
+
+    return ta1.to_json_dict(ta1.read_ta1(text)), envelope
+
+
+def _ta1_part(kind: str, interchanges: list[Interchange]) -> dict[str, Any]:
+    """TA1 segments that came before the functional groups of a 999 or 277CA interchange."""
+    from edi import ta1
+
+    acks = [ack for interchange in interchanges for ack in ta1.interchange_acks(interchange)]
+    if kind == "TA1" or not acks:
+        return {}
+    return {"interchange_acknowledgments": ta1.to_json_dict(acks)["acknowledgments"]}
 
 
 @app.command()
@@ -172,17 +212,20 @@ def validate(
     as_json: Annotated[bool, typer.Option("--json", help="print issues as JSON")] = False,
     skip_pyx12: Annotated[bool, typer.Option("--no-pyx12", help="only our own checks (faster)")] = False,
 ) -> None:
-    """pyx12 implementation-guide validation plus our checks; exit 0 only when clean."""
-    from edi.envelope import read_interchange
+    """pyx12 implementation-guide validation plus our checks; every finding is listed (envelope
+    counts and control numbers included), exit 0 only when there is no error."""
+    from edi.envelope import read_interchanges
     from edi.validate import pyx12_validate
     from edi.validate import validate as own_validate
 
     text = _read_text(file)
     try:
-        read_interchange(text)
+        read_interchanges(text)
     except X12Error as exc:
         _fail(str(exc))
-    issues = own_validate(text) if skip_pyx12 else pyx12_validate(text) + own_validate(text)
+    issues = own_validate(text)
+    if not skip_pyx12:
+        issues = pyx12_validate(text) + issues
     issues.sort(key=lambda i: i.position or 0)
     errors = [i for i in issues if i.severity == "error"]
     if as_json:

@@ -14,6 +14,7 @@ from edi.x12 import (
     parse_segments,
     read_delimiters,
     read_interchange,
+    read_interchanges,
     write_interchange,
 )
 
@@ -31,5 +32,6 @@ __all__ = [
     "parse_segments",
     "read_delimiters",
     "read_interchange",
+    "read_interchanges",
     "write_interchange",
 ]

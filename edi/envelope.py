@@ -1,4 +1,4 @@
-"""ISA/GS/ST envelopes: reading with control-number and count checks, and writing."""
+"""ISA/GS/ST envelopes: reading (several interchanges, TA1, control-number and count findings) and writing."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from edi.errors import X12EnvelopeError, X12Error
+from edi.issues import X12Issue
 from edi.segments import DEFAULT_DELIMITERS, Delimiters, Segment, parse_segments
 
 
@@ -50,6 +51,9 @@ class Interchange:
     ack_requested: str  # ISA14
     groups: list[FunctionalGroup] = field(default_factory=list)
     version: str = "00501"  # ISA12
+    position: int = 1  # segment number of the ISA in its file
+    acknowledgments: list[Segment] = field(default_factory=list)  # TA1 segments before the first GS
+    findings: list[X12Issue] = field(default_factory=list)  # trailer counts and control numbers that do not match
 
     def transactions(self) -> list[TransactionSet]:
         return [ts for group in self.groups for ts in group.transactions]
@@ -59,31 +63,85 @@ def _env_error(seg: Segment, message: str) -> X12EnvelopeError:
     return X12EnvelopeError(message, position=seg.position, segment_id=seg.tag)
 
 
-def _require_count(seg: Segment, i: int, expected: int, what: str) -> None:
+def _finding(seg: Segment, i: int, message: str) -> X12Issue:
+    return X12Issue(code="envelope", message=message, position=seg.position, segment_id=seg.tag,
+                    element=seg.name(i))
+
+
+def _count(seg: Segment, i: int, expected: int, what: str) -> list[X12Issue]:
     value = seg.el(i)
     if not value.isdigit():
-        raise _env_error(seg, f"{seg.name(i)} is not a number")
+        return [_finding(seg, i, f"{seg.name(i)} is not a number")]
     if int(value) != expected:
-        raise _env_error(seg, f"{seg.name(i)} says {int(value)} {what}, found {expected}")
+        return [_finding(seg, i, f"{seg.name(i)} says {int(value)} {what}, found {expected}")]
+    return []
 
 
-def _require_match(seg: Segment, i: int, opener: Segment, j: int) -> None:
+def _match(seg: Segment, i: int, opener: Segment, j: int) -> list[X12Issue]:
     if seg.el(i) != opener.el(j):
-        raise _env_error(seg, f"{seg.name(i)} does not match {opener.name(j)} of segment {opener.position}")
+        return [_finding(seg, i, f"{seg.name(i)} does not match {opener.name(j)} of segment {opener.position}")]
+    return []
+
+
+def read_interchanges(text: str) -> list[Interchange]:
+    """Parse ``text`` (one or more ISA..IEA interchanges) into envelope trees.
+
+    Raises X12SyntaxError for text that cannot be split into segments and X12EnvelopeError for a
+    structure that cannot be read (a segment outside its envelope, an envelope left open); each
+    names the segment position. Trailer counts and control numbers that do not match are not
+    reasons to read nothing: they come back as ``Interchange.findings`` and the caller decides.
+    """
+    _, segments = parse_segments(text)
+    interchanges: list[Interchange] = []
+    start = 0
+    for end in range(1, len(segments) + 1):
+        if end == len(segments) or (segments[end].tag == "ISA" and segments[end - 1].tag == "IEA"):
+            interchanges.append(_read_one(segments[start:end]))
+            start = end
+    return interchanges
 
 
 def read_interchange(text: str) -> Interchange:
-    """Parse ``text`` into an envelope tree, checking control numbers and counts.
+    """The one interchange of ``text``, envelope findings raised as errors (for our own files,
+    where a wrong count means a bug; readers of partners' files use ``read_interchanges``)."""
+    interchanges = read_interchanges(text)
+    if len(interchanges) > 1:
+        second = interchanges[1]
+        raise X12EnvelopeError(f"file holds {len(interchanges)} interchanges; use read_interchanges",
+                               position=second.position, segment_id="ISA")
+    interchange = interchanges[0]
+    if interchange.findings:
+        first = interchange.findings[0]
+        raise X12EnvelopeError(first.message, position=first.position, segment_id=first.segment_id)
+    return interchange
 
-    Raises X12SyntaxError for text that cannot be split into segments and X12EnvelopeError
-    for envelope problems; each names the segment position and what is wrong.
-    """
-    delimiters, segments = parse_segments(text)
+
+def transaction_sets(interchanges: list[Interchange], functional_id: str, set_id: str, name: str,
+                     implementation: str | None = None) -> list[TransactionSet]:
+    """Every transaction set of ``interchanges``, each checked to be a ``set_id`` (of
+    ``implementation`` when given) in a ``functional_id`` group; ``name`` (e.g. "an 835 (GS01 HP,
+    ST01 835)") says what was expected when one is not, or when there is none."""
+    found: list[TransactionSet] = []
+    for group in (g for interchange in interchanges for g in interchange.groups):
+        for ts in group.transactions:
+            if group.functional_id != functional_id or ts.id != set_id or (
+                    implementation is not None and ts.implementation != implementation):
+                st = ts.segments[0]
+                raise X12EnvelopeError(f"transaction set is not {name}", position=st.position, segment_id=st.tag)
+            found.append(ts)
+    if not found:
+        raise X12EnvelopeError(f"file holds no transaction set: expected {name}", position=1, segment_id="ISA")
+    return found
+
+
+def _read_one(segments: list[Segment]) -> Interchange:
     isa = segments[0]
+    if isa.tag != "ISA":
+        raise _env_error(isa, "segment outside an interchange (no ISA)")
     if not isa.el(13).isdigit() or len(isa.el(13)) != 9:
         raise _env_error(isa, "ISA13 must be a 9-digit control number")
     interchange = Interchange(
-        delimiters=delimiters,
+        delimiters=isa.delimiters,
         sender_qualifier=isa.el(5).strip(),
         sender_id=isa.el(6).strip(),
         receiver_qualifier=isa.el(7).strip(),
@@ -94,7 +152,9 @@ def read_interchange(text: str) -> Interchange:
         usage_indicator=isa.el(15),
         ack_requested=isa.el(14),
         version=isa.el(12),
+        position=isa.position,
     )
+    findings = interchange.findings
     group: FunctionalGroup | None = None
     gs: Segment | None = None
     st: Segment | None = None
@@ -109,8 +169,7 @@ def read_interchange(text: str) -> Interchange:
         if st is not None:
             current.append(seg)
             if tag == "SE":
-                _require_match(seg, 2, st, 2)
-                _require_count(seg, 1, len(current), "segments")
+                findings += _match(seg, 2, st, 2) + _count(seg, 1, len(current), "segments")
                 assert group is not None
                 group.transactions.append(TransactionSet(st.el(1), st.el(2), st.el(3) or group.version, current))
                 st, current = None, []
@@ -133,16 +192,17 @@ def read_interchange(text: str) -> Interchange:
         elif tag == "GE":
             if group is None or gs is None:
                 raise _env_error(seg, "GE without GS")
-            _require_match(seg, 2, gs, 6)
-            _require_count(seg, 1, len(group.transactions), "transaction sets")
+            findings += _match(seg, 2, gs, 6) + _count(seg, 1, len(group.transactions), "transaction sets")
             interchange.groups.append(group)
             group, gs = None, None
         elif tag == "IEA":
             if group is not None and gs is not None:
                 raise _env_error(seg, f"IEA before GE closed the group of segment {gs.position}")
-            _require_match(seg, 2, isa, 13)
-            _require_count(seg, 1, len(interchange.groups), "functional groups")
+            findings += _match(seg, 2, isa, 13) + _count(seg, 1, len(interchange.groups), "functional groups")
             iea = seg
+        elif tag == "TA1" and group is None and not interchange.groups:
+            # An interchange acknowledgment sits between ISA and the first GS (X12.56).
+            interchange.acknowledgments.append(seg)
         else:
             where = "outside a transaction set (no ST)" if group is not None else "outside a functional group"
             raise _env_error(seg, f"segment {where}")
@@ -245,6 +305,36 @@ def _control(value: int, what: str) -> None:
         raise X12Error(f"{what} must be between 1 and 999999999")
 
 
+def isa_segment(params: EnvelopeParams) -> str:
+    """The ISA of an interchange, without its terminator (fixed width, delimiters from ``params``)."""
+    _control(params.interchange_control_number, "interchange control number")
+    if params.usage_indicator not in {"T", "P"}:
+        raise X12Error("usage indicator must be T or P", segment_id="ISA", position=1)
+    d = params.delimiters
+    created = params.created
+    return d.element.join(
+        [
+            "ISA",
+            "00",
+            " " * 10,
+            "00",
+            " " * 10,
+            _isa_field(params.sender_qualifier, 2, "sender qualifier"),
+            _isa_field(params.sender_id, 15, "sender id"),
+            _isa_field(params.receiver_qualifier, 2, "receiver qualifier"),
+            _isa_field(params.receiver_id, 15, "receiver id"),
+            created.strftime("%y%m%d"),
+            created.strftime("%H%M"),
+            d.repetition,
+            "00501",
+            f"{params.interchange_control_number:09d}",
+            params.ack_requested,
+            params.usage_indicator,
+            d.component,
+        ]
+    )
+
+
 def write_interchange(
     params: EnvelopeParams,
     functional_id: str,
@@ -262,10 +352,7 @@ def write_interchange(
     The ST01 transaction id is taken from ``implementation`` (``005010X222A1`` -> ``837``) by
     the caller through ``functional_id``; see ``TRANSACTION_IDS``.
     """
-    _control(params.interchange_control_number, "interchange control number")
     _control(params.group_control_number, "group control number")
-    if params.usage_indicator not in {"T", "P"}:
-        raise X12Error("usage indicator must be T or P", segment_id="ISA", position=1)
     if functional_id not in TRANSACTION_IDS:
         raise X12Error(f"unknown functional identifier code {functional_id}")
     for value, what in ((params.sender_id, "sender id"), (params.receiver_id, "receiver id")):
@@ -276,27 +363,7 @@ def write_interchange(
     created = params.created
     icn = f"{params.interchange_control_number:09d}"
     gcn = str(params.group_control_number)
-    isa = d.element.join(
-        [
-            "ISA",
-            "00",
-            " " * 10,
-            "00",
-            " " * 10,
-            _isa_field(params.sender_qualifier, 2, "sender qualifier"),
-            _isa_field(params.sender_id, 15, "sender id"),
-            _isa_field(params.receiver_qualifier, 2, "receiver qualifier"),
-            _isa_field(params.receiver_id, 15, "receiver id"),
-            created.strftime("%y%m%d"),
-            created.strftime("%H%M"),
-            d.repetition,
-            "00501",
-            icn,
-            params.ack_requested,
-            params.usage_indicator,
-            d.component,
-        ]
-    )
+    isa = isa_segment(params)
     lines = [isa]
     specs: list[SegmentSpec] = [
         [

@@ -1,6 +1,6 @@
-"""What validation reports: ``X12Issue`` (one finding, never an element value) and the
-conversion of a codec error into one. The per-transaction checks build these, and
-``edi.validate`` collects them."""
+"""What validation and the readers report: ``X12Issue`` (one finding, never an element value)
+and the conversion of a codec error into one. The envelope reader, the transaction readers and
+the per-transaction checks build these; ``edi.validate`` collects them."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ Severity = Literal["error", "warning"]
 class X12Issue:
     """One finding. ``message`` never contains element values (X12 files carry PHI)."""
 
-    code: str  # stable id: "pyx12:<pyx12 error code>", "envelope", "npi_check_digit", ...
+    code: str  # stable id: "pyx12:<code>", "envelope", "npi_check_digit", "writer_rule", "unreadable", ...
     message: str
     position: int | None = None  # 1-based segment number in the interchange (ISA = 1)
     segment_id: str | None = None

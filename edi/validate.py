@@ -15,8 +15,8 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from edi.envelope import Interchange, TransactionSet, read_interchange
-from edi.errors import X12Error
+from edi.envelope import Interchange, TransactionSet, read_interchanges
+from edi.errors import X12EnvelopeError, X12Error
 from edi.issues import X12Issue, issue_from_error
 from edi.x835.balancing import BalanceCheck, balancing_issues
 from edi.x837.checks import check_837p
@@ -185,23 +185,34 @@ def pyx12_validate(text: str) -> list[X12Issue]:
     return issues
 
 
-def validate(text: str) -> list[X12Issue]:
-    """Our own checks (envelope, NPI, CLM02 totals, REF*F8, 835 balancing: see ``CHECKS``).
-
-    An envelope or syntax error stops here with one issue, since nothing after it is reliable.
-    """
+def _unreadable(text: str) -> X12Issue | None:
+    """The one issue of a text whose segments or envelope structure cannot be followed, else None."""
     try:
-        interchange = read_interchange(text)
+        read_interchanges(text)
+    except X12EnvelopeError as exc:
+        return issue_from_error(exc, "envelope")
     except X12Error as exc:
-        return [issue_from_error(exc, "envelope" if exc.__class__.__name__ == "X12EnvelopeError" else "syntax")]
-    return own_checks(interchange)
+        return issue_from_error(exc, "syntax")
+    return None
+
+
+def validate(text: str) -> list[X12Issue]:
+    """Our own findings over every interchange of ``text``: envelope counts and control numbers,
+    then the checks in ``CHECKS`` (NPI, CLM02 totals, REF*F8, 835 balancing). None stops the
+    others; only a text whose structure cannot be followed gives its one issue and nothing else.
+    """
+    unreadable = _unreadable(text)
+    if unreadable is not None:
+        return [unreadable]
+    return [issue for interchange in read_interchanges(text)
+            for issue in (*interchange.findings, *own_checks(interchange))]
 
 
 def validate_all(text: str) -> list[X12Issue]:
     """pyx12 structural validation followed by ours, sorted by position."""
-    issues = validate(text)
-    if any(i.code in {"syntax", "envelope"} for i in issues):
+    unreadable = _unreadable(text)
+    if unreadable is not None:
         # pyx12 on unsplittable text only repeats the problem, less precisely.
-        return issues
-    combined = pyx12_validate(text) + issues
+        return [unreadable]
+    combined = pyx12_validate(text) + validate(text)
     return sorted(combined, key=lambda i: i.position if i.position is not None else 0)

@@ -10,6 +10,7 @@ from edi.envelope import (
     SegmentWriter,
     TransactionSet,
     read_interchange,
+    read_interchanges,
     sanitize_text,
     write_interchange,
 )
@@ -34,6 +35,7 @@ __all__ = [
     "parse_segments",
     "read_delimiters",
     "read_interchange",
+    "read_interchanges",
     "sanitize_text",
     "write_interchange",
 ]

@@ -1,5 +1,7 @@
 """The sandbox clearinghouse: answers each 837P in outbound/ with a 999 and a 277CA in
-inbound/acks/, then, after each payer's delay, 835s in inbound/remits/.
+inbound/acks/, then, after each payer's delay, 835s in inbound/remits/. A TA1 answers the
+interchange itself when its ISA14 asks for one (A 000), or rejects an interchange whose ISA reads
+but whose content does not (R 024).
 
 * ``answer_837`` is the whole decision for one file (no I/O apart from ``state``): a 999 for
   every functional group (transaction sets with envelope, syntax or content errors are rejected
@@ -22,7 +24,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edi import validate
-from edi.segments import parse_segments
+from edi.segments import parse_segments, read_delimiters
+from edi.ta1 import InterchangeAck, InterchangeAckCode, write_ta1
 from edi.x12 import EnvelopeParams, FunctionalGroup, Interchange, TransactionSet, X12Error, read_interchange
 from edi.x277ca import write_277ca
 from edi.x835 import write_835
@@ -149,6 +152,21 @@ def _fallback_group(text: str) -> tuple[FunctionalGroup, str] | None:
     return group, sender
 
 
+def _interchange_ack(text: str, code: InterchangeAckCode, note: str) -> tuple[InterchangeAck, str] | None:
+    """A TA1 for the interchange whose ISA starts ``text``, with its sender; None without a
+    readable ISA13."""
+    try:
+        delimiters = read_delimiters(text)
+    except X12Error:
+        return None
+    start = text.index("ISA")
+    isa = text[start:text.find(delimiters.segment, start)].split(delimiters.element)
+    icn = isa[13] if len(isa) > 13 else ""
+    if not (icn.isdigit() and len(icn) == 9):
+        return None
+    return InterchangeAck(icn, isa[9], isa[10], code, note), isa[6].strip()
+
+
 # --- one file -----------------------------------------------------------------------------------
 
 
@@ -162,8 +180,12 @@ def answer_837(
         interchange = read_interchange(text)
     except X12Error as exc:
         fallback = _fallback_group(text)
-        if fallback is None:
-            return answer  # nothing identifiable to acknowledge (a TA1 would be the real answer)
+        if fallback is None:  # no set to acknowledge: the interchange itself is rejected, when it can be named
+            rejection = _interchange_ack(text, InterchangeAckCode.REJECTED, "024")
+            if rejection is not None:
+                answer.acks.append(OutFile("inbound/acks", f"{stem}.ta1",
+                                           write_ta1(rejection[0], _params(state, SENDER_ID, rejection[1], now))))
+            return answer
         group, sender = fallback
         code = _syntax_code(exc)
         ack = acknowledge(group, {ts.control_number: TransactionFinding(syntax_error_codes=(code,))
@@ -176,6 +198,11 @@ def answer_837(
     answer.rejected_sets = len(findings)
     acks = acknowledge_interchange(interchange, findings)
     usage = interchange.usage_indicator
+    if interchange.ack_requested == "1":
+        requested = _interchange_ack(text, InterchangeAckCode.ACCEPTED, "000")
+        assert requested is not None  # the interchange was read, so its ISA was
+        params = _params(state, SENDER_ID, interchange.sender_id, now, usage)
+        answer.acks.append(OutFile("inbound/acks", f"{stem}.ta1", write_ta1(requested[0], params)))
     answer.acks.append(OutFile("inbound/acks", f"{stem}.999",
                                write_999(acks, _params(state, SENDER_ID, interchange.sender_id, now, usage))))
     if not batches:

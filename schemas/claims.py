@@ -386,11 +386,11 @@ class ClaimSubmitted(_ClaimEvent):
 
 
 class AcknowledgmentCode(Contract):
-    """A status or error code from a 999 or 277CA."""
+    """A status or error code from a TA1, 999 or 277CA."""
 
-    segment: Literal["AK9", "IK3", "IK4", "IK5", "STC"]
+    segment: Literal["AK9", "IK3", "IK4", "IK5", "STC", "TA1"]
     code: Text30
-    """E.g. IK5 "R", IK3 "8", STC "A7:562:85"."""
+    """E.g. IK5 "R", IK3 "8", STC "A7:562:85", TA1 "R:024" (TA104:TA105)."""
     description: Text200 | None = None
 
 
@@ -420,7 +420,7 @@ class ClaimAccepted(_ClaimEvent):
 
 
 class ClaimRejected(_ClaimEvent):
-    """The submission was rejected (999 or 277CA) and never entered adjudication.
+    """The submission was rejected (TA1, 999 or 277CA) and never entered adjudication.
 
     Fix it and it goes again as a new original (frequency 1) with a new submission id.
     """
@@ -445,7 +445,8 @@ class ClaimRejected(_ClaimEvent):
     )
 
     submission_id: ClaimSubmissionId
-    source: Literal["999", "277CA"]
+    source: Literal["999", "277CA", "TA1"]
+    """TA1: the clearinghouse rejected the whole interchange that carried the claim."""
     codes: list[AcknowledgmentCode] = Field(min_length=1)
     reason: Text500
     """Readable summary for billing staff."""

@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import Literal
 
 from edi.composites import Procedure
+from edi.issues import X12Issue
 
 IMPLEMENTATION = "005010X214"
 FUNCTIONAL_ID = "HN"
@@ -200,6 +201,7 @@ class ClaimAckTransaction:
     created: datetime  # BHT04 + BHT05
     sources: tuple[SourceLevel, ...]
     control_number: str = field(default="", compare=False)
+    findings: tuple[X12Issue, ...] = field(default=(), compare=False)  # read anyway, reported
 
     @property
     def claims(self) -> tuple[ClaimAck, ...]:
@@ -224,3 +226,7 @@ class Ack277CA:
     @property
     def claims(self) -> tuple[ClaimAck, ...]:
         return tuple(c for t in self.transactions for c in t.claims)
+
+    @property
+    def findings(self) -> tuple[X12Issue, ...]:
+        return tuple(f for t in self.transactions for f in t.findings)

@@ -6,7 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 
 from edi.composites import Procedure
-from edi.x12 import Segment, TransactionSet, X12EnvelopeError, read_interchange
+from edi.envelope import read_interchanges, transaction_sets
+from edi.issues import X12Issue
+from edi.x12 import Segment, TransactionSet
 from edi.x12values import (
     Cursor,
     element_error,
@@ -37,17 +39,13 @@ from edi.x277ca.model import (
 
 
 def read_277ca(text: str) -> Ack277CA:
-    interchange = read_interchange(text)
-    transactions: list[ClaimAckTransaction] = []
-    for group in interchange.groups:
-        for ts in group.transactions:
-            if group.functional_id != FUNCTIONAL_ID or ts.id != "277" or ts.implementation != IMPLEMENTATION:
-                st = ts.segments[0]
-                raise X12EnvelopeError("transaction set is not a 277CA (GS01 HN, ST01 277, 005010X214)",
-                                       position=st.position, segment_id=st.tag)
-            transactions.append(read_transaction_set(ts))
-    if not transactions:
-        raise X12EnvelopeError("file holds no 277CA transaction set", position=1, segment_id="ISA")
+    """Every 277CA transaction set of a file (of every interchange in it; the envelope identifiers
+    are the first interchange's). Trailer counts that do not match are not errors here."""
+    interchanges = read_interchanges(text)
+    interchange = interchanges[0]
+    sets = transaction_sets(interchanges, FUNCTIONAL_ID, "277", "a 277CA (GS01 HN, ST01 277, 005010X214)",
+                            IMPLEMENTATION)
+    transactions = [read_transaction_set(ts) for ts in sets]
     return Ack277CA(sender_id=interchange.sender_id, receiver_id=interchange.receiver_id,
                     interchange_control_number=interchange.control_number, transactions=tuple(transactions))
 
@@ -66,14 +64,15 @@ def read_transaction_set(ts: TransactionSet) -> ClaimAckTransaction:
     except ValueError:
         raise element_error(bht, 5, "is not a valid time") from None
     sources: list[SourceLevel] = []
+    findings: list[X12Issue] = []
     while cur.at("HL"):
-        sources.append(_read_source(cur))
+        sources.append(_read_source(cur, findings))
     if not sources:
         cur.expect("HL", what="information source level 20")
     if cur.peek() is not None:
         raise cur.unexpected("the 277CA")
     return ClaimAckTransaction(reference=required(bht, 3), created=stamp, sources=tuple(sources),
-                               control_number=ts.control_number)
+                               control_number=ts.control_number, findings=tuple(findings))
 
 
 def _expect_hl(cur: Cursor, level: str, parent: str | None, what: str) -> Segment:
@@ -91,7 +90,7 @@ def _next_hl_level(cur: Cursor) -> str | None:
     return seg.el(3) if seg is not None and seg.tag == "HL" else None
 
 
-def _read_source(cur: Cursor) -> SourceLevel:
+def _read_source(cur: Cursor, findings: list[X12Issue]) -> SourceLevel:
     hl = _expect_hl(cur, "20", None, "information source level")
     nm1 = cur.expect("NM1", what="information source name")
     expect_code(nm1, 1, ("PR", "AY"))
@@ -102,7 +101,7 @@ def _read_source(cur: Cursor) -> SourceLevel:
     expect_code(process, 2, ("D8",))
     if cur.at("TRN"):
         raise segment_error(cur.next(), "a second 2200A trace loop is not supported")
-    receiver = _read_receiver(cur, hl.el(1))
+    receiver = _read_receiver(cur, hl.el(1), findings)
     return SourceLevel(entity=nm1.el(1), name=required(nm1, 3), id_qualifier=required(nm1, 8),
                        id=required(nm1, 9), trace_number=required(trn, 2),
                        receipt_date=required_date(receipt, 3), process_date=required_date(process, 3),
@@ -147,7 +146,7 @@ def _read_totals(cur: Cursor) -> Totals:
     return Totals(**values)
 
 
-def _read_receiver(cur: Cursor, parent: str) -> ReceiverLevel:
+def _read_receiver(cur: Cursor, parent: str, findings: list[X12Issue]) -> ReceiverLevel:
     hl = _expect_hl(cur, "21", parent, "information receiver level")
     nm1 = cur.expect("NM1", "41", "information receiver name")
     trn = cur.expect("TRN", "2", "information receiver trace identifier")
@@ -155,7 +154,7 @@ def _read_receiver(cur: Cursor, parent: str) -> ReceiverLevel:
     totals = _read_totals(cur)
     providers: list[ProviderLevel] = []
     while _next_hl_level(cur) == "19":
-        providers.append(_read_provider(cur, hl.el(1)))
+        providers.append(_read_provider(cur, hl.el(1), findings))
     if cur.peek() is not None and _next_hl_level(cur) != "20":
         raise cur.unexpected("the information receiver level (expected HL 19, or HL 20 for the next source)")
     return ReceiverLevel(name=required(nm1, 3), first_name=nm1.el(4), entity_type=required(nm1, 2),
@@ -163,11 +162,16 @@ def _read_receiver(cur: Cursor, parent: str) -> ReceiverLevel:
                          providers=tuple(providers))
 
 
-def _read_provider(cur: Cursor, parent: str) -> ProviderLevel:
+def _read_provider(cur: Cursor, parent: str, findings: list[X12Issue]) -> ProviderLevel:
     hl = _expect_hl(cur, "19", parent, "billing provider of service level")
     nm1 = cur.expect("NM1", "85", "billing provider name")
     trn = cur.expect("TRN", "1", "provider of service information trace identifier")
-    statuses = _read_statuses(cur, "billing provider status")
+    statuses: tuple[StatusInfo, ...] = ()
+    if cur.at("STC"):
+        statuses = _read_statuses(cur, "billing provider status")
+    else:  # required by X214, left out by some payers: the claims' own STC still say what happened
+        findings.append(X12Issue(code="stc_missing", message="billing provider loop 2200C has no STC",
+                                 position=trn.position, segment_id="TRN"))
     ref = cur.take("REF")
     totals = _read_totals(cur)
     patients: list[PatientLevel] = []

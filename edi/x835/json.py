@@ -61,7 +61,7 @@ def _claim_json(c: ClaimPayment) -> dict[str, Any]:
         "filing_indicator": c.filing_indicator,
         "payer_claim_control_number": c.payer_claim_control_number,
         "frequency_code": c.frequency_code,
-        "adjustments": [_adjustment_json(a) for a in c.all_adjustments],
+        "adjustments": [_adjustment_json(a) for a in c.adjustments],  # the CLP's CAS; lines carry theirs
         "remarks": list(c.remark_codes),
         "crossover_payer": {"name": carrier.last_name, "id": carrier.id} if carrier else None,
         "statement_from": json_date(c.statement_from),

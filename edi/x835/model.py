@@ -14,6 +14,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from edi.composites import Procedure
+from edi.issues import X12Issue
 
 IMPLEMENTATION = "005010X221A1"
 FUNCTIONAL_ID = "HP"
@@ -355,6 +356,7 @@ class RemittanceTransaction:
     provider_adjustments: tuple[ProviderAdjustment, ...] = ()
     control_number: str = field(default="", compare=False)  # ST02, assigned by the writer
     position: int | None = field(default=None, compare=False)  # ST segment
+    findings: tuple[X12Issue, ...] = field(default=(), compare=False)  # read anyway, reported (e.g. no PER*BL)
 
     @property
     def claims(self) -> tuple[ClaimPayment, ...]:
@@ -363,13 +365,20 @@ class RemittanceTransaction:
 
 @dataclass(frozen=True, kw_only=True)
 class Remittance835:
-    """A whole 835 file: envelope identifiers and its transaction sets in file order."""
+    """A whole 835 file: envelope identifiers (of its first interchange when it holds several) and
+    the transaction sets of every interchange in file order."""
 
     sender_id: str
     receiver_id: str
     interchange_control_number: str
     group_control_number: str
     transactions: tuple[RemittanceTransaction, ...]
+    envelope_findings: tuple[X12Issue, ...] = field(default=(), compare=False)  # counts, control numbers
+
+    @property
+    def findings(self) -> tuple[X12Issue, ...]:
+        """Every finding of the file: envelope first, then each transaction set's."""
+        return self.envelope_findings + tuple(f for t in self.transactions for f in t.findings)
 
     @property
     def claims(self) -> tuple[ClaimPayment, ...]:

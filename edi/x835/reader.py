@@ -11,7 +11,9 @@ from datetime import date
 from typing import Any
 
 from edi.composites import Procedure
-from edi.x12 import Segment, TransactionSet, X12EnvelopeError, read_interchange
+from edi.envelope import read_interchanges, transaction_sets
+from edi.issues import X12Issue
+from edi.x12 import Segment, TransactionSet
 from edi.x12values import (
     Cursor,
     element_error,
@@ -58,32 +60,26 @@ from edi.x835.model import (
 
 
 def read_835(text: str) -> Remittance835:
-    """Read an 835 file. Raises ``X12Error`` subclasses naming segment position and element."""
-    interchange = read_interchange(text)
-    transactions: list[RemittanceTransaction] = []
-    group_control = ""
-    for group in interchange.groups:
-        for ts in group.transactions:
-            if group.functional_id != FUNCTIONAL_ID or ts.id != "835":
-                st = ts.segments[0]
-                raise X12EnvelopeError("transaction set is not an 835 (GS01 HP, ST01 835)",
-                                       position=st.position, segment_id=st.tag)
-            transactions.append(read_transaction_set(ts))
-        group_control = group_control or group.control_number
-    if not transactions:
-        raise X12EnvelopeError("file holds no 835 transaction set", position=1, segment_id="ISA")
+    """Read an 835 file (every interchange in it). Raises ``X12Error`` subclasses naming segment
+    position and element when the structure cannot be read; what breaks a rule but still reads
+    (a trailer count, a missing PER*BL) comes back in ``Remittance835.findings``."""
+    interchanges = read_interchanges(text)
+    sets = transaction_sets(interchanges, FUNCTIONAL_ID, "835", "an 835 (GS01 HP, ST01 835)")
+    first = interchanges[0]
     return Remittance835(
-        sender_id=interchange.sender_id,
-        receiver_id=interchange.receiver_id,
-        interchange_control_number=interchange.control_number,
-        group_control_number=group_control,
-        transactions=tuple(transactions),
+        sender_id=first.sender_id,
+        receiver_id=first.receiver_id,
+        interchange_control_number=first.control_number,
+        group_control_number=next(g.control_number for i in interchanges for g in i.groups if g.transactions),
+        transactions=tuple(read_transaction_set(ts) for ts in sets),
+        envelope_findings=tuple(f for i in interchanges for f in i.findings),
     )
 
 
 def read_transaction_set(ts: TransactionSet) -> RemittanceTransaction:
     """One ST 835 transaction set already split out by ``read_interchange``."""
     cur = Cursor(ts.segments[1:-1], ts.segments[-1])
+    findings: list[X12Issue] = []
     bpr = cur.expect("BPR", what="financial information")
     trn = cur.expect("TRN", what="reassociation trace number")
     expect_code(trn, 1, ("1",))
@@ -101,7 +97,7 @@ def read_transaction_set(ts: TransactionSet) -> RemittanceTransaction:
             production_date = required_date(seg, 2)
         else:
             raise element_error(seg, 1, "is not a qualifier allowed in the 835 header")
-    payer = _read_payer(cur)
+    payer = _read_payer(cur, findings)
     payee = _read_payee(cur)
     headers: list[HeaderNumber] = []
     while cur.at("LX"):
@@ -132,6 +128,7 @@ def read_transaction_set(ts: TransactionSet) -> RemittanceTransaction:
         provider_adjustments=tuple(plbs),
         control_number=ts.control_number,
         position=ts.segments[0].position,
+        findings=tuple(findings),
     )
 
 
@@ -148,14 +145,14 @@ def _read_bank(bpr: Segment) -> BankDetails | None:
 
 
 def _read_address(cur: Cursor, required_segments: bool, what: str) -> Address | None:
+    """N3 then N4; the payee's are each optional (X221 1000B), so an N4 alone is a city without a
+    street."""
     n3 = cur.expect("N3", what=f"{what} address") if required_segments else cur.take("N3")
-    if n3 is None:
-        if cur.at("N4"):
-            raise segment_error(cur.next(), "N4 without the N3 it belongs to")
+    n4 = cur.expect("N4", what=f"{what} city, state, ZIP code") if n3 is not None else cur.take("N4")
+    if n4 is None:
         return None
-    n4 = cur.expect("N4", what=f"{what} city, state, ZIP code")
-    return Address(line1=required(n3, 1), line2=n3.el(2), city=required(n4, 1), state=n4.el(2),
-                   postal_code=n4.el(3), country=n4.el(4))
+    return Address(line1=required(n3, 1) if n3 else "", line2=n3.el(2) if n3 else "", city=required(n4, 1),
+                   state=n4.el(2), postal_code=n4.el(3), country=n4.el(4))
 
 
 def _read_contact(seg: Segment) -> Contact:
@@ -166,7 +163,7 @@ def _read_contact(seg: Segment) -> Contact:
     return Contact(function=required(seg, 1), name=seg.el(2), numbers=numbers)
 
 
-def _read_payer(cur: Cursor) -> Payer:
+def _read_payer(cur: Cursor, findings: list[X12Issue]) -> Payer:
     n1 = cur.expect("N1", "PR", "payer identification")
     address = _read_address(cur, True, "payer")
     assert address is not None
@@ -179,7 +176,8 @@ def _read_payer(cur: Cursor) -> Payer:
         else:
             contacts.append(_read_contact(seg))
     if not any(c.function == "BL" for c in contacts):
-        raise segment_error(n1, "payer loop 1000A has no PER*BL technical contact")
+        findings.append(X12Issue(code="per_bl_missing", message="payer loop 1000A has no PER*BL technical contact",
+                                 position=n1.position, segment_id="N1"))
     return Payer(name=required(n1, 2), address=address, id_qualifier=n1.el(3), id=n1.el(4),
                  references=tuple(refs), contacts=tuple(contacts))
 

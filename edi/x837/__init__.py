@@ -14,6 +14,7 @@ from edi.x837.model import (
     MAX_DIAGNOSES,
     MAX_LINES,
     NPI,
+    READING,
     Address,
     Adjustment,
     AdjustmentGroup,
@@ -51,7 +52,7 @@ from edi.x837.model import (
     Taxonomy,
     Zip,
 )
-from edi.x837.reader import read_837p, read_837p_interchange
+from edi.x837.reader import Read837P, read_837p, read_837p_document, read_837p_interchange
 from edi.x837.writer import (
     MAX_CLAIMS_PER_TRANSACTION,
     cas_segments,
@@ -69,6 +70,7 @@ __all__ = [
     "MAX_DIAGNOSES",
     "MAX_LINES",
     "NPI",
+    "READING",
     "Address",
     "Adjustment",
     "AdjustmentGroup",
@@ -96,6 +98,7 @@ __all__ = [
     "Procedure",
     "Provider",
     "Quantity",
+    "Read837P",
     "Receiver",
     "RelatedCause",
     "Relationship",
@@ -110,6 +113,7 @@ __all__ = [
     "fmt_amount",
     "fmt_date",
     "read_837p",
+    "read_837p_document",
     "read_837p_interchange",
     "render_837p",
     "transaction_body",

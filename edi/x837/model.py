@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from edi.npi import is_valid_npi
 
@@ -22,11 +22,31 @@ MAX_LINES = 50
 MAX_DIAGNOSES = 12
 MAX_CLAIMS_PER_SUBSCRIBER = 100  # X222 caps 2300 loops per 2000B/2000C parent
 
+READING: dict[str, Any] = {"reading": True}
+"""Validation context of the reader. Some rules here are ours for what we send (NPI check digit,
+PRV*BI, ZIP+4, ICD-10 shape, our id character sets), not the implementation guide's: other
+senders break them in valid files, so under this context they pass and the reader reports them."""
 
-def _npi(value: str) -> str:
-    if not is_valid_npi(value):
-        raise ValueError("not a valid NPI (10 digits, first 1 or 2, Luhn check digit)")
+
+def _writer_rule(ok: bool, message: str, info: ValidationInfo) -> None:
+    if not ok and not (isinstance(info.context, dict) and info.context.get("reading")):
+        raise ValueError(message)
+
+
+def _npi(value: str, info: ValidationInfo) -> str:
+    _writer_rule(is_valid_npi(value), "not a valid NPI (10 digits, first 1 or 2, Luhn check digit)", info)
     return value
+
+
+def _plain_id(max_length: int) -> AfterValidator:
+    """Letters, digits and hyphens up to ``max_length``: what we send in ids a partner echoes back."""
+
+    def check(value: str, info: ValidationInfo) -> str:
+        ok = len(value) <= max_length and re.fullmatch(r"[A-Za-z0-9\-]+", value) is not None
+        _writer_rule(ok, f"must be at most {max_length} letters, digits or hyphens", info)
+        return value
+
+    return AfterValidator(check)
 
 
 def _zip(value: str) -> str:
@@ -42,13 +62,18 @@ def _amount(value: Decimal) -> Decimal:
     return value
 
 
-def _diagnosis(value: str) -> str:
+def _diagnosis(value: str, info: ValidationInfo) -> str:
     code = value.replace(".", "").strip().upper()
-    if not re.fullmatch(r"[A-Z][0-9][0-9A-Z]{1,5}", code):
-        raise ValueError("not an ICD-10-CM code shape")
+    _writer_rule(re.fullmatch(r"[A-Z][0-9][0-9A-Z]{1,5}", code) is not None, "not an ICD-10-CM code shape", info)
     return code
 
 
+def _alphanumeric_id(value: str, info: ValidationInfo) -> str:
+    _writer_rule(value.isascii() and value.isalnum(), "must be letters and digits only", info)
+    return value
+
+
+_alphanumeric = AfterValidator(_alphanumeric_id)
 NPI = Annotated[str, AfterValidator(_npi)]
 Zip = Annotated[str, AfterValidator(_zip)]
 Money = Annotated[Decimal, AfterValidator(_amount)]
@@ -60,7 +85,14 @@ FreeText = Annotated[str, Field(min_length=1, max_length=60)]
 Procedure = Annotated[str, Field(pattern=r"^[A-Z0-9]{5}$")]
 Modifier = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]
 PlaceOfService = Annotated[str, Field(pattern=r"^\d{2}$")]
-Taxonomy = Annotated[str, Field(pattern=r"^[0-9]{3}[0-9A-Z]{6}X$")]
+
+
+def _taxonomy_code(value: str, info: ValidationInfo) -> str:
+    _writer_rule(re.fullmatch(r"[0-9]{3}[0-9A-Z]{6}X", value) is not None, "not a NUCC taxonomy code shape", info)
+    return value
+
+
+Taxonomy = Annotated[str, Field(min_length=10, max_length=10), AfterValidator(_taxonomy_code)]
 Gender = Literal["M", "F", "U"]
 ClaimFilingIndicator = Literal[
     "11",
@@ -123,15 +155,20 @@ class Receiver(_Model):
 class BillingProvider(_Model):
     name: FreeText  # organization name (NM102 = 2)
     npi: NPI
-    taxonomy: Taxonomy
+    taxonomy: Taxonomy | None = Field(default=None, validate_default=True, description="PRV*BI; required when writing")
     tax_id: Annotated[str, Field(pattern=r"^\d{9}$")]  # REF*EI
     address: Address
 
     @field_validator("address")
     @classmethod
-    def _zip_plus_four(cls, value: Address) -> Address:
-        if len(value.zip) != 9:
-            raise ValueError("billing provider ZIP must be ZIP+4 (9 digits)")
+    def _zip_plus_four(cls, value: Address, info: ValidationInfo) -> Address:
+        _writer_rule(len(value.zip) == 9, "billing provider ZIP must be ZIP+4 (9 digits)", info)
+        return value
+
+    @field_validator("taxonomy")
+    @classmethod
+    def _taxonomy(cls, value: str | None, info: ValidationInfo) -> str | None:
+        _writer_rule(value is not None, "billing provider taxonomy (PRV*BI) is required", info)
         return value
 
 
@@ -252,7 +289,7 @@ class OtherPayer(_Model):
 
 
 class Claim(_Model):
-    submission_id: Annotated[str, Field(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9\-]+$")]  # CLM01
+    submission_id: Annotated[str, Field(min_length=1, max_length=38), _plain_id(20)]  # CLM01
     billing_provider: BillingProvider
     subscriber: Subscriber
     patient: Patient | None = None
@@ -357,8 +394,8 @@ class ClaimBatch(_Model):
     A single claim can be given as ``"claim": {...}`` instead of ``"claims": [...]``.
     """
 
-    sender_id: Annotated[str, Field(min_length=2, max_length=15, pattern=r"^[A-Za-z0-9]+$")]
-    receiver_id: Annotated[str, Field(min_length=2, max_length=15, pattern=r"^[A-Za-z0-9]+$")]
+    sender_id: Annotated[str, Field(min_length=2, max_length=15), _alphanumeric]  # ISA06
+    receiver_id: Annotated[str, Field(min_length=2, max_length=15), _alphanumeric]  # ISA08
     interchange_control_number: Annotated[int, Field(ge=1, le=999_999_999)] = 1
     group_control_number: Annotated[int, Field(ge=1, le=999_999_999)] = 1
     created: datetime

@@ -2,21 +2,26 @@
 
 It reads what our writer emits plus the common variations of other senders (NM1 ids in
 any order of optional segments); loops it does not model (2010AB, 2310D, 2420B/C/D/F, ...)
-are skipped. Values that do not fit the model raise X12Error naming the segment position and the
-model field, never the value.
+are skipped. Our writer's own rules (NPI check digit, PRV*BI, ZIP+4, id character sets: see
+``model.READING``) do not stop it: ``read_837p_document`` returns the data with each breach as a
+finding. A claim that does not fit the model at all is left out with an error finding; a
+structure it cannot follow raises X12Error. Messages name segment positions and model fields,
+never values.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
 from edi.envelope import Interchange, TransactionSet, read_interchange
 from edi.errors import X12Error
+from edi.issues import X12Issue
 from edi.segments import Segment
-from edi.x837.model import Claim, ClaimBatch
+from edi.x837.model import READING, Claim, ClaimBatch
 
 Doc = dict[str, Any]
 
@@ -156,7 +161,7 @@ class _TransactionReader:
         elif code == "40":
             self.batch["receiver"] = {"name": seg.el(3), "id": seg.el(9)}
             self.target = None
-        elif code == "85":
+        elif code == "85" and self.claim is None:  # 2010AA; in a claim it is 2330G, another payer's
             self.billing.update(name=seg.el(3), npi=seg.el(9))
             self.target = self.billing
         elif code == "IL" and self.other is not None:
@@ -346,13 +351,51 @@ def _drop_nones(value: Any) -> Any:
     return value
 
 
-def _validation_message(error: ValidationError) -> str:
+def _validation_message(error: ValidationError, what: str = "claim") -> str:
     first = error.errors()[0]
-    loc = ".".join(str(part) for part in first["loc"])
-    return f"claim field {loc}: {first['msg']}" if loc else f"claim: {first['msg']}"
+    return _error_text(first["loc"], first["msg"], what)
 
 
-def read_837p_interchange(interchange: Interchange) -> ClaimBatch:
+def _error_text(loc: tuple[int | str, ...], msg: str, what: str = "claim") -> str:
+    where = ".".join(str(part) for part in loc)
+    msg = msg.removeprefix("Value error, ")
+    return f"{what} field {where}: {msg}" if where else f"{what}: {msg}"
+
+
+@dataclass(frozen=True)
+class Read837P:
+    """An 837P interchange as read: the batch (None when not one claim could be read) and the
+    findings: our writer's rules it breaks (warnings) and claims left out (errors)."""
+
+    batch: ClaimBatch | None
+    findings: tuple[X12Issue, ...]
+
+
+M = TypeVar("M", Claim, ClaimBatch)
+
+
+def _validate(model: type[M], doc: Doc, seg: Segment | None, findings: list[X12Issue]) -> M | None:
+    """The strict model, else the reader's (writer-only rules pass, each reported), else None."""
+    position, segment_id = (seg.position, seg.tag) if seg else (None, None)
+    what = "claim" if model is Claim else "interchange"
+    try:
+        return model.model_validate(doc)
+    except ValidationError as strict:
+        try:
+            value = model.model_validate(doc, context=READING)
+        except ValidationError as exc:
+            findings.append(X12Issue(code="unreadable", message=_validation_message(exc, what), position=position,
+                                     segment_id=segment_id))
+            return None
+        findings.extend(
+            X12Issue(code="writer_rule", message=_error_text(e["loc"], e["msg"], what), position=position,
+                     segment_id=segment_id, severity="warning")
+            for e in strict.errors()
+        )
+        return value
+
+
+def read_837p_document(interchange: Interchange) -> Read837P:
     """Build the typed batch from an already-parsed interchange holding 837P transaction sets."""
     if not interchange.groups:
         raise X12Error("interchange has no functional group")
@@ -368,6 +411,7 @@ def read_837p_interchange(interchange: Interchange) -> ClaimBatch:
         batch["created"] = datetime.strptime(group.date + group.time[:4], "%Y%m%d%H%M")
     except ValueError:
         raise X12Error("GS04/GS05 is not a valid date and time", segment_id="GS") from None
+    findings: list[X12Issue] = list(interchange.findings)
     claims: list[Claim] = []
     for ts in interchange.transactions():
         if ts.id != "837":
@@ -375,15 +419,22 @@ def read_837p_interchange(interchange: Interchange) -> ClaimBatch:
         reader = _TransactionReader(batch)
         reader.read(ts)
         for clm, doc in reader.claims:
-            try:
-                claims.append(Claim.model_validate(_drop_nones(doc)))
-            except ValidationError as exc:
-                raise X12Error(_validation_message(exc), position=clm.position, segment_id="CLM") from None
+            claim = _validate(Claim, _drop_nones(doc), clm, findings)
+            if claim is not None:
+                claims.append(claim)
     batch["claims"] = claims
-    try:
-        return ClaimBatch.model_validate(_drop_nones(batch))
-    except ValidationError as exc:
-        raise X12Error(_validation_message(exc)) from None
+    return Read837P(_validate(ClaimBatch, _drop_nones(batch), None, findings) if claims else None, tuple(findings))
+
+
+def read_837p_interchange(interchange: Interchange) -> ClaimBatch:
+    """The batch of an interchange; an error finding (a claim that cannot be read, a trailer count
+    that does not match) raises X12Error. Our writer's rules do not: see ``read_837p_document``."""
+    document = read_837p_document(interchange)
+    errors = [f for f in document.findings if f.severity == "error"]
+    if errors or document.batch is None:
+        first = errors[0] if errors else X12Issue(code="unreadable", message="interchange holds no claim")
+        raise X12Error(first.message, position=first.position, segment_id=first.segment_id)
+    return document.batch
 
 
 def read_837p(text: str) -> ClaimBatch:

@@ -110,7 +110,9 @@ class _Builder:
             self.add(["DMG", "D8", fmt_date(birth_date), gender or "U"])
 
     def billing_provider(self, hl: int, provider: BillingProvider) -> None:
-        self.add(["HL", str(hl), "", "20", "1"], ["PRV", "BI", "PXC", provider.taxonomy])
+        self.add(["HL", str(hl), "", "20", "1"])
+        if provider.taxonomy:  # always, except in a batch the reader took from another sender
+            self.add(["PRV", "BI", "PXC", provider.taxonomy])
         self.org_nm1("85", provider.name, "XX", provider.npi, "billing provider name")
         self.address(provider.address, "billing provider")
         self.add(["REF", "EI", provider.tax_id])

@@ -5,7 +5,8 @@ IK404 (a copy of the bad element) is read past and never kept: it may be PHI.
 
 from __future__ import annotations
 
-from edi.x12 import Segment, TransactionSet, X12EnvelopeError, read_interchange
+from edi.envelope import read_interchanges, transaction_sets
+from edi.x12 import Segment, TransactionSet, X12EnvelopeError
 from edi.x12values import Cursor, element_error, optional_int, parse_enum, required, required_int
 from edi.x999.model import (
     FUNCTIONAL_ID,
@@ -19,19 +20,10 @@ from edi.x999.model import (
 
 
 def read_999_all(text: str) -> tuple[Ack999, ...]:
-    """Every ST 999 of a file (a sender may acknowledge several groups in one interchange)."""
-    interchange = read_interchange(text)
-    acks: list[Ack999] = []
-    for group in interchange.groups:
-        for ts in group.transactions:
-            if group.functional_id != FUNCTIONAL_ID or ts.id != "999":
-                st = ts.segments[0]
-                raise X12EnvelopeError("transaction set is not a 999 (GS01 FA, ST01 999)",
-                                       position=st.position, segment_id=st.tag)
-            acks.append(read_transaction_set(ts))
-    if not acks:
-        raise X12EnvelopeError("file holds no 999 transaction set", position=1, segment_id="ISA")
-    return tuple(acks)
+    """Every ST 999 of a file (a sender may acknowledge several groups, in one interchange or
+    several); trailer counts that do not match are the envelope's findings, not errors here."""
+    sets = transaction_sets(read_interchanges(text), FUNCTIONAL_ID, "999", "a 999 (GS01 FA, ST01 999)")
+    return tuple(read_transaction_set(ts) for ts in sets)
 
 
 def read_999(text: str) -> Ack999:

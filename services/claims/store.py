@@ -456,6 +456,15 @@ class ClaimsStore:
         )
         return [SubmissionRow(**dict(r)) for r in rows]
 
+    async def submissions_in_interchange(self, icn: str) -> list[SubmissionRow]:
+        """The sent submissions an interchange (ISA13) carried; a TA1 may drop its leading zeros."""
+        rows = await self.conn.fetch(
+            "SELECT * FROM submissions WHERE status = 'sent'"
+            " AND ltrim(interchange_control_number, '0') = ltrim($1, '0') ORDER BY submission_id",
+            icn,
+        )
+        return [SubmissionRow(**dict(r)) for r in rows]
+
     async def submissions_of(self, claim_ids: Sequence[str]) -> list[SubmissionRow]:
         rows = await self.conn.fetch("SELECT * FROM submissions WHERE claim_id = ANY($1) ORDER BY queued_at",
                                      list(claim_ids))

@@ -21,7 +21,7 @@ from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
-from edi import x277ca, x999
+from edi import ta1, x277ca, x999
 from edi.envelope import EnvelopeParams, read_interchange
 from edi.validate import pyx12_validate
 from edi.x837 import read_837p
@@ -170,7 +170,7 @@ def write_ack(platform: Settings, name: str, text: str) -> None:
     (folder / name).write_text(text)
 
 
-def write_999(platform: Settings, text_837: str, reject: bool = False) -> None:
+def write_999(platform: Settings, text_837: str, reject: bool = False, ta1_before: str = "") -> None:
     interchange = read_interchange(text_837)
     findings = {}
     if reject:
@@ -188,7 +188,10 @@ def write_999(platform: Settings, text_837: str, reject: bool = False) -> None:
         )
     acks = acknowledge_interchange(interchange, findings)
     number = int(interchange.control_number) if hasattr(interchange, "control_number") else 1
-    write_ack(platform, f"999-{uuid.uuid4().hex[:8]}.x12", x999.write_999(acks, ack_params(number)))
+    text = x999.write_999(acks, ack_params(number))
+    if ta1_before:  # a clearinghouse may answer the interchange (TA1) and its groups (999) in one file
+        text = text.replace("~GS*", f"~{ta1_before}~GS*", 1)
+    write_ack(platform, f"999-{uuid.uuid4().hex[:8]}.x12", text)
 
 
 def write_277ca(
@@ -333,6 +336,37 @@ async def test_999_rejection_rejects_every_claim_of_the_set(
         return await count(platform, "claims", sql, submitted["claim_id"]) == 1
 
     await eventually(refused, what="a refused transition in the history")
+
+
+async def test_ta1_answers_the_whole_interchange(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    """A TA1 alone with R rejects the claims of the interchange it names (its TA101 without the
+    leading zeros some clearinghouses drop); a TA1 A before a 999's groups is noted, then the 999."""
+    rejected_enc, _ = await post_encounter(platform, coverages=1)
+    [doomed] = await wait_for(platform, rejected_enc, "ClaimSubmitted")
+    icn = read_interchange(outbound_text(platform, doomed)).control_number
+    rejection = ta1.InterchangeAck(str(int(icn)), f"{TODAY:%y%m%d}", "1200", ta1.InterchangeAckCode.REJECTED, "024")
+    write_ack(platform, f"ta1-{uuid.uuid4().hex[:8]}.x12", ta1.write_ta1(rejection, ack_params(int(icn) + 500)))
+    [rejected] = await wait_for(platform, rejected_enc, "ClaimRejected")
+    assert rejected["source"] == "TA1" and rejected["reason"] == "TA1 R 024: Invalid Interchange Content"
+    assert rejected["codes"] == [{"segment": "TA1", "code": "R:024", "description": "Invalid Interchange Content"}]
+
+    accepted_enc, _ = await post_encounter(platform, coverages=1)
+    [kept] = await wait_for(platform, accepted_enc, "ClaimSubmitted")
+    kept_text = outbound_text(platform, kept)
+    kept_icn = read_interchange(kept_text).control_number
+    write_999(platform, kept_text, ta1_before=f"TA1*{kept_icn}*{TODAY:%y%m%d}*1200*A*000")
+    history = "SELECT count(*) FROM claim_history WHERE claim_id = $1 AND trigger = $2"
+
+    async def noted() -> bool:
+        triggers = ("TA1_accepted", "999_accepted")
+        return [await count(platform, "claims", history, kept["claim_id"], t) for t in triggers] == [1, 1]
+
+    await eventually(noted, what="the TA1 and the 999 acceptance in the claim's history")
+    sql = "SELECT count(*) FROM acknowledgments WHERE kind = 'TA1' AND matched_submission_id = $1 AND outcome = $2"
+    assert await count(platform, "claims", sql, kept["submission_id"], "accepted") == 1
+    assert await count(platform, "claims", sql, doomed["submission_id"], "rejected") == 1
 
 
 async def test_a_277ca_after_the_payment_is_recorded_not_refused(

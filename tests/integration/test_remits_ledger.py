@@ -5,6 +5,7 @@ posted through the service's own intake into Postgres: journals balance, payer c
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -85,6 +86,17 @@ async def test_http_upload_and_payment(app: FastAPI, client: httpx.AsyncClient) 
     assert again.json()["status"] == "duplicate" and again.json()["duplicates"] == [first.json()["file_id"]]
     garbage = await client.post("/v1/remittances", content=b"ISA*nonsense~")
     assert garbage.json()["status"] == "quarantined" and garbage.json()["reason"].startswith("parse")
+    # Two interchanges in one file post both; a wrong trailer count quarantines the file with the reason.
+    async with app.state.runtime.db.acquire() as conn:
+        subs = [await seed(conn, next(SEQ) + 10_000, "PA-HTTP2") for _ in range(2)]
+    files = [write_835([remittance(f"TWO{k}", claim(sub, "1", "100.00", "60.00", line(
+        "100.00", "60.00", adj("CO", "45", "40.00"), lcn=f"{sub}-1")))], params(k)) for k, sub in enumerate(subs, 2)]
+    both = await client.post("/v1/remittances", content="\r\n".join(files), params={"file_name": "two.835"})
+    assert both.json()["status"] == "posted" and len(both.json()["remittance_ids"]) == 2, both.json()
+    miscounted = re.sub(r"SE\*\d+\*", "SE*99*", files[0].replace("TWO2", "TWO9"))
+    held = (await client.post("/v1/remittances", content=miscounted)).json()
+    assert held["status"] == "quarantined" and re.fullmatch(
+        r"envelope: segment \d+ \(SE\): SE01 says 99 segments, found \d+", held["reason"]), held
     body = {"source_system": "portal", "source_payment_id": "h-1", "idempotency_key": "portal:h-1",
             "patient_account_id": "PA-HTTP", "amount": "25.00", "method": "card", "received_on": "2026-04-09",
             "encounter_id": None, "statement_id": None, "reference": None}

@@ -228,7 +228,7 @@ class Claim:
             **self.ids, submission_id=sid, source=source, codes=codes,
             payer_claim_control_number=payer_claim_control_number, accepted_at=now))
 
-    def reject(self, source: Literal["999", "277CA"], codes: list[ev.AcknowledgmentCode], reason: str,
+    def reject(self, source: Literal["999", "277CA", "TA1"], codes: list[ev.AcknowledgmentCode], reason: str,
                now: datetime) -> ev.ClaimRejected:
         t = self._allow("reject")
         sid = self.submission_id

@@ -1,5 +1,5 @@
-"""999 and 277CA files applied to the claims they answer (acceptance, rejection, flagged when
-they match nothing)."""
+"""TA1, 999 and 277CA files applied to the claims they answer (acceptance, rejection, flagged when
+they match nothing). A TA1 answers a whole interchange: R rejects every claim it carried."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from datetime import datetime
 from functools import partial
 from typing import Literal
 
-from edi import x277ca, x999
-from edi.envelope import read_interchange
+from edi import ta1, x277ca, x999
+from edi.envelope import read_interchanges
 from edi.errors import X12Error
 from schemas import claims as ev
 from services.chassis.clearinghouse import ExchangeFile
@@ -19,31 +19,37 @@ from services.claims.domain import acks
 from services.claims.domain.claim import ADJUDICATED_ALREADY, Claim
 from services.claims.service.scrubbing import scrub_and_route
 from services.claims.service.transitions import move, note
-from services.claims.store import ClaimsStore
+from services.claims.store import ClaimsStore, SubmissionRow
 
 log = logging.getLogger(__name__)
 
 
 async def process_ack_file(db: ClaimsStore, file: ExchangeFile, content: bytes, now: datetime) -> str:
-    """Apply one 999 or 277CA file; unmatched or unreadable content is stored flagged, never dropped."""
+    """Apply one TA1, 999 or 277CA file (several interchanges allowed; TA1s first, whether alone or
+    before a 999's groups); unmatched or unreadable content is stored flagged, never dropped."""
     sha = hashlib.sha256(content).hexdigest()
     if await db.ack_seen(sha):
         return "duplicate"
-    text = content.decode("utf-8", errors="replace")
+    text = content.decode("utf-8-sig", errors="replace")
+    kind: str | None
     try:
-        interchange = read_interchange(text)
-        kind = acks.kind_of(interchange.groups[0].functional_id) if interchange.groups else None
+        interchanges = read_interchanges(text)
+        interchange_acks = [ack for interchange in interchanges for ack in ta1.interchange_acks(interchange)]
+        groups = [group for interchange in interchanges for group in interchange.groups]
+        kind = acks.kind_of(groups[0].functional_id) if groups else ("TA1" if interchange_acks else None)
     except X12Error:
         kind = None
     if kind is None:
         await db.save_ack(file_name=file.name, sha256=sha, kind="unreadable", reference="-",
                              outcome="unreadable", submission_id=None, flagged=True,
-                             detail={"why": "not a 999 or 277CA interchange"}, now=now)
+                             detail={"why": "not a TA1, 999 or 277CA interchange"}, now=now)
         return "unreadable"
     try:
+        for interchange_ack in interchange_acks:
+            await _apply_ta1(db, file.name, sha, interchange_ack, now)
         if kind == "999":
             await _apply_999(db, file.name, sha, x999.read_999_all(text), now)
-        else:
+        elif kind == "277CA":
             await _apply_277ca(db, file.name, sha, x277ca.read_277ca(text), now)
     except X12Error as exc:
         await db.save_ack(file_name=file.name, sha256=sha, kind=kind, reference="-", outcome="unreadable",
@@ -66,23 +72,45 @@ async def _apply_999(db: ClaimsStore, name: str, sha: str, items: tuple[x999.Ack
                 continue
             codes = [ev.AcknowledgmentCode(segment=c.segment, code=c.code, description=c.description)
                      for c in acks.set_codes(ts, ack)]
-            for sub in subs:
-                claim = await db.get_claim(sub.claim_id)
-                assert claim is not None
-                current = claim.submission_id == sub.submission_id
-                await db.save_ack(file_name=name, sha256=sha, kind="999", reference=reference,
-                                     outcome="accepted" if ts.accepted else "rejected",
-                                     submission_id=sub.submission_id, flagged=not current,
-                                     detail={} if current else {"why": "acknowledges an older submission"}, now=now)
-                if not current:
-                    continue
-                if ts.accepted:
-                    await note(db, claim, "999_accepted", now, {"submission_id": sub.submission_id})
-                else:
-                    await reject_claim(db, claim, "999", codes, acks.set_reason(ts), now)
+            await _answer(db, name, sha, "999", reference, subs, ts.accepted, codes, acks.set_reason(ts), now)
 
 
-async def reject_claim(db: ClaimsStore, claim: Claim, source: Literal["999", "277CA"],
+async def _apply_ta1(db: ClaimsStore, name: str, sha: str, ack: ta1.InterchangeAck, now: datetime) -> None:
+    """A (accepted) and E (accepted with errors) are noted on each claim; R rejects each claim."""
+    subs = await db.submissions_in_interchange(ack.control_number)
+    if not subs:
+        await db.save_ack(file_name=name, sha256=sha, kind="TA1", reference=ack.control_number,
+                          outcome="rejected" if ack.rejected else "accepted", submission_id=None, flagged=True,
+                          detail={"why": "no submitted interchange matches", "note_code": ack.note_code}, now=now)
+        log.warning("unmatched TA1 kept and flagged", extra=ids(file_id=name))
+        return
+    codes = [ev.AcknowledgmentCode(segment="TA1", code=f"{ack.code.value}:{ack.note_code}", description=ack.note)]
+    await _answer(db, name, sha, "TA1", ack.control_number, subs, not ack.rejected, codes, ack.reason, now)
+
+
+async def _answer(db: ClaimsStore, name: str, sha: str, kind: Literal["999", "TA1"], reference: str,
+                  subs: list[SubmissionRow], accepted: bool, codes: list[ev.AcknowledgmentCode], reason: str,
+                  now: datetime) -> None:
+    """Record the acknowledgment per submission; the current submission of each claim is noted as
+    accepted (``<kind>_accepted``) or rejected, an older one is kept flagged."""
+    for sub in subs:
+        claim = await db.get_claim(sub.claim_id)
+        assert claim is not None
+        current = claim.submission_id == sub.submission_id
+        await db.save_ack(file_name=name, sha256=sha, kind=kind, reference=reference,
+                          outcome="accepted" if accepted else "rejected",
+                          submission_id=sub.submission_id, flagged=not current,
+                          detail={} if current else {"why": "acknowledges an older submission"}, now=now)
+        if not current:
+            continue
+        if accepted:
+            await note(db, claim, f"{kind}_accepted", now, {"submission_id": sub.submission_id,
+                                                            "codes": [c.code for c in codes]})
+        else:
+            await reject_claim(db, claim, kind, codes, reason, now)
+
+
+async def reject_claim(db: ClaimsStore, claim: Claim, source: Literal["999", "277CA", "TA1"],
                   codes: list[ev.AcknowledgmentCode], reason: str, now: datetime) -> None:
     sid = claim.submission_id
     rejected = await move(db, claim, now, partial(claim.reject, source, codes, reason, now),

@@ -132,6 +132,11 @@ async def _post_file(conn: asyncpg.Connection, file_id: str, sha: str, raw: byte
         remittance = read_835(decode(raw))
     except X12Error as exc:
         raise Quarantine(f"parse: {exc}") from exc
+    # A trailer count or control number that does not match may mean lost segments: posting
+    # money from such a file waits for a person. Other findings (no PER*BL) do not stop posting.
+    envelope = [str(f) for f in remittance.envelope_findings]
+    if envelope:
+        raise Quarantine("envelope: " + "; ".join(envelope[:5]))
     problems = [f"ST {t.control_number}: {c.message}" for t in remittance.transactions for c in check_835(t)
                 if not c.ok]
     if problems:

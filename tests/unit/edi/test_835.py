@@ -102,26 +102,26 @@ def test_processed_claim_fields_and_service_line() -> None:
     assert tx["payee"] == {"name": "SUNRISE CLINIC", "npi": "1234567893", "tax_id": "123456789"}
     assert (tx["trace_number"], tx["payment_method"], tx["total_payment"]) == ("TRACE0001", "CHK", "100.00")
     cj = tx["claims"][0]
-    assert cj["adjustments"] == [
-        {"group": "CO", "reason": "45", "amount": "30.00", "quantity": None},
-        {"group": "PR", "reason": "2", "amount": "20.00", "quantity": None},
-    ]
+    assert cj["adjustments"] == []  # the claim has no CLP-level CAS: its adjustments are the line's
     lj = cj["service_lines"][0]
     assert lj == {
         "procedure": "99213", "procedure_qualifier": "HC", "modifiers": ["25"], "revenue_code": "", "charge": "150.00",
         "paid": "100.00", "allowed": "120.00", "units": "1", "line_control_number": "L1",
-        "service_date": "2025-01-15", "adjustments": cj["adjustments"], "remarks": [],
+        "service_date": "2025-01-15", "remarks": [], "adjustments": [
+            {"group": "CO", "reason": "45", "amount": "30.00", "quantity": None},
+            {"group": "PR", "reason": "2", "amount": "20.00", "quantity": None},
+        ],
     }
 
 
-def test_claim_and_line_adjustments_both_listed_on_the_claim() -> None:
+def test_claim_adjustments_are_the_clp_level_cas_only() -> None:
     claims = ("CLP*C9*1*200*90*30*12*PCC9~CAS*OA*23*10~" + PATIENT
               + "SVC*HC:99214*200*90~CAS*CO*45*70~CAS*PR*3*30~LQ*HE*N130~LQ*HE*M15~")
     # 200 - 10 (claim) - 100 (line) = 90 for the claim; the line alone: 200 - 100 = 100, so it is off
     # by 10 on purpose and the claim check still passes.
     doc = to_json_dict(read_835(wrap_835(body_835(claims, "90"))))["transactions"][0]
     cj = doc["claims"][0]
-    assert [(a["group"], a["reason"]) for a in cj["adjustments"]] == [("OA", "23"), ("CO", "45"), ("PR", "3")]
+    assert [(a["group"], a["reason"]) for a in cj["adjustments"]] == [("OA", "23")]
     assert [(a["group"], a["reason"]) for a in cj["service_lines"][0]["adjustments"]] == [("CO", "45"), ("PR", "3")]
     assert cj["service_lines"][0]["remarks"] == ["N130", "M15"]
     assert doc["balanced"] is False
@@ -241,7 +241,6 @@ def test_error_messages_never_echo_values() -> None:
         (lambda b: b.replace("BPR*C*100*C*CHK", "BPR*Q*100*C*CHK"), r"\(BPR\): BPR01 is not a valid transaction"),
         (lambda b: b.replace("BPR*C*100*C*CHK", "BPR*C*100*C*WIRE"), r"BPR04 is not a valid payment method"),
         (lambda b: b.replace("20250201~", "2025-02-01~", 1), r"\(BPR\): BPR16 is not a CCYYMMDD date"),
-        (lambda b: b.replace("PER*BL*EDI DESK*TE*8005551212~", ""), r"payer loop 1000A has no PER\*BL"),
         (lambda b: b.replace("N1*PE*SUNRISE CLINIC*XX*1234567893~", ""),
          r"found where N1\*PE \(payee identification\) is required"),
         (lambda b: b.replace("TRN*1*TRACE0001*1999999999~", ""), r"\(DTM\): found where TRN"),
@@ -258,8 +257,9 @@ def test_truncated_file_and_broken_envelope() -> None:
     text = wrap_835(body_835(GOOD, "100"))
     with pytest.raises(X12SyntaxError, match="truncated"):
         read_835(text[: text.index("SVC*") + 7])
-    with pytest.raises(X12EnvelopeError, match=r"SE01 says \d+ segments"):
-        read_835(re.sub(r"SE\*\d+\*", "SE*3*", text))
+    counted_wrong = read_835(re.sub(r"SE\*\d+\*", "SE*3*", text))  # read; the count is a finding
+    assert [(f.code, f.segment_id, f.element) for f in counted_wrong.findings] == [("envelope", "SE", "SE01")]
+    assert re.fullmatch(r"SE01 says 3 segments, found \d+", counted_wrong.findings[0].message)
     with pytest.raises(X12SyntaxError, match=r"^segment 4 \(SE\): transaction set ends where BPR"):
         read_835(wrap_835(""))
 
@@ -332,3 +332,15 @@ def test_generated_remittances_round_trip_and_validate(transaction) -> None:
     assert back == transaction
     ROUND_TRIPS["835"] += 1
     assert to_json_dict(read_835(text))["transactions"][0]["balanced"] is True
+
+
+def test_partner_variations_read_with_findings() -> None:
+    """No PER*BL in 1000A is reported, not refused; a payee N4 without N3 (both optional) reads."""
+    body = body_835(GOOD, "100").replace("PER*BL*EDI DESK*TE*8005551212~", "")
+    body = body.replace("N1*PE*SUNRISE CLINIC*XX*1234567893~", "N1*PE*SUNRISE CLINIC*XX*1234567893~N4*AUSTIN*TX*78701~")
+    remittance = read_835(wrap_835(body))
+    t = remittance.transactions[0]
+    assert t.payee.address is not None and (t.payee.address.line1, t.payee.address.city) == ("", "AUSTIN")
+    assert [(f.code, f.segment_id, f.message) for f in remittance.findings] == [
+        ("per_bl_missing", "N1", "payer loop 1000A has no PER*BL technical contact")]
+    assert t.claims[0].paid == D(100)

@@ -68,3 +68,37 @@ def test_clm_without_subscriber() -> None:
     with pytest.raises(X12Error, match="CLM without a subscriber") as info:
         read_837p(orphan)
     assert info.value.position == 6
+
+
+def test_other_payer_billing_provider_does_not_replace_the_billing_provider() -> None:
+    """2330G NM1*85 (the other payer's billing provider id) sits inside the claim; 2010AA stays."""
+    with_2330g = _replace(text(), "NM1*PR*2*Medicare Part B*****PI*MCR01~",
+                          "NM1*PR*2*Medicare Part B*****PI*MCR01~NM1*85*2~REF*G2*OTHER1~")
+    with_2330g = _replace(with_2330g, "~SE*59*", "~SE*61*")
+    first, second = read_837p(with_2330g).claims
+    assert (second.billing_provider.name, second.billing_provider.npi) == ("Sunrise Family Clinic", "1234567893")
+    assert second.billing_provider == first.billing_provider
+
+
+def test_writer_rules_are_findings_of_the_document() -> None:
+    from edi.envelope import read_interchange
+    from edi.x837 import read_837p_document
+
+    broken = _replace(text(), "XX*1234567893~N3", "XX*1234567890~N3")  # the 2010AA NPI: bad check digit
+    read = read_837p_document(read_interchange(broken))
+    assert read.batch is not None and read.batch.claims[0].billing_provider.npi == "1234567890"
+    assert {(f.code, f.severity, f.message) for f in read.findings} == {
+        ("writer_rule", "warning",
+         "claim field billing_provider.npi: not a valid NPI (10 digits, first 1 or 2, Luhn check digit)")}
+    assert sorted(f.position or 0 for f in read.findings) == [21, 44]  # each claim's CLM
+
+
+def test_isa06_with_a_hyphen_is_a_finding_not_a_refusal() -> None:
+    from edi.envelope import read_interchange
+    from edi.x837 import read_837p_document
+
+    hyphen = _replace(text(), "*ZZ*REVCYCLE       *", "*ZZ*REV-CYCLE      *")
+    read = read_837p_document(read_interchange(hyphen))
+    assert read.batch is not None and read.batch.sender_id == "REV-CYCLE" and len(read.batch.claims) == 2
+    assert [(f.code, f.message, f.position) for f in read.findings] == [
+        ("writer_rule", "interchange field sender_id: must be letters and digits only", None)]

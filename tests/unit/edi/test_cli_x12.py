@@ -1,8 +1,6 @@
 from __future__ import annotations
 
 import json
-import sys
-import types
 from pathlib import Path
 
 import pytest
@@ -61,16 +59,13 @@ def test_validate_lists_issues_and_exits_1(x12_file: Path) -> None:
         (b"   \n", "is empty"),
         (b"hello world", "does not start with an ISA"),
         (b"\xff\xfe\x00I\x00S\x00A", "not UTF-8"),
-        (None, "SE01 says"),
         ("truncate", "truncated"),
         ("no-iea", "without IEA"),
     ],
 )
-def test_malformed_files_exit_2_with_one_line(x12_file: Path, content: bytes | str | None, needle: str) -> None:
+def test_malformed_files_exit_2_with_one_line(x12_file: Path, content: bytes | str, needle: str) -> None:
     text = x12_file.read_text()
-    if content is None:
-        x12_file.write_text(text.replace("~SE*", "~SE*9", 1))
-    elif content == "truncate":
+    if content == "truncate":
         x12_file.write_text(text[: len(text) // 2])
     elif content == "no-iea":
         x12_file.write_text(text[: text.index("IEA*")])
@@ -108,27 +103,30 @@ def test_render_rejects_invalid_json(tmp_path: Path) -> None:
     assert runner.invoke(app, ["render-837", str(bad)]).exit_code == 2
 
 
-def test_parse_delegates_835_to_its_reader(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    from datetime import datetime
+def test_a_wrong_count_is_a_finding_not_a_failure(x12_file: Path) -> None:
+    """parse reads and lists it (exit 0); validate lists it with every other finding (exit 1)."""
+    x12_file.write_text(x12_file.read_text().replace("~SE*", "~SE*9", 1).replace("XX*1234567893", "XX*1234567890"))
+    parsed = runner.invoke(app, ["parse", str(x12_file), "--json"])
+    assert parsed.exit_code == 0, parsed.output
+    doc = json.loads(parsed.stdout)
+    assert [c["submission_id"] for c in doc["claims"]] == ["C0001", "C0002"]
+    first = doc["findings"][0]
+    assert (first["code"], first["element"], first["severity"]) == ("envelope", "SE01", "error")
+    assert any(f["code"] == "writer_rule" and "npi" in f["message"] for f in doc["findings"])
+    checked = json.loads(runner.invoke(app, ["validate", str(x12_file), "--json", "--no-pyx12"]).stdout)
+    codes = [i["code"] for i in checked["issues"]]
+    assert checked["valid"] is False and "envelope" in codes and "npi_check_digit" in codes
 
-    from edi.x12 import EnvelopeParams, write_interchange
 
-    fake = types.ModuleType("edi.x835")
-    fake.read_835 = lambda text: {"n": text.count("CLP")}  # type: ignore[attr-defined]
-    fake.to_json_dict = lambda doc: {"transaction": "835", "claims": doc["n"]}  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "edi.x835", fake)
-    path = tmp_path / "remit.x12"
-    path.write_text(
-        write_interchange(
-            EnvelopeParams("AA", "BB", 1, 1, datetime(2025, 1, 1)),
-            "HP",
-            "005010X221A1",
-            [[["BPR", "I", "0", "C", "NON"], ["CLP", "X", "1"]]],
-            st03=False,
-        )
-    )
-    result = runner.invoke(app, ["parse", str(path), "--json"])
-    assert result.exit_code == 0 and json.loads(result.stdout) == {"transaction": "835", "claims": 1}
+def test_several_interchanges_and_a_byte_order_mark(x12_file: Path) -> None:
+    text = x12_file.read_text()
+    second = text.replace("*000000017*", "*000000018*").replace("IEA*1*000000017", "IEA*1*000000018")
+    x12_file.write_bytes(b"\xef\xbb\xbf" + (text + "\r\n" + second).encode())
+    result = runner.invoke(app, ["parse", str(x12_file), "--json"])
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.stdout)
+    assert [b["interchange_control_number"] for b in doc["interchanges"]] == [17, 18]
+    assert doc["findings"] == []
 
 
 def test_unsupported_transaction_exits_2(tmp_path: Path) -> None:

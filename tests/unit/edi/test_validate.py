@@ -78,10 +78,18 @@ def test_cob_ref_f8_does_not_satisfy_the_claim_level_requirement() -> None:
     assert "ref_f8_missing" in _codes(validate(text))
 
 
-def test_envelope_problem_is_one_issue() -> None:
+def test_envelope_count_is_one_finding_among_the_others() -> None:
     text = good().replace("~SE*", "~SE*9", 1)
     (issue,) = validate(text)
     assert issue.code == "envelope" and issue.segment_id == "SE" and "SE01" in issue.message
+    both = validate(text.replace("XX*1234567893", "XX*1234567890").replace("~GE*1*", "~GE*2*"))
+    assert sorted(_codes(both)) == ["envelope", "envelope", "npi_check_digit"]
+    assert {i.element for i in both if i.code == "envelope"} == {"SE01", "GE01"}
+
+
+def test_unreadable_structure_is_the_one_issue() -> None:
+    (issue,) = validate(good().replace("~GE*", "~BHT*0019~GE*", 1))
+    assert issue.code == "envelope" and issue.segment_id == "BHT" and "outside a transaction set" in issue.message
 
 
 def test_pyx12_flags_a_broken_file_without_leaking_values() -> None:

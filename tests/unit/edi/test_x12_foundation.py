@@ -214,3 +214,74 @@ def test_write_read_round_trip(delims: Delimiters, bodies, crlf: bool) -> None: 
             while trimmed and trimmed[-1] == "":
                 trimmed.pop()
             assert seg.tag == tag and list(seg.elements) == trimmed
+
+
+# --- several interchanges, TA1, findings --------------------------------------------------------
+
+
+def test_several_interchanges_each_with_its_own_delimiters() -> None:
+    """A byte-order mark, CR/LF between interchanges, and the second ISA's own separators."""
+    from edi.envelope import read_interchanges
+
+    second = write_interchange(EnvelopeParams("OTHER", "RECEIVER", 1235, 56, datetime(2025, 3, 4), delimiters=ODD),
+                               "HC", "005010X222A1", BODY)
+    text = "\ufeff" + sample() + "\r\n" + second
+    first, other = read_interchanges(text)
+    assert (first.control_number, other.control_number, other.sender_id) == ("000001234", "000001235", "OTHER")
+    assert other.delimiters == ODD and other.position == 9
+    assert other.transactions()[0].segments[2].el(3) == "ACME" and other.findings == []
+    with pytest.raises(X12EnvelopeError, match="file holds 2 interchanges; use read_interchanges") as info:
+        read_interchange(text)
+    assert info.value.position == 9
+
+
+def test_trailer_counts_are_findings_of_the_interchange() -> None:
+    from edi.envelope import read_interchanges
+
+    text = rejoin([*lines_of(sample())[:5], "SE*9*0001", "GE*2*55", "IEA*1*000009999"])
+    [interchange] = read_interchanges(text)
+    assert interchange.transactions()[0].segments[1].tag == "BHT"
+    assert [(f.element, f.message) for f in interchange.findings] == [
+        ("SE01", "SE01 says 9 segments, found 4"),
+        ("GE01", "GE01 says 2 transaction sets, found 1"),
+        ("IEA02", "IEA02 does not match ISA13 of segment 1"),
+    ]
+
+
+def test_ta1_alone_and_before_the_groups() -> None:
+    from edi.envelope import read_interchanges
+    from edi.ta1 import InterchangeAck, InterchangeAckCode, read_ta1, write_ta1
+    from edi.validate import pyx12_validate
+
+    rejected = InterchangeAck("000001234", "250304", "0506", InterchangeAckCode.REJECTED, "024")
+    alone = write_ta1(rejected, PARAMS)
+    assert alone.endswith("~TA1*000001234*250304*0506*R*024~IEA*0*000001234~")
+    assert pyx12_validate(alone) == []
+    [read] = read_ta1(alone)
+    assert read == InterchangeAck("000001234", "250304", "0506", InterchangeAckCode.REJECTED, "024", position=2)
+    assert read.rejected and read.reason == "TA1 R 024: Invalid Interchange Content"
+    before = sample().replace("~GS*", "~TA1*000000077*250304*0506*E*019~GS*", 1)
+    [interchange] = read_interchanges(before)
+    assert [s.el(1) for s in interchange.acknowledgments] == ["000000077"] and len(interchange.transactions()) == 1
+    assert read_ta1(before)[0].note == "Invalid Acknowledgment Requested Value"
+
+
+@pytest.mark.parametrize(
+    ("ta1", "needle"),
+    [
+        ("TA1*000000077*250304*0506*X*000", r"segment 2 \(TA1\): TA104 is not a valid interchange acknowledgment"),
+        ("TA1*000000077*250304*0506*R*099", r"segment 2 \(TA1\): TA105 is not an interchange note code"),
+        ("TA1*ABC*250304*0506*R*001", r"segment 2 \(TA1\): TA101 must be the ISA13"),
+    ],
+)
+def test_bad_ta1_is_named(ta1: str, needle: str) -> None:
+    from edi.ta1 import read_ta1
+
+    with pytest.raises(X12Error, match=needle):
+        read_ta1(sample().replace("~GS*", f"~{ta1}~GS*", 1))
+
+
+def test_ta1_inside_a_group_is_refused() -> None:
+    text = sample().replace("~ST*", "~TA1*000000077*250304*0506*A*000~ST*", 1)
+    with pytest.raises(X12EnvelopeError, match=r"segment 3 \(TA1\): segment outside a transaction set"):
+        read_interchange(text)

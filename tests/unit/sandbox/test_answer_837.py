@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from edi.ta1 import read_ta1
 from edi.x277ca import read_277ca
 from edi.x835 import ClaimStatus, read_835
 from edi.x837 import render_837p
@@ -115,6 +116,25 @@ def test_an_envelope_error_rejects_every_set_with_a_syntax_code() -> None:
 @pytest.mark.parametrize("text", ["", "not x12 at all", "ISA*00*bad~"])
 def test_unreadable_files_get_no_answer(text: str) -> None:
     assert answer_837(text, "junk", PAYERS, SandboxState(), seed=42, now=NOW).acks == []
+
+
+def test_an_interchange_with_nothing_to_acknowledge_gets_a_ta1_rejection() -> None:
+    text = render_837p(batch(claim("C1", "60054", member="W123456789"), icn=321))
+    garbled = text[: text.index("~GS*") + 1] + "GARBAGE~"  # the ISA reads, nothing after it does
+    answer = answer_837(garbled, "bad", PAYERS, SandboxState(), seed=42, now=NOW)
+    assert [f.name for f in answer.acks] == ["bad.ta1"]
+    [ack] = read_ta1(answer.acks[0].text)
+    assert (ack.control_number, ack.reason) == ("000000321", "TA1 R 024: Invalid Interchange Content")
+    assert checked(answer.acks[0].text, "ta1") == []
+
+
+def test_a_requested_ta1_comes_before_the_999() -> None:
+    text = render_837p(batch(claim("C1", "60054", member="W123456789"), icn=322))
+    asking = text[:text.index("~")].rsplit("*0*T*", 1)[0] + "*1*T*" + text[text.index("~") - 1:]
+    answer = answer_837(asking, "ask", PAYERS, SandboxState(), seed=42, now=NOW)
+    assert [f.name for f in answer.acks] == ["ask.ta1", "ask.999", "ask.277"]
+    [ack] = read_ta1(answer.acks[0].text)
+    assert (ack.control_number, ack.code.value, ack.note_code) == ("000000322", "A", "000")
 
 
 def test_same_file_same_seed_same_answer() -> None:
