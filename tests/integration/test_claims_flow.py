@@ -148,10 +148,18 @@ async def wait_for(platform: Settings, encounter_id: str, name: str, n: int = 1)
     return found
 
 
-def outbound_text(platform: Settings, submitted: dict[str, Any]) -> str:
+async def outbound_text(platform: Settings, submitted: dict[str, Any]) -> str:
+    """The 837P file of a submission. The file goes out after the batch commits, so the relay may
+    publish ClaimSubmitted a moment before the file is there."""
     name = submitted["interchange"]["file_name"]
     assert name == f"{submitted['interchange']['interchange_control_number']}.837"
-    return (platform.clearinghouse / "outbound" / name).read_text()
+    path = platform.clearinghouse / "outbound" / name
+
+    async def written() -> bool:
+        return path.is_file()
+
+    await eventually(written, timeout_s=30, what=f"outbound/{name}")
+    return path.read_text()
 
 
 def ack_params(number: int) -> EnvelopeParams:
@@ -271,7 +279,7 @@ async def test_posted_encounter_becomes_clean_837p_then_accepted(
     assert submitted["next_payer"] == {"payer_id": "610442", "payer_name": "Medi-Cal", "coverage_rank": 2}
     assert [line["expected_allowed"] for line in submitted["lines"]] == ["108.00", "25.20"]
     assert len(submitted["submission_id"]) <= 20
-    text = outbound_text(platform, submitted)
+    text = await outbound_text(platform, submitted)
     assert pyx12_validate(text) == []
     batch = read_837p(text)
     assert any(c.submission_id == submitted["submission_id"] for c in batch.claims)
@@ -314,7 +322,7 @@ async def test_rejected_claim_goes_again_as_new_original(
     again = subs[1]
     assert again["submission_id"] == resubmitted["submission_id"] != submitted["submission_id"]
     assert again["frequency"] == "1" and again["payer_claim_control_number"] is None
-    assert pyx12_validate(outbound_text(platform, again)) == []
+    assert pyx12_validate(await outbound_text(platform, again)) == []
     # correcting a claim the payer never adjudicated is refused
     refused = await cli(["claims", "correct", again["claim_id"], "--reason", "try"])
     assert refused.exit_code == 1 and "never adjudicated" in refused.output
@@ -325,7 +333,7 @@ async def test_999_rejection_rejects_every_claim_of_the_set(
 ) -> None:
     enc, _ = await post_encounter(platform, coverages=1)
     [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
-    write_999(platform, outbound_text(platform, submitted), reject=True)
+    write_999(platform, await outbound_text(platform, submitted), reject=True)
     [rejected] = await wait_for(platform, enc, "ClaimRejected")
     assert rejected["source"] == "999" and {c["segment"] for c in rejected["codes"]} >= {"IK5", "IK3", "IK4"}
     # a payment for a claim the payer rejected is an illegal transition: refused and logged by id
@@ -345,7 +353,7 @@ async def test_ta1_answers_the_whole_interchange(
     leading zeros some clearinghouses drop); a TA1 A before a 999's groups is noted, then the 999."""
     rejected_enc, _ = await post_encounter(platform, coverages=1)
     [doomed] = await wait_for(platform, rejected_enc, "ClaimSubmitted")
-    icn = read_interchange(outbound_text(platform, doomed)).control_number
+    icn = read_interchange(await outbound_text(platform, doomed)).control_number
     rejection = ta1.InterchangeAck(str(int(icn)), f"{TODAY:%y%m%d}", "1200", ta1.InterchangeAckCode.REJECTED, "024")
     write_ack(platform, f"ta1-{uuid.uuid4().hex[:8]}.x12", ta1.write_ta1(rejection, ack_params(int(icn) + 500)))
     [rejected] = await wait_for(platform, rejected_enc, "ClaimRejected")
@@ -354,7 +362,7 @@ async def test_ta1_answers_the_whole_interchange(
 
     accepted_enc, _ = await post_encounter(platform, coverages=1)
     [kept] = await wait_for(platform, accepted_enc, "ClaimSubmitted")
-    kept_text = outbound_text(platform, kept)
+    kept_text = await outbound_text(platform, kept)
     kept_icn = read_interchange(kept_text).control_number
     write_999(platform, kept_text, ta1_before=f"TA1*{kept_icn}*{TODAY:%y%m%d}*1200*A*000")
     history = "SELECT count(*) FROM claim_history WHERE claim_id = $1 AND trigger = $2"
@@ -436,7 +444,7 @@ async def test_held_claim_released_when_fixed_upstream(
     assert released["released_by"] == "scrubber"
     [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
     assert submitted["claim_id"] == held["claim_id"]
-    assert pyx12_validate(outbound_text(platform, submitted)) == []
+    assert pyx12_validate(await outbound_text(platform, submitted)) == []
 
 
 async def test_operator_overrides_one_edit_on_one_claim(
@@ -485,7 +493,7 @@ async def test_payment_sends_secondary_with_cob_then_correct_and_void(
     [secondary] = [s for s in subs if s["coverage_rank"] == 2]  # partitions interleave: select, not index
     assert secondary["payer"]["payer_id"] == "610442" and secondary["coverage_rank"] == 2
     assert secondary["claim_family_id"] == primary["claim_family_id"]
-    text = outbound_text(platform, secondary)
+    text = await outbound_text(platform, secondary)
     assert pyx12_validate(text) == []
     assert "AMT*D*74.5~" in text and "SVD*60054*" in text and "SBR*P*18" in text
     [closed] = await wait_for(platform, enc, "ClaimClosed")
@@ -498,7 +506,7 @@ async def test_payment_sends_secondary_with_cob_then_correct_and_void(
     [replacement] = [s for s in subs if s["frequency"] == "7"]
     assert replacement["claim_id"] == corrected["replacement_claim_id"]
     assert replacement["frequency"] == "7" and replacement["payer_claim_control_number"] == "2026061000123"
-    rtext = outbound_text(platform, replacement)
+    rtext = await outbound_text(platform, replacement)
     assert pyx12_validate(rtext) == [] and "REF*F8*2026061000123~" in rtext and ":B:7*" in rtext
     # the payer adjudicates the replacement; then void it
     await publish(platform, payment(replacement, pccn="2026061000999"))
@@ -511,7 +519,7 @@ async def test_payment_sends_secondary_with_cob_then_correct_and_void(
     subs = await wait_for(platform, enc, "ClaimSubmitted", 4)
     [void] = [s for s in subs if s["frequency"] == "8"]
     assert void["claim_id"] == voided["void_claim_id"] and void["frequency"] == "8"
-    vtext = outbound_text(platform, void)
+    vtext = await outbound_text(platform, void)
     assert pyx12_validate(vtext) == [] and "REF*F8*2026061000999~" in vtext
     show = await cli(["claims", "show", primary["claim_id"], "--json"])
     assert show.exit_code == 0
@@ -550,7 +558,8 @@ async def test_sandbox_answers_are_applied(platform: Settings, claims: Runtime, 
 
     enc, _ = await post_encounter(platform, coverages=1)
     [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
-    answer = answer_837(outbound_text(platform, submitted), "sbx1", load_payers(), SandboxState(), seed=7, now=TODAY)
+    text = await outbound_text(platform, submitted)
+    answer = answer_837(text, "sbx1", load_payers(), SandboxState(), seed=7, now=TODAY)
     for out in answer.acks:
         write_ack(platform, out.name, out.text)
     [accepted] = await wait_for(platform, enc, "ClaimAccepted")
@@ -671,7 +680,7 @@ async def test_new_revision_replaces_after_adjudication_or_resubmits_after_rejec
     [replacement] = [s for s in subs if s["frequency"] == "7"]
     assert replacement["claim_id"] == corrected["replacement_claim_id"]
     assert {line["charge_id"] for line in replacement["lines"]}.isdisjoint(line["charge_id"] for line in first["lines"])
-    assert pyx12_validate(outbound_text(platform, replacement)) == []
+    assert pyx12_validate(await outbound_text(platform, replacement)) == []
 
     # rejected, then a new revision: goes again as a new original (frequency 1)
     enc2, _ = await post_encounter(platform, coverages=1)
@@ -751,7 +760,7 @@ async def test_intake_drug_facility_accident_and_referral_reach_the_837p(
 
         await eventually(released, timeout_s=60, what="EncounterReadyToBill")
         [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
-    text = outbound_text(platform, submitted)
+    text = await outbound_text(platform, submitted)
     assert pyx12_validate(text) == []
     ours = text[text.index(f"CLM*{submitted['submission_id']}*"):].split("~")
     ours = ours[: next((i for i, s in enumerate(ours[1:], 1) if s.startswith(("CLM*", "HL*", "SE*"))), len(ours))]

@@ -132,7 +132,7 @@ async def test_staff_alerts_arrive_as_one_digest(platform: Settings, catcher: Ma
     digests = stored(catcher.folder, "billing-team@clinic.example")
     assert len(digests) <= 2  # the four alerts arrive within one or two digest intervals, never one mail each
     text = "".join(text_of(m) for m in digests)
-    assert "edits=NCCI-PTP" in text and "carcs=CO-97" in text and "reason=unknown_submission_id" in text
+    assert "edits=EM-MODIFIER-25" in text and "carcs=CO-97" in text and "reason=unknown_submission_id" in text
     assert "Claim follow-up due" in text and "Rivera" not in text
     assert all(m["Subject"].strip().startswith("[work queue]") for m in digests)
 
