@@ -7,10 +7,12 @@ from collections import Counter
 from decimal import Decimal
 
 from cli.clean_claims import acknowledgment_label, charges_label, clean_claims, scrubber_label
+from sandbox.demo_data import DemoError
 
 
 def test_rate_counts_only_claims_accepted_without_any_stop() -> None:
-    errors = {"a": None, "b": None, "c": None, "d": "ncci_pair_without_modifier", "e": None}
+    errors: dict[str, DemoError | None] = {"a": None, "b": None, "c": None, "d": "ncci_pair_without_modifier",
+                                           "e": None}
     stops = {"d": [scrubber_label("NCCI-PTP")]}
     result = clean_claims(errors, stops, accepted={"a", "b", "c"}, holds_by_edit=Counter({"NCCI-PTP": 1}))
     assert (result.clean, result.claims, result.not_answered) == (3, 5, 1)  # e was never answered
@@ -25,7 +27,8 @@ def test_rate_counts_only_claims_accepted_without_any_stop() -> None:
 
 
 def test_stops_not_injected_and_errors_not_caught_are_unexpected() -> None:
-    errors = {"a": None, "b": "member_id_without_check_letter", "c": "units_over_mue", "d": "non_billable_icd"}
+    errors: dict[str, DemoError | None] = {"a": None, "b": "member_id_without_check_letter", "c": "units_over_mue",
+                                           "d": "non_billable_icd"}
     stops = {
         "a": [scrubber_label("MUE")],  # a clean encounter held: unexpected
         "b": [acknowledgment_label("277CA", "A7:164:IL"), charges_label("CHG_UNITS")],  # caught, plus a surprise
