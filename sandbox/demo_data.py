@@ -13,9 +13,11 @@ What makes it look like a month of a real clinic:
   men, pediatric vaccines for children, diagnoses that go with the procedures (billable
   ICD-10-CM codes, an external cause only as a secondary diagnosis of an injury);
 * coders' habits: modifier 26 on imaging read in the emergency department (a facility), modifier
-  25 on an E/M billed with a minor procedure, 59 on a lab the NCCI pairs with the visit, units
-  within the MUEs, an NDC with quantity and unit on each drug line, prior authorization numbers
-  on the coverages of payers that require them for the codes billed;
+  25 on an E/M billed with a minor procedure or an injection, 59 on the column-2 line of an NCCI
+  pair that allows it (97530 with 97140, and the pairs of the NCCI sample the claims service
+  ships), no pair that is never paid together, units within the MUEs, an NDC with quantity and
+  unit on each drug line, prior authorization numbers on the coverages of payers that require
+  them for the codes billed;
 * the 837P details where the contracts carry them: a hospital emergency department as the
   service facility, referring providers, a line rendered by someone else than the claim's
   rendering provider.
@@ -47,6 +49,7 @@ from pydantic import BaseModel
 
 from sandbox.payers import PayerConfig, load_payers
 from schemas import registry
+from services.claims.domain import codesets
 
 REPO = Path(__file__).resolve().parents[1]
 CHARGEMASTER = REPO / "deploy" / "local" / "chargemaster.csv"
@@ -59,7 +62,7 @@ CHARGE_SUBMITTED = "rcm.intake.ChargeSubmitted.v1"
 ENCOUNTER_CLOSED = "rcm.intake.EncounterClosed.v1"
 
 DemoError = Literal[
-    "non_billable_icd", "pointer_out_of_range", "future_service_date", "ncci_pair_without_modifier",
+    "non_billable_icd", "pointer_out_of_range", "future_service_date", "ncci_bundled_pair",
     "units_over_mue", "age_sex_mismatch", "member_id_without_check_letter", "missing_prior_authorization",
 ]  # fmt: skip
 
@@ -98,12 +101,14 @@ FACILITY_PLACES = frozenset({"19", "21", "22", "23"})
 
 # Read by a physician where the equipment is the facility's: billed with modifier 26.
 PROFESSIONAL_COMPONENT = frozenset({"71045", "71046", "71047", "71048", "72100", "73030", "73562", "73610",
-                                    "70450", "74177", "76700", "93000", "93005"})
+                                    "70450", "74177", "76700"})
 # Minor procedures (global 000/010) and injections: an E/M the same day is separate only with 25.
 MINOR_PROCEDURES = frozenset({"11102", "17000", "17110", "20610", "12001", "10060", "69210", "96372"})
 EVALUATION_AND_MANAGEMENT = frozenset({*(f"992{n:02d}" for n in range(2, 16)), *(f"9928{n}" for n in range(1, 6))})
-# NCCI pairs (column 1, column 2) the clinic bills together only with 59 on the column-2 line.
-NCCI_WITH_MODIFIER = frozenset({("99213", "87880"), ("99214", "87880"), ("97530", "97140")})
+# NCCI pairs (column 1, column 2, modifier indicator 1) the clinic bills together only with 59 on the
+# column-2 line when the services were distinct: these, and those of the NCCI edits the claims
+# service ships (the coder reads the same CMS file the scrubber does).
+NCCI_WITH_MODIFIER = frozenset({("97530", "97140")})
 # (NDC in 5-4-2 form, NDC quantity, unit) of the vial each drug line comes from.
 NDC = {"J1885": ("00409-3795-01", "2", "ML"), "J3301": ("00003-0293-05", "1", "ML"),
        "J1030": ("00009-3073-01", "1", "ML"), "J0696": ("00409-7338-01", "1", "UN")}
@@ -413,16 +418,22 @@ VISITS = (
 VISIT_BY_NAME = {v.name: v for v in VISITS}
 
 
-def _code_modifiers(visit: Visit) -> None:
+def _ncci_pairs(day: date) -> frozenset[tuple[str, str]]:
+    ptp = codesets.shipped().ptp
+    return NCCI_WITH_MODIFIER | {(e.column1, e.column2) for e in ptp if e.modifier_indicator == "1" and e.in_force(day)}
+
+
+def _code_modifiers(visit: Visit, day: date) -> None:
     """The modifiers a careful coder adds (the chargemaster item's own, QW or GP, come with it)."""
     codes = {line.code for line in visit.lines}
+    pairs = _ncci_pairs(day)
     for line in visit.lines:
         mods = list(line.modifiers)
         if visit.place_of_service in FACILITY_PLACES and line.code in PROFESSIONAL_COMPONENT:
             mods.insert(0, "26")
         if line.code in EVALUATION_AND_MANAGEMENT and codes & MINOR_PROCEDURES:
             mods.append("25")
-        if any((first, line.code) in NCCI_WITH_MODIFIER for first in codes):
+        if any((first, line.code) in pairs for first in codes):
             mods.append("59")
         line.modifiers = tuple(mods)
 
@@ -462,13 +473,14 @@ def _future_service_date(d: Draft) -> None:
     d.service_date = d.today + timedelta(days=DAYS)
 
 
-def _ncci_pair_without_modifier(d: Draft) -> None:
-    d.visit.lines[0].code = "99213"
-    strep = [line for line in d.visit.lines if line.code == "87880"]
-    if not strep:
-        strep = [Line("87880", d.visit.lines[0].diagnoses[:1])]
-        d.visit.lines += strep
-    strep[0].modifiers = ()
+def _ncci_bundled_pair(d: Draft) -> None:
+    """A basic metabolic panel billed with the comprehensive one it is part of (NCCI PTP
+    80053/80048, modifier indicator 0: never paid together)."""
+    lines = d.visit.lines
+    panel = [line for line in lines if line.code == "80053"] or [Line("80053", lines[0].diagnoses[:1])]
+    if panel[0] not in lines:
+        lines.append(panel[0])
+    lines.append(Line("80048", panel[0].diagnoses))
 
 
 def _units_over_mue(d: Draft) -> None:
@@ -515,8 +527,8 @@ ERRORS: dict[DemoError, ErrorKind] = {e.name: e for e in (
               _pointer_out_of_range),
     ErrorKind("future_service_date", "date of service in the future", ("charges CHG_SERVICE_DATE_FUTURE",),
               _future_service_date),
-    ErrorKind("ncci_pair_without_modifier", "NCCI pair without modifier", ("scrubber NCCI-PTP",),
-              _ncci_pair_without_modifier, visit="family medicine"),
+    ErrorKind("ncci_bundled_pair", "NCCI pair never paid together", ("scrubber NCCI-PTP",), _ncci_bundled_pair,
+              visit="family medicine"),
     ErrorKind("units_over_mue", "units over the MUE", ("scrubber MUE",), _units_over_mue, visit="family medicine"),
     ErrorKind("age_sex_mismatch", "preventive code for another age", ("scrubber AGE-SEX",), _age_sex_mismatch,
               visit="preventive"),
@@ -671,7 +683,7 @@ def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], Char
             break
     kind = rng.choices(kinds, weights=[k.weight for k in kinds])[0]
     visit = kind.build(rng, patient, service_date)
-    _code_modifiers(visit)
+    _code_modifiers(visit, service_date)
 
     person = patient.person
     city, zip_code = rng.choice(CITIES)

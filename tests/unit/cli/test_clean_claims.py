@@ -11,18 +11,18 @@ from sandbox.demo_data import DemoError
 
 
 def test_rate_counts_only_claims_accepted_without_any_stop() -> None:
-    errors: dict[str, DemoError | None] = {"a": None, "b": None, "c": None, "d": "ncci_pair_without_modifier",
+    errors: dict[str, DemoError | None] = {"a": None, "b": None, "c": None, "d": "ncci_bundled_pair",
                                            "e": None}
     stops = {"d": [scrubber_label("NCCI-PTP")]}
     result = clean_claims(errors, stops, accepted={"a", "b", "c"}, holds_by_edit=Counter({"NCCI-PTP": 1}))
     assert (result.clean, result.claims, result.not_answered) == (3, 5, 1)  # e was never answered
     assert result.rate == Decimal("60.0")
-    ncci = result.errors["ncci_pair_without_modifier"]
+    ncci = result.errors["ncci_bundled_pair"]
     assert (ncci.injected, dict(ncci.caught), ncci.missed) == (1, {"scrubber NCCI-PTP": 1}, 0)
     assert not result.unexpected
     rows = dict(result.lines())
     assert rows["clean-claim rate"].startswith("60.0% (3 of 5 claims accepted on first submission")
-    assert rows["deliberate errors"] == "1: 1 NCCI pair without modifier (scrubber NCCI-PTP 1)"
+    assert rows["deliberate errors"] == "1: 1 NCCI pair never paid together (scrubber NCCI-PTP 1)"
     assert rows["holds by edit"] == "NCCI-PTP 1" and rows["unexpected stops"] == "none"
 
 

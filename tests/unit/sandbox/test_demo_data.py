@@ -40,9 +40,9 @@ from services.claims.domain.x837 import Submission, build_claim, render_batch
 TODAY = date(2026, 12, 6)  # FY2027: the diagnosis code set of the year is newer than the one shipped
 IN_YEAR = date(2026, 6, 15)  # FY2026, the shipped ICD-10-CM year
 PAYERS = load_payers()
-REFERENCE = shipped_reference().with_chargemaster(
-    parse_chargemaster_csv(CHARGEMASTER.read_text(), reference=shipped_reference()).chargemaster  # type: ignore[arg-type]
-)
+LOADED = parse_chargemaster_csv(CHARGEMASTER.read_text(), reference=shipped_reference()).chargemaster
+assert LOADED is not None
+REFERENCE = shipped_reference().with_chargemaster(LOADED)
 
 
 def registered(encounter: DemoEncounter) -> EncounterRegistered:
