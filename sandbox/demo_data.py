@@ -96,6 +96,9 @@ EMERGENCY_DEPARTMENT: dict[str, Any] = {
     "address": {"line1": "900 Harbor Way", "line2": None, "city": "Alameda", "state": "CA", "postal_code": "94501"},
 }
 FACILITY_PLACES = frozenset({"19", "21", "22", "23"})
+PROVIDERS = {p["npi"]: p for p in (*FAMILY, NURSE_PRACTITIONER, ORTHOPEDIST, *THERAPISTS, EMERGENCY_PHYSICIAN,
+                                   OBSTETRICIAN, *REFERRERS)}
+CLIA_NUMBER = "05D2093517"  # the clinic laboratory's (invented) CLIA certificate
 
 # --------------------------------------------------------------------------- coding rules the clinic follows
 
@@ -192,7 +195,7 @@ class Visit:
     lines: list[Line]
     referring: dict[str, Any] | None = None
     facility: dict[str, Any] | None = None
-    accident: str | None = None  # 837P CLM11 related cause: AA auto, OA other accident
+    accident: Literal["auto", "other"] | None = None  # an injury's accident (837P CLM11 AA or OA)
 
     @property
     def diagnoses(self) -> list[str]:
@@ -326,11 +329,11 @@ def _mens_health(rng: random.Random, patient: Patient, day: date) -> Visit:
 
 
 # Emergency department presentations: (diagnoses, E/M, imaging read, procedure, related cause).
-EMERGENCIES: tuple[tuple[tuple[str, ...], str, str | None, str | None, str | None], ...] = (
-    (("S93401A", "W010XXA"), "99283", "73610", None, "OA"),
-    (("S61411A", "W25XXXA"), "99283", None, "12001", "OA"),
-    (("S0990XA", "W228XXA"), "99285", "70450", None, "OA"),
-    (("S2020XA", "V4352XA"), "99284", "71046", None, "AA"),
+EMERGENCIES: tuple[tuple[tuple[str, ...], str, str | None, str | None, Literal["auto", "other"] | None], ...] = (
+    (("S93401A", "W010XXA"), "99283", "73610", None, "other"),
+    (("S61411A", "W25XXXA"), "99283", None, "12001", "other"),
+    (("S0990XA", "W228XXA"), "99285", "70450", None, "other"),
+    (("S2020XA", "V4352XA"), "99284", "71046", None, "auto"),
     (("R0789",), "99284", "71046", None, None),
     (("R1030", "R109"), "99284", "74177", None, None),
     (("R109",), "99284", "76700", None, None),
@@ -595,14 +598,17 @@ class DemoEvent:
 
 @dataclass(frozen=True)
 class PendingFields:
-    """HOOK (issue 15): what the demo knows for contract fields other work is adding. The lead moves
-    each into the events once schemas/ carries it: the accident (837P CLM11 related cause, state
-    and date) on the encounter, the referral number (REF*9F) and the ordering provider of a lab
-    line (loop 2420E)."""
+    """HOOK (issue 15): values for the intake fields the 837P-loops work adds to schemas/, in the
+    shape it gives them. Until those contracts are merged the events cannot carry them; then each
+    part is merged into its event before validation in ``_encounter`` (see HOOK there): ``encounter``
+    (accident), ``billing_provider`` (clia_number), ``coverage`` (the primary's referral_number)
+    and ``charges`` by source_charge_id (ordering_provider; rendering_provider in full, which
+    replaces rendering_provider_npi)."""
 
-    accident: tuple[str, str, date] | None = None  # (AA auto or OA other, state, accident date)
-    referral_number: str | None = None
-    ordering_provider_npi: str | None = None
+    encounter: dict[str, Any] = field(default_factory=dict)
+    billing_provider: dict[str, Any] = field(default_factory=dict)
+    coverage: dict[str, Any] = field(default_factory=dict)
+    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -723,9 +729,12 @@ def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], Char
         "place_of_service": visit.place_of_service, "admission_date": None, "discharge_date": None,
         "diagnoses": diagnoses,
     }
+    # HOOK (issue 15): once schemas/ carries the fields of PendingFields, merge pending.encounter into
+    # `encounter`, pending.billing_provider into its billing_provider and pending.coverage into
+    # coverages[0] here, and each of pending.charges into its charge below (built first, then sent).
     events = [_validated(ENCOUNTER_REGISTERED, encounter)]
     charge_ids: list[str] = []
-    ordering: str | None = None
+    pending = PendingFields()
     for j, line in enumerate(visit.lines, start=1):
         item = _item(items, line)
         charge_id = f"chg-{encounter_id[:8]}-{j}"
@@ -749,19 +758,23 @@ def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], Char
                        "description": item.description, "unit_price": f"{item.unit_price:.2f}",
                        "amount": f"{item.unit_price * line.units:.2f}"}
         events.append(_validated(CHARGE_SUBMITTED, charge))
-        if visit.referring and line.code.startswith(("8", "36415")):
-            ordering = visit.referring["npi"]
+        if visit.referring and line.code.startswith("8"):  # a laboratory test the referring physician ordered
+            pending.charges.setdefault(charge_id, {})["ordering_provider"] = visit.referring
+        if line.rendering_npi:
+            pending.charges.setdefault(charge_id, {})["rendering_provider"] = PROVIDERS[line.rendering_npi]
     closed_at = datetime.combine(min(draft.service_date, today), time(17, 0), tzinfo=UTC) + timedelta(
         minutes=rng.randint(0, 120))
     events.append(_validated(ENCOUNTER_CLOSED, {
         "source_system": SOURCE_SYSTEM, "source_encounter_id": encounter_id,
         "closed_at": closed_at.isoformat().replace("+00:00", "Z"), "expected_source_charge_ids": charge_ids,
     }))
-    pending = PendingFields(
-        accident=(visit.accident, "CA", draft.service_date) if visit.accident else None,
-        referral_number=f"REF{rng.randint(100000, 999999)}" if visit.referring else None,
-        ordering_provider_npi=ordering,
-    )
+    if visit.accident:
+        pending.encounter["accident"] = {"causes": [visit.accident], "occurred_on": draft.service_date.isoformat(),
+                                         "state": "CA" if visit.accident == "auto" else None}
+    if visit.referring:
+        pending.coverage["referral_number"] = f"REF{rng.randint(100000, 999999)}"
+    if any(line.code.startswith("8") for line in visit.lines):
+        pending.billing_provider["clia_number"] = CLIA_NUMBER
     return DemoEncounter(source_encounter_id=encounter_id, payer_id=plan.payer_id, specialty=visit.specialty,
                          error=error.name if error else None, events=tuple(events), pending=pending)
 

@@ -40,6 +40,7 @@ from services.claims.domain.x837 import Submission, build_claim, render_batch
 TODAY = date(2026, 12, 6)  # FY2027: the diagnosis code set of the year is newer than the one shipped
 IN_YEAR = date(2026, 6, 15)  # FY2026, the shipped ICD-10-CM year
 PAYERS = load_payers()
+CODES = {item.cdm_code: code for (code, _), item in read_chargemaster().items()}  # chargemaster code -> procedure
 LOADED = parse_chargemaster_csv(CHARGEMASTER.read_text(), reference=shipped_reference()).chargemaster
 assert LOADED is not None
 REFERENCE = shipped_reference().with_chargemaster(LOADED)
@@ -137,9 +138,7 @@ def test_codes_fit_the_patients_age_and_sex(seed: int) -> None:
         enc = registered(e)
         patient, day = enc.patient, charges(e)[0].service_date
         years = age(patient.birth_date, day)
-        codes = {c.procedure_code or c.chargemaster_code for c in charges(e)}
-        mapped = {item.cdm_code: code for (code, _), item in read_chargemaster().items()}
-        codes = {mapped.get(c or "", c) for c in codes}
+        codes = {c.procedure_code or CODES[c.chargemaster_code or ""] for c in charges(e)}
         for code in codes & {f"993{n}" for n in (81, 82, 83, 84, 85, 86, 87, 91, 92, 93, 94, 95, 96, 97)}:
             assert code in {preventive_code(years, new=True), preventive_code(years, new=False)}, (code, years)
         if codes & {"76801", "76805", "G0101", "Q0091"} or any(d.startswith(("O", "Z3")) for d in enc.diagnoses):
@@ -205,7 +204,21 @@ def test_the_837p_details_the_contracts_carry_show_up() -> None:
     assert emergency and all(enc.place_of_service == "23" and enc.facility and enc.facility.npi for enc in emergency)
     assert any(registered(e).referring_provider for e in out)
     injuries = [e for e in out if registered(e).diagnoses[0].startswith("S")]
-    assert injuries and all(registered(e).diagnoses[1][0] in "VWXY" and e.pending.accident for e in injuries)
+    assert injuries and all(registered(e).diagnoses[1][0] in "VWXY" for e in injuries)
+    # What waits for the contract fields other work adds (the HOOK): accidents of injuries, referral
+    # numbers of referred visits, the lab's CLIA number, ordering and line rendering providers.
+    assert all(e.pending.encounter["accident"]["occurred_on"] == charges(e)[0].service_date.isoformat()
+               for e in injuries)
+    assert all(("accident" in e.pending.encounter) == (e in injuries) for e in out if e.specialty == "emergency")
+    assert all(bool(e.pending.coverage) == bool(registered(e).referring_provider) for e in out)
+    labs = [e for e in out if any((c.procedure_code or CODES[c.chargemaster_code or ""]).startswith("8")
+                                  for c in charges(e))]
+    assert labs and all(e.pending.billing_provider == {"clia_number": "05D2093517"} for e in labs)
+    for e in out:
+        for c in charges(e):
+            pending = e.pending.charges.get(c.source_charge_id, {})
+            assert (pending.get("rendering_provider") or {}).get("npi") == c.rendering_provider_npi
+    assert any("ordering_provider" in p for e in out for p in e.pending.charges.values())
     with_auth = [registered(e).coverages[0] for e in out if registered(e).coverages[0].prior_authorization_numbers]
     assert with_auth and {c.payer_id for c in with_auth} <= {"60054", "610442"}
 
