@@ -705,6 +705,11 @@ def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], Char
     for coverage in coverages:
         if codes & _needs_authorization(payers[coverage["payer_id"]]):
             coverage["prior_authorization_numbers"] = [f"AUTH{rng.randint(100000, 999999)}"]
+    crossover = payers[plan.payer_id].behaviour.crossover_to
+    if len(coverages) > 1 and coverages[1]["payer_id"] == crossover:
+        # The crossover payer reads the primary's claim as it was sent: its authorization has to be on it.
+        coverages[0]["prior_authorization_numbers"] = coverages[0]["prior_authorization_numbers"] or coverages[1][
+            "prior_authorization_numbers"]
     encounter_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
     if plan is MEDICARE and _qmb(encounter_id, dual=len(coverages) == 2):
         coverages[0]["qmb"] = True

@@ -219,8 +219,11 @@ def test_the_837p_details_the_contracts_carry_show_up() -> None:
             pending = e.pending.charges.get(c.source_charge_id, {})
             assert (pending.get("rendering_provider") or {}).get("npi") == c.rendering_provider_npi
     assert any("ordering_provider" in p for e in out for p in e.pending.charges.values())
-    with_auth = [registered(e).coverages[0] for e in out if registered(e).coverages[0].prior_authorization_numbers]
-    assert with_auth and {c.payer_id for c in with_auth} <= {"60054", "610442"}
+    with_auth = [registered(e).coverages for e in out if registered(e).coverages[0].prior_authorization_numbers]
+    assert with_auth and {c[0].payer_id for c in with_auth} == {"60054", "610442", "01182"}
+    # Medicare needs none: its claims carry the number Medi-Cal needs when they cross over to it.
+    assert all(c[1].prior_authorization_numbers == c[0].prior_authorization_numbers
+               for c in with_auth if c[0].payer_id == "01182")
 
 
 def test_payers_and_members_match_what_the_sandbox_plays() -> None:
