@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from schemas import examples as ex
 from schemas.base import Event, examples, rule
-from schemas.common import EncounterDetails, RejectionReason, Text80
+from schemas.common import EncounterDetails, Provider, RejectionReason, Text80
 from schemas.intake import DiagnosisPointer, NdcUnit
 from schemas.types import (
     CENT,
@@ -232,6 +232,12 @@ class ChargePosted(Event):
     """The codes the pointers designate, in pointer order."""
     place_of_service: PlaceOfService
     rendering_provider_npi: Npi | None = None
+    """The line's rendering NPI: the charge's own, else the encounter's rendering provider."""
+    rendering_provider: Provider | None = None
+    """The line's own rendering provider when the sender named it (its NPI is
+    rendering_provider_npi)."""
+    ordering_provider: Provider | None = None
+    """Who ordered the service, when the sender named them."""
     ndc: Ndc | None = None
     ndc_quantity: Units | None = None
     ndc_unit: NdcUnit | None = None
@@ -247,6 +253,8 @@ class ChargePosted(Event):
             raise rule("pointer_codes", "diagnosis_codes must have one code per diagnosis pointer")
         if (self.ndc is None) != (self.ndc_quantity is None) or (self.ndc is None) != (self.ndc_unit is None):
             raise rule("ndc_incomplete", "ndc, ndc_quantity and ndc_unit go together")
+        if self.rendering_provider is not None and self.rendering_provider.npi != self.rendering_provider_npi:
+            raise rule("rendering_provider_npi", "rendering_provider.npi must equal rendering_provider_npi")
         return self
 
 

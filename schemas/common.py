@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from schemas.base import Contract, examples, rule
 from schemas.types import (
     CarcCode,
+    CliaNumber,
     Email,
     Icd10Code,
     MemberId,
@@ -38,6 +39,8 @@ from schemas.types import (
 __all__ = [
     "MEDICAID_FILING",
     "MEDICARE_FILING",
+    "Accident",
+    "AccidentCause",
     "Address",
     "BillingProvider",
     "CasAdjustment",
@@ -49,6 +52,7 @@ __all__ = [
     "Facility",
     "Frequency",
     "Guarantor",
+    "MspInsuranceType",
     "Patient",
     "PatientShare",
     "PayerRef",
@@ -110,6 +114,16 @@ TV Title V, ZZ unknown."""
 MEDICARE_FILING = frozenset({"MA", "MB", "16"})
 """Claim filing indicators of Medicare coverages (Part A, Part B, Medicare risk HMO)."""
 MEDICAID_FILING = "MC"
+
+MspInsuranceType = Literal["12", "13", "14", "15", "16", "41", "42", "43", "47"]
+"""X12 SBR05 insurance type of a Medicare coverage that is not primary (Medicare secondary
+payer): 12 working aged with an employer group health plan, 13 end-stage renal disease with an
+employer group health plan, 14 no-fault insurance, 15 workers' compensation, 16 public health
+service or other federal agency, 41 black lung, 42 veterans affairs, 43 disabled under 65 with
+a large group health plan, 47 other liability insurance."""
+
+AccidentCause = Literal["auto", "employment", "other"]
+"""Why the injury happened (837P CLM11 related causes AA, EM, OA)."""
 
 ClaimStatusCode = Literal["1", "2", "3", "4", "19", "20", "21", "22", "23", "25"]
 """835 CLP02: 1/2/3 processed as primary/secondary/tertiary, 4 denied, 19/20/21 processed and
@@ -241,6 +255,12 @@ class Coverage(Contract):
     share_of_cost: NonNegativeMoney | None = None
     """Medi-Cal share of cost: the monthly amount the patient meets before Medicaid pays, the
     only part of the cost share the patient may be billed (Medicaid coverages only: MC)."""
+    referral_number: ReferenceNumber | None = None
+    """The payer's referral number for this visit (837P REF*9F), when the plan requires a
+    referral from the primary care physician (HMO, POS plans)."""
+    insurance_type_code: MspInsuranceType | None = None
+    """Why Medicare is not the primary payer (837P SBR05), for a Medicare coverage ranked 2 or 3
+    (Medicare secondary payer): Medicare returns such claims without it. Only allowed there."""
 
     @model_validator(mode="after")
     def _subscriber_matches_relationship(self) -> Self:
@@ -254,6 +274,10 @@ class Coverage(Contract):
         if self.share_of_cost is not None and self.claim_filing_indicator != "MC":
             raise rule("share_of_cost_not_medicaid", "share_of_cost applies to a Medicaid coverage only "
                                                      "(claim_filing_indicator MC)")
+        if self.insurance_type_code is not None and (self.rank == 1 or self.claim_filing_indicator not in
+                                                     MEDICARE_FILING):
+            raise rule("insurance_type_not_msp", "insurance_type_code applies to a Medicare coverage (claim_filing_"
+                                                 "indicator MA, MB or 16) ranked 2 or 3 only")
         return self
 
 
@@ -266,6 +290,10 @@ class BillingProvider(Contract):
     name: Text60
     """Organization name."""
     address: ProviderAddress
+    clia_number: CliaNumber | None = None
+    """CLIA certificate of the laboratory the provider bills tests for (837P REF*X4), sent on
+    claims with laboratory codes (80000-89999, or any code with modifier QW, CLIA-waived).
+    It belongs to the billing site as its NPI and tax id do, and travels with them."""
 
 
 class Provider(Contract):
@@ -282,6 +310,29 @@ class Facility(Contract):
     name: Text60
     npi: Npi | None = None
     address: Address
+
+
+class Accident(Contract):
+    """The encounter treats an injury from an accident (837P CLM11 related causes, DTP*439)."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples({"causes": ["auto"], "occurred_on": "2026-02-27", "state": "CA"})
+    )
+
+    causes: list[AccidentCause] = Field(min_length=1, max_length=2)
+    """One or two causes, e.g. ["employment", "auto"] for a crash while driving for work."""
+    occurred_on: date
+    """The accident date."""
+    state: StateCode | None = None
+    """Where an auto accident happened: required with the cause auto, absent otherwise."""
+
+    @model_validator(mode="after")
+    def _accident_rules(self) -> Self:
+        if len(set(self.causes)) != len(self.causes):
+            raise rule("accident_cause_duplicate", "causes must not repeat")
+        if ("auto" in self.causes) != (self.state is not None):
+            raise rule("accident_state", "state is required with the cause auto and only allowed with it")
+        return self
 
 
 class PayerRef(Contract):
@@ -362,13 +413,18 @@ class EncounterDetails(Contract):
     rendering_provider: Provider | None = None
     """Omit when the billing provider is an individual who rendered the care."""
     referring_provider: Provider | None = None
+    """The practitioner who referred the patient (837P loop 2310A)."""
     facility: Facility | None = None
+    """Where the care was given when it is not the billing provider's address (837P loop
+    2310C): required for a hospital, emergency room or other facility place of service."""
     place_of_service: PlaceOfService
     admission_date: date | None = None
     discharge_date: date | None = None
     diagnoses: list[Icd10Code] = Field(default_factory=list, max_length=12)
     """ICD-10-CM codes in order; the first is the principal diagnosis. May be empty until
     coding is complete (EncounterClosed)."""
+    accident: Accident | None = None
+    """Set when the encounter treats an injury from an accident (auto, at work, other)."""
 
     @model_validator(mode="after")
     def _encounter_rules(self) -> Self:

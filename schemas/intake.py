@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from schemas import examples as ex
 from schemas.base import Contract, Event, examples, rule
-from schemas.common import EncounterDetails, Text80, Text200
+from schemas.common import EncounterDetails, Provider, Text80, Text200
 from schemas.types import (
     CENT,
     ChargemasterCode,
@@ -152,10 +152,20 @@ class _ChargeLine(Contract):
     place_of_service: PlaceOfService | None = None
     """Only when it differs from the encounter's place of service."""
     rendering_provider_npi: Npi | None = None
-    """Only when it differs from the encounter's rendering provider."""
+    """Only when it differs from the encounter's rendering provider. Prefer rendering_provider:
+    the claim names a line's own rendering provider (837P loop 2420A), which an NPI alone
+    cannot do unless the encounter lists that NPI as its rendering or referring provider."""
+    rendering_provider: Provider | None = None
+    """The line's rendering practitioner in full, when it differs from the encounter's
+    (837P loop 2420A). Give this or rendering_provider_npi, not both."""
+    ordering_provider: Provider | None = None
+    """Who ordered the service (lab test, imaging, equipment) when another practitioner
+    performed it (837P loop 2420E)."""
     ndc: Ndc | None = None
-    """National Drug Code for a drug line; then ndc_quantity and ndc_unit are required."""
+    """National Drug Code for a drug line (837P loop 2410 LIN); then ndc_quantity and ndc_unit
+    are required. Medicaid requires it on physician-administered drugs (J codes)."""
     ndc_quantity: Units | None = None
+    """Quantity of the drug in ndc_unit (837P CTP04), not the HCPCS billing units."""
     ndc_unit: NdcUnit | None = None
 
     @model_validator(mode="after")
@@ -182,6 +192,8 @@ class _ChargeLine(Contract):
             raise rule("ndc_incomplete", "ndc_quantity and ndc_unit are required with ndc")
         if self.ndc is None and any(ndc_parts):
             raise rule("ndc_missing", "ndc_quantity and ndc_unit are only allowed with ndc")
+        if self.rendering_provider is not None and self.rendering_provider_npi is not None:
+            raise rule("rendering_provider_choice", "give rendering_provider or rendering_provider_npi, not both")
         return self
 
 

@@ -22,6 +22,7 @@ __all__ = [
     "CarcCode",
     "ChargemasterCode",
     "ClaimSubmissionId",
+    "CliaNumber",
     "EditId",
     "Email",
     "EventTypeName",
@@ -409,6 +410,20 @@ Ndc = Annotated[
         "National Drug Code in the 11-digit 5-4-2 billing form; hyphens accepted, carried without.",
         "00409488801",
     ),
+]
+
+CliaNumber = Annotated[
+    str,
+    PlainValidator(
+        _code(
+            canonical=r"^[0-9]{2}D[0-9]{7}$",
+            error_type="clia_format",
+            message="CLIA number must be 10 characters: 2 digits, the letter D, 7 digits",
+            normalize=str.upper,
+        )
+    ),
+    _schema(r"^[0-9]{2}[Dd][0-9]{7}$", "CLIA certificate number of a laboratory (CMS): 2 digits, D, 7 digits.",
+            "05D0987654"),
 ]
 
 TaxId = Annotated[

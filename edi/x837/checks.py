@@ -1,10 +1,12 @@
-"""Our 837P checks beyond pyx12: NPI check digits, CLM02 totals, REF*F8 on corrections.
+"""Our 837P checks beyond pyx12: NPI check digits, CLM02 totals, REF*F8 on corrections, the
+shapes of an NDC (LIN*N4) and a CLIA number (REF*X4).
 
 ``check_837p`` is listed for ST 837 in ``edi.validate.CHECKS``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from decimal import Decimal, InvalidOperation
 
@@ -29,6 +31,18 @@ def _issue(seg: Segment, code: str, element: str, message: str) -> X12Issue:
 def _check_npi(seg: Segment) -> Iterator[X12Issue]:
     if seg.tag == "NM1" and seg.el(8) == "XX" and not is_valid_npi(seg.el(9)):
         yield _issue(seg, "npi_check_digit", "NM109", "NM109 is not a valid NPI (check digit or shape)")
+
+
+_NDC11 = re.compile(r"\d{11}")
+_CLIA = re.compile(r"\d{2}D\d{7}")
+
+
+def _check_codes(seg: Segment) -> Iterator[X12Issue]:
+    # pyx12 checks only the length of these: payers reject any other shape.
+    if seg.tag == "LIN" and seg.el(2) == "N4" and not _NDC11.fullmatch(seg.el(3)):
+        yield _issue(seg, "ndc_format", "LIN03", "LIN03 is not an 11-digit NDC (5-4-2, no hyphens)")
+    if seg.tag == "REF" and seg.el(1) == "X4" and not _CLIA.fullmatch(seg.el(2)):
+        yield _issue(seg, "clia_format", "REF02", "REF02 is not a CLIA number (2 digits, D, 7 digits)")
 
 
 class _ClaimTotals:
@@ -62,6 +76,7 @@ def check_837p(ts: TransactionSet, interchange: Interchange) -> Iterator[X12Issu
     current: _ClaimTotals | None = None
     for seg in ts.body:
         yield from _check_npi(seg)
+        yield from _check_codes(seg)
         if seg.tag in {"CLM", "HL"} and current is not None:
             yield from current.finish()
             current = None

@@ -90,6 +90,10 @@ ClaimFilingIndicator = Literal[
 PayerResponsibility = Literal["P", "S", "T", "A", "B", "C", "D", "E", "F", "G", "H", "U"]
 Relationship = Literal["01", "19", "20", "21", "39", "40", "53", "G8"]
 AdjustmentGroup = Literal["CO", "CR", "OA", "PI", "PR"]
+InsuranceType = Literal["12", "13", "14", "15", "16", "41", "42", "43", "47"]  # SBR05, Medicare secondary payer
+RelatedCause = Literal["AA", "EM", "OA"]  # CLM11: auto accident, employment, other accident
+DrugUnit = Literal["F2", "GR", "ME", "ML", "UN"]  # CTP05-1
+MEDICARE_FILING = frozenset({"MA", "MB", "16"})
 
 
 class _Model(BaseModel):
@@ -165,6 +169,22 @@ class Provider(Person):
     taxonomy: Taxonomy | None = None  # 2310B PRV*PE (rendering only)
 
 
+class ServiceFacility(_Model):
+    """2310C: where the services were rendered, when not at the billing provider's address."""
+
+    name: FreeText
+    npi: NPI | None = None
+    address: Address
+
+
+class Drug(_Model):
+    """2410: the National Drug Code of a drug line and the quantity given (LIN, CTP)."""
+
+    ndc: Annotated[str, Field(pattern=r"^\d{11}$")]  # LIN03, 5-4-2 without hyphens
+    quantity: Quantity  # CTP04
+    unit: DrugUnit  # CTP05-1
+
+
 class Adjustment(_Model):
     """One CAS triplet: group code, reason (CARC), amount, optional quantity."""
 
@@ -184,6 +204,7 @@ class LineAdjudication(_Model):
     units: Quantity
     adjustments: Annotated[list[Adjustment], Field(max_length=30)] = []
     adjudication_date: date
+    remaining_patient_liability: Money | None = None  # 2430 AMT*EAF
 
 
 class ServiceLine(_Model):
@@ -197,6 +218,9 @@ class ServiceLine(_Model):
     service_date: date
     service_date_end: date | None = None
     line_control_number: Annotated[str | None, Field(max_length=50, pattern=r"^[A-Za-z0-9\-]+$")] = None
+    drug: Drug | None = None  # 2410
+    rendering_provider: Provider | None = None  # 2420A, only when it differs from the claim's
+    ordering_provider: Provider | None = None  # 2420E
     adjudications: list[LineAdjudication] = []
 
     @model_validator(mode="after")
@@ -216,6 +240,7 @@ class OtherPayer(_Model):
     responsibility: PayerResponsibility  # SBR01 of the other payer: P when it was primary
     relationship: Literal["01", "18", "19", "20", "21", "39", "40", "53", "G8"]  # patient to other subscriber
     claim_filing_indicator: ClaimFilingIndicator
+    insurance_type: InsuranceType | None = None  # SBR05: a Medicare other payer that is not primary
     group_number: Identifier | None = None
     subscriber: Person
     member_id: Identifier
@@ -223,6 +248,7 @@ class OtherPayer(_Model):
     paid_amount: Money | None = None  # AMT*D
     adjustments: Annotated[list[Adjustment], Field(max_length=30)] = []  # claim-level CAS
     adjudication_date: date | None = None  # 2330B DTP*573 (when no line-level 2430 is sent)
+    remaining_patient_liability: Money | None = None  # AMT*EAF (when no line-level 2430 is sent)
 
 
 class Claim(_Model):
@@ -233,11 +259,17 @@ class Claim(_Model):
     payer: Payer
     payer_responsibility: PayerResponsibility = "P"  # SBR01
     claim_filing_indicator: ClaimFilingIndicator  # SBR09
+    insurance_type: InsuranceType | None = None  # SBR05: Medicare as a payer that is not primary
     total_charge: NonNegativeMoney | None = None  # CLM02; computed from the lines when omitted
     place_of_service: PlaceOfService
     frequency: Literal["1", "7", "8"] = "1"
     payer_claim_control_number: Identifier | None = None  # REF*F8
     prior_authorization: Identifier | None = None  # REF*G1
+    referral_number: Identifier | None = None  # REF*9F
+    clia_number: Annotated[str | None, Field(pattern=r"^\d{2}D\d{7}$")] = None  # REF*X4
+    related_causes: Annotated[list[RelatedCause], Field(max_length=2)] = []  # CLM11-1, CLM11-2
+    accident_state: Annotated[str | None, Field(pattern=r"^[A-Z]{2}$")] = None  # CLM11-4, auto accidents
+    accident_date: date | None = None  # DTP*439
     provider_signature: bool = True  # CLM06
     assignment: Literal["A", "B", "C"] = "A"  # CLM07
     benefits_assigned: Literal["Y", "N", "W"] = "Y"  # CLM08
@@ -245,6 +277,7 @@ class Claim(_Model):
     diagnoses: Annotated[list[Diagnosis], Field(min_length=1, max_length=MAX_DIAGNOSES)]
     referring_provider: Provider | None = None
     rendering_provider: Provider | None = None
+    service_facility: ServiceFacility | None = None  # 2310C
     other_payers: Annotated[list[OtherPayer], Field(max_length=10)] = []
     lines: Annotated[list[ServiceLine], Field(min_length=1, max_length=MAX_LINES)]
 
@@ -285,7 +318,37 @@ class Claim(_Model):
             )
         if len({other.payer.id for other in self.other_payers}) != len(self.other_payers):
             raise ValueError("other_payers must have distinct payer ids")
+        self._check_accident()
+        self._check_insurance_types()
+        if any(o.remaining_patient_liability is not None and o.payer.id in line_payers for o in self.other_payers):
+            raise ValueError(
+                "other payer remaining_patient_liability (2320 AMT*EAF) is only for payers without line "
+                "adjudications; put it on each line adjudication (2430 AMT*EAF)"
+            )
         return self
+
+    def _check_accident(self) -> None:
+        if len(set(self.related_causes)) != len(self.related_causes):
+            raise ValueError("related_causes (CLM11) must not repeat")
+        if ("AA" in self.related_causes) != (self.accident_state is not None):
+            raise ValueError("accident_state (CLM11-4) is required with related cause AA and only allowed with it")
+        if {"AA", "OA"} & set(self.related_causes) and self.accident_date is None:
+            raise ValueError("related cause AA or OA needs accident_date (DTP*439)")
+        if self.accident_date is not None and not self.related_causes:
+            raise ValueError("accident_date (DTP*439) needs related_causes (CLM11)")
+
+    def _check_insurance_types(self) -> None:
+        # SBR05 says why Medicare is not primary, so it exists only for a non-primary Medicare payer.
+        if self.insurance_type is not None and (
+            self.payer_responsibility == "P" or self.claim_filing_indicator not in MEDICARE_FILING
+        ):
+            raise ValueError("insurance_type (SBR05) is only for a Medicare payer that is not primary")
+        if any(
+            o.insurance_type is not None
+            and (o.responsibility == "P" or o.claim_filing_indicator not in MEDICARE_FILING)
+            for o in self.other_payers
+        ):
+            raise ValueError("other payer insurance_type (2320 SBR05) is only for a Medicare payer that is not primary")
 
 
 class ClaimBatch(_Model):

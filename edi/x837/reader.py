@@ -1,8 +1,8 @@
 """837P reader: X12 text -> ClaimBatch (the writer's model), for round trips and ``rcm x12 parse``.
 
 It reads what our writer emits plus the common variations of other senders (NM1 ids in
-any order of optional segments); loops it does not model (2010AB, 2310C, 2420x, ...) are
-skipped. Values that do not fit the model raise X12Error naming the segment position and the
+any order of optional segments); loops it does not model (2010AB, 2310D, 2420B/C/D/F, ...)
+are skipped. Values that do not fit the model raise X12Error naming the segment position and the
 model field, never the value.
 """
 
@@ -124,6 +124,8 @@ class _TransactionReader:
             self.billing["taxonomy"] = seg.el(3)
         elif seg.el(1) == "PE" and self.claim is not None and self.target is self.claim.get("rendering_provider"):
             self.claim["rendering_provider"]["taxonomy"] = seg.el(3)
+        elif seg.el(1) == "PE" and self.line is not None and self.target is self.line.get("rendering_provider"):
+            self.line["rendering_provider"]["taxonomy"] = seg.el(3)
 
     def _seg_SBR(self, seg: Segment) -> None:
         if self.claim is None:
@@ -134,6 +136,7 @@ class _TransactionReader:
             "responsibility": seg.el(1),
             "relationship": seg.el(2),
             "group_number": _opt(seg.el(3)),
+            "insurance_type": _opt(seg.el(5)),
             "claim_filing_indicator": seg.el(9),
             "adjustments": [],
         }
@@ -175,6 +178,14 @@ class _TransactionReader:
             key = "rendering_provider" if code == "82" else "referring_provider"
             self.claim[key] = {**_person(seg), "npi": seg.el(9)}
             self.target = self.claim[key]
+        elif code == "77" and self.claim is not None and self.line is None and self.other is None:
+            self.claim["service_facility"] = {"name": seg.el(3), "npi": _opt(seg.el(9))}
+            self.target = self.claim["service_facility"]
+        elif code in {"82", "DK"} and self.line is not None and self.adjudication is None:
+            key = "rendering_provider" if code == "82" else "ordering_provider"
+            self.line[key] = {**_person(seg), "npi": seg.el(9)}
+            # 2420E may carry the orderer's address, which the model does not keep.
+            self.target = self.line[key] if code == "82" else None
         else:
             self.skipping = True
             self.target = None
@@ -204,6 +215,10 @@ class _TransactionReader:
                 self.claim["payer_claim_control_number"] = value
             elif qualifier == "G1":
                 self.claim["prior_authorization"] = value
+            elif qualifier == "9F":
+                self.claim["referral_number"] = value
+            elif qualifier == "X4":
+                self.claim["clia_number"] = value
 
     # --- claim ---
     def _seg_CLM(self, seg: Segment) -> None:
@@ -229,6 +244,9 @@ class _TransactionReader:
             "payer": self.subscriber["payer"],
             "payer_responsibility": sbr.el(1),
             "claim_filing_indicator": sbr.el(9),
+            "insurance_type": _opt(sbr.el(5)),
+            "related_causes": [c for c in seg.comps(11)[:2] if c],
+            "accident_state": _opt(seg.comp(11, 4)),
             "diagnoses": [],
             "other_payers": [],
             "lines": [],
@@ -246,6 +264,10 @@ class _TransactionReader:
     def _seg_AMT(self, seg: Segment) -> None:
         if self.other is not None and self.line is None and seg.el(1) == "D":
             self.other["paid_amount"] = seg.el(2)
+        elif seg.el(1) == "EAF" and self.adjudication is not None:
+            self.adjudication["remaining_patient_liability"] = seg.el(2)
+        elif seg.el(1) == "EAF" and self.other is not None and self.line is None:
+            self.other["remaining_patient_liability"] = seg.el(2)
 
     def _seg_CAS(self, seg: Segment) -> None:
         if self.adjudication is not None:
@@ -259,6 +281,8 @@ class _TransactionReader:
                 self.adjudication["adjudication_date"] = _date(seg, 3)
             elif self.other is not None and self.line is None:
                 self.other["adjudication_date"] = _date(seg, 3)
+        elif seg.el(1) == "439" and self.claim is not None and self.line is None and self.other is None:
+            self.claim["accident_date"] = _date(seg, 3)
         elif seg.el(1) == "472" and self.line is not None:
             start, _, end = seg.el(3).partition("-")
             self.line["service_date"] = _date(Segment("DTP", ("472", "D8", start), seg.position), 3)
@@ -289,6 +313,15 @@ class _TransactionReader:
             place_of_service=_opt(seg.el(5)),
             diagnosis_pointers=pointers,
         )
+
+    def _seg_LIN(self, seg: Segment) -> None:
+        if self.line is not None and seg.el(2) == "N4":
+            self.line["drug"] = {"ndc": seg.el(3)}
+
+    def _seg_CTP(self, seg: Segment) -> None:
+        drug = self.line.get("drug") if self.line is not None else None
+        if drug is not None:
+            drug.update(quantity=seg.el(4), unit=seg.comp(5, 1))
 
     def _seg_SVD(self, seg: Segment) -> None:
         if self.line is None:

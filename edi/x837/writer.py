@@ -19,7 +19,10 @@ from edi.x837.model import (
     Claim,
     ClaimBatch,
     LineAdjudication,
+    OtherPayer,
     Person,
+    Provider,
+    ServiceFacility,
     ServiceLine,
 )
 
@@ -123,7 +126,7 @@ class _Builder:
                 "" if dependent else "18",
                 sub.group_number or "",
                 "",
-                "",
+                claim.insurance_type or "",
                 "",
                 "",
                 "",
@@ -144,7 +147,13 @@ class _Builder:
         self.address(patient.address, "patient")
         self.demographics(patient.birth_date, patient.gender)
 
+    def provider_nm1(self, qualifier: str, provider: Provider, where: str) -> None:
+        self.person_nm1(qualifier, provider, "XX", provider.npi, where)
+        if provider.taxonomy and qualifier == "82":
+            self.add(["PRV", "PE", "PXC", provider.taxonomy])
+
     def claim(self, claim: Claim) -> None:
+        causes = [*claim.related_causes, "", ""]
         self.add(
             [
                 "CLM",
@@ -157,49 +166,69 @@ class _Builder:
                 claim.assignment,
                 claim.benefits_assigned,
                 claim.release_of_information,
+                "",
+                [causes[0], causes[1], "", claim.accident_state or ""],
             ]
         )
-        # Map order inside 2300: REF*G1 precedes REF*F8.
+        if claim.accident_date is not None:
+            self.add(["DTP", "439", "D8", fmt_date(claim.accident_date)])
+        # Map order inside 2300: REF*9F, G1, F8, X4.
+        if claim.referral_number:
+            self.add(["REF", "9F", claim.referral_number])
         if claim.prior_authorization:
             self.add(["REF", "G1", claim.prior_authorization])
         if claim.payer_claim_control_number:
             self.add(["REF", "F8", claim.payer_claim_control_number])
+        if claim.clia_number:
+            self.add(["REF", "X4", claim.clia_number])
         hi: list[SegmentSpec] = [
             ["HI"] + [["ABK" if i == 0 else "ABF", code] for i, code in enumerate(claim.diagnoses)]
         ]
         self.add(*hi)
         if claim.referring_provider is not None:
-            self.person_nm1("DN", claim.referring_provider, "XX", claim.referring_provider.npi, "referring provider")
+            self.provider_nm1("DN", claim.referring_provider, "referring provider")
         if claim.rendering_provider is not None:
-            rendering = claim.rendering_provider
-            self.person_nm1("82", rendering, "XX", rendering.npi, "rendering provider")
-            if rendering.taxonomy:
-                self.add(["PRV", "PE", "PXC", rendering.taxonomy])
+            self.provider_nm1("82", claim.rendering_provider, "rendering provider")
+        if claim.service_facility is not None:
+            self.service_facility(claim.service_facility)
         for other in claim.other_payers:
-            self.add(
-                [
-                    "SBR",
-                    other.responsibility,
-                    other.relationship,
-                    other.group_number or "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    "",
-                    other.claim_filing_indicator,
-                ],
-                *cas_segments(other.adjustments),
-            )
-            if other.paid_amount is not None:
-                self.add(["AMT", "D", fmt_amount(other.paid_amount)])
-            self.add(["OI", "", "", claim.benefits_assigned, "", "", claim.release_of_information])
-            self.person_nm1("IL", other.subscriber, "MI", other.member_id, "other subscriber")
-            self.org_nm1("PR", other.payer.name, "PI", other.payer.id, "other payer name")
-            if other.adjudication_date is not None:
-                self.add(["DTP", "573", "D8", fmt_date(other.adjudication_date)])
+            self.other_payer(claim, other)
         for n, line in enumerate(claim.lines, start=1):
             self.line(n, line)
+
+    def service_facility(self, facility: ServiceFacility) -> None:
+        where = "service facility name"
+        if facility.npi is None:
+            self.add(["NM1", "77", "2", self.text(facility.name, 60, where)])
+        else:
+            self.org_nm1("77", facility.name, "XX", facility.npi, where)
+        self.address(facility.address, "service facility")
+
+    def other_payer(self, claim: Claim, other: OtherPayer) -> None:
+        self.add(
+            [
+                "SBR",
+                other.responsibility,
+                other.relationship,
+                other.group_number or "",
+                "",
+                other.insurance_type or "",
+                "",
+                "",
+                "",
+                other.claim_filing_indicator,
+            ],
+            *cas_segments(other.adjustments),
+        )
+        if other.paid_amount is not None:
+            self.add(["AMT", "D", fmt_amount(other.paid_amount)])
+        if other.remaining_patient_liability is not None:
+            self.add(["AMT", "EAF", fmt_amount(other.remaining_patient_liability)])
+        self.add(["OI", "", "", claim.benefits_assigned, "", "", claim.release_of_information])
+        self.person_nm1("IL", other.subscriber, "MI", other.member_id, "other subscriber")
+        self.org_nm1("PR", other.payer.name, "PI", other.payer.id, "other payer name")
+        if other.adjudication_date is not None:
+            self.add(["DTP", "573", "D8", fmt_date(other.adjudication_date)])
 
     def line(self, n: int, line: ServiceLine) -> None:
         self.add(
@@ -221,6 +250,15 @@ class _Builder:
             self.add(["DTP", "472", "D8", fmt_date(line.service_date)])
         if line.line_control_number:
             self.add(["REF", "6R", line.line_control_number])
+        if line.drug is not None:
+            self.add(
+                ["LIN", "", "N4", line.drug.ndc],
+                ["CTP", "", "", "", fmt_amount(line.drug.quantity), line.drug.unit],
+            )
+        if line.rendering_provider is not None:
+            self.provider_nm1("82", line.rendering_provider, "line rendering provider")
+        if line.ordering_provider is not None:
+            self.provider_nm1("DK", line.ordering_provider, "ordering provider")
         for adj in line.adjudications:
             self.adjudication(adj)
 
@@ -237,6 +275,8 @@ class _Builder:
             *cas_segments(adj.adjustments),
             ["DTP", "573", "D8", fmt_date(adj.adjudication_date)],
         )
+        if adj.remaining_patient_liability is not None:
+            self.add(["AMT", "EAF", fmt_amount(adj.remaining_patient_liability)])
 
 
 def _chunks(claims: Sequence[Claim], size: int) -> Iterator[Sequence[Claim]]:
@@ -258,6 +298,7 @@ def _hierarchy(claims: Sequence[Claim]) -> dict[BillingProvider, dict[tuple[obje
             claim.payer,
             claim.payer_responsibility,
             claim.claim_filing_indicator,
+            claim.insurance_type,
             claim.patient is not None,
         )
         tree.setdefault(claim.billing_provider, {}).setdefault(key, []).append(claim)

@@ -23,11 +23,13 @@ from edi.envelope import EnvelopeParams, read_interchange
 from edi.validate import pyx12_validate
 from edi.x837 import read_837p
 from sandbox.acknowledgments import ClaimDecision, TransactionFinding, acknowledge_interchange, build_277ca
+from schemas import examples as ex
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.claims import background
 from services.claims.app import DEFINITION
+from tests.support import intake
 from tests.support.kafka_io import count, eventually, publish, read_topic
 from tests.support.runtimes import running
 from tests.support.testsvc import example
@@ -625,3 +627,57 @@ async def test_payer_and_fee_schedule_commands(
     assert await count(platform, "claims", audit) >= 2
     restore = await cli(["payers", "load"])  # the other tests expect the shipped fee schedules
     assert restore.exit_code == 0
+
+
+async def test_intake_drug_facility_accident_and_referral_reach_the_837p(
+    platform: Settings, claims: Runtime, payers: None
+) -> None:
+    """charges -> claims: what intake says about the drug, the facility, the accident, the
+    referral, the lab and its providers comes out in the payer's loops, pyx12-clean."""
+    from services.charges.app import DEFINITION as CHARGES
+
+    sei = intake.new_encounter_id()
+    coverage = {**ex.COVERAGES[0], "referral_number": "RF-2026-9", "prior_authorization_numbers": ["PA-77"]}
+    facility = {"name": "Mission General ER", "npi": "1548154818",
+                "address": {"line1": "1001 Potrero Ave", "city": "San Francisco", "state": "CA",
+                            "postal_code": "941101234"}}
+    ordering = {"npi": "1326132614", "name": {"family": "Ito", "given": "Ken"}}
+    priced = {"service_date": DOS, "modifiers": [], "diagnosis_pointers": [1]}
+    async with running(CHARGES, platform, clock=FixedClock(TODAY)):
+        await publish(platform, intake.encounter(
+            sei, coverages=[coverage], place_of_service="23", facility=facility, diagnoses=["S0990XA"],
+            billing_provider={**ex.BILLING_PROVIDER, "clia_number": "05D0987654"},
+            referring_provider={"npi": "1123456786", "name": {"family": "Lee", "given": "Ann"}},
+            accident={"causes": ["auto"], "occurred_on": DOS, "state": "CA"}))
+        await publish(platform, intake.charge(sei, "ed", **priced, procedure_code="99284", unit_price="310.00",
+                                              amount="310.00"))
+        await publish(platform, intake.charge(sei, "drug", **priced, procedure_code="J1030", unit_price="12.00",
+                                              amount="12.00", ndc="00009-3073-01", ndc_quantity="1", ndc_unit="ML"))
+        await publish(platform, intake.charge(sei, "lab", **priced, procedure_code="85025", unit_price="18.00",
+                                              amount="18.00", ordering_provider=ordering))
+        await publish(platform, intake.closed(sei, "ed", "drug", "lab"))
+        enc = ""
+
+        async def released() -> bool:
+            nonlocal enc
+            for _, value, _ in await read_topic(platform, "rcm.charges.v1"):
+                payload = json.loads(value)
+                if payload.get("source_encounter_id") == sei and "revision" in payload:
+                    enc = payload["encounter_id"]
+            return bool(enc)
+
+        await eventually(released, timeout_s=60, what="EncounterReadyToBill")
+        [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    text = outbound_text(platform, submitted)
+    assert pyx12_validate(text) == []
+    ours = text[text.index(f"CLM*{submitted['submission_id']}*"):].split("~")
+    ours = ours[: next((i for i, s in enumerate(ours[1:], 1) if s.startswith(("CLM*", "HL*", "SE*"))), len(ours))]
+    assert ours[0].endswith("*23:B:1*Y*A*Y*Y**AA:::CA") and f"DTP*439*D8*{DOS.replace('-', '')}" in ours
+    claim_refs = [seg for seg in ours if seg[:6] in {"REF*9F", "REF*G1", "REF*X4"}]
+    assert claim_refs == ["REF*9F*RF-2026-9", "REF*G1*PA-77", "REF*X4*05D0987654"]
+    assert "NM1*DN*1*Lee*Ann****XX*1123456786" in ours
+    assert "NM1*77*2*Mission General ER*****XX*1548154818" in ours and "N4*San Francisco*CA*941101234" in ours
+    assert "LIN**N4*00009307301" in ours and "CTP****1*ML" in ours
+    assert "NM1*DK*1*Ito*Ken****XX*1326132614" in ours
+    [claim] = [c for c in read_837p(text).claims if c.submission_id == submitted["submission_id"]]
+    assert claim.referral_number == "RF-2026-9" and claim.service_facility is not None

@@ -172,6 +172,10 @@ _FIELDS: Mapping[_Kind, Mapping[str, tuple[str, int | None]]] = {
         "discharge_date": ("PV1", 45),
         "diagnoses": ("DG1", None),
         "diagnoses[]": ("DG1", 3),
+        "accident": ("ACC", None),
+        "accident.occurred_on": ("ACC", 1),
+        "accident.causes": ("ACC", 2),
+        "accident.state": ("ACC", 4),
     },
     "charge": {
         "source_system": ("MSH", 3),
@@ -187,8 +191,13 @@ _FIELDS: Mapping[_Kind, Mapping[str, tuple[str, int | None]]] = {
         "unit_price": ("FT1", 12),
         "diagnosis_pointers": ("FT1", 19),
         "rendering_provider_npi": ("FT1", 20),
+        "rendering_provider": ("FT1", 20),
+        "ordering_provider": ("FT1", 21),
         "procedure_code": ("FT1", 25),
         "modifiers": ("FT1", 26),
+        "ndc": ("FT1", 29),
+        "ndc_quantity": ("FT1", 43),
+        "ndc_unit": ("FT1", 43),
     },
     "closed": {
         "source_system": ("MSH", 3),
@@ -213,6 +222,10 @@ _RULE_FIELDS: Mapping[str, str] = {
     "rule_service_dates": "service_end_date",
     "rule_price_required": "amount",
     "rule_amount_mismatch": "amount",
+    "rule_ndc_incomplete": "ndc_quantity",
+    "rule_ndc_missing": "ndc",
+    "rule_accident_state": "state",
+    "rule_accident_cause_duplicate": "causes",
 }
 
 _GUARANTOR_FROM_PID: Mapping[int, int | None] = {3: 5, 5: 11, 6: 13, 11: None}
@@ -478,6 +491,7 @@ def map_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
             "admission_date": admitted[0] if admitted else None,
             "discharge_date": discharged[0] if discharged else None,
             "diagnoses": diagnoses,
+            "accident": _accident(by_name.get("ACC", [])),
         }
     )
     events = [MappedEvent(ENCOUNTER_REGISTERED, encounter, Hl7Location("PID", 1))]
@@ -612,6 +626,30 @@ def _coverages(in1s: list[Segment], defaults: Hl7Defaults) -> tuple[list[dict[st
     return out, tuple(s.sequence for s in ordered)
 
 
+_AUTO_ACCIDENT = frozenset({"AA", "AUTO", "MVA"})
+_WORK_ACCIDENT = frozenset({"EM", "WORK"})
+
+
+def _accident(accs: list[Segment]) -> dict[str, Any] | None:
+    """ACC: ACC-1 date, ACC-2 accident code (site table 0050: AA/AUTO/MVA auto, EM/WORK at work,
+    anything else another accident), ACC-4 auto accident state, ACC-5 job related (Y)."""
+    if not accs:
+        return None
+    if len(accs) > 1:
+        raise Hl7MappingError("ACC", 2, None, "100", "one ACC segment per message")
+    acc = accs[0]
+    code = (acc.value(2) or "").upper()
+    state = acc.value(4)
+    causes: list[str] = []
+    if (acc.value(5) or "").upper() == "Y" or code in _WORK_ACCIDENT:
+        causes.append("employment")
+    if code in _AUTO_ACCIDENT or state is not None:
+        causes.append("auto")
+    elif not causes or (code and code not in _WORK_ACCIDENT):
+        causes.append("other")
+    return _compact({"causes": causes, "occurred_on": _date(acc, 1), "state": state.upper() if state else None})
+
+
 def _diagnoses(dg1s: list[Segment]) -> tuple[list[str], tuple[int, ...]]:
     def rank(dg1: Segment) -> tuple[int, int, int]:
         raw = dg1.value(15)
@@ -665,8 +703,9 @@ def _charge(
     modifiers = [m for rep in ft1.repetitions(26) if (m := pick(rep)) is not None]
     start = _date(ft1, 4, 1)
     end = _date(ft1, 4, 2)
-    performer = _preferred(ft1.repetitions(20), 13, "NPI")
-    performer_npi = pick(performer) if performer else None
+    performer = _provider(ft1, 20)
+    performer_npi = performer.get("npi") if performer else None
+    own_performer = performer if performer_npi != rendering_npi else None
     description = ft1.value(8) or ft1.value(7, 2)
     return _compact(
         {
@@ -685,6 +724,14 @@ def _charge(
             "unit_price": _money(ft1, 12),
             "amount": _money(ft1, 11),
             "diagnosis_pointers": pointers,
-            "rendering_provider_npi": performer_npi if performer_npi != rendering_npi else None,
+            # A named performer becomes the line's rendering provider (837P 2420A); an NPI alone
+            # stays an NPI.
+            "rendering_provider": own_performer if own_performer and "name" in own_performer else None,
+            "rendering_provider_npi": performer_npi if own_performer and "name" not in own_performer else None,
+            "ordering_provider": _provider(ft1, 21),
+            # NDC: FT1-29 (CWE), its quantity and unit FT1-43 (CQ, HL7 2.8 and later).
+            "ndc": ft1.value(29),
+            "ndc_quantity": _quantity(ft1, 43),
+            "ndc_unit": (ft1.value(43, 2) or "").upper() or None,
         }
     )

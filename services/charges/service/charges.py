@@ -224,7 +224,10 @@ def _posted_event(
         diagnosis_codes=[details.diagnoses[p - 1] for p in event.diagnosis_pointers],
         place_of_service=event.place_of_service or details.place_of_service,
         rendering_provider_npi=event.rendering_provider_npi
+        or (event.rendering_provider.npi if event.rendering_provider else None)
         or (details.rendering_provider.npi if details.rendering_provider else None),
+        rendering_provider=event.rendering_provider,
+        ordering_provider=event.ordering_provider,
         ndc=event.ndc,
         ndc_quantity=event.ndc_quantity,
         ndc_unit=event.ndc_unit,

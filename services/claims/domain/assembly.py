@@ -16,7 +16,8 @@ from decimal import Decimal
 from typing import Any
 
 from schemas.charges import ChargePosted
-from schemas.common import EncounterDetails
+from schemas.common import EncounterDetails, Provider
+from schemas.intake import NdcUnit
 from services.claims.domain.model import ClaimDraft, DraftLine, LineOutcome, PriorPayer
 from services.claims.domain.payers import FeeSchedule
 
@@ -40,6 +41,11 @@ class PostedCharge:
     diagnosis_codes: list[str]
     place_of_service: str
     rendering_npi: str | None
+    rendering_provider: Provider | None = None
+    ordering_provider: Provider | None = None
+    ndc: str | None = None
+    ndc_quantity: Decimal | None = None
+    ndc_unit: NdcUnit | None = None
 
     @classmethod
     def from_event(cls, charge: ChargePosted) -> PostedCharge:
@@ -48,8 +54,18 @@ class PostedCharge:
             description=charge.description, revenue_code=charge.revenue_code, service_date=charge.service_date,
             service_end_date=charge.service_end_date, units=charge.units, amount=charge.amount,
             diagnosis_codes=list(charge.diagnosis_codes), place_of_service=charge.place_of_service,
-            rendering_npi=charge.rendering_provider_npi,
+            rendering_npi=charge.rendering_provider_npi, rendering_provider=charge.rendering_provider,
+            ordering_provider=charge.ordering_provider, ndc=charge.ndc, ndc_quantity=charge.ndc_quantity,
+            ndc_unit=charge.ndc_unit,
         )
+
+
+def line_rendering_provider(encounter: EncounterDetails, charge: PostedCharge) -> Provider | None:
+    """The named rendering provider of a line: its own, else the encounter's provider with its NPI."""
+    if charge.rendering_provider is not None or charge.rendering_npi is None:
+        return charge.rendering_provider
+    known = (encounter.rendering_provider, encounter.referring_provider)
+    return next((p for p in known if p is not None and p.npi == charge.rendering_npi), None)
 
 
 def order_diagnoses(encounter_dx: Sequence[str], charges: Sequence[PostedCharge]) -> list[str]:
@@ -88,6 +104,8 @@ def assemble(
                 diagnosis_pointers=[diagnoses.index(code) + 1 for code in c.diagnosis_codes],
                 expected_allowed=fee_schedule.expected_allowed(c.procedure_code, c.modifiers, c.service_date, c.units),
                 place_of_service=c.place_of_service, rendering_npi=c.rendering_npi,
+                rendering_provider=line_rendering_provider(encounter, c), ordering_provider=c.ordering_provider,
+                ndc=c.ndc, ndc_quantity=c.ndc_quantity, ndc_unit=c.ndc_unit,
             )
             for c in part
         ]

@@ -8,7 +8,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import MEDICAID_FILING, CasAdjustment, Coverage, EncounterDetails
+from schemas.common import MEDICAID_FILING, CasAdjustment, Coverage, EncounterDetails, Provider
+from schemas.intake import NdcUnit
 
 
 class _Model(BaseModel):
@@ -29,6 +30,12 @@ class DraftLine(_Model):
     expected_allowed: Decimal | None = None
     place_of_service: str
     rendering_npi: str | None = None
+    rendering_provider: Provider | None = None
+    """The line's rendering provider by name (2420A needs one), when it is known."""
+    ordering_provider: Provider | None = None
+    ndc: str | None = None
+    ndc_quantity: Decimal | None = None
+    ndc_unit: NdcUnit | None = None
 
 
 class LineOutcome(_Model):

@@ -253,9 +253,54 @@ def test_charge_fields() -> None:
     assert third["modifiers"] == ["59", "XU"]
     assert (third["units"], third["unit_price"], third["amount"]) == ("2", "24.25", "48.50")
     assert third["diagnosis_pointers"] == [3, 1, 2]
-    assert third["rendering_provider_npi"] == "1345678902"
+    # A named performer other than the encounter's is the line's rendering provider (837P 2420A).
+    assert third["rendering_provider"] == {"npi": "1345678902", "name": {"family": "Park", "given": "June"}}
+    assert "rendering_provider_npi" not in third
     model: Any = validate(CHARGE_SUBMITTED, third)
     assert str(model.amount) == "48.50"
+
+
+DRUG_FT1 = seg(
+    "FT1",
+    {
+        1: "1", 2: "chg-88412-9", 4: "20260302", 6: "CG", 10: "2", 11: "24.00", 19: "J02.0",
+        20: "1345678902^^^^^^^^^^^^NPI", 21: "1326132614^Ito^Ken^^^^^^^^^^NPI", 25: "J1885",
+        29: "00409-1234-01^Ketorolac 15 mg/mL^N4", 43: "2^ml",
+    },
+)
+
+
+def test_ordering_provider_ndc_and_an_unnamed_performer() -> None:
+    [charge] = by_type(map_dft_p03(message(PID, PV1, DRUG_FT1, DG1S[1]), DEFAULTS), CHARGE_SUBMITTED)
+    assert charge["ordering_provider"] == {"npi": "1326132614", "name": {"family": "Ito", "given": "Ken"}}
+    assert (charge["ndc"], charge["ndc_quantity"], charge["ndc_unit"]) == ("00409-1234-01", "2", "ML")
+    assert charge["rendering_provider_npi"] == "1345678902" and "rendering_provider" not in charge
+    model: Any = validate(CHARGE_SUBMITTED, charge)
+    assert model.ndc == "00409123401"
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({1: "20260227", 2: "MVA", 4: "ca", 5: "Y"}, {"causes": ["employment", "auto"], "state": "CA"}),
+        ({1: "20260227", 2: "EM"}, {"causes": ["employment"]}),
+        ({1: "20260227", 2: "FALL"}, {"causes": ["other"]}),
+        ({1: "20260227"}, {"causes": ["other"]}),
+    ],
+)
+def test_accident_from_acc(fields: dict[int, str], expected: dict[str, Any]) -> None:
+    enc = map_dft_p03(message(*CORE, seg("ACC", fields)), DEFAULTS).events[0].data
+    assert enc["accident"] == {"occurred_on": "2026-02-27", **expected}
+    validate(ENCOUNTER_REGISTERED, enc)
+
+
+def test_new_field_errors_point_at_ft1_and_acc() -> None:
+    no_qty = DRUG_FT1.replace("|2^ml", "|")
+    found = contract_errors(message(PID, PV1, no_qty, DG1S[1], seg("ACC", {2: "AA"})))
+    assert ("FT1^1^43", "102", "") in found  # rule ndc_incomplete: the quantity and unit are missing
+    assert ("ACC^1^1", "101", "accident.occurred_on") in found
+    no_state = contract_errors(message(*CORE, seg("ACC", {1: "20260227", 2: "AA"})))
+    assert no_state == [("ACC^1^4", "102", "accident")]  # rule accident_state: an auto accident needs its state
 
 
 def test_discharge_closes_the_encounter_with_the_interface_zone() -> None:

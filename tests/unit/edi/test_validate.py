@@ -61,6 +61,17 @@ def test_bad_npi_clm02_and_missing_f8_are_reported_with_positions() -> None:
     assert str(by_code["clm02_sum"]).startswith(f"segment {by_code['clm02_sum'].position} (CLM):")
 
 
+def test_ndc_and_clia_shapes_are_checked() -> None:
+    text = render_837p(s.batch(s.claim(clia_number="05D0987654", lines=[
+        s.line("J1885", drug={"ndc": "00409123401", "quantity": "2", "unit": "UN"})])))
+    assert validate(text) == []
+    bad = text.replace("LIN**N4*00409123401~", "LIN**N4*0409-1234-01~").replace("REF*X4*05D0987654~",
+                                                                              "REF*X4*05-0987654~")
+    issues = validate(bad)
+    assert sorted((i.code, i.element) for i in issues) == [("clia_format", "REF02"), ("ndc_format", "LIN03")]
+    assert "0409" not in " ".join(str(i) for i in issues)  # the value is never echoed
+
+
 def test_cob_ref_f8_does_not_satisfy_the_claim_level_requirement() -> None:
     text = good().replace("REF*F8*PCN1~", "")
     text = text.replace("NM1*PR*2*Medicare Part B*****PI*MCR01~", "NM1*PR*2*Medicare Part B*****PI*MCR01~REF*F8*X1~")

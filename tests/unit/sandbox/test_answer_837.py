@@ -121,3 +121,30 @@ def test_same_file_same_seed_same_answer() -> None:
     first = answer_837(mixed_batch(), "f", PAYERS, SandboxState(), seed=42, now=NOW)
     second = answer_837(mixed_batch(), "f", PAYERS, SandboxState(), seed=42, now=NOW)
     assert [f.text for f in first.acks + first.remits] == [f.text for f in second.acks + second.remits]
+
+
+def test_a_claim_with_every_companion_guide_loop_is_read_and_adjudicated() -> None:
+    ordering = {"last_name": "Ito", "first_name": "Ken", "npi": "1326132614"}
+    rendering = {"last_name": "Nguyen", "first_name": "Bao", "npi": "1215121512"}
+    full = claim(
+        "MCDFULL", "610442",
+        line("99284", "310.00"),
+        line("J1030", "12.00", n=2, drug={"ndc": "00009307301", "quantity": "1", "unit": "ML"},
+             rendering_provider=rendering),
+        line("85025", "18.00", n=3, ordering_provider=ordering),
+        member="91234567A", claim_filing_indicator="MC", payer={"name": "Medi-Cal", "id": "610442"},
+        place_of_service="23", related_causes=["AA"], accident_state="CA", accident_date="2026-02-09",
+        referral_number="RF-9", prior_authorization="PA-77", clia_number="05D0987654",
+        service_facility={"name": "Mission General ER",
+                          "address": {"line1": "1001 Potrero Ave", "city": "San Francisco", "state": "CA",
+                                      "zip": "941101234"}},
+    )
+    answer = answer_837(render_837p(batch(full, icn=131)), "000000131", PAYERS, SandboxState(), seed=7, now=NOW,
+                        timing=Timing(remit_delay_s=3))
+    files = by_name(answer)
+    assert read_999(files["000000131.999"].text).group_code == GroupAckCode.ACCEPTED
+    assert [c.outcome for c in read_277ca(files["000000131.277"].text).claims] == ["accepted"]
+    [remit] = read_835(files["000000131-610442.835"].text).claims
+    assert remit.patient_control_number == "MCDFULL" and len(remit.service_lines) == 3
+    for f in files.values():
+        assert checked(f.text, f.name.rsplit(".", 1)[1]) == [], f.name

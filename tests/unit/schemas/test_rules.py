@@ -41,6 +41,8 @@ def _all(*mutations: Mutation) -> Mutation:
     return mutate
 
 
+PROVIDER: dict[str, Any] = {"npi": "1326132614", "name": {"family": "Ito", "given": "Ken"}}
+
 CASES: list[tuple[str, Mutation, str | None]] = [
     # intake charges
     ("rcm.intake.ChargeSubmitted.v1", _set("idempotency_key", "epic-prod:other"), "rule_idempotency_key_mismatch"),
@@ -58,6 +60,12 @@ CASES: list[tuple[str, Mutation, str | None]] = [
     ("rcm.intake.ChargeSubmitted.v1", _set("ndc", "00409488801"), "rule_ndc_incomplete"),
     ("rcm.intake.ChargeSubmitted.v1", _set("ndc_unit", "UN"), "rule_ndc_missing"),
     ("rcm.intake.ChargeSubmitted.v1", _set("units", "0"), "quantity_not_positive"),
+    (
+        "rcm.intake.ChargeSubmitted.v1",
+        _all(_set("rendering_provider_npi", "1999999984"), _set("rendering_provider", PROVIDER)),
+        "rule_rendering_provider_choice",
+    ),
+    ("rcm.intake.ChargeSubmitted.v1", _set("ordering_provider", {**PROVIDER, "npi": "1326132613"}), "npi_invalid"),
     (
         "rcm.intake.ChargeCorrected.v1",
         _set("corrects_idempotency_key", "epic-prod:chg-88412-1c"),
@@ -90,6 +98,27 @@ CASES: list[tuple[str, Mutation, str | None]] = [
     ("rcm.intake.EncounterRegistered.v1", _set("billing_provider.address.postal_code", "94115"), "zip_plus4_required"),
     ("rcm.intake.EncounterRegistered.v1", _set("patient.sex", "X"), "literal_error"),
     ("rcm.intake.EncounterRegistered.v1", _set("patient.birth_date", "03/02/1984"), "date_parsing"),
+    (
+        "rcm.intake.EncounterRegistered.v1",
+        _set("accident", {"causes": ["auto"], "occurred_on": "2026-02-27"}),
+        "rule_accident_state",
+    ),
+    (
+        "rcm.intake.EncounterRegistered.v1",
+        _set("accident", {"causes": ["other"], "occurred_on": "2026-02-27", "state": "CA"}),
+        "rule_accident_state",
+    ),
+    (
+        "rcm.intake.EncounterRegistered.v1",
+        _set("accident", {"causes": ["employment", "employment"], "occurred_on": "2026-02-27"}),
+        "rule_accident_cause_duplicate",
+    ),
+    ("rcm.intake.EncounterRegistered.v1", _set("accident", {"causes": [], "occurred_on": "2026-02-27"}), "too_short"),
+    ("rcm.intake.EncounterRegistered.v1", _set("coverages.0.insurance_type_code", "12"), "rule_insurance_type_not_msp"),
+    ("rcm.intake.EncounterRegistered.v1", _set("coverages.1.insurance_type_code", "12"), "rule_insurance_type_not_msp"),
+    ("rcm.intake.EncounterRegistered.v1", _set("coverages.1.insurance_type_code", "99"), "literal_error"),
+    ("rcm.intake.EncounterRegistered.v1", _set("billing_provider.clia_number", "05X0987654"), "clia_format"),
+    ("rcm.intake.EncounterRegistered.v1", _set("coverages.0.referral_number", "RF 9"), "reference_number_format"),
     ("rcm.intake.PatientPaymentReceived.v1", _set("amount", "0.00"), "money_not_positive"),
     ("rcm.intake.PatientPaymentReceived.v1", _set("idempotency_key", "portal:x"), "rule_idempotency_key_mismatch"),
     # charges
@@ -97,6 +126,7 @@ CASES: list[tuple[str, Mutation, str | None]] = [
     ("rcm.charges.EncounterReadyToBill.v1", _set("charge_ids", ["a", "a"]), "rule_charge_duplicate"),
     ("rcm.charges.ChargePosted.v1", _set("amount", "1.00"), "rule_amount_mismatch"),
     ("rcm.charges.ChargePosted.v1", _set("diagnosis_codes", ["J020"]), "rule_pointer_codes"),
+    ("rcm.charges.ChargePosted.v1", _set("rendering_provider", PROVIDER), "rule_rendering_provider_npi"),
     ("rcm.charges.ChargeReversed.v1", _set("reason", "corrected"), "rule_replacement"),
     ("rcm.charges.ChargeRejected.v1", _set("reasons", []), "too_short"),
     # claims
