@@ -18,9 +18,11 @@ What makes it look like a month of a real clinic:
   ships), no pair that is never paid together, units within the MUEs, an NDC with quantity and
   unit on each drug line, prior authorization numbers on the coverages of payers that require
   them for the codes billed;
-* the 837P details where the contracts carry them: a hospital emergency department as the
-  service facility, referring providers, a line rendered by someone else than the claim's
-  rendering provider.
+* the 837P details payers ask for: a hospital emergency department as the service facility
+  (2310C), the accident of an injury (CLM11, DTP*439), referring providers (2310A) with the
+  referral number on commercial plans (REF*9F), the laboratory's CLIA number (REF*X4) and the
+  physician who ordered a test (2420E), a line rendered by someone else than the claim's
+  rendering provider (2420A).
 
 About ``error_rate`` of the encounters (5% by default) carry one deliberate error of a named
 kind (``ERRORS``), each chosen to be caught by a specific charges rule, scrubber edit or payer
@@ -39,7 +41,7 @@ import csv
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -72,6 +74,7 @@ BILLING_PROVIDER: dict[str, Any] = {
     "npi": "1234567893", "tax_id": "521234567", "taxonomy": "207Q00000X", "name": "Revcycle Community Clinic",
     "address": {"line1": "2100 Webster St", "line2": None, "city": "Oakland", "state": "CA",
                 "postal_code": "946121234"},
+    "clia_number": "05D2093517",  # the clinic laboratory's (invented) CLIA certificate
 }
 
 
@@ -96,9 +99,6 @@ EMERGENCY_DEPARTMENT: dict[str, Any] = {
     "address": {"line1": "900 Harbor Way", "line2": None, "city": "Alameda", "state": "CA", "postal_code": "94501"},
 }
 FACILITY_PLACES = frozenset({"19", "21", "22", "23"})
-PROVIDERS = {p["npi"]: p for p in (*FAMILY, NURSE_PRACTITIONER, ORTHOPEDIST, *THERAPISTS, EMERGENCY_PHYSICIAN,
-                                   OBSTETRICIAN, *REFERRERS)}
-CLIA_NUMBER = "05D2093517"  # the clinic laboratory's (invented) CLIA certificate
 
 # --------------------------------------------------------------------------- coding rules the clinic follows
 
@@ -182,7 +182,7 @@ class Line:
     diagnoses: tuple[str, ...]  # the encounter diagnoses this line points to, most relevant first
     units: int = 1
     modifiers: tuple[str, ...] = ()  # besides the chargemaster item's own (QW, GP)
-    rendering_npi: str | None = None  # only when someone else than the claim's rendering provider did it
+    rendering: dict[str, Any] | None = None  # only when someone else than the claim's rendering provider did it
 
 
 @dataclass
@@ -250,7 +250,7 @@ def _sick_visit(rng: random.Random, patient: Patient, day: date) -> Visit:
         lines += [Line(code, dx[:1], units) for code, units in tests]
     doctor = rng.choice(FAMILY)
     if rng.random() < 0.25 and len(lines) > 1:  # the nurse practitioner did the procedure
-        lines[1].rendering_npi = NURSE_PRACTITIONER["npi"]
+        lines[1].rendering = NURSE_PRACTITIONER
     return Visit("family medicine", "11", doctor, _deduplicated(lines))
 
 
@@ -382,7 +382,7 @@ def _physical_therapy(rng: random.Random, patient: Patient, day: date) -> Visit:
     else:
         lines = [Line("97110", dx, units=2), Line("97530", dx, units=2), Line("97140", dx)]
         if rng.random() < 0.3:  # the other therapist took the second half of the session
-            lines[1].rendering_npi = other["npi"]
+            lines[1].rendering = other
     return Visit("physical therapy", "11", therapist, lines, referring=rng.choice(REFERRERS))
 
 
@@ -597,28 +597,12 @@ class DemoEvent:
 
 
 @dataclass(frozen=True)
-class PendingFields:
-    """HOOK (issue 15): values for the intake fields the 837P-loops work adds to schemas/, in the
-    shape it gives them. Until those contracts are merged the events cannot carry them; then each
-    part is merged into its event before validation in ``_encounter`` (see HOOK there): ``encounter``
-    (accident), ``billing_provider`` (clia_number), ``coverage`` (the primary's referral_number)
-    and ``charges`` by source_charge_id (ordering_provider; rendering_provider in full, which
-    replaces rendering_provider_npi)."""
-
-    encounter: dict[str, Any] = field(default_factory=dict)
-    billing_provider: dict[str, Any] = field(default_factory=dict)
-    coverage: dict[str, Any] = field(default_factory=dict)
-    charges: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
 class DemoEncounter:
     source_encounter_id: str
     payer_id: str
     specialty: str
     error: DemoError | None
     events: tuple[DemoEvent, ...]
-    pending: PendingFields = field(default_factory=PendingFields)
 
 
 @dataclass(frozen=True)
@@ -734,12 +718,13 @@ def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], Char
         "place_of_service": visit.place_of_service, "admission_date": None, "discharge_date": None,
         "diagnoses": diagnoses,
     }
-    # HOOK (issue 15): once schemas/ carries the fields of PendingFields, merge pending.encounter into
-    # `encounter`, pending.billing_provider into its billing_provider and pending.coverage into
-    # coverages[0] here, and each of pending.charges into its charge below (built first, then sent).
+    if visit.accident:
+        encounter["accident"] = {"causes": [visit.accident], "occurred_on": draft.service_date.isoformat(),
+                                 "state": "CA" if visit.accident == "auto" else None}
+    if visit.referring and plan.filing in {"CI", "BL"}:
+        coverages[0]["referral_number"] = f"REF{rng.randint(100000, 999999)}"
     events = [_validated(ENCOUNTER_REGISTERED, encounter)]
     charge_ids: list[str] = []
-    pending = PendingFields()
     for j, line in enumerate(visit.lines, start=1):
         item = _item(items, line)
         charge_id = f"chg-{encounter_id[:8]}-{j}"
@@ -751,7 +736,9 @@ def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], Char
             "source_system": SOURCE_SYSTEM, "source_charge_id": charge_id,
             "idempotency_key": f"{SOURCE_SYSTEM}:{charge_id}", "source_encounter_id": encounter_id,
             "service_date": draft.service_date.isoformat(), "units": str(line.units), "diagnosis_pointers": pointers,
-            "rendering_provider_npi": line.rendering_npi,
+            "rendering_provider": line.rendering,
+            # A laboratory test the referring physician ordered (837P loop 2420E).
+            "ordering_provider": visit.referring if visit.referring and line.code.startswith("8") else None,
         }
         if line.code in NDC:
             charge["ndc"], charge["ndc_quantity"], charge["ndc_unit"] = NDC[line.code]
@@ -763,25 +750,14 @@ def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], Char
                        "description": item.description, "unit_price": f"{item.unit_price:.2f}",
                        "amount": f"{item.unit_price * line.units:.2f}"}
         events.append(_validated(CHARGE_SUBMITTED, charge))
-        if visit.referring and line.code.startswith("8"):  # a laboratory test the referring physician ordered
-            pending.charges.setdefault(charge_id, {})["ordering_provider"] = visit.referring
-        if line.rendering_npi:
-            pending.charges.setdefault(charge_id, {})["rendering_provider"] = PROVIDERS[line.rendering_npi]
     closed_at = datetime.combine(min(draft.service_date, today), time(17, 0), tzinfo=UTC) + timedelta(
         minutes=rng.randint(0, 120))
     events.append(_validated(ENCOUNTER_CLOSED, {
         "source_system": SOURCE_SYSTEM, "source_encounter_id": encounter_id,
         "closed_at": closed_at.isoformat().replace("+00:00", "Z"), "expected_source_charge_ids": charge_ids,
     }))
-    if visit.accident:
-        pending.encounter["accident"] = {"causes": [visit.accident], "occurred_on": draft.service_date.isoformat(),
-                                         "state": "CA" if visit.accident == "auto" else None}
-    if visit.referring:
-        pending.coverage["referral_number"] = f"REF{rng.randint(100000, 999999)}"
-    if any(line.code.startswith("8") for line in visit.lines):
-        pending.billing_provider["clia_number"] = CLIA_NUMBER
     return DemoEncounter(source_encounter_id=encounter_id, payer_id=plan.payer_id, specialty=visit.specialty,
-                         error=error.name if error else None, events=tuple(events), pending=pending)
+                         error=error.name if error else None, events=tuple(events))
 
 
 def events(n: int, seed: int = 42, **kwargs: Any) -> list[DemoEvent]:
