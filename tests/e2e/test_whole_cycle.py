@@ -42,7 +42,11 @@ def test_demo_runs_the_whole_cycle_and_the_audit_is_clean(rcm: Rcm, tmp_path: Pa
     charges_sent = sum(1 for e in generated for d in e.events if d.event_type.endswith("ChargeSubmitted.v1"))
     counts = summary["counts"]
     assert summary["encounters_seen"] == n
-    assert counts["ChargePosted"] + counts.get("ChargeRejected", 0) == charges_sent
+    # An encounter rejected at intake (a non-billable diagnosis) may keep its charges waiting for the
+    # corrected encounter: neither posted nor rejected.
+    waiting = sum(1 for e in generated if e.error == "non_billable_icd" for d in e.events
+                  if d.event_type.endswith("ChargeSubmitted.v1"))
+    assert charges_sent - waiting <= counts["ChargePosted"] + counts.get("ChargeRejected", 0) <= charges_sent
     # Only the deliberate errors stopped anything, each where its kind says; the rest went through.
     clean = summary["clean_claims"]
     assert clean["unexpected"] == {} and clean["not_answered"] == 0, clean
