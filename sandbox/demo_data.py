@@ -418,7 +418,6 @@ VISITS = (
     VisitKind("physical therapy", _physical_therapy, 8, _adult),
     VisitKind("lab", _lab, 6, _adult),
 )
-VISIT_BY_NAME = {v.name: v for v in VISITS}
 
 
 def _ncci_pairs(day: date) -> frozenset[tuple[str, str]]:
