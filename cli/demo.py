@@ -17,7 +17,6 @@ import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,13 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from cli.clean_claims import CleanClaims, acknowledgment_label, charges_label, clean_claims, scrubber_label
 from cli.lifecycle import ZERO, Lifecycle, books_summary
 from devstack import stack
+from sandbox.demo_data import DEFAULT_ERROR_RATE, generate
 from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model, validate
+from services.chassis.clock import Clock, SystemClock
 from services.chassis.settings import Settings, get_settings
 
 console = Console()
@@ -45,7 +47,6 @@ ADJUDICATIONS = frozenset({"ClaimPaymentPosted", "ClaimDenied", "ClaimPaymentRev
 CLAIM_AT_REST = frozenset({"ClaimClosed", "ClaimAdjudicated", "ClaimHeld", "ClaimRejected", "ClaimVoided"})
 CLAIM_MOVING = frozenset({"ClaimCreated", "ClaimReleased", "ClaimSubmitted", "ClaimAccepted", "ClaimResubmitted",
                           "ClaimForwarded", "ClaimCorrected"})
-CODE_SET_LAST_DAY = date(2026, 9, 30)
 REFERENCE_LOADS = (
     ["chargemaster", "load", "deploy/local/chargemaster.csv", "--reason", "demo reference data"],
     ["payers", "load", "deploy/local/payers.yaml"],
@@ -67,6 +68,9 @@ class Follower:
     claims: dict[str, tuple[str, bool]] = field(default_factory=dict)  # claim id -> (sender's id, done)
     _waiting: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     balances: dict[str, dict[str, Any]] = field(default_factory=dict)
+    stops: dict[str, set[str]] = field(default_factory=dict)  # sender's id -> where it was stopped
+    accepted: set[str] = field(default_factory=set)  # sender's ids with an accepted claim
+    holds_by_edit: Counter[str] = field(default_factory=Counter)
     last_event_at: float = field(default_factory=time.monotonic)
     _consumer: AIOKafkaConsumer | None = None
 
@@ -121,13 +125,27 @@ class Follower:
             return
         if name == "EncounterRejected":
             self.rejected_encounters.add(encounter)
-        elif name in ("ChargePosted", "ChargeRejected") and not payload.get("replaces_charge_id"):
+        if name in ("EncounterRejected", "ChargeRejected"):
+            self._stopped(encounter, [charges_label(r["code"]) for r in payload["reasons"]])
+        elif name == "ClaimHeld":
+            held = [e["edit_id"] for e in payload["edits"] if e["severity"] == "error"]
+            self.holds_by_edit.update(held)
+            self._stopped(encounter, [scrubber_label(edit) for edit in held])
+        elif name == "ClaimRejected":
+            self._stopped(encounter, [acknowledgment_label(payload["source"], c["code"]) for c in payload["codes"]]
+                          or [f"{payload['source']} rejection"])
+        elif name == "ClaimAccepted":
+            self.accepted.add(encounter)
+        if name in ("ChargePosted", "ChargeRejected") and not payload.get("replaces_charge_id"):
             self.charge_outcomes[encounter] += 1
             self.charges_posted[encounter] += name == "ChargePosted"
         elif name in CLAIM_AT_REST or name in CLAIM_MOVING:
             self.claims[payload["claim_id"]] = (encounter, name in CLAIM_AT_REST)
         elif name in ("PatientBalanceCreated", "PatientBalanceUpdated"):
             self.balances[payload["balance_id"]] = payload
+
+    def _stopped(self, encounter: str, labels: list[str]) -> None:
+        self.stops.setdefault(encounter, set()).update(labels)
 
     def settled(self) -> int:
         """Encounters with nothing left in flight: rejected, or every charge answered and every
@@ -163,14 +181,14 @@ async def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
         await consumer.stop()
 
 
-async def _publish(settings: Settings, events: list[BaseModel], progress: Progress, label: str) -> None:
+async def _publish(settings: Settings, events: list[BaseModel], progress: Progress, label: str, clock: Clock) -> None:
     producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
     await producer.start()
     task = progress.add_task(label, total=len(events))
     try:
         for event in events:
             envelope = Envelope.new(source="demo", type=event_type_of(event), subject=key_of(event),
-                                    time=datetime.now(UTC))
+                                    time=clock.now())
             await producer.send_and_wait(settings.topic(spec_for_model(type(event)).topic), encode(event),
                                          key=key_of(event).encode(), headers=envelope.to_headers())
             progress.advance(task)
@@ -192,7 +210,7 @@ async def _follow(follower: Follower, ours: set[str], progress: Progress, label:
     progress.update(task, description=f"{label} (timed out)")
 
 
-def _payments(balances: dict[str, dict[str, Any]], seed: int) -> list[BaseModel]:
+def _payments(balances: dict[str, dict[str, Any]], seed: int, clock: Clock) -> list[BaseModel]:
     """The front desk collects: most balances paid in full, some in part, some not yet."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data
     out: list[BaseModel] = []
@@ -209,7 +227,7 @@ def _payments(balances: dict[str, dict[str, Any]], seed: int) -> list[BaseModel]
         out.append(validate("rcm.intake.PatientPaymentReceived.v1", json.dumps({
             "source_system": "demo-portal", "source_payment_id": pid, "idempotency_key": f"demo-portal:{pid}",
             "patient_account_id": balance["patient_account_id"], "amount": str(amount), "method": "card",
-            "received_on": datetime.now(UTC).date().isoformat(), "encounter_id": balance["encounter_id"],
+            "received_on": clock.today().isoformat(), "encounter_id": balance["encounter_id"],
         })))
     return out
 
@@ -231,7 +249,7 @@ def _books(follower: Follower) -> dict[str, Any] | None:
     return books_summary([c for c in json.loads(result.stdout) if c["encounter_id"] in follower.encounters])
 
 
-def _summary(follower: Follower, n: int, payments: int, books: dict[str, Any] | None) -> Table:
+def _summary(follower: Follower, n: int, payments: int, books: dict[str, Any] | None, clean: CleanClaims) -> Table:
     life = follower.life
     c = life.counts
     table = Table(title=f"Revcycle demo: {n} encounters", show_header=False)
@@ -281,12 +299,14 @@ def _summary(follower: Follower, n: int, payments: int, books: dict[str, Any] | 
         rows.append((who, f"billed {a.billed}{pending}; on 835s {a.charged_on_835s} = paid {a.paid} + contractual "
                           f"{a.contractual} + denied (open) {a.denied_open} + other {a.other_adjustments} + "
                           f"patient {a.patient_responsibility} = {a.accounted}"))
+    rows += clean.lines()
     for k, v in rows:
         table.add_row(k, v)
     return table
 
 
-def _summary_json(follower: Follower, n: int, payments: int, books: dict[str, Any] | None) -> dict[str, Any]:
+def _summary_json(follower: Follower, n: int, payments: int, books: dict[str, Any] | None,
+                  clean: CleanClaims) -> dict[str, Any]:
     life = follower.life
     return {
         "encounters": n,
@@ -307,6 +327,7 @@ def _summary_json(follower: Follower, n: int, payments: int, books: dict[str, An
             for rank, a in sorted(life.by_rank.items())
         },
         "books": None if books is None else json.loads(json.dumps(books, default=str)),
+        "clean_claims": clean.as_json(),
     }
 
 
@@ -325,24 +346,21 @@ def _copy_artifacts(settings: Settings, out: Path, since: float) -> int:
     return copied
 
 
-def _demo_day() -> date:
-    """The latest service date: today, but inside the shipped ICD-10-CM year (FY2026 ends on
-    2026-09-30), so the diagnosis checks judge the demo's codes with the right code set."""
-    return min(datetime.now(UTC).date(), CODE_SET_LAST_DAY)
-
-
 def demo(
     encounters: int = typer.Option(25, "--encounters", "-n", min=1, max=2000, help="How many encounters."),
     seed: int | None = typer.Option(None, "--seed", help="Reproduce a run (default: a new seed, printed)."),
+    error_rate: float = typer.Option(DEFAULT_ERROR_RATE, "--error-rate", min=0.0, max=1.0,
+                                     help="Share of encounters with one deliberate error of a named kind "
+                                          "(the summary says where each was caught)."),
     out: Path | None = typer.Option(None, "--out", help="Copy the artifacts (837, 999, 277CA, 835, statements) here."),
     timeout: int = typer.Option(600, "--timeout", help="Give up following after this many seconds."),
     audit: bool = typer.Option(True, "--audit/--no-audit", help="Run `rcm audit` at the end."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON (no progress bars)."),
 ) -> None:
-    """Push synthetic encounters through the whole cycle and print what happened, to the cent."""
-    from sandbox.demo_data import generate
-
+    """Push a clinic's month of synthetic encounters through the whole cycle and print what happened,
+    to the cent, with the clean-claim rate reached and where each deliberate error was caught."""
     settings = get_settings()
+    clock: Clock = SystemClock()
     rows = asyncio.run(stack.status(settings))
     down = [r.name for r in rows if not r.healthy]
     if down:
@@ -353,7 +371,7 @@ def demo(
     if not as_json:
         console.print(f"demo seed {seed} (rerun with --seed {seed}; a fresh stack gives the same numbers)")
     _load_reference_data()
-    generated = generate(encounters, seed, start=_demo_day())
+    generated = generate(encounters, seed, today=clock.today(), error_rate=error_rate)
     ours = {e.source_encounter_id for e in generated}
     intake = [d.event for e in generated for d in e.events]
 
@@ -365,12 +383,12 @@ def demo(
         try:
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                           console=console, disable=as_json) as progress:
-                await _publish(settings, intake, progress, "publishing encounters and charges")
+                await _publish(settings, intake, progress, "publishing encounters and charges", clock)
                 await _follow(follower, ours, progress, "encounters through the cycle", len(ours),
                               follower.settled, timeout, 10)
-                payments = _payments(follower.balances, seed)
+                payments = _payments(follower.balances, seed, clock)
                 if payments:
-                    await _publish(settings, payments, progress, "patients paying")
+                    await _publish(settings, payments, progress, "patients paying", clock)
                     await _follow(follower, ours, progress, "payments posted", len(payments),
                                   lambda: follower.life.counts["PatientPaymentPosted"], timeout / 2, 6)
             return follower, len(payments)
@@ -385,10 +403,12 @@ def demo(
                   "`rcm status` and `rcm dlq list`.")
         raise typer.Exit(1)
     books = _books(follower)
+    clean = clean_claims({e.source_encounter_id: e.error for e in generated}, follower.stops, follower.accepted,
+                         follower.holds_by_edit)
     if as_json:
-        typer.echo(json.dumps(_summary_json(follower, encounters, payments, books), indent=2))
+        typer.echo(json.dumps(_summary_json(follower, encounters, payments, books, clean), indent=2))
     else:
-        console.print(_summary(follower, encounters, payments, books))
+        console.print(_summary(follower, encounters, payments, books, clean))
     if out is not None:
         copied = _copy_artifacts(settings, out, started)
         (err if as_json else console).print(f"{copied} artifacts written to {out}")

@@ -1,16 +1,38 @@
-"""Synthetic, deterministic intake traffic for demos: N encounters with their charges.
+"""Synthetic, deterministic intake traffic that looks like a clinic's month.
 
-``generate(n, seed)`` returns, per encounter, an EncounterRegistered, its ChargeSubmitted
-events and an EncounterClosed listing every charge id (schemas.intake contracts, validated
-with schemas.registry). Payers are the payers.yaml ids with matching filing indicators and
-member id formats the sandbox accepts; some patients have a secondary coverage (Medicare
-patients with Medi-Cal cross over), and most of those, with a few Medicare-only patients, are
-Qualified Medicare Beneficiaries (never billed the Medicare cost share). Codes and prices come
-from deploy/local/chargemaster.csv.
+``generate(n, seed, today=...)`` returns, per encounter, an EncounterRegistered, its
+ChargeSubmitted events and an EncounterClosed listing every charge id (schemas.intake contracts,
+validated with schemas.registry). The same seed and day always give the same events.
 
-A few encounters carry a deliberate error the charges service must catch (``DemoEncounter.error``):
-a non-billable ICD-10-CM category, a diagnosis pointer past the diagnosis list, a service
-date in the future. All names, ids and numbers are invented.
+What makes it look like a month of a real clinic:
+
+* every date of service is one of the 30 days before ``today``;
+* the patient fits the payer (Medicare 65 and older, children on Medi-Cal or as dependents on a
+  parent's commercial plan) and the visit fits the patient: preventive codes by age band, Medicare
+  annual wellness visits, obstetric and gynecologic services for women, prostate services for
+  men, pediatric vaccines for children, diagnoses that go with the procedures (billable
+  ICD-10-CM codes, an external cause only as a secondary diagnosis of an injury);
+* coders' habits: modifier 26 on imaging read in the emergency department (a facility), modifier
+  25 on an E/M billed with a minor procedure or an injection, 59 on the column-2 line of an NCCI
+  pair that allows it (97530 with 97140, and the pairs of the NCCI sample the claims service
+  ships), no pair that is never paid together, units within the MUEs, an NDC with quantity and
+  unit on each drug line, prior authorization numbers on the coverages of payers that require
+  them for the codes billed;
+* the 837P details payers ask for: a hospital emergency department as the service facility
+  (2310C), the accident of an injury (CLM11, DTP*439), referring providers (2310A) with the
+  referral number on commercial plans (REF*9F), the laboratory's CLIA number (REF*X4) and the
+  physician who ordered a test (2420E), a line rendered by someone else than the claim's
+  rendering provider (2420A).
+
+About ``error_rate`` of the encounters (5% by default) carry one deliberate error of a named
+kind (``ERRORS``), each chosen to be caught by a specific charges rule, scrubber edit or payer
+rejection; ``rcm demo`` counts where each was caught and calls anything else unexpected.
+
+Payers are the payers.yaml ids with their filing indicators and the member id formats the
+sandbox accepts; some patients have a secondary coverage (Medicare patients with Medi-Cal cross
+over), and most of those, with a few Medicare-only patients, are Qualified Medicare
+Beneficiaries. Codes and prices come from deploy/local/chargemaster.csv. All names, ids and
+numbers are invented.
 """
 
 from __future__ import annotations
@@ -18,6 +40,7 @@ from __future__ import annotations
 import csv
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -26,55 +49,78 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from sandbox.payers import PayerConfig, load_payers
 from schemas import registry
+from services.claims.domain import codesets
 
 REPO = Path(__file__).resolve().parents[1]
 CHARGEMASTER = REPO / "deploy" / "local" / "chargemaster.csv"
 SOURCE_SYSTEM = "demo-ehr"
+DAYS = 30  # dates of service fall in the 30 days before today
+DEFAULT_ERROR_RATE = 0.05
 
 ENCOUNTER_REGISTERED = "rcm.intake.EncounterRegistered.v1"
 CHARGE_SUBMITTED = "rcm.intake.ChargeSubmitted.v1"
 ENCOUNTER_CLOSED = "rcm.intake.EncounterClosed.v1"
 
-DemoError = Literal["non_billable_icd", "pointer_out_of_range", "future_service_date"]
+DemoError = Literal[
+    "non_billable_icd", "pointer_out_of_range", "future_service_date", "ncci_bundled_pair",
+    "units_over_mue", "age_sex_mismatch", "member_id_without_check_letter", "missing_prior_authorization",
+]  # fmt: skip
+
+# --------------------------------------------------------------------------- providers and places
 
 BILLING_PROVIDER: dict[str, Any] = {
     "npi": "1234567893", "tax_id": "521234567", "taxonomy": "207Q00000X", "name": "Revcycle Community Clinic",
     "address": {"line1": "2100 Webster St", "line2": None, "city": "Oakland", "state": "CA",
                 "postal_code": "946121234"},
+    "clia_number": "05D2093517",  # the clinic laboratory's (invented) CLIA certificate
 }
-RENDERING = [
-    {"npi": "1999999984", "name": {"family": "Okafor", "given": "Samuel", "middle": None, "suffix": None},
-     "taxonomy": "207Q00000X"},
-    {"npi": "1123456786", "name": {"family": "Lindqvist", "given": "Maja", "middle": None, "suffix": None},
-     "taxonomy": "207R00000X"},
-]
 
 
-@dataclass(frozen=True)
-class Specialty:
-    name: str
-    place_of_service: str
-    visits: tuple[str, ...]  # one of these is the visit line
-    extras: tuple[tuple[str, int], ...]  # (procedure code, units) added with probability 1/2 each
-    diagnoses: tuple[str, ...]
+def _provider(npi: str, family: str, given: str, taxonomy: str) -> dict[str, Any]:
+    return {"npi": npi, "name": {"family": family, "given": given, "middle": None, "suffix": None},
+            "taxonomy": taxonomy}
 
 
-SPECIALTIES = (
-    Specialty("family medicine", "11", ("99212", "99213", "99214"),
-              (("36415", 1), ("80053", 1), ("85025", 1), ("87880", 1), ("83036", 1)),
-              ("J020", "R509", "J069", "I10", "E119", "K219", "N390", "F411", "E785")),
-    Specialty("new patient", "11", ("99203", "99204"), (("36415", 1), ("80061", 1), ("93000", 1)),
-              ("I10", "E119", "R0789", "F411", "Z0000")),
-    Specialty("preventive", "11", ("99395", "99396"), (("36415", 1), ("80061", 1), ("90686", 1), ("90471", 1)),
-              ("Z0000", "Z0001", "Z23", "E785")),
-    Specialty("emergency", "23", ("99283", "99284"), (("71046", 1), ("96372", 1), ("J1885", 2), ("85025", 1)),
-              ("R0789", "J189", "R109", "S93401A", "L03115")),
-    Specialty("orthopedics", "11", ("99203", "99213"), (("73562", 1), ("72100", 1), ("20610", 1), ("J1030", 1)),
-              ("M1711", "M25561", "M5450", "M79604")),
-    Specialty("physical therapy", "11", ("97161",), (("97110", 2), ("97140", 1), ("97530", 2)),
-              ("M5450", "M25561", "M1711")),
-)
+FAMILY = (_provider("1999999984", "Okafor", "Samuel", "207Q00000X"),
+          _provider("1123456786", "Lindqvist", "Maja", "207R00000X"))
+NURSE_PRACTITIONER = _provider("1245678903", "Reyes", "Carmen", "363LF0000X")
+ORTHOPEDIST = _provider("1346798014", "Brandt", "Felix", "207X00000X")
+THERAPISTS = (_provider("1456789027", "Moreno", "Lucia", "225100000X"),
+              _provider("1567890136", "Haas", "Jonah", "225100000X"))
+EMERGENCY_PHYSICIAN = _provider("1678901244", "Osei", "Kwame", "207P00000X")
+OBSTETRICIAN = _provider("1789012352", "Varga", "Eszter", "207V00000X")
+# Physicians outside the clinic who send patients to it (orthopedics, therapy, the lab).
+REFERRERS = (_provider("1890123460", "Delgado", "Ruth", "207Q00000X"),
+             _provider("1901234579", "Whitfield", "Arthur", "207R00000X"))
+EMERGENCY_DEPARTMENT: dict[str, Any] = {
+    "name": "Alameda Bay Hospital Emergency Department", "npi": "1122334455",
+    "address": {"line1": "900 Harbor Way", "line2": None, "city": "Alameda", "state": "CA", "postal_code": "94501"},
+}
+FACILITY_PLACES = frozenset({"19", "21", "22", "23"})
+
+# --------------------------------------------------------------------------- coding rules the clinic follows
+
+# Read by a physician where the equipment is the facility's: billed with modifier 26.
+PROFESSIONAL_COMPONENT = frozenset({"71045", "71046", "71047", "71048", "72100", "73030", "73562", "73610",
+                                    "70450", "74177", "76700"})
+# Minor procedures (global 000/010) and injections: an E/M the same day is separate only with 25.
+MINOR_PROCEDURES = frozenset({"11102", "17000", "17110", "20610", "12001", "10060", "69210", "96372"})
+EVALUATION_AND_MANAGEMENT = frozenset({*(f"992{n:02d}" for n in range(2, 16)), *(f"9928{n}" for n in range(1, 6))})
+# NCCI pairs (column 1, column 2, modifier indicator 1) the clinic bills together only with 59 on the
+# column-2 line when the services were distinct: these, and those of the NCCI edits the claims
+# service ships (the coder reads the same CMS file the scrubber does).
+NCCI_WITH_MODIFIER = frozenset({("97530", "97140")})
+# (NDC in 5-4-2 form, NDC quantity, unit) of the vial each drug line comes from.
+NDC = {"J1885": ("00409-3795-01", "2", "ML"), "J3301": ("00003-0293-05", "1", "ML"),
+       "J1030": ("00009-3073-01", "1", "ML"), "J0696": ("00409-7338-01", "1", "UN")}
+# Preventive medicine codes by age band: (first age, last age, new patient, established patient).
+PREVENTIVE = ((0, 0, "99381", "99391"), (1, 4, "99382", "99392"), (5, 11, "99383", "99393"),
+              (12, 17, "99384", "99394"), (18, 39, "99385", "99395"), (40, 64, "99386", "99396"),
+              (65, 200, "99387", "99397"))
+
+# --------------------------------------------------------------------------- payers and people
 
 
 @dataclass(frozen=True)
@@ -91,15 +137,455 @@ PLANS = (
     PayerPlan("01182", "Medicare Part B (Noridian JF)", "MB", 3),
     PayerPlan("610442", "Medi-Cal", "MC", 2),
 )
-MEDI_CAL = PLANS[3]
+AETNA, MEDICARE, MEDI_CAL = PLANS[0], PLANS[2], PLANS[3]
 
-FIRST = ("Ana", "Luis", "Mei", "Omar", "Grace", "Diego", "Priya", "Tomas", "Aisha", "Ken", "Sofia", "Marcus",
-         "Lena", "Hugo", "Nora", "Ravi", "Elena", "Jamal", "Yuki", "Paul")
+FIRST = {"F": ("Ana", "Mei", "Grace", "Priya", "Aisha", "Sofia", "Lena", "Nora", "Elena", "Yuki"),
+         "M": ("Luis", "Omar", "Diego", "Tomas", "Ken", "Marcus", "Hugo", "Ravi", "Jamal", "Paul")}
 LAST = ("Rivera", "Chen", "Nguyen", "Haddad", "Okafor", "Garcia", "Patel", "Novak", "Kim", "Silva", "Brooks",
         "Tanaka", "Ibrahim", "Larsen", "Moreau", "Singh", "Romero", "Walsh", "Adeyemi", "Costa")
 STREETS = ("Valencia St", "Telegraph Ave", "Mission St", "Broadway", "College Ave", "Shattuck Ave", "Market St")
 CITIES = (("Oakland", "94607"), ("San Francisco", "94110"), ("Berkeley", "94704"), ("Alameda", "94501"))
 _MBI_LETTERS = "ACDEFGHJKMNPQRTUVWXY"
+
+
+@dataclass(frozen=True)
+class Person:
+    given: str
+    family: str
+    sex: str
+    birth_date: date
+
+    def age_on(self, day: date) -> int:
+        return day.year - self.birth_date.year - ((day.month, day.day) < (self.birth_date.month, self.birth_date.day))
+
+
+def _born(rng: random.Random, age: int, on: date) -> date:
+    """A birth date that makes the person exactly ``age`` on ``on``."""
+    try:
+        anniversary = on.replace(year=on.year - age)
+    except ValueError:  # 29 February
+        anniversary = on.replace(year=on.year - age, day=28)
+    return anniversary - timedelta(days=rng.randint(0, 364))
+
+
+def _person(rng: random.Random, age: int, on: date, sex: str | None = None, family: str | None = None) -> Person:
+    sex = sex or rng.choice("FM")
+    return Person(rng.choice(FIRST[sex]), family or rng.choice(LAST), sex, _born(rng, age, on))
+
+
+# --------------------------------------------------------------------------- the visit being coded
+
+
+@dataclass
+class Line:
+    code: str
+    diagnoses: tuple[str, ...]  # the encounter diagnoses this line points to, most relevant first
+    units: int = 1
+    modifiers: tuple[str, ...] = ()  # besides the chargemaster item's own (QW, GP)
+    rendering: dict[str, Any] | None = None  # only when someone else than the claim's rendering provider did it
+
+
+@dataclass
+class Visit:
+    """One encounter as the coder sees it before it is turned into intake events."""
+
+    specialty: str
+    place_of_service: str
+    rendering: dict[str, Any]
+    lines: list[Line]
+    referring: dict[str, Any] | None = None
+    facility: dict[str, Any] | None = None
+    accident: Literal["auto", "other"] | None = None  # an injury's accident (837P CLM11 AA or OA)
+
+    @property
+    def diagnoses(self) -> list[str]:
+        return list(dict.fromkeys(code for line in self.lines for code in line.diagnoses))
+
+
+@dataclass(frozen=True)
+class Patient:
+    person: Person
+    plan: PayerPlan
+    parent: Person | None  # the subscriber when a child is covered on a parent's commercial plan
+
+    def age_on(self, day: date) -> int:
+        return self.person.age_on(day)
+
+
+VisitBuilder = Callable[[random.Random, Patient, date], Visit]
+
+
+def _em(rng: random.Random, established: tuple[str, ...], new: tuple[str, ...]) -> str:
+    return rng.choice(new) if rng.random() < 0.2 else rng.choice(established)
+
+
+# A sick visit treats one or two problems: (diagnoses, tests and treatments as (code, units)).
+PROBLEMS: tuple[tuple[tuple[str, ...], tuple[tuple[str, int], ...]], ...] = (
+    (("J069", "R051"), ()),
+    (("J020", "R509"), (("87880", 1),)),
+    (("I10", "E785"), (("36415", 1), ("80053", 1), ("80061", 1))),
+    (("E119",), (("36415", 1), ("83036", 1))),
+    (("N390", "R3915"), (("81002", 1),)),
+    (("K219",), ()),
+    (("F411",), ()),
+    (("E039",), (("36415", 1), ("84443", 1))),
+    (("D649",), (("36415", 1), ("85025", 1))),
+    (("H6123",), (("69210", 1),)),
+    (("L570",), (("17000", 1),)),
+    (("L821",), (("11102", 1),)),
+    (("L0291",), (("10060", 1),)),
+    (("M5450", "M62830"), (("96372", 1), ("J1885", 2))),
+    (("J189", "R0602"), (("71046", 1), ("94760", 1), ("96372", 1), ("J0696", 4))),
+    (("J45909",), (("94640", 1), ("94760", 1))),
+    (("R0789",), (("93000", 1),)),
+)
+
+
+def _sick_visit(rng: random.Random, patient: Patient, day: date) -> Visit:
+    problems = rng.sample(PROBLEMS, k=1 if rng.random() < 0.7 else 2)
+    visit_dx = tuple(dict.fromkeys(code for dx, _ in problems for code in dx))[:4]
+    em = _em(rng, ("99212", "99213", "99214"), ("99203", "99204"))
+    lines = [Line(em, visit_dx)]
+    for dx, tests in problems:
+        lines += [Line(code, dx[:1], units) for code, units in tests]
+    doctor = rng.choice(FAMILY)
+    if rng.random() < 0.25 and len(lines) > 1:  # the nurse practitioner did the procedure
+        lines[1].rendering = NURSE_PRACTITIONER
+    return Visit("family medicine", "11", doctor, _deduplicated(lines))
+
+
+def _deduplicated(lines: list[Line]) -> list[Line]:
+    """One line per code: two problems that both need a blood draw get one draw."""
+    seen: dict[str, Line] = {}
+    for line in lines:
+        if line.code in seen:
+            first = seen[line.code]
+            first.diagnoses = tuple(dict.fromkeys(first.diagnoses + line.diagnoses))[:4]
+        else:
+            seen[line.code] = line
+    return list(seen.values())
+
+
+def preventive_code(age: int, *, new: bool) -> str:
+    for low, high, new_code, established in PREVENTIVE:
+        if low <= age <= high:
+            return new_code if new else established
+    raise ValueError("age out of range")
+
+
+def _vaccines(age: int) -> tuple[str, ...]:
+    if age < 1:
+        return ("90700",)
+    if age < 2:
+        return ("90707", "90716")
+    if 4 <= age <= 6:
+        return ("90700", "90707")
+    if 11 <= age <= 12:
+        return ("90715",)
+    return ()
+
+
+def _preventive(rng: random.Random, patient: Patient, day: date) -> Visit:
+    age = patient.age_on(day)
+    new = rng.random() < 0.2
+    if patient.plan is MEDICARE:  # Medicare pays annual wellness visits, not routine physicals
+        lines = [Line("G0438" if new else "G0439", ("Z0000",))]
+        if rng.random() < 0.6:
+            lines += [Line("90686", ("Z23",)), Line("G0008", ("Z23",))]
+        return Visit("preventive", "11", rng.choice(FAMILY), lines)
+    if age < 18:
+        lines = [Line(preventive_code(age, new=new), ("Z00129",))]
+        vaccines = list(_vaccines(age)) + (["90686"] if rng.random() < 0.5 else [])
+        lines += [Line(code, ("Z23",)) for code in vaccines]
+        if vaccines:
+            lines.append(Line("90460", ("Z23",), units=len(vaccines)))
+        return Visit("preventive", "11", rng.choice(FAMILY), lines)
+    findings = rng.random() < 0.3
+    lines = [Line(preventive_code(age, new=new), ("Z0001", "E785") if findings else ("Z0000",))]
+    if findings:
+        lines += [Line("36415", ("E785",)), Line("80061", ("E785",))]
+    if rng.random() < 0.5:
+        lines += [Line("90686", ("Z23",)), Line("90471", ("Z23",))]
+    return Visit("preventive", "11", rng.choice(FAMILY), lines)
+
+
+def _womens_health(rng: random.Random, patient: Patient, day: date) -> Visit:
+    if patient.plan is MEDICARE:
+        lines = [Line("G0101", ("Z124",)), Line("Q0091", ("Z124",))]
+        return Visit("women's health", "11", OBSTETRICIAN, lines)
+    age = patient.age_on(day)
+    if age <= 40 and rng.random() < 0.5:
+        first_trimester = rng.random() < 0.5
+        dx = ("Z3481", "Z3A10") if first_trimester else ("Z3482", "Z3A20")
+        lines = [Line("99213", dx), Line("76801" if first_trimester else "76805", dx), Line("81002", dx[:1])]
+        return Visit("women's health", "11", OBSTETRICIAN, lines)
+    return Visit("women's health", "11", OBSTETRICIAN, [Line(preventive_code(age, new=False), ("Z01419",))])
+
+
+def _mens_health(rng: random.Random, patient: Patient, day: date) -> Visit:
+    lines = [Line(rng.choice(("99213", "99214")), ("N401", "R351")), Line("36415", ("N401",))]
+    lines.append(Line("G0103", ("Z125",)) if patient.plan is MEDICARE else Line("84153", ("N401",)))
+    return Visit("men's health", "11", rng.choice(FAMILY), lines)
+
+
+# Emergency department presentations: (diagnoses, E/M, imaging read, procedure, related cause).
+EMERGENCIES: tuple[tuple[tuple[str, ...], str, str | None, str | None, Literal["auto", "other"] | None], ...] = (
+    (("S93401A", "W010XXA"), "99283", "73610", None, "other"),
+    (("S61411A", "W25XXXA"), "99283", None, "12001", "other"),
+    (("S0990XA", "W228XXA"), "99285", "70450", None, "other"),
+    (("S2020XA", "V4352XA"), "99284", "71046", None, "auto"),
+    (("R0789",), "99284", "71046", None, None),
+    (("R1030", "R109"), "99284", "74177", None, None),
+    (("R109",), "99284", "76700", None, None),
+    (("J189", "R0602"), "99284", "71046", None, None),
+    (("G43909",), "99283", None, None, None),
+    (("L03115",), "99283", None, None, None),
+    (("A09",), "99283", None, None, None),
+)
+
+
+def _emergency(rng: random.Random, patient: Patient, day: date) -> Visit:
+    dx, em, imaging, procedure, cause = rng.choice(EMERGENCIES)
+    lines = [Line(em, dx)]
+    if imaging:
+        lines.append(Line(imaging, dx[:1]))
+    if procedure:
+        lines.append(Line(procedure, dx))
+    return Visit("emergency", "23", EMERGENCY_PHYSICIAN, lines, facility=EMERGENCY_DEPARTMENT, accident=cause)
+
+
+def _orthopedics(rng: random.Random, patient: Patient, day: date) -> Visit:
+    em = _em(rng, ("99213", "99214"), ("99203", "99204"))
+    kind = rng.randrange(3)
+    dx: tuple[str, ...]
+    if kind == 0:  # knee osteoarthritis: film and a steroid injection
+        dx = (rng.choice(("M1711", "M1712")),)
+        lines = [Line(em, dx), Line("73562", dx)]
+        if rng.random() < 0.6:
+            lines += [Line("20610", dx), Line("J3301", dx, units=4)]
+    elif kind == 1:  # shoulder
+        dx = (rng.choice(("M7541", "M19011", "M19012")),)
+        lines = [Line(em, dx), Line("73030", dx)]
+        if rng.random() < 0.6:
+            lines += [Line("20610", dx), Line("J1030", dx)]
+    else:  # low back pain
+        dx = ("M5450", "M62830")
+        lines = [Line(em, dx), Line("72100", dx[:1])]
+    return Visit("orthopedics", "11", ORTHOPEDIST, lines, referring=rng.choice(REFERRERS))
+
+
+def _physical_therapy(rng: random.Random, patient: Patient, day: date) -> Visit:
+    dx = (rng.choice(("M5450", "M25561", "M1711", "M7541")),)
+    therapist, other = rng.sample(THERAPISTS, k=2)
+    if rng.random() < 0.4:
+        lines = [Line("97161", dx), Line("97110", dx, units=2)]
+    else:
+        lines = [Line("97110", dx, units=2), Line("97530", dx, units=2), Line("97140", dx)]
+        if rng.random() < 0.3:  # the other therapist took the second half of the session
+            lines[1].rendering = other
+    return Visit("physical therapy", "11", therapist, lines, referring=rng.choice(REFERRERS))
+
+
+def _lab(rng: random.Random, patient: Patient, day: date) -> Visit:
+    dx = rng.choice((("E119", "I10"), ("D649",), ("I10", "E785"), ("E039",)))
+    tests = {"E119": ("83036", "80053"), "I10": ("80053",), "D649": ("85025",), "E785": ("80061",),
+             "E039": ("84443",)}
+    lines = [Line("36415", dx)]
+    for code in dx:
+        lines += [Line(test, (code,)) for test in tests[code]]
+    return Visit("lab", "11", rng.choice(FAMILY), _deduplicated(lines), referring=rng.choice(REFERRERS))
+
+
+@dataclass(frozen=True)
+class VisitKind:
+    name: str
+    build: VisitBuilder
+    weight: int
+    fits: Callable[[Patient, date], bool]
+
+
+def _adult(p: Patient, d: date) -> bool:
+    return p.age_on(d) >= 18
+
+
+VISITS = (
+    VisitKind("family medicine", _sick_visit, 34, lambda p, d: p.age_on(d) >= 2),
+    VisitKind("preventive", _preventive, 16, lambda p, d: True),
+    VisitKind("women's health", _womens_health, 7, lambda p, d: p.person.sex == "F" and p.age_on(d) >= 21),
+    VisitKind("men's health", _mens_health, 5, lambda p, d: p.person.sex == "M" and p.age_on(d) >= 50),
+    VisitKind("emergency", _emergency, 12, lambda p, d: p.age_on(d) >= 2),
+    VisitKind("orthopedics", _orthopedics, 10, _adult),
+    VisitKind("physical therapy", _physical_therapy, 8, _adult),
+    VisitKind("lab", _lab, 6, _adult),
+)
+
+
+def _ncci_pairs(day: date) -> frozenset[tuple[str, str]]:
+    ptp = codesets.shipped().ptp
+    return NCCI_WITH_MODIFIER | {(e.column1, e.column2) for e in ptp if e.modifier_indicator == "1" and e.in_force(day)}
+
+
+def _code_modifiers(visit: Visit, day: date) -> None:
+    """The modifiers a careful coder adds (the chargemaster item's own, QW or GP, come with it)."""
+    codes = {line.code for line in visit.lines}
+    pairs = _ncci_pairs(day)
+    for line in visit.lines:
+        mods = list(line.modifiers)
+        if visit.place_of_service in FACILITY_PLACES and line.code in PROFESSIONAL_COMPONENT:
+            mods.insert(0, "26")
+        if line.code in EVALUATION_AND_MANAGEMENT and codes & MINOR_PROCEDURES:
+            mods.append("25")
+        if any((first, line.code) in pairs for first in codes):
+            mods.append("59")
+        line.modifiers = tuple(mods)
+
+
+# --------------------------------------------------------------------------- deliberate errors
+
+
+@dataclass
+class Draft:
+    """An encounter on its way to events: where a deliberate error is put in."""
+
+    patient: Patient
+    visit: Visit
+    coverages: list[dict[str, Any]]
+    service_date: date
+    today: date
+    pointer_past_list: bool = False
+
+
+# The ICD-10-CM category above each billable code a sick visit starts with: a category is not billable.
+CATEGORY = {"J069": "J06", "J020": "J02", "E785": "E78", "E119": "E11", "N390": "N39", "K219": "K21",
+            "F411": "F41", "E039": "E03", "D649": "D64", "H6123": "H612", "L570": "L57", "L821": "L82",
+            "L0291": "L029", "M5450": "M545", "J189": "J18", "J45909": "J4590", "R0789": "R078"}
+
+
+def _non_billable_icd(d: Draft) -> None:
+    code = next(c for c in d.visit.diagnoses if c in CATEGORY)
+    for line in d.visit.lines:
+        line.diagnoses = tuple(CATEGORY[c] if c == code else c for c in line.diagnoses)
+
+
+def _pointer_out_of_range(d: Draft) -> None:
+    d.pointer_past_list = True
+
+
+def _future_service_date(d: Draft) -> None:
+    d.service_date = d.today + timedelta(days=DAYS)
+
+
+def _ncci_bundled_pair(d: Draft) -> None:
+    """A basic metabolic panel billed with the comprehensive one it is part of (NCCI PTP
+    80053/80048, modifier indicator 0: never paid together)."""
+    lines = d.visit.lines
+    panel = [line for line in lines if line.code == "80053"] or [Line("80053", lines[0].diagnoses[:1])]
+    if panel[0] not in lines:
+        lines.append(panel[0])
+    lines.append(Line("80048", panel[0].diagnoses))
+
+
+def _units_over_mue(d: Draft) -> None:
+    draws = [line for line in d.visit.lines if line.code == "36415"]
+    if not draws:
+        draws = [Line("36415", d.visit.lines[0].diagnoses[:1])]
+        d.visit.lines += draws
+    draws[0].units = 3
+
+
+def _age_sex_mismatch(d: Draft) -> None:
+    age = d.patient.age_on(d.service_date)
+    d.visit.lines[0].code = next(established for low, high, _, established in PREVENTIVE if not low <= age <= high)
+
+
+def _member_id_without_check_letter(d: Draft) -> None:
+    d.coverages[0]["member_id"] = d.coverages[0]["member_id"][:-1]
+
+
+def _missing_prior_authorization(d: Draft) -> None:
+    lines = d.visit.lines
+    if not any(line.code == "20610" for line in lines):
+        lines.append(Line("20610", lines[0].diagnoses))
+        lines[0].modifiers = tuple(dict.fromkeys((*lines[0].modifiers, "25")))
+    d.coverages[0]["prior_authorization_numbers"] = []
+
+
+@dataclass(frozen=True)
+class ErrorKind:
+    name: DemoError
+    label: str
+    caught_by: tuple[str, ...]
+    """Where it must be caught: "charges <reason code>", "scrubber <edit id>", "277CA <STC01:STC02>"."""
+    put_in: Callable[[Draft], None]
+    visit: str | None = None  # the visit kind the error needs
+    payer: PayerPlan | None = None  # the primary payer it needs
+
+
+ERRORS: dict[DemoError, ErrorKind] = {e.name: e for e in (
+    ErrorKind("non_billable_icd", "non-billable ICD-10-CM category",
+              ("charges ENC_DX_NOT_BILLABLE", "charges CHG_ICD_NOT_BILLABLE", "scrubber ICD10-BILLABLE"),
+              _non_billable_icd, visit="family medicine"),
+    ErrorKind("pointer_out_of_range", "diagnosis pointer past the list", ("charges CHG_DX_POINTER_RANGE",),
+              _pointer_out_of_range),
+    ErrorKind("future_service_date", "date of service in the future", ("charges CHG_SERVICE_DATE_FUTURE",),
+              _future_service_date),
+    ErrorKind("ncci_bundled_pair", "NCCI pair never paid together", ("scrubber NCCI-PTP",), _ncci_bundled_pair,
+              visit="family medicine"),
+    ErrorKind("units_over_mue", "units over the MUE", ("scrubber MUE",), _units_over_mue, visit="family medicine"),
+    ErrorKind("age_sex_mismatch", "preventive code for another age", ("scrubber AGE-SEX",), _age_sex_mismatch,
+              visit="preventive"),
+    ErrorKind("member_id_without_check_letter", "member id without its check letter", ("277CA A7:164",),
+              _member_id_without_check_letter, payer=MEDI_CAL),
+    ErrorKind("missing_prior_authorization", "missing prior authorization", ("277CA A6:252",),
+              _missing_prior_authorization, visit="orthopedics", payer=AETNA),
+)}
+
+# --------------------------------------------------------------------------- coverages
+
+
+def _member_id(rng: random.Random, plan: PayerPlan) -> str:
+    def digits(n: int) -> str:
+        return "".join(rng.choice("0123456789") for _ in range(n))
+
+    if plan.payer_id == "60054":
+        return "W" + digits(9)
+    if plan.payer_id == "94036":
+        return "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(3)) + digits(9)
+    if plan.payer_id == "01182":
+        alnum = _MBI_LETTERS + "0123456789"
+        return (rng.choice("123456789") + rng.choice(_MBI_LETTERS) + rng.choice(alnum) + digits(1)
+                + rng.choice(_MBI_LETTERS) + rng.choice(alnum) + digits(1) + rng.choice(_MBI_LETTERS)
+                + rng.choice(_MBI_LETTERS) + digits(2))
+    return "9" + digits(7) + rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ")
+
+
+def _name(person: Person) -> dict[str, Any]:
+    return {"family": person.family, "given": person.given, "middle": None, "suffix": None}
+
+
+def _coverage(rng: random.Random, plan: PayerPlan, rank: int, subscriber: dict[str, Any] | None) -> dict[str, Any]:
+    return {
+        "rank": rank, "payer_id": plan.payer_id, "payer_name": plan.payer_name,
+        "member_id": _member_id(rng, plan),
+        "group_number": f"GRP-{rng.randint(100, 999)}" if plan.filing in {"CI", "BL"} else None,
+        "relationship_to_subscriber": "19" if subscriber else "18", "subscriber": subscriber,
+        "claim_filing_indicator": plan.filing, "prior_authorization_numbers": [],
+    }
+
+
+def _needs_authorization(payer: PayerConfig) -> frozenset[str]:
+    return payer.behaviour.auth_required | payer.behaviour.reject_if.missing_prior_auth
+
+
+def _qmb(encounter_id: str, *, dual: bool) -> bool:
+    """Whether a Medicare patient is a Qualified Medicare Beneficiary: most patients with Medi-Cal
+    too, a few with Medicare alone. Drawn from the encounter id, not the generator, so the rest of
+    a seed's data stays as it was."""
+    draw = int(encounter_id.replace("-", "")[:8], 16) % 6
+    return draw < 4 if dual else draw == 0
+
+
+# --------------------------------------------------------------------------- events
 
 
 @dataclass(frozen=True)
@@ -127,142 +613,150 @@ class ChargemasterItem:
     unit_price: Decimal
 
 
-def read_chargemaster(path: Path = CHARGEMASTER) -> dict[str, ChargemasterItem]:
-    """The chargemaster by procedure code (first row wins)."""
+def read_chargemaster(path: Path = CHARGEMASTER) -> dict[tuple[str, tuple[str, ...]], ChargemasterItem]:
+    """The chargemaster by procedure code and the item's own modifiers (first row wins)."""
     lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    out: dict[str, ChargemasterItem] = {}
+    out: dict[tuple[str, tuple[str, ...]], ChargemasterItem] = {}
     for row in csv.DictReader(lines):
-        code = row["procedure_code"].strip()
-        out.setdefault(code, ChargemasterItem(
-            cdm_code=row["cdm_code"].strip(), procedure_code=code, modifiers=tuple(row["modifiers"].split()),
+        code, modifiers = row["procedure_code"].strip(), tuple(row["modifiers"].split())
+        out.setdefault((code, modifiers), ChargemasterItem(
+            cdm_code=row["cdm_code"].strip(), procedure_code=code, modifiers=modifiers,
             description=row["description"].strip()[:80], unit_price=Decimal(row["unit_price"].strip()),
         ))
     return out
 
 
-def _member_id(rng: random.Random, plan: PayerPlan) -> str:
-    def digits(n: int) -> str:
-        return "".join(rng.choice("0123456789") for _ in range(n))
-
-    if plan.payer_id == "60054":
-        return "W" + digits(9)
-    if plan.payer_id == "94036":
-        return "".join(rng.choice("ABCDEFGHJKLMNPRSTUVWXYZ") for _ in range(3)) + digits(9)
-    if plan.payer_id == "01182":
-        alnum = _MBI_LETTERS + "0123456789"
-        return (rng.choice("123456789") + rng.choice(_MBI_LETTERS) + rng.choice(alnum) + digits(1)
-                + rng.choice(_MBI_LETTERS) + rng.choice(alnum) + digits(1) + rng.choice(_MBI_LETTERS)
-                + rng.choice(_MBI_LETTERS) + digits(2))
-    return "9" + digits(7) + rng.choice("ABCDEFGHJKLMNPQRSTUVWXYZ")
-
-
-def _coverage(rng: random.Random, plan: PayerPlan, rank: int, authorization: bool) -> dict[str, Any]:
-    return {
-        "rank": rank, "payer_id": plan.payer_id, "payer_name": plan.payer_name,
-        "member_id": _member_id(rng, plan),
-        "group_number": f"GRP-{rng.randint(100, 999)}" if plan.filing in {"CI", "BL"} else None,
-        "relationship_to_subscriber": "18", "subscriber": None, "claim_filing_indicator": plan.filing,
-        "prior_authorization_numbers": [f"AUTH{rng.randint(100000, 999999)}"] if authorization else [],
-    }
-
-
-def _qmb(encounter_id: str, *, dual: bool) -> bool:
-    """Whether a Medicare patient is a Qualified Medicare Beneficiary: most patients with Medi-Cal
-    too, a few with Medicare alone. Drawn from the encounter id, not the generator, so the rest of
-    a seed's data stays as it was."""
-    draw = int(encounter_id.replace("-", "")[:8], 16) % 6
-    return draw < 4 if dual else draw == 0
+def _item(items: dict[tuple[str, tuple[str, ...]], ChargemasterItem], line: Line) -> ChargemasterItem:
+    """The item billed: the professional component's own row for a 26 line, else the code's row."""
+    if "26" in line.modifiers and (line.code, ("26",)) in items:
+        return items[(line.code, ("26",))]
+    return next(item for (code, mods), item in items.items() if code == line.code and "26" not in mods)
 
 
 def _validated(event_type: str, data: dict[str, Any]) -> DemoEvent:
     return DemoEvent(event_type, data["source_encounter_id"], registry.validate(event_type, data))
 
 
-def generate(n: int, seed: int = 42, *, start: date = date(2026, 3, 2), error_rate: float = 0.06,
+def generate(n: int, seed: int = 42, *, today: date, error_rate: float = DEFAULT_ERROR_RATE,
              chargemaster: Path = CHARGEMASTER) -> list[DemoEncounter]:
-    """``n`` encounters, about three a day going back from ``start`` (the demo's today, the
-    latest service date); the same seed always gives the same events."""
+    """``n`` encounters of the 30 days before ``today``; the same seed and day give the same events."""
+    if not 0 <= error_rate <= 1:
+        raise ValueError("error_rate must be between 0 and 1")
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not a secret
     items = read_chargemaster(chargemaster)
-    out: list[DemoEncounter] = []
-    for i in range(n):
-        out.append(_encounter(rng, items, i, start, error_rate))
-    return out
+    payers = load_payers()
+    return [_encounter(rng, items, payers, i, today, error_rate) for i in range(n)]
 
 
-def _encounter(rng: random.Random, items: dict[str, ChargemasterItem], i: int, start: date,
-               error_rate: float) -> DemoEncounter:
-    specialty = rng.choice(SPECIALTIES)
-    plan = rng.choices(PLANS, weights=[p.weight for p in PLANS])[0]
-    medicare = plan.payer_id == "01182"
-    # Orthopedics usually has its authorizations; some are missing so CO-197 and A6 happen too.
-    authorization = specialty.name == "orthopedics" and rng.random() < 0.7
-    coverages = [_coverage(rng, plan, 1, authorization)]
-    if (medicare and rng.random() < 0.5) or (plan.payer_id == "60054" and rng.random() < 0.15):
-        coverages.append(_coverage(rng, MEDI_CAL, 2, False))
-    first, last = rng.choice(FIRST), rng.choice(LAST)
-    age = rng.randint(66, 88) if medicare else rng.randint(19, 63)
-    birth = date(start.year - age, rng.randint(1, 12), rng.randint(1, 28))
+def _patient(rng: random.Random, plan: PayerPlan, day: date) -> Patient:
+    if plan is MEDICARE:
+        return Patient(_person(rng, rng.randint(65, 90), day), plan, None)
+    child = rng.random() < (0.3 if plan is MEDI_CAL else 0.2)
+    if not child:
+        return Patient(_person(rng, rng.randint(18, 64), day), plan, None)
+    person = _person(rng, rng.randint(0, 17), day)
+    parent_age = min(64, person.age_on(day) + rng.randint(20, 38))
+    return Patient(person, plan, _person(rng, parent_age, day, family=person.family))
+
+
+def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], ChargemasterItem],
+               payers: dict[str, PayerConfig], i: int, today: date, error_rate: float) -> DemoEncounter:
+    error = ERRORS[rng.choice(sorted(ERRORS))] if rng.random() < error_rate else None
+    plan = error.payer if error and error.payer else rng.choices(PLANS, weights=[p.weight for p in PLANS])[0]
+    service_date = today - timedelta(days=rng.randint(1, DAYS))
+    while True:  # a patient the visit (the error's, or any) fits
+        patient = _patient(rng, plan, service_date)
+        kinds = [v for v in VISITS if v.fits(patient, service_date)
+                 and (error is None or error.visit in (None, v.name))]
+        if kinds:
+            break
+    kind = rng.choices(kinds, weights=[k.weight for k in kinds])[0]
+    visit = kind.build(rng, patient, service_date)
+    _code_modifiers(visit, service_date)
+
+    person = patient.person
     city, zip_code = rng.choice(CITIES)
     address = {"line1": f"{rng.randint(10, 4999)} {rng.choice(STREETS)}", "line2": None, "city": city,
                "state": "CA", "postal_code": zip_code}
-    contact = "email" if rng.random() < 0.85 else "mail"
-    email = f"{first.lower()}.{last.lower()}{i}@example.org"
-    phone = f"+1510555{rng.randint(0, 9999):04d}"
-    name = {"family": last, "given": first, "middle": None, "suffix": None}
+    parent = patient.parent
+    subscriber = None if parent is None else {"name": _name(parent), "birth_date": parent.birth_date.isoformat(),
+                                              "sex": parent.sex, "address": address}
+    coverages = [_coverage(rng, plan, 1, subscriber)]
+    if (plan is MEDICARE and rng.random() < 0.5) or (plan is AETNA and rng.random() < 0.15):
+        coverages.append(_coverage(rng, MEDI_CAL, 2, None))
+    codes = {line.code for line in visit.lines}
+    for coverage in coverages:
+        if codes & _needs_authorization(payers[coverage["payer_id"]]):
+            coverage["prior_authorization_numbers"] = [f"AUTH{rng.randint(100000, 999999)}"]
+    crossover = payers[plan.payer_id].behaviour.crossover_to
+    if len(coverages) > 1 and coverages[1]["payer_id"] == crossover:
+        # The crossover payer reads the primary's claim as it was sent: its authorization has to be on it.
+        coverages[0]["prior_authorization_numbers"] = coverages[0]["prior_authorization_numbers"] or coverages[1][
+            "prior_authorization_numbers"]
     encounter_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    if medicare and _qmb(encounter_id, dual=len(coverages) == 2):
+    if plan is MEDICARE and _qmb(encounter_id, dual=len(coverages) == 2):
         coverages[0]["qmb"] = True
-    service_date = start - timedelta(days=(i // 3) + rng.randint(0, 2))
-    diagnoses = rng.sample(specialty.diagnoses, k=min(len(specialty.diagnoses), rng.randint(1, 3)))
-    error: DemoError | None = None
-    if rng.random() < error_rate:
-        error = rng.choice(("non_billable_icd", "pointer_out_of_range", "future_service_date"))
-    if error == "non_billable_icd":
-        diagnoses[0] = {"E119": "E11", "J020": "J02", "M5450": "M545"}.get(diagnoses[0], "E11")
-        diagnoses = list(dict.fromkeys(diagnoses))
+
+    draft = Draft(patient, visit, coverages, service_date, today)
+    if error is not None:
+        error.put_in(draft)
+    guardian = parent or person
+    contact = "email" if rng.random() < 0.85 else "mail"
+    email = f"{guardian.given.lower()}.{guardian.family.lower()}{i}@example.org"
+    phone = f"+1510555{rng.randint(0, 9999):04d}"
+    diagnoses = visit.diagnoses
     encounter = {
         "source_system": SOURCE_SYSTEM, "source_encounter_id": encounter_id,
-        "patient": {"name": name, "birth_date": birth.isoformat(), "sex": rng.choice("MF"), "address": address,
-                    "email": email, "phone": phone, "contact_preference": contact,
+        "patient": {"name": _name(person), "birth_date": person.birth_date.isoformat(), "sex": person.sex,
+                    "address": address, "email": email, "phone": phone, "contact_preference": contact,
                     "source_account_number": f"HAR{rng.randint(10**8, 10**9 - 1)}"},
-        "guarantor": {"relationship_to_patient": "self", "name": name, "address": address, "email": email,
-                      "phone": phone, "contact_preference": contact},
-        "coverages": coverages, "billing_provider": BILLING_PROVIDER, "rendering_provider": rng.choice(RENDERING),
-        "referring_provider": None, "facility": None, "place_of_service": specialty.place_of_service,
-        "admission_date": None, "discharge_date": None, "diagnoses": diagnoses,
+        "guarantor": {"relationship_to_patient": "parent" if parent else "self", "name": _name(guardian),
+                      "address": address, "email": email, "phone": phone, "contact_preference": contact},
+        "coverages": coverages, "billing_provider": BILLING_PROVIDER, "rendering_provider": visit.rendering,
+        "referring_provider": visit.referring, "facility": visit.facility,
+        "place_of_service": visit.place_of_service, "admission_date": None, "discharge_date": None,
+        "diagnoses": diagnoses,
     }
-    codes = [(rng.choice(specialty.visits), 1)] + [e for e in specialty.extras if rng.random() < 0.5]
-    if error == "future_service_date":
-        service_date = start + timedelta(days=30)
+    if visit.accident:
+        encounter["accident"] = {"causes": [visit.accident], "occurred_on": draft.service_date.isoformat(),
+                                 "state": "CA" if visit.accident == "auto" else None}
+    if visit.referring and plan.filing in {"CI", "BL"}:
+        coverages[0]["referral_number"] = f"REF{rng.randint(100000, 999999)}"
     events = [_validated(ENCOUNTER_REGISTERED, encounter)]
     charge_ids: list[str] = []
-    for j, (code, units) in enumerate(codes, start=1):
-        item = items[code]
+    for j, line in enumerate(visit.lines, start=1):
+        item = _item(items, line)
         charge_id = f"chg-{encounter_id[:8]}-{j}"
         charge_ids.append(charge_id)
-        pointers = list(range(1, min(len(diagnoses), 2) + 1)) if j == 1 else [rng.randint(1, len(diagnoses))]
-        if error == "pointer_out_of_range" and j == 1:
+        pointers = [diagnoses.index(code) + 1 for code in line.diagnoses]
+        if draft.pointer_past_list and j == 1:
             pointers = [len(diagnoses) + 1]
         charge: dict[str, Any] = {
             "source_system": SOURCE_SYSTEM, "source_charge_id": charge_id,
             "idempotency_key": f"{SOURCE_SYSTEM}:{charge_id}", "source_encounter_id": encounter_id,
-            "service_date": service_date.isoformat(), "units": str(units), "diagnosis_pointers": pointers,
+            "service_date": draft.service_date.isoformat(), "units": str(line.units), "diagnosis_pointers": pointers,
+            "rendering_provider": line.rendering,
+            # A laboratory test the referring physician ordered (837P loop 2420E).
+            "ordering_provider": visit.referring if visit.referring and line.code.startswith("8") else None,
         }
+        if line.code in NDC:
+            charge["ndc"], charge["ndc_quantity"], charge["ndc_unit"] = NDC[line.code]
+        extra = [m for m in line.modifiers if m not in item.modifiers]
         if rng.random() < 0.5:
-            charge["chargemaster_code"] = item.cdm_code
+            charge |= {"chargemaster_code": item.cdm_code, "modifiers": extra}
         else:
-            charge |= {"procedure_code": code, "modifiers": list(item.modifiers), "description": item.description,
-                       "unit_price": f"{item.unit_price:.2f}", "amount": f"{item.unit_price * units:.2f}"}
+            charge |= {"procedure_code": line.code, "modifiers": [*item.modifiers, *extra],
+                       "description": item.description, "unit_price": f"{item.unit_price:.2f}",
+                       "amount": f"{item.unit_price * line.units:.2f}"}
         events.append(_validated(CHARGE_SUBMITTED, charge))
-    closed_at = datetime.combine(min(service_date, start), time(17, 0), tzinfo=UTC) + timedelta(
+    closed_at = datetime.combine(min(draft.service_date, today), time(17, 0), tzinfo=UTC) + timedelta(
         minutes=rng.randint(0, 120))
     events.append(_validated(ENCOUNTER_CLOSED, {
         "source_system": SOURCE_SYSTEM, "source_encounter_id": encounter_id,
         "closed_at": closed_at.isoformat().replace("+00:00", "Z"), "expected_source_charge_ids": charge_ids,
     }))
-    return DemoEncounter(source_encounter_id=encounter_id, payer_id=plan.payer_id, specialty=specialty.name,
-                         error=error, events=tuple(events))
+    return DemoEncounter(source_encounter_id=encounter_id, payer_id=plan.payer_id, specialty=visit.specialty,
+                         error=error.name if error else None, events=tuple(events))
 
 
 def events(n: int, seed: int = 42, **kwargs: Any) -> list[DemoEvent]:

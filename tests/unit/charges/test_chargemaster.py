@@ -31,7 +31,7 @@ def test_shipped_local_sample_parses_against_the_reference(reference) -> None:
     text = (REPO / "deploy" / "local" / "chargemaster.csv").read_text(encoding="utf-8")
     result = parse_chargemaster_csv(text, reference=reference)
     assert result.errors == ()
-    assert result.chargemaster is not None and 30 <= len(result.chargemaster) <= 60
+    assert result.chargemaster is not None and 30 <= len(result.chargemaster) <= 120  # a sample, not a CDM
     strep = result.chargemaster.get("CDM-300-1042")
     assert strep is not None and (strep.procedure_code, strep.modifiers) == ("87880", ("QW",))
 

@@ -58,7 +58,7 @@ def to_claim(encounter: DemoEncounter, n: int) -> Claim:
 
 
 def test_demo_batches_meet_every_behaviour_and_every_file_is_clean() -> None:
-    encounters = [e for e in generate(90, seed=42, start=date(2026, 3, 2)) if e.error is None]
+    encounters = [e for e in generate(90, seed=2, today=date(2026, 3, 2)) if e.error is None]
     claims = [to_claim(e, n) for n, e in enumerate(encounters, start=1)]
     state = SandboxState()
     statuses: Counter[str] = Counter()
@@ -81,6 +81,6 @@ def test_demo_batches_meet_every_behaviour_and_every_file_is_clean() -> None:
                 plb.update(a.reason for t in remittance.transactions for a in t.provider_adjustments)
     assert {"1", "2", "19"} <= set(statuses)
     assert {"CO-45", "PR-1", "PR-2", "PR-3", "CO-253", "OA-23"} <= set(reasons)
-    assert {"CO-197", "PR-96"} & set(reasons)
+    assert "PR-96" in reasons  # pulse oximetry Blue Shield does not cover (authorizations are all there)
     assert {"L6", "WO"} <= set(plb)
     assert categories["A2"] > 50
