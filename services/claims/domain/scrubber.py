@@ -488,6 +488,11 @@ def correction_reference(item: ScrubInput) -> list[Finding]:
 # --- what payers' companion guides look for in the loops of docs/claims.md ---------------------
 
 
+def _first_line(draft: ClaimDraft, wanted: Callable[[DraftLine], bool]) -> tuple[int, DraftLine] | None:
+    """The first line (numbered from 1) that needs a claim-level loop: the finding points at it."""
+    return next(((n, line) for n, line in enumerate(draft.lines, start=1) if wanted(line)), None)
+
+
 def is_drug_code(procedure_code: str) -> bool:
     """A physician-administered drug: HCPCS J codes (drugs administered other than orally,
     chemotherapy) and Q5101-Q5199 (biosimilar biologicals)."""
@@ -526,14 +531,13 @@ def clia_required(item: ScrubInput) -> list[Finding]:
     B7/MA120 when the certificate does not cover the test). Source: 42 CFR Part 493; CMS Claims
     Processing Manual (Pub. 100-04), Chapter 16, Section 70.10; ASC X12 005010X222A1, 2300 REF
     (CLIA number), required for CLIA-covered laboratory services."""
-    if item.draft.encounter.billing_provider.clia_number:
+    lab = _first_line(item.draft, lambda line: needs_clia(line.procedure_code, line.modifiers))
+    if lab is None or item.draft.encounter.billing_provider.clia_number:
         return []
-    for n, line in enumerate(item.draft.lines, start=1):
-        if needs_clia(line.procedure_code, line.modifiers):
-            return [Finding("CLIA-REQUIRED", "error", f"{line.procedure_code} is a laboratory test and the billing "
-                            "provider has no CLIA number (REF*X4): send billing_provider.clia_number, the "
-                            "certificate of the lab that performed it", "payer-rule", n)]
-    return []
+    n, line = lab
+    return [Finding("CLIA-REQUIRED", "error", f"{line.procedure_code} is a laboratory test and the billing provider "
+                    "has no CLIA number (REF*X4): send billing_provider.clia_number, the certificate of the lab "
+                    "that performed it", "payer-rule", n)]
 
 
 @edit("FACILITY-REQUIRED")
@@ -544,14 +548,13 @@ def facility_required(item: ScrubInput) -> list[Finding]:
     Source: ASC X12 005010X222A1, loop 2310C (required when the location of service differs
     from the billing provider's address); CMS Claims Processing Manual, Chapter 26, Section 10.7
     (item 32 of the CMS-1500)."""
-    if item.draft.encounter.facility is not None:
+    away = _first_line(item.draft, lambda line: line.place_of_service in AWAY_FROM_PRACTICE_POS)
+    if away is None or item.draft.encounter.facility is not None:
         return []
-    for n, line in enumerate(item.draft.lines, start=1):
-        if line.place_of_service in AWAY_FROM_PRACTICE_POS:
-            return [Finding("FACILITY-REQUIRED", "error", f"place of service {line.place_of_service} is a facility "
-                            "and the encounter names none (2310C): send the encounter's facility (name, NPI, "
-                            "address)", "required-fields", n)]
-    return []
+    n, line = away
+    return [Finding("FACILITY-REQUIRED", "error", f"place of service {line.place_of_service} is a facility and the "
+                    "encounter names none (2310C): send the encounter's facility (name, NPI, address)",
+                    "required-fields", n)]
 
 
 @edit("MSP-TYPE")
