@@ -517,7 +517,7 @@ async def test_a_medicaid_drug_without_ndc_is_held_and_once_waived_the_payer_rej
     [released] = await wait_for(platform, enc, "ClaimReleased")
     assert released["released_by"] == "operator" and released["reason"].startswith("NDC-REQUIRED waived")
     [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
-    text = outbound_text(platform, submitted)
+    text = await outbound_text(platform, submitted)
     assert pyx12_validate(text) == []
     [sent] = [c for c in read_837p(text).claims if c.submission_id == submitted["submission_id"]]
     assert [line.procedure_code for line in sent.lines] == ["99213", "J1885"] and sent.lines[1].drug is None
