@@ -60,6 +60,8 @@ from edi.x835 import (
 from edi.x837 import Claim
 from edi.x837 import ServiceLine as ClaimLine
 from sandbox.payers import PayerConfig
+from services.claims.domain.scrubber import is_drug_code
+from services.claims.domain.x837 import needs_clia
 
 CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
@@ -75,6 +77,10 @@ UNKNOWN_PAYER = StatusCode("A3", "116", "PR")
 MEMBER_ID_INVALID = StatusCode("A7", "164", "IL")
 MISSING_AUTHORIZATION = StatusCode("A6", "252", "")
 ORIGINAL_NOT_FOUND = StatusCode("A7", "21", "")
+NDC_MISSING = StatusCode("A7", "218", "")  # 218: NDC number
+# No claim status code names the CLIA number itself: 21 (missing or invalid information) for the
+# billing provider (85), whose certificate it is, with the reason in the STC12 message.
+CLIA_MISSING = StatusCode("A7", "21", "85")
 
 
 # 837 SBR09 -> 835 CLP06: the 835 list has no CI (commercial) or BL (Blue Cross Blue Shield).
@@ -181,6 +187,12 @@ def front_end(claim: Claim, payers: Mapping[str, PayerConfig], state: SandboxSta
         line.procedure_code in rules.missing_prior_auth for line in claim.lines
     ):
         return FrontEndDecision(False, MISSING_AUTHORIZATION, "PRIOR AUTHORIZATION REQUIRED")
+    if rules.missing_ndc and any(is_drug_code(line.procedure_code) and line.drug is None for line in claim.lines):
+        return FrontEndDecision(False, NDC_MISSING, "NDC REQUIRED ON DRUG LINES (2410 LIN)")
+    if rules.missing_clia and claim.clia_number is None and any(
+        needs_clia(line.procedure_code, line.modifiers) for line in claim.lines
+    ):
+        return FrontEndDecision(False, CLIA_MISSING, "CLIA NUMBER REQUIRED FOR LABORATORY SERVICES (2300 REF X4)")
     if claim.frequency in {"7", "8"}:
         original = state.claims.get(claim.payer_claim_control_number or "")
         if original is None or original["reversed"] or original["payer_id"] != payer.payer_id:

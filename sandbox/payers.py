@@ -16,7 +16,10 @@ Behaviour keys (all optional; amounts and percents are strings or numbers, read 
   the patient pays).
 * ``unlisted_non_covered`` (default true): a code missing from the fee schedule is non-covered.
 * ``reject_if``: front-end 277CA rules: ``missing_prior_auth`` (codes rejected A6 without
-  REF*G1) and ``member_id_pattern`` (a regular expression the member id must match, else A7).
+  REF*G1), ``member_id_pattern`` (a regular expression the member id must match, else A7),
+  ``missing_ndc`` (true: a drug line, J code or Q51xx, without 2410 LIN is rejected A7:218) and
+  ``missing_clia`` (true: a lab line, 80000-89999 or modifier QW, without REF*X4 is rejected
+  A7:21:85).
 * ``interest_probability`` / ``interest_percent``: occasional PLB L6 interest on a claim.
 * ``recoupment_probability`` / ``recoupment_percent``: occasional PLB WO recovery of part of an
   earlier claim's payment.
@@ -48,6 +51,8 @@ class PayerConfigError(ValueError):
 class RejectRules:
     missing_prior_auth: frozenset[str] = frozenset()
     member_id_pattern: str | None = None
+    missing_ndc: bool = False
+    missing_clia: bool = False
 
     def member_id_ok(self, member_id: str) -> bool:
         return self.member_id_pattern is None or re.fullmatch(self.member_id_pattern, member_id) is not None
@@ -146,6 +151,13 @@ def _exempt(value: Any) -> dict[str, Any]:
     return {"cost_share_exempt_codes": frozenset(codes), "cost_share_exempt_ranges": tuple(sorted(ranges))}
 
 
+def _flag(rules: Mapping[str, Any], key: str) -> bool:
+    value = rules.get(key, False)
+    if not isinstance(value, bool):
+        raise PayerConfigError(f"sandbox.reject_if.{key} must be true or false")
+    return value
+
+
 def parse_behaviour(raw: Mapping[str, Any] | None) -> Behaviour:
     raw = raw or {}
     unknown = set(raw) - _KNOWN
@@ -179,9 +191,13 @@ def parse_behaviour(raw: Mapping[str, Any] | None) -> Behaviour:
         pattern = rules.get("member_id_pattern")
         if pattern is not None:
             re.compile(str(pattern))
+        unknown_rules = set(rules) - {"missing_prior_auth", "member_id_pattern", "missing_ndc", "missing_clia"}
+        if unknown_rules:
+            raise PayerConfigError(f"unknown sandbox.reject_if keys: {sorted(unknown_rules)}")
         kwargs["reject_if"] = RejectRules(
             missing_prior_auth=_codes(rules.get("missing_prior_auth"), "reject_if.missing_prior_auth"),
             member_id_pattern=None if pattern is None else str(pattern),
+            missing_ndc=_flag(rules, "missing_ndc"), missing_clia=_flag(rules, "missing_clia"),
         )
     behaviour = Behaviour(**kwargs)
     for key in ("underpay_percent", "coinsurance_percent", "sequestration_percent"):

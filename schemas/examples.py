@@ -1,9 +1,9 @@
 """Example fragments shared by the contract examples: one coherent, fictitious story.
 
 Ana Rivera visits Mission Family Medical Group with a sore throat: an office visit (99213-25)
-and a rapid strep test (87880). Aetna is primary, Medi-Cal secondary. The same ids appear
-in every event so the docs read as one claim's life. All people and numbers are invented;
-the NPIs are valid test NPIs.
+and a rapid strep test (87880-QW, run under the practice's CLIA waiver certificate). Aetna is
+primary, Medi-Cal secondary. The same ids appear in every event so the docs read as one claim's
+life. All people and numbers are invented; the NPIs are valid test NPIs.
 """
 
 from __future__ import annotations
@@ -88,6 +88,7 @@ BILLING_PROVIDER: dict[str, Any] = {
         "state": "CA",
         "postal_code": "941151234",
     },
+    "clia_number": "05D0987654",
 }
 
 RENDERING_PROVIDER: dict[str, Any] = {

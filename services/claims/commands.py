@@ -20,6 +20,7 @@ from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
 from services.claims.domain.codesets import Mue, PtpEdit
 from services.claims.domain.payers import PayerFileError, parse_fee_schedule
+from services.claims.domain.scrubber import OVERRIDABLE
 from services.claims.service import operator
 from services.claims.store import ClaimsStore
 
@@ -173,7 +174,7 @@ def release(
 def override(
     ident: str = typer.Argument(..., metavar="ID", help="Claim, claim family or submission id."),
     edit_id: str = typer.Argument(..., metavar="EDIT_ID", help="The edit to waive, as `rcm claims held` shows it "
-                                  "(NCCI-PTP, MUE, POS-COMPONENT, EM-MODIFIER-25, AGE-SEX, DUPLICATE, TIMELY-FILING)."),
+                                  f"({', '.join(sorted(OVERRIDABLE))})."),
     reason: str = typer.Option(..., "--reason", help="Why the edit does not apply to this claim (kept in the audit "
                                "log and the claim's history)."),
     as_json: bool = typer.Option(False, "--json"),

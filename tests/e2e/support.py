@@ -59,6 +59,8 @@ class Visit:
     lines: tuple[Line, ...]
     diagnoses: tuple[str, ...] = ("I10",)
     place_of_service: str = "11"
+    facility: dict[str, Any] | None = None
+    """Where the care was given when not at the practice (2310C): a facility POS needs it."""
 
     @property
     def source_encounter_id(self) -> str:
@@ -75,7 +77,8 @@ class Visit:
         patient = copy.deepcopy(ex.PATIENT) | {"email": self.email, "source_account_number": f"HAR-{self.name}"}
         guarantor = copy.deepcopy(ex.GUARANTOR) | {"email": self.email}
         fields = {"patient": patient, "guarantor": guarantor, "coverages": list(self.coverages),
-                  "diagnoses": list(self.diagnoses), "place_of_service": self.place_of_service} | overrides
+                  "diagnoses": list(self.diagnoses), "place_of_service": self.place_of_service,
+                  "facility": self.facility} | overrides
         return intake.encounter(self.source_encounter_id, kind=kind, **fields)
 
     def charge_fields(self, service_date: date, line: Line, **overrides: Any) -> dict[str, Any]:

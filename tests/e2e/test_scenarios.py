@@ -49,12 +49,17 @@ DENIED = Visit("denied", (coverage(1, "60054", "W000000004"),), (Line("72100", "
 # The ED physician reads the chest x-ray in the hospital (POS 23), which bills the technical part:
 # 71046-26 (POS-COMPONENT), priced as the chargemaster's professional component.
 ER_LINES = (Line("99284", "650.00"), Line("71046", "40.00", ("26",)), Line("96372", "45.00"))
-PARTIAL = Visit("partial", (coverage(1, "60054", "W000000005"),), ER_LINES, diagnoses=ER, place_of_service="23")
+# The emergency room the claim names (2310C): FACILITY-REQUIRED holds a POS 23 claim without it.
+ER_FACILITY: dict[str, Any] = {"name": "Mission General ER", "npi": "1548154818", "address": {
+    "line1": "1001 Potrero Ave", "city": "San Francisco", "state": "CA", "postal_code": "941101234"}}
+PARTIAL = Visit("partial", (coverage(1, "60054", "W000000005"),), ER_LINES, diagnoses=ER, place_of_service="23",
+                facility=ER_FACILITY)
 SECONDARY = Visit("secondary", (coverage(1, "60054", "W000000006"), coverage(2, "610442", "90000006F")), ER_LINES,
-                  diagnoses=ER, place_of_service="23")
+                  diagnoses=ER, place_of_service="23", facility=ER_FACILITY)
 CROSSOVER = Visit("crossover", (coverage(1, "01182", "1EG4TE5MK73"), coverage(2, "610442", "90000007G")),
-                  (Line("99284", "650.00"),), diagnoses=ER, place_of_service="23")
-CORRECTED = Visit("corrected", (coverage(1, "60054", "W000000008"),), ER_LINES, diagnoses=ER, place_of_service="23")
+                  (Line("99284", "650.00"),), diagnoses=ER, place_of_service="23", facility=ER_FACILITY)
+CORRECTED = Visit("corrected", (coverage(1, "60054", "W000000008"),), ER_LINES, diagnoses=ER, place_of_service="23",
+                  facility=ER_FACILITY)
 UNDERPAID = Visit("underpaid", (coverage(1, "94036", "ABC000000010"),), (Line("99213", "150.00"),))
 VISITS = (CLEAN, HELD, REJECTED, DENIED, PARTIAL, SECONDARY, CROSSOVER, CORRECTED, UNDERPAID)
 

@@ -79,8 +79,10 @@ async def post_encounter(
     account: str | None = None,
     encounter_id: str | None = None,
     second_line: dict[str, Any] | None = None,
+    encounter: dict[str, Any] | None = None,
 ) -> tuple[str, list[str]]:
-    """ChargePosted x2 + EncounterReadyToBill, with fresh ids (a fresh patient account)."""
+    """ChargePosted x2 + EncounterReadyToBill (the example, with ``encounter``'s fields), with
+    fresh ids (a fresh patient account)."""
     enc = encounter_id or f"enc_{uuid.uuid4().hex[:12]}"
     account = account or f"PA-{uuid.uuid4().hex[:8]}"
     tag = uuid.uuid4().hex[:8]
@@ -118,6 +120,7 @@ async def post_encounter(
         patient_account_id=account,
         revision=revision,
         charge_ids=[f"chg_{tag}1", f"chg_{tag}2"],
+        **(encounter or {}),
     )
     if coverages < 2:
         data = json.loads(ready.model_dump_json())
@@ -419,9 +422,13 @@ async def test_unmatched_ack_is_kept_and_flagged(
 
 
 # A chest x-ray read by our practitioner in an outpatient hospital (POS 22): the hospital bills
-# the technical component, so the line needs modifier 26 (POS-COMPONENT holds it without).
+# the technical component, so the line needs modifier 26 (POS-COMPONENT holds it without), and
+# the claim names the hospital (2310C; FACILITY-REQUIRED holds it without).
 XRAY_IN_HOSPITAL = {"procedure_code": "71046", "place_of_service": "22", "revenue_code": None,
                     "description": "Chest x-ray, 2 views"}
+AT_THE_HOSPITAL = {"facility": {"name": "Mission General Hospital", "npi": "1548154818",
+                                "address": {"line1": "1001 Potrero Ave", "line2": None, "city": "San Francisco",
+                                            "state": "CA", "postal_code": "941101234"}}}
 
 
 def errors(held: dict[str, Any]) -> list[tuple[str, int | None]]:
@@ -431,7 +438,8 @@ def errors(held: dict[str, Any]) -> list[tuple[str, int | None]]:
 async def test_held_claim_released_when_fixed_upstream(
     platform: Settings, claims: Runtime, payers: None, cli_env: None
 ) -> None:
-    enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": []})
+    enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": []},
+                                  encounter=AT_THE_HOSPITAL)
     [held] = await wait_for(platform, enc, "ClaimHeld")
     assert errors(held) == [("POS-COMPONENT", 2)]
     result = await cli(["claims", "held", "--json"])
@@ -439,7 +447,8 @@ async def test_held_claim_released_when_fixed_upstream(
     table = await cli(["claims", "held"])
     assert table.exit_code == 0 and "POS-COMPONENT" in table.output
     # the coder adds modifier 26: charges re-posts the line and re-releases the encounter
-    await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": ["26"]}, revision=2, encounter_id=enc)
+    await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": ["26"]}, revision=2, encounter_id=enc,
+                         encounter=AT_THE_HOSPITAL)
     [released] = await wait_for(platform, enc, "ClaimReleased")
     assert released["released_by"] == "scrubber"
     [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
@@ -450,7 +459,8 @@ async def test_held_claim_released_when_fixed_upstream(
 async def test_operator_overrides_one_edit_on_one_claim(
     platform: Settings, claims: Runtime, payers: None, cli_env: None
 ) -> None:
-    enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": []})
+    enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": []},
+                                  encounter=AT_THE_HOSPITAL)
     [held] = await wait_for(platform, enc, "ClaimHeld")
     claim_id = held["claim_id"]
     refused = await cli(["claims", "override", claim_id, "REQ-FIELDS", "--reason", "no"])
@@ -479,6 +489,44 @@ async def test_operator_overrides_one_edit_on_one_claim(
     assert [h["detail"].get("edit_id") for h in history if h["trigger"] == "waive_edit"] == ["POS-COMPONENT"]
     again = await cli(["claims", "override", claim_id, "POS-COMPONENT", "--reason", "twice"])
     assert again.exit_code == 1 and "only a held claim" in again.output
+
+
+# Ketorolac injected in the office, sent without its NDC, to Medi-Cal as the only payer.
+DRUG_WITHOUT_NDC: dict[str, Any] = {"procedure_code": "J1885", "modifiers": [], "revenue_code": None,
+                                     "unit_price": "9.00", "amount": "9.00",
+                                     "description": "Ketorolac tromethamine injection 15 mg"}
+MEDI_CAL_ONLY = {"coverages": [{**ex.COVERAGES[1], "rank": 1}]}
+
+
+async def test_a_medicaid_drug_without_ndc_is_held_and_once_waived_the_payer_rejects_it(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    """NDC-REQUIRED holds the claim; an operator waives it (the state plan exempts the drug, they
+    say); the claim goes without 2410 LIN and the sandbox's Medi-Cal rejects it with 277CA A7:218."""
+    from sandbox.adjudication import SandboxState
+    from sandbox.clearinghouse_loop import answer_837
+    from sandbox.payers import load_payers
+
+    enc, _ = await post_encounter(platform, coverages=1, second_line=DRUG_WITHOUT_NDC, encounter=MEDI_CAL_ONLY)
+    [held] = await wait_for(platform, enc, "ClaimHeld")
+    assert errors(held) == [("NDC-REQUIRED", 2)]
+    [finding] = [e for e in held["edits"] if e["edit_id"] == "NDC-REQUIRED"]
+    assert finding["source"] == "payer-rule" and "J1885" in finding["message"] and "Medicaid" in finding["message"]
+    waived = await cli(["claims", "override", held["claim_id"], "NDC-REQUIRED", "--reason", "state plan exempts J1885"])
+    assert waived.exit_code == 0, waived.output
+    [released] = await wait_for(platform, enc, "ClaimReleased")
+    assert released["released_by"] == "operator" and released["reason"].startswith("NDC-REQUIRED waived")
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    text = await outbound_text(platform, submitted)
+    assert pyx12_validate(text) == []
+    [sent] = [c for c in read_837p(text).claims if c.submission_id == submitted["submission_id"]]
+    assert [line.procedure_code for line in sent.lines] == ["99213", "J1885"] and sent.lines[1].drug is None
+    answer = answer_837(text, f"sbx-{uuid.uuid4().hex[:6]}", load_payers(), SandboxState(), seed=7, now=TODAY)
+    for out in answer.acks:
+        write_ack(platform, out.name, out.text)
+    [rejected] = await wait_for(platform, enc, "ClaimRejected")
+    assert [c["code"] for c in rejected["codes"] if c["segment"] == "STC"] == ["A7:218"]
+    assert "NDC number" in rejected["reason"] and "NDC REQUIRED ON DRUG LINES" in rejected["reason"]
 
 
 async def test_payment_sends_secondary_with_cob_then_correct_and_void(
@@ -797,7 +845,8 @@ async def test_a_loaded_cms_ptp_file_replaces_the_sample_for_its_quarter(
         assert [(f["kind"], f["quarter"], f["source_file"], f["rows"]) for f in listed["cms_files"]] == [
             ("mue", quarter, mue.name, 1), ("ncci", quarter, file.name, 1)]
         assert await count(platform, "claims", "SELECT count(*) FROM audit_log WHERE action = 'codesets.load'") >= 1
-        enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": ["26"]})
+        enc, _ = await post_encounter(platform, second_line={**XRAY_IN_HOSPITAL, "modifiers": ["26"]},
+                                      encounter=AT_THE_HOSPITAL)
         [held] = await wait_for(platform, enc, "ClaimHeld")
         assert errors(held) == [("NCCI-PTP", 2)]
         message = next(e["message"] for e in held["edits"] if e["edit_id"] == "NCCI-PTP")

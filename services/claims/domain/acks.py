@@ -24,6 +24,7 @@ STATUS_TEXT: dict[str, str] = {
     "116": "claim submitted to the incorrect payer",
     "145": "entity's primary identifier",
     "187": "date of service",
+    "218": "NDC number",
     "247": "line information",
     "252": "prior authorization or pre-certification",
     "255": "diagnosis code",

@@ -14,9 +14,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from schemas.common import MEDICAID_FILING, MEDICARE_FILING
 from services.chassis.icd10cm import ICD10_START, SHIPPED, Editions, Status, is_external_cause
 from services.claims.domain.codesets import CodeSets, Mue, PtpEdit, shipped
 from services.claims.domain.model import ClaimDraft, DraftLine
+from services.claims.domain.x837 import needs_clia
 
 Severity = Literal["error", "warning"]
 Source = Literal[
@@ -34,10 +36,14 @@ PTP_BYPASS = frozenset(
 # Facility places of service: the facility bills the technical component of a diagnostic test
 # (CMS Claims Processing Manual, Chapter 12, Section 20.4; Chapter 26 for the POS codes).
 FACILITY_POS = frozenset(["19", "21", "22", "23", "24", "26", "31", "34", "51", "52", "56", "61"])
+# Places of service that are a facility, never the billing practice's own office or the patient's
+# home: the facility POS above and the nursing facility (32), where a practitioner is paid the
+# non-facility rate but still works at the facility's address (CMS POS code set).
+AWAY_FROM_PRACTICE_POS = FACILITY_POS | {"32"}
 EM_CODES = frozenset([f"992{n:02d}" for n in (*range(2, 6), *range(11, 16))] + [f"9928{n}" for n in range(1, 6)])
 MINOR_GLOBAL_DAYS = frozenset(["000", "010"])
 OVERRIDABLE = frozenset(["NCCI-PTP", "MUE", "POS-COMPONENT", "EM-MODIFIER-25", "AGE-SEX", "DUPLICATE",
-                         "TIMELY-FILING"])
+                         "TIMELY-FILING", "NDC-REQUIRED", "FACILITY-REQUIRED"])
 """Edits that apply payer policy an operator may judge on one claim; the others describe a claim
 the payer cannot read or a code that does not exist, and a waiver would only move the rejection."""
 TIMELY_FILING_WARNING_DAYS = 14
@@ -477,3 +483,108 @@ def correction_reference(item: ScrubInput) -> list[Finding]:
             )
         ]
     return []
+
+
+# --- what payers' companion guides look for in the loops of docs/claims.md ---------------------
+
+
+def _first_line(draft: ClaimDraft, wanted: Callable[[DraftLine], bool]) -> tuple[int, DraftLine] | None:
+    """The first line (numbered from 1) that needs a claim-level loop: the finding points at it."""
+    return next(((n, line) for n, line in enumerate(draft.lines, start=1) if wanted(line)), None)
+
+
+def is_drug_code(procedure_code: str) -> bool:
+    """A physician-administered drug: HCPCS J codes (drugs administered other than orally,
+    chemotherapy) and Q5101-Q5199 (biosimilar biologicals)."""
+    code = procedure_code.upper()
+    return len(code) == 5 and code[1:].isdigit() and (code[0] == "J" or code.startswith("Q51"))
+
+
+@edit("NDC-REQUIRED")
+def ndc_required(item: ScrubInput) -> list[Finding]:
+    """A drug line (J code, Q51xx biosimilar) carries its NDC with quantity and unit (2410 LIN,
+    CTP). An error for a Medicaid payer (SBR09 MC): state Medicaid collects rebates by NDC and
+    requires it on physician-administered drugs; a warning for the others, whose companion
+    guides often ask for it. Source: Deficit Reduction Act of 2005, Section 6002 (42 U.S.C.
+    1396r-8(a)(7)); ASC X12 005010X222A1, loop 2410 (required when government regulation or the
+    payer requires the NDC)."""
+    medicaid = item.draft.coverage.claim_filing_indicator == MEDICAID_FILING
+    out: list[Finding] = []
+    for n, line in enumerate(item.draft.lines, start=1):
+        if not is_drug_code(line.procedure_code) or (line.ndc and line.ndc_quantity and line.ndc_unit):
+            continue
+        if medicaid:
+            message = (f"{line.procedure_code} is a drug billed to Medicaid without its NDC, quantity and unit "
+                       "(2410 LIN/CTP): Medicaid requires the NDC on physician-administered drugs (DRA 2005 "
+                       "section 6002); send ndc, ndc_quantity and ndc_unit on the charge")
+        else:
+            message = (f"{line.procedure_code} is a drug line without its NDC, quantity and unit (2410 LIN/CTP): "
+                       "many payers' companion guides require it; send ndc, ndc_quantity and ndc_unit on the charge")
+        out.append(Finding("NDC-REQUIRED", "error" if medicaid else "warning", message, "payer-rule", n))
+    return out
+
+
+@edit("CLIA-REQUIRED")
+def clia_required(item: ScrubInput) -> list[Finding]:
+    """A laboratory test (CPT 80000-89999, or modifier QW) needs the CLIA certificate number of the
+    billing site (2300 REF*X4); Medicare returns a lab claim without one as unprocessable (CARC
+    B7/MA120 when the certificate does not cover the test). Source: 42 CFR Part 493; CMS Claims
+    Processing Manual (Pub. 100-04), Chapter 16, Section 70.10; ASC X12 005010X222A1, 2300 REF
+    (CLIA number), required for CLIA-covered laboratory services."""
+    lab = _first_line(item.draft, lambda line: needs_clia(line.procedure_code, line.modifiers))
+    if lab is None or item.draft.encounter.billing_provider.clia_number:
+        return []
+    n, line = lab
+    return [Finding("CLIA-REQUIRED", "error", f"{line.procedure_code} is a laboratory test and the billing provider "
+                    "has no CLIA number (REF*X4): send billing_provider.clia_number, the certificate of the lab "
+                    "that performed it", "payer-rule", n)]
+
+
+@edit("FACILITY-REQUIRED")
+def facility_required(item: ScrubInput) -> list[Finding]:
+    """Care given in a facility (POS 19, 21-24, 26, 31, 32, 34, 51, 52, 56, 61) names where
+    (2310C service facility location). An encounter whose facility is at the billing provider's
+    address needs no 2310C (the writer leaves it out): no finding then.
+    Source: ASC X12 005010X222A1, loop 2310C (required when the location of service differs
+    from the billing provider's address); CMS Claims Processing Manual, Chapter 26, Section 10.7
+    (item 32 of the CMS-1500)."""
+    away = _first_line(item.draft, lambda line: line.place_of_service in AWAY_FROM_PRACTICE_POS)
+    if away is None or item.draft.encounter.facility is not None:
+        return []
+    n, line = away
+    return [Finding("FACILITY-REQUIRED", "error", f"place of service {line.place_of_service} is a facility and the "
+                    "encounter names none (2310C): send the encounter's facility (name, NPI, address)",
+                    "required-fields", n)]
+
+
+@edit("MSP-TYPE")
+def msp_insurance_type(item: ScrubInput) -> list[Finding]:
+    """A claim to Medicare as secondary or tertiary payer (Medicare Secondary Payer) says why
+    Medicare is not primary: the insurance type code (2000B SBR05, e.g. 12 working aged, 43
+    disabled with a large group health plan, 14 no-fault). Medicare returns the claim without it.
+    Source: ASC X12 005010X222A1, 2000B SBR05 (required when the destination payer is Medicare
+    and Medicare is not the primary payer); CMS Medicare Secondary Payer Manual (Pub. 100-05),
+    Chapter 5."""
+    coverage = item.draft.coverage
+    if (item.draft.coverage_rank == 1 or coverage.claim_filing_indicator not in MEDICARE_FILING
+            or coverage.insurance_type_code is not None):
+        return []
+    return [Finding("MSP-TYPE", "error", f"Medicare is billed as payer {item.draft.coverage_rank} without the "
+                    "insurance type code (SBR05) saying why it is not primary: send the coverage's "
+                    "insurance_type_code (12, 13, 14, 15, 16, 41, 42, 43 or 47)", "required-fields")]
+
+
+@edit("RENDERING-NAME")
+def rendering_name(item: ScrubInput) -> list[Finding]:
+    """A line rendered by another practitioner than the claim's names them (2420A NM1*82 needs a
+    name); without one the line goes under the claim's rendering provider. A warning: the claim
+    is readable, but the payer credits the wrong practitioner.
+    Source: ASC X12 005010X222A1, loop 2420A (required when the line's rendering provider
+    differs from the claim's, 2310B), NM103 required."""
+    claim_provider = item.draft.encounter.rendering_provider
+    claim_npi = claim_provider.npi if claim_provider else None
+    return [Finding("RENDERING-NAME", "warning", f"line {n} was rendered by another practitioner than the claim's "
+                    "and no name is known for that NPI: send rendering_provider (npi, name) on the charge, or list "
+                    "the practitioner on the encounter", "required-fields", n)
+            for n, line in enumerate(item.draft.lines, start=1)
+            if line.rendering_npi and line.rendering_npi != claim_npi and line.rendering_provider is None]

@@ -7,10 +7,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+from schemas import examples as ex
 from services.chassis.icd10cm import SHIPPED, Edition, Editions, LoadedCodeSet
 from services.claims.domain.codesets import AdjudicationIndicator, CodeSets, ModifierIndicator, Mue, PtpEdit, shipped
 from services.claims.domain.model import ClaimDraft
-from services.claims.domain.scrubber import EDITS, LineKey, ScrubInput, holds, scrub
+from services.claims.domain.scrubber import EDITS, OVERRIDABLE, LineKey, ScrubInput, holds, is_drug_code, scrub
 from tests.unit.claims.factory import DOS, charge, draft
 
 TODAY = DOS + timedelta(days=8)
@@ -24,7 +25,8 @@ def run(edit_id: str, d: ClaimDraft, **kw: Any) -> list[tuple[str, str, int | No
 def test_edit_registry_has_ids_and_sources() -> None:
     assert list(EDITS) == ["REQ-FIELDS", "DX-POINTER", "ICD10-BILLABLE", "DX-EXTERNAL-CAUSE", "NCCI-PTP", "MUE",
                            "POS-COMPONENT", "EM-MODIFIER-25", "AGE-SEX", "DUPLICATE", "TIMELY-FILING",
-                           "CORRECTION-REF"]
+                           "CORRECTION-REF", "NDC-REQUIRED", "CLIA-REQUIRED", "FACILITY-REQUIRED", "MSP-TYPE",
+                           "RENDERING-NAME"]
     # every edit names the published rule it applies
     assert all((fn.__doc__ and "Source" in fn.__doc__) or "Guidelines" in (fn.__doc__ or "") for fn in EDITS.values())
 
@@ -199,3 +201,101 @@ def test_correction_reference() -> None:
 def test_warnings_alone_do_not_hold() -> None:
     findings = scrub(ScrubInput(draft=draft(charge(1)), today=TODAY, timely_filing_days=20))
     assert findings and not holds(findings)
+
+
+# --- companion-guide data ---------------------------------------------------------------------
+
+NDC = {"ndc": "00409733801", "ndc_quantity": Decimal(1), "ndc_unit": "UN"}
+MEDICAID_FIRST = [{**ex.COVERAGES[1], "rank": 1}]
+NO_CLIA = {k: v for k, v in ex.BILLING_PROVIDER.items() if k != "clia_number"}
+ER = {"name": "Mission General ER", "npi": "1548154818",
+      "address": {"line1": "1001 Potrero Ave", "city": "San Francisco", "state": "CA", "postal_code": "94110"}}
+
+
+def test_drug_codes_are_j_codes_and_biosimilars() -> None:
+    assert [c for c in ("J1885", "J9999", "Q5101", "j3301", "Q5999", "Q0091", "J188", "99213", "A4206")
+            if is_drug_code(c)] == ["J1885", "J9999", "Q5101", "j3301"]
+
+
+def test_ndc_required_holds_medicaid_and_warns_the_others() -> None:
+    bare = (charge(1), charge(2, "J1885", units=Decimal(2)))
+    assert run("NDC-REQUIRED", draft(*bare, coverages=MEDICAID_FIRST)) == [("NDC-REQUIRED", "error", 2)]
+    assert run("NDC-REQUIRED", draft(*bare)) == [("NDC-REQUIRED", "warning", 2)]  # Aetna (CI)
+    with_ndc = draft(charge(1), charge(2, "J1885", **NDC), coverages=MEDICAID_FIRST)
+    assert run("NDC-REQUIRED", with_ndc) == []
+    assert run("NDC-REQUIRED", draft(charge(1, "Q5101"), coverages=MEDICAID_FIRST)) == [("NDC-REQUIRED", "error", 1)]
+    # the secondary claim to Medicaid holds too: the payer judged is the claim's own
+    assert run("NDC-REQUIRED", draft(*bare, rank=2)) == [("NDC-REQUIRED", "error", 2)]
+    # an NDC without its quantity cannot be written as LIN/CTP: still missing
+    partial = draft(charge(1, "J1885", ndc="00409733801"), coverages=MEDICAID_FIRST)
+    assert run("NDC-REQUIRED", partial) == [("NDC-REQUIRED", "error", 1)]
+
+
+def test_clia_required_for_lab_codes_and_waived_tests() -> None:
+    assert run("CLIA-REQUIRED", draft(charge(1), charge(2, "87880", modifiers=["QW"]), billing_provider=NO_CLIA)) == [
+        ("CLIA-REQUIRED", "error", 2)]
+    assert run("CLIA-REQUIRED", draft(charge(1, "80053"), charge(2, "85025"), billing_provider=NO_CLIA)) == [
+        ("CLIA-REQUIRED", "error", 1)]  # one finding: REF*X4 is one per claim
+    assert run("CLIA-REQUIRED", draft(charge(1, "G0481", modifiers=["QW"]), billing_provider=NO_CLIA)) == [
+        ("CLIA-REQUIRED", "error", 1)]
+    assert run("CLIA-REQUIRED", draft(charge(1), charge(2, "36415"), billing_provider=NO_CLIA)) == []  # venipuncture
+    assert run("CLIA-REQUIRED", draft(charge(1, "87880", modifiers=["QW"]))) == []  # the example has its CLIA
+    assert "CLIA-REQUIRED" not in OVERRIDABLE
+
+
+def test_facility_required_where_the_care_was_not_at_the_practice() -> None:
+    for pos in ("19", "21", "22", "23", "24", "31", "32", "34", "51", "52", "56", "61"):
+        assert run("FACILITY-REQUIRED", draft(charge(1, place_of_service=pos), place_of_service=pos)) == [
+            ("FACILITY-REQUIRED", "error", 1)], pos
+    for pos in ("11", "12", "02", "10", "81"):
+        assert run("FACILITY-REQUIRED", draft(charge(1, place_of_service=pos), place_of_service=pos)) == [], pos
+    # one line read in the hospital on an office claim is enough
+    mixed = draft(charge(1), charge(2, "71046", modifiers=["26"], place_of_service="22"))
+    assert run("FACILITY-REQUIRED", mixed) == [("FACILITY-REQUIRED", "error", 2)]
+    assert run("FACILITY-REQUIRED", draft(charge(1, place_of_service="23"), place_of_service="23", facility=ER)) == []
+
+
+def test_a_facility_at_the_billing_address_needs_no_2310c() -> None:
+    """The writer leaves 2310C out when the facility is the billing address: the edit agrees."""
+    same = {"name": "Mission Family Medical Group", "address": {**ex.BILLING_PROVIDER["address"], "line2": None}}
+    d = draft(charge(1, place_of_service="22"), place_of_service="22", facility=same)
+    assert run("FACILITY-REQUIRED", d) == []
+
+
+MEDICARE = {"rank": 2, "payer_id": "01182", "payer_name": "Medicare Part B", "member_id": "1EG4TE5MK73",
+            "relationship_to_subscriber": "18", "claim_filing_indicator": "MB"}
+
+
+def test_msp_type_on_a_claim_to_medicare_as_secondary() -> None:
+    coverages = [ex.COVERAGES[0], MEDICARE]
+    assert run("MSP-TYPE", draft(charge(1), rank=2, coverages=coverages)) == [("MSP-TYPE", "error", None)]
+    typed = [ex.COVERAGES[0], {**MEDICARE, "insurance_type_code": "12"}]
+    assert run("MSP-TYPE", draft(charge(1), rank=2, coverages=typed)) == []
+    # the primary claim to the employer plan is not the Medicare claim
+    assert run("MSP-TYPE", draft(charge(1), rank=1, coverages=coverages)) == []
+    medicare_first = [{**MEDICARE, "rank": 1}]
+    assert run("MSP-TYPE", draft(charge(1), coverages=medicare_first)) == []  # Medicare primary has no SBR05
+    assert "MSP-TYPE" not in OVERRIDABLE
+
+
+OTHER = {"npi": "1215121512", "name": {"family": "Ito", "given": "Ken"}}
+
+
+def test_rendering_name_warns_when_2420a_cannot_be_written() -> None:
+    nameless = draft(charge(1), charge(2, "73562", rendering_npi="1215121512"))
+    assert run("RENDERING-NAME", nameless) == [("RENDERING-NAME", "warning", 2)]
+    named = draft(charge(1), charge(2, "73562", rendering_npi="1215121512", rendering_provider=OTHER))
+    assert run("RENDERING-NAME", named) == []
+    own = draft(charge(1, rendering_npi=ex.RENDERING_PROVIDER["npi"]))
+    assert run("RENDERING-NAME", own) == []  # the claim's own practitioner: no 2420A needed
+    assert not holds(scrub(ScrubInput(draft=nameless, today=TODAY, timely_filing_days=90)))
+
+
+def test_waiving_ndc_and_facility_releases_what_they_alone_hold() -> None:
+    d = draft(charge(1, place_of_service="23"), charge(2, "J1885", place_of_service="23"), place_of_service="23",
+              coverages=MEDICAID_FIRST)
+    found = scrub(ScrubInput(draft=d, today=TODAY, timely_filing_days=90))
+    assert sorted(f.edit_id for f in found if f.severity == "error") == ["FACILITY-REQUIRED", "NDC-REQUIRED"]
+    waivers = {"NDC-REQUIRED": "state plan exempts this drug", "FACILITY-REQUIRED": "billing office is the ER"}
+    assert {"NDC-REQUIRED", "FACILITY-REQUIRED"} <= OVERRIDABLE
+    assert not holds(scrub(ScrubInput(draft=d, today=TODAY, timely_filing_days=90, waivers=waivers)))

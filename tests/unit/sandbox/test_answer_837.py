@@ -4,13 +4,14 @@ Every file produced here goes through pyx12 and (835s) balancing."""
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
 from edi.ta1 import read_ta1
 from edi.x277ca import read_277ca
 from edi.x835 import ClaimStatus, read_835
-from edi.x837 import render_837p
+from edi.x837 import Claim, render_837p
 from edi.x999 import AckCode, GroupAckCode, read_999
 from sandbox.adjudication import SandboxState
 from sandbox.clearinghouse_loop import Answer, OutFile, Timing, answer_837
@@ -31,7 +32,8 @@ def mixed_batch(icn: int = 101) -> str:
         claim("BSC1", "94036", line("99214", "210.00"), member="ABC123456789", claim_filing_indicator="BL",
               payer={"name": "Blue Shield", "id": "94036"}),
         claim("MCR1", "01182", line("99213", "150.00"), line("80053", "48.00", n=2), member="1EG4TE5MK73",
-              claim_filing_indicator="MB", payer={"name": "Medicare", "id": "01182"}, other_payers=[MEDI_CAL]),
+              claim_filing_indicator="MB", payer={"name": "Medicare", "id": "01182"}, other_payers=[MEDI_CAL],
+              clia_number="05D0987654"),
         claim("AETBAD", "60054", line("99213", "150.00"), member="12345", payer={"name": "Aetna", "id": "60054"}),
     ]
     return render_837p(batch(*claims, icn=icn))
@@ -168,3 +170,53 @@ def test_a_claim_with_every_companion_guide_loop_is_read_and_adjudicated() -> No
     assert remit.patient_control_number == "MCDFULL" and len(remit.service_lines) == 3
     for f in files.values():
         assert checked(f.text, f.name.rsplit(".", 1)[1]) == [], f.name
+
+
+def _front_end(*claims: Claim) -> dict[str, tuple[str, str]]:
+    """CLM01 -> (STC01 of the 277CA, its STC12 message)."""
+    answer = answer_837(render_837p(batch(*claims, icn=141)), "000000141", PAYERS, SandboxState(), seed=7, now=NOW)
+    files = by_name(answer)
+    ack = files["000000141.277"].text
+    assert checked(ack, "277") == []
+    return {c.patient_control_number: (":".join(x for x in (c.primary_status.category, c.primary_status.status,
+                                                            c.primary_status.entity) if x), c.statuses[0].message)
+            for c in read_277ca(ack).claims}
+
+
+MEDICAID: dict[str, Any] = {"member": "91234567A", "claim_filing_indicator": "MC",
+                            "payer": {"name": "Medi-Cal", "id": "610442"}}
+DRUG = {"ndc": "00009307301", "quantity": "1", "unit": "ML"}
+
+
+def test_medicaid_rejects_a_drug_line_without_its_ndc_with_218() -> None:
+    answers = _front_end(
+        claim("NDCNO", "610442", line("99213", "150.00"), line("J1030", "12.00", n=2), **MEDICAID),
+        claim("NDCYES", "610442", line("99213", "150.00"), line("J1030", "12.00", n=2, drug=DRUG), **MEDICAID),
+        claim("AETDRUG", "60054", line("99213", "150.00"), line("J1030", "12.00", n=2), member="W123456789",
+              payer={"name": "Aetna", "id": "60054"}),
+    )
+    assert answers["NDCNO"] == ("A7:218", "NDC REQUIRED ON DRUG LINES (2410 LIN)")
+    assert answers["NDCYES"][0].startswith("A2") and answers["AETDRUG"][0].startswith("A2")  # Aetna does not check
+
+
+def test_medicare_rejects_a_lab_claim_without_clia_with_21_for_the_billing_provider() -> None:
+    medicare: dict[str, Any] = {"member": "1EG4TE5MK73", "claim_filing_indicator": "MB",
+                                "payer": {"name": "Medicare", "id": "01182"}}
+    answers = _front_end(
+        claim("LABNO", "01182", line("99213", "150.00"), line("80053", "48.00", n=2), **medicare),
+        claim("WAIVEDNO", "01182", line("87880", "30.00", modifiers=["QW"]), **medicare),
+        claim("LABYES", "01182", line("80053", "48.00"), clia_number="05D0987654", **medicare),
+        claim("DRAWONLY", "01182", line("36415", "12.00"), **medicare),  # venipuncture is not a lab test
+    )
+    missing = ("A7:21:85", "CLIA NUMBER REQUIRED FOR LABORATORY SERVICES (2300 REF X4)")
+    assert answers["LABNO"] == answers["WAIVEDNO"] == missing
+    assert answers["LABYES"][0].startswith("A2") and answers["DRAWONLY"][0].startswith("A2")
+
+
+def test_the_claims_service_reads_the_ndc_rejection_in_words() -> None:
+    from services.claims.domain.acks import claim_reason
+
+    answer = answer_837(render_837p(batch(claim("NDCNO", "610442", line("J1030", "12.00"), **MEDICAID), icn=142)),
+                        "000000142", PAYERS, SandboxState(), seed=7, now=NOW)
+    [ack] = read_277ca(by_name(answer)["000000142.277"].text).claims
+    assert claim_reason(ack) == "rejected for invalid information: NDC number; NDC REQUIRED ON DRUG LINES (2410 LIN)"

@@ -40,6 +40,20 @@ def test_bad_behaviour_is_refused(raw: dict[str, object]) -> None:
         parse_behaviour(raw)
 
 
+@pytest.mark.parametrize(("raw", "named"), [({"missing_ndc": "yes"}, "reject_if.missing_ndc"),
+                                            ({"missing_clia": 1}, "reject_if.missing_clia"),
+                                            ({"missing_npi": True}, "missing_npi")])
+def test_bad_reject_rules_name_the_key(raw: dict[str, object], named: str) -> None:
+    with pytest.raises(PayerConfigError, match=named):
+        parse_behaviour({"reject_if": raw})
+
+
+def test_the_government_payers_check_ndc_and_clia() -> None:
+    rules = {p: c.behaviour.reject_if for p, c in load_payers().items()}
+    assert {p for p, r in rules.items() if r.missing_ndc} == {"610442"}
+    assert {p for p, r in rules.items() if r.missing_clia} == {"01182", "610442"}
+
+
 def test_crossover_to_an_unknown_payer_is_refused(tmp_path: Path) -> None:
     (tmp_path / "payers.yaml").write_text(
         'payers:\n  - payer_id: "1"\n    name: A\n    sandbox: {crossover_to: "2"}\n')

@@ -61,6 +61,7 @@ def test_charge_line_providers_are_accepted_and_posted() -> None:
 
 def test_payloads_without_the_new_fields_stay_valid_and_mean_none() -> None:
     old_encounter = {k: v for k, v in ex.ENCOUNTER.items() if k != "accident"}
+    old_encounter["billing_provider"] = {k: v for k, v in ex.BILLING_PROVIDER.items() if k != "clia_number"}
     old_encounter["coverages"] = [{k: v for k, v in c.items() if k not in {"referral_number", "insurance_type_code"}}
                                   for c in ex.COVERAGES]
     registered = EncounterRegistered.model_validate_json(json.dumps(old_encounter))
