@@ -23,7 +23,8 @@ def test_every_process_is_up_and_reports_health_and_lag(rcm: Rcm) -> None:
     status = rcm("status", "--json")
     assert status.returncode == 0, status.stdout + status.stderr
     rows = {r["name"]: r for r in json.loads(status.stdout)}
-    assert set(rows) == {"kafka", "postgres", *(p.name for p in PROCESSES)}
+    assert set(rows) == {"kafka", "postgres", "icd10cm", *(p.name for p in PROCESSES)}
+    assert rows["icd10cm"]["detail"].startswith("newest ICD-10-CM FY")  # with a warning once today is past it
     assert all(r["healthy"] for r in rows.values()), rows
     assert all("lag 0" in rows[p.name]["detail"] for p in PROCESSES if p.consumes), rows
     logs = rcm("logs", "claims", "-n", "200")
