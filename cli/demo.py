@@ -36,6 +36,7 @@ from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model, validate
 from services.chassis.clock import Clock, SystemClock
 from services.chassis.settings import Settings, get_settings
+from services.chassis.topics import consumer_lag
 
 console = Console()
 err = Console(stderr=True)
@@ -208,6 +209,20 @@ async def _follow(follower: Follower, ours: set[str], progress: Progress, label:
         if follower.quiet_for() > max(quiet_s * 4, 30):
             return  # nothing moves any more: the summary shows where things stopped
     progress.update(task, description=f"{label} (timed out)")
+
+
+async def _drained(settings: Settings, timeout_s: float) -> bool:
+    """Wait until every service has consumed everything (lag 0 three checks in a row): the demo
+    follows the events it cares about, but a slower consumer (notifications updating statements
+    under load) may still be behind, and the audit must compare settled books."""
+    zero_in_a_row, deadline = 0, time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        lags = [await consumer_lag(settings, p.name) for p in stack.PROCESSES if p.consumes]
+        zero_in_a_row = zero_in_a_row + 1 if not any(sum(lag.values()) for lag in lags) else 0
+        if zero_in_a_row >= 3:
+            return True
+        await asyncio.sleep(1)
+    return False
 
 
 def _payments(balances: dict[str, dict[str, Any]], seed: int, clock: Clock) -> list[BaseModel]:
@@ -391,6 +406,9 @@ def demo(
                     await _publish(settings, payments, progress, "patients paying", clock)
                     await _follow(follower, ours, progress, "payments posted", len(payments),
                                   lambda: follower.life.counts["PatientPaymentPosted"], timeout / 2, 6)
+            if not await _drained(settings, timeout / 2):
+                err.print("[yellow]warning:[/yellow] a service still has unread events (`rcm status` shows its lag): "
+                          "the audit below may see books in flight")
             return follower, len(payments)
         finally:
             await follower.stop()
