@@ -9,7 +9,7 @@ import logging
 import hl7.mllp
 import yaml
 
-from services.charges.hl7.mllp import Hl7Door, load_defaults, mllp_port
+from services.charges.hl7.mllp import Hl7Door, load_defaults, mllp_idle_timeout, mllp_port
 from services.chassis.logs import ids
 from services.chassis.runtime import Runtime
 
@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 async def serve_mllp(runtime: Runtime, stopping: asyncio.Event) -> None:
     """Chassis background task: listen until the runtime stops."""
     try:
-        door = Hl7Door(runtime, load_defaults())
+        door = Hl7Door(runtime, load_defaults(), idle_timeout=mllp_idle_timeout())
         server = await hl7.mllp.start_hl7_server(door.connection, host="127.0.0.1", port=mllp_port())
     except (OSError, ValueError, yaml.YAMLError) as exc:
         log.critical("mllp listener cannot start", extra=ids(component="mllp", error_class=type(exc).__name__))

@@ -35,6 +35,7 @@ pytestmark = pytest.mark.integration
 ENCOUNTERS = "rcm.intake.encounters.v1"
 CHARGES = "rcm.intake.charges.v1"
 Records = list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]
+IDLE_TIMEOUT_S = 3.0  # short for the test, yet above any pause inside a 1 MB frame on a loaded machine
 
 
 def seg(name: str, fields: dict[int, str]) -> str:
@@ -50,6 +51,7 @@ def dft(
     procedure: str = "87880",
     message_type: str = "DFT^P03^DFT_P03",
     ft1_type: str = "CG",
+    account: str = "HAR100234567",
 ) -> str:
     """A realistic DFT^P03 for `visit`: office visit + strep test, Aetna, discharged."""
     tag = visit.rsplit("-", 1)[-1]
@@ -76,12 +78,13 @@ def dft(
             "PID",
             {
                 1: "1",
+                3: "MRN77001^^^MFMG^MR",
                 5: "Rivera^Ana^L",
                 7: "19840612",
                 8: "F",
                 11: "1450 Valencia St^Apt 3^San Francisco^CA^94110^USA^H",
                 13: "(415)555-0142^PRN^PH~^NET^Internet^ana.rivera@example.org",
-                18: "HAR100234567",
+                18: account,
             },
         ),
         seg(
@@ -129,6 +132,8 @@ def mllp_port() -> Iterator[int]:
     port = free_port()
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("RCM_CHARGES_MLLP_PORT", str(port))
+        # Short, so the half-open frame test waits seconds, not the 60 s default.
+        mp.setenv("RCM_CHARGES_MLLP_IDLE_TIMEOUT_S", str(IDLE_TIMEOUT_S))
         yield port
 
 
@@ -339,6 +344,52 @@ async def test_known_encounter_is_sent_as_updated(platform: Settings, conn: tupl
         "rcm.intake.EncounterUpdated.v1",
         "rcm.intake.EncounterClosed.v1",
     ]
+
+
+async def test_dft_without_pid18_posts_with_the_pid3_account(platform: Settings, conn: tuple[Any, Any]) -> None:
+    """Issue 16: PID-18 is optional in HL7 v2.5.1; a valid DFT^P03 without it got AE."""
+    visit = new_visit()
+    ack = await send(conn, dft(visit, control_id="NOACCT-1", account=""))
+    assert msa(ack) == ("AA", "NOACCT-1")
+    assert errs(ack) == []
+    encounters, _ = await landed(platform, visit, encounters=2, charges=2)
+    registered = json.loads(encounters[0][1])
+    assert registered["patient"]["source_account_number"] == "MRN77001"
+    # It is billed like any other encounter: the charges post behind the door.
+    posted = await charges_events(platform, visit, "ChargePosted")
+    assert posted
+
+
+async def test_every_error_of_a_message_comes_in_one_ack(platform: Settings, conn: tuple[Any, Any]) -> None:
+    """Issue 16: mapping stopped at the first error, one round trip per mistake."""
+    visit = new_visit()
+    text = dft(visit, ft1_19="Z99.89", procedure="8788").replace("19840612", "198406")
+    ack = await send(conn, text)
+    assert msa(ack)[0] == "AE"
+    # PID-7 and FT1-19 fail mapping, FT1-25 fails the contract: three ERR segments, in message order.
+    assert errs(ack) == [("PID^1^7", "102"), ("FT1^2^19", "103"), ("FT1^2^25", "102")]
+    assert all("198406" not in f and "Z99.89" not in f and "8788" not in f for seg in ack for f in seg)
+    assert await records_for(platform, ENCOUNTERS, visit) == []
+
+
+async def test_a_half_open_frame_times_out_and_the_door_keeps_answering(
+    mllp_port: int, conn: tuple[Any, Any]
+) -> None:
+    """Issue 16: a frame begun and never finished held the connection open forever."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", mllp_port)
+    try:
+        writer.write(b"\x0b" + dft(new_visit()).encode()[:200])  # no FS CR: the frame never ends
+        await writer.drain()
+        started = asyncio.get_running_loop().time()
+        # The server closes the connection: EOF, without an ACK for the unfinished frame.
+        assert await asyncio.wait_for(reader.read(), IDLE_TIMEOUT_S + 10) == b""
+        waited = asyncio.get_running_loop().time() - started
+        assert IDLE_TIMEOUT_S - 0.5 <= waited < IDLE_TIMEOUT_S + 10
+    finally:
+        writer.close()
+    # An idle connection between frames is normal MLLP and stays open.
+    await asyncio.sleep(IDLE_TIMEOUT_S + 0.5)
+    assert msa(await send(conn, dft(new_visit(), control_id="IDLE-1"))) == ("AA", "IDLE-1")
 
 
 _NOT_DFT = st.text(alphabet=string.ascii_uppercase + string.digits + "^_", max_size=15).filter(

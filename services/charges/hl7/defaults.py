@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import tzinfo
-from typing import Any, get_args
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -16,7 +16,16 @@ from pydantic import ValidationError
 from schemas.common import BillingProvider, ClaimFilingIndicator, ContactPreference, Facility
 from schemas.errors import safe_errors
 
-__all__ = ["CLAIM_FILING_INDICATORS", "Hl7Defaults", "defaults_from_mapping"]
+__all__ = [
+    "ACCOUNT_NUMBER_FALLBACKS",
+    "CLAIM_FILING_INDICATORS",
+    "AccountNumberFallback",
+    "Hl7Defaults",
+    "defaults_from_mapping",
+]
+
+AccountNumberFallback = Literal["pid3", "visit_number", "none"]
+ACCOUNT_NUMBER_FALLBACKS: dict[str, AccountNumberFallback] = {f: f for f in get_args(AccountNumberFallback)}
 
 CLAIM_FILING_INDICATORS = frozenset(get_args(ClaimFilingIndicator))
 _CONTACT_PREFERENCES: dict[str, ContactPreference] = {p: p for p in get_args(ContactPreference)}
@@ -39,6 +48,9 @@ class Hl7Defaults:
     """email: email when the person has one, else mail; mail or none: always that."""
     timezone: str = "America/Los_Angeles"
     """For HL7 date/times sent without a UTC offset."""
+    account_number_fallback: AccountNumberFallback = "pid3"
+    """Where the patient account number is when PID-18 (optional in HL7 v2.5.1) is empty:
+    pid3 the first PID-3 identifier, visit_number PV1-19, none: PID-18 is required."""
 
     def zone(self) -> tzinfo:
         return ZoneInfo(self.timezone)
@@ -54,6 +66,7 @@ def defaults_from_mapping(raw: Mapping[str, Any]) -> Hl7Defaults:
         "claim_filing_indicator",
         "contact_preference",
         "timezone",
+        "account_number_fallback",
     }
     unknown = sorted(set(raw) - known)
     if unknown:
@@ -87,8 +100,12 @@ def defaults_from_mapping(raw: Mapping[str, Any]) -> Hl7Defaults:
         ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError, OSError):
         raise ValueError("hl7 defaults: timezone must be an IANA zone name") from None
+    fallback = ACCOUNT_NUMBER_FALLBACKS.get(str(raw.get("account_number_fallback", out.account_number_fallback)))
+    if fallback is None:
+        raise ValueError("hl7 defaults: account_number_fallback must be pid3, visit_number or none")
     return replace(
         out,
+        account_number_fallback=fallback,
         source_system=source_system,
         place_of_service=pos,
         claim_filing_indicator=cfi,

@@ -11,11 +11,11 @@ and the field, and carry an HL7 table 0357 code.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
-from typing import Any, Literal
+from typing import Any, Literal, ParamSpec, TypeVar
 
 from services.charges.hl7.codec import ErrorCode, Hl7Error, Hl7Location, Hl7MappingError, Segment, pick, tokenize
 from services.charges.hl7.defaults import CLAIM_FILING_INDICATORS, Hl7Defaults
@@ -29,6 +29,7 @@ __all__ = [
     "MappedEvent",
     "contract_error",
     "map_dft_p03",
+    "read_dft_p03",
 ]
 
 ENCOUNTER_REGISTERED = "rcm.intake.EncounterRegistered.v1"
@@ -73,6 +74,11 @@ class DftMapping:
     """DG1 occurrence behind each diagnosis, by position - 1."""
     guarantor_sequence: int | None = None
     """GT1 occurrence of the guarantor; None when the patient is their own guarantor."""
+    errors: tuple[Hl7MappingError, ...] = ()
+    """Every mapping error of the message, in message order. When there are any, the events
+    are incomplete (a field that failed is left out) and must not be queued."""
+    account_field: int = 18
+    """The field the patient account number came from: PID-18, or its fallback (PID-3 or PV1-19)."""
 
     def with_encounter_type(self, event_type: str) -> DftMapping:
         """Registered -> Updated (the door's decision: the payload shape is the same)."""
@@ -111,6 +117,8 @@ class DftMapping:
         if found is None:
             return event.origin
         segment, field_no = found
+        if key == "patient.source_account_number" and self.account_field != 18:
+            return Hl7Location("PV1" if self.account_field == 19 else "PID", 1, self.account_field)
         if kind == "charge" and segment == "FT1":
             return Hl7Location("FT1", event.origin.sequence, field_no)
         if segment == "IN1":
@@ -238,6 +246,32 @@ def contract_error(mapping: DftMapping, index: int, error: Mapping[str, str]) ->
     code: ErrorCode = "101" if etype == "missing" else "103" if etype in ("literal_error", "enum") else "102"
     location = mapping.locate(index, path, etype)
     return Hl7Error(location, code, error.get("message", "invalid value"), application_code=etype, diagnostic=path)
+
+
+# --------------------------------------------------------------------------- error collection
+
+_P = ParamSpec("_P")
+_T = TypeVar("_T")
+
+
+@dataclass
+class _Errors:
+    """Mapping errors gathered across the message: a sender fixes everything in one round trip
+    instead of learning about one mistake per ACK."""
+
+    found: list[Hl7MappingError] = field(default_factory=list)
+
+    def add(self, err: Hl7MappingError) -> None:
+        if not any((e.location, e.code) == (err.location, err.code) for e in self.found):
+            self.found.append(err)
+
+    def get(self, fn: Callable[_P, _T], *args: _P.args, **kwargs: _P.kwargs) -> _T | None:
+        """fn's value, or None with the error recorded (the field is then left out)."""
+        try:
+            return fn(*args, **kwargs)
+        except Hl7MappingError as err:
+            self.add(err)
+            return None
 
 
 # --------------------------------------------------------------------------- field readers
@@ -420,12 +454,13 @@ def _provider(seg: Segment, n: int) -> dict[str, Any] | None:
     return _compact({"npi": pick(rep, 1), "name": name or None}) or None
 
 
-def _set_id(seg: Segment) -> int:
+def _set_id(seg: Segment, errs: _Errors) -> int:
     raw = seg.value(1)
     if raw is None:
         return seg.sequence
     if not _SET_ID.match(raw):
-        raise Hl7MappingError(seg.name, seg.sequence, 1, "102", f"{seg.name}-1 (set id) must be a number")
+        errs.add(Hl7MappingError(seg.name, seg.sequence, 1, "102", f"{seg.name}-1 (set id) must be a number"))
+        return seg.sequence  # ordered by position, so the rest of the message is still checked
     return int(raw)
 
 
@@ -437,7 +472,19 @@ def _code(value: str | None) -> str | None:
 
 
 def map_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
-    """Map one DFT^P03 to intake events (JSON form). Raises Hl7MappingError only."""
+    """Map one DFT^P03 to intake events (JSON form). Raises Hl7MappingError only: the first
+    error of the message; `read_dft_p03` gives all of them."""
+    mapping = read_dft_p03(text, defaults)
+    if mapping.errors:
+        raise mapping.errors[0]
+    return mapping
+
+
+def read_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
+    """Map one DFT^P03, collecting every mapping error in `DftMapping.errors`.
+
+    Raises Hl7MappingError only when the envelope is unusable (MSH, message type, framing:
+    an AR), since nothing after it can be trusted to be a DFT^P03 at all."""
     segments = tokenize(text)
     msh = segments[0]
     by_name: dict[str, list[Segment]] = {}
@@ -456,25 +503,28 @@ def map_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
     if source_system is None:
         raise Hl7MappingError("MSH", 1, 3, "101", "MSH-3 (sending application) is required", reject=True)
 
-    pid = _single(by_name, "PID")
-    pv1 = _single(by_name, "PV1")
+    errs = _Errors()
+    pid = _single(by_name, "PID", msh, errs)
+    pv1 = _single(by_name, "PV1", msh, errs)
     ft1s = by_name.get("FT1", [])
     if not ft1s:
-        raise Hl7MappingError("FT1", 1, None, "100", "a DFT^P03 needs at least one FT1 segment")
+        errs.add(Hl7MappingError("FT1", 1, None, "100", "a DFT^P03 needs at least one FT1 segment"))
     source_encounter_id = pv1.value(19)
-    if source_encounter_id is None:
-        raise Hl7MappingError("PV1", 1, 19, "101", "PV1-19 (visit number) is required")
+    if source_encounter_id is None and not _segment_error(errs, "PV1"):
+        errs.add(Hl7MappingError("PV1", 1, 19, "101", "PV1-19 (visit number) is required"))
 
     zone = defaults.zone()
-    diagnoses, diagnosis_sources = _diagnoses(by_name.get("DG1", []))
-    coverages, coverage_sources = _coverages(by_name.get("IN1", []), defaults)
-    patient = _patient(pid, defaults)
-    gt1s = sorted(by_name.get("GT1", []), key=lambda s: (_set_id(s), s.sequence))
+    diagnoses, diagnosis_sources = _diagnoses(by_name.get("DG1", []), errs)
+    # A DG1 without its code would make every FT1-19 pointing at it look unknown: one error, not many.
+    pointers_checked = not any(e.segment == "DG1" and e.field == 3 for e in errs.found)
+    coverages, coverage_sources = _coverages(by_name.get("IN1", []), defaults, errs)
+    patient, account_field = _patient(pid, pv1, defaults, errs)
+    gt1s = sorted(by_name.get("GT1", []), key=lambda s: (_set_id(s, errs), s.sequence))
     guarantor = _guarantor(gt1s[0], defaults) if gt1s else _self_guarantor(patient)
 
     rendering = _provider(pv1, 7)
-    admitted = _datetime(pv1, 44, zone)
-    discharged = _datetime(pv1, 45, zone)
+    admitted = errs.get(_datetime, pv1, 44, zone)
+    discharged = errs.get(_datetime, pv1, 45, zone)
     patient_class = (pv1.value(2) or "").upper()
     encounter = _compact(
         {
@@ -491,55 +541,94 @@ def map_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
             "admission_date": admitted[0] if admitted else None,
             "discharge_date": discharged[0] if discharged else None,
             "diagnoses": diagnoses,
-            "accident": _accident(by_name.get("ACC", [])),
+            "accident": _accident(by_name.get("ACC", []), errs),
         }
     )
     events = [MappedEvent(ENCOUNTER_REGISTERED, encounter, Hl7Location("PID", 1))]
     rendering_npi = rendering.get("npi") if rendering else None
     for ft1 in ft1s:
-        charge = _charge(ft1, source_system, source_encounter_id, diagnoses, rendering_npi)
+        charge = _charge(ft1, source_system, source_encounter_id, diagnoses, rendering_npi, errs, pointers_checked)
         events.append(MappedEvent(CHARGE_SUBMITTED, charge, Hl7Location("FT1", ft1.sequence)))
     if discharged is not None:
-        closed = {
-            "source_system": source_system,
-            "source_encounter_id": source_encounter_id,
-            "closed_at": discharged[1],
-        }
+        closed = _compact(
+            {
+                "source_system": source_system,
+                "source_encounter_id": source_encounter_id,
+                "closed_at": discharged[1],
+            }
+        )
         events.append(MappedEvent(ENCOUNTER_CLOSED, closed, Hl7Location("PV1", 1, 45)))
     return DftMapping(
         control_id=control_id,
         source_system=source_system,
-        source_encounter_id=source_encounter_id,
+        source_encounter_id=source_encounter_id or "",
         events=tuple(events),
         coverage_sources=coverage_sources,
         diagnosis_sources=diagnosis_sources,
         guarantor_sequence=gt1s[0].sequence if gt1s else None,
+        errors=_in_message_order(errs.found, segments),
+        account_field=account_field,
     )
 
 
-def _single(by_name: Mapping[str, list[Segment]], name: str) -> Segment:
+def _in_message_order(found: list[Hl7MappingError], segments: list[Segment]) -> tuple[Hl7MappingError, ...]:
+    """Errors as the sender reads the message: missing segments first, then by segment and field."""
+    position = {(seg.name, seg.sequence): index for index, seg in enumerate(segments)}
+    return tuple(sorted(found, key=lambda e: (position.get((e.segment, e.sequence), -1), e.field or 0)))
+
+
+def _segment_error(errs: _Errors, name: str) -> bool:
+    """A segment-level error (missing segment) was recorded: its fields need no errors of their own."""
+    return any(e.segment == name and e.field is None for e in errs.found)
+
+
+def _single(by_name: Mapping[str, list[Segment]], name: str, msh: Segment, errs: _Errors) -> Segment:
     found = by_name.get(name, [])
     if not found:
-        raise Hl7MappingError(name, 1, None, "100", f"a DFT^P03 needs a {name} segment")
+        errs.add(Hl7MappingError(name, 1, None, "100", f"a DFT^P03 needs a {name} segment"))
+        # An empty stand-in, so the rest of the message is still checked.
+        return Segment(name, 1, (name,), msh.seps)
     if len(found) > 1:
-        raise Hl7MappingError(name, 2, None, "100", f"one {name} segment per message")
+        errs.add(Hl7MappingError(name, 2, None, "100", f"one {name} segment per message"))
     return found[0]
 
 
-def _patient(pid: Segment, defaults: Hl7Defaults) -> dict[str, Any]:
+def _account(pid: Segment, pv1: Segment, defaults: Hl7Defaults) -> tuple[str | None, int]:
+    """(patient account number, the field it came from).
+
+    PID-18 is optional in HL7 v2.5.1 and many EHR feeds leave it empty; the interface's
+    `account_number_fallback` (hl7.yaml) says where the account is then: the first PID-3
+    identifier (CX-1, the default), PV1-19 (the visit number, for feeds that bill per visit), or
+    nowhere (`none`: PID-18 is required)."""
+    account = pid.value(18)
+    if account is None and defaults.account_number_fallback == "pid3":
+        account = pid.value(3)
+        if account is not None:
+            return account, 3
+    if account is None and defaults.account_number_fallback == "visit_number":
+        account = pv1.value(19)
+        if account is not None:
+            return account, 19
+    # Nothing anywhere: the error names PID-18, the field the sender is expected to fill.
+    return account, 18
+
+
+def _patient(pid: Segment, pv1: Segment, defaults: Hl7Defaults, errs: _Errors) -> tuple[dict[str, Any], int]:
     email, phone = _telecom(pid, 13)
-    return _compact(
+    account, account_field = _account(pid, pv1, defaults)
+    patient = _compact(
         {
             "name": _person_name(pid, 5),
-            "birth_date": _date(pid, 7),
+            "birth_date": errs.get(_date, pid, 7),
             "sex": _sex(pid.value(8)),
             "address": _address(pid, 11),
             "email": email,
             "phone": phone,
             "contact_preference": _contact(email, defaults),
-            "source_account_number": pid.value(18),
+            "source_account_number": account,
         }
     )
+    return patient, account_field
 
 
 def _self_guarantor(patient: Mapping[str, Any]) -> dict[str, Any]:
@@ -589,8 +678,10 @@ _SUBSCRIBER_RELATIONSHIP: Mapping[str, str] = {
 }
 
 
-def _coverages(in1s: list[Segment], defaults: Hl7Defaults) -> tuple[list[dict[str, Any]], tuple[int, ...]]:
-    ordered = sorted(in1s, key=lambda s: (_set_id(s), s.sequence))
+def _coverages(
+    in1s: list[Segment], defaults: Hl7Defaults, errs: _Errors
+) -> tuple[list[dict[str, Any]], tuple[int, ...]]:
+    ordered = sorted(in1s, key=lambda s: (_set_id(s, errs), s.sequence))
     out: list[dict[str, Any]] = []
     for rank, in1 in enumerate(ordered, start=1):
         relationship = _SUBSCRIBER_RELATIONSHIP.get((in1.value(17) or "").upper(), "G8")
@@ -599,7 +690,7 @@ def _coverages(in1s: list[Segment], defaults: Hl7Defaults) -> tuple[list[dict[st
             subscriber = _compact(
                 {
                     "name": _person_name(in1, 16),
-                    "birth_date": _date(in1, 18),
+                    "birth_date": errs.get(_date, in1, 18),
                     "sex": _sex(in1.value(43)),
                     "address": _address(in1, 19),
                 }
@@ -630,13 +721,13 @@ _AUTO_ACCIDENT = frozenset({"AA", "AUTO", "MVA"})
 _WORK_ACCIDENT = frozenset({"EM", "WORK"})
 
 
-def _accident(accs: list[Segment]) -> dict[str, Any] | None:
+def _accident(accs: list[Segment], errs: _Errors) -> dict[str, Any] | None:
     """ACC: ACC-1 date, ACC-2 accident code (site table 0050: AA/AUTO/MVA auto, EM/WORK at work,
     anything else another accident), ACC-4 auto accident state, ACC-5 job related (Y)."""
     if not accs:
         return None
     if len(accs) > 1:
-        raise Hl7MappingError("ACC", 2, None, "100", "one ACC segment per message")
+        errs.add(Hl7MappingError("ACC", 2, None, "100", "one ACC segment per message"))
     acc = accs[0]
     code = (acc.value(2) or "").upper()
     state = acc.value(4)
@@ -647,46 +738,56 @@ def _accident(accs: list[Segment]) -> dict[str, Any] | None:
         causes.append("auto")
     elif not causes or (code and code not in _WORK_ACCIDENT):
         causes.append("other")
-    return _compact({"causes": causes, "occurred_on": _date(acc, 1), "state": state.upper() if state else None})
+    occurred_on = errs.get(_date, acc, 1)
+    return _compact({"causes": causes, "occurred_on": occurred_on, "state": state.upper() if state else None})
 
 
-def _diagnoses(dg1s: list[Segment]) -> tuple[list[str], tuple[int, ...]]:
+def _diagnoses(dg1s: list[Segment], errs: _Errors) -> tuple[list[str], tuple[int, ...]]:
     def rank(dg1: Segment) -> tuple[int, int, int]:
         raw = dg1.value(15)
         if raw is not None and not _SET_ID.match(raw):
-            raise Hl7MappingError("DG1", dg1.sequence, 15, "102", "DG1-15 (diagnosis priority) must be a number")
+            errs.add(Hl7MappingError("DG1", dg1.sequence, 15, "102", "DG1-15 (diagnosis priority) must be a number"))
+            raw = None
         # Priority 0 means "not ranked" in HL7: after every ranked diagnosis.
         priority = int(raw) if raw is not None and int(raw) > 0 else _UNRANKED
-        return priority, _set_id(dg1), dg1.sequence
+        return priority, _set_id(dg1, errs), dg1.sequence
 
     ordered = sorted(dg1s, key=rank)
     codes: list[str] = []
+    sources: list[int] = []
     for dg1 in ordered:
         code = _code(dg1.value(3))
         if code is None:
-            raise Hl7MappingError("DG1", dg1.sequence, 3, "101", "DG1-3 (diagnosis code) is required")
+            errs.add(Hl7MappingError("DG1", dg1.sequence, 3, "101", "DG1-3 (diagnosis code) is required"))
+            continue
         codes.append(code)
-    return codes, tuple(s.sequence for s in ordered)
+        sources.append(dg1.sequence)
+    return codes, tuple(sources)
 
 
 def _charge(
     ft1: Segment,
     source_system: str,
-    source_encounter_id: str,
+    source_encounter_id: str | None,
     diagnoses: list[str],
     rendering_npi: str | None,
+    errs: _Errors,
+    pointers_checked: bool = True,
 ) -> dict[str, Any]:
     seq = ft1.sequence
     kind = (ft1.value(6) or "").upper()
     if not kind:
-        raise Hl7MappingError("FT1", seq, 6, "101", "FT1-6 (transaction type) is required")
-    if kind != "CG":
-        raise Hl7MappingError(
-            "FT1",
-            seq,
-            6,
-            "103",
-            "FT1-6 (transaction type) must be CG: credits, payments and adjustments are not accepted on this interface",
+        errs.add(Hl7MappingError("FT1", seq, 6, "101", "FT1-6 (transaction type) is required"))
+    elif kind != "CG":
+        errs.add(
+            Hl7MappingError(
+                "FT1",
+                seq,
+                6,
+                "103",
+                "FT1-6 (transaction type) must be CG: credits, payments and adjustments are not accepted"
+                " on this interface",
+            )
         )
     charge_id = ft1.value(2)
     procedure = ft1.value(25)
@@ -696,13 +797,18 @@ def _charge(
         if code is None:
             continue
         if code not in diagnoses:
-            raise Hl7MappingError(
-                "FT1", seq, 19, "103", f"FT1-19 repetition {position}: the diagnosis code is not in any DG1 segment"
+            if not pointers_checked:
+                continue
+            errs.add(
+                Hl7MappingError(
+                    "FT1", seq, 19, "103", f"FT1-19 repetition {position}: the diagnosis code is not in any DG1 segment"
+                )
             )
+            continue
         pointers.append(diagnoses.index(code) + 1)
     modifiers = [m for rep in ft1.repetitions(26) if (m := pick(rep)) is not None]
-    start = _date(ft1, 4, 1)
-    end = _date(ft1, 4, 2)
+    start = errs.get(_date, ft1, 4, 1)
+    end = errs.get(_date, ft1, 4, 2)
     performer = _provider(ft1, 20)
     performer_npi = performer.get("npi") if performer else None
     own_performer = performer if performer_npi != rendering_npi else None
@@ -720,9 +826,9 @@ def _charge(
             "modifiers": modifiers,
             "description": description[:_MAX_DESCRIPTION] if description else None,
             # HL7 leaves FT1-10 optional and senders omit it for a single unit.
-            "units": _quantity(ft1, 10) or "1",
-            "unit_price": _money(ft1, 12),
-            "amount": _money(ft1, 11),
+            "units": errs.get(_quantity, ft1, 10) or "1",
+            "unit_price": errs.get(_money, ft1, 12),
+            "amount": errs.get(_money, ft1, 11),
             "diagnosis_pointers": pointers,
             # A named performer becomes the line's rendering provider (837P 2420A); an NPI alone
             # stays an NPI.
@@ -731,7 +837,7 @@ def _charge(
             "ordering_provider": _provider(ft1, 21),
             # NDC: FT1-29 (CWE), its quantity and unit FT1-43 (CQ, HL7 2.8 and later).
             "ndc": ft1.value(29),
-            "ndc_quantity": _quantity(ft1, 43),
+            "ndc_quantity": errs.get(_quantity, ft1, 43),
             "ndc_unit": (ft1.value(43, 2) or "").upper() or None,
         }
     )

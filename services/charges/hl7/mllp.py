@@ -2,10 +2,13 @@
 
 One frame, one original-mode ACK:
   AA  every event of the message validated and was queued, in one transaction;
-  AE  the content is wrong (a mapping or contract error): ERR segments name the HL7 field,
-      nothing was queued, send it again only once fixed;
+  AE  the content is wrong (mapping or contract errors, all of them, one ERR each naming the
+      HL7 field): nothing was queued, send it again only once fixed;
   AR  the envelope is unusable (header, message type, structure, size) or storage failed:
       nothing was queued; after a storage failure the same message may simply be resent.
+
+A frame begun but not ended within RCM_CHARGES_MLLP_IDLE_TIMEOUT_S (default 60 s) is dropped
+and its connection closed; an idle connection between frames is kept.
 
 Resending is safe: charges carry idempotency keys, and encounter events carry whole state.
 Logs carry ids and HL7 locations only, never message content.
@@ -29,21 +32,34 @@ from pydantic import BaseModel
 from schemas.registry import ContractError, validate
 from services.charges import store
 from services.charges.hl7.ack import AckCode, ack_message
-from services.charges.hl7.codec import Hl7Error, Hl7Header, Hl7MappingError, read_header
+from services.charges.hl7.codec import Hl7Error, Hl7Header, Hl7Location, Hl7MappingError, read_header
 from services.charges.hl7.defaults import Hl7Defaults, defaults_from_mapping
-from services.charges.hl7.mapping import ENCOUNTER_UPDATED, DftMapping, contract_error, map_dft_p03
+from services.charges.hl7.mapping import ENCOUNTER_UPDATED, DftMapping, contract_error, read_dft_p03
 from services.charges.service import doors
 from services.chassis import ports
 from services.chassis.logs import ids
 from services.chassis.runtime import Runtime
 
-__all__ = ["DEFAULTS_PATH", "MAX_FRAME_BYTES", "Hl7Door", "MllpFramer", "load_defaults", "mllp_port"]
+__all__ = [
+    "DEFAULTS_PATH",
+    "IDLE_TIMEOUT_S",
+    "MAX_FRAME_BYTES",
+    "Hl7Door",
+    "MllpFramer",
+    "load_defaults",
+    "mllp_idle_timeout",
+    "mllp_port",
+]
 
 log = logging.getLogger(__name__)
 
 DEFAULTS_PATH = Path(__file__).resolve().parents[3] / "deploy" / "local" / "hl7.yaml"
 MAX_FRAME_BYTES = 1024 * 1024
 """A DFT with hundreds of FT1 segments is well under this; anything larger is refused (AR)."""
+IDLE_TIMEOUT_S = 60.0
+"""A frame begun but not finished for this long is abandoned and the connection closed: a
+half-open frame (a sender that died mid-message, a port scanner) must not hold a connection
+and its buffer forever. An idle connection between frames is normal MLLP and is kept."""
 _HEAD_BYTES = 4096  # enough of an oversized frame to read its MSH and answer it
 _READ_CHUNK = 65536
 _START = 0x0B
@@ -59,6 +75,20 @@ _STORAGE_ERRORS: tuple[type[BaseException], ...] = (
 
 def mllp_port() -> int:
     return int(os.environ.get("RCM_CHARGES_MLLP_PORT", ports.CHARGES_MLLP))
+
+
+def mllp_idle_timeout() -> float:
+    """Seconds a half-received frame may wait for its next bytes (RCM_CHARGES_MLLP_IDLE_TIMEOUT_S)."""
+    raw = os.environ.get("RCM_CHARGES_MLLP_IDLE_TIMEOUT_S")
+    if raw is None:
+        return IDLE_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError("RCM_CHARGES_MLLP_IDLE_TIMEOUT_S must be a number of seconds") from None
+    if not 0 < value <= 3600:
+        raise ValueError("RCM_CHARGES_MLLP_IDLE_TIMEOUT_S must be between 0 and 3600 seconds")
+    return value
 
 
 def load_defaults(path: Path | None = None) -> Hl7Defaults:
@@ -126,6 +156,11 @@ class MllpFramer:
                 del buf[:-1]  # keep a trailing FS: its CR may come in the next chunk
             return frames
 
+    @property
+    def in_frame(self) -> bool:
+        """A frame has begun (VT seen) and not ended yet."""
+        return self._in_frame
+
 
 def _decode(payload: bytes) -> str:
     # HL7 v2 has no reliable charset signal before MSH-18; UTF-8 first, Latin-1 never fails.
@@ -141,9 +176,10 @@ def _decode(payload: bytes) -> str:
 class Hl7Door:
     """Turns one frame into one ACK. `handle` never raises."""
 
-    def __init__(self, runtime: Runtime, defaults: Hl7Defaults) -> None:
+    def __init__(self, runtime: Runtime, defaults: Hl7Defaults, *, idle_timeout: float = IDLE_TIMEOUT_S) -> None:
         self.runtime = runtime
         self.defaults = defaults
+        self.idle_timeout = idle_timeout
         self.connections: set[asyncio.Task[Any]] = set()
 
     async def handle(self, payload: bytes, *, oversized: bool = False) -> bytes:
@@ -169,10 +205,12 @@ class Hl7Door:
 
     async def _process(self, text: str) -> tuple[AckCode, list[Hl7Error]]:
         try:
-            mapping = map_dft_p03(text, self.defaults)
+            mapping = read_dft_p03(text, self.defaults)
         except Hl7MappingError as err:
             return ("AR" if err.reject else "AE"), [err.as_error()]
         models, errors = _validate(mapping)
+        if mapping.errors:
+            return "AE", _merge(mapping.errors, errors)
         if errors:
             return "AE", errors
         try:
@@ -218,7 +256,18 @@ class Hl7Door:
         framer = MllpFramer()
         try:
             while True:
-                data = await reader.read(_READ_CHUNK)
+                if framer.in_frame:
+                    try:
+                        data = await asyncio.wait_for(reader.read(_READ_CHUNK), self.idle_timeout)
+                    except TimeoutError:
+                        # Nothing from the frame is logged: it may be PHI, and it is incomplete.
+                        log.warning(
+                            "mllp half-open frame timed out; connection closed",
+                            extra=ids(component="mllp", duration_ms=round(self.idle_timeout * 1000)),
+                        )
+                        return
+                else:
+                    data = await reader.read(_READ_CHUNK)
                 if not data:
                     return
                 for payload, oversized in framer.feed(data):
@@ -239,6 +288,23 @@ class Hl7Door:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _merge(mapping_errors: tuple[Hl7MappingError, ...], contract_errors: list[Hl7Error]) -> list[Hl7Error]:
+    """Mapping errors, then the contract errors they do not already explain.
+
+    A field that failed mapping is left out of its event, so the contract reports it missing:
+    that echo (same segment, occurrence and field, or anything in a segment that is missing
+    altogether) is dropped, and only independent contract errors are added."""
+    out = [err.as_error() for err in mapping_errors]
+    taken = {err.location for err in mapping_errors}
+    whole = {(err.segment, err.sequence) for err in mapping_errors if err.field is None}
+    for err in contract_errors:
+        loc: Hl7Location | None = err.location
+        if loc is not None and (loc in taken or (loc.segment, loc.sequence) in whole):
+            continue
+        out.append(err)
+    return out
 
 
 def _validate(mapping: DftMapping) -> tuple[list[BaseModel], list[Hl7Error]]:

@@ -22,6 +22,7 @@ from services.charges.hl7.mapping import (
     DftMapping,
     contract_error,
     map_dft_p03,
+    read_dft_p03,
 )
 
 BILLING_PROVIDER: dict[str, Any] = {
@@ -411,6 +412,88 @@ def test_error_messages_never_echo_message_values() -> None:
     assert "FT1-19" in err.message
 
 
+def test_every_mapping_error_of_a_message_is_collected() -> None:
+    """Issue 16: mapping stopped at the first error, one round trip per mistake."""
+    text = message(
+        PID.replace("19840612", "198406"),
+        PV1.replace("20260302184000", "2026030218400"),
+        FT1S[0].replace("|CG|", "|PY|"),
+        FT1S[1].replace("|35|", "|35.005|").replace("|J02.0", "|J02.0~Z99.89"),
+        seg("DG1", {1: "4", 3: "Z00.00", 15: "first"}),
+        *DG1S,
+        seg("IN1", {1: "x", 3: "60054"}),
+    )
+    mapping = read_dft_p03(text, DEFAULTS)
+    assert [(e.segment, e.sequence, e.field, e.code) for e in mapping.errors] == [
+        ("PID", 1, 7, "102"),
+        ("PV1", 1, 45, "102"),
+        ("FT1", 1, 6, "103"),
+        ("FT1", 2, 11, "102"),
+        ("FT1", 2, 19, "103"),
+        ("DG1", 1, 15, "102"),
+        ("IN1", 1, 1, "102"),
+    ]
+    assert "198406" not in " ".join(e.message for e in mapping.errors)
+    # map_dft_p03 keeps raising the first one.
+    assert raises(text).location == Hl7Location("PID", 1, 7)
+
+
+def test_missing_segments_are_collected_with_the_field_errors() -> None:
+    mapping = read_dft_p03(message(PID.replace("19840612", "1984"), DG1S[1]), DEFAULTS)
+    assert [(e.segment, e.sequence, e.field) for e in mapping.errors] == [
+        ("PV1", 1, None),
+        ("FT1", 1, None),
+        ("PID", 1, 7),
+    ]
+
+
+def test_a_dg1_without_its_code_is_one_error_not_one_per_pointer() -> None:
+    mapping = read_dft_p03(message(PID, PV1, *FT1S, seg("DG1", {1: "1"}), *DG1S[1:]), DEFAULTS)
+    assert [(e.segment, e.sequence, e.field) for e in mapping.errors] == [("DG1", 1, 3)]
+
+
+def test_a_clean_message_has_no_errors() -> None:
+    assert read_dft_p03(FULL, DEFAULTS).errors == ()
+
+
+NO_PID18 = PID.replace("|HAR100234567", "|")
+
+
+def test_missing_pid18_falls_back_to_the_first_pid3_identifier() -> None:
+    """Issue 16: PID-18 is optional in HL7 v2.5.1; a DFT without it got AE."""
+    pid = NO_PID18.replace("MRN12345^^^MFMG^MR", "MRN12345^^^MFMG^MR~SSN999^^^SSA^SS")
+    mapping = map_dft_p03(message(pid, *CORE[1:]), DEFAULTS)
+    enc = mapping.events[0].data
+    assert enc["patient"]["source_account_number"] == "MRN12345"
+    validate(ENCOUNTER_REGISTERED, enc)
+    assert mapping.account_field == 3
+    # A contract error on the fallback names the field it came from.
+    assert mapping.locate(0, "patient.source_account_number", "string_too_long") == Hl7Location("PID", 1, 3)
+
+
+def test_pid18_wins_over_the_fallback() -> None:
+    enc = map_dft_p03(message(*CORE), DEFAULTS).events[0].data
+    assert enc["patient"]["source_account_number"] == "HAR100234567"
+
+
+def test_account_fallback_is_configurable() -> None:
+    by_visit = defaults_from_mapping({"billing_provider": BILLING_PROVIDER, "account_number_fallback": "visit_number"})
+    enc = map_dft_p03(message(NO_PID18, *CORE[1:]), by_visit).events[0].data
+    assert enc["patient"]["source_account_number"] == VISIT
+
+    strict = defaults_from_mapping({"billing_provider": BILLING_PROVIDER, "account_number_fallback": "none"})
+    mapping = map_dft_p03(message(NO_PID18, *CORE[1:]), strict)
+    with pytest.raises(ContractError) as info:
+        validate(ENCOUNTER_REGISTERED, mapping.events[0].data)
+    (error,) = info.value.errors
+    assert contract_error(mapping, 0, error).location == Hl7Location("PID", 1, 18)
+
+    # No PID-18 and no PID-3: the error names PID-18, the field the sender should fill.
+    bare = map_dft_p03(message(NO_PID18.replace("MRN12345^^^MFMG^MR", ""), *CORE[1:]), DEFAULTS)
+    assert "source_account_number" not in bare.events[0].data["patient"]
+    assert bare.account_field == 18
+
+
 # --------------------------------------------------------------------------- contract errors -> HL7 locations
 
 
@@ -434,7 +517,8 @@ def test_contract_errors_point_at_the_hl7_fields_that_produced_them() -> None:
     bad_ft1 = FT1S[2].replace("|96372|", "|9637|").replace("|48.50|", "|48.00|")
     bad_in1 = IN1_SECONDARY.replace("|91234567A", "|")
     text = message(
-        PID.replace("|F|", "|F|").replace("HAR100234567", ""),
+        # PID-3 emptied too: otherwise the account falls back to the first PID-3 identifier.
+        PID.replace("|F|", "|F|").replace("HAR100234567", "").replace("MRN12345^^^MFMG^MR", ""),
         PV1,
         FT1S[0],
         FT1S[1],
@@ -525,6 +609,7 @@ def test_ack_escapes_and_carries_err_segments() -> None:
         {"contact_preference": "sms"},
         {"timezone": "Mars/Olympus"},
         {"source_system": "has space"},
+        {"account_number_fallback": "mrn"},
         {"surprise": True},
     ],
 )

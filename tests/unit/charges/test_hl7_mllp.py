@@ -111,7 +111,8 @@ async def test_a_mapping_error_gets_ae_naming_the_field() -> None:
 
 
 async def test_contract_errors_are_all_reported_before_any_storage() -> None:
-    text = FULL.replace("|96372|", "|9637|").replace("|HAR100234567", "|")
+    # PID-3 emptied too: otherwise the account falls back to the first PID-3 identifier.
+    text = FULL.replace("|96372|", "|9637|").replace("|HAR100234567", "|").replace("MRN12345^^^MFMG^MR", "")
     ack = segments(await door().handle(text.encode()))
     assert ack[1][1] == "AE"
     assert sorted(f[2] for f in ack if f[0] == "ERR") == ["FT1^3^25", "PID^1^18"]
@@ -128,10 +129,65 @@ async def test_a_bug_costs_one_message_an_ar_not_the_listener(monkeypatch: pytes
     def broken(*_: object) -> None:
         raise KeyError("Rivera")  # an exception text may hold PHI: it must go nowhere
 
-    monkeypatch.setattr(mllp, "map_dft_p03", broken)
+    monkeypatch.setattr(mllp, "read_dft_p03", broken)
     ack = await door().handle(message(header=msh(control_id="X1")).encode())
     assert segments(ack)[1] == ["MSA", "AR", "X1"]
     assert b"Rivera" not in ack
+
+
+async def test_mapping_and_contract_errors_come_in_one_ack() -> None:
+    """Issue 16: every error of a message in one ACK, one ERR each, without the contract
+    repeating a field that already failed mapping."""
+    text = (
+        FULL.replace("19840612", "198406")  # PID-7: mapping error (the contract would call it missing)
+        .replace("|CG|300-2002", "|PY|300-2002")  # FT1-6 of the 3rd FT1: mapping error
+        .replace("|96372|", "|9637|")  # FT1-25 of the 3rd FT1: contract error
+        .replace("|91234567A", "|")  # IN1-36 of the secondary coverage: contract error
+    )
+    ack = segments(await door().handle(text.encode()))
+    assert ack[1] == ["MSA", "AE", "MSG00001"]
+    found = [(f[2], f[3].split("^")[0]) for f in ack if f[0] == "ERR"]
+    assert sorted(found) == sorted([("PID^1^7", "102"), ("FT1^3^6", "103"), ("FT1^3^25", "102"), ("IN1^1^36", "101")])
+    assert all("198406" not in field for f in ack for field in f)
+
+
+async def test_an_idle_half_open_frame_closes_the_connection(caplog: pytest.LogCaptureFixture) -> None:
+    """Issue 16: a frame begun and never finished held the connection forever."""
+    import asyncio
+
+    reader = asyncio.StreamReader()
+    reader.feed_data(VT + b"MSH|^~\\&|EPIC|MISSIONFMG|||||DFT^P03|SECRET-CONTROL")
+    closed: list[bool] = []
+    writer = SimpleNamespace(writeblock=lambda _: None, drain=None, close=lambda: closed.append(True))
+    hl7_door = Hl7Door(cast(Any, SimpleNamespace()), DEFAULTS, idle_timeout=0.05)
+    await asyncio.wait_for(hl7_door.connection(reader, writer), 5)
+    assert closed == [True]
+    assert "half-open frame timed out" in caplog.text
+    assert "SECRET" not in caplog.text and "EPIC" not in caplog.text
+
+
+async def test_an_idle_connection_between_frames_stays_open() -> None:
+    import asyncio
+
+    reader = asyncio.StreamReader()
+    writer = SimpleNamespace(writeblock=lambda _: None, drain=None, close=lambda: None)
+    hl7_door = Hl7Door(cast(Any, SimpleNamespace()), DEFAULTS, idle_timeout=0.05)
+    task = asyncio.ensure_future(hl7_door.connection(reader, writer))
+    await asyncio.sleep(0.3)
+    assert not task.done()
+    reader.feed_eof()
+    await asyncio.wait_for(task, 5)
+
+
+def test_the_idle_timeout_is_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RCM_CHARGES_MLLP_IDLE_TIMEOUT_S", raising=False)
+    assert mllp.mllp_idle_timeout() == 60.0
+    monkeypatch.setenv("RCM_CHARGES_MLLP_IDLE_TIMEOUT_S", "2.5")
+    assert mllp.mllp_idle_timeout() == 2.5
+    for bad in ("soon", "0", "-1", "86400"):
+        monkeypatch.setenv("RCM_CHARGES_MLLP_IDLE_TIMEOUT_S", bad)
+        with pytest.raises(ValueError, match="RCM_CHARGES_MLLP_IDLE_TIMEOUT_S"):
+            mllp.mllp_idle_timeout()
 
 
 async def test_an_oversized_frame_gets_ar_with_its_control_id() -> None:
