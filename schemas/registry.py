@@ -3,9 +3,11 @@
 `deploy/topics.yaml` lists the same event types per topic; a test keeps the two in step.
 Event types read `rcm.<domain>.<EventName>.v1`.
 
-Producers build the model (strict: unknown fields refused) and `encode` it; consumers
-`decode` the bytes tolerantly (unknown fields ignored at every level), so a producer may add
-an optional field within a version without breaking a consumer.
+Producers build the model (strict: unknown fields refused) and `encode` it; consumers of our
+own topics `decode` the bytes tolerantly (unknown fields ignored at every level), so a producer
+may add an optional field within a version without breaking a consumer. The intake topics are
+where outside data enters: the chassis consumer reads them with `validate`, as strictly as the
+HTTP door.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from pathlib import Path
 
 from services.charges import http_api
 from services.charges.background import serve_mllp
-from services.charges.handlers import HANDLERS
+from services.charges.handlers import HANDLERS, REJECTERS
 from services.chassis.app import service_app_factory
 from services.chassis.runtime import ServiceDefinition
 
@@ -12,6 +12,7 @@ DEFINITION = ServiceDefinition(
     name="charges",
     migrations=Path(__file__).with_name("migrations"),
     handlers=HANDLERS,
+    rejecters=REJECTERS,
     routers=[http_api.router],
     customize_app=http_api.install_openapi,
     background=[serve_mllp],

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from schemas import intake
 from services.charges.service import charges, encounters
-from services.chassis.consumer import HandlerContext, HandlerTable
+from services.chassis.consumer import HandlerContext, HandlerTable, IntakeProblem
 
 table = HandlerTable()
 
@@ -34,4 +34,23 @@ async def on_charge_voided(ctx: HandlerContext, event: intake.ChargeVoided) -> N
     await charges.void_charge(ctx, event)
 
 
+@table.rejects(intake.EncounterRegistered, intake.EncounterUpdated, intake.EncounterClosed)
+async def refuse_encounter(
+    ctx: HandlerContext,
+    event: intake.EncounterRegistered | intake.EncounterUpdated | intake.EncounterClosed,
+    problems: tuple[IntakeProblem, ...],
+) -> None:
+    await encounters.refuse_encounter(ctx, event, problems)
+
+
+@table.rejects(intake.ChargeSubmitted, intake.ChargeCorrected, intake.ChargeVoided)
+async def refuse_charge(
+    ctx: HandlerContext,
+    event: intake.ChargeSubmitted | intake.ChargeCorrected | intake.ChargeVoided,
+    problems: tuple[IntakeProblem, ...],
+) -> None:
+    await charges.refuse_charge(ctx, event, problems)
+
+
 HANDLERS = table.by_type
+REJECTERS = table.rejecters

@@ -3,6 +3,13 @@
 For each record, in order:
 * no valid CloudEvents envelope, an unknown event type, or a payload that breaks its contract:
   dead-lettered with the reason, then acknowledged (the partition moves on);
+* on an intake topic (rcm.intake.*, where outside data enters) the payload is read as strictly
+  as the HTTP door reads it: a payload that decodes but carries unknown fields, or whose record
+  key or ce_subject is not its aggregate key (the registry's `key_of`), is refused. The
+  service's rejecter for the event type answers the sender with a rejection event naming each
+  field (in one transaction with the inbox row, like a handler); a type without a rejecter is
+  dead-lettered with the same field paths. Our own topics keep reading tolerantly, so a
+  producer may add an optional field within a version;
 * an event type of the topic that this service does not handle: acknowledged and counted;
 * otherwise the handler runs inside one transaction together with the inbox row, so a
   redelivered event is a no-op. Transient failures are retried with capped exponential
@@ -27,7 +34,7 @@ from pydantic import BaseModel
 
 from schemas.dlq import DeadLetterInfo, ErrorClass
 from schemas.envelope import Envelope, EnvelopeError
-from schemas.registry import REGISTRY, ContractError, decode, spec_for_model
+from schemas.registry import INTAKE_TOPICS, REGISTRY, ContractError, decode, key_of, spec_for, spec_for_model, validate
 from services.chassis import dlq, faults, inbox, outbox, parking
 from services.chassis.clock import Clock
 from services.chassis.dlq import SourceRecord
@@ -95,7 +102,23 @@ class HandlerContext:
         return len(records)
 
 
+@dataclass(frozen=True, slots=True)
+class IntakeProblem:
+    """Why an intake record that decodes is refused all the same. `field` is a path in the
+    sender's payload (an unknown field's own path, or the key field the record key and
+    ce_subject must equal); `message` is fixed text, never a payload value."""
+
+    code: str
+    field: str
+    message: str
+
+
+UNKNOWN_FIELD = "INTAKE_UNKNOWN_FIELD"
+KEY_MISMATCH = "INTAKE_KEY_MISMATCH"
+SUBJECT_MISMATCH = "INTAKE_SUBJECT_MISMATCH"
+
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+Rejecter = Callable[[HandlerContext, Any, tuple[IntakeProblem, ...]], Awaitable[None]]
 H = TypeVar("H", bound=Callable[..., Awaitable[None]])
 
 
@@ -106,6 +129,7 @@ class HandlerTable:
 
     def __init__(self) -> None:
         self.by_type: dict[str, Handler] = {}
+        self.rejecters: dict[str, Rejecter] = {}
 
     def handles(self, *models: type[BaseModel]) -> Callable[[H], H]:
         def register(handler: H) -> H:
@@ -115,6 +139,22 @@ class HandlerTable:
                     raise ValueError(f"{event_type} already has a handler")
                 self.by_type[event_type] = handler
             return handler
+
+        return register
+
+    def rejects(self, *models: type[BaseModel]) -> Callable[[H], H]:
+        """Register the function that answers a refused intake event (see IntakeProblem) with the
+        service's rejection event; only intake event types can have one."""
+
+        def register(rejecter: H) -> H:
+            for model in models:
+                spec = spec_for_model(model)
+                if spec.topic not in INTAKE_TOPICS:
+                    raise ValueError(f"{spec.type} is not an intake event: it is read tolerantly, never refused")
+                if spec.type in self.rejecters:
+                    raise ValueError(f"{spec.type} already has a rejecter")
+                self.rejecters[spec.type] = rejecter
+            return rejecter
 
         return register
 
@@ -130,6 +170,7 @@ class EventConsumer:
         publisher: Publisher,
         metrics: Metrics,
         handlers: dict[str, Handler],
+        rejecters: dict[str, Rejecter] | None = None,
         name: str | None = None,
     ) -> None:
         self.service = service
@@ -140,6 +181,7 @@ class EventConsumer:
         self.publisher = publisher
         self.metrics = metrics
         self.handlers = handlers
+        self.rejecters = rejecters or {}
 
     async def process(self, record: SourceRecord) -> Outcome:
         try:
@@ -153,12 +195,22 @@ class EventConsumer:
                 return Outcome.IGNORED
             reason = "event type is not in the contract registry"
             return await self._dead_letter(record, "unknown_event_type", reason, attempts=1)
+        intake = spec_for(envelope.type).topic in INTAKE_TOPICS
         try:
-            event = decode(envelope.type, record.value)
+            event, problems = read_intake(envelope, record) if intake else (decode(envelope.type, record.value), ())
         except ContractError as exc:
             undecodable = any(e.get("type") == "json_invalid" for e in exc.errors)
             error_class: ErrorClass = "undecodable" if undecodable else "contract_violation"
             return await self._dead_letter(record, error_class, _contract_reason(exc), attempts=1)
+        if problems:
+            rejecter = self.rejecters.get(envelope.type)
+            if rejecter is None:
+                return await self._dead_letter(record, "contract_violation", _intake_reason(problems), attempts=1)
+
+            async def refuse(ctx: HandlerContext, event: Any) -> None:
+                await rejecter(ctx, event, problems)
+
+            handler = refuse
 
         attempt = 0
         while True:
@@ -222,6 +274,42 @@ class EventConsumer:
 
     def _count(self, event_type: str, outcome: Outcome) -> None:
         self.metrics.consumed.labels(self.service, event_type, outcome.value).inc()
+
+
+def read_intake(envelope: Envelope, record: SourceRecord) -> tuple[BaseModel, tuple[IntakeProblem, ...]]:
+    """An intake payload read strictly: the event (read tolerantly when unknown fields are its
+    only fault, so the rejection can echo the sender's ids) and what refuses it. Raises
+    ContractError, with the strict errors (unknown fields included), when it breaks the
+    contract otherwise."""
+    problems: list[IntakeProblem] = []
+    try:
+        event = validate(envelope.type, record.value)
+    except ContractError as strict:
+        try:
+            event = decode(envelope.type, record.value)
+        except ContractError:
+            raise strict from None
+        unknown = [e for e in strict.errors if e.get("type") == "extra_forbidden"]
+        if len(unknown) != len(strict.errors):  # tolerated by decode, so only unknown fields differ
+            raise strict from None
+        problems.extend(
+            IntakeProblem(UNKNOWN_FIELD, e["field"], "unknown field: not part of this contract (check the spelling)")
+            for e in unknown
+        )
+    spec = spec_for(envelope.type)
+    aggregate = key_of(event)
+    key = record.key.decode("utf-8", errors="replace") if record.key is not None else None
+    if key != aggregate:
+        # The key picks the partition: a record keyed for another aggregate would be ordered
+        # among that aggregate's events, not its own.
+        problems.append(IntakeProblem(KEY_MISMATCH, spec.key_field, f"the record key must equal {spec.key_field}"))
+    if envelope.subject != aggregate:
+        problems.append(IntakeProblem(SUBJECT_MISMATCH, spec.key_field, f"ce_subject must equal {spec.key_field}"))
+    return event, tuple(problems)
+
+
+def _intake_reason(problems: tuple[IntakeProblem, ...]) -> str:
+    return "intake refused: " + "; ".join(f"{p.field}: {p.code}" for p in problems[:20])
 
 
 def _contract_reason(exc: ContractError) -> str:

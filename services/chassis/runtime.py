@@ -27,7 +27,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from services.chassis import inbox, migrations, outbox
 from services.chassis.clock import Clock
-from services.chassis.consumer import EventConsumer, Handler
+from services.chassis.consumer import EventConsumer, Handler, Rejecter
 from services.chassis.db import create_pool
 from services.chassis.dlq import SourceRecord
 from services.chassis.kafka import Publisher
@@ -47,6 +47,10 @@ class ServiceDefinition:
     name: ServiceName
     migrations: Path
     handlers: dict[str, Handler] = field(default_factory=dict)
+    # How the service answers a refused intake event (unknown fields, key or ce_subject not the
+    # aggregate key): by event type, from `HandlerTable.rejects`. A refused type without one is
+    # dead-lettered.
+    rejecters: dict[str, Rejecter] = field(default_factory=dict)
     # HTTP routes of the service, built once the runtime exists (they need its pool and clock).
     routers: list[Callable[[Runtime], APIRouter]] = field(default_factory=list)
     customize_app: Callable[[FastAPI], None] | None = None
@@ -99,6 +103,7 @@ class Runtime:
             publisher=self.publisher,
             metrics=self.metrics,
             handlers=self.definition.handlers,
+            rejecters=self.definition.rejecters,
         )
         self.relay = outbox.OutboxRelay(
             service=self.service,

@@ -26,10 +26,14 @@ async def publish(
     traceparent: str | None = None,
     raw_value: bytes | None = None,
     headers_override: list[tuple[str, bytes]] | None = None,
+    key: str | None = None,
+    subject: str | None = None,
 ) -> Envelope:
+    """Publish as an integration team would; `key` and `subject` replace the record key and
+    ce_subject (by default both the registry's `key_of`), as a careless sender might."""
     spec = spec_for_model(type(event))
     envelope = Envelope.new(
-        source="test-integration", type=event_type_of(event), subject=key_of(event),
+        source="test-integration", type=event_type_of(event), subject=subject or key_of(event),
         time=datetime.now(UTC), traceparent=traceparent,
     )
     if event_id is not None:
@@ -40,7 +44,7 @@ async def publish(
         await producer.send_and_wait(
             settings.topic(spec.topic),
             value=raw_value if raw_value is not None else encode(event),
-            key=key_of(event).encode(),
+            key=(key or key_of(event)).encode(),
             headers=headers_override if headers_override is not None else envelope.to_headers(),
         )
     finally:

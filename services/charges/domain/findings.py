@@ -59,6 +59,10 @@ class Reason(StrEnum):
     # Charge level: corrections and voids
     CHG_ORIGINAL_NOT_POSTED = "CHG_ORIGINAL_NOT_POSTED"
     CHG_ALREADY_REVERSED = "CHG_ALREADY_REVERSED"
+    # Intake door (the chassis consumer): the payload or its record broke the intake contract
+    INTAKE_UNKNOWN_FIELD = "INTAKE_UNKNOWN_FIELD"
+    INTAKE_KEY_MISMATCH = "INTAKE_KEY_MISMATCH"
+    INTAKE_SUBJECT_MISMATCH = "INTAKE_SUBJECT_MISMATCH"
     # Chargemaster
     CDM_UNKNOWN = "CDM_UNKNOWN"
     CDM_NOT_LOADED = "CDM_NOT_LOADED"

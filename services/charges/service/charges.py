@@ -24,11 +24,12 @@ from services.charges.domain.validation import PricedLine, assess_charge
 from services.charges.service.encounters import (
     encounter_facts,
     encounter_park_key,
+    intake_rejections,
     reasons_of,
     rebill_if_billed,
     reference,
 )
-from services.chassis.consumer import HandlerContext
+from services.chassis.consumer import HandlerContext, IntakeProblem
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.chassis.parking import ParkKey
@@ -83,6 +84,19 @@ async def void_charge(ctx: HandlerContext, event: intake.ChargeVoided) -> None:
         )
     )
     await rebill_if_billed(ctx, encounter_id)
+
+
+async def refuse_charge(
+    ctx: HandlerContext,
+    event: intake.ChargeSubmitted | intake.ChargeCorrected | intake.ChargeVoided,
+    problems: tuple[IntakeProblem, ...],
+) -> None:
+    """A charge event the intake door refused (unknown fields, key or ce_subject not its
+    encounter): rejected with every problem, nothing posted. Its key counts as processed, as
+    for any rejection, unless the key already has an outcome (then only the rejection goes out)."""
+    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
+    record = await store.key_outcome(ctx.conn, event.idempotency_key) is None
+    await _reject_charge(ctx, event, encounter_id, intake_rejections(problems), record=record)
 
 
 async def _original(
@@ -244,9 +258,12 @@ async def _reject_charge(
     event: intake.ChargeSubmitted | intake.ChargeCorrected | intake.ChargeVoided,
     encounter_id: str,
     rejections: list[Rejection],
+    *,
+    record: bool = True,
 ) -> None:
     kind = {intake.ChargeSubmitted: "submitted", intake.ChargeCorrected: "corrected"}.get(type(event), "voided")
-    await _record(ctx, event, encounter_id, kind, "rejected", None, [r.__dict__ for r in reasons_of(rejections)])
+    if record:
+        await _record(ctx, event, encounter_id, kind, "rejected", None, [r.__dict__ for r in reasons_of(rejections)])
     await ctx.emit(
         out.ChargeRejected(
             encounter_id=encounter_id,

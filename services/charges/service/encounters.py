@@ -20,7 +20,7 @@ from services.charges.domain.findings import Reason, Rejection
 from services.charges.domain.reference import ReferenceData, shipped_reference
 from services.charges.domain.validation import validate_encounter
 from services.chassis import parking
-from services.chassis.consumer import HandlerContext
+from services.chassis.consumer import HandlerContext, IntakeProblem
 from services.chassis.icd10cm import read_editions
 from services.chassis.logs import ids
 from services.chassis.parking import ParkKey
@@ -92,6 +92,23 @@ async def close_encounter(ctx: HandlerContext, event: intake.EncounterClosed) ->
     await store.close_encounter(ctx.conn, encounter_id, event.closed_at, expected)
     if encounter.billed_revision == 0:
         await release_to_billing(ctx, encounter_id)
+
+
+def intake_rejections(problems: tuple[IntakeProblem, ...]) -> list[Rejection]:
+    return [Rejection(Reason(p.code), p.field, p.message) for p in problems]
+
+
+async def refuse_encounter(
+    ctx: HandlerContext,
+    event: intake.EncounterRegistered | intake.EncounterUpdated | intake.EncounterClosed,
+    problems: tuple[IntakeProblem, ...],
+) -> None:
+    """An encounter event the intake door refused (unknown fields, key or ce_subject not its
+    encounter): rejected with every problem, nothing of it applied."""
+    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
+    await _reject_encounter(
+        ctx, encounter_id, event.source_system, event.source_encounter_id, intake_rejections(problems)
+    )
 
 
 async def _reject_encounter(
