@@ -4,6 +4,7 @@ posted through the service's own intake into Postgres: journals balance, payer c
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
 import uuid
@@ -17,6 +18,7 @@ import asyncpg
 import asyncssh
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -363,3 +365,35 @@ async def test_an_upload_over_the_body_limit_answers_413(
 def test_the_upload_limit_defaults_to_50_mb(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("RCM_REMITS_MAX_UPLOAD_BYTES", raising=False)
     assert RemitsSettings().max_upload_bytes == 50 * 1024 * 1024
+
+
+async def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(
+    app: FastAPI, small_upload_limit: int, unused_tcp_port: int
+) -> None:
+    """Over a real socket: the 413 comes back while the client has sent only the headers and a
+    first piece of a 10 MB body (the server does not wait for, or hold, the rest)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=unused_tcp_port, log_config=None,
+                                           lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    writer: asyncio.StreamWriter | None = None
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        reader, writer = await asyncio.open_connection("127.0.0.1", unused_tcp_port)
+        writer.write(b"POST /v1/remittances?file_name=big.835 HTTP/1.1\r\nHost: remits\r\n"
+                     b"Content-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n" + b"ISA*" * 256)
+        await writer.drain()
+        try:
+            answer = await asyncio.wait_for(reader.read(4096), timeout=2)
+        except TimeoutError:
+            answer = b"(no answer within 2 s: the server waits for the whole body)"
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert b'"too_large"' in answer
+    finally:
+        if writer is not None:
+            writer.close()
+        # force_exit: a server still waiting for the body would otherwise hold shutdown open.
+        server.should_exit = server.force_exit = True
+        await asyncio.wait_for(task, timeout=10)
