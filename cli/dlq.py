@@ -8,6 +8,7 @@ import json
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from devstack import stack
@@ -27,6 +28,28 @@ def _position(value: str) -> tuple[int, int]:
     except ValueError:
         err.print("[red]error:[/red] a dead letter is named PARTITION:OFFSET, as `rcm dlq list` prints it")
         raise typer.Exit(2) from None
+
+
+def _json(response: httpx.Response) -> object:
+    """The answer's JSON body, or None when it has none (a proxy's or a crashed handler's plain text)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _refusal(service: str, status: int, answer: object) -> str:
+    """Why the service refused, in one line: its `detail` when it gave one, else what it answered."""
+    detail = answer.get("detail") if isinstance(answer, dict) else None
+    if isinstance(detail, str):
+        return detail
+    if isinstance(detail, list):  # FastAPI's request validation: one entry per field
+        fields = [".".join(str(p) for p in d.get("loc", ())[1:]) + ": " + str(d.get("msg", ""))
+                  for d in detail if isinstance(d, dict)]
+        return "; ".join(fields) or f"{service} answered HTTP {status}"
+    if answer is None:
+        return f"{service} answered HTTP {status} (not JSON; see its log)"
+    return f"{service} answered HTTP {status} without an outcome"
 
 
 @app.command("list")
@@ -99,10 +122,12 @@ def replay(
     except httpx.HTTPError as exc:
         err.print(f"[red]error:[/red] {service} is not reachable ({type(exc).__name__}): is it up? (`rcm status`)")
         raise typer.Exit(1) from exc
-    if response.status_code != 200:
-        err.print(f"[red]error:[/red] replay refused: {response.json().get('detail', response.status_code)}")
+    answer = _json(response)
+    if response.status_code != 200 or not isinstance(answer, dict) or "outcome" not in answer:
+        # escape(): a detail is text, not Rich markup (a "[...]" in it would vanish or raise).
+        err.print("[red]error:[/red] replay refused: " + escape(_refusal(service, response.status_code, answer)))
         raise typer.Exit(1)
-    outcome = response.json()["outcome"]
+    outcome = answer["outcome"]
     console.print(f"replayed to {service}: {outcome}")
     if outcome == "dead_lettered":
         raise typer.Exit(1)

@@ -82,16 +82,29 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str, attempts: int = 5)
 
 
 async def fetch(settings: Settings, service: str, partition: int, offset: int) -> SourceRecord:
-    """The original record behind one dead letter, as its service first received it."""
+    """The original record behind one dead letter, as its service first received it.
+
+    LookupError (the HTTP door answers 404) when the DLQ topic has no such partition or the offset
+    is outside what the partition holds: both are checked against metadata and the partition's
+    offset range before anything waits on the position (asking the offsets of a partition the
+    topic does not have waits the whole request timeout, 40 s, then fails).
+    """
     topic = settings.dlq_topic(service)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
+        partitions = await _partitions(consumer, topic)
+        if partition not in partitions:
+            have = ", ".join(str(p) for p in sorted(partitions)) or "none: nothing was dead-lettered yet"
+            raise LookupError(f"{topic} has no partition {partition} (its partitions: {have})")
         tp = TopicPartition(topic, partition)
         consumer.assign([tp])
+        first = (await consumer.beginning_offsets([tp]))[tp]
         end = (await consumer.end_offsets([tp]))[tp]
-        if offset >= end:
-            raise LookupError(f"no dead letter at {topic} partition {partition} offset {offset}")
+        if not first <= offset < end:
+            held = f"offsets {first} to {end - 1}" if end > first else "no records"
+            raise LookupError(f"no dead letter at {topic} partition {partition} offset {offset}: "
+                              f"the partition holds {held}")
         consumer.seek(tp, offset)
         record = await consumer.getone()
         headers = list(record.headers or ())

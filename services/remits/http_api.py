@@ -8,21 +8,51 @@ from fastapi.responses import JSONResponse
 from schemas.intake import PatientPaymentReceived
 from schemas.registry import ContractError, validate
 from services.chassis.runtime import Runtime
+from services.remits.domain.file_names import FileNameRefused, upload_file_name
 from services.remits.service import patient_payments, remittances
+from services.remits.settings import remits_settings
 
 PAYMENT = "rcm.intake.PatientPaymentReceived.v1"
+
+
+def _error(status: int, field: str, type_: str, message: str) -> JSONResponse:
+    """The error shape of every intake door: the field and the rule, never the value."""
+    return JSONResponse(status_code=status, content={"errors": [{"field": field, "type": type_, "message": message}]})
+
+
+async def _body(request: Request, limit: int) -> bytes | None:
+    """The body, or None once it passes `limit` bytes: a declared length over the limit is refused
+    before reading anything, a chunked body as soon as it passes (never held whole in memory)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        return None
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            return None
+    return bytes(body)
 
 
 def router(runtime: Runtime) -> APIRouter:
     api = APIRouter(tags=["remits"])
 
-    @api.post("/v1/remittances", status_code=202)
-    async def upload(request: Request, file_name: str = "upload.835") -> dict[str, object]:
-        raw = await request.body()
+    @api.post("/v1/remittances", status_code=202, response_model=None)
+    async def upload(request: Request, file_name: str = "upload.835") -> JSONResponse | dict[str, object]:
+        """A raw 835 body (at most RCM_REMITS_MAX_UPLOAD_BYTES, else 413); `file_name` is kept as
+        its base name and refused (422) when it holds control characters or passes 255 characters."""
+        try:
+            name = upload_file_name(file_name)
+        except FileNameRefused as exc:
+            return _error(422, "file_name", exc.type, exc.message)
+        limit = remits_settings().max_upload_bytes
+        raw = await _body(request, limit)
+        if raw is None:
+            return _error(413, "body", "too_large", f"the body is over {limit} bytes (RCM_REMITS_MAX_UPLOAD_BYTES)")
         if not raw:
             raise HTTPException(400, "the body must be an 835 file")
         async with runtime.db.acquire() as conn:
-            result = await remittances.ingest(conn, raw, file_name, "http", runtime.clock.now())
+            result = await remittances.ingest(conn, raw, name, "http", runtime.clock.now())
         return {"file_id": result.file_id, "status": result.status, "reason": result.reason,
                 "remittance_ids": result.remittance_ids, "duplicates": result.duplicates}
 

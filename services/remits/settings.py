@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from functools import lru_cache
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.chassis.sftp import SftpOptions
@@ -17,6 +18,8 @@ class RemitsSettings(SftpOptions, BaseSettings):
     """Under/overpayment tolerance on a claim's total allowed amount."""
     poll_interval_s: float = 1.0
     """Seconds between passes over inbound/remits/."""
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0)
+    """The largest body `POST /v1/remittances` reads (413 above it); a real 835 is a few MB."""
 
 
 @lru_cache(maxsize=1)

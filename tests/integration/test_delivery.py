@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
+import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Literal
 
 import asyncpg
+import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
+from fastapi.responses import PlainTextResponse
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -416,3 +420,72 @@ async def test_retention_prunes_old_inbox_rows_and_old_published_outbox_rows_onl
         await tx.rollback()
     finally:
         await conn.close()
+
+
+async def test_replay_of_a_missing_partition_or_offset_answers_404_at_once(
+    platform: Settings, relay_and_sink: tuple[Runtime, Runtime], unused_tcp_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: a partition the DLQ topic does not have hung 40 s (metadata wait) then answered 500."""
+    relay, _ = relay_and_sink
+    await publish(platform, payment(), raw_value=b"{}")  # a dead letter, so the DLQ topic exists
+
+    async def dlq_exists() -> bool:
+        return bool(await read_topic(platform, "rcm.remits.dlq.v1"))
+
+    await eventually(dlq_exists, what="a record in the DLQ")
+    app = FastAPI()
+    app.include_router(platform_router(relay))
+    body = {"actor": "ops", "reason": "x"}
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remits") as client:
+        started = time.monotonic()
+        missing = await client.post("/admin/dlq/replay", json={**body, "partition": 5, "offset": 0})
+        elapsed = time.monotonic() - started
+        assert missing.status_code == 404, missing.text
+        assert elapsed < 1.0, elapsed
+        assert missing.json()["detail"] == (
+            f"{platform.dlq_topic('remits')} has no partition 5 (its partitions: 0)"
+        )
+        beyond = await client.post("/admin/dlq/replay", json={**body, "partition": 0, "offset": 1_000_000})
+        assert beyond.status_code == 404, beyond.text
+        assert re.fullmatch(
+            rf"no dead letter at {re.escape(platform.dlq_topic('remits'))} partition 0 offset 1000000: "
+            r"the partition holds offsets \d+ to \d+", beyond.json()["detail"]), beyond.json()
+
+    server, task = await _serve(app, unused_tcp_port)
+    monkeypatch.setenv("RCM_REMITS_HTTP_PORT", str(unused_tcp_port))
+    try:
+        result = await asyncio.to_thread(
+            CliRunner().invoke, rcm, ["dlq", "replay", "remits", "5:0", "--reason", "x"]
+        )
+    finally:
+        server.should_exit = True
+        await task
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert "Traceback" not in result.output
+    assert "replay refused" in result.output and "has no partition 5" in result.output, result.output
+
+
+async def test_replay_cli_reports_a_non_json_answer_without_a_traceback(
+    platform: Settings, unused_tcp_port: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 16: `rcm dlq replay charges 5:0` printed a JSONDecodeError traceback on a plain-text 500."""
+    app = FastAPI()
+
+    @app.post("/admin/dlq/replay")
+    async def broken() -> PlainTextResponse:
+        return PlainTextResponse("Internal Server Error", status_code=500)
+
+    server, task = await _serve(app, unused_tcp_port)
+    monkeypatch.setenv("RCM_CHARGES_HTTP_PORT", str(unused_tcp_port))
+    try:
+        result = await asyncio.to_thread(
+            CliRunner().invoke, rcm, ["dlq", "replay", "charges", "5:0", "--reason", "x"]
+        )
+    finally:
+        server.should_exit = True
+        await task
+    assert result.exit_code == 1, result.output
+    assert not isinstance(result.exception, ValueError), result.exception
+    assert "Traceback" not in result.output
+    assert "replay refused: charges answered HTTP 500 (not JSON; see its log)" in " ".join(result.output.split())

@@ -4,9 +4,11 @@ posted through the service's own intake into Postgres: journals balance, payer c
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import re
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -16,6 +18,7 @@ import asyncpg
 import asyncssh
 import httpx
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -29,7 +32,7 @@ from services.remits import background, store
 from services.remits.app import DEFINITION, create_app
 from services.remits.rows import SubmissionRow
 from services.remits.service import patient_payments, remittances
-from services.remits.settings import RemitsSettings
+from services.remits.settings import RemitsSettings, remits_settings
 from tests.support.runtimes import running
 from tests.unit.remits.builders import adj, claim, line, plb, remittance
 
@@ -262,3 +265,135 @@ async def test_835s_are_fetched_over_sftp(app: FastAPI, tmp_path: Path) -> None:
     finally:
         acceptor.close()
         await acceptor.wait_closed()
+
+
+def _unique_835() -> bytes:
+    """A body no earlier upload had (a repeated body is a duplicate whatever its name)."""
+    return f"ISA*nonsense-{next(SEQ)}-{uuid.uuid4().hex}~".encode()
+
+
+async def _stored_name(app: FastAPI, file_id: str) -> str:
+    async with app.state.runtime.db.acquire() as conn:
+        name = await conn.fetchval("SELECT file_name FROM remittance_files WHERE file_id = $1", file_id)
+    assert isinstance(name, str)
+    return name
+
+
+async def test_upload_keeps_only_the_base_name_of_a_path(app: FastAPI, client: httpx.AsyncClient) -> None:
+    """Issue 16: `../../etc/passwd` was stored and shown verbatim."""
+    for sent, kept in (("../../etc/passwd", "passwd"), ("..\\..\\windows\\remit.835", "remit.835"),
+                       ("/var/inbound/era 0412.835", "era 0412.835"), ("plain.835", "plain.835")):
+        answer = await client.post("/v1/remittances", content=_unique_835(), params={"file_name": sent})
+        assert answer.status_code == 202, answer.text
+        assert await _stored_name(app, answer.json()["file_id"]) == kept
+
+
+@pytest.mark.parametrize(("sent", "rule"), [
+    ("remit.835\r\nX-Injected: yes", "control_character"),
+    ("remit\x00.835", "control_character"),
+    ("remit\t.835", "control_character"),
+    ("remit\u202e538.exe", "control_character"),  # right-to-left override: shows a different name
+    ("A" * 5000 + ".835", "too_long"),
+    ("../", "empty"),
+    ("..", "empty"),
+    ("", "empty"),
+])
+async def test_upload_refuses_a_file_name_it_cannot_show_safely(
+    app: FastAPI, client: httpx.AsyncClient, sent: str, rule: str
+) -> None:
+    """Issue 16: CR/LF and 5,000-character names were stored; refused now with 422 naming the field
+    and the rule (never the value), and nothing stored."""
+    body = _unique_835()
+    async with app.state.runtime.db.acquire() as conn:
+        before = await conn.fetchval("SELECT count(*) FROM remittance_files")
+    answer = await client.post("/v1/remittances", content=body, params={"file_name": sent})
+    assert answer.status_code == 422, answer.text
+    [error] = answer.json()["errors"]
+    assert error["field"] == "file_name" and error["type"] == rule, error
+    if sent:
+        assert sent not in answer.text and "Injected" not in answer.text
+    async with app.state.runtime.db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM remittance_files") == before
+
+
+async def test_a_file_name_of_255_characters_is_kept(app: FastAPI, client: httpx.AsyncClient) -> None:
+    name = "é" * 251 + ".835"
+    answer = await client.post("/v1/remittances", content=_unique_835(), params={"file_name": name})
+    assert answer.status_code == 202, answer.text
+    assert await _stored_name(app, answer.json()["file_id"]) == name
+
+
+@pytest.fixture
+def small_upload_limit(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    monkeypatch.setenv("RCM_REMITS_MAX_UPLOAD_BYTES", "1024")
+    remits_settings.cache_clear()
+    yield 1024
+    monkeypatch.delenv("RCM_REMITS_MAX_UPLOAD_BYTES")
+    remits_settings.cache_clear()
+
+
+async def test_an_upload_over_the_body_limit_answers_413(
+    app: FastAPI, client: httpx.AsyncClient, small_upload_limit: int
+) -> None:
+    """Issue 16: a 5 MB body was accepted (no limit). Declared lengths are refused before reading;
+    a chunked body (no length) as soon as it passes the limit."""
+    async with app.state.runtime.db.acquire() as conn:
+        before = await conn.fetchval("SELECT count(*) FROM remittance_files")
+    over = b"ISA*" + b"X" * small_upload_limit
+    declared = await client.post("/v1/remittances", content=over, params={"file_name": "big.835"})
+    assert declared.status_code == 413, declared.text
+    [error] = declared.json()["errors"]
+    assert error == {"field": "body", "type": "too_large",
+                     "message": "the body is over 1024 bytes (RCM_REMITS_MAX_UPLOAD_BYTES)"}
+
+    sent: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for _ in range(100):
+            sent.append(512)
+            yield b"X" * 512
+
+    chunked = await client.post("/v1/remittances", content=chunks(), params={"file_name": "big.835"})
+    assert chunked.status_code == 413, chunked.text
+    assert len(sent) < 100, "the whole chunked body was read before answering"
+    async with app.state.runtime.db.acquire() as conn:
+        assert await conn.fetchval("SELECT count(*) FROM remittance_files") == before
+    at_limit = await client.post("/v1/remittances", content=_unique_835().ljust(small_upload_limit, b"~"))
+    assert at_limit.status_code == 202, at_limit.text
+
+
+def test_the_upload_limit_defaults_to_50_mb(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("RCM_REMITS_MAX_UPLOAD_BYTES", raising=False)
+    assert RemitsSettings().max_upload_bytes == 50 * 1024 * 1024
+
+
+async def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(
+    app: FastAPI, small_upload_limit: int, unused_tcp_port: int
+) -> None:
+    """Over a real socket: the 413 comes back while the client has sent only the headers and a
+    first piece of a 10 MB body (the server does not wait for, or hold, the rest)."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=unused_tcp_port, log_config=None,
+                                           lifespan="off"))
+    task = asyncio.create_task(server.serve())
+    writer: asyncio.StreamWriter | None = None
+    try:
+        for _ in range(100):
+            if server.started:
+                break
+            await asyncio.sleep(0.05)
+        reader, writer = await asyncio.open_connection("127.0.0.1", unused_tcp_port)
+        writer.write(b"POST /v1/remittances?file_name=big.835 HTTP/1.1\r\nHost: remits\r\n"
+                     b"Content-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n" + b"ISA*" * 256)
+        await writer.drain()
+        try:
+            answer = await asyncio.wait_for(reader.read(4096), timeout=2)
+        except TimeoutError:
+            answer = b"(no answer within 2 s: the server waits for the whole body)"
+        assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        assert b'"too_large"' in answer
+    finally:
+        if writer is not None:
+            writer.close()
+        # force_exit: a server still waiting for the body would otherwise hold shutdown open.
+        server.should_exit = server.force_exit = True
+        await asyncio.wait_for(task, timeout=10)
