@@ -89,7 +89,8 @@ def router(runtime: Runtime) -> APIRouter:
     for (method, path), model in ROUTES.items():
         door(method, path, model)
 
-    @api.get("/v1/encounters/{source_system}/{source_encounter_id}", summary="Status of an encounter")
+    @api.get("/v1/encounters/{source_system}/{source_encounter_id}", summary="Status of an encounter",
+             responses={404: {"description": "No encounter with these ids was received."}})
     async def encounter_status(source_system: str, source_encounter_id: str) -> dict[str, Any]:
         async with runtime.db.acquire() as conn:
             status = await encounters.encounter_status(conn, source_system, source_encounter_id)
@@ -97,7 +98,8 @@ def router(runtime: Runtime) -> APIRouter:
             raise HTTPException(404, "no encounter with these ids was received")
         return status
 
-    @api.get("/v1/charges/{source_system}/{source_charge_id}", summary="Status of a charge")
+    @api.get("/v1/charges/{source_system}/{source_charge_id}", summary="Status of a charge",
+             responses={404: {"description": "No charge with these ids was processed (yet)."}})
     async def charge_status(source_system: str, source_charge_id: str) -> dict[str, Any]:
         async with runtime.db.acquire() as conn:
             status = await store.charge_status(conn, f"{source_system}:{source_charge_id}")
