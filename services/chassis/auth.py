@@ -20,17 +20,13 @@ from typing import Any
 import asyncpg
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from pydantic import BaseModel
 
 from services.chassis import tokens
+from services.chassis.openapi import Problem
 from services.chassis.tokens import Principal, Scope
 
 _MAX_CACHED = 1024
 _bearer = HTTPBearer(auto_error=False, description="`Authorization: Bearer rcm_...` (see `rcm tokens create`).")
-
-
-class Problem(BaseModel):
-    detail: str
 
 
 RESPONSES: dict[int | str, dict[str, Any]] = {

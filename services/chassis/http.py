@@ -6,12 +6,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Response
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, Field
 
 from services.chassis import audit, dlq_replay
-from services.chassis.auth import RESPONSES, Problem, authenticated, requires
+from services.chassis.auth import RESPONSES, authenticated, requires
+from services.chassis.openapi import BAD_BODY, Problem
 from services.chassis.tokens import Principal, Scope
 
 if TYPE_CHECKING:
@@ -22,7 +23,7 @@ class ReplayRequest(BaseModel):
     partition: int = Field(ge=0)
     offset: int = Field(ge=0)
     # No `actor` any more: the audit actor is the token's name (a body `actor` is ignored).
-    reason: str = Field(min_length=1, max_length=500)
+    reason: str = Field(min_length=1, max_length=500, pattern=r"\S")  # blank: the audit refuses it after the replay
 
 
 class ReplayOutcome(BaseModel):
@@ -36,14 +37,15 @@ def platform_router(runtime: Runtime) -> APIRouter:
     async def healthz() -> dict[str, object]:
         return {"service": runtime.service, "alive": not runtime.failed}
 
-    @router.get("/readyz")
+    @router.get("/readyz", responses={503: {"description": "Not ready: the checks say which part is down."}})
     async def readyz(response: Response) -> dict[str, object]:
         checks = await runtime.health()
         if not checks["ready"]:
             response.status_code = 503
         return {"service": runtime.service, **checks}
 
-    @router.get("/metrics")
+    @router.get("/metrics", response_class=PlainTextResponse,
+                responses={200: {"description": "Prometheus text exposition.", "content": {"text/plain": {}}}})
     async def metrics() -> Response:
         return Response(generate_latest(runtime.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -57,7 +59,8 @@ def admin_router(runtime: Runtime) -> APIRouter:
     router = APIRouter(responses=RESPONSES)
 
     @router.post("/admin/dlq/replay", response_model=ReplayOutcome,
-                 responses={404: {"model": Problem, "description": "No such partition or offset in the DLQ."}})
+                 responses={**BAD_BODY,
+                            404: {"model": Problem, "description": "No such partition or offset in the DLQ."}})
     async def replay(request: ReplayRequest, who: Principal = _ADMIN) -> dict[str, object]:
         """Re-deliver one dead letter to this service (admin scope; audited with the token's name)."""
         assert runtime.consumer is not None

@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from services.chassis.auth import authenticated
+from services.chassis.openapi import BAD_BODY
 from services.chassis.runtime import Runtime
 from services.chassis.tokens import Principal
 from services.claims.service import operator
@@ -30,7 +31,7 @@ class Refusal(BaseModel):
 _UNKNOWN: dict[int | str, dict[str, Any]] = {
     404: {"model": Refusal, "description": "No claim, claim family or submission has that id."}}
 _ACTION: dict[int | str, dict[str, Any]] = {
-    **_UNKNOWN, 409: {"model": Refusal, "description": "The claim's state refuses the action."}}
+    **_UNKNOWN, **BAD_BODY, 409: {"model": Refusal, "description": "The claim's state refuses the action."}}
 
 
 class Override(Action):

@@ -14,6 +14,7 @@ from schemas.intake import PatientPaymentReceived
 from schemas.registry import ContractError, validate
 from services.chassis import audit
 from services.chassis.auth import authenticated
+from services.chassis.openapi import json_body, text_body, with_models
 from services.chassis.runtime import Runtime
 from services.chassis.tokens import Principal
 from services.remits.domain.file_names import FileNameRefused, upload_file_name
@@ -50,7 +51,8 @@ async def _body(request: Request, limit: int) -> bytes | None:
 def router(runtime: Runtime) -> APIRouter:
     api = APIRouter(tags=["remits"])
 
-    @api.post("/v1/remittances", status_code=202, response_model=None, responses=_UPLOAD_ERRORS)
+    @api.post("/v1/remittances", status_code=202, response_model=None, responses=_UPLOAD_ERRORS,
+              openapi_extra=text_body("An X12 835 file, as the payer sent it."))
     async def upload(request: Request, file_name: str = "upload.835",
                      who: Principal = Depends(authenticated)) -> JSONResponse | dict[str, object]:
         """A raw 835 body (at most RCM_REMITS_MAX_UPLOAD_BYTES, else 413); `file_name` is kept as
@@ -72,7 +74,8 @@ def router(runtime: Runtime) -> APIRouter:
         return {"file_id": result.file_id, "status": result.status, "reason": result.reason,
                 "remittance_ids": result.remittance_ids, "duplicates": result.duplicates}
 
-    @api.post("/v1/payments", status_code=202, response_model=None, responses=_PAYMENT_ERRORS)
+    @api.post("/v1/payments", status_code=202, response_model=None, responses=_PAYMENT_ERRORS,
+              openapi_extra=json_body(PatientPaymentReceived))
     async def payment(request: Request, who: Principal = Depends(authenticated)) -> JSONResponse | dict[str, str]:
         """A PatientPaymentReceived body (strict contract, JSON money strings; `statement_id` and
         `encounter_id` say which balance to pay first); the same key posts once."""
@@ -92,3 +95,6 @@ def router(runtime: Runtime) -> APIRouter:
         return {"payment_id": payment_id}
 
     return api
+
+
+install_openapi = with_models([PatientPaymentReceived], "Remits: 835 uploads and patient payments by HTTP.")
