@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import asyncpg
@@ -40,7 +41,7 @@ def auth_headers(settings: Settings) -> dict[str, str]:
     return {"Authorization": f"Bearer {secret}"} if secret else {}
 
 
-async def ensure_operator_token(settings: Settings) -> bool:
+async def ensure_operator_token(settings: Settings, services: Sequence[str] = SERVICES) -> bool:
     """Create the local operator token unless the file's token is live in every service schema
     (a fresh database after `rcm down` no longer knows it); True when a new one was written."""
     path = operator_token_path(settings)
@@ -50,11 +51,11 @@ async def ensure_operator_token(settings: Settings) -> bool:
         if current and tokens.well_formed(current):
             live = await conn.fetchval(
                 " + ".join(f"(SELECT count(*) FROM {s}.api_tokens WHERE token_hash = $1 AND revoked_at IS NULL)"
-                           for s in SERVICES).join(("SELECT ", "")), tokens.digest(current))
-            if live == len(SERVICES):
+                           for s in services).join(("SELECT ", "")), tokens.digest(current))
+            if live == len(services):
                 return False
         user = re.sub(r"[^A-Za-z0-9_.@-]", "_", audit.current_actor())[:50] or "local"
-        secret, _ = await tokens.issue(conn, SERVICES, name=f"operator:{user}",
+        secret, _ = await tokens.issue(conn, services, name=f"operator:{user}",
                                        scope=tokens.Scope.ADMIN, created_by=audit.current_actor())
     finally:
         await conn.close()

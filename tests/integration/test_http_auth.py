@@ -10,9 +10,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import stat
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -21,6 +23,7 @@ from fastapi import FastAPI
 from typer.testing import CliRunner, Result
 
 from cli.main import app as rcm
+from devstack import credentials
 from services.chassis import tokens
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
@@ -195,3 +198,33 @@ async def test_rcm_tokens_create_list_revoke(platform: Settings, apps: dict[str,
     # (charges never ran on this module's platform)
     unmigrated = await cli(["tokens", "create", "x", "--scope", "read", "--service", "charges"])
     assert unmigrated.exit_code == 1 and "no api_tokens table" in unmigrated.output, unmigrated.output
+
+
+async def test_rcm_up_writes_one_operator_token_the_cli_sends(
+    platform: Settings, apps: dict[str, FastAPI], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    local = platform.model_copy(update={"state_dir": tmp_path})
+    assert await credentials.ensure_operator_token(local, ["claims", "remits"]) is True
+    path = credentials.operator_token_path(local)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    secret = path.read_text().strip()
+    assert await credentials.ensure_operator_token(local, ["claims", "remits"]) is False  # kept while live
+    assert path.read_text().strip() == secret
+    monkeypatch.delenv(credentials.ENV, raising=False)
+    assert credentials.auth_headers(local) == bearer(secret)
+    async with client(apps["claims"], secret) as claims:
+        assert (await claims.get("/v1/claims/held")).status_code == 200
+    [row] = await rows(platform, "claims", "SELECT name, scope FROM api_tokens WHERE token_id = $1",
+                       tokens.token_id(secret))
+    assert row["name"].startswith("operator:") and row["scope"] == "admin"
+    monkeypatch.setenv(credentials.ENV, "rcm_explicit")
+    assert credentials.api_token(local) == "rcm_explicit"  # RCM_API_TOKEN wins over the file
+
+    conn = await asyncpg.connect(platform.admin_url)
+    try:
+        await tokens.revoke(conn, ["claims", "remits"], ident=tokens.token_id(secret), reason="test",
+                            revoked_by="pytest")
+    finally:
+        await conn.close()
+    assert await credentials.ensure_operator_token(local, ["claims", "remits"]) is True  # a revoked one is replaced
+    assert path.read_text().strip() != secret
