@@ -26,7 +26,7 @@ from cli.main import app as rcm
 from devstack import credentials
 from services.chassis import tokens
 from services.chassis.clock import FixedClock
-from services.chassis.settings import Settings
+from services.chassis.settings import Settings, get_settings
 from services.chassis.tokens import Scope
 from services.claims.app import DEFINITION as CLAIMS
 from services.claims.app import create_app as create_claims
@@ -228,3 +228,17 @@ async def test_rcm_up_writes_one_operator_token_the_cli_sends(
         await conn.close()
     assert await credentials.ensure_operator_token(local, ["claims", "remits"]) is True  # a revoked one is replaced
     assert path.read_text().strip() != secret
+
+
+async def test_dlq_replay_without_any_token_says_where_to_get_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(credentials.ENV, raising=False)
+    monkeypatch.setenv("RCM_STATE_DIR", str(tmp_path))  # no operator.token there
+    get_settings.cache_clear()
+    try:
+        result = await cli(["dlq", "replay", "remits", "0:0", "--reason", "x"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "no API token: set RCM_API_TOKEN" in " ".join(result.output.split())
