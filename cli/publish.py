@@ -30,7 +30,7 @@ from schemas.errors import SafeError, safe_errors
 from schemas.registry import INTAKE_TOPICS, REGISTRY, ContractError, key_of, spec_for, validate
 from schemas.topics import prefixed
 
-__all__ = ["EXIT_BROKER", "EXIT_INVALID", "EXIT_USAGE", "Prepared", "prepare", "publish", "register"]
+__all__ = ["EXIT_BROKER", "EXIT_INVALID", "EXIT_USAGE", "Prepared", "prepare", "publish"]
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -201,7 +201,3 @@ def publish(
             f"published {prepared.event_type} to {full_topic} partition {result['partition']} "
             f"offset {result['offset']} (key {prepared.key}, ce_id {prepared.envelope.id})"
         )
-
-
-def register(root: typer.Typer) -> None:
-    root.command("publish")(publish)

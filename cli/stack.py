@@ -121,10 +121,3 @@ def logs(
         err.print(f"[red]error:[/red] no log yet at {path}")
         raise typer.Exit(1)
     subprocess.run(["tail", "-n", str(lines), *(["-F"] if follow else []), str(path)], check=False)
-
-
-def register(root: typer.Typer) -> None:
-    root.command()(up)
-    root.command()(down)
-    root.command()(status)
-    root.command()(logs)
