@@ -103,6 +103,9 @@ async def grant_service_privileges(
     or the admin."""
     s, who = _ident(schema), _ident(login)
     async with conn.transaction():
+        # Instances starting together would update the same catalog rows ("tuple concurrently
+        # updated"): one at a time, under the migration runners' lock.
+        await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", f"rcm-migrations:{schema}")
         await conn.execute(f"REVOKE ALL ON SCHEMA {s} FROM PUBLIC, {who}")
         await conn.execute(f"GRANT USAGE ON SCHEMA {s} TO {who}")
         await conn.execute(f"REVOKE ALL ON ALL TABLES IN SCHEMA {s} FROM PUBLIC, {who}")

@@ -18,7 +18,7 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
@@ -150,7 +150,8 @@ class Runtime:
         # (at-most-once); we ack only after `process` returned, i.e. after the database commit or
         # the DLQ ack.
         @broker.subscriber(
-            *topics,
+            # Provisioning creates the topics; a service never does (no CREATE ACL under --secure).
+            *(Topic(t, declare=False) for t in topics),
             group_id=self.settings.group_id(self.service),
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,

@@ -10,6 +10,7 @@ failed then; the cross-schema ones guard what REVOKE ... FROM PUBLIC already gav
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 from collections.abc import AsyncIterator
@@ -157,6 +158,12 @@ async def test_the_audit_log_takes_a_row_and_keeps_it(
     with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await conn.execute("DELETE FROM audit_log WHERE actor = 'least'")
     assert await conn.fetchval("SELECT count(*) FROM audit_log WHERE actor = 'least'") == n >= 1
+
+
+async def test_instances_starting_together_grant_one_at_a_time(migrated: Settings) -> None:
+    """Extra instances (a rebalance, a rolling start) rebuild the same grants at the same moment."""
+    results = await asyncio.gather(*(_migrate(migrated, "claims") for _ in range(4)))
+    assert results == [[]] * 4
 
 
 async def test_every_table_with_an_append_only_trigger_is_declared_append_only(migrated: Settings) -> None:
