@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import subprocess
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from devstack import secure_kafka, stack
+from services.chassis import migrations
+from services.chassis.runtime import ServiceDefinition
 from services.chassis.settings import SERVICES, Settings, get_settings
 
 console = Console()
@@ -140,8 +144,32 @@ def logs(
     subprocess.run(["tail", "-n", str(lines), *(["-F"] if follow else []), str(path)], check=False)
 
 
+def migrate(
+    services: list[str] = typer.Argument(None, help="Services to migrate (default: all four).",
+                                         show_default=False),
+) -> None:
+    """Apply each service's pending migrations as its schema owner (through `RCM_ADMIN_DATABASE_URL`)
+    and rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`."""
+    settings = get_settings()
+    chosen = services or list(SERVICES)
+    unknown = [s for s in chosen if s not in SERVICES]
+    if unknown:
+        err.print(f"[red]error:[/red] no service {', '.join(unknown)} (services: {', '.join(SERVICES)})")
+        raise typer.Exit(2)
+    for service in chosen:
+        definition: ServiceDefinition = importlib.import_module(f"services.{service}.app").DEFINITION
+        try:
+            done = asyncio.run(migrations.migrate(settings, definition.name, migrations.service_migrations(
+                definition.migrations), definition.append_only))
+        except (migrations.MigrationError, asyncpg.PostgresError, OSError) as exc:
+            err.print(f"[red]error:[/red] migrating {service} failed: {type(exc).__name__}: {exc}")
+            raise typer.Exit(1) from exc
+        console.print(f"{service}: {len(done)} migration(s) applied, grants rebuilt")
+
+
 def register(root: typer.Typer) -> None:
     root.command()(up)
+    root.command()(migrate)
     root.command()(down)
     root.command()(status)
     root.command()(logs)

@@ -148,3 +148,34 @@ async def migrate(
             conn, service, settings.database_role(service), owner_role(service), append_only
         )
         return done
+
+
+async def pending(conn: asyncpg.Connection, schema: str, migrations: list[Migration]) -> list[str]:
+    """The migrations not applied yet (or applied with another checksum), read as any role that may
+    SELECT the schema's migration record."""
+    # Before the first `rcm migrate` the role has no USAGE on its schema yet: nothing is applied.
+    if not await conn.fetchval("SELECT has_schema_privilege($1, 'USAGE')", schema) or \
+            await conn.fetchval("SELECT to_regclass($1)", f"{schema}.schema_migrations") is None:
+        return [m.name for m in migrations]
+    rows = await conn.fetch(f"SELECT name, checksum FROM {_ident(schema)}.schema_migrations")
+    applied = {r["name"]: r["checksum"] for r in rows}
+    return [m.name for m in migrations if applied.get(m.name) != m.checksum]
+
+
+async def prepare_schema(
+    settings: Settings, service: ServiceName, migrations: list[Migration], append_only: tuple[str, ...] = ()
+) -> None:
+    """At a service's start: migrate (RCM_MIGRATE_ON_START, the default), or only check, with the
+    service's own role, that `rcm migrate` left nothing pending."""
+    if settings.migrate_on_start:
+        await migrate(settings, service, migrations, append_only)
+        return
+    conn = await asyncpg.connect(settings.database_url(service))
+    try:
+        missing = await pending(conn, service, migrations)
+    finally:
+        await conn.close()
+    if missing:
+        raise MigrationError(
+            f"{len(missing)} migration(s) of schema {service} not applied ({', '.join(missing[:3])}"
+            f"{', ...' if len(missing) > 3 else ''}) and RCM_MIGRATE_ON_START is false: run `rcm migrate {service}`")

@@ -94,7 +94,7 @@ class Runtime:
         return self.pool
 
     async def start(self) -> None:
-        await migrations.migrate(
+        await migrations.prepare_schema(
             self.settings, self.service, migrations.service_migrations(self.definition.migrations),
             self.definition.append_only,
         )

@@ -72,6 +72,11 @@ class Settings(BaseSettings):
     retention_days: int = 30
     retention_interval_s: float = 3600.0
 
+    # Apply the service's migrations at its start through the admin connection. false: the deploy
+    # job runs `rcm migrate` and the service, given only its own database URL, checks that nothing
+    # is pending (docs/security.md).
+    migrate_on_start: bool = True
+
     # A named failure point, only for the crash tests (see services/chassis/faults.py).
     fault: str | None = None
 

@@ -17,12 +17,14 @@ from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from typer.testing import CliRunner
 
+from cli.main import app as rcm
 from devstack import provision
 from services.charges.app import DEFINITION as CHARGES
 from services.chassis import audit, migrations
 from services.chassis.runtime import ServiceDefinition
-from services.chassis.settings import SERVICES, ServiceName, Settings, owner_role
+from services.chassis.settings import SERVICES, ServiceName, Settings, get_settings, owner_role
 from services.claims.app import DEFINITION as CLAIMS
 from services.notifications.app import DEFINITION as NOTIFICATIONS
 from services.remits.app import DEFINITION as REMITS
@@ -215,6 +217,48 @@ async def test_a_database_made_before_the_owner_roles_is_upgraded(infra: infra_s
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.execute("UPDATE ledger_entries SET reason = reason WHERE false")
             await conn.execute("DELETE FROM outbox WHERE false")  # its DML is back
+        finally:
+            await conn.close()
+    finally:
+        await infra_support.teardown_isolated(settings)
+
+
+async def test_without_migrate_on_start_the_service_needs_no_admin_and_refuses_a_pending_schema(
+    infra: infra_support.Infra, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A deployment that keeps the admin credentials away from the services: `rcm migrate` in the
+    deploy job, the service with its own URL only, checking that nothing is pending."""
+    settings = infra_support.isolated_settings(infra)
+    await provision.ensure_database(settings)
+    await provision.ensure_roles_and_schemas(settings)
+    try:
+        # The service's view: its own URL, an admin URL that answers nobody.
+        service_only = settings.model_copy(update={
+            "migrate_on_start": False, "admin_database_url": "postgresql://nobody:x@127.0.0.1:1/none",
+            "remits_database_url": settings.database_url("remits")})
+        wanted = migrations.service_migrations(REMITS.migrations)
+        with pytest.raises(migrations.MigrationError, match=r"not applied .* run `rcm migrate remits`"):
+            await migrations.prepare_schema(service_only, "remits", wanted, REMITS.append_only)
+
+        for name, value in (("RCM_ADMIN_DATABASE_URL", settings.admin_url),
+                            ("RCM_DATABASE_NAME", settings.database_name)):
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+        try:
+            # The command runs its own event loop: off this one's thread.
+            result = await asyncio.to_thread(CliRunner().invoke, rcm, ["migrate", "remits"])
+            bad = await asyncio.to_thread(CliRunner().invoke, rcm, ["migrate", "billing"])
+        finally:
+            get_settings.cache_clear()
+        assert result.exit_code == 0, result.output
+        assert f"remits: {len(wanted)} migration(s) applied" in result.output
+        assert bad.exit_code == 2 and "no service billing" in bad.output and "Traceback" not in bad.output
+
+        await migrations.prepare_schema(service_only, "remits", wanted, REMITS.append_only)  # nothing pending
+        conn = await asyncpg.connect(service_only.database_url("remits"))
+        try:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute("DELETE FROM ledger_entries WHERE false")
         finally:
             await conn.close()
     finally:
