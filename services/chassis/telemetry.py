@@ -7,7 +7,8 @@ What a span carries is decided here, once for every exporter:
 * the Kafka consumer spans (FastStream's middleware) leave out the record key and the
   `correlation_id` header: both are set by the sender, so they may hold anything;
 * every exporter sees spans through `RedactingExporter`: an exception event keeps its type and
-  drops its message and stack trace, and an error status keeps no description. An exception's
+  drops its message and stack trace, an error status keeps no description, and the
+  SENDER_ATTRIBUTES (also an HTTP request's query string) are dropped. An exception's
   text is not ours to trust: asyncpg puts the row's values into it ("Key (x)=(value) already
   exists"), pydantic the input value.
 """
@@ -37,8 +38,11 @@ from services.chassis.settings import Settings
 
 _installed: list[TracerProvider] = []
 
-# Span attributes whose value the sender of a record chooses.
-SENDER_ATTRIBUTES = (SpanAttributes.MESSAGING_KAFKA_MESSAGE_KEY, SpanAttributes.MESSAGING_MESSAGE_CONVERSATION_ID)
+# Span attributes whose value the sender chooses: a record's key and correlation_id header, and
+# an HTTP request's query string (FastAPI's own server spans record `url.query`; an 835 upload's
+# `?file_name=` is often a patient's name).
+SENDER_ATTRIBUTES = (SpanAttributes.MESSAGING_KAFKA_MESSAGE_KEY, SpanAttributes.MESSAGING_MESSAGE_CONVERSATION_ID,
+                     "url.query", "url.full", "http.url", "http.target")
 
 
 def tracer_provider(service: str, settings: Settings) -> TracerProvider:
