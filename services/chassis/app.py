@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from opentelemetry.sdk.trace import TracerProvider
 
 from services.chassis import telemetry
@@ -40,6 +42,7 @@ def create_service_app(
             await runtime.stop()
 
     app = FastAPI(title=f"Revcycle {definition.name}", lifespan=lifespan)
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     app.state.runtime = runtime
     app.include_router(platform_router(runtime))
     for build in definition.routers:
@@ -47,6 +50,14 @@ def create_service_app(
     if definition.customize_app is not None:
         definition.customize_app(app)
     return app
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, less each error's `input` and `ctx`: they repeat what the caller sent (an
+    operator id that is a person's name, a file name), and an error answer is copied into
+    clients' logs. The location, type and message say what to fix."""
+    detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 def service_app_factory(definition: ServiceDefinition) -> Callable[..., FastAPI]:

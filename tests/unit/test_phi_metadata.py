@@ -18,6 +18,7 @@ from typing import Any
 from uuid import uuid4
 
 import asyncpg
+import httpx
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -27,8 +28,11 @@ from opentelemetry.semconv.trace import SpanAttributes
 from schemas.dlq import DeadLetterInfo
 from schemas.envelope import Envelope, EnvelopeError, is_safe_token
 from services.chassis import telemetry
+from services.chassis.clock import FixedClock
 from services.chassis.dlq import SourceRecord, dlq_metadata, safe_copy, send
 from services.chassis.logs import configure_logging
+from services.chassis.settings import Settings
+from services.claims.app import create_app
 from tests.unit.charges.test_hl7_mapping import FULL
 from tests.unit.charges.test_hl7_mllp import door, segments
 
@@ -173,3 +177,17 @@ async def test_hl7_msh_facility_and_control_id_must_be_ids_and_are_not_echoed() 
     assert set(errors) == {"MSH^1^4", "MSH^1^10"}
     assert errors["MSH^1^4"].startswith("MSH-4 (sending facility) must be 1 to 128 of")
     assert ack[0][5] == "" and CANARY not in "\r".join("|".join(s) for s in ack) and "Q's" not in str(ack)
+
+
+async def test_an_http_validation_error_names_the_field_and_never_repeats_the_value() -> None:
+    app = create_app(Settings(), FixedClock(datetime(2026, 3, 2, tzinfo=UTC)), TracerProvider())
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://claims") as client:
+        replay = await client.post("/admin/dlq/replay", json={"partition": CANARY, "offset": 0, "actor": "ops",
+                                                              "reason": "x"})
+        action = await client.post("/v1/claims/c1/void", json={"reason": "duplicate", "operator_id": CANARY})
+    for response in (replay, action):
+        assert response.status_code == 422, response.text
+        assert "Zebediah" not in response.text
+    assert [e["loc"] for e in replay.json()["detail"]] == [["body", "partition"]]
+    assert [(e["loc"], e["type"]) for e in action.json()["detail"]] == [(["body", "operator_id"],
+                                                                          "string_pattern_mismatch")]
