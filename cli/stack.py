@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from devstack import stack
+from devstack import credentials, stack
 from services.chassis.settings import Settings, get_settings
 
 console = Console()
@@ -37,6 +37,8 @@ def up(
         names = [p.name for p in stack.PROCESSES]
         steps += [(f"{s} started", partial(stack.start_service, settings, s)) for s in names]
         steps += [(f"{s} ready", partial(_wait_ready, settings, s)) for s in names]
+        # After the services migrated their schemas (api_tokens); kept across restarts.
+        steps.append(("operator token", lambda: asyncio.run(credentials.ensure_operator_token(settings))))
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False
     ) as progress:

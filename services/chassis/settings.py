@@ -64,6 +64,8 @@ class Settings(BaseSettings):
     retry_max_delay_s: float = 5.0
     retention_days: int = 30
     retention_interval_s: float = 3600.0
+    # How long a service trusts a token it looked up: a revocation takes effect within this time.
+    token_cache_s: float = 5.0
 
     # A named failure point, only for the crash tests (see services/chassis/faults.py).
     fault: str | None = None

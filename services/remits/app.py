@@ -10,6 +10,6 @@ from services.remits.handlers import HANDLERS
 
 DEFINITION = ServiceDefinition(
     name="remits", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS,
-    routers=[http_api.router], background=[poll_inbound, restate_queued],
+    routers=[http_api.router], customize_app=http_api.install_openapi, background=[poll_inbound, restate_queued],
 )
 create_app = service_app_factory(DEFINITION)
