@@ -71,8 +71,8 @@ def install_platform(app: FastAPI, runtime: Runtime) -> None:
 
 
 async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-    """FastAPI's 422, less each error's `input` and `ctx`: they repeat what the caller sent (an
-    operator id that is a person's name, a file name), and an error answer is copied into
+    """FastAPI's 422, less each error's `input` and `ctx`: they repeat what the caller sent (a
+    reason that names the patient, a replay field holding a name), and an error answer is copied into
     clients' logs. The location, type and message say what to fix."""
     detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
     return JSONResponse(status_code=422, content={"detail": detail})

@@ -108,7 +108,6 @@ class Sent:
 class World:
     rcm: Rcm
     settings: Settings
-    timeline: Timeline
     state: Path
     ports: dict[str, int]
     sent: Sent
@@ -218,17 +217,20 @@ async def world(rcm: Rcm, platform: Settings, stack_state: Path, ports: dict[str
         # 7. An 835 with the canary inside, uploaded under a file name made of the canary.
         era = next(p for p in (stack_state / "clearinghouse").rglob("*.835")
                    if FAMILY.upper() in p.read_text(errors="replace").upper())
-        async with httpx.AsyncClient() as client:
+        token = (stack_state / "operator.token").read_text().strip()  # the admin token `rcm up` wrote
+        async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}) as client:
             response = await client.post(f"http://127.0.0.1:{ports['remits']}/v1/remittances",
                                          params={"file_name": f"{FAMILY} {GIVEN} {DOB}.835"},
                                          content=era.read_bytes(), timeout=60)
         assert response.status_code == 202, response.text
-        # Spans leave each process in batches every 5 s.
-        await asyncio.sleep(6)
-        yield World(rcm, platform, timeline, stack_state, ports, sent, pg_log, start, acks, response.json(),
-                    Path(stack_env["RCM_TRACES_DIR"]))
     finally:
+        # Stopped now, not at teardown: a consumer left idle while the tests run may be caught
+        # mid-fetch by a timed-out request when it stops.
         await timeline.stop()
+    # Spans leave each process in batches every 5 s.
+    await asyncio.sleep(6)
+    yield World(rcm, platform, stack_state, ports, sent, pg_log, start, acks, response.json(),
+                Path(stack_env["RCM_TRACES_DIR"]))
 
 
 async def every_record(settings: Settings) -> list[Any]:

@@ -32,6 +32,7 @@ from services.chassis.clock import FixedClock
 from services.chassis.dlq import SourceRecord, dlq_metadata, safe_copy, send
 from services.chassis.logs import configure_logging
 from services.chassis.settings import Settings
+from services.chassis.tokens import Principal, Scope
 from services.claims.app import create_app
 from tests.unit.charges.test_hl7_mapping import FULL
 from tests.unit.charges.test_hl7_mllp import door, segments
@@ -181,13 +182,18 @@ async def test_hl7_msh_facility_and_control_id_must_be_ids_and_are_not_echoed() 
 
 async def test_an_http_validation_error_names_the_field_and_never_repeats_the_value() -> None:
     app = create_app(Settings(), FixedClock(datetime(2026, 3, 2, tzinfo=UTC)), TracerProvider())
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://claims") as client:
-        replay = await client.post("/admin/dlq/replay", json={"partition": CANARY, "offset": 0, "actor": "ops",
-                                                              "reason": "x"})
-        action = await client.post("/v1/claims/c1/void", json={"reason": "duplicate", "operator_id": CANARY})
+
+    class AnyTokenIsAdmin:  # the token check is not what this test is about, and needs a database
+        async def principal(self, secret: str) -> Principal:
+            return Principal(token_id="t", name="ops", scope=Scope.ADMIN)
+
+    app.state.authenticator = AnyTokenIsAdmin()
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://claims",
+                                 headers={"Authorization": "Bearer rcm_test"}) as client:
+        replay = await client.post("/admin/dlq/replay", json={"partition": CANARY, "offset": 0, "reason": "x"})
+        action = await client.post("/v1/claims/c1/void", json={"reason": f"per {CANARY} " * 10})
     for response in (replay, action):
         assert response.status_code == 422, response.text
         assert "Zebediah" not in response.text
     assert [e["loc"] for e in replay.json()["detail"]] == [["body", "partition"]]
-    assert [(e["loc"], e["type"]) for e in action.json()["detail"]] == [(["body", "operator_id"],
-                                                                          "string_pattern_mismatch")]
+    assert [(e["loc"], e["type"]) for e in action.json()["detail"]] == [(["body", "reason"], "string_too_long")]
