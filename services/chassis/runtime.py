@@ -20,12 +20,11 @@ from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 
-from services.chassis import inbox, migrations, outbox
+from services.chassis import inbox, migrations, outbox, telemetry
 from services.chassis.clock import Clock
 from services.chassis.consumer import EventConsumer, Handler, Rejecter
 from services.chassis.db import create_pool
@@ -133,7 +132,7 @@ class Runtime:
         broker = KafkaBroker(
             self.settings.bootstrap,
             middlewares=[
-                KafkaTelemetryMiddleware(tracer_provider=self.provider),
+                telemetry.KafkaSpans(tracer_provider=self.provider),
                 KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=f"rcm-{self.service}"),
             ],
             logger=logging.getLogger(f"rcm.{self.service}.broker"),

@@ -63,6 +63,8 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
     otlp_endpoint: str | None = None
+    traces_dir: Path | None = None
+    """When set, every service also writes its spans to <dir>/<service>.jsonl (redacted like OTLP)."""
 
     outbox_poll_interval_s: float = 1.0
     outbox_batch_size: int = 200
