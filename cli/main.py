@@ -15,6 +15,9 @@ from cli.lazy import Lazy, lazy_group
 COMMANDS = (
     Lazy("up", "cli.stack:up",
          "Bring everything up: Kafka, Postgres, topics, schemas, then each service as its own process."),
+    Lazy("migrate", "cli.stack:migrate",
+         "Apply each service's pending migrations as its schema owner (through `RCM_ADMIN_DATABASE_URL`) and "
+         "rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`."),
     Lazy("down", "cli.stack:down",
          "Stop the services, then the local Kafka and Postgres (never a cluster you provided)."),
     Lazy("status", "cli.stack:status",

@@ -8,7 +8,9 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
-from fastapi import Depends, FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from opentelemetry.sdk.trace import TracerProvider
 
 from services.chassis import telemetry
@@ -65,6 +67,15 @@ def install_platform(app: FastAPI, runtime: Runtime) -> None:
     app.include_router(platform_router(runtime))
     app.include_router(admin_router(runtime))
     openapi_route(app)
+    app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+
+
+async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+    """FastAPI's 422, less each error's `input` and `ctx`: they repeat what the caller sent (a
+    reason that names the patient, a replay field holding a name), and an error answer is copied into
+    clients' logs. The location, type and message say what to fix."""
+    detail = [{"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": e.get("msg")} for e in exc.errors()]
+    return JSONResponse(status_code=422, content={"detail": detail})
 
 
 def service_app_factory(definition: ServiceDefinition) -> Callable[..., FastAPI]:

@@ -217,7 +217,9 @@ async def test_service_role_cannot_touch_another_schema(platform: Settings) -> N
             await conn.execute("CREATE TABLE claims.intruder (id int)")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("CREATE TABLE public.intruder (id int)")
-        await conn.execute("CREATE TABLE charges.own_table (id int)")  # its own schema is fine
+        # Nor in its own schema: its owner role runs the migrations (test_least_privilege.py).
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE charges.own_table (id int)")
     finally:
         await conn.close()
 
