@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import typer
 from typer import _click as click  # typer vendors its own click: its groups take these classes, not click's
-from typer.core import TyperCommand, TyperGroup
+from typer.core import MarkupMode, TyperCommand, TyperGroup
 
 
 @dataclass(frozen=True)
@@ -28,7 +28,7 @@ class Lazy:
     target: str
     help: str
 
-    def load(self, rich_markup_mode: Any) -> click.Command:
+    def load(self, rich_markup_mode: MarkupMode) -> click.Command:
         module_name, _, attribute = self.target.partition(":")
         obj = getattr(importlib.import_module(module_name), attribute)
         # Mounted on a throwaway root with the real root's markup mode, so the command is built exactly

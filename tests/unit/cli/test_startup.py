@@ -86,12 +86,14 @@ def test_x12_parse_imports_the_x12_code_and_nothing_of_the_platform() -> None:
 def test_the_root_lists_each_command_as_the_command_itself_would(capsys: pytest.CaptureFixture[str]) -> None:
     group = typer.main.get_command(cli.main.app)
     assert isinstance(group, LazyGroup)
+    names = [entry.name for entry in cli.main.COMMANDS]
+    assert len(set(names)) == len(names)
     ctx = typer.Context(group, info_name="rcm")
     group.get_help(ctx)
     listed = capsys.readouterr().out
     for entry in cli.main.COMMANDS:
         group.load(entry.name)  # the real command: its target exists and is a command or a group
-    assert group.list_commands(ctx) == [entry.name for entry in cli.main.COMMANDS]
+    assert group.list_commands(ctx) == names
     group.get_help(ctx)
     assert capsys.readouterr().out == listed
 
