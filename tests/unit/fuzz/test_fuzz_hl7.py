@@ -10,33 +10,24 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import logging
 import random
 import string
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any, cast
 
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from services.charges.hl7.mllp import Hl7Door
 from services.chassis.clock import FixedClock
 from tests.unit.charges.test_hl7_mapping import DEFAULTS, FULL, msh
+from tests.unit.charges.test_hl7_mllp import DatabaseDown
+from tests.unit.fuzz.x12_mutations import SEGMENT_MOVES, move_segment
 
 CASES = 2000
 
-
-@pytest.fixture(autouse=True, scope="module")
-def quiet_door() -> Iterator[None]:
-    """The door logs every refusal; thousands of log records would double the run time."""
-    logger = logging.getLogger("services.charges.hl7.mllp")
-    logger.disabled = True
-    yield
-    logger.disabled = False
 
 _FUZZ = settings(max_examples=CASES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 VT, END = b"\x0b", b"\x1c\x0d"
@@ -46,22 +37,10 @@ INTERNAL = "internal error"
 STORED_NOT = "could not be stored"
 
 
-class _DatabaseDown:
-    """A message that maps and validates reaches storage, which fails here: AR 207 "send it
-    again", so such a message is told apart from one refused for its content."""
-
-    def acquire(self) -> Any:
-        return self
-
-    async def __aenter__(self) -> Any:
-        raise OSError("connection refused")
-
-    async def __aexit__(self, *exc: object) -> None:
-        return None
-
-
 def door(idle_timeout: float = 60.0) -> Hl7Door:
-    runtime = SimpleNamespace(clock=FixedClock(datetime(2026, 3, 2, 12, tzinfo=UTC)), db=_DatabaseDown())
+    """The door with its database down: a message that maps and validates reaches storage and
+    gets AR 207 "send it again", which tells it apart from one refused for its content."""
+    runtime = SimpleNamespace(clock=FixedClock(datetime(2026, 3, 2, 12, tzinfo=UTC)), db=DatabaseDown())
     return Hl7Door(cast(Any, runtime), DEFAULTS, idle_timeout=idle_timeout)
 
 
@@ -82,15 +61,10 @@ def mutated(draw: st.DrawFn) -> bytes:
             break
         i = rnd.randrange(len(segments))
         fields = segments[i].split("|")
-        kind = draw(st.sampled_from(["drop", "double", "swap", "garble", "escape", "empty", "huge", "msh",
+        kind = draw(st.sampled_from([*SEGMENT_MOVES, "garble", "escape", "empty", "huge", "msh",
                                      "truncate", "unicode", "field_count"]))
-        if kind == "drop":
-            del segments[i]
-        elif kind == "double":
-            segments.insert(i, segments[i])
-        elif kind == "swap":
-            j = rnd.randrange(len(segments))
-            segments[i], segments[j] = segments[j], segments[i]
+        if kind in SEGMENT_MOVES:
+            move_segment(kind, segments, i, rnd)
         elif kind in ("garble", "escape", "unicode") and len(fields) > 1:
             n = rnd.randrange(1, len(fields))
             noise = draw(_GARBLE if kind == "garble" else _ESCAPES if kind == "escape" else st.text(max_size=10))

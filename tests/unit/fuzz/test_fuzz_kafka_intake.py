@@ -281,17 +281,6 @@ def process(service: str, record: SourceRecord) -> tuple[Run, Outcome]:
     return run, outcome
 
 
-@pytest.fixture(autouse=True, scope="module")
-def quiet_consumer() -> Iterator[None]:
-    """Every dead letter logs a warning; thousands of them would double the run time."""
-    import logging
-
-    logger = logging.getLogger("services.chassis.consumer")
-    logger.disabled = True
-    yield
-    logger.disabled = False
-
-
 def routed(event_type: str, on: str) -> tuple[str, SourceRecord]:
     """A valid record of `event_type` published to the intake topic `on`."""
     data = example_of(event_type)

@@ -31,6 +31,20 @@ _GARBLE = st.text(alphabet=string.ascii_letters + string.digits + "*~:^|!>{}\\ \
 _NOISE = st.text(max_size=12)  # any unicode, control characters and surrogates-free by default
 
 
+SEGMENT_MOVES = ("drop", "double", "swap")
+
+
+def move_segment(kind: str, segments: list[str], i: int, rnd: random.Random) -> None:
+    """A segment lost, sent twice, or out of order (X12 and HL7 alike)."""
+    if kind == "drop":
+        del segments[i]
+    elif kind == "double":
+        segments.insert(i, segments[i])
+    else:
+        j = rnd.randrange(len(segments))
+        segments[i], segments[j] = segments[j], segments[i]
+
+
 @st.composite
 def mutated(draw: st.DrawFn, text: str) -> str:
     """`text` (one X12 file) with one to four mutations."""
@@ -43,17 +57,12 @@ def mutated(draw: st.DrawFn, text: str) -> str:
         if not segments:
             break
         kind = draw(st.sampled_from(
-            ["drop_segment", "double_segment", "swap", "drop_element", "garble", "count", "truncate", "splice",
+            [*SEGMENT_MOVES, "drop_element", "garble", "count", "truncate", "splice",
              "bom", "separators", "empty_elements"]))
         i = rnd.randrange(len(segments))
         parts = segments[i].split(element)
-        if kind == "drop_segment":
-            del segments[i]
-        elif kind == "double_segment":
-            segments.insert(i, segments[i])
-        elif kind == "swap":
-            j = rnd.randrange(len(segments))
-            segments[i], segments[j] = segments[j], segments[i]
+        if kind in SEGMENT_MOVES:
+            move_segment(kind, segments, i, rnd)
         elif kind == "drop_element" and len(parts) > 1:
             del parts[rnd.randrange(1, len(parts))]
             segments[i] = element.join(parts)
