@@ -323,7 +323,9 @@ def _intake_reason(problems: tuple[IntakeProblem, ...]) -> str:
 def _contract_reason(exc: ContractError) -> str:
     parts = []
     for err in exc.errors[:10]:
-        loc = err.get("field") or err.get("loc") or "?"
+        # An error of the whole payload (not JSON, not an object, a rule across fields) has no
+        # field: say so rather than "?" (the fuzzers' DLQ listings were full of "?: json_invalid").
+        loc = err.get("field") or err.get("loc") or "(payload)"
         kind = err.get("type") or err.get("rule") or "invalid"
         parts.append(f"{loc}: {kind}")
     return "contract violation: " + "; ".join(parts) if parts else "contract violation"
