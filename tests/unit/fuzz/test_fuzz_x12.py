@@ -55,17 +55,17 @@ test_fuzz_ta1 = _fuzzer("TA1")
 
 # --------------------------------------------------------------------------- remits' 835 intake gate
 
-_835S = READERS["835"][1]
-_BYTES = st.one_of(
-    files(*_835S).map(lambda text: text.encode("utf-8")),
-    files(*_835S).map(lambda text: text.encode("utf-16")),  # a partner's export in the wrong charset
+FILES_835 = READERS["835"][1]
+FILE_BYTES = st.one_of(
+    files(*FILES_835).map(lambda text: text.encode("utf-8")),
+    files(*FILES_835).map(lambda text: text.encode("utf-16")),  # a partner's export in the wrong charset
     st.binary(max_size=300),
 )
 _REASONS = ("parse: segment ", "envelope: ", "balancing: ST ", "the file is not UTF-8 text")
 
 
 @_FUZZ
-@given(raw=_BYTES)
+@given(raw=FILE_BYTES)
 def test_fuzz_remits_835_gate(raw: bytes) -> None:
     """What remits checks before writing anything: a file is postable (every transaction with
     its payer) or quarantined with a reason that says where, never an unexpected exception."""
