@@ -14,7 +14,6 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaProducer
-from hypothesis import HealthCheck, Phase, given, settings
 
 from schemas.dlq import DeadLetterInfo
 from schemas.envelope import Envelope, EnvelopeError
@@ -24,6 +23,7 @@ from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.remits.app import DEFINITION as REMITS
 from tests.support import intake
+from tests.support.fuzzing import drawn
 from tests.support.kafka_io import consumed, count, eventually, publish, read_topic
 from tests.support.runtimes import running
 from tests.unit.fuzz.test_fuzz_kafka_intake import PREFIX, records, routed
@@ -40,15 +40,7 @@ async def services(platform: Settings) -> AsyncIterator[tuple[Runtime, Runtime]]
 
 
 def _collect(count_: int) -> list[tuple[str, SourceRecord]]:
-    found: list[tuple[str, SourceRecord]] = []
-
-    @settings(max_examples=count_, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(case=records())
-    def collect(case: tuple[str, SourceRecord]) -> None:
-        found.append(case)
-
-    collect()
+    found = drawn(records(), count_)
     # Two huge values may pass the broker's 1 MB record limit: that is the producer's refusal
     # (MessageSizeTooLargeError at the sender), not a record the door ever sees.
     return [(service, record) for service, record in found if len(record.value) + len(record.key or b"") < 900_000]

@@ -13,10 +13,10 @@ import uuid
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
 
 from services.chassis.settings import Settings
 from tests.integration.test_charges_mllp import IDLE_TIMEOUT_S, charges, dft, mllp_port, new_visit
+from tests.support.fuzzing import drawn
 from tests.support.kafka_io import eventually, read_topic
 from tests.unit.charges.test_hl7_mapping import VISIT
 from tests.unit.fuzz.test_fuzz_hl7 import MESSAGES, check_ack
@@ -31,15 +31,7 @@ VT, END = b"\x0b", b"\x1c\x0d"
 def _collect(count: int) -> list[tuple[bytes, bytes]]:
     """`count` fuzzed messages (the pure fuzzer's strategy), each with a visit number of its own
     so what it queued, or did not, can be told apart on the topics."""
-    found: list[bytes] = []
-
-    @settings(max_examples=count, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(raw=MESSAGES)
-    def collect(raw: bytes) -> None:
-        found.append(raw)
-
-    collect()
+    found = drawn(MESSAGES, count)
     visits = [f"V-{uuid.uuid4().hex[:12]}".encode() for _ in found]
     return [(raw.replace(VISIT.encode(), visit), visit) for raw, visit in zip(found, visits, strict=True)]
 

@@ -8,45 +8,25 @@ posting or ledger row of its own (the savepoint rolled them back)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
 
-from services.chassis import migrations
-from services.chassis.db import create_pool
-from services.chassis.settings import Settings
-from services.remits.app import DEFINITION
 from services.remits.service import remittances
+from tests.integration.test_remits_invariants import pool
+from tests.support.fuzzing import drawn
 from tests.unit.fuzz.test_fuzz_x12 import FILE_BYTES, FILES_835
 from tests.unit.fuzz.x12_mutations import fixture
 
 pytestmark = pytest.mark.integration
+__all__ = ["pool"]  # the remits pool fixture, migrated, shared with the invariants tests
 CASES = 120
 NOW = datetime(2026, 4, 20, 9, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-async def pool(platform: Settings) -> AsyncIterator[asyncpg.Pool]:
-    db = await create_pool(platform.database_url(DEFINITION.name), max_size=2)
-    async with db.acquire() as conn:
-        await migrations.apply(conn, DEFINITION.name, migrations.service_migrations(DEFINITION.migrations))
-    yield db
-    await db.close()
-
-
 def _collect(count: int) -> list[bytes]:
-    found: list[bytes] = []
-
-    @settings(max_examples=count, deadline=None, database=None, phases=[Phase.generate],
-              suppress_health_check=list(HealthCheck))
-    @given(raw=FILE_BYTES)
-    def collect(raw: bytes) -> None:
-        found.append(raw)
-
-    collect()
+    found = drawn(FILE_BYTES, count)
     return [fixture(name).encode() for name in FILES_835] + found
 
 
