@@ -108,6 +108,8 @@ async def test_remittance_before_its_submission_is_reposted_once(platform: Setti
             again = await publish(platform, submitted(f"S{n}", n, ACCOUNT))
     await wait_sql(platform, f"SELECT count(*) FROM inbox WHERE event_id = '{again.id}'", 1, "the re-emission")
     await wait_sql(platform, "SELECT count(*) FROM unmatched WHERE resolved_at IS NULL", 1, "the late matches")
+    # X1's submission resolves nothing, so nothing above waited for it (it may sit on another partition).
+    await wait_sql(platform, "SELECT count(*) FROM submissions", 5, "every submission, X1's too")
 
     # Exactly once: one claim posting per late claim, suspense emptied of them by an exact reverse.
     counts = await sql(platform, "SELECT claim_id, count(*) FROM postings WHERE claim_id IS NOT NULL"
