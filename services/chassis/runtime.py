@@ -25,7 +25,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 
-from services.chassis import inbox, migrations, outbox
+from services.chassis import faults, inbox, migrations, outbox
 from services.chassis.clock import Clock
 from services.chassis.consumer import EventConsumer, Handler, Rejecter
 from services.chassis.db import create_pool
@@ -91,6 +91,7 @@ class Runtime:
         return self.pool
 
     async def start(self) -> None:
+        faults.parse(self.settings.fault)  # a misspelt RCM_FAULT stops the start, not a handler
         self.pool = await create_pool(self.settings.database_url(self.service))
         async with self.pool.acquire() as conn:
             await migrations.apply(conn, self.service, migrations.service_migrations(self.definition.migrations))
@@ -163,6 +164,9 @@ class Runtime:
                 value=raw.value or b"",
                 headers=list(raw.headers or ()),
             )
+            if faults.active(self.settings.fault, faults.COMMIT_BEFORE_PROCESS):
+                await msg.ack()  # the planted at-most-once bug of the chaos suite's negative control
+                faults.maybe_crash(self.settings.fault, faults.COMMIT_BEFORE_PROCESS)
             try:
                 await consumer.process(record)
             except BaseException:
