@@ -10,7 +10,7 @@ from services.chassis import faults
 @pytest.fixture(autouse=True)
 def no_exit(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     exits: list[int] = []
-    monkeypatch.setattr(faults.os, "_exit", exits.append)
+    monkeypatch.setattr("services.chassis.faults.os._exit", exits.append)
     monkeypatch.setattr(faults, "_passes", {})
     return exits
 
