@@ -317,13 +317,13 @@ async def run(args: argparse.Namespace, console: Console) -> dict[str, Any]:
 async def measure(args: argparse.Namespace, console: Console, settings: Any, mix: Mix,
                   transactions: list[RemittanceTransaction], projections: list[SubmissionRow], raws: list[bytes],
                   rewrapped: list[bytes], segments: int, mb: float) -> dict[str, Any]:
+    await migrations.migrate(settings, DEFINITION.name, migrations.service_migrations(DEFINITION.migrations),
+                             DEFINITION.append_only)
     pool = await create_pool(settings.database_url(DEFINITION.name), max_size=2)
     try:
-        async with pool.acquire() as conn:
-            await migrations.apply(conn, DEFINITION.name, migrations.service_migrations(DEFINITION.migrations))
-            async with conn.transaction():
-                for p in projections:
-                    await store.save_submission(conn, p)
+        async with pool.acquire() as conn, conn.transaction():
+            for p in projections:
+                await store.save_submission(conn, p)
 
         async def parse() -> int:
             return parse_all(raws)

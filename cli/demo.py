@@ -35,6 +35,7 @@ from sandbox.demo_data import DEFAULT_ERROR_RATE, generate
 from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model, validate
 from services.chassis.clock import Clock, SystemClock
+from services.chassis.kafka import client_options
 from services.chassis.settings import Settings, get_settings
 from services.chassis.topics import consumer_lag
 
@@ -76,7 +77,8 @@ class Follower:
     _consumer: AIOKafkaConsumer | None = None
 
     async def start(self) -> None:
-        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap, enable_auto_commit=False)
+        self._consumer = AIOKafkaConsumer(bootstrap_servers=self.settings.bootstrap, enable_auto_commit=False,
+                                          **client_options(self.settings))
         await self._consumer.start()
         self._consumer.assign(list(self.starts))
         for tp, offset in self.starts.items():
@@ -168,7 +170,8 @@ class Follower:
 
 
 async def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
+                                **client_options(settings))
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()
@@ -183,7 +186,8 @@ async def _end_offsets(settings: Settings) -> dict[TopicPartition, int]:
 
 
 async def _publish(settings: Settings, events: list[BaseModel], progress: Progress, label: str, clock: Clock) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True,
+                                **client_options(settings))
     await producer.start()
     task = progress.add_task(label, total=len(events))
     try:

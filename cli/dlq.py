@@ -11,8 +11,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from devstack import stack
-from services.chassis import audit, dlq_replay
+from devstack import credentials, stack
+from services.chassis import dlq_replay
 from services.chassis.commands import service_argument
 from services.chassis.settings import SERVICES, get_settings
 
@@ -113,12 +113,19 @@ def replay(
     position: str = typer.Argument(..., help="PARTITION:OFFSET in that DLQ."),
     reason: str = typer.Option(..., "--reason", help="Why it is safe to replay now (kept in the audit log)."),
 ) -> None:
-    """Re-deliver a dead letter to its own service (not to every consumer of the original topic)."""
+    """Re-deliver a dead letter to its own service (not to every consumer of the original topic). Sends
+    RCM_API_TOKEN, else the local operator token of `rcm up` (admin scope; the audit names the token)."""
     service_argument(service)
     partition, offset = _position(position)
-    body = {"partition": partition, "offset": offset, "actor": audit.current_actor(), "reason": reason}
+    body = {"partition": partition, "offset": offset, "reason": reason}
+    headers = credentials.auth_headers(get_settings())
+    if not headers:
+        err.print(f"[red]error:[/red] no API token: set {credentials.ENV} (an admin token, `rcm tokens create`)"
+                  " or run `rcm up`, which writes the local operator token")
+        raise typer.Exit(1)
     try:
-        response = httpx.post(f"{stack.service_url(service)}/admin/dlq/replay", json=body, timeout=60)
+        response = httpx.post(f"{stack.service_url(service)}/admin/dlq/replay", json=body, headers=headers,
+                              timeout=60)
     except httpx.HTTPError as exc:
         err.print(f"[red]error:[/red] {service} is not reachable ({type(exc).__name__}): is it up? (`rcm status`)")
         raise typer.Exit(1) from exc

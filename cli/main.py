@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from cli import audit, codesets, demo, dlq, docs, mail, outbox, publish, schemas, stack, x12
+from cli import audit, codesets, demo, dlq, docs, mail, outbox, publish, schemas, stack, tokens, x12
 from services.charges.commands import app as charges_app
 from services.charges.commands import chargemaster_app
 from services.claims.commands import app as claims_app
@@ -26,6 +26,7 @@ app = typer.Typer(
 )
 stack.register(app)
 app.add_typer(dlq.app, name="dlq")
+app.add_typer(tokens.app, name="tokens")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(schemas.app, name="schemas")
 app.add_typer(x12.app, name="x12")

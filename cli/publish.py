@@ -29,6 +29,7 @@ from schemas.envelope import Envelope, format_time, utc_now
 from schemas.errors import SafeError, safe_errors
 from schemas.registry import INTAKE_TOPICS, REGISTRY, ContractError, key_of, spec_for, validate
 from schemas.topics import prefixed
+from services.chassis.settings import KafkaSecurityError
 
 __all__ = ["EXIT_BROKER", "EXIT_INVALID", "EXIT_USAGE", "Prepared", "prepare", "publish", "register"]
 
@@ -116,7 +117,11 @@ def prepare(topic: str, text: str, *, source: str | None = None) -> Prepared:
 async def _send(bootstrap: str, topic: str, prepared: Prepared, wait_seconds: float) -> tuple[int, int]:
     from aiokafka import AIOKafkaProducer
 
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    from services.chassis.kafka import client_options
+    from services.chassis.settings import Settings
+
+    # RCM_KAFKA_SECURITY_PROTOCOL, _USERNAME, _PASSWORD, _CA_FILE, as every client reads them.
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, **client_options(Settings()))
     try:
         await asyncio.wait_for(producer.start(), wait_seconds)
         metadata = await asyncio.wait_for(
@@ -188,6 +193,8 @@ def publish(
         bootstrap = os.environ.get("RCM_KAFKA_BOOTSTRAP", DEFAULT_BOOTSTRAP)
         try:
             partition, offset = asyncio.run(_send(bootstrap, full_topic, prepared, timeout))
+        except KafkaSecurityError as exc:
+            _fail(EXIT_USAGE, [_error("", "kafka_security", str(exc))], json_output)
         except Exception as exc:
             message = f"publish to {full_topic} via {bootstrap} failed: {type(exc).__name__}"
             _fail(EXIT_BROKER, [_error("", "broker_error", message)], json_output)

@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import subprocess
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+import asyncpg
 import typer
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from devstack import stack
-from services.chassis.settings import Settings, get_settings
+from devstack import credentials, secure_kafka, stack
+from services.chassis import migrations
+from services.chassis.runtime import ServiceDefinition
+from services.chassis.settings import SERVICES, Settings, get_settings
 
 console = Console()
 err = Console(stderr=True)
@@ -23,20 +27,31 @@ err = Console(stderr=True)
 
 def up(
     infra_only: bool = typer.Option(False, "--infra-only", help="Kafka, Postgres, topics and schemas; no services."),
+    secure: bool = typer.Option(False, "--secure", help="Kafka with SASL/SCRAM over TLS, one principal per service"
+                                " with ACLs (docs/security.md)."),
 ) -> None:
     """Bring everything up: Kafka, Postgres, topics, schemas, then each service as its own process."""
     settings = get_settings()
+    material = secure_kafka.prepare(settings) if secure else None
+    # Provisioning and the status checks connect as the super user under --secure.
+    admin = material.client_settings(settings, secure_kafka.ADMIN) if material else settings
     steps: list[tuple[str, Callable[[], object]]] = [
-        ("Kafka", partial(stack.start_local_kafka, settings)),
+        ("Kafka" + (" (SASL_SSL)" if secure else ""), partial(stack.start_local_kafka, settings, secure=secure)),
         ("Postgres", partial(stack.start_local_postgres, settings)),
-        ("Kafka ready (round trip)", lambda: asyncio.run(stack.wait_for_kafka(settings))),
+        ("Kafka ready (round trip)", lambda: asyncio.run(stack.wait_for_kafka(admin))),
         ("Postgres ready", lambda: asyncio.run(stack.wait_for_postgres(settings))),
-        ("database, roles, schemas, topics, folders", lambda: asyncio.run(stack.provision_all(settings))),
+        ("database, roles, schemas, topics, folders", lambda: asyncio.run(stack.provision_all(admin))),
     ]
+    if material:
+        steps.append(("Kafka ACLs of each service", lambda: asyncio.run(
+            secure_kafka.ensure_acls(admin, secure_kafka.acls(settings)))))
     if not infra_only:
         names = [p.name for p in stack.PROCESSES]
-        steps += [(f"{s} started", partial(stack.start_service, settings, s)) for s in names]
+        steps += [(f"{s} started", partial(stack.start_service, settings, s, _principal_env(material, s)))
+                  for s in names]
         steps += [(f"{s} ready", partial(_wait_ready, settings, s)) for s in names]
+        # After the services migrated their schemas (api_tokens); kept across restarts.
+        steps.append(("operator token", lambda: asyncio.run(credentials.ensure_operator_token(settings))))
     with Progress(
         SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=False
     ) as progress:
@@ -51,7 +66,17 @@ def up(
                 raise typer.Exit(1) from exc
             progress.advance(overall)
         progress.update(overall, description="Revcycle is up")
-    _print_status(asyncio.run(stack.status(settings)))
+    _print_status(asyncio.run(stack.status(admin)))
+    if material:
+        console.print(f"Kafka is SASL_SSL; operator commands (rcm status, dlq, publish) connect as the super user"
+                      f" with: set -a; . {secure_kafka.write_admin_env(material)}; set +a")
+
+
+def _principal_env(material: secure_kafka.SecureKafka | None, process: str) -> dict[str, str]:
+    """A service's own Kafka principal under --secure; the other processes use no Kafka."""
+    if material is None or process not in SERVICES:
+        return {}
+    return material.client_env(process)
 
 
 def _wait_ready(settings: Settings, service: str) -> None:
@@ -121,8 +146,32 @@ def logs(
     subprocess.run(["tail", "-n", str(lines), *(["-F"] if follow else []), str(path)], check=False)
 
 
+def migrate(
+    services: list[str] = typer.Argument(None, help="Services to migrate (default: all four).",
+                                         show_default=False),
+) -> None:
+    """Apply each service's pending migrations as its schema owner (through `RCM_ADMIN_DATABASE_URL`)
+    and rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`."""
+    settings = get_settings()
+    chosen = services or list(SERVICES)
+    unknown = [s for s in chosen if s not in SERVICES]
+    if unknown:
+        err.print(f"[red]error:[/red] no service {', '.join(unknown)} (services: {', '.join(SERVICES)})")
+        raise typer.Exit(2)
+    for service in chosen:
+        definition: ServiceDefinition = importlib.import_module(f"services.{service}.app").DEFINITION
+        try:
+            done = asyncio.run(migrations.migrate(settings, definition.name, migrations.service_migrations(
+                definition.migrations), definition.append_only))
+        except (migrations.MigrationError, asyncpg.PostgresError, OSError) as exc:
+            err.print(f"[red]error:[/red] migrating {service} failed: {type(exc).__name__}: {exc}")
+            raise typer.Exit(1) from exc
+        console.print(f"{service}: {len(done)} migration(s) applied, grants rebuilt")
+
+
 def register(root: typer.Typer) -> None:
     root.command()(up)
+    root.command()(migrate)
     root.command()(down)
     root.command()(status)
     root.command()(logs)

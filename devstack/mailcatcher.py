@@ -14,6 +14,7 @@ import contextlib
 import email
 import email.policy
 import hashlib
+import logging
 import os
 import re
 import signal
@@ -120,6 +121,9 @@ async def _main() -> None:  # pragma: no cover - run by `rcm up`
 
     settings = get_settings()
     configure_logging("mailcatcher", settings.log_level)
+    # aiosmtpd logs each SMTP command at INFO, recipients' addresses included: the log is shared
+    # with the services' logs, so it must be as free of PHI as theirs.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
     smtp_port = int(os.environ.get("RCM_MAILCATCHER_SMTP_PORT", ports.MAIL_CATCHER_SMTP))
     http_port = int(os.environ.get("RCM_MAILCATCHER_HTTP_PORT", ports.HTTP["mailcatcher"]))
     catcher = MailCatcher(mail_folder(settings.state_dir), port=smtp_port)

@@ -6,7 +6,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from services.chassis.settings import SERVICES, Settings, service_role
+from services.chassis.settings import SERVICES, Settings, owner_role, service_role
 
 
 def _credentials(url: str) -> tuple[str, str | None]:
@@ -33,23 +33,39 @@ async def drop_database(settings: Settings) -> None:
 
 
 async def ensure_roles_and_schemas(settings: Settings) -> None:
+    """Per service: a login role (what the service connects as) and a NOLOGIN owner role that owns
+    the schema and its tables and runs the migrations. Idempotent; it also upgrades a database made
+    before the owner roles existed (the login role owned its schema): everything the login role
+    owns in this database passes to the owner, and the next migration run grants it back only the
+    DML it needs (services/chassis/migrations.py `grant_service_privileges`)."""
     conn = await asyncpg.connect(settings.admin_url)
     try:
+        superuser = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
         for service in SERVICES:
             user, password = _credentials(settings.database_url(service))
             role = user or service_role(service)
+            owner = owner_role(service)
             # Roles are cluster-wide and shared by every database of the cluster (test runs too).
             async with conn.transaction():
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext('rcm-provision-roles'))")
-                exists = await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role)
-                if not exists:
+                if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
                     await conn.execute(f'CREATE ROLE "{role}" LOGIN')
                 if password is not None:
                     await conn.execute(f"ALTER ROLE \"{role}\" PASSWORD '{password.replace(chr(39), '')}'")
+                if not await conn.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", owner):
+                    await conn.execute(f'CREATE ROLE "{owner}" NOLOGIN')
+                if not superuser:
+                    # A non-superuser admin (a managed database's) reaches the owner by SET ROLE.
+                    await conn.execute(f'GRANT "{owner}" TO CURRENT_USER')
             await conn.execute(f'GRANT CONNECT, TEMPORARY ON DATABASE "{settings.database_name}" TO "{role}"')
-            await conn.execute(f'CREATE SCHEMA IF NOT EXISTS {service} AUTHORIZATION "{role}"')
-            # Nobody else may use the service's schema; its role gets no default search path elsewhere.
-            await conn.execute(f"REVOKE ALL ON SCHEMA {service} FROM PUBLIC")
+            async with conn.transaction():
+                await conn.execute(f'CREATE SCHEMA IF NOT EXISTS {service} AUTHORIZATION "{owner}"')
+                await conn.execute(f'ALTER SCHEMA {service} OWNER TO "{owner}"')
+                # Per database: what the login role created before (tables, sequences, functions).
+                await conn.execute(f'REASSIGN OWNED BY "{role}" TO "{owner}"')
+                # Nobody else may use the service's schema; the login role gets USAGE and its DML
+                # from the service's migration run (at its start).
+                await conn.execute(f"REVOKE ALL ON SCHEMA {service} FROM PUBLIC")
             await conn.execute(
                 f'ALTER ROLE "{role}" IN DATABASE "{settings.database_name}" SET search_path TO {service}'
             )

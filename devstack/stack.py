@@ -33,8 +33,12 @@ class StackError(RuntimeError):
     pass
 
 
-def _script(name: str, action: str, settings: Settings) -> None:
-    env = {**os.environ, "RCM_STATE_DIR": str(settings.state_dir), "RCM_CACHE_DIR": str(settings.cache_dir)}
+def _script(name: str, action: str, settings: Settings, *, secure: bool = False) -> None:
+    env = {**os.environ, "RCM_STATE_DIR": str(settings.state_dir), "RCM_CACHE_DIR": str(settings.cache_dir),
+           "RCM_LOCAL_KAFKA_PORT": str(settings.local_kafka_port),
+           "RCM_LOCAL_KAFKA_CONTROLLER_PORT": str(settings.local_kafka_controller_port),
+           "RCM_LOCAL_POSTGRES_PORT": str(settings.local_postgres_port),
+           "RCM_LOCAL_KAFKA_SECURE": "1" if secure else "0"}
     result = subprocess.run(
         ["bash", str(LOCAL / f"{name}.sh"), action], env=env, capture_output=True, text=True, check=False
     )
@@ -42,12 +46,21 @@ def _script(name: str, action: str, settings: Settings) -> None:
         raise StackError(f"{name} {action} failed: {result.stderr.strip().splitlines()[-1:] or result.returncode}")
 
 
-def start_local_kafka(settings: Settings) -> bool:
-    """Start the local broker unless the user pointed us at one; True when it is local."""
+def start_local_kafka(settings: Settings, *, secure: bool = False) -> bool:
+    """Start the local broker unless the user pointed us at one; True when it is local.
+
+    `secure`: the SASL_SSL broker of `rcm up --secure` (devstack/secure_kafka.prepare first)."""
     if settings.kafka_bootstrap:
+        if secure:
+            raise StackError("--secure runs the local Kafka; for your own cluster set RCM_KAFKA_SECURITY_PROTOCOL,"
+                             " RCM_KAFKA_USERNAME, RCM_KAFKA_PASSWORD and RCM_KAFKA_CA_FILE instead")
         return False
-    _script("kafka", "start", settings)
+    _script("kafka", "start", settings, secure=secure)
     return True
+
+
+def stop_local_kafka(settings: Settings, *, secure: bool = False) -> None:
+    _script("kafka", "stop", settings, secure=secure)
 
 
 def start_local_postgres(settings: Settings) -> bool:
@@ -59,6 +72,8 @@ def start_local_postgres(settings: Settings) -> bool:
 
 def stop_local_infrastructure(settings: Settings) -> None:
     if not settings.kafka_bootstrap:
+        # Whichever runs: the plain broker or the secure one (each stop is a no-op when stopped).
+        _script("kafka", "stop", settings, secure=True)
         _script("kafka", "stop", settings)
     if not settings.admin_database_url:
         _script("postgres", "stop", settings)
@@ -135,7 +150,8 @@ def _module(name: str) -> str:
     return next(p.module for p in PROCESSES if p.name == name)
 
 
-def start_service(settings: Settings, service: str) -> int:
+def start_service(settings: Settings, service: str, env: dict[str, str] | None = None) -> int:
+    """Start `service` as its own process; `env` adds variables (its Kafka principal under --secure)."""
     existing = service_pid(settings, service)
     if existing:
         return existing
@@ -148,7 +164,7 @@ def start_service(settings: Settings, service: str) -> int:
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         cwd=REPO,
-        env={**os.environ, "RCM_STATE_DIR": str(settings.state_dir)},
+        env={**os.environ, "RCM_STATE_DIR": str(settings.state_dir), **(env or {})},
         start_new_session=True,
     )
     _pidfile(settings, service).write_text(str(proc.pid))

@@ -6,7 +6,9 @@ content-type and the W3C traceparent. `ce_id` is the dedupe key of every consume
 `ce_subject` is the aggregate id, equal to the record key.
 
 Headers are visible to every tool that touches the broker, so they carry opaque ids only.
-Errors name the header at fault, never its value.
+`ce_source` and `ce_subject` (like the record key, see `is_safe_token`) are tokens of
+`SAFE_TOKEN_RE`: a sender's value outside it is refused, and errors name the header at fault
+and the rule, never the value.
 """
 
 from __future__ import annotations
@@ -23,17 +25,34 @@ __all__ = [
     "CONTENT_TYPE",
     "HEADER_NAMES",
     "REQUIRED_HEADERS",
+    "SAFE_TOKEN_RE",
     "TRACEPARENT_RE",
     "Envelope",
     "EnvelopeError",
     "format_time",
+    "is_safe_token",
     "utc_now",
 ]
 
 CONTENT_TYPE = "application/json"
 TRACEPARENT_RE = re.compile(r"^00-(?!0{32})[0-9a-f]{32}-(?!0{16})[0-9a-f]{16}-[0-9a-f]{2}$")
 _EVENT_TYPE_RE = r"^rcm\.[a-z-]+\.[A-Z][A-Za-z]+\.v[0-9]+$"
-_PRINTABLE_RE = r"^[\x21-\x7e]{1,256}$"
+SAFE_TOKEN_RE = r"^[A-Za-z0-9_.:/-]{1,128}$"  # noqa: S105 - a pattern, not a secret
+"""What a sender-chosen identifier that travels outside the payload (record key, ce_source,
+ce_subject) may be: ids (UUIDs, `source_encounter_id`s, `epic-prod`, a URI-reference like
+`/ehr/epic-prod`), never free text. No spaces, commas, '@', quotes or control characters, so a
+name, an email address or a log-breaking value cannot pass, and at most 128 characters."""
+_SAFE_TOKEN = re.compile(SAFE_TOKEN_RE)
+
+
+def is_safe_token(value: str | bytes | None) -> bool:
+    """Whether a key or header value fits SAFE_TOKEN_RE (bytes: as UTF-8)."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+    return value is not None and _SAFE_TOKEN.fullmatch(value) is not None
 
 # Header name -> envelope attribute.
 _ATTRS: dict[str, str] = {
@@ -67,13 +86,13 @@ class Envelope(BaseModel):
 
     id: UUID
     """Unique per event; consumers dedupe on it. A republished event keeps its id."""
-    source: str = Field(pattern=_PRINTABLE_RE)
+    source: str = Field(pattern=SAFE_TOKEN_RE)
     """Producing service (charges, claims, remits, notifications) or the sending system."""
     type: str = Field(pattern=_EVENT_TYPE_RE)
     """Event type, e.g. rcm.claims.ClaimSubmitted.v1."""
     time: AwareDatetime
     """When the fact happened, with a UTC offset."""
-    subject: str = Field(pattern=_PRINTABLE_RE)
+    subject: str = Field(pattern=SAFE_TOKEN_RE)
     """The aggregate id: the same value as the Kafka record key."""
     specversion: Literal["1.0"] = "1.0"
     datacontenttype: Literal["application/json"] = "application/json"
@@ -153,8 +172,8 @@ def _reason(header: str) -> str:
         "ce_id": "must be a UUID",
         "ce_time": "must be an RFC 3339 date-time with an offset",
         "ce_type": "must be an rcm event type such as rcm.claims.ClaimSubmitted.v1",
-        "ce_source": "must be 1 to 256 printable characters without spaces",
-        "ce_subject": "must be 1 to 256 printable characters without spaces",
+        "ce_source": "must be 1 to 128 of A-Z a-z 0-9 _ . : / - (an id, never free text)",
+        "ce_subject": "must be 1 to 128 of A-Z a-z 0-9 _ . : / - (the aggregate id)",
         "traceparent": "must be a W3C version-00 trace context",
     }.get(header, "invalid")
 

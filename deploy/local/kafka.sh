@@ -2,11 +2,15 @@
 # Local Apache Kafka 4.x (KRaft, one combined broker+controller on 127.0.0.1) from Maven jars.
 # Usage: deploy/local/kafka.sh fetch|start|stop|status|logs
 # State: $RCM_STATE_DIR/kafka (wipe it to start over). Jars: $RCM_CACHE_DIR/kafka-<version>.
+# RCM_LOCAL_KAFKA_SECURE=1 (`rcm up --secure`): SASL_SSL with SCRAM-SHA-512 and ACLs instead of
+# PLAINTEXT, state in $RCM_STATE_DIR/kafka-secure, whose TLS material, credentials and security
+# properties devstack/secure_kafka.py generated first (docs/security.md).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$HERE/kafka/pom.xml")"
 LIBS="$RCM_CACHE_DIR/kafka-$KAFKA_VERSION/libs"
-DIR="$RCM_STATE_DIR/kafka"
+SECURE="${RCM_LOCAL_KAFKA_SECURE:-0}"
+if [ "$SECURE" = 1 ]; then DIR="$RCM_STATE_DIR/kafka-secure"; else DIR="$RCM_STATE_DIR/kafka"; fi
 PIDFILE="$DIR/kafka.pid"
 
 fetch() {
@@ -21,17 +25,32 @@ fetch() {
   rm -rf "$LIBS"; mv "$tmp" "$LIBS"; touch "$LIBS/.complete"
 }
 
+listeners_config() {
+  local proto=PLAINTEXT controller=PLAINTEXT
+  if [ "$SECURE" = 1 ]; then
+    [ -f "$DIR/security.properties" ] && [ -f "$DIR/scram.args" ] \
+      || die "$DIR has no security.properties: run 'rcm up --secure' (it generates them)"
+    # The controller listener is TLS with client certificates: only the broker's own key gets in.
+    proto=SASL_SSL; controller=SSL
+  fi
+  cat <<PROPS
+listeners=$proto://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=$proto://127.0.0.1:$KAFKA_PORT
+listener.security.protocol.map=$proto:$proto,CONTROLLER:$controller
+inter.broker.listener.name=$proto
+PROPS
+  if [ "$SECURE" = 1 ]; then cat "$DIR/security.properties"; fi
+}
+
 write_config() {
   mkdir -p "$DIR/data" "$DIR/logs"
-  cat > "$DIR/server.properties" <<PROPS
+  # 0600: in secure mode it holds the broker's own SCRAM password.
+  ( umask 077; listeners_config > "$DIR/server.properties" )
+  cat >> "$DIR/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT
-inter.broker.listener.name=PLAINTEXT
 log.dirs=$DIR/data
 num.partitions=1
 auto.create.topics.enable=false
@@ -83,10 +102,16 @@ start() {
   if [ ! -f "$DIR/data/meta.properties" ]; then
     local cluster_id
     cluster_id="$(java_cmd kafka.tools.StorageTool random-uuid 2>/dev/null | tail -n 1)"
-    java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$DIR/server.properties" >"$DIR/logs/format.log" 2>&1 \
-      || die "kafka storage format failed: see $DIR/logs/format.log"
+    local scram=()
+    if [ "$SECURE" = 1 ]; then
+      # KRaft: the SCRAM credentials go into the metadata log at format time (the super user
+      # must exist before anyone can log in to add more).
+      while IFS= read -r line; do [ -n "$line" ] && scram+=(--add-scram "$line"); done < "$DIR/scram.args"
+    fi
+    java_cmd kafka.tools.StorageTool format -t "$cluster_id" -c "$DIR/server.properties" "${scram[@]}" \
+      >"$DIR/logs/format.log" 2>&1 || die "kafka storage format failed: see $DIR/logs/format.log"
   fi
-  log "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT (logs: $DIR/logs/server.log)"
+  log "starting kafka $KAFKA_VERSION on 127.0.0.1:$KAFKA_PORT$([ "$SECURE" = 1 ] && echo ' (SASL_SSL)') (logs: $DIR/logs/server.log)"
   # java itself is the background process, so the pid file names the broker (stop kills it).
   nohup java "${JAVA_OPTS[@]}" kafka.Kafka "$DIR/server.properties" >"$DIR/logs/stdout.log" 2>&1 </dev/null &
   echo $! > "$PIDFILE"

@@ -53,10 +53,56 @@ log_connections = off
 CONF
 }
 
+# What the server log may hold, in a file of its own under conf.d (included from postgresql.conf),
+# written at every start: a cluster made before this file existed gets it too, and the include
+# comes last, so it wins over the lines above. Error lines keep the message (it names the
+# constraint, never a value) and drop what echoes values:
+# * log_error_verbosity = terse: no DETAIL ("Key (x)=(value) already exists", "Failing row
+#   contains (...)"), HINT, QUERY or CONTEXT;
+# * log_min_error_statement = panic: no STATEMENT line (a simple-protocol statement carries
+#   literal values);
+# * log_parameter_max_length(_on_error) = 0: bind parameters never logged, whatever logs statements;
+# * log_statement = none, log_min_duration_statement = -1: no statement logging at all.
+LOGGING_CONF_NAME="10-revcycle-logging.conf"
+logging_conf() {
+  cat <<CONF
+# Written by deploy/local/postgres.sh at every start: edits here are overwritten.
+log_error_verbosity = terse
+log_min_error_statement = panic
+log_parameter_max_length = 0
+log_parameter_max_length_on_error = 0
+log_statement = 'none'
+log_min_duration_statement = -1
+log_duration = off
+CONF
+}
+
+# Idempotent; prints "changed" when the cluster must reload to take it.
+apply_logging_conf() {
+  local conf_dir="$DATA/conf.d" target
+  target="$conf_dir/$LOGGING_CONF_NAME"
+  if ! grep -q "^include_dir = 'conf.d'" "$DATA/postgresql.conf"; then
+    printf "include_dir = 'conf.d'\n" >> "$DATA/postgresql.conf"
+  fi
+  mkdir -p "$conf_dir"
+  if [ -f "$target" ] && [ "$(cat "$target")" = "$(logging_conf)" ]; then return 0; fi
+  logging_conf > "$target"
+  chown -R "$(owner)" "$conf_dir"
+  echo changed
+}
+
 start() {
   install
   init
-  if as_pg "$(pg_bin)/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then log "postgres already running"; return 0; fi
+  local changed
+  changed="$(apply_logging_conf)"
+  if as_pg "$(pg_bin)/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
+    # These settings take a reload, not a restart: a running cluster gets them without a pause.
+    if [ -n "$changed" ]; then
+      as_pg "$(pg_bin)/pg_ctl" -D "$DATA" reload >/dev/null && log "postgres reloaded: server log settings applied"
+    fi
+    log "postgres already running"; return 0
+  fi
   if port_open "$PG_PORT"; then die "port $PG_PORT is taken by another process: stop it or set RCM_ADMIN_DATABASE_URL"; fi
   log "starting postgres on 127.0.0.1:$PG_PORT (logs: $DIR/postgres.log)"
   as_pg "$(pg_bin)/pg_ctl" -D "$DATA" -l "$DIR/postgres.log" -w -t 60 start >/dev/null \

@@ -13,6 +13,8 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).with_name("migrations"),
     handlers=HANDLERS,
     rejecters=REJECTERS,
+    # The charge postings and their ledger: corrected by a new charge and a reversing entry.
+    append_only=("charges", "ledger_entries"),
     routers=[http_api.router],
     customize_app=http_api.install_openapi,
     background=[serve_mllp],

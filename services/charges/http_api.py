@@ -8,11 +8,9 @@ so the rules run in one place. Errors name fields and rules, never the values se
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Header, HTTPException, Request
-from fastapi.openapi.utils import get_openapi
+from fastapi import APIRouter, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -20,6 +18,7 @@ from schemas import intake
 from schemas.registry import ContractError, spec_for_model, validate
 from services.charges import store
 from services.charges.service import doors, encounters
+from services.chassis.openapi import json_body, with_models
 from services.chassis.runtime import Runtime
 
 ROUTES: dict[tuple[str, str], type[BaseModel]] = {
@@ -82,14 +81,14 @@ def router(runtime: Runtime) -> APIRouter:
             summary=f"Send {model.__name__}", description=(model.__doc__ or "").strip(),
             responses={202: {"description": "Accepted: queued on the intake topic"}, 409: {"description": "Key reuse"},
                        422: _ERRORS},
-            openapi_extra={"requestBody": {"required": True, "content": {"application/json": {
-                "schema": {"$ref": f"#/components/schemas/{model.__name__}"}}}}},
+            openapi_extra=json_body(model),
         )
 
     for (method, path), model in ROUTES.items():
         door(method, path, model)
 
-    @api.get("/v1/encounters/{source_system}/{source_encounter_id}", summary="Status of an encounter")
+    @api.get("/v1/encounters/{source_system}/{source_encounter_id}", summary="Status of an encounter",
+             responses={404: {"description": "No encounter with these ids was received."}})
     async def encounter_status(source_system: str, source_encounter_id: str) -> dict[str, Any]:
         async with runtime.db.acquire() as conn:
             status = await encounters.encounter_status(conn, source_system, source_encounter_id)
@@ -97,7 +96,8 @@ def router(runtime: Runtime) -> APIRouter:
             raise HTTPException(404, "no encounter with these ids was received")
         return status
 
-    @api.get("/v1/charges/{source_system}/{source_charge_id}", summary="Status of a charge")
+    @api.get("/v1/charges/{source_system}/{source_charge_id}", summary="Status of a charge",
+             responses={404: {"description": "No charge with these ids was processed (yet)."}})
     async def charge_status(source_system: str, source_charge_id: str) -> dict[str, Any]:
         async with runtime.db.acquire() as conn:
             status = await store.charge_status(conn, f"{source_system}:{source_charge_id}")
@@ -108,19 +108,5 @@ def router(runtime: Runtime) -> APIRouter:
     return api
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Publish the contracts' JSON Schemas as OpenAPI components, so the docs show them."""
-
-    def openapi() -> dict[str, Any]:
-        if app.openapi_schema is None:
-            schema = get_openapi(title=app.title, version="1", routes=app.routes,
-                                 description="Charges intake: encounters and charges by HTTP.")
-            components = schema.setdefault("components", {}).setdefault("schemas", {})
-            for model in ROUTES.values():
-                body = model.model_json_schema(ref_template="#/components/schemas/{model}")
-                components.update(body.pop("$defs", {}))
-                components[model.__name__] = body
-            app.openapi_schema = json.loads(json.dumps(schema))
-        return app.openapi_schema
-
-    app.openapi = openapi  # type: ignore[method-assign]
+install_openapi = with_models(ROUTES.values(), "Charges intake: encounters and charges by HTTP.")
+"""Publish the contracts' JSON Schemas as OpenAPI components, so the docs show them."""

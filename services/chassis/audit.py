@@ -24,8 +24,10 @@ async def record(
 ) -> int:
     if not reason.strip():
         raise ValueError("an operator action needs a reason")
+    # $5 is text cast to jsonb: a connection with a jsonb codec (every service pool) would otherwise
+    # encode the JSON text again and store a JSON string instead of an object.
     row_id: int = await conn.fetchval(
-        "INSERT INTO audit_log (actor, action, subject, reason, details) VALUES ($1, $2, $3, $4, $5::jsonb)"
+        "INSERT INTO audit_log (actor, action, subject, reason, details) VALUES ($1, $2, $3, $4, $5::text::jsonb)"
         " RETURNING id",
         actor,
         action,

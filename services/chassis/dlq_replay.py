@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from services.chassis.dlq import SourceRecord, dlq_metadata, original_headers
+from services.chassis.kafka import client_options
 from services.chassis.settings import Settings
 
 
@@ -24,7 +25,8 @@ class DeadLetterView:
 
 async def read_records(settings: Settings, topic: str, limit: int = 10_000) -> list[ConsumerRecord[bytes, bytes]]:
     """Every record of a (prefixed) topic from the beginning, without joining a consumer group."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
+                                **client_options(settings))
     await consumer.start()
     try:
         # Fresh metadata: a just-created topic may not have shown all its partitions yet.
@@ -90,7 +92,8 @@ async def fetch(settings: Settings, service: str, partition: int, offset: int) -
     topic does not have waits the whole request timeout, 40 s, then fails).
     """
     topic = settings.dlq_topic(service)
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
+                                **client_options(settings))
     await consumer.start()
     try:
         partitions = await _partitions(consumer, topic)

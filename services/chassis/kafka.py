@@ -1,10 +1,57 @@
-"""The service's Kafka producer: idempotent (acks=all), shared by the outbox relay and the DLQ."""
+"""The service's Kafka producer: idempotent (acks=all), shared by the outbox relay and the DLQ;
+and the client security every Kafka client of the platform is built with (`client_options`)."""
 
 from __future__ import annotations
 
-from aiokafka import AIOKafkaProducer
+import ssl
+from typing import Any
 
-from services.chassis.settings import Settings
+from aiokafka import AIOKafkaProducer
+from faststream.security import BaseSecurity, SASLScram256, SASLScram512
+
+from services.chassis.settings import KafkaSecurityError, Settings
+
+
+def _credentials(settings: Settings) -> tuple[str, str]:
+    if not settings.kafka_username or settings.kafka_password is None:
+        raise KafkaSecurityError(
+            f"RCM_KAFKA_SECURITY_PROTOCOL={settings.kafka_security_protocol} needs RCM_KAFKA_USERNAME and"
+            " RCM_KAFKA_PASSWORD")
+    return settings.kafka_username, settings.kafka_password.get_secret_value()
+
+
+def ssl_context(settings: Settings) -> ssl.SSLContext:
+    """TLS with the broker's certificate verified (chain and host name) against RCM_KAFKA_CA_FILE,
+    or the system's CAs when it is unset."""
+    if settings.kafka_ca_file is not None and not settings.kafka_ca_file.is_file():
+        raise KafkaSecurityError(f"RCM_KAFKA_CA_FILE {settings.kafka_ca_file} is not a readable file")
+    context = ssl.create_default_context(cafile=str(settings.kafka_ca_file) if settings.kafka_ca_file else None)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    return context
+
+
+def client_options(settings: Settings) -> dict[str, Any]:
+    """The keyword arguments of every aiokafka client (producer, consumer, admin): nothing for
+    PLAINTEXT, SASL/SCRAM over verified TLS for SASL_SSL."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return {}
+    username, password = _credentials(settings)
+    return {
+        "security_protocol": "SASL_SSL",
+        "sasl_mechanism": settings.kafka_sasl_mechanism,
+        "sasl_plain_username": username,
+        "sasl_plain_password": password,
+        "ssl_context": ssl_context(settings),
+    }
+
+
+def broker_security(settings: Settings) -> BaseSecurity | None:
+    """The same, as FastStream's KafkaBroker takes it."""
+    if settings.kafka_security_protocol == "PLAINTEXT":
+        return None
+    username, password = _credentials(settings)
+    scram = SASLScram512 if settings.kafka_sasl_mechanism == "SCRAM-SHA-512" else SASLScram256
+    return scram(username, password, ssl_context=ssl_context(settings))
 
 Headers = list[tuple[str, bytes]]
 
@@ -21,6 +68,7 @@ class Publisher:
             enable_idempotence=True,  # implies acks=all
             acks="all",
             request_timeout_ms=30000,
+            **client_options(self._settings),
         )
         await self._producer.start()
 

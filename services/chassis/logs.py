@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 import warnings
+from types import TracebackType
 from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
@@ -27,10 +29,41 @@ def quiet_known_warnings() -> None:
     warnings.filterwarnings("ignore", message="DSA is deprecated", module="asyncssh")
 
 
+ExcInfo = tuple[type[BaseException], BaseException, TracebackType | None] | tuple[None, None, None]
+
+
+class PhiSafeJsonFormatter(JsonFormatter):
+    """JSON lines whose tracebacks keep frames and exception types but never an exception's text:
+    that text is built from data (asyncpg puts the row's values into a constraint error's DETAIL,
+    pydantic the input value, a library the record it choked on), so a `log.exception` anywhere
+    would otherwise copy PHI into the log."""
+
+    def formatException(self, ei: ExcInfo) -> str:
+        return format_exception_without_text(ei[1]) if ei[1] is not None else ""
+
+
+def format_exception_without_text(exc: BaseException) -> str:
+    lines: list[str] = []
+    seen: set[int] = set()
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        chain.append(current)
+        current = current.__cause__ or (None if current.__suppress_context__ else current.__context__)
+    for n, item in enumerate(reversed(chain)):
+        if n:
+            lines.append("\nThe above exception led to the following:\n")
+        lines.append("Traceback (most recent call last):\n")
+        lines.extend(traceback.format_tb(item.__traceback__))
+        lines.append(f"{type(item).__module__}.{type(item).__qualname__} (message withheld: it may hold data)\n")
+    return "".join(lines).rstrip("\n")
+
+
 def configure_logging(service: str, level: str = "INFO", stream: Any = None) -> None:
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(
-        JsonFormatter(
+        PhiSafeJsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s",
             rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
             static_fields={"service": service},

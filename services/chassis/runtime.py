@@ -18,19 +18,18 @@ from typing import Any
 import asyncpg
 from fastapi import APIRouter, FastAPI
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker
+from faststream.kafka import KafkaBroker, Topic
 from faststream.kafka.annotations import KafkaMessage
-from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 
-from services.chassis import faults, inbox, migrations, outbox
+from services.chassis import faults, inbox, migrations, outbox, telemetry
 from services.chassis.clock import Clock
 from services.chassis.consumer import EventConsumer, Handler, Rejecter
 from services.chassis.db import create_pool
 from services.chassis.dlq import SourceRecord
-from services.chassis.kafka import Publisher
+from services.chassis.kafka import Publisher, broker_security
 from services.chassis.logs import ids
 from services.chassis.metrics import Metrics
 from services.chassis.periodic import every
@@ -57,6 +56,9 @@ class ServiceDefinition:
     background: list[BackgroundTask] = field(default_factory=list)
     # Topics (unprefixed) to consume; by default the catalog's topics listing this service.
     topics: list[str] | None = None
+    # Tables of the service's schema its login role may only read and append to (ledgers, audit
+    # trails): no UPDATE, DELETE or TRUNCATE. The chassis' audit_log always is.
+    append_only: tuple[str, ...] = ()
 
 
 class Runtime:
@@ -92,9 +94,11 @@ class Runtime:
 
     async def start(self) -> None:
         faults.parse(self.settings.fault)  # a misspelt RCM_FAULT stops the start, not a handler
+        await migrations.prepare_schema(
+            self.settings, self.service, migrations.service_migrations(self.definition.migrations),
+            self.definition.append_only,
+        )
         self.pool = await create_pool(self.settings.database_url(self.service))
-        async with self.pool.acquire() as conn:
-            await migrations.apply(conn, self.service, migrations.service_migrations(self.definition.migrations))
         await self.publisher.start()
         self.consumer = EventConsumer(
             service=self.service,
@@ -129,11 +133,12 @@ class Runtime:
         broker = KafkaBroker(
             self.settings.bootstrap,
             middlewares=[
-                KafkaTelemetryMiddleware(tracer_provider=self.provider),
+                telemetry.KafkaSpans(tracer_provider=self.provider),
                 KafkaPrometheusMiddleware(registry=self.metrics.registry, app_name=f"rcm-{self.service}"),
             ],
             logger=logging.getLogger(f"rcm.{self.service}.broker"),
             client_id=f"rcm-{self.service}",
+            security=broker_security(self.settings),
         )
         consumer = self.consumer
         assert consumer is not None
@@ -145,7 +150,8 @@ class Runtime:
         # (at-most-once); we ack only after `process` returned, i.e. after the database commit or
         # the DLQ ack.
         @broker.subscriber(
-            *topics,
+            # Provisioning creates the topics; a service never does (no CREATE ACL under --secure).
+            *(Topic(t, declare=False) for t in topics),
             group_id=self.settings.group_id(self.service),
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,

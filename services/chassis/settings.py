@@ -10,8 +10,9 @@ import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import unquote, urlsplit
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.chassis import ports
@@ -39,6 +40,13 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = ""
     kafka_bootstrap: str | None = None
+    # Kafka client security (docs/security.md): PLAINTEXT for the plain local stack and the tests;
+    # SASL_SSL (SCRAM, TLS verified against the CA file) for `rcm up --secure` and real clusters.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256"] = "SCRAM-SHA-512"
+    kafka_username: str | None = None
+    kafka_password: SecretStr | None = None
+    kafka_ca_file: Path | None = None
     admin_database_url: str | None = None
     database_name: str = "rcm"
     charges_database_url: str | None = None
@@ -50,10 +58,13 @@ class Settings(BaseSettings):
     """Where `rcm codesets load icd10cm` writes ICD-10-CM editions and charges and claims read them."""
     # Ports of the local stack (deploy/local/*.sh read the same variables).
     local_kafka_port: int = ports.KAFKA
+    local_kafka_controller_port: int = ports.KAFKA_CONTROLLER
     local_postgres_port: int = ports.POSTGRES
 
     log_level: str = "INFO"
     otlp_endpoint: str | None = None
+    traces_dir: Path | None = None
+    """When set, every service also writes its spans to <dir>/<service>.jsonl (redacted like OTLP)."""
 
     outbox_poll_interval_s: float = 1.0
     outbox_batch_size: int = 200
@@ -62,6 +73,13 @@ class Settings(BaseSettings):
     retry_max_delay_s: float = 5.0
     retention_days: int = 30
     retention_interval_s: float = 3600.0
+    # How long a service trusts a token it looked up: a revocation takes effect within this time.
+    token_cache_s: float = 5.0
+
+    # Apply the service's migrations at its start through the admin connection. false: the deploy
+    # job runs `rcm migrate` and the service, given only its own database URL, checks that nothing
+    # is pending (docs/security.md).
+    migrate_on_start: bool = True
 
     # A named failure point, only for the crash tests (see services/chassis/faults.py).
     fault: str | None = None
@@ -94,6 +112,11 @@ class Settings(BaseSettings):
         base = _with_database(self.admin_url, self.database_name)
         return _with_credentials(base, role, local_role_password(role))
 
+    def database_role(self, service: ServiceName) -> str:
+        """The login role a service connects as (the user of its database URL)."""
+        user = urlsplit(self.database_url(service)).username
+        return unquote(user) if user else service_role(service)
+
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
 
@@ -112,8 +135,20 @@ class Settings(BaseSettings):
         return self.state_dir / "logs"
 
 
+class KafkaSecurityError(ValueError):
+    """The Kafka security settings do not make a usable client configuration."""
+
+
 def service_role(service: str) -> str:
     return f"rcm_{service}"
+
+
+def owner_role(service: str) -> str:
+    """The NOLOGIN role that owns a service's schema and tables and runs its migrations.
+
+    The service's login role only gets the DML it needs: an owner could re-grant itself anything,
+    so append-only tables cannot be append-only for the role the service connects as."""
+    return f"rcm_{service}_owner"
 
 
 def _with_database(url: str, database: str) -> str:

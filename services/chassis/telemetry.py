@@ -1,20 +1,48 @@
-"""OpenTelemetry wiring: one tracer provider per process, OTLP when configured.
+"""OpenTelemetry wiring: one tracer provider per process, OTLP when configured, and a JSON-lines
+file per service when `RCM_TRACES_DIR` is set (for tests and local debugging: spans are then
+searchable with grep).
 
-asyncpg is instrumented with parameters off (they carry PHI); Kafka spans come from
-FastStream's middleware on the consumer side and from the outbox relay on the producer side.
+What a span carries is decided here, once for every exporter:
+* asyncpg is instrumented with parameters off (they carry PHI);
+* the Kafka consumer spans (FastStream's middleware) leave out the record key and the
+  `correlation_id` header: both are set by the sender, so they may hold anything;
+* every exporter sees spans through `RedactingExporter`: an exception event keeps its type and
+  drops its message and stack trace, an error status keeps no description, and the
+  SENDER_ATTRIBUTES (also an HTTP request's query string) are dropped. An exception's
+  text is not ours to trust: asyncpg puts the row's values into it ("Key (x)=(value) already
+  exists"), pydantic the input value.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from faststream.kafka.opentelemetry.provider import (
+    BatchKafkaTelemetrySettingsProvider,
+    KafkaTelemetrySettingsProvider,
+)
+from faststream.kafka.response import KafkaPublishCommand
+from faststream.opentelemetry.middleware import TelemetryMiddleware
 from opentelemetry import trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.semconv.trace import SpanAttributes
+from opentelemetry.trace import Status
 
 from services.chassis.settings import Settings
 
 _installed: list[TracerProvider] = []
+
+# Span attributes whose value the sender chooses: a record's key and correlation_id header, and
+# an HTTP request's query string (FastAPI's own server spans record `url.query`; an 835 upload's
+# `?file_name=` is often a patient's name).
+SENDER_ATTRIBUTES = (SpanAttributes.MESSAGING_KAFKA_MESSAGE_KEY, SpanAttributes.MESSAGING_MESSAGE_CONVERSATION_ID,
+                     "url.query", "url.full", "http.url", "http.target")
 
 
 def tracer_provider(service: str, settings: Settings) -> TracerProvider:
@@ -22,7 +50,13 @@ def tracer_provider(service: str, settings: Settings) -> TracerProvider:
     if settings.otlp_endpoint:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=settings.otlp_endpoint)))
+        provider.add_span_processor(
+            BatchSpanProcessor(RedactingExporter(OTLPSpanExporter(endpoint=settings.otlp_endpoint)))
+        )
+    if settings.traces_dir is not None:
+        settings.traces_dir.mkdir(parents=True, exist_ok=True)
+        file_exporter = JsonLinesExporter(settings.traces_dir / f"{service}.jsonl")
+        provider.add_span_processor(BatchSpanProcessor(RedactingExporter(file_exporter)))
     return provider
 
 
@@ -33,3 +67,82 @@ def install(provider: TracerProvider) -> None:
         instrumentor = AsyncPGInstrumentor(capture_parameters=False)  # type: ignore[no-untyped-call]
         instrumentor.instrument(tracer_provider=provider)
         _installed.append(provider)
+
+
+def redacted(span: ReadableSpan) -> ReadableSpan:
+    """The span as it may leave the process: no exception text, no sender-chosen attributes."""
+    events = [
+        Event("exception", {"exception.type": str((e.attributes or {}).get("exception.type", "?"))}, e.timestamp)
+        if e.name == "exception" else e
+        for e in span.events
+    ]
+    attributes = {k: v for k, v in (span.attributes or {}).items() if k not in SENDER_ATTRIBUTES}
+    return ReadableSpan(
+        name=span.name, context=span.context, parent=span.parent, resource=span.resource,
+        attributes=attributes, events=events, links=span.links, kind=span.kind,
+        instrumentation_scope=span.instrumentation_scope, status=Status(span.status.status_code),
+        start_time=span.start_time, end_time=span.end_time,
+    )
+
+
+class RedactingExporter(SpanExporter):
+    """Wraps an exporter: every span goes out through `redacted`."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self.inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self.inner.export([redacted(s) for s in spans])
+
+    def shutdown(self) -> None:
+        self.inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        return self.inner.force_flush(timeout_millis)
+
+
+class JsonLinesExporter(SpanExporter):
+    """One span per line, as `ReadableSpan.to_json` writes it, appended to a file."""
+
+    def __init__(self, path: Path) -> None:
+        self._out: IO[str] = path.open("a", encoding="utf-8")
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        for span in spans:
+            self._out.write(json.dumps(json.loads(span.to_json())) + "\n")
+        self._out.flush()
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        self._out.close()
+
+
+class _ConsumeAttributes(KafkaTelemetrySettingsProvider):
+    def get_consume_attrs_from_message(self, msg: Any) -> dict[str, Any]:
+        return _without_sender(super().get_consume_attrs_from_message(msg))
+
+    def get_publish_attrs_from_cmd(self, cmd: KafkaPublishCommand) -> dict[str, Any]:
+        return _without_sender(super().get_publish_attrs_from_cmd(cmd))
+
+
+class _BatchConsumeAttributes(BatchKafkaTelemetrySettingsProvider):
+    def get_consume_attrs_from_message(self, msg: Any) -> dict[str, Any]:
+        return _without_sender(super().get_consume_attrs_from_message(msg))
+
+    def get_publish_attrs_from_cmd(self, cmd: KafkaPublishCommand) -> dict[str, Any]:
+        return _without_sender(super().get_publish_attrs_from_cmd(cmd))
+
+
+def _without_sender(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in attributes.items() if k not in SENDER_ATTRIBUTES}
+
+
+def _attributes_provider(msg: Any) -> _ConsumeAttributes | _BatchConsumeAttributes:
+    return _BatchConsumeAttributes() if isinstance(msg, Sequence) else _ConsumeAttributes()
+
+
+class KafkaSpans(TelemetryMiddleware[KafkaPublishCommand]):
+    """FastStream's Kafka telemetry without the sender-chosen attributes (see SENDER_ATTRIBUTES)."""
+
+    def __init__(self, *, tracer_provider: TracerProvider) -> None:
+        super().__init__(settings_provider_factory=_attributes_provider, tracer_provider=tracer_provider)

@@ -12,6 +12,7 @@ from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
+from services.chassis.kafka import client_options
 from services.chassis.settings import Settings
 
 CATALOG = Path(__file__).resolve().parents[2] / "deploy" / "topics.yaml"
@@ -49,7 +50,8 @@ def topics_consumed_by(service: str, catalog: list[TopicSpec] | None = None) -> 
 
 
 def admin_client(settings: Settings) -> AIOKafkaAdminClient:
-    return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=15000)
+    return AIOKafkaAdminClient(bootstrap_servers=settings.bootstrap, request_timeout_ms=15000,
+                               **client_options(settings))
 
 
 async def ensure_topics(settings: Settings, catalog: list[TopicSpec] | None = None) -> list[str]:
@@ -121,7 +123,8 @@ async def consumer_lag(settings: Settings, service: str) -> dict[str, int]:
 async def _end_offsets(settings: Settings, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
     from aiokafka import AIOKafkaConsumer
 
-    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
+                                **client_options(settings))
     await consumer.start()
     try:
         return dict(await consumer.end_offsets(partitions)) if partitions else {}
@@ -148,7 +151,8 @@ async def kafka_roundtrip(settings: Settings) -> None:
     finally:
         await admin.close()
     marker = uuid.uuid4().hex.encode()
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True,
+                                **client_options(settings))
     await producer.start()
     try:
         sent = await producer.send_and_wait(topic, marker)
@@ -156,6 +160,7 @@ async def kafka_roundtrip(settings: Settings) -> None:
         await producer.stop()
     consumer = AIOKafkaConsumer(
         bootstrap_servers=settings.bootstrap,
+        **client_options(settings),
         group_id=settings.group_id("probe"),
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -13,6 +13,7 @@ DEFINITION = ServiceDefinition(
     migrations=Path(__file__).with_name("migrations"),
     handlers=HANDLERS,
     routers=[http_api.router],
+    append_only=("claim_history",),  # every move of every claim, as it happened
     background=[bootstrap_payers, batch_submissions, poll_acknowledgments, run_timers],
 )
 create_app = service_app_factory(DEFINITION)

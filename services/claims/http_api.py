@@ -1,22 +1,37 @@
-"""The claims HTTP API: a claim family's history, the held queue, and the operator actions."""
+"""The claims HTTP API: a claim family's history, the held queue, and the operator actions.
+
+The actor of an action is the name of the token that called (a body `operator_id`, which older
+clients sent, is ignored: the authenticated identity wins)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from services.chassis.auth import authenticated
+from services.chassis.openapi import BAD_BODY
 from services.chassis.runtime import Runtime
+from services.chassis.tokens import Principal
 from services.claims.service import operator
 from services.claims.store import ClaimsStore
 
 
 class Action(BaseModel):
-    reason: str = Field(min_length=1, max_length=200)
-    operator_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    reason: str = Field(min_length=1, max_length=200, pattern=r"\S")
+
+
+class Refusal(BaseModel):
+    error: str
+
+
+_UNKNOWN: dict[int | str, dict[str, Any]] = {
+    404: {"model": Refusal, "description": "No claim, claim family or submission has that id."}}
+_ACTION: dict[int | str, dict[str, Any]] = {
+    **_UNKNOWN, **BAD_BODY, 409: {"model": Refusal, "description": "The claim's state refuses the action."}}
 
 
 class Override(Action):
@@ -31,7 +46,7 @@ def router(runtime: Runtime) -> APIRouter:
         async with runtime.db.acquire() as conn:
             return await operator.held(ClaimsStore(conn))
 
-    @api.get("/{ident}")
+    @api.get("/{ident}", responses=_UNKNOWN)
     async def show(ident: str) -> JSONResponse:
         async with runtime.db.acquire() as conn:
             try:
@@ -54,18 +69,19 @@ def router(runtime: Runtime) -> APIRouter:
     def action(name: str) -> None:
         work = getattr(operator, name)
 
-        async def run(ident: str, body: Action) -> JSONResponse:
-            return await perform(lambda db: work(db, ident, body.operator_id, body.reason, runtime.clock.now()))
+        async def run(ident: str, body: Action, who: Principal = Depends(authenticated)) -> JSONResponse:
+            return await perform(lambda db: work(db, ident, who.name, body.reason, runtime.clock.now()))
 
-        api.add_api_route(f"/{{ident}}/{name}", run, methods=["POST"], name=f"claims_{name}")
+        api.add_api_route(f"/{{ident}}/{name}", run, methods=["POST"], name=f"claims_{name}", status_code=202,
+                          responses=_ACTION)
 
     for name in ("release", "correct", "void"):
         action(name)
 
-    @api.post("/{ident}/override", name="claims_override")
-    async def override(ident: str, body: Override) -> JSONResponse:
+    @api.post("/{ident}/override", name="claims_override", status_code=202, responses=_ACTION)
+    async def override(ident: str, body: Override, who: Principal = Depends(authenticated)) -> JSONResponse:
         """Waive one edit on one held claim (audited), then scrub it again."""
-        return await perform(lambda db: operator.override(db, ident, body.edit_id, body.operator_id, body.reason,
+        return await perform(lambda db: operator.override(db, ident, body.edit_id, who.name, body.reason,
                                                           runtime.clock.now()))
 
     return api

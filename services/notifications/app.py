@@ -15,6 +15,7 @@ def build_definition(nsettings: NotificationSettings | None = None) -> ServiceDe
         name="notifications",
         migrations=Path(__file__).with_name("migrations"),
         handlers=HANDLERS,
+        append_only=("delivery_attempts",),  # what each delivery attempt got back
         background=background(nsettings or get_notification_settings()),
     )
 

@@ -10,6 +10,10 @@ from services.remits.handlers import HANDLERS
 
 DEFINITION = ServiceDefinition(
     name="remits", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS,
-    routers=[http_api.router], background=[poll_inbound, restate_queued],
+    routers=[http_api.router], customize_app=http_api.install_openapi, background=[poll_inbound, restate_queued],
+    # The double-entry ledger (the books are restated by a new `books` journal, never by an update)
+    # and what each posting, recoupment, write-off and refund said.
+    append_only=("ledger_entries", "postings", "posting_lines", "recoupments", "insurance_writeoffs",
+                 "writeoffs", "refunds"),
 )
 create_app = service_app_factory(DEFINITION)

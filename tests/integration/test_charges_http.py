@@ -16,9 +16,11 @@ from schemas import examples as ex
 from services.charges.app import DEFINITION, create_app
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
+from services.chassis.tokens import Scope
 from tests.support import intake
 from tests.support.kafka_io import count, eventually
 from tests.support.runtimes import running
+from tests.support.tokens import authorized
 
 pytestmark = pytest.mark.integration
 CANARY = "CANARY-Zebediah-Quux-555-12-3456"
@@ -32,8 +34,8 @@ async def app(platform: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://charges") as c:
+async def client(app: FastAPI, platform: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with authorized(app, platform, name="ehr-feed", scope=Scope.OPERATE) as c:
         yield c
 
 

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
-import httpx
 import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
@@ -27,16 +26,19 @@ from edi.validate import pyx12_validate
 from edi.x837 import read_837p
 from sandbox.acknowledgments import ClaimDecision, TransactionFinding, acknowledge_interchange, build_277ca
 from schemas import examples as ex
+from services.chassis.app import mount_service
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.claims import background, http_api
+from services.chassis.tokens import Scope
+from services.claims import background
 from services.claims.app import DEFINITION
 from services.claims.domain.codesets import quarter_of
 from tests.support import intake
 from tests.support.kafka_io import count, eventually, publish, read_topic
 from tests.support.runtimes import running
 from tests.support.testsvc import example
+from tests.support.tokens import authorized
 
 pytestmark = pytest.mark.integration
 # The CLI runs on the system clock: keep the story in the recent past so timely filing holds.
@@ -468,8 +470,9 @@ async def test_operator_overrides_one_edit_on_one_claim(
     not_failing = await cli(["claims", "override", claim_id, "NCCI-PTP", "--reason", "no"])
     assert not_failing.exit_code == 1 and "not held by NCCI-PTP" in not_failing.output
     app = FastAPI()
-    app.include_router(http_api.router(claims))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://claims") as client:
+    mount_service(app, claims)
+    async with authorized(app, platform, name="biller-7", scope=Scope.OPERATE) as client:
+        # A body `operator_id` (older clients sent one) is ignored: the token's name is the actor.
         body = {"edit_id": "pos-component", "reason": "read in our own office suite", "operator_id": "usr_7"}
         done = await client.post(f"/v1/claims/{claim_id}/override", json=body)
         assert (await client.post("/v1/claims/nope/override", json=body)).status_code == 404
@@ -479,11 +482,12 @@ async def test_operator_overrides_one_edit_on_one_claim(
     waived = [e for e in shown["edits"] if e["edit_id"] == "POS-COMPONENT"]
     assert [e["severity"] for e in waived] == ["warning"] and "read in our own office suite" in waived[0]["message"]
     [released] = await wait_for(platform, enc, "ClaimReleased")
-    assert released["released_by"] == "operator" and released["operator_id"] == "usr_7"
+    # Issue 16: the authenticated token's name, not the body's operator_id, names who did it.
+    assert released["released_by"] == "operator" and released["operator_id"] == "biller-7"
     assert released["reason"].startswith("POS-COMPONENT waived")
     [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
     assert submitted["claim_id"] == claim_id
-    audit = "SELECT count(*) FROM audit_log WHERE action = 'claims.override' AND subject = $1"
+    audit = "SELECT count(*) FROM audit_log WHERE action = 'claims.override' AND subject = $1 AND actor = 'biller-7'"
     assert await count(platform, "claims", audit, claim_id) == 1
     history = json.loads((await cli(["claims", "show", claim_id, "--json"])).stdout)["history"]
     assert [h["detail"].get("edit_id") for h in history if h["trigger"] == "waive_edit"] == ["POS-COMPONENT"]

@@ -6,18 +6,20 @@ from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi import FastAPI
 
+from services.chassis.app import mount_service
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from services.claims import background, http_api
+from services.chassis.tokens import Scope
+from services.claims import background
 from services.claims.service import operator
 from services.claims.store import ClaimsStore
 from tests.integration.test_claims_flow import TODAY, claims_running, post_encounter, wait_for
 from tests.support.kafka_io import count, eventually
+from tests.support.tokens import authorized
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -71,12 +73,12 @@ async def test_bill_hold_then_follow_up_then_http_actions(platform: Settings, cl
     assert await count(platform, "claims", follow_ups, submitted["claim_id"]) == 1
 
     app = FastAPI()
-    app.include_router(http_api.router(claims))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://claims") as client:
+    mount_service(app, claims)
+    async with authorized(app, platform, name="biller-7", scope=Scope.OPERATE) as client:
         shown = await client.get(f"/v1/claims/{submitted['claim_id']}")
         assert shown.status_code == 200
         assert [h["trigger"] for h in shown.json()["history"]] == ["create", "scrub_pass", "submit", "follow_up"]
-        body = {"reason": "fix", "operator_id": "usr_1"}
+        body = {"reason": "fix"}
         refused = await client.post(f"/v1/claims/{submitted['claim_id']}/correct", json=body)
         assert refused.status_code == 409 and "never adjudicated" in refused.json()["error"]
         assert (await client.post("/v1/claims/nope/void", json=body)).status_code == 404

@@ -27,7 +27,7 @@ from typer.testing import CliRunner
 
 from cli.main import app as rcm
 from services.chassis import inbox, outbox
-from services.chassis.http import platform_router
+from services.chassis.app import install_platform
 from services.chassis.outbox import OutboxRelay
 from services.chassis.parking import ParkKey
 from services.chassis.runtime import Runtime
@@ -35,6 +35,7 @@ from services.chassis.settings import Settings
 from tests.support import testsvc
 from tests.support.kafka_io import count, eventually, publish, read_topic
 from tests.support.runtimes import running
+from tests.support.tokens import bearer, issue
 
 pytestmark = pytest.mark.integration
 
@@ -168,9 +169,11 @@ async def test_handler_failure_dead_letters_then_replay_applies_it(
     records = await read_topic(platform, "rcm.remits.dlq.v1")
     index = next(i for i, (k, _, _) in enumerate(records) if k == b"PA-REPLAY-1")
     app = FastAPI()
-    app.include_router(platform_router(relay))
+    install_platform(app, relay)
     server, task = await _serve(app, unused_tcp_port)
     monkeypatch.setenv("RCM_REMITS_HTTP_PORT", str(unused_tcp_port))
+    # The CLI sends RCM_API_TOKEN (else `rcm up`'s operator token); the audit names the token's owner.
+    monkeypatch.setenv("RCM_API_TOKEN", await issue(platform, ["remits"], name="ops-replayer"))
     try:
         result = await asyncio.to_thread(
             CliRunner().invoke, rcm, ["dlq", "replay", "remits", f"0:{index}", "--reason", "handler fixed"]
@@ -181,7 +184,8 @@ async def test_handler_failure_dead_letters_then_replay_applies_it(
     assert result.exit_code == 0, result.output
     assert "applied" in result.output
     assert await count(platform, "remits", "SELECT count(*) FROM test_effects WHERE event_id = $1", failing.id) == 1
-    assert await count(platform, "remits", "SELECT count(*) FROM audit_log WHERE action = 'dlq.replay'") == 1
+    assert await count(platform, "remits", "SELECT count(*) FROM audit_log WHERE action = 'dlq.replay'"
+                                           " AND actor = 'ops-replayer'") == 1
 
 
 async def test_trace_crosses_kafka_hop_and_outbox_relay(
@@ -213,7 +217,9 @@ async def test_service_role_cannot_touch_another_schema(platform: Settings) -> N
             await conn.execute("CREATE TABLE claims.intruder (id int)")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):
             await conn.execute("CREATE TABLE public.intruder (id int)")
-        await conn.execute("CREATE TABLE charges.own_table (id int)")  # its own schema is fine
+        # Nor in its own schema: its owner role runs the migrations (test_least_privilege.py).
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE charges.own_table (id int)")
     finally:
         await conn.close()
 
@@ -434,9 +440,12 @@ async def test_replay_of_a_missing_partition_or_offset_answers_404_at_once(
 
     await eventually(dlq_exists, what="a record in the DLQ")
     app = FastAPI()
-    app.include_router(platform_router(relay))
-    body = {"actor": "ops", "reason": "x"}
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remits") as client:
+    install_platform(app, relay)
+    body = {"reason": "x"}
+    secret = await issue(platform, ["remits"])
+    monkeypatch.setenv("RCM_API_TOKEN", secret)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remits",
+                                 headers=bearer(secret)) as client:
         started = time.monotonic()
         missing = await client.post("/admin/dlq/replay", json={**body, "partition": 5, "offset": 0})
         elapsed = time.monotonic() - started
@@ -478,6 +487,7 @@ async def test_replay_cli_reports_a_non_json_answer_without_a_traceback(
 
     server, task = await _serve(app, unused_tcp_port)
     monkeypatch.setenv("RCM_CHARGES_HTTP_PORT", str(unused_tcp_port))
+    monkeypatch.setenv("RCM_API_TOKEN", "rcm_" + "x" * 43)  # any token: this server answers 500 whatever
     try:
         result = await asyncio.to_thread(
             CliRunner().invoke, rcm, ["dlq", "replay", "charges", "5:0", "--reason", "x"]

@@ -23,9 +23,8 @@ async def test_rerun_is_a_noop_and_concurrent_runners_do_not_collide(platform: S
     _write(tmp_path, "0001_things.sql", "CREATE TABLE things (id int PRIMARY KEY);")
     _write(tmp_path, "0002_more.sql", "INSERT INTO things VALUES (1);")
     wanted = migrations.service_migrations(tmp_path)
-    url = platform.database_url("claims")
-    first, second = await asyncpg.connect(url), await asyncpg.connect(url)
-    try:
+    async with migrations.owner_connection(platform, "claims") as first, \
+            migrations.owner_connection(platform, "claims") as second:
         results = await asyncio.gather(
             migrations.apply(first, "claims", wanted), migrations.apply(second, "claims", wanted)
         )
@@ -37,33 +36,25 @@ async def test_rerun_is_a_noop_and_concurrent_runners_do_not_collide(platform: S
         owner = await first.fetchval(
             "SELECT tableowner FROM pg_tables WHERE schemaname = 'claims' AND tablename = 'things'"
         )
-        assert owner == "rcm_claims"
-    finally:
-        await first.close()
-        await second.close()
+        # The schema's owner role, not the service's login role (docs/security.md).
+        assert owner == "rcm_claims_owner"
 
 
 async def test_a_changed_applied_file_is_refused(platform: Settings, tmp_path: Path) -> None:
     _write(tmp_path, "0001_widgets.sql", "CREATE TABLE widgets (id int);")
-    conn = await asyncpg.connect(platform.database_url("remits"))
-    try:
+    async with migrations.owner_connection(platform, "remits") as conn:
         await migrations.apply(conn, "remits", migrations.discover("service", tmp_path))
         _write(tmp_path, "0001_widgets.sql", "CREATE TABLE widgets (id bigint);")
         with pytest.raises(migrations.MigrationError, match="was changed after it was applied"):
             await migrations.apply(conn, "remits", migrations.discover("service", tmp_path))
-    finally:
-        await conn.close()
 
 
 async def test_a_failing_file_leaves_nothing_behind(platform: Settings, tmp_path: Path) -> None:
     _write(tmp_path, "0001_half.sql", "CREATE TABLE half (id int); SELECT no_such_function();")
-    conn = await asyncpg.connect(platform.database_url("notifications"))
-    try:
+    async with migrations.owner_connection(platform, "notifications") as conn:
         with pytest.raises(asyncpg.UndefinedFunctionError):
             await migrations.apply(conn, "notifications", migrations.discover("broken", tmp_path))
         assert await conn.fetchval("SELECT to_regclass('notifications.half')") is None
         assert await conn.fetchval(
             "SELECT count(*) FROM notifications.schema_migrations WHERE name LIKE 'broken/%'"
         ) == 0
-    finally:
-        await conn.close()

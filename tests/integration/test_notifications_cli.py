@@ -11,7 +11,6 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import aiosmtplib
-import asyncpg
 import httpx
 import pytest
 from typer.testing import CliRunner
@@ -28,11 +27,8 @@ pytestmark = pytest.mark.integration
 
 
 async def _migrated(platform: Settings) -> None:
-    conn = await asyncpg.connect(platform.database_url("notifications"))
-    try:
-        await migrations.apply(conn, "notifications", migrations.service_migrations(DEFINITION.migrations))
-    finally:
-        await conn.close()
+    await migrations.migrate(platform, "notifications", migrations.service_migrations(DEFINITION.migrations),
+                             DEFINITION.append_only)
 
 
 async def test_webhooks_add_list_remove(platform: Settings, cli_env: None) -> None:

@@ -81,11 +81,18 @@ REIMPORT_EXEMPT = ("duplicate_arrivals", "remittance_files")  # each arrival is 
 @pytest.fixture(scope="module")
 async def pool(platform: Settings) -> AsyncIterator[asyncpg.Pool]:
     """The remits role's pool on this module's database, migrated as the service migrates it."""
+    await migrations.migrate(platform, DEFINITION.name, migrations.service_migrations(DEFINITION.migrations),
+                             DEFINITION.append_only)
     db = await create_pool(platform.database_url(DEFINITION.name), max_size=2)
-    async with db.acquire() as conn:
-        await migrations.apply(conn, DEFINITION.name, migrations.service_migrations(DEFINITION.migrations))
-    yield db
+    # Emptying the tables between streams is the owner's: the service's role may not TRUNCATE.
+    async with migrations.owner_connection(platform, DEFINITION.name) as owner:
+        _OWNER.append(owner)
+        yield db
+        _OWNER.clear()
     await db.close()
+
+
+_OWNER: list[asyncpg.Connection] = []
 
 
 async def tables(conn: asyncpg.Connection) -> list[str]:
@@ -518,7 +525,9 @@ async def label(run: Run) -> None:
 
 async def run_stream(conn: asyncpg.Connection, stream: Stream) -> Run:
     """Empty remits tables, then the stream played through the service."""
-    await conn.execute(f"TRUNCATE {', '.join(await tables(conn))} RESTART IDENTITY CASCADE")
+    owner, = _OWNER
+    await owner.execute(f"SET search_path TO {DEFINITION.name}")
+    await owner.execute(f"TRUNCATE {', '.join(await tables(conn))} RESTART IDENTITY CASCADE")
     run = Run(conn, stream)
     await play(run)
     return run

@@ -114,7 +114,8 @@ async def test_stream_of_835s_posts_to_the_cent(platform: Settings, remits: Runt
     cash = (await sql(platform, "SELECT sum(amount) FROM ledger_entries WHERE account = 'payer_cash'"))[0][0]
     bpr = (await sql(platform, "SELECT sum(total_payment) FROM remittances"))[0][0]
     assert cash == bpr == first.total_payment + second.total_payment + third.total_payment
-    with pytest.raises(asyncpg.RaiseError):
+    # The service's role has no UPDATE on its ledger at all (the trigger is the second guard).
+    with pytest.raises(asyncpg.InsufficientPrivilegeError):
         await sql(platform, "UPDATE ledger_entries SET amount = 0")
     recoup = await sql(platform, "SELECT claim_id FROM ledger_entries WHERE account = 'plb_recoupment'"
                                  " AND kind = 'plb'")

@@ -28,12 +28,14 @@ from edi.x835 import ClaimPayment, write_835
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
 from services.chassis.sftp import open_clearinghouse
+from services.chassis.tokens import Scope
 from services.remits import background, store
 from services.remits.app import DEFINITION, create_app
 from services.remits.rows import SubmissionRow
 from services.remits.service import patient_payments, remittances
 from services.remits.settings import RemitsSettings, remits_settings
 from tests.support.runtimes import running
+from tests.support.tokens import authorized, issue
 from tests.unit.remits.builders import adj, claim, line, plb, remittance
 
 pytestmark = pytest.mark.integration
@@ -56,8 +58,8 @@ async def app(platform: Settings) -> AsyncIterator[FastAPI]:
 
 
 @pytest.fixture
-async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remits") as c:
+async def client(app: FastAPI, platform: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with authorized(app, platform, name="cashier-1", scope=Scope.OPERATE) as c:
         yield c
 
 
@@ -368,7 +370,7 @@ def test_the_upload_limit_defaults_to_50_mb(monkeypatch: pytest.MonkeyPatch) -> 
 
 
 async def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(
-    app: FastAPI, small_upload_limit: int, unused_tcp_port: int
+    app: FastAPI, platform: Settings, small_upload_limit: int, unused_tcp_port: int
 ) -> None:
     """Over a real socket: the 413 comes back while the client has sent only the headers and a
     first piece of a 10 MB body (the server does not wait for, or hold, the rest)."""
@@ -381,8 +383,10 @@ async def test_a_declared_body_over_the_limit_is_refused_before_it_is_sent(
             if server.started:
                 break
             await asyncio.sleep(0.05)
+        secret = await issue(platform, ["remits"], name="uploader", scope=Scope.OPERATE)
         reader, writer = await asyncio.open_connection("127.0.0.1", unused_tcp_port)
         writer.write(b"POST /v1/remittances?file_name=big.835 HTTP/1.1\r\nHost: remits\r\n"
+                     b"Authorization: Bearer " + secret.encode() + b"\r\n"
                      b"Content-Type: application/octet-stream\r\nContent-Length: 10000000\r\n\r\n" + b"ISA*" * 256)
         await writer.drain()
         try:

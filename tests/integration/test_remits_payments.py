@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from typer.testing import CliRunner
@@ -23,6 +22,7 @@ from edi.x835 import write_835
 from services.chassis.clearinghouse import FolderClearinghouse
 from services.chassis.clock import FixedClock
 from services.chassis.settings import Settings
+from services.chassis.tokens import Scope
 from services.remits import store
 from services.remits.app import DEFINITION, create_app
 from services.remits.rows import SubmissionRow
@@ -31,6 +31,7 @@ from tests.support.kafka_io import eventually, publish, read_topic
 from tests.support.remits_io import params, sql, submitted, wait_sql
 from tests.support.runtimes import running
 from tests.support.testsvc import example
+from tests.support.tokens import authorized
 from tests.unit.remits.builders import adj, claim, line, remittance
 
 pytestmark = pytest.mark.integration
@@ -115,7 +116,7 @@ async def test_statement_payments_credits_and_refunds(platform: Settings, app: F
     assert await due(platform) == {"enc_p1": D("40.00"), "enc_p2": D("0.00"), "enc_pQ": D("25.00")}
 
     # HTTP: an unknown statement is ignored (said on the payment), the money goes to the oldest balance.
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://remits") as client:
+    async with authorized(app, platform, name="cashier-2", scope=Scope.OPERATE) as client:
         body = payment("h", PAYER, "10.00", statement_id="stm_UNKNOWN").model_dump(mode="json")
         answer = await client.post("/v1/payments", json=body)
     assert answer.status_code == 202, answer.text

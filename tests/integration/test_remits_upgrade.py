@@ -7,7 +7,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-import asyncpg
 import pytest
 
 from services.chassis import migrations
@@ -38,8 +37,8 @@ async def test_books_posted_before_0006_are_restated_to_one_receivable(platform:
     wanted = migrations.service_migrations(DEFINITION.migrations)
     before = [m for m in wanted if not m.name.startswith("service/0006")]
     assert len(before) == len(wanted) - 1
-    conn = await asyncpg.connect(platform.database_url("remits"))
-    try:
+    # The installation as it was: its rows written by the schema owner, as the old service did.
+    async with migrations.owner_connection(platform, "remits") as conn:
         await migrations.apply(conn, "remits", before)
         await conn.execute(
             "INSERT INTO submissions (submission_id, claim_id, claim_family_id, encounter_id, patient_account_id,"
@@ -71,15 +70,13 @@ async def test_books_posted_before_0006_are_restated_to_one_receivable(platform:
                     " payer_id, account, code, amount, entered_at) VALUES ($1, 'claim', $2, $3, 'clm_up', 'enc_up',"
                     " $4, $5, $6, $7, $8)", journal, "rem_m" if posting == "pst_m" else "rem_c", posting, payer,
                     account, code, amount, AT)
-        assert await migrations.apply(conn, "remits", wanted) == ["service/0006_books.sql"]
-        backfilled = await conn.fetch("SELECT posting_id, contractual, pr_deductible FROM postings ORDER BY 1")
-        assert [tuple(r) for r in backfilled] == [("pst_c", D("113.28"), ZERO), ("pst_m", D("92.16"), D("99.84"))]
-        assert await conn.fetchval("SELECT count(*) FROM books_pending") == 1
-    finally:
-        await conn.close()
+    assert await migrations.migrate(platform, "remits", wanted, DEFINITION.append_only) == ["service/0006_books.sql"]
 
     pool = await create_pool(platform.database_url("remits"), max_size=2)
     try:
+        backfilled = await pool.fetch("SELECT posting_id, contractual, pr_deductible FROM postings ORDER BY 1")
+        assert [tuple(r) for r in backfilled] == [("pst_c", D("113.28"), ZERO), ("pst_m", D("92.16"), D("99.84"))]
+        assert await pool.fetchval("SELECT count(*) FROM books_pending") == 1
         assert await books.restate_pending(pool, AT) == 1
         async with pool.acquire() as conn:
             await store.init_codecs(conn)

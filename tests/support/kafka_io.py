@@ -14,6 +14,7 @@ from pydantic import BaseModel
 
 from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model
+from services.chassis.kafka import client_options
 from services.chassis.settings import Settings
 from services.chassis.topics import consumer_lag
 
@@ -38,7 +39,8 @@ async def publish(
     )
     if event_id is not None:
         envelope = envelope.model_copy(update={"id": event_id})
-    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(bootstrap_servers=settings.bootstrap, enable_idempotence=True,
+                                **client_options(settings))
     await producer.start()
     try:
         await producer.send_and_wait(
@@ -60,7 +62,7 @@ async def read_topic(settings: Settings, topic: str) -> list[tuple[bytes | None,
     A consumer without a group starts at the earliest offset by itself."""
     name = settings.topic(topic)
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
-                                auto_offset_reset="earliest", fetch_max_wait_ms=20)
+                                auto_offset_reset="earliest", fetch_max_wait_ms=20, **client_options(settings))
     await consumer.start()
     try:
         await consumer._client.force_metadata_update()

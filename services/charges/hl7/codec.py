@@ -15,6 +15,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
+from schemas.envelope import is_safe_token
+
 __all__ = [
     "ErrorCode",
     "Hl7Error",
@@ -231,6 +233,10 @@ class Hl7Header:
     trigger_event: str = ""
 
 
+def _id_or_empty(value: str | None) -> str:
+    return value if value is not None and is_safe_token(value) else ""
+
+
 def read_header(text: str) -> Hl7Header | None:
     """The MSH of a message, or None when not even that can be read. Never raises."""
     try:
@@ -243,9 +249,11 @@ def read_header(text: str) -> Hl7Header | None:
     parts = lines[0].split(seps.field)
     msh = Segment("MSH", 1, ("MSH", seps.field, *parts[1:]), seps)
     return Hl7Header(
-        control_id=msh.value(10) or "",
-        sending_application=msh.value(3) or "",
-        sending_facility=msh.value(4) or "",
+        # An ACK echoes these to the sender only, yet a value that is not an id is not echoed
+        # at all: the mapping refuses it (AR), and the ACK then carries the fields empty.
+        control_id=_id_or_empty(msh.value(10)),
+        sending_application=_id_or_empty(msh.value(3)),
+        sending_facility=_id_or_empty(msh.value(4)),
         processing_id=msh.value(11) or "",
         version=msh.value(12) or "",
         message_type=msh.value(9) or "",

@@ -17,6 +17,7 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, ParamSpec, TypeVar
 
+from schemas.envelope import is_safe_token
 from services.charges.hl7.codec import ErrorCode, Hl7Error, Hl7Location, Hl7MappingError, Segment, pick, tokenize
 from services.charges.hl7.defaults import CLAIM_FILING_INDICATORS, Hl7Defaults
 
@@ -504,6 +505,13 @@ def read_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
         raise Hl7MappingError("MSH", 1, 3, "101", "MSH-3 (sending application) is required", reject=True)
 
     errs = _Errors()
+    # The sender chooses these, and an ACK echoes them: ids only, refused otherwise and then
+    # echoed empty (codec.read_header). MSH-3 has the stricter source-system rule of its own.
+    for number, name in ((4, "sending facility"), (10, "message control id")):
+        value = msh.value(number)
+        if value is not None and not is_safe_token(value):
+            errs.add(Hl7MappingError("MSH", 1, number, "102", f"MSH-{number} ({name}) must be 1 to 128 of "
+                                     "A-Z a-z 0-9 _ . : / - (an id, never free text)"))
     pid = _single(by_name, "PID", msh, errs)
     pv1 = _single(by_name, "PV1", msh, errs)
     ft1s = by_name.get("FT1", [])
