@@ -208,7 +208,3 @@ def audit(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
         console.print("[green]audit clean[/green]" if not differences else f"[red]{differences} difference(s)[/red]")
     if differences:
         raise typer.Exit(1)
-
-
-def register(root: typer.Typer) -> None:
-    root.command()(audit)

@@ -437,7 +437,3 @@ def demo(
     if audit:
         result = subprocess.run([RCM, "audit", *(["--json"] if as_json else [])], check=False)
         raise typer.Exit(result.returncode)
-
-
-def register(root: typer.Typer) -> None:
-    root.command()(demo)

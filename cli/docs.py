@@ -14,7 +14,7 @@ import yaml
 from schemas.docs_html import render_html
 from schemas.generate import ASYNCAPI_FILE, GENERATED_DIR
 
-__all__ = ["DocsSite", "docs", "make_server", "register"]
+__all__ = ["DocsSite", "docs", "make_server"]
 
 HOST = "127.0.0.1"
 _CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; base-uri 'none'"
@@ -104,7 +104,3 @@ def docs(
     finally:
         server.shutdown()
         server.server_close()
-
-
-def register(root: typer.Typer) -> None:
-    root.command("docs")(docs)

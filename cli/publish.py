@@ -31,7 +31,7 @@ from schemas.registry import INTAKE_TOPICS, REGISTRY, ContractError, key_of, spe
 from schemas.topics import prefixed
 from services.chassis.settings import KafkaSecurityError
 
-__all__ = ["EXIT_BROKER", "EXIT_INVALID", "EXIT_USAGE", "Prepared", "prepare", "publish", "register"]
+__all__ = ["EXIT_BROKER", "EXIT_INVALID", "EXIT_USAGE", "Prepared", "prepare", "publish"]
 
 EXIT_INVALID = 1
 EXIT_USAGE = 2
@@ -208,7 +208,3 @@ def publish(
             f"published {prepared.event_type} to {full_topic} partition {result['partition']} "
             f"offset {result['offset']} (key {prepared.key}, ce_id {prepared.envelope.id})"
         )
-
-
-def register(root: typer.Typer) -> None:
-    root.command("publish")(publish)

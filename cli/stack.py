@@ -168,10 +168,3 @@ def migrate(
             raise typer.Exit(1) from exc
         console.print(f"{service}: {len(done)} migration(s) applied, grants rebuilt")
 
-
-def register(root: typer.Typer) -> None:
-    root.command()(up)
-    root.command()(migrate)
-    root.command()(down)
-    root.command()(status)
-    root.command()(logs)

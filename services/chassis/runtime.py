@@ -9,7 +9,7 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -158,6 +158,7 @@ class Runtime:
             # FastStream would JSON-decode a body labelled application/json before our code
             # runs, and a garbage body would then fail outside our DLQ path: keep it raw.
             decoder=_raw_body,
+            parser=_headers_as_text,
         )
         async def on_record(msg: KafkaMessage) -> None:
             raw = msg.raw_message
@@ -250,3 +251,19 @@ class Runtime:
 
 async def _raw_body(message: StreamMessage[Any]) -> bytes:
     return message.body
+
+
+async def _headers_as_text(
+    message: Any, original: Callable[[Any], Awaitable[StreamMessage[Any]]]
+) -> StreamMessage[Any]:
+    """FastStream decodes every header value as UTF-8 while it parses a record, before our code
+    runs: found by fuzzing against the broker, a record with one header value that is not UTF-8
+    (any header, set by the sender) failed there and was skipped: neither applied nor
+    dead-lettered, lost. FastStream parses a text copy of the headers; the record itself keeps
+    its bytes, which the chassis reads (and dead-letters whole, the bad header included)."""
+    headers = message.headers
+    message.headers = [(name, (value or b"").decode("utf-8", errors="replace").encode()) for name, value in headers]
+    try:
+        return await original(message)
+    finally:
+        message.headers = headers

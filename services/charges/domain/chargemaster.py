@@ -34,6 +34,8 @@ REQUIRED_COLUMNS = ("cdm_code", "procedure_code", "revenue_code", "description",
 OPTIONAL_COLUMNS = ("modifiers", "effective_date")
 MAX_DESCRIPTION = 80  # the contracts' Text80, so a CDM description fits every event it is copied into
 
+NOT_CSV = "cannot be read as CSV (a cell over the 131,072 characters the CSV reader takes)"
+
 
 @dataclass(frozen=True, slots=True)
 class ChargemasterItem:
@@ -154,7 +156,11 @@ def parse_chargemaster_csv(text: str, *, reference: ReferenceData | None = None)
             continue
         # One record per physical line keeps reported line numbers exact; a quoted line
         # break would only ever be a broken description anyway.
-        cells = [c.strip() for c in next(csv.reader([line]))]
+        try:
+            cells = [c.strip() for c in next(csv.reader([line]))]
+        except csv.Error:  # found by fuzzing: it ended `rcm chargemaster load` in a traceback
+            errors.append(LineError(number, None, NOT_CSV))
+            continue
         if header is None:
             header = [c.lower() for c in cells]
             errors += _header_errors(header, number)

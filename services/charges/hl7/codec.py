@@ -33,6 +33,10 @@ __all__ = [
 ErrorCode = Literal["100", "101", "102", "103", "200", "207"]
 
 _SEGMENT_ID = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+MAX_FIELD_PARTS = 500
+"""Repetition, component and subcomponent separators one field may hold. Real fields hold a
+few dozen at most; a 1 MB frame of "~" in one field took the mapping 8 to 12 s of the event
+loop (every lookup splits the whole field), so such a field is refused (AE) before mapping."""
 
 
 # --------------------------------------------------------------------------- errors
@@ -102,6 +106,11 @@ class _Separators:
     repetition: str
     escape: str
     subcomponent: str
+
+    @property
+    def inner(self) -> tuple[str, str, str]:
+        """The separators inside a field."""
+        return self.repetition, self.component, self.subcomponent
 
 
 _DEFAULT_SEPARATORS = _Separators("|", "^", "~", "\\", "&")
@@ -213,6 +222,12 @@ def tokenize(text: str) -> list[Segment]:
             raise Hl7MappingError("MSH", 2, None, "100", "one message per frame: a second MSH segment", reject=True)
         counts[name] = counts.get(name, 0) + 1
         fields = (name, seps.field, *parts[1:]) if name == "MSH" else tuple(parts)
+        for n, raw in enumerate(fields[1:], start=1):
+            if len(raw) > MAX_FIELD_PARTS and sum(raw.count(c) for c in seps.inner) > MAX_FIELD_PARTS:
+                raise Hl7MappingError(
+                    name, counts[name], n, "102",
+                    f"{name}-{n} holds more than {MAX_FIELD_PARTS} repetitions, components and subcomponents",
+                )
         segments.append(Segment(name, counts[name], fields, seps))
     return segments
 

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Literal
 
 from services.chassis.icd10cm import CodeFileError
+from services.claims.domain.payers import NOT_CSV
 
 DATA = Path(__file__).with_name("data")
 SAMPLE_QUARTER = "2026Q1"
@@ -39,6 +40,7 @@ _CODE = re.compile(r"^[A-Z0-9]{5}$")
 _QUARTER = re.compile(r"^(\d{4})Q([1-4])$")
 ModifierIndicator = Literal["0", "1", "9"]
 AdjudicationIndicator = Literal["1", "2", "3"]
+
 
 
 @dataclass(frozen=True)
@@ -143,7 +145,10 @@ def _cells(text: str) -> Iterator[tuple[int, list[str]]]:
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
-        row = line.split("\t") if "\t" in line else next(csv.reader([line]))
+        try:
+            row = line.split("\t") if "\t" in line else next(csv.reader([line]))
+        except csv.Error:  # found by fuzzing: it ended `rcm codesets load` in a traceback
+            raise CodeFileError(number, None, NOT_CSV) from None
         yield number, [cell.strip().strip('"').strip() for cell in row]
 
 

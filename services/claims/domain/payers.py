@@ -97,6 +97,9 @@ def parse_payers(text: str) -> list[PayerConfig]:
     return out
 
 
+NOT_CSV = "cannot be read as CSV (a cell over the 131,072 characters the CSV reader takes)"
+
+
 @dataclass(frozen=True)
 class FeeRow:
     procedure_code: str
@@ -110,12 +113,16 @@ def parse_fee_schedule(text: str) -> list[FeeRow]:
     lines = [line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     reader = csv.DictReader(io.StringIO("\n".join(lines)))
     need = {"procedure_code", "modifier", "allowed_amount", "effective_date"}
-    if reader.fieldnames is None or not need <= set(reader.fieldnames):
+    try:
+        header, read = reader.fieldnames, list(reader)
+    except csv.Error:  # found by fuzzing: it ended `rcm feeschedule load` in a traceback
+        raise PayerFileError([f"row {reader.line_num}: {NOT_CSV}"]) from None
+    if header is None or not need <= set(header):
         raise PayerFileError([f"header must name {', '.join(sorted(need))}"])
     errors: list[str] = []
     rows: list[FeeRow] = []
     seen: set[tuple[str, str, date]] = set()
-    for n, row in enumerate(reader, start=2):
+    for n, row in enumerate(read, start=2):
         code = (row["procedure_code"] or "").strip().upper()
         modifier = (row["modifier"] or "").strip().upper()
         if not re.fullmatch(r"[A-Z0-9]{5}", code):

@@ -126,8 +126,10 @@ def _payer(t: RemittanceTransaction) -> PayerRef:
     return PayerRef(payer_id=payer_id, payer_name=(t.payer.name or payer_id)[:60].strip())
 
 
-async def _post_file(conn: asyncpg.Connection, file_id: str, sha: str, raw: bytes, file_name: str,
-                     at: datetime) -> IngestResult:
+def postable(raw: bytes) -> list[tuple[RemittanceTransaction, PayerRef]]:
+    """The transactions of an 835 file's bytes, each with its payer, when the file reads whole
+    and balances: what is checked before anything is written. Raises Quarantine with the
+    reason otherwise. Pure, so the fuzz tests drive it by the thousand."""
     try:
         remittance = read_835(decode(raw))
     except X12Error as exc:
@@ -141,12 +143,19 @@ async def _post_file(conn: asyncpg.Connection, file_id: str, sha: str, raw: byte
                 if not c.ok]
     if problems:
         raise Quarantine("balancing: " + "; ".join(problems[:5]))
-    result = IngestResult(file_id, "posted")
+    found = []
     for t in remittance.transactions:
         try:
-            payer = _payer(t)
+            found.append((t, _payer(t)))
         except ValidationError as exc:
             raise Quarantine(f"ST {t.control_number}: payer identification is invalid") from exc
+    return found
+
+
+async def _post_file(conn: asyncpg.Connection, file_id: str, sha: str, raw: bytes, file_name: str,
+                     at: datetime) -> IngestResult:
+    result = IngestResult(file_id, "posted")
+    for t, payer in postable(raw):
         original = await store.remittance_by_trace(conn, payer.payer_id, t.trace_number)
         if original is not None:
             await store.record_duplicate(conn, "trace", sha, file_name, original, at)

@@ -77,7 +77,7 @@ def test_chunking_never_changes_the_frames(payloads: list[bytes], cuts: list[int
 # --------------------------------------------------------------------------- the ACK for each failure
 
 
-class _DatabaseDown:
+class DatabaseDown:
     def acquire(self) -> Any:
         return self
 
@@ -89,7 +89,7 @@ class _DatabaseDown:
 
 
 def door() -> Hl7Door:
-    runtime = SimpleNamespace(clock=FixedClock(datetime(2026, 3, 2, 12, tzinfo=UTC)), db=_DatabaseDown())
+    runtime = SimpleNamespace(clock=FixedClock(datetime(2026, 3, 2, 12, tzinfo=UTC)), db=DatabaseDown())
     return Hl7Door(cast(Any, runtime), DEFAULTS)
 
 

@@ -27,8 +27,8 @@ runner = CliRunner()
 def make_root() -> typer.Typer:
     root = typer.Typer()
     root.add_typer(cli.schemas.app, name="schemas")
-    cli.docs.register(root)
-    cli.publish.register(root)
+    root.command("docs")(cli.docs.docs)
+    root.command("publish")(cli.publish.publish)
     return root
 
 
