@@ -252,6 +252,7 @@ class EventConsumer:
             ctx = HandlerContext(conn, envelope, record, self.clock, self)
             await handler(ctx, event)
             outcome = Outcome.PARKED if ctx.parked else Outcome.APPLIED
+            faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT)
         faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT)
         return outcome
 

@@ -24,7 +24,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 
-from services.chassis import inbox, migrations, outbox, telemetry
+from services.chassis import faults, inbox, migrations, outbox, telemetry
 from services.chassis.clock import Clock
 from services.chassis.consumer import EventConsumer, Handler, Rejecter
 from services.chassis.db import create_pool
@@ -93,6 +93,7 @@ class Runtime:
         return self.pool
 
     async def start(self) -> None:
+        faults.parse(self.settings.fault)  # a misspelt RCM_FAULT stops the start, not a handler
         await migrations.prepare_schema(
             self.settings, self.service, migrations.service_migrations(self.definition.migrations),
             self.definition.append_only,
@@ -170,6 +171,9 @@ class Runtime:
                 value=raw.value or b"",
                 headers=list(raw.headers or ()),
             )
+            if faults.active(self.settings.fault, faults.COMMIT_BEFORE_PROCESS):
+                await msg.ack()  # the planted at-most-once bug of the chaos suite's negative control
+                faults.maybe_crash(self.settings.fault, faults.COMMIT_BEFORE_PROCESS)
             try:
                 await consumer.process(record)
             except BaseException:
