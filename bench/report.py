@@ -127,4 +127,9 @@ def number(value: float, digits: int = 0) -> str:
 
 
 def ratio(value: float, baseline: float) -> str:
-    return f"{value / baseline:.2f}x" if baseline > 0 else "n/a"
+    """value / baseline with two significant digits at least: a service at 0.4% of a baseline
+    shows 0.0040x, not 0.00x."""
+    if baseline <= 0:
+        return "n/a"
+    r = value / baseline
+    return f"{r:.2f}x" if r >= 0.1 else f"{r:.2g}x" if r > 0 else "0x"

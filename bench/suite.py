@@ -62,6 +62,12 @@ async def per_service(base: Settings, wanted: tuple[str, ...], found: baseline.B
     lat = Table(f"Per service: processing latency at half of saturation ({opts.latency_s:.0f} s feed, "
                 "record timestamp -> inbox transaction, ms)",
                 ("service", "events/s sent", "events", "p50", "p95", "p99", "max"))
+    sat.notes = ["Staged: the encounters' intake published with every service stopped, then each service started "
+                 "alone and drained (its upstream ones done first). events/s: the events it applied (inbox rows) over "
+                 "the span of their transactions; a type it only acknowledges is not counted."]
+    lat.notes = ["Only the service runs, on a fresh platform; the records it consumed in the saturation stage are sent "
+                 "again in order (after 10 unmeasured warm-up records). A latency ends when the transaction that "
+                 "applied the event began (its inbox row's received_at)."]
     for service in wanted:
         s = saturated[service]
         sat.add(service, number(s.events), number(s.seconds, 2), number(s.per_s), ratio(s.per_s, found.b.per_s),
@@ -95,7 +101,9 @@ async def end_to_end(base: Settings, found: baseline.Baselines, opts: Options,
                             "per_s": run.per_s, "latency_ms": None if lat is None else vars(lat),
                             "max_lag": run.max_lag, "lag_at_feed_end": run.lag_at_feed_end,
                             "drain_after_feed_s": run.drain_after_feed_s}
-    table.notes = [f"Latency: an encounter's last intake record (its close) -> its first patient-balance event. "
+    table.notes = ["Only an encounter the patient owes something for gets a balance event (remits' "
+                   "patient_payments.py); the others are neither counted nor timed. "
+                   f"Latency: an encounter's last intake record (its close) -> its first patient-balance event. "
                    f"Steady run: the last balance came {paced.drain_after_feed_s:.1f} s after the feed ended. "
                    f"Baseline (c) of this run: {number(found.c.per_s)} events/s."]
     return table

@@ -83,6 +83,8 @@ def test_table_markdown_and_block() -> None:
     assert "Kafka 4.1.1, Postgres 15.18" in text
     assert "| a | 1,000 |" in text
     assert report.ratio(3, 4) == "0.75x" and report.ratio(3, 0) == "n/a"
+    assert report.ratio(12, 3406) == "0.0035x"
+    assert report.ratio(0, 3406) == "0x"
 
 
 def test_record_appends(tmp_path: Path) -> None:
