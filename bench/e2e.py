@@ -22,7 +22,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench import workload
-from bench.platform import SANDBOX_AT_ONCE, BenchPlatform
+from bench.bench_stack import SANDBOX_AT_ONCE, BenchPlatform
 from bench.stats import Latency, rate
 from devstack.stack import PROCESSES
 from services.chassis.kafka import client_options
@@ -180,7 +180,7 @@ async def steady(base: Settings, per_s: float, duration_s: float, seed: int, tim
         span = max(follower.first.values(), default=0.0) - min(sent.values())
         drain = max(0.0, follower.last_change - fed)
         return Run(count, len(follower.first), span, Latency.of(latencies) if latencies else None, per_s,
-                   max(lags, default=0), lag_at_end, drain)
+                   max([*lags, lag_at_end]), lag_at_end, drain)
     finally:
         await follower.stop()
         say("e2e: cleaning up")

@@ -20,7 +20,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bench import workload
-from bench.platform import BenchPlatform
+from bench.bench_stack import BenchPlatform
 from bench.stats import Latency, Throughput
 from services.chassis.settings import Settings
 from services.chassis.topics import topics_consumed_by

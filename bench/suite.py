@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bench import baseline, e2e, services
-from bench.platform import BenchPlatform
+from bench.bench_stack import BenchPlatform
 from bench.report import Table, number, ratio
 from bench.stats import Latency
 from devstack import provision

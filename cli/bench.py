@@ -18,7 +18,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 app = typer.Typer(help="Benchmarks against the running stack: baselines, each service's main path, end to end.",
                   no_args_is_help=True)
-console = Console()
+# Wide enough for the tables when the output is a file or a pipe (rich assumes 80 columns there).
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 SERVICE_NAMES = ("charges", "claims", "remits", "notifications")
 REPO = Path(__file__).resolve().parents[1]
@@ -44,7 +45,7 @@ def _run(measure: Callable[[Any, Callable[[str], Any]], Awaitable[list[Any]]], a
     """Check the stack is up, run `measure(settings, say)` under a progress line, then
     print (tables or JSON) and record."""
     from bench import report
-    from bench.platform import NotUp, check_up
+    from bench.bench_stack import NotUp, check_up
     from devstack.stack import StackError
     from services.chassis.settings import get_settings
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from bench import report
+from bench.bench_stack import free_port
 from bench.e2e import Run, _latencies
-from bench.platform import free_port
 from bench.stats import Latency, Pacer, percentile, rate
 from bench.workload import Record, groups
 
