@@ -39,6 +39,8 @@ COMMANDS = (
          "Outbox rows held after the broker refused them for good, and their release."),
     Lazy("schemas", "cli.schemas:app",
          "Event contracts: generate JSON Schema and AsyncAPI, check compatibility with the baselines."),
+    Lazy("bench", "cli.bench:app",
+         "Benchmarks against the running stack: baselines, each service's main path, end to end."),
     Lazy("x12", "cli.x12:app",
          "X12 5010 tools: parse and validate 837P/835/999/277CA/TA1 files, render 837P claims."),
     Lazy("charges", "services.charges.commands:app", "Charges: encounters, charge posting and their history."),

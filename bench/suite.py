@@ -1,0 +1,109 @@
+"""`rcm bench`'s measurements put together: each run measures the baselines first, then what was
+asked, and gives back tables in which every figure stands beside a baseline of the same run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from bench import baseline, e2e, services
+from bench.bench_stack import BenchPlatform
+from bench.report import Table, number, ratio
+from bench.stats import Latency
+from devstack import provision
+from services.chassis.settings import Settings
+
+
+@dataclass(frozen=True)
+class Options:
+    events: int = 2_000
+    """Records of the baselines."""
+    encounters: int = 600
+    """Encounters whose intake feeds the per-service saturation stages."""
+    seed: int = 17
+    latency_s: float = 20.0
+    """How long each service's half-saturation feed lasts."""
+    e2e_encounters: int = 600
+    e2e_rate: float = 150.0
+    e2e_duration_s: float = 20.0
+    timeout_s: float = 900.0
+
+
+async def baselines(base: Settings, opts: Options, say: Callable[[str], Any]) -> tuple[baseline.Baselines, Table]:
+    platform = BenchPlatform(base, "base")
+    try:
+        await provision.ensure_database(platform.settings)
+        found = await baseline.run(platform.settings, platform.settings.admin_url, opts.events, say)
+    finally:
+        await platform.close()
+    table = Table("Baselines: aiokafka and asyncpg alone (bench/baseline.py)",
+                  ("measurement", "events", "seconds", "events/s", "ratio to (c)"))
+    for drain in (found.produce, found.a, found.b, found.c):
+        table.add(drain.name, number(drain.events), number(drain.seconds, 2), number(drain.per_s),
+                  ratio(drain.per_s, found.c.per_s))
+    table.data = {d.name: {"events": d.events, "seconds": d.seconds, "per_s": d.per_s}
+                  for d in (found.produce, found.a, found.b, found.c)}
+    return found, table
+
+
+def _latency_cells(latency: Latency | None) -> tuple[str, str, str, str]:
+    if latency is None:
+        return ("n/a",) * 4  # type: ignore[return-value]
+    return number(latency.p50), number(latency.p95), number(latency.p99), number(latency.max)
+
+
+async def per_service(base: Settings, wanted: tuple[str, ...], found: baseline.Baselines, opts: Options,
+                      say: Callable[[str], Any]) -> list[Table]:
+    saturated, inputs = await services.saturate(base, wanted, opts.encounters, opts.seed, say)
+    sat = Table(f"Per service: main path at saturation ({opts.encounters:,} demo encounters, staged; "
+                "bench/services.py)", ("service", "events applied", "seconds", "events/s", "ratio to (b)",
+                                       "ratio to (c)"))
+    lat = Table(f"Per service: processing latency at half of saturation ({opts.latency_s:.0f} s feed, "
+                "record timestamp -> inbox transaction, ms)",
+                ("service", "events/s sent", "events", "p50", "p95", "p99", "max"))
+    sat.notes = ["Staged: the encounters' intake published with every service stopped, then each service started "
+                 "alone and drained (its upstream ones done first). events/s: the events it applied (inbox rows) over "
+                 "the span of their transactions; a type it only acknowledges is not counted."]
+    lat.notes = ["Only the service runs, on a fresh platform; the records it consumed in the saturation stage are sent "
+                 "again in order (after 10 unmeasured warm-up records). A latency ends when the transaction that "
+                 "applied the event began (its inbox row's received_at)."]
+    for service in wanted:
+        s = saturated[service]
+        sat.add(service, number(s.events), number(s.seconds, 2), number(s.per_s), ratio(s.per_s, found.b.per_s),
+                ratio(s.per_s, found.c.per_s))
+        sat.data[service] = {"events": s.events, "seconds": s.seconds, "per_s": s.per_s}
+        if s.per_s <= 0:
+            lat.add(service, "n/a", "0", *_latency_cells(None))
+            continue
+        steady = await services.steady(base, service, inputs[service], s.per_s / 2, opts.latency_s, say)
+        lat.add(service, number(steady.per_s), number(steady.sent), *_latency_cells(steady.latency))
+        lat.data[service] = {"per_s": steady.per_s, "sent": steady.sent,
+                             "latency_ms": None if steady.latency is None else vars(steady.latency)}
+    return [sat, lat]
+
+
+async def end_to_end(base: Settings, found: baseline.Baselines, opts: Options,
+                     say: Callable[[str], Any]) -> Table:
+    burst = await e2e.saturation(base, opts.e2e_encounters, opts.seed, opts.timeout_s, say)
+    paced = await e2e.steady(base, opts.e2e_rate, opts.e2e_duration_s, opts.seed + 1, opts.timeout_s, say)
+    table = Table("End to end: intake -> patient balance, sandbox answering at once (bench/e2e.py)",
+                  ("measurement", "encounters sent", "reached a balance", "seconds", "encounters/s",
+                   "p50 ms", "p99 ms", "lag max / at feed end", "lag bounded"))
+    for name, run in ((f"saturation ({opts.e2e_encounters:,} at once)", burst),
+                      (f"steady {opts.e2e_rate:,.0f} encounters/s for {opts.e2e_duration_s:.0f} s", paced)):
+        lat = run.latency
+        lags = f"{run.max_lag:,} / {run.lag_at_feed_end:,}" if run.per_s_sent else "-"
+        table.add(name, number(run.encounters_sent), number(run.reached), number(run.seconds, 2), number(run.per_s, 1),
+                  number(lat.p50) if lat else "n/a", number(lat.p99) if lat else "n/a", lags,
+                  ("yes" if run.lag_bounded else "no") if run.per_s_sent else "-")
+        table.data[name] = {"sent": run.encounters_sent, "reached": run.reached, "seconds": run.seconds,
+                            "per_s": run.per_s, "latency_ms": None if lat is None else vars(lat),
+                            "max_lag": run.max_lag, "lag_at_feed_end": run.lag_at_feed_end,
+                            "drain_after_feed_s": run.drain_after_feed_s}
+    table.notes = ["Only an encounter the patient owes something for gets a balance event (remits' "
+                   "patient_payments.py); the others are neither counted nor timed. "
+                   f"Latency: an encounter's last intake record (its close) -> its first patient-balance event. "
+                   f"Steady run: the last balance came {paced.drain_after_feed_s:.1f} s after the feed ended. "
+                   f"Baseline (c) of this run: {number(found.c.per_s)} events/s."]
+    return table

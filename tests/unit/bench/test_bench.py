@@ -1,0 +1,147 @@
+"""`rcm bench`'s pure parts: percentiles, the pace, the results' format, the e2e latency join, and
+the command's door (help, and a clear error when the stack is not up). Nothing here is timed."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bench import report
+from bench.bench_stack import free_port
+from bench.e2e import Run, _latencies
+from bench.stats import Latency, Pacer, percentile, rate
+from bench.workload import Record, groups
+
+ROOT = Path(__file__).resolve().parents[3]
+RCM = str(Path(sys.executable).with_name("rcm"))
+
+
+def test_percentile_interpolates_between_closest_ranks() -> None:
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 50) == 2.5
+    assert percentile(values, 100) == 4.0
+    assert percentile(list(map(float, range(1, 101))), 99) == pytest.approx(99.01)
+    assert percentile([7.0], 99) == 7.0
+
+
+@pytest.mark.parametrize("values,q", [([], 50), ([1.0], -1), ([1.0], 101)])
+def test_percentile_refuses_what_has_none(values: list[float], q: float) -> None:
+    with pytest.raises(ValueError):
+        percentile(values, q)
+
+
+def test_latency_is_in_milliseconds() -> None:
+    latency = Latency.of([0.001 * n for n in range(1, 101)])
+    assert latency.count == 100
+    assert latency.p50 == pytest.approx(50.5)
+    assert latency.max == pytest.approx(100)
+    assert latency.p99 == pytest.approx(99.01)
+
+
+def test_rate_of_nothing_timed_is_zero() -> None:
+    assert rate(10, 0) == 0.0
+    assert rate(10, 2) == 5.0
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_pacer_schedules_from_the_first_send_and_catches_up() -> None:
+    clock = FakeClock()
+    pacer = Pacer(4.0, clock=clock)
+    assert pacer.wait_s(0) == 0.0  # the first send starts the schedule
+    assert pacer.wait_s(1) == pytest.approx(0.25)
+    clock.now = 101.0  # a slow send: sends 1-4 are due or late, none waits
+    assert [pacer.wait_s(i) for i in (1, 4)] == [0.0, 0.0]
+    assert pacer.wait_s(6) == pytest.approx(0.5)
+    with pytest.raises(ValueError):
+        Pacer(0)
+
+
+def test_table_markdown_and_block() -> None:
+    table = report.Table("T", ("what", "events/s"))
+    table.add("a", "1,000")
+    with pytest.raises(ValueError):
+        table.add("only one")
+    table.notes.append("a note")
+    assert table.markdown() == "### T\n\n| what | events/s |\n|---|---:|\n| a | 1,000 |\n\na note"
+    host = report.Machine(2, "AMD EPYC", 23.5, "3.11.7", "0.14.0", "0.32.0", "4.1.1", "15.18", "1.0, 1.0, 1.0")
+    text = report.block("rcm bench e2e --rate 150", host, [table], datetime(2026, 12, 7, 5, 0, tzinfo=UTC))
+    assert text.startswith("## 2026-12-07T05:00:00+00:00: rcm bench\n\nCommand: `rcm bench e2e --rate 150`")
+    assert "Machine: nproc 2, AMD EPYC, 23.5 GB memory, Python 3.11.7" in text
+    assert "Kafka 4.1.1, Postgres 15.18" in text
+    assert "| a | 1,000 |" in text
+    assert report.ratio(3, 4) == "0.75x" and report.ratio(3, 0) == "n/a"
+    assert report.ratio(12, 3406) == "0.0035x"
+    assert report.ratio(0, 3406) == "0x"
+
+
+def test_record_appends(tmp_path: Path) -> None:
+    results = tmp_path / "results.md"
+    results.write_text("# Benchmark results\n")
+    report.record("## block", results)
+    assert results.read_text() == "# Benchmark results\n\n## block"
+
+
+def test_machine_parts(tmp_path: Path) -> None:
+    assert report._cpu_model("processor: 0\nmodel name\t: AMD EPYC\n") == "AMD EPYC"
+    assert report._cpu_model("") == "unknown CPU"
+    assert report._memory_gb("MemTotal:       24641536 kB\n") == pytest.approx(23.5, abs=0.01)
+    pom = tmp_path / "pom.xml"
+    pom.write_text("<properties><kafka.version>4.1.1</kafka.version></properties>")
+    assert report.kafka_version(pom) == "4.1.1 (local stack)"
+    assert report.kafka_version(tmp_path / "missing.xml") == "unknown"
+
+
+def _record(group: str, event_id: str) -> Record:
+    return Record("rcm.intake.charges.v1", b"k", b"{}", [("ce_id", event_id.encode())], group)
+
+
+def test_groups_keep_an_encounters_records_together() -> None:
+    records = [_record("E1", "1"), _record("E1", "2"), _record("E2", "3"), _record("E1", "4")]
+    assert [[r.event_id for r in g] for g in groups(records)] == [["1", "2"], ["3"], ["4"]]
+
+
+def test_e2e_latency_runs_from_the_encounters_last_intake_record() -> None:
+    records = [_record("E1", "1"), _record("E1", "2"), _record("E2", "3")]
+    sent = {"1": 10.0, "2": 11.0, "3": 12.0}
+    first_balance = {"enc_a": 13.5, "enc_b": 15.0, "enc_unknown": 20.0}
+    source = {"enc_a": "E1", "enc_b": "E2"}
+    assert sorted(_latencies(records, sent, first_balance, source)) == [2.5, 3.0]
+
+
+def test_lag_bounded_when_the_feed_ends_below_its_peak() -> None:
+    def run(max_lag: int, at_end: int) -> Run:
+        return Run(10, 10, 1.0, None, 150.0, max_lag, at_end)
+
+    assert run(1000, 100).lag_bounded
+    assert not run(1000, 1000).lag_bounded
+    assert run(20, 40).lag_bounded  # small lags are noise, not a backlog
+
+
+def test_bench_help_lists_its_subcommands() -> None:
+    done = subprocess.run([RCM, "bench", "--help"], capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    for name in ("baseline", "service", "e2e", "all", "x12", "remits"):
+        assert name in done.stdout
+
+
+def test_a_stack_that_is_not_up_is_a_clear_error() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("RCM_KAFKA_BOOTSTRAP", "RCM_ADMIN_DATABASE_URL")}
+    env.update(RCM_LOCAL_KAFKA_PORT=str(free_port()), RCM_LOCAL_POSTGRES_PORT=str(free_port()))
+    done = subprocess.run([RCM, "bench", "baseline"], env=env, cwd=ROOT, capture_output=True, text=True,
+                          timeout=120, check=False)
+    assert done.returncode == 1
+    assert "does not answer" in done.stderr and "rcm up" in done.stderr
+    assert "Traceback" not in done.stderr + done.stdout
