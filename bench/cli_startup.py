@@ -13,6 +13,7 @@ block to bench/results.md. Never a pass/fail test: tests/unit/cli/test_startup.p
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import resource
 import statistics
@@ -77,10 +78,17 @@ def run(argv: list[str], cwd: Path, into: Samples) -> None:
     into.cpu.append(after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime)
 
 
-def import_profile(checkout: Checkout, top: int) -> tuple[int, list[tuple[int, str]]]:
-    """Cumulative microseconds of `import cli.main` and the top-level packages costing the most (self time)."""
-    done = subprocess.run([checkout.python(), "-X", "importtime", "-c", "import cli.main"], cwd=checkout.root,
-                          capture_output=True, text=True, check=True)
+PARSE_PROBE = f"import sys; sys.argv = ['rcm', 'x12', 'parse', {str(SMALL_835)!r}]; import cli.main; cli.main.main()"
+
+
+def import_profile(checkout: Checkout, top: int, code: str = "import cli.main") -> tuple[int, list[tuple[int, str]]]:
+    """Total microseconds of the imports `code` makes (`import cli.main` by default: cli.main's
+    cumulative time; else the sum of every import's self time) and the top-level packages costing
+    the most (self time)."""
+    done = subprocess.run([checkout.python(), "-X", "importtime", "-c", code], cwd=checkout.root,
+                          capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"importtime of {code!r} failed ({done.returncode}): {done.stderr[-400:]}")
     total = 0
     per_package: dict[str, int] = {}
     for line in done.stderr.splitlines():
@@ -89,10 +97,20 @@ def import_profile(checkout: Checkout, top: int) -> tuple[int, list[tuple[int, s
         self_us, cumulative_us, name = (part.strip() for part in line.removeprefix("import time:").split("|"))
         package = name.split(".")[0]
         per_package[package] = per_package.get(package, 0) + int(self_us)
-        if name == "cli.main":
+        if code == "import cli.main" and name == "cli.main":
             total = int(cumulative_us)
+    if code != "import cli.main":
+        total = sum(per_package.values())
     ranked = sorted(((us, package) for package, us in per_package.items()), reverse=True)
     return total, ranked[:top]
+
+
+def bytecode(checkout: Checkout) -> str:
+    """How many of the checkout's cli/ and edi/ sources have their bytecode cached: those without it
+    are compiled at every start where PYTHONDONTWRITEBYTECODE is set (dev.sh caches them)."""
+    sources = [path for folder in ("cli", "edi") for path in (checkout.root / folder).rglob("*.py")]
+    cached = [path for path in sources if Path(importlib.util.cache_from_source(str(path))).exists()]
+    return f"bytecode cached for {len(cached)} of {len(sources)} cli/ and edi/ sources"
 
 
 def os_name() -> str:
@@ -136,7 +154,8 @@ def main() -> None:
         f"\n## {datetime.now().isoformat(timespec='seconds')}: rcm start-up (bench/cli_startup.py)"
         + (f", {args.label}" if args.label else ""),
         f"\nMachine: {machine()}, {os_name()}, load average {load}; {args.runs} interleaved runs each; "
-        "CPU = user + system time of the process\n",
+        "CPU = user + system time of the process; PYTHONDONTWRITEBYTECODE="
+        f"{os.environ.get('PYTHONDONTWRITEBYTECODE', '')!r}\n",
         "| command | median wall s | min wall s | wall / baseline | median CPU s | CPU / baseline |",
         "|---|---:|---:|---:|---:|---:|",
         row("python -c pass (baseline)", baseline),
@@ -148,6 +167,10 @@ def main() -> None:
         lines.extend(row(name, samples[(checkout.root, name)]) for name in checkout.commands())
         lines.append(f"| `-X importtime` of `import cli.main`: cumulative {total_us / 1000:,.0f} ms; most self "
                      "time: " + ", ".join(f"{package} {us / 1000:,.0f} ms" for us, package in ranked) + " | | | | | |")
+        total_us, ranked = import_profile(checkout, top=6, code=PARSE_PROBE)
+        lines.append(f"| `-X importtime` of `rcm x12 parse {SMALL_835.name}`: {total_us / 1000:,.0f} ms in all; "
+                     "most self time: " + ", ".join(f"{package} {us / 1000:,.0f} ms" for us, package in ranked)
+                     + f"; {bytecode(checkout)} | | | | | |")
     block = "\n".join(lines) + "\n"
     print(block)
     with RESULTS.open("a") as fh:

@@ -198,11 +198,11 @@ def _read_document(kind: str, text: str, interchanges: list[Interchange]) -> tup
 
 def _ta1_part(kind: str, interchanges: list[Interchange]) -> dict[str, Any]:
     """TA1 segments that came before the functional groups of a 999 or 277CA interchange."""
+    if kind == "TA1" or not any(interchange.acknowledgments for interchange in interchanges):
+        return {}  # the TA1 reader is not even imported: most files hold no TA1
     from edi import ta1
 
     acks = [ack for interchange in interchanges for ack in ta1.interchange_acks(interchange)]
-    if kind == "TA1" or not acks:
-        return {}
     return {"interchange_acknowledgments": ta1.to_json_dict(acks)["acknowledgments"]}
 
 

@@ -4,7 +4,12 @@
 turn text into the model and back, ``json`` produces the normalized document other code
 (posting, CLI) relies on, and ``balancing`` reports every line, claim and transaction check,
 never raising, so an unbalanced 835 can still be read and quarantined.
+
+The writer is imported on first use (``__getattr__``): reading an 835 (``rcm x12 parse``, the
+remits intake) does not pay for building it.
 """
+
+from typing import TYPE_CHECKING, Any
 
 from edi.composites import Procedure
 from edi.x835.balancing import BalanceCheck, balancing_issues, check_835, is_balanced
@@ -37,7 +42,19 @@ from edi.x835.model import (
     ServiceLine,
 )
 from edi.x835.reader import parse_cas, read_835, read_transaction_set
-from edi.x835.writer import cas_specs, write_835
+
+if TYPE_CHECKING:
+    from edi.x835.writer import cas_specs, write_835
+
+_WRITER = frozenset({"cas_specs", "write_835"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _WRITER:
+        from edi.x835 import writer
+
+        return getattr(writer, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = [
     "FUNCTIONAL_ID",

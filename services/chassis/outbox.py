@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID, uuid4
@@ -60,22 +61,32 @@ async def enqueue(
     conn: asyncpg.Connection, event: BaseModel, *, occurred_at: datetime, event_id: UUID | None = None
 ) -> UUID:
     """Add an event to the outbox; call it inside the transaction of the change it announces."""
-    spec = spec_for_model(type(event))
-    key = key_of(event)
-    new_id = event_id or uuid4()
-    await conn.execute(
+    return (await enqueue_many(conn, [(event, occurred_at, event_id)]))[0]
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection, events: Sequence[tuple[BaseModel, datetime, UUID | None]]
+) -> list[UUID]:
+    """Add events (each with its occurred_at and optional id) to the outbox in one statement, in
+    the order given: `seq` follows it, so the relay publishes them in that order. Call it inside
+    the transaction of the change they announce."""
+    if not events:
+        return []
+    traceparent = current_traceparent()
+    ids_: list[UUID] = []
+    rows = []
+    for event, occurred_at, event_id in events:
+        spec = spec_for_model(type(event))
+        key = key_of(event)
+        ids_.append(event_id or uuid4())
+        rows.append((ids_[-1], spec.topic, key, spec.type, key, occurred_at, traceparent, encode(event)))
+    # executemany runs the rows in order in one pipelined round trip: seq is given in that order.
+    await conn.executemany(
         "INSERT INTO outbox (event_id, topic, message_key, event_type, subject, occurred_at, traceparent, payload)"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        new_id,
-        spec.topic,
-        key,
-        spec.type,
-        key,
-        occurred_at,
-        current_traceparent(),
-        encode(event),
+        rows,
     )
-    return new_id
+    return ids_
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ Money is Decimal, ids str, instants datetime, days date; a jsonb column stays th
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -18,7 +19,7 @@ from schemas.common import ClaimStatusCode
 from schemas.intake import PaymentMethod
 from schemas.remits import InsuranceWriteOffReason
 from services.remits.domain.balances import RefundRefusal
-from services.remits.domain.posting import ZERO, ExpectedLine, PostedAmounts, Share
+from services.remits.domain.posting import ZERO, DenialItem, ExpectedLine, LedgerRow, PostedAmounts, Share
 
 Json = dict[str, Any]
 """One JSON object of a jsonb column (a submitted line, a balance item, a payment application)."""
@@ -146,6 +147,47 @@ class PostingLineRow:
     charge: Decimal
     paid: Decimal
     share: Share
+
+
+@dataclass(frozen=True)
+class Journal:
+    """One balanced journal of the append-only ledger (table ledger_entries, one row per LedgerRow):
+    its rows, when, and the ids it is about (remittance_id, posting_id, claim_id, encounter_id,
+    balance_id, payer_id, patient_account_id)."""
+
+    journal_id: str
+    kind: str
+    rows: tuple[LedgerRow, ...]
+    at: datetime
+    refs: Mapping[str, str | None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class DenialRow:
+    """One denial a posting opened (table denials)."""
+
+    posting_id: str
+    claim_id: str
+    payer_id: str
+    scope: str
+    item: DenialItem
+    opened_at: datetime
+
+
+@dataclass(frozen=True, kw_only=True)
+class SuspenseRow:
+    """A claim payment put in suspense on arrival (a new row of table unmatched)."""
+
+    remittance_id: str
+    reported_submission: str
+    reason: Literal["not_our_claim", "unknown_submission_id"]
+    st_control: str
+    claim_index: int
+    segment_number: int
+    total_paid: Decimal
+    total_charge: Decimal
+    posting_id: str
+    detected_at: datetime
 
 
 @dataclass(frozen=True, kw_only=True)

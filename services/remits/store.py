@@ -18,12 +18,14 @@ from services.remits.domain.balances import (
     WrittenOff,
 )
 from services.remits.domain.cards import ClaimRef
-from services.remits.domain.posting import PAYER_CASH, DenialItem, ExpectedLine, LedgerRow, PostedAmounts, Share
+from services.remits.domain.posting import PAYER_CASH, ExpectedLine, LedgerRow, PostedAmounts, Share
 from services.remits.rows import (
     BalanceRow,
     ClaimKeys,
     CreditRow,
+    DenialRow,
     InsuranceWriteoffRow,
+    Journal,
     PaymentRow,
     PostingLineRow,
     PostingRow,
@@ -32,6 +34,7 @@ from services.remits.rows import (
     RemittanceFileRow,
     RemittanceRow,
     SubmissionRow,
+    SuspenseRow,
     UnmatchedRow,
     json_objects,
 )
@@ -59,8 +62,13 @@ async def save_submission(conn: asyncpg.Connection, s: SubmissionRow) -> None:
 
 
 async def submission(conn: asyncpg.Connection, submission_id: str) -> SubmissionRow | None:
-    row = await conn.fetchrow("SELECT * FROM submissions WHERE submission_id = $1", submission_id)
-    return None if row is None else _submission(row)
+    return (await submissions(conn, [submission_id])).get(submission_id)
+
+
+async def submissions(conn: asyncpg.Connection, submission_ids: Sequence[str]) -> dict[str, SubmissionRow]:
+    """The submissions of these CLP01s that remits knows, by submission id."""
+    rows = await conn.fetch("SELECT * FROM submissions WHERE submission_id = ANY($1::text[])", list(submission_ids))
+    return {r["submission_id"]: _submission(r) for r in rows}
 
 
 def _submission(r: asyncpg.Record) -> SubmissionRow:
@@ -134,19 +142,19 @@ async def insert_remittance(conn: asyncpg.Connection, r: RemittanceRow) -> None:
         r.payment_date, r.received_at)
 
 
-async def insert_posting(conn: asyncpg.Connection, p: PostingRow) -> None:
-    """One CLP as posted, with what its CAS say (`p.amounts`, for the books: zero for an unmatched one)."""
-    a = p.amounts
-    await conn.execute(
+async def insert_postings(conn: asyncpg.Connection, postings: Sequence[PostingRow]) -> None:
+    """CLPs as posted, each with what its CAS say (`amounts`, for the books: zero for an unmatched one)."""
+    await conn.executemany(
         "INSERT INTO postings (posting_id, remittance_id, claim_index, reported_submission, claim_id,"
         " claim_family_id, encounter_id, patient_account_id, payer_id, status, rank, payer_claim_control, charge,"
         " paid, patient_resp, reverses, outcome, posted_at, contractual, denied, other_adjustment, prior_payer,"
         " pr_deductible, pr_coinsurance, pr_copay, pr_other, pr_share_of_cost)"
         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)",
-        p.posting_id, p.remittance_id, p.claim_index, p.reported_submission, p.claim_id, p.claim_family_id,
-        p.encounter_id, p.patient_account_id, p.payer_id, p.status, p.rank, p.payer_claim_control, p.charge, p.paid,
-        p.patient_resp, p.reverses, p.outcome, p.posted_at, a.contractual, a.denied, a.other, a.prior_payer,
-        a.share.deductible, a.share.coinsurance, a.share.copay, a.share.other, a.share_of_cost)
+        [(p.posting_id, p.remittance_id, p.claim_index, p.reported_submission, p.claim_id, p.claim_family_id,
+          p.encounter_id, p.patient_account_id, p.payer_id, p.status, p.rank, p.payer_claim_control, p.charge, p.paid,
+          p.patient_resp, p.reverses, p.outcome, p.posted_at, p.amounts.contractual, p.amounts.denied,
+          p.amounts.other, p.amounts.prior_payer, p.amounts.share.deductible, p.amounts.share.coinsurance,
+          p.amounts.share.copay, p.amounts.share.other, p.amounts.share_of_cost) for p in postings])
 
 
 def _amounts(r: asyncpg.Record) -> PostedAmounts:
@@ -185,44 +193,47 @@ async def posting_line_rows(conn: asyncpg.Connection, posting_id: str) -> list[P
             for r in rows]
 
 
-async def insert_posting_line(conn: asyncpg.Connection, line: PostingLineRow) -> None:
-    s = line.share
-    await conn.execute(
+async def insert_posting_lines(conn: asyncpg.Connection, lines: Sequence[PostingLineRow]) -> None:
+    await conn.executemany(
         "INSERT INTO posting_lines (posting_id, claim_id, encounter_id, rank, charge_id, line_control, charge, paid,"
         " deductible, coinsurance, copay, other) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-        line.posting_id, line.claim_id, line.encounter_id, line.rank, line.charge_id, line.line_control, line.charge,
-        line.paid, s.deductible, s.coinsurance, s.copay, s.other)
+        [(ln.posting_id, ln.claim_id, ln.encounter_id, ln.rank, ln.charge_id, ln.line_control, ln.charge, ln.paid,
+          ln.share.deductible, ln.share.coinsurance, ln.share.copay, ln.share.other) for ln in lines])
 
 
 async def journal(conn: asyncpg.Connection, journal_id: str, kind: str, rows: Sequence[LedgerRow], at: datetime,
                   **refs: str | None) -> None:
     """Append one balanced journal (the deferred trigger refuses an unbalanced one at commit)."""
+    await journals(conn, [Journal(journal_id, kind, tuple(rows), at, refs)])
+
+
+async def journals(conn: asyncpg.Connection, entries: Sequence[Journal]) -> None:
+    """Append balanced journals, in order, in one round trip."""
     await conn.executemany(
         "INSERT INTO ledger_entries (journal_id, kind, remittance_id, posting_id, claim_id, encounter_id, balance_id,"
         " payer_id, patient_account_id, account, code, line_control, amount, entered_at, payer_rank)"
         " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
-        [(journal_id, kind, refs.get("remittance_id"), refs.get("posting_id"), refs.get("claim_id"),
-          refs.get("encounter_id"), refs.get("balance_id"), r.payer_id or refs.get("payer_id"),
-          refs.get("patient_account_id"), r.account, r.code, r.line_control_number, r.amount, at, r.payer_rank)
-         for r in rows])
+        [(j.journal_id, j.kind, j.refs.get("remittance_id"), j.refs.get("posting_id"), j.refs.get("claim_id"),
+          j.refs.get("encounter_id"), j.refs.get("balance_id"), r.payer_id or j.refs.get("payer_id"),
+          j.refs.get("patient_account_id"), r.account, r.code, r.line_control_number, r.amount, j.at, r.payer_rank)
+         for j in entries for r in j.rows])
 
 
-async def insert_denial(conn: asyncpg.Connection, posting_id: str, claim_id: str, payer_id: str, scope: str,
-                        d: DenialItem, at: datetime) -> None:
-    await conn.execute(
+async def insert_denials(conn: asyncpg.Connection, denials: Sequence[DenialRow]) -> None:
+    await conn.executemany(
         "INSERT INTO denials (posting_id, claim_id, payer_id, scope, line_control, grp, reason_code, amount, category,"
         " action, opened_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-        posting_id, claim_id, payer_id, scope, d.line_control_number, d.group, d.reason_code, d.amount, d.category,
-        d.recommended_action, at)
+        [(d.posting_id, d.claim_id, d.payer_id, d.scope, d.item.line_control_number, d.item.group,
+          d.item.reason_code, d.item.amount, d.item.category, d.item.recommended_action, d.opened_at)
+         for d in denials])
 
 
-async def insert_unmatched(conn: asyncpg.Connection, remittance_id: str, reported: str, reason: str, st: str,
-                           index: int, segment: int, paid: Decimal, at: datetime, *, posting_id: str,
-                           charge: Decimal) -> None:
-    await conn.execute(
+async def insert_unmatched(conn: asyncpg.Connection, held: Sequence[SuspenseRow]) -> None:
+    await conn.executemany(
         "INSERT INTO unmatched (remittance_id, reported_submission, reason, st_control, claim_index, segment_number,"
         " total_paid, detected_at, posting_id, total_charge) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10)",
-        remittance_id, reported, reason, st, index, segment, paid, at, posting_id, charge)
+        [(u.remittance_id, u.reported_submission, u.reason, u.st_control, u.claim_index, u.segment_number,
+          u.total_paid, u.detected_at, u.posting_id, u.total_charge) for u in held])
 
 
 # --------------------------------------------------------------------------- late matching (suspense)
@@ -338,38 +349,44 @@ async def insert_recoupment(conn: asyncpg.Connection, r: RecoupmentRow) -> None:
 # --------------------------------------------------------------------------- balances
 
 
-async def lock_books(conn: asyncpg.Connection, encounter_id: str) -> None:
-    """Serialize the restatements of one encounter's books (held to the end of the transaction)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('remits.books:' || $1, 0))", encounter_id)
+async def lock_books(conn: asyncpg.Connection, encounter_ids: Sequence[str]) -> None:
+    """Serialize the restatements of these encounters' books (held to the end of the transaction),
+    taken in encounter order in one statement, so two transactions never wait on each other crosswise."""
+    await conn.execute("SELECT count(pg_advisory_xact_lock(hashtextextended('remits.books:' || e, 0)))"
+                       " FROM (SELECT e FROM unnest($1::text[]) e ORDER BY e) ordered", sorted(set(encounter_ids)))
 
 
-async def _fetch_for(conn: asyncpg.Connection, sql: str, encounter_id: str | None) -> list[asyncpg.Record]:
-    """`sql` with `{encounter}` standing for the encounter filter: one encounter (by index), or all.
+def _only(encounter_id: str | None) -> list[str] | None:
+    return None if encounter_id is None else [encounter_id]
+
+
+async def _fetch_for(conn: asyncpg.Connection, sql: str, encounter_ids: Sequence[str] | None) -> list[asyncpg.Record]:
+    """`sql` with `{encounter}` standing for the encounter filter: these encounters (by index), or all.
     Two statements rather than `$1 IS NULL OR ...`, which a generic plan would answer by a scan."""
-    if encounter_id is None:
+    if encounter_ids is None:
         rows: list[asyncpg.Record] = await conn.fetch(sql.format(encounter="TRUE"))
         return rows
-    rows = await conn.fetch(sql.format(encounter="encounter_id = $1"), encounter_id)
+    rows = await conn.fetch(sql.format(encounter="encounter_id = ANY($1::text[])"), list(encounter_ids))
     return rows
 
 
-async def book_records(conn: asyncpg.Connection, encounter_id: str | None = None) -> dict[str, tuple[str, list[
-        books.Family]]]:
-    """What the books of one encounter (or of every encounter) are made of, by encounter: its
+async def book_records(conn: asyncpg.Connection, encounter_ids: Sequence[str] | None = None) -> dict[
+        str, tuple[str, list[books.Family]]]:
+    """What the books of these encounters (or of every encounter) are made of, by encounter: its
     patient account and its claim families (submissions, matched postings, recoupments, write-offs)."""
     subs = await _fetch_for(conn,
         "SELECT encounter_id, patient_account_id, submission_id, claim_id, claim_family_id, payer_id, coverage_rank,"
         " frequency, total_charge, submitted_at, next_payer_rank, next_payer_id, protection, share_of_cost"
-        " FROM submissions WHERE {encounter}", encounter_id)
+        " FROM submissions WHERE {encounter}", encounter_ids)
     posts = await _fetch_for(conn,
         "SELECT p.*, EXISTS (SELECT 1 FROM postings r WHERE r.reverses = p.posting_id) AS was_reversed"
         " FROM postings p WHERE p.claim_id IS NOT NULL AND p.outcome <> 'unmatched' AND {encounter}"
-        " ORDER BY p.posted_at, p.posting_id", encounter_id)
+        " ORDER BY p.posted_at, p.posting_id", encounter_ids)
     recouped = await _fetch_for(conn, "SELECT encounter_id, claim_family_id, payer_rank, amount FROM recoupments"
-                                      " WHERE {encounter}", encounter_id)
+                                      " WHERE {encounter}", encounter_ids)
     written = await _fetch_for(conn, "SELECT encounter_id, claim_family_id, payer_rank, amount, reason"
                                      " FROM insurance_writeoffs WHERE {encounter} ORDER BY written_at, writeoff_id",
-                                     encounter_id)
+                                     encounter_ids)
     accounts: dict[str, str] = {}
     per: dict[str, tuple[list[books.Submitted], list[books.Posted], list[tuple[str, int, Decimal]],
                          list[tuple[str, books.InsuranceWriteOff]]]] = {}
@@ -396,32 +413,42 @@ async def book_records(conn: asyncpg.Connection, encounter_id: str | None = None
     return {e: (accounts.get(e, ""), books.families(*parts)) for e, parts in per.items()}
 
 
-async def book_balances(conn: asyncpg.Connection, encounter_id: str) -> dict[books.BookKey, Decimal]:
-    """What the ledger holds in the book accounts of one encounter."""
+async def book_balances(conn: asyncpg.Connection, encounter_ids: Sequence[str]) -> dict[
+        str, dict[books.BookKey, Decimal]]:
+    """What the ledger holds in the book accounts of these encounters, by encounter."""
     rows = await conn.fetch(
-        "SELECT account, payer_rank, payer_id, CASE WHEN account = ANY($2::text[]) THEN code ELSE '' END AS reason,"
-        " sum(amount) AS amount FROM ledger_entries WHERE encounter_id = $1 AND account = ANY($3::text[])"
-        " AND kind <> 'suspense_release' GROUP BY 1, 2, 3, 4", encounter_id, sorted(books.REASONED),
+        "SELECT encounter_id, account, payer_rank, payer_id,"
+        " CASE WHEN account = ANY($2::text[]) THEN code ELSE '' END AS reason, sum(amount) AS amount"
+        " FROM ledger_entries WHERE encounter_id = ANY($1::text[]) AND account = ANY($3::text[])"
+        " AND kind <> 'suspense_release' GROUP BY 1, 2, 3, 4, 5", list(encounter_ids), sorted(books.REASONED),
         list(books.BOOK_ACCOUNTS))
-    return {books.BookKey(r["account"], r["payer_rank"], r["payer_id"], r["reason"]): r["amount"] for r in rows
-            if r["amount"] != 0}
+    out: dict[str, dict[books.BookKey, Decimal]] = {e: {} for e in encounter_ids}
+    for r in rows:
+        if r["amount"] != 0:
+            out[r["encounter_id"]][books.BookKey(r["account"], r["payer_rank"], r["payer_id"], r["reason"])] = r[
+                "amount"]
+    return out
 
 
-async def governing_lines(conn: asyncpg.Connection, encounter_id: str) -> list[PostedLine]:
-    """Per posting line of the encounter: its claim family, rank, charge, paid and patient share."""
+async def governing_lines(conn: asyncpg.Connection, encounter_ids: Sequence[str]) -> dict[str, list[PostedLine]]:
+    """Per encounter, per posting line of it: its claim family, rank, charge, paid and patient share."""
     rows = await conn.fetch(
-        "SELECT p.claim_family_id, l.claim_id, l.rank, l.charge_id, l.charge, l.paid, l.deductible, l.coinsurance,"
-        " l.copay, l.other FROM posting_lines l JOIN postings p USING (posting_id) WHERE l.encounter_id = $1"
-        " ORDER BY p.posted_at, l.posting_id", encounter_id)
-    return [PostedLine(r["claim_family_id"], r["claim_id"], r["rank"], r["charge_id"], r["charge"], r["paid"],
-                       Share(r["deductible"], r["coinsurance"], r["copay"], r["other"])) for r in rows]
+        "SELECT l.encounter_id, p.claim_family_id, l.claim_id, l.rank, l.charge_id, l.charge, l.paid, l.deductible,"
+        " l.coinsurance, l.copay, l.other FROM posting_lines l JOIN postings p USING (posting_id)"
+        " WHERE l.encounter_id = ANY($1::text[]) ORDER BY p.posted_at, l.posting_id", list(encounter_ids))
+    out: dict[str, list[PostedLine]] = {e: [] for e in encounter_ids}
+    for r in rows:
+        out[r["encounter_id"]].append(PostedLine(r["claim_family_id"], r["claim_id"], r["rank"], r["charge_id"],
+                                                 r["charge"], r["paid"],
+                                                 Share(r["deductible"], r["coinsurance"], r["copay"], r["other"])))
+    return out
 
 
 async def card_claims(conn: asyncpg.Connection, encounter_id: str | None = None) -> dict[str, list[ClaimRef]]:
     """Per encounter, every claim sent for it: claim id, payer, rank and the CLM01 sent."""
     rows = await _fetch_for(conn, "SELECT encounter_id, claim_id, payer_id, coverage_rank, submission_id"
                                   " FROM submissions WHERE {encounter} ORDER BY submitted_at, submission_id",
-                            encounter_id)
+                            _only(encounter_id))
     out: dict[str, list[ClaimRef]] = {}
     for r in rows:
         out.setdefault(r["encounter_id"], []).append(ClaimRef(r["claim_id"], r["payer_id"], r["coverage_rank"],
@@ -433,7 +460,7 @@ async def card_patient_money(conn: asyncpg.Connection, encounter_id: str | None 
         str, tuple[Decimal, Decimal]]:
     """Per encounter with a balance: what the patient paid on it and what was written off."""
     rows = await _fetch_for(conn, "SELECT encounter_id, patient_paid, written_off FROM balances WHERE {encounter}",
-                            encounter_id)
+                            _only(encounter_id))
     return {r["encounter_id"]: (r["patient_paid"], r["written_off"]) for r in rows}
 
 
@@ -478,13 +505,17 @@ async def queue_all_books(conn: asyncpg.Connection, at: datetime) -> int:
     return int(done.rsplit(maxsplit=1)[-1])
 
 
-async def encounter_lines(conn: asyncpg.Connection, encounter_id: str) -> list[ExpectedLine]:
-    rows = await conn.fetch("SELECT * FROM submissions WHERE encounter_id = $1 ORDER BY submitted_at", encounter_id)
-    seen: dict[str, ExpectedLine] = {}
+async def encounter_lines(conn: asyncpg.Connection, encounter_ids: Sequence[str]) -> dict[
+        str, dict[str, ExpectedLine]]:
+    """Per encounter, its submitted lines by charge id (as first submitted)."""
+    rows = await conn.fetch("SELECT * FROM submissions WHERE encounter_id = ANY($1::text[]) ORDER BY submitted_at",
+                            list(encounter_ids))
+    out: dict[str, dict[str, ExpectedLine]] = {e: {} for e in encounter_ids}
     for r in rows:
+        seen = out[r["encounter_id"]]
         for ln in _submission(r).expected_lines():
             seen.setdefault(ln.charge_id, ln)
-    return list(seen.values())
+    return out
 
 
 def _balance(r: asyncpg.Record | None) -> BalanceRow | None:
@@ -497,29 +528,44 @@ def _balance(r: asyncpg.Record | None) -> BalanceRow | None:
                       created_at=r["created_at"], updated_at=r["updated_at"])
 
 
-async def balance_for_encounter(conn: asyncpg.Connection, encounter_id: str) -> BalanceRow | None:
-    return _balance(await conn.fetchrow("SELECT * FROM balances WHERE encounter_id = $1 FOR UPDATE", encounter_id))
+async def balances_for_encounters(conn: asyncpg.Connection, encounter_ids: Sequence[str]) -> dict[str, BalanceRow]:
+    """The balances of these encounters (locked), by encounter."""
+    rows = await conn.fetch("SELECT * FROM balances WHERE encounter_id = ANY($1::text[]) ORDER BY balance_id"
+                            " FOR UPDATE", list(encounter_ids))
+    return {r["encounter_id"]: b for r in rows if (b := _balance(r)) is not None}
 
 
 async def balance(conn: asyncpg.Connection, balance_id: str) -> BalanceRow | None:
-    return _balance(await conn.fetchrow("SELECT * FROM balances WHERE balance_id = $1 FOR UPDATE", balance_id))
+    return (await balances(conn, [balance_id])).get(balance_id)
 
 
-async def insert_balance(conn: asyncpg.Connection, b: BalanceRow) -> None:
-    await conn.execute(
+async def balances(conn: asyncpg.Connection, balance_ids: Sequence[str]) -> dict[str, BalanceRow]:
+    """These balances (locked), by balance id."""
+    rows = await conn.fetch("SELECT * FROM balances WHERE balance_id = ANY($1::text[]) ORDER BY balance_id"
+                            " FOR UPDATE", list(balance_ids))
+    return {r["balance_id"]: b for r in rows if (b := _balance(r)) is not None}
+
+
+async def insert_balances(conn: asyncpg.Connection, rows: Sequence[BalanceRow]) -> None:
+    await conn.executemany(
         "INSERT INTO balances (balance_id, encounter_id, patient_account_id, claim_ids, items, total, patient_paid,"
         " written_off, revision, due_date, created_at, updated_at)"
         " VALUES ($1,$2,$3,$4,$5::jsonb,$6,$7,$8,$9,$10,$11,$12)",
-        b.balance_id, b.encounter_id, b.patient_account_id, list(b.claim_ids), list(b.items), b.total,
-        b.patient_paid, b.written_off, b.revision, b.due_date, b.created_at, b.updated_at)
+        [(b.balance_id, b.encounter_id, b.patient_account_id, list(b.claim_ids), list(b.items), b.total,
+          b.patient_paid, b.written_off, b.revision, b.due_date, b.created_at, b.updated_at) for b in rows])
 
 
 async def update_balance(conn: asyncpg.Connection, b: BalanceRow, at: datetime) -> None:
     """Write the balance's claims, lines and amounts; its revision goes up by one, updated `at`."""
-    await conn.execute(
+    await update_balances(conn, [b], at)
+
+
+async def update_balances(conn: asyncpg.Connection, rows: Sequence[BalanceRow], at: datetime) -> None:
+    """`update_balance` of each row, in one round trip."""
+    await conn.executemany(
         "UPDATE balances SET claim_ids = $2, items = $3::jsonb, total = $4, patient_paid = $5, written_off = $6,"
         " revision = revision + 1, updated_at = $7 WHERE balance_id = $1",
-        b.balance_id, list(b.claim_ids), list(b.items), b.total, b.patient_paid, b.written_off, at)
+        [(b.balance_id, list(b.claim_ids), list(b.items), b.total, b.patient_paid, b.written_off, at) for b in rows])
 
 
 async def open_balances(conn: asyncpg.Connection, patient_account_id: str) -> list[OpenBalance]:
@@ -629,6 +675,14 @@ async def payment_reference_ignored(conn: asyncpg.Connection, payment_id: str) -
     found: str | None = await conn.fetchval("SELECT reference_ignored FROM payments WHERE payment_id = $1",
                                             payment_id)
     return found
+
+
+async def accounts_with_open_credits(conn: asyncpg.Connection, patient_account_ids: Sequence[str]) -> set[str]:
+    """Which of these patient accounts have a credit with something left (read without a lock: a
+    hint of which balances must look for credits to apply, see `open_credits`)."""
+    rows = await conn.fetch("SELECT DISTINCT patient_account_id FROM credits WHERE remaining > 0"
+                            " AND patient_account_id = ANY($1::text[])", list(patient_account_ids))
+    return {r[0] for r in rows}
 
 
 async def open_credits(conn: asyncpg.Connection, patient_account_id: str) -> list[OpenCredit]:

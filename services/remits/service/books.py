@@ -11,6 +11,7 @@ claim, an insurance write-off; and at start for encounters queued by migration 0
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -26,7 +27,7 @@ from services.remits import store
 from services.remits.domain import books
 from services.remits.domain.cards import Card, card
 from services.remits.domain.posting import ZERO, LedgerRow
-from services.remits.rows import InsuranceWriteoffRow
+from services.remits.rows import InsuranceWriteoffRow, Journal
 from services.remits.service import patient_payments
 
 log = logging.getLogger(__name__)
@@ -41,21 +42,43 @@ async def restate(conn: asyncpg.Connection, encounter_id: str, at: datetime, rea
                   remittance_id: str | None = None, posting_id: str | None = None) -> books.EncounterBook | None:
     """Bring the encounter's books in the ledger, and its patient balance, to what remits knows.
     Returns the books (None when remits knows nothing of the encounter)."""
-    await store.lock_books(conn, encounter_id)
-    found = (await store.book_records(conn, encounter_id)).get(encounter_id)
-    if found is None:
-        return None
-    account, families = found
-    book = books.encounter_book(encounter_id, families)
-    moves = books.delta(books.targets(book), await store.book_balances(conn, encounter_id))
-    if sum((amount for _, amount in moves), ZERO) != 0:
-        raise BooksOutOfSync(f"encounter {encounter_id}: the ledger's payer cash differs from its postings")
-    if moves:
-        rows = [LedgerRow(k.account, amount, k.reason, None, k.rank, k.payer_id) for k, amount in moves]
-        await store.journal(conn, new_id("jnl"), "books", rows, at, encounter_id=encounter_id,
-                            patient_account_id=account or None, remittance_id=remittance_id, posting_id=posting_id)
-    await patient_payments.refresh_balance(conn, book, account, reason, at)
-    return book
+    found = await restate_many(conn, {encounter_id: reason}, at, remittance_id=remittance_id, posting_id=posting_id)
+    return found.get(encounter_id)
+
+
+async def restate_many(conn: asyncpg.Connection, encounters: Mapping[str, patient_payments.UpdateReason],
+                       at: datetime, *, remittance_id: str | None = None,
+                       posting_id: str | None = None) -> dict[str, books.EncounterBook]:
+    """`restate` of each encounter, in encounter order (so two transactions lock the same encounters
+    in the same order), reading and writing in a few statements for all of them. Returns the books
+    of those remits knows. Raises BooksOutOfSync before writing anything when one is out of sync."""
+    order = sorted(encounters)
+    if not order:
+        return {}
+    await store.lock_books(conn, order)
+    records = await store.book_records(conn, order)
+    held = await store.book_balances(conn, order)
+    found: dict[str, books.EncounterBook] = {}
+    journals: list[Journal] = []
+    for encounter_id in order:
+        if encounter_id not in records:
+            continue
+        account, families = records[encounter_id]
+        book = books.encounter_book(encounter_id, families)
+        moves = books.delta(books.targets(book), held[encounter_id])
+        if sum((amount for _, amount in moves), ZERO) != 0:
+            raise BooksOutOfSync(f"encounter {encounter_id}: the ledger's payer cash differs from its postings")
+        if moves:
+            journals.append(Journal(new_id("jnl"), "books", tuple(
+                LedgerRow(k.account, amount, k.reason, None, k.rank, k.payer_id) for k, amount in moves), at, {
+                "encounter_id": encounter_id, "patient_account_id": account or None,
+                "remittance_id": remittance_id, "posting_id": posting_id}))
+        found[encounter_id] = book
+    if journals:
+        await store.journals(conn, journals)
+    await patient_payments.refresh_balances(
+        conn, [(book, records[e][0], encounters[e]) for e, book in found.items()], at)
+    return found
 
 
 class WriteOffRefused(ValueError):
@@ -83,8 +106,8 @@ async def write_off(conn: asyncpg.Connection, claim_id: str, *, reason: Insuranc
     if found is None:
         raise WriteOffRefused(f"claim {claim_id} was never sent to a payer (no ClaimSubmitted)")
     encounter_id, family_id = found.encounter_id, found.claim_family_id
-    await store.lock_books(conn, encounter_id)
-    records = await store.book_records(conn, encounter_id)
+    await store.lock_books(conn, [encounter_id])
+    records = await store.book_records(conn, [encounter_id])
     book = books.encounter_book(encounter_id, records[encounter_id][1])
     family = next(f for f in book.families if f.family_id == family_id)
     open_ = [(p, p.denied_open + max(p.open, ZERO)) for p in family.payers
@@ -139,7 +162,7 @@ async def restate_pending(pool: asyncpg.Pool, now: datetime) -> int:
 
 async def cards(conn: asyncpg.Connection, encounter_id: str | None = None) -> list[Card]:
     """The account cards of one encounter, or of every encounter remits knows (by encounter id)."""
-    records = await store.book_records(conn, encounter_id)
+    records = await store.book_records(conn, None if encounter_id is None else [encounter_id])
     claims = await store.card_claims(conn, encounter_id)
     money = await store.card_patient_money(conn, encounter_id)
     out = []

@@ -6,12 +6,14 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
+from uuid import UUID
 
 import asyncpg
+from pydantic import BaseModel
 
 from schemas.common import PatientShare
 from schemas.intake import PaymentMethod
@@ -31,6 +33,8 @@ from services.chassis.logs import ids
 from services.remits import store
 from services.remits.domain.balances import (
     IgnoredReason,
+    PostedLine,
+    Reconciled,
     RefundRefusal,
     apply_payment,
     check_refund,
@@ -42,7 +46,7 @@ from services.remits.domain.balances import (
     write_offs_given_back,
 )
 from services.remits.domain.books import EncounterBook
-from services.remits.domain.posting import ZERO, LedgerRow
+from services.remits.domain.posting import ZERO, ExpectedLine, LedgerRow
 from services.remits.rows import BalanceRow, CreditOrigin, CreditRow, Json, PaymentRow, RefundRejectionRow
 
 log = logging.getLogger(__name__)
@@ -61,8 +65,10 @@ def _items_json(items: list[BalanceItem]) -> tuple[Json, ...]:
     return tuple(i.model_dump(mode="json") for i in items)
 
 
-def _balance_fields(row: BalanceRow) -> dict[str, Any]:
-    items = [BalanceItem.model_validate_json(json.dumps(i)) for i in row.items]
+def _balance_fields(row: BalanceRow, items: list[BalanceItem] | None = None) -> dict[str, Any]:
+    """The fields of a balance event: `items` are the row's items as models when the caller has them."""
+    if items is None:
+        items = [BalanceItem.model_validate_json(json.dumps(i)) for i in row.items]
     return {
         "patient_account_id": row.patient_account_id, "balance_id": row.balance_id,
         "encounter_id": row.encounter_id, "claim_ids": list(row.claim_ids), "items": items,
@@ -91,16 +97,10 @@ def _zeroed(items: Sequence[Json]) -> list[BalanceItem]:
     return out
 
 
-async def refresh_balance(conn: asyncpg.Connection, book: EncounterBook, patient_account_id: str,
-                          reason: UpdateReason, at: datetime) -> None:
-    """Bring the encounter's patient balance to what its books say the patient owes: created the
-    first time that is above zero, then updated whenever it changes (down to zero too, while a next
-    payer answers for it); a balance lowered below what was paid and written off gives those back."""
-    encounter_id = book.encounter_id
-    existing = await store.balance_for_encounter(conn, encounter_id)
-    expected = {ln.charge_id: ln for ln in await store.encounter_lines(conn, encounter_id)}
-    lines = items_for(book, await store.governing_lines(conn, encounter_id),
-                      {charge_id: ln.charge for charge_id, ln in expected.items()})
+def _balance_lines(book: EncounterBook, expected: dict[str, ExpectedLine], governing: list[PostedLine],
+                   at: datetime) -> tuple[list[BalanceItem], list[str]]:
+    """The balance's lines as its books say, and its claims."""
+    lines = items_for(book, governing, {charge_id: ln.charge for charge_id, ln in expected.items()})
     items = [
         BalanceItem(charge_id=i.charge_id, claim_id=i.claim_id,
                     service_date=expected[i.charge_id].service_date if i.charge_id in expected else at.date(),
@@ -112,33 +112,103 @@ async def refresh_balance(conn: asyncpg.Connection, book: EncounterBook, patient
                     patient_responsibility=i.patient_responsibility)
         for i in lines
     ]
-    total = book.patient.total()
-    claim_ids = sorted({i.claim_id for i in lines})
-    if existing is None:
-        if total <= 0 or not items:
-            return
-        balance_id = new_id("bal")
-        due = (at + timedelta(days=DUE_DAYS)).date()
-        await store.insert_balance(conn, BalanceRow(
-            balance_id=balance_id, encounter_id=encounter_id, patient_account_id=patient_account_id,
-            claim_ids=tuple(claim_ids), items=_items_json(items), total=total, patient_paid=ZERO, written_off=ZERO,
-            due_date=due, revision=1, created_at=at, updated_at=at))
-        row = await store.balance(conn, balance_id)
-        assert row is not None
-        await outbox.enqueue(conn, PatientBalanceCreated(**_balance_fields(row), created_at=at), occurred_at=at)
-        log.info("patient balance created", extra=ids(encounter_id=encounter_id))
-        await apply_open_credits(conn, balance_id, at)
+    return items, sorted({i.claim_id for i in lines})
+
+
+@dataclass
+class _BalanceWrites:
+    """New balances and plain updates (no patient money moves) in encounter order, written in a few
+    statements, then their events in the same order."""
+
+    created: list[BalanceRow] = field(default_factory=list)
+    updated: list[BalanceRow] = field(default_factory=list)
+    events: list[tuple[BaseModel, datetime, UUID | None]] = field(default_factory=list)
+
+    def create(self, row: BalanceRow, items: list[BalanceItem], at: datetime) -> None:
+        self.created.append(row)
+        self.events.append((PatientBalanceCreated(**_balance_fields(row, items), created_at=at), at, None))
+        log.info("patient balance created", extra=ids(encounter_id=row.encounter_id))
+
+    def update(self, row: BalanceRow, items: list[BalanceItem], previous_due: Decimal, reason: UpdateReason,
+               at: datetime) -> None:
+        """`row` as read (locked) with its new values: stored, its revision is one up."""
+        self.updated.append(row)
+        self.events.append((PatientBalanceUpdated(**_balance_fields(row, items), revision=row.revision + 1,
+                                                  reason=reason, previous_amount_due=previous_due, updated_at=at),
+                            at, None))
+
+    async def flush(self, conn: asyncpg.Connection, at: datetime) -> None:
+        if self.created:
+            await store.insert_balances(conn, self.created)
+        if self.updated:
+            await store.update_balances(conn, self.updated, at)
+        await outbox.enqueue_many(conn, self.events)
+        for rows in (self.created, self.updated, self.events):
+            rows.clear()
+
+
+async def refresh_balances(conn: asyncpg.Connection, changed: Sequence[tuple[EncounterBook, str, UpdateReason]],
+                           at: datetime) -> None:
+    """Bring each encounter's patient balance (in the order given) to what its books say the patient
+    owes: created the first time that is above zero, then updated whenever it changes (down to zero
+    too, while a next payer answers for it); a balance lowered below what was paid and written off
+    gives those back. What they need is read in a few statements, and new balances and plain
+    updates are written together; one that moves patient money (write-offs given back, a credit,
+    open credits to apply) is written on its own at its place in the order, after those before it,
+    so each account's events keep the encounters' order."""
+    encounter_ids = [book.encounter_id for book, _, _ in changed]
+    if not encounter_ids:
         return
-    if not items:
-        items = _zeroed(existing.items)
-        claim_ids = list(existing.claim_ids)
-    if total == existing.total and _items_json(items) == existing.items:
-        return
+    existing = await store.balances_for_encounters(conn, encounter_ids)
+    expected = await store.encounter_lines(conn, encounter_ids)
+    governing = await store.governing_lines(conn, encounter_ids)
+    accounts = {account for _, account, _ in changed} | {b.patient_account_id for b in existing.values()}
+    # Accounts that may have credit to apply: a balance of theirs that is new or grows takes the slow path.
+    with_credit = await store.accounts_with_open_credits(conn, sorted(accounts))
+    writes = _BalanceWrites()
+    for book, patient_account_id, reason in changed:
+        encounter_id = book.encounter_id
+        items, claim_ids = _balance_lines(book, expected[encounter_id], governing[encounter_id], at)
+        total = book.patient.total()
+        current = existing.get(encounter_id)
+        if current is None:
+            if total <= 0 or not items:
+                continue
+            row = BalanceRow(
+                balance_id=new_id("bal"), encounter_id=encounter_id, patient_account_id=patient_account_id,
+                claim_ids=tuple(claim_ids), items=_items_json(items), total=total, patient_paid=ZERO,
+                written_off=ZERO, due_date=(at + timedelta(days=DUE_DAYS)).date(), revision=1, created_at=at,
+                updated_at=at)
+            writes.create(row, items, at)
+            if patient_account_id in with_credit:
+                await writes.flush(conn, at)
+                await apply_open_credits(conn, row.balance_id, at)
+            continue
+        if not items:
+            items = _zeroed(current.items)
+            claim_ids = list(current.claim_ids)
+        if total == current.total and _items_json(items) == current.items:
+            continue
+        fixed = reconcile(total, current.patient_paid, current.written_off)
+        updated = replace(current, claim_ids=tuple(claim_ids), items=_items_json(items), total=total,
+                          patient_paid=fixed.patient_paid, written_off=fixed.written_off)
+        grows = total - fixed.patient_paid - fixed.written_off > current.amount_due
+        if fixed.written_off_back > 0 or fixed.credit > 0 or (grows and current.patient_account_id in with_credit):
+            await writes.flush(conn, at)
+            await _update_moving_money(conn, current, updated, fixed, reason, at)
+            with_credit.add(current.patient_account_id)  # it may have made a credit the next balances take
+            continue
+        writes.update(updated, items, current.amount_due, reason, at)
+    await writes.flush(conn, at)
+
+
+async def _update_moving_money(conn: asyncpg.Connection, existing: BalanceRow, updated: BalanceRow,
+                               fixed: Reconciled, reason: UpdateReason, at: datetime) -> None:
+    """A balance update that moves patient money: write-offs given back, what was paid beyond the
+    new balance to a credit (which pays the account's other open balances first), open credits
+    applied to a balance that grew."""
     previous_due = existing.amount_due
-    fixed = reconcile(total, existing.patient_paid, existing.written_off)
-    await store.update_balance(conn, replace(existing, claim_ids=tuple(claim_ids), items=_items_json(items),
-                                             total=total, patient_paid=fixed.patient_paid,
-                                             written_off=fixed.written_off), at)
+    await store.update_balance(conn, updated, at)
     if fixed.written_off_back > 0:
         await _give_back_write_offs(conn, existing.balance_id, existing.patient_account_id,
                                     fixed.written_off_back, at)
@@ -151,7 +221,7 @@ async def refresh_balance(conn: asyncpg.Connection, book: EncounterBook, patient
         # What the patient paid toward this balance pays their other open balances first (oldest
         # first); only what is left waits as a credit to refund.
         await apply_credit(conn, credit_balance_id=credit_id, at=at)
-    if total - fixed.patient_paid - fixed.written_off > previous_due:
+    if updated.total - fixed.patient_paid - fixed.written_off > previous_due:
         await apply_open_credits(conn, existing.balance_id, at)
 
 

@@ -11,9 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, TypedDict
+from uuid import UUID
 
 import asyncpg
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from edi.errors import X12Error
 from edi.x835 import Adjustment, ClaimPayment, RemittanceTransaction, check_835, read_835
@@ -41,12 +42,15 @@ from services.remits.domain import posting as dom
 from services.remits.domain.posting import ZERO, Share
 from services.remits.rows import (
     ClaimKeys,
+    DenialRow,
+    Journal,
     PostingLineRow,
     PostingOutcome,
     PostingRow,
     RecoupmentRow,
     RemittanceRow,
     SubmissionRow,
+    SuspenseRow,
 )
 from services.remits.service import books
 from services.remits.service.patient_payments import UpdateReason
@@ -71,6 +75,38 @@ class IngestResult:
     reason: str | None = None
     remittance_ids: list[str] = field(default_factory=list)
     duplicates: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Pending:
+    """What claim payments post, kept in posting order and written in a few statements by `flush`
+    (postings before the rows that name them; events in their order). Flushed before anything reads
+    what it holds: a reversal's original posting, the PLB's references, the books."""
+
+    postings: list[PostingRow] = field(default_factory=list)
+    lines: list[PostingLineRow] = field(default_factory=list)
+    journals: list[Journal] = field(default_factory=list)
+    denials: list[DenialRow] = field(default_factory=list)
+    held: list[SuspenseRow] = field(default_factory=list)
+    events: list[tuple[BaseModel, datetime, UUID | None]] = field(default_factory=list)
+
+    def event(self, event: BaseModel, at: datetime) -> None:
+        self.events.append((event, at, None))
+
+    async def flush(self, conn: asyncpg.Connection) -> None:
+        if self.postings:
+            await store.insert_postings(conn, self.postings)
+        if self.lines:
+            await store.insert_posting_lines(conn, self.lines)
+        if self.journals:
+            await store.journals(conn, self.journals)
+        if self.denials:
+            await store.insert_denials(conn, self.denials)
+        if self.held:
+            await store.insert_unmatched(conn, self.held)
+        await outbox.enqueue_many(conn, self.events)
+        for rows in (self.postings, self.lines, self.journals, self.denials, self.held, self.events):
+            rows.clear()
 
 
 async def ingest(conn: asyncpg.Connection, raw: bytes, file_name: str, source: str, at: datetime) -> IngestResult:
@@ -202,17 +238,22 @@ async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t:
         remittance_id=remittance_id, file_id=file_id, payer_id=payer.payer_id, payer_name=payer.payer_name,
         trace_number=t.trace_number, total_payment=t.total_payment, plb_total=plb_total,
         payment_date=t.payment_date, received_at=at))
-    await outbox.enqueue(conn, RemittanceReceived(
+    pending = Pending()
+    pending.event(RemittanceReceived(
         remittance_id=remittance_id, file_sha256=sha, payer=payer,
         payee_npi=t.payee.id if t.payee.id_qualifier == "XX" else None, trace_number=t.trace_number,
         handling_code=t.handling_code.value, payment_method=t.payment_method.value,
         total_payment=dom.money(t.total_payment), payment_date=t.payment_date, claim_count=len(claims),
-        provider_adjustment_total=dom.money(plb_total), received_at=at), occurred_at=at)
+        provider_adjustment_total=dom.money(plb_total), received_at=at), at)
+    # Every submission the claim payments name, in one read.
+    submissions = await store.submissions(conn, sorted({c.patient_control_number for c in claims}))
     encounters: dict[str, UpdateReason] = {}
     for index, claim in enumerate(claims, start=1):
-        encounter, reason = await _post_claim(conn, remittance_id, sha, t, payer, index, claim, at)
+        encounter, reason = await _post_claim(conn, pending, submissions, remittance_id, sha, t, payer, index,
+                                              claim, at)
         if encounter:
             encounters[encounter] = reason
+    await pending.flush(conn)
     for encounter_id in await _post_plb(conn, remittance_id, t, payer, at):
         encounters.setdefault(encounter_id, "payment_reversal")
     await restate_encounters(conn, encounters, at, remittance_id=remittance_id)
@@ -222,13 +263,11 @@ async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t:
 
 async def restate_encounters(conn: asyncpg.Connection, encounters: dict[str, UpdateReason], at: datetime, *,
                    remittance_id: str | None = None) -> None:
-    """Restate the books of every encounter the postings touched, in encounter order (so two
-    remittances posting at once lock the same encounters in the same order)."""
-    for encounter_id in sorted(encounters):
-        try:
-            await books.restate(conn, encounter_id, at, encounters[encounter_id], remittance_id=remittance_id)
-        except books.BooksOutOfSync as exc:
-            raise Quarantine(f"{exc}; run `rcm audit`") from exc
+    """Restate the books of every encounter the postings touched (books.restate_many)."""
+    try:
+        await books.restate_many(conn, encounters, at, remittance_id=remittance_id)
+    except books.BooksOutOfSync as exc:
+        raise Quarantine(f"{exc}; run `rcm audit`") from exc
 
 
 @dataclass(frozen=True)
@@ -277,53 +316,57 @@ def claim_share(claim: ClaimPayment) -> Share:
     return dom.share_of([*claim.adjustments, *(a for ln in claim.service_lines for a in ln.adjustments)])
 
 
-async def _post_claim(conn: asyncpg.Connection, remittance_id: str, sha: str, t: RemittanceTransaction,
-                      payer: PayerRef, index: int, claim: ClaimPayment, at: datetime) -> tuple[str | None,
-                                                                                                UpdateReason]:
+async def _post_claim(conn: asyncpg.Connection, pending: Pending, submissions: dict[str, SubmissionRow],
+                      remittance_id: str, sha: str, t: RemittanceTransaction, payer: PayerRef, index: int,
+                      claim: ClaimPayment, at: datetime) -> tuple[str | None, UpdateReason]:
     status = claim.status.value
     share = claim_share(claim)
     if claim.patient_responsibility is not None and dom.money(claim.patient_responsibility) != share.total():
         raise Quarantine(f"ST {t.control_number} claim {index}: CLP05 does not equal the sum of PR adjustments")
-    sub = await store.submission(conn, claim.patient_control_number)
+    sub = submissions.get(claim.patient_control_number)
     if sub is None and status != "23":
         # Its ClaimSubmitted may be committing right now: wait for that, then look again (the
         # handler takes the same lock, so a payment put in suspense here is re-posted there).
         await store.lock_submission_id(conn, claim.patient_control_number)
         sub = await store.submission(conn, claim.patient_control_number)
     if sub is None or status == "23":
-        await _post_unmatched(conn, remittance_id, sha, t, payer, index, claim, share, at)
+        _post_unmatched(pending, remittance_id, sha, t, payer, index, claim, share, at)
         return None, "remittance"
-    posted = await post_matched(conn, remittance_id, t, payer, index, claim, sub, share, at)
+    posted = await post_matched(conn, pending, remittance_id, t, payer, index, claim, sub, share, at)
     return posted.encounter_id, posted.reason
 
 
-async def _post_unmatched(conn: asyncpg.Connection, remittance_id: str, sha: str, t: RemittanceTransaction,
-                          payer: PayerRef, index: int, claim: ClaimPayment, share: Share, at: datetime) -> None:
+def _post_unmatched(pending: Pending, remittance_id: str, sha: str, t: RemittanceTransaction, payer: PayerRef,
+                    index: int, claim: ClaimPayment, share: Share, at: datetime) -> None:
     """Payer cash against suspense, the claim payment kept (file + position) for a late match."""
     status: ClaimStatusCode = claim.status.value
     reason: Literal["not_our_claim", "unknown_submission_id"] = (
         "not_our_claim" if status == "23" else "unknown_submission_id")
     base = _base(remittance_id, index, claim, payer, share, at)
     posting_id = base.posting_id
-    await store.insert_posting(conn, base)
-    await store.journal(conn, new_id("jnl"), "unmatched", dom.unmatched_rows(claim), at,
-                        remittance_id=remittance_id, posting_id=posting_id, payer_id=payer.payer_id)
-    await store.insert_unmatched(conn, remittance_id, claim.patient_control_number, reason, t.control_number,
-                                 index, claim.position or 1, dom.money(claim.paid), at, posting_id=posting_id,
-                                 charge=dom.money(claim.charge))
-    await outbox.enqueue(conn, UnmatchedRemittance(
+    pending.postings.append(base)
+    pending.journals.append(Journal(new_id("jnl"), "unmatched", tuple(dom.unmatched_rows(claim)), at, {
+        "remittance_id": remittance_id, "posting_id": posting_id, "payer_id": payer.payer_id}))
+    pending.held.append(SuspenseRow(
+        remittance_id=remittance_id, reported_submission=claim.patient_control_number, reason=reason,
+        st_control=t.control_number, claim_index=index, segment_number=claim.position or 1,
+        total_paid=dom.money(claim.paid), total_charge=dom.money(claim.charge), posting_id=posting_id,
+        detected_at=at))
+    pending.event(UnmatchedRemittance(
         remittance_id=remittance_id, file_sha256=sha, payer=payer,
         position=RemittancePosition(transaction_set_control_number=t.control_number, claim_index=index,
                                     segment_number=claim.position or 1),
         reported_submission_id=claim.patient_control_number[:38], claim_status=status,
         payer_claim_control_number=claim.payer_claim_control_number or None,
         total_charge=dom.money(claim.charge), total_paid=dom.money(claim.paid), reason=reason,
-        detected_at=at), occurred_at=at)
+        detected_at=at), at)
 
 
-async def post_matched(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
-                       index: int, claim: ClaimPayment, sub: SubmissionRow, share: Share, at: datetime) -> Posted:
-    """The one posting path of a claim payment matched to its submission (on arrival, or late)."""
+async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id: str, t: RemittanceTransaction,
+                       payer: PayerRef, index: int, claim: ClaimPayment, sub: SubmissionRow, share: Share,
+                       at: datetime) -> Posted:
+    """The one posting path of a claim payment matched to its submission (on arrival, or late):
+    its writes go to `pending` (the caller flushes)."""
     status: ClaimStatusCode = claim.status.value
     base = _base(remittance_id, index, claim, payer, share, at)
     posting_id = base.posting_id
@@ -336,6 +379,7 @@ async def post_matched(conn: asyncpg.Connection, remittance_id: str, t: Remittan
                for e in dom.line_effects(claim, expected)]
     reverses = None
     if status == "22":
+        await pending.flush(conn)  # its original may be a posting of this same file
         original = await store.original_posting(conn, sub.claim_id, payer.payer_id,
                                                 claim.payer_claim_control_number)
         if original is not None:
@@ -347,17 +391,16 @@ async def post_matched(conn: asyncpg.Connection, remittance_id: str, t: Remittan
                            for r in await store.posting_line_rows(conn, reverses)]
     scope, denial_items = dom.denials(claim, expected)
     outcome: PostingOutcome = "reversed" if status == "22" else ("denied" if scope == "claim" else "posted")
-    await store.insert_posting(conn, replace(
+    pending.postings.append(replace(
         base, claim_id=sub.claim_id, claim_family_id=sub.claim_family_id, encounter_id=sub.encounter_id,
         patient_account_id=sub.patient_account_id, rank=rank, reverses=reverses, outcome=outcome, amounts=amounts))
-    await store.journal(conn, new_id("jnl"), "reversal" if status == "22" else "claim",
-                        dom.cash_rows(claim.paid, rank), at, remittance_id=remittance_id, posting_id=posting_id,
-                        claim_id=sub.claim_id, encounter_id=sub.encounter_id, payer_id=payer.payer_id,
-                        patient_account_id=sub.patient_account_id)
-    for charge_id, lcn, charge, paid, sh in effects:
-        await store.insert_posting_line(conn, PostingLineRow(
-            posting_id=posting_id, claim_id=sub.claim_id, encounter_id=sub.encounter_id, rank=rank,
-            charge_id=charge_id, line_control=lcn, charge=charge, paid=paid, share=sh))
+    pending.journals.append(Journal(new_id("jnl"), "reversal" if status == "22" else "claim", tuple(
+        dom.cash_rows(claim.paid, rank)), at, {
+        "remittance_id": remittance_id, "posting_id": posting_id, "claim_id": sub.claim_id,
+        "encounter_id": sub.encounter_id, "payer_id": payer.payer_id, "patient_account_id": sub.patient_account_id}))
+    pending.lines.extend(PostingLineRow(
+        posting_id=posting_id, claim_id=sub.claim_id, encounter_id=sub.encounter_id, rank=rank, charge_id=charge_id,
+        line_control=lcn, charge=charge, paid=paid, share=sh) for charge_id, lcn, charge, paid, sh in effects)
     common: _ClaimEventFields = {
         "claim_id": sub.claim_id, "claim_family_id": sub.claim_family_id, "encounter_id": sub.encounter_id,
         "remittance_id": remittance_id, "submission_id": sub.submission_id, "payer": payer, "claim_status": status,
@@ -373,30 +416,30 @@ async def post_matched(conn: asyncpg.Connection, remittance_id: str, t: Remittan
         "posted_at": at,
     }
     if status == "22":
-        await outbox.enqueue(conn, ClaimPaymentReversed(**common, reversed_remittance_id=(
-            original.remittance_id if reverses and original is not None else None)), occurred_at=at)
+        pending.event(ClaimPaymentReversed(**common, reversed_remittance_id=(
+            original.remittance_id if reverses and original is not None else None)), at)
         return Posted(posting_id, sub.encounter_id, "payment_reversal")
     if scope != "claim" and status != "25":
-        await outbox.enqueue(conn, ClaimPaymentPosted(**common), occurred_at=at)
+        pending.event(ClaimPaymentPosted(**common), at)
     if scope is not None:
-        for d in denial_items:
-            await store.insert_denial(conn, posting_id, sub.claim_id, payer.payer_id, scope, d, at)
-        await outbox.enqueue(conn, ClaimDenied(**common, denial_scope=scope, denials=[
+        pending.denials.extend(DenialRow(posting_id=posting_id, claim_id=sub.claim_id, payer_id=payer.payer_id,
+                                         scope=scope, item=d, opened_at=at) for d in denial_items)
+        pending.event(ClaimDenied(**common, denial_scope=scope, denials=[
             Denial(line_control_number=d.line_control_number, group=d.group, reason_code=d.reason_code,
                    remark_codes=list(d.remark_codes), amount=d.amount, category=d.category,
-                   recommended_action=d.recommended_action) for d in denial_items]), occurred_at=at)
+                   recommended_action=d.recommended_action) for d in denial_items]), at)
     variance = dom.allowed_variance(claim, expected, sub.coverage_rank)
     direction = variance.kind(tolerance())
     if direction is not None:
         model = UnderpaymentDetected if direction == "under" else OverpaymentDetected
-        await outbox.enqueue(conn, model(
+        pending.event(model(
             claim_id=sub.claim_id, claim_family_id=sub.claim_family_id, encounter_id=sub.encounter_id,
             remittance_id=remittance_id, submission_id=sub.submission_id, payer=payer,
             lines=[VarianceLine(line_control_number=v.line_control_number, procedure_code=v.procedure_code,
                                 expected_allowed=v.expected_allowed, allowed=v.allowed, variance=v.variance)
                    for v in variance.lines],
             total_expected_allowed=variance.total_expected, total_allowed=variance.total_allowed,
-            total_variance=variance.total_variance, tolerance=tolerance(), detected_at=at), occurred_at=at)
+            total_variance=variance.total_variance, tolerance=tolerance(), detected_at=at), at)
     return Posted(posting_id, sub.encounter_id, "next_payer_remittance" if rank > 1 else "remittance")
 
 

@@ -23,6 +23,7 @@ from services.remits.domain import posting as dom
 from services.remits.rows import SubmissionRow, UnmatchedRow
 from services.remits.service.patient_payments import UpdateReason
 from services.remits.service.remittances import (
+    Pending,
     Posted,
     Quarantine,
     claim_share,
@@ -113,8 +114,10 @@ async def _repost(conn: asyncpg.Connection, held: UnmatchedRow, sub: SubmissionR
     # Not the encounter's: the cash leaves suspense here and reaches the encounter with the claim's own journal.
     await store.journal(conn, new_id("jnl"), "suspense_release", release, at, remittance_id=held.remittance_id,
                         posting_id=held.posting_id, claim_id=sub.claim_id, payer_id=payer.payer_id)
-    posted = await post_matched(conn, held.remittance_id, t, payer, held.claim_index, claim, sub,
+    pending = Pending()
+    posted = await post_matched(conn, pending, held.remittance_id, t, payer, held.claim_index, claim, sub,
                                  claim_share(claim), at)
+    await pending.flush(conn)
     if not await store.resolve_unmatched(conn, held.id, posted.posting_id, at):
         raise AlreadyResolved(held.id)
     await outbox.enqueue(conn, UnmatchedRemittanceResolved(

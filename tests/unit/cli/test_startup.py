@@ -78,8 +78,24 @@ def test_x12_parse_imports_the_x12_code_and_nothing_of_the_platform() -> None:
     assert code == 0
     assert "transaction: 835" in output
     assert "edi.x835" in modules
-    # The X12 models are pydantic models (and typer coerces a command's parameters through pydantic).
+    # typer coerces a command's parameters through pydantic.
     assert _heavy(modules, allowed=frozenset({"edi", "pydantic"})) == set()
+    # Only what reading an 835 needs: not its writer, not the other transaction sets' models, not the
+    # TA1 reader (the file holds no TA1), not the validator.
+    edi = {name for name in modules if name.split(".")[0] == "edi"}
+    assert edi == {"edi", "edi.composites", "edi.envelope", "edi.errors", "edi.issues", "edi.segments", "edi.x12",
+                   "edi.x12values", "edi.x835", "edi.x835.balancing", "edi.x835.json", "edi.x835.model",
+                   "edi.x835.reader"}
+
+
+def test_the_835_writer_is_there_when_asked_for() -> None:
+    """edi.x835 imports its writer on first use: the names stay where they were."""
+    import edi.x835
+    from edi.x835 import write_835, writer
+
+    assert write_835 is writer.write_835 and edi.x835.cas_specs is writer.cas_specs
+    with pytest.raises(AttributeError, match="no attribute 'nosuch'"):
+        edi.x835.nosuch  # noqa: B018  (the attribute access is the test)
 
 
 @pytest.mark.filterwarnings("ignore:DSA is deprecated")  # asyncssh at import (cli/__init__.py says why)
