@@ -284,7 +284,7 @@ class Platform:
             await self.wait_ready(self.procs[key])
         self._supervisor = asyncio.create_task(self._supervise())
 
-    async def wait_ready(self, proc: Proc, timeout_s: float = 120) -> None:
+    async def wait_ready(self, proc: Proc, timeout_s: float = 300) -> None:
         deadline = time.monotonic() + timeout_s
         async with httpx.AsyncClient(timeout=3) as client:
             while time.monotonic() < deadline:
