@@ -17,6 +17,9 @@ from collections.abc import Awaitable, Callable
 
 import asyncpg
 
+CHECK_TIMEOUT_S = 10.0
+"""How long the leader's check of its lock connection may take on a loaded machine before the
+leader gives the role up (a slow answer is not a lost lock, a silent one is)."""
 LeaderWork = Callable[[asyncpg.Connection], Awaitable[None]]
 """What a leader does, given the connection holding the lock (the relay LISTENs on it)."""
 
@@ -53,11 +56,13 @@ async def _hold(conn: asyncpg.Connection, key: str, stopping: asyncio.Event, wor
             await asyncio.wait([task], timeout=poll_s)
             if task.done() or stopping.is_set():
                 break
-            try:
-                # The work runs on other connections of the pool: this one only proves the lock is held.
-                await asyncio.wait_for(conn.fetchval("SELECT 1"), poll_s)
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError) as exc:
-                raise LeadershipLost(f"{key}: the lock's connection stopped answering") from exc
+            if not await _answers(conn):
+                # Whatever state the session is in, ending it releases the lock: a connection
+                # left half-used must not go back to the pool still holding it. (One the server
+                # closed, the pool has already taken back: nothing to end then.)
+                with contextlib.suppress(asyncpg.InterfaceError):
+                    conn.terminate()
+                raise LeadershipLost(f"{key}: the lock's connection stopped answering")
         await task
     finally:
         on_change(False)
@@ -67,6 +72,16 @@ async def _hold(conn: asyncpg.Connection, key: str, stopping: asyncio.Event, wor
                 await task
         with contextlib.suppress(Exception):
             await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+
+
+async def _answers(conn: asyncpg.Connection) -> bool:
+    """The work runs on other connections of the pool: this one only proves the lock is still held.
+    Any failure counts as lost (a timed-out query leaves the connection unusable, too)."""
+    try:
+        await asyncio.wait_for(conn.fetchval("SELECT 1"), CHECK_TIMEOUT_S)
+    except Exception:
+        return False
+    return True
 
 
 def _ignore(_: bool) -> None:
