@@ -29,9 +29,14 @@ def up(
     infra_only: bool = typer.Option(False, "--infra-only", help="Kafka, Postgres, topics and schemas; no services."),
     secure: bool = typer.Option(False, "--secure", help="Kafka with SASL/SCRAM over TLS, one principal per service"
                                 " with ACLs (docs/security.md)."),
+    instances: int = typer.Option(None, "--instances", min=1, max=9, show_default=False,
+                                  help="Processes per service, one consumer group each; instance k listens on the"
+                                  " base ports + 10*k (default RCM_INSTANCES, else 1; docs/scaling.md)."),
 ) -> None:
     """Bring everything up: Kafka, Postgres, topics, schemas, then each service as its own process."""
     settings = get_settings()
+    if instances is not None:
+        settings = settings.model_copy(update={"instances": instances})
     material = secure_kafka.prepare(settings) if secure else None
     # Provisioning and the status checks connect as the super user under --secure.
     admin = material.client_settings(settings, secure_kafka.ADMIN) if material else settings
@@ -46,10 +51,11 @@ def up(
         steps.append(("Kafka ACLs of each service", lambda: asyncio.run(
             secure_kafka.ensure_acls(admin, secure_kafka.acls(settings)))))
     if not infra_only:
-        names = [p.name for p in stack.PROCESSES]
-        steps += [(f"{s} started", partial(stack.start_service, settings, s, _principal_env(material, s)))
-                  for s in names]
-        steps += [(f"{s} ready", partial(_wait_ready, settings, s)) for s in names]
+        # The services' further instances; the mail catcher and the sandbox stay one each.
+        started = [(p.name, k) for p in stack.PROCESSES for k in range(settings.instances if p.consumes else 1)]
+        steps += [(f"{stack.instance_name(s, k)} started",
+                   partial(stack.start_service, settings, s, _principal_env(material, s), k)) for s, k in started]
+        steps += [(f"{stack.instance_name(s, k)} ready", partial(_wait_ready, settings, s, k)) for s, k in started]
         # After the services migrated their schemas (api_tokens); kept across restarts.
         steps.append(("operator token", lambda: asyncio.run(credentials.ensure_operator_token(settings))))
     with Progress(
@@ -79,8 +85,8 @@ def _principal_env(material: secure_kafka.SecureKafka | None, process: str) -> d
     return material.client_env(process)
 
 
-def _wait_ready(settings: Settings, service: str) -> None:
-    asyncio.run(stack.wait_ready(settings, service))
+def _wait_ready(settings: Settings, service: str, instance: int) -> None:
+    asyncio.run(stack.wait_ready(settings, service, instance=instance))
 
 
 def down(
@@ -89,8 +95,9 @@ def down(
     """Stop the services, then the local Kafka and Postgres (never a cluster you provided)."""
     settings = get_settings()
     for process in reversed(stack.PROCESSES):
-        if stack.stop_service(settings, process.name):
-            console.print(f"{process.name} stopped")
+        for instance in reversed(stack.running_instances(settings, process.name)):
+            if stack.stop_service(settings, process.name, instance=instance):
+                console.print(f"{stack.instance_name(process.name, instance)} stopped")
     if not keep_infra:
         try:
             stack.stop_local_infrastructure(settings)
@@ -127,13 +134,14 @@ def _print_status(rows: list[stack.ComponentStatus]) -> None:
 
 
 def logs(
-    component: str = typer.Argument(..., help="A service name, or kafka, or postgres."),
+    component: str = typer.Argument(..., help="A service name (claims-1: its instance 1), or kafka, or postgres."),
     lines: int = typer.Option(100, "-n", "--lines", help="How many lines from the end."),
     follow: bool = typer.Option(False, "-f", "--follow", help="Keep printing as the log grows."),
 ) -> None:
     """Show a component's log file."""
     settings = get_settings()
     paths: dict[str, Path] = {p.name: settings.logs_dir / f"{p.name}.log" for p in stack.PROCESSES}
+    paths.update({f.stem: f for f in settings.logs_dir.glob("*-[0-9]*.log")})  # further instances: claims-1
     paths["kafka"] = settings.state_dir / "kafka" / "logs" / "server.log"
     paths["postgres"] = settings.state_dir / "postgres" / "postgres.log"
     path: Path | None = paths.get(component)

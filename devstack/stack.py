@@ -130,12 +130,28 @@ PROCESSES: tuple[Process, ...] = (
 )
 
 
-def _pidfile(settings: Settings, service: str) -> Path:
-    return settings.state_dir / "run" / f"{service}.pid"
+INSTANCE_PORT_STEP = 10
+"""Instance k of a service listens on its base port + 10*k, HTTP and MLLP alike (docs/scaling.md)."""
 
 
-def service_pid(settings: Settings, service: str) -> int | None:
-    path = _pidfile(settings, service)
+def instance_name(service: str, instance: int = 0) -> str:
+    """How files and `rcm status` name an instance: `claims`, `claims-1`, `claims-2`."""
+    return service if instance == 0 else f"{service}-{instance}"
+
+
+def _pidfile(settings: Settings, service: str, instance: int = 0) -> Path:
+    return settings.state_dir / "run" / f"{instance_name(service, instance)}.pid"
+
+
+def running_instances(settings: Settings, service: str) -> list[int]:
+    """Instance 0 and every further instance with a pid file (whether it still runs or not)."""
+    found = {int(n) for p in (settings.state_dir / "run").glob(f"{service}-*.pid")
+             if (n := p.stem.removeprefix(f"{service}-")).isdigit()}
+    return [0, *sorted(found - {0})]
+
+
+def service_pid(settings: Settings, service: str, instance: int = 0) -> int | None:
+    path = _pidfile(settings, service, instance)
     try:
         pid = int(path.read_text())
         os.kill(pid, 0)
@@ -150,31 +166,51 @@ def _module(name: str) -> str:
     return next(p.module for p in PROCESSES if p.name == name)
 
 
-def start_service(settings: Settings, service: str, env: dict[str, str] | None = None) -> int:
-    """Start `service` as its own process; `env` adds variables (its Kafka principal under --secure)."""
-    existing = service_pid(settings, service)
+def http_port(service: str, instance: int = 0) -> int:
+    return int(os.environ.get(f"RCM_{service.upper()}_HTTP_PORT", ports.HTTP[service])) + INSTANCE_PORT_STEP * instance
+
+
+def instance_env(service: str, instance: int) -> dict[str, str]:
+    """The listening ports of instance `instance` of `service`: its base ports + 10*instance. A
+    port of 0 (any free port) stays 0."""
+    if instance == 0:
+        return {}
+    env = {f"RCM_{service.upper()}_HTTP_PORT": str(http_port(service, instance))}
+    if service == "charges":
+        mllp = int(os.environ.get("RCM_CHARGES_MLLP_PORT", ports.CHARGES_MLLP))
+        env["RCM_CHARGES_MLLP_PORT"] = str(mllp and mllp + INSTANCE_PORT_STEP * instance)
+    return env
+
+
+def start_service(settings: Settings, service: str, env: dict[str, str] | None = None, instance: int = 0) -> int:
+    """Start instance `instance` of `service` as its own process (instance 0 is the one `rcm up`
+    always starts; a further one joins the same consumer group on its own ports, pid file and
+    log); `env` adds variables (its Kafka principal under --secure)."""
+    if instance and not any(p.name == service and p.consumes for p in PROCESSES):
+        raise StackError(f"{service} runs as one instance only")
+    existing = service_pid(settings, service, instance)
     if existing:
         return existing
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
-    _pidfile(settings, service).parent.mkdir(parents=True, exist_ok=True)
-    log = (settings.logs_dir / f"{service}.log").open("ab")
+    _pidfile(settings, service, instance).parent.mkdir(parents=True, exist_ok=True)
+    log = (settings.logs_dir / f"{instance_name(service, instance)}.log").open("ab")
     proc = subprocess.Popen(
         [sys.executable, "-m", _module(service)],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         cwd=REPO,
-        env={**os.environ, "RCM_STATE_DIR": str(settings.state_dir), **(env or {})},
+        env={**os.environ, "RCM_STATE_DIR": str(settings.state_dir), **instance_env(service, instance), **(env or {})},
         start_new_session=True,
     )
-    _pidfile(settings, service).write_text(str(proc.pid))
+    _pidfile(settings, service, instance).write_text(str(proc.pid))
     return proc.pid
 
 
-def stop_service(settings: Settings, service: str, timeout_s: float = 20) -> bool:
-    pid = service_pid(settings, service)
+def stop_service(settings: Settings, service: str, timeout_s: float = 20, instance: int = 0) -> bool:
+    pid = service_pid(settings, service, instance)
     if pid is None:
-        _pidfile(settings, service).unlink(missing_ok=True)
+        _pidfile(settings, service, instance).unlink(missing_ok=True)
         return False
     os.kill(pid, signal.SIGTERM)
     deadline = time.monotonic() + timeout_s
@@ -186,19 +222,18 @@ def stop_service(settings: Settings, service: str, timeout_s: float = 20) -> boo
         time.sleep(0.2)
     else:
         os.kill(pid, signal.SIGKILL)
-    _pidfile(settings, service).unlink(missing_ok=True)
+    _pidfile(settings, service, instance).unlink(missing_ok=True)
     return True
 
 
-def service_url(service: str) -> str:
-    port = int(os.environ.get(f"RCM_{service.upper()}_HTTP_PORT", ports.HTTP[service]))
-    return f"http://127.0.0.1:{port}"
+def service_url(service: str, instance: int = 0) -> str:
+    return f"http://127.0.0.1:{http_port(service, instance)}"
 
 
-async def readiness(service: str) -> dict[str, object] | None:
+async def readiness(service: str, instance: int = 0) -> dict[str, object] | None:
     try:
         async with httpx.AsyncClient(timeout=3) as client:
-            response = await client.get(f"{service_url(service)}/readyz")
+            response = await client.get(f"{service_url(service, instance)}/readyz")
             body: dict[str, object] = response.json()
             body["http_status"] = response.status_code
             return body
@@ -206,16 +241,17 @@ async def readiness(service: str) -> dict[str, object] | None:
         return None
 
 
-async def wait_ready(settings: Settings, service: str, timeout_s: float = 90) -> None:
+async def wait_ready(settings: Settings, service: str, timeout_s: float = 90, instance: int = 0) -> None:
+    name = instance_name(service, instance)
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        state = await readiness(service)
+        state = await readiness(service, instance)
         if state and state.get("http_status") == 200:
             return
-        if service_pid(settings, service) is None:
-            raise StackError(f"{service} exited during start-up: see `rcm logs {service}`")
+        if service_pid(settings, service, instance) is None:
+            raise StackError(f"{name} exited during start-up: see `rcm logs {name}`")
         await asyncio.sleep(0.5)
-    raise StackError(f"{service} did not become ready in {timeout_s:.0f} s: see `rcm logs {service}`")
+    raise StackError(f"{name} did not become ready in {timeout_s:.0f} s: see `rcm logs {name}`")
 
 
 @dataclass(frozen=True)
@@ -254,20 +290,25 @@ async def status(settings: Settings) -> list[ComponentStatus]:
     kafka_ok = out[0].healthy
     for process in PROCESSES:
         service = process.name
-        state = await readiness(service)
-        healthy = bool(state and state.get("http_status") == 200)
-        detail = "not running" if state is None else ("ready" if healthy else "not ready")
-        if state and state.get("outbox_held"):
-            # Its other events flow, but an aggregate waits for an operator: not healthy.
-            healthy = False
-            detail += f", {state['outbox_held']} outbox rows held (`rcm outbox list`)"
-        if kafka_ok and state is not None and process.consumes:
-            try:
-                lag = await asyncio.wait_for(consumer_lag(settings, service), 15)
-                detail += f", lag {sum(lag.values())}"
-            except Exception as exc:
-                detail += f", lag unknown ({type(exc).__name__})"
-        out.append(ComponentStatus(service, healthy, detail))
+        instances = running_instances(settings, service) if process.consumes else [0]
+        for instance in instances:
+            state = await readiness(service, instance)
+            healthy = bool(state and state.get("http_status") == 200)
+            detail = "not running" if state is None else ("ready" if healthy else "not ready")
+            if len(instances) > 1 and state and state.get("relay_leader"):
+                detail += ", outbox relay leader"
+            if state and state.get("outbox_held"):
+                # Its other events flow, but an aggregate waits for an operator: not healthy.
+                healthy = False
+                detail += f", {state['outbox_held']} outbox rows held (`rcm outbox list`)"
+            # The group's lag is one figure for all its instances: shown once, on instance 0.
+            if kafka_ok and state is not None and process.consumes and instance == 0:
+                try:
+                    lag = await asyncio.wait_for(consumer_lag(settings, service), 15)
+                    detail += f", lag {sum(lag.values())}"
+                except Exception as exc:
+                    detail += f", lag unknown ({type(exc).__name__})"
+            out.append(ComponentStatus(instance_name(service, instance), healthy, detail))
     out.append(code_set_status(settings, date.today()))
     return out
 

@@ -30,7 +30,7 @@ from pydantic import BaseModel
 
 from schemas.envelope import Envelope
 from schemas.registry import encode, key_of, spec_for_model
-from services.chassis import faults
+from services.chassis import faults, leadership
 from services.chassis.kafka import Publisher
 from services.chassis.logs import ids
 from services.chassis.metrics import Metrics
@@ -103,7 +103,8 @@ class OutboxRow:
 
 
 class OutboxRelay:
-    """Publishes one service's outbox. Only the advisory-lock holder publishes (one leader)."""
+    """Publishes one service's outbox. Only the leader among the instances publishes (one
+    publisher keeps the per-key order): services.chassis.leadership."""
 
     def __init__(
         self,
@@ -138,28 +139,30 @@ class OutboxRelay:
                 await _sleep_or_stop(stopping, self.settings.retry_max_delay_s)
 
     async def _lead(self, stopping: asyncio.Event) -> None:
-        async with self.pool.acquire() as lock_conn:
-            lock_key = f"rcm-outbox-relay:{self.service}"
-            while not await lock_conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", lock_key):
-                if await _sleep_or_stop(stopping, self.settings.outbox_poll_interval_s * 3):
-                    return
-            self.is_leader = True
-            channel = f"{self.service}_outbox"
-            await lock_conn.add_listener(channel, self._on_notify)
-            try:
-                while not stopping.is_set():
-                    published = await self.publish_pending()
-                    if published >= self.settings.outbox_batch_size:
-                        continue
-                    # NOTIFY wakes us at once; the timeout is the fallback when a notify was missed.
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_interval_s)
-                    self._wake.clear()
-            finally:
-                self.is_leader = False
-                with contextlib.suppress(Exception):
-                    await lock_conn.remove_listener(channel, self._on_notify)
-                    await lock_conn.execute("SELECT pg_advisory_unlock(hashtext($1))", lock_key)
+        # The relay's key predates the other roles' (leadership.lock_key): kept, so an instance of
+        # the previous release and one of this release never both publish during a rolling restart.
+        await leadership.lead(self.pool, f"rcm-outbox-relay:{self.service}", stopping,
+                              lambda lock_conn: self._relay(lock_conn, stopping),
+                              poll_s=self.settings.outbox_poll_interval_s * 3, on_change=self._leading)
+
+    def _leading(self, leader: bool) -> None:
+        self.is_leader = leader
+
+    async def _relay(self, lock_conn: asyncpg.Connection, stopping: asyncio.Event) -> None:
+        channel = f"{self.service}_outbox"
+        await lock_conn.add_listener(channel, self._on_notify)
+        try:
+            while not stopping.is_set():
+                published = await self.publish_pending()
+                if published >= self.settings.outbox_batch_size:
+                    continue
+                # NOTIFY wakes us at once; the timeout is the fallback when a notify was missed.
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_interval_s)
+                self._wake.clear()
+        finally:
+            with contextlib.suppress(Exception):
+                await lock_conn.remove_listener(channel, self._on_notify)
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()

@@ -24,7 +24,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 
-from services.chassis import faults, inbox, migrations, outbox, telemetry
+from services.chassis import faults, inbox, leadership, migrations, outbox, telemetry
 from services.chassis.clock import Clock
 from services.chassis.consumer import EventConsumer, Handler, Rejecter
 from services.chassis.db import create_pool
@@ -39,6 +39,31 @@ from services.chassis.topics import topics_consumed_by
 log = logging.getLogger(__name__)
 
 BackgroundTask = Callable[["Runtime", asyncio.Event], Coroutine[Any, Any, None]]
+LEADER_POLL_S = 2.0
+"""How often a follower tries to take a leader-only role, and a leader checks it still holds it."""
+
+
+def leader_only(task: BackgroundTask) -> BackgroundTask:
+    """`task` runs in one instance of the service at a time (docs/scaling.md says which tasks are
+    and why): the instance holding the role's lock (services.chassis.leadership); the others wait
+    to take over. A one-shot task runs in each instance in turn, one after the other."""
+    role = task.__name__
+
+    async def run(runtime: Runtime, stopping: asyncio.Event) -> None:
+        key = leadership.lock_key(runtime.service, role)
+        while not stopping.is_set():
+            try:
+                await leadership.lead(runtime.db, key, stopping, lambda _: task(runtime, stopping),
+                                      poll_s=LEADER_POLL_S)
+                return
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("leader-only task interrupted; trying to lead again",
+                            extra=ids(service=runtime.service, component=role, error_class=type(exc).__name__))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), LEADER_POLL_S)
+
+    run.__name__ = f"leader_only({role})"
+    return run
 
 
 @dataclass

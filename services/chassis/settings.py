@@ -81,6 +81,9 @@ class Settings(BaseSettings):
     # is pending (docs/security.md).
     migrate_on_start: bool = True
 
+    # How many processes `rcm up` starts per service, in one consumer group (docs/scaling.md).
+    instances: int = Field(default=1, ge=1, le=9)
+
     # A named failure point, only for the crash tests (see services/chassis/faults.py).
     fault: str | None = None
 

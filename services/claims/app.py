@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from services.chassis.app import service_app_factory
-from services.chassis.runtime import ServiceDefinition
+from services.chassis.runtime import ServiceDefinition, leader_only
 from services.claims import http_api
 from services.claims.background import batch_submissions, bootstrap_payers, poll_acknowledgments, run_timers
 from services.claims.handlers import HANDLERS
@@ -14,6 +14,9 @@ DEFINITION = ServiceDefinition(
     handlers=HANDLERS,
     routers=[http_api.router],
     append_only=("claim_history",),  # every move of every claim, as it happened
-    background=[bootstrap_payers, batch_submissions, poll_acknowledgments, run_timers],
+    # One batcher and one folder poller among the instances; timers lock their rows (SKIP LOCKED):
+    # docs/scaling.md.
+    background=[leader_only(bootstrap_payers), leader_only(batch_submissions), leader_only(poll_acknowledgments),
+                run_timers],
 )
 create_app = service_app_factory(DEFINITION)

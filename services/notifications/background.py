@@ -7,7 +7,7 @@ import asyncio
 from typing import Any
 
 from services.chassis.periodic import every
-from services.chassis.runtime import Runtime
+from services.chassis.runtime import Runtime, leader_only
 from services.notifications.service.delivery import Sender, create_digest, create_due_reminders
 from services.notifications.settings import NotificationSettings
 
@@ -24,4 +24,7 @@ def background(nsettings: NotificationSettings) -> list[Any]:
         await every(lambda: nsettings.digest_interval_s, stopping, lambda: create_digest(runtime),
                     "notifications-digest", wait_first=True)
 
-    return [sender, reminders, digests]
+    # One of each among the instances (docs/scaling.md): the sender's start-up reconcile re-queues
+    # every `sending` row, which is right only when no other sender is live; two digest passes would
+    # split the alerts into two digests; reminders are idempotent, one scan is enough.
+    return [leader_only(sender), leader_only(reminders), leader_only(digests)]

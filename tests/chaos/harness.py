@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -144,6 +145,23 @@ class OwnInfra:
         shutil.rmtree(self.state, ignore_errors=True)
 
 
+@dataclass
+class GivenInfra:
+    """A Kafka and a Postgres someone else runs (the tests' `infra` fixture, a benchmark's stack):
+    platforms on it get their own prefix and database, and never stop it."""
+
+    state: Path
+    bootstrap: str
+    admin_url: str
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "RCM_STATE_DIR": str(self.state)}
+
+
+Infra = OwnInfra | GivenInfra
+
+
 # --- a platform: prefix, database, folders and the processes `rcm up` runs --------------------
 
 STACK_SETTINGS = {
@@ -184,15 +202,23 @@ class Proc:
     fault: str | None
     port: int
     supervised: bool = True
+    instance: int = 0
+
+    @property
+    def key(self) -> str:
+        """charges, charges-1, ...: how the platform names the process (its log, its fault)."""
+        return stack.instance_name(self.name, self.instance)
 
 
 @dataclass
 class Platform:
     """One platform on the suite's infrastructure (a topic prefix, a database, folders) and its
-    processes. The supervisor restarts whatever died unless the harness stopped it on purpose."""
+    processes, `instances` of each service in one consumer group (docs/scaling.md). The
+    supervisor restarts whatever died unless the harness stopped it on purpose."""
 
-    infra: OwnInfra
+    infra: Infra
     label: str
+    instances: int = 1
     settings: Settings = field(init=False)
     folder: Path = field(init=False)
     procs: dict[str, Proc] = field(default_factory=dict)
@@ -233,29 +259,32 @@ class Platform:
         await stack.wait_for_postgres(self.settings)
         await stack.provision_all(self.settings)
 
-    def _spawn(self, name: str, fault: str | None, port: int) -> subprocess.Popen[bytes]:
+    def _spawn(self, name: str, fault: str | None, port: int, log_name: str) -> subprocess.Popen[bytes]:
         env = {**self.env, f"RCM_{name.upper()}_HTTP_PORT": str(port)}
         if fault:
             env["RCM_FAULT"] = fault
         (self.folder / "logs").mkdir(exist_ok=True)
         module = next(p.module for p in PROCESSES if p.name == name)
-        with (self.folder / "logs" / f"{name}.log").open("ab") as log:  # the child keeps its own copy
+        with (self.folder / "logs" / f"{log_name}.log").open("ab") as log:  # the child keeps its own copy
             return subprocess.Popen([sys.executable, "-m", module], cwd=REPO, env=env, stdout=log,
                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
 
-    def start(self, name: str, fault: str | None = None) -> None:
-        port = self.procs[name].port if name in self.procs else free_port()
-        self.procs[name] = Proc(name, self._spawn(name, fault, port), fault, port)
+    def start(self, name: str, fault: str | None = None, instance: int = 0) -> None:
+        key = stack.instance_name(name, instance)
+        port = self.procs[key].port if key in self.procs else free_port()
+        self.procs[key] = Proc(name, self._spawn(name, fault, port, key), fault, port, instance=instance)
 
     async def start_all(self, names: tuple[str, ...] | None = None) -> None:
         for p in PROCESSES:
             if names is None or p.name in names:
-                self.start(p.name, self.faults.pop(p.name, None))
-        for name in list(self.procs):
-            await self.wait_ready(self.procs[name])
+                for instance in range(self.instances if p.consumes else 1):
+                    key = stack.instance_name(p.name, instance)
+                    self.start(p.name, self.faults.pop(key, None), instance)
+        for key in list(self.procs):
+            await self.wait_ready(self.procs[key])
         self._supervisor = asyncio.create_task(self._supervise())
 
-    async def wait_ready(self, proc: Proc, timeout_s: float = 120) -> None:
+    async def wait_ready(self, proc: Proc, timeout_s: float = 300) -> None:
         deadline = time.monotonic() + timeout_s
         async with httpx.AsyncClient(timeout=3) as client:
             while time.monotonic() < deadline:
@@ -263,15 +292,15 @@ class Platform:
                     if (await client.get(f"http://127.0.0.1:{proc.port}/readyz")).status_code == 200:
                         return
                 if proc.popen.poll() is not None and not proc.fault:
-                    raise RuntimeError(f"{proc.name} exited during start-up: see {self.folder}/logs/{proc.name}.log")
+                    raise RuntimeError(f"{proc.key} exited during start-up: see {self.folder}/logs/{proc.key}.log")
                 await asyncio.sleep(0.3)
-        raise RuntimeError(f"{proc.name} was not ready in {timeout_s:.0f} s: see {self.folder}/logs/{proc.name}.log")
+        raise RuntimeError(f"{proc.key} was not ready in {timeout_s:.0f} s: see {self.folder}/logs/{proc.key}.log")
 
     async def _supervise(self) -> None:
         """Restart every supervised process that exited (killed, crashed at a fault point, or
         stopped by SIGTERM), with the fault its next start is given (none by default)."""
         while True:
-            for name, proc in list(self.procs.items()):
+            for key, proc in list(self.procs.items()):
                 code = proc.popen.poll()
                 if proc.supervised and code is not None:
                     fault = (proc.fault or "").partition("@")[0]
@@ -279,9 +308,9 @@ class Platform:
                     if proc.fault and code != 137:
                         # Stopped before its crash point fired (killed again, or the start-up
                         # failed while the broker was down): the next start keeps it armed.
-                        self.faults.setdefault(name, proc.fault)
-                    self.restarts[name] += 1
-                    self.start(name, self.faults.pop(name, None))
+                        self.faults.setdefault(key, proc.fault)
+                    self.restarts[key] += 1
+                    self.start(proc.name, self.faults.pop(key, None), proc.instance)
             await asyncio.sleep(0.2)
 
     def signal(self, name: str, sig: signal.Signals) -> None:
@@ -290,7 +319,7 @@ class Platform:
 
     def join_extra(self, name: str) -> Proc:
         """An extra instance in the same consumer group: the group rebalances when it joins."""
-        proc = Proc(name, self._spawn(name, None, free_port()), None, 0, supervised=False)
+        proc = Proc(name, self._spawn(name, None, free_port(), name), None, 0, supervised=False)
         self.extras.append(proc)
         return proc
 
@@ -399,6 +428,33 @@ async def publish(settings: Settings, inputs: list[Input], pace_s: float = 0.0) 
     if producer is not None:
         await producer.stop()
     return resent
+
+
+# --- a run: the workload through a platform, to rest
+
+
+async def run(platform: Platform, inputs: list[Input], pace_s: float,
+              chaos: Callable[[float], Awaitable[Counter[str]]] | None) -> dict[str, Any]:
+    await platform.provision()
+    await platform.start_all()
+    await asyncio.to_thread(platform.load_reference_data)
+    started = time.monotonic()
+    published: list[float] = []
+
+    async def send() -> int:
+        resent = await publish(platform.settings, inputs, pace_s)
+        published.append(time.monotonic() - started)
+        return resent
+
+    jobs: list[Awaitable[Any]] = [send()]
+    if chaos is not None:
+        jobs.append(chaos(started))
+    results = await asyncio.gather(*jobs)
+    flowed = time.monotonic() - started
+    settled = await settle(platform.settings, quiet_s=12, timeout_s=1800)
+    return {"resent_chunks": results[0], "injected": results[1] if chaos else Counter(),
+            "publish_s": round(published[0], 1), "flow_s": round(flowed, 1), "settle_s": round(settled, 1)}
+
 
 
 # --- settling and reading the end state -----------------------------------------------------------
@@ -571,3 +627,52 @@ def account_cards(platform: Platform) -> list[dict[str, Any]]:
     result = platform.rcm("report", "accounts", "--json")
     assert result.returncode == 0, result.stderr[-2000:]
     return list(json.loads(result.stdout))
+
+
+def normalized_cards(cards: list[dict[str, Any]], sources: dict[str, str]) -> list[dict[str, Any]]:
+    """Account cards keyed by the sender's encounter id, without the ids we draw at random."""
+    out = []
+    for raw in cards:
+        card = {**raw, "encounter_id": sources.get(raw["encounter_id"], raw["encounter_id"]),
+                "claims": sorted((c["payer_id"], c["rank"]) for c in raw["claims"])}
+        card.pop("patient_account_id")
+        out.append(card)
+    return sorted(out, key=lambda c: str(c["encounter_id"]))
+
+
+def differences(expected: dict[str, Any], got: dict[str, Any]) -> dict[str, Any]:
+    """Per section, what only one run has (first few), for a readable failure."""
+    out: dict[str, Any] = {}
+    for section, rows in expected.items():
+        want = Counter(json.dumps(x, sort_keys=True, default=str) for x in rows)
+        have = Counter(json.dumps(x, sort_keys=True, default=str) for x in got[section])
+        if want != have:
+            out[section] = {"missing": list((want - have).elements())[:5], "extra": list((have - want).elements())[:5],
+                            "expected_rows": sum(want.values()), "rows": sum(have.values())}
+    return out
+
+
+async def notification_counts(settings: Settings) -> list[tuple[str, str, str, int]]:
+    """Notifications by (kind, template, state), and the staff alerts: how many digests gathered
+    them depends on when each digest pass ran, so digests count as the alerts they hold."""
+    rows = await _fetch(settings, "notifications", "SELECT kind, template, state, count(*) FROM notifications"
+                                                   " WHERE kind <> 'digest' GROUP BY 1, 2, 3")
+    alerts = await _fetch(settings, "notifications", "SELECT event_type, count(*) FROM staff_alerts GROUP BY 1")
+    return sorted([(r[0], r[1], r[2], int(r[3])) for r in rows] + [("alert", r[0], "", int(r[1])) for r in alerts])
+
+
+async def received(proc: Proc) -> float:
+    """Records this process's consumer took from Kafka (its /metrics): 0 for one that got no partition."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        text = (await client.get(f"http://127.0.0.1:{proc.port}/metrics")).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("faststream_received_messages_total{"))
+
+
+async def books(platform: Platform) -> dict[str, Any]:
+    """The end state (end_state) and the account cards, keyed by the sender's ids: what two runs
+    of the same workload must agree on."""
+    state = await end_state(platform.settings)
+    state["account_cards"] = normalized_cards(await asyncio.to_thread(account_cards, platform),
+                                              await source_ids(platform.settings))
+    return state

@@ -27,11 +27,10 @@ import random
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -93,6 +92,8 @@ async def busy(platform: Platform, service: str, timeout_s: float = 20) -> None:
 async def inject(platform: Platform, plan: list[Fault], started: float) -> Counter[str]:
     injected: Counter[str] = Counter()
     leaving: list[Awaitable[None]] = []
+    infra = platform.infra
+    assert isinstance(infra, OwnInfra)  # the broker and the database are the suite's to kill
     for fault in plan:
         await asyncio.sleep(max(0.0, started + fault.at_s - time.monotonic()))
         if fault.kind == "kill -9":
@@ -103,11 +104,11 @@ async def inject(platform: Platform, plan: list[Fault], started: float) -> Count
             await busy(platform, fault.target)
             platform.signal(fault.target, signal.SIGTERM)
         elif fault.kind == "kafka kill -9 + restart":
-            await asyncio.to_thread(platform.infra.kill_kafka)
+            await asyncio.to_thread(infra.kill_kafka)
             await asyncio.sleep(3)
-            await asyncio.to_thread(platform.infra.start_kafka)
+            await asyncio.to_thread(infra.start_kafka)
         elif fault.kind == "postgres immediate restart":
-            await asyncio.to_thread(platform.infra.restart_postgres_immediate)
+            await asyncio.to_thread(infra.restart_postgres_immediate)
         else:
             extra = platform.join_extra(fault.target)
 
@@ -119,29 +120,6 @@ async def inject(platform: Platform, plan: list[Fault], started: float) -> Count
         injected[f"{fault.kind} {fault.target}".strip()] += 1
     await asyncio.gather(*leaving)
     return injected
-
-
-def normalized_cards(cards: list[dict[str, Any]], sources: dict[str, str]) -> list[dict[str, Any]]:
-    """Account cards keyed by the sender's encounter id, without the ids we draw at random."""
-    out = []
-    for raw in cards:
-        card = {**raw, "encounter_id": sources.get(raw["encounter_id"], raw["encounter_id"]),
-                "claims": sorted((c["payer_id"], c["rank"]) for c in raw["claims"])}
-        card.pop("patient_account_id")
-        out.append(card)
-    return sorted(out, key=lambda c: str(c["encounter_id"]))
-
-
-def differences(expected: dict[str, Any], got: dict[str, Any]) -> dict[str, Any]:
-    """Per section, what only one run has (first few), for a readable failure."""
-    out: dict[str, Any] = {}
-    for section, rows in expected.items():
-        want = Counter(json.dumps(x, sort_keys=True, default=str) for x in rows)
-        have = Counter(json.dumps(x, sort_keys=True, default=str) for x in got[section])
-        if want != have:
-            out[section] = {"missing": list((want - have).elements())[:5], "extra": list((have - want).elements())[:5],
-                            "expected_rows": sum(want.values()), "rows": sum(have.values())}
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -157,29 +135,6 @@ async def infras() -> AsyncIterator[tuple[OwnInfra, OwnInfra]]:
             infra.destroy()
 
 
-async def run(platform: Platform, inputs: list[harness.Input], pace_s: float,
-              chaos: Callable[[float], Awaitable[Counter[str]]] | None) -> dict[str, Any]:
-    await platform.provision()
-    await platform.start_all()
-    await asyncio.to_thread(platform.load_reference_data)
-    started = time.monotonic()
-    published: list[float] = []
-
-    async def send() -> int:
-        resent = await harness.publish(platform.settings, inputs, pace_s)
-        published.append(time.monotonic() - started)
-        return resent
-
-    jobs: list[Awaitable[Any]] = [send()]
-    if chaos is not None:
-        jobs.append(chaos(started))
-    results = await asyncio.gather(*jobs)
-    flowed = time.monotonic() - started
-    settled = await harness.settle(platform.settings, quiet_s=12, timeout_s=1800)
-    return {"resent_chunks": results[0], "injected": results[1] if chaos else Counter(),
-            "publish_s": round(published[0], 1), "flow_s": round(flowed, 1), "settle_s": round(settled, 1)}
-
-
 async def test_chaos_workload_ends_exactly_as_a_fault_free_run(infras: tuple[OwnInfra, OwnInfra]) -> None:
     began = time.monotonic()
     today = datetime.now(UTC).date()
@@ -190,14 +145,11 @@ async def test_chaos_workload_ends_exactly_as_a_fault_free_run(infras: tuple[Own
     base, chaos = Platform(infras[0], "base"), Platform(infras[1], "chaos")
     try:
         base_run, chaos_run = await asyncio.gather(
-            run(base, inputs, FAULT_WINDOW_S, None),
-            run(chaos, inputs, FAULT_WINDOW_S, lambda started: inject(chaos, plan, started)),
+            harness.run(base, inputs, FAULT_WINDOW_S, None),
+            harness.run(chaos, inputs, FAULT_WINDOW_S, lambda started: inject(chaos, plan, started)),
         )
         accounting = await harness.account(chaos.settings, inputs)
-        expected, got = await harness.end_state(base.settings), await harness.end_state(chaos.settings)
-        for state, platform in ((expected, base), (got, chaos)):
-            ids = await harness.source_ids(platform.settings)
-            state["account_cards"] = normalized_cards(await asyncio.to_thread(harness.account_cards, platform), ids)
+        expected, got = await harness.books(base), await harness.books(chaos)
         audit = await asyncio.to_thread(chaos.rcm, "audit", "--json")
     finally:
         await asyncio.gather(base.stop_all(), chaos.stop_all())
@@ -220,7 +172,7 @@ async def test_chaos_workload_ends_exactly_as_a_fault_free_run(infras: tuple[Own
 
     assert accounting.lost == [] and accounting.duplicated == [], figures
     assert accounting.dead_lettered == BROKEN and accounting.rejected > 0, figures
-    assert differences(expected, got) == {}, differences(expected, got)
+    assert harness.differences(expected, got) == {}, harness.differences(expected, got)
     assert audit.returncode == 0 and all(c["differences"] == [] for c in json.loads(audit.stdout)), audit.stdout[-3000:]
     # Every kind of fault was injected, and every crash point was actually passed and fired.
     kinds = {k.split(" ")[0] for k in injected}

@@ -112,7 +112,8 @@ def test_logs_are_json_and_refuse_non_id_fields() -> None:
         ids(patient_name="Jane Doe")
 
 
-async def test_status_calls_a_service_with_held_outbox_rows_unhealthy(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_status_calls_a_service_with_held_outbox_rows_unhealthy(monkeypatch: pytest.MonkeyPatch,
+                                                                     tmp_path: Path) -> None:
     import asyncpg
 
     from devstack import stack
@@ -120,13 +121,13 @@ async def test_status_calls_a_service_with_held_outbox_rows_unhealthy(monkeypatc
     async def away(*_: object, **__: object) -> None:
         raise OSError("not here")
 
-    async def readiness(service: str) -> dict[str, object]:
+    async def readiness(service: str, instance: int = 0) -> dict[str, object]:
         return {"service": service, "ready": True, "http_status": 200, "outbox_held": 2 if service == "claims" else 0}
 
     monkeypatch.setattr(stack, "kafka_roundtrip", away)
     monkeypatch.setattr(asyncpg, "connect", away)
     monkeypatch.setattr(stack, "readiness", readiness)
-    rows = {r.name: r for r in await stack.status(Settings())}
+    rows = {r.name: r for r in await stack.status(Settings(state_dir=tmp_path))}
     assert not rows["claims"].healthy and "2 outbox rows held" in rows["claims"].detail
     assert rows["charges"].healthy and rows["charges"].detail == "ready"
     assert not rows["kafka"].healthy and not rows["postgres"].healthy
