@@ -345,8 +345,8 @@ class EventConsumer:
                 with self._record_span(item):
                     await item.handler(ctx, item.event)
                 outcomes.append(Outcome.PARKED if ctx.parked else Outcome.APPLIED)
-            faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT)
-        faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT)
+            faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT, len(items))
+        faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT, len(items))
         for item, outcome in zip(items, outcomes, strict=True):
             self._count(item.envelope.type, outcome)
         return outcomes

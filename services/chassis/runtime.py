@@ -180,7 +180,7 @@ class Runtime:
             ]
             if faults.active(self.settings.fault, faults.COMMIT_BEFORE_PROCESS):
                 await msg.ack()  # the planted at-most-once bug of the chaos suite's negative control
-                faults.maybe_crash(self.settings.fault, faults.COMMIT_BEFORE_PROCESS)
+                faults.maybe_crash(self.settings.fault, faults.COMMIT_BEFORE_PROCESS, len(records))
             try:
                 await consumer.process_batch(records)
             except BaseException:

@@ -137,7 +137,7 @@ async def test_a_crash_before_the_batch_commit_applies_nothing_and_the_redeliver
     batch = [payment(platform, a) for a in accounts]
 
     def crash_at(point: str) -> None:
-        def maybe_crash(configured: str | None, passed: str) -> None:
+        def maybe_crash(configured: str | None, passed: str, records: int = 1) -> None:
             if passed == point:
                 raise Crash(point)
 
