@@ -45,10 +45,13 @@ def active(configured: str | None, point: str) -> bool:
     return bool(configured) and parse(configured)[0] == point
 
 
-def maybe_crash(configured: str | None, point: str) -> None:
+def maybe_crash(configured: str | None, point: str, records: int = 1) -> None:
+    """`records`: how many records pass the point at once. A consumer passes it once per batch
+    with the whole batch, so `@n` still means about the n-th record, as before batching (the
+    chaos suite draws n for a workload of records, and a restarted consumer may see few batches)."""
     name, nth = parse(configured)
     if name != point:
         return
-    _passes[point] = _passes.get(point, 0) + 1
+    _passes[point] = _passes.get(point, 0) + records
     if _passes[point] >= nth:
         os._exit(137)

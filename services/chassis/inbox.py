@@ -18,6 +18,17 @@ async def claim(conn: asyncpg.Connection, consumer: str, event_id: UUID) -> bool
     return row is not None
 
 
+async def claim_many(conn: asyncpg.Connection, consumer: str, event_ids: list[UUID]) -> set[UUID]:
+    """Record a batch's events for this consumer in one statement; the ids not applied before."""
+    rows = await conn.fetch(
+        "INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[])"
+        " ON CONFLICT DO NOTHING RETURNING event_id",
+        consumer,
+        list(dict.fromkeys(event_ids)),  # one row per id: a copy inside the batch is a duplicate too
+    )
+    return {row["event_id"] for row in rows}
+
+
 async def prune(conn: asyncpg.Connection, older_than: datetime) -> int:
     """Housekeeping: forget events received before `older_than` (past retention, a redelivery of
     them is no longer expected)."""

@@ -27,3 +27,8 @@ class Metrics:
         self.retries = Counter(
             "rcm_transient_retries_total", "Retries after transient failures", ["service"], registry=self.registry
         )
+        self.batch_fallbacks = Counter(
+            "rcm_consumer_batch_fallbacks_total",
+            "Consumed batches whose one transaction failed and that were applied record by record",
+            ["service"], registry=self.registry,
+        )

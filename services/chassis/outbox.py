@@ -23,7 +23,6 @@ from uuid import UUID, uuid4
 
 import asyncpg
 from aiokafka import errors as kafka_errors
-from opentelemetry import context as otel_context
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
 from pydantic import BaseModel
@@ -168,7 +167,12 @@ class OutboxRelay:
         self._wake.set()
 
     async def publish_pending(self) -> int:
-        """Publish one batch in order; return how many rows were published or held."""
+        """Publish one batch in order; return how many rows were published or held.
+
+        The batch goes out in waves: each wave holds the next unpublished row of every key,
+        handed to the producer at once (pipelined) and then awaited. A key's next row is only
+        sent once the row before it was acked, so a row refused or timed out never has a later
+        row of its key published before it, as when each send was awaited alone."""
         async with self._publishing, self.pool.acquire() as conn:
             rows = [OutboxRow(**dict(r)) for r in await conn.fetch(SELECT_PENDING, self.settings.outbox_batch_size)]
             if not rows:
@@ -177,20 +181,10 @@ class OutboxRelay:
             published: list[int] = []
             blocked: set[tuple[str, str]] = set()
             try:
-                for row in rows:
-                    if (row.topic, row.message_key) in blocked:
-                        continue
-                    try:
-                        await self._publish(row)
-                    except PERMANENT as exc:
-                        blocked.add((row.topic, row.message_key))
-                        await conn.execute("UPDATE outbox SET held_at = now(), held_reason = $2 WHERE seq = $1",
-                                           row.seq, f"{type(exc).__name__}: the broker refused this record")
-                        log.error("outbox row held: the broker refused it for good; its key waits",
-                                  extra=ids(service=self.service, seq=row.seq, event_type=row.event_type,
-                                            error_class=type(exc).__name__))
-                        continue
-                    published.append(row.seq)
+                waiting = rows
+                while waiting:
+                    wave, waiting = _next_wave(waiting, blocked)
+                    await self._publish_wave(conn, wave, published, blocked)
                 faults.maybe_crash(self.settings.fault, faults.RELAY_AFTER_ACK)
             finally:
                 # Acked rows are marked even when a later row fails, so a retry does not resend them.
@@ -200,43 +194,102 @@ class OutboxRelay:
             await self._gauges(conn)
             return len(published) + len(blocked)
 
+    async def _publish_wave(
+        self, conn: asyncpg.Connection, wave: list[OutboxRow], published: list[int], blocked: set[tuple[str, str]]
+    ) -> None:
+        """Send the wave pipelined, await every ack, then sort the rows: acked (into `published`),
+        refused for good (held, its key blocked), or failed otherwise (its key blocked for this
+        pass; the first such error is raised once the whole wave is settled)."""
+        pending: list[tuple[OutboxRow, asyncio.Future[object] | Exception]] = []
+        for row in wave:
+            try:
+                pending.append((row, await self._send(row)))
+            except Exception as exc:  # refused before it left (too large, broker away): sorted below
+                pending.append((row, exc))
+        failure: Exception | None = None
+        for row, ack in pending:
+            error = ack if isinstance(ack, Exception) else await _settled(ack)
+            if isinstance(error, PERMANENT):
+                # A broker refuses a whole producer batch: give the row one try alone before
+                # holding it, so a record is never held for another key's fault.
+                error = await self._alone(row) if not isinstance(ack, Exception) else error
+            if error is None:
+                published.append(row.seq)
+                self.metrics.published.labels(self.service, row.event_type).inc()
+                continue
+            blocked.add((row.topic, row.message_key))
+            if isinstance(error, PERMANENT):
+                await conn.execute("UPDATE outbox SET held_at = now(), held_reason = $2 WHERE seq = $1",
+                                   row.seq, f"{type(error).__name__}: the broker refused this record")
+                log.error("outbox row held: the broker refused it for good; its key waits",
+                          extra=ids(service=self.service, seq=row.seq, event_type=row.event_type,
+                                    error_class=type(error).__name__))
+            elif failure is None:
+                failure = error
+        if failure is not None:
+            raise failure
+
     async def _gauges(self, conn: asyncpg.Connection) -> None:
         pending, held = await unpublished(conn)
         self.metrics.outbox_pending.labels(self.service).set(pending)
         self.metrics.outbox_held.labels(self.service).set(held)
 
-    async def _publish(self, row: OutboxRow) -> None:
-        parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
-        token = otel_context.attach(parent)
+    async def _alone(self, row: OutboxRow) -> Exception | None:
         try:
-            with self.tracer.start_as_current_span(
-                f"{row.topic} publish",
-                kind=SpanKind.PRODUCER,
-                attributes={
-                    "messaging.system": "kafka",
-                    "messaging.destination.name": self.settings.topic(row.topic),
-                    "messaging.message.id": str(row.event_id),
-                    "rcm.event_type": row.event_type,
-                },
-            ):
-                envelope = Envelope(
-                    id=row.event_id,
-                    source=self.service,
-                    type=row.event_type,
-                    time=row.occurred_at,
-                    subject=row.subject,
-                    traceparent=current_traceparent(),
-                )
-                # Awaiting each ack keeps the per-key order even across retries.
-                await self.publisher.send(
-                    self.settings.topic(row.topic),
-                    key=row.message_key,
-                    value=row.payload,
-                    headers=envelope.to_headers(),
-                )
-                self.metrics.published.labels(self.service, row.event_type).inc()
-        finally:
-            otel_context.detach(token)
+            await (await self._send(row))
+        except Exception as exc:
+            return exc
+        return None
+
+    async def _send(self, row: OutboxRow) -> asyncio.Future[object]:
+        """Hand the row to the producer in its own producer span (in the trace of the change that
+        wrote it); the future resolves with the broker's ack."""
+        parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
+        with self.tracer.start_as_current_span(
+            f"{row.topic} publish",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": self.settings.topic(row.topic),
+                "messaging.message.id": str(row.event_id),
+                "rcm.event_type": row.event_type,
+            },
+        ):
+            envelope = Envelope(
+                id=row.event_id,
+                source=self.service,
+                type=row.event_type,
+                time=row.occurred_at,
+                subject=row.subject,
+                traceparent=current_traceparent(),
+            )
+            return await self.publisher.enqueue(
+                self.settings.topic(row.topic), key=row.message_key, value=row.payload, headers=envelope.to_headers()
+            )
+
+
+def _next_wave(rows: list[OutboxRow], blocked: set[tuple[str, str]]) -> tuple[list[OutboxRow], list[OutboxRow]]:
+    """(the first row of each key not blocked, the rows behind them in seq order)."""
+    wave: list[OutboxRow] = []
+    behind: list[OutboxRow] = []
+    keys: set[tuple[str, str]] = set()
+    for row in rows:
+        key = (row.topic, row.message_key)
+        if key in blocked:
+            continue
+        (behind if key in keys else wave).append(row)
+        keys.add(key)
+    return wave, behind
+
+
+async def _settled(ack: asyncio.Future[object]) -> Exception | None:
+    """The ack's failure, or None once the broker acked."""
+    try:
+        await ack
+    except Exception as exc:
+        return exc
+    return None
 
 
 async def unpublished(conn: asyncpg.Connection) -> tuple[int, int]:

@@ -134,6 +134,7 @@ class Runtime:
             metrics=self.metrics,
             handlers=self.definition.handlers,
             rejecters=self.definition.rejecters,
+            tracer=self.tracer,
         )
         self.relay = outbox.OutboxRelay(
             service=self.service,
@@ -171,42 +172,49 @@ class Runtime:
         # One raw subscriber for all the service's topics, on purpose: FastStream is the transport,
         # the chassis owns what happens to a record (classification, DLQ, retries, the inbox in the
         # handler's transaction, the outbox); handlers are looked up by event type in the service's
-        # HandlerTable. MANUAL: FastStream's default would commit before the handler ran
-        # (at-most-once); we ack only after `process` returned, i.e. after the database commit or
-        # the DLQ ack.
+        # HandlerTable. A batch is what one poll returned (up to RCM_CONSUMER_BATCH_SIZE records,
+        # in partition order); its ack commits the consumer's position, i.e. past the whole batch.
+        # MANUAL: FastStream's default would commit before the handler ran (at-most-once); we ack
+        # only after `process_batch` returned, i.e. after the database commit and the DLQ acks.
         @broker.subscriber(
             # Provisioning creates the topics; a service never does (no CREATE ACL under --secure).
             *(Topic(t, declare=False) for t in topics),
             group_id=self.settings.group_id(self.service),
             auto_offset_reset="earliest",
             ack_policy=AckPolicy.MANUAL,
+            batch=True,
+            max_records=self.settings.consumer_batch_size,
+            batch_timeout_ms=self.settings.consumer_batch_max_wait_ms,
             # FastStream would JSON-decode a body labelled application/json before our code
             # runs, and a garbage body would then fail outside our DLQ path: keep it raw.
             decoder=_raw_body,
             parser=_headers_as_text,
         )
-        async def on_record(msg: KafkaMessage) -> None:
+        async def on_batch(msg: KafkaMessage) -> None:
             raw = msg.raw_message
-            assert not isinstance(raw, tuple)
-            record = SourceRecord(
-                topic=raw.topic,
-                partition=raw.partition,
-                offset=raw.offset,
-                key=raw.key,
-                value=raw.value or b"",
-                headers=list(raw.headers or ()),
-            )
+            records = [
+                SourceRecord(
+                    topic=r.topic,
+                    partition=r.partition,
+                    offset=r.offset,
+                    key=r.key,
+                    value=r.value or b"",
+                    headers=list(r.headers or ()),
+                )
+                for r in (raw if isinstance(raw, tuple) else (raw,))
+            ]
             if faults.active(self.settings.fault, faults.COMMIT_BEFORE_PROCESS):
                 await msg.ack()  # the planted at-most-once bug of the chaos suite's negative control
-                faults.maybe_crash(self.settings.fault, faults.COMMIT_BEFORE_PROCESS)
+                faults.maybe_crash(self.settings.fault, faults.COMMIT_BEFORE_PROCESS, len(records))
             try:
-                await consumer.process(record)
+                await consumer.process_batch(records)
             except BaseException:
-                # Only the DLQ itself failing lands here. Acking would lose the record, and
-                # consuming on would commit past it: stop, and let the restart resume from it.
+                # Only the DLQ itself failing lands here. Acking would lose records, and
+                # consuming on would commit past them: stop, and let the restart resume from them.
+                first = records[0]
                 log.critical(
                     "cannot dead-letter a record; stopping the consumer",
-                    extra=ids(topic=record.topic, partition=record.partition, offset=record.offset),
+                    extra=ids(topic=first.topic, partition=first.partition, offset=first.offset, count=len(records)),
                 )
                 self._fail()
                 raise
@@ -285,10 +293,15 @@ async def _headers_as_text(
     runs: found by fuzzing against the broker, a record with one header value that is not UTF-8
     (any header, set by the sender) failed there and was skipped: neither applied nor
     dead-lettered, lost. FastStream parses a text copy of the headers; the record itself keeps
-    its bytes, which the chassis reads (and dead-letters whole, the bad header included)."""
-    headers = message.headers
-    message.headers = [(name, (value or b"").decode("utf-8", errors="replace").encode()) for name, value in headers]
+    its bytes, which the chassis reads (and dead-letters whole, the bad header included).
+    `message` is one record or, for a batch subscriber, a tuple of them."""
+    records = message if isinstance(message, tuple) else (message,)
+    kept = [r.headers for r in records]
+    for record in records:
+        record.headers = [(name, (value or b"").decode("utf-8", errors="replace").encode())
+                          for name, value in record.headers]
     try:
         return await original(message)
     finally:
-        message.headers = headers
+        for record, headers in zip(records, kept, strict=True):
+            record.headers = headers

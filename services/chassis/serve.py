@@ -32,4 +32,8 @@ def serve(service: str, app_factory: str) -> None:
         port=int(os.environ.get(f"RCM_{service.upper()}_HTTP_PORT", ports.HTTP[service])),
         log_config=None,
         access_log=False,
+        # uvloop, not uvicorn's "auto" (which silently falls back to asyncio when it is missing):
+        # asyncpg and aiokafka do a round trip per statement and per request, and uvloop's
+        # transport makes each cheaper. A dependency, so a missing install fails loudly here.
+        loop="uvloop",
     )

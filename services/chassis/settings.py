@@ -68,6 +68,12 @@ class Settings(BaseSettings):
 
     outbox_poll_interval_s: float = 1.0
     outbox_batch_size: int = 200
+    # Micro-batched consumption (docs/reliability.md): up to this many records are classified and
+    # applied in one transaction, and their offsets committed once, after it.
+    consumer_batch_size: int = Field(default=500, ge=1)
+    # How long an idle consumer waits for records before it polls again: the added latency of a
+    # lone record is at most about twice this.
+    consumer_batch_max_wait_ms: int = Field(default=100, ge=1)
     retry_attempts: int = 5
     retry_base_delay_s: float = 0.2
     retry_max_delay_s: float = 5.0

@@ -190,6 +190,10 @@ async def test_negative_control_offsets_committed_before_processing_are_reported
     platform = Platform(infras[1], "neg")
     inputs = harness.workload(40, SEED + 1, datetime.now(UTC).date(), 2)
     platform.faults["charges"] = f"{faults.COMMIT_BEFORE_PROCESS}@25"
+    # One record a batch: the planted commit then skips exactly one record, and the 25th pass
+    # comes within this small workload (a batch of hundreds would lose a whole poll, or never
+    # reach its 25th pass).
+    platform.env["RCM_CONSUMER_BATCH_SIZE"] = "1"
     try:
         await platform.provision()
         await platform.start_all(("charges",))

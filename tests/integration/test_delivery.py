@@ -362,15 +362,15 @@ async def test_a_broker_outage_pauses_the_relay_and_loses_nothing(
 
     relay, _ = relay_and_sink
     assert relay.pool is not None and relay.relay is not None
-    real_send = relay.publisher.send
+    real_send = relay.publisher.enqueue
     failures = [KafkaConnectionError("broker away"), KafkaTimeoutError()]
 
-    async def flaky_send(*args: object, **kwargs: object) -> None:
+    async def flaky_send(*args: object, **kwargs: object) -> asyncio.Future[object]:
         if failures:
             raise failures.pop(0)
-        await real_send(*args, **kwargs)  # type: ignore[arg-type]
+        return await real_send(*args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(relay.publisher, "send", flaky_send)
+    monkeypatch.setattr(relay.publisher, "enqueue", flaky_send)
     async with relay.pool.acquire() as conn:
         event_id = await outbox.enqueue(conn, testsvc.example(testsvc.PAYMENT_POSTED), occurred_at=datetime.now(UTC))
 

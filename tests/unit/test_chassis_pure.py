@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -16,6 +17,7 @@ from services.chassis.clearinghouse import FOLDERS, FolderClearinghouse
 from services.chassis.clock import FixedClock
 from services.chassis.dlq import SourceRecord, dlq_metadata, original_headers
 from services.chassis.logs import configure_logging, ids
+from services.chassis.outbox import OutboxRow, _next_wave
 from services.chassis.settings import Settings
 
 
@@ -131,3 +133,24 @@ async def test_status_calls_a_service_with_held_outbox_rows_unhealthy(monkeypatc
     assert not rows["claims"].healthy and "2 outbox rows held" in rows["claims"].detail
     assert rows["charges"].healthy and rows["charges"].detail == "ready"
     assert not rows["kafka"].healthy and not rows["postgres"].healthy
+
+
+def _outbox_row(seq: int, key: str, topic: str = "rcm.charges.v1") -> OutboxRow:
+    return OutboxRow(seq=seq, event_id=uuid.uuid4(), topic=topic, message_key=key, event_type="t", subject=key,
+                     occurred_at=datetime.now(UTC), traceparent=None, payload=b"{}")
+
+
+def test_a_relay_wave_takes_the_first_row_of_each_key_and_skips_blocked_keys() -> None:
+    rows = [_outbox_row(1, "a"), _outbox_row(2, "a"), _outbox_row(3, "b"), _outbox_row(4, "c"),
+            _outbox_row(5, "a", topic="rcm.claims.v1"), _outbox_row(6, "b"), _outbox_row(7, "a")]
+    wave, behind = _next_wave(rows, blocked={("rcm.charges.v1", "c")})
+    assert [r.seq for r in wave] == [1, 3, 5]
+    assert [r.seq for r in behind] == [2, 6, 7]  # still in seq order: each key's next row leads the next wave
+    wave, behind = _next_wave(behind, blocked=set())
+    assert [r.seq for r in wave] == [2, 6] and [r.seq for r in behind] == [7]
+
+
+def test_consumer_batch_settings_have_bounds() -> None:
+    assert Settings().consumer_batch_size == 500
+    with pytest.raises(ValueError, match="greater than or equal to 1"):
+        Settings(consumer_batch_size=0)

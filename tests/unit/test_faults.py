@@ -31,6 +31,14 @@ def test_point_at_n_crashes_at_the_nth_pass_only(no_exit: list[int]) -> None:
     assert no_exit == [137]
 
 
+def test_a_batch_passes_the_point_once_for_each_of_its_records(no_exit: list[int]) -> None:
+    configured = f"{faults.CONSUMER_AFTER_COMMIT}@30"
+    faults.maybe_crash(configured, faults.CONSUMER_AFTER_COMMIT, 20)
+    assert no_exit == []
+    faults.maybe_crash(configured, faults.CONSUMER_AFTER_COMMIT, 20)  # records 21-40: the 30th is among them
+    assert no_exit == [137]
+
+
 def test_unset_means_never_and_active_names_the_point() -> None:
     faults.maybe_crash(None, faults.RELAY_AFTER_ACK)
     assert faults.active(f"{faults.COMMIT_BEFORE_PROCESS}@25", faults.COMMIT_BEFORE_PROCESS)
