@@ -65,6 +65,8 @@ __all__ = [
 ]
 
 CENT = Decimal("0.01")
+_ZERO_MONEY = Decimal("0.00")
+_MONEY_LIMIT = Decimal("1e10")
 
 # numeric(12,2) in Postgres: ten integer digits at most.
 _MONEY_RE = re.compile(r"^-?[0-9]{1,10}(\.[0-9]{1,2})?$")
@@ -100,6 +102,17 @@ def to_money(value: Any, *, allow_negative: bool = True, allow_zero: bool = True
 
     Floats are refused outright: a binary float cannot carry cents exactly.
     """
+    if (type(value) is Decimal and not json_mode and value.as_tuple().exponent == -2
+            and -_MONEY_LIMIT < value < _MONEY_LIMIT):
+        # The common case from Python (amounts the domain already rounded to cents): nothing to
+        # quantize. Anything else (NaN, more places, out of range, a subclass) takes the path below.
+        if not value:
+            if not allow_zero:
+                raise PydanticCustomError("money_not_positive", "money must be greater than zero")
+            return _ZERO_MONEY  # no "-0.00" in ledgers or JSON
+        if not allow_negative and value < 0:
+            raise PydanticCustomError("money_negative", "money must not be negative")
+        return value
     if isinstance(value, bool | float):
         raise PydanticCustomError("money_type", 'money must be a decimal string such as "125.00", never a number')
     if isinstance(value, str):
@@ -114,20 +127,20 @@ def to_money(value: Any, *, allow_negative: bool = True, allow_zero: bool = True
         if not value.is_finite():
             raise PydanticCustomError("money_format", "money must be a finite decimal")
         amount = value
-        if amount != amount.quantize(CENT) or abs(amount) >= Decimal("1e10"):
+        if amount != amount.quantize(CENT) or abs(amount) >= _MONEY_LIMIT:
             raise PydanticCustomError(
                 "money_format",
                 "money must have at most 10 integer digits and at most 2 decimal places",
             )
     elif isinstance(value, int) and not json_mode:
         amount = Decimal(value)
-        if abs(amount) >= Decimal("1e10"):
+        if abs(amount) >= _MONEY_LIMIT:
             raise PydanticCustomError("money_format", "money must have at most 10 integer digits")
     else:
         raise PydanticCustomError("money_type", 'money must be a decimal string such as "125.00"')
     amount = amount.quantize(CENT)
     if amount == 0:
-        amount = Decimal("0.00")  # no "-0.00" in ledgers or JSON
+        amount = _ZERO_MONEY  # no "-0.00" in ledgers or JSON
     if not allow_negative and amount < 0:
         raise PydanticCustomError("money_negative", "money must not be negative")
     if not allow_zero and amount == 0:
@@ -137,7 +150,10 @@ def to_money(value: Any, *, allow_negative: bool = True, allow_zero: bool = True
 
 def money_str(value: Decimal) -> str:
     """The wire form of an amount: always two places, e.g. "125.00"."""
-    return f"{value.quantize(CENT):f}"
+    text = str(value)
+    # str() of an amount already in cents is its wire form (no exponent, two places); every
+    # other form ends otherwise ("12.5", "1E+3", "NaN") and is quantized as before.
+    return text if text[-3:-2] == "." else f"{value.quantize(CENT):f}"
 
 
 def _money_validator(*, allow_negative: bool, allow_zero: bool) -> Callable[[Any, ValidationInfo], Decimal]:

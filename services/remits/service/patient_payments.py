@@ -187,10 +187,11 @@ async def refresh_balances(conn: asyncpg.Connection, changed: Sequence[tuple[Enc
         if not items:
             items = _zeroed(current.items)
             claim_ids = list(current.claim_ids)
-        if total == current.total and _items_json(items) == current.items:
+        stored = _items_json(items)
+        if total == current.total and stored == current.items:
             continue
         fixed = reconcile(total, current.patient_paid, current.written_off)
-        updated = replace(current, claim_ids=tuple(claim_ids), items=_items_json(items), total=total,
+        updated = replace(current, claim_ids=tuple(claim_ids), items=stored, total=total,
                           patient_paid=fixed.patient_paid, written_off=fixed.written_off)
         grows = total - fixed.patient_paid - fixed.written_off > current.amount_due
         if fixed.written_off_back > 0 or fixed.credit > 0 or (grows and current.patient_account_id in with_credit):

@@ -429,7 +429,8 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
                    remark_codes=list(d.remark_codes), amount=d.amount, category=d.category,
                    recommended_action=d.recommended_action) for d in denial_items]), at)
     variance = dom.allowed_variance(claim, expected, sub.coverage_rank)
-    direction = variance.kind(tolerance())
+    limit = tolerance()
+    direction = variance.kind(limit)
     if direction is not None:
         model = UnderpaymentDetected if direction == "under" else OverpaymentDetected
         pending.event(model(
@@ -439,7 +440,7 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
                                 expected_allowed=v.expected_allowed, allowed=v.allowed, variance=v.variance)
                    for v in variance.lines],
             total_expected_allowed=variance.total_expected, total_allowed=variance.total_allowed,
-            total_variance=variance.total_variance, tolerance=tolerance(), detected_at=at), at)
+            total_variance=variance.total_variance, tolerance=limit, detected_at=at), at)
     return Posted(posting_id, sub.encounter_id, "next_payer_remittance" if rank > 1 else "remittance")
 
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic_core import PydanticCustomError
 
 from schemas.types import (
+    CENT,
     Icd10Code,
     Modifier,
     Money,
@@ -23,7 +25,9 @@ from schemas.types import (
     Units,
     ZipCode,
     ZipPlus4,
+    money_str,
     npi_is_valid,
+    to_money,
 )
 
 
@@ -147,6 +151,86 @@ def test_money_round_trips_exactly(value: Decimal) -> None:
     back = M.model_validate_json(dumped).money
     assert back == value
     assert back is not None and back.as_tuple().exponent == -2
+
+
+class Slow(Decimal):
+    """A Decimal subclass: to_money takes its general path (the fast one is for plain Decimals)."""
+
+
+def money_outcome(value: Decimal, **flags: bool) -> tuple[str, int | str, int] | str:
+    try:
+        got = to_money(value, **flags)
+    except PydanticCustomError as exc:
+        return exc.type
+    except InvalidOperation:  # beyond the context's precision: neither path makes it money
+        return "InvalidOperation"
+    sign, _, exponent = got.as_tuple()
+    return str(got), exponent, sign
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "expected"),
+    [
+        (Decimal("-0.00"), "money", "0.00"),
+        (Decimal("0.00"), "nonneg", "0.00"),
+        (Decimal("125.40"), "pos", "125.40"),
+        (Decimal("9999999999.99"), "money", "9999999999.99"),
+        (Decimal("-9999999999.99"), "money", "-9999999999.99"),
+    ],
+)
+def test_money_from_decimals_already_in_cents(value: Decimal, field: str, expected: str) -> None:
+    got = one(field, value)
+    assert isinstance(got, Decimal) and str(got) == expected and got.as_tuple().exponent == -2
+
+
+@pytest.mark.parametrize(
+    ("value", "field", "error"),
+    [
+        (Decimal("10000000000.00"), "money", "money_format"),
+        (Decimal("-10000000000.00"), "money", "money_format"),
+        (Decimal("0.00"), "pos", "money_not_positive"),
+        (Decimal("-0.00"), "pos", "money_not_positive"),
+        (Decimal("-1.00"), "nonneg", "money_negative"),
+        (Decimal("-1.00"), "pos", "money_negative"),
+        (Decimal("NaN"), "money", "money_format"),
+        (Decimal("-Infinity"), "money", "money_format"),
+        (Decimal("1.001"), "money", "money_format"),
+    ],
+)
+def test_money_refusals_of_python_decimals(value: Decimal, field: str, error: str) -> None:
+    assert fails(field, value) == error
+
+
+def test_money_json_mode_refuses_a_decimal_in_cents() -> None:
+    with pytest.raises(PydanticCustomError) as info:
+        to_money(Decimal("12.50"), json_mode=True)
+    assert info.value.type == "money_type"
+
+
+@settings(max_examples=300)
+@given(
+    st.decimals(allow_nan=True, allow_infinity=True, places=None)
+    | st.decimals(min_value=Decimal("-2e10"), max_value=Decimal("2e10"), places=2),
+    st.booleans(),
+    st.booleans(),
+)
+def test_money_fast_path_agrees_with_the_general_one(value: Decimal, allow_negative: bool, allow_zero: bool) -> None:
+    flags = {"allow_negative": allow_negative, "allow_zero": allow_zero}
+    assert money_outcome(value, **flags) == money_outcome(Slow(value), **flags)
+
+
+@settings(max_examples=300)
+@given(st.decimals(allow_nan=True, allow_infinity=False, places=None)
+       | st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=2)
+       | st.sampled_from([Decimal("-0.00"), Decimal("0E-7"), Decimal("1.5E+3"), Decimal("12.5"), Decimal("1E+1")]))
+def test_money_str_is_the_quantized_amount(value: Decimal) -> None:
+    try:
+        want = f"{value.quantize(CENT):f}"
+    except InvalidOperation:  # beyond the context's precision: money_str refuses it too
+        with pytest.raises(InvalidOperation):
+            money_str(value)
+        return
+    assert money_str(value) == want
 
 
 # --------------------------------------------------------------------------- units
