@@ -102,7 +102,7 @@ class Envelope(BaseModel):
     @field_validator("traceparent")
     @classmethod
     def _traceparent(cls, value: str | None) -> str | None:
-        if value is not None and not TRACEPARENT_RE.match(value):
+        if value is not None and not TRACEPARENT_RE.fullmatch(value):
             raise ValueError("traceparent must be a W3C version-00 trace context")
         return value
 

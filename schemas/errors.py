@@ -124,7 +124,7 @@ def field_path(loc: tuple[int | str, ...]) -> str:
         if isinstance(part, int):
             out += f"[{part}]"
         else:
-            segment = part if _SAFE_SEGMENT.match(part) else "<field>"
+            segment = part if _SAFE_SEGMENT.fullmatch(part) else "<field>"
             out += f".{segment}" if out else segment
     return out
 

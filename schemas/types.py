@@ -117,7 +117,7 @@ def to_money(value: Any, *, allow_negative: bool = True, allow_zero: bool = True
         raise PydanticCustomError("money_type", 'money must be a decimal string such as "125.00", never a number')
     if isinstance(value, str):
         pattern = _MONEY_RE if allow_negative else _UNSIGNED_MONEY_RE
-        if not pattern.match(value):
+        if not pattern.fullmatch(value):
             raise PydanticCustomError(
                 "money_format",
                 "money must be a decimal string with at most 10 integer digits and at most 2 decimal places",
@@ -218,7 +218,7 @@ def _quantity_validator(*, positive: bool) -> Callable[[Any, ValidationInfo], De
         if isinstance(value, bool | float):
             raise PydanticCustomError("quantity_type", 'quantity must be a decimal string such as "1"')
         if isinstance(value, str):
-            if not _QUANTITY_RE.match(value):
+            if not _QUANTITY_RE.fullmatch(value):
                 raise PydanticCustomError(
                     "quantity_format",
                     "quantity must be a decimal string with at most 7 integer digits and 3 decimal places",
@@ -297,7 +297,7 @@ def _code(
         if not isinstance(value, str):
             raise PydanticCustomError("string_type", "must be a string")
         text = normalize(value) if normalize else value
-        if not rx.match(text) or (check is not None and not check(text)):
+        if not rx.fullmatch(text) or (check is not None and not check(text)):
             raise PydanticCustomError(error_type, message)
         return text
 

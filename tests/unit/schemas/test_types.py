@@ -110,7 +110,8 @@ def test_money_normalizes_to_two_places(raw: str, expected: str) -> None:
     assert M.model_validate({"money": value}).model_dump_json().count(f'"{expected}"') == 1
 
 
-@pytest.mark.parametrize("raw", ["12.505", "1e3", "NaN", "12.", ".5", "1,000.00", " 12.00", "10000000000.00", ""])
+@pytest.mark.parametrize("raw", ["12.505", "1e3", "NaN", "12.", ".5", "1,000.00", " 12.00", "10000000000.00", "",
+                                 "12.00\n"])
 def test_money_rejects_bad_strings(raw: str) -> None:
     assert fails("money", raw) == "money_format"
 
@@ -265,7 +266,7 @@ def test_icd10_stored_without_dot_uppercase(raw: str, stored: str) -> None:
     assert one("icd", raw) == stored
 
 
-@pytest.mark.parametrize("raw", ["J0", "02.0", "J02.", "J.020", "J02.00000", "J02-0", "JJ20"])
+@pytest.mark.parametrize("raw", ["J0", "02.0", "J02.", "J.020", "J02.00000", "J02-0", "JJ20", "J02.0\n"])
 def test_icd10_shape(raw: str) -> None:
     assert fails("icd", raw) == "icd10_format"
 
@@ -275,7 +276,8 @@ def test_procedure_codes_valid(code: str) -> None:
     assert one("proc", code) == code.upper()
 
 
-@pytest.mark.parametrize("code", ["9921", "992134", "0001X", "W1234", "J110", "1234A", "99213 "])
+@pytest.mark.parametrize("code", ["9921", "992134", "0001X", "W1234", "J110", "1234A", "99213 ",
+                                  "99213\n"])
 def test_procedure_codes_invalid(code: str) -> None:
     assert fails("proc", code) == "procedure_code_format"
 
