@@ -99,7 +99,7 @@ class ShippedCodeSet:
 
     def status(self, code: str) -> Status:
         # The library also knows chapters ("1") and blocks ("A00-A09"): the shape check keeps them out.
-        if not _SHAPE.match(code) or not _library().is_valid_item(code):
+        if not _SHAPE.fullmatch(code) or not _library().is_valid_item(code):
             return Status.UNKNOWN
         return Status.BILLABLE if _library().is_leaf(code) else Status.NOT_BILLABLE
 
@@ -216,15 +216,15 @@ def parse_code_file(text: str) -> ParsedCodeFile:
     codes: dict[str, bool] = {}
     for n, line in lines:
         if fmt == "order":
-            found = _ORDER_LINE.match(line)
+            found = _ORDER_LINE.fullmatch(line)
             if found is None:
                 raise CodeFileError(n, _order_column(line), "not an order-file line (NNNNN CODE    0|1 description)")
             code = found[2].strip()
-            if not _SHAPE.match(code):
+            if not _SHAPE.fullmatch(code):
                 raise CodeFileError(n, 7, f"{code!r} is not an ICD-10-CM code")
             codes[code] = found[3] == "1"
         else:
-            found = _CODES_LINE.match(line)
+            found = _CODES_LINE.fullmatch(line)
             if found is None:
                 raise CodeFileError(n, 1, "not a code-file line (CODE, spaces, description; codes uppercase, no dot)")
             codes[found[1]] = True
@@ -263,7 +263,7 @@ def read_editions(directory: Path) -> Editions:
     files: list[tuple[str, int, int]] = []
     if directory.is_dir():
         files = sorted((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in directory.iterdir()
-                       if _EDITION_FILE.match(p.name))
+                       if _EDITION_FILE.fullmatch(p.name))
     return _read(directory, tuple(files))
 
 
@@ -271,7 +271,7 @@ def read_editions(directory: Path) -> Editions:
 def _read(directory: Path, files: tuple[tuple[str, int, int], ...]) -> Editions:
     by_year: dict[int, CodeSet] = dict(SHIPPED.by_year)
     for name, *_ in files:
-        found = _EDITION_FILE.match(name)
+        found = _EDITION_FILE.fullmatch(name)
         assert found is not None
         by_year[int(found[1])] = _read_edition(directory / name, int(found[1]))
     return Editions(by_year)

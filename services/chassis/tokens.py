@@ -65,7 +65,7 @@ def token_id(secret: str) -> str:
 
 def well_formed(secret: str) -> bool:
     """A shape check before any lookup: garbage never reaches the database."""
-    return bool(_SHAPE.match(secret))
+    return bool(_SHAPE.fullmatch(secret))
 
 
 @dataclass(frozen=True)
@@ -109,7 +109,7 @@ async def issue(conn: asyncpg.Connection, schemas: Iterable[str], *, name: str, 
                 created_by: str) -> tuple[str, str]:
     """A new token for `name` in every schema given (one transaction); returns (secret, token id).
     The secret exists only in the caller's hands from here on."""
-    if not NAME.match(name):
+    if not NAME.fullmatch(name):
         raise TokenError("a token name is 1-64 letters, digits or . _ : @ - (the operator or calling system)")
     schemas = list(schemas)
     secret = new_secret()

@@ -149,7 +149,7 @@ def add(
     if unknown:
         err.print(f"[red]error:[/red] unknown event type(s): {', '.join(unknown)}; see `rcm webhooks events`")
         raise typer.Exit(2)
-    if not _ENV_NAME.match(secret_env):
+    if not _ENV_NAME.fullmatch(secret_env):
         err.print("[red]error:[/red] --secret-env takes an environment variable NAME (e.g. RCM_WEBHOOK_ERP_SECRET)")
         raise typer.Exit(2)
     subscription_id = new_id("whk")

@@ -172,7 +172,7 @@ def _unescape(text: str, seps: _Separators) -> str:
         }.get(part)
         if mapped is not None:
             out.append(mapped)
-        elif _ESCAPE_HEX.match(part):
+        elif _ESCAPE_HEX.fullmatch(part):
             out.append(bytes.fromhex(part[1:]).decode("latin-1"))
         elif part in ("H", "N") or part.startswith("."):
             continue  # highlighting and formatting commands carry no data
@@ -214,7 +214,7 @@ def tokenize(text: str) -> list[Segment]:
     for number, line in enumerate(lines, start=1):
         parts = line.split(seps.field)
         name = parts[0]
-        if not _SEGMENT_ID.match(name):
+        if not _SEGMENT_ID.fullmatch(name):
             raise Hl7MappingError(
                 "UNK", number, None, "100", f"line {number} does not start with a segment id", reject=True
             )

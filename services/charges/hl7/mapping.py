@@ -282,7 +282,7 @@ def _number(seg: Segment, n: int, what: str, component: int = 1, sub: int = 1) -
     raw = seg.value(n, component, sub)
     if raw is None:
         return None
-    if len(raw) > _MAX_NUMBER_CHARS or not _NUMBER.match(raw):
+    if len(raw) > _MAX_NUMBER_CHARS or not _NUMBER.fullmatch(raw):
         raise Hl7MappingError(seg.name, seg.sequence, n, "102", f"{seg.name}-{n} must be a number ({what})")
     try:
         return Decimal(raw)
@@ -307,7 +307,7 @@ def _quantity(seg: Segment, n: int) -> str | None:
 
 def _parse_dtm(seg: Segment, n: int, raw: str, *, need_day: bool) -> tuple[date, datetime | None, bool]:
     """(date, datetime or None when no time part, has_offset)."""
-    m = _DTM.match(raw)
+    m = _DTM.fullmatch(raw)
     if m is None or (need_day and m.group(3) is None):
         raise Hl7MappingError(seg.name, seg.sequence, n, "102", f"{seg.name}-{n} must be a date YYYYMMDD[HHMM[SS]]")
     year, month, day, hour, minute, second, offset = m.groups()
@@ -459,7 +459,7 @@ def _set_id(seg: Segment, errs: _Errors) -> int:
     raw = seg.value(1)
     if raw is None:
         return seg.sequence
-    if not _SET_ID.match(raw):
+    if not _SET_ID.fullmatch(raw):
         errs.add(Hl7MappingError(seg.name, seg.sequence, 1, "102", f"{seg.name}-1 (set id) must be a number"))
         return seg.sequence  # ordered by position, so the rest of the message is still checked
     return int(raw)
@@ -753,7 +753,7 @@ def _accident(accs: list[Segment], errs: _Errors) -> dict[str, Any] | None:
 def _diagnoses(dg1s: list[Segment], errs: _Errors) -> tuple[list[str], tuple[int, ...]]:
     def rank(dg1: Segment) -> tuple[int, int, int]:
         raw = dg1.value(15)
-        if raw is not None and not _SET_ID.match(raw):
+        if raw is not None and not _SET_ID.fullmatch(raw):
             errs.add(Hl7MappingError("DG1", dg1.sequence, 15, "102", "DG1-15 (diagnosis priority) must be a number"))
             raw = None
         # Priority 0 means "not ranked" in HL7: after every ranked diagnosis.

@@ -102,7 +102,7 @@ class CodeSets:
 
 
 def quarter_start(quarter: str) -> date:
-    found = _QUARTER.match(quarter)
+    found = _QUARTER.fullmatch(quarter)
     if found is None:
         raise ValueError("a quarter is written YYYYQn, e.g. 2026Q2")
     return date(int(found[1]), 3 * int(found[2]) - 2, 1)
@@ -170,7 +170,7 @@ def _data_rows(text: str, header_starts: tuple[str, ...], what: str) -> Iterator
 
 def _code(value: str, line: int, column: int) -> str:
     code = value.upper()
-    if not _CODE.match(code):
+    if not _CODE.fullmatch(code):
         raise CodeFileError(line, column, f"{value!r} is not a 5-character HCPCS/CPT code")
     return code
 
