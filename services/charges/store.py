@@ -32,24 +32,35 @@ class ChargeRow:
 
 
 async def encounter_id_for(conn: asyncpg.Connection, source_system: str, source_encounter_id: str) -> str:
-    """Our id for the sender's encounter, assigned on first sight."""
-    existing: str | None = await conn.fetchval(
-        "SELECT encounter_id FROM encounter_ids WHERE source_system = $1 AND source_encounter_id = $2",
-        source_system,
-        source_encounter_id,
-    )
-    if existing:
-        return existing
-    created: str | None = await conn.fetchval(
-        "INSERT INTO encounter_ids (encounter_id, source_system, source_encounter_id) VALUES ($1, $2, $3)"
-        " ON CONFLICT (source_system, source_encounter_id) DO NOTHING RETURNING encounter_id",
+    """Our id for the sender's encounter, assigned on first sight: one round trip either way."""
+    found: str | None = await conn.fetchval(
+        "WITH known AS (SELECT encounter_id FROM encounter_ids WHERE source_system = $2 AND source_encounter_id = $3),"
+        " created AS (INSERT INTO encounter_ids (encounter_id, source_system, source_encounter_id)"
+        " SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM known)"
+        " ON CONFLICT (source_system, source_encounter_id) DO NOTHING RETURNING encounter_id)"
+        " SELECT encounter_id FROM known UNION ALL SELECT encounter_id FROM created",
         new_id("enc"),
         source_system,
         source_encounter_id,
     )
-    if created:
-        return created
+    if found:
+        return found
     return await encounter_id_for(conn, source_system, source_encounter_id)  # lost a race: read the winner
+
+
+async def lock_encounter_of(
+    conn: asyncpg.Connection, source_system: str, source_encounter_id: str
+) -> EncounterRow | None:
+    """The sender's encounter, locked for this transaction, in one round trip; None when it is
+    not registered yet (its id may or may not be assigned)."""
+    row = await conn.fetchrow(
+        "SELECT e.encounter_id, e.patient_account_id, e.details, e.closed_at, e.billed_revision"
+        " FROM encounters e JOIN encounter_ids i USING (encounter_id)"
+        " WHERE i.source_system = $1 AND i.source_encounter_id = $2 FOR UPDATE OF e",
+        source_system,
+        source_encounter_id,
+    )
+    return EncounterRow(**dict(row)) if row else None
 
 
 async def find_encounter_id(conn: asyncpg.Connection, source_system: str, source_encounter_id: str) -> str | None:
@@ -168,11 +179,19 @@ async def post_charge(
     line: dict[str, Any],
     amount: Decimal,
     replaces_charge_id: str | None,
+    kind: str,
+    source_charge_id: str,
+    event_id: Any,
     at: datetime,
 ) -> None:
+    """The charge, its ledger entry and its key's outcome ('posted'), in one statement."""
     await conn.execute(
-        "INSERT INTO charges (charge_id, encounter_id, idempotency_key, line, amount, replaces_charge_id, posted_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "WITH charge AS (INSERT INTO charges (charge_id, encounter_id, idempotency_key, line, amount,"
+        " replaces_charge_id, posted_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING charge_id),"
+        " entry AS (INSERT INTO ledger_entries (entry_id, charge_id, kind, amount, idempotency_key, entered_at)"
+        " SELECT $8, charge_id, 'post', $5, $3, $7 FROM charge)"
+        " INSERT INTO intake_keys (idempotency_key, encounter_id, kind, source_charge_id, outcome, charge_id, reasons,"
+        " event_id, processed_at) SELECT $3, $2, $9, $10, 'posted', charge_id, '[]'::jsonb, $11, $7 FROM charge",
         charge_id,
         encounter_id,
         idempotency_key,
@@ -180,15 +199,10 @@ async def post_charge(
         amount,
         replaces_charge_id,
         at,
-    )
-    await conn.execute(
-        "INSERT INTO ledger_entries (entry_id, charge_id, kind, amount, idempotency_key, entered_at)"
-        " VALUES ($1, $2, 'post', $3, $4, $5)",
         new_id("led"),
-        charge_id,
-        amount,
-        idempotency_key,
-        at,
+        kind,
+        source_charge_id,
+        event_id,
     )
 
 
@@ -196,16 +210,13 @@ async def reverse_charge(
     conn: asyncpg.Connection, *, charge_id: str, idempotency_key: str, reason: str, at: datetime
 ) -> tuple[str, Decimal]:
     """Post the reversing entry of a charge; returns (reversal id, amount taken off)."""
-    posted: Decimal = await conn.fetchval(
-        "SELECT amount FROM ledger_entries WHERE charge_id = $1 AND kind = 'post'", charge_id
-    )
     reversal_id = new_id("rev")
-    await conn.execute(
+    posted: Decimal = await conn.fetchval(
         "INSERT INTO ledger_entries (entry_id, charge_id, kind, amount, idempotency_key, reason, entered_at)"
-        " VALUES ($1, $2, 'reverse', $3, $4, $5, $6)",
+        " SELECT $1, charge_id, 'reverse', -amount, $3, $4, $5 FROM ledger_entries"
+        " WHERE charge_id = $2 AND kind = 'post' RETURNING -amount",
         reversal_id,
         charge_id,
-        -posted,
         idempotency_key,
         reason,
         at,

@@ -31,7 +31,7 @@ def create_service_app(
     settings = settings or get_settings()
     if provider is None:
         provider = telemetry.tracer_provider(definition.name, settings)
-        telemetry.install(provider)
+        telemetry.install(provider, settings)
     runtime = Runtime(definition, settings, clock or SystemClock(), provider)
 
     @asynccontextmanager

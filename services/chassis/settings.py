@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     otlp_endpoint: str | None = None
     traces_dir: Path | None = None
     """When set, every service also writes its spans to <dir>/<service>.jsonl (redacted like OTLP)."""
+    trace_sql: bool = True
+    """A span per SQL statement (no parameters), when an exporter is configured (services.chassis.telemetry)."""
 
     outbox_poll_interval_s: float = 1.0
     outbox_batch_size: int = 200

@@ -3,7 +3,9 @@ file per service when `RCM_TRACES_DIR` is set (for tests and local debugging: sp
 searchable with grep).
 
 What a span carries is decided here, once for every exporter:
-* asyncpg is instrumented with parameters off (they carry PHI);
+* asyncpg is instrumented with parameters off (they carry PHI), and only when spans go
+  somewhere (an OTLP endpoint or RCM_TRACES_DIR) and RCM_TRACE_SQL is on: a span per statement
+  costs CPU on every statement of every transaction, for nothing when no exporter takes it;
 * the Kafka consumer spans (FastStream's middleware) leave out the record key and the
   `correlation_id` header: both are set by the sender, so they may hold anything;
 * every exporter sees spans through `RedactingExporter`: an exception event keeps its type and
@@ -60,13 +62,19 @@ def tracer_provider(service: str, settings: Settings) -> TracerProvider:
     return provider
 
 
-def install(provider: TracerProvider) -> None:
-    """Make the provider global (once per process) and instrument asyncpg."""
+def install(provider: TracerProvider, settings: Settings) -> None:
+    """Make the provider global (once per process) and, when `traces_sql(settings)`, instrument asyncpg."""
     if not _installed:
         trace.set_tracer_provider(provider)
-        instrumentor = AsyncPGInstrumentor(capture_parameters=False)  # type: ignore[no-untyped-call]
-        instrumentor.instrument(tracer_provider=provider)
+        if traces_sql(settings):
+            instrumentor = AsyncPGInstrumentor(capture_parameters=False)  # type: ignore[no-untyped-call]
+            instrumentor.instrument(tracer_provider=provider)
         _installed.append(provider)
+
+
+def traces_sql(settings: Settings) -> bool:
+    """A span per SQL statement: only when RCM_TRACE_SQL is on and an exporter takes the spans."""
+    return settings.trace_sql and (settings.otlp_endpoint is not None or settings.traces_dir is not None)
 
 
 def redacted(span: ReadableSpan) -> ReadableSpan:

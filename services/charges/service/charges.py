@@ -23,11 +23,12 @@ from services.charges.domain.reference import ReferenceData
 from services.charges.domain.validation import PricedLine, assess_charge
 from services.charges.service.encounters import (
     encounter_facts,
-    encounter_park_key,
     intake_rejections,
+    locked_encounter_or_park,
     reasons_of,
     rebill_if_billed,
     reference,
+    release_to_billing,
 )
 from services.chassis.consumer import HandlerContext, IntakeProblem
 from services.chassis.ids import new_id
@@ -139,11 +140,10 @@ async def _post_line(
 ) -> None:
     if replaces is None and await _already_processed(ctx, event.idempotency_key):
         return
-    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
-    encounter = await store.load_encounter(ctx.conn, encounter_id, lock=True)
+    encounter = await locked_encounter_or_park(ctx, event.source_system, event.source_encounter_id)
     if encounter is None:
-        await ctx.park(encounter_park_key(event.source_system, event.source_encounter_id), "encounter not yet known")
         return
+    encounter_id = encounter.encounter_id
     details = EncounterDetails.model_validate_json(json.dumps(encounter.details))
     ref = await _reference_for(ctx, event)
     assessment = assess_charge(charge_facts(event), encounter_facts(details), ctx.clock.today(), ref)
@@ -163,10 +163,9 @@ async def _post_line(
     await store.post_charge(
         ctx.conn, charge_id=charge_id, encounter_id=encounter_id, idempotency_key=event.idempotency_key,
         line=posted.model_dump(mode="json"), amount=posted.amount,
-        replaces_charge_id=replaces.charge_id if replaces else None, at=ctx.clock.now(),
+        replaces_charge_id=replaces.charge_id if replaces else None, kind="corrected" if replaces else "submitted",
+        source_charge_id=event.source_charge_id, event_id=ctx.envelope.id, at=ctx.clock.now(),
     )
-    kind = "corrected" if replaces else "submitted"
-    await _record(ctx, event, encounter_id, kind, "posted", charge_id, [])
     if replaces is not None:
         reversal_id, amount = await store.reverse_charge(
             ctx.conn, charge_id=replaces.charge_id, idempotency_key=event.idempotency_key, reason="corrected",
@@ -182,7 +181,9 @@ async def _post_line(
     await ctx.emit(posted)
     # Corrections and voids that arrived before this charge were waiting for it.
     await ctx.release_parked(charge_park_key(event.idempotency_key))
-    await rebill_if_billed(ctx, encounter_id)
+    # The encounter row is ours (locked above) and no charge event closes it: it is still as read.
+    if encounter.closed_at is not None:
+        await release_to_billing(ctx, encounter_id)
 
 
 async def _reference_for(ctx: HandlerContext, event: intake.ChargeSubmitted | intake.ChargeCorrected) -> ReferenceData:

@@ -79,11 +79,10 @@ async def register_encounter(ctx: HandlerContext, event: intake.EncounterRegiste
 
 
 async def close_encounter(ctx: HandlerContext, event: intake.EncounterClosed) -> None:
-    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
-    encounter = await store.load_encounter(ctx.conn, encounter_id, lock=True)
+    encounter = await locked_encounter_or_park(ctx, event.source_system, event.source_encounter_id)
     if encounter is None:
-        await ctx.park(encounter_park_key(event.source_system, event.source_encounter_id), "encounter not yet known")
         return
+    encounter_id = encounter.encounter_id
     if not encounter.details.get("diagnoses"):
         reason = Rejection(Reason.ENC_NO_DIAGNOSIS, "diagnoses", "a closed encounter needs at least one diagnosis")
         await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, (reason,))
@@ -92,6 +91,19 @@ async def close_encounter(ctx: HandlerContext, event: intake.EncounterClosed) ->
     await store.close_encounter(ctx.conn, encounter_id, event.closed_at, expected)
     if encounter.billed_revision == 0:
         await release_to_billing(ctx, encounter_id)
+
+
+async def locked_encounter_or_park(
+    ctx: HandlerContext, source_system: str, source_encounter_id: str
+) -> store.EncounterRow | None:
+    """The event's encounter, locked for this transaction; None when it is not registered yet,
+    and then the event waits for it (parked)."""
+    encounter = await store.lock_encounter_of(ctx.conn, source_system, source_encounter_id)
+    if encounter is None:
+        # Our id is assigned on first sight, as the doors do, so the status shows the visit waiting.
+        await store.encounter_id_for(ctx.conn, source_system, source_encounter_id)
+        await ctx.park(encounter_park_key(source_system, source_encounter_id), "encounter not yet known")
+    return encounter
 
 
 def intake_rejections(problems: tuple[IntakeProblem, ...]) -> list[Rejection]:
