@@ -98,6 +98,10 @@ class HandlerContext:
     async def emit(self, event: BaseModel) -> UUID:
         return await outbox.enqueue(self.conn, event, occurred_at=self.clock.now())
 
+    async def hold(self, key: ParkKey) -> None:
+        """Call before checking whether to park under `key` (see parking.hold)."""
+        await parking.hold(self.conn, key)
+
     async def park(self, key: ParkKey, reason: str) -> None:
         """Keep this event until `release_parked(key)`; it counts as consumed."""
         await parking.park(self.conn, key, self.envelope, self.record, reason)

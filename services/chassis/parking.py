@@ -27,6 +27,23 @@ class ParkKey:
         return ":".join((self.kind, *self.ids))
 
 
+# The class id of the parking locks: the two-key advisory lock space never meets the one-key
+# space the leadership locks use, so a key's hash cannot collide with a leader's lock.
+_LOCK_CLASS = 7217
+
+
+async def hold(conn: asyncpg.Connection, key: ParkKey) -> None:
+    """Serialize, until this transaction ends, with every other transaction that holds the key.
+
+    A handler that checks for what it needs and parks when it is missing must hold the key
+    before the check, and a release holds it before taking: otherwise, with the two events on
+    different topics (an encounter and its charge) applied by two instances at once, the check
+    misses the other's uncommitted state and the release misses the uncommitted park, and the
+    parked event waits forever (the chaos suite's rebalances found it once batches made
+    transactions long)."""
+    await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_CLASS, str(key))
+
+
 async def park(conn: asyncpg.Connection, key: ParkKey, envelope: Envelope, record: SourceRecord, reason: str) -> None:
     await conn.execute(
         "INSERT INTO parked (park_key, event_id, event_type, topic, message_key, headers, payload, reason)"
@@ -57,7 +74,8 @@ def _is_text(value: bytes | None) -> bool:
 
 
 async def take(conn: asyncpg.Connection, key: ParkKey) -> list[SourceRecord]:
-    """Remove the events parked under `key` and return them in arrival order."""
+    """Remove the events parked under `key` and return them in arrival order (holding the key)."""
+    await hold(conn, key)
     rows = await conn.fetch(
         "DELETE FROM parked WHERE park_key = $1 RETURNING id, topic, message_key, headers, payload", str(key)
     )

@@ -98,6 +98,7 @@ async def locked_encounter_or_park(
 ) -> store.EncounterRow | None:
     """The event's encounter, locked for this transaction; None when it is not registered yet,
     and then the event waits for it (parked)."""
+    await ctx.hold(encounter_park_key(source_system, source_encounter_id))
     encounter = await store.lock_encounter_of(ctx.conn, source_system, source_encounter_id)
     if encounter is None:
         # Our id is assigned on first sight, as the doors do, so the status shows the visit waiting.

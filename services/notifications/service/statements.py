@@ -50,6 +50,7 @@ async def record_contact(ctx: HandlerContext, event: charges.EncounterReadyToBil
 
 async def apply_balance(ctx: HandlerContext,
                         event: remits.PatientBalanceCreated | remits.PatientBalanceUpdated) -> None:
+    await ctx.hold(contact_park_key(event.encounter_id))  # the contact comes on another topic
     if await store.load_contact(ctx.conn, event.encounter_id) is None:
         await ctx.park(contact_park_key(event.encounter_id), "contact details not yet known")
         return
