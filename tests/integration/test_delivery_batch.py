@@ -6,6 +6,7 @@ which records share a batch (the broker decides that in production)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -16,7 +17,7 @@ from pydantic import BaseModel
 
 from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model
-from services.chassis import faults
+from services.chassis import faults, parking
 from services.chassis.consumer import EventConsumer, HandlerContext, Outcome
 from services.chassis.dlq import SourceRecord, dlq_metadata
 from services.chassis.parking import ParkKey
@@ -175,3 +176,22 @@ async def test_a_park_and_its_release_in_one_batch(platform: Settings, relay: Ru
                                                                                        event_id(second))
     assert await effects(platform, first, second, release) == [1, 1, 1]
     assert await outbox_rows(platform, account) == 2
+
+
+async def test_a_release_waits_for_an_uncommitted_park_of_its_key(platform: Settings, relay: Runtime) -> None:
+    """Two instances at once (the event and what it waits for on different topics): the release
+    must not look before the parker's transaction ends, or the parked event waits forever."""
+    key = ParkKey.of("account", f"hold{uuid.uuid4().hex[:10]}")
+    rec = payment(platform)
+    async with relay.db.acquire() as parker, relay.db.acquire() as releaser:
+        parked = parker.transaction()
+        await parked.start()
+        await parking.hold(parker, key)
+        await parking.park(parker, key, Envelope.from_headers(rec.headers), rec, "waiting")
+        async with releaser.transaction():
+            taking = asyncio.create_task(parking.take(releaser, key))
+            await asyncio.sleep(0.5)
+            assert not taking.done()  # held by the parker's open transaction
+            await parked.commit()
+            taken = await asyncio.wait_for(taking, 10)
+    assert [r.value for r in taken] == [rec.value]
