@@ -6,6 +6,7 @@ from services.charges import http_api
 from services.charges.background import serve_mllp
 from services.charges.handlers import HANDLERS, REJECTERS
 from services.chassis.app import service_app_factory
+from services.chassis.icd10cm import load_shipped
 from services.chassis.runtime import ServiceDefinition
 
 DEFINITION = ServiceDefinition(
@@ -18,5 +19,6 @@ DEFINITION = ServiceDefinition(
     routers=[http_api.router],
     customize_app=http_api.install_openapi,
     background=[serve_mllp],
+    warm_up=(load_shipped,),  # ICD-10-CM: checked on every encounter
 )
 create_app = service_app_factory(DEFINITION)

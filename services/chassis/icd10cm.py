@@ -82,13 +82,20 @@ class CodeSet(Protocol):
 
 @cache
 def _library() -> Any:
-    # Importing parses a 10 MB XML file (about 4 s): paid on first use. Its loader uses
+    # Importing parses a 10 MB XML file (about 4 s): paid on first use, which the services make
+    # their start (load_shipped) and the CLI a command that checks a code. Its loader uses
     # importlib.resources APIs deprecated in 3.11+: known, harmless, not ours to fix.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
         import simple_icd_10_cm
 
     return simple_icd_10_cm
+
+
+def load_shipped() -> None:
+    """Parse the shipped code set now, so that the first event that checks a code does not wait
+    seconds for it (and the batch it is in, and every record behind that batch)."""
+    _library()
 
 
 class ShippedCodeSet:

@@ -84,6 +84,9 @@ class ServiceDefinition:
     # Tables of the service's schema its login role may only read and append to (ledgers, audit
     # trails): no UPDATE, DELETE or TRUNCATE. The chassis' audit_log always is.
     append_only: tuple[str, ...] = ()
+    # Slow loads done before the service consumes or says it is ready (in a thread, so the event
+    # loop goes on meanwhile), so that the first events do not pay for them.
+    warm_up: tuple[Callable[[], None], ...] = ()
 
 
 class Runtime:
@@ -119,6 +122,8 @@ class Runtime:
 
     async def start(self) -> None:
         faults.parse(self.settings.fault)  # a misspelt RCM_FAULT stops the start, not a handler
+        for load in self.definition.warm_up:
+            await asyncio.to_thread(load)
         await migrations.prepare_schema(
             self.settings, self.service, migrations.service_migrations(self.definition.migrations),
             self.definition.append_only,

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from services.chassis.app import service_app_factory
+from services.chassis.icd10cm import load_shipped
 from services.chassis.runtime import ServiceDefinition, leader_only
 from services.claims import http_api
 from services.claims.background import batch_submissions, bootstrap_payers, poll_acknowledgments, run_timers
@@ -18,5 +19,6 @@ DEFINITION = ServiceDefinition(
     # docs/scaling.md.
     background=[leader_only(bootstrap_payers), leader_only(batch_submissions), leader_only(poll_acknowledgments),
                 run_timers],
+    warm_up=(load_shipped,),  # ICD-10-CM: checked on every encounter
 )
 create_app = service_app_factory(DEFINITION)

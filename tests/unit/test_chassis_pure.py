@@ -11,14 +11,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 
 from schemas.dlq import DeadLetterInfo
+from services.charges.app import DEFINITION as CHARGES
+from services.chassis import migrations
 from services.chassis.clearinghouse import FOLDERS, FolderClearinghouse
 from services.chassis.clock import FixedClock
 from services.chassis.dlq import SourceRecord, dlq_metadata, original_headers
+from services.chassis.icd10cm import load_shipped
 from services.chassis.logs import configure_logging, ids
 from services.chassis.outbox import OutboxRow, _next_wave
+from services.chassis.runtime import Runtime, ServiceDefinition
 from services.chassis.settings import Settings
+from services.claims.app import DEFINITION as CLAIMS
 
 
 def test_prefix_applies_to_topics_groups_and_dlqs() -> None:
@@ -154,3 +160,23 @@ def test_consumer_batch_settings_have_bounds() -> None:
     assert Settings().consumer_batch_size == 500
     with pytest.raises(ValueError, match="greater than or equal to 1"):
         Settings(consumer_batch_size=0)
+
+
+async def test_warm_up_loads_run_before_the_service_touches_its_database(monkeypatch: pytest.MonkeyPatch) -> None:
+    steps: list[str] = []
+
+    async def no_database(*_: object) -> None:
+        steps.append("schema")
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(migrations, "prepare_schema", no_database)
+    definition = ServiceDefinition(name="charges", migrations=Path("."), warm_up=(lambda: steps.append("warm"),))
+    runtime = Runtime(definition, Settings(), FixedClock(datetime(2026, 1, 1, tzinfo=UTC)), TracerProvider())
+    with pytest.raises(RuntimeError, match="stop here"):
+        await runtime.start()
+    assert steps == ["warm", "schema"]
+
+
+def test_the_services_that_check_icd10cm_codes_load_the_code_set_at_start() -> None:
+    assert load_shipped in CHARGES.warm_up
+    assert load_shipped in CLAIMS.warm_up
