@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -23,7 +24,9 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from bench import workload
 from bench.bench_stack import SANDBOX_AT_ONCE, BenchPlatform
+from bench.cpu import CpuMeter, Watched, pid_in
 from bench.stats import Latency, rate
+from devstack import stack
 from devstack.stack import PROCESSES
 from services.chassis.kafka import client_options
 from services.chassis.settings import SERVICES, Settings
@@ -74,6 +77,8 @@ class Run:
     max_lag: int = 0
     lag_at_feed_end: int = 0
     drain_after_feed_s: float = 0.0
+    cpu_s: dict[str, float] = field(default_factory=dict)
+    """CPU seconds of each process from the first record to the last balance (saturation only)."""
 
     @property
     def per_s(self) -> float:
@@ -94,8 +99,20 @@ async def _platform(base: Settings, label: str, say: Callable[[str], Any]) -> Be
     return platform
 
 
+def meter(base: Settings, platform: BenchPlatform) -> CpuMeter:
+    """The platform's processes, and the running stack's Kafka and Postgres (shared with whatever
+    else runs on them: the bench's own clients are the only other users while it measures)."""
+    watched = [Watched(p.name, pid) for p in PROCESSES if (pid := stack.service_pid(platform.settings, p.name))]
+    watched.append(Watched("rcm bench", os.getpid()))
+    for name, pidfile, children in (("kafka", base.state_dir / "kafka" / "kafka.pid", False),
+                                    ("postgres", base.state_dir / "postgres" / "data" / "postmaster.pid", True)):
+        if (pid := pid_in(pidfile)) is not None:
+            watched.append(Watched(name, pid, children))
+    return CpuMeter(tuple(watched))
+
+
 async def _follow_until_quiet(platform: BenchPlatform, follower: Balances, expected: int, quiet_s: float,
-                              timeout_s: float, say: Callable[[str], Any]) -> None:
+                              timeout_s: float, say: Callable[[str], Any], cpu: CpuMeter | None = None) -> None:
     """Until every encounter has a balance, or nothing moved on the platform (no new balance, no
     lag, outbox, inbox or clearinghouse change) for `quiet_s`: some encounters never get one (a
     deliberate error of the demo stops them)."""
@@ -103,7 +120,10 @@ async def _follow_until_quiet(platform: BenchPlatform, follower: Balances, expec
     last: tuple[int, ...] | None = None
     since = time.monotonic()
     while time.monotonic() < deadline:
+        before = len(follower.first)
         await follower.poll()
+        if cpu is not None and len(follower.first) != before:
+            cpu.mark()
         say(f"e2e: {len(follower.first):,} of {expected:,} encounters have a balance")
         if len(follower.first) >= expected:
             return
@@ -135,12 +155,15 @@ async def saturation(base: Settings, encounters: int, seed: int, timeout_s: floa
         await follower.start()
         records = workload.encounters(encounters, seed, date.today())
         say(f"e2e: publishing {encounters:,} encounters at once")
+        cpu = meter(base, platform)
+        cpu.start()
         sent = await workload.send(platform.settings, records)
-        await _follow_until_quiet(platform, follower, encounters, 20, timeout_s, say)
+        await _follow_until_quiet(platform, follower, encounters, 20, timeout_s, say, cpu)
         source = await _source_ids(platform)
         latencies = _latencies(records, sent, follower.first, source)
         span = max(follower.first.values(), default=0.0) - min(sent.values())
-        return Run(encounters, len(follower.first), span, Latency.of(latencies) if latencies else None)
+        return Run(encounters, len(follower.first), span, Latency.of(latencies) if latencies else None,
+                   cpu_s=dict(cpu.used()))
     finally:
         await follower.stop()
         say("e2e: cleaning up")

@@ -3,6 +3,7 @@ asked, and gives back tables in which every figure stands beside a baseline of t
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -84,7 +85,7 @@ async def per_service(base: Settings, wanted: tuple[str, ...], found: baseline.B
 
 
 async def end_to_end(base: Settings, found: baseline.Baselines, opts: Options,
-                     say: Callable[[str], Any]) -> Table:
+                     say: Callable[[str], Any]) -> list[Table]:
     burst = await e2e.saturation(base, opts.e2e_encounters, opts.seed, opts.timeout_s, say)
     paced = await e2e.steady(base, opts.e2e_rate, opts.e2e_duration_s, opts.seed + 1, opts.timeout_s, say)
     table = Table("End to end: intake -> patient balance, sandbox answering at once (bench/e2e.py)",
@@ -106,4 +107,21 @@ async def end_to_end(base: Settings, found: baseline.Baselines, opts: Options,
                    f"Latency: an encounter's last intake record (its close) -> its first patient-balance event. "
                    f"Steady run: the last balance came {paced.drain_after_feed_s:.1f} s after the feed ended. "
                    f"Baseline (c) of this run: {number(found.c.per_s)} events/s."]
+    return [table, cpu_table(burst, opts.e2e_encounters)]
+
+
+def cpu_table(run: e2e.Run, encounters: int) -> Table:
+    """Where the saturation run's CPU went: when the total is near the machine's cores, the cores
+    are the limit and the biggest row is what to make cheaper."""
+    cores = os.cpu_count() or 1
+    table = Table(f"End to end: CPU by process during the saturation run ({encounters:,} encounters)",
+                  ("process", "CPU s", "ms per encounter", "share of the cores"))
+    machine = run.seconds * cores
+    for name, seconds in [*sorted(run.cpu_s.items(), key=lambda item: -item[1]), ("all", sum(run.cpu_s.values()))]:
+        table.add(name, number(seconds, 1), number(1000 * seconds / encounters, 1),
+                  f"{100 * seconds / machine:.0f}%" if machine > 0 else "n/a")
+        table.data[name] = seconds
+    table.notes = [f"From the first intake record to the last balance event ({run.seconds:.1f} s on {cores} cores). "
+                   "Postgres counts its backends; Kafka and Postgres also serve the bench's own publisher and "
+                   "follower (the `rcm bench` row)."]
     return table

@@ -149,7 +149,7 @@ def e2e(
 
     async def measure(settings: Any, say: Callable[[str], Any]) -> list[Any]:
         found, table = await suite.baselines(settings, opts, say)
-        return [table, await suite.end_to_end(settings, found, opts, say)]
+        return [table, *await suite.end_to_end(settings, found, opts, say)]
 
     _run(measure, as_json, record)
 
@@ -171,7 +171,7 @@ def all_(
     async def measure(settings: Any, say: Callable[[str], Any]) -> list[Any]:
         found, table = await suite.baselines(settings, opts, say)
         return [table, *await suite.per_service(settings, SERVICE_NAMES, found, opts, say),
-                await suite.end_to_end(settings, found, opts, say)]
+                *await suite.end_to_end(settings, found, opts, say)]
 
     _run(measure, as_json, record)
     if x12_and_remits:

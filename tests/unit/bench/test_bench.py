@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bench import report
+from bench import cpu, report, suite
 from bench.bench_stack import free_port
 from bench.e2e import Run, _latencies
 from bench.stats import Latency, Pacer, percentile, rate
@@ -145,3 +145,40 @@ def test_a_stack_that_is_not_up_is_a_clear_error() -> None:
     assert done.returncode == 1
     assert "does not answer" in done.stderr and "rcm up" in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
+
+
+def _fake_proc(root: Path, pid: int, ppid: int, utime: int, stime: int, cutime: int = 0, cstime: int = 0) -> None:
+    # /proc/<pid>/stat: pid (comm) state ppid ... field 14-17 utime stime cutime cstime, in clock ticks.
+    rest = ["S", str(ppid), *["0"] * 9, str(utime), str(stime), str(cutime), str(cstime), *["0"] * 20]
+    (root / str(pid)).mkdir(exist_ok=True)
+    (root / str(pid) / "stat").write_text(f"{pid} (postgres: a (b) c) {' '.join(rest)}\n")
+
+
+def test_cpu_of_a_process_and_of_a_parent_with_its_ended_and_live_children(tmp_path: Path) -> None:
+    ticks = os.sysconf("SC_CLK_TCK")
+    _fake_proc(tmp_path, 10, 1, utime=2 * ticks, stime=ticks, cutime=ticks, cstime=ticks)
+    _fake_proc(tmp_path, 11, 10, utime=3 * ticks, stime=0)
+    _fake_proc(tmp_path, 12, 99, utime=50 * ticks, stime=0)
+    assert cpu.own_seconds(10, tmp_path) == 3.0
+    assert cpu.tree_seconds(10, tmp_path) == 3.0 + 2.0 + 3.0  # own, ended children, live child 11 (not 12)
+    assert cpu.own_seconds(404, tmp_path) == 0.0
+
+
+def test_the_meter_counts_from_start_to_the_last_mark(tmp_path: Path) -> None:
+    ticks = os.sysconf("SC_CLK_TCK")
+    _fake_proc(tmp_path, 20, 1, utime=ticks, stime=0)
+    meter = cpu.CpuMeter((cpu.Watched("claims", 20),), proc=tmp_path)
+    meter.start()
+    _fake_proc(tmp_path, 20, 1, utime=5 * ticks, stime=0)
+    assert meter.used() == {"claims": 0.0}  # nothing marked yet
+    meter.mark()
+    assert meter.used() == {"claims": 4.0}
+
+
+def test_the_cpu_table_shows_each_process_per_encounter_and_its_share_of_the_cores() -> None:
+    run = Run(encounters_sent=100, reached=50, seconds=10.0, latency=None, cpu_s={"charges": 2.0, "kafka": 6.0})
+    table = suite.cpu_table(run, 100)
+    cores = os.cpu_count() or 1
+    assert [row[0] for row in table.rows] == ["kafka", "charges", "all"]
+    assert table.rows[0][1:3] == ("6.0", "60.0")
+    assert table.rows[2][1:] == ("8.0", "80.0", f"{100 * 8.0 / (10.0 * cores):.0f}%")
