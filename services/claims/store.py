@@ -229,6 +229,7 @@ class ClaimsStore:
 
     async def upsert_payers(self, payers: Sequence[PayerConfig], now: datetime) -> int:
         self._payers.clear()
+        self._fees.clear()
         for p in payers:
             await self.conn.execute(
                 "INSERT INTO payers (payer_id, name, claim_filing_indicator, bill_hold_days, timely_filing_days,"
@@ -246,11 +247,18 @@ class ClaimsStore:
         return bool(await self.conn.fetchval("SELECT count(*) FROM payers") == 0)
 
     async def get_payer(self, payer_id: str) -> PayerConfig | None:
+        """The payer, read with its fee schedule (a claim needs both) in one statement."""
         if payer_id not in self._payers:
-            row = await self.conn.fetchrow("SELECT * FROM payers WHERE payer_id = $1", payer_id)
-            self._payers[payer_id] = None if row is None else PayerConfig(
-                row["payer_id"], row["name"], row["claim_filing_indicator"], row["bill_hold_days"],
-                row["timely_filing_days"], row["follow_up_days"], row["fee_schedule"])
+            rows = await self.conn.fetch(
+                "SELECT p.*, f.procedure_code, f.modifier, f.allowed_amount, f.effective_date"
+                " FROM payers p LEFT JOIN fee_schedule f ON f.payer_id = p.payer_id WHERE p.payer_id = $1", payer_id)
+            self._payers[payer_id] = None if not rows else PayerConfig(
+                rows[0]["payer_id"], rows[0]["name"], rows[0]["claim_filing_indicator"], rows[0]["bill_hold_days"],
+                rows[0]["timely_filing_days"], rows[0]["follow_up_days"], rows[0]["fee_schedule"])
+            if rows:
+                self._fees[payer_id] = FeeSchedule([
+                    FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])
+                    for r in rows if r["procedure_code"] is not None])
         return self._payers[payer_id]
 
     async def list_payers(self) -> list[dict[str, Any]]:
@@ -262,6 +270,7 @@ class ClaimsStore:
 
     async def replace_fee_schedule(self, payer_id: str, rows: Sequence[FeeRow]) -> int:
         self._fees.pop(payer_id, None)
+        self._payers.pop(payer_id, None)
         await self.conn.execute("DELETE FROM fee_schedule WHERE payer_id = $1", payer_id)
         await self.conn.executemany(
             "INSERT INTO fee_schedule (payer_id, procedure_code, modifier, allowed_amount, effective_date)"
@@ -271,7 +280,9 @@ class ClaimsStore:
         return len(rows)
 
     async def fee_schedule(self, payer_id: str) -> FeeSchedule:
-        if payer_id not in self._fees:
+        if payer_id not in self._payers:
+            await self.get_payer(payer_id)
+        if payer_id not in self._fees:  # rows of a payer not in the payer master
             rows = await self.conn.fetch(
                 "SELECT procedure_code, modifier, allowed_amount, effective_date FROM fee_schedule"
                 " WHERE payer_id = $1", payer_id)

@@ -105,7 +105,8 @@ async def findings_for(db: ClaimsStore, claim: Claim, today: date) -> list[Findi
         draft=claim.draft, today=today, timely_filing_days=payer.timely_filing_days if payer else 365,
         frequency=claim.frequency, payer_claim_control_number=await reference_number(db, claim),
         billed_elsewhere=billed, codesets=await codesets_for(db, claim.draft), diagnoses=diagnosis_editions(),
-        waivers=await db.waivers(claim.claim_id),
+        # Only a held claim's edits are waived: a claim being created has none.
+        waivers={} if claim.state == "created" else await db.waivers(claim.claim_id),
     ))
     return found
 
