@@ -35,11 +35,12 @@ async def on_charge_reversed(ctx: HandlerContext, event: ch.ChargeReversed) -> N
 
 @table.handles(ch.EncounterReadyToBill)
 async def on_ready_to_bill(ctx: HandlerContext, event: ch.EncounterReadyToBill) -> None:
-    missing = await assembly.missing_charges(ClaimsStore(ctx.conn), event)
+    db = ClaimsStore(ctx.conn)  # one store: the charge lines it reads for `missing` make the claims
+    missing = await assembly.missing_charges(db, event)
     if missing:  # the ChargePosted is normally earlier on the same partition; wait for it
         await ctx.park(charge_park_key(missing[0]), "waiting for a ChargePosted")
         return
-    await assembly.ready_to_bill(ClaimsStore(ctx.conn), event, ctx.clock.now())
+    await assembly.ready_to_bill(db, event, ctx.clock.now())
 
 
 @table.handles(rm.ClaimPaymentPosted)

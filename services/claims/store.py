@@ -24,9 +24,10 @@ from services.claims.domain.scrubber import Finding, LineKey
 from services.claims.domain.states import State
 
 
-def _jsonb(value: Any) -> Any:
-    """JSON-safe Python value for a jsonb parameter (the connection's codec encodes it)."""
-    return json.loads(json.dumps(value, default=str))
+def _json(value: Any) -> str:
+    """JSON text for a `$n::text::jsonb` parameter: encoded once here, not turned into JSON-safe
+    Python values first and encoded again by the connection's jsonb codec."""
+    return json.dumps(value, default=str)
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -83,6 +84,34 @@ class HistoryEntry:
 
 
 @dataclass(frozen=True)
+class HistoryRow:
+    """A history row to write with its claim (HistoryEntry is one as read back)."""
+
+    trigger: str
+    from_state: str | None
+    to_state: str | None
+    event_type: str | None
+    detail: dict[str, Any]
+    at: datetime
+    refused: bool = False
+
+
+@dataclass(frozen=True)
+class AckRow:
+    """An acknowledgment (or one claim of it) as stored: matched or flagged."""
+
+    file_name: str
+    sha256: str
+    kind: str
+    reference: str
+    outcome: str
+    submission_id: str | None
+    flagged: bool
+    detail: dict[str, Any]
+    now: datetime
+
+
+@dataclass(frozen=True)
 class InterchangeFile:
     interchange_control_number: str
     file_name: str
@@ -96,13 +125,16 @@ CLAIM_COLUMNS = (
     "adjudication", "follow_up_on", "timely_filing_deadline", "pending_doc", "created_at", "updated_at",
 )
 _JSON_COLUMNS = frozenset({"doc", "edits", "adjudication", "pending_doc"})
+# The claim's columns as read: JSON ones as text (see _model).
+CLAIM_SELECT = ", ".join(f"{name}::text AS {name}" if name in _JSON_COLUMNS else name for name in CLAIM_COLUMNS)
 _STATES: dict[str, State] = {s: s for s in get_args(State)}
 _ORIGINS: dict[str, Origin] = {o: o for o in get_args(Origin)}
 _ADJUDICATION: TypeAdapter[Adjudication] = TypeAdapter(Adjudication)
 
 
 def _model(cls: type[M], value: Any) -> M:
-    """A model from a jsonb column, read as JSON (the contracts are strict about Python types)."""
+    """A model from a jsonb column, read as JSON (the contracts are strict about Python types);
+    the queries select these columns as ::text so that the JSON is parsed once, by pydantic."""
     return cls.model_validate_json(value if isinstance(value, str) else json.dumps(value))
 
 
@@ -111,7 +143,6 @@ def _draft(value: Any) -> ClaimDraft:
 
 
 def _claim(row: asyncpg.Record) -> Claim:
-    adjudication = _load(row["adjudication"])
     return Claim(
         claim_id=row["claim_id"], claim_family_id=row["claim_family_id"], encounter_id=row["encounter_id"],
         patient_account_id=row["patient_account_id"], payer_id=row["payer_id"], payer_name=row["payer_name"],
@@ -120,7 +151,7 @@ def _claim(row: asyncpg.Record) -> Claim:
         encounter_revision=row["encounter_revision"], draft=_draft(row["doc"]),
         edits=[Finding(**e) for e in _load(row["edits"])], submission_id=row["submission_id"],
         payer_claim_control_number=row["payer_claim_control_number"], total_paid=row["total_paid"],
-        adjudication=None if adjudication is None else _ADJUDICATION.validate_json(json.dumps(adjudication)),
+        adjudication=None if row["adjudication"] is None else _ADJUDICATION.validate_json(row["adjudication"]),
         follow_up_on=row["follow_up_on"], timely_filing_deadline=row["timely_filing_deadline"],
         pending_draft=None if row["pending_doc"] is None else _draft(row["pending_doc"]),
         created_at=row["created_at"], updated_at=row["updated_at"],
@@ -128,32 +159,77 @@ def _claim(row: asyncpg.Record) -> Claim:
 
 
 def _columns(c: Claim) -> list[Any]:
-    """The claim's values in CLAIM_COLUMNS order, JSON columns as JSON-safe values."""
+    """The claim's values in CLAIM_COLUMNS order, JSON columns as JSON text."""
     values: dict[str, Any] = {
         "claim_id": c.claim_id, "claim_family_id": c.claim_family_id, "encounter_id": c.encounter_id,
         "patient_account_id": c.patient_account_id, "payer_id": c.payer_id, "payer_name": c.payer_name,
         "coverage_rank": c.coverage_rank, "origin": c.origin, "origin_claim_id": c.origin_claim_id,
         "frequency": c.frequency, "state": c.state, "encounter_revision": c.encounter_revision,
         "charge_ids": c.charge_ids, "total_charge": c.total_charge,
-        "doc": c.draft.model_dump(mode="json"), "edits": [asdict(f) for f in c.edits],
+        "doc": c.draft.model_dump_json(), "edits": _json([asdict(f) for f in c.edits]),
         "submission_id": c.submission_id, "payer_claim_control_number": c.payer_claim_control_number,
         "total_paid": c.total_paid,
-        "adjudication": None if c.adjudication is None else c.adjudication.model_dump(mode="json"),
+        "adjudication": None if c.adjudication is None else c.adjudication.model_dump_json(),
         "follow_up_on": c.follow_up_on, "timely_filing_deadline": c.timely_filing_deadline,
-        "pending_doc": None if c.pending_draft is None else c.pending_draft.model_dump(mode="json"),
+        "pending_doc": None if c.pending_draft is None else c.pending_draft.model_dump_json(),
         "created_at": c.created_at, "updated_at": c.updated_at,
     }
-    return [_jsonb(values[name]) if name in _JSON_COLUMNS and values[name] is not None else values[name]
-            for name in CLAIM_COLUMNS]
+    return [values[name] for name in CLAIM_COLUMNS]
+
+
+_HISTORY_COLUMNS = ("claim_id", "claim_family_id", "trigger", "from_state", "to_state", "event_type", "refused",
+                    "detail", "at")
+_HISTORY_TYPES = ("text", "text", "text", "text", "text", "text", "bool", "text", "timestamptz")
+
+
+def _history_insert(of_one_claim: bool) -> str:
+    """INSERT of history rows passed as arrays, one per column, in the order given (ids follow it):
+    of one claim (its claim_id and claim_family_id are $1 and $2, the arrays follow the claim's
+    columns) or of any claims (the arrays are $1 to $9)."""
+    first = len(CLAIM_COLUMNS) + 1 if of_one_claim else 1
+    names, types = (_HISTORY_COLUMNS[2:], _HISTORY_TYPES[2:]) if of_one_claim else (_HISTORY_COLUMNS, _HISTORY_TYPES)
+    arrays = ", ".join(f"${i}::{kind}[]" for i, kind in enumerate(types, start=first))
+    values = ", ".join("h.detail::jsonb" if name == "detail" else f"h.{name}" for name in names)
+    return (f"INSERT INTO claim_history ({', '.join(_HISTORY_COLUMNS)})"
+            f" SELECT {'$1, $2, ' if of_one_claim else ''}{values} FROM unnest({arrays}) WITH ORDINALITY"
+            f" AS h({', '.join(names)}, n) ORDER BY h.n")
+
+
+def _history_arrays(rows: Sequence[HistoryRow]) -> list[list[Any]]:
+    return [[r.trigger for r in rows], [r.from_state for r in rows], [r.to_state for r in rows],
+            [r.event_type for r in rows], [r.refused for r in rows], [_json(r.detail) for r in rows],
+            [r.at for r in rows]]
+
+
+_CLAIM_PARAMS = [f"${i}" + ("::text::jsonb" if name in _JSON_COLUMNS else "")
+                 for i, name in enumerate(CLAIM_COLUMNS, start=1)]
+_INSERT_CLAIM = f"INSERT INTO claims ({', '.join(CLAIM_COLUMNS)}) VALUES ({', '.join(_CLAIM_PARAMS)})"
+_UPDATE_CLAIM = ("UPDATE claims SET " + ", ".join(
+    f"{name} = {param}" for name, param in zip(CLAIM_COLUMNS[1:], _CLAIM_PARAMS[1:], strict=True))
+    + " WHERE claim_id = $1")
+# A claim written with the history rows of what it went through: one statement (round trip) each.
+_WRITE_CLAIM = {new: f"WITH saved AS ({write}) " + _history_insert(of_one_claim=True)
+                for new, write in ((True, _INSERT_CLAIM), (False, _UPDATE_CLAIM))}
+_ADD_HISTORY = _history_insert(of_one_claim=False)
 
 
 class ClaimsStore:
-    """The claims service's tables over one connection (the caller's transaction)."""
+    """The claims service's tables over one connection (the caller's transaction).
+
+    Reference data (payers, fee schedules, the loaded code-set quarters) and the charge lines
+    read are kept for the life of the store, which is one handler or one background pass inside
+    one transaction (never across transactions); the store's own writes to them invalidate."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+        self._payers: dict[str, PayerConfig | None] = {}
+        self._fees: dict[str, FeeSchedule] = {}
+        self._quarters: dict[str, list[str]] | None = None
+        self._charges: dict[str, asyncpg.Record] = {}
 
     async def upsert_payers(self, payers: Sequence[PayerConfig], now: datetime) -> int:
+        self._payers.clear()
+        self._fees.clear()
         for p in payers:
             await self.conn.execute(
                 "INSERT INTO payers (payer_id, name, claim_filing_indicator, bill_hold_days, timely_filing_days,"
@@ -171,11 +247,19 @@ class ClaimsStore:
         return bool(await self.conn.fetchval("SELECT count(*) FROM payers") == 0)
 
     async def get_payer(self, payer_id: str) -> PayerConfig | None:
-        row = await self.conn.fetchrow("SELECT * FROM payers WHERE payer_id = $1", payer_id)
-        if row is None:
-            return None
-        return PayerConfig(row["payer_id"], row["name"], row["claim_filing_indicator"], row["bill_hold_days"],
-                           row["timely_filing_days"], row["follow_up_days"], row["fee_schedule"])
+        """The payer, read with its fee schedule (a claim needs both) in one statement."""
+        if payer_id not in self._payers:
+            rows = await self.conn.fetch(
+                "SELECT p.*, f.procedure_code, f.modifier, f.allowed_amount, f.effective_date"
+                " FROM payers p LEFT JOIN fee_schedule f ON f.payer_id = p.payer_id WHERE p.payer_id = $1", payer_id)
+            self._payers[payer_id] = None if not rows else PayerConfig(
+                rows[0]["payer_id"], rows[0]["name"], rows[0]["claim_filing_indicator"], rows[0]["bill_hold_days"],
+                rows[0]["timely_filing_days"], rows[0]["follow_up_days"], rows[0]["fee_schedule"])
+            if rows:
+                self._fees[payer_id] = FeeSchedule([
+                    FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])
+                    for r in rows if r["procedure_code"] is not None])
+        return self._payers[payer_id]
 
     async def list_payers(self) -> list[dict[str, Any]]:
         rows = await self.conn.fetch(
@@ -185,6 +269,8 @@ class ClaimsStore:
         return [dict(r) for r in rows]
 
     async def replace_fee_schedule(self, payer_id: str, rows: Sequence[FeeRow]) -> int:
+        self._fees.pop(payer_id, None)
+        self._payers.pop(payer_id, None)
         await self.conn.execute("DELETE FROM fee_schedule WHERE payer_id = $1", payer_id)
         await self.conn.executemany(
             "INSERT INTO fee_schedule (payer_id, procedure_code, modifier, allowed_amount, effective_date)"
@@ -194,12 +280,15 @@ class ClaimsStore:
         return len(rows)
 
     async def fee_schedule(self, payer_id: str) -> FeeSchedule:
-        rows = await self.conn.fetch(
-            "SELECT procedure_code, modifier, allowed_amount, effective_date FROM fee_schedule WHERE payer_id = $1",
-            payer_id,
-        )
-        return FeeSchedule([FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])
-                            for r in rows])
+        if payer_id not in self._payers:
+            await self.get_payer(payer_id)
+        if payer_id not in self._fees:  # rows of a payer not in the payer master
+            rows = await self.conn.fetch(
+                "SELECT procedure_code, modifier, allowed_amount, effective_date FROM fee_schedule"
+                " WHERE payer_id = $1", payer_id)
+            self._fees[payer_id] = FeeSchedule([
+                FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"]) for r in rows])
+        return self._fees[payer_id]
 
     # --- code sets and waivers ------------------------------------------------------------------
 
@@ -224,6 +313,7 @@ class ClaimsStore:
         return len(limits)
 
     async def _record_load(self, kind: str, quarter: str, source_file: str, rows: int, now: datetime) -> None:
+        self._quarters = None
         await self.conn.execute(
             "INSERT INTO code_set_loads (kind, quarter, source_file, rows, loaded_at) VALUES ($1, $2, $3, $4, $5)"
             " ON CONFLICT (kind, quarter, source_file) DO UPDATE SET rows = $4, loaded_at = $5",
@@ -234,8 +324,12 @@ class ClaimsStore:
         return [dict(r) for r in rows]
 
     async def loaded_quarters(self, kind: str) -> list[str]:
-        rows = await self.conn.fetch("SELECT DISTINCT quarter FROM code_set_loads WHERE kind = $1", kind)
-        return [r["quarter"] for r in rows]
+        if self._quarters is None:
+            rows = await self.conn.fetch("SELECT DISTINCT kind, quarter FROM code_set_loads")
+            self._quarters = {}
+            for r in rows:
+                self._quarters.setdefault(r["kind"], []).append(r["quarter"])
+        return self._quarters.get(kind, [])
 
     async def ptp_among(self, quarter: str, codes: Sequence[str]) -> list[PtpEdit]:
         """The loaded PTP edits of a quarter between any two of these codes."""
@@ -263,42 +357,58 @@ class ClaimsStore:
         return {r["edit_id"]: r["reason"] for r in rows}
 
     async def save_charge(self, charge: ChargePosted) -> None:
+        self._charges.pop(charge.charge_id, None)
         await self.conn.execute(
-            "INSERT INTO charges (charge_id, encounter_id, line) VALUES ($1, $2, $3::jsonb)"
+            "INSERT INTO charges (charge_id, encounter_id, line) VALUES ($1, $2, $3::text::jsonb)"
             " ON CONFLICT (charge_id) DO NOTHING",
-            charge.charge_id, charge.encounter_id, charge.model_dump(mode="json"),
+            charge.charge_id, charge.encounter_id, charge.model_dump_json(),
         )
 
     async def reverse_charge(self, charge_id: str) -> bool:
+        self._charges.pop(charge_id, None)
         done = await self.conn.execute("UPDATE charges SET reversed = true WHERE charge_id = $1", charge_id)
         return str(done) != "UPDATE 0"
 
+    async def _charge_rows(self, charge_ids: Sequence[str]) -> list[asyncpg.Record]:
+        """The stored charges among these ids; an encounter's are read once (missing, then lines)."""
+        unread = [c for c in charge_ids if c not in self._charges]
+        if unread:
+            rows = await self.conn.fetch("SELECT charge_id, reversed, line::text AS line FROM charges"
+                                         " WHERE charge_id = ANY($1)", unread)
+            self._charges.update((r["charge_id"], r) for r in rows)
+        return [self._charges[c] for c in charge_ids if c in self._charges]
+
     async def charge_lines(self, charge_ids: Sequence[str]) -> dict[str, PostedCharge]:
         """Posted, not reversed lines by charge id."""
-        rows = await self.conn.fetch("SELECT charge_id, line FROM charges WHERE charge_id = ANY($1) AND NOT reversed",
-                                     list(charge_ids))
-        return {r["charge_id"]: PostedCharge.from_event(_model(ChargePosted, r["line"])) for r in rows}
+        return {r["charge_id"]: PostedCharge.from_event(_model(ChargePosted, r["line"]))
+                for r in await self._charge_rows(charge_ids) if not r["reversed"]}
 
     async def missing_charges(self, charge_ids: Sequence[str]) -> list[str]:
-        rows = await self.conn.fetch("SELECT charge_id FROM charges WHERE charge_id = ANY($1)", list(charge_ids))
-        have = {r["charge_id"] for r in rows}
+        have = {r["charge_id"] for r in await self._charge_rows(charge_ids)}
         return [c for c in charge_ids if c not in have]
 
     async def save_encounter(self, ready: EncounterReadyToBill, released_at: datetime,
-                             assemble_after: datetime) -> bool:
-        """Store a release; False when an equal or newer revision is already stored."""
-        result = await self.conn.fetchval(
+                             assemble_after: datetime) -> EncounterRow | None:
+        """Store a release (the row stays locked by this transaction); None when an equal or newer
+        revision is already stored."""
+        assembled = await self.conn.fetchval(
             "INSERT INTO encounters (encounter_id, patient_account_id, revision, ready, released_at, assemble_after)"
-            " VALUES ($1, $2, $3, $4::jsonb, $5, $6) ON CONFLICT (encounter_id) DO UPDATE SET revision = $3,"
-            " ready = $4::jsonb, released_at = $5, assemble_after = $6 WHERE encounters.revision < $3 RETURNING 1",
-            ready.encounter_id, ready.patient_account_id, ready.revision, ready.model_dump(mode="json"), released_at,
+            " VALUES ($1, $2, $3, $4::text::jsonb, $5, $6) ON CONFLICT (encounter_id) DO UPDATE SET revision = $3,"
+            " ready = $4::text::jsonb, released_at = $5, assemble_after = $6 WHERE encounters.revision < $3"
+            " RETURNING assembled_revision",
+            ready.encounter_id, ready.patient_account_id, ready.revision, ready.model_dump_json(), released_at,
             assemble_after,
         )
-        return bool(result == 1)
+        if assembled is None:
+            return None
+        return EncounterRow(ready.encounter_id, ready.patient_account_id, ready.revision, ready, assemble_after,
+                            assembled)
 
     async def get_encounter(self, encounter_id: str, lock: bool = False) -> EncounterRow | None:
         row = await self.conn.fetchrow(
-            "SELECT * FROM encounters WHERE encounter_id = $1" + (" FOR UPDATE" if lock else ""), encounter_id)
+            "SELECT encounter_id, patient_account_id, revision, ready::text AS ready, assemble_after,"
+            " assembled_revision FROM encounters WHERE encounter_id = $1" + (" FOR UPDATE" if lock else ""),
+            encounter_id)
         return _encounter(row) if row else None
 
     async def encounters_due(self, now: datetime, limit: int = 50) -> list[str]:
@@ -313,30 +423,39 @@ class ClaimsStore:
         await self.conn.execute("UPDATE encounters SET assembled_revision = $2 WHERE encounter_id = $1",
                                 encounter_id, revision)
 
-    async def insert_claim(self, c: Claim) -> None:
-        cols = ", ".join(CLAIM_COLUMNS)
-        params = ", ".join(f"${i}" + ("::jsonb" if name in _JSON_COLUMNS else "")
-                           for i, name in enumerate(CLAIM_COLUMNS, start=1))
-        await self.conn.execute(f"INSERT INTO claims ({cols}) VALUES ({params})", *_columns(c))
+    async def save_claims(self, claims: Sequence[tuple[Claim, Sequence[HistoryRow]]], *, new: bool = False) -> None:
+        """Insert (`new`) or update each claim with its history rows: one statement each, all of
+        them in one pipelined round trip."""
+        args = [[*_columns(c), *_history_arrays(rows)] for c, rows in claims]
+        if len(args) == 1:
+            await self.conn.execute(_WRITE_CLAIM[new], *args[0])
+        elif args:
+            await self.conn.executemany(_WRITE_CLAIM[new], args)
 
     async def save_claim(self, c: Claim) -> None:
-        sets = ", ".join(f"{name} = ${i}" + ("::jsonb" if name in _JSON_COLUMNS else "")
-                         for i, name in enumerate(CLAIM_COLUMNS[1:], start=2))
-        await self.conn.execute(f"UPDATE claims SET {sets} WHERE claim_id = $1", *_columns(c))
+        await self.save_claims([(c, ())])
+
+    async def claims_for_update(self, claim_ids: Sequence[str]) -> dict[str, Claim]:
+        """The claims by id, locked (in claim id order, as every batch of this module locks them)."""
+        rows = await self.conn.fetch(
+            f"SELECT {CLAIM_SELECT} FROM claims WHERE claim_id = ANY($1) ORDER BY claim_id FOR UPDATE",
+            list(claim_ids))
+        return {r["claim_id"]: _claim(r) for r in rows}
 
     async def get_claim(self, claim_id: str, lock: bool = True) -> Claim | None:
         row = await self.conn.fetchrow(
-            "SELECT * FROM claims WHERE claim_id = $1" + (" FOR UPDATE" if lock else ""), claim_id)
+            f"SELECT {CLAIM_SELECT} FROM claims WHERE claim_id = $1" + (" FOR UPDATE" if lock else ""), claim_id)
         return _claim(row) if row else None
 
     async def claims_of_encounter(self, encounter_id: str) -> list[Claim]:
         rows = await self.conn.fetch(
-            "SELECT * FROM claims WHERE encounter_id = $1 ORDER BY created_at, claim_id FOR UPDATE", encounter_id)
+            f"SELECT {CLAIM_SELECT} FROM claims WHERE encounter_id = $1 ORDER BY created_at, claim_id FOR UPDATE",
+            encounter_id)
         return [_claim(r) for r in rows]
 
     async def family(self, family_id: str) -> list[Claim]:
-        rows = await self.conn.fetch("SELECT * FROM claims WHERE claim_family_id = $1 ORDER BY created_at, claim_id",
-                                     family_id)
+        rows = await self.conn.fetch(
+            f"SELECT {CLAIM_SELECT} FROM claims WHERE claim_family_id = $1 ORDER BY created_at, claim_id", family_id)
         return [_claim(r) for r in rows]
 
     async def find_claim_id(self, ident: str) -> str | None:
@@ -349,12 +468,13 @@ class ClaimsStore:
         return found
 
     async def held_claims(self) -> list[Claim]:
-        rows = await self.conn.fetch("SELECT * FROM claims WHERE state = 'held' ORDER BY updated_at")
+        rows = await self.conn.fetch(f"SELECT {CLAIM_SELECT} FROM claims WHERE state = 'held' ORDER BY updated_at")
         return [_claim(r) for r in rows]
 
     async def claims_follow_up_due(self, today: date, limit: int = 100) -> list[Claim]:
         rows = await self.conn.fetch(
-            "SELECT * FROM claims WHERE state IN ('submitted', 'accepted', 'denied') AND follow_up_on <= $1"
+            f"SELECT {CLAIM_SELECT} FROM claims WHERE state IN ('submitted', 'accepted', 'denied')"
+            " AND follow_up_on <= $1"
             " ORDER BY follow_up_on LIMIT $2 FOR UPDATE SKIP LOCKED",
             today, limit,
         )
@@ -378,11 +498,14 @@ class ClaimsStore:
     async def add_history(self, claim_id: str, family_id: str, trigger: str, from_state: str | None,
                           to_state: str | None, event_type: str | None, at: datetime, *, refused: bool = False,
                           detail: dict[str, Any] | None = None) -> None:
-        await self.conn.execute(
-            "INSERT INTO claim_history (claim_id, claim_family_id, trigger, from_state, to_state, event_type, refused,"
-            " detail, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
-            claim_id, family_id, trigger, from_state, to_state, event_type, refused, _jsonb(detail or {}), at,
-        )
+        await self.add_history_rows([(claim_id, family_id, HistoryRow(trigger, from_state, to_state, event_type,
+                                                                      detail or {}, at, refused))])
+
+    async def add_history_rows(self, rows: Sequence[tuple[str, str, HistoryRow]]) -> None:
+        """History rows of any claims (claim id, family id, row), in one statement."""
+        if rows:
+            await self.conn.execute(_ADD_HISTORY, [r[0] for r in rows], [r[1] for r in rows],
+                                    *_history_arrays([r[2] for r in rows]))
 
     async def history(self, family_id: str) -> list[HistoryEntry]:
         rows = await self.conn.fetch("SELECT * FROM claim_history WHERE claim_family_id = $1 ORDER BY id", family_id)
@@ -416,12 +539,13 @@ class ClaimsStore:
         value: int = await self.conn.fetchval("SELECT nextval('x12_control_number')")
         return value
 
-    async def mark_sent(self, submission_id: str, icn: str, gcn: str, st02: str, file_name: str,
+    async def mark_sent(self, submission_ids: Sequence[str], icn: str, gcn: str, st02: str, file_name: str,
                         now: datetime) -> None:
+        """The submissions one interchange carried, all in one statement."""
         await self.conn.execute(
             "UPDATE submissions SET status = 'sent', interchange_control_number = $2, group_control_number = $3,"
-            " transaction_set_control_number = $4, file_name = $5, sent_at = $6 WHERE submission_id = $1",
-            submission_id, icn, gcn, st02, file_name, now,
+            " transaction_set_control_number = $4, file_name = $5, sent_at = $6 WHERE submission_id = ANY($1)",
+            list(submission_ids), icn, gcn, st02, file_name, now,
         )
 
     async def save_interchange(self, icn: str, gcn: str, file_name: str, sha256: str,
@@ -445,8 +569,11 @@ class ClaimsStore:
         )
 
     async def submission(self, submission_id: str) -> SubmissionRow | None:
-        row = await self.conn.fetchrow("SELECT * FROM submissions WHERE submission_id = $1", submission_id)
-        return SubmissionRow(**dict(row)) if row else None
+        return (await self.submissions_by_id([submission_id])).get(submission_id)
+
+    async def submissions_by_id(self, submission_ids: Sequence[str]) -> dict[str, SubmissionRow]:
+        rows = await self.conn.fetch("SELECT * FROM submissions WHERE submission_id = ANY($1)", list(submission_ids))
+        return {r["submission_id"]: SubmissionRow(**dict(r)) for r in rows}
 
     async def submissions_in_set(self, gcn: str, st02: str) -> list[SubmissionRow]:
         rows = await self.conn.fetch(
@@ -476,11 +603,17 @@ class ClaimsStore:
     async def save_ack(self, *, file_name: str, sha256: str, kind: str, reference: str,
                        outcome: str, submission_id: str | None, flagged: bool, detail: dict[str, Any],
                        now: datetime) -> None:
-        await self.conn.execute(
-            "INSERT INTO acknowledgments (file_name, sha256, kind, reference, outcome, matched_submission_id, flagged,"
-            " detail, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9)",
-            file_name, sha256, kind, reference, outcome, submission_id, flagged, _jsonb(detail), now,
-        )
+        await self.save_acks([AckRow(file_name, sha256, kind, reference, outcome, submission_id, flagged, detail,
+                                     now)])
+
+    async def save_acks(self, acks: Sequence[AckRow]) -> None:
+        """Acknowledgment rows in this order, in one pipelined round trip."""
+        if acks:
+            await self.conn.executemany(
+                "INSERT INTO acknowledgments (file_name, sha256, kind, reference, outcome, matched_submission_id,"
+                " flagged, detail, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb, $9)",
+                [(a.file_name, a.sha256, a.kind, a.reference, a.outcome, a.submission_id, a.flagged, _json(a.detail),
+                  a.now) for a in acks])
 
     async def flagged_acks(self) -> list[dict[str, Any]]:
         rows = await self.conn.fetch("SELECT id, file_name, kind, reference, outcome, detail, received_at"
@@ -514,7 +647,11 @@ class ClaimsStore:
 
     async def emit(self, event: Event, now: datetime) -> None:
         """The event into the outbox, in this transaction."""
-        await outbox.enqueue(self.conn, event, occurred_at=now)
+        await self.emit_all([(event, now)])
+
+    async def emit_all(self, events: Sequence[tuple[Event, datetime]]) -> None:
+        """The events (each with when it occurred) into the outbox in this order, one statement."""
+        await outbox.enqueue_many(self.conn, [(event, now, None) for event, now in events])
 
     async def audit(self, *, actor: str, action: str, subject: str, reason: str, details: dict[str, Any]) -> None:
         await audit.record(self.conn, actor=actor, action=action, subject=subject, reason=reason, details=details)

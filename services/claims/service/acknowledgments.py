@@ -18,8 +18,8 @@ from services.chassis.logs import ids
 from services.claims.domain import acks
 from services.claims.domain.claim import ADJUDICATED_ALREADY, Claim
 from services.claims.service.scrubbing import scrub_and_route
-from services.claims.service.transitions import move, note
-from services.claims.store import ClaimsStore, SubmissionRow
+from services.claims.service.transitions import Writes
+from services.claims.store import AckRow, ClaimsStore, SubmissionRow
 
 log = logging.getLogger(__name__)
 
@@ -92,65 +92,79 @@ async def _answer(db: ClaimsStore, name: str, sha: str, kind: Literal["999", "TA
                   subs: list[SubmissionRow], accepted: bool, codes: list[ev.AcknowledgmentCode], reason: str,
                   now: datetime) -> None:
     """Record the acknowledgment per submission; the current submission of each claim is noted as
-    accepted (``<kind>_accepted``) or rejected, an older one is kept flagged."""
+    accepted (``<kind>_accepted``) or rejected, an older one is kept flagged. The claims are read,
+    and written, together."""
+    claims = await db.claims_for_update([sub.claim_id for sub in subs])
+    writes = Writes()
+    saved: list[AckRow] = []
     for sub in subs:
-        claim = await db.get_claim(sub.claim_id)
-        assert claim is not None
+        claim = claims[sub.claim_id]
         current = claim.submission_id == sub.submission_id
-        await db.save_ack(file_name=name, sha256=sha, kind=kind, reference=reference,
-                          outcome="accepted" if accepted else "rejected",
-                          submission_id=sub.submission_id, flagged=not current,
-                          detail={} if current else {"why": "acknowledges an older submission"}, now=now)
+        saved.append(AckRow(name, sha, kind, reference, "accepted" if accepted else "rejected", sub.submission_id,
+                            not current, {} if current else {"why": "acknowledges an older submission"}, now))
         if not current:
             continue
         if accepted:
-            await note(db, claim, f"{kind}_accepted", now, {"submission_id": sub.submission_id,
-                                                            "codes": [c.code for c in codes]})
+            writes.note(claim, f"{kind}_accepted", now, {"submission_id": sub.submission_id,
+                                                         "codes": [c.code for c in codes]})
         else:
-            await reject_claim(db, claim, kind, codes, reason, now)
+            await reject_claim(db, claim, kind, codes, reason, now, writes)
+    await db.save_acks(saved)
+    await writes.flush(db)
 
 
 async def reject_claim(db: ClaimsStore, claim: Claim, source: Literal["999", "277CA", "TA1"],
-                  codes: list[ev.AcknowledgmentCode], reason: str, now: datetime) -> None:
+                       codes: list[ev.AcknowledgmentCode], reason: str, now: datetime,
+                       writes: Writes | None = None) -> None:
+    """Reject the claim: into `writes` when given (the caller flushes them), else at once."""
+    pending = writes or Writes()
     sid = claim.submission_id
-    rejected = await move(db, claim, now, partial(claim.reject, source, codes, reason, now),
-                          detail={"submission_id": sid, "codes": [c.code for c in codes]})
+    rejected = pending.move(claim, now, partial(claim.reject, source, codes, reason, now),
+                            detail={"submission_id": sid, "codes": [c.code for c in codes]})
     if rejected and claim.take_pending_revision():  # a newer revision was waiting: it goes as a new original
+        await pending.flush(db)  # scrubbing reads the claims
         await scrub_and_route(db, claim, now, reason="newer encounter revision after the rejection")
+    elif writes is None:
+        await pending.flush(db)
 
 
 async def _apply_277ca(db: ClaimsStore, name: str, sha: str, ack: x277ca.Ack277CA, now: datetime) -> None:
+    """Each claim of the file; the submissions and claims are read, and written, together."""
+    subs = await db.submissions_by_id([item.patient_control_number for item in ack.claims])
+    claims = await db.claims_for_update([sub.claim_id for sub in subs.values()])
+    writes = Writes()
+    saved: list[AckRow] = []
     for item in ack.claims:
         sid = item.patient_control_number
-        sub = await db.submission(sid)
-        claim = await db.get_claim(sub.claim_id) if sub else None
+        sub = subs.get(sid)
+        claim = claims.get(sub.claim_id) if sub else None
         outcome = item.outcome
         if claim is None or claim.submission_id != sid:
-            await db.save_ack(file_name=name, sha256=sha, kind="277CA", reference=sid[:40], outcome=outcome,
-                                 submission_id=sid if sub else None, flagged=True,
-                                 detail={"why": "no claim has this submission id" if claim is None
-                                         else "acknowledges an older submission"}, now=now)
+            saved.append(AckRow(name, sha, "277CA", sid[:40], outcome, sid if sub else None, True,
+                                {"why": "no claim has this submission id" if claim is None
+                                 else "acknowledges an older submission"}, now))
             log.warning("unmatched 277CA claim kept and flagged", extra=ids(file_id=name))
             continue
         codes = [ev.AcknowledgmentCode(segment="STC", code=c.code, description=c.description)
                  for c in acks.stc_codes(item)]
         flagged = False
         if item.rejected:
-            await reject_claim(db, claim, "277CA", codes, acks.claim_reason(item), now)
+            await reject_claim(db, claim, "277CA", codes, acks.claim_reason(item), now, writes)
         elif acks.is_acceptance(item):
             pccn = item.payer_claim_control_number or None
             if claim.state in ADJUDICATED_ALREADY:
                 # The payer's 835 came first: the acceptance is history now, not a transition.
                 claim.payer_claim_control_number = claim.payer_claim_control_number or pccn
-                await db.save_claim(claim)
-                await note(db, claim, "277CA_late_acceptance", now, {"submission_id": sid})
+                writes.save(claim)
+                writes.note(claim, "277CA_late_acceptance", now, {"submission_id": sid})
             else:
-                await move(db, claim, now, partial(claim.accept, "277CA", codes, pccn, now),
-                           detail={"submission_id": sid})
+                writes.move(claim, now, partial(claim.accept, "277CA", codes, pccn, now),
+                            detail={"submission_id": sid})
         elif item.outcome == "accepted":  # A1: received only
-            await note(db, claim, "277CA_received", now, {"submission_id": sid})
+            writes.note(claim, "277CA_received", now, {"submission_id": sid})
         else:
             flagged = True
-            await note(db, claim, "277CA_" + outcome, now, {"codes": [c.code for c in codes]})
-        await db.save_ack(file_name=name, sha256=sha, kind="277CA", reference=sid, outcome=outcome,
-                             submission_id=sid, flagged=flagged, detail={}, now=now)
+            writes.note(claim, "277CA_" + outcome, now, {"codes": [c.code for c in codes]})
+        saved.append(AckRow(name, sha, "277CA", sid, outcome, sid, flagged, {}, now))
+    await db.save_acks(saved)
+    await writes.flush(db)

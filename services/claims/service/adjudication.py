@@ -15,7 +15,7 @@ from services.claims.domain.claim import Adjudication, Claim, Outcome, Resolutio
 from services.claims.domain.x837 import line_control_number
 from services.claims.service.corrections import correct
 from services.claims.service.scrubbing import create_claim, fee_schedule
-from services.claims.service.transitions import move, note
+from services.claims.service.transitions import Writes, move, note
 from services.claims.store import ClaimsStore
 
 log = logging.getLogger(__name__)
@@ -37,33 +37,41 @@ async def on_payment_posted(db: ClaimsStore, event: rm.ClaimPaymentPosted, now: 
     if event.total_paid > 0 and any(line.paid == 0 and line.charge > 0 for line in event.lines):
         outcome = "partially_denied"  # some lines paid nothing; their ClaimDenied (line scope) follows
     crossed_over = claim.state == "forwarded"  # this is the next payer's remittance: nothing left to bill
-    if not await move(db, claim, now, partial(claim.pay, event, outcome, now), detail=detail):
+    writes = Writes()  # paid and closed in one write when no other claim comes between
+    if not writes.move(claim, now, partial(claim.pay, event, outcome, now), detail=detail):
+        await writes.flush(db)
         return
-    await after_adjudication(db, claim, event, now, bill_next=not crossed_over)
+    await after_adjudication(db, claim, event, now, writes, bill_next=not crossed_over)
 
 
-async def after_adjudication(db: ClaimsStore, claim: Claim, event: rm.ClaimPaymentPosted, now: datetime, *,
-                             bill_next: bool = True) -> None:
-    """A pending revision becomes a replacement; otherwise bill the next payer (COB), then close."""
+async def after_adjudication(db: ClaimsStore, claim: Claim, event: rm.ClaimPaymentPosted, now: datetime,
+                             writes: Writes, *, bill_next: bool = True) -> None:
+    """A pending revision becomes a replacement; otherwise bill the next payer (COB), then close.
+    What `writes` holds is written too."""
     if claim.pending_draft is not None:
+        await writes.flush(db)
         await correct(db, claim, "encounter changed while the claim was with the payer", None, now,
                       draft=claim.pending_draft)
         return
     if bill_next:
-        await bill_next_payer(db, claim, event, now)
+        await bill_next_payer(db, claim, event, now, writes)
     resolution: Resolution = "paid_in_full" if event.patient_responsibility == 0 else "paid_with_patient_balance"
-    await move(db, claim, now, partial(claim.close, resolution, now))
+    writes.move(claim, now, partial(claim.close, resolution, now))
+    await writes.flush(db)
 
 
-async def bill_next_payer(db: ClaimsStore, claim: Claim, event: Adjudication, now: datetime) -> None:
+async def bill_next_payer(db: ClaimsStore, claim: Claim, event: Adjudication, now: datetime,
+                          writes: Writes) -> None:
     """Send the next coverage its claim (COB: the 2320/2430 loops carry this payer's adjudication),
-    unless the family already has one at that rank."""
+    unless the family already has one at that rank. What `writes` holds is written before the
+    next claim is made (the family's history keeps its order)."""
     draft = claim.draft
     nxt = draft.next_coverage()
     if nxt is None or claim.origin not in {"original", "replacement", "secondary"}:
         return
     if [c for c in await db.family(claim.claim_family_id) if c.coverage_rank == nxt.rank]:
         return
+    await writes.flush(db)
     sub_lines = {line_control_number(claim.submission_id or "", n): line.charge_id
                  for n, line in enumerate(draft.lines, start=1)}
     prior = prior_payer_from_remit(draft, json.loads(event.model_dump_json()), sub_lines)
@@ -86,12 +94,13 @@ async def on_denied(db: ClaimsStore, event: rm.ClaimDenied, now: datetime) -> No
     payer = await db.get_payer(claim.payer_id)
     follow_up_days = payer.follow_up_days if payer else 30
     crossed_over = claim.state == "forwarded"  # the next payer's own denial: nothing left to bill
-    if not await move(db, claim, now, partial(claim.deny, event, follow_up_days, now), detail=detail):
-        return
-    if event.patient_responsibility > 0 and not crossed_over:
+    writes = Writes()
+    if writes.move(claim, now, partial(claim.deny, event, follow_up_days, now), detail=detail) \
+            and event.patient_responsibility > 0 and not crossed_over:
         # A denial that leaves the patient a share (say PR-96, not covered) is the next payer's to
         # consider: remits has already moved that share to the next payer's receivable.
-        await bill_next_payer(db, claim, event, now)
+        await bill_next_payer(db, claim, event, now, writes)
+    await writes.flush(db)
 
 
 async def on_insurance_written_off(db: ClaimsStore, event: rm.InsuranceBalanceWrittenOff, now: datetime) -> None:

@@ -14,7 +14,7 @@ from services.claims.domain.model import ClaimDraft
 from services.claims.service.corrections import correct
 from services.claims.service.scrubbing import create_claim, drafts_for, scrub_and_route
 from services.claims.service.transitions import note
-from services.claims.store import ClaimsStore
+from services.claims.store import ClaimsStore, EncounterRow
 
 log = logging.getLogger(__name__)
 
@@ -22,10 +22,17 @@ log = logging.getLogger(__name__)
 async def assemble_encounter(db: ClaimsStore, encounter_id: str, now: datetime) -> int:
     """Build (or update) the primary claims of an encounter's latest release; returns claims touched."""
     enc = await db.get_encounter(encounter_id, lock=True)
-    if enc is None or enc.assembled_revision >= enc.revision:
+    return 0 if enc is None else await _assemble(db, enc, now)
+
+
+async def _assemble(db: ClaimsStore, enc: EncounterRow, now: datetime) -> int:
+    """`assemble_encounter` of an encounter row this transaction has locked."""
+    if enc.assembled_revision >= enc.revision:
         return 0
+    encounter_id = enc.encounter_id
     drafts = await drafts_for(db, enc)
-    existing = await db.claims_of_encounter(encounter_id)
+    # Claims are made from an assembled revision only: none exist before the first assembly.
+    existing = await db.claims_of_encounter(encounter_id) if enc.assembled_revision > 0 else []
     families: list[str] = []
     for c in existing:
         if c.coverage_rank == 1 and c.origin == "original" and c.claim_family_id not in families:
@@ -92,8 +99,8 @@ async def ready_to_bill(db: ClaimsStore, event: EncounterReadyToBill, now: datet
         payer = await db.get_payer(event.coverages[0].payer_id)
         hold_days = payer.bill_hold_days if payer else 0
     stored = await db.save_encounter(event, now, now + timedelta(days=hold_days))
-    if not stored:
+    if stored is None:
         log.info("older encounter revision ignored", extra=ids(encounter_id=event.encounter_id))
         return
     if hold_days == 0:
-        await assemble_encounter(db, event.encounter_id, now)
+        await _assemble(db, stored, now)

@@ -18,7 +18,7 @@ from services.claims.domain.codesets import CodeSets, quarter_for, shipped
 from services.claims.domain.model import ClaimDraft
 from services.claims.domain.payers import FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import Finding, ScrubInput, holds, scrub
-from services.claims.service.transitions import move, new_submission_id, record
+from services.claims.service.transitions import Writes, new_submission_id
 from services.claims.store import ClaimsStore, EncounterRow
 
 
@@ -57,8 +57,9 @@ async def create_claim(
     claim = Claim.create(draft, claim_id=claim_id or new_id("clm"), family_id=family_id, origin=origin,
                          origin_claim_id=origin_claim_id, revision=revision, payer=ref,
                          timely_filing_days=payer.timely_filing_days if payer else None, now=now)
-    await record(db, claim, now, {"origin": origin, "frequency": claim.frequency}, new=True)
-    await scrub_and_route(db, claim, now)
+    writes = Writes()  # inserted once, created and scrubbed
+    writes.record(claim, now, {"origin": origin, "frequency": claim.frequency}, new=True)
+    await scrub_and_route(db, claim, now, writes=writes)
     return claim
 
 
@@ -104,39 +105,45 @@ async def findings_for(db: ClaimsStore, claim: Claim, today: date) -> list[Findi
         draft=claim.draft, today=today, timely_filing_days=payer.timely_filing_days if payer else 365,
         frequency=claim.frequency, payer_claim_control_number=await reference_number(db, claim),
         billed_elsewhere=billed, codesets=await codesets_for(db, claim.draft), diagnoses=diagnosis_editions(),
-        waivers=await db.waivers(claim.claim_id),
+        # Only a held claim's edits are waived: a claim being created has none.
+        waivers={} if claim.state == "created" else await db.waivers(claim.claim_id),
     ))
     return found
 
 
 async def scrub_and_route(
     db: ClaimsStore, claim: Claim, now: datetime, *, released_by: Literal["scrubber", "operator"] = "scrubber",
-    operator_id: str | None = None, reason: str | None = None,
+    operator_id: str | None = None, reason: str | None = None, writes: Writes | None = None,
 ) -> bool:
-    """Scrub; hold on any error, else queue a new submission. True when queued."""
+    """Scrub; hold on any error, else queue a new submission. True when queued. What `writes`
+    holds (a claim just created) is written with the outcome."""
+    writes = writes or Writes()
     findings = await findings_for(db, claim, now.date())
     claim.edits = findings
     if holds(findings):
         await db.drop_pending(claim.claim_id)
-        await move(db, claim, now, partial(claim.hold, findings, now),
-                   detail={"edits": [f.edit_id for f in findings if f.severity == "error"]})
+        writes.move(claim, now, partial(claim.hold, findings, now),
+                    detail={"edits": [f.edit_id for f in findings if f.severity == "error"]})
+        await writes.flush(db)
         return False
     if claim.state == "ready":  # a rebuilt claim still queued: the queued submission sends the new content
-        await db.save_claim(claim)
+        writes.save(claim)
+        await writes.flush(db)
         return True
     submission_id = new_submission_id()
     if claim.state == "created":
-        ok = await move(db, claim, now, partial(claim.pass_scrub, submission_id, now))
+        ok = writes.move(claim, now, partial(claim.pass_scrub, submission_id, now))
     elif claim.state == "held":
-        ok = await move(db, claim, now, partial(claim.release,
+        ok = writes.move(claim, now, partial(claim.release,
             submission_id, now, released_by=released_by, operator_id=operator_id, reason=reason))
     elif claim.state == "rejected":
-        ok = await move(db, claim, now, partial(claim.resubmit, submission_id, now, operator_id=operator_id,
-                                                                reason=reason))
+        ok = writes.move(claim, now, partial(claim.resubmit, submission_id, now, operator_id=operator_id,
+                                                                 reason=reason))
     else:
         ok = False
+    if not ok:
+        writes.save(claim)
+    await writes.flush(db)  # the claim is in the table before its submission names it
     if ok:
         await db.add_submission(submission_id, claim.claim_id, claim.frequency, now)
-    else:
-        await db.save_claim(claim)
     return ok

@@ -26,7 +26,7 @@ from services.claims.domain.x837 import (
     render_batch,
 )
 from services.claims.service.scrubbing import reference_number
-from services.claims.service.transitions import move
+from services.claims.service.transitions import Writes, move
 from services.claims.store import ClaimsStore
 
 log = logging.getLogger(__name__)
@@ -36,8 +36,10 @@ async def submit_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> st
     """Batch every queued submission into one 837P interchange, recorded for the clearinghouse;
     returns its file name. The file itself goes out after the commit (`write_interchanges`)."""
     built: list[tuple[Claim, X837Claim, str | None]] = []
-    for submission_id, claim_id in await db.pending_submissions():
-        claim = await db.get_claim(claim_id)
+    pending = await db.pending_submissions()
+    claims = await db.claims_for_update([claim_id for _, claim_id in pending])
+    for submission_id, claim_id in pending:
+        claim = claims.get(claim_id)
         if claim is None or claim.state != "ready" or claim.submission_id != submission_id:
             await db.drop_submission(submission_id)
             continue
@@ -66,13 +68,14 @@ async def submit_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> st
     await db.save_interchange(icn, gcn, name, hashlib.sha256(content).hexdigest(), len(built), content, now)
     interchange = ev.InterchangeControl(interchange_control_number=icn, group_control_number=gcn,
                                         transaction_set_control_number=TRANSACTION_SET_CONTROL_NUMBER, file_name=name)
+    await db.mark_sent([x.submission_id for _, x, _ in built], icn, gcn, TRANSACTION_SET_CONTROL_NUMBER, name, now)
+    writes = Writes()  # the whole batch's claims, history and events in three statements
     for claim, x, pccn in built:
-        sid = x.submission_id
-        await db.mark_sent(sid, icn, gcn, TRANSACTION_SET_CONTROL_NUMBER, name, now)
         payer = await db.get_payer(claim.payer_id)
         follow_up_days = payer.follow_up_days if payer else 30
-        await move(db, claim, now, partial(claim.submit, interchange, pccn, follow_up_days, now),
-                   detail={"submission_id": sid, "file": name})
+        writes.move(claim, now, partial(claim.submit, interchange, pccn, follow_up_days, now),
+                    detail={"submission_id": x.submission_id, "file": name})
+    await writes.flush(db)
     log.info("837P batch written", extra=ids(count=len(built), file_id=name))
     return name
 

@@ -15,7 +15,7 @@ from services.claims.domain.assembly import PostedCharge
 from services.claims.domain.claim import Claim
 from services.claims.domain.payers import FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import LineKey
-from services.claims.store import ClaimsStore, EncounterRow, HistoryEntry, SubmissionRow
+from services.claims.store import AckRow, ClaimsStore, EncounterRow, HistoryEntry, HistoryRow, SubmissionRow
 from tests.unit.claims.factory import FEES
 
 PAYERS = {
@@ -39,17 +39,18 @@ class FakeClaimsStore(ClaimsStore):
 
     # --- claims ---------------------------------------------------------------------------------
 
-    async def insert_claim(self, c: Claim) -> None:
-        assert c.claim_id not in self.claims
-        self.claims[c.claim_id] = _copy(c)
-
-    async def save_claim(self, c: Claim) -> None:
-        assert c.claim_id in self.claims
-        self.claims[c.claim_id] = _copy(c)
+    async def save_claims(self, claims: Sequence[tuple[Claim, Sequence[HistoryRow]]], *, new: bool = False) -> None:
+        for c, rows in claims:
+            assert (c.claim_id not in self.claims) if new else (c.claim_id in self.claims)
+            self.claims[c.claim_id] = _copy(c)
+            await self.add_history_rows([(c.claim_id, c.claim_family_id, row) for row in rows])
 
     async def get_claim(self, claim_id: str, lock: bool = True) -> Claim | None:
         found = self.claims.get(claim_id)
         return _copy(found) if found else None
+
+    async def claims_for_update(self, claim_ids: Sequence[str]) -> dict[str, Claim]:
+        return {c: _copy(self.claims[c]) for c in claim_ids if c in self.claims}
 
     async def family(self, family_id: str) -> list[Claim]:
         return [_copy(c) for c in self.claims.values() if c.claim_family_id == family_id]
@@ -66,17 +67,15 @@ class FakeClaimsStore(ClaimsStore):
 
     # --- history and the outbox -----------------------------------------------------------------
 
-    async def add_history(self, claim_id: str, family_id: str, trigger: str, from_state: str | None,
-                          to_state: str | None, event_type: str | None, at: datetime, *, refused: bool = False,
-                          detail: dict[str, Any] | None = None) -> None:
-        self.entries.append(HistoryEntry(next(self._ids), claim_id, family_id, trigger, from_state, to_state,
-                                         event_type, refused, dict(detail or {}), at))
+    async def add_history_rows(self, rows: Sequence[tuple[str, str, HistoryRow]]) -> None:
+        self.entries += [HistoryEntry(next(self._ids), claim_id, family_id, r.trigger, r.from_state, r.to_state,
+                                      r.event_type, r.refused, dict(r.detail), r.at) for claim_id, family_id, r in rows]
 
     async def history(self, family_id: str) -> list[HistoryEntry]:
         return [h for h in self.entries if h.claim_family_id == family_id]
 
-    async def emit(self, event: Event, now: datetime) -> None:
-        self.events.append(event)
+    async def emit_all(self, events: Sequence[tuple[Event, datetime]]) -> None:
+        self.events += [event for event, _ in events]
 
     # --- payers, encounters, charges, submissions -----------------------------------------------
 
@@ -101,8 +100,8 @@ class FakeClaimsStore(ClaimsStore):
             if s.claim_id == claim_id and s.status == "pending":
                 del self.submissions[sid]
 
-    async def submission(self, submission_id: str) -> SubmissionRow | None:
-        return self.submissions.get(submission_id)
+    async def submissions_by_id(self, submission_ids: Sequence[str]) -> dict[str, SubmissionRow]:
+        return {s: self.submissions[s] for s in submission_ids if s in self.submissions}
 
     async def submissions_of(self, claim_ids: Sequence[str]) -> list[SubmissionRow]:
         return [s for s in self.submissions.values() if s.claim_id in claim_ids]
@@ -110,8 +109,7 @@ class FakeClaimsStore(ClaimsStore):
     async def ack_seen(self, sha256: str) -> bool:
         return False
 
-    async def save_ack(self, *, file_name: str, sha256: str, kind: str, reference: str, outcome: str,
-                       submission_id: str | None, flagged: bool, detail: dict[str, Any], now: datetime) -> None:
+    async def save_acks(self, acks: Sequence[AckRow]) -> None:
         return None
 
     # --- code sets and waivers: nothing loaded (the shipped samples judge) ----------------------
