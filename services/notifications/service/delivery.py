@@ -19,12 +19,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.policy
 import json
 import logging
 import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Literal
@@ -68,6 +70,27 @@ class Outcome:
 
 
 SENT = Outcome("sent")
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header classes, each made once: email's registry makes a new class at every
+    lookup (a header set, and the count check before it), a seventh of the sender's CPU. The
+    message is the same to the byte."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+HEADER_CLASSES = _HeaderClasses()
+MESSAGE_POLICY = email.policy.default.clone(header_factory=HEADER_CLASSES)
 
 
 def message_id(notification_id: str) -> str:
@@ -223,7 +246,7 @@ class Sender:
         return await self._smtp(self._message(row, self.settings.billing_team_address, subject, text))
 
     def _message(self, row: asyncpg.Record, to: str, subject: str, text: str) -> EmailMessage:
-        msg = EmailMessage()
+        msg = EmailMessage(policy=MESSAGE_POLICY)
         msg["Message-ID"] = message_id(row["notification_id"])
         msg["From"] = self.settings.from_address
         msg["To"] = to
