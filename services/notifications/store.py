@@ -87,12 +87,20 @@ async def set_amount_due(conn: asyncpg.Connection, balance_id: str, amount: Deci
                        balance_id, amount, now)
 
 
-async def open_balances_of_guarantor(conn: asyncpg.Connection, guarantor_key: str) -> list[asyncpg.Record]:
+async def statement_view(conn: asyncpg.Connection, balance_id: str) -> list[asyncpg.Record]:
+    """What a statement about the balance shows, in one round trip: a row per open balance with
+    something due of the same guarantor (balance_id, patient_account_id, body, details; oldest
+    first), each carrying the balance's own state, amount_due and contact; one row with those
+    NULL when the balance is not open with something due; no row when the balance is unknown."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT b.balance_id, b.patient_account_id, b.encounter_id, b.body, b.amount_due, c.details"
-        " FROM balances b JOIN contacts c USING (encounter_id)"
-        " WHERE c.guarantor_key = $1 AND b.state = 'open' AND b.amount_due > 0 ORDER BY b.opened_at, b.balance_id",
-        guarantor_key,
+        "SELECT t.state, t.amount_due, t.details AS contact, o.balance_id, o.patient_account_id, o.body, o.details"
+        " FROM (SELECT b.state, b.amount_due, c.guarantor_key, c.details FROM balances b"
+        "       LEFT JOIN contacts c USING (encounter_id) WHERE b.balance_id = $1) t"
+        " LEFT JOIN LATERAL (SELECT b.balance_id, b.patient_account_id, b.body, c.details, b.opened_at"
+        "       FROM balances b JOIN contacts c USING (encounter_id)"
+        "       WHERE c.guarantor_key = t.guarantor_key AND b.state = 'open' AND b.amount_due > 0) o"
+        " ON t.state = 'open' AND t.amount_due > 0 ORDER BY o.opened_at, o.balance_id",
+        balance_id,
     )
     return rows
 
@@ -106,15 +114,6 @@ async def balances_needing_reminders(conn: asyncpg.Connection) -> list[asyncpg.R
         " WHERE b.state = 'open' AND b.amount_due > 0 GROUP BY b.balance_id"
     )
     return rows
-
-
-async def balance_state(conn: asyncpg.Connection, balance_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT b.state, b.amount_due, b.encounter_id, b.patient_account_id, c.guarantor_key, c.details"
-        " FROM balances b LEFT JOIN contacts c USING (encounter_id) WHERE b.balance_id = $1",
-        balance_id,
-    )
-    return row
 
 
 async def last_trigger(conn: asyncpg.Connection, balance_id: str) -> asyncpg.Record | None:

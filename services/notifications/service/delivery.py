@@ -215,18 +215,17 @@ class Sender:
     async def _statement(self, row: asyncpg.Record) -> Outcome:
         balance_id = row["related"]["balance_id"]
         async with self.runtime.db.acquire() as conn:
-            balance = await store.balance_state(conn, balance_id)
-            if balance is None or balance["state"] != "open" or balance["amount_due"] <= 0:
-                return Outcome("skip", reason="balance no longer open")
-            rows = await store.open_balances_of_guarantor(conn, balance["guarantor_key"])
-        details = balance["details"]
+            rows = await store.statement_view(conn, balance_id)
+        if not rows or rows[0]["state"] != "open" or rows[0]["amount_due"] <= 0:
+            return Outcome("skip", reason="balance no longer open")
+        details = rows[0]["contact"]
         recipient = choose_recipient(details)
         if recipient.email is None:
             return Outcome("skip", recipient.error_class, reason=recipient.skip_reason)
         balances = [
             StatementBalance(r["balance_id"], r["patient_account_id"], r["body"], _name(r["details"]["patient"]),
                              r["details"]["billing_provider"]["name"])
-            for r in rows
+            for r in rows if r["balance_id"] is not None
         ]
         days = row["body"].get("reminder_days") if row["kind"] == "reminder" else None
         rendered = render_statement(
@@ -390,11 +389,12 @@ async def create_due_reminders(runtime: Runtime, nsettings: NotificationSettings
                 trigger = await store.last_trigger(conn, b["balance_id"])
                 if trigger is None:
                     continue
+                contact = await store.load_contact(conn, b["encounter_id"])
                 if await create_statement(
                     conn, runtime.clock, trigger["trigger_event_id"], trigger["trigger_event_type"],
                     balance_id=b["balance_id"], encounter_id=b["encounter_id"],
                     patient_account_id=b["patient_account_id"], idempotency_key=f"reminder:{b['balance_id']}:{days}",
-                    template=REMINDER_TEMPLATE, kind="reminder", body={"reminder_days": days},
+                    template=REMINDER_TEMPLATE, kind="reminder", body={"reminder_days": days}, contact=contact,
                 ):
                     created += 1
     return created
