@@ -87,12 +87,20 @@ async def set_amount_due(conn: asyncpg.Connection, balance_id: str, amount: Deci
                        balance_id, amount, now)
 
 
-async def open_balances_of_guarantor(conn: asyncpg.Connection, guarantor_key: str) -> list[asyncpg.Record]:
+async def statement_view(conn: asyncpg.Connection, balance_id: str) -> list[asyncpg.Record]:
+    """What a statement about the balance shows, in one round trip: a row per open balance with
+    something due of the same guarantor (balance_id, patient_account_id, body, details; oldest
+    first), each carrying the balance's own state, amount_due and contact; one row with those
+    NULL when the balance is not open with something due; no row when the balance is unknown."""
     rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT b.balance_id, b.patient_account_id, b.encounter_id, b.body, b.amount_due, c.details"
-        " FROM balances b JOIN contacts c USING (encounter_id)"
-        " WHERE c.guarantor_key = $1 AND b.state = 'open' AND b.amount_due > 0 ORDER BY b.opened_at, b.balance_id",
-        guarantor_key,
+        "SELECT t.state, t.amount_due, t.details AS contact, o.balance_id, o.patient_account_id, o.body, o.details"
+        " FROM (SELECT b.state, b.amount_due, c.guarantor_key, c.details FROM balances b"
+        "       LEFT JOIN contacts c USING (encounter_id) WHERE b.balance_id = $1) t"
+        " LEFT JOIN LATERAL (SELECT b.balance_id, b.patient_account_id, b.body, c.details, b.opened_at"
+        "       FROM balances b JOIN contacts c USING (encounter_id)"
+        "       WHERE c.guarantor_key = t.guarantor_key AND b.state = 'open' AND b.amount_due > 0) o"
+        " ON t.state = 'open' AND t.amount_due > 0 ORDER BY o.opened_at, o.balance_id",
+        balance_id,
     )
     return rows
 
@@ -106,15 +114,6 @@ async def balances_needing_reminders(conn: asyncpg.Connection) -> list[asyncpg.R
         " WHERE b.state = 'open' AND b.amount_due > 0 GROUP BY b.balance_id"
     )
     return rows
-
-
-async def balance_state(conn: asyncpg.Connection, balance_id: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT b.state, b.amount_due, b.encounter_id, b.patient_account_id, c.guarantor_key, c.details"
-        " FROM balances b LEFT JOIN contacts c USING (encounter_id) WHERE b.balance_id = $1",
-        balance_id,
-    )
-    return row
 
 
 async def last_trigger(conn: asyncpg.Connection, balance_id: str) -> asyncpg.Record | None:
@@ -175,25 +174,25 @@ async def load_notification(conn: asyncpg.Connection, notification_id: str) -> a
     return row
 
 
-async def finish(
-    conn: asyncpg.Connection, notification_id: str, *, state: str, reason: str | None, now: datetime,
-    next_attempt_at: datetime | None = None,
+async def record_results(
+    conn: asyncpg.Connection, attempts: list[tuple[str, int, str, int | None]],
+    results: list[tuple[str, str, str | None, datetime | None]], now: datetime,
 ) -> None:
-    await conn.execute(
-        "UPDATE notifications SET state = $2, reason = $3, sent_at = CASE WHEN $2 = 'sent' THEN $4 ELSE sent_at END,"
-        " next_attempt_at = coalesce($5, next_attempt_at) WHERE notification_id = $1",
-        notification_id, state, reason, now, next_attempt_at,
-    )
-
-
-async def record_attempt(
-    conn: asyncpg.Connection, notification_id: str, attempt: int, outcome: str, status_code: int | None,
-    now: datetime,
-) -> None:
-    await conn.execute(
+    """Hand-overs recorded: each attempt row (notification_id, attempt, outcome, status_code) and
+    each notification's new (state, reason, next_attempt_at; None keeps it), `sent_at` = now for
+    the sent ones. Two statements however many hand-overs."""
+    await conn.executemany(
         "INSERT INTO delivery_attempts (notification_id, attempt, outcome, status_code, attempted_at)"
         " VALUES ($1, $2, $3, $4, $5)",
-        notification_id, attempt, outcome, status_code, now,
+        [(*attempt, now) for attempt in attempts],
+    )
+    await conn.execute(
+        "UPDATE notifications n SET state = r.state, reason = r.reason,"
+        " sent_at = CASE WHEN r.state = 'sent' THEN $5 ELSE n.sent_at END,"
+        " next_attempt_at = coalesce(r.next_attempt_at, n.next_attempt_at)"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])"
+        " AS r(notification_id, state, reason, next_attempt_at) WHERE n.notification_id = r.notification_id",
+        [r[0] for r in results], [r[1] for r in results], [r[2] for r in results], [r[3] for r in results], now,
     )
 
 
@@ -286,21 +285,24 @@ async def remove_subscription(conn: asyncpg.Connection, subscription_id: str, no
         " AND removed_at IS NULL RETURNING 1",
         subscription_id, now,
     )
-    await conn.execute(
-        "UPDATE notifications SET state = 'skipped', reason = 'subscription removed'"
-        " WHERE subscription_id = $1 AND state = 'pending'",
-        subscription_id,
-    )
+    await skip_pending_deliveries(conn, subscription_id, "subscription removed")
     return row is not None
 
 
-async def subscriptions_for(conn: asyncpg.Connection, event_type: str) -> list[asyncpg.Record]:
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT subscription_id FROM webhook_subscriptions WHERE enabled AND removed_at IS NULL"
-        " AND ($1 = ANY(event_types) OR '*' = ANY(event_types)) ORDER BY subscription_id",
-        event_type,
+async def skip_pending_deliveries(conn: asyncpg.Connection, subscription_id: str, reason: str) -> None:
+    await conn.execute(
+        "UPDATE notifications SET state = 'skipped', reason = $2 WHERE subscription_id = $1 AND state = 'pending'",
+        subscription_id, reason,
     )
-    return rows
+
+
+async def live_subscriptions(conn: asyncpg.Connection) -> list[tuple[str, frozenset[str]]]:
+    """The enabled, not removed subscriptions, each with the event types it names ('*': all), by id."""
+    rows = await conn.fetch(
+        "SELECT subscription_id, event_types FROM webhook_subscriptions WHERE enabled AND removed_at IS NULL"
+        " ORDER BY subscription_id"
+    )
+    return [(r["subscription_id"], frozenset(r["event_types"])) for r in rows]
 
 
 async def subscription(conn: asyncpg.Connection, subscription_id: str) -> asyncpg.Record | None:

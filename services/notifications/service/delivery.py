@@ -1,12 +1,14 @@
 """Delivery: the sender (notifications table -> SMTP / HTTP), reminders and staff digests.
 
-The sender never runs inside a consumer transaction. Per message:
+The sender never runs inside a consumer transaction. A pass takes up to `send_batch_size` messages:
 1. claim: `pending` -> `sending`, attempts + 1, committed *before* anything goes out;
-2. hand over: SMTP with a stable Message-ID (`<notification_id@...>`), or a webhook POST with
-   `webhook-id` = notification_id, signed per Standard Webhooks;
+2. hand over: SMTP with a stable Message-ID (`<notification_id@...>`), the pass's emails on one
+   SMTP connection, or a webhook POST with `webhook-id` = notification_id, signed per Standard
+   Webhooks;
 3. record: `sent` / retry (`pending` later) / `failed` / `skipped`, the attempt row and the
-   NotificationSent / NotificationFailed outbox row, in one transaction.
-A crash between 2 and 3 leaves the row `sending`; on restart it goes back to `pending` and is
+   NotificationSent / NotificationFailed outbox row, in one transaction for the hand-overs of the
+   pass (a webhook's at once: its outcome may disable the subscription the next one posts to).
+A crash between 2 and 3 leaves the rows `sending`; on restart they go back to `pending` and are
 handed over again with the same id. That is at least once on the wire and once in effect:
 the receiver keeps one message per Message-ID / webhook-id (our mail catcher does; Standard
 Webhooks receivers must). We chose that over at most once, which would silently lose a
@@ -17,19 +19,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import email.policy
 import json
 import logging
 import os
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Literal
+from uuid import UUID
 
 import aiosmtplib
 import asyncpg
 import httpx
+from pydantic import BaseModel
 from standardwebhooks import Webhook
 
 from schemas.notifications import NotificationFailed, NotificationSent, RelatedIds
@@ -66,6 +72,27 @@ class Outcome:
 SENT = Outcome("sent")
 
 
+class _HeaderClasses(HeaderRegistry):
+    """The standard header classes, each made once: email's registry makes a new class at every
+    lookup (a header set, and the count check before it), a seventh of the sender's CPU. The
+    message is the same to the byte."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._made: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        made = self._made.get(key)
+        if made is None:
+            made = self._made[key] = super().__getitem__(name)
+        return made
+
+
+HEADER_CLASSES = _HeaderClasses()
+MESSAGE_POLICY = email.policy.default.clone(header_factory=HEADER_CLASSES)
+
+
 def message_id(notification_id: str) -> str:
     return f"<{notification_id}@notifications.revcycle>"
 
@@ -75,10 +102,59 @@ def _name(person: dict[str, Any]) -> str:
     return " ".join(p for p in (name.get("given"), name.get("family")) if p)
 
 
+class Mailbox:
+    """The SMTP connection a sender pass shares: opened by its first email, closed at its end. A
+    connection per message cost a TCP handshake, the greeting, EHLO, QUIT and a getfqdn in a
+    worker thread each time: most of the sender's CPU."""
+
+    def __init__(self, nsettings: NotificationSettings) -> None:
+        self.settings = nsettings
+        self.client: aiosmtplib.SMTP | None = None
+        self.local_hostname: str | None = None  # EHLO's name, looked up once (aiosmtplib does it in a thread)
+
+    async def send(self, msg: EmailMessage) -> None:
+        if self.client is not None:
+            try:
+                await self._send_on(self.client, msg)
+                return
+            except aiosmtplib.SMTPServerDisconnected:
+                pass  # closed since the pass's previous email (a server restart): once more, on a new one
+        client = aiosmtplib.SMTP(hostname=self.settings.smtp_host, port=self.settings.smtp_port,
+                                 timeout=self.settings.smtp_timeout_s, start_tls=False, use_tls=False,
+                                 local_hostname=self.local_hostname)
+        try:
+            await client.connect()
+        except BaseException:
+            client.close()
+            raise
+        self.local_hostname = client.local_hostname
+        self.client = client
+        await self._send_on(client, msg)
+
+    async def _send_on(self, client: aiosmtplib.SMTP, msg: EmailMessage) -> None:
+        try:
+            await client.send_message(msg)
+        except (aiosmtplib.SMTPRecipientsRefused, aiosmtplib.SMTPResponseException):
+            raise  # answered, and the envelope reset by aiosmtplib: the connection serves the next email
+        except BaseException:
+            self.client = None
+            client.close()
+            raise
+
+    async def hang_up(self) -> None:
+        client, self.client = self.client, None
+        if client is None:
+            return
+        with contextlib.suppress(aiosmtplib.SMTPException, OSError, TimeoutError):
+            await client.quit()
+        client.close()
+
+
 class Sender:
     def __init__(self, runtime: Runtime, nsettings: NotificationSettings) -> None:
         self.runtime = runtime
         self.settings = nsettings
+        self.mailbox = Mailbox(nsettings)
 
     # --- the loop --------------------------------------------------------------------------
 
@@ -96,9 +172,18 @@ class Sender:
 
     async def run_once(self) -> int:
         rows = await self.claim()
-        for row in rows:
-            outcome = await self.hand_over(row)
-            await self.record(row, outcome)
+        done: list[tuple[asyncpg.Record, Outcome]] = []
+        try:
+            for row in rows:
+                done.append((row, await self.hand_over(row)))
+                if row["kind"] == "webhook":
+                    # Its outcome may disable the subscription: recorded before the next
+                    # webhook of the pass reads the subscription.
+                    await self.record(done)
+                    done = []
+            await self.record(done)
+        finally:
+            await self.mailbox.hang_up()
         return len(rows)
 
     async def run(self, stopping: asyncio.Event) -> None:
@@ -130,18 +215,17 @@ class Sender:
     async def _statement(self, row: asyncpg.Record) -> Outcome:
         balance_id = row["related"]["balance_id"]
         async with self.runtime.db.acquire() as conn:
-            balance = await store.balance_state(conn, balance_id)
-            if balance is None or balance["state"] != "open" or balance["amount_due"] <= 0:
-                return Outcome("skip", reason="balance no longer open")
-            rows = await store.open_balances_of_guarantor(conn, balance["guarantor_key"])
-        details = balance["details"]
+            rows = await store.statement_view(conn, balance_id)
+        if not rows or rows[0]["state"] != "open" or rows[0]["amount_due"] <= 0:
+            return Outcome("skip", reason="balance no longer open")
+        details = rows[0]["contact"]
         recipient = choose_recipient(details)
         if recipient.email is None:
             return Outcome("skip", recipient.error_class, reason=recipient.skip_reason)
         balances = [
             StatementBalance(r["balance_id"], r["patient_account_id"], r["body"], _name(r["details"]["patient"]),
                              r["details"]["billing_provider"]["name"])
-            for r in rows
+            for r in rows if r["balance_id"] is not None
         ]
         days = row["body"].get("reminder_days") if row["kind"] == "reminder" else None
         rendered = render_statement(
@@ -161,7 +245,7 @@ class Sender:
         return await self._smtp(self._message(row, self.settings.billing_team_address, subject, text))
 
     def _message(self, row: asyncpg.Record, to: str, subject: str, text: str) -> EmailMessage:
-        msg = EmailMessage()
+        msg = EmailMessage(policy=MESSAGE_POLICY)
         msg["Message-ID"] = message_id(row["notification_id"])
         msg["From"] = self.settings.from_address
         msg["To"] = to
@@ -173,8 +257,7 @@ class Sender:
 
     async def _smtp(self, msg: EmailMessage) -> Outcome:
         try:
-            await aiosmtplib.send(msg, hostname=self.settings.smtp_host, port=self.settings.smtp_port,
-                                  timeout=self.settings.smtp_timeout_s, start_tls=False, use_tls=False)
+            await self.mailbox.send(msg)
         except aiosmtplib.SMTPRecipientsRefused:
             return Outcome("error", "smtp_rejected", permanent=True, reason="recipient refused")
         except aiosmtplib.SMTPResponseException as exc:
@@ -218,8 +301,50 @@ class Sender:
 
     # --- record ----------------------------------------------------------------------------
 
-    async def record(self, row: asyncpg.Record, outcome: Outcome) -> None:
+    async def record(self, done: list[tuple[asyncpg.Record, Outcome]]) -> None:
+        """Record hand-overs in one transaction: the state, the attempt row and the outbox row of each."""
+        if not done:
+            return
         now = self.runtime.clock.now()
+        attempts: list[tuple[str, int, str, int | None]] = []
+        results: list[tuple[str, str, str | None, datetime | None]] = []
+        events: list[tuple[BaseModel, datetime, UUID | None]] = []
+        async with self.runtime.db.acquire() as conn, conn.transaction():
+            for row, handed_over in done:
+                notification_id = row["notification_id"]
+                label = handed_over.kind if handed_over.kind != "error" else str(handed_over.error_class)
+                attempts.append((notification_id, int(row["attempts"]), label, handed_over.status_code))
+                outcome = handed_over
+                if row["kind"] == "webhook" and handed_over.kind != "skip":
+                    outcome = await self._count_webhook_result(conn, row, handed_over, now)
+                state, reason, next_at, event = self._result(row, outcome, now)
+                results.append((notification_id, state, reason, next_at))
+                if event is not None:
+                    events.append((event, now, None))
+            await store.record_results(conn, attempts, results, now)
+            await outbox.enqueue_many(conn, events)
+
+    async def _count_webhook_result(
+        self, conn: asyncpg.Connection, row: asyncpg.Record, outcome: Outcome, now: datetime
+    ) -> Outcome:
+        """The subscription's failures in a row; the one that disables it fails this delivery for
+        good and skips the subscription's pending ones."""
+        disabled = await store.webhook_result(
+            conn, row["subscription_id"], ok=outcome.kind == "sent",
+            disable_after=self.settings.webhook_disable_after_failures, now=now,
+        )
+        if not disabled:
+            return outcome
+        log.warning("webhook subscription disabled after repeated failures",
+                    extra=ids(notification_id=row["notification_id"], count=int(row["attempts"])))
+        await store.skip_pending_deliveries(conn, row["subscription_id"], "subscription disabled")
+        return Outcome("error", outcome.error_class, permanent=True, status_code=outcome.status_code,
+                       reason="subscription disabled")
+
+    def _result(
+        self, row: asyncpg.Record, outcome: Outcome, now: datetime
+    ) -> tuple[str, str | None, datetime | None, BaseModel | None]:
+        """A hand-over's new state, reason and next attempt time, and the event announcing it."""
         notification_id = row["notification_id"]
         attempt = int(row["attempts"])
         common: dict[str, Any] = {
@@ -227,48 +352,26 @@ class Sender:
             "recipient_kind": row["recipient_kind"], "related": RelatedIds.model_validate(row["related"]),
             "trigger_event_id": row["trigger_event_id"], "trigger_event_type": row["trigger_event_type"],
         }
+        if outcome.kind == "sent":
+            log.info("notification sent", extra=ids(notification_id=notification_id, attempt=attempt))
+            return "sent", None, None, NotificationSent(**common, attempt=attempt, sent_at=now)
+        if outcome.kind == "skip":
+            log.info("notification skipped", extra=ids(notification_id=notification_id))
+            failed = None if outcome.error_class is None else NotificationFailed(
+                **common, attempts=attempt, error_class=outcome.error_class, permanent=True,
+                next_attempt_at=None, failed_at=now)
+            return "skipped", outcome.reason, None, failed
+        assert outcome.error_class is not None
         webhook = row["kind"] == "webhook"
         max_attempts = self.settings.webhook_max_attempts if webhook else self.settings.smtp_max_attempts
-        async with self.runtime.db.acquire() as conn, conn.transaction():
-            label = outcome.kind if outcome.kind != "error" else str(outcome.error_class)
-            await store.record_attempt(conn, notification_id, attempt, label, outcome.status_code, now)
-            if webhook and outcome.kind != "skip":
-                disabled = await store.webhook_result(
-                    conn, row["subscription_id"], ok=outcome.kind == "sent",
-                    disable_after=self.settings.webhook_disable_after_failures, now=now,
-                )
-                if disabled:
-                    log.warning("webhook subscription disabled after repeated failures",
-                                extra=ids(notification_id=notification_id, count=attempt))
-                    await conn.execute(
-                        "UPDATE notifications SET state = 'skipped', reason = 'subscription disabled'"
-                        " WHERE subscription_id = $1 AND state = 'pending'", row["subscription_id"])
-                    outcome = Outcome("error", outcome.error_class, permanent=True, status_code=outcome.status_code,
-                                      reason="subscription disabled")
-            if outcome.kind == "sent":
-                await store.finish(conn, notification_id, state="sent", reason=None, now=now)
-                await outbox.enqueue(conn, NotificationSent(**common, attempt=attempt, sent_at=now), occurred_at=now)
-                log.info("notification sent", extra=ids(notification_id=notification_id, attempt=attempt))
-                return
-            if outcome.kind == "skip":
-                await store.finish(conn, notification_id, state="skipped", reason=outcome.reason, now=now)
-                if outcome.error_class is not None:
-                    await outbox.enqueue(conn, NotificationFailed(
-                        **common, attempts=attempt, error_class=outcome.error_class, permanent=True,
-                        next_attempt_at=None, failed_at=now), occurred_at=now)
-                log.info("notification skipped", extra=ids(notification_id=notification_id))
-                return
-            assert outcome.error_class is not None
-            permanent = outcome.permanent or attempt >= max_attempts
-            next_at = None if permanent else now + timedelta(
-                seconds=backoff_s(attempt, self.settings.retry_base_delay_s, self.settings.retry_max_delay_s))
-            await store.finish(conn, notification_id, state="failed" if permanent else "pending",
-                               reason=outcome.reason, now=now, next_attempt_at=next_at)
-            await outbox.enqueue(conn, NotificationFailed(
-                **common, attempts=attempt, error_class=outcome.error_class, permanent=permanent,
-                next_attempt_at=next_at, failed_at=now), occurred_at=now)
-            log.warning("notification attempt failed", extra=ids(
-                notification_id=notification_id, attempt=attempt, error_class=outcome.error_class))
+        permanent = outcome.permanent or attempt >= max_attempts
+        next_at = None if permanent else now + timedelta(
+            seconds=backoff_s(attempt, self.settings.retry_base_delay_s, self.settings.retry_max_delay_s))
+        log.warning("notification attempt failed", extra=ids(
+            notification_id=notification_id, attempt=attempt, error_class=outcome.error_class))
+        return "failed" if permanent else "pending", outcome.reason, next_at, NotificationFailed(
+            **common, attempts=attempt, error_class=outcome.error_class, permanent=permanent,
+            next_attempt_at=next_at, failed_at=now)
 
 
 # --- reminders and digests -------------------------------------------------------------------
@@ -286,11 +389,12 @@ async def create_due_reminders(runtime: Runtime, nsettings: NotificationSettings
                 trigger = await store.last_trigger(conn, b["balance_id"])
                 if trigger is None:
                     continue
+                contact = await store.load_contact(conn, b["encounter_id"])
                 if await create_statement(
                     conn, runtime.clock, trigger["trigger_event_id"], trigger["trigger_event_type"],
                     balance_id=b["balance_id"], encounter_id=b["encounter_id"],
                     patient_account_id=b["patient_account_id"], idempotency_key=f"reminder:{b['balance_id']}:{days}",
-                    template=REMINDER_TEMPLATE, kind="reminder", body={"reminder_days": days},
+                    template=REMINDER_TEMPLATE, kind="reminder", body={"reminder_days": days}, contact=contact,
                 ):
                     created += 1
     return created

@@ -9,6 +9,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+import asyncpg
+
 from schemas import charges, remits
 from schemas.notifications import NotificationFailed, RelatedIds
 from services.chassis import outbox
@@ -51,7 +53,8 @@ async def record_contact(ctx: HandlerContext, event: charges.EncounterReadyToBil
 async def apply_balance(ctx: HandlerContext,
                         event: remits.PatientBalanceCreated | remits.PatientBalanceUpdated) -> None:
     await ctx.hold(contact_park_key(event.encounter_id))  # the contact comes on another topic
-    if await store.load_contact(ctx.conn, event.encounter_id) is None:
+    contact = await store.load_contact(ctx.conn, event.encounter_id)
+    if contact is None:
         await ctx.park(contact_park_key(event.encounter_id), "contact details not yet known")
         return
     revision = event.revision if isinstance(event, remits.PatientBalanceUpdated) else 1
@@ -73,16 +76,17 @@ async def apply_balance(ctx: HandlerContext,
         ctx.conn, ctx.clock, ctx.envelope.id, ctx.envelope.type, balance_id=event.balance_id,
         encounter_id=event.encounter_id, patient_account_id=event.patient_account_id,
         idempotency_key=f"statement:{event.balance_id}:{revision}", template=STATEMENT_TEMPLATE,
-        kind="statement", body={"revision": revision},
+        kind="statement", body={"revision": revision}, contact=contact,
     )
 
 
 async def create_statement(
     conn: Any, clock: Clock, trigger_id: UUID, trigger_type: str, *, balance_id: str, encounter_id: str,
     patient_account_id: str, idempotency_key: str, template: str, kind: str, body: dict[str, Any],
+    contact: asyncpg.Record | None,
 ) -> bool:
-    """A statement (or reminder) row: pending, or skipped with a reason and a NotificationFailed."""
-    contact = await store.load_contact(conn, encounter_id)
+    """A statement (or reminder) row: pending, or skipped with a reason and a NotificationFailed.
+    `contact`: the encounter's (store.load_contact), read by the caller in this transaction."""
     details = contact["details"] if contact else {}
     recipient = choose_recipient(details)
     notification_id = new_id("ntf")

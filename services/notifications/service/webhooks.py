@@ -19,7 +19,13 @@ log = logging.getLogger(__name__)
 async def fan_out(ctx: HandlerContext, event: BaseModel) -> int:
     """One pending webhook delivery per enabled subscription to this event type."""
     event_type = ctx.envelope.type
-    subs = await store.subscriptions_for(ctx.conn, event_type)
+    # Read once per consumer transaction (a batch), not per event: most events have no subscriber
+    # and this lookup was their whole cost. No handler changes subscriptions; one added, disabled
+    # or removed meanwhile (the CLI, the sender) takes effect from the next batch, as if it had
+    # committed after this one. A delivery queued for one disabled or removed meanwhile is
+    # skipped by the sender, which reads the subscription again before it posts.
+    live = await ctx.once("notifications.webhook_subscriptions", store.live_subscriptions)
+    subs = [sub for sub, types in live if event_type in types or "*" in types]
     if not subs:
         return 0
     data = event.model_dump()
@@ -31,11 +37,11 @@ async def fan_out(ctx: HandlerContext, event: BaseModel) -> int:
     for sub in subs:
         await store.insert_notification(
             ctx.conn, notification_id=new_id("ntf"),
-            idempotency_key=f"webhook:{sub['subscription_id']}:{ctx.envelope.id}", kind="webhook",
+            idempotency_key=f"webhook:{sub}:{ctx.envelope.id}", kind="webhook",
             channel="webhook", template=_template(event_type), recipient_kind="webhook_subscriber",
             related=related.model_dump(mode="json"), trigger_event_id=ctx.envelope.id,
             trigger_event_type=event_type, now=ctx.clock.now(), body=body,
-            subscription_id=sub["subscription_id"],
+            subscription_id=sub,
         )
     return len(subs)
 
