@@ -5,26 +5,39 @@ from __future__ import annotations
 from schemas import intake
 from services.charges.service import charges, encounters
 from services.chassis.consumer import HandlerContext, HandlerTable, IntakeProblem
+from services.chassis.parking import ParkKey
 
 table = HandlerTable()
 
 
-@table.handles(intake.EncounterRegistered, intake.EncounterUpdated)
+def _encounter_key(event: intake.EncounterRegistered | intake.EncounterUpdated | intake.EncounterClosed
+                   ) -> tuple[ParkKey, ...]:
+    """An encounter event releases, or holds before it looks for, its encounter's key."""
+    return (encounters.encounter_park_key(event.source_system, event.source_encounter_id),)
+
+
+def _line_keys(event: intake.ChargeSubmitted | intake.ChargeCorrected) -> tuple[ParkKey, ...]:
+    """A charge line holds its encounter's key, and releases its own (corrections waiting for it)."""
+    return (encounters.encounter_park_key(event.source_system, event.source_encounter_id),
+            charges.charge_park_key(event.idempotency_key))
+
+
+@table.handles(intake.EncounterRegistered, intake.EncounterUpdated, park_keys=_encounter_key)
 async def on_encounter(ctx: HandlerContext, event: intake.EncounterRegistered | intake.EncounterUpdated) -> None:
     await encounters.register_encounter(ctx, event)
 
 
-@table.handles(intake.EncounterClosed)
+@table.handles(intake.EncounterClosed, park_keys=_encounter_key)
 async def on_encounter_closed(ctx: HandlerContext, event: intake.EncounterClosed) -> None:
     await encounters.close_encounter(ctx, event)
 
 
-@table.handles(intake.ChargeSubmitted)
+@table.handles(intake.ChargeSubmitted, park_keys=_line_keys)
 async def on_charge_submitted(ctx: HandlerContext, event: intake.ChargeSubmitted) -> None:
     await charges.post_charge(ctx, event)
 
 
-@table.handles(intake.ChargeCorrected)
+@table.handles(intake.ChargeCorrected, park_keys=_line_keys)
 async def on_charge_corrected(ctx: HandlerContext, event: intake.ChargeCorrected) -> None:
     await charges.correct_charge(ctx, event)
 
@@ -54,3 +67,4 @@ async def refuse_charge(
 
 HANDLERS = table.by_type
 REJECTERS = table.rejecters
+PARK_KEYS = table.park_keys

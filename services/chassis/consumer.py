@@ -25,6 +25,11 @@ of an earlier one stays a no-op). One transaction per batch instead of per recor
 throughput comes from. If anything in it fails, it is rolled back whole and the batch's records go
 through the per-record path above (retries, then the DLQ), so one poison record never blocks or
 drops the others. The caller commits the batch's offsets once, after `process_batch` returned.
+
+Parking keys a handler declares (`HandlerTable.handles(..., park_keys=)`) are settled once per
+transaction, before its handlers run: every declared key held in one statement, then which of
+them have events parked read in another. A release of a key with nothing parked then costs no
+query, and a hold of a key already held none, instead of a hold and a DELETE per release.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import asyncio
 import contextlib
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, TypeVar, cast
@@ -41,7 +46,7 @@ from uuid import UUID
 
 import asyncpg
 from opentelemetry import propagate, trace
-from opentelemetry.trace import SpanKind
+from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
 from pydantic import BaseModel
 
 from schemas.dlq import DeadLetterInfo, ErrorClass
@@ -86,6 +91,18 @@ class Outcome(StrEnum):
 
 
 @dataclass
+class _Parking:
+    """What one transaction knows of park keys (as `str(ParkKey)`): the keys it holds, and of the
+    keys it held before it looked (`known`), those with events parked (`waiting`, plus what it
+    parked itself since). A known key not waiting has nothing parked: until the transaction ends
+    no other one can park under it (a parker holds the key first)."""
+
+    held: set[str] = field(default_factory=set)
+    known: set[str] = field(default_factory=set)
+    waiting: set[str] = field(default_factory=set)
+
+
+@dataclass
 class HandlerContext:
     """What a handler gets besides its event: the open transaction and ways to emit or park."""
 
@@ -95,6 +112,7 @@ class HandlerContext:
     clock: Clock
     consumer: EventConsumer
     parked: bool = field(default=False)
+    parking: _Parking = field(default_factory=_Parking)
     # Shared by every handler call of one transaction (a batch, or one record on the per-record
     # path): what `once` loaded. It dies with the transaction, so nothing outlives a commit.
     memo: dict[str, Any] = field(default_factory=dict)
@@ -112,20 +130,30 @@ class HandlerContext:
 
     async def hold(self, key: ParkKey) -> None:
         """Call before checking whether to park under `key` (see parking.hold)."""
-        await parking.hold(self.conn, key)
+        name = str(key)
+        if name not in self.parking.held:  # an advisory lock is held to the transaction's end
+            await parking.hold(self.conn, key)
+            self.parking.held.add(name)
 
     async def park(self, key: ParkKey, reason: str) -> None:
         """Keep this event until `release_parked(key)`; it counts as consumed."""
         await parking.park(self.conn, key, self.envelope, self.record, reason)
+        self.parking.waiting.add(str(key))
         self.parked = True
 
     async def release_parked(self, key: ParkKey) -> int:
         """Apply, in this transaction and in arrival order, the events parked under the key."""
-        records = await parking.take(self.conn, key)
+        name, state = str(key), self.parking
+        if name in state.known and name not in state.waiting:
+            return 0
+        records = await parking.take(self.conn, key, held=name in state.held)
+        state.held.add(name)
+        state.waiting.discard(name)
         for record in records:
             envelope = Envelope.from_headers(record.headers)
             event = decode(envelope.type, record.value)
-            child = HandlerContext(self.conn, envelope, record, self.clock, self.consumer, memo=self.memo)
+            child = HandlerContext(self.conn, envelope, record, self.clock, self.consumer, parking=state,
+                                   memo=self.memo)
             await self.consumer.handlers[envelope.type](child, event)
         return len(records)
 
@@ -146,6 +174,8 @@ KEY_MISMATCH = "INTAKE_KEY_MISMATCH"
 SUBJECT_MISMATCH = "INTAKE_SUBJECT_MISMATCH"
 
 Handler = Callable[[HandlerContext, Any], Awaitable[None]]
+ParkKeys = Callable[[Any], Iterable[ParkKey]]
+"""The park keys a handler may hold or release for an event (see HandlerTable.handles)."""
 Rejecter = Callable[[HandlerContext, Any, tuple[IntakeProblem, ...]], Awaitable[None]]
 H = TypeVar("H", bound=Callable[..., Awaitable[None]])
 
@@ -158,14 +188,21 @@ class HandlerTable:
     def __init__(self) -> None:
         self.by_type: dict[str, Handler] = {}
         self.rejecters: dict[str, Rejecter] = {}
+        self.park_keys: dict[str, ParkKeys] = {}
 
-    def handles(self, *models: type[BaseModel]) -> Callable[[H], H]:
+    def handles(self, *models: type[BaseModel], park_keys: ParkKeys | None = None) -> Callable[[H], H]:
+        """`park_keys`: the keys the handler may hold or release for an event. The consumer holds
+        them and looks what waits under them once for a whole batch (see the module doc); a key
+        the handler uses without declaring it costs its own queries, as before."""
+
         def register(handler: H) -> H:
             for model in models:
                 event_type = spec_for_model(model).type
                 if event_type in self.by_type:
                     raise ValueError(f"{event_type} already has a handler")
                 self.by_type[event_type] = handler
+                if park_keys is not None:
+                    self.park_keys[event_type] = park_keys
             return handler
 
         return register
@@ -189,12 +226,14 @@ class HandlerTable:
 
 @dataclass(frozen=True, slots=True)
 class _Work:
-    """A record to apply: its envelope, its decoded event, and the handler (or rejecter) for it."""
+    """A record to apply: its envelope, its decoded event, the handler (or rejecter) for it, and
+    the park keys that handler declares for it."""
 
     record: SourceRecord
     envelope: Envelope
     event: Any
     handler: Handler
+    park_keys: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,6 +258,8 @@ class EventConsumer:
         rejecters: dict[str, Rejecter] | None = None,
         name: str | None = None,
         tracer: trace.Tracer | None = None,
+        park_keys: dict[str, ParkKeys] | None = None,
+        record_spans: bool = True,
     ) -> None:
         self.service = service
         self.name = name or service
@@ -230,6 +271,9 @@ class EventConsumer:
         self.handlers = handlers
         self.rejecters = rejecters or {}
         self.tracer = tracer or trace.get_tracer(__name__)
+        self.park_keys = park_keys or {}
+        # False when no exporter takes the spans: a span per record is then CPU for nothing.
+        self.record_spans = record_spans
 
     async def process(self, record: SourceRecord) -> Outcome:
         verdict = self._classify(record)
@@ -307,8 +351,9 @@ class EventConsumer:
             async def refuse(ctx: HandlerContext, event: Any) -> None:
                 await rejecter(ctx, event, problems)
 
-            handler = refuse
-        return _Work(record, envelope, event, handler)
+            return _Work(record, envelope, event, refuse)
+        keys_of = self.park_keys.get(envelope.type)
+        return _Work(record, envelope, event, handler, tuple(str(k) for k in keys_of(event)) if keys_of else ())
 
     async def _apply_with_retries(self, item: _Work) -> Outcome:
         record, envelope = item.record, item.envelope
@@ -341,7 +386,8 @@ class EventConsumer:
         async with self.pool.acquire() as conn, conn.transaction():
             if not await inbox.claim(conn, self.name, item.envelope.id):
                 return Outcome.DUPLICATE
-            ctx = HandlerContext(conn, item.envelope, item.record, self.clock, self)
+            state = await _settle_parking(conn, [item])
+            ctx = HandlerContext(conn, item.envelope, item.record, self.clock, self, parking=state)
             await item.handler(ctx, item.event)
             outcome = Outcome.PARKED if ctx.parked else Outcome.APPLIED
             faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT)
@@ -353,14 +399,18 @@ class EventConsumer:
         memo: dict[str, Any] = {}
         async with self.pool.acquire() as conn, conn.transaction():
             fresh = await inbox.claim_many(conn, self.name, [item.envelope.id for item in items])
+            todo: list[_Work | None] = []  # None: a duplicate
             for item in items:
-                if item.envelope.id not in fresh:
+                todo.append(item if item.envelope.id in fresh else None)
+                fresh.discard(item.envelope.id)  # a second copy later in the batch is a duplicate
+            state = await _settle_parking(conn, [work for work in todo if work is not None])
+            for work in todo:
+                if work is None:
                     outcomes.append(Outcome.DUPLICATE)
                     continue
-                fresh.discard(item.envelope.id)  # a second copy later in the batch is a duplicate
-                ctx = HandlerContext(conn, item.envelope, item.record, self.clock, self, memo=memo)
-                with self._record_span(item):
-                    await item.handler(ctx, item.event)
+                ctx = HandlerContext(conn, work.envelope, work.record, self.clock, self, parking=state, memo=memo)
+                with self._record_span(work):
+                    await work.handler(ctx, work.event)
                 outcomes.append(Outcome.PARKED if ctx.parked else Outcome.APPLIED)
             faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT, len(items))
         faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT, len(items))
@@ -368,9 +418,15 @@ class EventConsumer:
             self._count(item.envelope.type, outcome)
         return outcomes
 
-    def _record_span(self, item: _Work) -> contextlib.AbstractContextManager[trace.Span]:
+    def _record_span(self, item: _Work) -> contextlib.AbstractContextManager[Any]:
         """A consumer span per record, in the sender's trace: a batch's own span (FastStream's)
-        starts a trace of its own, and the outbox rows a handler writes carry the current trace."""
+        starts a trace of its own, and the outbox rows a handler writes carry the current trace.
+        When nothing exports spans, only the sender's trace is made current (for those rows)."""
+        if not self.record_spans:
+            traceparent = item.envelope.traceparent
+            if traceparent is None:
+                return contextlib.nullcontext()
+            return trace.use_span(NonRecordingSpan(_remote_context(traceparent)))
         parent = propagate.extract({"traceparent": item.envelope.traceparent} if item.envelope.traceparent else {})
         return self.tracer.start_as_current_span(
             f"{item.record.topic} process",
@@ -407,6 +463,22 @@ class EventConsumer:
 
     def _count(self, event_type: str, outcome: Outcome) -> None:
         self.metrics.consumed.labels(self.service, event_type, outcome.value).inc()
+
+
+async def _settle_parking(conn: asyncpg.Connection, items: list[_Work]) -> _Parking:
+    """Hold every park key the items' handlers declare, then read which have events parked: two
+    statements for the transaction, in this order (the read's snapshot must come after the hold)."""
+    keys = {key for item in items for key in item.park_keys}
+    if not keys:
+        return _Parking()
+    await parking.hold_many(conn, keys)
+    return _Parking(held=set(keys), known=keys, waiting=await parking.parked_among(conn, keys))
+
+
+def _remote_context(traceparent: str) -> SpanContext:
+    """The sender's span context from a traceparent the envelope validated (TRACEPARENT_RE)."""
+    return SpanContext(trace_id=int(traceparent[3:35], 16), span_id=int(traceparent[36:52], 16), is_remote=True,
+                       trace_flags=TraceFlags(int(traceparent[53:55], 16)))
 
 
 def read_intake(envelope: Envelope, record: SourceRecord) -> tuple[BaseModel, tuple[IntakeProblem, ...]]:

@@ -4,6 +4,7 @@ shape of a key; services name what an event waits for with `ParkKey`."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import asyncpg
@@ -44,6 +45,22 @@ async def hold(conn: asyncpg.Connection, key: ParkKey) -> None:
     await conn.execute("SELECT pg_advisory_xact_lock($1, hashtext($2))", _LOCK_CLASS, str(key))
 
 
+async def hold_many(conn: asyncpg.Connection, keys: Collection[str]) -> None:
+    """`hold` of every key (`str(ParkKey)`) in one statement, taken in key order so that two
+    transactions holding overlapping sets never wait on each other crosswise."""
+    await conn.execute(
+        "SELECT count(pg_advisory_xact_lock($1, hashtext(k))) FROM (SELECT k FROM unnest($2::text[]) k ORDER BY k) o",
+        _LOCK_CLASS, sorted(keys))
+
+
+async def parked_among(conn: asyncpg.Connection, keys: Collection[str]) -> set[str]:
+    """Which of these keys have events parked. Only what is held is settled: call it after
+    `hold_many` of the keys, in a statement of its own (READ COMMITTED takes a snapshot per
+    statement, so a park committed while this transaction waited for the hold is seen)."""
+    rows = await conn.fetch("SELECT DISTINCT park_key FROM parked WHERE park_key = ANY($1::text[])", list(keys))
+    return {row["park_key"] for row in rows}
+
+
 async def park(conn: asyncpg.Connection, key: ParkKey, envelope: Envelope, record: SourceRecord, reason: str) -> None:
     await conn.execute(
         "INSERT INTO parked (park_key, event_id, event_type, topic, message_key, headers, payload, reason)"
@@ -73,9 +90,11 @@ def _is_text(value: bytes | None) -> bool:
     return True
 
 
-async def take(conn: asyncpg.Connection, key: ParkKey) -> list[SourceRecord]:
-    """Remove the events parked under `key` and return them in arrival order (holding the key)."""
-    await hold(conn, key)
+async def take(conn: asyncpg.Connection, key: ParkKey, *, held: bool = False) -> list[SourceRecord]:
+    """Remove the events parked under `key` and return them in arrival order, holding the key
+    first unless this transaction already `held` it."""
+    if not held:
+        await hold(conn, key)
     rows = await conn.fetch(
         "DELETE FROM parked WHERE park_key = $1 RETURNING id, topic, message_key, headers, payload", str(key)
     )

@@ -77,6 +77,13 @@ def traces_sql(settings: Settings) -> bool:
     return settings.trace_sql and (settings.otlp_endpoint is not None or settings.traces_dir is not None)
 
 
+def exports(provider: TracerProvider) -> bool:
+    """Whether the provider hands spans to anything (a span processor was added). Read from the
+    SDK's internals, so an SDK that moves them makes this say True (spans as before), never False."""
+    processors = getattr(getattr(provider, "_active_span_processor", None), "_span_processors", None)
+    return not isinstance(processors, tuple) or bool(processors)
+
+
 def redacted(span: ReadableSpan) -> ReadableSpan:
     """The span as it may leave the process: no exception text, no sender-chosen attributes."""
     events = [

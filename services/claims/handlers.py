@@ -22,7 +22,7 @@ def charge_park_key(charge_id: str) -> ParkKey:
     return ParkKey.of("charge", charge_id)
 
 
-@table.handles(ch.ChargePosted)
+@table.handles(ch.ChargePosted, park_keys=lambda event: (charge_park_key(event.charge_id),))
 async def on_charge_posted(ctx: HandlerContext, event: ch.ChargePosted) -> None:
     await assembly.record_charge(ClaimsStore(ctx.conn), event)
     await ctx.release_parked(charge_park_key(event.charge_id))
@@ -64,3 +64,4 @@ async def on_insurance_written_off(ctx: HandlerContext, event: rm.InsuranceBalan
 
 
 HANDLERS = table.by_type
+PARK_KEYS = table.park_keys

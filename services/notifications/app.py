@@ -5,7 +5,7 @@ from pathlib import Path
 from services.chassis.app import service_app_factory
 from services.chassis.runtime import ServiceDefinition
 from services.notifications.background import background
-from services.notifications.handlers import HANDLERS
+from services.notifications.handlers import HANDLERS, PARK_KEYS
 from services.notifications.settings import NotificationSettings, get_notification_settings
 
 
@@ -15,6 +15,7 @@ def build_definition(nsettings: NotificationSettings | None = None) -> ServiceDe
         name="notifications",
         migrations=Path(__file__).with_name("migrations"),
         handlers=HANDLERS,
+        park_keys=PARK_KEYS,
         append_only=("delivery_attempts",),  # what each delivery attempt got back
         background=background(nsettings or get_notification_settings()),
     )

@@ -12,21 +12,28 @@ from pydantic import BaseModel
 from schemas import charges, remits
 from schemas.registry import spec_for, specs_for_topic
 from services.chassis.consumer import HandlerContext, HandlerTable
+from services.chassis.parking import ParkKey
 from services.notifications.service import alerts, statements, webhooks
 from services.notifications.service.alerts import STAFF_ALERTS, UNMATCHED, UNMATCHED_RESOLVED
 
-__all__ = ["HANDLERS", "STAFF_ALERTS", "UNMATCHED", "UNMATCHED_RESOLVED"]
+__all__ = ["HANDLERS", "PARK_KEYS", "STAFF_ALERTS", "UNMATCHED", "UNMATCHED_RESOLVED"]
 
 table = HandlerTable()
 FANNED_OUT = ("rcm.charges.v1", "rcm.claims.v1", "rcm.remittances.v1", "rcm.patient-balances.v1")
 
 
-@table.handles(charges.EncounterReadyToBill)
+def _contact_key(event: charges.EncounterReadyToBill | remits.PatientBalanceCreated | remits.PatientBalanceUpdated
+                 ) -> tuple[ParkKey, ...]:
+    """The contact releases what waits for it; a balance holds its key before it looks for the contact."""
+    return (statements.contact_park_key(event.encounter_id),)
+
+
+@table.handles(charges.EncounterReadyToBill, park_keys=_contact_key)
 async def on_ready_to_bill(ctx: HandlerContext, event: charges.EncounterReadyToBill) -> None:
     await statements.record_contact(ctx, event)
 
 
-@table.handles(remits.PatientBalanceCreated, remits.PatientBalanceUpdated)
+@table.handles(remits.PatientBalanceCreated, remits.PatientBalanceUpdated, park_keys=_contact_key)
 async def on_balance(ctx: HandlerContext, event: remits.PatientBalanceCreated | remits.PatientBalanceUpdated) -> None:
     await statements.apply_balance(ctx, event)
 
@@ -64,3 +71,4 @@ async def on_other(ctx: HandlerContext, event: BaseModel) -> None:
 table.handles(*(spec.model for topic in FANNED_OUT for spec in specs_for_topic(topic)
                 if spec.type not in table.by_type))(on_other)
 HANDLERS = table.by_type
+PARK_KEYS = table.park_keys

@@ -49,11 +49,15 @@ async def init_codecs(conn: asyncpg.Connection) -> None:
 
 
 async def save_submission(conn: asyncpg.Connection, s: SubmissionRow) -> None:
+    """Record the submission, under its CLP01 lock (`lock_submission_id`, taken in the same statement:
+    one round trip; what must come after the lock, reading the claim payments in suspense, is a
+    statement of its own)."""
     await conn.execute(
-        "INSERT INTO submissions (submission_id, claim_id, claim_family_id, encounter_id, patient_account_id,"
+        "WITH held AS (SELECT pg_advisory_xact_lock(hashtextextended('remits.submission:' || $1, 0)))"
+        " INSERT INTO submissions (submission_id, claim_id, claim_family_id, encounter_id, patient_account_id,"
         " payer_id, payer_name, coverage_rank, next_payer_rank, frequency, total_charge, lines, submitted_at,"
         " next_payer_id, protection, share_of_cost)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16)"
+        " SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16 FROM held"
         " ON CONFLICT (submission_id) DO NOTHING",
         s.submission_id, s.claim_id, s.claim_family_id, s.encounter_id, s.patient_account_id,
         s.payer_id, s.payer_name, s.coverage_rank, s.next_payer_rank, s.frequency,
@@ -382,11 +386,12 @@ async def book_records(conn: asyncpg.Connection, encounter_ids: Sequence[str] | 
         "SELECT p.*, EXISTS (SELECT 1 FROM postings r WHERE r.reverses = p.posting_id) AS was_reversed"
         " FROM postings p WHERE p.claim_id IS NOT NULL AND p.outcome <> 'unmatched' AND {encounter}"
         " ORDER BY p.posted_at, p.posting_id", encounter_ids)
-    recouped = await _fetch_for(conn, "SELECT encounter_id, claim_family_id, payer_rank, amount FROM recoupments"
-                                      " WHERE {encounter}", encounter_ids)
-    written = await _fetch_for(conn, "SELECT encounter_id, claim_family_id, payer_rank, amount, reason"
-                                     " FROM insurance_writeoffs WHERE {encounter} ORDER BY written_at, writeoff_id",
-                                     encounter_ids)
+    # Recoupments and write-offs (both rare) in one round trip: `reason` is NULL on a recoupment only.
+    taken = await _fetch_for(conn,
+        "SELECT encounter_id, claim_family_id, payer_rank, amount, NULL AS reason, NULL::timestamptz AS at,"
+        " NULL AS id FROM recoupments WHERE {encounter} UNION ALL"
+        " SELECT encounter_id, claim_family_id, payer_rank, amount, reason, written_at, writeoff_id"
+        " FROM insurance_writeoffs WHERE {encounter} ORDER BY at, id", encounter_ids)
     accounts: dict[str, str] = {}
     per: dict[str, tuple[list[books.Submitted], list[books.Posted], list[tuple[str, int, Decimal]],
                          list[tuple[str, books.InsuranceWriteOff]]]] = {}
@@ -405,11 +410,12 @@ async def book_records(conn: asyncpg.Connection, encounter_ids: Sequence[str] | 
         accounts.setdefault(r["encounter_id"], r["patient_account_id"])
         of(r["encounter_id"])[1].append(books.Posted(r["claim_family_id"], books.Answer(
             r["rank"], r["payer_id"], r["status"], _amounts(r), r["was_reversed"])))
-    for r in recouped:
-        of(r["encounter_id"])[2].append((r["claim_family_id"], r["payer_rank"], r["amount"]))
-    for r in written:
-        of(r["encounter_id"])[3].append((r["claim_family_id"], books.InsuranceWriteOff(r["payer_rank"], r["amount"],
-                                                                                        r["reason"])))
+    for r in taken:
+        if r["reason"] is None:
+            of(r["encounter_id"])[2].append((r["claim_family_id"], r["payer_rank"], r["amount"]))
+        else:
+            of(r["encounter_id"])[3].append((r["claim_family_id"], books.InsuranceWriteOff(
+                r["payer_rank"], r["amount"], r["reason"])))
     return {e: (accounts.get(e, ""), books.families(*parts)) for e, parts in per.items()}
 
 

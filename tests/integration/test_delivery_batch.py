@@ -195,3 +195,27 @@ async def test_a_release_waits_for_an_uncommitted_park_of_its_key(platform: Sett
             await parked.commit()
             taken = await asyncio.wait_for(taking, 10)
     assert [r.value for r in taken] == [rec.value]
+
+
+async def test_a_batch_settling_its_declared_keys_waits_for_an_uncommitted_park(
+    platform: Settings, relay: Runtime
+) -> None:
+    """The batch holds the keys its handlers declare, then looks which have parked events, in two
+    statements: looking in the holding statement would use a snapshot from before the wait, and
+    the release would find nothing to take while the parked payment waits forever."""
+    account = f"{testsvc.WAITING_PREFIX}{uuid.uuid4().hex[:8]}"
+    key = ParkKey.of("account", account)
+    waiting = payment(platform, account)
+    release = record(platform, testsvc.example(testsvc.REFUND_ISSUED, patient_account_id=account))
+    async with relay.db.acquire() as parker:
+        parked = parker.transaction()
+        await parked.start()
+        await parking.hold(parker, key)
+        await parking.park(parker, key, Envelope.from_headers(waiting.headers), waiting, "waiting")
+        applying = asyncio.create_task(consumer_of(relay).process_batch([payment(platform), release]))
+        await asyncio.sleep(0.5)
+        assert not applying.done()  # held by the parker's open transaction
+        await parked.commit()
+    assert await asyncio.wait_for(applying, 10) == [APPLIED, APPLIED]
+    assert await effects(platform, waiting, release) == [1, 1]
+    assert await count(platform, "remits", "SELECT count(*) FROM parked WHERE park_key = $1", str(key)) == 0

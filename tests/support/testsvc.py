@@ -55,10 +55,16 @@ async def _record(ctx: HandlerContext) -> None:
     )
 
 
+def account_key(event: Any) -> tuple[ParkKey, ...]:
+    """What a payment waits for and a refund releases (declared: the consumer settles it per batch)."""
+    return (ParkKey.of("account", event.patient_account_id),)
+
+
 async def on_payment_received(ctx: HandlerContext, event: Any) -> None:
     if await ctx.conn.fetchval("SELECT on_ FROM test_switches WHERE name = 'broken'"):
         raise Broken
     account = event.patient_account_id
+    await ctx.hold(ParkKey.of("account", account))  # the release may come from another instance
     if account.startswith(WAITING_PREFIX) and not await ctx.conn.fetchval(
         "SELECT 1 FROM test_switches WHERE name = $1", account
     ):
@@ -84,6 +90,7 @@ RELAY = ServiceDefinition(
     name="remits",
     migrations=MIGRATIONS,
     handlers={PAYMENT_RECEIVED: on_payment_received, REFUND_ISSUED: on_refund_issued},
+    park_keys={PAYMENT_RECEIVED: account_key, REFUND_ISSUED: account_key},
     topics=["rcm.intake.payments.v1"],
 )
 SINK = ServiceDefinition(

@@ -160,19 +160,26 @@ async def refresh_balances(conn: asyncpg.Connection, changed: Sequence[tuple[Enc
     if not encounter_ids:
         return
     existing = await store.balances_for_encounters(conn, encounter_ids)
-    expected = await store.encounter_lines(conn, encounter_ids)
-    governing = await store.governing_lines(conn, encounter_ids)
+    # An encounter with no balance and nothing the patient owes (its first claim, as a rule) has
+    # nothing to write: its lines are not read, and without a total above zero no balance is new or
+    # grows, so no account's credits are asked for either.
+    owing = {book.encounter_id for book, _, _ in changed if book.patient.total() > 0}
+    lined = [e for e in encounter_ids if e in existing or e in owing]
+    expected = await store.encounter_lines(conn, lined) if lined else {}
+    governing = await store.governing_lines(conn, lined) if lined else {}
     accounts = {account for _, account, _ in changed} | {b.patient_account_id for b in existing.values()}
     # Accounts that may have credit to apply: a balance of theirs that is new or grows takes the slow path.
-    with_credit = await store.accounts_with_open_credits(conn, sorted(accounts))
+    with_credit = await store.accounts_with_open_credits(conn, sorted(accounts)) if owing else set()
     writes = _BalanceWrites()
     for book, patient_account_id, reason in changed:
         encounter_id = book.encounter_id
-        items, claim_ids = _balance_lines(book, expected[encounter_id], governing[encounter_id], at)
         total = book.patient.total()
         current = existing.get(encounter_id)
+        if current is None and total <= 0:
+            continue
+        items, claim_ids = _balance_lines(book, expected[encounter_id], governing[encounter_id], at)
         if current is None:
-            if total <= 0 or not items:
+            if not items:
                 continue
             row = BalanceRow(
                 balance_id=new_id("bal"), encounter_id=encounter_id, patient_account_id=patient_account_id,

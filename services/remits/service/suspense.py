@@ -50,12 +50,13 @@ async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
     rows are read (FOR UPDATE, under the CLP01 lock the caller holds). A payment that cannot post
     (its file no longer reads as posted, an event would break its contract) stays in suspense with
     the reason, and the rest still post. Returns the new posting ids."""
-    sub = await store.submission(conn, submission_id)
+    waiting = await store.waiting_unmatched(conn, submission_id)
+    sub = await store.submission(conn, submission_id) if waiting else None  # nothing waits, as a rule
     if sub is None:
         return []
     posted: list[str] = []
     encounters: dict[str, UpdateReason] = {}
-    for held in await store.waiting_unmatched(conn, submission_id):
+    for held in waiting:
         try:
             async with conn.transaction():  # a savepoint: a failure leaves this payment in suspense, whole
                 result = await _repost(conn, held, sub, at, resolution)
@@ -135,7 +136,6 @@ async def record_submission(conn: asyncpg.Connection, e: ClaimSubmitted, at: dat
     match of any claim payment held in suspense for it, then the encounter's books (the charge is
     booked, a replacement's or a void's re-booked, a next payer's claim takes over the patient share
     the payer before it left)."""
-    await store.lock_submission_id(conn, e.submission_id)
     await store.save_submission(conn, SubmissionRow(
         submission_id=e.submission_id, claim_id=e.claim_id, claim_family_id=e.claim_family_id,
         encounter_id=e.encounter_id, patient_account_id=e.patient_account_id, payer_id=e.payer.payer_id,
