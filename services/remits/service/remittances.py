@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, TypedDict
-from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel, ValidationError
@@ -53,7 +52,7 @@ from services.remits.rows import (
     SuspenseRow,
 )
 from services.remits.service import books
-from services.remits.service.patient_payments import UpdateReason
+from services.remits.service.patient_payments import Events, UpdateReason
 from services.remits.settings import remits_settings
 
 log = logging.getLogger(__name__)
@@ -88,12 +87,14 @@ class Pending:
     journals: list[Journal] = field(default_factory=list)
     denials: list[DenialRow] = field(default_factory=list)
     held: list[SuspenseRow] = field(default_factory=list)
-    events: list[tuple[BaseModel, datetime, UUID | None]] = field(default_factory=list)
+    events: Events = field(default_factory=list)
 
     def event(self, event: BaseModel, at: datetime) -> None:
         self.events.append((event, at, None))
 
-    async def flush(self, conn: asyncpg.Connection) -> None:
+    async def flush(self, conn: asyncpg.Connection, *, events: bool = True) -> None:
+        """Write what is held; its events too unless `events` is False (they stay, to be enqueued
+        with those that follow: the transaction's events in one statement)."""
         if self.postings:
             await store.insert_postings(conn, self.postings)
         if self.lines:
@@ -104,8 +105,10 @@ class Pending:
             await store.insert_denials(conn, self.denials)
         if self.held:
             await store.insert_unmatched(conn, self.held)
-        await outbox.enqueue_many(conn, self.events)
-        for rows in (self.postings, self.lines, self.journals, self.denials, self.held, self.events):
+        if events:
+            await outbox.enqueue_many(conn, self.events)
+            self.events.clear()
+        for rows in (self.postings, self.lines, self.journals, self.denials, self.held):
             rows.clear()
 
 
@@ -113,13 +116,13 @@ async def ingest(conn: asyncpg.Connection, raw: bytes, file_name: str, source: s
     """Process one 835 file in the caller's connection (opens its own transaction)."""
     sha = hashlib.sha256(raw).hexdigest()
     async with conn.transaction():
-        seen = await store.file_by_hash(conn, sha)
+        file_id = new_id("rmf")
+        seen = await store.insert_file_unless_seen(conn, file_id, sha, file_name, source, raw, "quarantined",
+                                                   "processing", at)
         if seen is not None:
             await store.record_duplicate(conn, "file", sha, file_name, seen, at)
             log.info("duplicate 835 file", extra=ids(file_id=seen))
             return IngestResult(seen, "duplicate", "same file already received", duplicates=[seen])
-        file_id = new_id("rmf")
-        await store.insert_file(conn, file_id, sha, file_name, source, raw, "quarantined", "processing", at)
         return await _process(conn, file_id, sha, raw, file_name, at)
 
 
@@ -192,13 +195,18 @@ async def _post_file(conn: asyncpg.Connection, file_id: str, sha: str, raw: byte
                      at: datetime) -> IngestResult:
     result = IngestResult(file_id, "posted")
     for t, payer in postable(raw):
-        original = await store.remittance_by_trace(conn, payer.payer_id, t.trace_number)
+        remittance = RemittanceRow(
+            remittance_id=new_id("rem"), file_id=file_id, payer_id=payer.payer_id, payer_name=payer.payer_name,
+            trace_number=t.trace_number, total_payment=t.total_payment,
+            plb_total=sum((a.amount for a in t.provider_adjustments), ZERO), payment_date=t.payment_date,
+            received_at=at)
+        original = await store.insert_remittance_unless_seen(conn, remittance)
         if original is not None:
             await store.record_duplicate(conn, "trace", sha, file_name, original, at)
             result.duplicates.append(original)
             continue
         try:
-            result.remittance_ids.append(await _post_transaction(conn, file_id, sha, t, payer, at))
+            result.remittance_ids.append(await _post_transaction(conn, remittance, sha, t, payer, at))
         except ValidationError as exc:
             first = exc.errors()[0]
             raise Quarantine(f"ST {t.control_number}: {exc.title} {first.get('type')} at "
@@ -229,22 +237,18 @@ def _remit_lines(claim: ClaimPayment, expected: list[dom.ExpectedLine]) -> list[
     return out
 
 
-async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t: RemittanceTransaction,
+async def _post_transaction(conn: asyncpg.Connection, remittance: RemittanceRow, sha: str, t: RemittanceTransaction,
                             payer: PayerRef, at: datetime) -> str:
-    remittance_id = new_id("rem")
-    plb_total = sum((a.amount for a in t.provider_adjustments), ZERO)
+    """Post the claim payments and PLB of a remittance just recorded (`remittance`)."""
+    remittance_id = remittance.remittance_id
     claims = [c for h in t.header_numbers for c in h.claims]
-    await store.insert_remittance(conn, RemittanceRow(
-        remittance_id=remittance_id, file_id=file_id, payer_id=payer.payer_id, payer_name=payer.payer_name,
-        trace_number=t.trace_number, total_payment=t.total_payment, plb_total=plb_total,
-        payment_date=t.payment_date, received_at=at))
     pending = Pending()
     pending.event(RemittanceReceived(
         remittance_id=remittance_id, file_sha256=sha, payer=payer,
         payee_npi=t.payee.id if t.payee.id_qualifier == "XX" else None, trace_number=t.trace_number,
         handling_code=t.handling_code.value, payment_method=t.payment_method.value,
         total_payment=dom.money(t.total_payment), payment_date=t.payment_date, claim_count=len(claims),
-        provider_adjustment_total=dom.money(plb_total), received_at=at), at)
+        provider_adjustment_total=dom.money(remittance.plb_total), received_at=at), at)
     # Every submission the claim payments name, in one read.
     submissions = await store.submissions(conn, sorted({c.patient_control_number for c in claims}))
     encounters: dict[str, UpdateReason] = {}
@@ -253,19 +257,21 @@ async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t:
                                               claim, at)
         if encounter:
             encounters[encounter] = reason
-    await pending.flush(conn)
-    for encounter_id in await _post_plb(conn, remittance_id, t, payer, at):
+    await pending.flush(conn, events=False)
+    for encounter_id in await _post_plb(conn, pending, remittance_id, t, payer, at):
         encounters.setdefault(encounter_id, "payment_reversal")
-    await restate_encounters(conn, encounters, at, remittance_id=remittance_id)
-    log.info("remittance posted", extra=ids(remittance_id=remittance_id, file_id=file_id))
+    await restate_encounters(conn, encounters, at, remittance_id=remittance_id, events=pending.events)
+    await outbox.enqueue_many(conn, pending.events)  # those the balances' refresh did not take
+    log.info("remittance posted", extra=ids(remittance_id=remittance_id, file_id=remittance.file_id))
     return remittance_id
 
 
 async def restate_encounters(conn: asyncpg.Connection, encounters: dict[str, UpdateReason], at: datetime, *,
-                   remittance_id: str | None = None) -> None:
-    """Restate the books of every encounter the postings touched (books.restate_many)."""
+                             remittance_id: str | None = None, events: Events | None = None) -> None:
+    """Restate the books of every encounter the postings touched (books.restate_many; `events`, the
+    caller's not yet enqueued, go to the outbox with the balances')."""
     try:
-        await books.restate_many(conn, encounters, at, remittance_id=remittance_id)
+        await books.restate_many(conn, encounters, at, remittance_id=remittance_id, events=events)
     except books.BooksOutOfSync as exc:
         raise Quarantine(f"{exc}; run `rcm audit`") from exc
 
@@ -444,9 +450,10 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
     return Posted(posting_id, sub.encounter_id, "next_payer_remittance" if rank > 1 else "remittance")
 
 
-async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
-                    at: datetime) -> set[str]:
-    """Post the PLB adjustments; returns the encounters whose books a recoupment reopened."""
+async def _post_plb(conn: asyncpg.Connection, pending: Pending, remittance_id: str, t: RemittanceTransaction,
+                    payer: PayerRef, at: datetime) -> set[str]:
+    """Post the PLB adjustments (their events to `pending`); returns the encounters whose books a
+    recoupment reopened."""
     if not t.provider_adjustments:
         return set()
     reopened: dict[int, ClaimKeys] = {}  # adjustment index -> the claim it reopened
@@ -485,7 +492,7 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
             reason_code=adj.reason, reference=adj.reference or None, amount=dom.money(adj.amount),
             claim_id=claim.claim_id if claim else None, encounter_id=claim.encounter_id if claim else None))
     for (provider, period), items in by_period.items():
-        await outbox.enqueue(conn, ProviderAdjustmentPosted(
+        pending.event(ProviderAdjustmentPosted(
             remittance_id=remittance_id, payer=payer, provider_identifier=provider, fiscal_period_date=period,
-            adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), occurred_at=at)
+            adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), at)
     return {c.encounter_id for c in reopened.values()}
