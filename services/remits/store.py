@@ -267,8 +267,14 @@ async def lock_submission_id(conn: asyncpg.Connection, submission_id: str) -> No
     """Serialize, per CLP01, an 835 that finds no submission and the ClaimSubmitted that brings it
     (held to the end of the transaction): either the 835 sees the submission, or the handler sees
     the unmatched row."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('remits.submission:' || $1, 0))",
-                       submission_id)
+    await lock_submission_ids(conn, [submission_id])
+
+
+async def lock_submission_ids(conn: asyncpg.Connection, submission_ids: Sequence[str]) -> None:
+    """`lock_submission_id` of each, in CLP01 order (two transactions never wait on each other
+    crosswise), in one statement."""
+    await conn.execute("SELECT count(pg_advisory_xact_lock(hashtextextended('remits.submission:' || s, 0)))"
+                       " FROM (SELECT s FROM unnest($1::text[]) s ORDER BY s) ordered", sorted(set(submission_ids)))
 
 
 async def waiting_unmatched(conn: asyncpg.Connection, submission_id: str) -> list[UnmatchedRow]:

@@ -234,7 +234,8 @@ async def test_a_file_costs_the_same_statements_for_one_claim_as_for_many(pool: 
     read, postings, lines and journals written (one each), the books locked, read (four) and
     journaled, the balances read (three, and the accounts' open credits when a patient owes
     something) and written, every event of the file in one outbox statement, the file's status:
-    19 for new balances, 18 for updates, whatever the file's size. A file seen before costs 2; a
+    19 for new balances, 18 for updates, whatever the file's size; 10 for claims held in suspense
+    (their CLP01s locked and read again, no books to restate). A file seen before costs 2; a
     remittance seen before (same payer and TRN02, new envelope) 4."""
     async with pool.acquire() as conn:
         sent: dict[str, int] = {}
@@ -251,6 +252,12 @@ async def test_a_file_costs_the_same_statements_for_one_claim_as_for_many(pool: 
         # The second answer pays the copay too: each balance updated, down to zero.
         assert await conn.fetchval("SELECT count(*) FROM balances WHERE patient_account_id = 'PA-ST6'"
                                    " AND total = 0 AND revision = 2") == 6
+        for size in (1, 6):  # CLP01s remits never saw: each waits (its lock) and is looked up again, then suspense
+            counting = Counting(conn)
+            await ingest(cast(asyncpg.Connection, counting), f"EFTSU{size}", 940 + size,
+                         *(paid(f"SBnever{size}x{n}", "10.00", f"PSU{size}{n}") for n in range(size)))
+            sent[f"{size} claims unknown"] = counting.sent
+        assert await conn.fetchval("SELECT count(*) FROM unmatched WHERE reported_submission LIKE 'SBnever%'") == 7
         text = write_835([remittance("EFTST10", paid("SBst1x0", "10.00", "PST10"))], params(932))
         for name, raw in (("file seen", text.encode()), ("remittance seen",
                           write_835([remittance("EFTST10", paid("SBst1x0", "10.00", "PST10"))], params(929)).encode())):
@@ -259,5 +266,5 @@ async def test_a_file_costs_the_same_statements_for_one_claim_as_for_many(pool: 
             assert seen.status == "duplicate"
             sent[name] = counting.sent
         assert sent == {"1 claims, balances created": 19, "1 claims, balances updated": 18,
-                        "6 claims, balances created": 19, "6 claims, balances updated": 18, "file seen": 2,
-                        "remittance seen": 4}
+                        "6 claims, balances created": 19, "6 claims, balances updated": 18, "1 claims unknown": 10,
+                        "6 claims unknown": 10, "file seen": 2, "remittance seen": 4}

@@ -249,8 +249,15 @@ async def _post_transaction(conn: asyncpg.Connection, remittance: RemittanceRow,
         handling_code=t.handling_code.value, payment_method=t.payment_method.value,
         total_payment=dom.money(t.total_payment), payment_date=t.payment_date, claim_count=len(claims),
         provider_adjustment_total=dom.money(remittance.plb_total), received_at=at), at)
-    # Every submission the claim payments name, in one read.
+    # Every submission the claim payments name, in one read. Those not found may be committing
+    # right now: wait for them (the handler takes the same CLP01 locks, so a payment put in
+    # suspense here is re-posted there), then look again, in one statement each.
     submissions = await store.submissions(conn, sorted({c.patient_control_number for c in claims}))
+    missing = sorted({c.patient_control_number for c in claims
+                      if c.status.value != "23" and c.patient_control_number not in submissions})
+    if missing:
+        await store.lock_submission_ids(conn, missing)
+        submissions.update(await store.submissions(conn, missing))
     encounters: dict[str, UpdateReason] = {}
     for index, claim in enumerate(claims, start=1):
         encounter, reason = await _post_claim(conn, pending, submissions, remittance_id, sha, t, payer, index,
@@ -330,11 +337,6 @@ async def _post_claim(conn: asyncpg.Connection, pending: Pending, submissions: d
     if claim.patient_responsibility is not None and dom.money(claim.patient_responsibility) != share.total():
         raise Quarantine(f"ST {t.control_number} claim {index}: CLP05 does not equal the sum of PR adjustments")
     sub = submissions.get(claim.patient_control_number)
-    if sub is None and status != "23":
-        # Its ClaimSubmitted may be committing right now: wait for that, then look again (the
-        # handler takes the same lock, so a payment put in suspense here is re-posted there).
-        await store.lock_submission_id(conn, claim.patient_control_number)
-        sub = await store.submission(conn, claim.patient_control_number)
     if sub is None or status == "23":
         _post_unmatched(pending, remittance_id, sha, t, payer, index, claim, share, at)
         return None, "remittance"
