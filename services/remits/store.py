@@ -186,24 +186,34 @@ def _posting(r: asyncpg.Record) -> PostingRow:
         patient_account_id=r["patient_account_id"], reverses=r["reverses"], amounts=_amounts(r))
 
 
-async def original_posting(conn: asyncpg.Connection, claim_id: str, payer_id: str, pccn: str) -> PostingRow | None:
-    """The latest posting of this claim by this payer not yet reversed (the CLP07 first, else any),
-    with what its CAS said (for the exact reversal of it)."""
-    row = await conn.fetchrow(
-        "SELECT p.* FROM postings p WHERE p.claim_id = $1 AND p.payer_id = $2 AND p.status <> '22'"
+async def original_postings(conn: asyncpg.Connection, payer_id: str, asked: Sequence[tuple[str, str]]) -> dict[
+        tuple[str, str], tuple[PostingRow, list[PostingLineRow]] | None]:
+    """For each (claim id, CLP07) asked, the latest posting of that claim by this payer not yet
+    reversed (the CLP07 first, else any), with what its CAS said and its lines (for the exact
+    reversal of it), or None: two statements for all of them."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (q.claim_id, q.pccn) q.pccn AS asked_pccn, p.* FROM unnest($2::text[], $3::text[])"
+        " AS q (claim_id, pccn) JOIN postings p ON p.claim_id = q.claim_id AND p.payer_id = $1 AND p.status <> '22'"
         " AND NOT EXISTS (SELECT 1 FROM postings r WHERE r.reverses = p.posting_id)"
-        " ORDER BY (p.payer_claim_control = $3) DESC, p.posted_at DESC, p.posting_id DESC LIMIT 1",
-        claim_id, payer_id, pccn)
-    return None if row is None else _posting(row)
+        " ORDER BY q.claim_id, q.pccn, (p.payer_claim_control = q.pccn) DESC, p.posted_at DESC, p.posting_id DESC",
+        payer_id, [claim_id for claim_id, _ in asked], [pccn for _, pccn in asked])
+    found: dict[tuple[str, str], tuple[PostingRow, list[PostingLineRow]] | None] = dict.fromkeys(asked)
+    lines = await posting_line_rows(conn, [r["posting_id"] for r in rows]) if rows else {}
+    for r in rows:
+        found[(r["claim_id"], r["asked_pccn"])] = (_posting(r), lines.get(r["posting_id"], []))
+    return found
 
 
-async def posting_line_rows(conn: asyncpg.Connection, posting_id: str) -> list[PostingLineRow]:
-    rows = await conn.fetch("SELECT * FROM posting_lines WHERE posting_id = $1", posting_id)
-    return [PostingLineRow(posting_id=r["posting_id"], claim_id=r["claim_id"], encounter_id=r["encounter_id"],
-                           rank=r["rank"], charge_id=r["charge_id"], line_control=r["line_control"],
-                           charge=r["charge"], paid=r["paid"],
-                           share=Share(r["deductible"], r["coinsurance"], r["copay"], r["other"]))
-            for r in rows]
+async def posting_line_rows(conn: asyncpg.Connection, posting_ids: Sequence[str]) -> dict[str, list[PostingLineRow]]:
+    """The lines of these postings, by posting."""
+    rows = await conn.fetch("SELECT * FROM posting_lines WHERE posting_id = ANY($1::text[])", list(posting_ids))
+    out: dict[str, list[PostingLineRow]] = {}
+    for r in rows:
+        out.setdefault(r["posting_id"], []).append(PostingLineRow(
+            posting_id=r["posting_id"], claim_id=r["claim_id"], encounter_id=r["encounter_id"], rank=r["rank"],
+            charge_id=r["charge_id"], line_control=r["line_control"], charge=r["charge"], paid=r["paid"],
+            share=Share(r["deductible"], r["coinsurance"], r["copay"], r["other"])))
+    return out
 
 
 async def insert_posting_lines(conn: asyncpg.Connection, lines: Sequence[PostingLineRow]) -> None:

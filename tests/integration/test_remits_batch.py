@@ -234,7 +234,8 @@ async def test_a_file_costs_the_same_statements_for_one_claim_as_for_many(pool: 
     read, postings, lines and journals written (one each), the books locked, read (four) and
     journaled, the balances read (three, and the accounts' open credits when a patient owes
     something) and written, every event of the file in one outbox statement, the file's status:
-    19 for new balances, 18 for updates, whatever the file's size; 10 for claims held in suspense
+    19 for new balances, 18 for updates, whatever the file's size; 21 for reversals (what they
+    reverse and its lines read for all of them, the accounts' credits); 10 for claims held in suspense
     (their CLP01s locked and read again, no books to restate). A file seen before costs 2; a
     remittance seen before (same payer and TRN02, new envelope) 4."""
     async with pool.acquire() as conn:
@@ -249,9 +250,20 @@ async def test_a_file_costs_the_same_statements_for_one_claim_as_for_many(pool: 
                                       at=NOW + timedelta(minutes=answer))
                 await assert_books_hold(conn, result.remittance_ids)
                 sent[f"{size} claims, balances {('created', 'updated')[answer]}"] = counting.sent
-        # The second answer pays the copay too: each balance updated, down to zero.
+            counting = Counting(conn)  # the payer takes its second answer back: what each reverses, read at once
+            result = await ingest(cast(asyncpg.Connection, counting), f"EFTSR{size}", 950 + size,
+                                  *(paid(sub, "25.00", f"PST{size}{n}", "22") for n, sub in enumerate(subs)),
+                                  at=NOW + timedelta(minutes=2))
+            await assert_books_hold(conn, result.remittance_ids)
+            sent[f"{size} claims reversed"] = counting.sent
+        # The second answer paid the copay too (each balance updated down to zero), its reversal
+        # gave the first answer's copay back to the patient; every reversal names the second answer.
         assert await conn.fetchval("SELECT count(*) FROM balances WHERE patient_account_id = 'PA-ST6'"
-                                   " AND total = 0 AND revision = 2") == 6
+                                   " AND total = 10.00 AND revision = 3") == 6
+        assert await conn.fetchval(
+            "SELECT count(*) FROM postings r JOIN postings p ON p.posting_id = r.reverses JOIN remittances m"
+            " ON m.remittance_id = p.remittance_id WHERE r.reported_submission LIKE 'SBst6x%'"
+            " AND m.trace_number = 'EFTST61' AND r.paid = -p.paid") == 6
         for size in (1, 6):  # CLP01s remits never saw: each waits (its lock) and is looked up again, then suspense
             counting = Counting(conn)
             await ingest(cast(asyncpg.Connection, counting), f"EFTSU{size}", 940 + size,
@@ -266,5 +278,6 @@ async def test_a_file_costs_the_same_statements_for_one_claim_as_for_many(pool: 
             assert seen.status == "duplicate"
             sent[name] = counting.sent
         assert sent == {"1 claims, balances created": 19, "1 claims, balances updated": 18,
-                        "6 claims, balances created": 19, "6 claims, balances updated": 18, "1 claims unknown": 10,
+                        "6 claims, balances created": 19, "6 claims, balances updated": 18, "1 claims reversed": 21,
+                        "6 claims reversed": 21, "1 claims unknown": 10,
                         "6 claims unknown": 10, "file seen": 2, "remittance seen": 4}

@@ -76,6 +76,10 @@ class IngestResult:
     duplicates: list[str] = field(default_factory=list)
 
 
+Original = tuple[PostingRow, list[PostingLineRow]] | None
+"""The posting a reversal reverses, with its lines (store.original_postings)."""
+
+
 @dataclass
 class Pending:
     """What claim payments post, kept in posting order and written in a few statements by `flush`
@@ -88,6 +92,11 @@ class Pending:
     denials: list[DenialRow] = field(default_factory=list)
     held: list[SuspenseRow] = field(default_factory=list)
     events: Events = field(default_factory=list)
+    originals: dict[tuple[str, str], Original] = field(default_factory=dict)
+    """What a reversal (CLP02 22) of (claim id, CLP07) reverses, read for the whole transaction set
+    before its claims post; good for a claim no earlier claim payment of the set posted to."""
+    claims: set[str] = field(default_factory=set)
+    """The claims this set posted to so far."""
 
     def event(self, event: BaseModel, at: datetime) -> None:
         self.events.append((event, at, None))
@@ -258,6 +267,11 @@ async def _post_transaction(conn: asyncpg.Connection, remittance: RemittanceRow,
     if missing:
         await store.lock_submission_ids(conn, missing)
         submissions.update(await store.submissions(conn, missing))
+    # What the reversals reverse, in one read (two statements) for all of them.
+    reversed_ = sorted({(submissions[c.patient_control_number].claim_id, c.payer_claim_control_number)
+                        for c in claims if c.status.value == "22" and c.patient_control_number in submissions})
+    if reversed_:
+        pending.originals = await store.original_postings(conn, payer.payer_id, reversed_)
     encounters: dict[str, UpdateReason] = {}
     for index, claim in enumerate(claims, start=1):
         encounter, reason = await _post_claim(conn, pending, submissions, remittance_id, sha, t, payer, index,
@@ -385,18 +399,18 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
     amounts = dom.amounts_of(claim) if status != "25" else dom.PostedAmounts(ZERO, dom.money(claim.paid))
     effects = [(e.charge_id, e.line_control_number, e.charge, e.paid, e.share)
                for e in dom.line_effects(claim, expected)]
-    reverses = None
+    reverses = original = None
     if status == "22":
-        await pending.flush(conn)  # its original may be a posting of this same file
-        original = await store.original_posting(conn, sub.claim_id, payer.payer_id,
-                                                claim.payer_claim_control_number)
-        if original is not None:
+        found = await _original(conn, pending, sub.claim_id, payer.payer_id, claim.payer_claim_control_number)
+        if found is not None:
+            original, original_lines = found
             reverses = original.posting_id
             rank = original.rank
             if original.paid == -dom.money(claim.paid):  # the payer took back exactly what was posted
                 amounts = original.amounts.negated()
                 effects = [(r.charge_id, r.line_control, -r.charge, -r.paid, r.share.negated())
-                           for r in await store.posting_line_rows(conn, reverses)]
+                           for r in original_lines]
+    pending.claims.add(sub.claim_id)
     scope, denial_items = dom.denials(claim, expected)
     outcome: PostingOutcome = "reversed" if status == "22" else ("denied" if scope == "claim" else "posted")
     pending.postings.append(replace(
@@ -425,7 +439,7 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
     }
     if status == "22":
         pending.event(ClaimPaymentReversed(**common, reversed_remittance_id=(
-            original.remittance_id if reverses and original is not None else None)), at)
+            original.remittance_id if original is not None else None)), at)
         return Posted(posting_id, sub.encounter_id, "payment_reversal")
     if scope != "claim" and status != "25":
         pending.event(ClaimPaymentPosted(**common), at)
@@ -450,6 +464,16 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
             total_expected_allowed=variance.total_expected, total_allowed=variance.total_allowed,
             total_variance=variance.total_variance, tolerance=limit, detected_at=at), at)
     return Posted(posting_id, sub.encounter_id, "next_payer_remittance" if rank > 1 else "remittance")
+
+
+async def _original(conn: asyncpg.Connection, pending: Pending, claim_id: str, payer_id: str, pccn: str) -> Original:
+    """What a reversal of the claim reverses: as read before the set's claims posted, unless a claim
+    payment of the set posted to that claim since (its original may be that posting, or that
+    posting a reversal of it): then read again after the set's postings so far are written."""
+    if claim_id not in pending.claims and (claim_id, pccn) in pending.originals:
+        return pending.originals[(claim_id, pccn)]
+    await pending.flush(conn)
+    return (await store.original_postings(conn, payer_id, [(claim_id, pccn)]))[(claim_id, pccn)]
 
 
 async def _post_plb(conn: asyncpg.Connection, pending: Pending, remittance_id: str, t: RemittanceTransaction,
