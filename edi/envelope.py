@@ -9,7 +9,7 @@ from datetime import datetime
 
 from edi.errors import X12EnvelopeError, X12Error
 from edi.issues import X12Issue
-from edi.segments import DEFAULT_DELIMITERS, Delimiters, Segment, parse_segments
+from edi.segments import DEFAULT_DELIMITERS, Delimiters, Segment, is_digits, parse_segments
 
 
 @dataclass
@@ -70,7 +70,7 @@ def _finding(seg: Segment, i: int, message: str) -> X12Issue:
 
 def _count(seg: Segment, i: int, expected: int, what: str) -> list[X12Issue]:
     value = seg.el(i)
-    if not value.isdigit():
+    if not is_digits(value):
         return [_finding(seg, i, f"{seg.name(i)} is not a number")]
     if int(value) != expected:
         return [_finding(seg, i, f"{seg.name(i)} says {int(value)} {what}, found {expected}")]
@@ -138,7 +138,7 @@ def _read_one(segments: list[Segment]) -> Interchange:
     isa = segments[0]
     if isa.tag != "ISA":
         raise _env_error(isa, "segment outside an interchange (no ISA)")
-    if not isa.el(13).isdigit() or len(isa.el(13)) != 9:
+    if not is_digits(isa.el(13)) or len(isa.el(13)) != 9:
         raise _env_error(isa, "ISA13 must be a 9-digit control number")
     interchange = Interchange(
         delimiters=isa.delimiters,
@@ -185,7 +185,7 @@ def _read_one(segments: list[Segment]) -> Interchange:
         elif tag == "GS":
             if group is not None:
                 raise _env_error(seg, "GS before GE closed the group")
-            if not seg.el(6).isdigit():
+            if not is_digits(seg.el(6)):
                 raise _env_error(seg, "GS06 must be a numeric control number")
             gs = seg
             group = FunctionalGroup(seg.el(1), seg.el(2), seg.el(3), seg.el(4), seg.el(5), seg.el(6), seg.el(8))

@@ -13,6 +13,13 @@ _ISA_ELEMENTS = 16
 _TAG_RE = re.compile(r"[A-Z][A-Z0-9]{1,2}")
 
 
+def is_digits(text: str) -> bool:
+    """ASCII digits only, at least one. str.isdigit() alone also takes superscripts such as '\u00b9',
+    which int() then refuses with a bare ValueError, and other scripts' digits, which are no
+    X12 number."""
+    return text.isascii() and text.isdigit()
+
+
 @dataclass(frozen=True)
 class Delimiters:
     element: str = "*"

@@ -18,6 +18,7 @@ from typing import Any
 from edi.envelope import Interchange, TransactionSet, read_interchanges
 from edi.errors import X12EnvelopeError, X12Error
 from edi.issues import X12Issue, issue_from_error
+from edi.segments import is_digits
 from edi.x835.balancing import BalanceCheck, balancing_issues
 from edi.x837.checks import check_837p
 
@@ -110,7 +111,7 @@ def _redact(message: str) -> str:
 
 
 def _pyx12_issue(err: dict[str, Any], line: Any, segment_id: str | None, element: str | None = None) -> X12Issue:
-    position = int(line) if isinstance(line, int) or (isinstance(line, str) and line.isdigit()) else None
+    position = int(line) if isinstance(line, int) or (isinstance(line, str) and is_digits(line)) else None
     message = _redact(str(err.get("err_str", ""))) or "pyx12 reported an error"
     if element:
         message = f"{element}: {message}"

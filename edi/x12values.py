@@ -13,12 +13,13 @@ from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import TypeVar
 
+from edi.segments import is_digits
 from edi.x12 import Segment, X12SyntaxError
 
 # X12 "R" (decimal) values: optional minus, digits with an optional fraction; no exponent or plus
 # sign, which Decimal() would otherwise accept silently.
-_DECIMAL_RE = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
-_INT_RE = re.compile(r"\d+")
+_DECIMAL_RE = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)", re.ASCII)
+_INT_RE = re.compile(r"\d+", re.ASCII)
 _CENT = Decimal("0.01")
 
 E = TypeVar("E", bound=StrEnum)
@@ -83,7 +84,7 @@ def required_date(seg: Segment, i: int) -> date:
 
 
 def _date(seg: Segment, i: int, value: str) -> date:
-    if len(value) != 8 or not value.isdigit():
+    if len(value) != 8 or not is_digits(value):
         raise element_error(seg, i, "is not a CCYYMMDD date")
     try:
         return date(int(value[:4]), int(value[4:6]), int(value[6:]))

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from edi import validate
-from edi.segments import parse_segments, read_delimiters
+from edi.segments import is_digits, parse_segments, read_delimiters
 from edi.ta1 import InterchangeAck, InterchangeAckCode, write_ta1
 from edi.x12 import EnvelopeParams, FunctionalGroup, Interchange, TransactionSet, X12Error, read_interchange
 from edi.x277ca import write_277ca
@@ -101,7 +101,7 @@ def _segment_error(ts: TransactionSet, position: int | None, segment_id: str | N
         return ()
     seg = ts.segments[position - first]
     elements: tuple[ElementError, ...] = ()
-    if element and element[len(seg.tag):].isdigit():
+    if element and is_digits(element[len(seg.tag):]):
         elements = (ElementError(position=int(element[len(seg.tag):]), code=element_code),)
     return (SegmentError(segment_id=segment_id or seg.tag, position=position - first + 1,
                          code="8", element_errors=elements),)
@@ -162,7 +162,7 @@ def _interchange_ack(text: str, code: InterchangeAckCode, note: str) -> tuple[In
     start = text.index("ISA")
     isa = text[start:text.find(delimiters.segment, start)].split(delimiters.element)
     icn = isa[13] if len(isa) > 13 else ""
-    if not (icn.isdigit() and len(icn) == 9):
+    if not (is_digits(icn) and len(icn) == 9):
         return None
     return InterchangeAck(icn, isa[9], isa[10], code, note), isa[6].strip()
 
@@ -349,7 +349,7 @@ class Sandbox:
             if park.name.endswith(".part") or "--" not in park.name:
                 continue
             due, _, name = park.name.partition("--")
-            if not due.isdigit() or int(due) > now_ms:
+            if not is_digits(due) or int(due) > now_ms:
                 continue
             await self.exchange.write("inbound/remits", name, park.read_bytes())
             park.unlink()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from edi.envelope import Interchange, read_interchanges
 from edi.errors import X12EnvelopeError
-from edi.segments import Segment
+from edi.segments import Segment, is_digits
 from edi.ta1.model import NOTE_TEXT, InterchangeAck, InterchangeAckCode
 from edi.x12values import element_error, parse_enum
 
@@ -24,7 +24,7 @@ def interchange_acks(interchange: Interchange) -> list[InterchangeAck]:
 
 def read_segment(seg: Segment) -> InterchangeAck:
     control = seg.el(1)
-    if not (control.isdigit() and len(control) <= 9):
+    if not (is_digits(control) and len(control) <= 9):
         # Some senders drop ISA13's leading zeros here ("101"); the number is what matches.
         raise element_error(seg, 1, "must be the ISA13 control number of the acknowledged interchange")
     note = seg.el(5)

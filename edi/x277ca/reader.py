@@ -8,6 +8,7 @@ from decimal import Decimal
 from edi.composites import Procedure
 from edi.envelope import read_interchanges, transaction_sets
 from edi.issues import X12Issue
+from edi.segments import is_digits
 from edi.x12 import Segment, TransactionSet
 from edi.x12values import (
     Cursor,
@@ -56,7 +57,7 @@ def read_transaction_set(ts: TransactionSet) -> ClaimAckTransaction:
     expect_code(bht, 1, ("0085",))
     created = required_date(bht, 4)
     clock = required(bht, 5)
-    if not clock.isdigit() or len(clock) not in (4, 6, 7, 8):
+    if not is_digits(clock) or len(clock) not in (4, 6, 7, 8):
         raise element_error(bht, 5, "is not an HHMM[SS] time")
     try:
         stamp = datetime(created.year, created.month, created.day, int(clock[:2]), int(clock[2:4]),

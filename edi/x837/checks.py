@@ -33,8 +33,8 @@ def _check_npi(seg: Segment) -> Iterator[X12Issue]:
         yield _issue(seg, "npi_check_digit", "NM109", "NM109 is not a valid NPI (check digit or shape)")
 
 
-_NDC11 = re.compile(r"\d{11}")
-_CLIA = re.compile(r"\d{2}D\d{7}")
+_NDC11 = re.compile(r"\d{11}", re.ASCII)
+_CLIA = re.compile(r"\d{2}D\d{7}", re.ASCII)
 
 
 def _check_codes(seg: Segment) -> Iterator[X12Issue]:

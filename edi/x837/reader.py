@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from edi.envelope import Interchange, TransactionSet, read_interchange
 from edi.errors import X12Error
 from edi.issues import X12Issue
-from edi.segments import Segment
+from edi.segments import Segment, is_digits
 from edi.x837.model import READING, Claim, ClaimBatch
 
 Doc = dict[str, Any]
@@ -404,7 +404,7 @@ def read_837p_document(interchange: Interchange) -> Read837P:
         "sender_id": interchange.sender_id,
         "receiver_id": interchange.receiver_id,
         "interchange_control_number": int(interchange.control_number),
-        "group_control_number": int(group.control_number) if group.control_number.isdigit() else 1,
+        "group_control_number": int(group.control_number) if is_digits(group.control_number) else 1,
         "usage_indicator": interchange.usage_indicator,
     }
     try:

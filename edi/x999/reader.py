@@ -6,6 +6,7 @@ IK404 (a copy of the bad element) is read past and never kept: it may be PHI.
 from __future__ import annotations
 
 from edi.envelope import read_interchanges, transaction_sets
+from edi.segments import is_digits
 from edi.x12 import Segment, TransactionSet, X12EnvelopeError
 from edi.x12values import Cursor, element_error, optional_int, parse_enum, required, required_int
 from edi.x999.model import (
@@ -109,10 +110,10 @@ def _read_segment_error(cur: Cursor) -> SegmentError:
 
 def _read_element_error(ik4: Segment) -> ElementError:
     parts = ik4.comps(1)
-    if not parts or not parts[0].isdigit():
+    if not parts or not is_digits(parts[0]):
         raise element_error(ik4, 1, "needs a numeric element position")
     for part in parts[1:3]:
-        if part and not part.isdigit():
+        if part and not is_digits(part):
             raise element_error(ik4, 1, "has a non-numeric component or repetition position")
     component = int(parts[1]) if len(parts) > 1 and parts[1] else None
     repetition = int(parts[2]) if len(parts) > 2 and parts[2] else None

@@ -28,6 +28,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from edi.segments import is_digits
 from services.chassis.icd10cm import CodeFileError
 from services.claims.domain.payers import NOT_CSV
 
@@ -218,7 +219,7 @@ def parse_mue(text: str, source_file: str, quarter: str) -> list[Mue]:
     for n, row in _data_rows(text, ("hcpcs",), "practitioner MUE"):
         if len(row) < 3:
             raise CodeFileError(n, len(row) + 1, "an MUE row has at least 3 columns (code, value, indicator)")
-        if not row[1].isdigit():
+        if not is_digits(row[1]):
             raise CodeFileError(n, 2, f"{row[1]!r} is not a whole number of units")
         indicator = row[2][:1]
         if indicator not in {"1", "2", "3"}:

@@ -248,6 +248,25 @@ def test_trailer_counts_are_findings_of_the_interchange() -> None:
     ]
 
 
+def test_numbers_are_ascii_digits_only() -> None:
+    from edi.segments import is_digits
+
+    assert is_digits("0123456789")
+    # str.isdigit() takes all three; int() refuses the superscript (a bare ValueError before).
+    assert not any(is_digits(text) for text in ("\u00b91", "\u0661\u0662", "", "1 ", "-1"))
+
+
+def test_a_count_or_control_number_in_other_digits_is_a_finding_or_a_named_error() -> None:
+    from edi.envelope import read_interchanges
+    from edi.ta1 import read_ta1
+
+    text = rejoin([*lines_of(sample())[:5], "SE*\u00b94*0001", "GE*1*1", "IEA*1*000000001"])
+    [interchange] = read_interchanges(text)
+    assert ("SE01", "SE01 is not a number") in [(f.element, f.message) for f in interchange.findings]
+    with pytest.raises(X12Error, match=r"TA101 must be the ISA13"):
+        read_ta1(sample().replace("~GS*", "~TA1*\u00b900000077*250304*0506*R*001~GS*", 1))
+
+
 def test_ta1_alone_and_before_the_groups() -> None:
     from edi.envelope import read_interchanges
     from edi.ta1 import InterchangeAck, InterchangeAckCode, read_ta1, write_ta1
