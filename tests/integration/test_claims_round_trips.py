@@ -28,43 +28,13 @@ from services.claims.app import DEFINITION
 from services.claims.domain.claim import Claim
 from services.claims.service import acknowledgments, adjudication, assembly, operator, submission
 from services.claims.store import ClaimsStore
+from tests.support.counting import Counting
 from tests.support.testsvc import example
 
 pytestmark = pytest.mark.integration
 NOW = datetime.now(UTC).replace(microsecond=0)
 DOS = (NOW - timedelta(days=5)).date().isoformat()
 REPO = Path(__file__).resolve().parents[2]
-
-
-class Counting:
-    """A connection that counts the statements sent through it (each is a round trip; an
-    executemany is one pipelined round trip)."""
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self._conn = conn
-        self.sent = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._conn, name)
-
-    async def _count(self, method: str, *args: Any) -> Any:
-        self.sent += 1
-        return await getattr(self._conn, method)(*args)
-
-    async def execute(self, *args: Any) -> Any:
-        return await self._count("execute", *args)
-
-    async def executemany(self, *args: Any) -> Any:
-        return await self._count("executemany", *args)
-
-    async def fetch(self, *args: Any) -> Any:
-        return await self._count("fetch", *args)
-
-    async def fetchrow(self, *args: Any) -> Any:
-        return await self._count("fetchrow", *args)
-
-    async def fetchval(self, *args: Any) -> Any:
-        return await self._count("fetchval", *args)
 
 
 @pytest.fixture(scope="module")
