@@ -8,6 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -207,39 +208,43 @@ async def record_key(
     )
 
 
-async def post_charge(
-    conn: asyncpg.Connection,
-    *,
-    charge_id: str,
-    encounter_id: str,
-    idempotency_key: str,
-    line: dict[str, Any],
-    amount: Decimal,
-    replaces_charge_id: str | None,
-    kind: str,
-    source_charge_id: str,
-    event_id: Any,
-    at: datetime,
-) -> None:
-    """The charge, its ledger entry and its key's outcome ('posted'), in one statement."""
+@dataclass(frozen=True)
+class Posting:
+    """A charge to post: the charge, its ledger entry and its key's outcome ('posted')."""
+
+    charge_id: str
+    encounter_id: str
+    idempotency_key: str
+    line_json: str  # the ChargePosted payload, serialized
+    amount: Decimal
+    replaces_charge_id: str | None
+    kind: str
+    source_charge_id: str
+    event_id: UUID
+    at: datetime
+
+
+async def post_charges(conn: asyncpg.Connection, postings: list[Posting]) -> None:
+    """The postings, in their order, in one statement: a row per posting in each of charges,
+    ledger_entries and intake_keys (a correction may replace a charge posted before it in the list:
+    the foreign keys are checked at the statement's end)."""
+    columns = ("charge_id", "encounter_id", "idempotency_key", "line_json", "amount", "replaces_charge_id", "kind",
+               "source_charge_id", "event_id", "at")
     await conn.execute(
-        "WITH charge AS (INSERT INTO charges (charge_id, encounter_id, idempotency_key, line, amount,"
-        " replaces_charge_id, posted_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING charge_id),"
+        "WITH p AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],"
+        " $7::text[], $8::text[], $9::uuid[], $10::timestamptz[], $11::text[]) WITH ORDINALITY"
+        " AS p(charge_id, encounter_id, idempotency_key, line, amount, replaces_charge_id, kind, source_charge_id,"
+        " event_id, at, entry_id, n)),"
+        " charge AS (INSERT INTO charges (charge_id, encounter_id, idempotency_key, line, amount, replaces_charge_id,"
+        " posted_at) SELECT charge_id, encounter_id, idempotency_key, line::jsonb, amount, replaces_charge_id, at"
+        " FROM p ORDER BY n),"
         " entry AS (INSERT INTO ledger_entries (entry_id, charge_id, kind, amount, idempotency_key, entered_at)"
-        " SELECT $8, charge_id, 'post', $5, $3, $7 FROM charge)"
+        " SELECT entry_id, charge_id, 'post', amount, idempotency_key, at FROM p ORDER BY n)"
         " INSERT INTO intake_keys (idempotency_key, encounter_id, kind, source_charge_id, outcome, charge_id, reasons,"
-        " event_id, processed_at) SELECT $3, $2, $9, $10, 'posted', charge_id, '[]'::jsonb, $11, $7 FROM charge",
-        charge_id,
-        encounter_id,
-        idempotency_key,
-        line,
-        amount,
-        replaces_charge_id,
-        at,
-        new_id("led"),
-        kind,
-        source_charge_id,
-        event_id,
+        " event_id, processed_at) SELECT idempotency_key, encounter_id, kind, source_charge_id, 'posted', charge_id,"
+        " '[]'::jsonb, event_id, at FROM p ORDER BY n",
+        *([getattr(p, c) for p in postings] for c in columns),
+        [new_id("led") for _ in postings],
     )
 
 

@@ -77,29 +77,35 @@ async def test_statements_per_batch_do_not_grow_with_its_charges(platform: Setti
         outcomes, counts[f"{len(lines)} x ChargeSubmitted of 2 encounters"] = await applied(platform, charges, lines)
         assert outcomes == [APPLIED] * len(lines)
     print(json.dumps(counts))
-    # Before the prefetch (main at 0753960): 11, 11, 11, 35: 3 per batch, then 4 per registration
-    # and 4 per charge (its key, its encounter locked, the posting, the outbox row).
+    # Before the unit of work (main at 0753960): 11, 11, 11, 35: 3 per batch (inbox, park keys),
+    # then 4 per registration and 4 per charge (its key, its encounter locked, the posting, the
+    # outbox row). Now per batch: those 3, the encounter ids and the locked encounters (and the
+    # keys, and one statement for all postings); per registration its account and the upsert;
+    # per charge its outbox row (ChargePosted) only.
     assert counts == {
-        "2 x EncounterRegistered (1)": 9, "2 x ChargeSubmitted of 2 encounters": 10,
-        "2 x EncounterRegistered (4)": 9, "8 x ChargeSubmitted of 2 encounters": 22,
+        "2 x EncounterRegistered (1)": 9, "2 x ChargeSubmitted of 2 encounters": 9,
+        "2 x EncounterRegistered (4)": 9, "8 x ChargeSubmitted of 2 encounters": 15,
     }
 
 
-async def books(platform: Settings, source_encounter_id: str) -> tuple[list[str], Decimal, list[dict[str, Any]]]:
-    """An encounter's events (types, in order), ledger total and intake key outcomes."""
+Books = tuple[list[tuple[str, dict[str, Any]]], Decimal, list[dict[str, Any]]]
+
+
+async def books(platform: Settings, source_encounter_id: str) -> Books:
+    """An encounter's events (type and payload, in order), ledger total and intake key outcomes."""
     conn = await asyncpg.connect(platform.database_url("charges"))  # type: ignore[arg-type]
     try:
         encounter_id = await conn.fetchval(
             "SELECT encounter_id FROM encounter_ids WHERE source_system = $1 AND source_encounter_id = $2",
             intake.SYSTEM, source_encounter_id)
-        types = [r["event_type"].split(".")[2] for r in await conn.fetch(
-            "SELECT event_type FROM outbox WHERE subject = $1 ORDER BY seq", encounter_id)]
+        events = [(r["event_type"].split(".")[2], json.loads(r["payload"])) for r in await conn.fetch(
+            "SELECT event_type, payload FROM outbox WHERE subject = $1 ORDER BY seq", encounter_id)]
         total = await conn.fetchval(
             "SELECT COALESCE(sum(l.amount), 0) FROM ledger_entries l JOIN charges c USING (charge_id)"
             " WHERE c.encounter_id = $1", encounter_id)
         keys = [dict(r) for r in await conn.fetch(
             "SELECT source_charge_id, outcome FROM intake_keys WHERE encounter_id = $1", encounter_id)]
-        return types, total, keys
+        return events, total, keys
     finally:
         await conn.close()
 
@@ -125,13 +131,25 @@ async def test_one_batch_carries_an_encounters_whole_story(platform: Settings, c
     ]
     outcomes, _ = await applied(platform, charges, batch)
     assert outcomes == [PARKED, *[APPLIED] * 7]
-    types, total, keys = await books(platform, sei)
-    assert types == ["ChargePosted", "ChargePosted", "ChargePosted", "ChargeRejected", "ChargeReversed",
-                     "ChargePosted", "EncounterReadyToBill"]
+    events, total, keys = await books(platform, sei)
+    assert [name for name, _ in events] == ["ChargePosted", "ChargePosted", "ChargePosted", "ChargeRejected",
+                                            "ChargeReversed", "ChargePosted", "EncounterReadyToBill"]
     assert total == Decimal("340.00")  # 150 (early) + 150 + 35 - 35 + 40; the repeat and the bad line post nothing
     assert sorted((k["source_charge_id"], k["outcome"]) for k in keys) == sorted([
         (early, "posted"), (first, "posted"), (second, "posted"), (bad, "rejected"), (fixed, "posted")])
     outcomes, _ = await applied(platform, charges, [intake.charge(sei, late), intake.charge(sei, late)])
     assert outcomes == [APPLIED, APPLIED]
-    types, total, _ = await books(platform, sei)
-    assert types[-2:] == ["ChargePosted", "EncounterReadyToBill"] and total == Decimal("490.00")
+    assert billed(events) == 3
+    events, total, _ = await books(platform, sei)
+    assert [name for name, _ in events][-2:] == ["ChargePosted", "EncounterReadyToBill"]
+    assert total == Decimal("490.00") and billed(events) == 4
+
+
+def billed(events: list[tuple[str, dict[str, Any]]]) -> int:
+    """How many charges the last EncounterReadyToBill lists; they must be every charge posted and
+    not reversed."""
+    posted = {p["charge_id"] for name, p in events if name == "ChargePosted"}
+    reversed_ = {p["charge_id"] for name, p in events if name == "ChargeReversed"}
+    ready = [p for name, p in events if name == "EncounterReadyToBill"][-1]
+    assert sorted(ready["charge_ids"]) == sorted(posted - reversed_)
+    return len(ready["charge_ids"])

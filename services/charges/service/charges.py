@@ -106,6 +106,7 @@ async def _original(
     """The charge a correction or void names; None when it parked or rejected the event."""
     if await _already_processed(ctx, event.idempotency_key):
         return None
+    await unit.flush(ctx)  # the charge it names may be posted in this transaction
     original = await store.charge_by_key(ctx.conn, original_key)
     if original is None:
         seen = await unit.key_outcome(ctx, original_key)
@@ -160,13 +161,12 @@ async def _post_line(
     charge_id = new_id("chg")
     posted = _posted_event(event, details, encounter, charge_id, assessment.line, unit_price, replaces, ctx,
                            assessment.result.warnings)
-    await store.post_charge(
-        ctx.conn, charge_id=charge_id, encounter_id=encounter_id, idempotency_key=event.idempotency_key,
-        line=posted.model_dump(mode="json"), amount=posted.amount,
+    unit.post(ctx, store.Posting(
+        charge_id=charge_id, encounter_id=encounter_id, idempotency_key=event.idempotency_key,
+        line_json=posted.model_dump_json(), amount=posted.amount,
         replaces_charge_id=replaces.charge_id if replaces else None, kind="corrected" if replaces else "submitted",
         source_charge_id=event.source_charge_id, event_id=ctx.envelope.id, at=ctx.clock.now(),
-    )
-    unit.keyed(ctx, event.idempotency_key, store.KeyOutcome("posted", charge_id, encounter_id))
+    ))
     if replaces is not None:
         reversal_id, amount = await store.reverse_charge(
             ctx.conn, charge_id=replaces.charge_id, idempotency_key=event.idempotency_key, reason="corrected",

@@ -146,6 +146,7 @@ async def release_to_billing(ctx: HandlerContext, encounter_id: str) -> None:
     encounter = await unit.encounter(ctx, encounter_id, lock=True)
     if encounter is None or encounter.closed_at is None:
         return
+    await unit.flush(ctx)  # charges and keys of this transaction, read below
     if encounter.billed_revision == 0 and await store.awaited_charges(ctx.conn, encounter_id):
         return  # the sender listed charges still in flight: bill them together
     charges = await store.active_charges(ctx.conn, encounter_id)

@@ -1,11 +1,16 @@
-"""The charges' unit of work for one consumer transaction: an identity map of what its handlers
-read (our encounter ids, the encounters they lock, intake key outcomes, chargemaster items).
+"""The charges' unit of work for one consumer transaction (UNIT, the consumer's UnitOfWork): an
+identity map of what its handlers read (our encounter ids, the encounters they lock, intake key
+outcomes, chargemaster items), and the charges they post, written together.
 
-`prefetch` loads it for every event of a batch at once, in a few set-based statements, before
-the first handler runs; a handler that misses (an event type without a prefetch, a key a
+`prefetch` loads the map for every event of a batch at once, in a few set-based statements,
+before the first handler runs; a handler that misses (an event type without a prefetch, a key a
 release brought in) loads what it needs and keeps it here. Every write of a handler to what is
 kept here goes through here too, so a later event of the same batch reads what an earlier one
 wrote: a charge after the registration of its encounter, a correction after its charge.
+
+Postings (the charge, its ledger entry, its key's outcome) are buffered and written in one
+statement by `flush`: before the commit, and before any read of what they write (`flush` before
+reading charges, the ledger or intake keys from the database).
 
 It lives in the transaction's memo, so nothing outlives a commit or a rollback.
 """
@@ -42,6 +47,8 @@ class Unit:
     chargemaster: dict[str, ChargemasterItem | None] = field(default_factory=dict)
     # Encounter details validated once per encounter and batch, by our id.
     details: dict[str, EncounterDetails] = field(default_factory=dict)
+    # Charges posted and not yet written, in posting order.
+    postings: list[store.Posting] = field(default_factory=list)
 
 
 def unit(ctx: HandlerContext) -> Unit:
@@ -64,6 +71,34 @@ async def prefetch(ctx: HandlerContext, events: list[EncounterEvent]) -> None:
                                                  if isinstance(e, intake.ChargeCorrected)]
     await _key_outcomes(ctx, state, keys)
     await _chargemaster(ctx, state, [e.chargemaster_code for e in lines if e.chargemaster_code is not None])
+
+
+def post(ctx: HandlerContext, posting: store.Posting) -> None:
+    """Post a charge (written by the next `flush`); its key reads as posted from now on."""
+    state = unit(ctx)
+    state.postings.append(posting)
+    state.keys[posting.idempotency_key] = KeyOutcome("posted", posting.charge_id, posting.encounter_id)
+
+
+async def flush(ctx: HandlerContext) -> None:
+    """Write the buffered postings: call before reading charges, the ledger or intake keys."""
+    state = unit(ctx)
+    if state.postings:
+        await store.post_charges(ctx.conn, state.postings)
+        state.postings = []
+
+
+class _Unit:
+    """The charges' UnitOfWork for the consumer (see the module doc)."""
+
+    async def prefetch(self, ctx: HandlerContext, events: list[EncounterEvent]) -> None:
+        await prefetch(ctx, events)
+
+    async def flush(self, ctx: HandlerContext) -> None:
+        await flush(ctx)
+
+
+UNIT = _Unit()
 
 
 async def encounter_id(ctx: HandlerContext, source_system: str, source_encounter_id: str) -> str:
