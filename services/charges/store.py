@@ -25,6 +25,7 @@ class EncounterRow:
     details_json: str  # read as text: the charge path validates it once, straight from the JSON
     closed_at: datetime | None
     billed_revision: int
+    expected_charges: list[str]  # idempotency keys the sender listed at close: billing waits for them
 
     @cached_property
     def details(self) -> dict[str, Any]:
@@ -83,7 +84,8 @@ async def encounter_ids_for(conn: asyncpg.Connection, pairs: list[EncounterPair]
     return found
 
 
-_ENCOUNTER_COLUMNS = "encounter_id, patient_account_id, details::text AS details_json, closed_at, billed_revision"
+_ENCOUNTER_COLUMNS = ("encounter_id, patient_account_id, details::text AS details_json, closed_at, billed_revision,"
+                      " expected_charges")
 
 
 async def lock_encounters(conn: asyncpg.Connection, encounter_ids: list[str]) -> dict[str, EncounterRow]:
@@ -154,16 +156,6 @@ async def close_encounter(
         closed_at,
         expected_keys,
     )
-
-
-async def awaited_charges(conn: asyncpg.Connection, encounter_id: str) -> int:
-    """How many charges the sender listed at close that have not been processed yet."""
-    waiting: int = await conn.fetchval(
-        "SELECT count(*) FROM encounters e, unnest(e.expected_charges) AS k(key)"
-        " WHERE e.encounter_id = $1 AND NOT EXISTS (SELECT 1 FROM intake_keys i WHERE i.idempotency_key = k.key)",
-        encounter_id,
-    )
-    return waiting
 
 
 async def set_billed_revision(conn: asyncpg.Connection, encounter_id: str, revision: int) -> None:

@@ -153,3 +153,26 @@ def billed(events: list[tuple[str, dict[str, Any]]]) -> int:
     ready = [p for name, p in events if name == "EncounterReadyToBill"][-1]
     assert sorted(ready["charge_ids"]) == sorted(posted - reversed_)
     return len(ready["charge_ids"])
+
+
+async def test_a_closed_encounter_bills_once_the_charges_it_listed_are_in(platform: Settings, charges: Runtime) -> None:
+    """Closed listing three charges: a batch with two of them bills nothing and sends a statement
+    for no charge beyond its outbox row; the batch with the third (rejected: it counts as
+    processed) bills the two posted."""
+    sei, tag = intake.new_encounter_id(), uuid.uuid4().hex[:8]
+    first, second, bad = (f"{tag}-{n}" for n in ("c1", "c2", "bad"))
+    outcomes, _ = await applied(platform, charges, [intake.encounter(sei), intake.closed(sei, first, second, bad)])
+    assert outcomes == [APPLIED, APPLIED]
+    outcomes, sent = await applied(platform, charges, [intake.charge(sei, first), intake.charge(sei, second)])
+    assert outcomes == [APPLIED, APPLIED]
+    events, _, _ = await books(platform, sei)
+    assert [name for name, _ in events] == ["ChargePosted", "ChargePosted"]
+    # 3 for the batch (inbox, park keys), 3 for the unit (ids, locks, keys incl. the listed
+    # ones), the postings, 2 outbox rows. Before (main at 0753960): 13, 4 per charge and 2 more
+    # per charge to ask the database whether billing still waits.
+    assert sent == 9
+    outcomes, _ = await applied(platform, charges, [intake.charge(sei, bad, diagnosis_pointers=[9])])
+    assert outcomes == [APPLIED]
+    events, total, _ = await books(platform, sei)
+    assert [name for name, _ in events][-2:] == ["ChargeRejected", "EncounterReadyToBill"]
+    assert billed(events) == 2 and total == Decimal("300.00")

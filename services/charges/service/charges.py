@@ -189,9 +189,9 @@ async def _post_line(
 
 async def _reference_for(ctx: HandlerContext, event: intake.ChargeSubmitted | intake.ChargeCorrected) -> ReferenceData:
     if event.chargemaster_code is None:
-        return reference()
+        return reference(ctx)
     item = await unit.chargemaster_item(ctx, event.chargemaster_code)
-    return reference().with_chargemaster(Chargemaster(items={item.cdm_code: item} if item else {}))
+    return reference(ctx).with_chargemaster(Chargemaster(items={item.cdm_code: item} if item else {}))
 
 
 def _unit_price(event: intake.ChargeSubmitted | intake.ChargeCorrected, line: PricedLine) -> Decimal | None:

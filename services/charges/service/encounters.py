@@ -33,10 +33,14 @@ log = logging.getLogger(__name__)
 _ENCOUNTER_FIELDS: set[str] = set(EncounterDetails.model_fields)
 
 
-def reference() -> ReferenceData:
-    """The shipped reference data and the ICD-10-CM editions of the code-set directory (read again
-    only when an edition file changed: `rcm codesets load icd10cm` needs no restart)."""
-    return shipped_reference().with_diagnoses(read_editions(get_settings().codesets_path))
+def reference(ctx: HandlerContext) -> ReferenceData:
+    """The shipped reference data and the ICD-10-CM editions of the code-set directory, looked up
+    once per transaction (read again only when an edition file changed: `rcm codesets load
+    icd10cm` needs no restart)."""
+    state = unit.unit(ctx)
+    if state.reference is None:
+        state.reference = shipped_reference().with_diagnoses(read_editions(get_settings().codesets_path))
+    return state.reference
 
 
 def encounter_park_key(source_system: str, source_encounter_id: str) -> ParkKey:
@@ -62,7 +66,7 @@ def reasons_of(rejections: tuple[Rejection, ...] | list[Rejection]) -> list[Reje
 async def register_encounter(ctx: HandlerContext, event: intake.EncounterRegistered | intake.EncounterUpdated) -> None:
     """Registered and Updated carry the full state alike: both become the current encounter."""
     encounter_id = await unit.encounter_id(ctx, event.source_system, event.source_encounter_id)
-    result = validate_encounter(encounter_facts(event), ctx.clock.today(), reference())
+    result = validate_encounter(encounter_facts(event), ctx.clock.today(), reference(ctx))
     if not result.ok:
         await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, result.rejections)
         return
@@ -146,9 +150,9 @@ async def release_to_billing(ctx: HandlerContext, encounter_id: str) -> None:
     encounter = await unit.encounter(ctx, encounter_id, lock=True)
     if encounter is None or encounter.closed_at is None:
         return
-    await unit.flush(ctx)  # charges and keys of this transaction, read below
-    if encounter.billed_revision == 0 and await store.awaited_charges(ctx.conn, encounter_id):
+    if encounter.billed_revision == 0 and await unit.awaited_charges(ctx, encounter):
         return  # the sender listed charges still in flight: bill them together
+    await unit.flush(ctx)  # the charges of this transaction, read below
     charges = await store.active_charges(ctx.conn, encounter_id)
     if not charges:
         # Nothing left to bill (every charge voided): the ChargeReversed events tell claims.

@@ -26,6 +26,7 @@ from schemas import intake
 from schemas.common import EncounterDetails
 from services.charges import store
 from services.charges.domain.chargemaster import ChargemasterItem
+from services.charges.domain.reference import ReferenceData
 from services.charges.store import EncounterPair, EncounterRow, KeyOutcome
 from services.chassis.consumer import HandlerContext
 
@@ -47,6 +48,8 @@ class Unit:
     chargemaster: dict[str, ChargemasterItem | None] = field(default_factory=dict)
     # Encounter details validated once per encounter and batch, by our id.
     details: dict[str, EncounterDetails] = field(default_factory=dict)
+    # The reference data the rules consult (the code-set directory looked at once per batch).
+    reference: ReferenceData | None = None
     # Charges posted and not yet written, in posting order.
     postings: list[store.Posting] = field(default_factory=list)
 
@@ -61,15 +64,19 @@ def unit(ctx: HandlerContext) -> Unit:
 
 async def prefetch(ctx: HandlerContext, events: list[EncounterEvent]) -> None:
     """Our ids of the events' encounters (assigned on first sight), the encounters locked in
-    id order, the outcomes of the keys the charge lines carry or correct, and the chargemaster
-    items they name: at most four statements for the whole batch."""
+    id order, the outcomes of the keys the charge lines carry or correct and of the keys billing
+    waits for, and the chargemaster items the lines name: at most four statements for the whole
+    batch. The keys are read after the locks: a key of a locked encounter that another
+    transaction processed is committed by then."""
     state = unit(ctx)
     await _encounter_ids(ctx, state, [(e.source_system, e.source_encounter_id) for e in events])
-    await _lock(ctx, state, [state.ids[(e.source_system, e.source_encounter_id)] for e in events])
+    encounter_ids = [state.ids[(e.source_system, e.source_encounter_id)] for e in events]
+    await _lock(ctx, state, encounter_ids)
     lines = [e for e in events if isinstance(e, intake.ChargeSubmitted | intake.ChargeCorrected)]
     keys = [e.idempotency_key for e in lines] + [e.corrects_idempotency_key for e in lines
                                                  if isinstance(e, intake.ChargeCorrected)]
-    await _key_outcomes(ctx, state, keys)
+    locked = [row for row in map(state.encounters.get, dict.fromkeys(encounter_ids)) if row is not None]
+    await _key_outcomes(ctx, state, keys + [key for row in locked for key in _billing_waits_for(row)])
     await _chargemaster(ctx, state, [e.chargemaster_code for e in lines if e.chargemaster_code is not None])
 
 
@@ -144,18 +151,33 @@ async def save_encounter(ctx: HandlerContext, before: EncounterRow | None, encou
     state.details.pop(encounter_id, None)
     state.encounters[encounter_id] = EncounterRow(
         encounter_id=encounter_id, patient_account_id=patient_account_id, details_json=details_json,
-        closed_at=before.closed_at if before else None, billed_revision=before.billed_revision if before else 0)
+        closed_at=before.closed_at if before else None, billed_revision=before.billed_revision if before else 0,
+        expected_charges=before.expected_charges if before else [])
 
 
 async def close_encounter(ctx: HandlerContext, row: EncounterRow, closed_at: datetime, expected_keys: list[str]
                           ) -> None:
     await store.close_encounter(ctx.conn, row.encounter_id, closed_at, expected_keys)
-    _changed(ctx, row.encounter_id, closed_at=row.closed_at or closed_at)
+    _changed(ctx, row.encounter_id, closed_at=row.closed_at or closed_at,
+             expected_charges=list(dict.fromkeys(row.expected_charges + expected_keys)))
 
 
 async def set_billed_revision(ctx: HandlerContext, encounter_id: str, revision: int) -> None:
     await store.set_billed_revision(ctx.conn, encounter_id, revision)
     _changed(ctx, encounter_id, billed_revision=revision)
+
+
+async def awaited_charges(ctx: HandlerContext, row: EncounterRow) -> int:
+    """How many charges the sender listed at close that have not been processed yet."""
+    state = unit(ctx)
+    waits_for = _billing_waits_for(row)
+    await _key_outcomes(ctx, state, waits_for)
+    return sum(state.keys[key] is None for key in waits_for)
+
+
+def _billing_waits_for(row: EncounterRow) -> list[str]:
+    """The keys listed at close, while billing may wait for them (not billed yet)."""
+    return row.expected_charges if row.closed_at is not None and row.billed_revision == 0 else []
 
 
 async def key_outcome(ctx: HandlerContext, idempotency_key: str) -> KeyOutcome | None:
