@@ -168,7 +168,7 @@ async def test_a_closed_encounter_bills_once_the_charges_it_listed_are_in(platfo
     events, _, _ = await books(platform, sei)
     assert [name for name, _ in events] == ["ChargePosted", "ChargePosted"]
     # 3 for the batch (inbox, park keys), 3 for the unit (ids, locks, keys incl. the listed
-    # ones), the postings, 2 outbox rows. Before (main at 0753960): 13, 4 per charge and 2 more
+    # ones), the postings, 2 outbox rows. Before (main at 0753960): 15, 4 per charge and 2 more
     # per charge to ask the database whether billing still waits.
     assert sent == 9
     outcomes, _ = await applied(platform, charges, [intake.charge(sei, bad, diagnosis_pointers=[9])])
