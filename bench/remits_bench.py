@@ -10,6 +10,10 @@ ClaimSubmitted projections, then times, for the same files:
 3. re-post the same files (hash duplicates: nothing posts);
 4. the same remittances in new envelopes (payer + TRN02 duplicates: parsed, nothing posts).
 
+For the post it also reports the CPU time of this process (parse included) and of the Postgres
+backends it used (from /proc: Postgres on this machine), per claim: on a shared machine they move
+less than the wall time, and they say which side limits the post.
+
 Checks the outcome (payer cash = sum of BPR02, every journal balances, every claim posted once, the
 duplicates changed nothing) and fails loudly otherwise.
 
@@ -23,6 +27,7 @@ import argparse
 import asyncio
 import cProfile
 import io
+import os
 import pstats
 import sys
 import tempfile
@@ -238,6 +243,36 @@ def parse_all(raws: list[bytes]) -> int:
     return checked
 
 
+def process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of a process of this machine (None when /proc does not say)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class BackendCpu:
+    """The CPU time the Postgres backends of the bench's connections spent since each was first seen."""
+
+    start: dict[int, float | None]
+
+    def see(self, conn: Any) -> None:
+        pid = conn.get_server_pid()
+        if pid not in self.start:
+            self.start[pid] = process_cpu(pid)
+
+    def spent(self) -> float | None:
+        total = 0.0
+        for pid, start in self.start.items():
+            now = process_cpu(pid)
+            if start is None or now is None:
+                return None
+            total += now - start
+        return total
+
+
 async def timed(fn: Callable[[], Awaitable[Any]]) -> tuple[float, Any]:
     start = time.perf_counter()
     result = await fn()
@@ -328,10 +363,13 @@ async def measure(args: argparse.Namespace, console: Console, settings: Any, mix
         async def parse() -> int:
             return parse_all(raws)
 
+        backends = BackendCpu({})
+
         async def ingest_all(files: list[bytes], tag: str) -> list[remittances.IngestResult]:
             out = []
             for i, raw in enumerate(files, start=1):
                 async with pool.acquire() as conn:  # as poll_once: one connection, one transaction per file
+                    backends.see(conn)
                     out.append(await remittances.ingest(conn, raw, f"{tag}-{i:04d}.835", "bench",
                                                         AT + timedelta(seconds=i)))
             return out
@@ -343,7 +381,9 @@ async def measure(args: argparse.Namespace, console: Console, settings: Any, mix
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
             profiler.enable()
+        cpu = time.process_time()
         post_s, posted = await timed(lambda: ingest_all(raws, "remit"))
+        post_cpu, post_pg = time.process_time() - cpu, backends.spent()
         if profiler:
             profiler.disable()
         bad = [r for r in posted if r.status != "posted"]
@@ -371,7 +411,7 @@ async def measure(args: argparse.Namespace, console: Console, settings: Any, mix
         stats.sort_stats("cumulative").print_stats(45)
         print(out.getvalue())
     return {"parse": parse_s, "post": post_s, "dup": dup_s, "trace": trace_s, "segments": segments, "mb": mb,
-            "mix": mix, "rows": after_post}
+            "mix": mix, "rows": after_post, "post_cpu": post_cpu, "post_pg": post_pg}
 
 
 def main() -> None:
@@ -407,6 +447,12 @@ def main() -> None:
     mix_text = (f"{mix.paid} claims paid, {mix.claim_denials} whole-claim denials, {mix.line_denials} with a line "
                 f"denial, {mix.sequestration} with CO-253, {mix.underpaid} underpaid, {mix.plb} PLB")
     written = ", ".join(f"{k} {v:,}" for k, v in r["rows"].items() if k != "duplicate_arrivals")
+    per_claim = 1000 / args.claims
+    pg = "n/a (not on this machine)" if r["post_pg"] is None else (
+        f"{r['post_pg']:.2f} s ({r['post_pg'] * per_claim:.2f} ms/claim)")
+    cpu_text = (f"Post CPU: this process {r['post_cpu']:.2f} s ({r['post_cpu'] * per_claim:.2f} ms/claim, the parse "
+                f"included), Postgres backends {pg}")
+    console.print(cpu_text)
     console.print(f"mix: {mix_text}")
     console.print(f"rows after posting: {written}")
     console.print("checked: payer cash = sum of BPR02 (per remittance and total), every journal balances, every "
@@ -422,6 +468,7 @@ def main() -> None:
         "|---|---:|---:|---:|---:|",
         *(f"| {name} | {seconds:.2f} | {args.claims / seconds:,.0f} | {1000 * seconds / args.files:,.1f} | "
           f"{seconds / r['parse']:.2f}x |" for name, seconds in rows),
+        f"\n{cpu_text}.",
         f"\nMix: {mix_text}. Rows written by the post: {written}. Checked: payer cash = BPR02, journals "
         "balance, every claim posted once, duplicates changed nothing.\n",
     ]

@@ -3,9 +3,12 @@
 Saturation, staged on one platform: the demo's encounters are published while every service is
 stopped; then charges is started alone and drains its intake, then claims drains what charges
 published, then remits (the claims it must match 835s to), then notifications (everything it
-follows). The rate is the service's applied events over the span of its inbox rows (first to last
-transaction), so the start-up of the process is not in it; events a service only acknowledges (a
-type it does not handle) have no inbox row and are not counted.
+follows). A service applies a poll's records in one transaction, and every inbox row of it carries
+the transaction's start, so the rate is timed between transaction starts: the events of every
+transaction but the last over the span from the first start to the last one (the start-up of the
+process is not in it, and the last transaction, whose end no row records, is not counted). A drain
+that took a single transaction has no rate: more encounters give it more. Events a service only
+acknowledges (a type it does not handle) have no inbox row and are not counted.
 
 Latency, on a fresh platform per service with only that service running: the records it consumed
 in the saturation stage are sent again, in order, at half its saturation rate, and each event's
@@ -37,17 +40,33 @@ class Steady:
     latency: Latency | None
 
 
-def span_s(stamps: list[datetime]) -> float:
-    return (max(stamps) - min(stamps)).total_seconds() if len(stamps) > 1 else 0.0
+@dataclass(frozen=True)
+class Drain:
+    """What a service applied in its saturation stage: `applied` events in `transactions`, and the
+    rate timed between transaction starts (`timed`)."""
+
+    applied: int
+    transactions: int
+    timed: Throughput
+
+
+def drain(service: str, starts: list[datetime]) -> Drain:
+    """`starts`: each applied event's transaction start (its inbox row's received_at)."""
+    distinct = sorted(set(starts))
+    if len(distinct) < 2:
+        return Drain(len(starts), len(distinct), Throughput(service, 0, 0.0))
+    first, last = distinct[0], distinct[-1]
+    before_last = sum(1 for at in starts if at < last)
+    return Drain(len(starts), len(distinct), Throughput(service, before_last, (last - first).total_seconds()))
 
 
 async def saturate(base: Settings, wanted: tuple[str, ...], encounters: int, seed: int,
-                   say: Callable[[str], Any]) -> tuple[dict[str, Throughput], dict[str, list[workload.Record]]]:
+                   say: Callable[[str], Any]) -> tuple[dict[str, Drain], dict[str, list[workload.Record]]]:
     """Saturation of each wanted service (and of the ones upstream of it, which must run to feed
     it), plus the records each consumed, for the latency runs."""
     stages = ORDER[:max(ORDER.index(s) for s in wanted) + 1]
     platform = BenchPlatform(base, "sat")
-    results: dict[str, Throughput] = {}
+    results: dict[str, Drain] = {}
     inputs: dict[str, list[workload.Record]] = {}
     try:
         say("saturation: provisioning a fresh prefix and database")
@@ -60,7 +79,7 @@ async def saturate(base: Settings, wanted: tuple[str, ...], encounters: int, see
             await platform.start(service)
             await platform.settle(tuple(s for s in stages[:stages.index(service) + 1]))
             rows = await platform.inbox(service)
-            results[service] = Throughput(service, len(rows), span_s([r["received_at"] for r in rows]))
+            results[service] = drain(service, [r["received_at"] for r in rows])
             inputs[service] = await workload.capture(platform.settings, topics_consumed_by(service))
     finally:
         say("saturation: cleaning up")

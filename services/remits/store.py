@@ -45,6 +45,12 @@ async def init_codecs(conn: asyncpg.Connection) -> None:
 
 
 
+def _columns(width: int, rows: Sequence[tuple[object, ...]]) -> list[list[object]]:
+    """Rows as `width` column arrays: the arguments of an INSERT ... SELECT FROM unnest($1, ...),
+    which Postgres runs as one statement where executemany runs one per row."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
 # --------------------------------------------------------------------------- submissions
 
 
@@ -88,10 +94,16 @@ def _submission(r: asyncpg.Record) -> SubmissionRow:
 # --------------------------------------------------------------------------- files
 
 
-async def file_by_hash(conn: asyncpg.Connection, sha: str) -> str | None:
-    """The id of the file already received with these bytes."""
-    found: str | None = await conn.fetchval("SELECT file_id FROM remittance_files WHERE sha256 = $1", sha)
-    return found
+async def insert_file_unless_seen(conn: asyncpg.Connection, file_id: str, sha: str, name: str, source: str,
+                                  raw: bytes, status: str, reason: str | None, at: datetime) -> str | None:
+    """Record a file received, in one statement, unless a file with these bytes was received
+    already: then nothing is written and the id of that file is returned."""
+    seen: str | None = await conn.fetchval(
+        "WITH seen AS (SELECT file_id FROM remittance_files WHERE sha256 = $2), added AS ("
+        " INSERT INTO remittance_files (file_id, sha256, file_name, source, raw, status, reason, received_at,"
+        " updated_at) SELECT $1,$2,$3,$4,$5,$6,$7,$8,$8 WHERE NOT EXISTS (SELECT 1 FROM seen))"
+        " SELECT file_id FROM seen", file_id, sha, name, source, raw, status, reason, at)
+    return seen
 
 
 async def file_by_id(conn: asyncpg.Connection, file_id: str) -> RemittanceFileRow | None:
@@ -101,13 +113,6 @@ async def file_by_id(conn: asyncpg.Connection, file_id: str) -> RemittanceFileRo
     return RemittanceFileRow(file_id=r["file_id"], sha256=r["sha256"], file_name=r["file_name"], source=r["source"],
                              raw=bytes(r["raw"]), status=r["status"], reason=r["reason"],
                              received_at=r["received_at"], updated_at=r["updated_at"])
-
-
-async def insert_file(conn: asyncpg.Connection, file_id: str, sha: str, name: str, source: str, raw: bytes,
-                      status: str, reason: str | None, at: datetime) -> None:
-    await conn.execute(
-        "INSERT INTO remittance_files (file_id, sha256, file_name, source, raw, status, reason, received_at,"
-        " updated_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$8)", file_id, sha, name, source, raw, status, reason, at)
 
 
 async def set_file_status(conn: asyncpg.Connection, file_id: str, status: str, reason: str | None,
@@ -132,33 +137,37 @@ async def quarantined(conn: asyncpg.Connection) -> list[asyncpg.Record]:
 # --------------------------------------------------------------------------- remittances and postings
 
 
-async def remittance_by_trace(conn: asyncpg.Connection, payer_id: str, trace: str) -> str | None:
-    found: str | None = await conn.fetchval(
-        "SELECT remittance_id FROM remittances WHERE payer_id = $1 AND trace_number = $2", payer_id, trace)
-    return found
-
-
-async def insert_remittance(conn: asyncpg.Connection, r: RemittanceRow) -> None:
-    await conn.execute(
-        "INSERT INTO remittances (remittance_id, file_id, payer_id, payer_name, trace_number, total_payment,"
-        " plb_total, payment_date, received_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9)",
+async def insert_remittance_unless_seen(conn: asyncpg.Connection, r: RemittanceRow) -> str | None:
+    """Record the remittance, in one statement, unless one of the same payer and trace number
+    (TRN02) was posted already: then nothing is written and the id of that one is returned."""
+    seen: str | None = await conn.fetchval(
+        "WITH seen AS (SELECT remittance_id FROM remittances WHERE payer_id = $3 AND trace_number = $5), added AS ("
+        " INSERT INTO remittances (remittance_id, file_id, payer_id, payer_name, trace_number, total_payment,"
+        " plb_total, payment_date, received_at) SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9"
+        " WHERE NOT EXISTS (SELECT 1 FROM seen)) SELECT remittance_id FROM seen",
         r.remittance_id, r.file_id, r.payer_id, r.payer_name, r.trace_number, r.total_payment, r.plb_total,
         r.payment_date, r.received_at)
+    return seen
 
 
 async def insert_postings(conn: asyncpg.Connection, postings: Sequence[PostingRow]) -> None:
     """CLPs as posted, each with what its CAS say (`amounts`, for the books: zero for an unmatched one)."""
-    await conn.executemany(
+    await conn.execute(
         "INSERT INTO postings (posting_id, remittance_id, claim_index, reported_submission, claim_id,"
         " claim_family_id, encounter_id, patient_account_id, payer_id, status, rank, payer_claim_control, charge,"
         " paid, patient_resp, reverses, outcome, posted_at, contractual, denied, other_adjustment, prior_payer,"
         " pr_deductible, pr_coinsurance, pr_copay, pr_other, pr_share_of_cost)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25,$26,$27)",
-        [(p.posting_id, p.remittance_id, p.claim_index, p.reported_submission, p.claim_id, p.claim_family_id,
-          p.encounter_id, p.patient_account_id, p.payer_id, p.status, p.rank, p.payer_claim_control, p.charge, p.paid,
-          p.patient_resp, p.reverses, p.outcome, p.posted_at, p.amounts.contractual, p.amounts.denied,
-          p.amounts.other, p.amounts.prior_payer, p.amounts.share.deductible, p.amounts.share.coinsurance,
-          p.amounts.share.copay, p.amounts.share.other, p.amounts.share_of_cost) for p in postings])
+        " SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],"
+        " $8::text[], $9::text[], $10::text[], $11::int[], $12::text[], $13::numeric[], $14::numeric[],"
+        " $15::numeric[], $16::text[], $17::text[], $18::timestamptz[], $19::numeric[], $20::numeric[],"
+        " $21::numeric[], $22::numeric[], $23::numeric[], $24::numeric[], $25::numeric[], $26::numeric[],"
+        " $27::numeric[])",
+        *_columns(27, [(
+            p.posting_id, p.remittance_id, p.claim_index, p.reported_submission, p.claim_id, p.claim_family_id,
+            p.encounter_id, p.patient_account_id, p.payer_id, p.status, p.rank, p.payer_claim_control, p.charge, p.paid,
+            p.patient_resp, p.reverses, p.outcome, p.posted_at, p.amounts.contractual, p.amounts.denied,
+            p.amounts.other, p.amounts.prior_payer, p.amounts.share.deductible, p.amounts.share.coinsurance,
+            p.amounts.share.copay, p.amounts.share.other, p.amounts.share_of_cost) for p in postings]))
 
 
 def _amounts(r: asyncpg.Record) -> PostedAmounts:
@@ -177,32 +186,46 @@ def _posting(r: asyncpg.Record) -> PostingRow:
         patient_account_id=r["patient_account_id"], reverses=r["reverses"], amounts=_amounts(r))
 
 
-async def original_posting(conn: asyncpg.Connection, claim_id: str, payer_id: str, pccn: str) -> PostingRow | None:
-    """The latest posting of this claim by this payer not yet reversed (the CLP07 first, else any),
-    with what its CAS said (for the exact reversal of it)."""
-    row = await conn.fetchrow(
-        "SELECT p.* FROM postings p WHERE p.claim_id = $1 AND p.payer_id = $2 AND p.status <> '22'"
+async def original_postings(conn: asyncpg.Connection, payer_id: str, asked: Sequence[tuple[str, str]]) -> dict[
+        tuple[str, str], tuple[PostingRow, list[PostingLineRow]] | None]:
+    """For each (claim id, CLP07) asked, the latest posting of that claim by this payer not yet
+    reversed (the CLP07 first, else any), with what its CAS said and its lines (for the exact
+    reversal of it), or None: two statements for all of them."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT ON (q.claim_id, q.pccn) q.pccn AS asked_pccn, p.* FROM unnest($2::text[], $3::text[])"
+        " AS q (claim_id, pccn) JOIN postings p ON p.claim_id = q.claim_id AND p.payer_id = $1 AND p.status <> '22'"
         " AND NOT EXISTS (SELECT 1 FROM postings r WHERE r.reverses = p.posting_id)"
-        " ORDER BY (p.payer_claim_control = $3) DESC, p.posted_at DESC, p.posting_id DESC LIMIT 1",
-        claim_id, payer_id, pccn)
-    return None if row is None else _posting(row)
+        " ORDER BY q.claim_id, q.pccn, (p.payer_claim_control = q.pccn) DESC, p.posted_at DESC, p.posting_id DESC",
+        payer_id, [claim_id for claim_id, _ in asked], [pccn for _, pccn in asked])
+    found: dict[tuple[str, str], tuple[PostingRow, list[PostingLineRow]] | None] = dict.fromkeys(asked)
+    lines = await posting_line_rows(conn, [r["posting_id"] for r in rows]) if rows else {}
+    for r in rows:
+        found[(r["claim_id"], r["asked_pccn"])] = (_posting(r), lines.get(r["posting_id"], []))
+    return found
 
 
-async def posting_line_rows(conn: asyncpg.Connection, posting_id: str) -> list[PostingLineRow]:
-    rows = await conn.fetch("SELECT * FROM posting_lines WHERE posting_id = $1", posting_id)
-    return [PostingLineRow(posting_id=r["posting_id"], claim_id=r["claim_id"], encounter_id=r["encounter_id"],
-                           rank=r["rank"], charge_id=r["charge_id"], line_control=r["line_control"],
-                           charge=r["charge"], paid=r["paid"],
-                           share=Share(r["deductible"], r["coinsurance"], r["copay"], r["other"]))
-            for r in rows]
+async def posting_line_rows(conn: asyncpg.Connection, posting_ids: Sequence[str]) -> dict[str, list[PostingLineRow]]:
+    """The lines of these postings, by posting."""
+    rows = await conn.fetch("SELECT * FROM posting_lines WHERE posting_id = ANY($1::text[])", list(posting_ids))
+    out: dict[str, list[PostingLineRow]] = {}
+    for r in rows:
+        out.setdefault(r["posting_id"], []).append(PostingLineRow(
+            posting_id=r["posting_id"], claim_id=r["claim_id"], encounter_id=r["encounter_id"], rank=r["rank"],
+            charge_id=r["charge_id"], line_control=r["line_control"], charge=r["charge"], paid=r["paid"],
+            share=Share(r["deductible"], r["coinsurance"], r["copay"], r["other"])))
+    return out
 
 
 async def insert_posting_lines(conn: asyncpg.Connection, lines: Sequence[PostingLineRow]) -> None:
-    await conn.executemany(
+    await conn.execute(
         "INSERT INTO posting_lines (posting_id, claim_id, encounter_id, rank, charge_id, line_control, charge, paid,"
-        " deductible, coinsurance, copay, other) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
-        [(ln.posting_id, ln.claim_id, ln.encounter_id, ln.rank, ln.charge_id, ln.line_control, ln.charge, ln.paid,
-          ln.share.deductible, ln.share.coinsurance, ln.share.copay, ln.share.other) for ln in lines])
+        " deductible, coinsurance, copay, other) SELECT p, c, e, rank, ch, lc, charge, paid, d, co, cp, o"
+        " FROM unnest($1::text[], $2::text[], $3::text[], $4::int[], $5::text[], $6::text[], $7::numeric[],"
+        " $8::numeric[], $9::numeric[], $10::numeric[], $11::numeric[], $12::numeric[]) WITH ORDINALITY"
+        " AS x (p, c, e, rank, ch, lc, charge, paid, d, co, cp, o, n) ORDER BY n",
+        *_columns(12, [(ln.posting_id, ln.claim_id, ln.encounter_id, ln.rank, ln.charge_id, ln.line_control,
+                        ln.charge, ln.paid, ln.share.deductible, ln.share.coinsurance, ln.share.copay,
+                        ln.share.other) for ln in lines]))
 
 
 async def journal(conn: asyncpg.Connection, journal_id: str, kind: str, rows: Sequence[LedgerRow], at: datetime,
@@ -212,24 +235,31 @@ async def journal(conn: asyncpg.Connection, journal_id: str, kind: str, rows: Se
 
 
 async def journals(conn: asyncpg.Connection, entries: Sequence[Journal]) -> None:
-    """Append balanced journals, in order, in one round trip."""
-    await conn.executemany(
+    """Append balanced journals, in order (entry ids follow it), in one statement."""
+    await conn.execute(
         "INSERT INTO ledger_entries (journal_id, kind, remittance_id, posting_id, claim_id, encounter_id, balance_id,"
         " payer_id, patient_account_id, account, code, line_control, amount, entered_at, payer_rank)"
-        " VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15)",
-        [(j.journal_id, j.kind, j.refs.get("remittance_id"), j.refs.get("posting_id"), j.refs.get("claim_id"),
-          j.refs.get("encounter_id"), j.refs.get("balance_id"), r.payer_id or j.refs.get("payer_id"),
-          j.refs.get("patient_account_id"), r.account, r.code, r.line_control_number, r.amount, j.at, r.payer_rank)
-         for j in entries for r in j.rows])
+        " SELECT j, k, r, p, c, e, b, y, a, acc, code, lc, amount, at, rank FROM unnest($1::text[], $2::text[],"
+        " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[],"
+        " $11::text[], $12::text[], $13::numeric[], $14::timestamptz[], $15::int[]) WITH ORDINALITY"
+        " AS x (j, k, r, p, c, e, b, y, a, acc, code, lc, amount, at, rank, n) ORDER BY n",
+        *_columns(15, [(
+            j.journal_id, j.kind, j.refs.get("remittance_id"), j.refs.get("posting_id"), j.refs.get("claim_id"),
+            j.refs.get("encounter_id"), j.refs.get("balance_id"), r.payer_id or j.refs.get("payer_id"),
+            j.refs.get("patient_account_id"), r.account, r.code, r.line_control_number, r.amount, j.at, r.payer_rank)
+            for j in entries for r in j.rows]))
 
 
 async def insert_denials(conn: asyncpg.Connection, denials: Sequence[DenialRow]) -> None:
-    await conn.executemany(
+    """The denials in order (their ids follow it), in one statement."""
+    await conn.execute(
         "INSERT INTO denials (posting_id, claim_id, payer_id, scope, line_control, grp, reason_code, amount, category,"
-        " action, opened_at) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
-        [(d.posting_id, d.claim_id, d.payer_id, d.scope, d.item.line_control_number, d.item.group,
-          d.item.reason_code, d.item.amount, d.item.category, d.item.recommended_action, d.opened_at)
-         for d in denials])
+        " action, opened_at) SELECT p, c, y, s, lc, g, rc, amount, cat, act, at FROM unnest($1::text[], $2::text[],"
+        " $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::numeric[], $9::text[], $10::text[],"
+        " $11::timestamptz[]) WITH ORDINALITY AS x (p, c, y, s, lc, g, rc, amount, cat, act, at, n) ORDER BY n",
+        *_columns(11, [(d.posting_id, d.claim_id, d.payer_id, d.scope, d.item.line_control_number, d.item.group,
+                        d.item.reason_code, d.item.amount, d.item.category, d.item.recommended_action, d.opened_at)
+                       for d in denials]))
 
 
 async def insert_unmatched(conn: asyncpg.Connection, held: Sequence[SuspenseRow]) -> None:
@@ -247,8 +277,14 @@ async def lock_submission_id(conn: asyncpg.Connection, submission_id: str) -> No
     """Serialize, per CLP01, an 835 that finds no submission and the ClaimSubmitted that brings it
     (held to the end of the transaction): either the 835 sees the submission, or the handler sees
     the unmatched row."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('remits.submission:' || $1, 0))",
-                       submission_id)
+    await lock_submission_ids(conn, [submission_id])
+
+
+async def lock_submission_ids(conn: asyncpg.Connection, submission_ids: Sequence[str]) -> None:
+    """`lock_submission_id` of each, in CLP01 order (two transactions never wait on each other
+    crosswise), in one statement."""
+    await conn.execute("SELECT count(pg_advisory_xact_lock(hashtextextended('remits.submission:' || s, 0)))"
+                       " FROM (SELECT s FROM unnest($1::text[]) s ORDER BY s) ordered", sorted(set(submission_ids)))
 
 
 async def waiting_unmatched(conn: asyncpg.Connection, submission_id: str) -> list[UnmatchedRow]:
@@ -553,12 +589,17 @@ async def balances(conn: asyncpg.Connection, balance_ids: Sequence[str]) -> dict
 
 
 async def insert_balances(conn: asyncpg.Connection, rows: Sequence[BalanceRow]) -> None:
-    await conn.executemany(
+    """New balances in one statement (claim ids and items go as JSON text: unnest cannot carry arrays of arrays)."""
+    await conn.execute(
         "INSERT INTO balances (balance_id, encounter_id, patient_account_id, claim_ids, items, total, patient_paid,"
         " written_off, revision, due_date, created_at, updated_at)"
-        " VALUES ($1,$2,$3,$4,$5::jsonb,$6,$7,$8,$9,$10,$11,$12)",
-        [(b.balance_id, b.encounter_id, b.patient_account_id, list(b.claim_ids), list(b.items), b.total,
-          b.patient_paid, b.written_off, b.revision, b.due_date, b.created_at, b.updated_at) for b in rows])
+        " SELECT id, e, a, ARRAY(SELECT jsonb_array_elements_text(ci::jsonb)), it::jsonb, total, paid, wo, rev, due,"
+        " created, updated FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::numeric[],"
+        " $7::numeric[], $8::numeric[], $9::int[], $10::date[], $11::timestamptz[], $12::timestamptz[])"
+        " WITH ORDINALITY AS x (id, e, a, ci, it, total, paid, wo, rev, due, created, updated, n) ORDER BY n",
+        *_columns(12, [(b.balance_id, b.encounter_id, b.patient_account_id, json.dumps(list(b.claim_ids)),
+                        json.dumps(list(b.items)), b.total, b.patient_paid, b.written_off, b.revision, b.due_date,
+                        b.created_at, b.updated_at) for b in rows]))
 
 
 async def update_balance(conn: asyncpg.Connection, b: BalanceRow, at: datetime) -> None:
@@ -567,11 +608,14 @@ async def update_balance(conn: asyncpg.Connection, b: BalanceRow, at: datetime) 
 
 
 async def update_balances(conn: asyncpg.Connection, rows: Sequence[BalanceRow], at: datetime) -> None:
-    """`update_balance` of each row, in one round trip."""
-    await conn.executemany(
-        "UPDATE balances SET claim_ids = $2, items = $3::jsonb, total = $4, patient_paid = $5, written_off = $6,"
-        " revision = revision + 1, updated_at = $7 WHERE balance_id = $1",
-        [(b.balance_id, list(b.claim_ids), list(b.items), b.total, b.patient_paid, b.written_off, at) for b in rows])
+    """`update_balance` of each row (one row per balance), in one statement."""
+    await conn.execute(
+        "UPDATE balances b SET claim_ids = ARRAY(SELECT jsonb_array_elements_text(x.ci::jsonb)),"
+        " items = x.it::jsonb, total = x.total, patient_paid = x.paid, written_off = x.wo,"
+        " revision = b.revision + 1, updated_at = $7 FROM unnest($1::text[], $2::text[], $3::text[],"
+        " $4::numeric[], $5::numeric[], $6::numeric[]) AS x (id, ci, it, total, paid, wo) WHERE b.balance_id = x.id",
+        *_columns(6, [(b.balance_id, json.dumps(list(b.claim_ids)), json.dumps(list(b.items)), b.total,
+                       b.patient_paid, b.written_off) for b in rows]), at)
 
 
 async def open_balances(conn: asyncpg.Connection, patient_account_id: str) -> list[OpenBalance]:

@@ -1,7 +1,8 @@
 """The set-based posting of an 835 (issue 17): the store's batch reads and writes against real
 Postgres, each the same as its one-row form, and ingest of files whose claims depend on each other
 or on what was posted before (a claim posted again, a reversal in the same file as its original):
-postings, ledger, balances and the outbox as the rules say, events in posting order."""
+postings, ledger, balances and the outbox as the rules say, events in posting order; and the
+statements a file costs, the same for one claim as for many."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import json
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import pytest
@@ -24,6 +25,7 @@ from services.remits.app import DEFINITION
 from services.remits.domain.posting import LedgerRow
 from services.remits.rows import CreditRow, Journal, SubmissionRow
 from services.remits.service import remittances
+from tests.support.counting import Counting
 from tests.support.remits_io import params
 from tests.unit.remits.builders import adj, claim, line, remittance
 
@@ -224,3 +226,58 @@ async def test_a_reversal_in_the_same_file_as_its_original(pool: asyncpg.Pool) -
             "RemittanceReceived", "ClaimPaymentPosted", "ClaimPaymentReversed", "ClaimPaymentPosted",
             "PatientBalanceCreated"]
         assert events[-1][1]["total_patient_responsibility"] == "25.00"
+
+
+async def test_a_file_costs_the_same_statements_for_one_claim_as_for_many(pool: asyncpg.Pool) -> None:
+    """Statements sent per 835 file of paid claims (each a round trip, in the file's one
+    transaction): the file and its remittance recorded unless seen (one each), the submissions
+    read, postings, lines and journals written (one each), the books locked, read (four) and
+    journaled, the balances read (three, and the accounts' open credits when a patient owes
+    something) and written, every event of the file in one outbox statement, the file's status:
+    19 for new balances, 18 for updates, whatever the file's size; 21 for reversals (what they
+    reverse and its lines read for all of them, the accounts' credits); 10 for claims held in suspense
+    (their CLP01s locked and read again, no books to restate). A file seen before costs 2; a
+    remittance seen before (same payer and TRN02, new envelope) 4."""
+    async with pool.acquire() as conn:
+        sent: dict[str, int] = {}
+        for size in (1, 6):
+            subs = [await submit(conn, f"st{size}x{n}", f"PA-ST{size}") for n in range(size)]
+            for answer, copay in enumerate(("10.00", "25.00")):  # balances created, then updated
+                counting = Counting(conn)
+                trace = f"EFTST{size}{answer}"
+                result = await ingest(cast(asyncpg.Connection, counting), trace, 930 + 2 * size + answer,
+                                      *(paid(sub, copay, f"PST{size}{n}") for n, sub in enumerate(subs)),
+                                      at=NOW + timedelta(minutes=answer))
+                await assert_books_hold(conn, result.remittance_ids)
+                sent[f"{size} claims, balances {('created', 'updated')[answer]}"] = counting.sent
+            counting = Counting(conn)  # the payer takes its second answer back: what each reverses, read at once
+            result = await ingest(cast(asyncpg.Connection, counting), f"EFTSR{size}", 950 + size,
+                                  *(paid(sub, "25.00", f"PST{size}{n}", "22") for n, sub in enumerate(subs)),
+                                  at=NOW + timedelta(minutes=2))
+            await assert_books_hold(conn, result.remittance_ids)
+            sent[f"{size} claims reversed"] = counting.sent
+        # The second answer paid the copay too (each balance updated down to zero), its reversal
+        # gave the first answer's copay back to the patient; every reversal names the second answer.
+        assert await conn.fetchval("SELECT count(*) FROM balances WHERE patient_account_id = 'PA-ST6'"
+                                   " AND total = 10.00 AND revision = 3") == 6
+        assert await conn.fetchval(
+            "SELECT count(*) FROM postings r JOIN postings p ON p.posting_id = r.reverses JOIN remittances m"
+            " ON m.remittance_id = p.remittance_id WHERE r.reported_submission LIKE 'SBst6x%'"
+            " AND m.trace_number = 'EFTST61' AND r.paid = -p.paid") == 6
+        for size in (1, 6):  # CLP01s remits never saw: each waits (its lock) and is looked up again, then suspense
+            counting = Counting(conn)
+            await ingest(cast(asyncpg.Connection, counting), f"EFTSU{size}", 940 + size,
+                         *(paid(f"SBnever{size}x{n}", "10.00", f"PSU{size}{n}") for n in range(size)))
+            sent[f"{size} claims unknown"] = counting.sent
+        assert await conn.fetchval("SELECT count(*) FROM unmatched WHERE reported_submission LIKE 'SBnever%'") == 7
+        text = write_835([remittance("EFTST10", paid("SBst1x0", "10.00", "PST10"))], params(932))
+        for name, raw in (("file seen", text.encode()), ("remittance seen",
+                          write_835([remittance("EFTST10", paid("SBst1x0", "10.00", "PST10"))], params(929)).encode())):
+            counting = Counting(conn)
+            seen = await remittances.ingest(cast(asyncpg.Connection, counting), raw, "again.835", "test", NOW)
+            assert seen.status == "duplicate"
+            sent[name] = counting.sent
+        assert sent == {"1 claims, balances created": 19, "1 claims, balances updated": 18,
+                        "6 claims, balances created": 19, "6 claims, balances updated": 18, "1 claims reversed": 21,
+                        "6 claims reversed": 21, "1 claims unknown": 10,
+                        "6 claims unknown": 10, "file seen": 2, "remittance seen": 4}

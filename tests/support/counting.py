@@ -1,5 +1,6 @@
-"""Connections and pools that count the statements sent through them (issue 17: a service's CPU
-per event is mostly asyncpg and the event loop, one turn per statement)."""
+"""A connection that counts the statements sent through it: the round trips a path costs
+(issue 17: a service's CPU per event is mostly asyncpg and the event loop, one turn per statement),
+and a pool whose connections count."""
 
 from __future__ import annotations
 

@@ -47,11 +47,12 @@ async def restate(conn: asyncpg.Connection, encounter_id: str, at: datetime, rea
 
 
 async def restate_many(conn: asyncpg.Connection, encounters: Mapping[str, patient_payments.UpdateReason],
-                       at: datetime, *, remittance_id: str | None = None,
-                       posting_id: str | None = None) -> dict[str, books.EncounterBook]:
+                       at: datetime, *, remittance_id: str | None = None, posting_id: str | None = None,
+                       events: patient_payments.Events | None = None) -> dict[str, books.EncounterBook]:
     """`restate` of each encounter, in encounter order (so two transactions lock the same encounters
     in the same order), reading and writing in a few statements for all of them. Returns the books
-    of those remits knows. Raises BooksOutOfSync before writing anything when one is out of sync."""
+    of those remits knows. Raises BooksOutOfSync before writing anything when one is out of sync.
+    `events`: the caller's not yet enqueued, enqueued with the balances' (refresh_balances)."""
     order = sorted(encounters)
     if not order:
         return {}
@@ -77,7 +78,7 @@ async def restate_many(conn: asyncpg.Connection, encounters: Mapping[str, patien
     if journals:
         await store.journals(conn, journals)
     await patient_payments.refresh_balances(
-        conn, [(book, records[e][0], encounters[e]) for e, book in found.items()], at)
+        conn, [(book, records[e][0], encounters[e]) for e, book in found.items()], at, events)
     return found
 
 

@@ -57,6 +57,11 @@ WriteOffReason = Literal["small_balance", "charity", "bad_debt", "administrative
 """Why a patient balance is written off (BalanceWrittenOff.reason; the ledger account patient_writeoff_<reason>)."""
 
 
+Events = list[tuple[BaseModel, datetime, UUID | None]]
+"""Events for outbox.enqueue_many, in their order: a list a caller hands on, so that those of one
+transaction go to the outbox together (whoever enqueues them empties the list)."""
+
+
 class PatientError(ValueError):
     """An operator or sender asked for something the balances do not allow (no PHI in the text)."""
 
@@ -118,11 +123,11 @@ def _balance_lines(book: EncounterBook, expected: dict[str, ExpectedLine], gover
 @dataclass
 class _BalanceWrites:
     """New balances and plain updates (no patient money moves) in encounter order, written in a few
-    statements, then their events in the same order."""
+    statements, then their events in the same order (after the caller's events not yet enqueued)."""
 
+    events: Events
     created: list[BalanceRow] = field(default_factory=list)
     updated: list[BalanceRow] = field(default_factory=list)
-    events: list[tuple[BaseModel, datetime, UUID | None]] = field(default_factory=list)
 
     def create(self, row: BalanceRow, items: list[BalanceItem], at: datetime) -> None:
         self.created.append(row)
@@ -148,14 +153,15 @@ class _BalanceWrites:
 
 
 async def refresh_balances(conn: asyncpg.Connection, changed: Sequence[tuple[EncounterBook, str, UpdateReason]],
-                           at: datetime) -> None:
+                           at: datetime, events: Events | None = None) -> None:
     """Bring each encounter's patient balance (in the order given) to what its books say the patient
     owes: created the first time that is above zero, then updated whenever it changes (down to zero
     too, while a next payer answers for it); a balance lowered below what was paid and written off
     gives those back. What they need is read in a few statements, and new balances and plain
     updates are written together; one that moves patient money (write-offs given back, a credit,
     open credits to apply) is written on its own at its place in the order, after those before it,
-    so each account's events keep the encounters' order."""
+    so each account's events keep the encounters' order. `events`: the caller's events not yet
+    enqueued, which go to the outbox before the balances' (it is emptied when they do)."""
     encounter_ids = [book.encounter_id for book, _, _ in changed]
     if not encounter_ids:
         return
@@ -170,7 +176,7 @@ async def refresh_balances(conn: asyncpg.Connection, changed: Sequence[tuple[Enc
     accounts = {account for _, account, _ in changed} | {b.patient_account_id for b in existing.values()}
     # Accounts that may have credit to apply: a balance of theirs that is new or grows takes the slow path.
     with_credit = await store.accounts_with_open_credits(conn, sorted(accounts)) if owing else set()
-    writes = _BalanceWrites()
+    writes = _BalanceWrites([] if events is None else events)
     for book, patient_account_id, reason in changed:
         encounter_id = book.encounter_id
         total = book.patient.total()

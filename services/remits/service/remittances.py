@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, TypedDict
-from uuid import UUID
 
 import asyncpg
 from pydantic import BaseModel, ValidationError
@@ -53,7 +52,7 @@ from services.remits.rows import (
     SuspenseRow,
 )
 from services.remits.service import books
-from services.remits.service.patient_payments import UpdateReason
+from services.remits.service.patient_payments import Events, UpdateReason
 from services.remits.settings import remits_settings
 
 log = logging.getLogger(__name__)
@@ -77,6 +76,10 @@ class IngestResult:
     duplicates: list[str] = field(default_factory=list)
 
 
+Original = tuple[PostingRow, list[PostingLineRow]] | None
+"""The posting a reversal reverses, with its lines (store.original_postings)."""
+
+
 @dataclass
 class Pending:
     """What claim payments post, kept in posting order and written in a few statements by `flush`
@@ -88,12 +91,19 @@ class Pending:
     journals: list[Journal] = field(default_factory=list)
     denials: list[DenialRow] = field(default_factory=list)
     held: list[SuspenseRow] = field(default_factory=list)
-    events: list[tuple[BaseModel, datetime, UUID | None]] = field(default_factory=list)
+    events: Events = field(default_factory=list)
+    originals: dict[tuple[str, str], Original] = field(default_factory=dict)
+    """What a reversal (CLP02 22) of (claim id, CLP07) reverses, read for the whole transaction set
+    before its claims post; good for a claim no earlier claim payment of the set posted to."""
+    claims: set[str] = field(default_factory=set)
+    """The claims this set posted to so far."""
 
     def event(self, event: BaseModel, at: datetime) -> None:
         self.events.append((event, at, None))
 
-    async def flush(self, conn: asyncpg.Connection) -> None:
+    async def flush(self, conn: asyncpg.Connection, *, events: bool = True) -> None:
+        """Write what is held; its events too unless `events` is False (they stay, to be enqueued
+        with those that follow: the transaction's events in one statement)."""
         if self.postings:
             await store.insert_postings(conn, self.postings)
         if self.lines:
@@ -104,8 +114,10 @@ class Pending:
             await store.insert_denials(conn, self.denials)
         if self.held:
             await store.insert_unmatched(conn, self.held)
-        await outbox.enqueue_many(conn, self.events)
-        for rows in (self.postings, self.lines, self.journals, self.denials, self.held, self.events):
+        if events:
+            await outbox.enqueue_many(conn, self.events)
+            self.events.clear()
+        for rows in (self.postings, self.lines, self.journals, self.denials, self.held):
             rows.clear()
 
 
@@ -113,13 +125,13 @@ async def ingest(conn: asyncpg.Connection, raw: bytes, file_name: str, source: s
     """Process one 835 file in the caller's connection (opens its own transaction)."""
     sha = hashlib.sha256(raw).hexdigest()
     async with conn.transaction():
-        seen = await store.file_by_hash(conn, sha)
+        file_id = new_id("rmf")
+        seen = await store.insert_file_unless_seen(conn, file_id, sha, file_name, source, raw, "quarantined",
+                                                   "processing", at)
         if seen is not None:
             await store.record_duplicate(conn, "file", sha, file_name, seen, at)
             log.info("duplicate 835 file", extra=ids(file_id=seen))
             return IngestResult(seen, "duplicate", "same file already received", duplicates=[seen])
-        file_id = new_id("rmf")
-        await store.insert_file(conn, file_id, sha, file_name, source, raw, "quarantined", "processing", at)
         return await _process(conn, file_id, sha, raw, file_name, at)
 
 
@@ -192,13 +204,18 @@ async def _post_file(conn: asyncpg.Connection, file_id: str, sha: str, raw: byte
                      at: datetime) -> IngestResult:
     result = IngestResult(file_id, "posted")
     for t, payer in postable(raw):
-        original = await store.remittance_by_trace(conn, payer.payer_id, t.trace_number)
+        remittance = RemittanceRow(
+            remittance_id=new_id("rem"), file_id=file_id, payer_id=payer.payer_id, payer_name=payer.payer_name,
+            trace_number=t.trace_number, total_payment=t.total_payment,
+            plb_total=sum((a.amount for a in t.provider_adjustments), ZERO), payment_date=t.payment_date,
+            received_at=at)
+        original = await store.insert_remittance_unless_seen(conn, remittance)
         if original is not None:
             await store.record_duplicate(conn, "trace", sha, file_name, original, at)
             result.duplicates.append(original)
             continue
         try:
-            result.remittance_ids.append(await _post_transaction(conn, file_id, sha, t, payer, at))
+            result.remittance_ids.append(await _post_transaction(conn, remittance, sha, t, payer, at))
         except ValidationError as exc:
             first = exc.errors()[0]
             raise Quarantine(f"ST {t.control_number}: {exc.title} {first.get('type')} at "
@@ -229,43 +246,53 @@ def _remit_lines(claim: ClaimPayment, expected: list[dom.ExpectedLine]) -> list[
     return out
 
 
-async def _post_transaction(conn: asyncpg.Connection, file_id: str, sha: str, t: RemittanceTransaction,
+async def _post_transaction(conn: asyncpg.Connection, remittance: RemittanceRow, sha: str, t: RemittanceTransaction,
                             payer: PayerRef, at: datetime) -> str:
-    remittance_id = new_id("rem")
-    plb_total = sum((a.amount for a in t.provider_adjustments), ZERO)
+    """Post the claim payments and PLB of a remittance just recorded (`remittance`)."""
+    remittance_id = remittance.remittance_id
     claims = [c for h in t.header_numbers for c in h.claims]
-    await store.insert_remittance(conn, RemittanceRow(
-        remittance_id=remittance_id, file_id=file_id, payer_id=payer.payer_id, payer_name=payer.payer_name,
-        trace_number=t.trace_number, total_payment=t.total_payment, plb_total=plb_total,
-        payment_date=t.payment_date, received_at=at))
     pending = Pending()
     pending.event(RemittanceReceived(
         remittance_id=remittance_id, file_sha256=sha, payer=payer,
         payee_npi=t.payee.id if t.payee.id_qualifier == "XX" else None, trace_number=t.trace_number,
         handling_code=t.handling_code.value, payment_method=t.payment_method.value,
         total_payment=dom.money(t.total_payment), payment_date=t.payment_date, claim_count=len(claims),
-        provider_adjustment_total=dom.money(plb_total), received_at=at), at)
-    # Every submission the claim payments name, in one read.
+        provider_adjustment_total=dom.money(remittance.plb_total), received_at=at), at)
+    # Every submission the claim payments name, in one read. Those not found may be committing
+    # right now: wait for them (the handler takes the same CLP01 locks, so a payment put in
+    # suspense here is re-posted there), then look again, in one statement each.
     submissions = await store.submissions(conn, sorted({c.patient_control_number for c in claims}))
+    missing = sorted({c.patient_control_number for c in claims
+                      if c.status.value != "23" and c.patient_control_number not in submissions})
+    if missing:
+        await store.lock_submission_ids(conn, missing)
+        submissions.update(await store.submissions(conn, missing))
+    # What the reversals reverse, in one read (two statements) for all of them.
+    reversed_ = sorted({(submissions[c.patient_control_number].claim_id, c.payer_claim_control_number)
+                        for c in claims if c.status.value == "22" and c.patient_control_number in submissions})
+    if reversed_:
+        pending.originals = await store.original_postings(conn, payer.payer_id, reversed_)
     encounters: dict[str, UpdateReason] = {}
     for index, claim in enumerate(claims, start=1):
         encounter, reason = await _post_claim(conn, pending, submissions, remittance_id, sha, t, payer, index,
                                               claim, at)
         if encounter:
             encounters[encounter] = reason
-    await pending.flush(conn)
-    for encounter_id in await _post_plb(conn, remittance_id, t, payer, at):
+    await pending.flush(conn, events=False)
+    for encounter_id in await _post_plb(conn, pending, remittance_id, t, payer, at):
         encounters.setdefault(encounter_id, "payment_reversal")
-    await restate_encounters(conn, encounters, at, remittance_id=remittance_id)
-    log.info("remittance posted", extra=ids(remittance_id=remittance_id, file_id=file_id))
+    await restate_encounters(conn, encounters, at, remittance_id=remittance_id, events=pending.events)
+    await outbox.enqueue_many(conn, pending.events)  # those the balances' refresh did not take
+    log.info("remittance posted", extra=ids(remittance_id=remittance_id, file_id=remittance.file_id))
     return remittance_id
 
 
 async def restate_encounters(conn: asyncpg.Connection, encounters: dict[str, UpdateReason], at: datetime, *,
-                   remittance_id: str | None = None) -> None:
-    """Restate the books of every encounter the postings touched (books.restate_many)."""
+                             remittance_id: str | None = None, events: Events | None = None) -> None:
+    """Restate the books of every encounter the postings touched (books.restate_many; `events`, the
+    caller's not yet enqueued, go to the outbox with the balances')."""
     try:
-        await books.restate_many(conn, encounters, at, remittance_id=remittance_id)
+        await books.restate_many(conn, encounters, at, remittance_id=remittance_id, events=events)
     except books.BooksOutOfSync as exc:
         raise Quarantine(f"{exc}; run `rcm audit`") from exc
 
@@ -324,11 +351,6 @@ async def _post_claim(conn: asyncpg.Connection, pending: Pending, submissions: d
     if claim.patient_responsibility is not None and dom.money(claim.patient_responsibility) != share.total():
         raise Quarantine(f"ST {t.control_number} claim {index}: CLP05 does not equal the sum of PR adjustments")
     sub = submissions.get(claim.patient_control_number)
-    if sub is None and status != "23":
-        # Its ClaimSubmitted may be committing right now: wait for that, then look again (the
-        # handler takes the same lock, so a payment put in suspense here is re-posted there).
-        await store.lock_submission_id(conn, claim.patient_control_number)
-        sub = await store.submission(conn, claim.patient_control_number)
     if sub is None or status == "23":
         _post_unmatched(pending, remittance_id, sha, t, payer, index, claim, share, at)
         return None, "remittance"
@@ -377,18 +399,18 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
     amounts = dom.amounts_of(claim) if status != "25" else dom.PostedAmounts(ZERO, dom.money(claim.paid))
     effects = [(e.charge_id, e.line_control_number, e.charge, e.paid, e.share)
                for e in dom.line_effects(claim, expected)]
-    reverses = None
+    reverses = original = None
     if status == "22":
-        await pending.flush(conn)  # its original may be a posting of this same file
-        original = await store.original_posting(conn, sub.claim_id, payer.payer_id,
-                                                claim.payer_claim_control_number)
-        if original is not None:
+        found = await _original(conn, pending, sub.claim_id, payer.payer_id, claim.payer_claim_control_number)
+        if found is not None:
+            original, original_lines = found
             reverses = original.posting_id
             rank = original.rank
             if original.paid == -dom.money(claim.paid):  # the payer took back exactly what was posted
                 amounts = original.amounts.negated()
                 effects = [(r.charge_id, r.line_control, -r.charge, -r.paid, r.share.negated())
-                           for r in await store.posting_line_rows(conn, reverses)]
+                           for r in original_lines]
+    pending.claims.add(sub.claim_id)
     scope, denial_items = dom.denials(claim, expected)
     outcome: PostingOutcome = "reversed" if status == "22" else ("denied" if scope == "claim" else "posted")
     pending.postings.append(replace(
@@ -417,7 +439,7 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
     }
     if status == "22":
         pending.event(ClaimPaymentReversed(**common, reversed_remittance_id=(
-            original.remittance_id if reverses and original is not None else None)), at)
+            original.remittance_id if original is not None else None)), at)
         return Posted(posting_id, sub.encounter_id, "payment_reversal")
     if scope != "claim" and status != "25":
         pending.event(ClaimPaymentPosted(**common), at)
@@ -444,9 +466,20 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
     return Posted(posting_id, sub.encounter_id, "next_payer_remittance" if rank > 1 else "remittance")
 
 
-async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceTransaction, payer: PayerRef,
-                    at: datetime) -> set[str]:
-    """Post the PLB adjustments; returns the encounters whose books a recoupment reopened."""
+async def _original(conn: asyncpg.Connection, pending: Pending, claim_id: str, payer_id: str, pccn: str) -> Original:
+    """What a reversal of the claim reverses: as read before the set's claims posted, unless a claim
+    payment of the set posted to that claim since (its original may be that posting, or that
+    posting a reversal of it): then read again after the set's postings so far are written."""
+    if claim_id not in pending.claims and (claim_id, pccn) in pending.originals:
+        return pending.originals[(claim_id, pccn)]
+    await pending.flush(conn)
+    return (await store.original_postings(conn, payer_id, [(claim_id, pccn)]))[(claim_id, pccn)]
+
+
+async def _post_plb(conn: asyncpg.Connection, pending: Pending, remittance_id: str, t: RemittanceTransaction,
+                    payer: PayerRef, at: datetime) -> set[str]:
+    """Post the PLB adjustments (their events to `pending`); returns the encounters whose books a
+    recoupment reopened."""
     if not t.provider_adjustments:
         return set()
     reopened: dict[int, ClaimKeys] = {}  # adjustment index -> the claim it reopened
@@ -485,7 +518,7 @@ async def _post_plb(conn: asyncpg.Connection, remittance_id: str, t: RemittanceT
             reason_code=adj.reason, reference=adj.reference or None, amount=dom.money(adj.amount),
             claim_id=claim.claim_id if claim else None, encounter_id=claim.encounter_id if claim else None))
     for (provider, period), items in by_period.items():
-        await outbox.enqueue(conn, ProviderAdjustmentPosted(
+        pending.event(ProviderAdjustmentPosted(
             remittance_id=remittance_id, payer=payer, provider_identifier=provider, fiscal_period_date=period,
-            adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), occurred_at=at)
+            adjustments=items, total_amount=sum((i.amount for i in items), ZERO), posted_at=at), at)
     return {c.encounter_id for c in reopened.values()}

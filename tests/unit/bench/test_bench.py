@@ -14,6 +14,7 @@ import pytest
 from bench import cpu, report, suite
 from bench.bench_stack import free_port
 from bench.e2e import Run, _latencies
+from bench.services import drain
 from bench.stats import Latency, Pacer, percentile, rate
 from bench.workload import Record, groups
 
@@ -55,6 +56,19 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def test_a_drain_is_timed_between_transaction_starts_without_the_last_one() -> None:
+    t0 = datetime(2026, 12, 7, 12, 0, 0, tzinfo=UTC)
+    at = [t0.replace(second=s) for s in (0, 0, 0, 2, 2, 4)]  # 3 events, 2 events, then a last one
+    d = drain("charges", at)
+    assert (d.applied, d.transactions) == (6, 3)
+    assert (d.timed.events, d.timed.seconds, d.timed.per_s) == (5, 4.0, 1.25)
+
+
+def test_a_drain_in_one_transaction_has_no_rate() -> None:
+    d = drain("remits", [datetime(2026, 12, 7, tzinfo=UTC)] * 192)
+    assert (d.applied, d.transactions, d.timed.per_s) == (192, 1, 0.0)
 
 
 def test_pacer_schedules_from_the_first_send_and_catches_up() -> None:
