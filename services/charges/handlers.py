@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from schemas import intake
-from services.charges.service import charges, encounters
+from services.charges.service import charges, encounters, unit
 from services.chassis.consumer import HandlerContext, HandlerTable, IntakeProblem
 from services.chassis.parking import ParkKey
 
@@ -22,22 +22,22 @@ def _line_keys(event: intake.ChargeSubmitted | intake.ChargeCorrected) -> tuple[
             charges.charge_park_key(event.idempotency_key))
 
 
-@table.handles(intake.EncounterRegistered, intake.EncounterUpdated, park_keys=_encounter_key)
+@table.handles(intake.EncounterRegistered, intake.EncounterUpdated, park_keys=_encounter_key, unit=unit.UNIT)
 async def on_encounter(ctx: HandlerContext, event: intake.EncounterRegistered | intake.EncounterUpdated) -> None:
     await encounters.register_encounter(ctx, event)
 
 
-@table.handles(intake.EncounterClosed, park_keys=_encounter_key)
+@table.handles(intake.EncounterClosed, park_keys=_encounter_key, unit=unit.UNIT)
 async def on_encounter_closed(ctx: HandlerContext, event: intake.EncounterClosed) -> None:
     await encounters.close_encounter(ctx, event)
 
 
-@table.handles(intake.ChargeSubmitted, park_keys=_line_keys)
+@table.handles(intake.ChargeSubmitted, park_keys=_line_keys, unit=unit.UNIT)
 async def on_charge_submitted(ctx: HandlerContext, event: intake.ChargeSubmitted) -> None:
     await charges.post_charge(ctx, event)
 
 
-@table.handles(intake.ChargeCorrected, park_keys=_line_keys)
+@table.handles(intake.ChargeCorrected, park_keys=_line_keys, unit=unit.UNIT)
 async def on_charge_corrected(ctx: HandlerContext, event: intake.ChargeCorrected) -> None:
     await charges.correct_charge(ctx, event)
 
@@ -68,3 +68,4 @@ async def refuse_charge(
 HANDLERS = table.by_type
 REJECTERS = table.rejecters
 PARK_KEYS = table.park_keys
+UNITS = table.units

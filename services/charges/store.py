@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 
 from services.chassis.ids import new_id
+
+EncounterPair = tuple[str, str]
+"""The sender's ids of an encounter: (source_system, source_encounter_id)."""
 
 
 @dataclass(frozen=True)
 class EncounterRow:
     encounter_id: str
     patient_account_id: str
-    details: dict[str, Any]
+    details_json: str  # read as text: the charge path validates it once, straight from the JSON
     closed_at: datetime | None
     billed_revision: int
+    expected_charges: list[str]  # idempotency keys the sender listed at close: billing waits for them
+
+    @cached_property
+    def details(self) -> dict[str, Any]:
+        parsed: dict[str, Any] = json.loads(self.details_json)
+        return parsed
+
+
+@dataclass(frozen=True)
+class KeyOutcome:
+    """What became of an intake idempotency key."""
+
+    outcome: str
+    charge_id: str | None
+    encounter_id: str
 
 
 @dataclass(frozen=True)
@@ -33,34 +54,49 @@ class ChargeRow:
 
 async def encounter_id_for(conn: asyncpg.Connection, source_system: str, source_encounter_id: str) -> str:
     """Our id for the sender's encounter, assigned on first sight: one round trip either way."""
-    found: str | None = await conn.fetchval(
-        "WITH known AS (SELECT encounter_id FROM encounter_ids WHERE source_system = $2 AND source_encounter_id = $3),"
+    pair = (source_system, source_encounter_id)
+    return (await encounter_ids_for(conn, [pair]))[pair]
+
+
+async def encounter_ids_for(conn: asyncpg.Connection, pairs: list[EncounterPair]) -> dict[EncounterPair, str]:
+    """Our ids for the sender's encounters, each assigned on first sight: one round trip for all
+    (inserted in a stable order, so two transactions wait on each other, never crosswise)."""
+    wanted = sorted(set(pairs))
+    rows = await conn.fetch(
+        "WITH wanted AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[])"
+        " AS w(source_system, source_encounter_id, new_id)),"
+        " known AS (SELECT i.* FROM encounter_ids i JOIN wanted USING (source_system, source_encounter_id)),"
         " created AS (INSERT INTO encounter_ids (encounter_id, source_system, source_encounter_id)"
-        " SELECT $1, $2, $3 WHERE NOT EXISTS (SELECT 1 FROM known)"
-        " ON CONFLICT (source_system, source_encounter_id) DO NOTHING RETURNING encounter_id)"
-        " SELECT encounter_id FROM known UNION ALL SELECT encounter_id FROM created",
-        new_id("enc"),
-        source_system,
-        source_encounter_id,
+        " SELECT w.new_id, w.source_system, w.source_encounter_id FROM wanted w"
+        " WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.source_system = w.source_system"
+        " AND k.source_encounter_id = w.source_encounter_id) ORDER BY w.source_system, w.source_encounter_id"
+        " ON CONFLICT (source_system, source_encounter_id) DO NOTHING RETURNING *)"
+        " SELECT source_system, source_encounter_id, encounter_id FROM known"
+        " UNION ALL SELECT source_system, source_encounter_id, encounter_id FROM created",
+        [p[0] for p in wanted],
+        [p[1] for p in wanted],
+        [new_id("enc") for _ in wanted],
     )
-    if found:
-        return found
-    return await encounter_id_for(conn, source_system, source_encounter_id)  # lost a race: read the winner
+    found = {(r["source_system"], r["source_encounter_id"]): r["encounter_id"] for r in rows}
+    lost = [p for p in wanted if p not in found]
+    if lost:  # lost a race to another transaction: read the winners
+        found.update(await encounter_ids_for(conn, lost))
+    return found
 
 
-async def lock_encounter_of(
-    conn: asyncpg.Connection, source_system: str, source_encounter_id: str
-) -> EncounterRow | None:
-    """The sender's encounter, locked for this transaction, in one round trip; None when it is
-    not registered yet (its id may or may not be assigned)."""
-    row = await conn.fetchrow(
-        "SELECT e.encounter_id, e.patient_account_id, e.details, e.closed_at, e.billed_revision"
-        " FROM encounters e JOIN encounter_ids i USING (encounter_id)"
-        " WHERE i.source_system = $1 AND i.source_encounter_id = $2 FOR UPDATE OF e",
-        source_system,
-        source_encounter_id,
+_ENCOUNTER_COLUMNS = ("encounter_id, patient_account_id, details::text AS details_json, closed_at, billed_revision,"
+                      " expected_charges")
+
+
+async def lock_encounters(conn: asyncpg.Connection, encounter_ids: list[str]) -> dict[str, EncounterRow]:
+    """The registered ones of these encounters, locked for this transaction in encounter id order
+    (so two transactions never lock crosswise), in one round trip."""
+    rows = await conn.fetch(
+        f"SELECT {_ENCOUNTER_COLUMNS} FROM encounters WHERE encounter_id = ANY($1::text[])"
+        " ORDER BY encounter_id FOR UPDATE",
+        encounter_ids,
     )
-    return EncounterRow(**dict(row)) if row else None
+    return {r["encounter_id"]: EncounterRow(**dict(r)) for r in rows}
 
 
 async def find_encounter_id(conn: asyncpg.Connection, source_system: str, source_encounter_id: str) -> str | None:
@@ -87,23 +123,24 @@ async def patient_account_for(conn: asyncpg.Connection, source_system: str, sour
 
 async def load_encounter(conn: asyncpg.Connection, encounter_id: str, *, lock: bool = False) -> EncounterRow | None:
     row = await conn.fetchrow(
-        "SELECT encounter_id, patient_account_id, details, closed_at, billed_revision FROM encounters"
-        " WHERE encounter_id = $1" + (" FOR UPDATE" if lock else ""),
+        f"SELECT {_ENCOUNTER_COLUMNS} FROM encounters WHERE encounter_id = $1" + (" FOR UPDATE" if lock else ""),
         encounter_id,
     )
     return EncounterRow(**dict(row)) if row else None
 
 
 async def save_encounter(
-    conn: asyncpg.Connection, encounter_id: str, patient_account_id: str, details: dict[str, Any], at: datetime
+    conn: asyncpg.Connection, encounter_id: str, patient_account_id: str, details_json: str, at: datetime
 ) -> None:
+    """`details_json`: the details already serialized (sent as text, so not encoded again)."""
     await conn.execute(
-        "INSERT INTO encounters (encounter_id, patient_account_id, details, updated_at) VALUES ($1, $2, $3, $4)"
+        "INSERT INTO encounters (encounter_id, patient_account_id, details, updated_at)"
+        " VALUES ($1, $2, $3::text::jsonb, $4)"
         " ON CONFLICT (encounter_id) DO UPDATE SET patient_account_id = EXCLUDED.patient_account_id,"
         " details = EXCLUDED.details, updated_at = EXCLUDED.updated_at",
         encounter_id,
         patient_account_id,
-        details,
+        details_json,
         at,
     )
 
@@ -121,25 +158,18 @@ async def close_encounter(
     )
 
 
-async def awaited_charges(conn: asyncpg.Connection, encounter_id: str) -> int:
-    """How many charges the sender listed at close that have not been processed yet."""
-    waiting: int = await conn.fetchval(
-        "SELECT count(*) FROM encounters e, unnest(e.expected_charges) AS k(key)"
-        " WHERE e.encounter_id = $1 AND NOT EXISTS (SELECT 1 FROM intake_keys i WHERE i.idempotency_key = k.key)",
-        encounter_id,
-    )
-    return waiting
-
-
 async def set_billed_revision(conn: asyncpg.Connection, encounter_id: str, revision: int) -> None:
     await conn.execute("UPDATE encounters SET billed_revision = $2 WHERE encounter_id = $1", encounter_id, revision)
 
 
-async def key_outcome(conn: asyncpg.Connection, idempotency_key: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
-        "SELECT outcome, charge_id, encounter_id FROM intake_keys WHERE idempotency_key = $1", idempotency_key
+async def key_outcomes(conn: asyncpg.Connection, idempotency_keys: list[str]) -> dict[str, KeyOutcome]:
+    """The outcomes of those of the keys already processed."""
+    rows = await conn.fetch(
+        "SELECT idempotency_key, outcome, charge_id, encounter_id FROM intake_keys"
+        " WHERE idempotency_key = ANY($1::text[])",
+        idempotency_keys,
     )
-    return row
+    return {r["idempotency_key"]: KeyOutcome(r["outcome"], r["charge_id"], r["encounter_id"]) for r in rows}
 
 
 async def record_key(
@@ -170,39 +200,43 @@ async def record_key(
     )
 
 
-async def post_charge(
-    conn: asyncpg.Connection,
-    *,
-    charge_id: str,
-    encounter_id: str,
-    idempotency_key: str,
-    line: dict[str, Any],
-    amount: Decimal,
-    replaces_charge_id: str | None,
-    kind: str,
-    source_charge_id: str,
-    event_id: Any,
-    at: datetime,
-) -> None:
-    """The charge, its ledger entry and its key's outcome ('posted'), in one statement."""
+@dataclass(frozen=True)
+class Posting:
+    """A charge to post: the charge, its ledger entry and its key's outcome ('posted')."""
+
+    charge_id: str
+    encounter_id: str
+    idempotency_key: str
+    line_json: str  # the ChargePosted payload, serialized
+    amount: Decimal
+    replaces_charge_id: str | None
+    kind: str
+    source_charge_id: str
+    event_id: UUID
+    at: datetime
+
+
+async def post_charges(conn: asyncpg.Connection, postings: list[Posting]) -> None:
+    """The postings, in their order, in one statement: a row per posting in each of charges,
+    ledger_entries and intake_keys (a correction may replace a charge posted before it in the list:
+    the foreign keys are checked at the statement's end)."""
+    columns = ("charge_id", "encounter_id", "idempotency_key", "line_json", "amount", "replaces_charge_id", "kind",
+               "source_charge_id", "event_id", "at")
     await conn.execute(
-        "WITH charge AS (INSERT INTO charges (charge_id, encounter_id, idempotency_key, line, amount,"
-        " replaces_charge_id, posted_at) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING charge_id),"
+        "WITH p AS (SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::numeric[], $6::text[],"
+        " $7::text[], $8::text[], $9::uuid[], $10::timestamptz[], $11::text[]) WITH ORDINALITY"
+        " AS p(charge_id, encounter_id, idempotency_key, line, amount, replaces_charge_id, kind, source_charge_id,"
+        " event_id, at, entry_id, n)),"
+        " charge AS (INSERT INTO charges (charge_id, encounter_id, idempotency_key, line, amount, replaces_charge_id,"
+        " posted_at) SELECT charge_id, encounter_id, idempotency_key, line::jsonb, amount, replaces_charge_id, at"
+        " FROM p ORDER BY n),"
         " entry AS (INSERT INTO ledger_entries (entry_id, charge_id, kind, amount, idempotency_key, entered_at)"
-        " SELECT $8, charge_id, 'post', $5, $3, $7 FROM charge)"
+        " SELECT entry_id, charge_id, 'post', amount, idempotency_key, at FROM p ORDER BY n)"
         " INSERT INTO intake_keys (idempotency_key, encounter_id, kind, source_charge_id, outcome, charge_id, reasons,"
-        " event_id, processed_at) SELECT $3, $2, $9, $10, 'posted', charge_id, '[]'::jsonb, $11, $7 FROM charge",
-        charge_id,
-        encounter_id,
-        idempotency_key,
-        line,
-        amount,
-        replaces_charge_id,
-        at,
-        new_id("led"),
-        kind,
-        source_charge_id,
-        event_id,
+        " event_id, processed_at) SELECT idempotency_key, encounter_id, kind, source_charge_id, 'posted', charge_id,"
+        " '[]'::jsonb, event_id, at FROM p ORDER BY n",
+        *([getattr(p, c) for p in postings] for c in columns),
+        [new_id("led") for _ in postings],
     )
 
 
@@ -245,13 +279,14 @@ async def active_charges(conn: asyncpg.Connection, encounter_id: str) -> list[Ch
     return [ChargeRow(**dict(r)) for r in rows]
 
 
-async def chargemaster_item(conn: asyncpg.Connection, cdm_code: str) -> asyncpg.Record | None:
-    row: asyncpg.Record | None = await conn.fetchrow(
+async def chargemaster_items(conn: asyncpg.Connection, cdm_codes: list[str]) -> list[asyncpg.Record]:
+    """The loaded ones of these chargemaster items."""
+    rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT cdm_code, procedure_code, modifiers, revenue_code, description, unit_price FROM chargemaster"
-        " WHERE cdm_code = $1",
-        cdm_code,
+        " WHERE cdm_code = ANY($1::text[])",
+        cdm_codes,
     )
-    return row
+    return rows
 
 
 async def replace_chargemaster(conn: asyncpg.Connection, items: list[tuple[Any, ...]], at: datetime) -> int:

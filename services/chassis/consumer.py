@@ -30,6 +30,13 @@ Parking keys a handler declares (`HandlerTable.handles(..., park_keys=)`) are se
 transaction, before its handlers run: every declared key held in one statement, then which of
 them have events parked read in another. A release of a key with nothing parked then costs no
 query, and a hold of a key already held none, instead of a hold and a DELETE per release.
+
+A handler may also declare a unit of work (`HandlerTable.handles(..., unit=)`). Its `prefetch` is
+called once per transaction, after the park keys are settled and before any handler runs, with
+every event of the transaction that its handlers will get (on the per-record path, the one
+event): it loads what they will read into the transaction's memo in a few set-based statements,
+instead of a few statements per event. Its `flush` is called once per transaction after the last
+handler, before the commit: what the handlers buffered is written set-wise there.
 """
 
 from __future__ import annotations
@@ -41,7 +48,7 @@ import random
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 from uuid import UUID
 
 import asyncpg
@@ -177,6 +184,18 @@ Handler = Callable[[HandlerContext, Any], Awaitable[None]]
 ParkKeys = Callable[[Any], Iterable[ParkKey]]
 """The park keys a handler may hold or release for an event (see HandlerTable.handles)."""
 Rejecter = Callable[[HandlerContext, Any, tuple[IntakeProblem, ...]], Awaitable[None]]
+
+
+class UnitOfWork(Protocol):
+    """What handlers share in one transaction, kept in `ctx.memo` (see the module doc)."""
+
+    async def prefetch(self, ctx: HandlerContext, events: list[Any]) -> None:
+        """Load what the handlers will read for these events (all of the transaction's events of
+        the types the unit is declared for, in record order)."""
+
+    async def flush(self, ctx: HandlerContext) -> None:
+        """Write what the handlers buffered; called before every commit, buffered or not."""
+
 H = TypeVar("H", bound=Callable[..., Awaitable[None]])
 
 
@@ -189,11 +208,14 @@ class HandlerTable:
         self.by_type: dict[str, Handler] = {}
         self.rejecters: dict[str, Rejecter] = {}
         self.park_keys: dict[str, ParkKeys] = {}
+        self.units: dict[str, UnitOfWork] = {}
 
-    def handles(self, *models: type[BaseModel], park_keys: ParkKeys | None = None) -> Callable[[H], H]:
+    def handles(self, *models: type[BaseModel], park_keys: ParkKeys | None = None,
+                unit: UnitOfWork | None = None) -> Callable[[H], H]:
         """`park_keys`: the keys the handler may hold or release for an event. The consumer holds
         them and looks what waits under them once for a whole batch (see the module doc); a key
-        the handler uses without declaring it costs its own queries, as before."""
+        the handler uses without declaring it costs its own queries, as before. `unit`: the unit of
+        work of the handler's transactions (see UnitOfWork and the module doc)."""
 
         def register(handler: H) -> H:
             for model in models:
@@ -203,6 +225,8 @@ class HandlerTable:
                 self.by_type[event_type] = handler
                 if park_keys is not None:
                     self.park_keys[event_type] = park_keys
+                if unit is not None:
+                    self.units[event_type] = unit
             return handler
 
         return register
@@ -260,6 +284,7 @@ class EventConsumer:
         tracer: trace.Tracer | None = None,
         park_keys: dict[str, ParkKeys] | None = None,
         record_spans: bool = True,
+        units: dict[str, UnitOfWork] | None = None,
     ) -> None:
         self.service = service
         self.name = name or service
@@ -272,6 +297,7 @@ class EventConsumer:
         self.rejecters = rejecters or {}
         self.tracer = tracer or trace.get_tracer(__name__)
         self.park_keys = park_keys or {}
+        self.units = units or {}
         # False when no exporter takes the spans: a span per record is then CPU for nothing.
         self.record_spans = record_spans
 
@@ -388,7 +414,9 @@ class EventConsumer:
                 return Outcome.DUPLICATE
             state = await _settle_parking(conn, [item])
             ctx = HandlerContext(conn, item.envelope, item.record, self.clock, self, parking=state)
+            await self._prefetch(ctx, [item])
             await item.handler(ctx, item.event)
+            await self._flush(ctx)
             outcome = Outcome.PARKED if ctx.parked else Outcome.APPLIED
             faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT)
         faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT)
@@ -403,7 +431,11 @@ class EventConsumer:
             for item in items:
                 todo.append(item if item.envelope.id in fresh else None)
                 fresh.discard(item.envelope.id)  # a second copy later in the batch is a duplicate
-            state = await _settle_parking(conn, [work for work in todo if work is not None])
+            fresh_work = [work for work in todo if work is not None]
+            state = await _settle_parking(conn, fresh_work)
+            # What the units of work load and flush is for the whole transaction: not any one record's.
+            whole = HandlerContext(conn, items[0].envelope, items[0].record, self.clock, self, parking=state, memo=memo)
+            await self._prefetch(whole, fresh_work)
             for work in todo:
                 if work is None:
                     outcomes.append(Outcome.DUPLICATE)
@@ -412,11 +444,28 @@ class EventConsumer:
                 with self._record_span(work):
                     await work.handler(ctx, work.event)
                 outcomes.append(Outcome.PARKED if ctx.parked else Outcome.APPLIED)
+            await self._flush(whole)
             faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT, len(items))
         faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT, len(items))
         for item, outcome in zip(items, outcomes, strict=True):
             self._count(item.envelope.type, outcome)
         return outcomes
+
+    async def _prefetch(self, ctx: HandlerContext, items: list[_Work]) -> None:
+        """Each unit's prefetch once, with its items' events in record order (see the module doc)."""
+        events: dict[UnitOfWork, list[Any]] = {}
+        for item in items:
+            unit = self.units.get(item.envelope.type)
+            if unit is not None:
+                events.setdefault(unit, []).append(item.event)
+        for unit, batch in events.items():
+            await unit.prefetch(ctx, batch)
+
+    async def _flush(self, ctx: HandlerContext) -> None:
+        """Every unit's flush, whatever the events were: a handler may apply parked events of
+        other types (release_parked), and a unit with nothing buffered sends nothing."""
+        for unit in dict.fromkeys(self.units.values()):
+            await unit.flush(ctx)
 
     def _record_span(self, item: _Work) -> contextlib.AbstractContextManager[Any]:
         """A consumer span per record, in the sender's trace: a batch's own span (FastStream's)

@@ -26,7 +26,7 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from services.chassis import faults, inbox, leadership, migrations, outbox, telemetry
 from services.chassis.clock import Clock
-from services.chassis.consumer import EventConsumer, Handler, ParkKeys, Rejecter
+from services.chassis.consumer import EventConsumer, Handler, ParkKeys, Rejecter, UnitOfWork
 from services.chassis.db import create_pool
 from services.chassis.dlq import SourceRecord
 from services.chassis.kafka import Publisher, broker_security
@@ -77,6 +77,8 @@ class ServiceDefinition:
     rejecters: dict[str, Rejecter] = field(default_factory=dict)
     # The park keys each handler declares, by event type (`HandlerTable.park_keys`).
     park_keys: dict[str, ParkKeys] = field(default_factory=dict)
+    # The unit of work of each handler's transactions, by event type (`HandlerTable.units`).
+    units: dict[str, UnitOfWork] = field(default_factory=dict)
     # HTTP routes of the service, built once the runtime exists (they need its pool and clock).
     routers: list[Callable[[Runtime], APIRouter]] = field(default_factory=list)
     customize_app: Callable[[FastAPI], None] | None = None
@@ -144,6 +146,7 @@ class Runtime:
             tracer=self.tracer,
             park_keys=self.definition.park_keys,
             record_spans=telemetry.exports(self.provider),
+            units=self.definition.units,
         )
         self.relay = outbox.OutboxRelay(
             service=self.service,

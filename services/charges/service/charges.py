@@ -5,7 +5,6 @@ that charge."""
 
 from __future__ import annotations
 
-import json
 import logging
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -15,12 +14,13 @@ from schemas import intake
 from schemas.common import EncounterDetails
 from schemas.types import CENT
 from services.charges import store
-from services.charges.domain.chargemaster import Chargemaster, ChargemasterItem
+from services.charges.domain.chargemaster import Chargemaster
 from services.charges.domain.facts import ChargeFacts
 from services.charges.domain.findings import Reason, Rejection, Warning
 from services.charges.domain.money import extended_amount
 from services.charges.domain.reference import ReferenceData
 from services.charges.domain.validation import PricedLine, assess_charge
+from services.charges.service import unit
 from services.charges.service.encounters import (
     encounter_facts,
     intake_rejections,
@@ -95,8 +95,8 @@ async def refuse_charge(
     """A charge event the intake door refused (unknown fields, key or ce_subject not its
     encounter): rejected with every problem, nothing posted. Its key counts as processed, as
     for any rejection, unless the key already has an outcome (then only the rejection goes out)."""
-    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
-    record = await store.key_outcome(ctx.conn, event.idempotency_key) is None
+    encounter_id = await unit.encounter_id(ctx, event.source_system, event.source_encounter_id)
+    record = await unit.key_outcome(ctx, event.idempotency_key) is None
     await _reject_charge(ctx, event, encounter_id, intake_rejections(problems), record=record)
 
 
@@ -106,14 +106,15 @@ async def _original(
     """The charge a correction or void names; None when it parked or rejected the event."""
     if await _already_processed(ctx, event.idempotency_key):
         return None
+    await unit.flush(ctx)  # the charge it names may be posted in this transaction
     original = await store.charge_by_key(ctx.conn, original_key)
     if original is None:
-        seen = await store.key_outcome(ctx.conn, original_key)
+        seen = await unit.key_outcome(ctx, original_key)
         if seen is None:
             await ctx.park(charge_park_key(original_key), "the charge it changes has not arrived yet")
             return None
         reason = Rejection(Reason.CHG_ORIGINAL_NOT_POSTED, _original_field(event), "the charge it changes was rejected")
-        await _reject_charge(ctx, event, seen["encounter_id"], [reason])
+        await _reject_charge(ctx, event, seen.encounter_id, [reason])
         return None
     if original.reversed:
         reason = Rejection(
@@ -129,7 +130,7 @@ def _original_field(event: intake.ChargeCorrected | intake.ChargeVoided) -> str:
 
 
 async def _already_processed(ctx: HandlerContext, idempotency_key: str) -> bool:
-    if await store.key_outcome(ctx.conn, idempotency_key) is None:
+    if await unit.key_outcome(ctx, idempotency_key) is None:
         return False
     log.info("intake key already processed", extra=ids(event_id=str(ctx.envelope.id)))
     return True
@@ -144,7 +145,7 @@ async def _post_line(
     if encounter is None:
         return
     encounter_id = encounter.encounter_id
-    details = EncounterDetails.model_validate_json(json.dumps(encounter.details))
+    details = unit.details(ctx, encounter)
     ref = await _reference_for(ctx, event)
     assessment = assess_charge(charge_facts(event), encounter_facts(details), ctx.clock.today(), ref)
     if assessment.line is None:
@@ -160,12 +161,12 @@ async def _post_line(
     charge_id = new_id("chg")
     posted = _posted_event(event, details, encounter, charge_id, assessment.line, unit_price, replaces, ctx,
                            assessment.result.warnings)
-    await store.post_charge(
-        ctx.conn, charge_id=charge_id, encounter_id=encounter_id, idempotency_key=event.idempotency_key,
-        line=posted.model_dump(mode="json"), amount=posted.amount,
+    unit.post(ctx, store.Posting(
+        charge_id=charge_id, encounter_id=encounter_id, idempotency_key=event.idempotency_key,
+        line_json=posted.model_dump_json(), amount=posted.amount,
         replaces_charge_id=replaces.charge_id if replaces else None, kind="corrected" if replaces else "submitted",
         source_charge_id=event.source_charge_id, event_id=ctx.envelope.id, at=ctx.clock.now(),
-    )
+    ))
     if replaces is not None:
         reversal_id, amount = await store.reverse_charge(
             ctx.conn, charge_id=replaces.charge_id, idempotency_key=event.idempotency_key, reason="corrected",
@@ -188,16 +189,9 @@ async def _post_line(
 
 async def _reference_for(ctx: HandlerContext, event: intake.ChargeSubmitted | intake.ChargeCorrected) -> ReferenceData:
     if event.chargemaster_code is None:
-        return reference()
-    row = await store.chargemaster_item(ctx.conn, event.chargemaster_code)
-    items = {}
-    if row is not None:
-        items[row["cdm_code"]] = ChargemasterItem(
-            cdm_code=row["cdm_code"], procedure_code=row["procedure_code"], modifiers=tuple(row["modifiers"]),
-            revenue_code=row["revenue_code"] or "", description=row["description"] or "",
-            unit_price=row["unit_price"],
-        )
-    return reference().with_chargemaster(Chargemaster(items=items))
+        return reference(ctx)
+    item = await unit.chargemaster_item(ctx, event.chargemaster_code)
+    return reference(ctx).with_chargemaster(Chargemaster(items={item.cdm_code: item} if item else {}))
 
 
 def _unit_price(event: intake.ChargeSubmitted | intake.ChargeCorrected, line: PricedLine) -> Decimal | None:
@@ -279,7 +273,7 @@ async def _reject_charge(
         )
     )
     log.info("charge rejected", extra=ids(encounter_id=encounter_id, event_id=str(ctx.envelope.id)))
-    encounter = await store.load_encounter(ctx.conn, encounter_id)
+    encounter = await unit.encounter(ctx, encounter_id)
     if encounter is not None and encounter.billed_revision == 0:
         await rebill_if_billed(ctx, encounter_id)  # it may have been the last charge billing waited for
 
@@ -293,6 +287,7 @@ async def _record(
     charge_id: str | None,
     reasons: list[dict[str, Any]],
 ) -> None:
+    unit.keyed(ctx, event.idempotency_key, store.KeyOutcome(outcome, charge_id, encounter_id))
     await store.record_key(
         ctx.conn,
         idempotency_key=event.idempotency_key,

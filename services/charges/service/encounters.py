@@ -19,6 +19,7 @@ from services.charges.domain.facts import EncounterFacts
 from services.charges.domain.findings import Reason, Rejection
 from services.charges.domain.reference import ReferenceData, shipped_reference
 from services.charges.domain.validation import validate_encounter
+from services.charges.service import unit
 from services.chassis import parking
 from services.chassis.consumer import HandlerContext, IntakeProblem
 from services.chassis.icd10cm import read_editions
@@ -29,13 +30,17 @@ from services.chassis.settings import get_settings
 log = logging.getLogger(__name__)
 
 
-_ENCOUNTER_FIELDS = frozenset(EncounterDetails.model_fields)
+_ENCOUNTER_FIELDS: set[str] = set(EncounterDetails.model_fields)
 
 
-def reference() -> ReferenceData:
-    """The shipped reference data and the ICD-10-CM editions of the code-set directory (read again
-    only when an edition file changed: `rcm codesets load icd10cm` needs no restart)."""
-    return shipped_reference().with_diagnoses(read_editions(get_settings().codesets_path))
+def reference(ctx: HandlerContext) -> ReferenceData:
+    """The shipped reference data and the ICD-10-CM editions of the code-set directory, looked up
+    once per transaction (read again only when an edition file changed: `rcm codesets load
+    icd10cm` needs no restart)."""
+    state = unit.unit(ctx)
+    if state.reference is None:
+        state.reference = shipped_reference().with_diagnoses(read_editions(get_settings().codesets_path))
+    return state.reference
 
 
 def encounter_park_key(source_system: str, source_encounter_id: str) -> ParkKey:
@@ -60,21 +65,21 @@ def reasons_of(rejections: tuple[Rejection, ...] | list[Rejection]) -> list[Reje
 
 async def register_encounter(ctx: HandlerContext, event: intake.EncounterRegistered | intake.EncounterUpdated) -> None:
     """Registered and Updated carry the full state alike: both become the current encounter."""
-    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
-    result = validate_encounter(encounter_facts(event), ctx.clock.today(), reference())
+    encounter_id = await unit.encounter_id(ctx, event.source_system, event.source_encounter_id)
+    result = validate_encounter(encounter_facts(event), ctx.clock.today(), reference(ctx))
     if not result.ok:
         await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, result.rejections)
         return
-    before = await store.load_encounter(ctx.conn, encounter_id, lock=True)
+    before = await unit.encounter(ctx, encounter_id, lock=True)
     if before is not None and before.closed_at is not None and not event.diagnoses:
         reason = Rejection(Reason.ENC_NO_DIAGNOSIS, "diagnoses", "a closed encounter needs at least one diagnosis")
         await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, (reason,))
         return
     account = await store.patient_account_for(ctx.conn, event.source_system, event.patient.source_account_number)
-    details = event.model_dump(mode="json", include=set(_ENCOUNTER_FIELDS))
-    await store.save_encounter(ctx.conn, encounter_id, account, details, ctx.clock.now())
+    details_json = event.model_dump_json(include=_ENCOUNTER_FIELDS)
+    await unit.save_encounter(ctx, before, encounter_id, account, details_json, ctx.clock.now())
     await ctx.release_parked(encounter_park_key(event.source_system, event.source_encounter_id))
-    if before is not None and before.billed_revision > 0 and before.details != details:
+    if before is not None and before.billed_revision > 0 and before.details != json.loads(details_json):
         await release_to_billing(ctx, encounter_id)
 
 
@@ -88,7 +93,7 @@ async def close_encounter(ctx: HandlerContext, event: intake.EncounterClosed) ->
         await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, (reason,))
         return
     expected = [f"{event.source_system}:{charge_id}" for charge_id in event.expected_source_charge_ids]
-    await store.close_encounter(ctx.conn, encounter_id, event.closed_at, expected)
+    await unit.close_encounter(ctx, encounter, event.closed_at, expected)
     if encounter.billed_revision == 0:
         await release_to_billing(ctx, encounter_id)
 
@@ -99,10 +104,9 @@ async def locked_encounter_or_park(
     """The event's encounter, locked for this transaction; None when it is not registered yet,
     and then the event waits for it (parked)."""
     await ctx.hold(encounter_park_key(source_system, source_encounter_id))
-    encounter = await store.lock_encounter_of(ctx.conn, source_system, source_encounter_id)
+    # Our id is assigned on first sight, as the doors do, so the status shows a visit waiting.
+    encounter = await unit.locked_encounter(ctx, source_system, source_encounter_id)
     if encounter is None:
-        # Our id is assigned on first sight, as the doors do, so the status shows the visit waiting.
-        await store.encounter_id_for(ctx.conn, source_system, source_encounter_id)
         await ctx.park(encounter_park_key(source_system, source_encounter_id), "encounter not yet known")
     return encounter
 
@@ -118,7 +122,7 @@ async def refuse_encounter(
 ) -> None:
     """An encounter event the intake door refused (unknown fields, key or ce_subject not its
     encounter): rejected with every problem, nothing of it applied."""
-    encounter_id = await store.encounter_id_for(ctx.conn, event.source_system, event.source_encounter_id)
+    encounter_id = await unit.encounter_id(ctx, event.source_system, event.source_encounter_id)
     await _reject_encounter(
         ctx, encounter_id, event.source_system, event.source_encounter_id, intake_rejections(problems)
     )
@@ -143,11 +147,12 @@ async def _reject_encounter(
 
 async def release_to_billing(ctx: HandlerContext, encounter_id: str) -> None:
     """Send EncounterReadyToBill (next revision) when the encounter is closed and has charges."""
-    encounter = await store.load_encounter(ctx.conn, encounter_id, lock=True)
+    encounter = await unit.encounter(ctx, encounter_id, lock=True)
     if encounter is None or encounter.closed_at is None:
         return
-    if encounter.billed_revision == 0 and await store.awaited_charges(ctx.conn, encounter_id):
+    if encounter.billed_revision == 0 and await unit.awaited_charges(ctx, encounter):
         return  # the sender listed charges still in flight: bill them together
+    await unit.flush(ctx)  # the charges of this transaction, read below
     charges = await store.active_charges(ctx.conn, encounter_id)
     if not charges:
         # Nothing left to bill (every charge voided): the ChargeReversed events tell claims.
@@ -166,13 +171,13 @@ async def release_to_billing(ctx: HandlerContext, encounter_id: str) -> None:
             )
         )
     )
-    await store.set_billed_revision(ctx.conn, encounter_id, revision)
+    await unit.set_billed_revision(ctx, encounter_id, revision)
 
 
 async def rebill_if_billed(ctx: HandlerContext, encounter_id: str) -> None:
     """A change after billing re-sends EncounterReadyToBill with a higher revision; a charge
     on a closed encounter that had none yet sends the first one."""
-    encounter = await store.load_encounter(ctx.conn, encounter_id)
+    encounter = await unit.encounter(ctx, encounter_id)
     if encounter is not None and encounter.closed_at is not None:
         await release_to_billing(ctx, encounter_id)
 
