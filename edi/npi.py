@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from edi.segments import is_digits
-
 _PREFIX_SUM = 24  # Luhn contribution of the implied prefix 80840, per the CMS NPI standard
 
 
@@ -21,6 +19,6 @@ def npi_check_digit(first9: str) -> int:
 
 def is_valid_npi(npi: str) -> bool:
     """10 digits, first digit 1 or 2, last digit the Luhn check digit."""
-    if len(npi) != 10 or not is_digits(npi) or npi[0] not in "12":
+    if len(npi) != 10 or not npi.isascii() or not npi.isdigit() or npi[0] not in "12":
         return False
     return npi_check_digit(npi[:9]) == int(npi[9])
