@@ -60,9 +60,13 @@ SELECT_PENDING = (
 
 
 def current_traceparent() -> str | None:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent")
+    """The current span as a W3C version-00 traceparent (what the envelope carries), None outside a
+    trace. Formatted here rather than through `propagate.inject`: that runs every configured
+    propagator into a dict for each event emitted, for this one header."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
 # One statement for any number of rows; `seq` is drawn in the order of the arrays (ORDER BY the
@@ -164,6 +168,7 @@ class OutboxRelay:
         publisher: Publisher,
         metrics: Metrics,
         tracer: trace.Tracer,
+        record_spans: bool = True,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -171,6 +176,8 @@ class OutboxRelay:
         self.publisher = publisher
         self.metrics = metrics
         self.tracer = tracer
+        # False when no exporter takes the spans: a producer span per row is then CPU for nothing.
+        self.record_spans = record_spans
         self._wake = asyncio.Event()
         # The graceful-stop drain and the relay loop may both call publish_pending: one at a time,
         # or both would send the same rows before either marks them.
@@ -293,7 +300,10 @@ class OutboxRelay:
 
     async def _send(self, row: OutboxRow) -> asyncio.Future[object]:
         """Hand the row to the producer in its own producer span (in the trace of the change that
-        wrote it); the future resolves with the broker's ack."""
+        wrote it); the future resolves with the broker's ack. When nothing exports spans, the
+        record carries the row's traceparent as it is: the same trace, without the span."""
+        if not self.record_spans:
+            return await self._enqueue(row, row.traceparent)
         parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
         with self.tracer.start_as_current_span(
             f"{row.topic} publish",
@@ -306,17 +316,14 @@ class OutboxRelay:
                 "rcm.event_type": row.event_type,
             },
         ):
-            envelope = Envelope(
-                id=row.event_id,
-                source=self.service,
-                type=row.event_type,
-                time=row.occurred_at,
-                subject=row.subject,
-                traceparent=current_traceparent(),
-            )
-            return await self.publisher.enqueue(
-                self.settings.topic(row.topic), key=row.message_key, value=row.payload, headers=envelope.to_headers()
-            )
+            return await self._enqueue(row, current_traceparent())
+
+    async def _enqueue(self, row: OutboxRow, traceparent: str | None) -> asyncio.Future[object]:
+        envelope = Envelope(id=row.event_id, source=self.service, type=row.event_type, time=row.occurred_at,
+                            subject=row.subject, traceparent=traceparent)
+        return await self.publisher.enqueue(
+            self.settings.topic(row.topic), key=row.message_key, value=row.payload, headers=envelope.to_headers()
+        )
 
 
 def _next_wave(rows: list[OutboxRow], blocked: set[tuple[str, str]]) -> tuple[list[OutboxRow], list[OutboxRow]]:
