@@ -16,7 +16,8 @@ the block ends, just before the commit: a transaction costs one outbox statement
 the notify trigger), however many events its handlers emit and whichever way they enqueue them.
 Each event's id and traceparent are taken when it is enqueued, as before; nothing may read the
 outbox inside such a block expecting its own rows (nothing does: the relay and `rcm outbox` read
-committed rows from other connections).
+committed rows from other connections), and an event enqueued inside a savepoint that is rolled
+back would still be written (no handler opens a savepoint; one that does must emit outside it).
 """
 
 from __future__ import annotations
