@@ -8,7 +8,6 @@ what is sent through them."""
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from services.chassis.dlq import SourceRecord
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from tests.support import testsvc
-from tests.support.counting import Counting
+from tests.support.counting import CountingPool
 from tests.support.kafka_io import count
 from tests.support.runtimes import running
 
@@ -34,24 +33,6 @@ pytestmark = pytest.mark.integration
 # A batch's chassis statements: the inbox claim, the hold of the declared park keys, the read of
 # what is parked under them, the outbox write. The same for one record as for many.
 CHASSIS_STATEMENTS = 4
-
-
-class CountingPool:
-    """Hands out counting connections of a real pool."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-        self.connections: list[Counting] = []
-
-    @contextlib.asynccontextmanager
-    async def acquire(self) -> AsyncIterator[Counting]:
-        async with self.pool.acquire() as conn:
-            self.connections.append(Counting(conn))
-            yield self.connections[-1]
-
-    @property
-    def sent(self) -> int:
-        return sum(c.sent for c in self.connections)
 
 
 @pytest.fixture(scope="module")
@@ -98,11 +79,11 @@ async def test_a_batch_costs_the_chassis_the_same_statements_for_one_record_as_f
     monkeypatch.setitem(consumer.handlers, testsvc.PAYMENT_RECEIVED, emits_one)
     sent = []
     for size in (1, 8):
-        pool = CountingPool(consumer.pool)
+        real, pool = consumer.pool, CountingPool(consumer.pool)
         monkeypatch.setattr(consumer, "pool", pool)
         accounts = [f"PA{uuid.uuid4().hex[:10]}" for _ in range(size)]
         assert await consumer.process_batch([payment(platform, a) for a in accounts]) == [Outcome.APPLIED] * size
-        monkeypatch.setattr(consumer, "pool", pool.pool)
+        monkeypatch.setattr(consumer, "pool", real)
         sent.append(pool.sent)
         assert [len(await rows_of(platform, a)) for a in accounts] == [1] * size  # every event written
     assert sent == [CHASSIS_STATEMENTS, CHASSIS_STATEMENTS]
@@ -120,7 +101,7 @@ async def test_a_record_on_the_per_record_path_costs_the_same(
     monkeypatch.setattr(consumer, "pool", pool)
     account = f"PA{uuid.uuid4().hex[:10]}"
     assert await consumer.process(payment(platform, account)) == Outcome.APPLIED
-    monkeypatch.setattr(consumer, "pool", pool.pool)
+    monkeypatch.undo()
     assert pool.sent == CHASSIS_STATEMENTS
     assert len(await rows_of(platform, account)) == 3
 
