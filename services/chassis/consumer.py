@@ -26,6 +26,9 @@ throughput comes from. If anything in it fails, it is rolled back whole and the 
 through the per-record path above (retries, then the DLQ), so one poison record never blocks or
 drops the others. The caller commits the batch's offsets once, after `process_batch` returned.
 
+Either way the events the transaction emits (`ctx.emit`, or `outbox.enqueue` on its connection)
+are written to the outbox in one statement at its end, just before the commit (outbox.deferred).
+
 Parking keys a handler declares (`HandlerTable.handles(..., park_keys=)`) are settled once per
 transaction, before its handlers run: every declared key held in one statement, then which of
 them have events parked read in another. A release of a key with nothing parked then costs no
@@ -413,10 +416,11 @@ class EventConsumer:
             if not await inbox.claim(conn, self.name, item.envelope.id):
                 return Outcome.DUPLICATE
             state = await _settle_parking(conn, [item])
-            ctx = HandlerContext(conn, item.envelope, item.record, self.clock, self, parking=state)
-            await self._prefetch(ctx, [item])
-            await item.handler(ctx, item.event)
-            await self._flush(ctx)
+            async with outbox.deferred(conn):
+                ctx = HandlerContext(conn, item.envelope, item.record, self.clock, self, parking=state)
+                await self._prefetch(ctx, [item])
+                await item.handler(ctx, item.event)
+                await self._flush(ctx)
             outcome = Outcome.PARKED if ctx.parked else Outcome.APPLIED
             faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT)
         faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT)
@@ -435,16 +439,18 @@ class EventConsumer:
             state = await _settle_parking(conn, fresh_work)
             # What the units of work load and flush is for the whole transaction: not any one record's.
             whole = HandlerContext(conn, items[0].envelope, items[0].record, self.clock, self, parking=state, memo=memo)
-            await self._prefetch(whole, fresh_work)
-            for work in todo:
-                if work is None:
-                    outcomes.append(Outcome.DUPLICATE)
-                    continue
-                ctx = HandlerContext(conn, work.envelope, work.record, self.clock, self, parking=state, memo=memo)
-                with self._record_span(work):
-                    await work.handler(ctx, work.event)
-                outcomes.append(Outcome.PARKED if ctx.parked else Outcome.APPLIED)
-            await self._flush(whole)
+            async with outbox.deferred(conn):
+                await self._prefetch(whole, fresh_work)
+                for work in todo:
+                    if work is None:
+                        outcomes.append(Outcome.DUPLICATE)
+                        continue
+                    ctx = HandlerContext(conn, work.envelope, work.record, self.clock, self, parking=state,
+                                         memo=memo)
+                    with self._record_span(work):
+                        await work.handler(ctx, work.event)
+                    outcomes.append(Outcome.PARKED if ctx.parked else Outcome.APPLIED)
+                await self._flush(whole)
             faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT, len(items))
         faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT, len(items))
         for item, outcome in zip(items, outcomes, strict=True):

@@ -40,7 +40,7 @@ async def lead(pool: asyncpg.Pool, key: str, stopping: asyncio.Event, work: Lead
     retry it as they retry a database that went away) when the lock's connection died."""
     while not stopping.is_set():
         async with pool.acquire() as conn:
-            if await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key):
+            if await _try_lock(conn, key):
                 await _hold(conn, key, stopping, work, poll_s, on_change or _ignore)
                 return
         with contextlib.suppress(TimeoutError):
@@ -58,10 +58,8 @@ async def _hold(conn: asyncpg.Connection, key: str, stopping: asyncio.Event, wor
                 break
             if not await _answers(conn):
                 # Whatever state the session is in, ending it releases the lock: a connection
-                # left half-used must not go back to the pool still holding it. (One the server
-                # closed, the pool has already taken back: nothing to end then.)
-                with contextlib.suppress(asyncpg.InterfaceError):
-                    conn.terminate()
+                # left half-used must not go back to the pool still holding it.
+                _end(conn)
                 raise LeadershipLost(f"{key}: the lock's connection stopped answering")
         await task
     finally:
@@ -71,7 +69,35 @@ async def _hold(conn: asyncpg.Connection, key: str, stopping: asyncio.Event, wor
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         with contextlib.suppress(Exception):
-            await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+            await _unlock(conn, key)
+
+
+# The pool no longer resets a session when it takes the connection back (services.chassis.db):
+# a connection whose lock state is unknown (a try or an unlock that failed or was cancelled half
+# way) is ended instead, which releases the lock (and the relay's LISTEN on it).
+
+
+async def _try_lock(conn: asyncpg.Connection, key: str) -> bool:
+    try:
+        return bool(await conn.fetchval("SELECT pg_try_advisory_lock(hashtext($1))", key))
+    except BaseException:
+        _end(conn)
+        raise
+
+
+async def _unlock(conn: asyncpg.Connection, key: str) -> None:
+    try:
+        await conn.execute("SELECT pg_advisory_unlock(hashtext($1))", key)
+    except BaseException:
+        _end(conn)
+        raise
+
+
+def _end(conn: asyncpg.Connection) -> None:
+    """End the session at once. One the server closed, the pool has already taken back: nothing
+    to end then."""
+    with contextlib.suppress(asyncpg.InterfaceError):
+        conn.terminate()
 
 
 async def _answers(conn: asyncpg.Connection) -> bool:

@@ -9,6 +9,15 @@ A broker that is away (connection, timeouts, leader changes) only pauses the rel
 and tries again, losing nothing. A row the broker refuses for good (PERMANENT) is held with the
 reason, and the rows behind it with the same topic and key wait too, so the rest of the service's
 events keep flowing while one aggregate waits for an operator (`rcm outbox list|retry`).
+
+Inside `deferred(conn)` (every consumer transaction runs in one) the events enqueued on that
+connection are kept in memory in the order they were enqueued and written in one statement when
+the block ends, just before the commit: a transaction costs one outbox statement (and one run of
+the notify trigger), however many events its handlers emit and whichever way they enqueue them.
+Each event's id and traceparent are taken when it is enqueued, as before; nothing may read the
+outbox inside such a block expecting its own rows (nothing does: the relay and `rcm outbox` read
+committed rows from other connections), and an event enqueued inside a savepoint that is rolled
+back would still be written (no handler opens a savepoint; one that does must emit outside it).
 """
 
 from __future__ import annotations
@@ -16,8 +25,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID, uuid4
 
@@ -51,9 +61,51 @@ SELECT_PENDING = (
 
 
 def current_traceparent() -> str | None:
-    carrier: dict[str, str] = {}
-    propagate.inject(carrier)
-    return carrier.get("traceparent")
+    """The current span as a W3C version-00 traceparent (what the envelope carries), None outside a
+    trace. Formatted here rather than through `propagate.inject`: that runs every configured
+    propagator into a dict for each event emitted, for this one header."""
+    context = trace.get_current_span().get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
+
+
+# One statement for any number of rows; `seq` is drawn in the order of the arrays (ORDER BY the
+# ordinality), so the relay publishes the rows in the order they were enqueued. subject = key.
+INSERT_MANY = (
+    "INSERT INTO outbox (event_id, topic, message_key, event_type, subject, occurred_at, traceparent, payload)"
+    " SELECT e, t, k, y, k, o, p, b FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[],"
+    " $5::timestamptz[], $6::text[], $7::bytea[]) WITH ORDINALITY AS r(e, t, k, y, o, p, b, n) ORDER BY n"
+)
+_Row = tuple[UUID, str, str, str, datetime, str | None, bytes]
+
+
+@dataclass
+class _Deferred:
+    """The rows enqueued on `conn` inside `deferred(conn)`, in order, not written yet."""
+
+    conn: asyncpg.Connection
+    rows: list[_Row] = field(default_factory=list)
+
+
+# A context variable, not a HandlerContext field: handlers and stores that call `enqueue` with the
+# transaction's connection (claims' Writes, remits' postings) join the buffer without being told,
+# so every event of the transaction takes its place in one order and one statement.
+_DEFERRED: ContextVar[_Deferred | None] = ContextVar("rcm_outbox_deferred", default=None)
+
+
+@contextlib.asynccontextmanager
+async def deferred(conn: asyncpg.Connection) -> AsyncIterator[None]:
+    """Keep what is enqueued on `conn` in the block, and write it in one statement when the block
+    ends without an error. Open it inside the transaction, so the write is part of it (a failing
+    write fails the transaction); when the block fails nothing is written (it rolls back anyway)."""
+    buffer = _Deferred(conn)
+    token = _DEFERRED.set(buffer)
+    try:
+        yield
+    finally:
+        _DEFERRED.reset(token)
+    await _insert(conn, buffer.rows)
 
 
 async def enqueue(
@@ -66,26 +118,29 @@ async def enqueue(
 async def enqueue_many(
     conn: asyncpg.Connection, events: Sequence[tuple[BaseModel, datetime, UUID | None]]
 ) -> list[UUID]:
-    """Add events (each with its occurred_at and optional id) to the outbox in one statement, in
-    the order given: `seq` follows it, so the relay publishes them in that order. Call it inside
-    the transaction of the change they announce."""
+    """Add events (each with its occurred_at and optional id) to the outbox, in the order given:
+    `seq` follows it, so the relay publishes them in that order. Call it inside the transaction of
+    the change they announce. Written at once in one statement, or, inside `deferred(conn)`, with
+    the block's other events when it ends."""
     if not events:
         return []
-    traceparent = current_traceparent()
-    ids_: list[UUID] = []
-    rows = []
+    traceparent = current_traceparent()  # the trace current now, when the events are emitted
+    rows: list[_Row] = []
     for event, occurred_at, event_id in events:
         spec = spec_for_model(type(event))
-        key = key_of(event)
-        ids_.append(event_id or uuid4())
-        rows.append((ids_[-1], spec.topic, key, spec.type, key, occurred_at, traceparent, encode(event)))
-    # executemany runs the rows in order in one pipelined round trip: seq is given in that order.
-    await conn.executemany(
-        "INSERT INTO outbox (event_id, topic, message_key, event_type, subject, occurred_at, traceparent, payload)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        rows,
-    )
-    return ids_
+        rows.append((event_id or uuid4(), spec.topic, key_of(event), spec.type, occurred_at, traceparent,
+                     encode(event)))
+    pending = _DEFERRED.get()
+    if pending is not None and pending.conn is conn:
+        pending.rows.extend(rows)
+    else:
+        await _insert(conn, rows)
+    return [row[0] for row in rows]
+
+
+async def _insert(conn: asyncpg.Connection, rows: list[_Row]) -> None:
+    if rows:
+        await conn.execute(INSERT_MANY, *(list(column) for column in zip(*rows, strict=True)))
 
 
 @dataclass(frozen=True)
@@ -114,6 +169,7 @@ class OutboxRelay:
         publisher: Publisher,
         metrics: Metrics,
         tracer: trace.Tracer,
+        record_spans: bool = True,
     ) -> None:
         self.service = service
         self.settings = settings
@@ -121,6 +177,8 @@ class OutboxRelay:
         self.publisher = publisher
         self.metrics = metrics
         self.tracer = tracer
+        # False when no exporter takes the spans: a producer span per row is then CPU for nothing.
+        self.record_spans = record_spans
         self._wake = asyncio.Event()
         # The graceful-stop drain and the relay loop may both call publish_pending: one at a time,
         # or both would send the same rows before either marks them.
@@ -243,7 +301,10 @@ class OutboxRelay:
 
     async def _send(self, row: OutboxRow) -> asyncio.Future[object]:
         """Hand the row to the producer in its own producer span (in the trace of the change that
-        wrote it); the future resolves with the broker's ack."""
+        wrote it); the future resolves with the broker's ack. When nothing exports spans, the
+        record carries the row's traceparent as it is: the same trace, without the span."""
+        if not self.record_spans:
+            return await self._enqueue(row, row.traceparent)
         parent = propagate.extract({"traceparent": row.traceparent} if row.traceparent else {})
         with self.tracer.start_as_current_span(
             f"{row.topic} publish",
@@ -256,17 +317,14 @@ class OutboxRelay:
                 "rcm.event_type": row.event_type,
             },
         ):
-            envelope = Envelope(
-                id=row.event_id,
-                source=self.service,
-                type=row.event_type,
-                time=row.occurred_at,
-                subject=row.subject,
-                traceparent=current_traceparent(),
-            )
-            return await self.publisher.enqueue(
-                self.settings.topic(row.topic), key=row.message_key, value=row.payload, headers=envelope.to_headers()
-            )
+            return await self._enqueue(row, current_traceparent())
+
+    async def _enqueue(self, row: OutboxRow, traceparent: str | None) -> asyncio.Future[object]:
+        envelope = Envelope(id=row.event_id, source=self.service, type=row.event_type, time=row.occurred_at,
+                            subject=row.subject, traceparent=traceparent)
+        return await self.publisher.enqueue(
+            self.settings.topic(row.topic), key=row.message_key, value=row.payload, headers=envelope.to_headers()
+        )
 
 
 def _next_wave(rows: list[OutboxRow], blocked: set[tuple[str, str]]) -> tuple[list[OutboxRow], list[OutboxRow]]:

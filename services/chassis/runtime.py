@@ -155,6 +155,7 @@ class Runtime:
             publisher=self.publisher,
             metrics=self.metrics,
             tracer=self.tracer,
+            record_spans=self.consumer.record_spans,
         )
         self.tasks.append(asyncio.create_task(self.relay.run(self.stopping), name=f"{self.service}-relay"))
         self.tasks.append(asyncio.create_task(self._housekeeping(), name=f"{self.service}-retention"))

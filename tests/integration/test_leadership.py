@@ -5,6 +5,7 @@ connection dies stops its work before another one starts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 
@@ -91,3 +92,52 @@ async def test_a_leader_that_lost_its_lock_connection_stops_before_another_leads
 
     await asyncio.wait_for(leadership.lead(pools[1], key, stopping, mark, poll_s=POLL_S), 10)
     assert took_over.is_set()
+
+
+async def test_a_pooled_session_goes_back_unreset_and_a_leader_leaves_no_lock_on_it(platform: Settings) -> None:
+    """The pool runs no reset query on release (services.chassis.db): leadership lets go of its
+    session lock itself, when it steps down and when it is cancelled while leading."""
+    pool, other = await create_pool(platform.admin_url, max_size=1), await create_pool(platform.admin_url)
+    admin = await asyncpg.connect(platform.admin_url)
+    try:
+        async with pool.acquire() as conn:
+            pid = conn.get_server_pid()
+            await conn.execute("SELECT 1")
+        last = await admin.fetchval("SELECT query FROM pg_stat_activity WHERE pid = $1", pid)
+        assert last == "SELECT 1"  # not asyncpg's reset (pg_advisory_unlock_all(); CLOSE ALL; ...)
+
+        async def locks() -> int:
+            return int(await admin.fetchval(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = $1", pid))
+
+        key, stopping = f"test-{uuid.uuid4()}", asyncio.Event()
+        held: list[int] = []
+
+        async def note_locks(_: asyncpg.Connection) -> None:
+            held.append(await locks())
+
+        await leadership.lead(pool, key, stopping, note_locks, poll_s=POLL_S)
+        assert held == [1] and await locks() == 0  # stepped down: unlocked, the session kept
+
+        leading = asyncio.Event()
+
+        async def forever(_: asyncpg.Connection) -> None:
+            leading.set()
+            await asyncio.Event().wait()
+
+        leader = asyncio.create_task(leadership.lead(pool, key, stopping, forever, poll_s=POLL_S))
+        await asyncio.wait_for(leading.wait(), 10)
+        leader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await leader
+        taken: list[bool] = []
+
+        async def mark(_: asyncpg.Connection) -> None:
+            taken.append(True)
+
+        await asyncio.wait_for(leadership.lead(other, key, stopping, mark, poll_s=POLL_S), 10)
+        assert taken == [True]
+    finally:
+        await admin.close()
+        await pool.close()
+        await other.close()
