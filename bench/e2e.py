@@ -14,7 +14,7 @@ import asyncio
 import json
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
@@ -25,6 +25,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from bench import workload
 from bench.bench_stack import SANDBOX_AT_ONCE, BenchPlatform
 from bench.cpu import CpuMeter, Watched, pid_in
+from bench.statements import Counts, Statements, by_service
 from bench.stats import Latency, rate
 from devstack import stack
 from devstack.stack import PROCESSES
@@ -79,6 +80,9 @@ class Run:
     drain_after_feed_s: float = 0.0
     cpu_s: dict[str, float] = field(default_factory=dict)
     """CPU seconds of each process from the first record to the last balance (saturation only)."""
+    sql: dict[str, Counts] | None = None
+    """What each service ran in Postgres over the same span (saturation only; None without
+    pg_stat_statements)."""
 
     @property
     def per_s(self) -> float:
@@ -112,7 +116,8 @@ def meter(base: Settings, platform: BenchPlatform) -> CpuMeter:
 
 
 async def _follow_until_quiet(platform: BenchPlatform, follower: Balances, expected: int, quiet_s: float,
-                              timeout_s: float, say: Callable[[str], Any], cpu: CpuMeter | None = None) -> None:
+                              timeout_s: float, say: Callable[[str], Any],
+                              progressed: Callable[[], Awaitable[None]] | None = None) -> None:
     """Until every encounter has a balance, or nothing moved on the platform (no new balance, no
     lag, outbox, inbox or clearinghouse change) for `quiet_s`: some encounters never get one (a
     deliberate error of the demo stops them)."""
@@ -122,8 +127,8 @@ async def _follow_until_quiet(platform: BenchPlatform, follower: Balances, expec
     while time.monotonic() < deadline:
         before = len(follower.first)
         await follower.poll()
-        if cpu is not None and len(follower.first) != before:
-            cpu.mark()
+        if progressed is not None and len(follower.first) != before:
+            await progressed()
         say(f"e2e: {len(follower.first):,} of {expected:,} encounters have a balance")
         if len(follower.first) >= expected:
             return
@@ -156,14 +161,23 @@ async def saturation(base: Settings, encounters: int, seed: int, timeout_s: floa
         records = workload.encounters(encounters, seed, date.today())
         say(f"e2e: publishing {encounters:,} encounters at once")
         cpu = meter(base, platform)
-        cpu.start()
-        sent = await workload.send(platform.settings, records)
-        await _follow_until_quiet(platform, follower, encounters, 20, timeout_s, say, cpu)
+        async with Statements(platform.settings.admin_url) as sql:
+            sql_at_start = sql_at_last = await sql.snapshot()
+
+            async def progressed() -> None:
+                # Both meters stop at the last balance: the quiet wait after it is idle polling.
+                nonlocal sql_at_last
+                cpu.mark()
+                sql_at_last = await sql.snapshot()
+
+            cpu.start()
+            sent = await workload.send(platform.settings, records)
+            await _follow_until_quiet(platform, follower, encounters, 20, timeout_s, say, progressed)
         source = await _source_ids(platform)
         latencies = _latencies(records, sent, follower.first, source)
         span = max(follower.first.values(), default=0.0) - min(sent.values())
         return Run(encounters, len(follower.first), span, Latency.of(latencies) if latencies else None,
-                   cpu_s=dict(cpu.used()))
+                   cpu_s=dict(cpu.used()), sql=by_service(sql_at_start, sql_at_last, SERVICES))
     finally:
         await follower.stop()
         say("e2e: cleaning up")

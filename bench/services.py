@@ -18,12 +18,13 @@ latency is its record's timestamp to the start of the transaction that applied i
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 
 from bench import workload
 from bench.bench_stack import BenchPlatform
+from bench.statements import Counts, Statements, by_service
 from bench.stats import Latency, Throughput
 from services.chassis.settings import Settings
 from services.chassis.topics import topics_consumed_by
@@ -48,6 +49,8 @@ class Drain:
     applied: int
     transactions: int
     timed: Throughput
+    sql: Counts | None = None
+    """What the service ran in Postgres during its stage (None without pg_stat_statements)."""
 
 
 def drain(service: str, starts: list[datetime]) -> Drain:
@@ -76,10 +79,14 @@ async def saturate(base: Settings, wanted: tuple[str, ...], encounters: int, see
         await workload.send(platform.settings, records)
         for service in stages:
             say(f"saturation: {service} drains its input")
-            await platform.start(service)
-            await platform.settle(tuple(s for s in stages[:stages.index(service) + 1]))
+            async with Statements(platform.settings.admin_url) as sql:
+                before = await sql.snapshot()
+                await platform.start(service)
+                await platform.settle(tuple(s for s in stages[:stages.index(service) + 1]))
+                ran = by_service(before, await sql.snapshot(), (service,))
             rows = await platform.inbox(service)
-            results[service] = drain(service, [r["received_at"] for r in rows])
+            results[service] = replace(drain(service, [r["received_at"] for r in rows]),
+                                       sql=None if ran is None else ran[service])
             inputs[service] = await workload.capture(platform.settings, topics_consumed_by(service))
     finally:
         say("saturation: cleaning up")

@@ -11,6 +11,7 @@ from typing import Any
 from bench import baseline, e2e, services
 from bench.bench_stack import BenchPlatform
 from bench.report import Table, number, ratio
+from bench.statements import Counts
 from bench.stats import Latency
 from devstack import provision
 from services.chassis.settings import Settings
@@ -59,7 +60,7 @@ async def per_service(base: Settings, wanted: tuple[str, ...], found: baseline.B
     saturated, inputs = await services.saturate(base, wanted, opts.encounters, opts.seed, say)
     sat = Table(f"Per service: main path at saturation ({opts.encounters:,} demo encounters, staged; "
                 "bench/services.py)", ("service", "events applied", "transactions", "events timed",
-                                       "seconds", "events/s", "ratio to (b)", "ratio to (c)"))
+                                       "seconds", "events/s", "ratio to (b)", "ratio to (c)", "statements/event"))
     lat = Table(f"Per service: processing latency at half of saturation ({opts.latency_s:.0f} s feed, "
                 "record timestamp -> inbox transaction, ms)",
                 ("service", "events/s sent", "events", "p50", "p95", "p99", "max"))
@@ -67,20 +68,23 @@ async def per_service(base: Settings, wanted: tuple[str, ...], found: baseline.B
                  "alone and drained (its upstream ones done first). events/s: the events of every transaction but the "
                  "last (events timed) over the span from the first transaction's start to the last one's (inbox "
                  "received_at); a drain in one transaction has no rate (n/a: give more encounters); a type it only "
-                 "acknowledges is not counted."]
+                 "acknowledges is not counted. statements/event: what the service ran in Postgres during its stage "
+                 "(pg_stat_statements; its start-up and the stage's quiet end included) over the events applied."]
     lat.notes = ["Only the service runs, on a fresh platform; the records it consumed in the saturation stage are sent "
                  "again in order (after 10 unmeasured warm-up records). A latency ends when the transaction that "
                  "applied the event began (its inbox row's received_at)."]
     for service in wanted:
         d = saturated[service]
         s = d.timed
+        per_event = "n/a" if d.sql is None or not d.applied else number(d.sql.calls / d.applied, 1)
         if s.per_s <= 0:
-            sat.add(service, number(d.applied), number(d.transactions), "0", "n/a", "n/a", "n/a", "n/a")
+            sat.add(service, number(d.applied), number(d.transactions), "0", "n/a", "n/a", "n/a", "n/a", per_event)
         else:
             sat.add(service, number(d.applied), number(d.transactions), number(s.events), number(s.seconds, 2),
-                    number(s.per_s), ratio(s.per_s, found.b.per_s), ratio(s.per_s, found.c.per_s))
+                    number(s.per_s), ratio(s.per_s, found.b.per_s), ratio(s.per_s, found.c.per_s), per_event)
         sat.data[service] = {"events": d.applied, "transactions": d.transactions, "timed_events": s.events,
-                             "seconds": s.seconds, "per_s": s.per_s}
+                             "seconds": s.seconds, "per_s": s.per_s,
+                             "statements": None if d.sql is None else d.sql.calls}
         if s.per_s <= 0:
             lat.add(service, "n/a", "0", *_latency_cells(None))
             continue
@@ -114,7 +118,7 @@ async def end_to_end(base: Settings, found: baseline.Baselines, opts: Options,
                    f"Latency: an encounter's last intake record (its close) -> its first patient-balance event. "
                    f"Steady run: the last balance came {paced.drain_after_feed_s:.1f} s after the feed ended. "
                    f"Baseline (c) of this run: {number(found.c.per_s)} events/s."]
-    return [table, cpu_table(burst, opts.e2e_encounters)]
+    return [table, cpu_table(burst, opts.e2e_encounters), sql_table(burst, opts.e2e_encounters)]
 
 
 def cpu_table(run: e2e.Run, encounters: int) -> Table:
@@ -131,4 +135,26 @@ def cpu_table(run: e2e.Run, encounters: int) -> Table:
     table.notes = [f"From the first intake record to the last balance event ({run.seconds:.1f} s on {cores} cores). "
                    "Postgres counts its backends; Kafka and Postgres also serve the bench's own publisher and "
                    "follower (the `rcm bench` row)."]
+    return table
+
+
+def sql_table(run: e2e.Run, encounters: int) -> Table:
+    """The saturation run's round trips: statements per encounter of each service, a figure that
+    does not move with the machine's load, and the server time they took (which does)."""
+    table = Table(f"End to end: Postgres statements by service during the saturation run ({encounters:,} encounters)",
+                  ("service", "statements", "per encounter", "rows per statement", "server ms per encounter"))
+    if run.sql is None:
+        table.add("n/a", "-", "-", "-", "-")
+        table.notes = ["pg_stat_statements is not loaded in this Postgres (shared_preload_libraries): the local "
+                       "stack's deploy/local/postgres.sh loads it at its next start."]
+        return table
+    rows = [*sorted(run.sql.items(), key=lambda item: -item[1].calls), ("all", sum(run.sql.values(), Counts()))]
+    for name, counts in rows:
+        table.add(name, number(counts.calls), number(counts.calls / encounters, 1),
+                  number(counts.rows / counts.calls, 1) if counts.calls else "n/a",
+                  number(counts.exec_ms / encounters, 2))
+        table.data[name] = vars(counts)
+    table.notes = ["pg_stat_statements, each service's login role in the run's database, from the first intake "
+                   "record to the last balance event. Server ms: time inside Postgres, lock waits and waits for a "
+                   "busy core included (not CPU)."]
     return table

@@ -77,16 +77,30 @@ log_duration = off
 CONF
 }
 
-# Idempotent; prints "changed" when the cluster must reload to take it.
-apply_logging_conf() {
-  local conf_dir="$DATA/conf.d" target
-  target="$conf_dir/$LOGGING_CONF_NAME"
+# pg_stat_statements, where the server has it: `rcm bench` counts each service's statements with it
+# (round trips per event, a figure the machine's noise does not move). Only the normalized text is
+# kept (constants become $n), never a bound value. Loading a library takes a restart, not a reload;
+# a server without the library gets an empty file (naming a missing library stops the server).
+STATS_CONF_NAME="20-revcycle-stats.conf"
+stats_conf() {
+  echo "# Written by deploy/local/postgres.sh at every start: edits here are overwritten."
+  if [ -f "$(pg_bin)/../lib/pg_stat_statements.so" ]; then
+    echo "shared_preload_libraries = 'pg_stat_statements'"
+    echo "pg_stat_statements.track = top"
+  fi
+}
+
+# Idempotent; prints "changed" when the file changed (the cluster must reload or restart to take it).
+apply_conf() {
+  local conf_dir="$DATA/conf.d" target content
+  target="$conf_dir/$1"
+  content="$($2)"
   if ! grep -q "^include_dir = 'conf.d'" "$DATA/postgresql.conf"; then
     printf "include_dir = 'conf.d'\n" >> "$DATA/postgresql.conf"
   fi
   mkdir -p "$conf_dir"
-  if [ -f "$target" ] && [ "$(cat "$target")" = "$(logging_conf)" ]; then return 0; fi
-  logging_conf > "$target"
+  if [ -f "$target" ] && [ "$(cat "$target")" = "$content" ]; then return 0; fi
+  printf '%s\n' "$content" > "$target"
   chown -R "$(owner)" "$conf_dir"
   echo changed
 }
@@ -94,13 +108,15 @@ apply_logging_conf() {
 start() {
   install
   init
-  local changed
-  changed="$(apply_logging_conf)"
+  local changed stats_changed
+  changed="$(apply_conf "$LOGGING_CONF_NAME" logging_conf)"
+  stats_changed="$(apply_conf "$STATS_CONF_NAME" stats_conf)"
   if as_pg "$(pg_bin)/pg_ctl" -D "$DATA" status >/dev/null 2>&1; then
-    # These settings take a reload, not a restart: a running cluster gets them without a pause.
+    # The log settings take a reload, not a restart: a running cluster gets them without a pause.
     if [ -n "$changed" ]; then
       as_pg "$(pg_bin)/pg_ctl" -D "$DATA" reload >/dev/null && log "postgres reloaded: server log settings applied"
     fi
+    if [ -n "$stats_changed" ]; then log "pg_stat_statements loads at the next start of postgres (rcm down, rcm up)"; fi
     log "postgres already running"; return 0
   fi
   if port_open "$PG_PORT"; then die "port $PG_PORT is taken by another process: stop it or set RCM_ADMIN_DATABASE_URL"; fi

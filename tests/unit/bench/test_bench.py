@@ -15,6 +15,7 @@ from bench import cpu, report, suite
 from bench.bench_stack import free_port
 from bench.e2e import Run, _latencies
 from bench.services import drain
+from bench.statements import Counts, by_service
 from bench.stats import Latency, Pacer, percentile, rate
 from bench.workload import Record, groups
 
@@ -196,3 +197,22 @@ def test_the_cpu_table_shows_each_process_per_encounter_and_its_share_of_the_cor
     assert [row[0] for row in table.rows] == ["kafka", "charges", "all"]
     assert table.rows[0][1:3] == ("6.0", "60.0")
     assert table.rows[2][1:] == ("8.0", "80.0", f"{100 * 8.0 / (10.0 * cores):.0f}%")
+
+
+def test_statements_by_service_are_the_difference_of_two_snapshots() -> None:
+    before = {"rcm_claims": Counts(10, 20, 5.0), "rcm_charges_owner": Counts(99, 99, 9.0)}
+    after = {"rcm_claims": Counts(16, 29, 7.5), "rcm_remits": Counts(4, 4, 1.0), "rcm_charges_owner": Counts(200, 0, 0)}
+    ran = by_service(before, after, ("claims", "remits", "charges"))
+    assert ran == {"claims": Counts(6, 9, 2.5), "remits": Counts(4, 4, 1.0), "charges": Counts()}
+    assert by_service(None, after, ("claims",)) is None
+    assert by_service(before, None, ("claims",)) is None
+
+
+def test_statements_table_per_encounter_and_when_postgres_cannot_count() -> None:
+    sql = {"charges": Counts(8_000, 16_000, 400.0), "claims": Counts(12_000, 12_000, 900.0)}
+    table = suite.sql_table(Run(1_000, 900, 10.0, None, sql=sql), 1_000)
+    assert table.rows == [("claims", "12,000", "12.0", "1.0", "0.90"), ("charges", "8,000", "8.0", "2.0", "0.40"),
+                          ("all", "20,000", "20.0", "1.4", "1.30")]
+    blind = suite.sql_table(Run(1_000, 900, 10.0, None), 1_000)
+    assert blind.rows == [("n/a", "-", "-", "-", "-")]
+    assert "pg_stat_statements is not loaded" in blind.notes[0]
