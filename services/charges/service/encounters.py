@@ -13,9 +13,17 @@ import asyncpg
 
 from schemas import charges as out
 from schemas import intake
-from schemas.common import EncounterDetails, RejectionReason
+from schemas.common import (
+    BillingProvider,
+    EncounterDetails,
+    InstitutionalDetails,
+    InstitutionalDiagnosis,
+    InstitutionalProcedure,
+    Provider,
+    RejectionReason,
+)
 from services.charges import store
-from services.charges.domain.facts import EncounterFacts
+from services.charges.domain.facts import CodedDiagnosis, DatedCode, EncounterFacts, InstitutionalFacts, SpanCode
 from services.charges.domain.findings import Reason, Rejection
 from services.charges.domain.reference import ReferenceData, shipped_reference
 from services.charges.domain.validation import validate_encounter
@@ -56,6 +64,47 @@ def encounter_facts(details: EncounterDetails) -> EncounterFacts:
         rendering_npi=details.rendering_provider.npi if details.rendering_provider else None,
         referring_npi=details.referring_provider.npi if details.referring_provider else None,
         admission_date=details.admission_date,
+        discharge_date=details.discharge_date,
+        bills=details.bills,
+        institutional=institutional_facts(details.institutional) if details.institutional else None,
+    )
+
+
+def _npi(provider: Provider | BillingProvider | None) -> str | None:
+    return provider.npi if provider else None
+
+
+def _diagnosis(diagnosis: InstitutionalDiagnosis) -> CodedDiagnosis:
+    return CodedDiagnosis(diagnosis.code, diagnosis.present_on_admission)
+
+
+def _procedure(procedure: InstitutionalProcedure) -> DatedCode:
+    return DatedCode(procedure.code, procedure.performed_on)
+
+
+def institutional_facts(data: InstitutionalDetails) -> InstitutionalFacts:
+    return InstitutionalFacts(
+        type_of_bill=data.type_of_bill,
+        statement_from=data.statement_from,
+        statement_through=data.statement_through,
+        attending_npi=data.attending_provider.npi,
+        principal_diagnosis=_diagnosis(data.principal_diagnosis),
+        admission_type=data.admission_type,
+        admission_source=data.admission_source,
+        admission_hour=data.admission_hour,
+        discharge_hour=data.discharge_hour,
+        billing_npi=_npi(data.billing_provider),
+        operating_npi=_npi(data.operating_provider),
+        other_operating_npi=_npi(data.other_operating_provider),
+        admitting_diagnosis=data.admitting_diagnosis,
+        reason_for_visit=tuple(data.reason_for_visit),
+        other_diagnoses=tuple(_diagnosis(d) for d in data.other_diagnoses),
+        principal_procedure=_procedure(data.principal_procedure) if data.principal_procedure else None,
+        other_procedures=tuple(_procedure(p) for p in data.other_procedures),
+        condition_codes=tuple(data.condition_codes),
+        occurrence_codes=tuple(DatedCode(o.code, o.occurred_on) for o in data.occurrence_codes),
+        occurrence_spans=tuple(SpanCode(s.code, s.from_date, s.through_date) for s in data.occurrence_spans),
+        value_codes=tuple(v.code for v in data.value_codes),
     )
 
 
