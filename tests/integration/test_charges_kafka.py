@@ -101,6 +101,15 @@ async def test_a_hospital_stay_carries_its_institutional_data_to_billing(platfor
     ready = got[-1][1]
     assert ready["bills"] == "both" and ready["institutional"] == ex.INSTITUTIONAL
     assert ready["charge_ids"] == [p["charge_id"] for p in posted]
+    # A later change may not leave the posted room and board outside the statement period.
+    shorter = copy.deepcopy(ex.INSTITUTIONAL) | {"statement_from": "2026-03-03"}
+    await publish(platform, intake.inpatient_encounter(sei, kind="EncounterUpdated", admission_date="2026-03-03",
+                                                       institutional=shorter))
+    got = await wait_events(platform, sei, lambda names: "EncounterRejected" in names, "the update refused")
+    reasons = next(p for n, p in got if n == "EncounterRejected")["reasons"]
+    assert [(r["code"], r["field"]) for r in reasons] == [
+        ("ENC_POSTED_LINE_OUTSIDE_STATEMENT", "institutional.statement_from")]
+    assert [n for n, _ in got].count("EncounterReadyToBill") == 1  # nothing re-billed
 
 
 async def test_an_institutional_encounter_without_its_data_is_rejected(platform: Settings, charges: Runtime) -> None:

@@ -102,3 +102,12 @@ class ChargeFacts:
     """The sender's own; else the chargemaster item's."""
     claim_type: ClaimType | None = None
     """None: the encounter's only claim."""
+
+
+@dataclass(frozen=True, slots=True)
+class PostedLineFacts:
+    """A posted (not reversed) charge line, as a change of its encounter must still fit it."""
+
+    claim_type: ClaimType
+    service_date: date
+    service_end_date: date | None = None

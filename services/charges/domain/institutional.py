@@ -13,7 +13,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from services.charges.domain.facts import Bills, ChargeFacts, ClaimType, EncounterFacts, InstitutionalFacts
+from services.charges.domain.facts import (
+    Bills,
+    ChargeFacts,
+    ClaimType,
+    EncounterFacts,
+    InstitutionalFacts,
+    PostedLineFacts,
+)
 from services.charges.domain.findings import Finding, Reason, Rejection
 from services.charges.domain.rules import (
     ENCOUNTER_DIAGNOSIS,
@@ -211,4 +218,26 @@ def check_line_for_claim(
                 findings.append(Rejection(Reason.CHG_SERVICE_OUTSIDE_STATEMENT, field,
                                           "an institutional line's service dates must fall inside the encounter's "
                                           "statement covers period"))
+    return findings
+
+
+def check_posted_lines(encounter: EncounterFacts, lines: Sequence[PostedLineFacts]) -> list[Finding]:
+    """A change of the encounter keeps its posted lines billable: each still goes on a claim the
+    encounter bills, and each institutional one still lies inside the statement period (void or
+    correct the lines first, then change the encounter)."""
+    findings: list[Finding] = []
+    if any(not bills_claim(encounter.bills, line.claim_type) for line in lines):
+        findings.append(Rejection(Reason.ENC_POSTED_LINE_UNBILLED, "bills",
+                                  "posted charges go on a claim the encounter would no longer bill: void or correct "
+                                  "them first"))
+    data = encounter.institutional
+    if data is not None:
+        days = [d for line in lines if line.claim_type == "institutional"
+                for d in (line.service_date, line.service_end_date) if d is not None]
+        if days and min(days) < data.statement_from:
+            findings.append(Rejection(Reason.ENC_POSTED_LINE_OUTSIDE_STATEMENT, f"{_FIELD}.statement_from",
+                                      "a posted institutional charge is dated before the statement period"))
+        if days and max(days) > data.statement_through:
+            findings.append(Rejection(Reason.ENC_POSTED_LINE_OUTSIDE_STATEMENT, f"{_FIELD}.statement_through",
+                                      "a posted institutional charge is dated after the statement period"))
     return findings

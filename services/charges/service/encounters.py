@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date
 from typing import Any
 
 import asyncpg
@@ -23,8 +24,16 @@ from schemas.common import (
     RejectionReason,
 )
 from services.charges import store
-from services.charges.domain.facts import CodedDiagnosis, DatedCode, EncounterFacts, InstitutionalFacts, SpanCode
+from services.charges.domain.facts import (
+    CodedDiagnosis,
+    DatedCode,
+    EncounterFacts,
+    InstitutionalFacts,
+    PostedLineFacts,
+    SpanCode,
+)
 from services.charges.domain.findings import Reason, Rejection
+from services.charges.domain.institutional import check_posted_lines
 from services.charges.domain.reference import ReferenceData, shipped_reference
 from services.charges.domain.validation import validate_encounter
 from services.charges.service import unit
@@ -124,12 +133,36 @@ async def register_encounter(ctx: HandlerContext, event: intake.EncounterRegiste
         reason = Rejection(Reason.ENC_NO_DIAGNOSIS, "diagnoses", "a closed encounter needs at least one diagnosis")
         await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, (reason,))
         return
+    if before is not None and _may_strand_lines(before, event):
+        stranded = check_posted_lines(encounter_facts(event), await _posted_lines(ctx, encounter_id))
+        if stranded:
+            await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, stranded)
+            return
     account = await store.patient_account_for(ctx.conn, event.source_system, event.patient.source_account_number)
     details_json = event.model_dump_json(include=_ENCOUNTER_FIELDS)
     await unit.save_encounter(ctx, before, encounter_id, account, details_json, ctx.clock.now())
     await ctx.release_parked(encounter_park_key(event.source_system, event.source_encounter_id))
     if before is not None and before.billed_revision > 0 and before.details != json.loads(details_json):
         await release_to_billing(ctx, encounter_id)
+
+
+def _may_strand_lines(before: store.EncounterRow, event: EncounterDetails) -> bool:
+    """Only a change that involves the institutional claim can leave a posted line off every
+    claim or outside the statement period: a professional encounter staying so reads no lines."""
+    return event.bills != "professional" or before.details.get("bills", "professional") != "professional"
+
+
+async def _posted_lines(ctx: HandlerContext, encounter_id: str) -> list[PostedLineFacts]:
+    await unit.flush(ctx)  # lines posted earlier in this transaction count too
+    return [_posted_line(c.line) for c in await store.active_charges(ctx.conn, encounter_id)]
+
+
+def _posted_line(line: dict[str, Any]) -> PostedLineFacts:
+    """The stored ChargePosted's claim and dates; a line posted before claim types existed is
+    a professional one."""
+    end = line.get("service_end_date")
+    return PostedLineFacts(line.get("claim_type", "professional"), date.fromisoformat(line["service_date"]),
+                           date.fromisoformat(end) if end else None)
 
 
 async def close_encounter(ctx: HandlerContext, event: intake.EncounterClosed) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -17,8 +18,8 @@ from services.charges.domain import (
     parse_chargemaster_csv,
     validate_encounter,
 )
-from services.charges.domain.facts import CodedDiagnosis, DatedCode, InstitutionalFacts, SpanCode
-from services.charges.domain.institutional import is_inpatient
+from services.charges.domain.facts import CodedDiagnosis, DatedCode, InstitutionalFacts, PostedLineFacts, SpanCode
+from services.charges.domain.institutional import check_posted_lines, is_inpatient
 from tests.unit.charges.conftest import TODAY, make_charge, make_encounter
 
 STAY = InstitutionalFacts(
@@ -39,7 +40,7 @@ STAY = InstitutionalFacts(
 )
 
 
-def inpatient(**changes: object) -> EncounterFacts:
+def inpatient(**changes: Any) -> EncounterFacts:
     return make_encounter(place_of_service="21", diagnoses=("J189", "E119"), admission_date=date(2026, 3, 2),
                           discharge_date=date(2026, 3, 5), bills="both", institutional=replace(STAY, **changes))
 
@@ -237,4 +238,22 @@ def test_a_line_without_any_code_is_refused_once(reference: ReferenceData) -> No
     charge = make_charge(procedure_code=None, modifiers=(), claim_type="institutional")
     assert [r.code for r in assess_charge(charge, inpatient(), TODAY, reference).result.rejections] == [
         Reason.CHG_CODE_CHOICE
+    ]
+
+
+# --------------------------------------------------------------------------- a change of a billed encounter
+
+
+def test_an_encounter_change_keeps_its_posted_lines_billable() -> None:
+    room = PostedLineFacts("institutional", date(2026, 3, 2), date(2026, 3, 4))
+    visit = PostedLineFacts("professional", date(2026, 3, 1))
+    assert check_posted_lines(inpatient(), [room, visit]) == []
+    dropped = replace(inpatient(), bills="professional", institutional=None)
+    assert [(r.code, r.field) for r in check_posted_lines(dropped, [room, visit])] == [
+        (Reason.ENC_POSTED_LINE_UNBILLED, "bills")
+    ]
+    shorter = inpatient(statement_from=date(2026, 3, 3), statement_through=date(2026, 3, 3))
+    assert [(r.code, r.field) for r in check_posted_lines(shorter, [room, visit])] == [
+        (Reason.ENC_POSTED_LINE_OUTSIDE_STATEMENT, "institutional.statement_from"),
+        (Reason.ENC_POSTED_LINE_OUTSIDE_STATEMENT, "institutional.statement_through"),
     ]
