@@ -36,10 +36,11 @@ TOTAL_REVENUE_CODE = "0001"  # the claim's total line, written by claims, never 
 
 
 def is_inpatient(type_of_bill: str) -> bool:
-    """Inpatient classifications (1 inpatient Part A, 2 inpatient Part B) of the facility types
-    whose second digit classifies the care (1-6); clinics (7x) and special facilities (8x) use
-    the digit for their kind, all outpatient."""
-    return type_of_bill[0] in "123456" and type_of_bill[1] in "12"
+    """The inpatient classifications (1 inpatient Part A, 2 inpatient Part B, 8 swing bed) of the
+    facilities that admit patients: hospitals (1x), skilled nursing (2x), religious nonmedical
+    hospitals (4x) and intermediate care (6x). Home health (3x) classifies visits, and clinics
+    (7x) and special facilities (8x) use the digit for their kind: none of them admits."""
+    return type_of_bill[0] in "1246" and type_of_bill[1] in "128"
 
 
 def bills_claim(bills: Bills, claim_type: ClaimType) -> bool:

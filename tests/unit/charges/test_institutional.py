@@ -151,8 +151,9 @@ def test_institutional_provider_npis_are_checked() -> None:
     ]
 
 
-@pytest.mark.parametrize(("type_of_bill", "expected"), [("11", True), ("12", True), ("21", True), ("13", False),
-                                                         ("14", False), ("71", False), ("83", False), ("85", False)])
+@pytest.mark.parametrize(("type_of_bill", "expected"), [("11", True), ("12", True), ("18", True), ("21", True),
+                                                         ("13", False), ("14", False), ("32", False), ("71", False),
+                                                         ("83", False), ("85", False)])
 def test_inpatient_types_of_bill(type_of_bill: str, expected: bool) -> None:
     assert is_inpatient(type_of_bill) is expected
 
