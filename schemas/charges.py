@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, StringConstraints, model_
 
 from schemas import examples as ex
 from schemas.base import Contract, Event, examples, rule
-from schemas.common import EncounterDetails, Provider, RejectionReason, Text80, Text200, Text500
+from schemas.common import ClaimType, EncounterDetails, Provider, RejectionReason, Text80, Text200, Text500
 from schemas.intake import DiagnosisPointer, NdcUnit
 from schemas.types import (
     CENT,
@@ -63,7 +63,14 @@ class EncounterReadyToBill(EncounterDetails, Event):
                 "revision": 1,
                 "charge_ids": ex.CHARGE_IDS,
                 **ex.ENCOUNTER,
-            }
+            },
+            {
+                "encounter_id": ex.INPATIENT_ENCOUNTER_ID,
+                "patient_account_id": ex.PATIENT_ACCOUNT_ID,
+                "revision": 1,
+                "charge_ids": ex.INPATIENT_CHARGE_IDS,
+                **ex.INPATIENT_ENCOUNTER,
+            },
         )
     )
 
@@ -196,6 +203,7 @@ _POSTED_EXAMPLE: dict[str, Any] = {
     "modifiers": ["25"],
     "chargemaster_code": None,
     "revenue_code": "0510",
+    "claim_type": "professional",
     "description": "Office visit, established patient, low complexity",
     "units": "1",
     "unit_price": "150.00",
@@ -234,6 +242,29 @@ class ChargePosted(Event):
                 "diagnosis_codes": ["J020"],
                 "posted_at": "2026-03-02T14:07:13Z",
             },
+            {
+                **_POSTED_EXAMPLE,
+                "encounter_id": ex.INPATIENT_ENCOUNTER_ID,
+                "charge_id": ex.INPATIENT_CHARGE_IDS[0],
+                "source_encounter_id": ex.INPATIENT_SOURCE_ENCOUNTER_ID,
+                "source_charge_id": "chg-90417-1",
+                "idempotency_key": "epic-prod:chg-90417-1",
+                "service_date": "2026-03-02",
+                "service_end_date": "2026-03-04",
+                "procedure_code": None,
+                "modifiers": [],
+                "chargemaster_code": "CDM-120-0001",
+                "revenue_code": "0120",
+                "claim_type": "institutional",
+                "description": "Room and board semi-private, per day",
+                "units": "3",
+                "unit_price": "1850.00",
+                "amount": "5550.00",
+                "diagnosis_pointers": [1],
+                "diagnosis_codes": ["J189"],
+                "place_of_service": "21",
+                "posted_at": "2026-03-05T16:02:40Z",
+            },
         )
     )
 
@@ -248,11 +279,17 @@ class ChargePosted(Event):
     """The intake event's key (ChargeSubmitted or ChargeCorrected) this posting came from."""
     service_date: date
     service_end_date: date | None = None
-    procedure_code: ProcedureCode
-    """Always resolved, also when the sender gave a chargemaster code."""
+    procedure_code: ProcedureCode | None
+    """CPT or HCPCS, resolved also when the sender gave a chargemaster code. Always set on a
+    professional line; null only on an institutional line without HCPCS (room and board,
+    supplies: the revenue code alone describes it)."""
     modifiers: list[Modifier] = Field(default_factory=list, max_length=4)
     chargemaster_code: ChargemasterCode | None = None
     revenue_code: RevenueCode | None = None
+    """NUBC revenue code (the sender's, else the chargemaster item's); always set on an
+    institutional line."""
+    claim_type: ClaimType = "professional"
+    """The claim the line goes on: the professional (837P) or the institutional (837I) one."""
     description: Text80 | None = None
     units: Units
     unit_price: NonNegativeMoney
@@ -288,6 +325,10 @@ class ChargePosted(Event):
             raise rule("ndc_incomplete", "ndc, ndc_quantity and ndc_unit go together")
         if self.rendering_provider is not None and self.rendering_provider.npi != self.rendering_provider_npi:
             raise rule("rendering_provider_npi", "rendering_provider.npi must equal rendering_provider_npi")
+        if self.claim_type == "professional" and self.procedure_code is None:
+            raise rule("procedure_required", "a professional line needs procedure_code")
+        if self.claim_type == "institutional" and self.revenue_code is None:
+            raise rule("revenue_code_required", "an institutional line needs revenue_code")
         return self
 
 

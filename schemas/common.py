@@ -14,14 +14,18 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from schemas.base import Contract, examples, rule
 from schemas.types import (
+    AdmissionSource,
     CarcCode,
     CliaNumber,
     Email,
     Icd10Code,
+    Icd10PcsCode,
     MemberId,
     Money,
     NonNegativeMoney,
     Npi,
+    NubcCode,
+    PatientStatus,
     PayerId,
     Phone,
     PlaceOfService,
@@ -32,6 +36,7 @@ from schemas.types import (
     StateCode,
     TaxId,
     Taxonomy,
+    TypeOfBill,
     ZipCode,
     ZipPlus4,
 )
@@ -42,21 +47,31 @@ __all__ = [
     "Accident",
     "AccidentCause",
     "Address",
+    "AdmissionType",
     "BillingProvider",
+    "Bills",
     "CasAdjustment",
     "ClaimFilingIndicator",
     "ClaimStatusCode",
+    "ClaimType",
     "ContactPreference",
     "Coverage",
     "EncounterDetails",
     "Facility",
     "Frequency",
     "Guarantor",
+    "Hour",
+    "InstitutionalDetails",
+    "InstitutionalDiagnosis",
+    "InstitutionalProcedure",
     "MspInsuranceType",
+    "OccurrenceCode",
+    "OccurrenceSpan",
     "Patient",
     "PatientShare",
     "PayerRef",
     "PersonName",
+    "PresentOnAdmission",
     "Provider",
     "ProviderAddress",
     "RejectionReason",
@@ -72,6 +87,7 @@ __all__ = [
     "Text80",
     "Text200",
     "Text500",
+    "ValueCode",
 ]
 
 _NO_CONTROL = r"^[^\x00-\x1f\x7f]+$"
@@ -132,6 +148,25 @@ predetermination only."""
 
 Frequency = Literal["1", "7", "8"]
 """837 CLM05-3 claim frequency: 1 original, 7 replacement, 8 void."""
+
+Bills = Literal["professional", "institutional", "both"]
+"""What an encounter bills: the professional claim (837P, CMS-1500), the institutional claim
+(837I, UB-04: the facility's charges), or both (a hospital-employed physician's visit: the
+facility claim and the professional claim)."""
+
+ClaimType = Literal["professional", "institutional"]
+"""The claim a charge line goes on."""
+
+PresentOnAdmission = Literal["Y", "N", "U", "W", "1"]
+"""Present-on-admission indicator (837I HI01-9): Y yes, N no, U documentation insufficient, W
+clinically undetermined, 1 exempt from POA reporting (the 837I leaves the indicator empty)."""
+
+AdmissionType = Literal["1", "2", "3", "4", "5", "9"]
+"""NUBC priority (type) of admission or visit (UB-04 FL14, 837I CL101): 1 emergency, 2 urgent,
+3 elective, 4 newborn, 5 trauma center, 9 information not available."""
+
+Hour = Annotated[int, Field(ge=0, le=23)]
+"""Hour of the day, 0-23 (UB-04 admission and discharge hour codes 00-23)."""
 
 
 class PersonName(Contract):
@@ -395,6 +430,113 @@ class PatientShare(Contract):
         return self.deductible + self.coinsurance + self.copay + self.other
 
 
+class InstitutionalDiagnosis(Contract):
+    """An ICD-10-CM code of the institutional claim with its present-on-admission indicator."""
+
+    model_config = ConfigDict(json_schema_extra=examples({"code": "J189", "present_on_admission": "Y"}))
+
+    code: Icd10Code
+    present_on_admission: PresentOnAdmission | None = None
+    """Whether the condition was present when the inpatient was admitted; payers require it on
+    inpatient claims (Medicare: acute-care hospitals), the claims scrubber checks it per payer."""
+
+
+class InstitutionalProcedure(Contract):
+    """An inpatient ICD-10-PCS procedure and the day it was performed (837I HI BBR/BBQ)."""
+
+    model_config = ConfigDict(json_schema_extra=examples({"code": "0BH17EZ", "performed_on": "2026-03-03"}))
+
+    code: Icd10PcsCode
+    performed_on: date
+    """Inside the statement covers period."""
+
+
+class OccurrenceCode(Contract):
+    """A NUBC occurrence code and its date (UB-04 FL31-34, 837I HI BH), e.g. 11 onset of symptoms."""
+
+    model_config = ConfigDict(json_schema_extra=examples({"code": "11", "occurred_on": "2026-02-28"}))
+
+    code: NubcCode
+    occurred_on: date
+
+
+class OccurrenceSpan(Contract):
+    """A NUBC occurrence span code and its period (UB-04 FL35-36, 837I HI BI), e.g. 74 non-covered
+    level of care."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples({"code": "74", "from_date": "2026-03-02", "through_date": "2026-03-03"})
+    )
+
+    code: NubcCode
+    from_date: date
+    through_date: date
+    """Not before from_date."""
+
+
+class ValueCode(Contract):
+    """A NUBC value code and its amount (UB-04 FL39-41, 837I HI BE), e.g. 80 covered days."""
+
+    model_config = ConfigDict(json_schema_extra=examples({"code": "80", "amount": "3.00"}))
+
+    code: NubcCode
+    amount: NonNegativeMoney
+    """A dollar amount, or a count written as an amount (days: "3.00")."""
+
+
+class InstitutionalDetails(Contract):
+    """What the institutional claim (837I, UB-04) needs beyond the encounter: required when the
+    encounter bills institutional or both, absent otherwise.
+
+    Shapes are checked here; the rules between fields (statement period order, admission inside
+    it, procedures on inpatient bills only, no repeated codes) are checked by the charges service,
+    which answers a breach with EncounterRejected naming the field.
+    """
+
+    type_of_bill: TypeOfBill
+    """Facility type and classification (11 hospital inpatient, 13 hospital outpatient)."""
+    billing_provider: BillingProvider | None = None
+    """The facility billing the institutional claim (837I loop 2010AA) when it is not the
+    encounter's billing_provider (which then bills the professional claim: a physician group)."""
+    statement_from: date
+    """First day of the statement covers period (UB-04 FL6, 837I DTP*434)."""
+    statement_through: date
+    """Last day of the period; every institutional charge's service dates fall inside it."""
+    admission_hour: Hour | None = None
+    """Hour of admission (837I DTP*435 with the encounter's admission_date)."""
+    admission_type: AdmissionType | None = None
+    """Required on inpatient bills (837I CL101)."""
+    admission_source: AdmissionSource | None = None
+    """Point of origin; required on inpatient bills (837I CL102)."""
+    discharge_hour: Hour | None = None
+    """Hour of discharge (837I DTP*096); only with the encounter's discharge_date."""
+    patient_status: PatientStatus
+    """Discharge status as of statement_through (837I CL103)."""
+    attending_provider: Provider
+    """The attending physician (837I loop 2310A); taxonomy recommended."""
+    operating_provider: Provider | None = None
+    """The surgeon of the principal procedure (837I loop 2310B)."""
+    other_operating_provider: Provider | None = None
+    """Another operating physician (837I loop 2310C)."""
+    principal_diagnosis: InstitutionalDiagnosis
+    """The condition chiefly responsible for the stay or visit (837I HI ABK)."""
+    admitting_diagnosis: Icd10Code | None = None
+    """The diagnosis at admission (837I HI ABJ), on inpatient bills."""
+    reason_for_visit: list[Icd10Code] = Field(default_factory=list, max_length=3)
+    """The patient's reasons for an unscheduled outpatient visit (837I HI APR)."""
+    other_diagnoses: list[InstitutionalDiagnosis] = Field(default_factory=list, max_length=24)
+    """Other conditions coexisting or arising during the stay (837I HI ABF, two segments of 12)."""
+    principal_procedure: InstitutionalProcedure | None = None
+    """The principal ICD-10-PCS procedure, inpatient bills only (837I HI BBR)."""
+    other_procedures: list[InstitutionalProcedure] = Field(default_factory=list, max_length=24)
+    """Other ICD-10-PCS procedures, inpatient bills only, with a principal one (837I HI BBQ)."""
+    condition_codes: list[NubcCode] = Field(default_factory=list, max_length=24)
+    """NUBC condition codes (UB-04 FL18-28, 837I HI BG)."""
+    occurrence_codes: list[OccurrenceCode] = Field(default_factory=list, max_length=24)
+    occurrence_spans: list[OccurrenceSpan] = Field(default_factory=list, max_length=24)
+    value_codes: list[ValueCode] = Field(default_factory=list, max_length=24)
+
+
 class EncounterDetails(Contract):
     """The encounter as the EHR knows it: patient, guarantor, coverages, providers, diagnoses.
 
@@ -425,6 +567,11 @@ class EncounterDetails(Contract):
     coding is complete (EncounterClosed)."""
     accident: Accident | None = None
     """Set when the encounter treats an injury from an accident (auto, at work, other)."""
+    bills: Bills = "professional"
+    """Which claims the encounter produces: professional (the default), institutional, or both."""
+    institutional: InstitutionalDetails | None = None
+    """The facility claim's data: required when bills is institutional or both, absent when
+    it is professional."""
 
     @model_validator(mode="after")
     def _encounter_rules(self) -> Self:

@@ -112,3 +112,66 @@ ENCOUNTER: dict[str, Any] = {
     "discharge_date": None,
     "diagnoses": ["J020", "R509"],
 }
+
+# A second story, for institutional billing: Ana Rivera is admitted to Mission General Hospital
+# with pneumonia for three nights. The hospital bills its facility charges on the institutional
+# claim (837I, type of bill 11x) and its employed hospitalist's visits on the professional claim
+# (837P), so the encounter bills both.
+INPATIENT_SOURCE_ENCOUNTER_ID = "2c9e4b1a-7d35-4f8e-a6c2-9b0d3e5f7a18"
+INPATIENT_ENCOUNTER_ID = "enc_01JNR2K7W4"
+INPATIENT_CHARGE_IDS = ["chg_01JNR5M2C1", "chg_01JNR5M2C2", "chg_01JNR5M2C3"]
+
+HOSPITAL: dict[str, Any] = {
+    "npi": "1123456786",
+    "tax_id": "521234567",
+    "taxonomy": "282N00000X",
+    "name": "Mission General Hospital",
+    "address": {
+        "line1": "3555 Cesar Chavez St",
+        "line2": None,
+        "city": "San Francisco",
+        "state": "CA",
+        "postal_code": "941101234",
+    },
+    "clia_number": None,
+}
+
+INSTITUTIONAL: dict[str, Any] = {
+    "type_of_bill": "11",
+    "billing_provider": HOSPITAL,
+    "statement_from": "2026-03-02",
+    "statement_through": "2026-03-05",
+    "admission_hour": 14,
+    "admission_type": "1",
+    "admission_source": "1",
+    "discharge_hour": 11,
+    "patient_status": "01",
+    "attending_provider": {**RENDERING_PROVIDER, "taxonomy": "207R00000X"},
+    "operating_provider": None,
+    "other_operating_provider": None,
+    "principal_diagnosis": {"code": "J189", "present_on_admission": "Y"},
+    "admitting_diagnosis": "R509",
+    "reason_for_visit": [],
+    "other_diagnoses": [
+        {"code": "E119", "present_on_admission": "Y"},
+        {"code": "I10", "present_on_admission": "Y"},
+    ],
+    "principal_procedure": {"code": "0BJ08ZZ", "performed_on": "2026-03-03"},
+    "other_procedures": [],
+    "condition_codes": [],
+    "occurrence_codes": [{"code": "11", "occurred_on": "2026-02-28"}],
+    "occurrence_spans": [],
+    "value_codes": [{"code": "80", "amount": "3.00"}],
+}
+
+INPATIENT_ENCOUNTER: dict[str, Any] = {
+    **ENCOUNTER,
+    "source_encounter_id": INPATIENT_SOURCE_ENCOUNTER_ID,
+    "place_of_service": "21",
+    "facility": {"name": "Mission General Hospital", "npi": "1123456786", "address": HOSPITAL["address"]},
+    "admission_date": "2026-03-02",
+    "discharge_date": "2026-03-05",
+    "diagnoses": ["J189", "E119", "I10"],
+    "bills": "both",
+    "institutional": INSTITUTIONAL,
+}

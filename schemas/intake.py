@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from schemas import examples as ex
 from schemas.base import Contract, Event, examples, rule
-from schemas.common import EncounterDetails, Provider, Text80, Text200
+from schemas.common import ClaimType, EncounterDetails, Provider, Text80, Text200
 from schemas.types import (
     CENT,
     ChargemasterCode,
@@ -29,6 +29,7 @@ from schemas.types import (
     PlaceOfService,
     PositiveMoney,
     ProcedureCode,
+    RevenueCode,
     SourceId,
     SourceSystem,
     Units,
@@ -72,7 +73,7 @@ class EncounterRegistered(EncounterDetails, Event):
     parked until it does.
     """
 
-    model_config = ConfigDict(json_schema_extra=examples(ex.ENCOUNTER))
+    model_config = ConfigDict(json_schema_extra=examples(ex.ENCOUNTER, ex.INPATIENT_ENCOUNTER))
 
 
 class EncounterUpdated(EncounterDetails, Event):
@@ -136,9 +137,16 @@ class _ChargeLine(Contract):
     service_end_date: date | None = None
     """Last day for a service spanning several days."""
     procedure_code: ProcedureCode | None = None
-    """CPT or HCPCS Level II code. Exactly one of procedure_code and chargemaster_code."""
+    """CPT or HCPCS Level II code. Exactly one of procedure_code and chargemaster_code, or
+    neither on a facility line that has only a revenue_code (room and board, supplies)."""
     chargemaster_code: ChargemasterCode | None = None
-    """Chargemaster item the charges service maps to a procedure code and price."""
+    """Chargemaster item the charges service maps to a procedure code, revenue code and price."""
+    revenue_code: RevenueCode | None = None
+    """NUBC revenue code of a facility line (837I SV201); the chargemaster item's when omitted.
+    Required on an institutional line, by the sender or the chargemaster."""
+    claim_type: ClaimType | None = None
+    """The claim the line goes on. Omit it when the encounter bills one claim (the line goes
+    on that one); required when the encounter bills both."""
     modifiers: list[Modifier] = Field(default_factory=list, max_length=4)
     description: Text80 | None = None
     units: Units
@@ -170,8 +178,11 @@ class _ChargeLine(Contract):
 
     @model_validator(mode="after")
     def _line_rules(self) -> Self:
-        if (self.procedure_code is None) == (self.chargemaster_code is None):
+        if self.procedure_code is not None and self.chargemaster_code is not None:
             raise rule("code_choice", "exactly one of procedure_code and chargemaster_code is required")
+        if self.procedure_code is None and self.chargemaster_code is None and self.revenue_code is None:
+            raise rule("code_choice", "exactly one of procedure_code and chargemaster_code is required (or a "
+                                      "revenue_code alone on a facility line)")
         if len(set(self.modifiers)) != len(self.modifiers):
             raise rule("modifier_duplicate", "modifiers must not repeat")
         if len(set(self.diagnosis_pointers)) != len(self.diagnosis_pointers):
@@ -251,6 +262,31 @@ class ChargeSubmitted(_ChargeLine, _ChargeIds, Event):
                 "ndc": "00409-7338-01",
                 "ndc_quantity": "1",
                 "ndc_unit": "UN",
+            },
+            {
+                "source_system": ex.SOURCE_SYSTEM,
+                "source_charge_id": "chg-90417-1",
+                "idempotency_key": "epic-prod:chg-90417-1",
+                "source_encounter_id": ex.INPATIENT_SOURCE_ENCOUNTER_ID,
+                "service_date": "2026-03-02",
+                "service_end_date": "2026-03-04",
+                "chargemaster_code": "CDM-120-0001",
+                "claim_type": "institutional",
+                "units": "3",
+                "diagnosis_pointers": [1],
+            },
+            {
+                "source_system": ex.SOURCE_SYSTEM,
+                "source_charge_id": "chg-90417-2",
+                "idempotency_key": "epic-prod:chg-90417-2",
+                "source_encounter_id": ex.INPATIENT_SOURCE_ENCOUNTER_ID,
+                "service_date": "2026-03-03",
+                "revenue_code": "0250",
+                "description": "Pharmacy",
+                "claim_type": "institutional",
+                "units": "1",
+                "amount": "312.40",
+                "diagnosis_pointers": [1],
             },
         )
     )

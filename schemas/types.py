@@ -19,6 +19,7 @@ from pydantic import PlainSerializer, PlainValidator, ValidationInfo, WithJsonSc
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "AdmissionSource",
     "CarcCode",
     "ChargemasterCode",
     "ClaimSubmissionId",
@@ -28,6 +29,7 @@ __all__ = [
     "EventTypeName",
     "GroupControlNumber",
     "Icd10Code",
+    "Icd10PcsCode",
     "IdempotencyKey",
     "InterchangeControlNumber",
     "LineControlNumber",
@@ -37,7 +39,9 @@ __all__ = [
     "Ndc",
     "NonNegativeMoney",
     "Npi",
+    "NubcCode",
     "OpaqueId",
+    "PatientStatus",
     "PayerClaimControlNumber",
     "PayerId",
     "Phone",
@@ -56,6 +60,7 @@ __all__ = [
     "Taxonomy",
     "TemplateId",
     "TransactionSetControlNumber",
+    "TypeOfBill",
     "Units",
     "ZipCode",
     "ZipPlus4",
@@ -409,6 +414,98 @@ RevenueCode = Annotated[
         _code(canonical=r"^[0-9]{4}$", error_type="revenue_code_format", message="revenue code must be 4 digits")
     ),
     _schema(r"^[0-9]{4}$", "NUBC revenue code, 4 digits.", "0510"),
+]
+
+Icd10PcsCode = Annotated[
+    str,
+    PlainValidator(
+        _code(
+            canonical=r"^[0-9A-HJ-NP-Z]{7}$",
+            error_type="icd10pcs_format",
+            message="ICD-10-PCS code must be 7 letters or digits, never the letters O or I",
+            normalize=str.upper,
+        )
+    ),
+    _schema(
+        r"^[0-9A-HJ-NP-Za-hj-np-z]{7}$",
+        "ICD-10-PCS inpatient procedure code: 7 characters, digits and letters except O and I (they "
+        "would read as 0 and 1). Carried uppercase. Shape only: whether the code exists in the PCS "
+        "tables is not checked.",
+        "0DTJ4ZZ",
+    ),
+]
+
+TypeOfBill = Annotated[
+    str,
+    PlainValidator(
+        _code(
+            canonical=r"^[1-8][1-9]$",
+            error_type="type_of_bill_format",
+            message="type of bill must be 2 digits: the facility type (1-8) and the classification (1-9)",
+        )
+    ),
+    _schema(
+        r"^[1-8][1-9]$",
+        "NUBC type of bill without its leading 0 and its frequency digit (UB-04 FL4 positions 2-3, 837I "
+        "CLM05-1): facility type (1 hospital, 2 skilled nursing, 3 home health, 7 clinic, 8 special "
+        "facility, ...) then classification (1 inpatient Part A, 3 outpatient, ...). The frequency "
+        "(1 original, 7 replacement, 8 void) is the claim's.",
+        "11",
+        "13",
+    ),
+]
+
+NubcCode = Annotated[
+    str,
+    PlainValidator(
+        _code(
+            canonical=r"^[0-9A-Z]{2}$",
+            error_type="nubc_code_format",
+            message="NUBC code must be 2 letters or digits",
+            normalize=str.upper,
+        )
+    ),
+    _schema(
+        r"^[0-9A-Za-z]{2}$",
+        "NUBC condition, occurrence, occurrence span or value code (UB-04 FL18-41): 2 letters or digits, "
+        "carried uppercase.",
+        "01",
+        "A1",
+    ),
+]
+
+AdmissionSource = Annotated[
+    str,
+    PlainValidator(
+        _code(
+            canonical=r"^[1-9A-Z]$",
+            error_type="admission_source_format",
+            message="point of origin (admission source) must be 1 digit 1-9 or 1 uppercase letter",
+        )
+    ),
+    _schema(
+        r"^[1-9A-Z]$",
+        "NUBC point of origin for admission or visit (UB-04 FL15, 837I CL102): 1 non-health-care point "
+        "of origin, 2 clinic or physician's office, 4 transfer from a hospital, ...",
+        "1",
+    ),
+]
+
+PatientStatus = Annotated[
+    str,
+    PlainValidator(
+        _code(
+            canonical=r"^[0-9]{2}$",
+            error_type="patient_status_format",
+            message="patient discharge status must be 2 digits",
+        )
+    ),
+    _schema(
+        r"^[0-9]{2}$",
+        "NUBC patient discharge status (UB-04 FL17, 837I CL103): 01 home or self-care, 02 short-term "
+        "hospital, 03 skilled nursing facility, 20 expired, 30 still a patient, ...",
+        "01",
+    ),
 ]
 
 Ndc = Annotated[

@@ -37,8 +37,9 @@ def load(
 ) -> None:
     """Validate every row, then replace the chargemaster in one transaction (all or nothing).
 
-    Columns: cdm_code, procedure_code, modifiers (space-separated), revenue_code, description,
-    unit_price, effective_date. Errors are listed by line number; exit 1 loads nothing.
+    Columns: cdm_code, procedure_code (empty on a facility item a revenue code alone describes),
+    modifiers (space-separated), revenue_code, description, unit_price, effective_date. Errors are
+    listed by line number; exit 1 loads nothing.
     """
     try:
         text = file.read_text(encoding="utf-8")

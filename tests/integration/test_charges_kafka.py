@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import copy
 import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
+from schemas import examples as ex
 from services.charges.app import DEFINITION
 from services.chassis.clock import FixedClock
 from services.chassis.icd10cm import parse_code_file, write_edition
@@ -74,6 +76,55 @@ async def test_encounter_and_charges_post_then_release_to_billing(platform: Sett
     assert ready["encounter_id"] == posted[0]["encounter_id"] and ready["patient_account_id"]
     total = await count(platform, "charges", "SELECT sum(amount) * 100 FROM ledger_entries")
     assert total >= 18500
+
+
+async def test_a_hospital_stay_carries_its_institutional_data_to_billing(platform: Settings, charges: Runtime) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.inpatient_encounter(sei))
+    room = {"procedure_code": None, "modifiers": [], "unit_price": "1850.00", "amount": None, "units": "3",
+            "revenue_code": "0120", "claim_type": "institutional", "service_end_date": "2026-03-04",
+            "diagnosis_pointers": [1]}
+    await publish(platform, intake.charge(sei, "stay-1", **room))
+    await publish(platform, intake.charge(sei, "stay-2", claim_type="professional", procedure_code="99223",
+                                          modifiers=[], unit_price="380.00", amount="380.00"))
+    await publish(platform, intake.charge(sei, "stay-3", **room | {"service_date": "2026-03-01"}))  # before the stay
+    await publish(platform, intake.charge(sei, "stay-4", procedure_code="99231", modifiers=[]))  # which claim?
+    await publish(platform, intake.closed(sei, "stay-1", "stay-2", "stay-3", "stay-4"))
+    got = await wait_events(platform, sei, lambda names: "EncounterReadyToBill" in names, "ready to bill")
+    posted = [p for n, p in got if n == "ChargePosted"]
+    assert [(p["claim_type"], p["procedure_code"], p["revenue_code"], p["amount"]) for p in posted] == [
+        ("institutional", None, "0120", "5550.00"), ("professional", "99223", None, "380.00")]
+    rejected = {p["source_charge_id"]: [(r["code"], r["field"]) for r in p["reasons"]]
+                for n, p in got if n == "ChargeRejected"}
+    assert rejected == {"stay-3": [("CHG_SERVICE_OUTSIDE_STATEMENT", "service_date")],
+                        "stay-4": [("CHG_CLAIM_TYPE_REQUIRED", "claim_type")]}
+    ready = got[-1][1]
+    assert ready["bills"] == "both" and ready["institutional"] == ex.INSTITUTIONAL
+    assert ready["charge_ids"] == [p["charge_id"] for p in posted]
+    # A later change may not leave the posted room and board outside the statement period.
+    shorter = copy.deepcopy(ex.INSTITUTIONAL) | {"statement_from": "2026-03-03"}
+    await publish(platform, intake.inpatient_encounter(sei, kind="EncounterUpdated", admission_date="2026-03-03",
+                                                       institutional=shorter))
+    got = await wait_events(platform, sei, lambda names: "EncounterRejected" in names, "the update refused")
+    reasons = next(p for n, p in got if n == "EncounterRejected")["reasons"]
+    assert [(r["code"], r["field"]) for r in reasons] == [
+        ("ENC_POSTED_LINE_OUTSIDE_STATEMENT", "institutional.statement_from")]
+    assert [n for n, _ in got].count("EncounterReadyToBill") == 1  # nothing re-billed
+
+
+async def test_an_institutional_encounter_without_its_data_is_rejected(platform: Settings, charges: Runtime) -> None:
+    sei = intake.new_encounter_id()
+    await publish(platform, intake.encounter(sei, bills="institutional"))
+    backwards = copy.deepcopy(ex.INSTITUTIONAL) | {"statement_from": "2026-03-06"}
+    other = intake.new_encounter_id()
+    await publish(platform, intake.inpatient_encounter(other, institutional=backwards))
+    got = await wait_events(platform, sei, lambda names: "EncounterRejected" in names, "an encounter rejection")
+    reasons = next(p for n, p in got if n == "EncounterRejected")["reasons"]
+    assert [(r["code"], r["field"]) for r in reasons] == [("ENC_INSTITUTIONAL_MISSING", "institutional")]
+    got = await wait_events(platform, other, lambda names: "EncounterRejected" in names, "a rejected stay")
+    reasons = next(p for n, p in got if n == "EncounterRejected")["reasons"]
+    assert ("ENC_STATEMENT_PERIOD_ORDER", "institutional.statement_through") in [(r["code"], r["field"])
+                                                                                 for r in reasons]
 
 
 async def test_same_source_charge_twice_posts_once(platform: Settings, charges: Runtime) -> None:
@@ -288,3 +339,13 @@ async def test_chargemaster_load_is_all_or_nothing_with_line_numbers(
     posted = got[0][1]
     assert (got[0][0], posted["procedure_code"], posted["amount"], posted["revenue_code"]) == (
         "ChargePosted", "99213", "150.00", "0510")
+    # A facility item a revenue code alone describes, on the institutional claim of a stay.
+    stay = intake.new_encounter_id()
+    await publish(platform, intake.inpatient_encounter(stay, bills="institutional"))
+    await publish(platform, intake.charge(stay, "cdm-room", procedure_code=None, modifiers=[], unit_price=None,
+                                          amount=None, units="3", chargemaster_code="CDM-120-0001",
+                                          diagnosis_pointers=[1]))
+    got = await wait_events(platform, stay, lambda n: "ChargePosted" in n or "ChargeRejected" in n, "the room")
+    posted = got[0][1]
+    assert (got[0][0], posted["procedure_code"], posted["revenue_code"], posted["claim_type"], posted["amount"]) == (
+        "ChargePosted", None, "0120", "institutional", "5550.00")

@@ -34,6 +34,12 @@ def encounter(source_encounter_id: str, *, kind: str = "EncounterRegistered", **
     return validate(f"rcm.intake.{kind}.v1", json.dumps(data))
 
 
+def inpatient_encounter(source_encounter_id: str, **overrides: Any) -> BaseModel:
+    """The hospital stay of the examples (bills both claims), under the given sender's id."""
+    stay = {k: v for k, v in ex.INPATIENT_ENCOUNTER.items() if k != "source_encounter_id"}
+    return encounter(source_encounter_id, **(copy.deepcopy(stay) | overrides))
+
+
 def closed(source_encounter_id: str, *expected: str) -> BaseModel:
     data = {"source_system": SYSTEM, "source_encounter_id": source_encounter_id, "closed_at": "2026-03-02T18:40:00Z",
             "expected_source_charge_ids": list(expected)}

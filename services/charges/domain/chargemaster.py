@@ -6,6 +6,8 @@ Uploaded as CSV with a header row; columns in any order:
     modifiers, effective_date                                         (optional)
 
 ``modifiers`` holds up to 4 space-separated modifiers; ``effective_date`` is YYYY-MM-DD.
+``procedure_code`` may be empty on a facility item that a revenue code alone describes (room and
+board, pharmacy, supplies): such an item can only be billed on an institutional claim.
 Lines starting with ``#`` and blank lines are ignored. Every row is checked and every problem
 is reported with its line number; a file with any bad row loads nothing, so a half-updated
 price list never reaches billing.
@@ -40,7 +42,8 @@ NOT_CSV = "cannot be read as CSV (a cell over the 131,072 characters the CSV rea
 @dataclass(frozen=True, slots=True)
 class ChargemasterItem:
     cdm_code: str
-    procedure_code: str
+    procedure_code: str | None
+    """None on a facility item a revenue code alone describes."""
     modifiers: tuple[str, ...]
     revenue_code: str
     description: str
@@ -74,7 +77,7 @@ class ChargemasterParseResult:
 class ResolvedCode:
     """What a chargemaster item contributes to a charge that named it."""
 
-    procedure_code: str
+    procedure_code: str | None
     modifiers: tuple[str, ...]
     revenue_code: str
     unit_price: Decimal
@@ -115,10 +118,13 @@ def _description_ok(text: str) -> bool:
 
 def _check_row(row: _Row, reference: ReferenceData | None) -> ChargemasterItem | None:
     cdm_code = row.text("cdm_code", is_chargemaster_code, "cdm_code must be 1 to 30 letters, digits, '_', '.' or '-'")
-    procedure_code = row.cells.get("procedure_code", "")
-    for finding in check_procedure_code(procedure_code, "procedure_code", None, reference):
-        row.fail("procedure_code", finding.message)
+    procedure_code = row.cells.get("procedure_code", "") or None
+    if procedure_code is not None:
+        for finding in check_procedure_code(procedure_code, "procedure_code", None, reference):
+            row.fail("procedure_code", finding.message)
     modifiers = tuple(row.cells.get("modifiers", "").split())
+    if procedure_code is None and modifiers:
+        row.fail("modifiers", "modifiers need a procedure_code to modify")
     for finding in check_modifiers(modifiers, reference.modifiers if reference else None):
         row.fail("modifiers", finding.message)
     revenue_code = row.text("revenue_code", is_revenue_code, "revenue_code must be 4 digits")

@@ -104,12 +104,12 @@ def check_diagnosis_code(code: str, field: str, choice: Choice, reasons: Diagnos
                       "its date of service; codes are sent uppercase, without the dot)")]
 
 
-def check_principal_diagnosis(diagnoses: Sequence[str]) -> list[Finding]:
+def check_principal_diagnosis(diagnoses: Sequence[str], field: str = "diagnoses[0]") -> list[Finding]:
     """ICD-10-CM Official Guidelines, Section I.C.20: an external-cause code (V00-Y99) can never be
     the principal (first-listed) diagnosis."""
     if not diagnoses or not is_external_cause(diagnoses[0]):
         return []
-    return [Rejection(Reason.ENC_DX_EXTERNAL_CAUSE_FIRST, "diagnoses[0]", "the first diagnosis is an "
+    return [Rejection(Reason.ENC_DX_EXTERNAL_CAUSE_FIRST, field, "the first diagnosis is an "
                       "external-cause code (V00-Y99), which can never be first-listed (ICD-10-CM guideline I.C.20): "
                       "list the injury or condition first")]
 

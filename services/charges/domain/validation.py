@@ -11,8 +11,9 @@ from datetime import date
 from decimal import Decimal
 
 from services.charges.domain.chargemaster import ResolvedCode, resolve_charge_code
-from services.charges.domain.facts import ChargeFacts, EncounterFacts
+from services.charges.domain.facts import ChargeFacts, ClaimType, EncounterFacts
 from services.charges.domain.findings import Finding, Reason, Rejection, ValidationResult
+from services.charges.domain.institutional import check_institutional, check_line_for_claim, claim_type_of
 from services.charges.domain.money import extended_amount
 from services.charges.domain.reference import ReferenceData, shipped_reference
 from services.charges.domain.rules import (
@@ -63,6 +64,7 @@ def validate_encounter(
     if encounter.diagnoses:
         findings += check_edition(choice, "diagnoses")
     findings += check_coverages(encounter.coverage_ranks)
+    findings += check_institutional(encounter, today, ref.diagnoses)
     return ValidationResult.of(findings)
 
 
@@ -70,12 +72,14 @@ def validate_encounter(
 class PricedLine:
     """The charge as it will be posted: codes resolved through the chargemaster, amount known."""
 
-    procedure_code: str
+    procedure_code: str | None
+    """None only on an institutional line that has a revenue code alone."""
     modifiers: tuple[str, ...]
     revenue_code: str | None
     description: str | None
     unit_price: Decimal | None
     amount: Decimal
+    claim_type: ClaimType
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,17 +130,26 @@ def assess_charge(
     resolved: ResolvedCode | None = None
     procedure_code = charge.procedure_code
     modifiers = charge.modifiers
+    # False once the line's codes are refused (no code, or a chargemaster code that did not
+    # resolve): what a claim needs of the codes is then not judged on top.
+    codes_known = False
 
-    if (charge.procedure_code is None) == (charge.chargemaster_code is None):
+    if (charge.procedure_code is not None and charge.chargemaster_code is not None) or (
+        charge.procedure_code is None and charge.chargemaster_code is None and charge.revenue_code is None
+    ):
         findings.append(
-            Rejection(Reason.CHG_CODE_CHOICE, "procedure_code", "exactly one of procedure_code and chargemaster_code")
+            Rejection(Reason.CHG_CODE_CHOICE, "procedure_code", "exactly one of procedure_code and chargemaster_code "
+                      "(or a revenue_code alone on a facility line)")
         )
-    else:
+    elif charge.chargemaster_code is not None:
         outcome = _resolve(charge, reference)
         if isinstance(outcome, Rejection):
             findings.append(outcome)
         elif outcome is not None:
             resolved, procedure_code, modifiers = outcome, outcome.procedure_code, outcome.modifiers
+        codes_known = resolved is not None
+    else:
+        codes_known = True
 
     if procedure_code is not None:
         findings += check_procedure_code(procedure_code, "procedure_code", charge.service_date, reference)
@@ -162,14 +175,22 @@ def assess_charge(
     findings += check_pointed_diagnoses(
         charge.diagnosis_pointers, encounter.diagnoses, charge.service_date, reference.diagnoses
     )
+    # The sender's revenue code wins over the chargemaster item's, as its price does.
+    revenue_code = charge.revenue_code or (resolved.revenue_code if resolved else None)
+    claim_type = claim_type_of(charge, encounter)
+    if isinstance(claim_type, Rejection):
+        findings.append(claim_type)
+    elif codes_known:
+        findings += check_line_for_claim(claim_type, procedure_code, revenue_code, charge, encounter)
 
     result = ValidationResult.of(findings)
-    if not result.ok or procedure_code is None or amount is None:
+    if not result.ok or isinstance(claim_type, Rejection) or amount is None:
         return ChargeAssessment(result, None)
     line = PricedLine(
         procedure_code=procedure_code,
         modifiers=modifiers,
-        revenue_code=resolved.revenue_code if resolved else None,
+        revenue_code=revenue_code,
+        claim_type=claim_type,
         description=resolved.description if resolved else None,
         unit_price=unit_price,
         amount=amount,

@@ -55,6 +55,8 @@ def charge_facts(line: intake.ChargeSubmitted | intake.ChargeCorrected) -> Charg
         service_end_date=line.service_end_date,
         place_of_service=line.place_of_service,
         rendering_npi=line.rendering_provider_npi,
+        revenue_code=line.revenue_code,
+        claim_type=line.claim_type,
     )
 
 
@@ -227,6 +229,7 @@ def _posted_event(
         modifiers=list(line.modifiers),
         chargemaster_code=event.chargemaster_code,
         revenue_code=line.revenue_code or None,
+        claim_type=line.claim_type,
         description=line.description or event.description,
         units=event.units,
         unit_price=unit_price,

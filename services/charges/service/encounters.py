@@ -7,16 +7,33 @@ from __future__ import annotations
 
 import json
 import logging
+from datetime import date
 from typing import Any
 
 import asyncpg
 
 from schemas import charges as out
 from schemas import intake
-from schemas.common import EncounterDetails, RejectionReason
+from schemas.common import (
+    BillingProvider,
+    EncounterDetails,
+    InstitutionalDetails,
+    InstitutionalDiagnosis,
+    InstitutionalProcedure,
+    Provider,
+    RejectionReason,
+)
 from services.charges import store
-from services.charges.domain.facts import EncounterFacts
+from services.charges.domain.facts import (
+    CodedDiagnosis,
+    DatedCode,
+    EncounterFacts,
+    InstitutionalFacts,
+    PostedLineFacts,
+    SpanCode,
+)
 from services.charges.domain.findings import Reason, Rejection
+from services.charges.domain.institutional import check_posted_lines
 from services.charges.domain.reference import ReferenceData, shipped_reference
 from services.charges.domain.validation import validate_encounter
 from services.charges.service import unit
@@ -56,6 +73,47 @@ def encounter_facts(details: EncounterDetails) -> EncounterFacts:
         rendering_npi=details.rendering_provider.npi if details.rendering_provider else None,
         referring_npi=details.referring_provider.npi if details.referring_provider else None,
         admission_date=details.admission_date,
+        discharge_date=details.discharge_date,
+        bills=details.bills,
+        institutional=institutional_facts(details.institutional) if details.institutional else None,
+    )
+
+
+def _npi(provider: Provider | BillingProvider | None) -> str | None:
+    return provider.npi if provider else None
+
+
+def _diagnosis(diagnosis: InstitutionalDiagnosis) -> CodedDiagnosis:
+    return CodedDiagnosis(diagnosis.code, diagnosis.present_on_admission)
+
+
+def _procedure(procedure: InstitutionalProcedure) -> DatedCode:
+    return DatedCode(procedure.code, procedure.performed_on)
+
+
+def institutional_facts(data: InstitutionalDetails) -> InstitutionalFacts:
+    return InstitutionalFacts(
+        type_of_bill=data.type_of_bill,
+        statement_from=data.statement_from,
+        statement_through=data.statement_through,
+        attending_npi=data.attending_provider.npi,
+        principal_diagnosis=_diagnosis(data.principal_diagnosis),
+        admission_type=data.admission_type,
+        admission_source=data.admission_source,
+        admission_hour=data.admission_hour,
+        discharge_hour=data.discharge_hour,
+        billing_npi=_npi(data.billing_provider),
+        operating_npi=_npi(data.operating_provider),
+        other_operating_npi=_npi(data.other_operating_provider),
+        admitting_diagnosis=data.admitting_diagnosis,
+        reason_for_visit=tuple(data.reason_for_visit),
+        other_diagnoses=tuple(_diagnosis(d) for d in data.other_diagnoses),
+        principal_procedure=_procedure(data.principal_procedure) if data.principal_procedure else None,
+        other_procedures=tuple(_procedure(p) for p in data.other_procedures),
+        condition_codes=tuple(data.condition_codes),
+        occurrence_codes=tuple(DatedCode(o.code, o.occurred_on) for o in data.occurrence_codes),
+        occurrence_spans=tuple(SpanCode(s.code, s.from_date, s.through_date) for s in data.occurrence_spans),
+        value_codes=tuple(v.code for v in data.value_codes),
     )
 
 
@@ -75,12 +133,36 @@ async def register_encounter(ctx: HandlerContext, event: intake.EncounterRegiste
         reason = Rejection(Reason.ENC_NO_DIAGNOSIS, "diagnoses", "a closed encounter needs at least one diagnosis")
         await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, (reason,))
         return
+    if before is not None and _may_strand_lines(before, event):
+        stranded = check_posted_lines(encounter_facts(event), await _posted_lines(ctx, encounter_id))
+        if stranded:
+            await _reject_encounter(ctx, encounter_id, event.source_system, event.source_encounter_id, stranded)
+            return
     account = await store.patient_account_for(ctx.conn, event.source_system, event.patient.source_account_number)
     details_json = event.model_dump_json(include=_ENCOUNTER_FIELDS)
     await unit.save_encounter(ctx, before, encounter_id, account, details_json, ctx.clock.now())
     await ctx.release_parked(encounter_park_key(event.source_system, event.source_encounter_id))
     if before is not None and before.billed_revision > 0 and before.details != json.loads(details_json):
         await release_to_billing(ctx, encounter_id)
+
+
+def _may_strand_lines(before: store.EncounterRow, event: EncounterDetails) -> bool:
+    """Only a change that involves the institutional claim can leave a posted line off every
+    claim or outside the statement period: a professional encounter staying so reads no lines."""
+    return event.bills != "professional" or before.details.get("bills", "professional") != "professional"
+
+
+async def _posted_lines(ctx: HandlerContext, encounter_id: str) -> list[PostedLineFacts]:
+    await unit.flush(ctx)  # lines posted earlier in this transaction count too
+    return [_posted_line(c.line) for c in await store.active_charges(ctx.conn, encounter_id)]
+
+
+def _posted_line(line: dict[str, Any]) -> PostedLineFacts:
+    """The stored ChargePosted's claim and dates; a line posted before claim types existed is
+    a professional one."""
+    end = line.get("service_end_date")
+    return PostedLineFacts(line.get("claim_type", "professional"), date.fromisoformat(line["service_date"]),
+                           date.fromisoformat(end) if end else None)
 
 
 async def close_encounter(ctx: HandlerContext, event: intake.EncounterClosed) -> None:

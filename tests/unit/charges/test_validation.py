@@ -69,7 +69,8 @@ def test_encounter_diagnoses_are_judged_for_the_admission_date_else_today() -> N
 def test_clean_charge_passes_and_is_priced(reference) -> None:
     assessment = assess_charge(make_charge(), make_encounter(), TODAY, reference)
     assert assessment.result.ok and assessment.result.warnings == ()
-    assert assessment.line == PricedLine("99213", ("25",), None, None, Decimal("150.00"), Decimal("150.00"))
+    assert assessment.line == PricedLine("99213", ("25",), None, None, Decimal("150.00"), Decimal("150.00"),
+                                       "professional")
     assert validate_charge(make_charge(), make_encounter(), TODAY, reference) == assessment.result
 
 
@@ -110,7 +111,7 @@ def test_chargemaster_charge_without_price_takes_the_cdm_price(reference) -> Non
     assessment = assess_charge(charge, make_encounter(), TODAY, ref)
     assert assessment.result.ok
     assert assessment.line == PricedLine(
-        "87880", ("QW",), "0300", "Rapid strep A antigen test", Decimal("35.00"), Decimal("70.00")
+        "87880", ("QW",), "0300", "Rapid strep A antigen test", Decimal("35.00"), Decimal("70.00"), "professional"
     )
 
 

@@ -75,6 +75,7 @@ def caught(encounter: DemoEncounter, today: date, claims: list[Claim]) -> list[s
             out += [f"charges {r.code.value}" for r in assessed.result.rejections]
             continue
         line = assessed.line
+        assert line.procedure_code is not None  # the demo bills professional claims only
         posted.append(PostedCharge(
             charge_id=f"chg_{n}", procedure_code=line.procedure_code, modifiers=list(line.modifiers),
             description=line.description, revenue_code=line.revenue_code, service_date=charge.service_date,
