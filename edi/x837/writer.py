@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from edi.envelope import SegmentSpec
 from edi.segments import DEFAULT_DELIMITERS, Delimiters
 from edi.x837.model import IMPLEMENTATION_837P, Claim, ClaimBatch, LineAdjudication, ServiceLine
-from edi.x837common.model import ClaimBase, Provider, ServiceFacility
+from edi.x837common.model import ClaimBase, Provider
 from edi.x837common.writer import (
     MAX_CLAIMS_PER_TRANSACTION,
     Builder,
@@ -65,14 +65,6 @@ class _Builder(Builder):
             self.other_payer(claim, other)
         for n, line in enumerate(claim.lines, start=1):
             self.line(n, line)
-
-    def service_facility(self, facility: ServiceFacility) -> None:
-        where = "service facility name"
-        if facility.npi is None:
-            self.add(["NM1", "77", "2", self.text(facility.name, 60, where)])
-        else:
-            self.org_nm1("77", facility.name, "XX", facility.npi, where)
-        self.address(facility.address, "service facility")
 
     def line(self, n: int, line: ServiceLine) -> None:
         self.add(

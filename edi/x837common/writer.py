@@ -24,6 +24,7 @@ from edi.x837common.model import (
     LineAdjudicationBase,
     OtherPayer,
     Person,
+    ServiceFacility,
 )
 
 MAX_CLAIMS_PER_TRANSACTION = 5000  # X222/X223 section 1.4.1 recommend at most 5000 CLM per ST-SE
@@ -171,6 +172,15 @@ class Builder:
         self.person_nm1("QC", patient, "", "", "patient")
         self.address(patient.address, "patient")
         self.demographics(patient.birth_date, patient.gender)
+
+    def service_facility(self, facility: ServiceFacility) -> None:
+        """837P 2310C, 837I 2310E."""
+        where = "service facility name"
+        if facility.npi is None:
+            self.add(["NM1", "77", "2", self.text(facility.name, 60, where)])
+        else:
+            self.org_nm1("77", facility.name, "XX", facility.npi, where)
+        self.address(facility.address, "service facility")
 
     def claim_refs(self, claim: ClaimBase) -> None:
         """2300 REF*9F, G1, F8 in the order both maps list them."""
