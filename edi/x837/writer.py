@@ -6,17 +6,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from edi.envelope import SegmentSpec
-from edi.segments import DEFAULT_DELIMITERS, Delimiters
+from edi.segments import Delimiters
 from edi.x837.model import IMPLEMENTATION_837P, Claim, ClaimBatch, LineAdjudication, ServiceLine
 from edi.x837common.model import ClaimBase, Provider
 from edi.x837common.writer import (
     MAX_CLAIMS_PER_TRANSACTION,
     Builder,
+    Renderer,
     cas_segments,
     fmt_amount,
     fmt_date,
     fmt_period,
-    render,
 )
 from edi.x837common.writer import transaction_body as _transaction_body
 
@@ -105,19 +105,5 @@ def transaction_body(batch: ClaimBatch, claims: Sequence[Claim], delimiters: Del
     return _transaction_body(batch, claims, _Builder(delimiters))
 
 
-def render_837p(
-    batch: ClaimBatch,
-    *,
-    delimiters: Delimiters = DEFAULT_DELIMITERS,
-    line_breaks: bool = False,
-    max_claims_per_transaction: int = MAX_CLAIMS_PER_TRANSACTION,
-) -> str:
-    """Render a whole 837P interchange (one GS, one ST per ``max_claims_per_transaction`` claims)."""
-    return render(
-        batch,
-        IMPLEMENTATION_837P,
-        _Builder,
-        delimiters=delimiters,
-        line_breaks=line_breaks,
-        max_claims_per_transaction=max_claims_per_transaction,
-    )
+render_837p: Renderer[ClaimBatch] = Renderer(IMPLEMENTATION_837P, _Builder)
+"""Render a whole 837P interchange (one GS, one ST per ``max_claims_per_transaction`` claims)."""

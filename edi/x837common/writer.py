@@ -1,6 +1,6 @@
 """Segment builder shared by the 837P and 837I writers: header, hierarchy, COB loops, formatting.
 
-Each variant subclasses ``Builder`` with its ``claim`` (2300 and below) and calls ``render``.
+Each variant subclasses ``Builder`` with its ``claim`` (2300 and below) and makes a ``Renderer``.
 """
 
 from __future__ import annotations
@@ -8,11 +8,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date
 from decimal import Decimal
-from typing import TypeVar
+from typing import Generic, TypeVar
 
 from edi.envelope import EnvelopeParams, SegmentSpec, sanitize_text, write_interchange
 from edi.errors import X12Error
-from edi.segments import Delimiters
+from edi.segments import DEFAULT_DELIMITERS, Delimiters
 from edi.x837common.model import (
     FUNCTIONAL_ID,
     MAX_CLAIMS_PER_SUBSCRIBER,
@@ -31,6 +31,7 @@ MAX_CLAIMS_PER_TRANSACTION = 5000  # X222/X223 section 1.4.1 recommend at most 5
 _CAS_TRIPLETS = 6
 
 C = TypeVar("C", bound=ClaimBase)
+B = TypeVar("B", bound=BatchBase)
 
 
 def fmt_amount(value: Decimal) -> str:
@@ -282,27 +283,33 @@ def transaction_body(batch: BatchBase, claims: Sequence[ClaimBase], b: Builder) 
     return b.out
 
 
-def render(
-    batch: BatchBase,
-    implementation: str,
-    builder: type[Builder],
-    *,
-    delimiters: Delimiters,
-    line_breaks: bool,
-    max_claims_per_transaction: int,
-) -> str:
-    """A whole interchange: one GS, one ST per ``max_claims_per_transaction`` claims."""
-    params = EnvelopeParams(
-        sender_id=batch.sender_id,
-        receiver_id=batch.receiver_id,
-        interchange_control_number=batch.interchange_control_number,
-        group_control_number=batch.group_control_number,
-        created=batch.created,
-        usage_indicator=batch.usage_indicator,
-        delimiters=delimiters,
-    )
-    bodies = [
-        transaction_body(batch, chunk, builder(delimiters))
-        for chunk in chunks(batch.claims, max_claims_per_transaction)
-    ]
-    return write_interchange(params, FUNCTIONAL_ID, implementation, bodies, line_breaks=line_breaks)
+class Renderer(Generic[B]):
+    """``render_837p``/``render_837i``: a whole interchange, one GS, one ST per
+    ``max_claims_per_transaction`` claims, each built by the variant's ``Builder``."""
+
+    def __init__(self, implementation: str, builder: type[Builder]) -> None:
+        self.implementation = implementation
+        self.builder = builder
+
+    def __call__(
+        self,
+        batch: B,
+        *,
+        delimiters: Delimiters = DEFAULT_DELIMITERS,
+        line_breaks: bool = False,
+        max_claims_per_transaction: int = MAX_CLAIMS_PER_TRANSACTION,
+    ) -> str:
+        params = EnvelopeParams(
+            sender_id=batch.sender_id,
+            receiver_id=batch.receiver_id,
+            interchange_control_number=batch.interchange_control_number,
+            group_control_number=batch.group_control_number,
+            created=batch.created,
+            usage_indicator=batch.usage_indicator,
+            delimiters=delimiters,
+        )
+        bodies = [
+            transaction_body(batch, chunk, self.builder(delimiters))
+            for chunk in chunks(batch.claims, max_claims_per_transaction)
+        ]
+        return write_interchange(params, FUNCTIONAL_ID, self.implementation, bodies, line_breaks=line_breaks)

@@ -7,9 +7,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from edi.envelope import Element, SegmentSpec
-from edi.segments import DEFAULT_DELIMITERS, Delimiters
 from edi.x837common.model import ClaimBase, Provider
-from edi.x837common.writer import MAX_CLAIMS_PER_TRANSACTION, Builder, fmt_amount, fmt_date, fmt_period, render
+from edi.x837common.writer import Builder, Renderer, fmt_amount, fmt_date, fmt_period
 from edi.x837i.model import HI_REPEATS, IMPLEMENTATION_837I, Claim, ClaimBatch, LineAdjudication, ServiceLine
 
 
@@ -128,19 +127,5 @@ class _Builder(Builder):
         self.adjudication(["SVD", adj.payer_id, paid, procedure, adj.revenue_code, units], adj)
 
 
-def render_837i(
-    batch: ClaimBatch,
-    *,
-    delimiters: Delimiters = DEFAULT_DELIMITERS,
-    line_breaks: bool = False,
-    max_claims_per_transaction: int = MAX_CLAIMS_PER_TRANSACTION,
-) -> str:
-    """Render a whole 837I interchange (one GS, one ST per ``max_claims_per_transaction`` claims)."""
-    return render(
-        batch,
-        IMPLEMENTATION_837I,
-        _Builder,
-        delimiters=delimiters,
-        line_breaks=line_breaks,
-        max_claims_per_transaction=max_claims_per_transaction,
-    )
+render_837i: Renderer[ClaimBatch] = Renderer(IMPLEMENTATION_837I, _Builder)
+"""Render a whole 837I interchange (one GS, one ST per ``max_claims_per_transaction`` claims)."""

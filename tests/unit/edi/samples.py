@@ -120,14 +120,20 @@ def room_line(days: int = 3, **extra: Any) -> dict[str, Any]:
             "service_date": "2025-01-10", "service_date_end": "2025-01-12", "line_control_number": "R0120", **extra}
 
 
-def inpatient_claim(submission_id: str = "I0001", **extra: Any) -> dict[str, Any]:
-    """A three-day stay: type of bill 0111, admitted from the emergency room, discharged home."""
-    data: dict[str, Any] = {
+def _hospital_claim(submission_id: str) -> dict[str, Any]:
+    return {
         "submission_id": submission_id,
         "billing_provider": {**BILLING, "name": "Springfield General Hospital", "taxonomy": "282N00000X"},
         "subscriber": SUBSCRIBER,
         "payer": PAYER,
         "claim_filing_indicator": "CI",
+    }
+
+
+def inpatient_claim(submission_id: str = "I0001", **extra: Any) -> dict[str, Any]:
+    """A three-day stay: type of bill 0111, admitted from the emergency room, discharged home."""
+    data: dict[str, Any] = {
+        **_hospital_claim(submission_id),
         "facility_type": "11",
         "statement_from": "2025-01-10",
         "statement_to": "2025-01-12",
@@ -162,11 +168,7 @@ def inpatient_claim(submission_id: str = "I0001", **extra: Any) -> dict[str, Any
 def outpatient_claim(submission_id: str = "O0001", **extra: Any) -> dict[str, Any]:
     """An emergency-room visit, type of bill 0131: revenue codes with the HCPCS the payer requires."""
     data: dict[str, Any] = {
-        "submission_id": submission_id,
-        "billing_provider": {**BILLING, "name": "Springfield General Hospital", "taxonomy": "282N00000X"},
-        "subscriber": SUBSCRIBER,
-        "payer": PAYER,
-        "claim_filing_indicator": "CI",
+        **_hospital_claim(submission_id),
         "facility_type": "13",
         "statement_from": "2025-01-15",
         "statement_to": "2025-01-15",

@@ -98,6 +98,24 @@ def adjustments(draw: st.DrawFn, max_size: int = 4) -> list[dict[str, Any]]:
     )
 
 
+def _adjudications(
+    draw: st.DrawFn, other_payer_ids: list[str], line: dict[str, Any], codes_paid: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """2430 loops of some of the other payers, paying the line's codes and units."""
+    return [
+        {
+            "payer_id": payer_id,
+            "paid_amount": draw(money(100_000)),
+            **codes_paid,
+            "units": line["units"],
+            "adjustments": draw(adjustments(max_size=3)),
+            "adjudication_date": draw(dates),
+        }
+        for payer_id in other_payer_ids
+        if draw(st.booleans())
+    ]
+
+
 @st.composite
 def lines(draw: st.DrawFn, n_diagnoses: int, other_payer_ids: list[str]) -> dict[str, Any]:
     pointers = draw(st.lists(st.integers(1, n_diagnoses), min_size=1, max_size=min(4, n_diagnoses), unique=True))
@@ -116,19 +134,8 @@ def lines(draw: st.DrawFn, n_diagnoses: int, other_payer_ids: list[str]) -> dict
     }
     if draw(st.booleans()):
         line["service_date_end"] = service_date
-    line["adjudications"] = [
-        {
-            "payer_id": payer_id,
-            "paid_amount": draw(money(100_000)),
-            "procedure_code": code,
-            "modifiers": modifiers,
-            "units": line["units"],
-            "adjustments": draw(adjustments(max_size=3)),
-            "adjudication_date": draw(dates),
-        }
-        for payer_id in other_payer_ids
-        if draw(st.booleans())
-    ]
+    codes_paid = {"procedure_code": code, "modifiers": modifiers}
+    line["adjudications"] = _adjudications(draw, other_payer_ids, line, codes_paid)
     return line
 
 
@@ -233,20 +240,8 @@ def institutional_lines(draw: st.DrawFn, start: date, end: date, other_payer_ids
     }
     if line["service_date"] is not None and draw(st.booleans()):
         line["service_date_end"] = draw(st.dates(first, end))
-    line["adjudications"] = [
-        {
-            "payer_id": payer_id,
-            "paid_amount": draw(money(100_000)),
-            "revenue_code": line["revenue_code"],
-            "procedure_code": code,
-            "modifiers": modifiers,
-            "units": line["units"],
-            "adjustments": draw(adjustments(max_size=3)),
-            "adjudication_date": draw(dates),
-        }
-        for payer_id in other_payer_ids
-        if draw(st.booleans())
-    ]
+    codes_paid = {"revenue_code": line["revenue_code"], "procedure_code": code, "modifiers": modifiers}
+    line["adjudications"] = _adjudications(draw, other_payer_ids, line, codes_paid)
     return line
 
 
