@@ -102,6 +102,14 @@ CASES: dict[str, Callable[[], ClaimBatch]] = {
             delay_reason="7",
         )
     ),
+    "facility_without_npi": lambda: s.institutional_batch(
+        s.outpatient_claim(
+            service_facility={
+                "name": "Springfield Urgent Care",
+                "address": {"line1": "9 Oak St", "city": "Springfield", "state": "IL", "zip": "62702"},
+            }
+        )
+    ),
     "replacement_bill": lambda: s.institutional_batch(
         s.inpatient_claim(frequency="7", payer_claim_control_number="PCN-7781")
     ),
