@@ -87,7 +87,7 @@ def _print_837(kind: str, batch: dict[str, Any]) -> None:
     for claim in claims:
         lines = claim["lines"]
         total = claim.get("total_charge") or str(sum(Decimal(line["charge"]) for line in lines))
-        bill = f"type of bill 0{claim['facility_type']}{claim['frequency']}" if institutional else ""
+        bill = f"type of bill 0{claim['type_of_bill']}{claim['frequency']}" if institutional else ""
         table = Table(
             title=f"claim {claim['submission_id']}  total {total}  frequency {claim['frequency']}  {bill}".rstrip(),
             title_justify="left",
@@ -267,8 +267,8 @@ _SCHEMA_HELP = (
     "Render an 837P interchange from CLAIM.json (a ClaimBatch: sender_id, receiver_id, created, reference, "
     "submitter, receiver and claims[] or a single claim{}; each claim has submission_id, billing_provider, "
     "subscriber, optional patient (dependent), payer, claim_filing_indicator, place_of_service, frequency, "
-    "diagnoses[] and lines[]), or with --institutional an 837I (each claim has facility_type, frequency, "
-    "statement_from/to, patient_status, principal_diagnosis and revenue-code lines[]). Run with --schema "
+    "diagnoses[] and lines[]), or with --institutional an 837I (each claim has type_of_bill, frequency, "
+    "statement_from/through, patient_status, principal_diagnosis and revenue-code lines[]). Run with --schema "
     "(and --institutional) for the full JSON schema."
 )
 

@@ -36,7 +36,7 @@ HI_REPEATS = 12  # composites in one HI segment
 MAX_HI_CODES = 2 * HI_REPEATS  # the HI segments that may repeat (other dx, procedures, codes) repeat twice
 
 RevenueCode = Annotated[str, Field(pattern=r"^\d{4}$")]  # NUBC revenue code, SV201
-FacilityType = Annotated[str, Field(pattern=r"^[1-8][1-9]$")]  # type of bill digits 2-3 (facility + classification)
+TypeOfBill = Annotated[str, Field(pattern=r"^[1-8][1-9]$")]  # type of bill digits 2-3 (facility + classification)
 IcdPcs = Annotated[str, Field(pattern=r"^[0-9A-HJ-NP-Z]{7}$")]  # ICD-10-PCS: 7 characters, no I or O
 UbCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]  # NUBC occurrence, span, value and condition codes
 PresentOnAdmission = Literal["Y", "N", "U", "W"]  # HIxx-09; exempt diagnoses leave it empty
@@ -48,29 +48,29 @@ class CodedDiagnosis(Model):
     """An ICD-10-CM diagnosis with its present-on-admission indicator (HI ABK/ABF)."""
 
     code: Diagnosis
-    poa: PresentOnAdmission | None = None
+    present_on_admission: PresentOnAdmission | None = None
 
 
 class ProcedureCode(Model):
     """An ICD-10-PCS procedure and its date (HI BBR/BBQ, D8)."""
 
     code: IcdPcs
-    date: date
+    performed_on: date
 
 
 class Occurrence(Model):
     code: UbCode
-    date: date  # HI BH, D8
+    occurred_on: date  # HI BH, D8
 
 
 class OccurrenceSpan(Model):
     code: UbCode
-    start: date  # HI BI, RD8
-    end: date
+    from_date: date  # HI BI, RD8
+    through_date: date
 
     @model_validator(mode="after")
     def _ordered(self) -> OccurrenceSpan:
-        if self.end < self.start:
+        if self.through_date < self.from_date:
             raise ValueError("occurrence span end is before its start")
         return self
 
@@ -122,11 +122,11 @@ class Claim(ClaimBase):
 
     LINE_CHARGE: ClassVar[str] = "SV203"
 
-    facility_type: FacilityType  # CLM05-1, type of bill without its leading 0 and frequency
+    type_of_bill: TypeOfBill  # CLM05-1: facility type and classification (the frequency is CLM05-3)
     frequency: Frequency = "1"  # CLM05-3
     delay_reason: Literal["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "15"] | None = None  # CLM20
     statement_from: date  # DTP*434 RD8
-    statement_to: date
+    statement_through: date
     admission_date: date | None = None  # DTP*435 (D8, or DT with the hour)
     admission_hour: HourMinute | None = None
     discharge_hour: HourMinute | None = None  # DTP*096 TM
@@ -143,9 +143,9 @@ class Claim(ClaimBase):
     principal_procedure: ProcedureCode | None = None  # HI BBR
     other_procedures: Annotated[list[ProcedureCode], Field(max_length=MAX_HI_CODES)] = []  # HI BBQ
     occurrence_spans: Annotated[list[OccurrenceSpan], Field(max_length=MAX_HI_CODES)] = []  # HI BI
-    occurrences: Annotated[list[Occurrence], Field(max_length=MAX_HI_CODES)] = []  # HI BH
-    values: Annotated[list[ValueAmount], Field(max_length=MAX_HI_CODES)] = []  # HI BE
-    conditions: Annotated[list[UbCode], Field(max_length=MAX_HI_CODES)] = []  # HI BG
+    occurrence_codes: Annotated[list[Occurrence], Field(max_length=MAX_HI_CODES)] = []  # HI BH
+    value_codes: Annotated[list[ValueAmount], Field(max_length=MAX_HI_CODES)] = []  # HI BE
+    condition_codes: Annotated[list[UbCode], Field(max_length=MAX_HI_CODES)] = []  # HI BG
     attending_provider: Provider | None = None  # 2310A (PRV*AT with its taxonomy)
     operating_provider: Provider | None = None  # 2310B
     other_operating_provider: Provider | None = None  # 2310C
@@ -154,24 +154,19 @@ class Claim(ClaimBase):
     referring_provider: Provider | None = None  # 2310F
     lines: Annotated[list[ServiceLine], Field(min_length=1, max_length=MAX_LINES)]
 
-    @property
-    def type_of_bill(self) -> str:
-        """The UB-04 form locator 4 value: 0, facility type, classification, frequency."""
-        return f"0{self.facility_type}{self.frequency}"
-
     @model_validator(mode="after")
     def _institutional_rules(self) -> Claim:
-        if self.statement_to < self.statement_from:
-            raise ValueError("statement_to (DTP*434) is before statement_from")
+        if self.statement_through < self.statement_from:
+            raise ValueError("statement_through (DTP*434) is before statement_from")
         for n, line in enumerate(self.lines, start=1):
             end = line.service_date_end or line.service_date
             if line.service_date is not None and end is not None and not (
-                self.statement_from <= line.service_date and end <= self.statement_to
+                self.statement_from <= line.service_date and end <= self.statement_through
             ):
                 raise ValueError(f"line {n}: service date (DTP*472) outside the statement period (DTP*434)")
         if self.admission_hour is not None and self.admission_date is None:
             raise ValueError("admission_hour (DTP*435 DT) needs admission_date")
-        if self.admission_date is not None and self.admission_date > self.statement_to:
+        if self.admission_date is not None and self.admission_date > self.statement_through:
             raise ValueError("admission_date (DTP*435) is after the statement period (DTP*434)")
         if self.other_procedures and self.principal_procedure is None:
             raise ValueError("other_procedures (HI BBQ) need a principal_procedure (HI BBR)")

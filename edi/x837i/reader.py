@@ -35,8 +35,8 @@ _PROVIDERS = {
     "82": "rendering_provider",
     "DN": "referring_provider",
 }
-_LISTS = {"ABF": "other_diagnoses", "BBQ": "other_procedures", "BI": "occurrence_spans", "BH": "occurrences",
-          "BE": "values", "BG": "conditions", "APR": "reason_for_visit"}
+_LISTS = {"ABF": "other_diagnoses", "BBQ": "other_procedures", "BI": "occurrence_spans", "BH": "occurrence_codes",
+          "BE": "value_codes", "BG": "condition_codes", "APR": "reason_for_visit"}
 
 
 class _Reader(TransactionReader):
@@ -64,15 +64,15 @@ class _Reader(TransactionReader):
 
     def claim_doc(self, seg: Segment) -> Doc:
         return {
-            "facility_type": seg.comp(5, 1),
+            "type_of_bill": seg.comp(5, 1),
             "frequency": seg.comp(5, 3),
             "delay_reason": opt(seg.el(20)),
             "other_diagnoses": [],
             "other_procedures": [],
             "occurrence_spans": [],
-            "occurrences": [],
-            "values": [],
-            "conditions": [],
+            "occurrence_codes": [],
+            "value_codes": [],
+            "condition_codes": [],
             "reason_for_visit": [],
         }
 
@@ -80,7 +80,7 @@ class _Reader(TransactionReader):
         assert self.claim is not None
         qualifier, form, value = seg.el(1), seg.el(2), seg.el(3)
         if qualifier == "434":
-            self.claim["statement_from"], self.claim["statement_to"] = read_period(seg, 3)
+            self.claim["statement_from"], self.claim["statement_through"] = read_period(seg, 3)
         elif qualifier == "435":
             self.claim["admission_date"] = read_date(seg, 3, value[:8])
             if form == "DT":
@@ -108,25 +108,26 @@ class _Reader(TransactionReader):
             qualifier, code = comps[0], comps[1]
             poa = opt(seg.comp(i, 9))
             if qualifier in {"ABK", "BK"}:
-                self.claim["principal_diagnosis"] = {"code": code, "poa": poa}
+                self.claim["principal_diagnosis"] = {"code": code, "present_on_admission": poa}
             elif qualifier in {"ABJ", "BJ"}:
                 self.claim["admitting_diagnosis"] = code
             elif qualifier == "DR":
                 self.claim["drg"] = code
             elif qualifier in {"BBR", "BR"}:
-                self.claim["principal_procedure"] = {"code": code, "date": read_date(seg, i, seg.comp(i, 4))}
+                self.claim["principal_procedure"] = {"code": code, "performed_on": read_date(seg, i, seg.comp(i, 4))}
             elif qualifier in _LISTS:
                 self.claim[_LISTS[qualifier]].append(self._hi_item(seg, i, qualifier, code, poa))
 
     @staticmethod
     def _hi_item(seg: Segment, i: int, qualifier: str, code: str, poa: str | None) -> object:
         if qualifier == "ABF":
-            return {"code": code, "poa": poa}
+            return {"code": code, "present_on_admission": poa}
         if qualifier in {"BBQ", "BH"}:
-            return {"code": code, "date": read_date(seg, i, seg.comp(i, 4))}
+            when = "performed_on" if qualifier == "BBQ" else "occurred_on"
+            return {"code": code, when: read_date(seg, i, seg.comp(i, 4))}
         if qualifier == "BI":
             start, _, end = seg.comp(i, 4).partition("-")
-            return {"code": code, "start": read_date(seg, i, start), "end": read_date(seg, i, end)}
+            return {"code": code, "from_date": read_date(seg, i, start), "through_date": read_date(seg, i, end)}
         if qualifier == "BE":
             return {"code": code, "amount": seg.comp(i, 5)}
         return code  # BG condition, APR reason for visit

@@ -5,6 +5,7 @@ providers and its 2400 SV2 lines."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
 from edi.envelope import Element, SegmentSpec
 from edi.x837common.model import ClaimBase, Provider
@@ -23,6 +24,11 @@ def _poa(poa: str | None) -> list[str]:
     return ["", "", "", "", "", "", poa] if poa else []
 
 
+def _rd8(start: date, end: date) -> str:
+    """An RD8 range, even of one day (DTP*434 and HI BI take no D8)."""
+    return f"{fmt_date(start)}-{fmt_date(end)}"
+
+
 class _Builder(Builder):
     def provider(self, qualifier: str, provider: Provider, where: str) -> None:
         self.person_nm1(qualifier, provider, "XX", provider.npi, where)
@@ -37,7 +43,7 @@ class _Builder(Builder):
             fmt_amount(claim.charge),
             "",
             "",
-            [claim.facility_type, "A", claim.frequency],
+            [claim.type_of_bill, "A", claim.frequency],
             "",
             claim.assignment,
             claim.benefits_assigned,
@@ -49,7 +55,7 @@ class _Builder(Builder):
         # Map order inside 2300: DTP*096, 434, 435; CL1; AMT*F3; REF*9F, G1, F8, EA; HI.
         if claim.discharge_hour:
             self.add(["DTP", "096", "TM", claim.discharge_hour])
-        self.add(["DTP", "434", "RD8", f"{fmt_date(claim.statement_from)}-{fmt_date(claim.statement_to)}"])
+        self.add(["DTP", "434", "RD8", _rd8(claim.statement_from, claim.statement_through)])
         if claim.admission_date is not None:
             if claim.admission_hour:
                 self.add(["DTP", "435", "DT", fmt_date(claim.admission_date) + claim.admission_hour])
@@ -83,22 +89,23 @@ class _Builder(Builder):
     def codes(self, claim: Claim) -> None:
         """The HI segments in the map's order, each list split at 12 composites a segment."""
         principal = claim.principal_diagnosis
-        self.add(["HI", ["ABK", principal.code, *_poa(principal.poa)]])
+        self.add(["HI", ["ABK", principal.code, *_poa(principal.present_on_admission)]])
         if claim.admitting_diagnosis:
             self.add(["HI", ["ABJ", claim.admitting_diagnosis]])
         if claim.reason_for_visit:
             self.add(["HI", *(["APR", code] for code in claim.reason_for_visit)])
         if claim.drg:
             self.add(["HI", ["DR", claim.drg]])
-        self.add(*_hi([["ABF", dx.code, *_poa(dx.poa)] for dx in claim.other_diagnoses]))
-        if claim.principal_procedure is not None:
-            self.add(["HI", ["BBR", claim.principal_procedure.code, "D8", fmt_date(claim.principal_procedure.date)]])
-        self.add(*_hi([["BBQ", p.code, "D8", fmt_date(p.date)] for p in claim.other_procedures]))
+        self.add(*_hi([["ABF", dx.code, *_poa(dx.present_on_admission)] for dx in claim.other_diagnoses]))
+        principal_procedure = claim.principal_procedure
+        if principal_procedure is not None:
+            self.add(["HI", ["BBR", principal_procedure.code, "D8", fmt_date(principal_procedure.performed_on)]])
+        self.add(*_hi([["BBQ", p.code, "D8", fmt_date(p.performed_on)] for p in claim.other_procedures]))
         self.add(
-            *_hi([["BI", s.code, "RD8", f"{fmt_date(s.start)}-{fmt_date(s.end)}"] for s in claim.occurrence_spans]),
-            *_hi([["BH", o.code, "D8", fmt_date(o.date)] for o in claim.occurrences]),
-            *_hi([["BE", v.code, "", "", fmt_amount(v.amount)] for v in claim.values]),
-            *_hi([["BG", code] for code in claim.conditions]),
+            *_hi([["BI", s.code, "RD8", _rd8(s.from_date, s.through_date)] for s in claim.occurrence_spans]),
+            *_hi([["BH", o.code, "D8", fmt_date(o.occurred_on)] for o in claim.occurrence_codes]),
+            *_hi([["BE", v.code, "", "", fmt_amount(v.amount)] for v in claim.value_codes]),
+            *_hi([["BG", code] for code in claim.condition_codes]),
         )
 
     def line(self, n: int, line: ServiceLine) -> None:

@@ -134,9 +134,9 @@ def inpatient_claim(submission_id: str = "I0001", **extra: Any) -> dict[str, Any
     """A three-day stay: type of bill 0111, admitted from the emergency room, discharged home."""
     data: dict[str, Any] = {
         **_hospital_claim(submission_id),
-        "facility_type": "11",
+        "type_of_bill": "11",
         "statement_from": "2025-01-10",
-        "statement_to": "2025-01-12",
+        "statement_through": "2025-01-12",
         "admission_date": "2025-01-10",
         "admission_hour": "0830",
         "discharge_hour": "1415",
@@ -144,14 +144,18 @@ def inpatient_claim(submission_id: str = "I0001", **extra: Any) -> dict[str, Any
         "admission_source": "7",
         "patient_status": "01",
         "medical_record_number": "MRN-4471",
-        "principal_diagnosis": {"code": "J18.9", "poa": "Y"},
+        "principal_diagnosis": {"code": "J18.9", "present_on_admission": "Y"},
         "admitting_diagnosis": "R06.02",
         "drg": "194",
-        "other_diagnoses": [{"code": "E11.9", "poa": "Y"}, {"code": "I10", "poa": "Y"}, {"code": "N39.0", "poa": "N"}],
-        "principal_procedure": {"code": "5A09357", "date": "2025-01-10"},
-        "occurrences": [{"code": "11", "date": "2025-01-08"}],
-        "values": [{"code": "80", "amount": "2"}],
-        "conditions": ["39"],
+        "other_diagnoses": [
+            {"code": "E11.9", "present_on_admission": "Y"},
+            {"code": "I10", "present_on_admission": "Y"},
+            {"code": "N39.0", "present_on_admission": "N"},
+        ],
+        "principal_procedure": {"code": "5A09357", "performed_on": "2025-01-10"},
+        "occurrence_codes": [{"code": "11", "occurred_on": "2025-01-08"}],
+        "value_codes": [{"code": "80", "amount": "2"}],
+        "condition_codes": ["39"],
         "attending_provider": ATTENDING,
         "operating_provider": OPERATING,
         "lines": [
@@ -169,9 +173,9 @@ def outpatient_claim(submission_id: str = "O0001", **extra: Any) -> dict[str, An
     """An emergency-room visit, type of bill 0131: revenue codes with the HCPCS the payer requires."""
     data: dict[str, Any] = {
         **_hospital_claim(submission_id),
-        "facility_type": "13",
+        "type_of_bill": "13",
         "statement_from": "2025-01-15",
-        "statement_to": "2025-01-15",
+        "statement_through": "2025-01-15",
         "patient_status": "01",
         "principal_diagnosis": {"code": "S93.401A"},
         "reason_for_visit": ["M25.571"],

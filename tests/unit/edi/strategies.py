@@ -254,26 +254,30 @@ def institutional_claims(
     end = draw(st.dates(start, min(date(2026, 12, 31), start + timedelta(days=30))))
     dated = st.dates(start, end)
     claim.update(
-        facility_type=draw(st.sampled_from(["11", "12", "13", "14", "18", "21", "71", "83", "85"])),
+        type_of_bill=draw(st.sampled_from(["11", "12", "13", "14", "18", "21", "71", "83", "85"])),
         frequency=draw(st.sampled_from(["1", "2", "3", "4", "5"])) if claim["frequency"] == "1" else claim["frequency"],
         statement_from=start,
-        statement_to=end,
+        statement_through=end,
         patient_status=draw(st.sampled_from(["01", "02", "03", "06", "20", "30"])),
         admission_type=draw(st.none() | st.sampled_from("12345")),
         admission_source=draw(st.none() | st.sampled_from("1247")),
         discharge_hour=draw(st.none() | hours),
-        principal_diagnosis={"code": draw(diagnosis), "poa": draw(poa)},
+        principal_diagnosis={"code": draw(diagnosis), "present_on_admission": draw(poa)},
         admitting_diagnosis=draw(st.none() | diagnosis),
         reason_for_visit=draw(st.lists(diagnosis, max_size=3)),
         drg=draw(st.none() | st.from_regex(r"[0-9]{3}", fullmatch=True)),
-        other_diagnoses=draw(st.lists(st.fixed_dictionaries({"code": diagnosis, "poa": poa}), max_size=24)),
+        other_diagnoses=draw(
+            st.lists(st.fixed_dictionaries({"code": diagnosis, "present_on_admission": poa}), max_size=24)
+        ),
         occurrence_spans=[
-            {"code": c, "start": a, "end": a + timedelta(days=k)}
+            {"code": c, "from_date": a, "through_date": a + timedelta(days=k)}
             for c, a, k in draw(st.lists(st.tuples(ub_codes, dates, st.integers(0, 9)), max_size=14))
         ],
-        occurrences=draw(st.lists(st.fixed_dictionaries({"code": ub_codes, "date": dates}), max_size=14)),
-        values=draw(st.lists(st.fixed_dictionaries({"code": ub_codes, "amount": money(900_000, -1000)}), max_size=14)),
-        conditions=draw(st.lists(ub_codes, max_size=14)),
+        occurrence_codes=draw(st.lists(st.fixed_dictionaries({"code": ub_codes, "occurred_on": dates}), max_size=14)),
+        value_codes=draw(
+            st.lists(st.fixed_dictionaries({"code": ub_codes, "amount": money(900_000, -1000)}), max_size=14)
+        ),
+        condition_codes=draw(st.lists(ub_codes, max_size=14)),
         patient_estimated_amount_due=draw(st.none() | money(100_000)),
         delay_reason=draw(st.none() | st.sampled_from(["1", "7", "11"])),
     )
@@ -281,8 +285,8 @@ def institutional_claims(
         claim["admission_date"] = draw(dated)
         claim["admission_hour"] = draw(st.none() | hours)
     if draw(st.booleans()):
-        claim["principal_procedure"] = {"code": draw(pcs_codes), "date": draw(dated)}
-        procedures = st.fixed_dictionaries({"code": pcs_codes, "date": dated})
+        claim["principal_procedure"] = {"code": draw(pcs_codes), "performed_on": draw(dated)}
+        procedures = st.fixed_dictionaries({"code": pcs_codes, "performed_on": dated})
         claim["other_procedures"] = draw(st.lists(procedures, max_size=14))
     for key in ("attending_provider", "operating_provider", "other_operating_provider", "rendering_provider",
                 "referring_provider"):

@@ -67,13 +67,13 @@ def _long_lists() -> dict[str, Any]:
     """Every repeatable HI list at its limit (24 codes: two HI segments of 12) and 999 lines."""
     codes = [f"{n:02d}" for n in range(10, 34)]
     return {
-        "other_diagnoses": [{"code": f"E11.{n % 10}", "poa": "YNUW"[n % 4]} for n in range(24)],
-        "principal_procedure": {"code": "0DTJ4ZZ", "date": "2025-01-10"},
-        "other_procedures": [{"code": f"0DB{n % 10}8ZX", "date": "2025-01-11"} for n in range(24)],
-        "occurrence_spans": [{"code": c, "start": "2025-01-01", "end": "2025-01-05"} for c in codes],
-        "occurrences": [{"code": c, "date": "2025-01-09"} for c in codes],
-        "values": [{"code": c, "amount": f"{n}.5"} for n, c in enumerate(codes)],
-        "conditions": codes,
+        "other_diagnoses": [{"code": f"E11.{n % 10}", "present_on_admission": "YNUW"[n % 4]} for n in range(24)],
+        "principal_procedure": {"code": "0DTJ4ZZ", "performed_on": "2025-01-10"},
+        "other_procedures": [{"code": f"0DB{n % 10}8ZX", "performed_on": "2025-01-11"} for n in range(24)],
+        "occurrence_spans": [{"code": c, "from_date": "2025-01-01", "through_date": "2025-01-05"} for c in codes],
+        "occurrence_codes": [{"code": c, "occurred_on": "2025-01-09"} for c in codes],
+        "value_codes": [{"code": c, "amount": f"{n}.5"} for n, c in enumerate(codes)],
+        "condition_codes": codes,
         "lines": [
             {"revenue_code": "0250", "charge": "1.25", "units": "1", "service_date": "2025-01-11",
              "line_control_number": f"L{n}"}
@@ -218,20 +218,20 @@ def test_each_check_fails_on_a_broken_file(name: str) -> None:
 
 INVALID: dict[str, tuple[dict[str, Any], str]] = {
     "clm02_mismatch": ({"total_charge": "1.00"}, "CLM02 = sum of SV203"),
-    "statement_reversed": ({"statement_from": "2025-01-13"}, "statement_to (DTP*434) is before"),
+    "statement_reversed": ({"statement_from": "2025-01-13"}, "statement_through (DTP*434) is before"),
     "line_outside_statement": (
         {"lines": [s.room_line(service_date="2025-01-09")]},
         "line 1: service date (DTP*472) outside the statement period",
     ),
     "hour_without_date": ({"admission_date": None}, "admission_hour (DTP*435 DT) needs admission_date"),
     "bad_hour": ({"admission_hour": "2460"}, "admission_hour"),
-    "bad_facility_type": ({"facility_type": "91"}, "facility_type"),
+    "bad_type_of_bill": ({"type_of_bill": "91"}, "type_of_bill"),
     "bad_frequency": ({"frequency": "6"}, "frequency"),
     "freq7_without_f8": ({"frequency": "7"}, "REF*F8"),
-    "bad_poa": ({"principal_diagnosis": {"code": "J18.9", "poa": "1"}}, "poa"),
-    "bad_pcs": ({"principal_procedure": {"code": "0DTJ4ZO", "date": "2025-01-10"}}, "principal_procedure"),
+    "bad_poa": ({"principal_diagnosis": {"code": "J18.9", "present_on_admission": "1"}}, "present_on_admission"),
+    "bad_pcs": ({"principal_procedure": {"code": "0DTJ4ZO", "performed_on": "2025-01-10"}}, "principal_procedure"),
     "other_without_principal_procedure": (
-        {"principal_procedure": None, "other_procedures": [{"code": "0DTJ4ZZ", "date": "2025-01-10"}]},
+        {"principal_procedure": None, "other_procedures": [{"code": "0DTJ4ZZ", "performed_on": "2025-01-10"}]},
         "need a principal_procedure",
     ),
     "too_many_other_dx": ({"other_diagnoses": [{"code": "I10"}] * 25}, "at most 24"),
@@ -258,7 +258,3 @@ def test_reader_reports_a_partners_bad_npi_and_keeps_the_claim() -> None:
     assert [(f.code, f.severity) for f in document.findings] == [("writer_rule", "warning")]
     assert "attending_provider.npi" in document.findings[0].message
 
-
-def test_type_of_bill_property() -> None:
-    claim = CASES["replacement_bill"]().claims[0]
-    assert claim.type_of_bill == "0117"

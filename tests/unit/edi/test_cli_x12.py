@@ -159,11 +159,12 @@ def test_837i_render_parse_and_validate(tmp_path: Path) -> None:
     assert "837I" in parsed.stdout and "type of bill 0111" in parsed.stdout and "0450" in parsed.stdout
     doc = json.loads(runner.invoke(app, ["parse", str(out), "--json"]).stdout)
     assert doc["transaction"] == "837I" and [c["submission_id"] for c in doc["claims"]] == ["I0001", "O0001"]
-    assert doc["claims"][0]["principal_diagnosis"] == {"code": "J189", "poa": "Y"} and doc["findings"] == []
+    assert doc["claims"][0]["principal_diagnosis"] == {"code": "J189", "present_on_admission": "Y"}
+    assert doc["findings"] == []
     checked = runner.invoke(app, ["validate", str(out)])
     assert checked.exit_code == 0 and "no issues" in checked.stdout, checked.output
     out.write_text(rendered.stdout.replace("*11:A:1*", "*11:A:Z1*"))
     broken = json.loads(runner.invoke(app, ["validate", "--json", "--no-pyx12", str(out)]).stdout)
     assert broken["valid"] is False and [i["code"] for i in broken["issues"]] == ["type_of_bill"]
     schema = json.loads(runner.invoke(app, ["render-837", "--institutional", "--schema"]).stdout)
-    assert "facility_type" in json.dumps(schema)
+    assert "type_of_bill" in json.dumps(schema)
