@@ -1,11 +1,11 @@
-"""`rcm x12`: parse, validate and render X12 5010 files (837P, 835, 999, 277CA)."""
+"""`rcm x12`: parse, validate and render X12 5010 files (837P, 837I, 835, 999, 277CA)."""
 
 from __future__ import annotations
 
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -15,8 +15,15 @@ from edi.envelope import Interchange
 from edi.errors import X12Error
 from edi.issues import X12Issue
 
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from edi.x837common.model import BatchBase
+    from edi.x837common.reader import Read837
+
 app = typer.Typer(
-    help="X12 5010 tools: parse and validate 837P/835/999/277CA/TA1 files, render 837P claims.", no_args_is_help=True
+    help="X12 5010 tools: parse and validate 837P/837I/835/999/277CA/TA1 files, render 837P/837I claims.",
+    no_args_is_help=True,
 )
 _out = Console()
 _err = Console(stderr=True)
@@ -56,6 +63,8 @@ def _kind(interchanges: list[Interchange]) -> str:
     implementation = ts.implementation
     if ts.id == "837" and "X222" in implementation:
         return "837P"
+    if ts.id == "837" and "X223" in implementation:
+        return "837I"
     if ts.id == "835":
         return "835"
     if ts.id == "999":
@@ -69,29 +78,36 @@ def _json_out(doc: Any) -> None:
     typer.echo(json.dumps(doc, indent=2, default=str))
 
 
-def _print_837p(batch: dict[str, Any]) -> None:
-    """One interchange's claims, from its JSON form (a ClaimBatch dump)."""
+def _print_837(kind: str, batch: dict[str, Any]) -> None:
+    """One interchange's claims, from its JSON form (a ClaimBatch dump); an 837I line shows its
+    revenue code and a claim its type of bill."""
     claims = batch["claims"]
-    _out.print(f"[bold]837P[/bold] interchange, {len(claims)} claim(s), reference {batch.get('reference', '-')}")
+    _out.print(f"[bold]{kind}[/bold] interchange, {len(claims)} claim(s), reference {batch.get('reference', '-')}")
+    institutional = kind == "837I"
     for claim in claims:
         lines = claim["lines"]
         total = claim.get("total_charge") or str(sum(Decimal(line["charge"]) for line in lines))
+        bill = f"type of bill 0{claim['type_of_bill']}{claim['frequency']}" if institutional else ""
         table = Table(
-            title=f"claim {claim['submission_id']}  total {total}  frequency {claim['frequency']}",
+            title=f"claim {claim['submission_id']}  total {total}  frequency {claim['frequency']}  {bill}".rstrip(),
             title_justify="left",
         )
-        for column in ("line", "procedure", "modifiers", "charge", "units", "date", "control #"):
+        columns = ("line", "revenue", "procedure", "modifiers", "charge", "units", "date", "control #")
+        for column in columns if institutional else (c for c in columns if c != "revenue"):
             table.add_column(column)
         for n, line in enumerate(lines, start=1):
-            table.add_row(
+            row = [
                 str(n),
-                line["procedure_code"],
+                line.get("procedure_code") or "",
                 ":".join(line["modifiers"]),
                 line["charge"],
                 line["units"],
-                line["service_date"],
+                line.get("service_date") or "",
                 line.get("line_control_number") or "",
-            )
+            ]
+            if institutional:
+                row.insert(1, line["revenue_code"])
+            table.add_row(*row)
         _out.print(table)
 
 
@@ -133,7 +149,7 @@ def parse(
     file: Annotated[Path, typer.Argument(help="X12 file to read (one interchange or several)")],
     as_json: Annotated[bool, typer.Option("--json", help="print a normalized JSON document")] = False,
 ) -> None:
-    """Detect the transaction (837P, 835, 999, 277CA, TA1) and print what was read.
+    """Detect the transaction (837P, 837I, 835, 999, 277CA, TA1) and print what was read.
 
     What breaks a rule but still reads (a trailer count, our writer's rules in a partner's 837P,
     a missing PER*BL) is listed under "findings"; the exit code is 0 whenever data was read.
@@ -152,9 +168,9 @@ def parse(
     if as_json:
         _json_out(doc)
         return
-    if kind == "837P":
+    if kind in {"837P", "837I"}:
         for batch in doc.get("interchanges", [doc]):
-            _print_837p(batch)
+            _print_837(kind, batch)
     else:
         _print_summary(kind, {k: v for k, v in doc.items() if k != "findings"})
     for issue in findings:
@@ -163,19 +179,27 @@ def parse(
 
 def _read_document(kind: str, text: str, interchanges: list[Interchange]) -> tuple[dict[str, Any], list[X12Issue]]:
     """The JSON document of the file and its findings. Each reader owns its JSON field names; a
-    file with several 837P interchanges or 999 sets lists them under "interchanges"/"acknowledgments"."""
+    file with several 837 interchanges or 999 sets lists them under "interchanges"/"acknowledgments"."""
     envelope = [f for interchange in interchanges for f in interchange.findings]
-    if kind == "837P":
-        from edi.x837 import read_837p_document
+    if kind in {"837P", "837I"}:
+        read_837: Callable[[Interchange], Read837[Any]]
+        if kind == "837P":
+            from edi.x837 import read_837p_document
+
+            read_837 = read_837p_document
+        else:
+            from edi.x837i import read_837i_document
+
+            read_837 = read_837i_document
 
         docs: list[dict[str, Any]] = []
         findings: list[X12Issue] = []
         for interchange in interchanges:
-            read = read_837p_document(interchange)
+            read = read_837(interchange)
             findings += read.findings
             claims = read.batch.model_dump(mode="json") if read.batch else {"claims": []}
-            docs.append({"transaction": "837P", **claims})
-        return (docs[0] if len(docs) == 1 else {"transaction": "837P", "interchanges": docs}), findings
+            docs.append({"transaction": kind, **claims})
+        return (docs[0] if len(docs) == 1 else {"transaction": kind, "interchanges": docs}), findings
     if kind == "835":
         from edi import x835
 
@@ -243,7 +267,9 @@ _SCHEMA_HELP = (
     "Render an 837P interchange from CLAIM.json (a ClaimBatch: sender_id, receiver_id, created, reference, "
     "submitter, receiver and claims[] or a single claim{}; each claim has submission_id, billing_provider, "
     "subscriber, optional patient (dependent), payer, claim_filing_indicator, place_of_service, frequency, "
-    "diagnoses[] and lines[]). Run with --schema for the full JSON schema."
+    "diagnoses[] and lines[]), or with --institutional an 837I (each claim has type_of_bill, frequency, "
+    "statement_from/through, patient_status, principal_diagnosis and revenue-code lines[]). Run with --schema "
+    "(and --institutional) for the full JSON schema."
 )
 
 
@@ -252,24 +278,37 @@ def render_837(
     claim_file: Annotated[Path | None, typer.Argument(metavar="CLAIM.json", help="claim batch JSON")] = None,
     schema: Annotated[bool, typer.Option("--schema", help="print the claim JSON schema and exit")] = False,
     line_breaks: Annotated[bool, typer.Option("--line-breaks", help="newline after each segment")] = False,
+    institutional: Annotated[bool, typer.Option("--institutional", help="an 837I (005010X223A2)")] = False,
+) -> None:
+    if institutional:
+        from edi.x837i import ClaimBatch as InstitutionalBatch
+        from edi.x837i import render_837i
+
+        _render(InstitutionalBatch, render_837i, claim_file, schema=schema, line_breaks=line_breaks)
+    else:
+        from edi.x837 import ClaimBatch, render_837p
+
+        _render(ClaimBatch, render_837p, claim_file, schema=schema, line_breaks=line_breaks)
+
+
+def _render(
+    model: type[BatchBase], render: Callable[..., str], claim_file: Path | None, *, schema: bool, line_breaks: bool
 ) -> None:
     from pydantic import ValidationError
 
-    from edi.x837 import ClaimBatch, render_837p
-
     if schema:
-        _json_out(ClaimBatch.model_json_schema())
+        _json_out(model.model_json_schema())
         return
     if claim_file is None:
         _fail("CLAIM.json is required (or --schema)")
     text = _read_text(claim_file)
     try:
-        batch = ClaimBatch.model_validate_json(text)
+        batch = model.model_validate_json(text)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "document"
         _fail(f"{claim_file}: {where}: {first['msg']} ({exc.error_count()} error(s))")
     try:
-        typer.echo(render_837p(batch, line_breaks=line_breaks), nl=False)
+        typer.echo(render(batch, line_breaks=line_breaks), nl=False)
     except X12Error as exc:
         _fail(str(exc))

@@ -2,8 +2,8 @@
 
 ``pyx12_validate`` runs pyx12's implementation-guide validation through its Python API and
 turns its error tree into ``X12Issue`` values. ``validate`` adds our checks, listed per
-transaction set id in ``CHECKS``: the 837P checks (``edi.x837.checks``) and the 835 balancing
-checks (``edi.x835.balancing``).
+transaction set id in ``CHECKS``: the 837P and 837I checks (``edi.x837.checks``,
+``edi.x837i.checks``) and the 835 balancing checks (``edi.x835.balancing``).
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from edi.issues import X12Issue, issue_from_error
 from edi.segments import is_digits
 from edi.x835.balancing import BalanceCheck, balancing_issues
 from edi.x837.checks import check_837p
+from edi.x837i.checks import check_837i
+from edi.x837i.model import IMPLEMENTATION_837I
 
 # --- our own checks ---------------------------------------------------------------------------
 
@@ -30,8 +32,15 @@ balancing check (which carries the same code, message, position and element as a
 
 TransactionCheck = Callable[[TransactionSet, Interchange], Iterable[Finding]]
 
+
+def _check_837(ts: TransactionSet, interchange: Interchange) -> Iterable[Finding]:
+    """The 837I's checks on an 837I (ST03 005010X223A2), the 837P's on any other 837."""
+    check = check_837i if ts.implementation == IMPLEMENTATION_837I else check_837p
+    return check(ts, interchange)
+
+
 CHECKS: dict[str, tuple[TransactionCheck, ...]] = {
-    "837": (check_837p,),
+    "837": (_check_837,),
     "835": (balancing_issues,),
 }
 """Our checks per transaction set id (ST01), run in order on every transaction set with that id."""

@@ -27,11 +27,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if ROUND_TRIPS["batches"]:
         terminalreporter.write_line(
-            f"edi: 837P write-then-read round trips: {ROUND_TRIPS['batches']} interchanges, "
+            f"edi: 837P/837I write-then-read round trips: {ROUND_TRIPS['batches']} interchanges, "
             f"{ROUND_TRIPS['claims']} claims, {ROUND_TRIPS['lines']} service lines"
         )
     if CORPUS["validated"]:
         terminalreporter.write_line(
-            f"edi: pyx12 validated {CORPUS['validated']} files written by our 837P writer "
+            f"edi: pyx12 validated {CORPUS['validated']} files written by our 837P/837I writers "
             f"({CORPUS['clean']} with zero errors)"
         )

@@ -1,4 +1,4 @@
-"""Counts the 837P files our tests have validated with pyx12 (reported in the terminal summary)."""
+"""Counts the 837P/837I files our tests have validated with pyx12 (reported in the terminal summary)."""
 
 from __future__ import annotations
 

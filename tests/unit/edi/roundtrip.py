@@ -6,7 +6,7 @@ from typing import Any
 
 from edi.envelope import sanitize_text
 from edi.segments import DEFAULT_DELIMITERS, Delimiters
-from edi.x837 import ClaimBatch
+from edi.x837common.model import BatchBase
 
 FREE_TEXT = {"last_name", "first_name", "middle_name", "suffix", "name", "line1", "line2", "city", "contact_name"}
 ROUND_TRIPS = {"batches": 0, "claims": 0, "lines": 0}
@@ -27,7 +27,7 @@ def _normalize(value: Any, delimiters: Delimiters, key: str = "") -> Any:
     return value
 
 
-def expected_after_round_trip(batch: ClaimBatch, delimiters: Delimiters = DEFAULT_DELIMITERS) -> dict[str, Any]:
+def expected_after_round_trip(batch: BatchBase, delimiters: Delimiters = DEFAULT_DELIMITERS) -> dict[str, Any]:
     """What the reader must return: free text sanitized, CLM02 stated explicitly; ids and amounts unchanged."""
     doc = batch.model_dump()
     for claim, model in zip(doc["claims"], batch.claims, strict=True):
@@ -43,7 +43,7 @@ def differences(got: Any, want: Any, path: str = "") -> list[str]:
     return [] if got == want else [f"{path}: got {got!r}, want {want!r}"]
 
 
-def assert_round_trip(original: ClaimBatch, read_back: ClaimBatch, delimiters: Delimiters = DEFAULT_DELIMITERS) -> None:
+def assert_round_trip(original: BatchBase, read_back: BatchBase, delimiters: Delimiters = DEFAULT_DELIMITERS) -> None:
     got, want = read_back.model_dump(), expected_after_round_trip(original, delimiters)
     # The writer groups claims under their billing provider/subscriber HLs, so file order is the
     # hierarchy's, not the batch's: compare claims by submission id.

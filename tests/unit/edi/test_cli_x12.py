@@ -129,7 +129,7 @@ def test_several_interchanges_and_a_byte_order_mark(x12_file: Path) -> None:
     assert doc["findings"] == []
 
 
-def test_unsupported_transaction_exits_2(tmp_path: Path) -> None:
+def test_unsupported_transaction_exits_2(tmp_path: Path) -> None:  # the 837D (X224) is not read
     from datetime import datetime
 
     from edi.x12 import EnvelopeParams, write_interchange
@@ -137,8 +137,34 @@ def test_unsupported_transaction_exits_2(tmp_path: Path) -> None:
     path = tmp_path / "other.x12"
     path.write_text(
         write_interchange(
-            EnvelopeParams("AA", "BB", 1, 1, datetime(2025, 1, 1)), "HC", "005010X223A2", [[["BHT", "0019"]]]
+            EnvelopeParams("AA", "BB", 1, 1, datetime(2025, 1, 1)), "HC", "005010X224A2", [[["BHT", "0019"]]]
         )
     )
     result = runner.invoke(app, ["parse", str(path)])
     assert result.exit_code == 2 and "unsupported transaction set 837" in result.stderr
+
+
+def test_837i_render_parse_and_validate(tmp_path: Path) -> None:
+    claims = tmp_path / "institutional.json"
+    claims.write_text(s.institutional_batch(s.inpatient_claim(), s.outpatient_claim()).model_dump_json())
+    rendered = runner.invoke(app, ["render-837", "--institutional", str(claims)])
+    assert rendered.exit_code == 0, rendered.output
+    assert "005010X223A2" in rendered.stdout
+    as_professional = runner.invoke(app, ["render-837", str(claims)])
+    assert as_professional.exit_code == 2 and "procedure_code" in as_professional.stderr
+    out = tmp_path / "institutional.837"
+    out.write_text(rendered.stdout)
+    parsed = runner.invoke(app, ["parse", str(out)])
+    assert parsed.exit_code == 0, parsed.output
+    assert "837I" in parsed.stdout and "type of bill 0111" in parsed.stdout and "0450" in parsed.stdout
+    doc = json.loads(runner.invoke(app, ["parse", str(out), "--json"]).stdout)
+    assert doc["transaction"] == "837I" and [c["submission_id"] for c in doc["claims"]] == ["I0001", "O0001"]
+    assert doc["claims"][0]["principal_diagnosis"] == {"code": "J189", "present_on_admission": "Y"}
+    assert doc["findings"] == []
+    checked = runner.invoke(app, ["validate", str(out)])
+    assert checked.exit_code == 0 and "no issues" in checked.stdout, checked.output
+    out.write_text(rendered.stdout.replace("*11:A:1*", "*11:A:Z1*"))
+    broken = json.loads(runner.invoke(app, ["validate", "--json", "--no-pyx12", str(out)]).stdout)
+    assert broken["valid"] is False and [i["code"] for i in broken["issues"]] == ["type_of_bill"]
+    schema = json.loads(runner.invoke(app, ["render-837", "--institutional", "--schema"]).stdout)
+    assert "type_of_bill" in json.dumps(schema)
