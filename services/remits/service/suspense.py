@@ -131,12 +131,9 @@ async def _repost(conn: asyncpg.Connection, held: UnmatchedRow, sub: SubmissionR
     return posted
 
 
-async def record_submission(conn: asyncpg.Connection, e: ClaimSubmitted, at: datetime) -> None:
-    """A ClaimSubmitted: under its CLP01 lock, the submission a remittance can match, then the late
-    match of any claim payment held in suspense for it, then the encounter's books (the charge is
-    booked, a replacement's or a void's re-booked, a next payer's claim takes over the patient share
-    the payer before it left)."""
-    await store.save_submission(conn, SubmissionRow(
+def submission_row(e: ClaimSubmitted) -> SubmissionRow:
+    """What remits keeps of a ClaimSubmitted: the submission a CLP01 can match."""
+    return SubmissionRow(
         submission_id=e.submission_id, claim_id=e.claim_id, claim_family_id=e.claim_family_id,
         encounter_id=e.encounter_id, patient_account_id=e.patient_account_id, payer_id=e.payer.payer_id,
         payer_name=e.payer.payer_name, coverage_rank=e.coverage_rank,
@@ -146,6 +143,14 @@ async def record_submission(conn: asyncpg.Connection, e: ClaimSubmitted, at: dat
         submitted_at=e.submitted_at,
         protection=e.patient_protection.reason if e.patient_protection else None,
         share_of_cost=e.patient_protection.share_of_cost if e.patient_protection else None,
-    ))
+    )
+
+
+async def record_submission(conn: asyncpg.Connection, e: ClaimSubmitted, at: datetime) -> None:
+    """A ClaimSubmitted: under its CLP01 lock, the submission a remittance can match, then the late
+    match of any claim payment held in suspense for it, then the encounter's books (the charge is
+    booked, a replacement's or a void's re-booked, a next payer's claim takes over the patient share
+    the payer before it left). The consumer's path is service/unit.py (the same, per batch)."""
+    await store.save_submission(conn, submission_row(e))
     await rematch(conn, e.submission_id, at, resolution="claim_submitted")
     await restate_encounters(conn, {e.encounter_id: "charge_correction"}, at)
