@@ -377,7 +377,7 @@ class VarianceResult:
 
 
 def allowed_variance(claim: ClaimPayment, expected: Sequence[ExpectedLine], submitted_rank: int, *,
-                     scope: DenialScope | None | Literal["unknown"] = "unknown") -> VarianceResult:
+                     scope: DenialScope | Literal["unknown"] | None = "unknown") -> VarianceResult:
     """Allowed (not paid) against the contract, for the payer the claim was sent to; denied lines,
     reversals and whole-claim denials are left out. Sequestration and patient shares lower the
     payment, not the allowed amount, so they never show here. For a secondary or tertiary payer
