@@ -15,13 +15,13 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from edi.x835 import write_835
+from edi.x835 import read_835, write_835
 from services.chassis.clock import FixedClock
 from services.chassis.consumer import Outcome
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.remits.app import DEFINITION
-from services.remits.service import remittances
+from services.remits.service import remittances, suspense
 from tests.support import batches
 from tests.support.remits_io import params, sql, submitted
 from tests.support.runtimes import running
@@ -105,3 +105,31 @@ async def test_a_batch_books_what_one_event_per_transaction_books(platform: Sett
         books.append(await book_of(platform, tag, 6))
     assert books[0] == books[1]
     assert books[1][3][1][0][:3] == (D("10.00"), D("0.00"), 1)  # the claim paid from suspense: its copay
+
+
+async def test_a_file_held_for_several_claims_of_a_batch_is_read_once(
+        platform: Settings, remits: Runtime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three claims paid by one 835 that came before their ClaimSubmitted: the batch re-posts the
+    three from suspense, reading the stored file once (not once per claim)."""
+    tag = uuid.uuid4().hex[:6]
+    events = claims(tag, 3)
+    paid = [claim(e.submission_id, "1", "185.00", "175.00", line(
+        "150.00", "140.00", adj("CO", "45", "10.00"), lcn=f"{e.submission_id}-1"), line(
+        "35.00", "35.00", lcn=f"{e.submission_id}-2", code="87880"), pccn=f"P{tag}{n}") for n, e in enumerate(events)]
+    assert remits.consumer is not None
+    async with remits.consumer.pool.acquire() as conn:
+        posted = await remittances.ingest(conn, write_835([remittance(f"EFT{tag}", *paid)], params(710)).encode(),
+                                          f"{tag}.835", "test", NOW)
+    assert posted.status == "posted", posted.reason
+    reads = []
+
+    def read(text: str) -> Any:
+        reads.append(len(text))
+        return read_835(text)
+
+    monkeypatch.setattr(suspense, "read_835", read)
+    await applied(platform, remits, events)
+    assert len(reads) == 1
+    resolved = await sql(platform, "SELECT count(*) FROM unmatched WHERE reported_submission = ANY($1::text[])"
+                         " AND resolved_at IS NOT NULL", [e.submission_id for e in events])
+    assert resolved[0][0] == 3

@@ -41,6 +41,8 @@ class Unit:
     # Submissions recorded and not yet written, and the encounters whose books `flush` restates.
     submissions: list[SubmissionRow] = field(default_factory=list)
     restate: dict[str, UpdateReason] = field(default_factory=dict)
+    # The stored 835 files the re-posts of this transaction read (a file read once for all its claims).
+    files: suspense.StoredFiles = field(default_factory=dict)
 
 
 def unit(ctx: HandlerContext) -> Unit:
@@ -53,7 +55,7 @@ async def record_submission(ctx: HandlerContext, event: ClaimSubmitted) -> None:
     state = unit(ctx)
     if event.submission_id not in state.locked or event.submission_id in state.waiting:
         await _write_submissions(ctx, state)
-        await suspense.record_submission(ctx.conn, event, ctx.clock.now())
+        await suspense.record_submission(ctx.conn, event, ctx.clock.now(), files=state.files)
         return
     state.submissions.append(suspense.submission_row(event))
     state.restate[event.encounter_id] = "charge_correction"
