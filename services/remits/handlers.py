@@ -1,6 +1,6 @@
 """Events in -> the remits use cases (service/): one call each, nothing else. ClaimSubmitted goes
-through the unit of work (service/unit.py); the other handlers write its buffer first, so they see
-the submissions and books of the events before them in the batch."""
+through the unit of work (service/unit.py); the handlers that read balances (payments, refunds)
+write its buffer first, so they see the books of the claims before them in the batch."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ async def on_refund(ctx: HandlerContext, event: PatientRefundIssued) -> None:
 
 @table.handles(NotificationSent)
 async def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
-    await unit.UNIT.flush(ctx)
+    # No flush first: it records which balance a statement was about, and reads nothing the unit buffers.
     await patient_payments.record_statement(ctx.conn, event)
 
 
