@@ -6,10 +6,10 @@ from services.chassis.app import service_app_factory
 from services.chassis.runtime import ServiceDefinition, leader_only
 from services.remits import http_api
 from services.remits.background import poll_inbound, restate_queued
-from services.remits.handlers import HANDLERS
+from services.remits.handlers import HANDLERS, UNITS
 
 DEFINITION = ServiceDefinition(
-    name="remits", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS,
+    name="remits", migrations=Path(__file__).with_name("migrations"), handlers=HANDLERS, units=UNITS,
     routers=[http_api.router], customize_app=http_api.install_openapi,
     # One folder poller and one restatement among the instances: docs/scaling.md.
     background=[leader_only(poll_inbound), leader_only(restate_queued)],

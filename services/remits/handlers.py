@@ -1,4 +1,6 @@
-"""Events in -> the remits use cases (service/): one call each, nothing else."""
+"""Events in -> the remits use cases (service/): one call each, nothing else. ClaimSubmitted goes
+through the unit of work (service/unit.py); the handlers that read balances (payments, refunds)
+write its buffer first, so they see the books of the claims before them in the batch."""
 
 from __future__ import annotations
 
@@ -6,19 +8,20 @@ from schemas.claims import ClaimSubmitted
 from schemas.intake import PatientPaymentReceived, PatientRefundIssued
 from schemas.notifications import NotificationSent
 from services.chassis.consumer import HandlerContext, HandlerTable
-from services.remits.service import patient_payments, suspense
+from services.remits.service import patient_payments, unit
 
 table = HandlerTable()
 
 
-@table.handles(ClaimSubmitted)
+@table.handles(ClaimSubmitted, unit=unit.UNIT)
 async def on_claim_submitted(ctx: HandlerContext, event: ClaimSubmitted) -> None:
     """The submission a CLP01 can match, then what waited for it in suspense, then the books."""
-    await suspense.record_submission(ctx.conn, event, ctx.clock.now())
+    await unit.record_submission(ctx, event)
 
 
 @table.handles(PatientPaymentReceived)
 async def on_payment(ctx: HandlerContext, event: PatientPaymentReceived) -> None:
+    await unit.UNIT.flush(ctx)
     await patient_payments.post_payment(
         ctx.conn, idempotency_key=event.idempotency_key, patient_account_id=event.patient_account_id,
         amount=event.amount, method=event.method, received_on=event.received_on, encounter_id=event.encounter_id,
@@ -27,6 +30,7 @@ async def on_payment(ctx: HandlerContext, event: PatientPaymentReceived) -> None
 
 @table.handles(PatientRefundIssued)
 async def on_refund(ctx: HandlerContext, event: PatientRefundIssued) -> None:
+    await unit.UNIT.flush(ctx)
     await patient_payments.issue_refund(
         ctx.conn, idempotency_key=event.idempotency_key, credit_balance_id=event.credit_balance_id,
         amount=event.amount, at=ctx.clock.now(), patient_account_id=event.patient_account_id)
@@ -34,7 +38,9 @@ async def on_refund(ctx: HandlerContext, event: PatientRefundIssued) -> None:
 
 @table.handles(NotificationSent)
 async def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
+    # No flush first: it records which balance a statement was about, and reads nothing the unit buffers.
     await patient_payments.record_statement(ctx.conn, event)
 
 
 HANDLERS = table.by_type
+UNITS = table.units

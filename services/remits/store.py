@@ -58,16 +58,23 @@ async def save_submission(conn: asyncpg.Connection, s: SubmissionRow) -> None:
     """Record the submission, under its CLP01 lock (`lock_submission_id`, taken in the same statement:
     one round trip; what must come after the lock, reading the claim payments in suspense, is a
     statement of its own)."""
-    await conn.execute(
+    await save_submissions(conn, [s])
+
+
+async def save_submissions(conn: asyncpg.Connection, rows: Sequence[SubmissionRow]) -> None:
+    """`save_submission` of each, in CLP01 order (the locks too: never crosswise), in one pipelined
+    round trip."""
+    await conn.executemany(
         "WITH held AS (SELECT pg_advisory_xact_lock(hashtextextended('remits.submission:' || $1, 0)))"
         " INSERT INTO submissions (submission_id, claim_id, claim_family_id, encounter_id, patient_account_id,"
         " payer_id, payer_name, coverage_rank, next_payer_rank, frequency, total_charge, lines, submitted_at,"
         " next_payer_id, protection, share_of_cost)"
         " SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16 FROM held"
         " ON CONFLICT (submission_id) DO NOTHING",
-        s.submission_id, s.claim_id, s.claim_family_id, s.encounter_id, s.patient_account_id,
-        s.payer_id, s.payer_name, s.coverage_rank, s.next_payer_rank, s.frequency,
-        s.total_charge, list(s.lines), s.submitted_at, s.next_payer_id, s.protection, s.share_of_cost,
+        [(s.submission_id, s.claim_id, s.claim_family_id, s.encounter_id, s.patient_account_id,
+          s.payer_id, s.payer_name, s.coverage_rank, s.next_payer_rank, s.frequency,
+          s.total_charge, list(s.lines), s.submitted_at, s.next_payer_id, s.protection, s.share_of_cost)
+         for s in sorted(rows, key=lambda row: row.submission_id)],
     )
 
 
@@ -298,6 +305,16 @@ async def waiting_unmatched(conn: asyncpg.Connection, submission_id: str) -> lis
                          st_control=r["st_control"], claim_index=r["claim_index"], segment_number=r["segment_number"],
                          posting_id=r["posting_id"], file_id=r["file_id"], payer_id=r["payer_id"],
                          payer_name=r["payer_name"], trace_number=r["trace_number"]) for r in rows]
+
+
+async def waiting_submission_ids(conn: asyncpg.Connection, submission_ids: Sequence[str]) -> set[str]:
+    """Those of these CLP01s with claim payments still in suspense for want of their submission
+    (read after their locks, `lock_submission_ids`, in a statement of its own)."""
+    rows = await conn.fetch(
+        "SELECT DISTINCT reported_submission FROM unmatched WHERE reported_submission = ANY($1::text[])"
+        " AND reason = 'unknown_submission_id' AND resolved_at IS NULL AND posting_id IS NOT NULL",
+        list(submission_ids))
+    return {r[0] for r in rows}
 
 
 async def waiting_with_submission(conn: asyncpg.Connection) -> list[str]:

@@ -138,7 +138,7 @@ async def test_batch_writes_keep_order_and_the_journal_rule(pool: asyncpg.Pool) 
                 assert [d["trace_number"] for _, d in await outbox_of(conn, since)] == [f"ORDER{n}" for n in range(5)]
                 assert await outbox.enqueue_many(conn, []) == []
                 raise RollBack
-        # Several journals in one call, in order; one that does not balance is refused at commit.
+        # Several journals in one call, in order; one that does not balance is refused (by the statement: 0007).
         good = [Journal(f"jnl_batch{n}", "plb", (LedgerRow("payer_cash", D(n)), LedgerRow("interest", -D(n))), NOW,
                         {"payer_id": "ACME01"}) for n in (1, 2)]
         async with conn.transaction():
@@ -153,6 +153,12 @@ async def test_batch_writes_keep_order_and_the_journal_rule(pool: asyncpg.Pool) 
                 await store.journals(conn, [*good[:1], Journal("jnl_batch_bad", "plb", (
                     LedgerRow("payer_cash", D("3.00")),), NOW, {})])
         assert await conn.fetchval("SELECT count(*) FROM ledger_entries WHERE journal_id = 'jnl_batch_bad'") == 0
+        # Nor can a later statement unbalance a journal already written.
+        with pytest.raises(asyncpg.RaiseError, match="jnl_batch2 does not balance"):
+            async with conn.transaction():
+                await store.journals(conn, [Journal("jnl_batch2", "plb", (LedgerRow("payer_cash", D("5.00")),), NOW,
+                                                    {})])
+        assert await conn.fetchval("SELECT sum(amount) FROM ledger_entries WHERE journal_id = 'jnl_batch2'") == 0
 
 
 async def test_open_credits_are_found_per_account(pool: asyncpg.Pool) -> None:

@@ -45,7 +45,7 @@ from services.remits import store
 from services.remits.app import DEFINITION
 from services.remits.domain import kpis
 from services.remits.domain.cards import Card, PayerLine, figures, held_figures, problems
-from services.remits.handlers import HANDLERS
+from services.remits.handlers import HANDLERS, UNITS
 from services.remits.service import books, patient_payments, remittances
 from tests.support import testsvc
 from tests.support.remits_io import params
@@ -102,10 +102,12 @@ async def tables(conn: asyncpg.Connection) -> list[str]:
 
 @dataclass
 class _Ctx:
-    """What the ClaimSubmitted handler reads of its HandlerContext (the open transaction, the clock)."""
+    """What the ClaimSubmitted handler and its unit of work read of their HandlerContext (the open
+    transaction, the clock, the transaction's memo)."""
 
     conn: asyncpg.Connection
     clock: FixedClock
+    memo: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -131,8 +133,11 @@ class Run:
     async def submit(self, e: Encounter, secondary: bool = False) -> None:
         submitted = testsvc.example("rcm.claims.ClaimSubmitted.v1", **e.submitted(secondary))
         ctx = cast(HandlerContext, _Ctx(self.conn, FixedClock(self.at())))
+        unit = UNITS["rcm.claims.ClaimSubmitted.v1"]
         async with self.conn.transaction():  # as the consumer runs it: one transaction per event
+            await unit.prefetch(ctx, [submitted])
             await HANDLERS["rcm.claims.ClaimSubmitted.v1"](ctx, submitted)
+            await unit.flush(ctx)
 
     async def ingest(self, name: str, ts: list[RemittanceTransaction]) -> None:
         raw = write_835(ts, params(len(self.files) + 1)).encode()

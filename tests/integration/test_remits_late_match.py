@@ -26,7 +26,7 @@ from services.remits import store
 from services.remits.domain.cards import PayerLine, problems
 from services.remits.handlers import on_claim_submitted
 from services.remits.rows import SubmissionRow
-from services.remits.service import remittances
+from services.remits.service import remittances, unit
 from tests.support.kafka_io import eventually, publish
 from tests.support.remits_io import (
     cards,
@@ -208,11 +208,13 @@ async def test_an_835_and_its_submission_at_the_same_time(platform: Settings, re
         await tx.start()
         result = await remittances.ingest(ingest_conn, raw, "race.835", "test", NOW)
         assert result.status == "posted"
-        ctx = cast(HandlerContext, SimpleNamespace(conn=handler_conn, clock=FixedClock(NOW)))
+        ctx = cast(HandlerContext, SimpleNamespace(conn=handler_conn, clock=FixedClock(NOW), memo={}))
 
         async def deliver() -> None:
-            async with handler_conn.transaction():
+            async with handler_conn.transaction():  # as the consumer runs it (service/unit.py)
+                await unit.UNIT.prefetch(ctx, [event])
                 await on_claim_submitted(ctx, event)
+                await unit.UNIT.flush(ctx)
 
         task = asyncio.create_task(deliver())
 

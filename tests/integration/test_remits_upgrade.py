@@ -35,8 +35,8 @@ LEGACY = [
 
 async def test_books_posted_before_0006_are_restated_to_one_receivable(platform: Settings) -> None:
     wanted = migrations.service_migrations(DEFINITION.migrations)
-    before = [m for m in wanted if not m.name.startswith("service/0006")]
-    assert len(before) == len(wanted) - 1
+    before = [m for m in wanted if not m.name.startswith("service/") or m.name < "service/0006"]
+    later = [m.name for m in wanted if m not in before]
     # The installation as it was: its rows written by the schema owner, as the old service did.
     async with migrations.owner_connection(platform, "remits") as conn:
         await migrations.apply(conn, "remits", before)
@@ -70,7 +70,8 @@ async def test_books_posted_before_0006_are_restated_to_one_receivable(platform:
                     " payer_id, account, code, amount, entered_at) VALUES ($1, 'claim', $2, $3, 'clm_up', 'enc_up',"
                     " $4, $5, $6, $7, $8)", journal, "rem_m" if posting == "pst_m" else "rem_c", posting, payer,
                     account, code, amount, AT)
-    assert await migrations.migrate(platform, "remits", wanted, DEFINITION.append_only) == ["service/0006_books.sql"]
+    assert later[0] == "service/0006_books.sql"
+    assert await migrations.migrate(platform, "remits", wanted, DEFINITION.append_only) == later
 
     pool = await create_pool(platform.database_url("remits"), max_size=2)
     try:

@@ -376,15 +376,18 @@ class VarianceResult:
         return "under" if self.total_variance < 0 else "over"
 
 
-def allowed_variance(claim: ClaimPayment, expected: Sequence[ExpectedLine], submitted_rank: int) -> VarianceResult:
+def allowed_variance(claim: ClaimPayment, expected: Sequence[ExpectedLine], submitted_rank: int, *,
+                     scope: DenialScope | Literal["unknown"] | None = "unknown") -> VarianceResult:
     """Allowed (not paid) against the contract, for the payer the claim was sent to; denied lines,
     reversals and whole-claim denials are left out. Sequestration and patient shares lower the
     payment, not the allowed amount, so they never show here. For a secondary or tertiary payer
-    only lines with AMT*B6 are compared."""
+    only lines with AMT*B6 are compared. `scope`: the claim's `denials` scope when the caller has it
+    (the posting does: worked out once per claim), else worked out here."""
     status = claim.status.value
     if status not in _RANK_BY_STATUS or rank_for(status, submitted_rank) != submitted_rank:
         return VarianceResult()
-    scope, _ = denials(claim, expected)
+    if scope == "unknown":
+        scope, _ = denials(claim, expected)
     if scope == "claim":
         return VarianceResult()
     out: list[Variance] = []

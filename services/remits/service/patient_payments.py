@@ -77,8 +77,9 @@ def _balance_fields(row: BalanceRow, items: list[BalanceItem] | None = None) -> 
     return {
         "patient_account_id": row.patient_account_id, "balance_id": row.balance_id,
         "encounter_id": row.encounter_id, "claim_ids": list(row.claim_ids), "items": items,
-        "total_patient_responsibility": row.total, "patient_paid": row.patient_paid, "written_off": row.written_off,
-        "amount_due": row.amount_due, "due_date": row.due_date,
+        # `or ZERO`: the one zero, never "-0.00" (as validation makes it: the events built unvalidated).
+        "total_patient_responsibility": row.total or ZERO, "patient_paid": row.patient_paid or ZERO,
+        "written_off": row.written_off or ZERO, "amount_due": row.amount_due or ZERO, "due_date": row.due_date,
     }
 
 
@@ -104,19 +105,23 @@ def _zeroed(items: Sequence[Json]) -> list[BalanceItem]:
 
 def _balance_lines(book: EncounterBook, expected: dict[str, ExpectedLine], governing: list[PostedLine],
                    at: datetime) -> tuple[list[BalanceItem], list[str]]:
-    """The balance's lines as its books say, and its claims."""
+    """The balance's lines as its books say, and its claims. Built without validation: every value
+    is ours, already valid (amounts in cents from the books, ids and codes from a ClaimSubmitted
+    validated when it arrived); tests/unit/remits/test_balance_events.py proves the JSON the same as
+    validated models'. A zero is the one zero (never "-0.00"), as validation would make it."""
     lines = items_for(book, governing, {charge_id: ln.charge for charge_id, ln in expected.items()})
-    items = [
-        BalanceItem(charge_id=i.charge_id, claim_id=i.claim_id,
-                    service_date=expected[i.charge_id].service_date if i.charge_id in expected else at.date(),
-                    procedure_code=expected[i.charge_id].procedure_code if i.charge_id in expected else "99499",
-                    description=expected[i.charge_id].description if i.charge_id in expected else None,
-                    charge=i.charge, insurance_paid=i.insurance_paid, adjustments=i.adjustments,
-                    patient_share=PatientShare(deductible=i.share.deductible, coinsurance=i.share.coinsurance,
-                                               copay=i.share.copay, other=i.share.other),
-                    patient_responsibility=i.patient_responsibility)
-        for i in lines
-    ]
+    items = []
+    for i in lines:
+        line = expected.get(i.charge_id)
+        share = i.share
+        items.append(BalanceItem.model_construct(
+            charge_id=i.charge_id, claim_id=i.claim_id, service_date=line.service_date if line else at.date(),
+            procedure_code=line.procedure_code if line else "99499", description=line.description if line else None,
+            charge=i.charge or ZERO, insurance_paid=i.insurance_paid or ZERO, adjustments=i.adjustments or ZERO,
+            patient_share=PatientShare.model_construct(
+                deductible=share.deductible or ZERO, coinsurance=share.coinsurance or ZERO, copay=share.copay or ZERO,
+                other=share.other or ZERO),
+            patient_responsibility=i.patient_responsibility or ZERO))
     return items, sorted({i.claim_id for i in lines})
 
 
@@ -131,16 +136,18 @@ class _BalanceWrites:
 
     def create(self, row: BalanceRow, items: list[BalanceItem], at: datetime) -> None:
         self.created.append(row)
-        self.events.append((PatientBalanceCreated(**_balance_fields(row, items), created_at=at), at, None))
+        # Not validated again: the row's values and `items` are ours (see _balance_lines).
+        self.events.append((PatientBalanceCreated.model_construct(**_balance_fields(row, items), created_at=at),
+                            at, None))
         log.info("patient balance created", extra=ids(encounter_id=row.encounter_id))
 
     def update(self, row: BalanceRow, items: list[BalanceItem], previous_due: Decimal, reason: UpdateReason,
                at: datetime) -> None:
         """`row` as read (locked) with its new values: stored, its revision is one up."""
         self.updated.append(row)
-        self.events.append((PatientBalanceUpdated(**_balance_fields(row, items), revision=row.revision + 1,
-                                                  reason=reason, previous_amount_due=previous_due, updated_at=at),
-                            at, None))
+        self.events.append((PatientBalanceUpdated.model_construct(
+            **_balance_fields(row, items), revision=row.revision + 1, reason=reason,
+            previous_amount_due=previous_due or ZERO, updated_at=at), at, None))
 
     async def flush(self, conn: asyncpg.Connection, at: datetime) -> None:
         if self.created:

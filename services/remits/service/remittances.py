@@ -450,7 +450,7 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
             Denial(line_control_number=d.line_control_number, group=d.group, reason_code=d.reason_code,
                    remark_codes=list(d.remark_codes), amount=d.amount, category=d.category,
                    recommended_action=d.recommended_action) for d in denial_items]), at)
-    variance = dom.allowed_variance(claim, expected, sub.coverage_rank)
+    variance = dom.allowed_variance(claim, expected, sub.coverage_rank, scope=scope)
     limit = tolerance()
     direction = variance.kind(limit)
     if direction is not None:

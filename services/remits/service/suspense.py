@@ -11,7 +11,7 @@ import asyncpg
 from pydantic import ValidationError
 
 from edi.errors import X12Error
-from edi.x835 import ClaimPayment, RemittanceTransaction, read_835
+from edi.x835 import ClaimPayment, Remittance835, RemittanceTransaction, read_835
 from schemas.claims import ClaimSubmitted
 from schemas.common import PayerRef
 from schemas.remits import RemittancePosition, SuspenseResolution, UnmatchedRemittanceResolved
@@ -39,8 +39,13 @@ class AlreadyResolved(Exception):
     """The held claim payment was resolved meanwhile (cannot happen under the CLP01 lock; rolled back)."""
 
 
+StoredFiles = dict[str, Remittance835 | Quarantine]
+"""Stored 835 files read in this transaction, by file id (or why one does not read): a file whose
+claims several re-posts take is read once, not once per claim."""
+
+
 async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
-                  resolution: SuspenseResolution = "claim_submitted") -> list[str]:
+                  resolution: SuspenseResolution = "claim_submitted", files: StoredFiles | None = None) -> list[str]:
     """Re-post the claim payments held in suspense for this CLP01 now that its submission is known.
 
     Each one, in arrival order: the exact reverse of its suspense journal, then the same posting a
@@ -49,8 +54,10 @@ async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
     Exactly once: the unmatched row is marked resolved in the same transaction, and only unresolved
     rows are read (FOR UPDATE, under the CLP01 lock the caller holds). A payment that cannot post
     (its file no longer reads as posted, an event would break its contract) stays in suspense with
-    the reason, and the rest still post. Returns the new posting ids."""
+    the reason, and the rest still post. Returns the new posting ids. `files`: the stored files
+    this transaction read so far (it adds those it reads)."""
     waiting = await store.waiting_unmatched(conn, submission_id)
+    files = {} if files is None else files
     sub = await store.submission(conn, submission_id) if waiting else None  # nothing waits, as a rule
     if sub is None:
         return []
@@ -59,7 +66,7 @@ async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
     for held in waiting:
         try:
             async with conn.transaction():  # a savepoint: a failure leaves this payment in suspense, whole
-                result = await _repost(conn, held, sub, at, resolution)
+                result = await _repost(conn, held, sub, at, resolution, files)
         except AlreadyResolved:
             continue
         except Quarantine as exc:
@@ -80,13 +87,28 @@ async def rematch(conn: asyncpg.Connection, submission_id: str, at: datetime, *,
     return posted
 
 
-def _held_claim(raw: bytes, held: UnmatchedRow) -> tuple[RemittanceTransaction, ClaimPayment]:
-    """The CLP loop at the recorded position of the stored file (re-read through edi/)."""
+async def _stored(conn: asyncpg.Connection, held: UnmatchedRow, files: StoredFiles) -> Remittance835:
+    """The stored file the held claim payment came from, read through edi/ (once per transaction)."""
+    if held.file_id not in files:
+        file = await store.file_by_id(conn, held.file_id)
+        try:
+            if file is None:
+                raise Quarantine("the stored file is missing")
+            try:
+                files[held.file_id] = read_835(decode(file.raw))
+            except X12Error as exc:
+                raise Quarantine("the stored file no longer parses") from exc
+        except Quarantine as exc:
+            files[held.file_id] = exc
+    found = files[held.file_id]
+    if isinstance(found, Quarantine):
+        raise Quarantine(f"ST {held.st_control} claim {held.claim_index}: {found}")
+    return found
+
+
+def _held_claim(remittance: Remittance835, held: UnmatchedRow) -> tuple[RemittanceTransaction, ClaimPayment]:
+    """The CLP loop at the recorded position of the stored file."""
     where = f"ST {held.st_control} claim {held.claim_index}"
-    try:
-        remittance = read_835(decode(raw))
-    except X12Error as exc:
-        raise Quarantine(f"{where}: the stored file no longer parses") from exc
     found = [t for t in remittance.transactions
              if t.control_number == held.st_control and t.trace_number == held.trace_number]
     if len(found) != 1:
@@ -102,11 +124,8 @@ def _held_claim(raw: bytes, held: UnmatchedRow) -> tuple[RemittanceTransaction, 
 
 
 async def _repost(conn: asyncpg.Connection, held: UnmatchedRow, sub: SubmissionRow, at: datetime,
-                  resolution: SuspenseResolution) -> Posted:
-    file = await store.file_by_id(conn, held.file_id)
-    if file is None:
-        raise Quarantine(f"ST {held.st_control} claim {held.claim_index}: the stored file is missing")
-    t, claim = _held_claim(file.raw, held)
+                  resolution: SuspenseResolution, files: StoredFiles) -> Posted:
+    t, claim = _held_claim(await _stored(conn, held, files), held)
     release = dom.release_rows(await store.journal_rows(conn, held.posting_id, "unmatched"), claim)
     if release is None:
         raise Quarantine(f"ST {held.st_control} claim {held.claim_index}: the suspense journal is not this"
@@ -131,12 +150,9 @@ async def _repost(conn: asyncpg.Connection, held: UnmatchedRow, sub: SubmissionR
     return posted
 
 
-async def record_submission(conn: asyncpg.Connection, e: ClaimSubmitted, at: datetime) -> None:
-    """A ClaimSubmitted: under its CLP01 lock, the submission a remittance can match, then the late
-    match of any claim payment held in suspense for it, then the encounter's books (the charge is
-    booked, a replacement's or a void's re-booked, a next payer's claim takes over the patient share
-    the payer before it left)."""
-    await store.save_submission(conn, SubmissionRow(
+def submission_row(e: ClaimSubmitted) -> SubmissionRow:
+    """What remits keeps of a ClaimSubmitted: the submission a CLP01 can match."""
+    return SubmissionRow(
         submission_id=e.submission_id, claim_id=e.claim_id, claim_family_id=e.claim_family_id,
         encounter_id=e.encounter_id, patient_account_id=e.patient_account_id, payer_id=e.payer.payer_id,
         payer_name=e.payer.payer_name, coverage_rank=e.coverage_rank,
@@ -146,6 +162,15 @@ async def record_submission(conn: asyncpg.Connection, e: ClaimSubmitted, at: dat
         submitted_at=e.submitted_at,
         protection=e.patient_protection.reason if e.patient_protection else None,
         share_of_cost=e.patient_protection.share_of_cost if e.patient_protection else None,
-    ))
-    await rematch(conn, e.submission_id, at, resolution="claim_submitted")
+    )
+
+
+async def record_submission(conn: asyncpg.Connection, e: ClaimSubmitted, at: datetime, *,
+                            files: StoredFiles | None = None) -> None:
+    """A ClaimSubmitted: under its CLP01 lock, the submission a remittance can match, then the late
+    match of any claim payment held in suspense for it, then the encounter's books (the charge is
+    booked, a replacement's or a void's re-booked, a next payer's claim takes over the patient share
+    the payer before it left). The consumer's path is service/unit.py (the same, per batch)."""
+    await store.save_submission(conn, submission_row(e))
+    await rematch(conn, e.submission_id, at, resolution="claim_submitted", files=files)
     await restate_encounters(conn, {e.encounter_id: "charge_correction"}, at)

@@ -191,6 +191,9 @@ def test_denied_lines_and_secondary_payers_are_left_out_of_variance() -> None:
               line("35.00", "0.00", adj("CO", "97", "35.00"), lcn="L2"))
     assert [v.line_control_number for v in p.allowed_variance(c, EXP, 1).lines] == ["L1"]
     assert p.allowed_variance(paid_claim("2"), EXP, 1).lines == []
+    # The posting hands over the scope it worked out; a whole-claim denial has no variance.
+    assert p.allowed_variance(c, EXP, 1, scope=p.denials(c, EXP)[0]) == p.allowed_variance(c, EXP, 1)
+    assert p.allowed_variance(c, EXP, 1, scope="claim").lines == []
 
 
 def test_line_effects_carry_claim_level_pr_on_the_first_line() -> None:
