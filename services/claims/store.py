@@ -20,7 +20,7 @@ from services.chassis.consumer import TransientError
 from services.claims.domain.assembly import PostedCharge
 from services.claims.domain.claim import Adjudication, Claim, Origin, coverage_rank
 from services.claims.domain.codesets import Mue, PtpEdit
-from services.claims.domain.model import ClaimDraft
+from services.claims.domain.model import ClaimDraft, StoredDraft
 from services.claims.domain.payers import FeeRow, FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import Finding, LineKey
 from services.claims.domain.states import State
@@ -175,7 +175,8 @@ def _claim(row: asyncpg.Record) -> Claim:
         patient_account_id=row["patient_account_id"], payer_id=row["payer_id"], payer_name=row["payer_name"],
         coverage_rank=coverage_rank(row["coverage_rank"]), origin=_ORIGINS[row["origin"]],
         origin_claim_id=row["origin_claim_id"], state=_STATES[row["state"]],
-        encounter_revision=row["encounter_revision"], draft=_draft(row["doc"]),
+        encounter_revision=row["encounter_revision"],
+        content=StoredDraft(row["doc"], list(row["charge_ids"]), row["total_charge"]),
         edits=[Finding(**e) for e in _load(row["edits"])], submission_id=row["submission_id"],
         payer_claim_control_number=row["payer_claim_control_number"], total_paid=row["total_paid"],
         adjudication=None if row["adjudication"] is None else _ADJUDICATION.validate_json(row["adjudication"]),
@@ -193,7 +194,9 @@ def _columns(c: Claim) -> list[Any]:
         "coverage_rank": c.coverage_rank, "origin": c.origin, "origin_claim_id": c.origin_claim_id,
         "frequency": c.frequency, "state": c.state, "encounter_revision": c.encounter_revision,
         "charge_ids": c.charge_ids, "total_charge": c.total_charge,
-        "doc": c.draft.model_dump_json(), "edits": _json([asdict(f) for f in c.edits]),
+        # A draft read and not replaced is written back as read (StoredDraft), not dumped again.
+        "doc": c.content.text if isinstance(c.content, StoredDraft) else c.content.model_dump_json(),
+        "edits": _json([asdict(f) for f in c.edits]),
         "submission_id": c.submission_id, "payer_claim_control_number": c.payer_claim_control_number,
         "total_paid": c.total_paid,
         "adjudication": None if c.adjudication is None else c.adjudication.model_dump_json(),
