@@ -7,13 +7,14 @@ from services.chassis.icd10cm import load_shipped
 from services.chassis.runtime import ServiceDefinition, leader_only
 from services.claims import http_api
 from services.claims.background import batch_submissions, bootstrap_payers, poll_acknowledgments, run_timers
-from services.claims.handlers import HANDLERS, PARK_KEYS
+from services.claims.handlers import HANDLERS, PARK_KEYS, UNITS
 
 DEFINITION = ServiceDefinition(
     name="claims",
     migrations=Path(__file__).with_name("migrations"),
     handlers=HANDLERS,
     park_keys=PARK_KEYS,
+    units=UNITS,
     routers=[http_api.router],
     append_only=("claim_history",),  # every move of every claim, as it happened
     # One batcher and one folder poller among the instances; timers lock their rows (SKIP LOCKED):

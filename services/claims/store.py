@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -15,10 +16,11 @@ from pydantic import BaseModel, TypeAdapter
 from schemas.base import Event
 from schemas.charges import ChargePosted, EncounterReadyToBill
 from services.chassis import audit, outbox
+from services.chassis.consumer import TransientError
 from services.claims.domain.assembly import PostedCharge
 from services.claims.domain.claim import Adjudication, Claim, Origin, coverage_rank
 from services.claims.domain.codesets import Mue, PtpEdit
-from services.claims.domain.model import ClaimDraft
+from services.claims.domain.model import ClaimDraft, StoredDraft
 from services.claims.domain.payers import FeeRow, FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import Finding, LineKey
 from services.claims.domain.states import State
@@ -51,6 +53,21 @@ def _encounter(row: asyncpg.Record) -> EncounterRow:
     return EncounterRow(row["encounter_id"], row["patient_account_id"], row["revision"],
                         _model(EncounterReadyToBill, row["ready"]), row["assemble_after"],
                         row["assembled_revision"])
+
+
+@dataclass
+class StoredCharge:
+    """A charge of the projection: its ChargePosted payload as JSON text (`line`), or as read."""
+
+    charge_id: str
+    reversed: bool
+    line: str
+    posted: ChargePosted | None = None
+
+    def event(self) -> ChargePosted:
+        if self.posted is None:
+            self.posted = _model(ChargePosted, self.line)
+        return self.posted
 
 
 @dataclass(frozen=True)
@@ -138,6 +155,16 @@ def _model(cls: type[M], value: Any) -> M:
     return cls.model_validate_json(value if isinstance(value, str) else json.dumps(value))
 
 
+NOT_BILLED_STATES = frozenset({"rejected", "held", "created", "corrected", "voided"})
+"""A claim in these states does not bill its lines (the duplicate edit ignores it)."""
+
+
+def _line_keys(lines: Any) -> list[LineKey]:
+    """The duplicate edit's keys of a claim's stored lines (its doc's `lines`, as JSON)."""
+    return [LineKey(line["procedure_code"], tuple(line["modifiers"]), date.fromisoformat(line["service_date"]))
+            for line in _load(lines)]
+
+
 def _draft(value: Any) -> ClaimDraft:
     return _model(ClaimDraft, value)
 
@@ -148,7 +175,8 @@ def _claim(row: asyncpg.Record) -> Claim:
         patient_account_id=row["patient_account_id"], payer_id=row["payer_id"], payer_name=row["payer_name"],
         coverage_rank=coverage_rank(row["coverage_rank"]), origin=_ORIGINS[row["origin"]],
         origin_claim_id=row["origin_claim_id"], state=_STATES[row["state"]],
-        encounter_revision=row["encounter_revision"], draft=_draft(row["doc"]),
+        encounter_revision=row["encounter_revision"],
+        content=StoredDraft(row["doc"], list(row["charge_ids"]), row["total_charge"]),
         edits=[Finding(**e) for e in _load(row["edits"])], submission_id=row["submission_id"],
         payer_claim_control_number=row["payer_claim_control_number"], total_paid=row["total_paid"],
         adjudication=None if row["adjudication"] is None else _ADJUDICATION.validate_json(row["adjudication"]),
@@ -166,7 +194,9 @@ def _columns(c: Claim) -> list[Any]:
         "coverage_rank": c.coverage_rank, "origin": c.origin, "origin_claim_id": c.origin_claim_id,
         "frequency": c.frequency, "state": c.state, "encounter_revision": c.encounter_revision,
         "charge_ids": c.charge_ids, "total_charge": c.total_charge,
-        "doc": c.draft.model_dump_json(), "edits": _json([asdict(f) for f in c.edits]),
+        # A draft read and not replaced is written back as read (StoredDraft), not dumped again.
+        "doc": c.content.text if isinstance(c.content, StoredDraft) else c.content.model_dump_json(),
+        "edits": _json([asdict(f) for f in c.edits]),
         "submission_id": c.submission_id, "payer_claim_control_number": c.payer_claim_control_number,
         "total_paid": c.total_paid,
         "adjudication": None if c.adjudication is None else c.adjudication.model_dump_json(),
@@ -225,7 +255,8 @@ class ClaimsStore:
         self._payers: dict[str, PayerConfig | None] = {}
         self._fees: dict[str, FeeSchedule] = {}
         self._quarters: dict[str, list[str]] | None = None
-        self._charges: dict[str, asyncpg.Record] = {}
+        # The charges read (or, in a unit, saved), by id; None: not stored (as of the read).
+        self._charges: dict[str, StoredCharge | None] = {}
 
     async def upsert_payers(self, payers: Sequence[PayerConfig], now: datetime) -> int:
         self._payers.clear()
@@ -248,18 +279,30 @@ class ClaimsStore:
 
     async def get_payer(self, payer_id: str) -> PayerConfig | None:
         """The payer, read with its fee schedule (a claim needs both) in one statement."""
-        if payer_id not in self._payers:
-            rows = await self.conn.fetch(
-                "SELECT p.*, f.procedure_code, f.modifier, f.allowed_amount, f.effective_date"
-                " FROM payers p LEFT JOIN fee_schedule f ON f.payer_id = p.payer_id WHERE p.payer_id = $1", payer_id)
-            self._payers[payer_id] = None if not rows else PayerConfig(
-                rows[0]["payer_id"], rows[0]["name"], rows[0]["claim_filing_indicator"], rows[0]["bill_hold_days"],
-                rows[0]["timely_filing_days"], rows[0]["follow_up_days"], rows[0]["fee_schedule"])
-            if rows:
+        await self.load_payers([payer_id])
+        return self._payers[payer_id]
+
+    async def load_payers(self, payer_ids: Sequence[str]) -> None:
+        """Read the payers not read yet, each with its fee schedule, in one statement."""
+        unread = [p for p in dict.fromkeys(payer_ids) if p not in self._payers]
+        if not unread:
+            return
+        rows = await self.conn.fetch(
+            "SELECT p.*, f.procedure_code, f.modifier, f.allowed_amount, f.effective_date"
+            " FROM payers p LEFT JOIN fee_schedule f ON f.payer_id = p.payer_id WHERE p.payer_id = ANY($1)", unread)
+        by_payer: dict[str, list[asyncpg.Record]] = {}
+        for r in rows:
+            by_payer.setdefault(r["payer_id"], []).append(r)
+        for payer_id in unread:
+            found = by_payer.get(payer_id)
+            self._payers[payer_id] = None if not found else PayerConfig(
+                found[0]["payer_id"], found[0]["name"], found[0]["claim_filing_indicator"],
+                found[0]["bill_hold_days"], found[0]["timely_filing_days"], found[0]["follow_up_days"],
+                found[0]["fee_schedule"])
+            if found:
                 self._fees[payer_id] = FeeSchedule([
                     FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])
-                    for r in rows if r["procedure_code"] is not None])
-        return self._payers[payer_id]
+                    for r in found if r["procedure_code"] is not None])
 
     async def list_payers(self) -> list[dict[str, Any]]:
         rows = await self.conn.fetch(
@@ -369,22 +412,24 @@ class ClaimsStore:
         done = await self.conn.execute("UPDATE charges SET reversed = true WHERE charge_id = $1", charge_id)
         return str(done) != "UPDATE 0"
 
-    async def _charge_rows(self, charge_ids: Sequence[str]) -> list[asyncpg.Record]:
+    async def _charge_rows(self, charge_ids: Sequence[str]) -> list[StoredCharge]:
         """The stored charges among these ids; an encounter's are read once (missing, then lines)."""
-        unread = [c for c in charge_ids if c not in self._charges]
+        unread = [c for c in dict.fromkeys(charge_ids) if c not in self._charges]
         if unread:
             rows = await self.conn.fetch("SELECT charge_id, reversed, line::text AS line FROM charges"
                                          " WHERE charge_id = ANY($1)", unread)
-            self._charges.update((r["charge_id"], r) for r in rows)
-        return [self._charges[c] for c in charge_ids if c in self._charges]
+            self._charges.update(dict.fromkeys(unread))
+            self._charges.update((r["charge_id"], StoredCharge(r["charge_id"], r["reversed"], r["line"]))
+                                 for r in rows)
+        return [row for row in map(self._charges.get, charge_ids) if row is not None]
 
     async def charge_lines(self, charge_ids: Sequence[str]) -> dict[str, PostedCharge]:
         """Posted, not reversed lines by charge id."""
-        return {r["charge_id"]: PostedCharge.from_event(_model(ChargePosted, r["line"]))
-                for r in await self._charge_rows(charge_ids) if not r["reversed"]}
+        return {r.charge_id: PostedCharge.from_event(r.event()) for r in await self._charge_rows(charge_ids)
+                if not r.reversed}
 
     async def missing_charges(self, charge_ids: Sequence[str]) -> list[str]:
-        have = {r["charge_id"] for r in await self._charge_rows(charge_ids)}
+        have = {r.charge_id for r in await self._charge_rows(charge_ids)}
         return [c for c in charge_ids if c not in have]
 
     async def save_encounter(self, ready: EncounterReadyToBill, released_at: datetime,
@@ -435,28 +480,37 @@ class ClaimsStore:
     async def save_claim(self, c: Claim) -> None:
         await self.save_claims([(c, ())])
 
+    def _claim(self, row: asyncpg.Record, *, locked: bool) -> Claim:
+        """A claim as read (`locked`: FOR UPDATE, by this transaction)."""
+        return _claim(row)
+
     async def claims_for_update(self, claim_ids: Sequence[str]) -> dict[str, Claim]:
         """The claims by id, locked (in claim id order, as every batch of this module locks them)."""
         rows = await self.conn.fetch(
             f"SELECT {CLAIM_SELECT} FROM claims WHERE claim_id = ANY($1) ORDER BY claim_id FOR UPDATE",
             list(claim_ids))
-        return {r["claim_id"]: _claim(r) for r in rows}
+        return {r["claim_id"]: self._claim(r, locked=True) for r in rows}
 
     async def get_claim(self, claim_id: str, lock: bool = True) -> Claim | None:
         row = await self.conn.fetchrow(
             f"SELECT {CLAIM_SELECT} FROM claims WHERE claim_id = $1" + (" FOR UPDATE" if lock else ""), claim_id)
-        return _claim(row) if row else None
+        return self._claim(row, locked=lock) if row else None
 
     async def claims_of_encounter(self, encounter_id: str) -> list[Claim]:
         rows = await self.conn.fetch(
             f"SELECT {CLAIM_SELECT} FROM claims WHERE encounter_id = $1 ORDER BY created_at, claim_id FOR UPDATE",
             encounter_id)
-        return [_claim(r) for r in rows]
+        return [self._claim(r, locked=True) for r in rows]
 
     async def family(self, family_id: str) -> list[Claim]:
+        return await self.families([family_id])
+
+    async def families(self, family_ids: Sequence[str]) -> list[Claim]:
+        """The claims of these families (not locked), each family's in creation order."""
         rows = await self.conn.fetch(
-            f"SELECT {CLAIM_SELECT} FROM claims WHERE claim_family_id = $1 ORDER BY created_at, claim_id", family_id)
-        return [_claim(r) for r in rows]
+            f"SELECT {CLAIM_SELECT} FROM claims WHERE claim_family_id = ANY($1)"
+            " ORDER BY claim_family_id, created_at, claim_id", list(family_ids))
+        return [self._claim(r, locked=False) for r in rows]
 
     async def find_claim_id(self, ident: str) -> str | None:
         """A claim id, a claim family id or a submission id -> a claim id."""
@@ -484,16 +538,11 @@ class ClaimsStore:
                            exclude_family: str) -> frozenset[LineKey]:
         """Lines on other live claims of the same patient account and payer (for the duplicate edit)."""
         rows = await self.conn.fetch(
-            "SELECT doc FROM claims WHERE patient_account_id = $1 AND payer_id = $2 AND claim_family_id <> $3"
-            " AND frequency = '1' AND state NOT IN ('rejected', 'held', 'created', 'corrected', 'voided')",
-            patient_account_id, payer_id, exclude_family,
+            "SELECT doc->'lines' AS lines FROM claims WHERE patient_account_id = $1 AND payer_id = $2"
+            " AND claim_family_id <> $3 AND frequency = '1' AND state <> ALL($4)",
+            patient_account_id, payer_id, exclude_family, list(NOT_BILLED_STATES),
         )
-        keys: set[LineKey] = set()
-        for r in rows:
-            for line in _load(r["doc"])["lines"]:
-                when = date.fromisoformat(line["service_date"])
-                keys.add(LineKey(line["procedure_code"], tuple(line["modifiers"]), when))
-        return frozenset(keys)
+        return frozenset(key for r in rows for key in _line_keys(r["lines"]))
 
     async def add_history(self, claim_id: str, family_id: str, trigger: str, from_state: str | None,
                           to_state: str | None, event_type: str | None, at: datetime, *, refused: bool = False,
@@ -655,3 +704,267 @@ class ClaimsStore:
 
     async def audit(self, *, actor: str, action: str, subject: str, reason: str, details: dict[str, Any]) -> None:
         await audit.record(self.conn, actor=actor, action=action, subject=subject, reason=reason, details=details)
+
+
+@dataclass(frozen=True)
+class _AccountClaim:
+    """What the duplicate edit reads of a stored claim of a patient account."""
+
+    claim_id: str
+    claim_family_id: str
+    payer_id: str
+    frequency: str
+    state: str
+    lines: list[LineKey]
+
+
+def _bills(claim: _AccountClaim | Claim, payer_id: str, exclude_family: str) -> bool:
+    """Does the claim bill its lines to this payer outside this family (billed_lines' filter)?"""
+    return (claim.payer_id == payer_id and claim.claim_family_id != exclude_family and claim.frequency == "1"
+            and claim.state not in NOT_BILLED_STATES)
+
+
+class ClaimsUnit(ClaimsStore):
+    """The claims store of one consumer transaction (services/claims/service/unit.py): an identity
+    map of the claims, encounters and charges it reads, and its writes buffered, then written
+    by `flush` in one statement per table (before the commit, and before any read that
+    depends on them).
+
+    Every claim read or saved here is kept by id: the same object for every handler of the
+    transaction, validated once; claims locked (FOR UPDATE) are noted so that a locking read of
+    one read unlocked reads it again. Encounters are locked in id order (`lock_encounters`), and
+    a release is decided on the locked row: written at `flush` (an insert that finds the row
+    inserted meanwhile fails the transaction, to be retried on a fresh read). Families and
+    patient accounts read whole (`load_families`, `load_accounts`) answer `family` and the
+    duplicate edit's `billed_lines` from here, overlaid with this transaction's own claims; a
+    family or an account not read whole is read from the database after a `flush`, as the
+    plain store reads it."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        super().__init__(conn)
+        self._claims: dict[str, Claim] = {}
+        self._locked: set[str] = set()
+        self._families: set[str] = set()
+        self._accounts: dict[str, list[_AccountClaim]] = {}
+        # Encounters locked by this transaction; None: not stored when locked.
+        self._encounters: dict[str, EncounterRow | None] = {}
+        self._stored: set[str] = set()  # of those, the ones that have a row (an update, not an insert)
+        self._released: dict[str, datetime] = {}  # encounters with a release to write: when released
+        self._assembled: set[str] = set()  # encounters with an assembled revision to write
+        self._new_charges: list[tuple[StoredCharge, str]] = []  # with the encounter id
+        self._saves: dict[str, bool] = {}  # claims to write: True to insert
+        self._history: list[tuple[str, str, HistoryRow]] = []
+        self._dropped: set[str] = set()  # claims whose pending submissions to delete
+        self._submissions: list[tuple[str, str, str, datetime]] = []
+
+    # --- reads ----------------------------------------------------------------------------------
+
+    def _claim(self, row: asyncpg.Record, *, locked: bool) -> Claim:
+        claim_id = row["claim_id"]
+        kept = self._claims.get(claim_id)
+        if kept is not None and (claim_id in self._locked or not locked):
+            return kept
+        claim = self._claims[claim_id] = _claim(row)
+        if locked:
+            self._locked.add(claim_id)
+        return claim
+
+    async def get_claim(self, claim_id: str, lock: bool = True) -> Claim | None:
+        kept = self._claims.get(claim_id)
+        if kept is not None and (claim_id in self._locked or not lock):
+            return kept
+        return await super().get_claim(claim_id, lock)
+
+    async def claims_for_update(self, claim_ids: Sequence[str]) -> dict[str, Claim]:
+        unlocked = [c for c in dict.fromkeys(claim_ids) if c not in self._locked]
+        if unlocked:
+            await super().claims_for_update(unlocked)
+        return {c: self._claims[c] for c in claim_ids if c in self._locked}
+
+    async def claims_of_encounter(self, encounter_id: str) -> list[Claim]:
+        await self.flush()
+        return await super().claims_of_encounter(encounter_id)
+
+    async def family(self, family_id: str) -> list[Claim]:
+        if family_id not in self._families:
+            await self.load_families([family_id])
+        return sorted((c for c in self._claims.values() if c.claim_family_id == family_id),
+                      key=lambda c: (c.created_at, c.claim_id))
+
+    async def load_families(self, family_ids: Sequence[str]) -> None:
+        """Read the claims of these families (not locked) into the map, in one statement."""
+        unread = [f for f in dict.fromkeys(family_ids) if f not in self._families]
+        if unread:
+            await self.flush()
+            await super().families(unread)
+            self._families.update(unread)
+
+    async def load_accounts(self, patient_account_ids: Sequence[str]) -> None:
+        """Read what the duplicate edit needs of the claims of these patient accounts, in one statement."""
+        unread = [a for a in dict.fromkeys(patient_account_ids) if a not in self._accounts]
+        if not unread:
+            return
+        await self.flush()
+        rows = await self.conn.fetch(
+            "SELECT claim_id, claim_family_id, patient_account_id, payer_id, frequency, state, doc->'lines' AS lines"
+            " FROM claims WHERE patient_account_id = ANY($1)", unread)
+        self._accounts.update((a, []) for a in unread)
+        for r in rows:
+            self._accounts[r["patient_account_id"]].append(_AccountClaim(
+                r["claim_id"], r["claim_family_id"], r["payer_id"], r["frequency"], r["state"],
+                _line_keys(r["lines"])))
+
+    async def billed_lines(self, patient_account_id: str, payer_id: str,
+                           exclude_family: str) -> frozenset[LineKey]:
+        stored = self._accounts.get(patient_account_id)
+        if stored is None:
+            await self.flush()
+            return await super().billed_lines(patient_account_id, payer_id, exclude_family)
+        # The claims of this transaction as it left them, then the others as read.
+        keys = {LineKey(line.procedure_code, tuple(line.modifiers), line.service_date)
+                for c in self._claims.values() if c.patient_account_id == patient_account_id
+                and _bills(c, payer_id, exclude_family) for line in c.draft.lines}
+        keys.update(key for c in stored if c.claim_id not in self._claims and _bills(c, payer_id, exclude_family)
+                    for key in c.lines)
+        return frozenset(keys)
+
+    async def history(self, family_id: str) -> list[HistoryEntry]:
+        await self.flush()
+        return await super().history(family_id)
+
+    async def load_charges(self, charge_ids: Sequence[str]) -> None:
+        await self._charge_rows(charge_ids)
+
+    async def lock_encounters(self, encounter_ids: Sequence[str]) -> None:
+        """Lock the encounters not locked yet, in id order, in one statement."""
+        unlocked = sorted(e for e in set(encounter_ids) if e not in self._encounters)
+        if not unlocked:
+            return
+        rows = await self.conn.fetch(
+            "SELECT encounter_id, patient_account_id, revision, ready::text AS ready, assemble_after,"
+            " assembled_revision FROM encounters WHERE encounter_id = ANY($1) ORDER BY encounter_id FOR UPDATE",
+            unlocked)
+        self._encounters.update(dict.fromkeys(unlocked))
+        self._encounters.update((r["encounter_id"], _encounter(r)) for r in rows)
+        self._stored.update(r["encounter_id"] for r in rows)
+
+    async def get_encounter(self, encounter_id: str, lock: bool = False) -> EncounterRow | None:
+        if lock:
+            await self.lock_encounters([encounter_id])
+        if encounter_id in self._encounters:
+            return self._encounters[encounter_id]
+        return await super().get_encounter(encounter_id)
+
+    # --- writes, buffered -------------------------------------------------------------------------
+
+    async def save_encounter(self, ready: EncounterReadyToBill, released_at: datetime,
+                             assemble_after: datetime) -> EncounterRow | None:
+        await self.lock_encounters([ready.encounter_id])
+        now = self._encounters[ready.encounter_id]
+        if now is not None and now.revision >= ready.revision:
+            return None
+        row = self._encounters[ready.encounter_id] = EncounterRow(
+            ready.encounter_id, ready.patient_account_id, ready.revision, ready, assemble_after,
+            now.assembled_revision if now is not None else 0)
+        self._released[ready.encounter_id] = released_at
+        return row
+
+    async def mark_assembled(self, encounter_id: str, revision: int) -> None:
+        await self.lock_encounters([encounter_id])
+        row = self._encounters[encounter_id]
+        if row is not None:
+            self._encounters[encounter_id] = dataclasses.replace(row, assembled_revision=revision)
+            self._assembled.add(encounter_id)
+
+    async def save_charge(self, charge: ChargePosted) -> None:
+        await self._charge_rows([charge.charge_id])
+        if self._charges[charge.charge_id] is None:  # stored already: as the plain store, nothing to do
+            stored = self._charges[charge.charge_id] = StoredCharge(
+                charge.charge_id, False, charge.model_dump_json(), charge)
+            self._new_charges.append((stored, charge.encounter_id))
+
+    async def reverse_charge(self, charge_id: str) -> bool:
+        await self.flush()
+        return await super().reverse_charge(charge_id)
+
+    async def save_claims(self, claims: Sequence[tuple[Claim, Sequence[HistoryRow]]], *, new: bool = False) -> None:
+        for claim, rows in claims:
+            self._claims[claim.claim_id] = claim
+            self._locked.add(claim.claim_id)  # ours: created here, or saved after a locking read
+            self._saves.setdefault(claim.claim_id, new)
+            self._history.extend((claim.claim_id, claim.claim_family_id, row) for row in rows)
+
+    async def add_history_rows(self, rows: Sequence[tuple[str, str, HistoryRow]]) -> None:
+        self._history.extend(rows)
+
+    async def add_submission(self, submission_id: str, claim_id: str, frequency: str, now: datetime) -> None:
+        self._submissions.append((submission_id, claim_id, frequency, now))
+
+    async def drop_pending(self, claim_id: str) -> None:
+        self._submissions = [s for s in self._submissions if s[1] != claim_id]
+        self._dropped.add(claim_id)
+
+    async def flush(self) -> None:
+        """Write what is buffered, one statement per table (what has nothing to write sends nothing)."""
+        await self._write_charges()
+        await self._write_encounters()
+        saves, self._saves = self._saves, {}
+        for new in (True, False):
+            rows = [_columns(self._claims[c]) for c, is_new in saves.items() if is_new is new]
+            if rows:
+                await self.conn.executemany(_INSERT_CLAIM if new else _UPDATE_CLAIM, rows)
+        history, self._history = self._history, []
+        await super().add_history_rows(history)
+        dropped, self._dropped = self._dropped, set()
+        if dropped:
+            await self.conn.execute("DELETE FROM submissions WHERE claim_id = ANY($1) AND status = 'pending'",
+                                    list(dropped))
+        submissions, self._submissions = self._submissions, []
+        if submissions:
+            await self.conn.execute(
+                "INSERT INTO submissions (submission_id, claim_id, frequency, status, queued_at)"
+                " SELECT s, c, f, 'pending', q FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[])"
+                " WITH ORDINALITY AS u(s, c, f, q, n) ORDER BY u.n",
+                *map(list, zip(*submissions, strict=True)))
+
+    async def _write_charges(self) -> None:
+        new, self._new_charges = self._new_charges, []
+        if new:
+            await self.conn.execute(
+                "INSERT INTO charges (charge_id, encounter_id, line) SELECT c, e, l::jsonb"
+                " FROM unnest($1::text[], $2::text[], $3::text[]) AS u(c, e, l) ON CONFLICT (charge_id) DO NOTHING",
+                [c.charge_id for c, _ in new], [e for _, e in new], [c.line for c, _ in new])
+
+    async def _write_encounters(self) -> None:
+        written = list(self._released) + [e for e in self._assembled if e not in self._released]
+        released, self._released, self._assembled = self._released, {}, set()
+        rows = [row for row in map(self._encounters.get, written) if row is not None]
+        inserts = [r for r in rows if r.encounter_id not in self._stored]
+        updates = [r for r in rows if r.encounter_id in self._stored]
+        if inserts:
+            inserted = await self.conn.fetch(
+                "INSERT INTO encounters (encounter_id, patient_account_id, revision, ready, released_at,"
+                " assemble_after, assembled_revision) SELECT i, p, r, j::jsonb, ra, aa, ar FROM unnest($1::text[],"
+                " $2::text[], $3::int[], $4::text[], $5::timestamptz[], $6::timestamptz[], $7::int[])"
+                " AS u(i, p, r, j, ra, aa, ar) ON CONFLICT (encounter_id) DO NOTHING RETURNING encounter_id",
+                [r.encounter_id for r in inserts], [r.patient_account_id for r in inserts],
+                [r.revision for r in inserts], [r.ready.model_dump_json() for r in inserts],
+                [released[r.encounter_id] for r in inserts], [r.assemble_after for r in inserts],
+                [r.assembled_revision for r in inserts])
+            if len(inserted) != len(inserts):
+                # Stored by another transaction since the lock found none: decided on a stale read.
+                raise TransientError("an encounter was released concurrently")
+            self._stored.update(r.encounter_id for r in inserts)
+        if updates:
+            # A release writes the row (not its patient account, as the plain store's upsert);
+            # an assembly alone writes its assembled revision.
+            fresh = [r if r.encounter_id in released else None for r in updates]
+            await self.conn.execute(
+                "UPDATE encounters e SET revision = coalesce(u.r, e.revision), ready = coalesce(u.j::jsonb, e.ready),"
+                " released_at = coalesce(u.ra, e.released_at), assemble_after = coalesce(u.aa, e.assemble_after),"
+                " assembled_revision = u.ar FROM unnest($1::text[], $2::int[], $3::text[], $4::timestamptz[],"
+                " $5::timestamptz[], $6::int[]) AS u(i, r, j, ra, aa, ar) WHERE e.encounter_id = u.i",
+                [r.encounter_id for r in updates], [f and f.revision for f in fresh],
+                [f and f.ready.model_dump_json() for f in fresh],
+                [released.get(r.encounter_id) for r in updates], [f and f.assemble_after for f in fresh],
+                [r.assembled_revision for r in updates])

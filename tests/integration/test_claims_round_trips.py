@@ -22,13 +22,17 @@ from schemas import charges as ch
 from schemas import remits as rm
 from services.chassis import migrations
 from services.chassis.clearinghouse import ExchangeFile
+from services.chassis.clock import FixedClock
+from services.chassis.consumer import EventConsumer, Outcome
 from services.chassis.db import create_pool
+from services.chassis.kafka import Publisher
+from services.chassis.metrics import Metrics
 from services.chassis.settings import Settings
 from services.claims.app import DEFINITION
 from services.claims.domain.claim import Claim
 from services.claims.service import acknowledgments, adjudication, assembly, operator, submission
 from services.claims.store import ClaimsStore
-from tests.support.counting import Counting
+from tests.support.counting import Counting, CountingPool, as_record
 from tests.support.testsvc import example
 
 pytestmark = pytest.mark.integration
@@ -57,9 +61,8 @@ async def counted(pool: asyncpg.Pool, work: Any) -> int:
         return counting.sent
 
 
-async def assembled(pool: asyncpg.Pool) -> tuple[int, int]:
-    """(statements of the two ChargePosted, of the EncounterReadyToBill as its handler applies it)."""
-    tag = uuid.uuid4().hex[:10]
+def encounter_events(tag: str) -> tuple[ch.ChargePosted, ch.ChargePosted, ch.EncounterReadyToBill]:
+    """An encounter's two ChargePosted and its EncounterReadyToBill."""
     first = cast(ch.ChargePosted, example("rcm.charges.ChargePosted.v1", encounter_id=f"enc_{tag}",
                                           charge_id=f"chg_{tag}1", patient_account_id=f"PA-{tag}",
                                           idempotency_key=f"t:{tag}1", service_date=DOS))
@@ -70,6 +73,12 @@ async def assembled(pool: asyncpg.Pool) -> tuple[int, int]:
     ready = cast(ch.EncounterReadyToBill, example(
         "rcm.charges.EncounterReadyToBill.v1", encounter_id=f"enc_{tag}", patient_account_id=f"PA-{tag}",
         charge_ids=[first.charge_id, second.charge_id]))
+    return first, second, ready
+
+
+async def assembled(pool: asyncpg.Pool) -> tuple[int, int]:
+    """(statements of the two ChargePosted, of the EncounterReadyToBill as its handler applies it)."""
+    first, second, ready = encounter_events(uuid.uuid4().hex[:10])
 
     async def charges(db: ClaimsStore) -> None:
         await assembly.record_charge(db, first)
@@ -164,4 +173,53 @@ async def test_round_trips_per_path(pool: asyncpg.Pool) -> None:
         "2 x ChargePosted": 2, "EncounterReadyToBill": 9, "837P batch of 1 claim": 8,
         "837P batch of 3 claims": 8, "999 of 1 claim": 5, "999 of 3 claims": 5, "277CA of 1 claim": 6,
         "277CA of 3 claims": 6, "ClaimPaymentPosted (secondary billed)": 12,
+    }
+
+
+async def batch(platform: Settings, pool: asyncpg.Pool, events: list[Any]) -> int:
+    """Statements of one batch of the events through the claims consumer (all applied)."""
+    counting = CountingPool(pool)
+    consumer = EventConsumer(
+        service="claims", settings=platform, clock=FixedClock(NOW), pool=cast(asyncpg.Pool, counting),
+        publisher=cast(Publisher, None), metrics=Metrics(), handlers=DEFINITION.handlers,
+        park_keys=DEFINITION.park_keys, units=DEFINITION.units, record_spans=False)
+    outcomes = await consumer.process_batch([as_record(platform, e, "test-claims") for e in events])
+    assert outcomes == [Outcome.APPLIED] * len(events)
+    return counting.sent
+
+
+async def test_statements_per_batch_do_not_grow_with_its_events(platform: Settings, pool: asyncpg.Pool) -> None:
+    """Batches through the consumer: the charges of 1 and of 4 encounters, their releases (a claim
+    each, scrubbed and queued), then payments of 1 and of 3 of those claims (each closes it and
+    bills the secondary payer): what a batch costs does not depend on how many events it has."""
+    counts: dict[str, int] = {}
+    ours: list[str] = []
+    for n in (1, 4):
+        stories = [encounter_events(uuid.uuid4().hex[:10]) for _ in range(n)]
+        counts[f"{2 * n} x ChargePosted"] = await batch(platform, pool, [c for s in stories for c in s[:2]])
+        counts[f"{n} x EncounterReadyToBill"] = await batch(platform, pool, [s[2] for s in stories])
+        ours += [s[2].encounter_id for s in stories]
+    _, sent = await submitted_file(pool)
+    await ack_file(pool, x999.write_999(acknowledge_interchange(read_interchange(sent)), params(8)))
+    claims = [c for c in await claims_of(pool, "submitted") if c.encounter_id in ours]
+    assert len(claims) == 5
+    await ack_file(pool, accepted_277ca(claims))
+    accepted = [c for c in await claims_of(pool, "accepted") if c.encounter_id in ours]
+    counts["1 x ClaimPaymentPosted"] = await batch(platform, pool, [paid(accepted[0])])
+    counts["3 x ClaimPaymentPosted"] = await batch(platform, pool, [paid(c) for c in accepted[1:4]])
+    async with pool.acquire() as conn:
+        states = await conn.fetch("SELECT coverage_rank, state, count(*) FROM claims WHERE encounter_id = ANY($1)"
+                                  " GROUP BY 1, 2 ORDER BY 1, 2", ours)
+    assert [tuple(r) for r in states] == [(1, "accepted", 1), (1, "closed", 4), (2, "ready", 4)]
+    print(json.dumps(counts))
+    # Before the unit of work (main at 20b49f9): 5, 10, 11, 34, 11, 29: each charge its INSERT,
+    # each release 8 (its charges, payer, upsert, the duplicate edit's read, the code-set quarters,
+    # the claim, its submission, assembled), each payment 9. Now per batch: the inbox, the park
+    # keys (ChargePosted), what the unit reads (charges; payers, encounters locked, the patient
+    # accounts' claims, the quarters; claims locked, their families) and one statement per table
+    # it writes (charges; encounters, claims inserted and updated, history, submissions), and
+    # the outbox rows.
+    assert counts == {
+        "2 x ChargePosted": 5, "1 x EncounterReadyToBill": 11, "8 x ChargePosted": 5, "4 x EncounterReadyToBill": 11,
+        "1 x ClaimPaymentPosted": 11, "3 x ClaimPaymentPosted": 11,
     }

@@ -19,7 +19,7 @@ from schemas import remits as rm
 from schemas.base import Event
 from schemas.claims import CoverageRank
 from schemas.common import Frequency, PayerRef
-from services.claims.domain.model import ClaimDraft
+from services.claims.domain.model import ClaimDraft, StoredDraft
 from services.claims.domain.scrubber import Finding
 from services.claims.domain.states import State, Transition, Trigger, payer_adjudicated, transition
 from services.claims.domain.x837 import line_control_number
@@ -77,7 +77,8 @@ class Claim:
     origin_claim_id: str | None
     state: State
     encounter_revision: int
-    draft: ClaimDraft
+    content: ClaimDraft | StoredDraft
+    """What the 837P is built from (`draft`): as built, or as stored (validated on first use)."""
     edits: list[Finding]
     submission_id: str | None
     payer_claim_control_number: str | None
@@ -99,7 +100,7 @@ class Claim:
             claim_id=claim_id, claim_family_id=family_id, encounter_id=draft.encounter_id,
             patient_account_id=draft.patient_account_id, payer_id=payer.payer_id, payer_name=payer.payer_name,
             coverage_rank=coverage_rank(draft.coverage_rank), origin=origin, origin_claim_id=origin_claim_id,
-            state="created", encounter_revision=revision, draft=draft, edits=[], submission_id=None,
+            state="created", encounter_revision=revision, content=draft, edits=[], submission_id=None,
             payer_claim_control_number=None, total_paid=Decimal("0.00"), adjudication=None, follow_up_on=None,
             timely_filing_deadline=(draft.first_service_date + timedelta(days=timely_filing_days)
                                     if timely_filing_days is not None else None),
@@ -123,12 +124,22 @@ class Claim:
         return FREQUENCY[self.origin]
 
     @property
+    def draft(self) -> ClaimDraft:
+        return self.content.draft() if isinstance(self.content, StoredDraft) else self.content
+
+    @draft.setter
+    def draft(self, draft: ClaimDraft) -> None:
+        self.content = draft
+
+    @property
     def charge_ids(self) -> list[str]:
-        return [line.charge_id for line in self.draft.lines]
+        if isinstance(self.content, StoredDraft):
+            return self.content.charge_ids
+        return [line.charge_id for line in self.content.lines]
 
     @property
     def total_charge(self) -> Decimal:
-        return self.draft.total_charge
+        return self.content.total_charge
 
     @property
     def payer(self) -> PayerRef:

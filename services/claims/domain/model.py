@@ -13,7 +13,7 @@ from schemas.intake import NdcUnit
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class DraftLine(_Model):
@@ -94,3 +94,24 @@ class ClaimDraft(_Model):
         if any(c.qmb for c in covs):
             return "qmb", None
         return None
+
+
+class StoredDraft:
+    """A claim's draft as stored (its JSON text and the columns derived from it), validated on
+    first use only: a pass that moves a claim without reading its content (an acknowledgment) never
+    validates it, and a claim whose content did not change is written back with the same text,
+    not dumped again. A draft is never changed in place (the models are frozen): new content is a
+    new draft (`Claim.draft = ...`)."""
+
+    __slots__ = ("_draft", "charge_ids", "text", "total_charge")
+
+    def __init__(self, text: str, charge_ids: list[str], total_charge: Decimal) -> None:
+        self.text = text
+        self.charge_ids = charge_ids
+        self.total_charge = total_charge
+        self._draft: ClaimDraft | None = None
+
+    def draft(self) -> ClaimDraft:
+        if self._draft is None:
+            self._draft = ClaimDraft.model_validate_json(self.text)
+        return self._draft
