@@ -424,9 +424,10 @@ class ClaimsStore:
         return [row for row in map(self._charges.get, charge_ids) if row is not None]
 
     async def charge_lines(self, charge_ids: Sequence[str]) -> dict[str, PostedCharge]:
-        """Posted, not reversed lines by charge id."""
+        """Posted, not reversed professional lines by charge id. Institutional lines (the facility's
+        claim, 837I) stay in the projection, unbilled, until claims assembles institutional claims."""
         return {r.charge_id: PostedCharge.from_event(r.event()) for r in await self._charge_rows(charge_ids)
-                if not r.reversed}
+                if not r.reversed and r.event().claim_type == "professional"}
 
     async def missing_charges(self, charge_ids: Sequence[str]) -> list[str]:
         have = {r.charge_id for r in await self._charge_rows(charge_ids)}

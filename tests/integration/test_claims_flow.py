@@ -274,6 +274,29 @@ def payment(
     )
 
 
+async def test_facility_lines_wait_for_the_837i_while_the_professional_claim_goes_out(
+    platform: Settings, claims: Runtime, payers: None
+) -> None:
+    """An encounter billing both claims: its professional line goes on the 837P alone; its
+    institutional line stays in the projection, on no claim, until claims assembles 837Is (the
+    audit shows it unclaimed meanwhile)."""
+    institutional = {**ex.INSTITUTIONAL, "type_of_bill": "13", "statement_from": DOS, "statement_through": DOS,
+                     "admission_hour": None, "admission_type": None, "admission_source": None,
+                     "discharge_hour": None, "principal_procedure": None, "occurrence_codes": [], "value_codes": []}
+    facility_line = {"claim_type": "institutional", "procedure_code": None, "modifiers": [], "revenue_code": "0450",
+                     "description": "Emergency room"}
+    enc, charge_ids = await post_encounter(platform, coverages=1, second_line=facility_line,
+                                           encounter={"bills": "both", "institutional": institutional})
+    [created] = await wait_for(platform, enc, "ClaimCreated")
+    assert created["charge_ids"] == charge_ids[:1]
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    assert [line["charge_id"] for line in submitted["lines"]] == charge_ids[:1]
+    assert submitted["total_charge"] == "150.00"
+    assert pyx12_validate(await outbound_text(platform, submitted)) == []
+    waiting = "SELECT count(*) FROM charges WHERE charge_id = $1 AND NOT reversed"
+    assert await count(platform, "claims", waiting, charge_ids[1]) == 1
+
+
 async def test_posted_encounter_becomes_clean_837p_then_accepted(
     platform: Settings, claims: Runtime, payers: None, cli_env: None
 ) -> None:

@@ -49,6 +49,9 @@ class PostedCharge:
 
     @classmethod
     def from_event(cls, charge: ChargePosted) -> PostedCharge:
+        """A professional line (the contract gives every one a procedure code)."""
+        if charge.procedure_code is None:
+            raise ValueError("a professional claim line needs a procedure code (an institutional line?)")
         return cls(
             charge_id=charge.charge_id, procedure_code=charge.procedure_code, modifiers=list(charge.modifiers),
             description=charge.description, revenue_code=charge.revenue_code, service_date=charge.service_date,

@@ -4,6 +4,7 @@ claim number a correction names)."""
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from functools import partial
 from typing import Literal
@@ -11,6 +12,7 @@ from typing import Literal
 from schemas.common import EncounterDetails, PayerRef
 from services.chassis.icd10cm import Editions, read_editions
 from services.chassis.ids import new_id
+from services.chassis.logs import ids
 from services.chassis.settings import get_settings
 from services.claims.domain.assembly import assemble
 from services.claims.domain.claim import Claim, Origin
@@ -20,6 +22,8 @@ from services.claims.domain.payers import FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import Finding, ScrubInput, holds, scrub
 from services.claims.service.transitions import Writes, new_submission_id
 from services.claims.store import ClaimsStore, EncounterRow
+
+log = logging.getLogger(__name__)
 
 
 def encounter_details(enc: EncounterRow) -> EncounterDetails:
@@ -33,6 +37,10 @@ async def fee_schedule(db: ClaimsStore, payer_id: str) -> FeeSchedule:
 
 async def drafts_for(db: ClaimsStore, enc: EncounterRow, rank: int = 1) -> list[ClaimDraft]:
     details = encounter_details(enc)
+    if details.bills != "professional" and rank == 1:
+        # Said once per assembly, never silently: the audit shows these charges unclaimed until then.
+        log.warning("the encounter's facility claim (837I) is not assembled yet: its institutional lines wait",
+                    extra=ids(encounter_id=enc.encounter_id))
     if len(details.coverages) < rank:
         return []
     lines = await db.charge_lines(enc.ready.charge_ids)
