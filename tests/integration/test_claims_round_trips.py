@@ -223,3 +223,13 @@ async def test_statements_per_batch_do_not_grow_with_its_events(platform: Settin
         "2 x ChargePosted": 5, "1 x EncounterReadyToBill": 11, "8 x ChargePosted": 5, "4 x EncounterReadyToBill": 11,
         "1 x ClaimPaymentPosted": 11, "3 x ClaimPaymentPosted": 11,
     }
+
+
+async def test_the_claims_of_patient_accounts_are_read_by_index_not_by_scanning_every_claim(
+        pool: asyncpg.Pool) -> None:
+    """The duplicate edit's read (ClaimsUnit.load_accounts) must not grow with the claims table."""
+    async with pool.acquire() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")  # a small table would be scanned anyway
+        plan = "\n".join(r[0] for r in await conn.fetch(
+            "EXPLAIN SELECT claim_id FROM claims WHERE patient_account_id = ANY($1::text[])", ["PA-1", "PA-2"]))
+    assert "claims_account" in plan, plan
