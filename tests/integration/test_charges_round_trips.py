@@ -9,22 +9,18 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
 import asyncpg
 import pytest
 from pydantic import BaseModel
 
-from schemas.envelope import Envelope
-from schemas.registry import encode, event_type_of, key_of, spec_for_model
 from services.charges.app import DEFINITION
 from services.chassis.clock import FixedClock
-from services.chassis.consumer import EventConsumer, Outcome
-from services.chassis.dlq import SourceRecord
+from services.chassis.consumer import Outcome
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
-from tests.support import intake
-from tests.support.counting import CountingPool
+from tests.support import batches, intake
 from tests.support.runtimes import running
 
 pytestmark = pytest.mark.integration
@@ -38,25 +34,9 @@ async def charges(platform: Settings) -> AsyncIterator[Runtime]:
         yield runtime
 
 
-def record(platform: Settings, event: BaseModel) -> SourceRecord:
-    """An intake record as the broker would hand it (key and ce_subject: its encounter)."""
-    envelope = Envelope.new(source="test-charges", type=event_type_of(event), subject=key_of(event),
-                            time=datetime.now(UTC))
-    return SourceRecord(topic=platform.topic(spec_for_model(type(event)).topic), partition=0, offset=0,
-                        key=key_of(event).encode(), value=encode(event), headers=envelope.to_headers())
-
-
 async def applied(platform: Settings, runtime: Runtime, events: list[BaseModel]) -> tuple[list[Outcome], int]:
     """The outcomes of one batch of the events, and the statements it sent."""
-    consumer = runtime.consumer
-    assert isinstance(consumer, EventConsumer)
-    real, counting = consumer.pool, CountingPool(consumer.pool)
-    consumer.pool = cast(asyncpg.Pool, counting)
-    try:
-        outcomes = await consumer.process_batch([record(platform, e) for e in events])
-    finally:
-        consumer.pool = real
-    return outcomes, counting.sent
+    return await batches.applied(platform, runtime, events, "test-charges")
 
 
 def charge_ids(tag: str, count: int) -> list[str]:

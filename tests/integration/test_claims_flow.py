@@ -283,8 +283,8 @@ async def test_facility_lines_wait_for_the_837i_while_the_professional_claim_goe
     institutional = {**ex.INSTITUTIONAL, "type_of_bill": "13", "statement_from": DOS, "statement_through": DOS,
                      "admission_hour": None, "admission_type": None, "admission_source": None,
                      "discharge_hour": None, "principal_procedure": None, "occurrence_codes": [], "value_codes": []}
-    facility_line = {"claim_type": "institutional", "procedure_code": None, "modifiers": [], "revenue_code": "0450",
-                     "description": "Emergency room"}
+    facility_line: dict[str, Any] = {"claim_type": "institutional", "procedure_code": None, "modifiers": [],
+                                     "revenue_code": "0450", "description": "Emergency room"}
     enc, charge_ids = await post_encounter(platform, coverages=1, second_line=facility_line,
                                            encounter={"bills": "both", "institutional": institutional})
     [created] = await wait_for(platform, enc, "ClaimCreated")

@@ -32,7 +32,8 @@ from services.claims.app import DEFINITION
 from services.claims.domain.claim import Claim
 from services.claims.service import acknowledgments, adjudication, assembly, operator, submission
 from services.claims.store import ClaimsStore
-from tests.support.counting import Counting, CountingPool, as_record
+from tests.support.batches import record
+from tests.support.counting import Counting, CountingPool
 from tests.support.testsvc import example
 
 pytestmark = pytest.mark.integration
@@ -183,7 +184,7 @@ async def batch(platform: Settings, pool: asyncpg.Pool, events: list[Any]) -> in
         service="claims", settings=platform, clock=FixedClock(NOW), pool=cast(asyncpg.Pool, counting),
         publisher=cast(Publisher, None), metrics=Metrics(), handlers=DEFINITION.handlers,
         park_keys=DEFINITION.park_keys, units=DEFINITION.units, record_spans=False)
-    outcomes = await consumer.process_batch([as_record(platform, e, "test-claims") for e in events])
+    outcomes = await consumer.process_batch([record(platform, e, "test-claims") for e in events])
     assert outcomes == [Outcome.APPLIED] * len(events)
     return counting.sent
 

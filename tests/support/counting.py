@@ -6,16 +6,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
-from pydantic import BaseModel
-
-from schemas.envelope import Envelope
-from schemas.registry import encode, event_type_of, key_of, spec_for_model
-from services.chassis.dlq import SourceRecord
-from services.chassis.settings import Settings
 
 
 class Counting:
@@ -66,10 +59,3 @@ class CountingPool:
             counting = Counting(conn)
             self._lent.append(counting)
             yield counting
-
-
-def as_record(platform: Settings, event: BaseModel, source: str) -> SourceRecord:
-    """The event as the broker would hand it to a consumer (key and ce_subject: its aggregate)."""
-    envelope = Envelope.new(source=source, type=event_type_of(event), subject=key_of(event), time=datetime.now(UTC))
-    return SourceRecord(topic=platform.topic(spec_for_model(type(event)).topic), partition=0, offset=0,
-                        key=key_of(event).encode(), value=encode(event), headers=envelope.to_headers())
