@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import signal
@@ -165,6 +166,11 @@ class Runtime:
         if topics:
             self.broker = self._build_broker([self.settings.topic(t) for t in topics])
             await self.broker.start()
+        if os.environ.get("RCM_SERVICE_PROCESS") == "1":
+            # What start-up built (modules, reference data, pools) lives as long as the process: out
+            # of the collector's sight, a collection walks only what the events make (remits' 835
+            # parse spent a quarter of its time in collections walking ~170k start-up objects).
+            gc.freeze()
         self.ready = True
         log.info("service ready", extra=ids(service=self.service))
 
