@@ -16,7 +16,7 @@ from pydantic import AwareDatetime, ConfigDict, Field, model_validator
 
 from schemas import examples as ex
 from schemas.base import Contract, Event, examples, rule
-from schemas.common import ClaimStatusCode, Frequency, PayerRef, Text30, Text80, Text200, Text500
+from schemas.common import ClaimStatusCode, ClaimType, Frequency, PayerRef, Text30, Text80, Text200, Text500
 from schemas.intake import DiagnosisPointer
 from schemas.types import (
     ClaimSubmissionId,
@@ -35,8 +35,17 @@ from schemas.types import (
     ProcedureCode,
     RevenueCode,
     TransactionSetControlNumber,
+    TypeOfBill,
     Units,
 )
+
+MAX_PROFESSIONAL_LINES = 50
+"""837P loop 2400 repeat; a professional encounter with more lines is split into claims of 50."""
+MAX_INSTITUTIONAL_LINES = 999
+"""837I loop 2400 repeat: a stay or an outpatient visit is one claim."""
+MAX_PROFESSIONAL_DIAGNOSES = 12
+MAX_INSTITUTIONAL_DIAGNOSES = 25
+"""The principal diagnosis (HI ABK) and 24 others (two HI ABF segments of 12)."""
 
 __all__ = [
     "AcknowledgmentCode",
@@ -94,9 +103,10 @@ class FailedEdit(Contract):
     source: Literal[
         "required-fields", "diagnosis-pointer", "icd10", "ncci-ptp", "mue", "age-sex",
         "duplicate", "timely-filing", "correction-reference", "payer-rule", "pos-component", "em-procedure",
+        "institutional",
     ]  # fmt: skip
     """Which rule set raised the edit (docs/claims.md lists each edit and its published source)."""
-    line_number: int | None = Field(default=None, ge=1, le=50)
+    line_number: int | None = Field(default=None, ge=1, le=MAX_INSTITUTIONAL_LINES)
     """The claim line concerned; absent for claim-level edits."""
 
 
@@ -144,8 +154,11 @@ class ClaimCreated(_ClaimEvent):
     """The claim this one follows from (primary claim for a secondary, replaced or voided
     claim); absent for an original."""
     frequency: Frequency
-    charge_ids: list[OpaqueId] = Field(min_length=1, max_length=50)
+    charge_ids: list[OpaqueId] = Field(min_length=1, max_length=MAX_INSTITUTIONAL_LINES)
+    """The posted charges the claim bills (an institutional line may sum several)."""
     total_charge: NonNegativeMoney
+    claim_type: ClaimType = "professional"
+    """professional: an 837P (CMS-1500); institutional: an 837I (UB-04), the facility's claim."""
     encounter_revision: int = Field(ge=1)
     """The EncounterReadyToBill revision the claim was built from."""
     created_at: AwareDatetime
@@ -222,12 +235,16 @@ class ClaimReleased(_ClaimEvent):
 class SubmittedLine(Contract):
     """A service line as sent in the 837P (loop 2400)."""
 
-    line_number: int = Field(ge=1, le=50)
+    line_number: int = Field(ge=1, le=MAX_INSTITUTIONAL_LINES)
     """LX01, 1..n in order."""
     line_control_number: LineControlNumber
     """REF*6R; payers echo it on the 835 line."""
     charge_id: OpaqueId
-    procedure_code: ProcedureCode
+    summed_charge_ids: list[OpaqueId] = Field(default_factory=list)
+    """Institutional lines only: the other posted charges this revenue-code line sums (room and
+    board days, an inpatient stay's supplies); `charge_id` is the first of them."""
+    procedure_code: ProcedureCode | None
+    """HCPCS/CPT (837P SV101, 837I SV202); null on an institutional line without one (room and board)."""
     modifiers: list[Modifier] = Field(default_factory=list, max_length=4)
     description: Text80 | None = None
     revenue_code: RevenueCode | None = None
@@ -236,8 +253,8 @@ class SubmittedLine(Contract):
     units: Units
     charge: NonNegativeMoney
     """SV102 line charge."""
-    diagnosis_pointers: list[DiagnosisPointer] = Field(min_length=1, max_length=4)
-    """Positions in the claim's `diagnoses`."""
+    diagnosis_pointers: list[DiagnosisPointer] = Field(max_length=4)
+    """Positions in the claim's `diagnoses`; professional lines only (at least one)."""
     expected_allowed: NonNegativeMoney | None = None
     """Contracted allowed amount from the payer's fee schedule; absent when none is loaded."""
 
@@ -310,7 +327,7 @@ _LINES: list[dict[str, Any]] = [
 
 
 class ClaimSubmitted(_ClaimEvent):
-    """The claim was sent to the clearinghouse in an 837P.
+    """The claim was sent to the clearinghouse in an 837P (professional) or an 837I (institutional).
 
     Emitted for every submission (original, resubmission, replacement, void, secondary):
     remits matches and judges remittances from this event alone.
@@ -354,11 +371,16 @@ class ClaimSubmitted(_ClaimEvent):
     required for frequency 7 and 8, absent for 1."""
     billing_provider_npi: Npi
     place_of_service: PlaceOfService
-    diagnoses: list[Icd10Code] = Field(min_length=1, max_length=12)
-    """HI: the first is principal (ABK), the rest ABF."""
+    diagnoses: list[Icd10Code] = Field(min_length=1, max_length=MAX_INSTITUTIONAL_DIAGNOSES)
+    """HI: the first is principal (ABK), the rest ABF; at most 12 on a professional claim."""
     total_charge: NonNegativeMoney
     """CLM02 = the sum of the line charges."""
-    lines: list[SubmittedLine] = Field(min_length=1, max_length=50)
+    claim_type: ClaimType = "professional"
+    """professional: an 837P; institutional: an 837I (revenue-code lines, a type of bill)."""
+    type_of_bill: TypeOfBill | None = None
+    """Institutional claims only (and required there): facility type and classification, CLM05-1;
+    the frequency digit is `frequency`."""
+    lines: list[SubmittedLine] = Field(min_length=1, max_length=MAX_INSTITUTIONAL_LINES)
     next_payer: NextPayer | None = None
     interchange: InterchangeControl
     submitted_at: AwareDatetime
@@ -380,9 +402,28 @@ class ClaimSubmitted(_ClaimEvent):
             )
         if any(p > len(self.diagnoses) for line in self.lines for p in line.diagnosis_pointers):
             raise rule("pointer_range", "diagnosis_pointers must point into diagnoses")
+        self._claim_type_rules()
         if self.next_payer is not None and self.next_payer.coverage_rank <= self.coverage_rank:
             raise rule("next_payer_rank", "next_payer must come after this coverage in billing order")
         return self
+
+
+    def _claim_type_rules(self) -> None:
+        if self.claim_type == "institutional":
+            if self.type_of_bill is None:
+                raise rule("type_of_bill", "an institutional claim needs type_of_bill")
+            if any(line.revenue_code is None for line in self.lines):
+                raise rule("revenue_code_required", "every institutional line needs revenue_code")
+            return
+        if self.type_of_bill is not None:
+            raise rule("type_of_bill", "type_of_bill is for institutional claims only")
+        if len(self.lines) > MAX_PROFESSIONAL_LINES or len(self.diagnoses) > MAX_PROFESSIONAL_DIAGNOSES:
+            raise rule("professional_limits", "a professional claim has at most 50 lines and 12 diagnoses")
+        for line in self.lines:
+            if line.procedure_code is None or not line.diagnosis_pointers or line.summed_charge_ids:
+                raise rule("professional_line",
+                           f"line {line.line_number}: a professional line needs procedure_code and "
+                           "diagnosis_pointers and sums no other charge")
 
 
 class AcknowledgmentCode(Contract):
