@@ -87,7 +87,7 @@ def test_every_finding_is_an_institutional_one_without_patient_data() -> None:
     for f in findings:
         assert f.source == "institutional"
         assert len(f.message) <= 500
-        assert not {"Rivera", "Ana", "1984", "HAR100234567", "2026-03"} & set(f.message.replace(",", " ").split())
+        assert not [text for text in ("Rivera", "Ana ", "1984", "HAR100234567", "2026-") if text in f.message]
 
 
 def test_institutional_data_missing() -> None:
@@ -148,8 +148,8 @@ def test_admission_after_the_statement_period_begins() -> None:
     # an interim continuing bill's period starts after the admission
     assert run(encounter({"admission_date": "2026-02-27"}), STAY) == []
     # an outpatient bill is not judged on an admission date
-    assert run(encounter({"admission_date": "2026-03-02"}, **{**OUTPATIENT, "statement_from": "2026-03-01"}),
-               VISIT) == []
+    visit_day = {"admission_date": "2026-03-02", "discharge_date": "2026-03-02"}
+    assert run(encounter(visit_day, **{**OUTPATIENT, "statement_from": "2026-03-01"}), VISIT) == []
 
 
 # --- present on admission ------------------------------------------------------------------------
