@@ -22,7 +22,7 @@ from services.claims.domain.x837 import needs_clia
 
 Severity = Literal["error", "warning"]
 Source = Literal[
-    "required-fields", "diagnosis-pointer", "icd10", "ncci-ptp", "mue", "age-sex",
+    "required-fields", "diagnosis-pointer", "icd10", "ncci-ptp", "mue", "age-sex", "institutional",
     "duplicate", "timely-filing", "correction-reference", "payer-rule", "pos-component", "em-procedure",
 ]  # fmt: skip
 
