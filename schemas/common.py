@@ -430,6 +430,16 @@ class PatientShare(Contract):
         return self.deductible + self.coinsurance + self.copay + self.other
 
 
+def is_inpatient_bill(type_of_bill: str) -> bool:
+    """Whether a type of bill (facility digit + classification) is an inpatient bill: the inpatient
+    classifications (1 inpatient Part A, 2 inpatient Part B, 8 swing bed) of the facilities that
+    admit patients: hospitals (1x), skilled nursing (2x), religious nonmedical hospitals (4x) and
+    intermediate care (6x). Home health (3x) classifies visits, and clinics (7x) and special
+    facilities (8x) use the digit for their kind: none of them admits. One rule for every service
+    (charges validates, claims scrubs and assembles, the sandbox adjudicates by it)."""
+    return type_of_bill[0] in "1246" and type_of_bill[1] in "128"
+
+
 class InstitutionalDiagnosis(Contract):
     """An ICD-10-CM code of the institutional claim with its present-on-admission indicator."""
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
+from schemas.common import is_inpatient_bill
 from services.charges.domain.facts import (
     Bills,
     ChargeFacts,
@@ -33,14 +34,6 @@ from services.chassis.icd10cm import Editions
 
 _FIELD = "institutional"
 TOTAL_REVENUE_CODE = "0001"  # the claim's total line, written by claims, never a charge
-
-
-def is_inpatient(type_of_bill: str) -> bool:
-    """The inpatient classifications (1 inpatient Part A, 2 inpatient Part B, 8 swing bed) of the
-    facilities that admit patients: hospitals (1x), skilled nursing (2x), religious nonmedical
-    hospitals (4x) and intermediate care (6x). Home health (3x) classifies visits, and clinics
-    (7x) and special facilities (8x) use the digit for their kind: none of them admits."""
-    return type_of_bill[0] in "1246" and type_of_bill[1] in "128"
 
 
 def bills_claim(bills: Bills, claim_type: ClaimType) -> bool:
@@ -111,7 +104,7 @@ def _stay(encounter: EncounterFacts, data: InstitutionalFacts) -> list[Finding]:
             and data.discharge_hour is not None and data.discharge_hour < data.admission_hour):
         findings.append(Rejection(Reason.ENC_HOURS_ORDER, f"{_FIELD}.discharge_hour",
                                   "on a same-day stay discharge_hour must not be before admission_hour"))
-    if is_inpatient(data.type_of_bill):
+    if is_inpatient_bill(data.type_of_bill):
         for value, field in ((admitted, "admission_date"), (data.admission_type, f"{_FIELD}.admission_type"),
                              (data.admission_source, f"{_FIELD}.admission_source")):
             if value is None:
@@ -145,7 +138,7 @@ def _procedures(data: InstitutionalFacts) -> list[Finding]:
     dated = [(data.principal_procedure, f"{_FIELD}.principal_procedure")] if data.principal_procedure else []
     dated += [(p, f"{_FIELD}.other_procedures[{i}]") for i, p in enumerate(data.other_procedures)]
     findings: list[Finding] = []
-    if dated and not is_inpatient(data.type_of_bill):
+    if dated and not is_inpatient_bill(data.type_of_bill):
         findings.append(Rejection(Reason.ENC_PCS_NOT_INPATIENT, dated[0][1],
                                   "ICD-10-PCS procedures are only reported on an inpatient type of bill"))
     if data.other_procedures and data.principal_procedure is None:

@@ -33,7 +33,7 @@ from decimal import Decimal
 from functools import lru_cache
 from typing import Protocol
 
-from schemas.common import EncounterDetails, InstitutionalDetails
+from schemas.common import EncounterDetails, InstitutionalDetails, is_inpatient_bill
 from services.claims.domain.codesets import DATA
 from services.claims.domain.scrubber import Finding
 
@@ -88,13 +88,6 @@ def revenue_categories() -> tuple[RevenueCategory, ...]:
 
 def revenue_category(code: str) -> RevenueCategory | None:
     return next((c for c in revenue_categories() if c.first <= code <= c.last), None)
-
-
-def is_inpatient(type_of_bill: str) -> bool:
-    """Inpatient classifications (1 Part A, 2 Part B, 8 swing bed) of the facilities that admit:
-    hospitals (1x), skilled nursing (2x), religious nonmedical (4x), intermediate care (6x). The
-    charges service judges the encounter's procedures with the same rule."""
-    return type_of_bill[0] in "1246" and type_of_bill[1] in "128"
 
 
 def is_room_and_board(revenue_code: str | None) -> bool:
@@ -154,7 +147,7 @@ def _status(encounter: EncounterDetails, data: InstitutionalDetails, frequency: 
     elif not still and frequency in INTERIM_FREQUENCIES:
         out.append(_error("INST-STATUS-FREQUENCY", f"patient status {data.patient_status} (discharged) on {bill}, an "
                           "interim bill of a stay that goes on: interim bills carry status 30 (still a patient)"))
-    if not still and is_inpatient(data.type_of_bill) and encounter.discharge_date is None:
+    if not still and is_inpatient_bill(data.type_of_bill) and encounter.discharge_date is None:
         out.append(_error("INST-DISCHARGE-DATE", f"patient status {data.patient_status} discharges the patient and "
                           f"the encounter has no discharge_date ({bill} is inpatient): send the discharge date, or "
                           "status 30 while the patient is still there"))
@@ -166,7 +159,7 @@ def _admission(encounter: EncounterDetails, data: InstitutionalDetails) -> list[
     covers days of the stay. Source: NUBC UB-04 Data Specifications, FL6 (statement covers
     period) and FL12 (admission date); 005010X223A2 2300 DTP*435 and DTP*434."""
     admitted = encounter.admission_date
-    if not is_inpatient(data.type_of_bill) or admitted is None or admitted <= data.statement_from:
+    if not is_inpatient_bill(data.type_of_bill) or admitted is None or admitted <= data.statement_from:
         return []
     return [_error("INST-ADMISSION-DATE", "admission_date is after institutional.statement_from on an inpatient "
                    f"bill (type of bill 0{data.type_of_bill}x): the statement period begins on or after the day of "
@@ -178,7 +171,7 @@ def _present_on_admission(data: InstitutionalDetails, poa_required: bool) -> lis
     bill: Y, N, U, W, or 1 (exempt). Source: ICD-10-CM Official Guidelines, Appendix I (Present on
     Admission Reporting Guidelines); Deficit Reduction Act of 2005, Section 5001(c) (POA on
     Medicare inpatient claims); 005010X223A2 2300 HI ABK/ABF, HI0x-9."""
-    if not poa_required or not is_inpatient(data.type_of_bill):
+    if not poa_required or not is_inpatient_bill(data.type_of_bill):
         return []
     coded = [("principal diagnosis", data.principal_diagnosis)]
     coded += [(f"other diagnosis {i}", d) for i, d in enumerate(data.other_diagnoses, start=1)]
@@ -194,7 +187,7 @@ def _revenue_codes(data: InstitutionalDetails, lines: Sequence[InstitutionalLine
     inpatient bills. Source: NUBC UB-04 Data Specifications, FL42 and FL44; CMS Integrated
     Outpatient Code Editor (I/OCE) specifications, edit "revenue center requires HCPCS";
     CMS Claims Processing Manual, Chapter 4, Section 20.5 (HCPCS on outpatient bills)."""
-    outpatient = not is_inpatient(data.type_of_bill)
+    outpatient = not is_inpatient_bill(data.type_of_bill)
     out: list[Finding] = []
     for n, line in enumerate(lines, start=1):
         code = line.revenue_code
@@ -224,7 +217,7 @@ def _room_and_board(data: InstitutionalDetails, lines: Sequence[InstitutionalLin
     Specifications, FL46 (service units: days for accommodation) and FL39-41 value code 80;
     Medicare Benefit Policy Manual (Pub. 100-02), Chapter 3, Section 20.1 (counting inpatient
     days); CMS Claims Processing Manual, Chapter 4, Section 240 (12x)."""
-    if not is_inpatient(data.type_of_bill):
+    if not is_inpatient_bill(data.type_of_bill):
         return []
     rooms = [line for line in lines if is_room_and_board(line.revenue_code)]
     if not rooms:

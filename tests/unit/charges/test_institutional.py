@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from schemas.common import is_inpatient_bill
 from services.charges.domain import (
     EncounterFacts,
     Reason,
@@ -19,7 +20,7 @@ from services.charges.domain import (
     validate_encounter,
 )
 from services.charges.domain.facts import CodedDiagnosis, DatedCode, InstitutionalFacts, PostedLineFacts, SpanCode
-from services.charges.domain.institutional import check_posted_lines, is_inpatient
+from services.charges.domain.institutional import check_posted_lines
 from tests.unit.charges.conftest import TODAY, make_charge, make_encounter
 
 STAY = InstitutionalFacts(
@@ -155,7 +156,7 @@ def test_institutional_provider_npis_are_checked() -> None:
                                                          ("13", False), ("14", False), ("32", False), ("71", False),
                                                          ("83", False), ("85", False)])
 def test_inpatient_types_of_bill(type_of_bill: str, expected: bool) -> None:
-    assert is_inpatient(type_of_bill) is expected
+    assert is_inpatient_bill(type_of_bill) is expected
 
 
 # --------------------------------------------------------------------------- charge lines

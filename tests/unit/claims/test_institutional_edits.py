@@ -14,11 +14,10 @@ from typing import Any
 import pytest
 
 from schemas import examples as ex
-from schemas.common import EncounterDetails
+from schemas.common import EncounterDetails, is_inpatient_bill
 from services.claims.domain.institutional_edits import (
     covered_days,
     institutional_edits,
-    is_inpatient,
     revenue_categories,
     revenue_category,
 )
@@ -97,12 +96,12 @@ def test_institutional_data_missing() -> None:
 
 @pytest.mark.parametrize("type_of_bill", ["11", "12", "18", "21", "28", "41", "61"])
 def test_inpatient_types_of_bill(type_of_bill: str) -> None:
-    assert is_inpatient(type_of_bill)
+    assert is_inpatient_bill(type_of_bill)
 
 
 @pytest.mark.parametrize("type_of_bill", ["13", "14", "23", "32", "34", "71", "77", "83", "85", "81"])
 def test_outpatient_types_of_bill(type_of_bill: str) -> None:
-    assert not is_inpatient(type_of_bill)
+    assert not is_inpatient_bill(type_of_bill)
 
 
 # --- patient status against the frequency and the discharge -----------------------------------
