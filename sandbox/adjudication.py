@@ -193,6 +193,11 @@ class Billed:
     service_date_end: date | None
     line_control_number: str
 
+    def service_key(self, member: str) -> str | None:
+        """What a duplicate shares with it (member, code, date); None for a revenue code alone, which
+        names no service (two pharmacy lines of a day are not duplicates)."""
+        return f"{member}|{self.code}|{self.service_date.isoformat()}" if self.qualifier == "HC" else None
+
 
 def billed_lines(claim: AnyClaim) -> list[Billed]:
     if isinstance(claim, Claim):
@@ -503,7 +508,7 @@ def _primary_lines(claim: AnyClaim, payer: PayerConfig, state: SandboxState) -> 
         result = _Line(line=line)
         out.append(result)
         code = line.code
-        key = f"{member.key}|{code}|{line.service_date.isoformat()}"
+        key = line.service_key(member.key)
         allowed = _primary_allowed(claim, payer, line)
         if code in b.auth_required and claim.prior_authorization is None:
             result.denied = True
@@ -513,14 +518,15 @@ def _primary_lines(claim: AnyClaim, payer: PayerConfig, state: SandboxState) -> 
             result.denied = True
             result.add(PR if b.non_covered_patient_pays and code in b.non_covered else CO, "96", line.charge)
             continue
-        if key in state.services or key in keys:
+        if key is not None and (key in state.services or key in keys):
             result.denied = True
             result.add(CO, "18", line.charge)
             continue
         result.allowed = allowed
         result.add(CO, "45", line.charge - allowed)
         member.cost_share(b, code, allowed, result)
-        keys.append(key)
+        if key is not None:
+            keys.append(key)
     for result in out:
         result.order()
     member.save(state)
@@ -539,10 +545,15 @@ def _inpatient_claim(claim: InstitutionalClaim, payer: PayerConfig, state: Sandb
     if price is not None and price.drg is not None:
         outcome.details.update(drg_code=price.drg.code, drg_weight=price.drg.weight)
     level = outcome.claim_level
+    member = _Member.of(payer, claim.subscriber.member_id, state)
+    stay_key = f"{member.key}|{claim.type_of_bill}|{claim.statement_from.isoformat()}"
     if price is None:
         level.add(CO, "96", claim.charge)
+    elif primary and stay_key in state.services:  # the same stay already paid
+        outcome.denied = True
+        level.add(CO, "18", claim.charge)
     elif primary:
-        member = _Member.of(payer, claim.subscriber.member_id, state)
+        outcome.keys.append(stay_key)
         level.add(CO, "45", claim.charge - price.allowed)
         member.cost_share(b, None, price.allowed, level)
         member.save(state)
@@ -602,20 +613,21 @@ def _secondary_lines(
         result = _Line(line=line)
         out.append(result)
         code = line.code
-        key = f"{member}|{code}|{line.service_date.isoformat()}"
+        key = line.service_key(member)
         result.add(OA, "23", line.charge - pr_before)
         denial = None
         if code in b.auth_required and claim.prior_authorization is None:
             denial = (CO, "197")
         elif code in b.non_covered:
             denial = (PR if b.non_covered_patient_pays else CO, "96")
-        elif key in state.services or key in keys:
+        elif key is not None and (key in state.services or key in keys):
             denial = (CO, "18")
         if denial is not None:
             result.denied = True
             result.add(*denial, pr_before)
             continue
-        keys.append(key)
+        if key is not None:
+            keys.append(key)
         allowed = _secondary_allowed(claim, payer, line)
         result.allowed = allowed
         result.add(CO, "45", pr_before - _secondary_pays(pr_before, allowed, paid_before))

@@ -14,9 +14,12 @@ answered at claim level (claim CAS, MIA, no SVC lines, as payers may answer inpa
                    when positive (no outlier without outlier_threshold)
     allowed      = min(charge, case amount + outlier)
     CO-45 = charge - allowed; PR-1, PR-2 and CO-253 as on a professional line (no copay)
+    CO-18 = the whole charge when the payer already paid the member's stay (type of bill and
+            statement start)
 
 Outpatient (every other type of bill: 13x, 14x, 85x, 7x, ...), per line like a professional
-claim (the same denials, CO-45, PR-1, PR-2, PR-3 and CO-253), with:
+claim (the same denials, CO-45, PR-1, PR-2, PR-3 and CO-253; duplicates only among HCPCS
+lines), with:
 
     allowed = outpatient_percent% x line charge                                 AMT*B6
     MOA01   = outpatient_percent / 100 (the reimbursement rate)

@@ -232,3 +232,15 @@ def test_the_local_payers_price_institutional_claims() -> None:
         "01182": InstitutionalTerms(outpatient_percent=D("45")),
         "610442": InstitutionalTerms(per_diem=D("1800.00"), outpatient_percent=D("40")),
     }
+
+
+def test_the_same_stay_billed_again_is_denied_co18_but_revenue_code_lines_are_no_duplicates() -> None:
+    state = SandboxState()
+    assert run(stay(), {"P1": DRG_PAYER}, state).payments[0].paid == D("4668.80")
+    again = run(institutional_claim("H2", "P1", *stay().model_dump()["lines"]), {"P1": DRG_PAYER}, state)
+    assert again.payments[0].status == ClaimStatus.DENIED
+    assert cas(again.payments[0]) == [("CO", "18", D("12000.00"))]
+    pharmacy = institutional_claim("O3", "P1", rev_line("0250", "40.00", 1), rev_line("0250", "60.00", 2),
+                                   type_of_bill="13")
+    paid = run(pharmacy, {"P1": DRG_PAYER}, state).payments[0]
+    assert [s.paid for s in paid.service_lines] == [D("20.80"), D("31.20")]  # 65%, 20% coinsurance
