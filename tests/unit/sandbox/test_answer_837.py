@@ -261,3 +261,23 @@ def test_an_837_of_an_unknown_implementation_is_rejected_i6() -> None:
     ack = read_999(answer.acks[0].text)
     assert ack.group_code == GroupAckCode.REJECTED
     assert (ack.transaction_sets[0].code, ack.transaction_sets[0].syntax_error_codes) == (AckCode.REJECTED, ("I6",))
+
+
+@pytest.mark.parametrize(("find", "replace", "segment", "element"), [  # element: the IK4 position
+    ("CLM*X1*850*", "CLM*X1*851*", "CLM", 2),  # CLM02 is not the sum of the SV203s (our 837I checks)
+    ("DTP*434*RD8*20260210-20260210", "DTP*434*RD8*20260210-20260209", "DTP", 3),  # statement period reversed
+])
+def test_an_837i_with_an_error_is_rejected_with_ik3_like_an_837p(find: str, replace: str, segment: str,
+                                                                  element: int) -> None:
+    text = render_837i(institutional_batch(institutional_claim("X1", "60054", member="W123456789",
+                                                               type_of_bill="13"), icn=403))
+    broken = text.replace(find, replace)
+    assert broken != text
+    answer = answer_837(broken, "bad", PAYERS, SandboxState(), seed=42, now=NOW)
+    assert [f.name for f in answer.acks] == ["bad.999"] and answer.remits == []
+    assert checked(answer.acks[0].text, "999") == []
+    (ts,) = read_999(answer.acks[0].text).transaction_sets
+    assert (ts.code, ts.implementation) == (AckCode.REJECTED, "005010X223A2")
+    (error,) = ts.segment_errors
+    assert error.segment_id == segment and error.code == "8"
+    assert [e.position for e in error.element_errors] == [element]
