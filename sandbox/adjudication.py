@@ -23,16 +23,25 @@ A secondary payer (a crossover, or a claim with the prior payer's COB loops) sho
 payer's impact as OA-23 on what that payer covered, pays the patient's share up to its own allowed
 amount less what the prior payer paid (CO-45 on the rest of the share), and denies a line by its
 own rules (CO-197, CO-96 / PR-96, CO-18) for the share it was left.
+
+Institutional (837I) claims go through the same rules, priced by ``sandbox.institutional``:
+outpatient ones line by line (allowed = percent of charges, SVC01 HC or NU, MOA), inpatient
+ones at claim level (DRG case rate or per diem, plus outlier; claim CAS, MIA, no SVC lines). A
+secondary inpatient claim is paid like a secondary line, at claim level: OA-23 on what the prior
+payer covered, the patient's share up to the allowed amount less the prior payment, CO-45 on the
+rest. What the loop and the rules read from a claim of either type is ``Billed`` (a service
+line) and ``service_period``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +57,8 @@ from edi.x835 import (
     EntityName,
     HandlingCode,
     HeaderNumber,
+    InpatientAdjudication,
+    OutpatientAdjudication,
     Payee,
     Payer,
     PaymentMethod,
@@ -58,12 +69,12 @@ from edi.x835 import (
     ServiceLine,
 )
 from edi.x837 import Claim
-from edi.x837 import ServiceLine as ClaimLine
-from sandbox.payers import PayerConfig
+from edi.x837i import Claim as InstitutionalClaim
+from sandbox import institutional
+from sandbox.payers import CENT, Behaviour, PayerConfig, money
 from services.claims.domain.scrubber import is_drug_code
 from services.claims.domain.x837 import needs_clia
 
-CENT = Decimal("0.01")
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
@@ -93,10 +104,6 @@ def clp06(claim_filing_indicator: str) -> str:
     if claim_filing_indicator in _CLP06:
         return claim_filing_indicator
     return _CLP06_MAP.get(claim_filing_indicator, "ZZ")
-
-
-def money(value: Decimal) -> Decimal:
-    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 def draw(seed: int, *parts: str) -> Decimal:
@@ -165,6 +172,64 @@ def member_key(payer_id: str, member_id: str) -> str:
     return f"{payer_id}|{member_id}"
 
 
+# --- what the rules read from a claim of either type ------------------------------------------
+
+AnyClaim = Claim | InstitutionalClaim
+
+
+@dataclass(frozen=True, kw_only=True)
+class Billed:
+    """A service line as the rules read it, professional or institutional: ``code`` is what it is
+    priced, checked and answered by (SVC01): the HCPCS/CPT code (HC), or the revenue code (NU) on
+    an institutional line without one."""
+
+    qualifier: str  # SVC01-1: HC or NU
+    code: str
+    modifiers: tuple[str, ...]
+    revenue_code: str  # the institutional line's SV201 ("" on a professional line)
+    charge: Decimal
+    units: Decimal
+    service_date: date
+    service_date_end: date | None
+    line_control_number: str
+
+    def service_key(self, member: str) -> str | None:
+        """What a duplicate shares with it (member, code, date); None for a revenue code alone, which
+        names no service (two pharmacy lines of a day are not duplicates)."""
+        return f"{member}|{self.code}|{self.service_date.isoformat()}" if self.qualifier == "HC" else None
+
+
+def billed_lines(claim: AnyClaim) -> list[Billed]:
+    if isinstance(claim, Claim):
+        return [Billed(qualifier="HC", code=line.procedure_code, modifiers=tuple(line.modifiers), revenue_code="",
+                       charge=line.charge, units=line.units, service_date=line.service_date,
+                       service_date_end=line.service_date_end, line_control_number=line.line_control_number or "")
+                for line in claim.lines]
+    out: list[Billed] = []
+    for line in claim.lines:
+        # An inpatient line may have no date of its own: it is dated by the statement period.
+        start = line.service_date or claim.statement_from
+        end = line.service_date_end if line.service_date else claim.statement_through
+        out.append(Billed(qualifier="NU" if line.procedure_code is None else "HC",
+                          code=line.procedure_code or line.revenue_code, modifiers=tuple(line.modifiers),
+                          revenue_code=line.revenue_code, charge=line.charge, units=line.units, service_date=start,
+                          service_date_end=end if end != start else None,
+                          line_control_number=line.line_control_number or ""))
+    return out
+
+
+def service_period(claim: AnyClaim) -> tuple[date, date]:
+    """The first and last date of service (the statement period of an institutional claim)."""
+    if isinstance(claim, InstitutionalClaim):
+        return claim.statement_from, claim.statement_through
+    return (min(line.service_date for line in claim.lines),
+            max(line.service_date_end or line.service_date for line in claim.lines))
+
+
+def _inpatient(claim: AnyClaim) -> bool:
+    return isinstance(claim, InstitutionalClaim) and institutional.is_inpatient(claim)
+
+
 # --- front end (277CA) --------------------------------------------------------------------------
 
 
@@ -175,7 +240,7 @@ class FrontEndDecision:
     message: str = ""
 
 
-def front_end(claim: Claim, payers: Mapping[str, PayerConfig], state: SandboxState) -> FrontEndDecision:
+def front_end(claim: AnyClaim, payers: Mapping[str, PayerConfig], state: SandboxState) -> FrontEndDecision:
     """The payer's claim-level edits before adjudication (the 277CA)."""
     payer = payers.get(claim.payer.id)
     if payer is None:
@@ -184,12 +249,15 @@ def front_end(claim: Claim, payers: Mapping[str, PayerConfig], state: SandboxSta
     if not rules.member_id_ok(claim.subscriber.member_id):
         return FrontEndDecision(False, MEMBER_ID_INVALID, "MEMBER ID FORMAT")
     if claim.prior_authorization is None and any(
-        line.procedure_code in rules.missing_prior_auth for line in claim.lines
+        b.qualifier == "HC" and b.code in rules.missing_prior_auth for b in billed_lines(claim)
     ):
         return FrontEndDecision(False, MISSING_AUTHORIZATION, "PRIOR AUTHORIZATION REQUIRED")
-    if rules.missing_ndc and any(is_drug_code(line.procedure_code) and line.drug is None for line in claim.lines):
+    # The NDC and CLIA rules read 2410 LIN and REF*X4, which only the 837P model carries.
+    if isinstance(claim, Claim) and rules.missing_ndc and any(
+        is_drug_code(line.procedure_code) and line.drug is None for line in claim.lines
+    ):
         return FrontEndDecision(False, NDC_MISSING, "NDC REQUIRED ON DRUG LINES (2410 LIN)")
-    if rules.missing_clia and claim.clia_number is None and any(
+    if isinstance(claim, Claim) and rules.missing_clia and claim.clia_number is None and any(
         needs_clia(line.procedure_code, line.modifiers) for line in claim.lines
     ):
         return FrontEndDecision(False, CLIA_MISSING, "CLIA NUMBER REQUIRED FOR LABORATORY SERVICES (2300 REF X4)")
@@ -200,17 +268,17 @@ def front_end(claim: Claim, payers: Mapping[str, PayerConfig], state: SandboxSta
     return FrontEndDecision(True)
 
 
-def claim_key(claim: Claim) -> str:
+def claim_key(claim: AnyClaim) -> str:
     """What identifies a claim for the random draws: payer, member, frequency, the claim it
     corrects and its lines (not CLM01, which a billing system may draw at random), so a demo
     replayed with the same data and seed gets the same numbers."""
-    lines = ";".join(f"{line.procedure_code}:{','.join(line.modifiers)}:{line.service_date}:{line.charge}:{line.units}"
-                     for line in claim.lines)
+    lines = ";".join(f"{b.code}:{','.join(b.modifiers)}:{b.service_date}:{b.charge}:{b.units}"
+                     + (f":{b.revenue_code}" if b.revenue_code else "") for b in billed_lines(claim))
     return "|".join((claim.payer.id, claim.subscriber.member_id, claim.frequency,
                      claim.payer_claim_control_number or "", lines))
 
 
-def issue_claim_number(seed: int, claim: Claim, state: SandboxState) -> str:
+def issue_claim_number(seed: int, claim: AnyClaim, state: SandboxState) -> str:
     """The payer claim control number (REF*1K in the 277CA, CLP07 in the 835): derived from
     the claim (``claim_key``), made unique against numbers already issued."""
     parts = (claim_key(claim),)
@@ -231,7 +299,7 @@ class Crossover:
     """A claim the primary forwarded to the secondary payer itself (CLP02 19)."""
 
     secondary_payer_id: str
-    claim: Claim
+    claim: AnyClaim
     primary: ClaimPayment
 
 
@@ -245,9 +313,23 @@ class ClaimResult:
 
 
 @dataclass
-class _Line:
-    line: ClaimLine
+class _Adjusted:
+    """CAS adjustments being collected, for a line or (inpatient) the whole claim."""
+
     adjustments: list[Adjustment] = field(default_factory=list)
+
+    def add(self, group: AdjustmentGroup, reason: str, amount: Decimal) -> None:
+        if amount != ZERO:
+            self.adjustments.append(Adjustment(group, reason, money(amount)))
+
+    def order(self) -> None:
+        """One CAS segment per group: CO first, then OA, PR."""
+        self.adjustments.sort(key=lambda a: _GROUP_ORDER.index(a.group))
+
+
+@dataclass(kw_only=True)
+class _Line(_Adjusted):
+    line: Billed
     allowed: Decimal | None = None
     denied: bool = False
 
@@ -255,13 +337,72 @@ class _Line:
     def paid(self) -> Decimal:
         return self.line.charge - sum((a.amount for a in self.adjustments), ZERO)
 
-    def add(self, group: AdjustmentGroup, reason: str, amount: Decimal) -> None:
-        if amount != ZERO:
-            self.adjustments.append(Adjustment(group, reason, money(amount)))
+
+@dataclass
+class _Outcome:
+    """What a payer decided about a claim before it is written as a CLP loop."""
+
+    lines: list[_Line]
+    keys: list[str]  # paid services, for duplicate checks
+    accumulated: tuple[Decimal, Decimal] = (ZERO, ZERO)  # deductible and out-of-pocket added
+    claim_level: _Adjusted = field(default_factory=_Adjusted)
+    denied: bool | None = None  # None: when every line is
+    details: dict[str, Any] = field(default_factory=dict)  # ClaimPayment fields: DRG, MIA, MOA, ...
+
+
+@dataclass
+class _Member:
+    """A member's deductible and out-of-pocket totals with one payer, while a claim is adjudicated."""
+
+    key: str
+    met: Decimal
+    spent: Decimal
+    copay_left: Decimal
+    applied: Decimal = ZERO
+    spent_here: Decimal = ZERO
+
+    @classmethod
+    def of(cls, payer: PayerConfig, member_id: str, state: SandboxState) -> _Member:
+        key = member_key(payer.payer_id, member_id)
+        return cls(key, state.deductible_met.get(key, ZERO), state.out_of_pocket.get(key, ZERO),
+                   payer.behaviour.copay)
+
+    def cost_share(self, b: Behaviour, code: str | None, allowed: Decimal, into: _Adjusted) -> None:
+        """PR-1, PR-2, PR-3 and CO-253 of an allowed amount; ``code`` None (a whole inpatient
+        claim) carries no copay and is never exempt."""
+        copay = deductible = coinsurance = ZERO
+        if code is None or not b.cost_share_exempt(code):  # e.g. Medicare's clinical lab fee schedule
+            if self.copay_left > ZERO and code in b.copay_codes:
+                copay = min(self.copay_left, allowed)
+                self.copay_left -= copay
+            deductible = min(max(b.deductible - self.met, ZERO), allowed - copay)
+            coinsurance = money((allowed - copay - deductible) * b.coinsurance_percent / HUNDRED)
+        if b.out_of_pocket_max is not None:
+            # Past the member's out-of-pocket maximum the plan pays it all: trim the patient's
+            # share, coinsurance first, then copay, then deductible.
+            excess = max(ZERO, copay + deductible + coinsurance - max(b.out_of_pocket_max - self.spent, ZERO))
+            for_coinsurance = min(excess, coinsurance)
+            for_copay = min(excess - for_coinsurance, copay)
+            coinsurance -= for_coinsurance
+            copay -= for_copay
+            deductible -= excess - for_coinsurance - for_copay
+        self.met += deductible
+        self.applied += deductible
+        self.spent += copay + deductible + coinsurance
+        self.spent_here += copay + deductible + coinsurance
+        payable = allowed - copay - deductible - coinsurance
+        into.add(PR, "1", deductible)
+        into.add(PR, "2", coinsurance)
+        into.add(PR, "3", copay)
+        into.add(CO, "253", money(payable * b.sequestration_percent / HUNDRED))
+
+    def save(self, state: SandboxState) -> None:
+        state.deductible_met[self.key] = self.met
+        state.out_of_pocket[self.key] = self.spent
 
 
 def adjudicate(
-    claim: Claim,
+    claim: AnyClaim,
     payers: Mapping[str, PayerConfig],
     state: SandboxState,
     *,
@@ -280,17 +421,19 @@ def adjudicate(
         if claim.frequency == "8":
             return ClaimResult(payer_id=payer.payer_id, payee_npi=claim.billing_provider.npi,
                                payments=tuple(payments))
-    if claim.payer_responsibility == "P" or not claim.other_payers:
-        lines, accumulated, keys = _primary_lines(claim, payer, state)
+    primary = claim.payer_responsibility == "P" or not claim.other_payers
+    if isinstance(claim, InstitutionalClaim) and institutional.is_inpatient(claim):
+        outcome = _inpatient_claim(claim, payer, state, primary)
+    elif primary:
+        outcome = _primary_lines(claim, payer, state)
     else:
-        lines, keys = _secondary_lines(claim, payer, *_prior_from_837(claim), state, claim.subscriber.member_id)
-        accumulated = (ZERO, ZERO)
+        outcome = _secondary_lines(claim, payer, *_prior_from_837(claim), state, claim.subscriber.member_id)
     crossover_to = _crossover_target(claim, payer, payers)
-    payment = _payment(claim, payer, lines, pccn, today,
+    payment = _payment(claim, payer, outcome, pccn, today,
                        crossover_to=payers[crossover_to] if crossover_to else None)
     payments.append(payment)
-    state.claims[pccn] = _record(payer.payer_id, claim, payment, pccn, batch, accumulated, keys)
-    for key in keys:
+    state.claims[pccn] = _record(payer.payer_id, claim, payment, pccn, batch, outcome.accumulated, outcome.keys)
+    for key in outcome.keys:
         state.services[key] = pccn
     plb = _interest(claim, payer, payment, seed, today) + _recoupment(claim, payer, state, payment, seed, today,
                                                                         pccn, batch)
@@ -313,95 +456,117 @@ def adjudicate_crossover(
                 for line in crossover.primary.service_lines]
     other = next((o for o in claim.other_payers if o.payer.id == payer.payer_id), None)
     member = other.member_id if other else claim.subscriber.member_id
-    lines, keys = _secondary_lines(claim, payer, prior_paid, prior_pr, state, member)
+    outcome = _secondary_lines(claim, payer, prior_paid, prior_pr, state, member)
     pccn = "26" + _digits(seed, "xover", payer.payer_id, crossover.primary.payer_claim_control_number)
     state.issued.setdefault(pccn, claim.submission_id)
-    status = ClaimStatus.DENIED if all(r.denied for r in lines) else ClaimStatus.PROCESSED_AS_SECONDARY
-    payment = _payment(claim, payer, lines, pccn, today, status=status, member_id=member,
+    status = ClaimStatus.DENIED if all(r.denied for r in outcome.lines) else ClaimStatus.PROCESSED_AS_SECONDARY
+    payment = _payment(claim, payer, outcome, pccn, today, status=status, member_id=member,
                        filing_indicator=payer.claim_filing_indicator)
-    state.claims[pccn] = _record(payer.payer_id, claim, payment, pccn, batch, (ZERO, ZERO), keys)
-    for key in keys:
+    state.claims[pccn] = _record(payer.payer_id, claim, payment, pccn, batch, (ZERO, ZERO), outcome.keys)
+    for key in outcome.keys:
         state.services[key] = pccn
     return ClaimResult(payer_id=payer.payer_id, payee_npi=claim.billing_provider.npi, payments=(payment,))
 
 
-def _crossover_target(claim: Claim, payer: PayerConfig, payers: Mapping[str, PayerConfig]) -> str | None:
+def _crossover_target(claim: AnyClaim, payer: PayerConfig, payers: Mapping[str, PayerConfig]) -> str | None:
     target = payer.behaviour.crossover_to
-    if target is None or target not in payers or claim.payer_responsibility != "P":
+    # An inpatient answer has no lines for the secondary to take the patient's share from.
+    if target is None or target not in payers or claim.payer_responsibility != "P" or _inpatient(claim):
         return None
     return target if any(o.payer.id == target for o in claim.other_payers) else None
 
 
-def _primary_lines(
-    claim: Claim, payer: PayerConfig, state: SandboxState
-) -> tuple[list[_Line], tuple[Decimal, Decimal], list[str]]:
+def _primary_allowed(claim: AnyClaim, payer: PayerConfig, line: Billed) -> Decimal | None:
+    """A primary payer's allowed amount for a line; None: not covered (CO-96)."""
+    b = payer.behaviour
+    if isinstance(claim, InstitutionalClaim):
+        return institutional.outpatient_allowed(line.charge, b.institutional)
+    rate = payer.contracted_rate(line.code, line.modifiers)
+    if rate is None and b.unlisted_non_covered:
+        return None
+    contracted = line.charge if rate is None else rate * line.units
+    return min(line.charge, money(contracted * (1 - b.underpay_percent / HUNDRED)))
+
+
+def _secondary_allowed(claim: AnyClaim, payer: PayerConfig, line: Billed) -> Decimal:
+    """A secondary payer's own allowed amount for a line (the charge when it has no price)."""
+    if isinstance(claim, InstitutionalClaim):
+        allowed = institutional.outpatient_allowed(line.charge, payer.behaviour.institutional)
+        return line.charge if allowed is None else allowed
+    rate = payer.contracted_rate(line.code, line.modifiers)
+    return min(line.charge, money(rate * line.units)) if rate is not None else line.charge
+
+
+def _primary_lines(claim: AnyClaim, payer: PayerConfig, state: SandboxState) -> _Outcome:
     """The lines, what they added to the member's deductible and out-of-pocket totals, and
     the services they paid (for duplicate checks)."""
     b = payer.behaviour
-    member = member_key(payer.payer_id, claim.subscriber.member_id)
-    met = state.deductible_met.get(member, ZERO)
-    spent = state.out_of_pocket.get(member, ZERO)
-    applied = spent_here = ZERO
-    copay_left = b.copay
+    member = _Member.of(payer, claim.subscriber.member_id, state)
     keys: list[str] = []
     out: list[_Line] = []
-    for line in claim.lines:
-        result = _Line(line)
+    for line in billed_lines(claim):
+        result = _Line(line=line)
         out.append(result)
-        code = line.procedure_code
-        key = f"{member}|{code}|{line.service_date.isoformat()}"
-        rate = payer.contracted_rate(code, line.modifiers)
+        code = line.code
+        key = line.service_key(member.key)
+        allowed = _primary_allowed(claim, payer, line)
         if code in b.auth_required and claim.prior_authorization is None:
             result.denied = True
             result.add(CO, "197", line.charge)
             continue
-        if code in b.non_covered or (rate is None and b.unlisted_non_covered):
+        if code in b.non_covered or allowed is None:
             result.denied = True
             result.add(PR if b.non_covered_patient_pays and code in b.non_covered else CO, "96", line.charge)
             continue
-        if key in state.services or key in keys:
+        if key is not None and (key in state.services or key in keys):
             result.denied = True
             result.add(CO, "18", line.charge)
             continue
-        contracted = line.charge if rate is None else rate * line.units
-        allowed = min(line.charge, money(contracted * (1 - b.underpay_percent / HUNDRED)))
         result.allowed = allowed
         result.add(CO, "45", line.charge - allowed)
-        copay = deductible = coinsurance = ZERO
-        if not b.cost_share_exempt(code):  # e.g. Medicare's clinical lab fee schedule: no cost share
-            if copay_left > ZERO and code in b.copay_codes:
-                copay = min(copay_left, allowed)
-                copay_left -= copay
-            deductible = min(max(b.deductible - met, ZERO), allowed - copay)
-            coinsurance = money((allowed - copay - deductible) * b.coinsurance_percent / HUNDRED)
-        if b.out_of_pocket_max is not None:
-            # Past the member's out-of-pocket maximum the plan pays it all: trim the patient's
-            # share, coinsurance first, then copay, then deductible.
-            excess = max(ZERO, copay + deductible + coinsurance - max(b.out_of_pocket_max - spent, ZERO))
-            for_coinsurance = min(excess, coinsurance)
-            for_copay = min(excess - for_coinsurance, copay)
-            coinsurance -= for_coinsurance
-            copay -= for_copay
-            deductible -= excess - for_coinsurance - for_copay
-        met += deductible
-        applied += deductible
-        spent += copay + deductible + coinsurance
-        spent_here += copay + deductible + coinsurance
-        payable = allowed - copay - deductible - coinsurance
-        result.add(PR, "1", deductible)
-        result.add(PR, "2", coinsurance)
-        result.add(PR, "3", copay)
-        result.add(CO, "253", money(payable * b.sequestration_percent / HUNDRED))
-        keys.append(key)
-    # CAS groups in a fixed order (CO, then PR): one CAS segment per group.
+        member.cost_share(b, code, allowed, result)
+        if key is not None:
+            keys.append(key)
     for result in out:
-        result.adjustments.sort(key=lambda a: a.group != CO)
-    state.deductible_met[member] = met
-    state.out_of_pocket[member] = spent
-    return out, (applied, spent_here), keys
+        result.order()
+    member.save(state)
+    return _Outcome(out, keys, (member.applied, member.spent_here))
 
 
-def _prior_from_837(claim: Claim) -> tuple[list[Decimal], list[Decimal]]:
+def _inpatient_claim(claim: InstitutionalClaim, payer: PayerConfig, state: SandboxState, primary: bool) -> _Outcome:
+    """An inpatient claim answered at claim level: CAS on the claim, MIA, DRG in CLP11/CLP12."""
+    b = payer.behaviour
+    price = institutional.price_inpatient(claim, b.institutional)
+    remark = institutional.appeal_remark(clp06(claim.claim_filing_indicator if primary
+                                               else payer.claim_filing_indicator))
+    days = price.covered_days if price else institutional.covered_days(claim)
+    outcome = _Outcome([], [], denied=price is None,
+                       details={"inpatient": institutional.mia(price, days, remark)})
+    if price is not None and price.drg is not None:
+        outcome.details.update(drg_code=price.drg.code, drg_weight=price.drg.weight)
+    level = outcome.claim_level
+    member = _Member.of(payer, claim.subscriber.member_id, state)
+    stay_key = f"{member.key}|{claim.type_of_bill}|{claim.statement_from.isoformat()}"
+    if price is None:
+        level.add(CO, "96", claim.charge)
+    elif primary and stay_key in state.services:  # the same stay already paid
+        outcome.denied = True
+        level.add(CO, "18", claim.charge)
+    elif primary:
+        outcome.keys.append(stay_key)
+        level.add(CO, "45", claim.charge - price.allowed)
+        member.cost_share(b, None, price.allowed, level)
+        member.save(state)
+        outcome.accumulated = (member.applied, member.spent_here)
+    else:
+        prior_paid, prior_pr = (sum(amounts, ZERO) for amounts in _prior_from_837(claim))
+        level.add(OA, "23", claim.charge - prior_pr)
+        level.add(CO, "45", prior_pr - _secondary_pays(prior_pr, price.allowed, prior_paid))
+    level.order()
+    return outcome
+
+
+def _prior_from_837(claim: AnyClaim) -> tuple[list[Decimal], list[Decimal]]:
     """What the prior payer paid and left to the patient, per line, from the 837's COB loops:
     line adjudications (2430) when present, else the claim-level amounts spread over the lines."""
     prior = next((o for o in claim.other_payers if o.responsibility == "P"), claim.other_payers[0])
@@ -425,10 +590,15 @@ def _prior_from_837(claim: Claim) -> tuple[list[Decimal], list[Decimal]]:
     return paid_out, pr_out
 
 
+def _secondary_pays(prior_pr: Decimal, allowed: Decimal, prior_paid: Decimal) -> Decimal:
+    """The patient's share the prior payer left, up to this payer's allowed amount less what the prior payer paid."""
+    return max(ZERO, min(prior_pr, allowed - prior_paid))
+
+
 def _secondary_lines(
-    claim: Claim, payer: PayerConfig, prior_paid: Sequence[Decimal], prior_pr: Sequence[Decimal],
+    claim: AnyClaim, payer: PayerConfig, prior_paid: Sequence[Decimal], prior_pr: Sequence[Decimal],
     state: SandboxState, member_id: str,
-) -> tuple[list[_Line], list[str]]:
+) -> _Outcome:
     """Pay the patient's share of the prior payer's adjudication, up to this payer's own
     allowed amount less what the prior payer paid. As payers show it: OA-23 on what the prior
     payer covered (paid and adjusted), CO-45 on what this payer reduces of the share it was left.
@@ -439,35 +609,34 @@ def _secondary_lines(
     member = member_key(payer.payer_id, member_id)
     out: list[_Line] = []
     keys: list[str] = []
-    for line, paid_before, pr_before in zip(claim.lines, prior_paid, prior_pr, strict=True):
-        result = _Line(line)
+    for line, paid_before, pr_before in zip(billed_lines(claim), prior_paid, prior_pr, strict=True):
+        result = _Line(line=line)
         out.append(result)
-        code = line.procedure_code
-        key = f"{member}|{code}|{line.service_date.isoformat()}"
+        code = line.code
+        key = line.service_key(member)
         result.add(OA, "23", line.charge - pr_before)
         denial = None
         if code in b.auth_required and claim.prior_authorization is None:
             denial = (CO, "197")
         elif code in b.non_covered:
             denial = (PR if b.non_covered_patient_pays else CO, "96")
-        elif key in state.services or key in keys:
+        elif key is not None and (key in state.services or key in keys):
             denial = (CO, "18")
         if denial is not None:
             result.denied = True
             result.add(*denial, pr_before)
             continue
-        keys.append(key)
-        rate = payer.contracted_rate(code, line.modifiers)
-        allowed = min(line.charge, money(rate * line.units)) if rate is not None else line.charge
+        if key is not None:
+            keys.append(key)
+        allowed = _secondary_allowed(claim, payer, line)
         result.allowed = allowed
-        pays = max(ZERO, min(pr_before, allowed - paid_before))
-        result.add(CO, "45", pr_before - pays)
-    for result in out:  # one CAS segment per group, CO first
-        result.adjustments.sort(key=lambda a: _GROUP_ORDER.index(a.group))
-    return out, keys
+        result.add(CO, "45", pr_before - _secondary_pays(pr_before, allowed, paid_before))
+    for result in out:
+        result.order()
+    return _Outcome(out, keys)
 
 
-def _names(claim: Claim, member_id: str) -> tuple[EntityName, EntityName | None]:
+def _names(claim: AnyClaim, member_id: str) -> tuple[EntityName, EntityName | None]:
     if claim.patient is None:
         s = claim.subscriber
         return EntityName(entity="QC", last_name=s.last_name, first_name=s.first_name or "", id_qualifier="MI",
@@ -482,28 +651,41 @@ def _service_line(result: _Line) -> ServiceLine:
     line = result.line
     ranged = line.service_date_end is not None
     return ServiceLine(
-        procedure=Procedure(qualifier="HC", code=line.procedure_code, modifiers=tuple(line.modifiers)),
-        charge=line.charge, paid=result.paid,
+        procedure=Procedure(qualifier=line.qualifier, code=line.code, modifiers=line.modifiers),
+        charge=line.charge, paid=result.paid, revenue_code=line.revenue_code if line.qualifier == "HC" else "",
         units_paid=line.units if line.units != 1 else None,
         service_date=None if ranged else line.service_date,
         service_start=line.service_date if ranged else None,
         service_end=line.service_date_end if ranged else None,
         adjustments=tuple(result.adjustments),
-        line_control_number=line.line_control_number or "",
+        line_control_number=line.line_control_number,
         amounts=(Amount("B6", result.allowed),) if result.allowed is not None and not result.denied else (),
     )
 
 
+def _institutional_details(claim: AnyClaim, payer: PayerConfig, outcome: _Outcome, filing: str) -> dict[str, Any]:
+    """CLP08 (place of service, or the type of bill), the statement period and MOA of an outpatient claim."""
+    if isinstance(claim, Claim):
+        return {"facility_code": claim.place_of_service}
+    details: dict[str, Any] = {"facility_code": claim.type_of_bill, "statement_from": claim.statement_from,
+                               "statement_to": claim.statement_through}
+    if not institutional.is_inpatient(claim):
+        details["outpatient"] = institutional.moa(payer.behaviour.institutional, institutional.appeal_remark(filing))
+    return {**details, **outcome.details}
+
+
 def _payment(
-    claim: Claim, payer: PayerConfig, lines: Sequence[_Line], pccn: str, today: date, *,
+    claim: AnyClaim, payer: PayerConfig, outcome: _Outcome, pccn: str, today: date, *,
     crossover_to: PayerConfig | None = None, status: ClaimStatus | None = None, member_id: str | None = None,
     filing_indicator: str | None = None,
 ) -> ClaimPayment:
+    lines = outcome.lines
     service_lines = tuple(_service_line(r) for r in lines)
-    paid = sum((s.paid for s in service_lines), ZERO)
-    patient_share = sum((a.amount for s in service_lines for a in s.adjustments if a.group == PR), ZERO)
+    adjustments = (*outcome.claim_level.adjustments, *(a for s in service_lines for a in s.adjustments))
+    paid = claim.charge - sum((a.amount for a in adjustments), ZERO)
+    patient_share = sum((a.amount for a in adjustments if a.group == PR), ZERO)
     if status is None:
-        if all(r.denied for r in lines):
+        if outcome.denied if outcome.denied is not None else all(r.denied for r in lines):
             status = ClaimStatus.DENIED
         elif crossover_to is not None:
             status = ClaimStatus.PROCESSED_AS_PRIMARY_FORWARDED
@@ -518,16 +700,19 @@ def _payment(
     if crossover_to is not None and status == ClaimStatus.PROCESSED_AS_PRIMARY_FORWARDED:
         tt = EntityName(entity="TT", entity_type="2", last_name=crossover_to.name, id_qualifier="PI",
                         id=crossover_to.payer_id)
+    filing = clp06(filing_indicator or claim.claim_filing_indicator)
     return ClaimPayment(
         patient_control_number=claim.submission_id, status=status, charge=claim.charge, paid=paid,
-        patient_responsibility=patient_share, filing_indicator=clp06(filing_indicator or claim.claim_filing_indicator),
-        payer_claim_control_number=pccn, facility_code=claim.place_of_service, frequency_code=claim.frequency,
+        patient_responsibility=patient_share, filing_indicator=filing,
+        payer_claim_control_number=pccn, frequency_code=claim.frequency, adjustments=tuple(
+            outcome.claim_level.adjustments),
         patient=patient, insured=insured, crossover_carrier=tt, received=today, service_lines=service_lines,
+        **_institutional_details(claim, payer, outcome, filing),
     )
 
 
 def _interest(
-    claim: Claim, payer: PayerConfig, payment: ClaimPayment, seed: int, today: date
+    claim: AnyClaim, payer: PayerConfig, payment: ClaimPayment, seed: int, today: date
 ) -> list[ProviderAdjustment]:
     b = payer.behaviour
     if payment.paid <= ZERO or draw(seed, "interest", claim_key(claim)) >= b.interest_probability:
@@ -538,7 +723,7 @@ def _interest(
 
 
 def _recoupment(
-    claim: Claim, payer: PayerConfig, state: SandboxState, payment: ClaimPayment, seed: int, today: date,
+    claim: AnyClaim, payer: PayerConfig, state: SandboxState, payment: ClaimPayment, seed: int, today: date,
     pccn: str, batch: str,
 ) -> list[ProviderAdjustment]:
     """Occasionally recover part of an earlier payment to the same provider (PLB WO), never
@@ -564,7 +749,7 @@ def _recoupment(
 # --- claim records and reversal -------------------------------------------------------------------
 
 
-def _record(payer_id: str, claim: Claim, payment: ClaimPayment, pccn: str, batch: str,
+def _record(payer_id: str, claim: AnyClaim, payment: ClaimPayment, pccn: str, batch: str,
             accumulated: tuple[Decimal, Decimal], keys: Iterable[str]) -> dict[str, Any]:
     keys = list(keys)
     return {
@@ -594,20 +779,26 @@ def negate(payment: ClaimPayment) -> ClaimPayment:
         return tuple(Adjustment(a.group, a.reason, -a.amount, a.quantity) for a in items)
 
     lines = tuple(
-        ServiceLine(procedure=s.procedure, charge=-s.charge, paid=-s.paid, units_paid=s.units_paid,
+        ServiceLine(procedure=s.procedure, charge=-s.charge, paid=-s.paid, revenue_code=s.revenue_code,
+                    units_paid=s.units_paid,
                     service_date=s.service_date, service_start=s.service_start, service_end=s.service_end,
                     adjustments=adjs(s.adjustments), line_control_number=s.line_control_number,
                     amounts=tuple(Amount(a.qualifier, -a.amount) for a in s.amounts))
         for s in payment.service_lines
     )
+    inpatient = payment.inpatient
+    if inpatient is not None:  # the amounts of the MIA; covered days stay a count
+        inpatient = dataclasses.replace(inpatient, values=tuple((i, -v) for i, v in inpatient.values))
     return ClaimPayment(
         patient_control_number=payment.patient_control_number, status=ClaimStatus.REVERSAL,
         charge=-payment.charge, paid=-payment.paid,
         patient_responsibility=None if payment.patient_responsibility is None else -payment.patient_responsibility,
         filing_indicator=payment.filing_indicator, payer_claim_control_number=payment.payer_claim_control_number,
-        facility_code=payment.facility_code, frequency_code=payment.frequency_code,
-        adjustments=adjs(payment.adjustments),
-        patient=payment.patient, insured=payment.insured, received=payment.received, service_lines=lines,
+        facility_code=payment.facility_code, frequency_code=payment.frequency_code, drg_code=payment.drg_code,
+        drg_weight=payment.drg_weight, adjustments=adjs(payment.adjustments),
+        patient=payment.patient, insured=payment.insured, inpatient=inpatient, outpatient=payment.outpatient,
+        statement_from=payment.statement_from, statement_to=payment.statement_to, received=payment.received,
+        service_lines=lines,
     )
 
 
@@ -642,8 +833,17 @@ def payment_to_json(p: ClaimPayment) -> dict[str, Any]:
         "filing": p.filing_indicator, "pccn": p.payer_claim_control_number, "facility": p.facility_code,
         "frequency": p.frequency_code, "adjustments": _adj_json(p.adjustments), "patient": _name_json(p.patient),
         "insured": _name_json(p.insured), "received": _d(p.received),
+        "drg": p.drg_code, "drg_weight": None if p.drg_weight is None else str(p.drg_weight),
+        "statement": [_d(p.statement_from), _d(p.statement_to)],
+        "mia": None if p.inpatient is None else {
+            "days": str(p.inpatient.covered_days), "remarks": list(p.inpatient.remark_codes),
+            "values": [[i, str(v)] for i, v in p.inpatient.values]},
+        "moa": None if p.outpatient is None else {
+            "rate": None if p.outpatient.reimbursement_rate is None else str(p.outpatient.reimbursement_rate),
+            "remarks": list(p.outpatient.remark_codes)},
         "lines": [
-            {"code": s.procedure.code, "modifiers": list(s.procedure.modifiers), "charge": str(s.charge),
+            {"qualifier": s.procedure.qualifier, "revenue": s.revenue_code, "code": s.procedure.code,
+             "modifiers": list(s.procedure.modifiers), "charge": str(s.charge),
              "paid": str(s.paid), "units": None if s.units_paid is None else str(s.units_paid),
              "date": _d(s.service_date), "start": _d(s.service_start), "end": _d(s.service_end),
              "adjustments": _adj_json(s.adjustments), "lcn": s.line_control_number,
@@ -660,16 +860,28 @@ def payment_from_json(doc: Mapping[str, Any]) -> ClaimPayment:
     patient = name(doc["patient"])
     assert patient is not None
     share = doc["patient_responsibility"]
+    # State files written before institutional claims lack the keys below.
+    mia, moa, weight = doc.get("mia"), doc.get("moa"), doc.get("drg_weight")
+    statement = doc.get("statement") or [None, None]
     return ClaimPayment(
         patient_control_number=doc["pcn"], status=ClaimStatus(doc["status"]), charge=Decimal(doc["charge"]),
         paid=Decimal(doc["paid"]),
         patient_responsibility=None if share is None else Decimal(share),
         filing_indicator=doc["filing"], payer_claim_control_number=doc["pccn"], facility_code=doc["facility"],
         frequency_code=doc["frequency"], adjustments=_adj_from(doc["adjustments"]), patient=patient,
-        insured=name(doc["insured"]), received=_date(doc["received"]),
+        insured=name(doc["insured"]), received=_date(doc["received"]), drg_code=doc.get("drg", ""),
+        drg_weight=None if weight is None else Decimal(weight),
+        statement_from=_date(statement[0]), statement_to=_date(statement[1]),
+        inpatient=None if mia is None else InpatientAdjudication(
+            covered_days=Decimal(mia["days"]), remark_codes=tuple(mia["remarks"]),
+            values=tuple((int(i), Decimal(v)) for i, v in mia["values"])),
+        outpatient=None if moa is None else OutpatientAdjudication(
+            reimbursement_rate=None if moa["rate"] is None else Decimal(moa["rate"]),
+            remark_codes=tuple(moa["remarks"])),
         service_lines=tuple(
-            ServiceLine(procedure=Procedure(qualifier="HC", code=s["code"], modifiers=tuple(s["modifiers"])),
-                        charge=Decimal(s["charge"]), paid=Decimal(s["paid"]),
+            ServiceLine(procedure=Procedure(qualifier=s.get("qualifier", "HC"), code=s["code"],
+                                            modifiers=tuple(s["modifiers"])),
+                        charge=Decimal(s["charge"]), paid=Decimal(s["paid"]), revenue_code=s.get("revenue", ""),
                         units_paid=None if s["units"] is None else Decimal(s["units"]),
                         service_date=_date(s["date"]), service_start=_date(s["start"]), service_end=_date(s["end"]),
                         adjustments=_adj_from(s["adjustments"]), line_control_number=s["lcn"],
@@ -708,6 +920,6 @@ def build_835(
     )
 
 
-def payee_of(claim: Claim) -> Payee:
+def payee_of(claim: AnyClaim) -> Payee:
     bp = claim.billing_provider
     return Payee(name=bp.name, id_qualifier="XX", id=bp.npi, references=(Reference("TJ", bp.tax_id),))

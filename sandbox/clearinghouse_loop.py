@@ -1,4 +1,4 @@
-"""The sandbox clearinghouse: answers each 837P in outbound/ with a 999 and a 277CA in
+"""The sandbox clearinghouse: answers each 837 (837P or 837I) in outbound/ with a 999 and a 277CA in
 inbound/acks/, then, after each payer's delay, 835s in inbound/remits/. A TA1 answers the
 interchange itself when its ISA14 asks for one (A 000), or rejects an interchange whose ISA reads
 but whose content does not (R 024).
@@ -6,7 +6,9 @@ but whose content does not (R 024).
 * ``answer_837`` is the whole decision for one file (no I/O apart from ``state``): a 999 for
   every functional group (transaction sets with envelope, syntax or content errors are rejected
   with IK3/IK4/IK5 R and get no 277CA), a 277CA for the claims of accepted sets, and the
-  adjudicated 835s (one per payer; crossover 835s from the secondary payer come later).
+  adjudicated 835s (one per payer; crossover 835s from the secondary payer come later). Each
+  transaction set is read as an 837P or an 837I by its implementation reference (ST03, else
+  GS08); any other is rejected (IK5 R, IK502 I6: implementation convention not supported).
 * ``Sandbox`` polls the folder, waits the acknowledgment delay, writes acks at once and parks
   835s under the state folder until they are due, so a restart loses nothing.
 """
@@ -29,10 +31,13 @@ from edi.ta1 import InterchangeAck, InterchangeAckCode, write_ta1
 from edi.x12 import EnvelopeParams, FunctionalGroup, Interchange, TransactionSet, X12Error, read_interchange
 from edi.x277ca import write_277ca
 from edi.x835 import write_835
-from edi.x837 import Claim, ClaimBatch, read_837p_interchange
+from edi.x837 import IMPLEMENTATION_837P, ClaimBatch, read_837p_interchange
+from edi.x837i import IMPLEMENTATION_837I, read_837i_interchange
+from edi.x837i import ClaimBatch as InstitutionalBatch
 from edi.x999 import ElementError, SegmentError, write_999
 from sandbox.acknowledgments import ClaimDecision, TransactionFinding, acknowledge, acknowledge_interchange, build_277ca
 from sandbox.adjudication import (
+    AnyClaim,
     ClaimResult,
     SandboxState,
     adjudicate,
@@ -41,6 +46,7 @@ from sandbox.adjudication import (
     front_end,
     issue_claim_number,
     payee_of,
+    service_period,
 )
 from sandbox.payers import PayerConfig
 from services.chassis.clearinghouse import ExchangeFile, FolderClearinghouse
@@ -107,15 +113,26 @@ def _segment_error(ts: TransactionSet, position: int | None, segment_id: str | N
                          code="8", element_errors=elements),)
 
 
-def _findings(interchange: Interchange) -> tuple[dict[str, TransactionFinding], dict[str, ClaimBatch]]:
+Batch = ClaimBatch | InstitutionalBatch
+_READERS: dict[str, Callable[[Interchange], Batch]] = {
+    IMPLEMENTATION_837P: read_837p_interchange,
+    IMPLEMENTATION_837I: read_837i_interchange,
+}
+
+
+def _findings(interchange: Interchange) -> tuple[dict[str, TransactionFinding], dict[str, Batch]]:
     """Per transaction set (ST02): what is wrong with it, or its typed batch of claims."""
     issues = validate.own_checks(interchange)
     findings: dict[str, TransactionFinding] = {}
-    batches: dict[str, ClaimBatch] = {}
+    batches: dict[str, Batch] = {}
     for group in interchange.groups:
         for ts in group.transactions:
             if ts.id != "837":
                 findings[ts.control_number] = TransactionFinding(syntax_error_codes=("1",))
+                continue
+            reader = _READERS.get(ts.implementation)
+            if reader is None:  # I6: implementation convention not supported
+                findings[ts.control_number] = TransactionFinding(syntax_error_codes=("I6",))
                 continue
             first, last = ts.segments[0].position, ts.segments[-1].position
             own = [i for i in issues if i.position is not None and first <= i.position <= last
@@ -126,7 +143,7 @@ def _findings(interchange: Interchange) -> tuple[dict[str, TransactionFinding], 
                 continue
             single = dataclasses.replace(interchange, groups=[dataclasses.replace(group, transactions=[ts])])
             try:
-                batches[ts.control_number] = read_837p_interchange(single)
+                batches[ts.control_number] = reader(single)
             except X12Error as exc:
                 errors = _segment_error(ts, exc.position, exc.segment_id, None)
                 findings[ts.control_number] = TransactionFinding(segment_errors=errors, syntax_error_codes=("5",))
@@ -208,7 +225,7 @@ def answer_837(
     if not batches:
         return answer
     decisions: list[ClaimDecision] = []
-    accepted: list[tuple[Claim, str]] = []
+    accepted: list[tuple[AnyClaim, str]] = []
     first_batch = next(iter(batches.values()))
     for batch in batches.values():
         for claim in batch.claims:
@@ -217,10 +234,10 @@ def answer_837(
             if decision.accepted:
                 accepted.append((claim, pccn))
             person = claim.patient or claim.subscriber
+            service_from, service_to = service_period(claim)
             decisions.append(ClaimDecision(
                 patient_control_number=claim.submission_id, charge=claim.charge,
-                service_from=min(line.service_date for line in claim.lines),
-                service_to=max(line.service_date_end or line.service_date for line in claim.lines),
+                service_from=service_from, service_to=service_to,
                 patient_last_name=person.last_name, patient_first_name=person.first_name or "",
                 member_id=claim.subscriber.member_id, provider_name=claim.billing_provider.name,
                 provider_npi=claim.billing_provider.npi, accepted=decision.accepted, status=decision.status,
@@ -235,7 +252,7 @@ def answer_837(
     answer.acks.append(OutFile("inbound/acks", f"{stem}.277",
                                write_277ca(ack277, _params(state, SENDER_ID, interchange.sender_id, now, usage))))
     today = now.date()
-    results: list[tuple[Claim, ClaimResult]] = []
+    results: list[tuple[AnyClaim, ClaimResult]] = []
     for claim, pccn in accepted:
         results.append((claim, adjudicate(claim, payers, state, seed=seed, pccn=pccn, today=today, batch=stem)))
     crossed = [(r.crossover.claim, adjudicate_crossover(r.crossover, payers, state, seed=seed, today=today,
@@ -253,10 +270,10 @@ def _reference(stem: str) -> str:
 
 
 def _remits(
-    results: Sequence[tuple[Claim, ClaimResult]], payers: Mapping[str, PayerConfig], state: SandboxState, stem: str,
+    results: Sequence[tuple[AnyClaim, ClaimResult]], payers: Mapping[str, PayerConfig], state: SandboxState, stem: str,
     suffix: str, now: datetime, receiver: str, usage: str, timing: Timing, delay_factor: float,
 ) -> list[OutFile]:
-    by_payer: dict[str, dict[str, list[tuple[Claim, ClaimResult]]]] = {}
+    by_payer: dict[str, dict[str, list[tuple[AnyClaim, ClaimResult]]]] = {}
     for claim, result in results:
         by_payer.setdefault(result.payer_id, {}).setdefault(result.payee_npi, []).append((claim, result))
     out: list[OutFile] = []

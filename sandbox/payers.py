@@ -25,6 +25,12 @@ Behaviour keys (all optional; amounts and percents are strings or numbers, read 
   earlier claim's payment.
 * ``remit_delay_s``: seconds between the acknowledgments and this payer's 835.
 * ``trace_payer_id`` (TRN03, "1" + EIN) and ``address``: how the payer signs its 835s.
+* ``institutional``: how the payer prices 837I claims (``sandbox.institutional`` has the
+  formulas): ``drg_base_rate`` (inpatient DRG case rate: base rate x MS-DRG weight), else
+  ``per_diem`` (inpatient: per day of the statement period), ``outlier_threshold`` and
+  ``outlier_percent`` (inpatient charges above the case or per-diem amount plus the threshold
+  are paid at that percent), ``outpatient_percent`` (outpatient: percent of each line's
+  charge). A claim the section gives no method for is denied CO-96.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ import csv
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +47,13 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_PAYERS_FILE = REPO / "deploy" / "local" / "payers.yaml"
+
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> Decimal:
+    return value.quantize(CENT, rounding=ROUND_HALF_UP)
 
 
 class PayerConfigError(ValueError):
@@ -67,6 +80,17 @@ class PayerAddress:
 
 
 @dataclass(frozen=True, kw_only=True)
+class InstitutionalTerms:
+    """How the payer prices institutional (837I) claims; None: no such method."""
+
+    drg_base_rate: Decimal | None = None
+    per_diem: Decimal | None = None
+    outlier_threshold: Decimal | None = None
+    outlier_percent: Decimal = Decimal(0)
+    outpatient_percent: Decimal | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
 class Behaviour:
     underpay_percent: Decimal = Decimal(0)
     deductible: Decimal = Decimal(0)
@@ -90,6 +114,7 @@ class Behaviour:
     remit_delay_s: float | None = None
     trace_payer_id: str = "1999999999"
     address: PayerAddress = field(default_factory=PayerAddress)
+    institutional: InstitutionalTerms = field(default_factory=InstitutionalTerms)
 
     def cost_share_exempt(self, code: str) -> bool:
         return code in self.cost_share_exempt_codes or any(
@@ -134,7 +159,26 @@ _DECIMALS = ("underpay_percent", "deductible", "coinsurance_percent", "copay", "
              "interest_probability", "interest_percent", "recoupment_probability", "recoupment_percent")
 _CODES = ("copay_codes", "auth_required", "non_covered")
 _KNOWN = {*_DECIMALS, *_CODES, "crossover_to", "non_covered_patient_pays", "unlisted_non_covered", "reject_if",
-          "remit_delay_s", "trace_payer_id", "address", "cost_share_exempt"}
+          "remit_delay_s", "trace_payer_id", "address", "cost_share_exempt", "institutional"}
+_INSTITUTIONAL = ("drg_base_rate", "per_diem", "outlier_threshold", "outlier_percent", "outpatient_percent")
+
+
+def _institutional(raw: Any) -> InstitutionalTerms:
+    if not isinstance(raw, Mapping):
+        raise PayerConfigError("sandbox.institutional must be a mapping")
+    unknown = set(raw) - set(_INSTITUTIONAL)
+    if unknown:
+        raise PayerConfigError(f"unknown sandbox.institutional keys: {sorted(unknown)}")
+    values = {k: _decimal(raw[k], f"institutional.{k}") for k in _INSTITUTIONAL if raw.get(k) is not None}
+    for key, value in values.items():
+        if value < 0:
+            raise PayerConfigError(f"sandbox.institutional.{key} must not be negative")
+    for key in ("outlier_percent", "outpatient_percent"):
+        if values.get(key, Decimal(0)) > 100:
+            raise PayerConfigError(f"sandbox.institutional.{key} must be between 0 and 100")
+    if "outlier_percent" in values and "outlier_threshold" not in values:
+        raise PayerConfigError("sandbox.institutional.outlier_percent needs outlier_threshold")
+    return InstitutionalTerms(**values)
 
 
 def _exempt(value: Any) -> dict[str, Any]:
@@ -186,6 +230,8 @@ def parse_behaviour(raw: Mapping[str, Any] | None) -> Behaviour:
         kwargs["trace_payer_id"] = trace
     if "address" in raw:
         kwargs["address"] = PayerAddress(**{k: str(v) for k, v in dict(raw["address"]).items()})
+    if "institutional" in raw:
+        kwargs["institutional"] = _institutional(raw["institutional"])
     rules = raw.get("reject_if") or {}
     if rules:
         pattern = rules.get("member_id_pattern")

@@ -1,9 +1,10 @@
-"""Builders for the sandbox tests: 837P claims (edi.x837 models), payers with one behaviour
-at a time, and the pyx12 + balancing check every written file goes through."""
+"""Builders for the sandbox tests: 837P and 837I claims (edi.x837, edi.x837i models), payers with
+one behaviour at a time, and the pyx12 + balancing check every written file goes through."""
 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -11,7 +12,9 @@ from typing import Any
 from edi.validate import pyx12_validate
 from edi.x835 import check_835, read_835
 from edi.x837 import Claim, ClaimBatch
-from sandbox.adjudication import ClaimResult, build_835, payee_of
+from edi.x837i import Claim as InstitutionalClaim
+from edi.x837i import ClaimBatch as InstitutionalBatch
+from sandbox.adjudication import AnyClaim, ClaimResult, build_835, payee_of
 from sandbox.payers import Behaviour, PayerConfig, parse_behaviour
 
 D = Decimal
@@ -55,6 +58,45 @@ def claim(submission_id: str = "C1", payer_id: str = "P1", *lines: dict[str, Any
     return Claim.model_validate(data)
 
 
+HOSPITAL: dict[str, Any] = {**BILLING, "name": "Revcycle Community Hospital", "taxonomy": "282N00000X"}
+INPATIENT = {"11", "12", "18", "21"}
+
+
+def rev_line(revenue: str, charge: str, n: int, code: str | None = None, **extra: Any) -> dict[str, Any]:
+    """An 837I line: a revenue code, with a HCPCS code when given."""
+    return {"revenue_code": revenue, "procedure_code": code, "charge": charge, "units": "1",
+            "service_date": "2026-02-10", "line_control_number": f"LN{n}-{revenue}", **extra}
+
+
+def institutional_claim(submission_id: str = "H1", payer_id: str = "P1", *lines: dict[str, Any],
+                        member: str = "M100", type_of_bill: str = "11", statement_from: str = "2026-02-07",
+                        **extra: Any) -> InstitutionalClaim:
+    """An 837I claim: a stay from ``statement_from`` to 2026-02-10 (inpatient types of bill, admitted
+    from the emergency room) or a visit on 2026-02-10 (the others)."""
+    inpatient = type_of_bill in INPATIENT
+    data: dict[str, Any] = {
+        "submission_id": submission_id, "billing_provider": HOSPITAL,
+        "subscriber": {"last_name": "Rivera", "first_name": "Ana", "member_id": member, "address": ADDRESS,
+                       "birth_date": "1970-05-06", "gender": "F"},
+        "payer": {"name": "Test Payer", "id": payer_id}, "claim_filing_indicator": "CI",
+        "type_of_bill": type_of_bill, "statement_from": statement_from if inpatient else "2026-02-10",
+        "statement_through": "2026-02-10", "patient_status": "01",
+        "principal_diagnosis": {"code": "J18.9", "present_on_admission": "Y"} if inpatient else {"code": "S93.401A"},
+        "attending_provider": {"last_name": "Grey", "first_name": "Meredith", "npi": "1999999984",
+                               "taxonomy": "207R00000X"},
+        "lines": list(lines) or [rev_line("0450", "850.00", 1, "99284")],
+    }
+    if inpatient:
+        data.update(admission_date=statement_from, admission_hour="0830", admission_type="1", admission_source="7")
+    data.update(extra)
+    return InstitutionalClaim.model_validate(data)
+
+
+def institutional_batch(*claims: InstitutionalClaim, icn: int = 101) -> InstitutionalBatch:
+    doc = batch(claim(), icn=icn).model_dump(mode="json", exclude={"claims"})
+    return InstitutionalBatch.model_validate({**doc, "claims": [c.model_dump() for c in claims]})
+
+
 def batch(*claims: Claim, icn: int = 101) -> ClaimBatch:
     return ClaimBatch.model_validate({
         "sender_id": "REVCYCLE", "receiver_id": "SANDBOXCH", "interchange_control_number": icn,
@@ -77,7 +119,7 @@ def checked(text: str, kind: str) -> list[str]:
     return issues
 
 
-def render(p: PayerConfig, results: list[tuple[Claim, ClaimResult]]) -> str:
+def render(p: PayerConfig, results: Sequence[tuple[AnyClaim, ClaimResult]]) -> str:
     from edi.x12 import EnvelopeParams
     from edi.x835 import write_835
 

@@ -3,6 +3,7 @@ Every file produced here goes through pyx12 and (835s) balancing."""
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -12,11 +13,21 @@ from edi.ta1 import read_ta1
 from edi.x277ca import read_277ca
 from edi.x835 import ClaimStatus, read_835
 from edi.x837 import Claim, render_837p
+from edi.x837i import render_837i
 from edi.x999 import AckCode, GroupAckCode, read_999
 from sandbox.adjudication import SandboxState
 from sandbox.clearinghouse_loop import Answer, OutFile, Timing, answer_837
 from sandbox.payers import load_payers
-from tests.unit.sandbox.support import NOW, batch, checked, claim, line
+from tests.unit.sandbox.support import (
+    NOW,
+    batch,
+    checked,
+    claim,
+    institutional_batch,
+    institutional_claim,
+    line,
+    rev_line,
+)
 
 D = Decimal
 PAYERS = load_payers()
@@ -220,3 +231,53 @@ def test_the_claims_service_reads_the_ndc_rejection_in_words() -> None:
                         "000000142", PAYERS, SandboxState(), seed=7, now=NOW)
     [ack] = read_277ca(by_name(answer)["000000142.277"].text).claims
     assert claim_reason(ack) == "rejected for invalid information: NDC number; NDC REQUIRED ON DRUG LINES (2410 LIN)"
+
+
+def test_an_837i_is_acknowledged_as_x223_and_adjudicated_by_its_type_of_bill() -> None:
+    stay = institutional_claim("AETI1", "60054", rev_line("0120", "6000.00", 1, units="3", unit_code="DA"),
+                               rev_line("0250", "6000.00", 2), member="W123456789",
+                               payer={"name": "Aetna", "id": "60054"})
+    text = render_837i(institutional_batch(stay, icn=401))
+    answer = answer_837(text, "000000401", PAYERS, SandboxState(), seed=42, now=NOW)
+    files = by_name(answer)
+    assert sorted(files) == ["000000401-60054.835", "000000401.277", "000000401.999"]
+    for f in files.values():
+        assert checked(f.text, f.name.rsplit(".", 1)[1]) == [], f.name
+    ack = read_999(files["000000401.999"].text).transaction_sets[0]
+    assert (ack.set_id, ack.implementation, ack.code) == ("837", "005010X223A2", AckCode.ACCEPTED)
+    status = read_277ca(files["000000401.277"].text).claims[0]
+    assert (status.patient_control_number, status.outcome) == ("AETI1", "accepted")
+    assert (status.service_from, status.service_to) == (date(2026, 2, 7), date(2026, 2, 10))
+    paid = read_835(files["000000401-60054.835"].text).claims[0]
+    assert (paid.drg_code, paid.paid, paid.facility_code) == ("194", D("4668.80"), "11")
+
+
+def test_an_837_of_an_unknown_implementation_is_rejected_i6() -> None:
+    text = render_837i(institutional_batch(institutional_claim("X1", "60054", member="W123456789"), icn=402))
+    answer = answer_837(text.replace("005010X223A2", "005010X299A1"), "000000402", PAYERS, SandboxState(), seed=42,
+                        now=NOW)
+    assert [f.name for f in answer.acks] == ["000000402.999"] and answer.remits == []
+    assert checked(answer.acks[0].text, "999") == []
+    ack = read_999(answer.acks[0].text)
+    assert ack.group_code == GroupAckCode.REJECTED
+    assert (ack.transaction_sets[0].code, ack.transaction_sets[0].syntax_error_codes) == (AckCode.REJECTED, ("I6",))
+
+
+@pytest.mark.parametrize(("find", "replace", "segment", "element"), [  # element: the IK4 position
+    ("CLM*X1*850*", "CLM*X1*851*", "CLM", 2),  # CLM02 is not the sum of the SV203s (our 837I checks)
+    ("DTP*434*RD8*20260210-20260210", "DTP*434*RD8*20260210-20260209", "DTP", 3),  # statement period reversed
+])
+def test_an_837i_with_an_error_is_rejected_with_ik3_like_an_837p(find: str, replace: str, segment: str,
+                                                                  element: int) -> None:
+    text = render_837i(institutional_batch(institutional_claim("X1", "60054", member="W123456789",
+                                                               type_of_bill="13"), icn=403))
+    broken = text.replace(find, replace)
+    assert broken != text
+    answer = answer_837(broken, "bad", PAYERS, SandboxState(), seed=42, now=NOW)
+    assert [f.name for f in answer.acks] == ["bad.999"] and answer.remits == []
+    assert checked(answer.acks[0].text, "999") == []
+    (ts,) = read_999(answer.acks[0].text).transaction_sets
+    assert (ts.code, ts.implementation) == (AckCode.REJECTED, "005010X223A2")
+    (error,) = ts.segment_errors
+    assert error.segment_id == segment and error.code == "8"
+    assert [e.position for e in error.element_errors] == [element]
