@@ -3,7 +3,8 @@ in payers.yaml. Pure: the 835 assembly, cost sharing and denials are ``sandbox.a
 
 The method follows the type of bill (CLM05-1, the claim's first two digits):
 
-Inpatient (11x hospital inpatient, 12x inpatient Part B, 18x swing bed, 21x skilled nursing),
+Inpatient (``schemas.common.is_inpatient_bill``: 11x hospital inpatient, 12x inpatient Part B, 18x
+swing bed, 2xx skilled nursing inpatient, ...),
 answered at claim level (claim CAS, MIA, no SVC lines, as payers may answer inpatient claims):
 
     covered days = statement_through - statement_from, at least 1               MIA01
@@ -45,9 +46,9 @@ from pathlib import Path
 from edi.x835 import InpatientAdjudication, OutpatientAdjudication
 from edi.x837i import Claim
 from sandbox.payers import InstitutionalTerms, money
+from schemas.common import is_inpatient_bill
 
 DRG_TABLE = Path(__file__).resolve().parent / "data" / "ms_drg_sample.csv"
-INPATIENT_BILL_TYPES = frozenset({"11", "12", "18", "21"})
 MEDICARE_FILING = frozenset({"MA", "MB"})  # CLP06
 MIA_OUTLIER = 2  # MIA02: PPS operating outlier amount
 MIA_DRG_AMOUNT = 4  # MIA04: claim DRG amount
@@ -73,7 +74,7 @@ class InpatientPrice:
 
 
 def is_inpatient(claim: Claim) -> bool:
-    return claim.type_of_bill in INPATIENT_BILL_TYPES
+    return is_inpatient_bill(claim.type_of_bill)
 
 
 @cache
