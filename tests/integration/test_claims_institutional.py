@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date, timedelta
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -70,10 +70,10 @@ def _facility(enc: str, account: str, n: str, revenue_code: str, price: str, uni
                    description=None, **fields)
 
 
-async def post_stay(platform: Settings) -> tuple[str, dict[str, str]]:
-    """A three-night stay billing both claims, one coverage (Aetna): the hospitalist's admission
-    visit (837P) and the facility's room and board (two postings, 2 + 1 days), two labs and a
-    pharmacy line (837I). Returns the encounter id and the charge ids by role."""
+async def post_stay(platform: Settings, coverages: int = 1) -> tuple[str, dict[str, str]]:
+    """A three-night stay billing both claims, to Aetna (then Medi-Cal with `coverages` 2): the
+    hospitalist's admission visit (837P) and the facility's room and board (two postings, 2 + 1
+    days), two labs and a pharmacy line (837I). Returns the encounter id and the charge ids by role."""
     enc, account, tag = f"enc_{uuid.uuid4().hex[:12]}", f"PA-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:8]
     ids = {role: f"{tag}{role}" for role in ("visit", "room1", "room2", "cmp", "cbc", "rx")}
     charges = [
@@ -88,12 +88,13 @@ async def post_stay(platform: Settings) -> tuple[str, dict[str, str]]:
     ]
     for c in charges:
         await publish(platform, c)
-    institutional = {**ex.INSTITUTIONAL, "statement_from": ADMIT.isoformat(), "statement_through": DISCHARGE.isoformat(),
+    institutional = {**ex.INSTITUTIONAL, "statement_from": ADMIT.isoformat(),
+                     "statement_through": DISCHARGE.isoformat(),
                      "principal_procedure": {"code": "0BJ08ZZ", "performed_on": DAY2.isoformat()},
                      "occurrence_codes": []}
     ready = example("rcm.charges.EncounterReadyToBill.v1", **{
         **ex.INPATIENT_ENCOUNTER, "encounter_id": enc, "patient_account_id": account, "revision": 1,
-        "charge_ids": [f"chg_{i}" for i in ids.values()], "coverages": ex.COVERAGES[:1],
+        "charge_ids": [f"chg_{i}" for i in ids.values()], "coverages": ex.COVERAGES[:coverages],
         "admission_date": ADMIT.isoformat(), "discharge_date": DISCHARGE.isoformat(), "institutional": institutional})
     await publish(platform, ready)
     return enc, {role: f"chg_{i}" for role, i in ids.items()}
@@ -163,3 +164,72 @@ async def test_a_stay_billing_both_goes_out_as_an_837p_and_an_837i_then_is_accep
     accepted = await wait_for(platform, enc, "ClaimAccepted")
     [facility] = [a for a in accepted if a["claim_id"] == inst["claim_id"]]
     assert (facility["source"], facility["payer_claim_control_number"]) == ("277CA", "PCN-UB-1")
+
+
+def facility_payment(inst: dict[str, Any]) -> Any:
+    """Aetna's 835 answer to the facility claim: room and board paid per diem (CO-45 and a PR-1
+    deductible), pharmacy in full, the labs reduced (CO-45)."""
+    sid = inst["submission_id"]
+
+    def line(n: int, charge: str, paid: str, allowed: str, *adjustments: tuple[str, str, str]) -> dict[str, Any]:
+        return {"line_control_number": f"{sid}-{n}", "procedure_code": "99999", "charge": charge, "paid": paid,
+                "allowed": allowed, "units_paid": None, "adjustments": [
+                    {"group": g, "reason_code": r, "amount": a, "quantity": None} for g, r, a in adjustments]}
+
+    return example(
+        "rcm.remittances.ClaimPaymentPosted.v1", claim_id=inst["claim_id"], claim_family_id=inst["claim_family_id"],
+        encounter_id=inst["encounter_id"], submission_id=sid, remittance_id=f"rem_{uuid.uuid4().hex[:10]}",
+        payer_claim_control_number="UB2026000001", adjudication_date=TODAY.date().isoformat(),
+        total_charge="5638.50", total_paid="3964.50", patient_responsibility="200.00",
+        patient_share={"deductible": "200.00", "coinsurance": "0.00", "copay": "0.00", "other": "0.00"},
+        lines=[line(1, "5550.00", "3900.00", "4100.00", ("CO", "45", "1450.00"), ("PR", "1", "200.00")),
+               line(2, "12.50", "12.50", "12.50"),
+               line(3, "76.00", "52.00", "52.00", ("CO", "45", "24.00"))])
+
+
+async def test_the_paid_facility_claim_bills_the_secondary_with_cob_then_is_replaced_and_voided(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    enc, _ = await post_stay(platform, coverages=2)
+    _, inst = await submitted_pair(platform, enc)
+    await publish(platform, facility_payment(inst))
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 3)
+    [secondary] = [s for s in subs if s["coverage_rank"] == 2]
+    assert (secondary["claim_type"], secondary["type_of_bill"], secondary["claim_family_id"]) == (
+        "institutional", "11", inst["claim_family_id"])
+    assert (secondary["payer"]["payer_id"], secondary["total_charge"]) == ("610442", "5638.50")
+    text = await outbound_text(platform, secondary)
+    assert pyx12_validate(text) == [] and validate(text) == []
+    segments = _segments(text)
+    assert f"CLM*{secondary['submission_id']}*5638.5***11:A:1**A*Y*Y" in segments
+    assert "SBR*S*18*******MC" in segments and "SBR*P*18*GRP-0042******CI" in segments
+    assert "AMT*D*3964.5" in segments
+    cob = [s for s in segments if s.startswith(("SVD", "CAS", "DTP*573", "AMT*EAF"))]
+    assert cob == [
+        "SVD*60054*3900**0120*3", "CAS*CO*45*1450", "CAS*PR*1*200", f"DTP*573*D8*{TODAY:%Y%m%d}", "AMT*EAF*200",
+        "SVD*60054*12.5**0250*5", f"DTP*573*D8*{TODAY:%Y%m%d}", "AMT*EAF*0",
+        "SVD*60054*52**0300*2", "CAS*CO*45*24", f"DTP*573*D8*{TODAY:%Y%m%d}", "AMT*EAF*0",
+    ]
+    # Replace the paid facility claim (frequency 7), then void the replacement once paid (8).
+    result = await cli(["claims", "correct", inst["claim_id"], "--reason", "late charge added"])
+    assert result.exit_code == 0, result.output
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 4)
+    [replacement] = [s for s in subs if s["frequency"] == "7"]
+    assert (replacement["claim_type"], replacement["type_of_bill"], replacement["payer_claim_control_number"]) == (
+        "institutional", "11", "UB2026000001")
+    rtext = await outbound_text(platform, replacement)
+    assert pyx12_validate(rtext) == [] and validate(rtext) == []
+    assert f"CLM*{replacement['submission_id']}*5638.5***11:A:7**A*Y*Y" in _segments(rtext)
+    assert "REF*F8*UB2026000001" in _segments(rtext)
+    paid = json.loads(facility_payment(replacement).model_dump_json())
+    await publish(platform, example("rcm.remittances.ClaimPaymentPosted.v1",
+                                    **{**paid, "payer_claim_control_number": "UB2026000002"}))
+    await wait_for(platform, enc, "ClaimAdjudicated", 2)
+    result = await cli(["claims", "void", replacement["claim_id"], "--reason", "wrong patient"])
+    assert result.exit_code == 0, result.output
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 5)
+    [void] = [s for s in subs if s["frequency"] == "8"]
+    vtext = await outbound_text(platform, void)
+    assert pyx12_validate(vtext) == [] and validate(vtext) == []
+    assert f"CLM*{void['submission_id']}*5638.5***11:A:8**A*Y*Y" in _segments(vtext)
+    assert "REF*F8*UB2026000002" in _segments(vtext)

@@ -12,6 +12,7 @@ from typing import Any
 from edi.validate import pyx12_validate, validate
 from edi.x837i import read_837i
 from schemas import examples as ex
+from schemas.charges import EncounterReadyToBill
 from schemas.common import EncounterDetails, PayerRef
 from services.claims.domain.assembly import PostedCharge, assemble, prior_payer_from_remit, secondary_draft
 from services.claims.domain.claim import Claim
@@ -19,7 +20,12 @@ from services.claims.domain.model import ClaimDraft, is_inpatient, is_room_and_b
 from services.claims.domain.scrubber import ScrubInput, scrub
 from services.claims.domain.x837i import build_claim, render_batch
 from services.claims.domain.x837parts import Submission
+from services.claims.service.assembly import assemble_encounter
+from services.claims.store import EncounterRow
+from tests.support.testsvc import example
 from tests.unit.claims.factory import FEES, charge
+from tests.unit.claims.fake_store import NOW as LATER
+from tests.unit.claims.fake_store import FakeClaimsStore
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 ADMIT, DAY2, DAY3 = date(2026, 3, 2), date(2026, 3, 3), date(2026, 3, 4)
@@ -186,3 +192,28 @@ def test_an_institutional_claim_is_created_and_submitted_with_its_type_and_lines
         ("S1-2", "chg_0005", [], None, "0250", Decimal(5), []),
         ("S1-3", "chg_0002", ["chg_0004"], None, "0300", Decimal(2), []),
     ]
+
+
+async def test_a_revision_of_a_stay_billing_both_rebuilds_each_claim_from_its_own_draft() -> None:
+    """Families are matched by (claim type, position): the facility draft rebuilds the facility
+    claim, whichever order the drafts come in."""
+    db = FakeClaimsStore()
+    db.charges = {c.charge_id: c for c in STAY_CHARGES}
+    ready = example("rcm.charges.EncounterReadyToBill.v1", **{
+        **ex.INPATIENT_ENCOUNTER, "encounter_id": "enc_stay", "patient_account_id": ex.PATIENT_ACCOUNT_ID,
+        "revision": 1, "charge_ids": [c.charge_id for c in STAY_CHARGES]})
+    assert isinstance(ready, EncounterReadyToBill)
+    db.encounters["enc_stay"] = EncounterRow("enc_stay", ex.PATIENT_ACCOUNT_ID, 1, ready, LATER, 0)
+    assert await assemble_encounter(db, "enc_stay", LATER) == 2
+    before = {c.draft.claim_type: (c.claim_id, c.total_charge, c.state) for c in db.claims.values()}
+    assert before == {"professional": (before["professional"][0], Decimal("310.00"), "ready"),
+                      "institutional": (before["institutional"][0], Decimal("5638.50"), "ready")}
+    # Revision 2 drops the hospitalist's visit and the pharmacy line: the one draft left is the
+    # facility's, and it rebuilds the facility claim (the first family by position is the professional one).
+    fewer = ready.model_copy(update={"revision": 2, "charge_ids": [
+        c for c in ready.charge_ids if c not in {"chg_0005", "chg_0006"}]})
+    db.encounters["enc_stay"] = EncounterRow("enc_stay", ex.PATIENT_ACCOUNT_ID, 2, fewer, LATER, 1)
+    assert await assemble_encounter(db, "enc_stay", LATER) == 1
+    after = {c.draft.claim_type: (c.claim_id, c.total_charge, c.encounter_revision) for c in db.claims.values()}
+    assert after == {"professional": (before["professional"][0], Decimal("310.00"), 1),
+                     "institutional": (before["institutional"][0], Decimal("5626.00"), 2)}
