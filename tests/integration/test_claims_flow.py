@@ -57,22 +57,6 @@ async def claims_running(platform: Settings, **timing: float) -> AsyncIterator[R
             yield runtime
 
 
-@pytest.fixture(scope="module")
-async def claims(platform: Settings) -> AsyncIterator[Runtime]:
-    async with claims_running(platform) as runtime:
-        yield runtime
-
-
-@pytest.fixture(scope="module")
-async def payers(claims: Runtime) -> None:
-    from services.claims.service import operator
-    from services.claims.store import ClaimsStore
-
-    loaded, fees = operator.read_payer_master(REPO / "deploy" / "local" / "payers.yaml")
-    async with claims.db.acquire() as conn, conn.transaction():
-        await operator.load_payers(ClaimsStore(conn), loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
-
-
 async def post_encounter(
     platform: Settings,
     *,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,9 +21,7 @@ from schemas import examples as ex
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from tests.integration.test_claims_flow import (
-    REPO,
     TODAY,
-    claims_running,
     cli,
     outbound_text,
     wait_for,
@@ -37,22 +34,6 @@ from tests.support.testsvc import example
 pytestmark = pytest.mark.integration
 ADMIT = (TODAY - timedelta(days=6)).date()
 DAY2, DAY3, DISCHARGE = (ADMIT + timedelta(days=n) for n in (1, 2, 3))
-
-
-@pytest.fixture(scope="module")
-async def claims(platform: Settings) -> AsyncIterator[Runtime]:
-    async with claims_running(platform) as runtime:
-        yield runtime
-
-
-@pytest.fixture(scope="module")
-async def payers(claims: Runtime) -> None:
-    from services.claims.service import operator
-    from services.claims.store import ClaimsStore
-
-    loaded, fees = operator.read_payer_master(REPO / "deploy" / "local" / "payers.yaml")
-    async with claims.db.acquire() as conn, conn.transaction():
-        await operator.load_payers(ClaimsStore(conn), loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
 
 
 def _charge(enc: str, account: str, n: str, **fields: Any) -> Any:

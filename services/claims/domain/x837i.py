@@ -9,18 +9,8 @@ from datetime import datetime
 from edi import x837i as x
 from edi.x837common.model import Payer
 from schemas.common import InstitutionalDetails, InstitutionalDiagnosis
+from services.claims.domain import x837parts as parts
 from services.claims.domain.model import ClaimDraft, DraftLine, LineOutcome, PriorPayer
-from services.claims.domain.x837parts import (
-    Submission,
-    batch_envelope,
-    billing_provider,
-    coordination,
-    line_adjudication_fields,
-    line_control_number,
-    provider,
-    service_facility,
-    subscriber,
-)
 
 
 def _hour(hour: int | None) -> str | None:
@@ -38,17 +28,17 @@ def _line_adjudication(prior: PriorPayer, lo: LineOutcome) -> x.LineAdjudication
     assert lo.revenue_code is not None, "an institutional line's adjudication names its revenue code"
     return x.LineAdjudication(revenue_code=lo.revenue_code, procedure_code=lo.procedure_code,
                               modifiers=lo.modifiers if lo.procedure_code else [],
-                              **line_adjudication_fields(prior, lo))
+                              **parts.line_adjudication_fields(prior, lo))
 
 
-def _service_line(line: DraftLine, n: int, sub: Submission,
+def _service_line(line: DraftLine, n: int, sub: parts.Submission,
                   adjudications: list[x.LineAdjudication]) -> x.ServiceLine:
     if line.revenue_code is None:
         raise ValueError(f"institutional line {n} has no revenue code (SV201)")
     return x.ServiceLine(
         revenue_code=line.revenue_code, procedure_code=line.procedure_code, modifiers=line.modifiers,
         charge=line.charge, units=line.units, unit_code=line.unit_code, service_date=line.service_date,
-        service_date_end=line.service_end_date, line_control_number=line_control_number(sub.submission_id, n),
+        service_date_end=line.service_end_date, line_control_number=parts.line_control_number(sub.submission_id, n),
         adjudications=adjudications,
     )
 
@@ -60,18 +50,18 @@ def _details(draft: ClaimDraft) -> InstitutionalDetails:
     return details
 
 
-def build_claim(draft: ClaimDraft, sub: Submission) -> x.Claim:
+def build_claim(draft: ClaimDraft, sub: parts.Submission) -> x.Claim:
     enc, inst = draft.encounter, _details(draft)
     coverage = draft.coverage
     facility = inst.billing_provider or enc.billing_provider
-    sbr, patient = subscriber(draft, coverage)
-    other_payers, line_adjudications = coordination(draft, _line_adjudication)
+    sbr, patient = parts.subscriber(draft, coverage)
+    other_payers, line_adjudications = parts.coordination(draft, _line_adjudication)
     lines = [_service_line(line, n, sub, line_adjudications.get(line.charge_id, []))
              for n, line in enumerate(draft.lines, start=1)]
     auth = coverage.prior_authorization_numbers[0] if coverage.prior_authorization_numbers else None
     referring = enc.referring_provider
     return x.Claim(
-        submission_id=sub.submission_id, billing_provider=billing_provider(facility),
+        submission_id=sub.submission_id, billing_provider=parts.billing_provider(facility),
         subscriber=sbr, patient=patient, payer=Payer(name=sub.payer_name, id=sub.payer_id),
         payer_responsibility="PST"[draft.coverage_rank - 1],
         claim_filing_indicator=coverage.claim_filing_indicator, insurance_type=coverage.insurance_type_code,
@@ -94,16 +84,16 @@ def build_claim(draft: ClaimDraft, sub: Submission) -> x.Claim:
                           for s in inst.occurrence_spans],
         value_codes=[x.ValueAmount(code=v.code, amount=v.amount) for v in inst.value_codes],
         condition_codes=inst.condition_codes,
-        attending_provider=provider(inst.attending_provider),
-        operating_provider=provider(inst.operating_provider) if inst.operating_provider else None,
-        other_operating_provider=(provider(inst.other_operating_provider) if inst.other_operating_provider
+        attending_provider=parts.provider(inst.attending_provider),
+        operating_provider=parts.provider(inst.operating_provider) if inst.operating_provider else None,
+        other_operating_provider=(parts.provider(inst.other_operating_provider) if inst.other_operating_provider
                                   else None),
-        service_facility=service_facility(enc, facility.address),
-        referring_provider=provider(referring) if referring else None,
+        service_facility=parts.service_facility(enc, facility.address),
+        referring_provider=parts.provider(referring) if referring else None,
         other_payers=other_payers, lines=lines,
     )
 
 
 def render_batch(claims: list[x.Claim], control_number: int, created: datetime, usage: str = "T") -> str:
-    batch = x.ClaimBatch(**batch_envelope(control_number), created=created, usage_indicator=usage, claims=claims)
+    batch = x.ClaimBatch(**parts.batch_envelope(control_number), created=created, usage_indicator=usage, claims=claims)
     return x.render_837i(batch)
