@@ -14,19 +14,23 @@ from typing import Any
 
 import pytest
 
+from edi import x999
 from edi.envelope import read_interchange
 from edi.validate import pyx12_validate, validate
 from edi.x837i import read_837i
+from sandbox.acknowledgments import acknowledge_interchange
 from schemas import examples as ex
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from tests.integration.test_claims_flow import (
     TODAY,
+    ack_params,
     cli,
     outbound_text,
     wait_for,
     write_277ca,
     write_999,
+    write_ack,
 )
 from tests.support.kafka_io import count, eventually, publish
 from tests.support.testsvc import example
@@ -133,8 +137,10 @@ async def test_a_stay_billing_both_goes_out_as_an_837p_and_an_837i_then_is_accep
     assert [c.submission_id for c in read_837i(itext).claims] == [sid]
     # The clearinghouse accepts both interchanges (the 837I's 999 names X223A2), the payer the facility claim.
     write_999(platform, ptext)
-    write_999(platform, itext)
-    assert read_interchange(itext).groups[0].transactions[0].implementation == "005010X223A2"
+    interchange = read_interchange(itext)
+    ack = x999.write_999(acknowledge_interchange(interchange, {}), ack_params(int(interchange.control_number)))
+    assert f"AK1*HC*{inst['interchange']['group_control_number']}*005010X223A2~AK2*837*0001*005010X223A2~" in ack
+    write_ack(platform, f"999-{uuid.uuid4().hex[:8]}.x12", ack)
     history = "SELECT count(*) FROM claim_history WHERE claim_id = $1 AND trigger = '999_accepted'"
 
     async def both_noted() -> bool:

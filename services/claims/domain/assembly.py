@@ -142,9 +142,11 @@ def institutional_lines(encounter: EncounterDetails, charges: Sequence[PostedCha
 
 def _summed_line(encounter: EncounterDetails, group: list[PostedCharge]) -> DraftLine:
     """One institutional line for charges of one revenue code (one charge on an outpatient bill).
-    The HCPCS code and modifiers stay when every charge has the same ones."""
+    The HCPCS code and modifiers stay when every charge has the same ones (modifiers need a code:
+    SV202)."""
     first = group[0]
-    same_code = all((c.procedure_code, c.modifiers) == (first.procedure_code, first.modifiers) for c in group)
+    same_code = first.procedure_code is not None and all(
+        (c.procedure_code, c.modifiers) == (first.procedure_code, first.modifiers) for c in group)
     start = min(c.service_date for c in group)
     end = max(c.service_end_date or c.service_date for c in group)
     single = len(group) == 1
@@ -216,7 +218,7 @@ def prior_payer_from_remit(primary: ClaimDraft, remit: dict[str, Any], line_cont
             charge_id=charge_id, paid=Decimal(rl["paid"]),
             procedure_code=draft_line.procedure_code if institutional else rl["procedure_code"],
             revenue_code=draft_line.revenue_code if institutional else None,
-            modifiers=list(rl.get("modifiers") or []),
+            modifiers=draft_line.modifiers if institutional else list(rl.get("modifiers") or []),
             units=Decimal(rl["units_paid"]) if rl.get("units_paid") else draft_line.units,
             adjustments=[CasAdjustment.model_validate(a) for a in rl.get("adjustments", [])],
         ))

@@ -27,7 +27,7 @@ def _diagnosis(dx: InstitutionalDiagnosis) -> x.CodedDiagnosis:
 def _line_adjudication(prior: PriorPayer, lo: LineOutcome) -> x.LineAdjudication:
     assert lo.revenue_code is not None, "an institutional line's adjudication names its revenue code"
     return x.LineAdjudication(revenue_code=lo.revenue_code, procedure_code=lo.procedure_code,
-                              modifiers=lo.modifiers if lo.procedure_code else [],
+                              modifiers=lo.modifiers,
                               **parts.line_adjudication_fields(prior, lo))
 
 

@@ -102,6 +102,15 @@ def test_an_outpatient_visit_keeps_one_line_per_charge_with_its_hcpcs() -> None:
     assert "CLM*S2*726***13:A:1*" in text
     assert "SV2*0450*HC:99284:25*650*UN*1~DTP*472*D8*20260302~REF*6R*S2-3~" in text
     assert "CL1***01~" in text and "DTP*435" not in text
+    # The secondary names the outpatient line by its revenue code and its HCPCS code with modifiers.
+    remit = {"total_paid": "500.00", "adjudication_date": "2026-04-01", "claim_adjustments": [], "lines": [
+        {"line_control_number": "S2-3", "procedure_code": "99284", "modifiers": [], "paid": "500.00",
+         "units_paid": "1", "adjustments": [{"group": "CO", "reason_code": "45", "amount": "150.00"}]}]}
+    second = secondary_draft(d, prior_payer_from_remit(d, remit, {"S2-3": "chg_0001"}), FEES)
+    assert second is not None
+    text = render_batch([build_claim(second, Submission("S3", "1", "610442", "Medi-Cal"))], 8, NOW)
+    assert pyx12_validate(text) == [] and validate(text) == []
+    assert "SVD*60054*500*HC:99284:25*0450*1~CAS*CO*45*150~DTP*573*D8*20260401~AMT*EAF*0~" in text
 
 
 def test_the_inpatient_837i_is_pyx12_clean_and_reads_back() -> None:
