@@ -1,9 +1,10 @@
 """The scrubber: a rule engine of small edits, each with an id, severity, message and source.
 
-An edit is a function (ScrubInput) -> list[Finding], registered with @edit; its docstring names
-the published rule it applies (docs/claims.md lists them). `scrub` runs them all and returns
-every finding; a claim with any error-severity finding is held. An operator may waive an edit
-of OVERRIDABLE on one claim (with a reason, audited): its errors become warnings on that claim.
+An edit is a function (ScrubInput) -> list[Finding], registered with @edit and the claim types
+it judges (professional by default); its docstring names the published rule it applies
+(docs/claims.md lists them). `scrub` runs those of the claim's type and returns every finding;
+a claim with any error-severity finding is held. An operator may waive an edit of OVERRIDABLE on
+one claim (with a reason, audited): its errors become warnings on that claim.
 """
 
 from __future__ import annotations
@@ -613,10 +614,12 @@ def institutional(item: ScrubInput) -> list[Finding]:
     revenue codes, POA on inpatient bills, statement period, admission before discharge): they
     live in domain/institutional_edits.py. POA is required on inpatient bills.
     Source: NUBC UB-04 Data Specifications; ASC X12 005010X223A2."""
-    if item.draft.encounter.institutional is None:
+    details = item.draft.encounter.institutional
+    if details is None:
         return [Finding("INSTITUTIONAL", "error", "the encounter has no institutional data (type of bill, "
                         "statement period, patient status, attending provider, principal diagnosis): send "
                         "`institutional` on the encounter", "institutional")]
-    # merge point: institutional_edits -- return institutional_edits(item.draft.encounter, item.draft.lines,
-    # frequency=item.frequency, poa_required=model.is_inpatient(details.type_of_bill)) once it is merged.
+    # merge point: institutional_edits -- once domain/institutional_edits.py is merged, this returns
+    # institutional_edits(item.draft.encounter, item.draft.lines, frequency=item.frequency,
+    #                     poa_required=is_inpatient(details.type_of_bill))  (is_inpatient: domain/model.py)
     return []
