@@ -34,7 +34,7 @@ TIMING = Timing(SETTINGS.submit_interval_s, SETTINGS.acks_interval_s, SETTINGS.t
 
 
 async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Every few seconds: queued submissions -> one 837P interchange in outbound/."""
+    """Every few seconds: queued submissions -> an 837P and/or an 837I interchange in outbound/."""
     clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
 
     async def work() -> None:

@@ -157,6 +157,8 @@ def _model(cls: type[M], value: Any) -> M:
 
 NOT_BILLED_STATES = frozenset({"rejected", "held", "created", "corrected", "voided"})
 """A claim in these states does not bill its lines (the duplicate edit ignores it)."""
+_PROFESSIONAL = "coalesce(doc->>'claim_type', 'professional') = 'professional'"
+"""A claim's doc is professional (docs stored before claim types have no claim_type)."""
 
 
 def _line_keys(lines: Any) -> list[LineKey]:
@@ -424,10 +426,9 @@ class ClaimsStore:
         return [row for row in map(self._charges.get, charge_ids) if row is not None]
 
     async def charge_lines(self, charge_ids: Sequence[str]) -> dict[str, PostedCharge]:
-        """Posted, not reversed professional lines by charge id. Institutional lines (the facility's
-        claim, 837I) stay in the projection, unbilled, until claims assembles institutional claims."""
+        """Posted, not reversed lines by charge id, professional and institutional (each with its claim type)."""
         return {r.charge_id: PostedCharge.from_event(r.event()) for r in await self._charge_rows(charge_ids)
-                if not r.reversed and r.event().claim_type == "professional"}
+                if not r.reversed}
 
     async def missing_charges(self, charge_ids: Sequence[str]) -> list[str]:
         have = {r.charge_id for r in await self._charge_rows(charge_ids)}
@@ -537,10 +538,12 @@ class ClaimsStore:
 
     async def billed_lines(self, patient_account_id: str, payer_id: str,
                            exclude_family: str) -> frozenset[LineKey]:
-        """Lines on other live claims of the same patient account and payer (for the duplicate edit)."""
+        """Lines on other live professional claims of the same patient account and payer (for the
+        duplicate edit, which judges professional claims only: a facility claim bills the same
+        HCPCS code as the professional claim of the same visit)."""
         rows = await self.conn.fetch(
             "SELECT doc->'lines' AS lines FROM claims WHERE patient_account_id = $1 AND payer_id = $2"
-            " AND claim_family_id <> $3 AND frequency = '1' AND state <> ALL($4)",
+            " AND claim_family_id <> $3 AND frequency = '1' AND state <> ALL($4) AND " + _PROFESSIONAL,
             patient_account_id, payer_id, exclude_family, list(NOT_BILLED_STATES),
         )
         return frozenset(key for r in rows for key in _line_keys(r["lines"]))
@@ -807,7 +810,8 @@ class ClaimsUnit(ClaimsStore):
             return
         await self.flush()
         rows = await self.conn.fetch(
-            "SELECT claim_id, claim_family_id, patient_account_id, payer_id, frequency, state, doc->'lines' AS lines"
+            "SELECT claim_id, claim_family_id, patient_account_id, payer_id, frequency, state,"
+            f" CASE WHEN {_PROFESSIONAL} THEN doc->'lines' ELSE '[]'::jsonb END AS lines"
             " FROM claims WHERE patient_account_id = ANY($1)", unread)
         self._accounts.update((a, []) for a in unread)
         for r in rows:
@@ -822,9 +826,10 @@ class ClaimsUnit(ClaimsStore):
             await self.flush()
             return await super().billed_lines(patient_account_id, payer_id, exclude_family)
         # The claims of this transaction as it left them, then the others as read.
-        keys = {LineKey(line.procedure_code, tuple(line.modifiers), line.service_date)
+        keys = {LineKey(line.code, tuple(line.modifiers), line.service_date)
                 for c in self._claims.values() if c.patient_account_id == patient_account_id
-                and _bills(c, payer_id, exclude_family) for line in c.draft.lines}
+                and _bills(c, payer_id, exclude_family) and c.draft.claim_type == "professional"
+                for line in c.draft.lines}
         keys.update(key for c in stored if c.claim_id not in self._claims and _bills(c, payer_id, exclude_family)
                     for key in c.lines)
         return frozenset(keys)

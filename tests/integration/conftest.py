@@ -12,6 +12,7 @@ from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.remits.app import DEFINITION as REMITS
 from services.remits.settings import remits_settings
+from tests.integration.test_claims_flow import REPO, TODAY, claims_running
 from tests.integration.test_notifications_helpers import free_port
 from tests.support.remits_io import NOW
 from tests.support.runtimes import running
@@ -42,3 +43,21 @@ async def remits(platform: Settings, remits_poll: None) -> AsyncIterator[Runtime
     """The remits service in-process on the module's platform, its clock fixed at NOW."""
     async with running(REMITS, platform, clock=FixedClock(NOW)) as runtime:
         yield runtime
+
+
+@pytest.fixture(scope="module")
+async def claims(platform: Settings) -> AsyncIterator[Runtime]:
+    """The claims service in-process on the module's platform (test_claims_flow.claims_running)."""
+    async with claims_running(platform) as runtime:
+        yield runtime
+
+
+@pytest.fixture(scope="module")
+async def payers(claims: Runtime) -> None:
+    """deploy/local/payers.yaml and its fee schedules loaded into the claims service."""
+    from services.claims.service import operator
+    from services.claims.store import ClaimsStore
+
+    loaded, fees = operator.read_payer_master(REPO / "deploy" / "local" / "payers.yaml")
+    async with claims.db.acquire() as conn, conn.transaction():
+        await operator.load_payers(ClaimsStore(conn), loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)

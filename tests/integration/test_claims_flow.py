@@ -57,22 +57,6 @@ async def claims_running(platform: Settings, **timing: float) -> AsyncIterator[R
             yield runtime
 
 
-@pytest.fixture(scope="module")
-async def claims(platform: Settings) -> AsyncIterator[Runtime]:
-    async with claims_running(platform) as runtime:
-        yield runtime
-
-
-@pytest.fixture(scope="module")
-async def payers(claims: Runtime) -> None:
-    from services.claims.service import operator
-    from services.claims.store import ClaimsStore
-
-    loaded, fees = operator.read_payer_master(REPO / "deploy" / "local" / "payers.yaml")
-    async with claims.db.acquire() as conn, conn.transaction():
-        await operator.load_payers(ClaimsStore(conn), loaded, fees, "payers.yaml", "pytest", "test setup", TODAY)
-
-
 async def post_encounter(
     platform: Settings,
     *,
@@ -274,12 +258,11 @@ def payment(
     )
 
 
-async def test_facility_lines_wait_for_the_837i_while_the_professional_claim_goes_out(
+async def test_an_outpatient_facility_line_goes_on_its_own_837i_beside_the_837p(
     platform: Settings, claims: Runtime, payers: None
 ) -> None:
-    """An encounter billing both claims: its professional line goes on the 837P alone; its
-    institutional line stays in the projection, on no claim, until claims assembles 837Is (the
-    audit shows it unclaimed meanwhile)."""
+    """An encounter billing both claims: its professional line goes on the 837P, its
+    institutional line on an 837I (type of bill 13) in another interchange."""
     institutional = {**ex.INSTITUTIONAL, "type_of_bill": "13", "statement_from": DOS, "statement_through": DOS,
                      "admission_hour": None, "admission_type": None, "admission_source": None,
                      "discharge_hour": None, "principal_procedure": None, "occurrence_codes": [], "value_codes": []}
@@ -287,14 +270,16 @@ async def test_facility_lines_wait_for_the_837i_while_the_professional_claim_goe
                                      "revenue_code": "0450", "description": "Emergency room"}
     enc, charge_ids = await post_encounter(platform, coverages=1, second_line=facility_line,
                                            encounter={"bills": "both", "institutional": institutional})
-    [created] = await wait_for(platform, enc, "ClaimCreated")
-    assert created["charge_ids"] == charge_ids[:1]
-    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
-    assert [line["charge_id"] for line in submitted["lines"]] == charge_ids[:1]
-    assert submitted["total_charge"] == "150.00"
-    assert pyx12_validate(await outbound_text(platform, submitted)) == []
-    waiting = "SELECT count(*) FROM charges WHERE charge_id = $1 AND NOT reversed"
-    assert await count(platform, "claims", waiting, charge_ids[1]) == 1
+    created = await wait_for(platform, enc, "ClaimCreated", 2)
+    assert sorted((c["claim_type"], c["charge_ids"]) for c in created) == [
+        ("institutional", charge_ids[1:]), ("professional", charge_ids[:1])]
+    subs = await wait_for(platform, enc, "ClaimSubmitted", 2)
+    [prof] = [s for s in subs if s["claim_type"] == "professional"]
+    [inst] = [s for s in subs if s["claim_type"] == "institutional"]
+    assert (prof["total_charge"], inst["total_charge"], inst["type_of_bill"]) == ("150.00", "35.00", "13")
+    ptext, itext = await outbound_text(platform, prof), await outbound_text(platform, inst)
+    assert pyx12_validate(ptext) == [] and pyx12_validate(itext) == []
+    assert f"CLM*{inst['submission_id']}*35***13:A:1*" in itext and "SV2*0450**35*UN*1~" in itext
 
 
 async def test_posted_encounter_becomes_clean_837p_then_accepted(

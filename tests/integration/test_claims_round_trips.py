@@ -100,10 +100,10 @@ async def claims_of(pool: asyncpg.Pool, state: str) -> list[Claim]:
 
 
 async def submitted_file(pool: asyncpg.Pool) -> tuple[int, str]:
-    names: list[str | None] = []
+    names: list[str] = []
 
     async def submit(db: ClaimsStore) -> None:
-        names.append(await submission.submit_pending(db, NOW))
+        names.extend(await submission.submit_pending(db, NOW))
 
     sent = await counted(pool, submit)
     async with pool.acquire() as conn:

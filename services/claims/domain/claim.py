@@ -22,7 +22,7 @@ from schemas.common import Frequency, PayerRef
 from services.claims.domain.model import ClaimDraft, StoredDraft
 from services.claims.domain.scrubber import Finding
 from services.claims.domain.states import State, Transition, Trigger, payer_adjudicated, transition
-from services.claims.domain.x837 import line_control_number
+from services.claims.domain.x837parts import line_control_number
 
 Origin = Literal["original", "secondary", "replacement", "void"]
 Resolution = Literal["paid_in_full", "paid_with_patient_balance", "written_off", "replaced", "voided"]
@@ -110,7 +110,7 @@ class Claim:
             **claim.ids, patient_account_id=claim.patient_account_id, payer=payer,
             coverage_rank=claim.coverage_rank, origin=origin, origin_claim_id=origin_claim_id,
             frequency=claim.frequency, charge_ids=claim.charge_ids, total_charge=claim.total_charge,
-            encounter_revision=revision, created_at=now))
+            claim_type=draft.claim_type, encounter_revision=revision, created_at=now))
         return claim
 
     # --- what the claim is --------------------------------------------------------------------
@@ -135,7 +135,7 @@ class Claim:
     def charge_ids(self) -> list[str]:
         if isinstance(self.content, StoredDraft):
             return self.content.charge_ids
-        return [line.charge_id for line in self.content.lines]
+        return self.content.charge_ids
 
     @property
     def total_charge(self) -> Decimal:
@@ -216,9 +216,12 @@ class Claim:
             coverage_rank=self.coverage_rank, frequency=self.frequency,
             payer_claim_control_number=payer_claim_control_number, billing_provider_npi=enc.billing_provider.npi,
             place_of_service=enc.place_of_service, diagnoses=draft.diagnoses, total_charge=draft.total_charge,
+            claim_type=draft.claim_type,
+            type_of_bill=_type_of_bill(draft),
             lines=[ev.SubmittedLine(
                 line_number=n, line_control_number=line_control_number(sid, n), charge_id=line.charge_id,
-                procedure_code=line.procedure_code, modifiers=line.modifiers, description=line.description,
+                summed_charge_ids=line.summed_charge_ids, procedure_code=line.procedure_code,
+                modifiers=line.modifiers, description=line.description,
                 revenue_code=line.revenue_code, service_date=line.service_date,
                 service_end_date=line.service_end_date, units=line.units, charge=line.charge,
                 diagnosis_pointers=line.diagnosis_pointers, expected_allowed=line.expected_allowed,
@@ -341,6 +344,12 @@ _FOLLOW_UP_REASON: dict[str, Literal["no_acknowledgment", "no_remittance", "deni
 def _protection(draft: ClaimDraft) -> ev.PatientProtection | None:
     found = draft.patient_protection()
     return None if found is None else ev.PatientProtection(reason=found[0], share_of_cost=found[1])
+
+
+def _type_of_bill(draft: ClaimDraft) -> str | None:
+    """CLM05-1 of an institutional claim (its frequency digit is the claim's)."""
+    inst = draft.encounter.institutional
+    return inst.type_of_bill if draft.claim_type == "institutional" and inst is not None else None
 
 
 def _next_payer(draft: ClaimDraft) -> ev.NextPayer | None:

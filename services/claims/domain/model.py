@@ -8,8 +8,23 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import MEDICAID_FILING, CasAdjustment, Coverage, EncounterDetails, Provider
+from schemas.common import MEDICAID_FILING, CasAdjustment, ClaimType, Coverage, EncounterDetails, Provider
 from schemas.intake import NdcUnit
+
+ROOM_AND_BOARD = range(100, 220)
+"""NUBC revenue codes 0100-0219 (all-inclusive rate, room and board, 0200s intensive care): their
+units are days (837I SV204 DA), every other revenue code's are units (UN)."""
+
+
+def is_room_and_board(revenue_code: str | None) -> bool:
+    return revenue_code is not None and revenue_code.isdigit() and int(revenue_code) in ROOM_AND_BOARD
+
+
+def is_inpatient(type_of_bill: str) -> bool:
+    """An inpatient bill: facility type 1 (hospital) or 2 (skilled nursing) with classification 1
+    (inpatient, Part A) or 2 (inpatient, Part B only): types of bill 11x, 12x, 21x, 22x (NUBC UB-04
+    FL4). Every other type of bill (13x hospital outpatient, 14x, 7xx clinics, 8xx) is outpatient."""
+    return type_of_bill[0] in "12" and type_of_bill[1] in "12"
 
 
 class _Model(BaseModel):
@@ -18,7 +33,10 @@ class _Model(BaseModel):
 
 class DraftLine(_Model):
     charge_id: str
-    procedure_code: str
+    summed_charge_ids: list[str] = Field(default_factory=list)
+    """The other charges an institutional revenue-code line sums (`charge_id` is the first)."""
+    procedure_code: str | None
+    """HCPCS/CPT; None only on an institutional line without one (room and board, inpatient supplies)."""
     modifiers: list[str] = Field(default_factory=list)
     description: str | None = None
     revenue_code: str | None = None
@@ -37,13 +55,31 @@ class DraftLine(_Model):
     ndc_quantity: Decimal | None = None
     ndc_unit: NdcUnit | None = None
 
+    @property
+    def code(self) -> str:
+        """The procedure code of a line that must have one (every professional line)."""
+        if self.procedure_code is None:
+            raise ValueError(f"line of charge {self.charge_id} has no procedure code: only an institutional "
+                             "line may lack one")
+        return self.procedure_code
+
+    @property
+    def unit_code(self) -> Literal["UN", "DA"]:
+        """837I SV204: days for room and board, else units."""
+        return "DA" if is_room_and_board(self.revenue_code) else "UN"
+
+    @property
+    def charge_ids(self) -> list[str]:
+        return [self.charge_id, *self.summed_charge_ids]
+
 
 class LineOutcome(_Model):
     """How a prior payer adjudicated one of our lines (835 2110 -> 837 2430)."""
 
     charge_id: str
     paid: Decimal
-    procedure_code: str
+    procedure_code: str | None
+    revenue_code: str | None = None
     modifiers: list[str] = Field(default_factory=list)
     units: Decimal
     adjustments: list[CasAdjustment] = Field(default_factory=list)
@@ -64,6 +100,7 @@ class ClaimDraft(_Model):
     encounter_id: str
     patient_account_id: str
     coverage_rank: int
+    claim_type: ClaimType = "professional"
     diagnoses: list[str]
     lines: list[DraftLine]
     prior_payers: list[PriorPayer] = Field(default_factory=list)
@@ -75,6 +112,11 @@ class ClaimDraft(_Model):
     @property
     def total_charge(self) -> Decimal:
         return sum((line.charge for line in self.lines), Decimal("0.00"))
+
+    @property
+    def charge_ids(self) -> list[str]:
+        """Every charge the claim bills, the summed ones of an institutional line included."""
+        return [c for line in self.lines for c in line.charge_ids]
 
     @property
     def first_service_date(self) -> date:

@@ -1,20 +1,22 @@
 """The scrubber: a rule engine of small edits, each with an id, severity, message and source.
 
-An edit is a function (ScrubInput) -> list[Finding], registered with @edit; its docstring names
-the published rule it applies (docs/claims.md lists them). `scrub` runs them all and returns
-every finding; a claim with any error-severity finding is held. An operator may waive an edit
-of OVERRIDABLE on one claim (with a reason, audited): its errors become warnings on that claim.
+An edit is a function (ScrubInput) -> list[Finding], registered with @edit and the claim types
+it judges (professional by default); its docstring names the published rule it applies
+(docs/claims.md lists them). `scrub` runs those of the claim's type and returns every finding;
+a claim with any error-severity finding is held. An operator may waive an edit of OVERRIDABLE on
+one claim (with a reason, audited): its errors become warnings on that claim.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
-from schemas.common import MEDICAID_FILING, MEDICARE_FILING
+from schemas.claims import MAX_INSTITUTIONAL_LINES, MAX_PROFESSIONAL_LINES
+from schemas.common import MEDICAID_FILING, MEDICARE_FILING, ClaimType
 from services.chassis.icd10cm import ICD10_START, SHIPPED, Editions, Status, is_external_cause
 from services.claims.domain.codesets import CodeSets, Mue, PtpEdit, shipped
 from services.claims.domain.model import ClaimDraft, DraftLine
@@ -24,6 +26,7 @@ Severity = Literal["error", "warning"]
 Source = Literal[
     "required-fields", "diagnosis-pointer", "icd10", "ncci-ptp", "mue", "age-sex", "institutional",
     "duplicate", "timely-filing", "correction-reference", "payer-rule", "pos-component", "em-procedure",
+    "institutional",
 ]  # fmt: skip
 
 # NCCI-associated modifiers that may bypass a PTP edit with modifier indicator 1 (NCCI Policy
@@ -84,18 +87,28 @@ class ScrubInput:
 
 Edit = Callable[[ScrubInput], list[Finding]]
 EDITS: dict[str, Edit] = {}
+CLAIM_TYPES: dict[str, frozenset[ClaimType]] = {}
+PROFESSIONAL: tuple[ClaimType, ...] = ("professional",)
+INSTITUTIONAL: tuple[ClaimType, ...] = ("institutional",)
+BOTH: tuple[ClaimType, ...] = ("professional", "institutional")
+"""The claim types each edit judges: most edits apply 837P rules (pointers, NCCI, MUE, the
+2310C/2420A loops) and judge professional claims only."""
 
 
-def edit(edit_id: str) -> Callable[[Edit], Edit]:
+def edit(edit_id: str, claim_types: Collection[ClaimType] = PROFESSIONAL) -> Callable[[Edit], Edit]:
     def register(fn: Edit) -> Edit:
         EDITS[edit_id] = fn
+        CLAIM_TYPES[edit_id] = frozenset(claim_types)
         return fn
 
     return register
 
 
+
 def scrub(item: ScrubInput) -> list[Finding]:
-    return [_waived(f, item.waivers) for run in EDITS.values() for f in run(item)]
+    kind = item.draft.claim_type
+    return [_waived(f, item.waivers) for edit_id, run in EDITS.items() if kind in CLAIM_TYPES[edit_id]
+            for f in run(item)]
 
 
 def _waived(finding: Finding, waivers: Mapping[str, str]) -> Finding:
@@ -112,11 +125,12 @@ def holds(findings: list[Finding]) -> bool:
 # --- the edits ------------------------------------------------------------------------------
 
 
-@edit("REQ-FIELDS")
+@edit("REQ-FIELDS", BOTH)
 def required_fields(item: ScrubInput) -> list[Finding]:
-    """What an 837P cannot be sent without: the coverage, a diagnosis, 1 to 50 lines (loop 2400
-    repeats 50), positive units, no future date, the subscriber when the patient is not the
-    subscriber. Source: ASC X12 005010X222A1 (837P implementation guide)."""
+    """What an 837 cannot be sent without: the coverage, a diagnosis, 1 to 50 lines on an 837P
+    (loop 2400 repeats 50) or 999 on an 837I (a stay is never split into claims), positive units,
+    no future date, the subscriber when the patient is not the subscriber. Source: ASC X12
+    005010X222A1 (837P) and 005010X223A2 (837I) implementation guides."""
     d = item.draft
     out: list[Finding] = []
 
@@ -130,8 +144,12 @@ def required_fields(item: ScrubInput) -> list[Finding]:
         miss("the claim has no diagnosis")
     if not d.lines:
         miss("the claim has no service line")
-    if len(d.lines) > 50:
-        miss("a claim carries at most 50 service lines")
+    if d.claim_type == "professional" and len(d.lines) > MAX_PROFESSIONAL_LINES:
+        miss(f"a claim carries at most {MAX_PROFESSIONAL_LINES} service lines")
+    if d.claim_type == "institutional" and len(d.lines) > MAX_INSTITUTIONAL_LINES:
+        miss(f"{len(d.lines)} lines: an institutional claim (837I) carries at most {MAX_INSTITUTIONAL_LINES} and "
+             "a stay is not split; bill it as interim claims (a type of bill frequency 2, 3, 4) or sum more "
+             "charges per revenue code")
     for n, line in enumerate(d.lines, start=1):
         if line.service_date > item.today:
             miss("the date of service is in the future", n)
@@ -171,7 +189,7 @@ def diagnosis_pointers(item: ScrubInput) -> list[Finding]:
     return out
 
 
-@edit("ICD10-BILLABLE")
+@edit("ICD10-BILLABLE", BOTH)
 def icd10_billable(item: ScrubInput) -> list[Finding]:
     """Every diagnosis is a billable (leaf) code of the ICD-10-CM edition in force on the first
     date of service; past every loaded edition the newest judges, and a warning says so.
@@ -198,7 +216,7 @@ def icd10_billable(item: ScrubInput) -> list[Finding]:
     return out
 
 
-@edit("DX-EXTERNAL-CAUSE")
+@edit("DX-EXTERNAL-CAUSE", BOTH)
 def external_cause_principal(item: ScrubInput) -> list[Finding]:
     """An external-cause code (V00-Y99) is never the first-listed diagnosis.
     Source: ICD-10-CM Official Guidelines for Coding and Reporting, Section I.C.20 ("External
@@ -238,7 +256,7 @@ def ncci_ptp(item: ScrubInput) -> list[Finding]:
             if first is second or first.service_date != second.service_date:
                 continue
             for ptp in item.codesets.ptp:
-                if (ptp.column1, ptp.column2) != (first.procedure_code, second.procedure_code):
+                if (ptp.column1, ptp.column2) != (first.code, second.code):
                     continue
                 if not ptp.in_force(first.service_date) or ptp.modifier_indicator == "9":
                     continue
@@ -275,14 +293,14 @@ def mue_units(item: ScrubInput) -> list[Finding]:
     last_line: dict[tuple[str, date], int] = {}
     out: list[Finding] = []
     for n, line in enumerate(item.draft.lines, start=1):
-        mue = item.codesets.mue.get(line.procedure_code)
+        mue = item.codesets.mue.get(line.code)
         if mue is None:
             continue
         if mue.adjudication_indicator == "1":
             if line.units > mue.max_units:
                 out.append(_mue_finding(mue, line.units, n))
             continue
-        key = (line.procedure_code, line.service_date)
+        key = (line.code, line.service_date)
         per_date[key] = per_date.get(key, Decimal(0)) + line.units
         last_line[key] = n
     for key, total in per_date.items():
@@ -301,12 +319,12 @@ def pos_component(item: ScrubInput) -> list[Finding]:
     Source: CMS Claims Processing Manual (Pub. 100-04), Chapter 12, Section 20.4."""
     out: list[Finding] = []
     for n, line in enumerate(item.draft.lines, start=1):
-        pfs = item.codesets.pfs.get(line.procedure_code)
+        pfs = item.codesets.pfs.get(line.code)
         if pfs is None or line.place_of_service not in FACILITY_POS:
             continue
         pos = line.place_of_service
         if pfs.pctc_indicator == "1" and "26" not in line.modifiers:
-            message = (f"{line.procedure_code} has professional and technical components (PC/TC indicator 1, "
+            message = (f"{line.code} has professional and technical components (PC/TC indicator 1, "
                        f"{pfs.source}) and was performed in POS {pos}, a facility that bills the technical "
                        "component: bill the interpretation with modifier 26")
             if "TC" in line.modifiers:
@@ -315,7 +333,7 @@ def pos_component(item: ScrubInput) -> list[Finding]:
         elif pfs.pctc_indicator == "4":
             instead = f"bill {pfs.professional_code}, its professional-only code" if pfs.professional_code else (
                 "bill its professional-only code")
-            out.append(Finding("POS-COMPONENT", "error", f"{line.procedure_code} is a global test (PC/TC indicator "
+            out.append(Finding("POS-COMPONENT", "error", f"{line.code} is a global test (PC/TC indicator "
                                f"4, {pfs.source}) and was performed in POS {pos}, a facility that bills the "
                                f"technical part: {instead}; modifier 26 is not valid on it", "pos-component", n))
     return out
@@ -335,14 +353,14 @@ def em_with_minor_procedure(item: ScrubInput) -> list[Finding]:
     lines = item.draft.lines
     out: list[Finding] = []
     for n, em in enumerate(lines, start=1):
-        if em.procedure_code not in EM_CODES or "25" in em.modifiers:
+        if em.code not in EM_CODES or "25" in em.modifiers:
             continue
         for proc in lines:
-            pfs = item.codesets.pfs.get(proc.procedure_code)
+            pfs = item.codesets.pfs.get(proc.code)
             if (pfs is not None and pfs.global_days in MINOR_GLOBAL_DAYS and proc.service_date == em.service_date
                     and _same_provider(em, proc)):
-                out.append(Finding("EM-MODIFIER-25", "error", f"{em.procedure_code} is billed with "
-                                   f"{proc.procedure_code} (a minor procedure, {pfs.global_days}-day global period) "
+                out.append(Finding("EM-MODIFIER-25", "error", f"{em.code} is billed with "
+                                   f"{proc.code} (a minor procedure, {pfs.global_days}-day global period) "
                                    "on the same date: the visit is part of the procedure unless it was significant "
                                    "and separately identifiable; append 25 to the E/M when the record shows that, "
                                    "otherwise remove the E/M line", "em-procedure", n))
@@ -414,15 +432,15 @@ def age_sex(item: ScrubInput) -> list[Finding]:
                     )
                 break
     for n, line in enumerate(d.lines, start=1):
-        ages = _PROC_AGES.get(line.procedure_code)
+        ages = _PROC_AGES.get(line.code)
         if ages and not ages[0] <= _age(patient.birth_date, line.service_date) <= ages[1]:
             out.append(
-                Finding("AGE-SEX", "error", f"{line.procedure_code} is for ages {ages[0]}-{ages[1]}", "age-sex", n)
+                Finding("AGE-SEX", "error", f"{line.code} is for ages {ages[0]}-{ages[1]}", "age-sex", n)
             )
-        sex = _PROC_SEX.get(line.procedure_code)
+        sex = _PROC_SEX.get(line.code)
         if sex and patient.sex not in (sex, "U"):
             out.append(
-                Finding("AGE-SEX", "error", f"{line.procedure_code} conflicts with the patient's sex", "age-sex", n)
+                Finding("AGE-SEX", "error", f"{line.code} conflicts with the patient's sex", "age-sex", n)
             )
     return out
 
@@ -435,12 +453,12 @@ def duplicate(item: ScrubInput) -> list[Finding]:
         return []
     out: list[Finding] = []
     for n, line in enumerate(item.draft.lines, start=1):
-        if LineKey(line.procedure_code, tuple(line.modifiers), line.service_date) in item.billed_elsewhere:
+        if LineKey(line.code, tuple(line.modifiers), line.service_date) in item.billed_elsewhere:
             out.append(
                 Finding(
                     "DUPLICATE",
                     "error",
-                    f"{line.procedure_code} on {line.service_date} is already billed to this payer on another claim",
+                    f"{line.code} on {line.service_date} is already billed to this payer on another claim",
                     "duplicate",
                     n,
                 )
@@ -448,7 +466,7 @@ def duplicate(item: ScrubInput) -> list[Finding]:
     return out
 
 
-@edit("TIMELY-FILING")
+@edit("TIMELY-FILING", BOTH)
 def timely_filing(item: ScrubInput) -> list[Finding]:
     """The payer's filing limit from the first date of service; a warning in the last 14 days.
     Source: the payer master (the payer's contract); Medicare: 12 months, 42 CFR 424.44."""
@@ -469,7 +487,7 @@ def timely_filing(item: ScrubInput) -> list[Finding]:
     return []
 
 
-@edit("CORRECTION-REF")
+@edit("CORRECTION-REF", BOTH)
 def correction_reference(item: ScrubInput) -> list[Finding]:
     """A replacement (7) or void (8) names the payer's claim number (2300 REF*F8).
     Source: ASC X12 005010X222A1, loop 2300 REF Payer Claim Control Number."""
@@ -511,14 +529,14 @@ def ndc_required(item: ScrubInput) -> list[Finding]:
     medicaid = item.draft.coverage.claim_filing_indicator == MEDICAID_FILING
     out: list[Finding] = []
     for n, line in enumerate(item.draft.lines, start=1):
-        if not is_drug_code(line.procedure_code) or (line.ndc and line.ndc_quantity and line.ndc_unit):
+        if not is_drug_code(line.code) or (line.ndc and line.ndc_quantity and line.ndc_unit):
             continue
         if medicaid:
-            message = (f"{line.procedure_code} is a drug billed to Medicaid without its NDC, quantity and unit "
+            message = (f"{line.code} is a drug billed to Medicaid without its NDC, quantity and unit "
                        "(2410 LIN/CTP): Medicaid requires the NDC on physician-administered drugs (DRA 2005 "
                        "section 6002); send ndc, ndc_quantity and ndc_unit on the charge")
         else:
-            message = (f"{line.procedure_code} is a drug line without its NDC, quantity and unit (2410 LIN/CTP): "
+            message = (f"{line.code} is a drug line without its NDC, quantity and unit (2410 LIN/CTP): "
                        "many payers' companion guides require it; send ndc, ndc_quantity and ndc_unit on the charge")
         out.append(Finding("NDC-REQUIRED", "error" if medicaid else "warning", message, "payer-rule", n))
     return out
@@ -531,11 +549,11 @@ def clia_required(item: ScrubInput) -> list[Finding]:
     B7/MA120 when the certificate does not cover the test). Source: 42 CFR Part 493; CMS Claims
     Processing Manual (Pub. 100-04), Chapter 16, Section 70.10; ASC X12 005010X222A1, 2300 REF
     (CLIA number), required for CLIA-covered laboratory services."""
-    lab = _first_line(item.draft, lambda line: needs_clia(line.procedure_code, line.modifiers))
+    lab = _first_line(item.draft, lambda line: needs_clia(line.code, line.modifiers))
     if lab is None or item.draft.encounter.billing_provider.clia_number:
         return []
     n, line = lab
-    return [Finding("CLIA-REQUIRED", "error", f"{line.procedure_code} is a laboratory test and the billing provider "
+    return [Finding("CLIA-REQUIRED", "error", f"{line.code} is a laboratory test and the billing provider "
                     "has no CLIA number (REF*X4): send billing_provider.clia_number, the certificate of the lab "
                     "that performed it", "payer-rule", n)]
 
@@ -557,7 +575,7 @@ def facility_required(item: ScrubInput) -> list[Finding]:
                     "required-fields", n)]
 
 
-@edit("MSP-TYPE")
+@edit("MSP-TYPE", BOTH)
 def msp_insurance_type(item: ScrubInput) -> list[Finding]:
     """A claim to Medicare as secondary or tertiary payer (Medicare Secondary Payer) says why
     Medicare is not primary: the insurance type code (2000B SBR05, e.g. 12 working aged, 43
@@ -588,3 +606,20 @@ def rendering_name(item: ScrubInput) -> list[Finding]:
                     "the practitioner on the encounter", "required-fields", n)
             for n, line in enumerate(item.draft.lines, start=1)
             if line.rendering_npi and line.rendering_npi != claim_npi and line.rendering_provider is None]
+
+
+@edit("INSTITUTIONAL", INSTITUTIONAL)
+def institutional(item: ScrubInput) -> list[Finding]:
+    """The institutional claim's own edits (type of bill vs patient status, HCPCS on outpatient
+    revenue codes, POA on inpatient bills, statement period, admission before discharge): they
+    live in domain/institutional_edits.py. POA is required on inpatient bills.
+    Source: NUBC UB-04 Data Specifications; ASC X12 005010X223A2."""
+    details = item.draft.encounter.institutional
+    if details is None:
+        return [Finding("INSTITUTIONAL", "error", "the encounter has no institutional data (type of bill, "
+                        "statement period, patient status, attending provider, principal diagnosis): send "
+                        "`institutional` on the encounter", "institutional")]
+    # merge point: institutional_edits -- once domain/institutional_edits.py is merged, this returns
+    # institutional_edits(item.draft.encounter, item.draft.lines, frequency=item.frequency,
+    #                     poa_required=is_inpatient(details.type_of_bill))  (is_inpatient: domain/model.py)
+    return []

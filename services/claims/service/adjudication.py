@@ -12,7 +12,7 @@ from schemas import remits as rm
 from services.chassis.logs import ids
 from services.claims.domain.assembly import prior_payer_from_remit, secondary_draft
 from services.claims.domain.claim import Adjudication, Claim, Outcome, Resolution
-from services.claims.domain.x837 import line_control_number
+from services.claims.domain.x837parts import line_control_number
 from services.claims.service.corrections import correct
 from services.claims.service.scrubbing import create_claim, fee_schedule
 from services.claims.service.transitions import Writes, move, note

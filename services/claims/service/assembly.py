@@ -7,6 +7,7 @@ import logging
 from datetime import datetime, timedelta
 
 from schemas.charges import ChargePosted, ChargeReversed, EncounterReadyToBill
+from schemas.common import ClaimType
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.claims.domain.claim import Claim
@@ -33,12 +34,19 @@ async def _assemble(db: ClaimsStore, enc: EncounterRow, now: datetime) -> int:
     drafts = await drafts_for(db, enc)
     # Claims are made from an assembled revision only: none exist before the first assembly.
     existing = await db.claims_of_encounter(encounter_id) if enc.assembled_revision > 0 else []
-    families: list[str] = []
+    # A draft rebuilds the family at its position among the original claims of its claim type:
+    # a revision of an encounter that bills both rebuilds the facility claim from the facility draft.
+    families: dict[ClaimType, list[str]] = {}
     for c in existing:
-        if c.coverage_rank == 1 and c.origin == "original" and c.claim_family_id not in families:
-            families.append(c.claim_family_id)
-    for i, draft in enumerate(drafts):
-        live = _live_claim([c for c in existing if i < len(families) and c.claim_family_id == families[i]])
+        if c.coverage_rank == 1 and c.origin == "original":
+            of_type = families.setdefault(c.draft.claim_type, [])
+            if c.claim_family_id not in of_type:
+                of_type.append(c.claim_family_id)
+    seen: dict[ClaimType, int] = {}
+    for draft in drafts:
+        i = seen[draft.claim_type] = seen.get(draft.claim_type, -1) + 1
+        of_type = families.get(draft.claim_type, [])
+        live = _live_claim([c for c in existing if i < len(of_type) and c.claim_family_id == of_type[i]])
         if live is None:
             await create_claim(db, draft, origin="original", family_id=new_id("clf"), revision=enc.revision,
                                now=now)

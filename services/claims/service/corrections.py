@@ -26,10 +26,9 @@ async def release(db: ClaimsStore, claim_id: str, operator_id: str, reason: str,
     if claim.origin == "original" and claim.coverage_rank == 1:
         enc = await db.get_encounter(claim.encounter_id)
         if enc is not None:
-            drafts = await drafts_for(db, enc)
-            match = [d for d in drafts if {line.charge_id for line in d.lines} & set(claim.charge_ids)]
-            if match:
-                claim.rebuild(match[0], enc.revision)
+            match = fresh_draft(await drafts_for(db, enc), claim)
+            if match is not None:
+                claim.rebuild(match, enc.revision)
     await scrub_and_route(db, claim, now, released_by="operator", operator_id=operator_id, reason=reason)
     return claim
 
@@ -63,9 +62,7 @@ async def correct(db: ClaimsStore, claim: Claim, reason: str, operator_id: str |
         draft = claim.draft
         enc = await db.get_encounter(claim.encounter_id)
         if enc is not None and claim.coverage_rank == 1:
-            fresh = [d for d in await drafts_for(db, enc)
-                     if {line.charge_id for line in d.lines} & set(claim.charge_ids)]
-            draft = fresh[0] if fresh else draft
+            draft = fresh_draft(await drafts_for(db, enc), claim) or draft
             revision = enc.revision
     replacement_id = new_id("clm")
     await move(db, claim, now, partial(claim.correct, replacement_id, reason, operator_id, now),
@@ -87,6 +84,13 @@ async def void(db: ClaimsStore, claim: Claim, reason: str, operator_id: str | No
     return await create_claim(db, claim.draft, origin="void", family_id=claim.claim_family_id,
                               revision=claim.encounter_revision, now=now, origin_claim_id=claim.claim_id,
                               claim_id=void_id)
+
+
+def fresh_draft(drafts: list[ClaimDraft], claim: Claim) -> ClaimDraft | None:
+    """The draft, among an encounter's current ones, that rebuilds this claim: the first of the
+    same claim type that bills any of its charges."""
+    kind, billed = claim.draft.claim_type, set(claim.charge_ids)
+    return next((d for d in drafts if d.claim_type == kind and billed & set(d.charge_ids)), None)
 
 
 def _require_adjudicated(claim: Claim) -> None:

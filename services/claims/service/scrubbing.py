@@ -37,14 +37,14 @@ async def fee_schedule(db: ClaimsStore, payer_id: str) -> FeeSchedule:
 
 async def drafts_for(db: ClaimsStore, enc: EncounterRow, rank: int = 1) -> list[ClaimDraft]:
     details = encounter_details(enc)
-    if details.bills != "professional" and rank == 1:
-        # Said once per assembly, never silently: the audit shows these charges unclaimed until then.
-        log.warning("the encounter's facility claim (837I) is not assembled yet: its institutional lines wait",
-                    extra=ids(encounter_id=enc.encounter_id))
     if len(details.coverages) < rank:
         return []
     lines = await db.charge_lines(enc.ready.charge_ids)
     charges = [lines[c] for c in enc.ready.charge_ids if c in lines]
+    if details.institutional is None and any(c.claim_type == "institutional" for c in charges):
+        # The charges service refuses such an encounter; said, never silent, if one comes anyway.
+        log.warning("institutional charges of an encounter without institutional data are not billed",
+                    extra=ids(encounter_id=enc.encounter_id))
     if not charges:
         return []
     fees = await fee_schedule(db, details.coverages[rank - 1].payer_id)
@@ -88,7 +88,8 @@ async def codesets_for(db: ClaimsStore, draft: ClaimDraft) -> CodeSets:
     """The PTP and MUE rows about the claim's codes, from the quarter that judges its first date
     of service: a loaded CMS quarter, or the shipped sample where none was loaded."""
     sample = shipped()
-    codes = sorted({line.procedure_code for line in draft.lines})
+    # The NCCI and MUE edits judge professional claims only.
+    codes = sorted({line.code for line in draft.lines}) if draft.claim_type == "professional" else []
     if not codes:
         return sample.only(codes)
     day = draft.first_service_date

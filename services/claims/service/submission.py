@@ -1,30 +1,31 @@
-"""837P batches: every ready claim into one interchange (X12-checked), ClaimSubmitted per claim,
-the file written to the clearinghouse after the batch commits."""
+"""837 batches: every ready claim into one interchange of its kind (an 837P for the professional
+claims, an 837I for the institutional ones), each X12-checked, ClaimSubmitted per claim, the
+files written to the clearinghouse after the batch commits."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
+from typing import Any
 
 import asyncpg
 
 from edi.errors import X12Error
 from edi.validate import validate as x12_check
-from edi.x837 import Claim as X837Claim
+from edi.x837common.model import ClaimBase
 from schemas import claims as ev
+from schemas.common import ClaimType
 from services.chassis.clearinghouse import Clearinghouse
 from services.chassis.logs import ids
+from services.claims.domain import x837, x837i
 from services.claims.domain.claim import Claim
+from services.claims.domain.model import ClaimDraft
 from services.claims.domain.scrubber import Finding
-from services.claims.domain.x837 import (
-    TRANSACTION_SET_CONTROL_NUMBER,
-    Submission,
-    build_claim,
-    file_name,
-    render_batch,
-)
+from services.claims.domain.x837parts import TRANSACTION_SET_CONTROL_NUMBER, Submission, file_name
 from services.claims.service.scrubbing import reference_number
 from services.claims.service.transitions import Writes, move
 from services.claims.store import ClaimsStore
@@ -32,10 +33,26 @@ from services.claims.store import ClaimsStore
 log = logging.getLogger(__name__)
 
 
-async def submit_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> str | None:
-    """Batch every queued submission into one 837P interchange, recorded for the clearinghouse;
-    returns its file name. The file itself goes out after the commit (`write_interchanges`)."""
-    built: list[tuple[Claim, X837Claim, str | None]] = []
+@dataclass(frozen=True)
+class _Kind:
+    """How one claim type is written: its transaction's name, claim mapping and batch renderer."""
+
+    name: str
+    build: Callable[[ClaimDraft, Submission], ClaimBase]
+    render: Callable[[list[Any], int, datetime, str], str]
+
+
+KINDS: dict[ClaimType, _Kind] = {
+    "professional": _Kind("837P", x837.build_claim, x837.render_batch),
+    "institutional": _Kind("837I", x837i.build_claim, x837i.render_batch),
+}
+
+
+async def submit_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> list[str]:
+    """Batch every queued submission into one interchange per claim type (837P, then 837I), each
+    recorded for the clearinghouse with its own control number; returns their file names. The
+    files go out after the commit (`write_interchanges`)."""
+    built: dict[ClaimType, list[tuple[Claim, ClaimBase, str | None]]] = {kind: [] for kind in KINDS}
     pending = await db.pending_submissions()
     claims = await db.claims_for_update([claim_id for _, claim_id in pending])
     for submission_id, claim_id in pending:
@@ -43,23 +60,30 @@ async def submit_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> st
         if claim is None or claim.state != "ready" or claim.submission_id != submission_id:
             await db.drop_submission(submission_id)
             continue
+        kind = KINDS[claim.draft.claim_type]
         pccn = await reference_number(db, claim)
         try:
-            x = build_claim(claim.draft, Submission(submission_id, claim.frequency, claim.payer_id, claim.payer_name,
-                                                    pccn))
+            x = kind.build(claim.draft, Submission(submission_id, claim.frequency, claim.payer_id, claim.payer_name,
+                                                   pccn))
         except (ValueError, X12Error) as exc:
-            await _hold_for_x12(db, claim, f"the claim cannot be written as an 837P ({type(exc).__name__}); "
+            await _hold_for_x12(db, claim, f"the claim cannot be written as an {kind.name} ({type(exc).__name__}); "
                                 "check the encounter's names, addresses and ids", now)
             continue
-        built.append((claim, x, pccn))
-    if not built:
-        return None
+        built[claim.draft.claim_type].append((claim, x, pccn))
+    names = [await _interchange(db, KINDS[kind], batch, now, usage) for kind, batch in built.items() if batch]
+    return [name for name in names if name is not None]
+
+
+async def _interchange(db: ClaimsStore, kind: _Kind, built: Sequence[tuple[Claim, ClaimBase, str | None]],
+                       now: datetime, usage: str) -> str | None:
+    """One interchange of these claims, recorded with the claims submitted; None when it fails
+    the X12 checks (the claims are held)."""
     number = await db.next_control_number()
-    text = render_batch([b[1] for b in built], number, now, usage)
+    text = kind.render([b[1] for b in built], number, now, usage)
     issues = [i for i in x12_check(text) if i.severity == "error"]
     if issues:
         for claim, *_ in built:
-            await _hold_for_x12(db, claim, "the 837P failed the X12 checks: " + ", ".join(
+            await _hold_for_x12(db, claim, f"the {kind.name} failed the X12 checks: " + ", ".join(
                 sorted({i.code for i in issues}))[:300], now)
         return None
     content = text.encode()
@@ -76,7 +100,7 @@ async def submit_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> st
         writes.move(claim, now, partial(claim.submit, interchange, pccn, follow_up_days, now),
                     detail={"submission_id": x.submission_id, "file": name})
     await writes.flush(db)
-    log.info("837P batch written", extra=ids(count=len(built), file_id=name))
+    log.info("837 batch written", extra=ids(component=kind.name, count=len(built), file_id=name))
     return name
 
 

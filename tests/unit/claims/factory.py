@@ -22,7 +22,7 @@ def encounter(**overrides: Any) -> EncounterDetails:
     return EncounterDetails.model_validate_json(json.dumps({**ex.ENCOUNTER, **overrides}))
 
 
-def charge(n: int, code: str = "99213", **overrides: Any) -> PostedCharge:
+def charge(n: int, code: str | None = "99213", **overrides: Any) -> PostedCharge:
     values: dict[str, Any] = {
         "charge_id": f"chg_{n:04d}", "procedure_code": code, "modifiers": [], "description": None,
         "revenue_code": None, "service_date": DOS, "service_end_date": None, "units": Decimal(1),

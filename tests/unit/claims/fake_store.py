@@ -4,6 +4,7 @@ the database would, so a use case that changes a claim and forgets to save it is
 from __future__ import annotations
 
 import copy
+import dataclasses
 import itertools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -87,6 +88,10 @@ class FakeClaimsStore(ClaimsStore):
 
     async def get_encounter(self, encounter_id: str, lock: bool = False) -> EncounterRow | None:
         return self.encounters.get(encounter_id)
+
+    async def mark_assembled(self, encounter_id: str, revision: int) -> None:
+        row = self.encounters[encounter_id]
+        self.encounters[encounter_id] = dataclasses.replace(row, assembled_revision=revision)
 
     async def charge_lines(self, charge_ids: Sequence[str]) -> dict[str, PostedCharge]:
         return {c: self.charges[c] for c in charge_ids if c in self.charges}

@@ -22,7 +22,8 @@ from services.claims.domain.assembly import (
 )
 from services.claims.domain.model import ClaimDraft
 from services.claims.domain.payers import FeeSchedule
-from services.claims.domain.x837 import Submission, build_claim, needs_clia, render_batch
+from services.claims.domain.x837 import build_claim, needs_clia, render_batch
+from services.claims.domain.x837parts import Submission
 from tests.support.testsvc import example
 from tests.unit.claims.factory import FEES, charge, draft, encounter
 

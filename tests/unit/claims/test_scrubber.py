@@ -11,7 +11,16 @@ from schemas import examples as ex
 from services.chassis.icd10cm import SHIPPED, Edition, Editions, LoadedCodeSet
 from services.claims.domain.codesets import AdjudicationIndicator, CodeSets, ModifierIndicator, Mue, PtpEdit, shipped
 from services.claims.domain.model import ClaimDraft
-from services.claims.domain.scrubber import EDITS, OVERRIDABLE, LineKey, ScrubInput, holds, is_drug_code, scrub
+from services.claims.domain.scrubber import (
+    CLAIM_TYPES,
+    EDITS,
+    OVERRIDABLE,
+    LineKey,
+    ScrubInput,
+    holds,
+    is_drug_code,
+    scrub,
+)
 from tests.unit.claims.factory import DOS, charge, draft
 
 TODAY = DOS + timedelta(days=8)
@@ -26,7 +35,10 @@ def test_edit_registry_has_ids_and_sources() -> None:
     assert list(EDITS) == ["REQ-FIELDS", "DX-POINTER", "ICD10-BILLABLE", "DX-EXTERNAL-CAUSE", "NCCI-PTP", "MUE",
                            "POS-COMPONENT", "EM-MODIFIER-25", "AGE-SEX", "DUPLICATE", "TIMELY-FILING",
                            "CORRECTION-REF", "NDC-REQUIRED", "CLIA-REQUIRED", "FACILITY-REQUIRED", "MSP-TYPE",
-                           "RENDERING-NAME"]
+                           "RENDERING-NAME", "INSTITUTIONAL"]
+    both = {"REQ-FIELDS", "ICD10-BILLABLE", "DX-EXTERNAL-CAUSE", "TIMELY-FILING", "CORRECTION-REF", "MSP-TYPE"}
+    assert {e for e, kinds in CLAIM_TYPES.items() if "institutional" in kinds} == both | {"INSTITUTIONAL"}
+    assert {e for e, kinds in CLAIM_TYPES.items() if "professional" in kinds} == set(EDITS) - {"INSTITUTIONAL"}
     # every edit names the published rule it applies
     assert all((fn.__doc__ and "Source" in fn.__doc__) or "Guidelines" in (fn.__doc__ or "") for fn in EDITS.values())
 

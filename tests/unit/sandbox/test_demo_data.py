@@ -35,7 +35,8 @@ from services.charges.service.encounters import encounter_facts
 from services.claims.domain.assembly import PostedCharge, assemble
 from services.claims.domain.payers import FeeSchedule
 from services.claims.domain.scrubber import ScrubInput, scrub
-from services.claims.domain.x837 import Submission, build_claim, render_batch
+from services.claims.domain.x837 import build_claim, render_batch
+from services.claims.domain.x837parts import Submission
 
 TODAY = date(2026, 12, 6)  # FY2027: the diagnosis code set of the year is newer than the one shipped
 IN_YEAR = date(2026, 6, 15)  # FY2026, the shipped ICD-10-CM year
