@@ -20,9 +20,10 @@ from services.chassis.consumer import TransientError
 from services.claims.domain.assembly import PostedCharge
 from services.claims.domain.claim import Adjudication, Claim, Origin, coverage_rank
 from services.claims.domain.codesets import Mue, PtpEdit
+from services.claims.domain.findings import Finding
 from services.claims.domain.model import ClaimDraft, StoredDraft
 from services.claims.domain.payers import FeeRow, FeeSchedule, PayerConfig
-from services.claims.domain.scrubber import Finding, LineKey
+from services.claims.domain.scrubber import LineKey
 from services.claims.domain.states import State
 
 

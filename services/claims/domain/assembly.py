@@ -20,9 +20,9 @@ from decimal import Decimal
 from typing import Any
 
 from schemas.charges import ChargePosted
-from schemas.common import ClaimType, EncounterDetails, InstitutionalDetails, Provider
+from schemas.common import ClaimType, EncounterDetails, InstitutionalDetails, Provider, is_inpatient_bill
 from schemas.intake import NdcUnit
-from services.claims.domain.model import ClaimDraft, DraftLine, LineOutcome, PriorPayer, is_inpatient
+from services.claims.domain.model import ClaimDraft, DraftLine, LineOutcome, PriorPayer
 from services.claims.domain.payers import FeeSchedule
 
 MAX_LINES = 50
@@ -132,7 +132,7 @@ def institutional_lines(encounter: EncounterDetails, charges: Sequence[PostedCha
     assert encounter.institutional is not None
     ordered = sorted(charges, key=lambda c: (c.revenue_code or "", c.service_date))
     groups: dict[str, list[PostedCharge]] = {}
-    if is_inpatient(encounter.institutional.type_of_bill):
+    if is_inpatient_bill(encounter.institutional.type_of_bill):
         for c in ordered:
             groups.setdefault(c.revenue_code or "", []).append(c)
     else:

@@ -19,8 +19,8 @@ from schemas import remits as rm
 from schemas.base import Event
 from schemas.claims import CoverageRank
 from schemas.common import Frequency, PayerRef
+from services.claims.domain.findings import Finding
 from services.claims.domain.model import ClaimDraft, StoredDraft
-from services.claims.domain.scrubber import Finding
 from services.claims.domain.states import State, Transition, Trigger, payer_adjudicated, transition
 from services.claims.domain.x837parts import line_control_number
 

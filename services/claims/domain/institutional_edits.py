@@ -35,7 +35,8 @@ from typing import Protocol
 
 from schemas.common import EncounterDetails, InstitutionalDetails, is_inpatient_bill
 from services.claims.domain.codesets import DATA
-from services.claims.domain.scrubber import Finding
+from services.claims.domain.findings import Finding
+from services.claims.domain.model import is_room_and_board
 
 REVENUE_CODES = "nubc_revenue_code_categories.csv"
 TOTAL_REVENUE_CODE = "0001"
@@ -45,9 +46,6 @@ INTERIM_FREQUENCIES = frozenset({"2", "3"})
 """Interim - first claim (2) and interim - continuing claim (3): the stay goes on past the
 statement period. Interim - last claim (4) ends it with a discharge status."""
 CORRECTION_FREQUENCIES = frozenset({"7", "8"})
-ROOM_AND_BOARD = ("0100", "0219")
-"""Accommodation revenue codes: all-inclusive rate, room and board, nursery, leave of absence,
-subacute, intensive and coronary care. Their units are days."""
 INPATIENT_PART_B = "2"
 """Type of bill classification 2: an inpatient's Part B ancillary services, never accommodation."""
 
@@ -88,10 +86,6 @@ def revenue_categories() -> tuple[RevenueCategory, ...]:
 
 def revenue_category(code: str) -> RevenueCategory | None:
     return next((c for c in revenue_categories() if c.first <= code <= c.last), None)
-
-
-def is_room_and_board(revenue_code: str | None) -> bool:
-    return revenue_code is not None and ROOM_AND_BOARD[0] <= revenue_code <= ROOM_AND_BOARD[1]
 
 
 def covered_days(data: InstitutionalDetails) -> int:

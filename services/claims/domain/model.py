@@ -12,19 +12,13 @@ from schemas.common import MEDICAID_FILING, CasAdjustment, ClaimType, Coverage, 
 from schemas.intake import NdcUnit
 
 ROOM_AND_BOARD = range(100, 220)
-"""NUBC revenue codes 0100-0219 (all-inclusive rate, room and board, 0200s intensive care): their
-units are days (837I SV204 DA), every other revenue code's are units (UN)."""
+"""NUBC accommodation revenue codes 0100-0219 (all-inclusive rate, room and board, nursery, leave
+of absence, subacute, intensive and coronary care): their units are days (837I SV204 DA), every
+other revenue code's are units (UN)."""
 
 
 def is_room_and_board(revenue_code: str | None) -> bool:
     return revenue_code is not None and revenue_code.isdigit() and int(revenue_code) in ROOM_AND_BOARD
-
-
-def is_inpatient(type_of_bill: str) -> bool:
-    """An inpatient bill: facility type 1 (hospital) or 2 (skilled nursing) with classification 1
-    (inpatient, Part A) or 2 (inpatient, Part B only): types of bill 11x, 12x, 21x, 22x (NUBC UB-04
-    FL4). Every other type of bill (13x hospital outpatient, 14x, 7xx clinics, 8xx) is outpatient."""
-    return type_of_bill[0] in "12" and type_of_bill[1] in "12"
 
 
 class _Model(BaseModel):

@@ -13,21 +13,15 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Literal
 
 from schemas.claims import MAX_INSTITUTIONAL_LINES, MAX_PROFESSIONAL_LINES
-from schemas.common import MEDICAID_FILING, MEDICARE_FILING, ClaimType
+from schemas.common import MEDICAID_FILING, MEDICARE_FILING, ClaimType, is_inpatient_bill
 from services.chassis.icd10cm import ICD10_START, SHIPPED, Editions, Status, is_external_cause
 from services.claims.domain.codesets import CodeSets, Mue, PtpEdit, shipped
+from services.claims.domain.findings import Finding
+from services.claims.domain.institutional_edits import institutional_edits
 from services.claims.domain.model import ClaimDraft, DraftLine
 from services.claims.domain.x837 import needs_clia
-
-Severity = Literal["error", "warning"]
-Source = Literal[
-    "required-fields", "diagnosis-pointer", "icd10", "ncci-ptp", "mue", "age-sex", "institutional",
-    "duplicate", "timely-filing", "correction-reference", "payer-rule", "pos-component", "em-procedure",
-    "institutional",
-]  # fmt: skip
 
 # NCCI-associated modifiers that may bypass a PTP edit with modifier indicator 1 (NCCI Policy
 # Manual, Chapter I, Section E): anatomic, global surgery and the distinct-service modifiers.
@@ -50,15 +44,6 @@ OVERRIDABLE = frozenset(["NCCI-PTP", "MUE", "POS-COMPONENT", "EM-MODIFIER-25", "
 """Edits that apply payer policy an operator may judge on one claim; the others describe a claim
 the payer cannot read or a code that does not exist, and a waiver would only move the rejection."""
 TIMELY_FILING_WARNING_DAYS = 14
-
-
-@dataclass(frozen=True)
-class Finding:
-    edit_id: str
-    severity: Severity
-    message: str
-    source: Source
-    line_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -611,15 +596,9 @@ def rendering_name(item: ScrubInput) -> list[Finding]:
 @edit("INSTITUTIONAL", INSTITUTIONAL)
 def institutional(item: ScrubInput) -> list[Finding]:
     """The institutional claim's own edits (type of bill vs patient status, HCPCS on outpatient
-    revenue codes, POA on inpatient bills, statement period, admission before discharge): they
-    live in domain/institutional_edits.py. POA is required on inpatient bills.
-    Source: NUBC UB-04 Data Specifications; ASC X12 005010X223A2."""
+    revenue codes, POA on inpatient bills, room-and-board days, the total line): they live in
+    domain/institutional_edits.py. Every payer here requires POA on inpatient bills (no payer-master
+    flag yet). Source: NUBC UB-04 Data Specifications; ASC X12 005010X223A2."""
     details = item.draft.encounter.institutional
-    if details is None:
-        return [Finding("INSTITUTIONAL", "error", "the encounter has no institutional data (type of bill, "
-                        "statement period, patient status, attending provider, principal diagnosis): send "
-                        "`institutional` on the encounter", "institutional")]
-    # merge point: institutional_edits -- once domain/institutional_edits.py is merged, this returns
-    # institutional_edits(item.draft.encounter, item.draft.lines, frequency=item.frequency,
-    #                     poa_required=is_inpatient(details.type_of_bill))  (is_inpatient: domain/model.py)
-    return []
+    return institutional_edits(item.draft.encounter, item.draft.lines, frequency=item.frequency,
+                               poa_required=details is not None and is_inpatient_bill(details.type_of_bill))

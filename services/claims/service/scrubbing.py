@@ -17,9 +17,10 @@ from services.chassis.settings import get_settings
 from services.claims.domain.assembly import assemble
 from services.claims.domain.claim import Claim, Origin
 from services.claims.domain.codesets import CodeSets, quarter_for, shipped
+from services.claims.domain.findings import Finding
 from services.claims.domain.model import ClaimDraft
 from services.claims.domain.payers import FeeSchedule, PayerConfig
-from services.claims.domain.scrubber import Finding, ScrubInput, holds, scrub
+from services.claims.domain.scrubber import ScrubInput, holds, scrub
 from services.claims.service.transitions import Writes, new_submission_id
 from services.claims.store import ClaimsStore, EncounterRow
 

@@ -23,8 +23,8 @@ from services.chassis.clearinghouse import Clearinghouse
 from services.chassis.logs import ids
 from services.claims.domain import x837, x837i
 from services.claims.domain.claim import Claim
+from services.claims.domain.findings import Finding
 from services.claims.domain.model import ClaimDraft
-from services.claims.domain.scrubber import Finding
 from services.claims.domain.x837parts import TRANSACTION_SET_CONTROL_NUMBER, Submission, file_name
 from services.claims.service.scrubbing import reference_number
 from services.claims.service.transitions import Writes, move

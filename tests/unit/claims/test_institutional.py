@@ -13,10 +13,10 @@ from edi.validate import pyx12_validate, validate
 from edi.x837i import read_837i
 from schemas import examples as ex
 from schemas.charges import EncounterReadyToBill
-from schemas.common import EncounterDetails, PayerRef
+from schemas.common import EncounterDetails, PayerRef, is_inpatient_bill
 from services.claims.domain.assembly import PostedCharge, assemble, prior_payer_from_remit, secondary_draft
 from services.claims.domain.claim import Claim
-from services.claims.domain.model import ClaimDraft, is_inpatient, is_room_and_board
+from services.claims.domain.model import ClaimDraft, is_room_and_board
 from services.claims.domain.scrubber import ScrubInput, scrub
 from services.claims.domain.x837i import build_claim, render_batch
 from services.claims.domain.x837parts import Submission
@@ -60,7 +60,7 @@ def facility_draft(enc: EncounterDetails | None = None, charges: list[PostedChar
 
 
 def test_type_of_bill_and_revenue_code_rules() -> None:
-    assert [tob for tob in ("11", "12", "13", "14", "21", "22", "23", "71", "83") if is_inpatient(tob)] == [
+    assert [tob for tob in ("11", "12", "13", "14", "21", "22", "23", "71", "83") if is_inpatient_bill(tob)] == [
         "11", "12", "21", "22"]
     assert [rc for rc in ("0099", "0100", "0120", "0219", "0220", "0450", None) if is_room_and_board(rc)] == [
         "0100", "0120", "0219"]
@@ -171,13 +171,23 @@ def test_the_scrubber_runs_the_institutional_edits_not_the_professional_ones() -
     d = facility_draft()
     assert scrub(ScrubInput(draft=d, today=date(2026, 3, 10), timely_filing_days=365)) == []
     too_many = d.model_copy(update={"lines": [d.lines[1]] * 1000})
-    [finding] = scrub(ScrubInput(draft=too_many, today=date(2026, 3, 10), timely_filing_days=365))
-    assert (finding.edit_id, finding.severity) == ("REQ-FIELDS", "error")
+    [finding] = [f for f in scrub(ScrubInput(draft=too_many, today=date(2026, 3, 10), timely_filing_days=365))
+                 if f.edit_id == "REQ-FIELDS"]
+    assert finding.severity == "error"
     assert finding.message.startswith("1000 lines: an institutional claim (837I) carries at most 999")
     bare = d.model_copy(update={"encounter": d.encounter.model_copy(update={"institutional": None})})
     assert [(f.edit_id, f.source) for f in scrub(ScrubInput(draft=bare, today=date(2026, 3, 10),
                                                             timely_filing_days=365))] == [
-        ("INSTITUTIONAL", "institutional")]
+        ("INST-DATA-MISSING", "institutional")]
+    # The edits of domain/institutional_edits.py run on the claim: POA is required on an inpatient bill.
+    details = d.encounter.institutional
+    assert details is not None
+    no_poa = details.model_copy(update={"principal_diagnosis": details.principal_diagnosis.model_copy(
+        update={"present_on_admission": None})})
+    unknown = d.model_copy(update={"encounter": d.encounter.model_copy(update={"institutional": no_poa})})
+    assert [(f.edit_id, f.severity) for f in scrub(ScrubInput(draft=unknown, today=date(2026, 3, 10),
+                                                              timely_filing_days=365))] == [
+        ("INST-POA-REQUIRED", "error")]
 
 
 def test_an_institutional_claim_is_created_and_submitted_with_its_type_and_lines() -> None:
