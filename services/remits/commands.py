@@ -507,6 +507,17 @@ def report_account(
         payers.add_row(str(p.rank), p.payer_id or "?", str(p.paid), str(p.contractual), str(p.other_adjustments),
                        str(p.denied_open), str(p.patient_responsibility))
     console.print(payers)
+    if card.facility:
+        facility = Table(title="institutional adjudication (CLP11/CLP12, MIA, MOA)")
+        for col in ("claim", "rank", "DRG", "weight", "covered days", "DRG amount", "outlier", "rate",
+                    "HCPCS payable", "remarks"):
+            facility.add_column(col)
+        for f in card.facility:
+            a = f.facility
+            facility.add_row(f.claim_id, str(f.rank), *("" if v is None else str(v) for v in (
+                a.drg_code, a.drg_weight, a.covered_days, a.drg_amount, a.outlier_amount, a.reimbursement_rate,
+                a.hcpcs_payable)), " ".join(a.remark_codes))
+        console.print(facility)
 
 
 INSURANCE_WRITEOFF_REASONS: tuple[InsuranceWriteOffReason, ...] = get_args(InsuranceWriteOffReason)
