@@ -10,7 +10,10 @@ from decimal import Decimal
 import pytest
 
 from edi.x835 import ClaimPayment, InpatientAdjudication, OutpatientAdjudication, Procedure, ServiceLine
+from schemas.claims import ClaimSubmitted
 from services.remits.domain import posting as p
+from services.remits.service.suspense import submission_row
+from tests.support.testsvc import example
 from tests.unit.remits.builders import adj, claim
 
 D = Decimal
@@ -158,3 +161,27 @@ def test_facility_specifics_of_mia_moa_and_drg() -> None:
         reimbursement_rate=D("0.8"), hcpcs_payable=D("220"), remark_codes=("MA130",))))
     assert outpatient == p.Facility(reimbursement_rate=D("0.8"), hcpcs_payable=D("220.00"), remark_codes=("MA130",))
     assert p.facility_of(claim("S3", "1", "10.00", "10.00")) is None
+
+
+def test_a_reversal_of_a_claim_level_payment_allocates_to_the_exact_negation() -> None:
+    taken_back = claim("S1", "22", "-4300.00", "-2489.10", adjustments=(
+        adj("CO", "45", "-688.63"), adj("PR", "1", "-500.00"), adj("PR", "2", "-622.27")))
+    forward = p.line_effects(drg_claim(), STAY)
+    back = p.line_effects(taken_back, STAY)
+    assert [(e.charge, e.paid, e.share) for e in back] == [(-e.charge, -e.paid, e.share.negated()) for e in forward]
+
+
+def test_an_institutional_submission_keeps_revenue_codes_and_summed_charges() -> None:
+    submitted = example("rcm.claims.ClaimSubmitted.v1", claim_type="institutional", type_of_bill="11",
+                        total_charge="3000.00", lines=[{
+                            "line_number": 1, "line_control_number": "S1-1", "charge_id": "chg_day1",
+                            "summed_charge_ids": ["chg_day2", "chg_day3"], "procedure_code": None, "modifiers": [],
+                            "description": "Room and board", "revenue_code": "0120", "service_date": "2026-03-02",
+                            "service_end_date": "2026-03-04", "units": "3", "charge": "3000.00",
+                            "diagnosis_pointers": [], "expected_allowed": None}])
+    assert isinstance(submitted, ClaimSubmitted)
+    row = submission_row(submitted)
+    assert row.expected_lines() == [p.ExpectedLine(
+        line_control_number="S1-1", charge_id="chg_day1", procedure_code=None, service_date=date(2026, 3, 2),
+        charge=D("3000.00"), description="Room and board", revenue_code="0120",
+        summed_charge_ids=("chg_day2", "chg_day3"))]
