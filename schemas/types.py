@@ -282,7 +282,7 @@ Quantity = Annotated[
     ),
 ]
 
-_FACTOR_RE = re.compile(r"^[0-9]{1,3}(\.[0-9]{1,6})?$")
+_FACTOR_RE = re.compile(r"^-?[0-9]{1,10}(\.[0-9]{1,10})?$")
 
 
 def _factor(value: Any, info: ValidationInfo) -> Decimal:
@@ -293,7 +293,7 @@ def _factor(value: Any, info: ValidationInfo) -> Decimal:
         if factor.is_finite() and _FACTOR_RE.fullmatch(f"{factor:f}"):
             return factor
     raise PydanticCustomError(
-        "factor_format", 'factor must be a decimal string (>= 0, up to 3 integer digits and 6 places) such as "1.2345"'
+        "factor_format", 'factor must be a decimal string (up to 10 digits and 10 places) such as "1.2345"'
     )
 
 
@@ -305,8 +305,8 @@ Factor = Annotated[
         {
             "type": "string",
             "pattern": _FACTOR_RE.pattern,
-            "description": "A non-negative factor as a decimal string, up to 6 places: a DRG relative weight"
-            " (835 CLP12), a reimbursement rate (MOA01).",
+            "description": "A factor as a decimal string, as an 835 sends it (X12 R: up to 10 digits and 10"
+            " places; a reversal may negate it): a DRG relative weight (CLP12), a reimbursement rate (MOA01).",
             "examples": ["1.2345", "0.8"],
         }
     ),
