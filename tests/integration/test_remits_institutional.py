@@ -28,8 +28,8 @@ from services.chassis.clearinghouse import FolderClearinghouse
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.remits.domain.cards import PayerLine, figures, held_figures, problems
-from tests.support.kafka_io import publish
-from tests.support.remits_io import book_ledger, cards, params, sql, wait_events, wait_sql
+from tests.support.kafka_io import eventually, publish
+from tests.support.remits_io import book_ledger, cards, events, params, sql, wait_sql
 from tests.support.testsvc import example
 from tests.unit.remits.builders import adj, claim, remittance
 
@@ -62,6 +62,22 @@ async def remit(platform: Settings, trace: str, icn: int, c: ClaimPayment) -> No
     text = write_835([remittance(trace, c)], params(icn))
     await FolderClearinghouse(platform.clearinghouse).write("inbound/remits", f"{trace}.835", text.encode())
     await wait_sql(platform, f"SELECT count(*) FROM remittances WHERE trace_number = '{trace}'", 1, f"835 {trace}")
+
+
+async def claim_events(platform: Settings, claim_id: str, *names: str) -> dict[str, list[dict[str, Any]]]:
+    """The claim's events on rcm.remittances.v1 by name, once each of `names` is there."""
+    got: dict[str, list[dict[str, Any]]] = {}
+
+    async def check() -> bool:
+        nonlocal got
+        got = {}
+        for name, payload in await events(platform, "rcm.remittances.v1"):
+            if payload.get("claim_id") == claim_id:
+                got.setdefault(name, []).append(payload)
+        return all(n in got for n in names)
+
+    await eventually(check, what=f"{', '.join(names)} of {claim_id}")
+    return got
 
 
 async def balance_items(platform: Settings, key: str) -> tuple[Decimal, list[dict[str, Any]]]:
@@ -106,8 +122,8 @@ async def test_an_inpatient_drg_payment_without_lines_is_allocated_to_the_cent(
         facility_line(3, "SBI1", "chg_I1c", "0300", "80053", "842.67")])
     await remit(platform, "FACI1", 801, DRG_PAYMENT)
 
-    got = await wait_events(platform, "rcm.remittances.v1", lambda n: "ClaimPaymentPosted" in n)
-    posted = next(p for n, p in got if n == "ClaimPaymentPosted" and p["claim_id"] == "clm_I1")
+    got = await claim_events(platform, "clm_I1", "ClaimPaymentPosted")
+    [posted] = got["ClaimPaymentPosted"]
     assert {k: posted[k] for k in ("total_charge", "total_paid", "patient_responsibility", "lines", "drg_code",
                                    "drg_weight", "covered_days", "drg_amount", "outlier_amount", "remark_codes",
                                    "reimbursement_rate", "hcpcs_payable")} == {
@@ -116,7 +132,7 @@ async def test_an_inpatient_drg_payment_without_lines_is_allocated_to_the_cent(
         "outlier_amount": "250.00", "remark_codes": ["MA01"], "reimbursement_rate": None, "hcpcs_payable": None}
     assert [(a["group"], a["reason_code"], a["amount"]) for a in posted["claim_adjustments"]] == [
         ("CO", "45", "688.63"), ("PR", "1", "500.00"), ("PR", "2", "622.27")]
-    assert not [n for n, p in got if n == "ClaimDenied" and p["claim_id"] == "clm_I1"]
+    assert sorted(got) == ["ClaimPaymentPosted"]  # no denial, no under/overpayment
 
     lines = await sql(platform, "SELECT line_control, charge_id, charge, paid, deductible, coinsurance"
                                 " FROM posting_lines WHERE claim_id = 'clm_I1' ORDER BY line_control")
@@ -151,6 +167,38 @@ async def test_an_inpatient_drg_payment_without_lines_is_allocated_to_the_cent(
         "outlier amount (MIA02) │ 250.00", "remarks │ MA01"]
 
 
+async def test_a_claim_level_partial_denial_of_a_stay_is_told_per_line_and_kept_open(
+        platform: Settings, remits: Runtime) -> None:
+    """A stay of 2500.00 (room and board 2000.00, pharmacy 500.00) paid by per diem without lines:
+    CO-45 400.00, CO-50 250.00 (a day not medically necessary), PR-1 100.00, paid 1750.00. Split
+    4:1 by charge, CO-50 is 200.00 on the room line and 50.00 on the pharmacy line: ClaimDenied
+    scope line names both, besides ClaimPaymentPosted; the card keeps the 250.00 open."""
+    await submit(platform, "I2", "SBI2", "11", [
+        facility_line(1, "SBI2", "chg_I2a", "0120", None, "2000.00", units="2", summed=("chg_I2d2",)),
+        facility_line(2, "SBI2", "chg_I2b", "0250", None, "500.00")])
+    await remit(platform, "FACI2", 803, replace(
+        claim("SBI2", "1", "2500.00", "1750.00", adjustments=(adj("CO", "45", "400.00"), adj("CO", "50", "250.00"),
+                                                             adj("PR", "1", "100.00")), pccn="AET-I2"),
+        facility_code="11", frequency_code="1", inpatient=InpatientAdjudication(covered_days=D("2"),
+                                                                                 remark_codes=("N1",))))
+    got = await claim_events(platform, "clm_I2", "ClaimPaymentPosted", "ClaimDenied")
+    denied = got["ClaimDenied"]
+    assert len(denied) == 1 and denied[0]["denial_scope"] == "line"
+    assert [(d["line_control_number"], d["group"], d["reason_code"], d["amount"], d["remark_codes"])
+            for d in denied[0]["denials"]] == [("SBI2-1", "CO", "50", "200.00", ["N1"]),
+                                               ("SBI2-2", "CO", "50", "50.00", ["N1"])]
+    assert [p["total_paid"] for p in got["ClaimPaymentPosted"]] == ["1750.00"]
+    rows = await sql(platform, "SELECT charge_id, paid, deductible FROM posting_lines WHERE claim_id = 'clm_I2'"
+                               " ORDER BY charge_id")
+    assert [tuple(r) for r in rows] == [("chg_I2a", D("1400.00"), D("80.00")), ("chg_I2b", D("350.00"), D("20.00"))]
+    found = (await cards(platform, "enc_I2"))["enc_I2"]
+    assert problems(found) == []
+    assert found.payers == (PayerLine("60054", 1, D("1750.00"), D("400.00"), ZERO, D("250.00"), D("100.00")),)
+    assert (found.state, found.patient_balance) == ("open", D("100.00"))
+    assert [(f.facility.covered_days, f.facility.drg_code, f.facility.remark_codes) for f in found.facility] == [
+        (D("2"), None, ("N1",))]
+
+
 # --------------------------------------------------------------------------- outpatient, per line, MOA
 
 
@@ -182,9 +230,8 @@ async def test_an_outpatient_visit_answered_per_line_with_hc_and_nu_lines(
                                           remark_codes=("MA01",)))
     await remit(platform, "FACO1", 802, payment)
 
-    got = await wait_events(platform, "rcm.remittances.v1",
-                            lambda n: n.count("ClaimPaymentPosted") >= 1 and "RemittanceReceived" in n)
-    posted = next(p for n, p in got if n == "ClaimPaymentPosted" and p["claim_id"] == "clm_O1")
+    got = await claim_events(platform, "clm_O1", "ClaimPaymentPosted")
+    [posted] = got["ClaimPaymentPosted"]
     assert [(ln["line_control_number"], ln["procedure_code"], ln["revenue_code"], ln["allowed"], ln["paid"])
             for ln in posted["lines"]] == [("SBO1-1", "80053", "0300", "160.00", "128.00"),
                                            ("SBO1-2", None, "0300", "40.00", "32.00"),
@@ -193,8 +240,7 @@ async def test_an_outpatient_visit_answered_per_line_with_hc_and_nu_lines(
                                    "remark_codes", "drg_code", "covered_days")} == {
         "total_paid": "208.00", "patient_responsibility": "52.00", "reimbursement_rate": "0.8",
         "hcpcs_payable": "208.00", "remark_codes": ["MA01"], "drg_code": None, "covered_days": None}
-    assert not [p for n, p in got if n in ("UnderpaymentDetected", "OverpaymentDetected", "ClaimDenied")
-                and p["claim_id"] == "clm_O1"]
+    assert sorted(got) == ["ClaimPaymentPosted"]  # no denial, no under/overpayment
 
     total, items = await balance_items(platform, "O1")
     assert total == D("52.00")
