@@ -25,6 +25,8 @@ from schemas.intake import PaymentMethod
 from schemas.types import (
     CarcCode,
     ClaimSubmissionId,
+    DrgCode,
+    Factor,
     IdempotencyKey,
     LineControlNumber,
     Modifier,
@@ -38,6 +40,7 @@ from schemas.types import (
     Quantity,
     RarcCode,
     ReferenceNumber,
+    RevenueCode,
     Sha256Hex,
     TransactionSetControlNumber,
 )
@@ -94,8 +97,11 @@ class RemitLine(Contract):
 
     line_control_number: LineControlNumber | None = None
     """REF*6R as echoed by the payer; absent when the payer did not echo it."""
-    procedure_code: ProcedureCode
-    """SVC01-2 (the adjudicated code, which may differ from the billed one)."""
+    procedure_code: ProcedureCode | None
+    """SVC01-2 (the adjudicated code, which may differ from the billed one); null on an institutional
+    line the payer answered by revenue code alone (SVC01 NU:<revenue code>)."""
+    revenue_code: RevenueCode | None = None
+    """Institutional lines: SVC04, or SVC01-2 of an NU line."""
     modifiers: list[Modifier] = Field(default_factory=list, max_length=4)
     service_date: date | None = None
     charge: Money
@@ -197,6 +203,22 @@ class _RemittanceClaim(Event):
     remark_codes: list[RarcCode] = Field(default_factory=list)
     """Claim-level MOA/MIA remarks."""
     lines: list[RemitLine] = Field(default_factory=list)
+    """The 835's service lines; none when the payer adjudicated the claim as a whole (an inpatient stay
+    paid by DRG or per diem): remits then allocates it over the submitted lines (docs/remits.md)."""
+    drg_code: DrgCode | None = None
+    """CLP11: the DRG the payer paid an inpatient stay by."""
+    drg_weight: Factor | None = None
+    """CLP12: the DRG's relative weight."""
+    covered_days: Quantity | None = None
+    """MIA01: the inpatient days the payer covered (a per-diem payment pays these)."""
+    drg_amount: Money | None = None
+    """MIA04: the DRG amount of an inpatient payment."""
+    outlier_amount: Money | None = None
+    """MIA02: the cost outlier amount paid on top of the DRG or per-diem amount."""
+    reimbursement_rate: Factor | None = None
+    """MOA01: an outpatient claim's reimbursement rate (a fraction, e.g. 0.8)."""
+    hcpcs_payable: Money | None = None
+    """MOA02: the outpatient claim's HCPCS payable amount."""
     crossover_payer_name: Text80 | None = None
     """NM1*TT: the payer forwarded the claim to this payer itself."""
     posted_at: AwareDatetime
@@ -670,7 +692,10 @@ class BalanceItem(Contract):
     charge_id: OpaqueId
     claim_id: OpaqueId | None = None
     service_date: date
-    procedure_code: ProcedureCode
+    procedure_code: ProcedureCode | None
+    """Null on a facility line billed by revenue code alone (room and board): see revenue_code."""
+    revenue_code: RevenueCode | None = None
+    """A facility (institutional) line's revenue code."""
     description: Text80 | None = None
     charge: NonNegativeMoney
     insurance_paid: Money

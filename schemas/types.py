@@ -24,9 +24,11 @@ __all__ = [
     "ChargemasterCode",
     "ClaimSubmissionId",
     "CliaNumber",
+    "DrgCode",
     "EditId",
     "Email",
     "EventTypeName",
+    "Factor",
     "GroupControlNumber",
     "Icd10Code",
     "Icd10PcsCode",
@@ -280,6 +282,36 @@ Quantity = Annotated[
     ),
 ]
 
+_FACTOR_RE = re.compile(r"^-?[0-9]{1,10}(\.[0-9]{1,10})?$")
+
+
+def _factor(value: Any, info: ValidationInfo) -> Decimal:
+    if isinstance(value, str) and _FACTOR_RE.fullmatch(value):
+        return Decimal(value)
+    if isinstance(value, Decimal | int) and not isinstance(value, bool) and info.mode != "json":
+        factor = Decimal(value)
+        if factor.is_finite() and _FACTOR_RE.fullmatch(f"{factor:f}"):
+            return factor
+    raise PydanticCustomError(
+        "factor_format", 'factor must be a decimal string (up to 10 digits and 10 places) such as "1.2345"'
+    )
+
+
+Factor = Annotated[
+    Decimal,
+    PlainValidator(_factor),
+    PlainSerializer(_quantity_str, return_type=str, when_used="json"),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _FACTOR_RE.pattern,
+            "description": "A factor as a decimal string, as an 835 sends it (X12 R: up to 10 digits and 10"
+            " places; a reversal may negate it): a DRG relative weight (CLP12), a reimbursement rate (MOA01).",
+            "examples": ["1.2345", "0.8"],
+        }
+    ),
+]
+
 
 # --------------------------------------------------------------------------- codes and identifiers
 
@@ -414,6 +446,16 @@ RevenueCode = Annotated[
         _code(canonical=r"^[0-9]{4}$", error_type="revenue_code_format", message="revenue code must be 4 digits")
     ),
     _schema(r"^[0-9]{4}$", "NUBC revenue code, 4 digits.", "0510"),
+]
+
+DrgCode = Annotated[
+    str,
+    PlainValidator(
+        _code(
+            canonical=r"^[0-9A-Z]{1,4}$", error_type="drg_format", message="DRG code must be 1 to 4 letters or digits"
+        )
+    ),
+    _schema(r"^[0-9A-Z]{1,4}$", "Diagnosis related group the payer paid a stay by (835 CLP11), e.g. an MS-DRG.", "194"),
 ]
 
 Icd10PcsCode = Annotated[

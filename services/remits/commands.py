@@ -507,6 +507,20 @@ def report_account(
         payers.add_row(str(p.rank), p.payer_id or "?", str(p.paid), str(p.contractual), str(p.other_adjustments),
                        str(p.denied_open), str(p.patient_responsibility))
     console.print(payers)
+    for f in card.facility:
+        a = f.facility
+        facility = Table(title=f"institutional adjudication of {f.claim_id} (payer rank {f.rank})", show_header=False)
+        facility.add_column(style="bold")
+        facility.add_column(justify="right")
+        for label, value in (("DRG (CLP11)", a.drg_code), ("DRG weight (CLP12)", a.drg_weight),
+                             ("covered days (MIA01)", a.covered_days), ("DRG amount (MIA04)", a.drg_amount),
+                             ("outlier amount (MIA02)", a.outlier_amount),
+                             ("reimbursement rate (MOA01)", a.reimbursement_rate),
+                             ("HCPCS payable (MOA02)", a.hcpcs_payable),
+                             ("remarks", " ".join(a.remark_codes) or None)):
+            if value is not None:
+                facility.add_row(label, str(value))
+        console.print(facility)
 
 
 INSURANCE_WRITEOFF_REASONS: tuple[InsuranceWriteOffReason, ...] = get_args(InsuranceWriteOffReason)

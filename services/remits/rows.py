@@ -19,7 +19,15 @@ from schemas.common import ClaimStatusCode
 from schemas.intake import PaymentMethod
 from schemas.remits import InsuranceWriteOffReason
 from services.remits.domain.balances import RefundRefusal
-from services.remits.domain.posting import ZERO, DenialItem, ExpectedLine, LedgerRow, PostedAmounts, Share
+from services.remits.domain.posting import (
+    ZERO,
+    DenialItem,
+    ExpectedLine,
+    Facility,
+    LedgerRow,
+    PostedAmounts,
+    Share,
+)
 
 Json = dict[str, Any]
 """One JSON object of a jsonb column (a submitted line, a balance item, a payment application)."""
@@ -61,7 +69,8 @@ class SubmissionRow:
                              charge=Decimal(ln["charge"]),
                              expected_allowed=(None if ln.get("expected_allowed") is None
                                                else Decimal(ln["expected_allowed"])),
-                             description=ln.get("description"))
+                             description=ln.get("description"), revenue_code=ln.get("revenue_code"),
+                             summed_charge_ids=tuple(ln.get("summed_charge_ids") or ()))
                 for ln in self.lines]
 
 
@@ -132,6 +141,8 @@ class PostingRow:
     """What its CAS say, sorted by how each posts (the books read these; zero for an unmatched one).
     Only the adjustments are stored from it: charge and paid are the posting's own (`charge`,
     `paid`), and a posting read back carries those in it."""
+    facility: Facility | None = None
+    """An institutional claim payment's DRG, MIA and MOA specifics (None: a professional one)."""
 
 
 @dataclass(frozen=True, kw_only=True)

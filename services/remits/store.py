@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 
@@ -17,8 +18,8 @@ from services.remits.domain.balances import (
     PostedLine,
     WrittenOff,
 )
-from services.remits.domain.cards import ClaimRef
-from services.remits.domain.posting import PAYER_CASH, ExpectedLine, LedgerRow, PostedAmounts, Share
+from services.remits.domain.cards import ClaimRef, FacilityRef
+from services.remits.domain.posting import PAYER_CASH, ExpectedLine, Facility, LedgerRow, PostedAmounts, Share
 from services.remits.rows import (
     BalanceRow,
     ClaimKeys,
@@ -163,18 +164,19 @@ async def insert_postings(conn: asyncpg.Connection, postings: Sequence[PostingRo
         "INSERT INTO postings (posting_id, remittance_id, claim_index, reported_submission, claim_id,"
         " claim_family_id, encounter_id, patient_account_id, payer_id, status, rank, payer_claim_control, charge,"
         " paid, patient_resp, reverses, outcome, posted_at, contractual, denied, other_adjustment, prior_payer,"
-        " pr_deductible, pr_coinsurance, pr_copay, pr_other, pr_share_of_cost)"
+        " pr_deductible, pr_coinsurance, pr_copay, pr_other, pr_share_of_cost, facility)"
         " SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[], $7::text[],"
         " $8::text[], $9::text[], $10::text[], $11::int[], $12::text[], $13::numeric[], $14::numeric[],"
         " $15::numeric[], $16::text[], $17::text[], $18::timestamptz[], $19::numeric[], $20::numeric[],"
         " $21::numeric[], $22::numeric[], $23::numeric[], $24::numeric[], $25::numeric[], $26::numeric[],"
-        " $27::numeric[])",
-        *_columns(27, [(
+        " $27::numeric[], $28::jsonb[])",
+        *_columns(28, [(
             p.posting_id, p.remittance_id, p.claim_index, p.reported_submission, p.claim_id, p.claim_family_id,
             p.encounter_id, p.patient_account_id, p.payer_id, p.status, p.rank, p.payer_claim_control, p.charge, p.paid,
             p.patient_resp, p.reverses, p.outcome, p.posted_at, p.amounts.contractual, p.amounts.denied,
             p.amounts.other, p.amounts.prior_payer, p.amounts.share.deductible, p.amounts.share.coinsurance,
-            p.amounts.share.copay, p.amounts.share.other, p.amounts.share_of_cost) for p in postings]))
+            p.amounts.share.copay, p.amounts.share.other, p.amounts.share_of_cost,
+            None if p.facility is None else p.facility.to_json()) for p in postings]))
 
 
 def _amounts(r: asyncpg.Record) -> PostedAmounts:
@@ -190,7 +192,14 @@ def _posting(r: asyncpg.Record) -> PostingRow:
         payer_claim_control=r["payer_claim_control"], charge=r["charge"], paid=r["paid"],
         patient_resp=r["patient_resp"], outcome=r["outcome"], posted_at=r["posted_at"], claim_id=r["claim_id"],
         claim_family_id=r["claim_family_id"], encounter_id=r["encounter_id"],
-        patient_account_id=r["patient_account_id"], reverses=r["reverses"], amounts=_amounts(r))
+        patient_account_id=r["patient_account_id"], reverses=r["reverses"], amounts=_amounts(r),
+        facility=_facility(r["facility"]))
+
+
+def _facility(value: Any) -> Facility | None:
+    if value is None:
+        return None
+    return Facility.from_json(json.loads(value) if isinstance(value, str) else value)
 
 
 async def original_postings(conn: asyncpg.Connection, payer_id: str, asked: Sequence[tuple[str, str]]) -> dict[
@@ -512,6 +521,22 @@ async def card_claims(conn: asyncpg.Connection, encounter_id: str | None = None)
     for r in rows:
         out.setdefault(r["encounter_id"], []).append(ClaimRef(r["claim_id"], r["payer_id"], r["coverage_rank"],
                                                               r["submission_id"]))
+    return out
+
+
+async def card_facility(conn: asyncpg.Connection, encounter_id: str | None = None) -> dict[
+        str, list[FacilityRef]]:
+    """Per encounter, what each standing institutional claim payment said besides its money (postings
+    neither reversals nor reversed), in posting order."""
+    rows = await _fetch_for(conn, "SELECT p.encounter_id, p.claim_id, p.rank, p.status, p.facility FROM postings p"
+                                  " WHERE p.facility IS NOT NULL AND p.status <> '22' AND {encounter}"
+                                  " AND NOT EXISTS (SELECT 1 FROM postings r WHERE r.reverses = p.posting_id)"
+                                  " ORDER BY p.posted_at, p.posting_id", _only(encounter_id))
+    out: dict[str, list[FacilityRef]] = {}
+    for r in rows:
+        facility = _facility(r["facility"])
+        assert facility is not None
+        out.setdefault(r["encounter_id"], []).append(FacilityRef(r["claim_id"], r["rank"], r["status"], facility))
     return out
 
 

@@ -152,7 +152,8 @@ async def test_medicare_to_medi_cal_crossover_books_the_charge_once(platform: Se
                    {"payer_id": MEDI_CAL, "rank": 2, "paid": "78.72", "contractual": "21.12",
                     "other_adjustments": "0.00", "denied_open": "0.00", "patient_responsibility": "0.00"}],
         "patient_responsibility": "0.00", "patient_paid": "0.00", "patient_writeoffs": "0.00",
-        "insurance_balance": "0.00", "patient_balance": "0.00", "cost_share_protection": []}
+        "insurance_balance": "0.00", "patient_balance": "0.00", "cost_share_protection": [],
+        "facility": []}
 
 
 async def test_a_primary_reversal_after_the_secondary_paid_gives_the_books_of_the_correction(

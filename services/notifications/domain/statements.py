@@ -124,7 +124,8 @@ def render_statement(
         ]
         rows = []
         for item in body["items"]:
-            service = f"{item['procedure_code']} {item.get('description') or ''}".strip()[:43]
+            code = item["procedure_code"] or item.get("revenue_code") or ""  # a facility line: its revenue code
+            service = f"{code} {item.get('description') or ''}".strip()[:43]
             lines.append(
                 f"{item['service_date']:<11}{service:<44}{_money(item['charge']):>11}"
                 f"{_money(item['insurance_paid']):>11}{_money(item['adjustments']):>11}"

@@ -23,6 +23,7 @@ from services.remits.domain.posting import (
     PATIENT_OTHER,
     PAYER_CASH,
     ZERO,
+    Facility,
 )
 
 PATIENT_LEDGER_ACCOUNTS = frozenset({*PATIENT_ACCOUNTS.values(), PATIENT_OTHER})
@@ -38,6 +39,16 @@ class ClaimRef:
     payer_id: str
     rank: int
     patient_control_number: str
+
+
+@dataclass(frozen=True)
+class FacilityRef:
+    """What a payer's standing answer to an institutional claim said besides its money."""
+
+    claim_id: str
+    rank: int
+    status: str
+    facility: Facility
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,8 @@ class Card:
     patient_balance: Decimal
     protection: tuple[tuple[str, Decimal], ...] = ()
     """Cost share written off for a Medicaid or QMB patient, by reason (inside contractual)."""
+    facility: tuple[FacilityRef, ...] = ()
+    """The institutional specifics of the payers' answers (DRG, MIA, MOA), in posting order."""
 
     def to_json(self) -> dict[str, Any]:
         """Money as strings with two places."""
@@ -82,6 +95,8 @@ class Card:
             "patient_writeoffs": str(self.patient_writeoffs), "insurance_balance": str(self.insurance_balance),
             "patient_balance": str(self.patient_balance),
             "cost_share_protection": [{"reason": r, "written_off": str(a)} for r, a in self.protection],
+            "facility": [{"claim_id": f.claim_id, "rank": f.rank, "claim_status": f.status, **f.facility.to_json()}
+                         for f in self.facility],
         }
 
 
@@ -98,7 +113,7 @@ def state_of(book: EncounterBook, patient_balance: Decimal) -> State:
 
 
 def card(book: EncounterBook, account: str, claims: tuple[ClaimRef, ...], patient_paid: Decimal,
-         patient_writeoffs: Decimal) -> Card:
+         patient_writeoffs: Decimal, facility: tuple[FacilityRef, ...] = ()) -> Card:
     patient = book.patient.total()
     due = patient - patient_paid - patient_writeoffs
     protection: dict[str, Decimal] = {}
@@ -110,7 +125,8 @@ def card(book: EncounterBook, account: str, claims: tuple[ClaimRef, ...], patien
         book.encounter_id, account, state_of(book, due), book.charge, claims,
         tuple(PayerLine(p.payer_id, p.rank, p.paid, p.contractual, p.other_adjustments, p.denied_open,
                         p.patient_responsibility) for p in book.payers()),
-        patient, patient_paid, patient_writeoffs, book.insurance_balance, due, tuple(sorted(protection.items())))
+        patient, patient_paid, patient_writeoffs, book.insurance_balance, due, tuple(sorted(protection.items())),
+        facility)
 
 
 def problems(c: Card) -> list[str]:

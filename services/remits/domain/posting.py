@@ -15,13 +15,13 @@ So the payer_cash of one transaction set always equals BPR02 = sum(CLP04) - sum(
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from typing import Literal
+from typing import Any, Literal
 
-from edi.x835 import Adjustment, ClaimPayment, ClaimStatus, ProviderAdjustment, ServiceLine
+from edi.x835 import Adjustment, AdjustmentGroup, ClaimPayment, ClaimStatus, ProviderAdjustment, ServiceLine
 from schemas.remits import DenialCategory, RecommendedAction
 from services.remits.domain import codes
 
@@ -70,11 +70,15 @@ class ExpectedLine:
 
     line_control_number: str
     charge_id: str
-    procedure_code: str
+    procedure_code: str | None
+    """None on an institutional line billed by revenue code alone (room and board)."""
     service_date: date
     charge: Decimal
     expected_allowed: Decimal | None = None
     description: str | None = None
+    revenue_code: str | None = None
+    summed_charge_ids: tuple[str, ...] = ()
+    """The other charges an institutional revenue-code line sums: its amounts post to `charge_id`."""
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,65 @@ def rank_for(status: str, submitted_rank: int, *, payer_id: str | None = None, s
     return submitted_rank
 
 
+# --------------------------------------------------------------------------- institutional specifics
+
+MIA_OUTLIER = 2
+"""MIA02: the PPS operating outlier amount."""
+MIA_DRG_AMOUNT = 4
+"""MIA04: the claim DRG amount."""
+
+
+@dataclass(frozen=True)
+class Facility:
+    """What an institutional 835 says of a claim besides its money: the DRG it paid by (CLP11, CLP12),
+    the inpatient adjudication (MIA: covered days, DRG and outlier amounts) or the outpatient one
+    (MOA: reimbursement rate, HCPCS payable), and their remark codes."""
+
+    drg_code: str | None = None
+    drg_weight: Decimal | None = None
+    covered_days: Decimal | None = None
+    drg_amount: Decimal | None = None
+    outlier_amount: Decimal | None = None
+    reimbursement_rate: Decimal | None = None
+    hcpcs_payable: Decimal | None = None
+    remark_codes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, str | list[str] | None]:
+        """Amounts and factors as decimal strings (what the postings' `facility` column keeps)."""
+        return {"drg_code": self.drg_code, "remark_codes": list(self.remark_codes), **{
+            name: None if value is None else str(value) for name, value in (
+                ("drg_weight", self.drg_weight), ("covered_days", self.covered_days),
+                ("drg_amount", self.drg_amount), ("outlier_amount", self.outlier_amount),
+                ("reimbursement_rate", self.reimbursement_rate), ("hcpcs_payable", self.hcpcs_payable))}}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Facility:
+        def number(name: str) -> Decimal | None:
+            value = data.get(name)
+            return None if value is None else Decimal(value)
+
+        return cls(data.get("drg_code"), number("drg_weight"), number("covered_days"), number("drg_amount"),
+                   number("outlier_amount"), number("reimbursement_rate"), number("hcpcs_payable"),
+                   tuple(data.get("remark_codes") or ()))
+
+
+def facility_of(claim: ClaimPayment) -> Facility | None:
+    """The claim payment's institutional specifics; None when it has none (a professional claim)."""
+    mia, moa = claim.inpatient, claim.outpatient
+    if not claim.drg_code and claim.drg_weight is None and mia is None and moa is None:
+        return None
+    values = dict(mia.values) if mia is not None else {}
+    outlier, drg_amount = values.get(MIA_OUTLIER), values.get(MIA_DRG_AMOUNT)
+    return Facility(
+        drg_code=claim.drg_code or None, drg_weight=claim.drg_weight,
+        covered_days=mia.covered_days if mia is not None else None,
+        drg_amount=None if drg_amount is None else money(drg_amount),
+        outlier_amount=None if outlier is None else money(outlier),
+        reimbursement_rate=moa.reimbursement_rate if moa is not None else None,
+        hcpcs_payable=None if moa is None or moa.hcpcs_payable is None else money(moa.hcpcs_payable),
+        remark_codes=claim.remark_codes)
+
+
 # --------------------------------------------------------------------------- lines
 
 
@@ -254,15 +317,34 @@ def line_allowed(line: ServiceLine) -> Decimal:
 
 
 def match_lines(lines: Sequence[ServiceLine], expected: Sequence[ExpectedLine]) -> list[ExpectedLine | None]:
-    """The submitted line of each 835 line: by REF*6R, else by position when the counts agree."""
+    """The submitted line of each 835 line: by REF*6R; else an institutional line by its codes
+    (`_by_codes`), each submitted line once; else by position when the counts agree."""
     by_lcn = {e.line_control_number: e for e in expected}
+    taken: set[str] = set()
     out: list[ExpectedLine | None] = []
     for i, line in enumerate(lines):
         found = by_lcn.get(line.line_control_number) if line.line_control_number else None
-        if found is None and not line.line_control_number and len(lines) == len(expected):
-            found = expected[i]
+        if found is None and not line.line_control_number:
+            found = _by_codes(line, [e for e in expected if e.line_control_number not in taken])
+            if (found is None and len(lines) == len(expected)
+                    and expected[i].line_control_number not in taken):
+                found = expected[i]
+        if found is not None:
+            taken.add(found.line_control_number)
         out.append(found)
     return out
+
+
+def _by_codes(line: ServiceLine, free: Sequence[ExpectedLine]) -> ExpectedLine | None:
+    """An institutional 835 line without REF*6R: NU:<revenue code> is a line billed by that
+    revenue code (one without HCPCS first), HC:<code> with SVC04 the line with both codes."""
+    if line.procedure.qualifier == "NU":
+        same = [e for e in free if e.revenue_code == line.procedure.code]
+        return next((e for e in same if e.procedure_code is None), same[0] if same else None)
+    if line.revenue_code:
+        return next((e for e in free if e.revenue_code == line.revenue_code
+                     and e.procedure_code == line.procedure.code), None)
+    return None
 
 
 def line_denied(line: ServiceLine) -> bool:
@@ -331,6 +413,12 @@ def denials(claim: ClaimPayment, expected: Sequence[ExpectedLine]) -> tuple[Deni
             biggest = max(candidates, key=lambda a: abs(a.amount))
             all_denials = [_denial(biggest, None, claim_remarks)]
         return "claim", all_denials
+    if not claim.service_lines and expected:
+        # Adjudicated without lines: a claim-level denial of part of it is told per line, as its
+        # allocation puts it (each part keeps its CARC), like a line denial.
+        parts = [_denial(a, al.line.line_control_number, claim_remarks)
+                 for al in allocate_claim_level(claim, expected) for a in al.adjustments if is_denial(a)]
+        return ("line", parts) if parts else (None, [])
     items: list[DenialItem] = []
     for i, line in enumerate(claim.service_lines):
         lcn = lcn_of(i)
@@ -400,6 +488,58 @@ def allowed_variance(claim: ClaimPayment, expected: Sequence[ExpectedLine], subm
     return VarianceResult(out)
 
 
+# --------------------------------------------------------------------------- claim-level adjudication
+
+
+def prorate(amount: Decimal, weights: Sequence[Decimal]) -> list[Decimal]:
+    """`amount` split over `weights` in proportion, exact to the cent (largest remainder): each part
+    is cut down to the cent, then the cents left go one each to the largest remainders, the earlier
+    position first on a tie. Negative weights count as zero; when none is above zero, the split is
+    even. A negative amount (a reversal) splits as its opposite, negated."""
+    if not weights:
+        return []
+    cents = int(money(amount) / CENT)
+    sign, cents = (-1, -cents) if cents < 0 else (1, cents)
+    w = [max(x, ZERO) for x in weights]
+    total = sum(w, ZERO)
+    if total == 0:
+        w, total = [Decimal(1)] * len(w), Decimal(len(w))
+    exact = [cents * x / total for x in w]
+    parts = [int(e) for e in exact]  # exact >= 0: int() is the floor
+    by_remainder = sorted(range(len(w)), key=lambda i: (-(exact[i] - parts[i]), i))
+    for i in by_remainder[:cents - sum(parts)]:
+        parts[i] += 1
+    return [sign * Decimal(p) * CENT for p in parts]
+
+
+@dataclass(frozen=True)
+class LineAllocation:
+    """A submitted line's part of a claim the payer adjudicated without service lines."""
+
+    line: ExpectedLine
+    charge: Decimal
+    paid: Decimal
+    adjustments: tuple[Adjustment, ...]
+    """Its part of each claim-level CAS (group and reason; repeated ones summed), zero parts left out."""
+
+
+def allocate_claim_level(claim: ClaimPayment, expected: Sequence[ExpectedLine]) -> list[LineAllocation]:
+    """Spread a claim payment without SVC lines (an inpatient DRG, per-diem or case-rate payment)
+    over the lines we sent, in line order: CLP03, CLP04 and each claim-level CAS, each `prorate`d
+    by line charge, so every figure's parts add up to the claim's to the cent."""
+    weights = [e.charge for e in expected]
+    charges = prorate(claim.charge, weights)
+    paid = prorate(claim.paid, weights)
+    totals: dict[tuple[str, str], Decimal] = {}
+    for a in claim.adjustments:
+        key = (a.group.value, a.reason)
+        totals[key] = totals.get(key, ZERO) + a.amount
+    parts = {key: prorate(amount, weights) for key, amount in totals.items()}
+    return [LineAllocation(e, charges[i], paid[i], tuple(
+        Adjustment(AdjustmentGroup(group), reason, parts[(group, reason)][i])
+        for group, reason in totals if parts[(group, reason)][i] != 0)) for i, e in enumerate(expected)]
+
+
 # --------------------------------------------------------------------------- per-line patient effect
 
 
@@ -422,9 +562,15 @@ class _Tally:
 
 
 def line_effects(claim: ClaimPayment, expected: Sequence[ExpectedLine]) -> list[LineEffect]:
-    """Per submitted line: charge, paid and PR share; claim-level PR goes to the first line."""
+    """Per submitted line: charge, paid and PR share. A claim adjudicated without service lines is
+    allocated over the lines (`allocate_claim_level`); otherwise claim-level PR goes to the first line.
+    A summed institutional line posts to its first charge (`ExpectedLine.charge_id`)."""
     if not expected:
         return []
+    if not claim.service_lines:
+        return [LineEffect(a.line.charge_id, a.line.line_control_number, a.charge, a.paid, share_of(a.adjustments))
+                for a in allocate_claim_level(claim, expected)
+                if a.charge != 0 or a.paid != 0 or a.adjustments]
     acc = {e.line_control_number: _Tally() for e in expected}
     by_lcn = {e.line_control_number: e for e in expected}
     first = expected[0].line_control_number
@@ -433,9 +579,6 @@ def line_effects(claim: ClaimPayment, expected: Sequence[ExpectedLine]) -> list[
         t.charge += money(line.charge)
         t.paid += money(line.paid)
         t.share = share_of(line.adjustments) + t.share
-    if not claim.service_lines:
-        acc[first].charge = money(claim.charge)
-        acc[first].paid = money(claim.paid)
     acc[first].share = share_of(claim.adjustments) + acc[first].share
     return [LineEffect(by_lcn[k].charge_id, k, t.charge, t.paid, t.share) for k, t in acc.items()
             if t.charge != 0 or t.paid != 0 or t.share != Share()]

@@ -166,9 +166,11 @@ async def cards(conn: asyncpg.Connection, encounter_id: str | None = None) -> li
     records = await store.book_records(conn, None if encounter_id is None else [encounter_id])
     claims = await store.card_claims(conn, encounter_id)
     money = await store.card_patient_money(conn, encounter_id)
+    facility = await store.card_facility(conn, encounter_id)
     out = []
     for enc in sorted(records):
         account, families = records[enc]
         paid, written = money.get(enc, (ZERO, ZERO))
-        out.append(card(books.encounter_book(enc, families), account, tuple(claims.get(enc, [])), paid, written))
+        out.append(card(books.encounter_book(enc, families), account, tuple(claims.get(enc, [])), paid, written,
+                        tuple(facility.get(enc, []))))
     return out

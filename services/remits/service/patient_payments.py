@@ -116,7 +116,8 @@ def _balance_lines(book: EncounterBook, expected: dict[str, ExpectedLine], gover
         share = i.share
         items.append(BalanceItem.model_construct(
             charge_id=i.charge_id, claim_id=i.claim_id, service_date=line.service_date if line else at.date(),
-            procedure_code=line.procedure_code if line else "99499", description=line.description if line else None,
+            procedure_code=line.procedure_code if line else "99499", revenue_code=line.revenue_code if line else None,
+            description=line.description if line else None,
             charge=i.charge or ZERO, insurance_paid=i.insurance_paid or ZERO, adjustments=i.adjustments or ZERO,
             patient_share=PatientShare.model_construct(
                 deductible=share.deductible or ZERO, coinsurance=share.coinsurance or ZERO, copay=share.copay or ZERO,

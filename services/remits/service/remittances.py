@@ -235,9 +235,12 @@ def _cas(adjustments: tuple[Adjustment, ...]) -> list[CasAdjustment]:
 def _remit_lines(claim: ClaimPayment, expected: list[dom.ExpectedLine]) -> list[RemitLine]:
     out = []
     for line, m in zip(claim.service_lines, dom.match_lines(claim.service_lines, expected), strict=True):
+        by_revenue_code = line.procedure.qualifier == "NU"
         out.append(RemitLine(
             line_control_number=line.line_control_number or (m.line_control_number if m else None),
-            procedure_code=line.procedure.code, modifiers=list(line.procedure.modifiers),
+            procedure_code=None if by_revenue_code else line.procedure.code,
+            revenue_code=line.procedure.code if by_revenue_code else (line.revenue_code or None),
+            modifiers=list(line.procedure.modifiers),
             service_date=line.service_date or line.service_start, charge=dom.money(line.charge),
             allowed=dom.line_allowed(line), paid=dom.money(line.paid),
             units_paid=line.units_paid if line.units_paid is not None and line.units_paid >= 0 else None,
@@ -325,6 +328,13 @@ class _ClaimEventFields(TypedDict):
     claim_adjustments: list[CasAdjustment]
     remark_codes: list[str]
     lines: list[RemitLine]
+    drg_code: str | None
+    drg_weight: Decimal | None
+    covered_days: Decimal | None
+    drg_amount: Decimal | None
+    outlier_amount: Decimal | None
+    reimbursement_rate: Decimal | None
+    hcpcs_payable: Decimal | None
     crossover_payer_name: str | None
     posted_at: datetime
 
@@ -412,10 +422,13 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
                            for r in original_lines]
     pending.claims.add(sub.claim_id)
     scope, denial_items = dom.denials(claim, expected)
+    found_facility = dom.facility_of(claim)
+    facility = found_facility or dom.Facility()
     outcome: PostingOutcome = "reversed" if status == "22" else ("denied" if scope == "claim" else "posted")
     pending.postings.append(replace(
         base, claim_id=sub.claim_id, claim_family_id=sub.claim_family_id, encounter_id=sub.encounter_id,
-        patient_account_id=sub.patient_account_id, rank=rank, reverses=reverses, outcome=outcome, amounts=amounts))
+        patient_account_id=sub.patient_account_id, rank=rank, reverses=reverses, outcome=outcome, amounts=amounts,
+        facility=found_facility))
     pending.journals.append(Journal(new_id("jnl"), "reversal" if status == "22" else "claim", tuple(
         dom.cash_rows(claim.paid, rank)), at, {
         "remittance_id": remittance_id, "posting_id": posting_id, "claim_id": sub.claim_id,
@@ -434,6 +447,9 @@ async def post_matched(conn: asyncpg.Connection, pending: Pending, remittance_id
         "claim_adjustments": _cas(claim.adjustments),
         "remark_codes": [r for m in (claim.outpatient, claim.inpatient) if m is not None for r in m.remark_codes],
         "lines": _remit_lines(claim, expected),
+        "drg_code": facility.drg_code, "drg_weight": facility.drg_weight, "covered_days": facility.covered_days,
+        "drg_amount": facility.drg_amount, "outlier_amount": facility.outlier_amount,
+        "reimbursement_rate": facility.reimbursement_rate, "hcpcs_payable": facility.hcpcs_payable,
         "crossover_payer_name": (claim.crossover_carrier.last_name or None) if claim.crossover_carrier else None,
         "posted_at": at,
     }

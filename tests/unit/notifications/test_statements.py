@@ -76,6 +76,16 @@ def test_statement_is_itemized_with_totals_due_date_and_how_to_pay() -> None:
     assert "Reminder" not in s.subject
 
 
+def test_a_facility_line_billed_by_revenue_code_shows_its_revenue_code() -> None:
+    created = example("rcm.patient-balances.PatientBalanceCreated.v1").model_dump(mode="json")
+    room = {**created["items"][0], "procedure_code": None, "revenue_code": "0120", "description": "Room and board"}
+    s = render_statement([balance(items=[room, created["items"][1]])], recipient_name="Ana L Rivera",
+                         organization="Billing Office", pay_url="https://pay.example", pay_phone="+1 415 555 0100")
+    row = next(line for line in s.text.splitlines() if "Room and board" in line)
+    assert row.split()[:5] == ["2026-03-02", "0120", "Room", "and", "board"]
+    assert "<td>0120 Room and board</td>" in s.html
+
+
 def test_statement_groups_balances_and_sums_what_is_due() -> None:
     second = balance("bal_SECOND0001", due_date="2026-05-01", encounter_id="enc_SECOND0001")
     s = render_statement([balance(), second], recipient_name="Ana", organization="O", pay_url="u", pay_phone="p")

@@ -12,6 +12,8 @@ from pydantic_core import PydanticCustomError
 
 from schemas.types import (
     CENT,
+    DrgCode,
+    Factor,
     Icd10Code,
     Modifier,
     Money,
@@ -46,6 +48,8 @@ class M(BaseModel):
     zip4: ZipPlus4 | None = None
     ndc: Ndc | None = None
     tax: TaxId | None = None
+    drg: DrgCode | None = None
+    factor: Factor | None = None
 
 
 def one(field: str, value: object) -> object:
@@ -300,3 +304,15 @@ def test_modifier_pos_zip_ndc_tax() -> None:
     assert one("ndc", "00409-4888-01") == "00409488801"
     assert one("tax", "52-1234567") == "521234567"
     assert fails("npi", 1234567893) == "string_type"
+
+
+def test_drg_codes_and_factors() -> None:
+    assert one("drg", "194") == "194" and one("drg", "A12") == "A12"
+    assert fails("drg", "19401") == "drg_format" and fails("drg", "19-4") == "drg_format"
+    assert one_json("factor", '"0.8851"') == Decimal("0.8851") and one_json("factor", '"-1.25"') == Decimal("-1.25")
+    assert one("factor", Decimal("0.80")) == Decimal("0.80")
+    assert M(factor=Decimal("0.8")).model_dump_json(exclude_none=True) == '{"factor":"0.8"}'
+    for bad in ('"1e3"', '"0.8%"', "0.8", '"12345678901"'):
+        with pytest.raises(ValidationError) as info:
+            M.model_validate_json(f'{{"factor": {bad}}}')
+        assert info.value.errors()[0]["type"] == "factor_format"
