@@ -266,7 +266,8 @@ async def test_an_outpatient_facility_line_goes_on_its_own_837i_beside_the_837p(
     institutional = {**ex.INSTITUTIONAL, "type_of_bill": "13", "statement_from": DOS, "statement_through": DOS,
                      "admission_hour": None, "admission_type": None, "admission_source": None,
                      "discharge_hour": None, "principal_procedure": None, "occurrence_codes": [], "value_codes": []}
-    facility_line: dict[str, Any] = {"claim_type": "institutional", "procedure_code": None, "modifiers": [],
+    # An emergency room line needs its HCPCS on an outpatient bill (INST-HCPCS-REQUIRED).
+    facility_line: dict[str, Any] = {"claim_type": "institutional", "procedure_code": "99284", "modifiers": [],
                                      "revenue_code": "0450", "description": "Emergency room"}
     enc, charge_ids = await post_encounter(platform, coverages=1, second_line=facility_line,
                                            encounter={"bills": "both", "institutional": institutional})
@@ -279,7 +280,7 @@ async def test_an_outpatient_facility_line_goes_on_its_own_837i_beside_the_837p(
     assert (prof["total_charge"], inst["total_charge"], inst["type_of_bill"]) == ("150.00", "35.00", "13")
     ptext, itext = await outbound_text(platform, prof), await outbound_text(platform, inst)
     assert pyx12_validate(ptext) == [] and pyx12_validate(itext) == []
-    assert f"CLM*{inst['submission_id']}*35***13:A:1*" in itext and "SV2*0450**35*UN*1~" in itext
+    assert f"CLM*{inst['submission_id']}*35***13:A:1*" in itext and "SV2*0450*HC:99284*35*UN*1~" in itext
 
 
 async def test_posted_encounter_becomes_clean_837p_then_accepted(
