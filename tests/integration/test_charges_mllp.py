@@ -291,7 +291,7 @@ async def test_december_diagnoses_are_judged_with_the_newest_edition_behind_the_
 
 
 async def test_unsupported_type_and_unreadable_frames_get_ar(conn: tuple[Any, Any]) -> None:
-    ack = await send(conn, dft(new_visit(), control_id="ADT-1", message_type="ADT^A01"))
+    ack = await send(conn, dft(new_visit(), control_id="ADT-1", message_type="ADT^A02"))
     assert msa(ack) == ("AR", "ADT-1")
     assert errs(ack) == [("MSH^1^9", "200")]
 
