@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,14 +15,10 @@ import pytest
 from typer.testing import CliRunner
 
 from cli.main import app as rcm
-from services.charges.app import DEFINITION
-from services.charges.background import serve_mllp
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from tests.integration.test_charges_kafka import wait_events
-from tests.integration.test_charges_mllp import errs, free_port, msa, send
-from tests.support.kafka_io import eventually
-from tests.support.runtimes import running
+from tests.integration.test_charges_mllp import errs, free_port, msa, send, serving_mllp
 
 pytestmark = pytest.mark.integration
 
@@ -101,18 +96,7 @@ def mllp_port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 async def charges(platform: Settings, mllp_port: int) -> AsyncIterator[Runtime]:
-    background = DEFINITION.background if serve_mllp in DEFINITION.background else [*DEFINITION.background, serve_mllp]
-
-    async def listening() -> bool:
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", mllp_port)
-        except OSError:
-            return False
-        writer.close()
-        return True
-
-    async with running(replace(DEFINITION, background=background), platform) as runtime:
-        await eventually(listening, timeout_s=30, what="the MLLP listener")
+    async with serving_mllp(platform, mllp_port) as runtime:
         yield runtime
 
 

@@ -843,16 +843,23 @@ def _admitting(dg1: Segment) -> bool:
 
 
 def _ranked_dg1s(dg1s: list[Segment], errs: _Errors) -> list[Segment]:
-    def rank(dg1: Segment) -> tuple[int, int, int]:
-        raw = dg1.value(15)
-        if raw is not None and not _SET_ID.fullmatch(raw):
-            errs.add(Hl7MappingError("DG1", dg1.sequence, 15, "102", "DG1-15 (diagnosis priority) must be a number"))
-            raw = None
-        # Priority 0 means "not ranked" in HL7: after every ranked diagnosis.
-        priority = int(raw) if raw is not None and int(raw) > 0 else _UNRANKED
-        return priority, _set_id(dg1, errs), dg1.sequence
+    return _ranked(dg1s, 15, "diagnosis priority", errs)
 
-    return sorted(dg1s, key=rank)
+
+def _ranked(segments: list[Segment], priority_field: int, what: str, errs: _Errors) -> list[Segment]:
+    """By the priority field (1 first), then set id, then position."""
+
+    def rank(seg: Segment) -> tuple[int, int, int]:
+        raw = seg.value(priority_field)
+        if raw is not None and not _SET_ID.fullmatch(raw):
+            errs.add(Hl7MappingError(seg.name, seg.sequence, priority_field, "102",
+                                     f"{seg.name}-{priority_field} ({what}) must be a number"))
+            raw = None
+        # Priority 0 means "not ranked" in HL7: after every ranked one.
+        priority = int(raw) if raw is not None and int(raw) > 0 else _UNRANKED
+        return priority, _set_id(seg, errs), seg.sequence
+
+    return sorted(segments, key=rank)
 
 
 def _charge(
@@ -1020,7 +1027,9 @@ def _institutional(
     # the principal one, and the next message (whole state) replaces it.
     coded = [dg1 for dg1 in ranked if not _admitting(dg1)] or admitting
     diagnoses = [d for dg1 in coded if (d := _institutional_diagnosis(dg1, errs)) is not None]
-    procedures = [p for pr1 in _ranked_pr1s(pr1s, errs) if (p := _procedure(pr1, errs)) is not None]
+    # PR1-14 priority 1 is the principal procedure.
+    ranked_pr1s = _ranked(pr1s, 14, "procedure priority", errs)
+    procedures = [p for pr1 in ranked_pr1s if (p := _procedure(pr1, errs)) is not None]
     return _compact(
         {
             "type_of_bill": type_of_bill,
@@ -1074,19 +1083,6 @@ def _institutional_diagnosis(dg1: Segment, errs: _Errors) -> dict[str, Any] | No
                                  "W or 1"))
         poa = None
     return _compact({"code": code, "present_on_admission": poa})
-
-
-def _ranked_pr1s(pr1s: list[Segment], errs: _Errors) -> list[Segment]:
-    def rank(pr1: Segment) -> tuple[int, int, int]:
-        raw = pr1.value(14)
-        if raw is not None and not _SET_ID.fullmatch(raw):
-            errs.add(Hl7MappingError("PR1", pr1.sequence, 14, "102", "PR1-14 (procedure priority) must be a number"))
-            raw = None
-        # Priority 1 is the principal procedure; 0 or none: after every ranked one.
-        priority = int(raw) if raw is not None and int(raw) > 0 else _UNRANKED
-        return priority, _set_id(pr1, errs), pr1.sequence
-
-    return sorted(pr1s, key=rank)
 
 
 def _procedure(pr1: Segment, errs: _Errors) -> dict[str, Any] | None:
