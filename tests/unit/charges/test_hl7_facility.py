@@ -3,9 +3,10 @@ data (PV1, DG1 with POA, PR1), ADT admit and discharge, and the interfaces of hl
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 import pytest
 
@@ -21,7 +22,10 @@ from services.charges.hl7.mapping import (
     chargemaster_codes,
     read_message,
 )
+from services.charges.hl7.mllp import Hl7Door
+from services.chassis.clock import FixedClock
 from tests.unit.charges.test_hl7_mapping import BILLING_PROVIDER, PID, seg
+from tests.unit.charges.test_hl7_mllp import DatabaseDown, segments
 
 HOSPITAL: dict[str, Any] = {
     "npi": "1578901237",
@@ -325,3 +329,17 @@ def test_statement_runs_to_the_latest_charge_before_the_discharge() -> None:
     assert (institutional["statement_from"], institutional["statement_through"]) == ("2026-03-02", "2026-03-04")
     assert date.fromisoformat(institutional["statement_through"]) == date(2026, 3, 4)
     assert [e.type for e in mapping.events][-1] == CHARGE_SUBMITTED  # not discharged: not closed
+
+
+async def test_the_door_refuses_an_unknown_sender_and_resends_after_a_chargemaster_failure() -> None:
+    """The door reads a facility feed's chargemaster items before mapping: a database that is
+    down costs the message an AR to send again; a sender no interface names is refused (AR)."""
+    runtime = SimpleNamespace(clock=FixedClock(datetime(2026, 3, 6, 12, tzinfo=UTC)), db=DatabaseDown())
+    door = Hl7Door(cast(Any, runtime), FILE)
+    ack = segments(await door.handle(message(msh("DFT^P03", "BCH-9"), PID, pv1(), DG1S[1], ROOM).encode()))
+    assert ack[1] == ["MSA", "AR", "BCH-9"]
+    assert ack[2][3].startswith("207^") and "send it again" in ack[2][8]
+    ack = segments(await door.handle(message(msh("ADT^A01", "LAB-1", app="LAB"), PID, pv1()).encode()))
+    assert ack[1] == ["MSA", "AR", "LAB-1"]
+    assert ack[2][2:4] == ["MSH^1^3", "103^Table value not found^HL70357"]
+    assert "no interface is configured" in ack[2][8]
