@@ -74,9 +74,12 @@ CODED = [
     seg("DG1", {1: "3", 3: "E11.9", 6: "F", 15: "2", 26: "Y"}),
 ]
 PR1 = seg("PR1", {1: "1", 3: "5A1955Z^Respiratory ventilation^I10P", 5: "20260303", 14: "1"})
+# Dated on the admission day, inside the period the A01 already gave: the DFT's encounter update
+# and its charges travel on two topics, and a line dated past the period the charges service
+# knows may be judged before the update that widens it (docs/integration.md).
 FT1S = [
-    seg("FT1", {1: "1", 2: "{v}-1", 4: "20260302^20260304", 6: "CG", 7: "CDM-120-0001", 10: "3"}),
-    seg("FT1", {1: "2", 2: "{v}-2", 4: "20260303", 6: "CG", 7: "CDM-250-0001", 8: "Pharmacy", 10: "1",
+    seg("FT1", {1: "1", 2: "{v}-1", 4: "20260302", 6: "CG", 7: "CDM-120-0001", 10: "3"}),
+    seg("FT1", {1: "2", 2: "{v}-2", 4: "20260302", 6: "CG", 7: "CDM-250-0001", 8: "Pharmacy", 10: "1",
                 11: "312.40"}),
     # The hospitalist's admission visit: a procedure code, no facility item: the professional claim.
     seg("FT1", {1: "3", 2: "{v}-3", 4: "20260302", 6: "CG", 10: "1", 11: "380.00", 19: "J18.9", 25: "99223"}),
