@@ -621,9 +621,10 @@ ED_VISITS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 STAYS: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
     ("R0602", "J189", ("I10", "E119"), "5A1935Z"),  # pneumonia; a few need ventilation under 24 hours
     ("R509", "L03116", ("E119",), "0J9P0ZZ"),  # cellulitis of the left leg, some drained
-    ("R509", "N10", ("N179",), None),  # pyelonephritis with acute kidney failure
-    ("K922", "K922", ("D62",), "0DB68ZX"),  # a gastrointestinal bleed, some biopsied at endoscopy
+    ("R509", "N390", ("N179",), None),  # a urinary infection with acute kidney failure
+    ("R0602", "I5023", ("E119", "N179"), None),  # acute on chronic heart failure
 )
+# The principal diagnoses fall in families of the sandbox's sample MS-DRG table (J18, L03, N39, I50).
 # Room and board, pharmacy, a blood draw and a blood count: the hospital's lines of every stay.
 ROOM_AND_BOARD, PHARMACY, DRAW, BLOOD_COUNT = "CDM-120-0001", "CDM-250-0001", "CDM-300-0415", "CDM-305-5025"
 
@@ -651,8 +652,8 @@ def _hospital_encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ..
     if inpatient:
         admitting, principal, others, pcs = rng.choice(STAYS)
         poa: list[tuple[str, str | None]] = [(principal, "Y"), *((code, "Y") for code in others)]
-        if rng.random() < 0.1:  # a urinary infection acquired in the hospital
-            poa.append(("N390", "N"))
+        if rng.random() < 0.1:  # a pressure ulcer acquired in the hospital
+            poa.append(("L89152", "N"))
         physician, hour, place, facility = HOSPITALIST, rng.randint(0, 23), "21", HOSPITAL_FACILITY
         facility_lines = [(ROOM_AND_BOARD, admitted, discharged - timedelta(days=1), los),
                           (PHARMACY, admitted, discharged, rng.randint(4, 16)),

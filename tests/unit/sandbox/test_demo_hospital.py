@@ -3,9 +3,12 @@ facility claim and the physician's, valid for the charges service, deterministic
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, timedelta
 
 import pytest
+
+from edi.x837 import Claim
 
 from sandbox.demo_data import (
     DEFAULT_HOSPITAL_SHARE,
@@ -18,7 +21,7 @@ from schemas.intake import ChargeSubmitted, EncounterClosed
 from services.charges.domain.validation import assess_charge, validate_encounter
 from services.charges.service.charges import charge_facts
 from services.charges.service.encounters import encounter_facts
-from tests.unit.sandbox.test_demo_data import IN_YEAR, REFERENCE, TODAY, age, charges, registered
+from tests.unit.sandbox.test_demo_data import IN_YEAR, REFERENCE, TODAY, age, caught, charges, registered
 
 HOSPITAL_KINDS = {"hospital outpatient", "hospital inpatient"}
 
@@ -121,3 +124,14 @@ def test_hospital_charges_are_dated_inside_the_statement_period() -> None:
             assert data.statement_from <= charge.service_date <= data.statement_through < TODAY
             if charge.service_end_date is not None:
                 assert charge.service_end_date <= data.statement_through
+
+
+def test_the_physicians_claims_pass_the_scrubber_and_the_clearinghouse() -> None:
+    """The professional side of each hospital encounter is a clean 837P today (the facility side
+    waits for the claims service's 837I)."""
+    claims: list[Claim] = []
+    for encounter in hospital(generate(120, 6, today=IN_YEAR, hospital_share=0.5)):
+        professional = tuple(e for e in encounter.events if not isinstance(e.event, ChargeSubmitted)
+                             or e.event.claim_type == "professional")
+        assert caught(replace(encounter, events=professional), IN_YEAR, claims) == []
+    assert len(claims) >= 50
