@@ -9,7 +9,6 @@ from datetime import date, timedelta
 import pytest
 
 from edi.x837 import Claim
-
 from sandbox.demo_data import (
     DEFAULT_HOSPITAL_SHARE,
     HOSPITAL,
