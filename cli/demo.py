@@ -31,7 +31,7 @@ from rich.table import Table
 from cli.clean_claims import CleanClaims, acknowledgment_label, charges_label, clean_claims, scrubber_label
 from cli.lifecycle import ZERO, Lifecycle, books_summary
 from devstack import stack
-from sandbox.demo_data import DEFAULT_ERROR_RATE, generate
+from sandbox.demo_data import DEFAULT_ERROR_RATE, DEFAULT_HOSPITAL_SHARE, generate
 from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model, validate
 from services.chassis.clock import Clock, SystemClock
@@ -371,6 +371,10 @@ def demo(
     error_rate: float = typer.Option(DEFAULT_ERROR_RATE, "--error-rate", min=0.0, max=1.0,
                                      help="Share of encounters with one deliberate error of a named kind "
                                           "(the summary says where each was caught)."),
+    hospital_share: float = typer.Option(DEFAULT_HOSPITAL_SHARE, "--hospital-share", min=0.0, max=1.0,
+                                         help="Share of hospital encounters: emergency department visits and "
+                                              "short inpatient stays, each billing the facility claim (837I) and "
+                                              "the physician's (837P). 0: the clinic's encounters only."),
     out: Path | None = typer.Option(None, "--out", help="Copy the artifacts (837, 999, 277CA, 835, statements) here."),
     timeout: int = typer.Option(600, "--timeout", help="Give up following after this many seconds."),
     audit: bool = typer.Option(True, "--audit/--no-audit", help="Run `rcm audit` at the end."),
@@ -390,7 +394,7 @@ def demo(
     if not as_json:
         console.print(f"demo seed {seed} (rerun with --seed {seed}; a fresh stack gives the same numbers)")
     _load_reference_data()
-    generated = generate(encounters, seed, today=clock.today(), error_rate=error_rate)
+    generated = generate(encounters, seed, today=clock.today(), error_rate=error_rate, hospital_share=hospital_share)
     ours = {e.source_encounter_id for e in generated}
     intake = [d.event for e in generated for d in e.events]
 

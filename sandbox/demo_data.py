@@ -18,6 +18,12 @@ What makes it look like a month of a real clinic:
   ships), no pair that is never paid together, units within the MUEs, an NDC with quantity and
   unit on each drug line, prior authorization numbers on the coverages of payers that require
   them for the codes billed;
+* hospital encounters (``hospital_share``; ``rcm demo --hospital-share``, 0 for none): emergency
+  department visits (type of bill 13: the ED level 0450, a blood count, a chest x-ray) and stays
+  of 2 to 4 days (11: room and board 0120 per day, pharmacy 0250, lab 0300), each billing the
+  hospital's facility claim and the physician's professional claim (bills both), with admission
+  type and source, patient status 01, the attending physician, diagnoses present on admission
+  and an ICD-10-PCS procedure on some stays; no deliberate errors yet;
 * the 837P details payers ask for: a hospital emergency department as the service facility
   (2310C), the accident of an injury (CLM11, DTP*439), referring providers (2310A) with the
   referral number on commercial plans (REF*9F), the laboratory's CLIA number (REF*X4) and the
@@ -58,6 +64,8 @@ CHARGEMASTER = REPO / "deploy" / "local" / "chargemaster.csv"
 SOURCE_SYSTEM = "demo-ehr"
 DAYS = 30  # dates of service fall in the 30 days before today
 DEFAULT_ERROR_RATE = 0.05
+DEFAULT_HOSPITAL_SHARE = 0.12
+"""The share of hospital encounters `rcm demo` makes (--hospital-share)."""
 
 ENCOUNTER_REGISTERED = "rcm.intake.EncounterRegistered.v1"
 CHARGE_SUBMITTED = "rcm.intake.ChargeSubmitted.v1"
@@ -585,6 +593,126 @@ def _qmb(encounter_id: str, *, dual: bool) -> bool:
     return draw < 4 if dual else draw == 0
 
 
+# --------------------------------------------------------------------------- hospital encounters
+
+# The hospital the emergency department belongs to: it bills the facility claims (837I).
+HOSPITAL: dict[str, Any] = {
+    "npi": EMERGENCY_DEPARTMENT["npi"], "tax_id": "946543210", "taxonomy": "282N00000X",
+    "name": "Alameda Bay Hospital",
+    "address": {"line1": "900 Harbor Way", "line2": None, "city": "Alameda", "state": "CA", "postal_code": "945014100"},
+    "clia_number": None,
+}
+HOSPITAL_FACILITY: dict[str, Any] = {"name": HOSPITAL["name"], "npi": HOSPITAL["npi"],
+                                     "address": EMERGENCY_DEPARTMENT["address"]}
+HOSPITALIST = _provider("1333444556", "Achebe", "Ngozi", "208M00000X")
+# The physicians' own fees (the professional claim); the hospital's lines are priced by the chargemaster.
+PROFESSIONAL_FEES = {"99284": Decimal("310.00"), "99223": Decimal("380.00"), "99232": Decimal("140.00"),
+                     "99238": Decimal("150.00")}
+
+# Emergency department visits: (reason for visit, diagnoses, the hospital's chargemaster items:
+# the ED level 0450 with its HCPCS, a blood count 0305, a chest x-ray 0324).
+ED_VISITS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("R0602", ("J189", "R0602"), ("CDM-450-0284", "CDM-305-5025", "CDM-324-1046")),
+    ("R0789", ("R0789", "I10"), ("CDM-450-0284", "CDM-305-5025", "CDM-324-1046")),
+    ("R0602", ("J45901",), ("CDM-450-0284", "CDM-324-1046")),
+)
+# Short stays: (admitting diagnosis, principal, other diagnoses (all present on admission), the
+# ICD-10-PCS procedure some of them get).
+STAYS: tuple[tuple[str, str, tuple[str, ...], str | None], ...] = (
+    ("R0602", "J189", ("I10", "E119"), "5A1935Z"),  # pneumonia; a few need ventilation under 24 hours
+    ("R509", "L03116", ("E119",), "0J9P0ZZ"),  # cellulitis of the left leg, some drained
+    ("R509", "N390", ("N179",), None),  # a urinary infection with acute kidney failure
+    ("R0602", "I5023", ("E119", "N179"), None),  # acute on chronic heart failure
+)
+# The principal diagnoses fall in families of the sandbox's sample MS-DRG table (J18, L03, N39, I50).
+# Room and board, pharmacy, a blood draw and a blood count: the hospital's lines of every stay.
+ROOM_AND_BOARD, PHARMACY, DRAW, BLOOD_COUNT = "CDM-120-0001", "CDM-250-0001", "CDM-300-0415", "CDM-305-5025"
+
+
+def _by_cdm(items: dict[tuple[str, tuple[str, ...]], ChargemasterItem], cdm_code: str) -> ChargemasterItem:
+    return next(item for item in items.values() if item.cdm_code == cdm_code)
+
+
+def _hospital_encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], ChargemasterItem],
+                        payers: dict[str, PayerConfig], i: int, today: date) -> DemoEncounter:
+    """An emergency department visit (type of bill 13) or a stay of 2 to 4 days (11), each with
+    the physician's professional claim too (bills both). No deliberate errors yet."""
+    plan = rng.choices(PLANS, weights=[p.weight for p in PLANS])[0]
+    inpatient = rng.random() < 0.5
+    los = rng.randint(2, 4) if inpatient else 0
+    admitted = today - timedelta(days=rng.randint(los + 1, DAYS))
+    discharged = admitted + timedelta(days=los)
+    patient = _patient(rng, plan, admitted)
+    while patient.age_on(admitted) < 18:  # adults: the codes and the fees are adult care
+        patient = _patient(rng, plan, admitted)
+    address, coverages, encounter_id = _insured(rng, patient, set(), payers)
+    encounter = _encounter_json(rng, patient, address, coverages, encounter_id, i)
+    facility_lines: list[tuple[str, date, date | None, int]] = []  # (CDM code, from, through, units)
+    professional: list[tuple[str, date]] = []
+    if inpatient:
+        admitting, principal, others, pcs = rng.choice(STAYS)
+        poa: list[tuple[str, str | None]] = [(principal, "Y"), *((code, "Y") for code in others)]
+        if rng.random() < 0.1:  # a pressure ulcer acquired in the hospital
+            poa.append(("L89152", "N"))
+        physician, hour, place, facility = HOSPITALIST, rng.randint(0, 23), "21", HOSPITAL_FACILITY
+        facility_lines = [(ROOM_AND_BOARD, admitted, discharged - timedelta(days=1), los),
+                          (PHARMACY, admitted, discharged, rng.randint(4, 16)),
+                          (DRAW, admitted, None, 1), (BLOOD_COUNT, admitted, None, 1)]
+        professional = [("99223", admitted), *(("99232", admitted + timedelta(days=d)) for d in range(1, los)),
+                        ("99238", discharged)]
+        institutional: dict[str, Any] = {
+            "type_of_bill": "11", "admission_type": rng.choice(("1", "1", "2")), "admission_source": "1",
+            "discharge_hour": rng.randint(9, 16), "admitting_diagnosis": admitting,
+            "principal_procedure": {"code": pcs, "performed_on": (admitted + timedelta(days=1)).isoformat()}
+            if pcs and rng.random() < 0.5 else None,
+        }
+    else:
+        reason, diagnoses, cdm_codes = rng.choice(ED_VISITS)
+        poa = [(code, None) for code in diagnoses]
+        physician, hour, place, facility = EMERGENCY_PHYSICIAN, rng.randint(0, 20), "23", EMERGENCY_DEPARTMENT
+        facility_lines = [(code, admitted, None, 1) for code in cdm_codes]
+        professional = [("99284", admitted)]
+        institutional = {"type_of_bill": "13", "admission_type": "1", "admission_source": "1",
+                         "discharge_hour": hour + rng.randint(2, 3), "reason_for_visit": [reason]}
+    codes = [code for code, _ in poa]
+    encounter |= {
+        "rendering_provider": physician, "referring_provider": None, "facility": facility, "place_of_service": place,
+        "admission_date": admitted.isoformat(), "discharge_date": discharged.isoformat(), "diagnoses": codes,
+        "bills": "both",
+        "institutional": institutional | {
+            "billing_provider": HOSPITAL, "statement_from": admitted.isoformat(),
+            "statement_through": discharged.isoformat(), "admission_hour": hour, "patient_status": "01",
+            "attending_provider": physician,
+            "principal_diagnosis": {"code": codes[0], "present_on_admission": poa[0][1]},
+            "other_diagnoses": [{"code": code, "present_on_admission": p} for code, p in poa[1:]],
+        },
+    }
+    events = [_validated(ENCOUNTER_REGISTERED, encounter)]
+    charge_ids: list[str] = []
+
+    def charge(day: date, fields: dict[str, Any]) -> None:
+        charge_id = f"chg-{encounter_id[:8]}-{len(charge_ids) + 1}"
+        charge_ids.append(charge_id)
+        events.append(_validated(CHARGE_SUBMITTED, {
+            "source_system": SOURCE_SYSTEM, "source_charge_id": charge_id,
+            "idempotency_key": f"{SOURCE_SYSTEM}:{charge_id}", "source_encounter_id": encounter_id,
+            "service_date": day.isoformat(), "diagnosis_pointers": [1], **fields,
+        }))
+
+    for cdm_code, start, end, units in facility_lines:
+        item = _by_cdm(items, cdm_code)
+        charge(start, {"service_end_date": None if end is None else end.isoformat(), "chargemaster_code": cdm_code,
+                       "revenue_code": item.revenue_code, "claim_type": "institutional", "units": str(units)})
+    for code, day in professional:
+        fee = PROFESSIONAL_FEES[code]
+        charge(day, {"procedure_code": code, "claim_type": "professional", "units": "1",
+                     "unit_price": f"{fee:.2f}", "amount": f"{fee:.2f}"})
+    events.append(_closed(rng, encounter_id, discharged, charge_ids))
+    return DemoEncounter(source_encounter_id=encounter_id, payer_id=plan.payer_id,
+                         specialty="hospital inpatient" if inpatient else "hospital outpatient", error=None,
+                         events=tuple(events))
+
+
 # --------------------------------------------------------------------------- events
 
 
@@ -608,21 +736,26 @@ class DemoEncounter:
 class ChargemasterItem:
     cdm_code: str
     procedure_code: str
+    """Empty on a facility item a revenue code alone describes (room and board, pharmacy)."""
     modifiers: tuple[str, ...]
     description: str
     unit_price: Decimal
+    revenue_code: str = ""
 
 
 def read_chargemaster(path: Path = CHARGEMASTER) -> dict[tuple[str, tuple[str, ...]], ChargemasterItem]:
-    """The chargemaster by procedure code and the item's own modifiers (first row wins)."""
+    """The chargemaster by procedure code and the item's own modifiers (first row wins); the
+    facility items without a procedure code by ("", (cdm code,))."""
     lines = [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
     out: dict[tuple[str, tuple[str, ...]], ChargemasterItem] = {}
     for row in csv.DictReader(lines):
         code, modifiers = row["procedure_code"].strip(), tuple(row["modifiers"].split())
-        out.setdefault((code, modifiers), ChargemasterItem(
+        item = ChargemasterItem(
             cdm_code=row["cdm_code"].strip(), procedure_code=code, modifiers=modifiers,
             description=row["description"].strip()[:80], unit_price=Decimal(row["unit_price"].strip()),
-        ))
+            revenue_code=row["revenue_code"].strip(),
+        )
+        out.setdefault((code, modifiers) if code else ("", (item.cdm_code,)), item)
     return out
 
 
@@ -638,14 +771,29 @@ def _validated(event_type: str, data: dict[str, Any]) -> DemoEvent:
 
 
 def generate(n: int, seed: int = 42, *, today: date, error_rate: float = DEFAULT_ERROR_RATE,
-             chargemaster: Path = CHARGEMASTER) -> list[DemoEncounter]:
-    """``n`` encounters of the 30 days before ``today``; the same seed and day give the same events."""
+             hospital_share: float = 0.0, chargemaster: Path = CHARGEMASTER) -> list[DemoEncounter]:
+    """``n`` encounters of the 30 days before ``today``; the same seed and day give the same events.
+
+    About ``hospital_share`` of them are hospital encounters (``rcm demo`` asks for
+    DEFAULT_HOSPITAL_SHARE): they are drawn from a generator of their own, so the clinic
+    encounters of a seed stay what they were, only fewer."""
     if not 0 <= error_rate <= 1:
         raise ValueError("error_rate must be between 0 and 1")
+    if not 0 <= hospital_share <= 1:
+        raise ValueError("hospital_share must be between 0 and 1")
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data, not a secret
+    hospital_rng = random.Random(f"hospital-{seed}")  # noqa: S311 - as above
     items = read_chargemaster(chargemaster)
     payers = load_payers()
-    return [_encounter(rng, items, payers, i, today, error_rate) for i in range(n)]
+    out: list[DemoEncounter] = []
+    clinic = 0  # the clinic's own count, which its patients' email addresses carry
+    for i in range(n):
+        if hospital_rng.random() < hospital_share:
+            out.append(_hospital_encounter(hospital_rng, items, payers, i, today))
+        else:
+            out.append(_encounter(rng, items, payers, clinic, today, error_rate))
+            clinic += 1
+    return out
 
 
 def _patient(rng: random.Random, plan: PayerPlan, day: date) -> Patient:
@@ -674,46 +822,14 @@ def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], Char
     visit = kind.build(rng, patient, service_date)
     _code_modifiers(visit, service_date)
 
-    person = patient.person
-    city, zip_code = rng.choice(CITIES)
-    address = {"line1": f"{rng.randint(10, 4999)} {rng.choice(STREETS)}", "line2": None, "city": city,
-               "state": "CA", "postal_code": zip_code}
-    parent = patient.parent
-    subscriber = None if parent is None else {"name": _name(parent), "birth_date": parent.birth_date.isoformat(),
-                                              "sex": parent.sex, "address": address}
-    coverages = [_coverage(rng, plan, 1, subscriber)]
-    if (plan is MEDICARE and rng.random() < 0.5) or (plan is AETNA and rng.random() < 0.15):
-        coverages.append(_coverage(rng, MEDI_CAL, 2, None))
-    codes = {line.code for line in visit.lines}
-    for coverage in coverages:
-        if codes & _needs_authorization(payers[coverage["payer_id"]]):
-            coverage["prior_authorization_numbers"] = [f"AUTH{rng.randint(100000, 999999)}"]
-    crossover = payers[plan.payer_id].behaviour.crossover_to
-    if len(coverages) > 1 and coverages[1]["payer_id"] == crossover:
-        # The crossover payer reads the primary's claim as it was sent: its authorization has to be on it.
-        coverages[0]["prior_authorization_numbers"] = coverages[0]["prior_authorization_numbers"] or coverages[1][
-            "prior_authorization_numbers"]
-    encounter_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
-    if plan is MEDICARE and _qmb(encounter_id, dual=len(coverages) == 2):
-        coverages[0]["qmb"] = True
+    address, coverages, encounter_id = _insured(rng, patient, {line.code for line in visit.lines}, payers)
 
     draft = Draft(patient, visit, coverages, service_date, today)
     if error is not None:
         error.put_in(draft)
-    guardian = parent or person
-    contact = "email" if rng.random() < 0.85 else "mail"
-    email = f"{guardian.given.lower()}.{guardian.family.lower()}{i}@example.org"
-    phone = f"+1510555{rng.randint(0, 9999):04d}"
     diagnoses = visit.diagnoses
-    encounter = {
-        "source_system": SOURCE_SYSTEM, "source_encounter_id": encounter_id,
-        "patient": {"name": _name(person), "birth_date": person.birth_date.isoformat(), "sex": person.sex,
-                    "address": address, "email": email, "phone": phone, "contact_preference": contact,
-                    "source_account_number": f"HAR{rng.randint(10**8, 10**9 - 1)}"},
-        "guarantor": {"relationship_to_patient": "parent" if parent else "self", "name": _name(guardian),
-                      "address": address, "email": email, "phone": phone, "contact_preference": contact},
-        "coverages": coverages, "billing_provider": BILLING_PROVIDER, "rendering_provider": visit.rendering,
-        "referring_provider": visit.referring, "facility": visit.facility,
+    encounter = _encounter_json(rng, patient, address, coverages, encounter_id, i) | {
+        "rendering_provider": visit.rendering, "referring_provider": visit.referring, "facility": visit.facility,
         "place_of_service": visit.place_of_service, "admission_date": None, "discharge_date": None,
         "diagnoses": diagnoses,
     }
@@ -749,14 +865,63 @@ def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], Char
                        "description": item.description, "unit_price": f"{item.unit_price:.2f}",
                        "amount": f"{item.unit_price * line.units:.2f}"}
         events.append(_validated(CHARGE_SUBMITTED, charge))
-    closed_at = datetime.combine(min(draft.service_date, today), time(17, 0), tzinfo=UTC) + timedelta(
-        minutes=rng.randint(0, 120))
-    events.append(_validated(ENCOUNTER_CLOSED, {
-        "source_system": SOURCE_SYSTEM, "source_encounter_id": encounter_id,
-        "closed_at": closed_at.isoformat().replace("+00:00", "Z"), "expected_source_charge_ids": charge_ids,
-    }))
+    events.append(_closed(rng, encounter_id, min(draft.service_date, today), charge_ids))
     return DemoEncounter(source_encounter_id=encounter_id, payer_id=plan.payer_id, specialty=visit.specialty,
                          error=error.name if error else None, events=tuple(events))
+
+
+def _insured(rng: random.Random, patient: Patient, codes: set[str],
+             payers: dict[str, PayerConfig]) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
+    """(home address, coverages with the authorizations the payers need for `codes`, encounter id)."""
+    plan = patient.plan
+    city, zip_code = rng.choice(CITIES)
+    address = {"line1": f"{rng.randint(10, 4999)} {rng.choice(STREETS)}", "line2": None, "city": city,
+               "state": "CA", "postal_code": zip_code}
+    parent = patient.parent
+    subscriber = None if parent is None else {"name": _name(parent), "birth_date": parent.birth_date.isoformat(),
+                                              "sex": parent.sex, "address": address}
+    coverages = [_coverage(rng, plan, 1, subscriber)]
+    if (plan is MEDICARE and rng.random() < 0.5) or (plan is AETNA and rng.random() < 0.15):
+        coverages.append(_coverage(rng, MEDI_CAL, 2, None))
+    for coverage in coverages:
+        if codes & _needs_authorization(payers[coverage["payer_id"]]):
+            coverage["prior_authorization_numbers"] = [f"AUTH{rng.randint(100000, 999999)}"]
+    crossover = payers[plan.payer_id].behaviour.crossover_to
+    if len(coverages) > 1 and coverages[1]["payer_id"] == crossover:
+        # The crossover payer reads the primary's claim as it was sent: its authorization has to be on it.
+        coverages[0]["prior_authorization_numbers"] = coverages[0]["prior_authorization_numbers"] or coverages[1][
+            "prior_authorization_numbers"]
+    encounter_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    if plan is MEDICARE and _qmb(encounter_id, dual=len(coverages) == 2):
+        coverages[0]["qmb"] = True
+    return address, coverages, encounter_id
+
+
+def _encounter_json(rng: random.Random, patient: Patient, address: dict[str, Any], coverages: list[dict[str, Any]],
+                    encounter_id: str, i: int) -> dict[str, Any]:
+    """The encounter's people and coverages; the visit's providers, place and diagnoses are added."""
+    person, parent = patient.person, patient.parent
+    guardian = parent or person
+    contact = "email" if rng.random() < 0.85 else "mail"
+    email = f"{guardian.given.lower()}.{guardian.family.lower()}{i}@example.org"
+    phone = f"+1510555{rng.randint(0, 9999):04d}"
+    return {
+        "source_system": SOURCE_SYSTEM, "source_encounter_id": encounter_id,
+        "patient": {"name": _name(person), "birth_date": person.birth_date.isoformat(), "sex": person.sex,
+                    "address": address, "email": email, "phone": phone, "contact_preference": contact,
+                    "source_account_number": f"HAR{rng.randint(10**8, 10**9 - 1)}"},
+        "guarantor": {"relationship_to_patient": "parent" if parent else "self", "name": _name(guardian),
+                      "address": address, "email": email, "phone": phone, "contact_preference": contact},
+        "coverages": coverages, "billing_provider": BILLING_PROVIDER,
+    }
+
+
+def _closed(rng: random.Random, encounter_id: str, day: date, charge_ids: list[str]) -> DemoEvent:
+    closed_at = datetime.combine(day, time(17, 0), tzinfo=UTC) + timedelta(minutes=rng.randint(0, 120))
+    return _validated(ENCOUNTER_CLOSED, {
+        "source_system": SOURCE_SYSTEM, "source_encounter_id": encounter_id,
+        "closed_at": closed_at.isoformat().replace("+00:00", "Z"), "expected_source_charge_ids": charge_ids,
+    })
 
 
 def events(n: int, seed: int = 42, **kwargs: Any) -> list[DemoEvent]:

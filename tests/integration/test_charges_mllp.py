@@ -11,6 +11,7 @@ import socket
 import string
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import Any
 
@@ -137,13 +138,14 @@ def mllp_port() -> Iterator[int]:
         yield port
 
 
-@pytest.fixture(scope="module")
-async def charges(platform: Settings, mllp_port: int) -> AsyncIterator[Runtime]:
+@asynccontextmanager
+async def serving_mllp(platform: Settings, port: int) -> AsyncIterator[Runtime]:
+    """The charges runtime with its MLLP listener up on `port`."""
     background = DEFINITION.background if serve_mllp in DEFINITION.background else [*DEFINITION.background, serve_mllp]
 
     async def listening() -> bool:
         try:
-            _, writer = await asyncio.open_connection("127.0.0.1", mllp_port)
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
             return False
         writer.close()
@@ -151,6 +153,12 @@ async def charges(platform: Settings, mllp_port: int) -> AsyncIterator[Runtime]:
 
     async with running(replace(DEFINITION, background=background), platform) as runtime:
         await eventually(listening, timeout_s=30, what="the MLLP listener")
+        yield runtime
+
+
+@pytest.fixture(scope="module")
+async def charges(platform: Settings, mllp_port: int) -> AsyncIterator[Runtime]:
+    async with serving_mllp(platform, mllp_port) as runtime:
         yield runtime
 
 
@@ -291,7 +299,7 @@ async def test_december_diagnoses_are_judged_with_the_newest_edition_behind_the_
 
 
 async def test_unsupported_type_and_unreadable_frames_get_ar(conn: tuple[Any, Any]) -> None:
-    ack = await send(conn, dft(new_visit(), control_id="ADT-1", message_type="ADT^A01"))
+    ack = await send(conn, dft(new_visit(), control_id="ADT-1", message_type="ADT^A02"))
     assert msa(ack) == ("AR", "ADT-1")
     assert errs(ack) == [("MSH^1^9", "200")]
 

@@ -1,4 +1,5 @@
-"""HL7 v2.5 DFT^P03 (post detail financial transaction) -> intake events in their JSON form.
+"""HL7 v2.5 DFT^P03 (post detail financial transaction) and ADT^A01/A03/A04/A08 (admit,
+discharge, register, update) -> intake events in their JSON form.
 
 Pure: text in, event dicts out. The MLLP door (``services.charges.hl7.mllp``) validates the
 dicts against the contracts and queues them; this module only maps fields, and locates the
@@ -18,25 +19,31 @@ from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, ParamSpec, TypeVar
 
 from schemas.envelope import is_safe_token
+from services.charges.domain.chargemaster import ChargemasterItem
+from services.charges.domain.institutional import is_inpatient
 from services.charges.hl7.codec import ErrorCode, Hl7Error, Hl7Location, Hl7MappingError, Segment, pick, tokenize
 from services.charges.hl7.defaults import CLAIM_FILING_INDICATORS, Hl7Defaults
 
 __all__ = [
+    "ADT_TRIGGERS",
     "CHARGE_SUBMITTED",
     "ENCOUNTER_CLOSED",
     "ENCOUNTER_REGISTERED",
     "ENCOUNTER_UPDATED",
     "DftMapping",
     "MappedEvent",
+    "chargemaster_codes",
     "contract_error",
     "map_dft_p03",
-    "read_dft_p03",
+    "read_message",
 ]
 
 ENCOUNTER_REGISTERED = "rcm.intake.EncounterRegistered.v1"
 ENCOUNTER_UPDATED = "rcm.intake.EncounterUpdated.v1"
 ENCOUNTER_CLOSED = "rcm.intake.EncounterClosed.v1"
 CHARGE_SUBMITTED = "rcm.intake.ChargeSubmitted.v1"
+ADT_TRIGGERS = ("A01", "A03", "A04", "A08")
+"""Admit, discharge, register (an outpatient or emergency visit), update: the encounter without charges."""
 
 _DTM = re.compile(r"^(\d{4})(\d{2})?(\d{2})?(\d{2})?(\d{2})?(\d{2})?(?:\.\d{1,4})?([+-]\d{4})?$", re.ASCII)
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)$")
@@ -45,6 +52,7 @@ _MAX_NUMBER_CHARS = 24
 _CENT = Decimal("0.01")
 _UNRANKED = 1_000_000
 _MAX_DESCRIPTION = 80  # the contract's Text80
+_MAX_ENCOUNTER_DIAGNOSES = 12  # the encounter's list (837P); the institutional claim takes 25
 
 
 # --------------------------------------------------------------------------- mapping result
@@ -68,7 +76,8 @@ class DftMapping:
     source_system: str
     source_encounter_id: str
     events: tuple[MappedEvent, ...]
-    """Encounter event, one ChargeSubmitted per FT1, then EncounterClosed when discharged."""
+    """Encounter event, one ChargeSubmitted per FT1 (none on an ADT), then EncounterClosed when a
+    DFT or an ADT^A03 says the patient was discharged."""
     coverage_sources: tuple[int, ...] = ()
     """IN1 occurrence behind each coverage, by rank - 1."""
     diagnosis_sources: tuple[int, ...] = ()
@@ -185,6 +194,26 @@ _FIELDS: Mapping[_Kind, Mapping[str, tuple[str, int | None]]] = {
         "accident.occurred_on": ("ACC", 1),
         "accident.causes": ("ACC", 2),
         "accident.state": ("ACC", 4),
+        "institutional": ("PV1", None),
+        "institutional.type_of_bill": ("PV1", 2),
+        "institutional.billing_provider": ("MSH", 3),
+        "institutional.statement_from": ("PV1", 44),
+        "institutional.statement_through": ("PV1", 45),
+        "institutional.admission_hour": ("PV1", 44),
+        "institutional.admission_type": ("PV1", 4),
+        "institutional.admission_source": ("PV1", 14),
+        "institutional.discharge_hour": ("PV1", 45),
+        "institutional.patient_status": ("PV1", 36),
+        "institutional.attending_provider": ("PV1", 7),
+        "institutional.principal_diagnosis": ("DG1", 3),
+        "institutional.principal_diagnosis.present_on_admission": ("DG1", 26),
+        "institutional.admitting_diagnosis": ("DG1", 3),
+        "institutional.other_diagnoses": ("DG1", 3),
+        "institutional.other_diagnoses[].present_on_admission": ("DG1", 26),
+        "institutional.principal_procedure": ("PR1", 3),
+        "institutional.principal_procedure.performed_on": ("PR1", 5),
+        "institutional.other_procedures": ("PR1", 3),
+        "institutional.other_procedures[].performed_on": ("PR1", 5),
     },
     "charge": {
         "source_system": ("MSH", 3),
@@ -203,6 +232,8 @@ _FIELDS: Mapping[_Kind, Mapping[str, tuple[str, int | None]]] = {
         "rendering_provider": ("FT1", 20),
         "ordering_provider": ("FT1", 21),
         "procedure_code": ("FT1", 25),
+        "revenue_code": ("FT1", 7),
+        "claim_type": ("FT1", 7),
         "modifiers": ("FT1", 26),
         "ndc": ("FT1", 29),
         "ndc_quantity": ("FT1", 43),
@@ -472,20 +503,38 @@ def _code(value: str | None) -> str | None:
 # --------------------------------------------------------------------------- the mapping
 
 
-def map_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
-    """Map one DFT^P03 to intake events (JSON form). Raises Hl7MappingError only: the first
-    error of the message; `read_dft_p03` gives all of them."""
-    mapping = read_dft_p03(text, defaults)
+def map_dft_p03(
+    text: str, defaults: Hl7Defaults, chargemaster: Mapping[str, ChargemasterItem] | None = None
+) -> DftMapping:
+    """Map one message to intake events (JSON form). Raises Hl7MappingError only: the first
+    error of the message; `read_message` gives all of them."""
+    mapping = read_message(text, defaults, chargemaster)
     if mapping.errors:
         raise mapping.errors[0]
     return mapping
 
 
-def read_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
-    """Map one DFT^P03, collecting every mapping error in `DftMapping.errors`.
+def chargemaster_codes(text: str) -> list[str]:
+    """The FT1-7 chargemaster codes of a message: the items the door loads before mapping the
+    lines of an interface that bills institutional claims. Empty when the message is unreadable
+    (the mapping then says why)."""
+    try:
+        segments = tokenize(text)
+    except Hl7MappingError:
+        return []
+    return sorted({code for seg in segments if seg.name == "FT1" and (code := seg.value(7)) is not None})
 
-    Raises Hl7MappingError only when the envelope is unusable (MSH, message type, framing:
-    an AR), since nothing after it can be trusted to be a DFT^P03 at all."""
+
+def read_message(
+    text: str, defaults: Hl7Defaults, chargemaster: Mapping[str, ChargemasterItem] | None = None
+) -> DftMapping:
+    """Map one DFT^P03 or ADT^A01/A03/A04/A08, collecting every mapping error in
+    `DftMapping.errors`. `defaults` is the hl7.yaml file: the message's interface is picked by
+    its MSH-3/MSH-4. `chargemaster` holds the items the FT1-7 codes name (`chargemaster_codes`),
+    needed when the interface bills institutional claims.
+
+    Raises Hl7MappingError only when the envelope is unusable (MSH, message type, unknown
+    sender, framing: an AR), since nothing after it can be trusted to be a message we take."""
     segments = tokenize(text)
     msh = segments[0]
     by_name: dict[str, list[Segment]] = {}
@@ -494,15 +543,27 @@ def read_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
 
     if msh.value(9) is None:
         raise Hl7MappingError("MSH", 1, 9, "101", "MSH-9 (message type) is required", reject=True)
-    if (msh.value(9) or "").upper() != "DFT" or (msh.value(9, 2) or "").upper() != "P03":
-        raise Hl7MappingError("MSH", 1, 9, "200", "only DFT^P03 messages are accepted here", reject=True)
+    message_type, trigger = (msh.value(9) or "").upper(), (msh.value(9, 2) or "").upper()
+    if (message_type, trigger) != ("DFT", "P03") and not (message_type == "ADT" and trigger in ADT_TRIGGERS):
+        raise Hl7MappingError(
+            "MSH", 1, 9, "200", "only DFT^P03 and ADT^A01, A03, A04 and A08 messages are accepted here", reject=True
+        )
+    label = f"{message_type}^{trigger}"
     control_id = msh.value(10)
     if control_id is None:
         raise Hl7MappingError("MSH", 1, 10, "101", "MSH-10 (message control id) is required", reject=True)
     sending_app = msh.value(3)
+    interface = defaults.for_sender(sending_app or "", msh.value(4) or "")
+    if interface is None:
+        raise Hl7MappingError(
+            "MSH", 1, 3, "103", "no interface is configured for this MSH-3 sending application and MSH-4 "
+            "sending facility (hl7.yaml interfaces)", reject=True
+        )
+    defaults = interface
     source_system = defaults.source_system or (sending_app.lower() if sending_app else None)
     if source_system is None:
         raise Hl7MappingError("MSH", 1, 3, "101", "MSH-3 (sending application) is required", reject=True)
+    facility_feed = defaults.bills != "professional"
 
     errs = _Errors()
     # The sender chooses these, and an ACK echoes them: ids only, refused otherwise and then
@@ -512,17 +573,18 @@ def read_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
         if value is not None and not is_safe_token(value):
             errs.add(Hl7MappingError("MSH", 1, number, "102", f"MSH-{number} ({name}) must be 1 to 128 of "
                                      "A-Z a-z 0-9 _ . : / - (an id, never free text)"))
-    pid = _single(by_name, "PID", msh, errs)
-    pv1 = _single(by_name, "PV1", msh, errs)
-    ft1s = by_name.get("FT1", [])
-    if not ft1s:
+    pid = _single(by_name, "PID", msh, errs, label)
+    pv1 = _single(by_name, "PV1", msh, errs, label)
+    ft1s = by_name.get("FT1", []) if message_type == "DFT" else []
+    if message_type == "DFT" and not ft1s:
         errs.add(Hl7MappingError("FT1", 1, None, "100", "a DFT^P03 needs at least one FT1 segment"))
     source_encounter_id = pv1.value(19)
     if source_encounter_id is None and not _segment_error(errs, "PV1"):
         errs.add(Hl7MappingError("PV1", 1, 19, "101", "PV1-19 (visit number) is required"))
 
     zone = defaults.zone()
-    diagnoses, diagnosis_sources = _diagnoses(by_name.get("DG1", []), errs)
+    dg1s = by_name.get("DG1", [])
+    diagnoses, diagnosis_sources = _diagnoses(dg1s, errs, skip_admitting=facility_feed)
     # A DG1 without its code would make every FT1-19 pointing at it look unknown: one error, not many.
     pointers_checked = not any(e.segment == "DG1" and e.field == 3 for e in errs.found)
     coverages, coverage_sources = _coverages(by_name.get("IN1", []), defaults, errs)
@@ -534,6 +596,13 @@ def read_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
     admitted = errs.get(_datetime, pv1, 44, zone)
     discharged = errs.get(_datetime, pv1, 45, zone)
     patient_class = (pv1.value(2) or "").upper()
+    rendering_npi = rendering.get("npi") if rendering else None
+    charges = []
+    for ft1 in ft1s:
+        charge = _charge(ft1, source_system, source_encounter_id, diagnoses, rendering_npi, errs, pointers_checked)
+        if facility_feed:
+            _facility_line(ft1, charge, defaults, chargemaster or {}, bool(diagnoses), errs)
+        charges.append(MappedEvent(CHARGE_SUBMITTED, charge, Hl7Location("FT1", ft1.sequence)))
     encounter = _compact(
         {
             "source_system": source_system,
@@ -550,14 +619,14 @@ def read_dft_p03(text: str, defaults: Hl7Defaults) -> DftMapping:
             "discharge_date": discharged[0] if discharged else None,
             "diagnoses": diagnoses,
             "accident": _accident(by_name.get("ACC", []), errs),
+            "bills": defaults.bills if facility_feed else None,
+            "institutional": _institutional(pv1, dg1s, by_name.get("PR1", []), charges, defaults, errs)
+            if facility_feed
+            else None,
         }
     )
-    events = [MappedEvent(ENCOUNTER_REGISTERED, encounter, Hl7Location("PID", 1))]
-    rendering_npi = rendering.get("npi") if rendering else None
-    for ft1 in ft1s:
-        charge = _charge(ft1, source_system, source_encounter_id, diagnoses, rendering_npi, errs, pointers_checked)
-        events.append(MappedEvent(CHARGE_SUBMITTED, charge, Hl7Location("FT1", ft1.sequence)))
-    if discharged is not None:
+    events = [MappedEvent(ENCOUNTER_REGISTERED, encounter, Hl7Location("PID", 1)), *charges]
+    if discharged is not None and trigger in ("P03", "A03"):
         closed = _compact(
             {
                 "source_system": source_system,
@@ -590,10 +659,10 @@ def _segment_error(errs: _Errors, name: str) -> bool:
     return any(e.segment == name and e.field is None for e in errs.found)
 
 
-def _single(by_name: Mapping[str, list[Segment]], name: str, msh: Segment, errs: _Errors) -> Segment:
+def _single(by_name: Mapping[str, list[Segment]], name: str, msh: Segment, errs: _Errors, label: str) -> Segment:
     found = by_name.get(name, [])
     if not found:
-        errs.add(Hl7MappingError(name, 1, None, "100", f"a DFT^P03 needs a {name} segment"))
+        errs.add(Hl7MappingError(name, 1, None, "100", f"a {label} needs a {name} segment"))
         # An empty stand-in, so the rest of the message is still checked.
         return Segment(name, 1, (name,), msh.seps)
     if len(found) > 1:
@@ -750,17 +819,13 @@ def _accident(accs: list[Segment], errs: _Errors) -> dict[str, Any] | None:
     return _compact({"causes": causes, "occurred_on": occurred_on, "state": state.upper() if state else None})
 
 
-def _diagnoses(dg1s: list[Segment], errs: _Errors) -> tuple[list[str], tuple[int, ...]]:
-    def rank(dg1: Segment) -> tuple[int, int, int]:
-        raw = dg1.value(15)
-        if raw is not None and not _SET_ID.fullmatch(raw):
-            errs.add(Hl7MappingError("DG1", dg1.sequence, 15, "102", "DG1-15 (diagnosis priority) must be a number"))
-            raw = None
-        # Priority 0 means "not ranked" in HL7: after every ranked diagnosis.
-        priority = int(raw) if raw is not None and int(raw) > 0 else _UNRANKED
-        return priority, _set_id(dg1, errs), dg1.sequence
-
-    ordered = sorted(dg1s, key=rank)
+def _diagnoses(dg1s: list[Segment], errs: _Errors, *, skip_admitting: bool) -> tuple[list[str], tuple[int, ...]]:
+    """The encounter's diagnosis codes by DG1-15 priority, and the DG1 behind each. A facility
+    feed's admitting diagnoses (DG1-6 A) are the institutional claim's own (`_institutional`),
+    not the encounter's list, unless the message has no other kind."""
+    ordered = _ranked_dg1s(dg1s, errs)
+    if skip_admitting and any(not _admitting(dg1) for dg1 in ordered):
+        ordered = [dg1 for dg1 in ordered if not _admitting(dg1)]
     codes: list[str] = []
     sources: list[int] = []
     for dg1 in ordered:
@@ -770,7 +835,31 @@ def _diagnoses(dg1s: list[Segment], errs: _Errors) -> tuple[list[str], tuple[int
             continue
         codes.append(code)
         sources.append(dg1.sequence)
-    return codes, tuple(sources)
+    return codes[:_MAX_ENCOUNTER_DIAGNOSES], tuple(sources[:_MAX_ENCOUNTER_DIAGNOSES])
+
+
+def _admitting(dg1: Segment) -> bool:
+    return (dg1.value(6) or "").upper() == "A"
+
+
+def _ranked_dg1s(dg1s: list[Segment], errs: _Errors) -> list[Segment]:
+    return _ranked(dg1s, 15, "diagnosis priority", errs)
+
+
+def _ranked(segments: list[Segment], priority_field: int, what: str, errs: _Errors) -> list[Segment]:
+    """By the priority field (1 first), then set id, then position."""
+
+    def rank(seg: Segment) -> tuple[int, int, int]:
+        raw = seg.value(priority_field)
+        if raw is not None and not _SET_ID.fullmatch(raw):
+            errs.add(Hl7MappingError(seg.name, seg.sequence, priority_field, "102",
+                                     f"{seg.name}-{priority_field} ({what}) must be a number"))
+            raw = None
+        # Priority 0 means "not ranked" in HL7: after every ranked one.
+        priority = int(raw) if raw is not None and int(raw) > 0 else _UNRANKED
+        return priority, _set_id(seg, errs), seg.sequence
+
+    return sorted(segments, key=rank)
 
 
 def _charge(
@@ -849,3 +938,165 @@ def _charge(
             "ndc_unit": (ft1.value(43, 2) or "").upper() or None,
         }
     )
+
+
+# --------------------------------------------------------------------------- facility feeds
+
+# HL7 table 0007 (admission type) -> NUBC priority of admission (UB-04 FL14); NUBC digits pass.
+_ADMISSION_TYPE: Mapping[str, str] = {"E": "1", "A": "1", "U": "2", "C": "3", "R": "3", "N": "4"}
+_NUBC_ADMISSION_TYPES = frozenset({"1", "2", "3", "4", "5", "9"})
+_POA = frozenset({"Y", "N", "U", "W", "1"})
+_STILL_A_PATIENT = "30"  # NUBC patient status until the discharge
+
+
+def _facility_line(
+    ft1: Segment,
+    charge: dict[str, Any],
+    defaults: Hl7Defaults,
+    chargemaster: Mapping[str, ChargemasterItem],
+    coded: bool,
+    errs: _Errors,
+) -> None:
+    """Make an FT1 of a facility feed a line of the claim it goes on.
+
+    The FT1-7 chargemaster item decides: a facility item (no procedure code: room and board,
+    pharmacy, supplies; chargemaster migration 0002) goes on the institutional claim, an item
+    with a procedure code on the professional claim when the interface bills both; on an
+    interface that bills institutional only every line does. An institutional line takes the
+    item's revenue code, FT1-25 as its HCPCS when sent (the price is then the item's unless FT1-11
+    or FT1-12 gives one), and points at the principal diagnosis when FT1-19 is empty (a facility
+    line rarely carries one)."""
+    seq = ft1.sequence
+    cdm_code = ft1.value(7)
+    item = chargemaster.get(cdm_code) if cdm_code else None
+    if cdm_code is not None and item is None:
+        errs.add(Hl7MappingError("FT1", seq, 7, "103", "FT1-7 (chargemaster code) is not in the loaded chargemaster"))
+        return
+    # A line with neither FT1-7 nor FT1-25 can only be a facility line: it is told FT1-7 is missing.
+    institutional = (
+        defaults.bills == "institutional"
+        or (item is not None and item.procedure_code is None)
+        or (cdm_code is None and ft1.value(25) is None)
+    )
+    charge["claim_type"] = "institutional" if institutional else "professional"
+    if not institutional:
+        return
+    if item is None:
+        errs.add(Hl7MappingError("FT1", seq, 7, "101", "FT1-7 (chargemaster code) is required on a facility line: "
+                                 "its item gives the revenue code"))
+        return
+    charge["revenue_code"] = item.revenue_code
+    if "procedure_code" in charge and "unit_price" not in charge and "amount" not in charge:
+        charge["unit_price"] = f"{item.unit_price:.2f}"
+    if not charge.get("diagnosis_pointers") and coded and ft1.value(19) is None:
+        charge["diagnosis_pointers"] = [1]
+
+
+def _institutional(
+    pv1: Segment,
+    dg1s: list[Segment],
+    pr1s: list[Segment],
+    charges: list[MappedEvent],
+    defaults: Hl7Defaults,
+    errs: _Errors,
+) -> dict[str, Any]:
+    """The institutional claim's data (schemas.common.InstitutionalDetails) from PV1, DG1 and PR1.
+
+    Type of bill: the interface's, else PV1-2 I (inpatient) -> 11, any other class -> 13
+    (hospital outpatient). Statement period: PV1-44 admission to PV1-45 discharge; before the
+    discharge it runs to the latest FT1 service date (or the admission day)."""
+    patient_class = (pv1.value(2) or "").upper()
+    type_of_bill = defaults.type_of_bill or ("11" if patient_class == "I" else "13")
+    admitted = errs.get(_parse_dtm_field, pv1, 44)
+    discharged = errs.get(_parse_dtm_field, pv1, 45)
+    if admitted is None and is_inpatient(type_of_bill) and not any(e.location == Hl7Location("PV1", 1, 44)
+                                                                      for e in errs.found):
+        errs.add(Hl7MappingError("PV1", 1, 44, "101", "PV1-44 (admit date/time) is required on an inpatient bill"))
+    days = [date.fromisoformat(day) for ev in charges for key in ("service_date", "service_end_date")
+            if isinstance(day := ev.data.get(key), str)]
+    days += [d[0] for d in (admitted, discharged) if d is not None]
+    statement_from = admitted[0] if admitted else min(days, default=None)
+    statement_through = discharged[0] if discharged else max(days, default=None)
+    status = pv1.value(36)
+    if status is None and discharged is not None:
+        errs.add(Hl7MappingError("PV1", 1, 36, "101", "PV1-36 (discharge disposition) is required with PV1-45 "
+                                 "(discharge date/time)"))
+    ranked = _ranked_dg1s(dg1s, errs)
+    admitting = [dg1 for dg1 in ranked if _admitting(dg1)]
+    # Until coding is final an admission may carry only its admitting diagnosis: it stands as
+    # the principal one, and the next message (whole state) replaces it.
+    coded = [dg1 for dg1 in ranked if not _admitting(dg1)] or admitting
+    diagnoses = [d for dg1 in coded if (d := _institutional_diagnosis(dg1, errs)) is not None]
+    # PR1-14 priority 1 is the principal procedure.
+    ranked_pr1s = _ranked(pr1s, 14, "procedure priority", errs)
+    procedures = [p for pr1 in ranked_pr1s if (p := _procedure(pr1, errs)) is not None]
+    return _compact(
+        {
+            "type_of_bill": type_of_bill,
+            "billing_provider": None
+            if defaults.institutional_billing_provider is None
+            else dict(defaults.institutional_billing_provider),
+            "statement_from": None if statement_from is None else statement_from.isoformat(),
+            "statement_through": None if statement_through is None else statement_through.isoformat(),
+            "admission_hour": admitted[1] if admitted else None,
+            "admission_type": errs.get(_admission_type, pv1),
+            "admission_source": (pv1.value(14) or "").upper() or None,
+            "discharge_hour": discharged[1] if discharged else None,
+            "patient_status": status if status is not None else None if discharged else _STILL_A_PATIENT,
+            "attending_provider": _provider(pv1, 7),
+            "principal_diagnosis": diagnoses[0] if diagnoses else None,
+            "admitting_diagnosis": _code(admitting[0].value(3)) if admitting else None,
+            "other_diagnoses": diagnoses[1:],
+            "principal_procedure": procedures[0] if procedures else None,
+            "other_procedures": procedures[1:],
+        }
+    )
+
+
+def _parse_dtm_field(seg: Segment, n: int) -> tuple[date, int | None] | None:
+    """(day, hour or None when the value has no time) as the sender wrote it, in its own zone."""
+    raw = seg.value(n)
+    if raw is None:
+        return None
+    day, moment, _ = _parse_dtm(seg, n, raw, need_day=True)
+    return day, None if moment is None else moment.hour
+
+
+def _admission_type(pv1: Segment) -> str | None:
+    raw = (pv1.value(4) or "").upper()
+    if not raw:
+        return None
+    code = raw if raw in _NUBC_ADMISSION_TYPES else _ADMISSION_TYPE.get(raw)
+    if code is None:
+        raise Hl7MappingError("PV1", 1, 4, "103", "PV1-4 (admission type) must be a NUBC priority (1-5, 9) or "
+                              "HL7 table 0007 E, A, U, C, R or N")
+    return code
+
+
+def _institutional_diagnosis(dg1: Segment, errs: _Errors) -> dict[str, Any] | None:
+    code = _code(dg1.value(3))
+    if code is None:
+        return None  # reported by _diagnoses
+    poa = (dg1.value(26) or "").upper() or None
+    if poa is not None and poa not in _POA:
+        errs.add(Hl7MappingError("DG1", dg1.sequence, 26, "103", "DG1-26 (present on admission) must be Y, N, U, "
+                                 "W or 1"))
+        poa = None
+    return _compact({"code": code, "present_on_admission": poa})
+
+
+def _procedure(pr1: Segment, errs: _Errors) -> dict[str, Any] | None:
+    """PR1-3 an ICD-10-PCS code (CNE coding system I10P), PR1-5 the day it was performed."""
+    seq = pr1.sequence
+    code = pr1.value(3)
+    if code is None:
+        errs.add(Hl7MappingError("PR1", seq, 3, "101", "PR1-3 (procedure code) is required"))
+        return None
+    if (pr1.value(3, 3) or "").upper() != "I10P":
+        errs.add(Hl7MappingError("PR1", seq, 3, "103", "PR1-3 (procedure code) must be ICD-10-PCS: coding system "
+                                 "(component 3) I10P"))
+        return None
+    performed = errs.get(_date, pr1, 5)
+    if performed is None and pr1.value(5) is None:
+        errs.add(Hl7MappingError("PR1", seq, 5, "101", "PR1-5 (procedure date/time) is required"))
+    return _compact({"code": _code(code), "performed_on": performed})

@@ -1,4 +1,5 @@
-"""The HL7 v2 door's adapter: DFT^P03 over MLLP on 127.0.0.1 (RCM_CHARGES_MLLP_PORT, default 2575).
+"""The HL7 v2 door's adapter: DFT^P03 and ADT^A01/A03/A04/A08 over MLLP on 127.0.0.1
+(RCM_CHARGES_MLLP_PORT, default 2575).
 
 One frame, one original-mode ACK:
   AA  every event of the message validated and was queued, in one transaction;
@@ -31,11 +32,18 @@ from pydantic import BaseModel
 
 from schemas.registry import ContractError, validate
 from services.charges import store
+from services.charges.domain.chargemaster import ChargemasterItem
 from services.charges.hl7.ack import AckCode, ack_message
 from services.charges.hl7.codec import Hl7Error, Hl7Header, Hl7Location, Hl7MappingError, read_header
 from services.charges.hl7.defaults import Hl7Defaults, defaults_from_mapping
-from services.charges.hl7.mapping import ENCOUNTER_UPDATED, DftMapping, contract_error, read_dft_p03
-from services.charges.service import doors
+from services.charges.hl7.mapping import (
+    ENCOUNTER_UPDATED,
+    DftMapping,
+    chargemaster_codes,
+    contract_error,
+    read_message,
+)
+from services.charges.service import doors, unit
 from services.chassis import ports
 from services.chassis.logs import ids
 from services.chassis.runtime import Runtime
@@ -205,7 +213,12 @@ class Hl7Door:
 
     async def _process(self, text: str) -> tuple[AckCode, list[Hl7Error]]:
         try:
-            mapping = read_dft_p03(text, self.defaults)
+            chargemaster = await self._chargemaster(text)
+        except _STORAGE_ERRORS as exc:
+            log.error("hl7 chargemaster not read", extra=ids(component="mllp", error_class=type(exc).__name__))
+            return "AR", [Hl7Error(None, "207", "the message could not be mapped now; send it again")]
+        try:
+            mapping = read_message(text, self.defaults, chargemaster)
         except Hl7MappingError as err:
             return ("AR" if err.reject else "AE"), [err.as_error()]
         models, errors = _validate(mapping)
@@ -230,6 +243,20 @@ class Hl7Door:
             extra=ids(component="mllp", count=len(accepted), encounter_id=accepted[0].encounter_id),
         )
         return "AA", []
+
+    async def _chargemaster(self, text: str) -> dict[str, ChargemasterItem]:
+        """The items the FT1-7 codes of a facility feed's message name: its lines take their
+        revenue codes and claim types from them. Nothing for a professional interface (the
+        charges service resolves its chargemaster codes)."""
+        header = read_header(text)
+        interface = None if header is None else self.defaults.for_sender(
+            header.sending_application, header.sending_facility
+        )
+        codes = chargemaster_codes(text) if interface is not None and interface.bills != "professional" else []
+        if not codes:
+            return {}
+        async with self.runtime.db.acquire() as conn:
+            return await unit.chargemaster_items(conn, codes)
 
     def _log(self, code: AckCode, errors: list[Hl7Error], started: float) -> None:
         if code == "AA":

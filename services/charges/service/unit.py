@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import asyncpg
+
 from schemas import intake
 from schemas.common import EncounterDetails
 from services.charges import store
@@ -227,9 +229,14 @@ async def _key_outcomes(ctx: HandlerContext, state: Unit, keys: list[str]) -> No
 async def _chargemaster(ctx: HandlerContext, state: Unit, cdm_codes: list[str]) -> None:
     missing = [c for c in dict.fromkeys(cdm_codes) if c not in state.chargemaster]
     if missing:
-        found = {row["cdm_code"]: ChargemasterItem(
-            cdm_code=row["cdm_code"], procedure_code=row["procedure_code"], modifiers=tuple(row["modifiers"]),
-            revenue_code=row["revenue_code"] or "", description=row["description"] or "",
-            unit_price=row["unit_price"],
-        ) for row in await store.chargemaster_items(ctx.conn, missing)}
+        found = await chargemaster_items(ctx.conn, missing)
         state.chargemaster.update({c: found.get(c) for c in missing})
+
+
+async def chargemaster_items(conn: asyncpg.Connection, cdm_codes: list[str]) -> dict[str, ChargemasterItem]:
+    """The loaded ones of these chargemaster items, by code."""
+    return {row["cdm_code"]: ChargemasterItem(
+        cdm_code=row["cdm_code"], procedure_code=row["procedure_code"], modifiers=tuple(row["modifiers"]),
+        revenue_code=row["revenue_code"] or "", description=row["description"] or "",
+        unit_price=row["unit_price"],
+    ) for row in await store.chargemaster_items(conn, cdm_codes)}

@@ -22,7 +22,7 @@ from services.charges.hl7.mapping import (
     DftMapping,
     contract_error,
     map_dft_p03,
-    read_dft_p03,
+    read_message,
 )
 
 BILLING_PROVIDER: dict[str, Any] = {
@@ -373,7 +373,7 @@ def test_encounter_type_can_be_switched() -> None:
         ("PID|1\rMSH|^~\\&|X", ("MSH", 1, None), "100", True),
         ("MSH|^~|EPIC", ("MSH", 1, 2), "102", True),
         ("MSH|^^\\&|EPIC", ("MSH", 1, 2), "102", True),
-        (message(*CORE, header=msh("ADT^A01")), ("MSH", 1, 9), "200", True),
+        (message(*CORE, header=msh("ADT^A02")), ("MSH", 1, 9), "200", True),
         (message(*CORE, header=msh("")), ("MSH", 1, 9), "101", True),
         (message(*CORE, header=msh(control_id="")), ("MSH", 1, 10), "101", True),
         (message(*CORE, header=msh(app="")), ("MSH", 1, 3), "101", True),
@@ -423,7 +423,7 @@ def test_every_mapping_error_of_a_message_is_collected() -> None:
         *DG1S,
         seg("IN1", {1: "x", 3: "60054"}),
     )
-    mapping = read_dft_p03(text, DEFAULTS)
+    mapping = read_message(text, DEFAULTS)
     assert [(e.segment, e.sequence, e.field, e.code) for e in mapping.errors] == [
         ("PID", 1, 7, "102"),
         ("PV1", 1, 45, "102"),
@@ -439,7 +439,7 @@ def test_every_mapping_error_of_a_message_is_collected() -> None:
 
 
 def test_missing_segments_are_collected_with_the_field_errors() -> None:
-    mapping = read_dft_p03(message(PID.replace("19840612", "1984"), DG1S[1]), DEFAULTS)
+    mapping = read_message(message(PID.replace("19840612", "1984"), DG1S[1]), DEFAULTS)
     assert [(e.segment, e.sequence, e.field) for e in mapping.errors] == [
         ("PV1", 1, None),
         ("FT1", 1, None),
@@ -448,12 +448,12 @@ def test_missing_segments_are_collected_with_the_field_errors() -> None:
 
 
 def test_a_dg1_without_its_code_is_one_error_not_one_per_pointer() -> None:
-    mapping = read_dft_p03(message(PID, PV1, *FT1S, seg("DG1", {1: "1"}), *DG1S[1:]), DEFAULTS)
+    mapping = read_message(message(PID, PV1, *FT1S, seg("DG1", {1: "1"}), *DG1S[1:]), DEFAULTS)
     assert [(e.segment, e.sequence, e.field) for e in mapping.errors] == [("DG1", 1, 3)]
 
 
 def test_a_clean_message_has_no_errors() -> None:
-    assert read_dft_p03(FULL, DEFAULTS).errors == ()
+    assert read_message(FULL, DEFAULTS).errors == ()
 
 
 NO_PID18 = PID.replace("|HAR100234567", "|")

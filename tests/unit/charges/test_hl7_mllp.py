@@ -129,7 +129,7 @@ async def test_a_bug_costs_one_message_an_ar_not_the_listener(monkeypatch: pytes
     def broken(*_: object) -> None:
         raise KeyError("Rivera")  # an exception text may hold PHI: it must go nowhere
 
-    monkeypatch.setattr(mllp, "read_dft_p03", broken)
+    monkeypatch.setattr(mllp, "read_message", broken)
     ack = await door().handle(message(header=msh(control_id="X1")).encode())
     assert segments(ack)[1] == ["MSA", "AR", "X1"]
     assert b"Rivera" not in ack
