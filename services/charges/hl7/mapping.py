@@ -18,9 +18,9 @@ from datetime import date, datetime, timedelta, timezone, tzinfo
 from decimal import Decimal, InvalidOperation
 from typing import Any, Literal, ParamSpec, TypeVar
 
+from schemas.common import is_inpatient_bill
 from schemas.envelope import is_safe_token
 from services.charges.domain.chargemaster import ChargemasterItem
-from services.charges.domain.institutional import is_inpatient
 from services.charges.hl7.codec import ErrorCode, Hl7Error, Hl7Location, Hl7MappingError, Segment, pick, tokenize
 from services.charges.hl7.defaults import CLAIM_FILING_INDICATORS, Hl7Defaults
 
@@ -1009,7 +1009,7 @@ def _institutional(
     type_of_bill = defaults.type_of_bill or ("11" if patient_class == "I" else "13")
     admitted = errs.get(_parse_dtm_field, pv1, 44)
     discharged = errs.get(_parse_dtm_field, pv1, 45)
-    if admitted is None and is_inpatient(type_of_bill) and not any(e.location == Hl7Location("PV1", 1, 44)
+    if admitted is None and is_inpatient_bill(type_of_bill) and not any(e.location == Hl7Location("PV1", 1, 44)
                                                                       for e in errs.found):
         errs.add(Hl7MappingError("PV1", 1, 44, "101", "PV1-44 (admit date/time) is required on an inpatient bill"))
     days = [date.fromisoformat(day) for ev in charges for key in ("service_date", "service_end_date")
