@@ -194,9 +194,14 @@ class Billed:
     line_control_number: str
 
     def service_key(self, member: str) -> str | None:
-        """What a duplicate shares with it (member, code, date); None for a revenue code alone, which
-        names no service (two pharmacy lines of a day are not duplicates)."""
-        return f"{member}|{self.code}|{self.service_date.isoformat()}" if self.qualifier == "HC" else None
+        """What a duplicate shares with it (member, claim kind, code, date); None for a revenue code
+        alone, which names no service (two pharmacy lines of a day are not duplicates). The kind
+        keeps a facility's line apart from the physician's: an emergency visit bills 99284 on both
+        the hospital's 837I and the physician's 837P, and neither duplicates the other."""
+        if self.qualifier != "HC":
+            return None
+        kind = "I" if self.revenue_code else "P"
+        return f"{member}|{kind}|{self.code}|{self.service_date.isoformat()}"
 
 
 def billed_lines(claim: AnyClaim) -> list[Billed]:

@@ -16,6 +16,7 @@ from edi.x837i import Claim as InstitutionalClaim
 from edi.x837i import ClaimBatch as InstitutionalBatch
 from sandbox.adjudication import AnyClaim, ClaimResult, build_835, payee_of
 from sandbox.payers import Behaviour, PayerConfig, parse_behaviour
+from schemas.common import is_inpatient_bill
 
 D = Decimal
 TODAY = date(2026, 3, 2)
@@ -59,7 +60,6 @@ def claim(submission_id: str = "C1", payer_id: str = "P1", *lines: dict[str, Any
 
 
 HOSPITAL: dict[str, Any] = {**BILLING, "name": "Revcycle Community Hospital", "taxonomy": "282N00000X"}
-INPATIENT = {"11", "12", "18", "21"}
 
 
 def rev_line(revenue: str, charge: str, n: int, code: str | None = None, **extra: Any) -> dict[str, Any]:
@@ -73,7 +73,7 @@ def institutional_claim(submission_id: str = "H1", payer_id: str = "P1", *lines:
                         **extra: Any) -> InstitutionalClaim:
     """An 837I claim: a stay from ``statement_from`` to 2026-02-10 (inpatient types of bill, admitted
     from the emergency room) or a visit on 2026-02-10 (the others)."""
-    inpatient = type_of_bill in INPATIENT
+    inpatient = is_inpatient_bill(type_of_bill)
     data: dict[str, Any] = {
         "submission_id": submission_id, "billing_provider": HOSPITAL,
         "subscriber": {"last_name": "Rivera", "first_name": "Ana", "member_id": member, "address": ADDRESS,

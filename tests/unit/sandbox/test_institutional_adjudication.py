@@ -11,18 +11,20 @@ from typing import Any
 import pytest
 
 from edi.x835 import ClaimPayment, ClaimStatus
+from edi.x837 import Claim
 from edi.x837i import Claim as InstitutionalClaim
 from sandbox.adjudication import ClaimResult, SandboxState, adjudicate, front_end, issue_claim_number
 from sandbox.institutional import drg_table, group
 from sandbox.payers import PayerConfig
-from tests.unit.sandbox.support import TODAY, checked, institutional_claim, payer, render, rev_line
+from tests.unit.sandbox.support import TODAY, checked, claim, institutional_claim, line, payer, render, rev_line
 
 D = Decimal
 DRG_PAYER = payer(deductible="500.00", coinsurance_percent="20",
                   institutional={"drg_base_rate": "7200.00", "outpatient_percent": "65"})
 
 
-def run(c: InstitutionalClaim, payers: Mapping[str, PayerConfig], state: SandboxState | None = None) -> ClaimResult:
+def run(c: InstitutionalClaim | Claim, payers: Mapping[str, PayerConfig],
+        state: SandboxState | None = None) -> ClaimResult:
     state = state if state is not None else SandboxState()
     return adjudicate(c, payers, state, seed=42, pccn=issue_claim_number(42, c, state), today=TODAY, batch="B1")
 
@@ -244,3 +246,16 @@ def test_the_same_stay_billed_again_is_denied_co18_but_revenue_code_lines_are_no
                                    type_of_bill="13")
     paid = run(pharmacy, {"P1": DRG_PAYER}, state).payments[0]
     assert [s.paid for s in paid.service_lines] == [D("20.80"), D("31.20")]  # 65%, 20% coinsurance
+
+
+def test_the_facility_line_and_the_physician_line_of_one_visit_are_no_duplicates() -> None:
+    """An emergency visit bills 99284 twice on one day: the hospital's 0450 line on the 837I and the
+    physician's on the 837P. Each is paid; only the same kind of claim billed again is CO-18."""
+    both = payer(schedule={("99284", ""): D("338.00")}, institutional={"outpatient_percent": "65"})
+    state = SandboxState()
+    physician = run(claim("C1", "P1", line("99284", "650.00")), {"P1": both}, state).payments[0]
+    assert (physician.paid, physician.status) == (D("338.00"), ClaimStatus.PROCESSED_AS_PRIMARY)
+    facility = run(institutional_claim("O1", "P1", type_of_bill="13"), {"P1": both}, state).payments[0]
+    assert [s.paid for s in facility.service_lines] == [D("552.50")]  # 65% of 850.00, not CO-18
+    again = run(claim("C2", "P1", line("99284", "650.00")), {"P1": both}, state).payments[0]
+    assert [(a.group.value, a.reason) for s in again.service_lines for a in s.adjustments] == [("CO", "18")]
