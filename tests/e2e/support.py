@@ -43,10 +43,19 @@ def coverage(rank: int, payer_id: str, member_id: str, *, authorization: str | N
 
 @dataclass(frozen=True)
 class Line:
-    code: str
+    code: str | None
+    """The HCPCS/CPT code; None on a facility line billed by revenue code alone (or by its
+    chargemaster item)."""
     price: str
     modifiers: tuple[str, ...] = ()
     units: int = 1
+    revenue_code: str | None = None
+    claim_type: str | None = None
+    """professional or institutional: required when the visit bills both claims."""
+    chargemaster_code: str | None = None
+    """Priced and coded by the chargemaster instead (code, revenue code and price from the item)."""
+    day: int = 0
+    """Days after the visit's first day (a hospital stay's later days)."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +70,10 @@ class Visit:
     place_of_service: str = "11"
     facility: dict[str, Any] | None = None
     """Where the care was given when not at the practice (2310C): a facility POS needs it."""
+    bills: str = "professional"
+    institutional: dict[str, Any] | None = None
+    """The facility claim's data (schemas/examples.py INSTITUTIONAL's shape) with its dates as day
+    offsets from the visit's first day (`statement_through: 3`), the stay's too (`discharge_day`)."""
 
     @property
     def source_encounter_id(self) -> str:
@@ -73,29 +86,45 @@ class Visit:
     def charge_id(self, n: int) -> str:
         return f"{self.name}-{n}"
 
-    def encounter(self, kind: str = "EncounterRegistered", **overrides: Any) -> BaseModel:
+    def encounter(self, kind: str = "EncounterRegistered", *, service_date: date | None = None,
+                  **overrides: Any) -> BaseModel:
         patient = copy.deepcopy(ex.PATIENT) | {"email": self.email, "source_account_number": f"HAR-{self.name}"}
         guarantor = copy.deepcopy(ex.GUARANTOR) | {"email": self.email}
         fields = {"patient": patient, "guarantor": guarantor, "coverages": list(self.coverages),
                   "diagnoses": list(self.diagnoses), "place_of_service": self.place_of_service,
-                  "facility": self.facility} | overrides
+                  "facility": self.facility} | self._stay(service_date) | overrides
         return intake.encounter(self.source_encounter_id, kind=kind, **fields)
 
+    def _stay(self, first_day: date | None) -> dict[str, Any]:
+        """bills, institutional and the admission and discharge dates, dated from the first day."""
+        if self.institutional is None:
+            return {}
+        assert first_day is not None, "a facility visit's dates need its first day"
+        days = dict(self.institutional)
+        on = {k: (first_day + timedelta(days=days.pop(k))).isoformat()
+              for k in ("statement_from", "statement_through", "admission_day", "discharge_day") if k in days}
+        stay = {"bills": self.bills, "institutional": days | {
+            "statement_from": on["statement_from"], "statement_through": on["statement_through"]}}
+        return stay | {"admission_date": on.get("admission_day"), "discharge_date": on.get("discharge_day")}
+
     def charge_fields(self, service_date: date, line: Line, **overrides: Any) -> dict[str, Any]:
-        return {"service_date": service_date.isoformat(),
-                "procedure_code": line.code, "modifiers": list(line.modifiers), "units": str(line.units),
-                "unit_price": line.price, "amount": str(money(line.price) * line.units),
-                "diagnosis_pointers": [1]} | overrides
+        coded = ({"chargemaster_code": line.chargemaster_code, "procedure_code": None, "modifiers": [],
+                  "unit_price": None, "amount": None} if line.chargemaster_code else
+                 {"procedure_code": line.code, "modifiers": list(line.modifiers), "unit_price": line.price,
+                  "amount": str(money(line.price) * line.units), "revenue_code": line.revenue_code})
+        return {"service_date": (service_date + timedelta(days=line.day)).isoformat(), "units": str(line.units),
+                "claim_type": line.claim_type, "diagnosis_pointers": [1]} | coded | overrides
 
     def events(self, service_date: date) -> list[BaseModel]:
         charges = [intake.charge(self.source_encounter_id, self.charge_id(n), **self.charge_fields(service_date, line))
                    for n, line in enumerate(self.lines, start=1)]
-        closed_at = datetime.combine(service_date, datetime.min.time(), tzinfo=UTC) + timedelta(hours=18)
+        last_day = service_date + timedelta(days=max(line.day for line in self.lines))
+        closed_at = datetime.combine(last_day, datetime.min.time(), tzinfo=UTC) + timedelta(hours=18)
         close = validate("rcm.intake.EncounterClosed.v1", json.dumps({
             "source_system": intake.SYSTEM, "source_encounter_id": self.source_encounter_id,
             "closed_at": closed_at.isoformat(), "expected_source_charge_ids": [
                 self.charge_id(n) for n in range(1, len(self.lines) + 1)]}))
-        return [self.encounter(), *charges, close]
+        return [self.encounter(service_date=service_date), *charges, close]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ import asyncpg
 import pytest
 import yaml
 
+from schemas import examples as ex
 from schemas.registry import validate
 from services.chassis.settings import Settings
 from tests.e2e.support import Line, Rcm, Timeline, Visit, adjustments, coverage, money
@@ -61,7 +62,32 @@ CROSSOVER = Visit("crossover", (coverage(1, "01182", "1EG4TE5MK73"), coverage(2,
 CORRECTED = Visit("corrected", (coverage(1, "60054", "W000000008"),), ER_LINES, diagnoses=ER, place_of_service="23",
                   facility=ER_FACILITY)
 UNDERPAID = Visit("underpaid", (coverage(1, "94036", "ABC000000010"),), (Line("99213", "150.00"),))
-VISITS = (CLEAN, HELD, REJECTED, DENIED, PARTIAL, SECONDARY, CROSSOVER, CORRECTED, UNDERPAID)
+# The hospital's facility claims (837I), dated in days from the visit's first day.
+_FACILITY: dict[str, Any] = {k: v for k, v in ex.INSTITUTIONAL.items() if k not in {
+    "statement_from", "statement_through", "principal_procedure"}}
+# A three-night pneumonia stay billed to Aetna on the facility claim alone: three room-and-board
+# days from the chargemaster (1850.00 each), pharmacy and laboratory by revenue code.
+STAY = Visit("stay", (coverage(1, "60054", "W000000011"),), (
+    Line(None, "1850.00", chargemaster_code="CDM-120-0001", claim_type="institutional"),
+    Line(None, "1850.00", chargemaster_code="CDM-120-0001", day=1, claim_type="institutional"),
+    Line(None, "1850.00", chargemaster_code="CDM-120-0001", day=2, claim_type="institutional"),
+    Line(None, "912.40", revenue_code="0250", day=1, claim_type="institutional"),
+    Line(None, "45.00", revenue_code="0300", day=1, claim_type="institutional"),
+), diagnoses=("J189", "E119", "I10"), place_of_service="21", bills="institutional",
+    institutional=_FACILITY | {"statement_from": 0, "statement_through": 3, "admission_day": 0, "discharge_day": 3})
+# An emergency visit billed to Medi-Cal on both claims: the hospital's (ED level 4 and a blood count
+# from the chargemaster, type of bill 13) and the ED physician's 99284.
+ED = Visit("edvisit", (coverage(1, "610442", "90000012L"),), (
+    Line(None, "650.00", chargemaster_code="CDM-450-0284", claim_type="institutional"),
+    Line(None, "28.00", chargemaster_code="CDM-305-5025", claim_type="institutional"),
+    Line("99284", "650.00", claim_type="professional"),
+), diagnoses=ER, place_of_service="23", facility=ER_FACILITY, bills="both",
+    institutional=_FACILITY | {"type_of_bill": "13", "statement_from": 0, "statement_through": 0,
+                               "admission_hour": None, "admission_type": None, "admission_source": None,
+                               "discharge_hour": None, "admitting_diagnosis": None, "other_diagnoses": [],
+                               "occurrence_codes": [], "value_codes": [],
+                               "principal_diagnosis": {"code": "R0789", "present_on_admission": None}})
+VISITS = (CLEAN, HELD, REJECTED, DENIED, PARTIAL, SECONDARY, CROSSOVER, CORRECTED, UNDERPAID, STAY, ED)
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +139,9 @@ class World:
 async def world(rcm: Rcm, platform: Settings, stack_state: Path) -> AsyncIterator[World]:
     timeline = Timeline(platform)
     service_date = datetime.now(UTC).date() - timedelta(days=6)
+    # The hospital's facility charges are coded and priced by its chargemaster.
+    loaded = rcm("chargemaster", "load", str(REPO / "deploy" / "local" / "chargemaster.csv"), "--reason", "e2e")
+    assert loaded.returncode == 0, loaded.stdout + loaded.stderr
     try:
         await timeline.start()
         for visit in VISITS:
@@ -334,6 +363,72 @@ async def test_a_duplicate_835_posts_nothing_again(world: World, tmp_path: Path)
     await world.timeline.refresh()
     assert len(world.timeline.of("ClaimPaymentPosted", encounter_id=encounter)) == 1
     assert len(world.timeline.of("RemittanceReceived", trace_number=remittance["trace_number"])) == 1
+
+
+async def test_an_inpatient_stay_is_billed_on_an_837i_paid_by_drg_and_its_card_closes_to_the_patient(
+    world: World
+) -> None:
+    encounter = await world.encounter_id(STAY)
+    submitted = await world.event("ClaimSubmitted", "stay: 837I submitted", encounter_id=encounter)
+    assert (submitted["claim_type"], submitted["type_of_bill"], D(submitted["total_charge"])) == (
+        "institutional", "11", D("6507.40"))
+    # Inpatient lines are summed by revenue code: the three room-and-board days are one 0120 line.
+    assert sorted((ln["revenue_code"], ln["procedure_code"], D(ln["units"]), D(ln["charge"]),
+                   len(ln["summed_charge_ids"])) for ln in submitted["lines"]) == [
+        ("0120", None, D("3"), D("5550.00"), 2), ("0250", None, D("1"), D("912.40"), 0),
+        ("0300", None, D("1"), D("45.00"), 0)]
+    file = world.clearinghouse / "archive" / "outbound" / submitted["interchange"]["file_name"]
+    text = await world.timeline.until(lambda: file.exists() and file.read_text(), "stay: the 837I archived")
+    assert "*005010X223A2~" in text and f"CLM*{submitted['submission_id']}*6507.4***11:A:1*" in text
+    assert "SV2*0120**5550*DA*3~" in text
+    await world.event("ClaimAccepted", "stay: accepted by the 277CA", claim_id=submitted["claim_id"])
+    posted = await world.event("ClaimPaymentPosted", "stay: paid", claim_id=submitted["claim_id"])
+    # Aetna pays J18.9 as MS-DRG 194 (weight 0.88) at a 7200.00 base rate: 6336.00 allowed, the
+    # 500.00 deductible, 20% of 5836.00 coinsurance (1167.20); the payer answers at claim level.
+    assert (posted["drg_code"], D(posted["drg_weight"]), D(posted["drg_amount"]), posted["covered_days"]) == (
+        "194", D("0.88"), D("6336.00"), "3")
+    assert posted["lines"] == []
+    assert [(a["group"], a["reason_code"], D(a["amount"])) for a in posted["claim_adjustments"]] == [
+        ("CO", "45", D("171.40")), ("PR", "1", D("500.00")), ("PR", "2", D("1167.20"))]
+    assert (D(posted["total_paid"]), D(posted["patient_responsibility"])) == (D("4668.80"), D("1667.20"))
+    balance = await world.event("PatientBalanceCreated", "stay: balance", encounter_id=encounter)
+    assert D(balance["amount_due"]) == D("1667.20")
+    card = await world.card(encounter, lambda c: c["payers"])
+    assert [(p["payer_id"], D(p["paid"]), D(p["contractual"]), D(p["patient_responsibility"]))
+            for p in card["payers"]] == [("60054", D("4668.80"), D("171.40"), D("1667.20"))]
+    assert (D(card["charge"]), D(card["insurance_balance"])) == (D("6507.40"), D("0.00"))
+    assert [(f["drg_code"], f["covered_days"]) for f in card["facility"]] == [("194", "3")]
+    assert not world.timeline.of("UnderpaymentDetected", encounter_id=encounter)
+
+
+async def test_an_emergency_visit_bills_the_facility_837i_and_the_physician_837p_and_both_are_paid(
+    world: World
+) -> None:
+    encounter = await world.encounter_id(ED)
+    subs = await world.timeline.until(lambda: len(found := world.timeline.of(
+        "ClaimSubmitted", encounter_id=encounter)) == 2 and found, "edvisit: both claims submitted")
+    [facility] = [s for s in subs if s["claim_type"] == "institutional"]
+    [physician] = [s for s in subs if s["claim_type"] == "professional"]
+    assert facility["type_of_bill"] == "13" and physician["type_of_bill"] is None
+    # Outpatient facility lines keep their HCPCS, one line per charge, in revenue-code order (the UB-04's).
+    assert [(ln["revenue_code"], ln["procedure_code"], D(ln["charge"])) for ln in facility["lines"]] == [
+        ("0305", "85025", D("28.00")), ("0450", "99284", D("650.00"))]
+    assert [(ln["procedure_code"], D(ln["charge"])) for ln in physician["lines"]] == [("99284", D("650.00"))]
+    paid_facility = await world.event("ClaimPaymentPosted", "edvisit: facility paid", claim_id=facility["claim_id"])
+    # Medi-Cal pays outpatient facility lines at 40% of charges (MOA01 0.4), no patient share;
+    # the physician's 99284 at its fee schedule (266.50). The same code on both claims is no duplicate.
+    assert [(ln["revenue_code"], D(ln["paid"])) for ln in paid_facility["lines"]] == [
+        ("0305", D("11.20")), ("0450", D("260.00"))]
+    assert totals(paid_facility) == (D("271.20"), D("406.80"), D("0.00"))
+    assert D(paid_facility["reimbursement_rate"]) == D("0.4")
+    paid_physician = await world.event("ClaimPaymentPosted", "edvisit: physician paid",
+                                       claim_id=physician["claim_id"])
+    assert totals(paid_physician) == (D("266.50"), D("383.50"), D("0.00"))
+    assert not world.timeline.of("ClaimDenied", encounter_id=encounter)
+    card = await world.card(encounter, lambda c: c["state"] == "closed")
+    assert (D(card["charge"]), sum(D(p["paid"]) for p in card["payers"]),
+            sum(D(p["contractual"]) for p in card["payers"]), D(card["patient_responsibility"])) == (
+        D("1328.00"), D("537.70"), D("790.30"), D("0.00"))
 
 
 async def test_the_audit_finds_every_scenario_reconciled(world: World) -> None:
