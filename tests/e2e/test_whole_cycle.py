@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from devstack.stack import PROCESSES
-from sandbox.demo_data import ERRORS, generate
+from sandbox.demo_data import DEFAULT_HOSPITAL_SHARE, ERRORS, generate
 from tests.e2e.support import Rcm
 
 pytestmark = pytest.mark.integration
@@ -40,7 +40,8 @@ def test_demo_runs_the_whole_cycle_and_the_audit_is_clean(rcm: Rcm, tmp_path: Pa
     audit = json.loads(result.stdout.lstrip()[end:])
     assert all(check["differences"] == [] and check["checked"] > 0 for check in audit), audit
 
-    generated = generate(n, seed, today=datetime.now(UTC).date())
+    # The demo command makes hospital encounters at its default share: generate the same ones.
+    generated = generate(n, seed, today=datetime.now(UTC).date(), hospital_share=DEFAULT_HOSPITAL_SHARE)
     charges_sent = sum(1 for e in generated for d in e.events if d.event_type.endswith("ChargeSubmitted.v1"))
     counts = summary["counts"]
     assert summary["encounters_seen"] == n
@@ -75,7 +76,8 @@ def test_each_kind_of_deliberate_error_is_caught_where_its_kind_says(rcm: Rcm) -
     clean = json.loads(result.stdout)["clean_claims"]
     assert clean["unexpected"] == {} and clean["not_answered"] == 0, clean
     errors = clean["deliberate_errors"]
-    sent = Counter(e.error for e in generate(40, 1, today=datetime.now(UTC).date(), error_rate=0.5) if e.error)
+    sent = Counter(e.error for e in generate(40, 1, today=datetime.now(UTC).date(), error_rate=0.5,
+                                             hospital_share=DEFAULT_HOSPITAL_SHARE) if e.error)
     assert {kind: e["injected"] for kind, e in errors.items() if e["injected"]} == sent
     assert len(sent) >= 6, sent  # (all eight kinds, on the days this seed was checked for)
     for kind, e in errors.items():
