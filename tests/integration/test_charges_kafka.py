@@ -155,6 +155,17 @@ async def test_an_interim_line_past_the_statement_period_waits_for_the_update_th
 
     await publish(platform, intake.charge(sei, "day-5", **room | {"service_date": "2026-03-05"}))
     await eventually(waiting_past_the_period, what="the day-5 line to wait for an update")
+    # An update that does not reach day 5 judges the line again, and it waits again (a new row).
+    first = await count(platform, "charges", "SELECT max(id) FROM parked WHERE park_key LIKE $1", f"%{sei}")
+    await publish(platform, intake.inpatient_encounter(
+        sei, kind="EncounterUpdated", discharge_date=None, institutional=so_far | {"statement_through": "2026-03-04"}))
+
+    async def parked_again() -> bool:
+        return await count(platform, "charges", "SELECT count(*) FROM parked WHERE park_key LIKE $1 AND id > $2",
+                           f"%{sei}", first) == 1
+
+    await eventually(parked_again, what="the day-5 line to wait again after an update short of it")
+    assert await waiting_past_the_period()
     await publish(platform, intake.closed(sei, "day-4", "day-5"))
     got = await wait_events(platform, sei, lambda names: "EncounterReadyToBill" in names, "the stay released")
     assert [n for n, _ in got] == ["ChargePosted", "ChargeRejected", "EncounterReadyToBill"]
