@@ -114,6 +114,70 @@ async def test_a_hospital_stay_carries_its_institutional_data_to_billing(platfor
     assert [n for n, _ in got].count("EncounterReadyToBill") == 1  # nothing re-billed
 
 
+async def test_an_interim_line_past_the_statement_period_waits_for_the_update_that_widens_it(
+    platform: Settings, charges: Runtime
+) -> None:
+    """A hospital's interim feed: the stay so far runs to day 3, and the day-4 room charge comes
+    before the update that extends the period to day 4 (two topics): it waits, then posts. A
+    day-5 line the period never reaches is refused when the stay closes."""
+    sei = intake.new_encounter_id()
+    so_far = copy.deepcopy(ex.INSTITUTIONAL) | {"statement_through": "2026-03-03", "discharge_hour": None,
+                                                  "patient_status": "30"}
+    await publish(platform, intake.inpatient_encounter(sei, discharge_date=None, institutional=so_far))
+    room = {"procedure_code": None, "modifiers": [], "unit_price": "1850.00", "amount": None, "units": "1",
+            "revenue_code": "0120", "claim_type": "institutional", "diagnosis_pointers": [1]}
+
+    async def waiting_past_the_period() -> bool:
+        return await count(platform, "charges", "SELECT count(*) FROM parked WHERE park_key LIKE $1 AND reason = $2",
+                           f"%{sei}", "dated after the encounter's statement period: waits for the update that "
+                           "widens it") == 1
+
+    await publish(platform, intake.charge(sei, "day-4", **room | {"service_date": "2026-03-04"}))
+    await eventually(waiting_past_the_period, what="the day-4 line to wait for the update")
+    assert not await events_for(platform, sei)  # neither posted nor refused
+
+    await publish(platform, intake.inpatient_encounter(
+        sei, kind="EncounterUpdated", discharge_date=None, institutional=so_far | {"statement_through": "2026-03-04"}))
+    got = await wait_events(platform, sei, lambda names: "ChargePosted" in names, "the day-4 line to post")
+    ((name, posted),) = got
+    assert name == "ChargePosted"
+    assert posted == {
+        "encounter_id": posted["encounter_id"], "charge_id": posted["charge_id"],
+        "patient_account_id": posted["patient_account_id"], "source_system": intake.SYSTEM,
+        "source_encounter_id": sei, "source_charge_id": "day-4", "idempotency_key": f"{intake.SYSTEM}:day-4",
+        "service_date": "2026-03-04", "service_end_date": None, "procedure_code": None, "modifiers": [],
+        "chargemaster_code": None, "revenue_code": "0120", "claim_type": "institutional", "description": None,
+        "units": "1", "unit_price": "1850.00", "amount": "1850.00", "diagnosis_pointers": [1],
+        "diagnosis_codes": ["J189"], "place_of_service": "21", "rendering_provider_npi": "1999999984",
+        "rendering_provider": None, "ordering_provider": None, "ndc": None, "ndc_quantity": None, "ndc_unit": None,
+        "replaces_charge_id": None, "posted_at": "2026-03-10T15:00:00Z", "findings": [],
+    }
+
+    await publish(platform, intake.charge(sei, "day-5", **room | {"service_date": "2026-03-05"}))
+    await eventually(waiting_past_the_period, what="the day-5 line to wait for an update")
+    # An update that does not reach day 5 judges the line again, and it waits again (a new row).
+    first = await count(platform, "charges", "SELECT max(id) FROM parked WHERE park_key LIKE $1", f"%{sei}")
+    await publish(platform, intake.inpatient_encounter(
+        sei, kind="EncounterUpdated", discharge_date=None, institutional=so_far | {"statement_through": "2026-03-04"}))
+
+    async def parked_again() -> bool:
+        return await count(platform, "charges", "SELECT count(*) FROM parked WHERE park_key LIKE $1 AND id > $2",
+                           f"%{sei}", first) == 1
+
+    await eventually(parked_again, what="the day-5 line to wait again after an update short of it")
+    assert await waiting_past_the_period()
+    await publish(platform, intake.closed(sei, "day-4", "day-5"))
+    got = await wait_events(platform, sei, lambda names: "EncounterReadyToBill" in names, "the stay released")
+    assert [n for n, _ in got] == ["ChargePosted", "ChargeRejected", "EncounterReadyToBill"]
+    rejected = got[1][1]
+    assert (rejected["source_charge_id"], [(r["code"], r["field"], r["message"]) for r in rejected["reasons"]]) == (
+        "day-5", [("CHG_SERVICE_OUTSIDE_STATEMENT", "service_date", "an institutional line's service dates must fall "
+                   "inside the encounter's statement covers period")])
+    ready = got[2][1]
+    assert (ready["charge_ids"], ready["institutional"]["statement_through"]) == ([posted["charge_id"]], "2026-03-04")
+    assert await count(platform, "charges", "SELECT count(*) FROM parked WHERE park_key LIKE $1", f"%{sei}") == 0
+
+
 async def test_an_institutional_encounter_without_its_data_is_rejected(platform: Settings, charges: Runtime) -> None:
     sei = intake.new_encounter_id()
     await publish(platform, intake.encounter(sei, bills="institutional"))

@@ -74,12 +74,13 @@ CODED = [
     seg("DG1", {1: "3", 3: "E11.9", 6: "F", 15: "2", 26: "Y"}),
 ]
 PR1 = seg("PR1", {1: "1", 3: "5A1955Z^Respiratory ventilation^I10P", 5: "20260303", 14: "1"})
-# Dated on the admission day, inside the period the A01 already gave: the DFT's encounter update
-# and its charges travel on two topics, and a line dated past the period the charges service
-# knows may be judged before the update that widens it (docs/integration.md).
+# An interim feed: the A01 gives a period of the admission day alone, and the pharmacy line is
+# dated two days later. The DFT's encounter update widens the period to that day, but it travels
+# on another topic than the line: the charges service may judge the line first, and then it
+# waits for the update instead of being refused (docs/integration.md).
 FT1S = [
     seg("FT1", {1: "1", 2: "{v}-1", 4: "20260302", 6: "CG", 7: "CDM-120-0001", 10: "3"}),
-    seg("FT1", {1: "2", 2: "{v}-2", 4: "20260302", 6: "CG", 7: "CDM-250-0001", 8: "Pharmacy", 10: "1",
+    seg("FT1", {1: "2", 2: "{v}-2", 4: "20260304", 6: "CG", 7: "CDM-250-0001", 8: "Pharmacy", 10: "1",
                 11: "312.40"}),
     # The hospitalist's admission visit: a procedure code, no facility item: the professional claim.
     seg("FT1", {1: "3", 2: "{v}-3", 4: "20260302", 6: "CG", 10: "1", 11: "380.00", 19: "J18.9", 25: "99223"}),
@@ -120,15 +121,20 @@ async def test_admit_charges_discharge_bill_the_stay(platform: Settings, conn: t
     ack = await send(conn, message("ADT^A03^ADT_A03", "A03-1", visit, *CODED, PR1, discharged=True))
     assert (msa(ack), errs(ack)) == (("AA", "A03-1"), [])
 
-    got = await wait_events(platform, visit, lambda names: "EncounterReadyToBill" in names, "the stay released")
-    posted = [p for n, p in got if n == "ChargePosted"]
-    assert [(p["source_charge_id"], p["claim_type"], p["procedure_code"], p["revenue_code"], p["units"], p["amount"])
-            for p in posted] == [
-        (f"{visit}-1", "institutional", None, "0120", "3", "5550.00"),
-        (f"{visit}-2", "institutional", None, "0250", "1", "312.40"),
-        (f"{visit}-3", "professional", "99223", None, "1", "380.00"),
+    # The A03 lists no charges: when the encounters topic is applied ahead of the charges topic,
+    # the stay is closed before its lines post, and each line re-bills it (a revision per line).
+    got = await wait_events(platform, visit, lambda names: names.count("ChargePosted") == 3
+                            and names[-1] == "EncounterReadyToBill", "the stay released with its three lines")
+    # A line that waited for the update posts after the lines that did not: by the sender's ids.
+    posted = sorted((p for n, p in got if n == "ChargePosted"), key=lambda p: str(p["source_charge_id"]))
+    assert [(p["source_charge_id"], p["claim_type"], p["procedure_code"], p["revenue_code"], p["service_date"],
+             p["units"], p["amount"]) for p in posted] == [
+        (f"{visit}-1", "institutional", None, "0120", "2026-03-02", "3", "5550.00"),
+        (f"{visit}-2", "institutional", None, "0250", "2026-03-04", "1", "312.40"),
+        (f"{visit}-3", "professional", "99223", None, "2026-03-02", "1", "380.00"),
     ]
-    ready = next(p for n, p in got if n == "EncounterReadyToBill")
+    assert "ChargeRejected" not in [n for n, _ in got]
+    ready = got[-1][1]
     assert ready["bills"] == "both"
     hospital = {"npi": "1578901237", "tax_id": "941234567", "taxonomy": "282N00000X",
                 "name": "Bayview Community Hospital", "clia_number": None,

@@ -215,6 +215,16 @@ def check_line_for_claim(
     return findings
 
 
+def dated_past_statement(charge: ChargeFacts, encounter: EncounterFacts, rejections: Sequence[Rejection]) -> bool:
+    """Is the line refused only for service dates after statement_through, none before
+    statement_from? An interim feed widens the period forward as the stay goes on, so such a
+    line may fit once the encounter's next update arrives; one dated before the period never will."""
+    data = encounter.institutional
+    if data is None or not rejections or any(r.code != Reason.CHG_SERVICE_OUTSIDE_STATEMENT for r in rejections):
+        return False
+    return all(data.statement_from <= day for day in (charge.service_date, charge.service_end_date) if day is not None)
+
+
 def check_posted_lines(encounter: EncounterFacts, lines: Sequence[PostedLineFacts]) -> list[Finding]:
     """A change of the encounter keeps its posted lines billable: each still goes on a claim the
     encounter bills, and each institutional one still lies inside the statement period (void or

@@ -13,7 +13,12 @@ from decimal import Decimal
 from services.charges.domain.chargemaster import ResolvedCode, resolve_charge_code
 from services.charges.domain.facts import ChargeFacts, ClaimType, EncounterFacts
 from services.charges.domain.findings import Finding, Reason, Rejection, ValidationResult
-from services.charges.domain.institutional import check_institutional, check_line_for_claim, claim_type_of
+from services.charges.domain.institutional import (
+    check_institutional,
+    check_line_for_claim,
+    claim_type_of,
+    dated_past_statement,
+)
 from services.charges.domain.money import extended_amount
 from services.charges.domain.reference import ReferenceData, shipped_reference
 from services.charges.domain.rules import (
@@ -202,3 +207,41 @@ def validate_charge(
     charge: ChargeFacts, encounter: EncounterFacts, today: date, reference: ReferenceData
 ) -> ValidationResult:
     return assess_charge(charge, encounter, today, reference).result
+
+
+@dataclass(frozen=True, slots=True)
+class Post:
+    line: PricedLine
+
+
+@dataclass(frozen=True, slots=True)
+class Park:
+    """The line waits (parked) for the encounter's next change, which judges it again."""
+
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refuse:
+    rejections: tuple[Rejection, ...]
+
+
+ChargeDecision = Post | Park | Refuse
+
+AWAIT_WIDER_STATEMENT = Park("dated after the encounter's statement period: waits for the update that widens it")
+
+
+def decide_charge(
+    assessment: ChargeAssessment, charge: ChargeFacts, encounter: EncounterFacts, *, encounter_open: bool
+) -> ChargeDecision:
+    """Post a line that passed, refuse one that did not, except an institutional line of an open
+    encounter refused only for dates after its statement period: a hospital's interim feed sends
+    the update that widens the period and the day's charges on two topics, so the line may come
+    first, and it waits for that update. Once the encounter is closed nothing widens the period
+    any more: the line is refused as any other."""
+    if assessment.line is not None:
+        return Post(assessment.line)
+    rejections = assessment.result.rejections
+    if encounter_open and dated_past_statement(charge, encounter, rejections):
+        return AWAIT_WIDER_STATEMENT
+    return Refuse(rejections)

@@ -19,10 +19,11 @@ from services.charges.domain.facts import ChargeFacts
 from services.charges.domain.findings import Reason, Rejection, Warning
 from services.charges.domain.money import extended_amount
 from services.charges.domain.reference import ReferenceData
-from services.charges.domain.validation import PricedLine, assess_charge
+from services.charges.domain.validation import Park, PricedLine, Refuse, assess_charge, decide_charge
 from services.charges.service import unit
 from services.charges.service.encounters import (
     encounter_facts,
+    encounter_park_key,
     intake_rejections,
     locked_encounter_or_park,
     reasons_of,
@@ -149,11 +150,18 @@ async def _post_line(
     encounter_id = encounter.encounter_id
     details = unit.details(ctx, encounter)
     ref = await _reference_for(ctx, event)
-    assessment = assess_charge(charge_facts(event), encounter_facts(details), ctx.clock.today(), ref)
-    if assessment.line is None:
-        await _reject_charge(ctx, event, encounter_id, list(assessment.result.rejections))
+    charge, facts = charge_facts(event), encounter_facts(details)
+    assessment = assess_charge(charge, facts, ctx.clock.today(), ref)
+    decision = decide_charge(assessment, charge, facts, encounter_open=encounter.closed_at is None)
+    if isinstance(decision, Park):
+        # Under the encounter's key: its next update or its close judges the line again.
+        await ctx.park(encounter_park_key(event.source_system, event.source_encounter_id), decision.reason)
         return
-    unit_price = _unit_price(event, assessment.line)
+    if isinstance(decision, Refuse):
+        await _reject_charge(ctx, event, encounter_id, list(decision.rejections))
+        return
+    line = decision.line
+    unit_price = _unit_price(event, line)
     if unit_price is None:
         reason = Rejection(
             Reason.CHG_AMOUNT, "amount", "amount does not divide into whole cents per unit: send unit_price too"
@@ -161,7 +169,7 @@ async def _post_line(
         await _reject_charge(ctx, event, encounter_id, [reason])
         return
     charge_id = new_id("chg")
-    posted = _posted_event(event, details, encounter, charge_id, assessment.line, unit_price, replaces, ctx,
+    posted = _posted_event(event, details, encounter, charge_id, line, unit_price, replaces, ctx,
                            assessment.result.warnings)
     unit.post(ctx, store.Posting(
         charge_id=charge_id, encounter_id=encounter_id, idempotency_key=event.idempotency_key,

@@ -1,7 +1,8 @@
 """Encounters: registered and updated (validated against the shipped reference data), closed,
 and released to billing (EncounterReadyToBill, a new revision on every change after billing).
 Order problems are parked, not rejected: an encounter change waits for nothing, a charge before
-its encounter waits for it (service/charges.py)."""
+its encounter waits for it, and an institutional line dated after the statement period waits for
+the update that widens it, until the close (service/charges.py)."""
 
 from __future__ import annotations
 
@@ -178,6 +179,10 @@ async def close_encounter(ctx: HandlerContext, event: intake.EncounterClosed) ->
     await unit.close_encounter(ctx, encounter, event.closed_at, expected)
     if encounter.billed_revision == 0:
         await release_to_billing(ctx, encounter_id)
+    # Lines dated after the statement period waited for an update that widens it; after the close
+    # none comes, so they are judged now (refused, or billed if they fit). After the release above:
+    # a refusal releases billing itself when billing waited for that line.
+    await ctx.release_parked(encounter_park_key(event.source_system, event.source_encounter_id))
 
 
 async def locked_encounter_or_park(

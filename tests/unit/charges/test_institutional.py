@@ -12,15 +12,18 @@ import pytest
 
 from schemas.common import is_inpatient_bill
 from services.charges.domain import (
+    ChargeFacts,
     EncounterFacts,
     Reason,
     ReferenceData,
+    Rejection,
     assess_charge,
     parse_chargemaster_csv,
     validate_encounter,
 )
 from services.charges.domain.facts import CodedDiagnosis, DatedCode, InstitutionalFacts, PostedLineFacts, SpanCode
 from services.charges.domain.institutional import check_posted_lines
+from services.charges.domain.validation import AWAIT_WIDER_STATEMENT, ChargeDecision, Post, Refuse, decide_charge
 from tests.unit.charges.conftest import TODAY, make_charge, make_encounter
 
 STAY = InstitutionalFacts(
@@ -259,3 +262,67 @@ def test_an_encounter_change_keeps_its_posted_lines_billable() -> None:
         (Reason.ENC_POSTED_LINE_OUTSIDE_STATEMENT, "institutional.statement_from"),
         (Reason.ENC_POSTED_LINE_OUTSIDE_STATEMENT, "institutional.statement_through"),
     ]
+
+
+# --------------------------------------------------------------------------- an interim feed's line
+
+
+def stay_so_far() -> EncounterFacts:
+    """A stay not discharged yet whose statement period runs to day 3 so far."""
+    return replace(inpatient(statement_through=date(2026, 3, 3), discharge_hour=None), discharge_date=None)
+
+
+def room_and_board(**changes: object) -> ChargeFacts:
+    return make_charge(procedure_code=None, modifiers=(), chargemaster_code="CDM-120-0001", unit_price=None,
+                       amount=None, claim_type="institutional", **changes)
+
+
+def test_a_line_past_the_statement_period_of_an_open_stay_waits_for_its_update(facility: ReferenceData) -> None:
+    """An interim feed widens statement_through day by day and sends the update and the day's
+    charges on two topics: a line dated after the period the encounter has so far is parked."""
+    so_far, day_4 = stay_so_far(), room_and_board(service_date=date(2026, 3, 4))
+
+    def decide(charge: ChargeFacts, encounter: EncounterFacts, *, encounter_open: bool = True) -> ChargeDecision:
+        return decide_charge(assess_charge(charge, encounter, TODAY, facility), charge, encounter,
+                             encounter_open=encounter_open)
+
+    assert decide(day_4, so_far) == AWAIT_WIDER_STATEMENT
+    assert AWAIT_WIDER_STATEMENT.reason == ("dated after the encounter's statement period: waits for the update "
+                                            "that widens it")
+    # a span running past the period waits too
+    span = replace(day_4, service_date=date(2026, 3, 3), service_end_date=date(2026, 3, 4), units=Decimal("2"))
+    assert decide(span, so_far) == AWAIT_WIDER_STATEMENT
+    # the update that widens the period posts it
+    posted = decide(day_4, replace(so_far, institutional=replace(STAY, statement_through=date(2026, 3, 4))))
+    assert isinstance(posted, Post)
+    assert (posted.line.revenue_code, posted.line.claim_type, posted.line.amount) == (
+        "0120", "institutional", Decimal("1850.00"))
+    # at the close nothing widens it any more: refused as before
+    assert decide(day_4, so_far, encounter_open=False) == Refuse((
+        Rejection(Reason.CHG_SERVICE_OUTSIDE_STATEMENT, "service_date", "an institutional line's service dates must "
+                  "fall inside the encounter's statement covers period"),))
+
+
+def test_a_line_before_the_statement_period_or_with_another_fault_is_refused_at_once(facility: ReferenceData) -> None:
+    so_far, room = stay_so_far(), room_and_board()
+
+    def refused(charge: ChargeFacts) -> list[tuple[Reason, str | None]]:
+        decision = decide_charge(assess_charge(charge, so_far, TODAY, facility), charge, so_far, encounter_open=True)
+        assert isinstance(decision, Refuse)
+        return [(r.code, r.field) for r in decision.rejections]
+
+    # the period only grows forward: a line before statement_from never fits
+    assert refused(replace(room, service_date=date(2026, 3, 1))) == [
+        (Reason.CHG_SERVICE_OUTSIDE_STATEMENT, "service_date")]
+    # before and after at once: refused with both dates named
+    assert refused(replace(room, service_date=date(2026, 3, 1), service_end_date=date(2026, 3, 4))) == [
+        (Reason.CHG_SERVICE_OUTSIDE_STATEMENT, "service_date"),
+        (Reason.CHG_SERVICE_OUTSIDE_STATEMENT, "service_end_date")]
+    # another fault besides the date: the sender must fix the line, no update would
+    assert refused(replace(room, service_date=date(2026, 3, 4), units=Decimal("0"))) == [
+        (Reason.CHG_UNITS, "units"), (Reason.CHG_SERVICE_OUTSIDE_STATEMENT, "service_date")]
+    # a professional line is never held to the period, and a line in the future is refused
+    professional = make_charge(claim_type="professional", service_date=date(2026, 3, 4))
+    assert isinstance(decide_charge(assess_charge(professional, so_far, TODAY, facility), professional, so_far,
+                                    encounter_open=True), Post)
+    assert (Reason.CHG_SERVICE_DATE_FUTURE, "service_date") in refused(replace(room, service_date=date(2026, 3, 20)))
