@@ -25,7 +25,7 @@ from services.claims.service.assembly import assemble_encounter
 from services.claims.service.scrubbing import findings_for
 from services.claims.store import EncounterRow
 from tests.support.testsvc import example
-from tests.unit.claims.factory import FEES, charge
+from tests.unit.claims.factory import FEES, charge, facility
 from tests.unit.claims.fake_store import NOW as LATER
 from tests.unit.claims.fake_store import FakeClaimsStore
 
@@ -37,11 +37,6 @@ def stay(**institutional: Any) -> EncounterDetails:
     values = json.loads(json.dumps(ex.INPATIENT_ENCOUNTER))
     values["institutional"].update(institutional)
     return EncounterDetails.model_validate_json(json.dumps(values))
-
-
-def facility(n: int, revenue_code: str, amount: str, code: str | None = None, **overrides: Any) -> PostedCharge:
-    return charge(n, code, revenue_code=revenue_code, amount=Decimal(amount), claim_type="institutional",
-                  place_of_service="21", diagnosis_codes=["J189"], **overrides)
 
 
 STAY_CHARGES = [
