@@ -1,20 +1,23 @@
 """The payer master's `poa_required` in Postgres: an installation upgraded to migration 0005 keeps
-requiring POA of the payers it had loaded; `rcm payers load` stores the flag and the claims store
-reads it back with the payer."""
+requiring POA of the payers it had loaded; the claims store writes the flag and reads it back with
+the payer; `rcm payers load` takes it from the file and `rcm payers list` shows it."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from services.chassis import migrations
 from services.chassis.db import create_pool
 from services.chassis.settings import Settings
 from services.claims.app import DEFINITION
 from services.claims.domain.payers import PayerConfig
 from services.claims.store import ClaimsStore
+from tests.integration.test_claims_flow import cli
+from tests.support.upgrades import installed_before, upgrade
 
 pytestmark = pytest.mark.integration
 AT = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -22,16 +25,12 @@ AETNA = PayerConfig("60054", "Aetna", "CI", 0, 90, 30)
 
 
 async def test_payers_loaded_before_0005_require_poa_and_a_load_sets_the_flag(platform: Settings) -> None:
-    wanted = migrations.service_migrations(DEFINITION.migrations)
-    before = [m for m in wanted if not m.name.startswith("service/") or m.name < "service/0005"]
-    later = [m.name for m in wanted if m not in before]
-    async with migrations.owner_connection(platform, "claims") as conn:
-        await migrations.apply(conn, "claims", before)
+    async with installed_before(platform, DEFINITION, "service/0005") as (conn, later):
         await conn.execute(
             "INSERT INTO payers (payer_id, name, claim_filing_indicator, bill_hold_days, timely_filing_days,"
             " follow_up_days, fee_schedule, loaded_at) VALUES ('60054', 'Aetna', 'CI', 0, 90, 30, NULL, $1)", AT)
     assert later == ["service/0005_payer_poa_required.sql"]
-    assert await migrations.migrate(platform, "claims", wanted, DEFINITION.append_only) == later
+    assert await upgrade(platform, DEFINITION) == later
 
     pool = await create_pool(platform.database_url("claims"), max_size=2)
     try:
@@ -48,3 +47,17 @@ async def test_payers_loaded_before_0005_require_poa_and_a_load_sets_the_flag(pl
             assert await conn.fetchval("SELECT poa_required FROM payers WHERE payer_id = '60054'") is True
     finally:
         await pool.close()
+
+
+async def test_rcm_payers_load_reads_the_flag_from_the_file(platform: Settings, cli_env: None, tmp_path: Path) -> None:
+    await upgrade(platform, DEFINITION)  # nothing left when the test above ran first
+    master = tmp_path / "payers.yaml"
+    master.write_text('payers:\n  - {payer_id: "60054", name: Aetna, claim_filing_indicator: CI, poa_required: false}\n'
+                      '  - {payer_id: "94036", name: Blue Shield of California, claim_filing_indicator: BL}\n')
+    loaded = await cli(["payers", "load", str(master), "--json"])
+    assert loaded.exit_code == 0, loaded.output
+    listed = json.loads((await cli(["payers", "list", "--json"])).stdout)
+    assert [(p["payer_id"], p["poa_required"]) for p in listed] == [("60054", False), ("94036", True)]
+    master.write_text('payers:\n  - {payer_id: "60054", name: Aetna, claim_filing_indicator: CI, poa_required: "no"}\n')
+    refused = await cli(["payers", "load", str(master)])
+    assert refused.exit_code == 1 and "payers[0].poa_required: true or false required" in refused.output
