@@ -83,11 +83,12 @@ def payers_list(as_json: bool = typer.Option(False, "--json", help="Machine-read
         typer.echo(json.dumps(rows, default=str, indent=2))
         return
     table = Table(title="payers")
-    for col in ("payer", "name", "SBR09", "bill hold", "timely filing", "follow-up", "fee rows"):
+    for col in ("payer", "name", "SBR09", "bill hold", "timely filing", "follow-up", "inpatient POA", "fee rows"):
         table.add_column(col)
     for r in rows:
         table.add_row(r["payer_id"], r["name"], r["claim_filing_indicator"], str(r["bill_hold_days"]),
-                      str(r["timely_filing_days"]), str(r["follow_up_days"]), str(r["fee_rows"]))
+                      str(r["timely_filing_days"]), str(r["follow_up_days"]),
+                      "required" if r["poa_required"] else "not required", str(r["fee_rows"]))
     console.print(table)
 
 

@@ -267,11 +267,11 @@ class ClaimsStore:
         for p in payers:
             await self.conn.execute(
                 "INSERT INTO payers (payer_id, name, claim_filing_indicator, bill_hold_days, timely_filing_days,"
-                " follow_up_days, fee_schedule, loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)"
+                " follow_up_days, fee_schedule, poa_required, loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
                 " ON CONFLICT (payer_id) DO UPDATE SET name = $2, claim_filing_indicator = $3, bill_hold_days = $4,"
-                " timely_filing_days = $5, follow_up_days = $6, fee_schedule = $7, loaded_at = $8",
+                " timely_filing_days = $5, follow_up_days = $6, fee_schedule = $7, poa_required = $8, loaded_at = $9",
                 p.payer_id, p.name, p.claim_filing_indicator, p.bill_hold_days, p.timely_filing_days,
-                p.follow_up_days, p.fee_schedule, now,
+                p.follow_up_days, p.fee_schedule, p.poa_required, now,
             )
         return len(payers)
 
@@ -301,7 +301,7 @@ class ClaimsStore:
             self._payers[payer_id] = None if not found else PayerConfig(
                 found[0]["payer_id"], found[0]["name"], found[0]["claim_filing_indicator"],
                 found[0]["bill_hold_days"], found[0]["timely_filing_days"], found[0]["follow_up_days"],
-                found[0]["fee_schedule"])
+                found[0]["fee_schedule"], found[0]["poa_required"])
             if found:
                 self._fees[payer_id] = FeeSchedule([
                     FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])

@@ -9,13 +9,13 @@ from decimal import Decimal
 
 import pytest
 
-from services.chassis import migrations
 from services.chassis.db import create_pool
 from services.chassis.settings import Settings
 from services.remits import store
 from services.remits.app import DEFINITION
 from services.remits.domain.cards import PayerLine, figures, held_figures, problems
 from services.remits.service import books
+from tests.support.upgrades import installed_before, upgrade
 
 pytestmark = pytest.mark.integration
 D = Decimal
@@ -34,12 +34,8 @@ LEGACY = [
 
 
 async def test_books_posted_before_0006_are_restated_to_one_receivable(platform: Settings) -> None:
-    wanted = migrations.service_migrations(DEFINITION.migrations)
-    before = [m for m in wanted if not m.name.startswith("service/") or m.name < "service/0006"]
-    later = [m.name for m in wanted if m not in before]
     # The installation as it was: its rows written by the schema owner, as the old service did.
-    async with migrations.owner_connection(platform, "remits") as conn:
-        await migrations.apply(conn, "remits", before)
+    async with installed_before(platform, DEFINITION, "service/0006") as (conn, later):
         await conn.execute(
             "INSERT INTO submissions (submission_id, claim_id, claim_family_id, encounter_id, patient_account_id,"
             " payer_id, payer_name, coverage_rank, next_payer_rank, next_payer_id, frequency, total_charge, lines,"
@@ -71,7 +67,7 @@ async def test_books_posted_before_0006_are_restated_to_one_receivable(platform:
                     " $4, $5, $6, $7, $8)", journal, "rem_m" if posting == "pst_m" else "rem_c", posting, payer,
                     account, code, amount, AT)
     assert later[0] == "service/0006_books.sql"
-    assert await migrations.migrate(platform, "remits", wanted, DEFINITION.append_only) == later
+    assert await upgrade(platform, DEFINITION) == later
 
     pool = await create_pool(platform.database_url("remits"), max_size=2)
     try:

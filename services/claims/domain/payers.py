@@ -39,6 +39,10 @@ class PayerConfig:
     timely_filing_days: int
     follow_up_days: int
     fee_schedule: str | None = None
+    poa_required: bool = True
+    """The payer wants a present-on-admission indicator on every diagnosis of an inpatient
+    837I: Medicare on IPPS hospitals' claims (Deficit Reduction Act of 2005, Section 5001(c)),
+    and most commercial and Medicaid payers after it; a payer that does not says false."""
 
 
 def parse_payers(text: str) -> list[PayerConfig]:
@@ -81,6 +85,10 @@ def parse_payers(text: str) -> list[PayerConfig]:
         if fee is not None and (not isinstance(fee, str) or fee.startswith("/") or ".." in fee):
             errors.append(f"{where}.fee_schedule: a relative path inside deploy/local is required")
             fee = None
+        poa_required = item.get("poa_required", True)
+        if not isinstance(poa_required, bool):
+            errors.append(f"{where}.poa_required: true or false required")
+            poa_required = True
         out.append(
             PayerConfig(
                 payer_id,
@@ -90,6 +98,7 @@ def parse_payers(text: str) -> list[PayerConfig]:
                 numbers["timely_filing_days"],
                 numbers["follow_up_days"],
                 fee,
+                poa_required,
             )
         )
     if errors:

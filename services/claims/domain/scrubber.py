@@ -61,6 +61,8 @@ class ScrubInput:
     today: date
     timely_filing_days: int
     frequency: str = "1"
+    poa_required: bool = True
+    """The payer wants present-on-admission indicators on inpatient bills (the payer master)."""
     payer_claim_control_number: str | None = None
     # Lines already billed to the same payer for the same patient account on other live claims.
     billed_elsewhere: frozenset[LineKey] = frozenset()
@@ -597,8 +599,10 @@ def rendering_name(item: ScrubInput) -> list[Finding]:
 def institutional(item: ScrubInput) -> list[Finding]:
     """The institutional claim's own edits (type of bill vs patient status, HCPCS on outpatient
     revenue codes, POA on inpatient bills, room-and-board days, the total line): they live in
-    domain/institutional_edits.py. Every payer here requires POA on inpatient bills (no payer-master
-    flag yet). Source: NUBC UB-04 Data Specifications; ASC X12 005010X223A2."""
+    domain/institutional_edits.py. POA is required on an inpatient bill when the payer master says
+    the payer wants it (`poa_required`). Source: NUBC UB-04 Data Specifications; ASC X12
+    005010X223A2."""
     details = item.draft.encounter.institutional
+    inpatient = details is not None and is_inpatient_bill(details.type_of_bill)
     return institutional_edits(item.draft.encounter, item.draft.lines, frequency=item.frequency,
-                               poa_required=details is not None and is_inpatient_bill(details.type_of_bill))
+                               poa_required=item.poa_required and inpatient)

@@ -113,7 +113,8 @@ async def findings_for(db: ClaimsStore, claim: Claim, today: date) -> list[Findi
     billed = await db.billed_lines(claim.patient_account_id, claim.payer_id, claim.claim_family_id)
     found += scrub(ScrubInput(
         draft=claim.draft, today=today, timely_filing_days=payer.timely_filing_days if payer else 365,
-        frequency=claim.frequency, payer_claim_control_number=await reference_number(db, claim),
+        poa_required=payer.poa_required if payer else True, frequency=claim.frequency,
+        payer_claim_control_number=await reference_number(db, claim),
         billed_elsewhere=billed, codesets=await codesets_for(db, claim.draft), diagnoses=diagnosis_editions(),
         # Only a held claim's edits are waived: a claim being created has none.
         waivers={} if claim.state == "created" else await db.waivers(claim.claim_id),

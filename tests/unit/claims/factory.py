@@ -33,6 +33,12 @@ def charge(n: int, code: str | None = "99213", **overrides: Any) -> PostedCharge
     return PostedCharge(**values)
 
 
+def facility(n: int, revenue_code: str, amount: str, code: str | None = None, **overrides: Any) -> PostedCharge:
+    """A hospital's charge of the inpatient example, billed on the institutional claim."""
+    return charge(n, code, revenue_code=revenue_code, amount=Decimal(amount), claim_type="institutional",
+                  place_of_service="21", diagnosis_codes=["J189"], **overrides)
+
+
 def draft(*charges: PostedCharge, rank: int = 1, **enc: Any) -> ClaimDraft:
     items = charges or (charge(1, modifiers=["25"], diagnosis_codes=["J020", "R509"]),
                         charge(2, "87880", modifiers=["QW"], amount=Decimal("35.00")))

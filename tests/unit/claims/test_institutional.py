@@ -4,6 +4,7 @@ ClaimSubmitted an institutional claim emits."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -21,9 +22,10 @@ from services.claims.domain.scrubber import ScrubInput, scrub
 from services.claims.domain.x837i import build_claim, render_batch
 from services.claims.domain.x837parts import Submission
 from services.claims.service.assembly import assemble_encounter
+from services.claims.service.scrubbing import findings_for
 from services.claims.store import EncounterRow
 from tests.support.testsvc import example
-from tests.unit.claims.factory import FEES, charge
+from tests.unit.claims.factory import FEES, charge, facility
 from tests.unit.claims.fake_store import NOW as LATER
 from tests.unit.claims.fake_store import FakeClaimsStore
 
@@ -35,11 +37,6 @@ def stay(**institutional: Any) -> EncounterDetails:
     values = json.loads(json.dumps(ex.INPATIENT_ENCOUNTER))
     values["institutional"].update(institutional)
     return EncounterDetails.model_validate_json(json.dumps(values))
-
-
-def facility(n: int, revenue_code: str, amount: str, code: str | None = None, **overrides: Any) -> PostedCharge:
-    return charge(n, code, revenue_code=revenue_code, amount=Decimal(amount), claim_type="institutional",
-                  place_of_service="21", diagnosis_codes=["J189"], **overrides)
 
 
 STAY_CHARGES = [
@@ -179,15 +176,43 @@ def test_the_scrubber_runs_the_institutional_edits_not_the_professional_ones() -
     assert [(f.edit_id, f.source) for f in scrub(ScrubInput(draft=bare, today=date(2026, 3, 10),
                                                             timely_filing_days=365))] == [
         ("INST-DATA-MISSING", "institutional")]
-    # The edits of domain/institutional_edits.py run on the claim: POA is required on an inpatient bill.
+
+
+def _without_poa(d: ClaimDraft) -> ClaimDraft:
     details = d.encounter.institutional
     assert details is not None
     no_poa = details.model_copy(update={"principal_diagnosis": details.principal_diagnosis.model_copy(
         update={"present_on_admission": None})})
-    unknown = d.model_copy(update={"encounter": d.encounter.model_copy(update={"institutional": no_poa})})
-    assert [(f.edit_id, f.severity) for f in scrub(ScrubInput(draft=unknown, today=date(2026, 3, 10),
-                                                              timely_filing_days=365))] == [
-        ("INST-POA-REQUIRED", "error")]
+    return d.model_copy(update={"encounter": d.encounter.model_copy(update={"institutional": no_poa})})
+
+
+POA_MISSING = ("INST-POA-REQUIRED", "error", "principal diagnosis (J189) has no present-on-admission indicator and "
+               "the payer requires one on inpatient bills: send Y, N, U, W, or 1 for a code exempt from POA reporting")
+
+
+async def test_poa_on_an_inpatient_bill_is_required_when_the_payer_master_says_so() -> None:
+    unknown = _without_poa(facility_draft())
+    today = date(2026, 3, 10)
+    # The edits of domain/institutional_edits.py run on the claim with the payer's flag.
+    assert [(f.edit_id, f.severity, f.message) for f in scrub(ScrubInput(draft=unknown, today=today,
+                                                                         timely_filing_days=365))] == [POA_MISSING]
+    assert scrub(ScrubInput(draft=unknown, today=today, timely_filing_days=365, poa_required=False)) == []
+    # The claims service reads the flag from the payer master, as it reads the filing limit.
+    store = FakeClaimsStore()
+    claim = Claim.create(unknown, claim_id="clm_poa", family_id="clf_poa", origin="original", origin_claim_id=None,
+                         revision=1, payer=PayerRef(payer_id="60054", payer_name="Aetna"), timely_filing_days=365,
+                         now=NOW)
+    assert [(f.edit_id, f.severity, f.message) for f in await findings_for(store, claim, today)] == [POA_MISSING]
+    store.payers["60054"] = dataclasses.replace(store.payers["60054"], poa_required=False)
+    assert await findings_for(store, claim, today) == []
+    # An outpatient bill carries no POA, whatever the payer wants.
+    outpatient = stay(type_of_bill="13", admission_type=None, admission_source=None, admission_hour=None,
+                      discharge_hour=None, admitting_diagnosis=None, principal_procedure=None,
+                      statement_from="2026-03-02", statement_through="2026-03-02",
+                      principal_diagnosis={"code": "J189", "present_on_admission": None})
+    outpatient = outpatient.model_copy(update={"admission_date": None, "discharge_date": None})
+    visit = facility_draft(outpatient, [facility(1, "0450", "650.00", "99284", modifiers=["25"])])
+    assert scrub(ScrubInput(draft=visit, today=today, timely_filing_days=365, poa_required=True)) == []
 
 
 def test_an_institutional_claim_is_created_and_submitted_with_its_type_and_lines() -> None:

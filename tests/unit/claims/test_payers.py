@@ -21,6 +21,8 @@ def test_shipped_payer_master_and_fee_schedules_load() -> None:
     assert (aetna.claim_filing_indicator, aetna.bill_hold_days, aetna.timely_filing_days, aetna.follow_up_days) == (
         "CI", 0, 90, 30)
     assert set(fees) == {"60054", "94036", "01182", "610442"} and all(fees.values())
+    # No sample payer is documented to take inpatient claims without POA indicators.
+    assert [p.poa_required for p in payers] == [True, True, True, True]
 
 
 def test_payer_errors_are_all_listed() -> None:
@@ -42,6 +44,15 @@ def test_payer_errors_are_all_listed() -> None:
     for fragment in ("payers[0].payer_id", "payers[0].name", "claim_filing_indicator", "bill_hold_days",
                      "listed twice"):
         assert fragment in joined
+
+
+def test_poa_required_defaults_to_true_and_takes_a_boolean_only() -> None:
+    entry = '  - {payer_id: "%s", name: A, claim_filing_indicator: CI%s}\n'
+    payers = parse_payers("payers:\n" + entry % ("60054", "") + entry % ("94036", ", poa_required: false"))
+    assert [(p.payer_id, p.poa_required) for p in payers] == [("60054", True), ("94036", False)]
+    with pytest.raises(PayerFileError) as info:
+        parse_payers("payers:\n" + entry % ("60054", ", poa_required: 'no'"))
+    assert info.value.errors == ["payers[0].poa_required: true or false required"]
 
 
 def test_sandbox_section_is_ignored() -> None:
