@@ -5,11 +5,13 @@ claim's payer, its 837I 2010BB and 2330B/2430 loops, and ClaimSubmitted.next_pay
 from __future__ import annotations
 
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 from edi.validate import pyx12_validate, validate
 from schemas import claims as ev
 from schemas import examples as ex
+from schemas.charges import EncounterReadyToBill
 from schemas.common import Coverage, EncounterDetails, PayerRef
 from services.claims.domain.assembly import assemble, prior_payer_from_remit, secondary_draft
 from services.claims.domain.claim import Claim
@@ -17,7 +19,8 @@ from services.claims.domain.model import ClaimDraft, billed_payer, billed_payer_
 from services.claims.domain.payers import PayerConfig
 from services.claims.domain.x837i import build_claim, render_batch
 from services.claims.domain.x837parts import Submission
-from services.claims.service.assembly import assemble_encounter
+from services.claims.service.assembly import assemble_encounter, ready_to_bill
+from services.claims.store import EncounterRow
 from tests.unit.claims.factory import FEES
 from tests.unit.claims.fake_store import NOW as LATER
 from tests.unit.claims.fake_store import FakeClaimsStore
@@ -61,16 +64,42 @@ def test_only_an_institutional_claim_goes_to_the_facility_payer() -> None:
         ["01182", "SAMPLEPARTA"], ["SAMPLEPARTA"], ["01182"], ["01182"]]
 
 
-async def test_a_medicare_stay_bills_part_a_for_the_facility_and_part_b_for_the_physician() -> None:
+def medicare_store(part_a_hold_days: int = 0) -> FakeClaimsStore:
     db = FakeClaimsStore()
     db.payers |= {"01182": PayerConfig("01182", "Medicare Part B (Noridian JF)", "MB", 0, 365, 30),
-                  "SAMPLEPARTA": PayerConfig("SAMPLEPARTA", PART_A_NAME, "MA", 0, 365, 30)}
+                  "SAMPLEPARTA": PayerConfig("SAMPLEPARTA", PART_A_NAME, "MA", part_a_hold_days, 365, 30)}
+    return db
+
+
+async def test_a_medicare_stay_bills_part_a_for_the_facility_and_part_b_for_the_physician() -> None:
+    db = medicare_store()
     stored_stay(db, "enc_mcr", medicare_primary())
     assert await assemble_encounter(db, "enc_mcr", LATER) == 2
     # The payer master's name wins over the coverage's.
     assert {c.draft.claim_type: (c.payer_id, c.payer_name, c.state) for c in db.claims.values()} == {
         "professional": ("01182", "Medicare Part B (Noridian JF)", "ready"),
         "institutional": ("SAMPLEPARTA", PART_A_NAME, "ready")}
+
+
+class _HoldingStore(FakeClaimsStore):
+    """Records when a release is due for assembly (and stores nothing)."""
+
+    due: datetime | None = None
+
+    async def save_encounter(self, ready: EncounterReadyToBill, released_at: datetime,
+                             assemble_after: datetime) -> EncounterRow | None:
+        self.due = assemble_after
+        return None
+
+
+async def test_the_bill_hold_is_the_longest_of_the_payers_the_claims_go_to() -> None:
+    payers = medicare_store(part_a_hold_days=3).payers
+    for bills, days in (("both", 3), ("institutional", 3), ("professional", 0)):
+        db = _HoldingStore()
+        db.payers = payers
+        await ready_to_bill(db, stored_stay(FakeClaimsStore(), "enc_hold", {**medicare_primary(), "bills": bills}),
+                            LATER)
+        assert db.due == LATER + timedelta(days=days), bills
 
 
 def test_the_837i_to_medi_cal_after_part_a_names_part_a_in_2330b_and_2430() -> None:
