@@ -146,6 +146,8 @@ PLANS = (
     PayerPlan("610442", "Medi-Cal", "MC", 2),
 )
 AETNA, MEDICARE, MEDI_CAL = PLANS[0], PLANS[2], PLANS[3]
+# The Part A contractor (a SAMPLE payer of payers.yaml) that Medicare's hospital claims go to.
+MEDICARE_PART_A = PayerPlan("SAMPLEPARTA", "Medicare Part A (SAMPLE MAC)", "MA", 0)
 
 FIRST = {"F": ("Ana", "Mei", "Grace", "Priya", "Aisha", "Sofia", "Lena", "Nora", "Elena", "Yuki"),
          "M": ("Luis", "Omar", "Diego", "Tomas", "Ken", "Marcus", "Hugo", "Ravi", "Jamal", "Paul")}
@@ -646,6 +648,10 @@ def _hospital_encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ..
     while patient.age_on(admitted) < 18:  # adults: the codes and the fees are adult care
         patient = _patient(rng, plan, admitted)
     address, coverages, encounter_id = _insured(rng, patient, set(), payers)
+    for coverage in coverages:  # the hospital bills Part A, the physician Part B
+        if coverage["payer_id"] == MEDICARE.payer_id:
+            coverage |= {"facility_payer_id": MEDICARE_PART_A.payer_id,
+                         "facility_payer_name": MEDICARE_PART_A.payer_name}
     encounter = _encounter_json(rng, patient, address, coverages, encounter_id, i)
     facility_lines: list[tuple[str, date, date | None, int]] = []  # (CDM code, from, through, units)
     professional: list[tuple[str, date]] = []

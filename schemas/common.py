@@ -277,6 +277,11 @@ class Coverage(Contract):
     """1 primary, 2 secondary, 3 tertiary; must equal the position in the list."""
     payer_id: PayerId
     payer_name: Text60
+    facility_payer_id: PayerId | None = None
+    """The payer that adjudicates this coverage's institutional (837I) claims when it is not
+    payer_id: Medicare Part A for a hospital's claims while payer_id is the Part B carrier."""
+    facility_payer_name: Text60 | None = None
+    """The facility payer's name; only with facility_payer_id."""
     member_id: MemberId
     group_number: ReferenceNumber | None = None
     relationship_to_subscriber: RelationshipToSubscriber
@@ -313,6 +318,8 @@ class Coverage(Contract):
                                                      MEDICARE_FILING):
             raise rule("insurance_type_not_msp", "insurance_type_code applies to a Medicare coverage (claim_filing_"
                                                  "indicator MA, MB or 16) ranked 2 or 3 only")
+        if self.facility_payer_name is not None and self.facility_payer_id is None:
+            raise rule("facility_payer_name_without_id", "facility_payer_name requires facility_payer_id")
         return self
 
 

@@ -762,10 +762,10 @@ async def test_payer_and_fee_schedule_commands(
     result = await cli(["payers", "load", "--json"])
     assert result.exit_code == 0, result.output
     loaded = json.loads(result.stdout)
-    assert loaded["payers"] == 4 and set(loaded["fee_schedules"]) == {"60054", "94036", "01182", "610442"}
+    assert loaded["payers"] == 5 and set(loaded["fee_schedules"]) == {"60054", "94036", "01182", "610442"}
     assert all(n > 0 for n in loaded["fee_schedules"].values())
     listed = json.loads((await cli(["payers", "list", "--json"])).stdout)
-    assert {p["payer_id"] for p in listed} == {"60054", "94036", "01182", "610442"}
+    assert {p["payer_id"] for p in listed} == {"60054", "94036", "01182", "610442", "SAMPLEPARTA"}
     bad = tmp_path / "payers.yaml"
     bad.write_text('payers:\n  - {payer_id: "1", name: X, claim_filing_indicator: QQ}\n')
     failed = await cli(["payers", "load", str(bad)])

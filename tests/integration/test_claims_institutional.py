@@ -55,8 +55,9 @@ def _facility(enc: str, account: str, n: str, revenue_code: str, price: str, uni
                    description=None, **fields)
 
 
-async def post_stay(platform: Settings, coverages: int = 1) -> tuple[str, dict[str, str]]:
-    """A three-night stay billing both claims, to Aetna (then Medi-Cal with `coverages` 2): the
+async def post_stay(platform: Settings, coverages: int | list[dict[str, Any]] = 1) -> tuple[str, dict[str, str]]:
+    """A three-night stay billing both claims, to Aetna (then Medi-Cal with `coverages` 2, or the
+    coverages given): the
     hospitalist's admission visit (837P) and the facility's room and board (two postings, 2 + 1
     days), two labs and a pharmacy line (837I). Returns the encounter id and the charge ids by role."""
     enc, account, tag = f"enc_{uuid.uuid4().hex[:12]}", f"PA-{uuid.uuid4().hex[:8]}", uuid.uuid4().hex[:8]
@@ -77,9 +78,10 @@ async def post_stay(platform: Settings, coverages: int = 1) -> tuple[str, dict[s
                      "statement_through": DISCHARGE.isoformat(),
                      "principal_procedure": {"code": "0BJ08ZZ", "performed_on": DAY2.isoformat()},
                      "occurrence_codes": []}
+    covered = ex.COVERAGES[:coverages] if isinstance(coverages, int) else coverages
     ready = example("rcm.charges.EncounterReadyToBill.v1", **{
         **ex.INPATIENT_ENCOUNTER, "encounter_id": enc, "patient_account_id": account, "revision": 1,
-        "charge_ids": [f"chg_{i}" for i in ids.values()], "coverages": ex.COVERAGES[:coverages],
+        "charge_ids": [f"chg_{i}" for i in ids.values()], "coverages": covered,
         "admission_date": ADMIT.isoformat(), "discharge_date": DISCHARGE.isoformat(), "institutional": institutional})
     await publish(platform, ready)
     return enc, {role: f"chg_{i}" for role, i in ids.items()}

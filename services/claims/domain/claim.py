@@ -20,7 +20,7 @@ from schemas.base import Event
 from schemas.claims import CoverageRank
 from schemas.common import Frequency, PayerRef
 from services.claims.domain.findings import Finding
-from services.claims.domain.model import ClaimDraft, StoredDraft
+from services.claims.domain.model import ClaimDraft, StoredDraft, billed_payer
 from services.claims.domain.states import State, Transition, Trigger, payer_adjudicated, transition
 from services.claims.domain.x837parts import line_control_number
 
@@ -260,7 +260,8 @@ class Claim:
         nxt = self.draft.next_coverage()
         return self._enter(t, now, ev.ClaimForwarded(
             **self.ids, submission_id=event.submission_id, remittance_id=event.remittance_id,
-            from_payer=event.payer, to_payer_name=event.crossover_payer_name or (nxt.payer_name if nxt else None),
+            from_payer=event.payer, to_payer_name=event.crossover_payer_name or (
+                billed_payer(nxt, self.draft.claim_type)[1] if nxt else None),
             to_coverage_rank=_NEXT_RANKS[nxt.rank] if nxt else None, forwarded_on=event.adjudication_date))
 
     def pay(self, event: rm.ClaimPaymentPosted, outcome: Outcome, now: datetime) -> ev.ClaimAdjudicated:
@@ -356,4 +357,5 @@ def _next_payer(draft: ClaimDraft) -> ev.NextPayer | None:
     nxt = draft.next_coverage()
     if nxt is None:
         return None
-    return ev.NextPayer(payer_id=nxt.payer_id, payer_name=nxt.payer_name, coverage_rank=_NEXT_RANKS[nxt.rank])
+    payer_id, payer_name = billed_payer(nxt, draft.claim_type)
+    return ev.NextPayer(payer_id=payer_id, payer_name=payer_name, coverage_rank=_NEXT_RANKS[nxt.rank])

@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from schemas.common import MEDICAID_FILING, CasAdjustment, ClaimType, Coverage, EncounterDetails, Provider
+from schemas.common import MEDICAID_FILING, Bills, CasAdjustment, ClaimType, Coverage, EncounterDetails, Provider
 from schemas.intake import NdcUnit
 
 ROOM_AND_BOARD = range(100, 220)
@@ -19,6 +19,21 @@ other revenue code's are units (UN)."""
 
 def is_room_and_board(revenue_code: str | None) -> bool:
     return revenue_code is not None and revenue_code.isdigit() and int(revenue_code) in ROOM_AND_BOARD
+
+
+def billed_payer(coverage: Coverage, claim_type: ClaimType) -> tuple[str, str]:
+    """The payer id and name a claim of `claim_type` on `coverage` goes to: an institutional claim
+    goes to the coverage's facility payer when it names one (Medicare Part A for the hospital's
+    claim while payer_id is the Part B carrier that takes the physician's)."""
+    if claim_type == "institutional" and coverage.facility_payer_id is not None:
+        return coverage.facility_payer_id, coverage.facility_payer_name or coverage.payer_name
+    return coverage.payer_id, coverage.payer_name
+
+
+def billed_payer_ids(coverage: Coverage, bills: Bills) -> list[str]:
+    """The payers an encounter that `bills` this way sends its claims on `coverage` to."""
+    types: list[ClaimType] = ["professional", "institutional"] if bills == "both" else [bills]
+    return list(dict.fromkeys(billed_payer(coverage, t)[0] for t in types))
 
 
 class _Model(BaseModel):

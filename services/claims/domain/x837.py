@@ -47,7 +47,7 @@ def _accident(accident: Accident | None, claim_filing_indicator: str) -> dict[st
 def _line_adjudication(prior: PriorPayer, lo: LineOutcome) -> x.LineAdjudication:
     assert lo.procedure_code is not None, "a professional line's adjudication names its procedure code"
     return x.LineAdjudication(procedure_code=lo.procedure_code, modifiers=lo.modifiers,
-                              **line_adjudication_fields(prior, lo))
+                              **line_adjudication_fields(prior, lo, "professional"))
 
 
 def _service_line(draft: ClaimDraft, line: DraftLine, n: int, sub: Submission,

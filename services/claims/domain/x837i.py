@@ -28,7 +28,7 @@ def _line_adjudication(prior: PriorPayer, lo: LineOutcome) -> x.LineAdjudication
     assert lo.revenue_code is not None, "an institutional line's adjudication names its revenue code"
     return x.LineAdjudication(revenue_code=lo.revenue_code, procedure_code=lo.procedure_code,
                               modifiers=lo.modifiers,
-                              **parts.line_adjudication_fields(prior, lo))
+                              **parts.line_adjudication_fields(prior, lo, "institutional"))
 
 
 def _service_line(line: DraftLine, n: int, sub: parts.Submission,

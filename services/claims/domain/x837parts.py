@@ -14,12 +14,13 @@ from schemas.common import (
     Address,
     BillingProvider,
     CasAdjustment,
+    ClaimType,
     Coverage,
     EncounterDetails,
     PersonName,
     Provider,
 )
-from services.claims.domain.model import ClaimDraft, LineOutcome, PriorPayer
+from services.claims.domain.model import ClaimDraft, LineOutcome, PriorPayer, billed_payer
 
 SENDER_ID = "REVCYCLE"
 RECEIVER_ID = "RCMCLEARINGHSE"
@@ -83,11 +84,12 @@ def provider(p: Provider) -> x.Provider:
 
 def other_payer(draft: ClaimDraft, cov: Coverage, **adjudication: Any) -> x.OtherPayer:
     name = cov.subscriber.name if cov.subscriber else draft.encounter.patient.name
+    payer_id, payer_name = billed_payer(cov, draft.claim_type)
     return x.OtherPayer(
         responsibility="PST"[cov.rank - 1], relationship=cov.relationship_to_subscriber,
         claim_filing_indicator=cov.claim_filing_indicator, insurance_type=cov.insurance_type_code,
         group_number=cov.group_number, subscriber=x.Person(**person(name)), member_id=cov.member_id,
-        payer=x.Payer(name=cov.payer_name, id=cov.payer_id), **adjudication,
+        payer=x.Payer(name=payer_name, id=payer_id), **adjudication,
     )
 
 
@@ -100,9 +102,11 @@ def adjustments(found: Iterable[CasAdjustment]) -> list[x.Adjustment]:
     return [x.Adjustment(group=a.group, reason=a.reason_code, amount=a.amount, quantity=a.quantity) for a in found]
 
 
-def line_adjudication_fields(prior: PriorPayer, outcome: LineOutcome) -> dict[str, Any]:
-    """The 2430 fields both variants fill the same way (the SVD service code is the variant's)."""
-    return {"payer_id": prior.coverage.payer_id, "paid_amount": outcome.paid, "units": outcome.units,
+def line_adjudication_fields(prior: PriorPayer, outcome: LineOutcome, claim_type: ClaimType) -> dict[str, Any]:
+    """The 2430 fields both variants fill the same way (the SVD service code is the variant's;
+    SVD01 is the 2330B payer's id)."""
+    return {"payer_id": billed_payer(prior.coverage, claim_type)[0], "paid_amount": outcome.paid,
+            "units": outcome.units,
             "adjustments": adjustments(outcome.adjustments), "adjudication_date": prior.adjudication_date,
             "remaining_patient_liability": patient_liability(outcome.adjustments)}
 

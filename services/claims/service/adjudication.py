@@ -12,6 +12,7 @@ from schemas import remits as rm
 from services.chassis.logs import ids
 from services.claims.domain.assembly import prior_payer_from_remit, secondary_draft
 from services.claims.domain.claim import Adjudication, Claim, Outcome, Resolution
+from services.claims.domain.model import billed_payer
 from services.claims.domain.x837parts import line_control_number
 from services.claims.service.corrections import correct
 from services.claims.service.scrubbing import create_claim, fee_schedule
@@ -75,7 +76,7 @@ async def bill_next_payer(db: ClaimsStore, claim: Claim, event: Adjudication, no
     sub_lines = {line_control_number(claim.submission_id or "", n): line.charge_id
                  for n, line in enumerate(draft.lines, start=1)}
     prior = prior_payer_from_remit(draft, json.loads(event.model_dump_json()), sub_lines)
-    second = secondary_draft(draft, prior, await fee_schedule(db, nxt.payer_id))
+    second = secondary_draft(draft, prior, await fee_schedule(db, billed_payer(nxt, draft.claim_type)[0]))
     if second is not None:
         await create_claim(db, second, origin="secondary", family_id=claim.claim_family_id,
                            revision=claim.encounter_revision, now=now, origin_claim_id=claim.claim_id)

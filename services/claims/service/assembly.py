@@ -11,7 +11,7 @@ from schemas.common import ClaimType
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.claims.domain.claim import Claim
-from services.claims.domain.model import ClaimDraft
+from services.claims.domain.model import ClaimDraft, billed_payer_ids
 from services.claims.service.corrections import correct
 from services.claims.service.scrubbing import create_claim, drafts_for, scrub_and_route
 from services.claims.service.transitions import note
@@ -104,8 +104,10 @@ async def ready_to_bill(db: ClaimsStore, event: EncounterReadyToBill, now: datet
     (the timers assemble what is due)."""
     hold_days = 0
     if event.coverages:
-        payer = await db.get_payer(event.coverages[0].payer_id)
-        hold_days = payer.bill_hold_days if payer else 0
+        # The longest hold of the payers the encounter's claims go to (Part B and Part A).
+        for payer_id in billed_payer_ids(event.coverages[0], event.bills):
+            payer = await db.get_payer(payer_id)
+            hold_days = max(hold_days, payer.bill_hold_days if payer else 0)
     stored = await db.save_encounter(event, now, now + timedelta(days=hold_days))
     if stored is None:
         log.info("older encounter revision ignored", extra=ids(encounter_id=event.encounter_id))

@@ -18,7 +18,7 @@ from services.claims.domain.assembly import assemble
 from services.claims.domain.claim import Claim, Origin
 from services.claims.domain.codesets import CodeSets, quarter_for, shipped
 from services.claims.domain.findings import Finding
-from services.claims.domain.model import ClaimDraft
+from services.claims.domain.model import ClaimDraft, billed_payer
 from services.claims.domain.payers import FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import ScrubInput, holds, scrub
 from services.claims.service.transitions import Writes, new_submission_id
@@ -53,9 +53,9 @@ async def drafts_for(db: ClaimsStore, enc: EncounterRow, rank: int = 1) -> list[
 
 
 async def _payer(db: ClaimsStore, draft: ClaimDraft) -> tuple[PayerConfig | None, PayerRef]:
-    cov = draft.coverage
-    payer = await db.get_payer(cov.payer_id)
-    return payer, PayerRef(payer_id=cov.payer_id, payer_name=payer.name if payer else cov.payer_name)
+    payer_id, name = billed_payer(draft.coverage, draft.claim_type)
+    payer = await db.get_payer(payer_id)
+    return payer, PayerRef(payer_id=payer_id, payer_name=payer.name if payer else name)
 
 
 async def create_claim(

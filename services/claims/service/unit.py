@@ -21,6 +21,7 @@ from typing import Any
 from schemas import charges as ch
 from schemas import remits as rm
 from services.chassis.consumer import HandlerContext
+from services.claims.domain.model import billed_payer, billed_payer_ids
 from services.claims.store import ClaimsUnit
 
 _MEMO = "claims.unit"
@@ -44,7 +45,7 @@ async def prefetch(ctx: HandlerContext, events: list[Any]) -> None:
     posted = [e.charge_id for e in events if isinstance(e, ch.ChargePosted)]
     await db.load_charges(posted + [c for e in ready for c in e.charge_ids])
     if ready:
-        await db.load_payers([cov.payer_id for e in ready for cov in e.coverages])
+        await db.load_payers([p for e in ready for cov in e.coverages for p in billed_payer_ids(cov, e.bills)])
         await db.lock_encounters([e.encounter_id for e in ready])
         await db.load_accounts([e.patient_account_id for e in ready])
     named = [e.claim_id for e in events if isinstance(e, Adjudication)]
@@ -54,7 +55,7 @@ async def prefetch(ctx: HandlerContext, events: list[Any]) -> None:
         billing = [(c, nxt) for c in claims if (nxt := c.draft.next_coverage()) is not None]
         if billing:
             await db.load_families([c.claim_family_id for c, _ in billing])
-            await db.load_payers([nxt.payer_id for _, nxt in billing])
+            await db.load_payers([billed_payer(nxt, c.draft.claim_type)[0] for c, nxt in billing])
             await db.load_accounts([c.patient_account_id for c, _ in billing])
 
 

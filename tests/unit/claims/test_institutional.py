@@ -238,16 +238,22 @@ def test_an_institutional_claim_is_created_and_submitted_with_its_type_and_lines
     ]
 
 
+def stored_stay(db: FakeClaimsStore, encounter_id: str, encounter: dict[str, Any]) -> EncounterReadyToBill:
+    """Revision 1 of `encounter` with STAY_CHARGES posted, released and due for assembly."""
+    db.charges = {c.charge_id: c for c in STAY_CHARGES}
+    ready = example("rcm.charges.EncounterReadyToBill.v1", **{
+        **encounter, "encounter_id": encounter_id, "patient_account_id": ex.PATIENT_ACCOUNT_ID,
+        "revision": 1, "charge_ids": [c.charge_id for c in STAY_CHARGES]})
+    assert isinstance(ready, EncounterReadyToBill)
+    db.encounters[encounter_id] = EncounterRow(encounter_id, ex.PATIENT_ACCOUNT_ID, 1, ready, LATER, 0)
+    return ready
+
+
 async def test_a_revision_of_a_stay_billing_both_rebuilds_each_claim_from_its_own_draft() -> None:
     """Families are matched by (claim type, position): the facility draft rebuilds the facility
     claim, whichever order the drafts come in."""
     db = FakeClaimsStore()
-    db.charges = {c.charge_id: c for c in STAY_CHARGES}
-    ready = example("rcm.charges.EncounterReadyToBill.v1", **{
-        **ex.INPATIENT_ENCOUNTER, "encounter_id": "enc_stay", "patient_account_id": ex.PATIENT_ACCOUNT_ID,
-        "revision": 1, "charge_ids": [c.charge_id for c in STAY_CHARGES]})
-    assert isinstance(ready, EncounterReadyToBill)
-    db.encounters["enc_stay"] = EncounterRow("enc_stay", ex.PATIENT_ACCOUNT_ID, 1, ready, LATER, 0)
+    ready = stored_stay(db, "enc_stay", ex.INPATIENT_ENCOUNTER)
     assert await assemble_encounter(db, "enc_stay", LATER) == 2
     before = {c.draft.claim_type: (c.claim_id, c.total_charge, c.state) for c in db.claims.values()}
     assert before == {"professional": (before["professional"][0], Decimal("310.00"), "ready"),

@@ -16,13 +16,16 @@ REPO = Path(__file__).resolve().parents[3]
 
 def test_shipped_payer_master_and_fee_schedules_load() -> None:
     payers, fees = read_payer_master(REPO / "deploy" / "local" / "payers.yaml")
-    assert [p.payer_id for p in payers] == ["60054", "94036", "01182", "610442"]
-    aetna = payers[0]
+    assert [p.payer_id for p in payers] == ["60054", "94036", "01182", "610442", "SAMPLEPARTA"]
+    aetna, part_a = payers[0], payers[4]
     assert (aetna.claim_filing_indicator, aetna.bill_hold_days, aetna.timely_filing_days, aetna.follow_up_days) == (
         "CI", 0, 90, 30)
+    assert (part_a.name, part_a.claim_filing_indicator, part_a.fee_schedule) == (
+        "Medicare Part A (SAMPLE MAC)", "MA", None)
+    # The Part A payer takes 837I claims only: no fee schedule (facility claims are not priced by one).
     assert set(fees) == {"60054", "94036", "01182", "610442"} and all(fees.values())
     # No sample payer is documented to take inpatient claims without POA indicators.
-    assert [p.poa_required for p in payers] == [True, True, True, True]
+    assert [p.poa_required for p in payers] == [True, True, True, True, True]
 
 
 def test_payer_errors_are_all_listed() -> None:

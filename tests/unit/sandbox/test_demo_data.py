@@ -18,6 +18,7 @@ from sandbox.demo_data import (
     CHARGEMASTER,
     DAYS,
     ERRORS,
+    MEDICARE_PART_A,
     DemoEncounter,
     events,
     generate,
@@ -246,7 +247,8 @@ def test_payers_and_members_match_what_the_sandbox_plays() -> None:
             assert coverage.claim_filing_indicator == payer.claim_filing_indicator
             assert payer.behaviour.reject_if.member_id_ok(coverage.member_id)
         secondaries += len(enc.coverages) > 1
-    assert {e.payer_id for e in encounters} == set(PAYERS)
+    # The Part A payer bills no clinic visit: it is a hospital claim's facility payer only.
+    assert {e.payer_id for e in encounters} == set(PAYERS) - {MEDICARE_PART_A.payer_id}
     assert secondaries > 10
     assert sum(registered(e).patient.contact_preference == "email" for e in encounters) > 200
     assert {e.specialty for e in encounters} >= {"family medicine", "preventive", "emergency", "orthopedics",

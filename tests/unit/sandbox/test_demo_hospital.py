@@ -12,6 +12,8 @@ from edi.x837 import Claim
 from sandbox.demo_data import (
     DEFAULT_HOSPITAL_SHARE,
     HOSPITAL,
+    MEDICARE,
+    MEDICARE_PART_A,
     DemoEncounter,
     generate,
 )
@@ -20,7 +22,16 @@ from schemas.intake import ChargeSubmitted, EncounterClosed
 from services.charges.domain.validation import assess_charge, validate_encounter
 from services.charges.service.charges import charge_facts
 from services.charges.service.encounters import encounter_facts
-from tests.unit.sandbox.test_demo_data import IN_YEAR, REFERENCE, TODAY, age, caught, charges, registered
+from tests.unit.sandbox.test_demo_data import (
+    IN_YEAR,
+    PAYERS,
+    REFERENCE,
+    TODAY,
+    age,
+    caught,
+    charges,
+    registered,
+)
 
 HOSPITAL_KINDS = {"hospital outpatient", "hospital inpatient"}
 
@@ -134,3 +145,18 @@ def test_the_physicians_claims_pass_the_scrubber_and_the_clearinghouse() -> None
                              or e.event.claim_type == "professional")
         assert caught(replace(encounter, events=professional), IN_YEAR, claims) == []
     assert len(claims) >= 50
+
+
+def test_medicare_hospital_claims_go_to_part_a_and_the_clinic_visits_stay_on_part_b() -> None:
+    out = generate(300, 4, today=TODAY, hospital_share=0.3)
+    medicare = [(e, c) for e in out for c in registered(e).coverages if c.payer_id == MEDICARE.payer_id]
+    in_hospital = [c for e, c in medicare if e.specialty in HOSPITAL_KINDS]
+    at_clinic = [c for e, c in medicare if e.specialty not in HOSPITAL_KINDS]
+    assert len(in_hospital) >= 5 and len(at_clinic) >= 5
+    assert {(c.facility_payer_id, c.facility_payer_name) for c in in_hospital} == {
+        ("SAMPLEPARTA", "Medicare Part A (SAMPLE MAC)")}
+    assert {(c.facility_payer_id, c.facility_payer_name) for c in at_clinic} == {(None, None)}
+    # The other payers bill both claims themselves; the Part A payer is one the sandbox plays.
+    assert all(c.facility_payer_id is None for e in out for c in registered(e).coverages
+               if c.payer_id != MEDICARE.payer_id)
+    assert PAYERS[MEDICARE_PART_A.payer_id].claim_filing_indicator == "MA"

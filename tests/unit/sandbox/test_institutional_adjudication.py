@@ -233,6 +233,7 @@ def test_the_local_payers_price_institutional_claims() -> None:
                                     outpatient_percent=D("55")),
         "01182": InstitutionalTerms(outpatient_percent=D("45")),
         "610442": InstitutionalTerms(per_diem=D("1800.00"), outpatient_percent=D("40")),
+        "SAMPLEPARTA": InstitutionalTerms(drg_base_rate=D("6800.00"), outpatient_percent=D("45")),
     }
 
 
@@ -259,3 +260,24 @@ def test_the_facility_line_and_the_physician_line_of_one_visit_are_no_duplicates
     assert [s.paid for s in facility.service_lines] == [D("552.50")]  # 65% of 850.00, not CO-18
     again = run(claim("C2", "P1", line("99284", "650.00")), {"P1": both}, state).payments[0]
     assert [(a.group.value, a.reason) for s in again.service_lines for a in s.adjustments] == [("CO", "18")]
+
+
+def test_the_sample_part_a_payer_takes_its_deductible_once_and_sequesters_two_percent() -> None:
+    from sandbox.payers import load_payers
+
+    part_a = load_payers()["SAMPLEPARTA"]
+    lines = stay().model_dump()["lines"]
+    c = institutional_claim("H1", "SAMPLEPARTA", *lines, member="1EG4TE5MK73", claim_filing_indicator="MA")
+    state = SandboxState()
+    payment = run(c, {"SAMPLEPARTA": part_a}, state).payments[0]
+    # MS-DRG 194 (0.88) x 6800.00 = 5984.00 allowed; the Part A deductible, no coinsurance; 2% of
+    # the 4308.00 left is sequestered.
+    assert cas(payment) == [("CO", "45", D("6016.00")), ("CO", "253", D("86.16")), ("PR", "1", D("1676.00"))]
+    assert (payment.paid, payment.patient_responsibility) == (D("4221.84"), D("1676.00"))
+    # Another stay of the same benefit period: the deductible is met; allowed is the charge (below
+    # the case amount).
+    later = institutional_claim("H2", "SAMPLEPARTA", rev_line("0300", "3500.00", 1, service_date="2026-02-09"),
+                                member="1EG4TE5MK73", claim_filing_indicator="MA", statement_from="2026-02-08")
+    again = run(later, {"SAMPLEPARTA": part_a}, state).payments[0]
+    assert cas(again) == [("CO", "253", D("70.00"))]
+    assert (again.paid, again.patient_responsibility) == (D("3430.00"), D("0.00"))

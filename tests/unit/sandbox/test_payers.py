@@ -14,8 +14,12 @@ D = Decimal
 
 def test_the_local_payers_each_have_a_schedule_and_a_behaviour() -> None:
     payers = load_payers()
-    assert set(payers) == {"60054", "94036", "01182", "610442"}
-    assert all(len(p.fee_schedule) > 20 for p in payers.values())
+    assert set(payers) == {"60054", "94036", "01182", "610442", "SAMPLEPARTA"}
+    # The Part A payer prices only 837I claims (DRG case rate, percent of charges): no fee schedule.
+    part_a = payers["SAMPLEPARTA"]
+    assert all(len(p.fee_schedule) > 20 for p in payers.values() if p is not part_a) and not part_a.fee_schedule
+    assert (part_a.claim_filing_indicator, part_a.behaviour.deductible, part_a.behaviour.coinsurance_percent,
+            part_a.behaviour.sequestration_percent) == ("MA", D("1676.00"), D(0), D(2))
     aetna, blue, medicare, medical = payers["60054"], payers["94036"], payers["01182"], payers["610442"]
     assert (aetna.behaviour.copay, aetna.behaviour.coinsurance_percent, aetna.behaviour.deductible) == (
         D("25.00"), D(20), D("500.00"))

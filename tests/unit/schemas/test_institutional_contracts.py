@@ -98,3 +98,12 @@ def test_a_posted_line_has_what_its_claim_needs() -> None:
     old = example(POSTED, 0)
     del old["claim_type"]
     assert validate(POSTED, old).claim_type == "professional"  # type: ignore[attr-defined]
+
+
+def test_a_coverage_names_its_facility_payer_and_never_its_name_alone() -> None:
+    data = example(READY, 1)
+    data["coverages"][0] |= {"facility_payer_id": "SAMPLEPARTA", "facility_payer_name": "Medicare Part A"}
+    ready = validate(READY, data)
+    assert json.loads(ready.model_dump_json())["coverages"][0]["facility_payer_id"] == "SAMPLEPARTA"
+    del data["coverages"][0]["facility_payer_id"]
+    assert errors(READY, data) == [("coverages[0]", "rule_facility_payer_name_without_id")]
