@@ -1,7 +1,8 @@
 """The clearinghouse exchange: one interface, a folder implementation (SFTP arrives with claims).
 
-Layout under the root: outbound/ (837s), inbound/acks/ (999, 277CA), inbound/remits/ (835),
-archive/ (processed files). Writers write a temporary name and rename it, so a reader never
+Layout under the root: outbound/ (837s, 270s, 276s), inbound/acks/ (999, 277CA),
+inbound/remits/ (835), inbound/eligibility/ (271), inbound/status/ (277 claim status), archive/
+(processed files). Writers write a temporary name and rename it, so a reader never
 sees half a file; readers skip temporary names.
 """
 
@@ -12,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-FOLDERS = ("outbound", "inbound/acks", "inbound/remits", "archive")
+FOLDERS = ("outbound", "inbound/acks", "inbound/remits", "inbound/eligibility", "inbound/status", "archive")
+ARCHIVE_FOLDERS = tuple(f"archive/{f.replace('/', '_')}" for f in FOLDERS if f != "archive")
+"""Where archive() moves a processed file of each folder."""
 TEMP_SUFFIX = ".part"
 
 

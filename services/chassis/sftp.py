@@ -1,6 +1,6 @@
 """The clearinghouse exchange over SFTP (asyncssh): the same interface and layout as the folder.
 
-Layout under `root` on the server: outbound/, inbound/acks/, inbound/remits/, archive/.
+Layout under `root` on the server: the folders of clearinghouse.FOLDERS (outbound/, inbound/...), archive/.
 Writes go to a temporary name and are renamed (the server's reader never sees half a file);
 listings skip temporary names; archive moves a file to archive/<folder with _>/.
 One connection is opened lazily and reused; a broken one is reopened on the next call.
@@ -17,7 +17,14 @@ from typing import Any
 import asyncssh
 from pydantic import BaseModel
 
-from services.chassis.clearinghouse import FOLDERS, TEMP_SUFFIX, Clearinghouse, ExchangeFile, FolderClearinghouse
+from services.chassis.clearinghouse import (
+    ARCHIVE_FOLDERS,
+    FOLDERS,
+    TEMP_SUFFIX,
+    Clearinghouse,
+    ExchangeFile,
+    FolderClearinghouse,
+)
 
 
 class SftpOptions(BaseModel):
@@ -84,7 +91,7 @@ class SftpClearinghouse:
 
     async def ensure_layout(self) -> None:
         sftp = await self._client()
-        for folder in (*FOLDERS, "archive/outbound", "archive/inbound_acks", "archive/inbound_remits"):
+        for folder in (*FOLDERS, *ARCHIVE_FOLDERS):
             await sftp.makedirs(posixpath.join(self.settings.root, folder), exist_ok=True)
 
     async def write(self, folder: str, name: str, content: bytes) -> None:
