@@ -61,6 +61,7 @@ __all__ = [
     "ClaimReleased",
     "ClaimResubmitted",
     "ClaimState",
+    "ClaimStatusChecked",
     "ClaimSubmitted",
     "ClaimVoided",
     "FailedEdit",
@@ -103,7 +104,7 @@ class FailedEdit(Contract):
     source: Literal[
         "required-fields", "diagnosis-pointer", "icd10", "ncci-ptp", "mue", "age-sex",
         "duplicate", "timely-filing", "correction-reference", "payer-rule", "pos-component", "em-procedure",
-        "institutional",
+        "institutional", "eligibility",
     ]  # fmt: skip
     """Which rule set raised the edit (docs/claims.md lists each edit and its published source)."""
     line_number: int | None = Field(default=None, ge=1, le=MAX_INSTITUTIONAL_LINES)
@@ -656,10 +657,79 @@ class ClaimFollowUpDue(_ClaimEvent):
     submission_id: ClaimSubmissionId | None = None
     payer: PayerRef
     state: ClaimState
-    reason: Literal["no_acknowledgment", "no_remittance", "denial_open", "timely_filing_risk"]
+    reason: Literal["no_acknowledgment", "no_remittance", "denial_open", "timely_filing_risk", "era_missing"]
+    """era_missing: a claim status answer (277) says the payer paid or denied the claim, but no 835 came."""
     days_outstanding: int = Field(ge=0)
     due_on: date
     timely_filing_deadline: date | None = None
+
+
+ClaimStatusOutcome = Literal["finalized_paid", "finalized_denied", "finalized_other", "pending", "rejected",
+                             "not_found"]
+"""What a 277 says of a claim (STC01-1 category): F1 / F2 / F0, F3, F4 finalized; P0-P5 pending;
+A3, A6, A7, A8, R... rejected or returned for information; A4 or E/D codes meaning the payer has no
+record of it: not found."""
+
+
+class ClaimStatusChecked(_ClaimEvent):
+    """A claim status answer (X12 277, 005010X212) to the 276 claims sent for a claim past its
+    follow-up date with no 835, or asked for on demand."""
+
+    model_config = ConfigDict(
+        json_schema_extra=examples(
+            {
+                **_IDS,
+                "submission_id": ex.SUBMISSION_ID,
+                "payer": ex.AETNA,
+                "trigger": "follow_up",
+                "category_code": "F1",
+                "status_code": "65",
+                "entity_code": "PR",
+                "outcome": "finalized_paid",
+                "action": "era_missing",
+                "payer_claim_control_number": "AE2026030200017",
+                "effective_on": "2026-03-20",
+                "total_charge": "250.00",
+                "paid_amount": "141.20",
+                "adjudicated_on": "2026-03-18",
+                "paid_on": "2026-03-20",
+                "check_number": "EFT000451",
+                "checked_at": "2026-04-20T09:00:00Z",
+            }
+        )
+    )
+
+    submission_id: ClaimSubmissionId
+    payer: PayerRef
+    trigger: Literal["follow_up", "on_demand"]
+    category_code: Text30
+    """STC01-1, e.g. F1 finalized/payment, P1 pending/in process, A4 not found."""
+    status_code: Text30
+    """STC01-2, e.g. 65 claim has been paid, 20 accepted for processing."""
+    entity_code: Text30 | None = None
+    """STC01-3 when sent."""
+    outcome: ClaimStatusOutcome
+    action: Literal["none", "era_missing", "resubmit_scheduled", "follow_up_scheduled"]
+    """What claims did with the answer: era_missing raises ClaimFollowUpDue (paid or denied, no
+    835); resubmit_scheduled: not found, resubmitted after the configured wait unless an
+    acknowledgment or 835 comes first; follow_up_scheduled: pending, asked again later."""
+    payer_claim_control_number: PayerClaimControlNumber | None = None
+    """REF*1K of the 277."""
+    effective_on: date | None = None
+    """STC02."""
+    total_charge: NonNegativeMoney | None = None
+    """STC04."""
+    paid_amount: Money | None = None
+    """STC05."""
+    adjudicated_on: date | None = None
+    """STC06."""
+    paid_on: date | None = None
+    """STC08 (check issue or EFT effective date)."""
+    check_number: Text30 | None = None
+    """STC09."""
+    next_check_on: date | None = None
+    """When claims asks again (pending) or resubmits (not found)."""
+    checked_at: AwareDatetime
 
 
 class ClaimClosed(_ClaimEvent):

@@ -20,7 +20,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ValidationError
 
-from schemas import charges, claims, intake, notifications, remits
+from schemas import charges, claims, eligibility, intake, notifications, remits
 from schemas.errors import ContractError
 
 __all__ = [
@@ -103,7 +103,10 @@ _TABLE: tuple[tuple[type[BaseModel], str, str, str, Producer], ...] = (
     (claims.ClaimCorrected, "claims", "rcm.claims.v1", "claim_id", "claims"),
     (claims.ClaimVoided, "claims", "rcm.claims.v1", "claim_id", "claims"),
     (claims.ClaimFollowUpDue, "claims", "rcm.claims.v1", "claim_id", "claims"),
+    (claims.ClaimStatusChecked, "claims", "rcm.claims.v1", "claim_id", "claims"),
     (claims.ClaimClosed, "claims", "rcm.claims.v1", "claim_id", "claims"),
+    (eligibility.EligibilityChecked, "eligibility", "rcm.eligibility.v1", "encounter_id", "claims"),
+    (eligibility.PatientEstimated, "eligibility", "rcm.eligibility.v1", "encounter_id", "claims"),
     (remits.RemittanceReceived, "remittances", "rcm.remittances.v1", "remittance_id", "remits"),
     (remits.ClaimPaymentPosted, "remittances", "rcm.remittances.v1", "claim_id", "remits"),
     (remits.ClaimDenied, "remittances", "rcm.remittances.v1", "claim_id", "remits"),

@@ -47,7 +47,7 @@ def all_models() -> Iterator[type[BaseModel]]:
 
 
 def test_event_count_and_names() -> None:
-    assert len(REGISTRY) == 43
+    assert len(REGISTRY) == 46
     for spec in SPECS:
         domain = spec.type.split(".")[1]
         assert spec.type == f"rcm.{domain}.{spec.name}.v1"
@@ -61,6 +61,7 @@ EXPECTED_KEYS = {
     "rcm.intake.payments.v1": {"patient_account_id"},
     "rcm.charges.v1": {"encounter_id"},
     "rcm.claims.v1": {"claim_id"},
+    "rcm.eligibility.v1": {"encounter_id"},
     "rcm.remittances.v1": {"claim_id", "remittance_id"},
     "rcm.patient-balances.v1": {"patient_account_id"},
     "rcm.notifications.v1": {"notification_id"},
@@ -72,6 +73,7 @@ PRODUCERS = {
     "rcm.intake.payments.v1": "integration",
     "rcm.charges.v1": "charges",
     "rcm.claims.v1": "claims",
+    "rcm.eligibility.v1": "claims",
     "rcm.remittances.v1": "remits",
     "rcm.patient-balances.v1": "remits",
     "rcm.notifications.v1": "notifications",
