@@ -2,7 +2,7 @@
 and ``json``. The 271 (``edi.x271``) shares the person model and the HL tree."""
 
 from edi.x270.model import FUNCTIONAL_ID, IMPLEMENTATION, Gender, Inquiry, Person
-from edi.x270.reader import read_270
+from edi.x270.reader import read_270, read_270_interchange
 from edi.x270.writer import render_270
 
 __all__ = [
@@ -12,5 +12,6 @@ __all__ = [
     "Inquiry",
     "Person",
     "read_270",
+    "read_270_interchange",
     "render_270",
 ]

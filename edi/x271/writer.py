@@ -68,6 +68,7 @@ def _benefit_specs(b: BenefitInfo, text: Text) -> list[SegmentSpec]:
         "EB", b.code, b.coverage_level, Repeats(b.service_types), b.insurance_type, text(b.plan_description),
         b.time_period, format_optional(b.amount), format_optional(b.percent), b.quantity_qualifier,
         format_optional(b.quantity), _yes_no(b.authorization_required), _yes_no(b.in_network),
+        ["HC", b.procedure_code] if b.procedure_code else "",
     ]]
     if (b.quantity is None) != (not b.quantity_qualifier):
         raise X12Error("EB09 quantity qualifier and EB10 quantity go together")
