@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from edi.validate import validate
 from edi.x12 import EnvelopeParams
 from edi.x270 import Inquiry, Person, render_270
 from edi.x271 import BenefitEntity, BenefitInfo, Rejection, read_271
@@ -130,6 +131,7 @@ def test_answer_file_answers_a_270_with_a_271_in_inbound_eligibility() -> None:
     assert [(r.trace_number, r.active) for r in responses] == [("E1", True), ("E2", False)]
     assert responses[0].reference == "000000007"
     assert out.text.split("~")[1].startswith("GS*HB*SANDBOXCH*REVCYCLE*")
+    assert validate(text) == [] and validate(out.text) == []  # the 005010X279A1 structural checks
 
 
 def test_a_270_that_does_not_read_gets_a_999_rejection() -> None:
