@@ -12,10 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal, Protocol, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
-from edi.x12 import SegmentSpec, X12SyntaxError
-from edi.x12values import Cursor, element_error, expect_code, expect_hl, required, required_date, segment_error
+from edi.issues import X12Issue
+from edi.x12 import Segment, SegmentSpec, X12SyntaxError
+from edi.x12values import (
+    Cursor,
+    element_error,
+    expect_code,
+    expect_hl,
+    json_date,
+    required,
+    required_date,
+    segment_error,
+)
 
 Gender = Literal["M", "F", "U"]
 GENDERS: tuple[Gender, ...] = ("M", "F", "U")
@@ -233,3 +243,46 @@ _LEVELS = {"20": "loop 2000A information source level", "21": "loop 2000B inform
            "19": "loop 2000C service provider level", "22": "loop 2000D subscriber level",
            "23": "loop 2000E dependent level"}
 _DEEPER = {"20": ("21", "19", "22", "23"), "21": ("19", "22", "23"), "19": ("22", "23"), "22": ("23",), "23": ()}
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def _finding(seg: Segment, code: str, element: str | None, message: str) -> X12Issue:
+    return X12Issue(code=code, message=message, position=seg.position, segment_id=seg.tag, element=element)
+
+
+def hierarchy_issues(body: Sequence[Segment]) -> Iterator[X12Issue]:
+    """What the readers take but the guide forbids in the HL hierarchy: HL01 numbers out of
+    sequence, and an HL04 (child code) that does not say whether a child level follows; the
+    payer, receiver and provider levels must have a child level."""
+    hls = [seg for seg in body if seg.tag == "HL"]
+    for n, hl in enumerate(hls, start=1):
+        level = _LEVELS.get(hl.el(3), "loop 2000")
+        if hl.el(1) != str(n):
+            yield _finding(hl, "hl_sequence", "HL01", f"HL01 of {level} is not {n} (HL01 numbers run from 1 by 1)")
+        children = [other for other in hls[n:] if other.el(2) == hl.el(1)]
+        if hl.el(3) == "23":
+            continue
+        if hl.el(3) in {"20", "21", "19"} and not children:
+            yield _finding(hl, "hl_no_child", "HL04", f"{level} has no subordinate HL level")
+        if hl.el(4) != ("1" if children else "0"):
+            says = "a child level" if children else "no child level"
+            yield _finding(hl, "hl_child_code", "HL04", f"HL04 of {level} must be {'1' if children else '0'}: "
+                                                        f"{says} follows")
+
+
+# --- the normalized JSON document -----------------------------------------------------------
+
+
+def person_json(p: Person | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {"last_name": p.last_name, "first_name": p.first_name or None, "member_id": p.member_id or None,
+            "birth_date": json_date(p.birth_date), "gender": p.gender}
+
+
+def parties_json(item: HasParties) -> dict[str, Any]:
+    return {"payer_name": item.payer_name, "payer_id": item.payer_id, "receiver_name": item.receiver_name,
+            "receiver_id": item.receiver_id, "provider_name": item.provider_name, "provider_npi": item.provider_npi,
+            "subscriber": person_json(item.subscriber), "dependent": person_json(item.dependent)}

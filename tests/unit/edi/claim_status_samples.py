@@ -49,12 +49,13 @@ def response(inquiry: StatusInquiry, *statuses: Status) -> StatusResponse:
     )
 
 
-PAID = Status(category_code="F1", status_code="65", entity_code="PR", effective_date=date(2025, 2, 3),
+# No entity code: the X212 list for STC01-3 has no PR (pyx12 refuses it); QC is the patient.
+PAID = Status(category_code="F1", status_code="65", effective_date=date(2025, 2, 3),
               total_charge=D("185.50"), paid_amount=D("120.25"), adjudication_date=date(2025, 1, 30),
               payment_date=date(2025, 2, 3), check_number="EFT0001")
-PENDING = Status(category_code="P1", status_code="20", entity_code="PR", effective_date=date(2025, 2, 3),
+PENDING = Status(category_code="P1", status_code="20", entity_code="QC", effective_date=date(2025, 2, 3),
                  total_charge=D(900))
-NOT_FOUND = Status(category_code="A4", status_code="35", entity_code="PR", effective_date=date(2025, 2, 3),
+NOT_FOUND = Status(category_code="A4", status_code="35", effective_date=date(2025, 2, 3),
                    total_charge=D(75), paid_amount=D(0))
 RESPONSES = [
     response(INQUIRIES[0], PAID),
