@@ -10,7 +10,7 @@ parties under shared HL levels and ``read_hierarchy`` flattens them back, in doc
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, Protocol, TypeVar, cast
 
@@ -40,6 +40,10 @@ class Person:
     member_id: str = ""
     birth_date: date | None = None  # DMG02 (276 only: the 277 carries no DMG)
     gender: Gender | None = None  # DMG03
+
+    def without_demographics(self) -> Person:
+        """The person as a 277 names them."""
+        return replace(self, birth_date=None, gender=None)
 
 
 @dataclass(frozen=True, kw_only=True)
