@@ -4,7 +4,7 @@ Both nest claims the same way: HL 20 payer (NM1*PR) -> 21 information receiver (
 19 provider (NM1*1P) -> 22 subscriber (NM1*IL) -> 23 dependent (NM1*QC), with one claim status
 tracking loop (2200D under the subscriber, 2200E under the dependent) per claim. The models stay
 flat (each claim names its parties); ``hierarchy_specs`` groups consecutive claims with the same
-parties under shared HL levels and ``read_hierarchy`` flattens them back, in document order.
+parties under shared HL levels and ``read_transaction`` flattens them back, in document order.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any, Literal, Protocol, TypeVar, cast
 
 from edi.issues import X12Issue
-from edi.x12 import Segment, SegmentSpec, X12SyntaxError
+from edi.x12 import Segment, SegmentSpec, TransactionSet, X12Error, X12SyntaxError
 from edi.x12values import (
     Cursor,
     element_error,
@@ -181,13 +181,20 @@ def _party(cur: Cursor, entity: str, loop: str, what: str, qualifiers: tuple[str
     return nm1.el(3), required(nm1, 9)
 
 
-def read_hierarchy(
-    cur: Cursor, *, demographics: bool, level_statuses: Callable[[Cursor, str], None] | None,
-    claim: Callable[[Cursor, Parties, str], R], transaction: str,
+def read_transaction(
+    ts: TransactionSet, *, purpose: str, demographics: bool, level_statuses: Callable[[Cursor, str], None] | None,
+    claim: Callable[[Cursor, Parties, str], R],
 ) -> list[R]:
-    """Every claim loop under the HL levels at ``cur``, each read by ``claim`` with its parties
-    and its loop id (2200D/2200E). ``level_statuses`` reads what a 277 may put under the receiver
-    and provider levels (2200B/2200C); a 276 has nothing there."""
+    """Every claim loop of one 276 or 277 transaction set (BHT*0010*``purpose``: 13 request, 08
+    response), each read by ``claim`` with its parties and its loop id (2200D/2200E). ``level_statuses``
+    reads what a 277 may put under the receiver and provider levels (2200B/2200C); a 276 has
+    nothing there, but DMG (``demographics``) on the subscriber and dependent levels."""
+    cur = Cursor(ts.body, ts.segments[-1])
+    bht = cur.expect("BHT", what="beginning of hierarchical transaction")
+    expect_code(bht, 1, ("0010",))
+    expect_code(bht, 2, (purpose,))
+    required_date(bht, 4)
+    transaction = ts.id
     out: list[R] = []
     payer = receiver = provider = ("", "")
     parents: dict[str, str] = {}
@@ -256,11 +263,16 @@ def _finding(seg: Segment, code: str, element: str | None, message: str) -> X12I
     return X12Issue(code=code, message=message, position=seg.position, segment_id=seg.tag, element=element)
 
 
-def hierarchy_issues(body: Sequence[Segment]) -> Iterator[X12Issue]:
-    """What the readers take but the guide forbids in the HL hierarchy: HL01 numbers out of
-    sequence, and an HL04 (child code) that does not say whether a child level follows; the
-    payer, receiver and provider levels must have a child level."""
-    hls = [seg for seg in body if seg.tag == "HL"]
+def structure_issues(ts: TransactionSet, read: Callable[[TransactionSet], object]) -> Iterator[X12Issue | X12Error]:
+    """The reader's first error (``read`` is the 276's or the 277's), then what the readers take
+    but the guide forbids in the HL hierarchy: HL01 numbers out of sequence, and an HL04 (child
+    code) that does not say whether a child level follows; the payer, receiver and provider
+    levels must have a child level."""
+    try:
+        read(ts)
+    except X12Error as exc:
+        yield exc
+    hls = [seg for seg in ts.body if seg.tag == "HL"]
     for n, hl in enumerate(hls, start=1):
         level = _LEVELS.get(hl.el(3), "loop 2000")
         if hl.el(1) != str(n):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import takewhile
 
-from edi.claimstatus import hierarchy_issues
+from edi.claimstatus import structure_issues
 from edi.envelope import Interchange, TransactionSet
 from edi.errors import X12Error
 from edi.issues import X12Issue
@@ -23,12 +23,8 @@ from edi.x837common.checks import check_npi, issue
 
 def check_276(ts: TransactionSet, interchange: Interchange) -> Iterator[X12Issue | X12Error]:
     del interchange
-    try:
-        read_transaction_set(ts)
-    except X12Error as exc:
-        yield exc
     body = ts.body
-    yield from hierarchy_issues(body)
+    yield from structure_issues(ts, read_transaction_set)
     for n, seg in enumerate(body):
         if seg.tag == "NM1" and seg.el(1) == "1P":
             yield from check_npi(seg)

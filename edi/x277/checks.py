@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from edi.claimstatus import hierarchy_issues
+from edi.claimstatus import structure_issues
 from edi.envelope import Interchange, TransactionSet
 from edi.errors import X12Error
 from edi.issues import X12Issue
@@ -16,11 +16,7 @@ from edi.x837common.checks import check_npi
 
 def check_277(ts: TransactionSet, interchange: Interchange) -> Iterator[X12Issue | X12Error]:
     del interchange
-    try:
-        read_transaction_set(ts)
-    except X12Error as exc:
-        yield exc
-    yield from hierarchy_issues(ts.body)
+    yield from structure_issues(ts, read_transaction_set)
     for seg in ts.body:
         if seg.tag == "NM1" and seg.el(1) == "1P":
             yield from check_npi(seg)

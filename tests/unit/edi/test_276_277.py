@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
 from decimal import Decimal
@@ -9,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from edi.validate import pyx12_validate, validate
-from edi.x12 import X12EnvelopeError, X12Error, X12SyntaxError
+from edi.x12 import Delimiters, X12EnvelopeError, X12Error, X12SyntaxError
 from edi.x276 import read_276, render_276
 from edi.x277 import outcome_of, read_277, render_277
 from tests.unit.edi.claim_status_samples import INQUIRIES, INQUIRY, NOT_FOUND, PAID, PENDING, RESPONSES
@@ -52,9 +53,11 @@ def test_276_receiver_defaults_to_provider_and_envelope_sender() -> None:
 
 
 @pytest.mark.parametrize("delimiters", [params().delimiters, CUSTOM])
-def test_276_round_trip(delimiters: object) -> None:
-    text = render_276(INQUIRIES, params(delimiters))  # type: ignore[arg-type]
-    assert read_276(text) == INQUIRIES
+@pytest.mark.parametrize(("render", "read", "items"), [(render_276, read_276, INQUIRIES),
+                                                       (render_277, read_277, RESPONSES)], ids=["276", "277"])
+def test_round_trip(delimiters: Delimiters, render: Callable[..., str], read: Callable[[str], list[object]],
+                    items: list[object]) -> None:
+    assert read(render(items, params(delimiters))) == items
 
 
 def test_276_subscriber_claim_after_a_dependent_gets_its_own_subscriber_level() -> None:
@@ -75,12 +78,6 @@ def test_277_segments() -> None:
                            "REF*1K*PCC1", "REF*EJ*C0001", "DTP*472*D8*20250115"]
     assert "STC*P1:20:QC*20250203**900" in lines
     assert "STC*A4:35*20250203**75*0" in lines
-
-
-@pytest.mark.parametrize("delimiters", [params().delimiters, CUSTOM])
-def test_277_round_trip(delimiters: object) -> None:
-    text = render_277(RESPONSES, params(delimiters))  # type: ignore[arg-type]
-    assert read_277(text) == RESPONSES
 
 
 def test_277_outcomes() -> None:
