@@ -42,7 +42,7 @@ COMMANDS = (
     Lazy("bench", "cli.bench:app",
          "Benchmarks against the running stack: baselines, each service's main path, end to end."),
     Lazy("x12", "cli.x12:app",
-         "X12 5010 tools: parse and validate 837P/837I/835/999/277CA/TA1 files, render 837P/837I claims."),
+         "X12 5010 tools: parse and validate 837P/837I/835/999/277CA/270/271/276/277/TA1, render 837P/837I claims."),
     Lazy("charges", "services.charges.commands:app", "Charges: encounters, charge posting and their history."),
     Lazy("chargemaster", "services.charges.commands:chargemaster_app",
          "The chargemaster: CDM code -> procedure code, revenue code and price."),

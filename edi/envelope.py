@@ -403,5 +403,6 @@ def write_interchange(
     return terminator.join(lines) + terminator
 
 
-TRANSACTION_IDS: dict[str, str] = {"HC": "837", "HP": "835", "FA": "999", "HN": "277", "HS": "270", "HB": "271"}
+TRANSACTION_IDS: dict[str, str] = {"HC": "837", "HP": "835", "FA": "999", "HN": "277", "HS": "270", "HB": "271",
+                                   "HR": "276"}
 """GS01 functional identifier code -> ST01 transaction set id."""

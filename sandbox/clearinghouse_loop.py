@@ -10,10 +10,13 @@ but whose content does not (R 024).
   adjudicated 835s (one per payer; crossover 835s from the secondary payer come later). Each
   transaction set is read as an 837P or an 837I by its implementation reference (ST03, else
   GS08); any other is rejected (IK5 R, IK502 I6: implementation convention not supported).
-* ``answer_file`` tells a 270 (ST01 270, or GS08 005010X279A1) from the rest, which go to
+* ``answer_file`` picks the answer by the file's first ST01: ``answer_270``, ``answer_276``, else
   ``answer_837``.
+* ``answer_276`` answers a claim status request (276) with a 277 in inbound/status/
+  (``sandbox.claim_status`` decides each claim's STC); a silent claim's 835 is withheld until then.
 * ``Sandbox`` polls the folder, waits the acknowledgment delay, writes acks at once and parks
-  835s under the state folder until they are due, so a restart loses nothing.
+  835s under the state folder until they are due (withheld ones until a 276 releases them), so
+  a restart loses nothing.
 """
 
 from __future__ import annotations
@@ -36,6 +39,10 @@ from edi.x12 import EnvelopeParams, FunctionalGroup, Interchange, TransactionSet
 from edi.x270 import IMPLEMENTATION as IMPLEMENTATION_270
 from edi.x270 import Inquiry, read_270_interchange
 from edi.x271 import render_271
+from edi.x276 import IMPLEMENTATION as X212
+from edi.x276 import StatusInquiry
+from edi.x276 import read_transaction_set as x276_transaction
+from edi.x277 import render_277
 from edi.x277ca import write_277ca
 from edi.x835 import write_835
 from edi.x837 import IMPLEMENTATION_837P, ClaimBatch, read_837p_interchange
@@ -55,7 +62,8 @@ from sandbox.adjudication import (
     payee_of,
     service_period,
 )
-from sandbox.eligibility import answer_inquiry
+from sandbox.claim_status import answer_inquiry as answer_status_inquiry
+from sandbox.eligibility import answer_inquiry as answer_eligibility_inquiry
 from sandbox.payers import PayerConfig
 from services.chassis.clearinghouse import ExchangeFile, FolderClearinghouse
 from services.chassis.logs import ids
@@ -72,6 +80,7 @@ class OutFile:
     name: str
     text: str
     delay_s: float = 0.0  # after the acknowledgments
+    withheld: bool = False  # an 835 parked until a 276 asks about its claim (sandbox.claim_status)
 
 
 @dataclass
@@ -81,6 +90,7 @@ class Answer:
     rejected_sets: int = 0
     accepted_claims: int = 0
     rejected_claims: int = 0
+    release: list[tuple[str, float]] = field(default_factory=list)  # withheld 835s now due after a delay
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -127,16 +137,17 @@ _READERS: dict[str, Callable[[Interchange], Batch]] = {
     IMPLEMENTATION_837I: read_837i_interchange,
 }
 _INQUIRY_READERS: dict[str, Callable[[Interchange], list[Inquiry]]] = {IMPLEMENTATION_270: read_270_interchange}
-T = TypeVar("T")
+R = TypeVar("R")
 
 
-def _findings(interchange: Interchange, set_id: str, readers: Mapping[str, Callable[[Interchange], T]],
-              ) -> tuple[dict[str, TransactionFinding], dict[str, T]]:
-    """Per transaction set (ST02): what is wrong with it, or what its reader (by implementation
-    reference) made of it: the typed batch of claims of an 837, the inquiries of a 270."""
+def _findings(
+    interchange: Interchange, set_id: str, readers: Mapping[str, Callable[[Interchange], R]],
+) -> tuple[dict[str, TransactionFinding], dict[str, R]]:
+    """Per transaction set (ST02): what is wrong with it, or what ``readers`` (by implementation)
+    make of it: the typed batch of claims of an 837, the inquiries of a 276."""
     issues = validate.own_checks(interchange)
     findings: dict[str, TransactionFinding] = {}
-    batches: dict[str, T] = {}
+    batches: dict[str, R] = {}
     for group in interchange.groups:
         for ts in group.transactions:
             if ts.id != set_id:
@@ -196,6 +207,25 @@ def _interchange_ack(text: str, code: InterchangeAckCode, note: str) -> tuple[In
     return InterchangeAck(icn, isa[9], isa[10], code, note), isa[6].strip()
 
 
+def _unreadable(text: str, exc: X12Error, stem: str, state: SandboxState, now: datetime) -> Answer:
+    """A 999 rejecting every set of an interchange the envelope reader refused, else a TA1 R."""
+    answer = Answer()
+    fallback = _fallback_group(text)
+    if fallback is None:  # no set to acknowledge: the interchange itself is rejected, when it can be named
+        rejection = _interchange_ack(text, InterchangeAckCode.REJECTED, "024")
+        if rejection is not None:
+            answer.acks.append(OutFile("inbound/acks", f"{stem}.ta1",
+                                       write_ta1(rejection[0], _params(state, SENDER_ID, rejection[1], now))))
+        return answer
+    group, sender = fallback
+    code = _syntax_code(exc)
+    ack = acknowledge(group, {ts.control_number: TransactionFinding(syntax_error_codes=(code,))
+                              for ts in group.transactions})
+    answer.rejected_sets = len(group.transactions)
+    answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(ack, _params(state, SENDER_ID, sender, now))))
+    return answer
+
+
 # --- one file -----------------------------------------------------------------------------------
 
 
@@ -208,7 +238,7 @@ def answer_837(
     try:
         interchange = read_interchange(text)
     except X12Error as exc:
-        return _unreadable(text, stem, state, now, exc)
+        return _unreadable(text, exc, stem, state, now)
     findings, batches = _findings(interchange, "837", _READERS)
     answer.rejected_sets = len(findings)
     acks = acknowledge_interchange(interchange, findings)
@@ -262,34 +292,17 @@ def answer_837(
     return answer
 
 
-def _unreadable(text: str, stem: str, state: SandboxState, now: datetime, exc: X12Error) -> Answer:
-    """The answer to an interchange the envelope reader refused: a 999 rejecting every set that
-    can still be found, else a TA1 R when the interchange can be named."""
-    answer = Answer()
-    fallback = _fallback_group(text)
-    if fallback is None:  # no set to acknowledge: the interchange itself is rejected, when it can be named
-        rejection = _interchange_ack(text, InterchangeAckCode.REJECTED, "024")
-        if rejection is not None:
-            answer.acks.append(OutFile("inbound/acks", f"{stem}.ta1",
-                                       write_ta1(rejection[0], _params(state, SENDER_ID, rejection[1], now))))
-        return answer
-    group, sender = fallback
-    code = _syntax_code(exc)
-    ack = acknowledge(group, {ts.control_number: TransactionFinding(syntax_error_codes=(code,))
-                              for ts in group.transactions})
-    answer.rejected_sets = len(group.transactions)
-    answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(ack, _params(state, SENDER_ID, sender, now))))
-    return answer
-
-
-def answer_270(text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *,
-               now: datetime) -> Answer:
+def answer_270(
+    text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int, now: datetime,
+    timing: Timing = Timing(),
+) -> Answer:
     """A 271 in inbound/eligibility/ answering every inquiry of the sets that read, and, when
     some set does not, a 999 rejecting it in inbound/acks/ (a clean 270 gets no 999)."""
+    del seed, timing  # the answers follow from the payers' terms and the state alone
     try:
         interchange = read_interchange(text)
     except X12Error as exc:
-        return _unreadable(text, stem, state, now, exc)
+        return _unreadable(text, exc, stem, state, now)
     answer = Answer()
     findings, read = _findings(interchange, "270", _INQUIRY_READERS)
     usage = interchange.usage_indicator
@@ -299,35 +312,13 @@ def answer_270(text: str, stem: str, payers: Mapping[str, PayerConfig], state: S
             acknowledge_interchange(interchange, findings), _params(state, SENDER_ID, interchange.sender_id, now,
                                                                      usage))))
     references = {ts.control_number: ts.body[0].el(3) for ts in interchange.transactions()}  # BHT03, echoed
-    responses = [dataclasses.replace(answer_inquiry(inquiry, payers, state), reference=references[control])
+    responses = [dataclasses.replace(answer_eligibility_inquiry(inquiry, payers, state), reference=references[control])
                  for control, inquiries in read.items() for inquiry in inquiries]
     if responses:
         answer.accepted_claims = len(responses)
         answer.acks.append(OutFile("inbound/eligibility", f"{stem}.271",
                                    render_271(responses, _params(state, SENDER_ID, interchange.sender_id, now, usage))))
     return answer
-
-
-def _transaction_id(text: str) -> str:
-    """ST01 of the first transaction set, "270" also when only GS08 says 005010X279A1; "" when
-    the segments cannot be split (``answer_837`` then says why)."""
-    try:
-        _, segments = parse_segments(text)
-    except X12Error:
-        return ""
-    st = next((s for s in segments if s.tag == "ST"), None)
-    gs = next((s for s in segments if s.tag == "GS"), None)
-    if (st is not None and st.el(1) == "270") or (gs is not None and gs.el(8) == IMPLEMENTATION_270):
-        return "270"
-    return st.el(1) if st is not None else ""
-
-
-def answer_file(text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int,
-                now: datetime, timing: Timing = Timing()) -> Answer:
-    """What comes back for one outbound file, by its transaction set: a 270 or an 837."""
-    if _transaction_id(text) == "270":
-        return answer_270(text, stem, payers, state, now=now)
-    return answer_837(text, stem, payers, state, seed=seed, now=now, timing=timing)
 
 
 def _reference(stem: str) -> str:
@@ -345,18 +336,99 @@ def _remits(
     out: list[OutFile] = []
     for payer_id, payees in by_payer.items():
         payer = payers[payer_id]
+        delay = remit_delay(payer, timing) * delay_factor
         transactions = []
         for n, (_, items) in enumerate(payees.items(), start=1):
             trace = f"{_reference(stem)[:20]}{payer_id}{n}{suffix[1:2].upper()}"
-            transactions.append(build_835(payer, payee_of(items[0][0]), [r for _, r in items], trace_number=trace,
-                                          today=now.date()))
-        text = write_835(transactions, _params(state, payer_id, receiver, now, usage))
-        delay = payer.behaviour.remit_delay_s if payer.behaviour.remit_delay_s is not None else timing.remit_delay_s
-        out.append(OutFile("inbound/remits", f"{stem}-{payer_id}{suffix}.835", text, delay * delay_factor))
+            sent = []
+            for claim, result in items:
+                pccn = result.payments[-1].payer_claim_control_number  # after the reversal of a corrected claim
+                asks = payer.behaviour.claim_status.withheld_asks(claim.subscriber.member_id)
+                if asks is None:
+                    sent.append(result)
+                    state.claims[pccn]["remit_trace"] = trace
+                    continue
+                # A silent claim: its own 835, parked until a 276 asks (sandbox.claim_status).
+                own_trace = f"{trace}W{len(out) + 1}"
+                name = f"{stem}-{payer_id}-{claim.submission_id}{suffix}.835"
+                state.claims[pccn].update(remit_trace=own_trace, withheld=name, pending_asks=asks)
+                own = build_835(payer, payee_of(claim), [result], trace_number=own_trace, today=now.date())
+                out.append(OutFile("inbound/remits", name, write_835([own], _params(state, payer_id, receiver, now,
+                                                                                    usage)), delay, withheld=True))
+            if sent:
+                transactions.append(build_835(payer, payee_of(items[0][0]), sent, trace_number=trace,
+                                              today=now.date()))
+        if transactions:
+            text = write_835(transactions, _params(state, payer_id, receiver, now, usage))
+            out.append(OutFile("inbound/remits", f"{stem}-{payer_id}{suffix}.835", text, delay))
     return out
 
 
+def remit_delay(payer: PayerConfig, timing: Timing) -> float:
+    return payer.behaviour.remit_delay_s if payer.behaviour.remit_delay_s is not None else timing.remit_delay_s
+
+
+# --- claim status (276 -> 277) ------------------------------------------------------------------
+
+
+def _read_276(interchange: Interchange) -> list[StatusInquiry]:
+    return [inquiry for ts in interchange.transactions() for inquiry in x276_transaction(ts)]
+
+
+def answer_276(
+    text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int, now: datetime,
+    timing: Timing = Timing(),
+) -> Answer:
+    """A 277 (005010X212) in inbound/status/ answering every inquiry of a 276 (``sandbox.claim_status``
+    decides each answer); a 999 R in inbound/acks/ for a 276 that cannot be read. An answer that
+    releases a withheld 835 lets it go after the payer's remit delay."""
+    del seed  # the answers follow from the state alone
+    try:
+        interchange = read_interchange(text)
+    except X12Error as exc:
+        return _unreadable(text, exc, stem, state, now)
+    answer = Answer()
+    findings, read = _findings(interchange, "276", {X212: _read_276})
+    usage = interchange.usage_indicator
+    if findings:
+        answer.rejected_sets = len(findings)
+        answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(
+            acknowledge_interchange(interchange, findings), _params(state, SENDER_ID, interchange.sender_id, now,
+                                                                    usage))))
+    answers = [answer_status_inquiry(i, payers, state, today=now.date())
+               for inquiries in read.values() for i in inquiries]
+    if not answers:
+        return answer
+    answer.acks.append(OutFile("inbound/status", f"{stem}.277", render_277(
+        [a.response for a in answers], _params(state, SENDER_ID, interchange.sender_id, now, usage))))
+    answer.release += [(a.release, remit_delay(payers[a.response.payer_id], timing)) for a in answers if a.release]
+    answer.accepted_claims = len(answers)
+    return answer
+
+
 # --- the polling loop ---------------------------------------------------------------------------
+
+_WITHHELD = "withheld"  # the prefix of a parked 835 that is not due until released (never digits)
+_ANSWERS = {"270": answer_270, "276": answer_276}
+"""How the clearinghouse answers an outbound file, by its first transaction set (ST01); 837 otherwise."""
+
+
+def transaction_set_id(text: str) -> str | None:
+    """ST01 of the first transaction set; None when no ST can be found (``answer_837`` then
+    answers what it can: a 999 or TA1 rejection)."""
+    try:
+        _, segments = parse_segments(text)
+    except X12Error:
+        return None
+    return next((seg.el(1) for seg in segments if seg.tag == "ST"), None)
+
+
+def answer_file(text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int,
+                now: datetime, timing: Timing = Timing()) -> Answer:
+    """What comes back for one outbound file, by its first transaction set: a 270, a 276 or an 837."""
+    answer = _ANSWERS.get(transaction_set_id(text) or "", answer_837)
+    return answer(text, stem, payers, state, seed=seed, now=now, timing=timing)
+
 
 
 class Sandbox:
@@ -412,10 +484,14 @@ class Sandbox:
         due_base = now.timestamp()
         for remit in answer.remits:
             due_ms = int((due_base + remit.delay_s) * 1000)
-            park = self.pending / f"{due_ms:015d}--{remit.name}"
+            park = self.pending / (f"{_WITHHELD}--{remit.name}" if remit.withheld else f"{due_ms:015d}--{remit.name}")
             temp = park.with_name(park.name + ".part")
             temp.write_text(remit.text)
             temp.replace(park)
+        for remit_name, delay_s in answer.release:
+            withheld = self.pending / f"{_WITHHELD}--{remit_name}"
+            if withheld.exists():  # a withheld 835 is a file like any parked one: a restart keeps it
+                withheld.replace(self.pending / f"{int((due_base + delay_s) * 1000):015d}--{remit_name}")
         self.state.save(self.state_path)
         for ack in answer.acks:
             await self.exchange.write(ack.folder, ack.name, ack.text.encode())

@@ -136,7 +136,7 @@ def test_answer_file_answers_a_270_with_a_271_in_inbound_eligibility() -> None:
 
 def test_a_270_that_does_not_read_gets_a_999_rejection() -> None:
     text = render_270(ask(), envelope()).replace("EQ*30~", "").replace("SE*13*", "SE*12*")
-    answer = answer_270(text, "000000007", PAYERS, SandboxState(), now=NOW)
+    answer = answer_270(text, "000000007", PAYERS, SandboxState(), seed=42, now=NOW)
     [out] = answer.acks
     assert (out.folder, out.name) == ("inbound/acks", "000000007.999")
     [ack] = read_999(out.text).transaction_sets
@@ -146,7 +146,7 @@ def test_a_270_that_does_not_read_gets_a_999_rejection() -> None:
 
 def test_an_envelope_that_does_not_read_gets_a_999_too() -> None:
     text = render_270(ask(), envelope()).replace("SE*13*0001", "SE*13*0002")
-    [out] = answer_270(text, "x", PAYERS, SandboxState(), now=NOW).acks
+    [out] = answer_270(text, "x", PAYERS, SandboxState(), seed=42, now=NOW).acks
     assert out.name == "x.999"
     [ack] = read_999(out.text).transaction_sets
     assert (ack.set_id, ack.code, ack.syntax_error_codes) == ("270", AckCode.REJECTED, ("3",))
