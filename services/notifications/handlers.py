@@ -19,7 +19,7 @@ from services.notifications.service.alerts import STAFF_ALERTS, UNMATCHED, UNMAT
 __all__ = ["HANDLERS", "PARK_KEYS", "STAFF_ALERTS", "UNMATCHED", "UNMATCHED_RESOLVED"]
 
 table = HandlerTable()
-FANNED_OUT = ("rcm.charges.v1", "rcm.claims.v1", "rcm.remittances.v1", "rcm.patient-balances.v1")
+FANNED_OUT = ("rcm.charges.v1", "rcm.claims.v1", "rcm.eligibility.v1", "rcm.remittances.v1", "rcm.patient-balances.v1")
 
 
 def _contact_key(event: charges.EncounterReadyToBill | remits.PatientBalanceCreated | remits.PatientBalanceUpdated

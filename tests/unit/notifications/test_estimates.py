@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas.claims import ClaimFollowUpDue
 from schemas.eligibility import PatientEstimated
 from services.notifications.domain.estimates import estimate_body, render_estimate
+from services.notifications.domain.policy import webhook_body
 from services.notifications.service.alerts import alert_summary
 from tests.support.testsvc import example
+
+T0 = datetime(2026, 3, 3, 9, 0, 2, tzinfo=UTC)
 
 
 def rendered(**overrides: Any) -> tuple[str, str, str]:
@@ -52,3 +56,15 @@ def test_the_era_missing_follow_up_says_so() -> None:
     assert isinstance(due, ClaimFollowUpDue)
     assert alert_summary(due)["problem"] == "ERA missing: the payer reports the claim paid or denied but no 835 arrived"
     assert "problem" not in alert_summary(example("rcm.claims.ClaimFollowUpDue.v1"))
+
+
+def test_eligibility_webhook_bodies_keep_ids_and_amounts_only() -> None:
+    checked = example("rcm.eligibility.EligibilityChecked.v1")
+    body = webhook_body("evt-1", "rcm.eligibility.EligibilityChecked.v1", T0, checked.model_dump())
+    assert body["data"] == {"check_id": "elg_01JNQ8T3M5", "encounter_id": "enc_01JNQ8R6T2",
+                            "patient_account_id": "PA-4821907", "payer_id": "60054",
+                            "checked_at": "2026-03-03T09:00:00+00:00"}
+    estimated = example("rcm.eligibility.PatientEstimated.v1")
+    data = webhook_body("evt-2", "rcm.eligibility.PatientEstimated.v1", T0, estimated.model_dump())["data"]
+    assert (data["patient_estimate"], data["deductible"], data["payer_id"]) == ("116.00", "100.00", "60054")
+    assert "payer_name" not in repr(data) and "service_date" not in data
