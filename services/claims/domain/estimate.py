@@ -11,6 +11,10 @@ sandbox's payers do, so an estimate from a sandbox 271 equals that payer's 835 f
                    full, and the patient's share gives way coinsurance first, then copay,
                    then deductible
 
+Under Medicare Part B (the active coverage's EB04 MB) clinical laboratory tests and the specimen
+collection fee carry no deductible, co-insurance or copay (Medicare Claims Processing Manual,
+CMS Pub. 100-04, chapter 16), as the sandbox's Medicare plays it.
+
 Pure: no I/O. Money is Decimal.
 """
 
@@ -34,9 +38,18 @@ deductible and co-insurance only."""
 
 _NETWORK = frozenset({"Y", "W"})
 """EB12 values that apply to an in-network provider (W: applies either way); absent does too."""
+_ACTIVE = frozenset({"1", "2", "3", "4", "5"})
+"""EB01 codes of active coverage."""
+MEDICARE_PART_B = "MB"
+_SPECIMEN_COLLECTION = "36415"
 _REMAINING = "29"
 _PLAN_COVERAGE = "30"
 _LEVELS = ("IND", "FAM")
+
+
+def _clinical_lab(code: str) -> bool:
+    """CPT 80000-89999 (pathology and laboratory) or the venipuncture specimen collection fee."""
+    return code == _SPECIMEN_COLLECTION or (len(code) == 5 and code.isdigit() and "80000" <= code <= "89999")
 
 
 def _cents(value: Decimal) -> Decimal:
@@ -129,6 +142,7 @@ def estimate_patient_share(benefits: Sequence[Benefit], lines: Sequence[Estimate
            for line in lines):
         raise ValueError("an estimate line's charge and expected allowed must not be negative")
     shares = plan_shares(benefits)
+    part_b = any(b.code in _ACTIVE and b.insurance_type == MEDICARE_PART_B for b in benefits)
     copay_left = max(shares.copay or ZERO, ZERO)
     deductible_left = max(shares.deductible_remaining or ZERO, ZERO)
     rate = shares.coinsurance or ZERO
@@ -136,6 +150,9 @@ def estimate_patient_share(benefits: Sequence[Benefit], lines: Sequence[Estimate
     total_allowed = total_deductible = total_coinsurance = total_copay = ZERO
     for line in lines:
         allowed = line.charge if line.expected_allowed is None else min(line.charge, line.expected_allowed)
+        total_allowed += allowed
+        if part_b and _clinical_lab(line.procedure_code):
+            continue
         copay = ZERO
         if copay_left > ZERO and line.procedure_code in OFFICE_VISIT_CODES:
             copay = min(copay_left, allowed)
@@ -151,7 +168,6 @@ def estimate_patient_share(benefits: Sequence[Benefit], lines: Sequence[Estimate
             deductible -= excess - for_coinsurance - for_copay
             cap -= copay + deductible + coinsurance
         deductible_left -= deductible
-        total_allowed += allowed
         total_deductible += deductible
         total_coinsurance += coinsurance
         total_copay += copay

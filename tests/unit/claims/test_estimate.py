@@ -27,9 +27,9 @@ D = Decimal
 
 
 def plan(deductible: str | None = "500.00", coinsurance: str | None = "0.20", copay: str | None = "25.00",
-         oop: str | None = None, **extra: Any) -> list[Benefit]:
+         oop: str | None = None, insurance_type: str = "PR", **extra: Any) -> list[Benefit]:
     """The benefits a 271 sends for an in-network individual: EB*C and EB*G remaining (29), EB*A, EB*B."""
-    out = [Benefit(code="1", coverage_level="IND", service_types=["30"], insurance_type="PR")]
+    out = [Benefit(code="1", coverage_level="IND", service_types=["30"], insurance_type=insurance_type)]
     if deductible is not None:
         out.append(Benefit(code="C", coverage_level="IND", service_types=["30"], time_period="29",
                            amount=D(deductible), in_network="Y", **extra))
@@ -150,6 +150,15 @@ def test_which_benefits_count() -> None:
         D("350.00"), D("0.20"), D("25.00"), D("4100.00"))
 
 
+def test_medicare_part_b_lab_tests_carry_no_cost_share() -> None:
+    lines = [visit("99213", "150.00", "90.00"), visit("80053", "60.00", "20.00"), visit("36415", "10.00", "3.00")]
+    medicare = estimate_patient_share(plan("50.00", "0.20", None, insurance_type="MB"), lines)
+    assert shares(medicare) == ("50.00", "8.00", "0.00", "58.00")
+    assert medicare.expected_allowed == D("113.00")
+    # The same lines under a commercial plan: the lab tests share the deductible and co-insurance.
+    assert shares(estimate_patient_share(plan("50.00", "0.20", None), lines)) == ("50.00", "12.60", "0.00", "62.60")
+
+
 def test_bad_lines_are_refused() -> None:
     with pytest.raises(ValueError, match="at least one service line"):
         estimate_patient_share(plan(), [])
@@ -163,10 +172,14 @@ MEMBER = "P1|M100"
 
 
 def sandbox_pr(deductible: Decimal, met: Decimal, percent: Decimal, copay: Decimal, oop: Decimal | None,
-               spent: Decimal, lines: Sequence[tuple[str, str, int]]) -> tuple[str, str, str, str]:
-    """PR-1, PR-2, PR-3 and CLP05 of the sandbox payer's 835 for one claim of these lines."""
+               spent: Decimal, lines: Sequence[tuple[str, str, int]], medicare: bool = False,
+               ) -> tuple[str, str, str, str]:
+    """PR-1, PR-2, PR-3 and CLP05 of the sandbox payer's 835 for one claim of these lines (a Medicare
+    plan: the sample Medicare's lab codes exempt from cost sharing)."""
     behaviour: dict[str, Any] = {"deductible": str(deductible), "coinsurance_percent": str(percent),
                                  "copay": str(copay), "copay_codes": sorted(OFFICE_VISIT_CODES)}
+    if medicare:
+        behaviour["cost_share_exempt"] = ["80000-89999", "36415"]
     if oop is not None:
         behaviour["out_of_pocket_max"] = str(oop)
     p = payer(**behaviour)
@@ -183,10 +196,11 @@ def sandbox_pr(deductible: Decimal, met: Decimal, percent: Decimal, copay: Decim
 
 
 def estimate_from_271(deductible: Decimal, met: Decimal, percent: Decimal, copay: Decimal, oop: Decimal | None,
-                      spent: Decimal, lines: Sequence[tuple[str, str, int]]) -> tuple[str, str, str, str]:
+                      spent: Decimal, lines: Sequence[tuple[str, str, int]], medicare: bool = False,
+                      ) -> tuple[str, str, str, str]:
     """The estimate from what a 271 says of the same plan and member, and the fee schedule."""
     benefits = plan(str(deductible - met), str(percent / 100), str(copay),
-                    None if oop is None else str(oop - spent))
+                    None if oop is None else str(oop - spent), insurance_type="MB" if medicare else "PR")
     estimate = estimate_patient_share(benefits, [
         EstimateLine(procedure_code=code, charge=D(charge), expected_allowed=SCHEDULE[(code, "")] * units)
         for code, charge, units in lines])
@@ -213,6 +227,14 @@ def test_the_estimate_equals_the_sandbox_835(deductible: Decimal, met: Decimal, 
     assert estimate_from_271(deductible, met, percent, copay, oop, spent, lines) == expected
 
 
+def test_the_estimate_equals_the_sandbox_medicare_835_with_lab_tests() -> None:
+    lines = [("99213", "150.00", 1), ("80053", "75.00", 2)]
+    expected = sandbox_pr(D("257.00"), D("200.00"), D("20"), D("0.00"), None, D("0.00"), lines, medicare=True)
+    assert expected == ("57.00", "8.60", "0.00", "65.60")
+    assert estimate_from_271(D("257.00"), D("200.00"), D("20"), D("0.00"), None, D("0.00"), lines,
+                             medicare=True) == expected
+
+
 def test_the_sandbox_comparison_sees_real_amounts() -> None:
     # The second case by hand: 40 of the deductible left, copay 25, 20% of 35.
     assert sandbox_pr(*CASES[1][:6], CASES[1][6]) == ("40.00", "7.00", "25.00", "72.00")
@@ -226,12 +248,12 @@ lines_drawn = st.lists(st.tuples(st.sampled_from(["99213", "80053", "99396"]), c
 
 @settings(max_examples=80, deadline=None)
 @given(deductible=cents, met_share=st.integers(0, 100), percent=st.integers(0, 50).map(D), copay=cents,
-       oop=st.none() | cents, spent_share=st.integers(0, 100), lines=lines_drawn)
+       oop=st.none() | cents, spent_share=st.integers(0, 100), lines=lines_drawn, medicare=st.booleans())
 def test_the_estimate_equals_the_sandbox_835_whatever_the_plan(
     deductible: Decimal, met_share: int, percent: Decimal, copay: Decimal, oop: Decimal | None, spent_share: int,
-    lines: list[tuple[str, str, int]],
+    lines: list[tuple[str, str, int]], medicare: bool,
 ) -> None:
     met = (deductible * met_share / 100).quantize(D("0.01"))
     spent = D("0.00") if oop is None else (oop * spent_share / 100).quantize(D("0.01"))
-    assert estimate_from_271(deductible, met, percent, copay, oop, spent, lines) == sandbox_pr(
-        deductible, met, percent, copay, oop, spent, lines)
+    assert estimate_from_271(deductible, met, percent, copay, oop, spent, lines, medicare) == sandbox_pr(
+        deductible, met, percent, copay, oop, spent, lines, medicare)
