@@ -39,7 +39,9 @@ RevenueCode = Annotated[str, Field(pattern=r"^\d{4}$")]  # NUBC revenue code, SV
 TypeOfBill = Annotated[str, Field(pattern=r"^[1-8][1-9]$")]  # type of bill digits 2-3 (facility + classification)
 IcdPcs = Annotated[str, Field(pattern=r"^[0-9A-HJ-NP-Z]{7}$")]  # ICD-10-PCS: 7 characters, no I or O
 UbCode = Annotated[str, Field(pattern=r"^[A-Z0-9]{2}$")]  # NUBC occurrence, span, value and condition codes
-PresentOnAdmission = Literal["Y", "N", "U", "W"]  # HIxx-09; exempt diagnoses leave it empty
+# HIxx-09; exempt diagnoses leave it empty. In the order of schemas.eligibility's EB12 values: equal
+# Literal types share one pydantic schema, so the first imported would order the other's JSON enum.
+PresentOnAdmission = Literal["Y", "N", "W", "U"]
 Frequency = Literal["1", "2", "3", "4", "5", "7", "8"]  # type of bill digit 4 (CLM05-3)
 HourMinute = Annotated[str, Field(pattern=r"^([01]\d|2[0-3])[0-5]\d$")]  # HHMM
 

@@ -34,7 +34,8 @@ err = Console(stderr=True)
 _ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]{0,127}$")
 WEBHOOK_EVENT_TYPES = sorted(
     spec.type
-    for topic in ("rcm.charges.v1", "rcm.claims.v1", "rcm.remittances.v1", "rcm.patient-balances.v1")
+    for topic in ("rcm.charges.v1", "rcm.claims.v1", "rcm.eligibility.v1", "rcm.remittances.v1",
+                  "rcm.patient-balances.v1")
     for spec in specs_for_topic(topic)
 )
 

@@ -9,21 +9,21 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from schemas import charges, remits
+from schemas import charges, eligibility, remits
 from schemas.registry import spec_for, specs_for_topic
 from services.chassis.consumer import HandlerContext, HandlerTable
 from services.chassis.parking import ParkKey
-from services.notifications.service import alerts, statements, webhooks
+from services.notifications.service import alerts, estimates, statements, webhooks
 from services.notifications.service.alerts import STAFF_ALERTS, UNMATCHED, UNMATCHED_RESOLVED
 
 __all__ = ["HANDLERS", "PARK_KEYS", "STAFF_ALERTS", "UNMATCHED", "UNMATCHED_RESOLVED"]
 
 table = HandlerTable()
-FANNED_OUT = ("rcm.charges.v1", "rcm.claims.v1", "rcm.remittances.v1", "rcm.patient-balances.v1")
+FANNED_OUT = ("rcm.charges.v1", "rcm.claims.v1", "rcm.eligibility.v1", "rcm.remittances.v1", "rcm.patient-balances.v1")
 
 
 def _contact_key(event: charges.EncounterReadyToBill | remits.PatientBalanceCreated | remits.PatientBalanceUpdated
-                 ) -> tuple[ParkKey, ...]:
+                 | eligibility.PatientEstimated) -> tuple[ParkKey, ...]:
     """The contact releases what waits for it; a balance holds its key before it looks for the contact."""
     return (statements.contact_park_key(event.encounter_id),)
 
@@ -36,6 +36,16 @@ async def on_ready_to_bill(ctx: HandlerContext, event: charges.EncounterReadyToB
 @table.handles(remits.PatientBalanceCreated, remits.PatientBalanceUpdated, park_keys=_contact_key)
 async def on_balance(ctx: HandlerContext, event: remits.PatientBalanceCreated | remits.PatientBalanceUpdated) -> None:
     await statements.apply_balance(ctx, event)
+
+
+@table.handles(eligibility.PatientEstimated, park_keys=_contact_key)
+async def on_patient_estimated(ctx: HandlerContext, event: eligibility.PatientEstimated) -> None:
+    await estimates.tell_patient(ctx, event)
+
+
+@table.handles(eligibility.EligibilityChecked)
+async def on_eligibility_checked(ctx: HandlerContext, event: eligibility.EligibilityChecked) -> None:
+    await alerts.raise_eligibility_work_items(ctx, event)
 
 
 @table.handles(remits.PatientPaymentPosted)

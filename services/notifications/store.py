@@ -210,6 +210,14 @@ async def add_alert(
     )
 
 
+async def alert_raised(conn: asyncpg.Connection, alert_key: str) -> bool:
+    """Whether a work item for this problem was raised already, under the key's lock (held to the
+    transaction's end, so two events naming one problem cannot both find none)."""
+    await conn.execute("SELECT pg_advisory_xact_lock(hashtextextended('notifications.alert:' || $1, 0))", alert_key)
+    found: bool = await conn.fetchval("SELECT EXISTS (SELECT 1 FROM staff_alerts WHERE alert_key = $1)", alert_key)
+    return found
+
+
 async def resolve_alerts(conn: asyncpg.Connection, event_type: str, alert_key: str, now: datetime) -> dict[str, int]:
     """Mark the open alerts of that type and key resolved. One still pending (in no digest yet, or in
     a digest not yet handed over) is skipped with reason "resolved"; one already delivered (its

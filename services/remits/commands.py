@@ -26,7 +26,7 @@ from services.remits.domain import kpis as kpi
 from services.remits.domain.balances import BUCKETS, Movement, bucket, open_since
 from services.remits.domain.cards import Card
 from services.remits.domain.posting import ZERO
-from services.remits.service import books, patient_payments, remittances, suspense
+from services.remits.service import books, estimates, patient_payments, remittances, suspense
 
 app = service_group("remits", "Remits: 835 posting, denials, underpayments and patient balances.")
 payments_app = typer.Typer(help="Patient payments (posted by the remits service).", no_args_is_help=True)
@@ -489,6 +489,7 @@ def report_account(
     head.add_column(justify="right")
     for label, value in (("patient account", card.patient_account_id), ("state", card.state.replace("_", " ")),
                          ("charge", card.charge), ("patient responsibility", card.patient_responsibility),
+                         *_estimate_rows(card),
                          ("patient paid", card.patient_paid), ("patient write-offs", card.patient_writeoffs),
                          ("patient balance", card.patient_balance), ("insurance balance", card.insurance_balance),
                          *((f"cost share written off ({reason})", amount) for reason, amount in card.protection)):
@@ -521,6 +522,47 @@ def report_account(
             if value is not None:
                 facility.add_row(label, str(value))
         console.print(facility)
+
+
+def _estimate_rows(card: Card) -> list[tuple[str, object]]:
+    """The estimate the patient was given, beside the responsibility (none: no estimate was made)."""
+    c = card.estimate
+    if c is None:
+        return []
+    e = c.estimate
+    label = f"patient estimate (payer {e.payer_id}, rank {e.coverage_rank}" + ("" if e.complete else ", a floor") + ")"
+    return [(label, e.patient_estimate),
+            ("posted - estimate", "waiting for the payer" if c.difference is None else c.difference)]
+
+
+@report_app.command("estimates")
+def report_estimates(as_json: bool = typer.Option(False, "--json", help="Machine-readable output.")) -> None:
+    """Patient estimates against the 835s: per encounter whose estimate's payer answered, the estimate,
+    the patient responsibility that payer posted and the difference (posted - estimate), with totals;
+    the encounters still waiting for that payer listed apart."""
+    found = _run(estimates.estimates_report)
+    if as_json:
+        typer.echo(json.dumps(found.to_json(), indent=2))
+        return
+    table = Table(title=f"patient estimates vs the 835s ({len(found.adjudicated)} adjudicated)")
+    for col in ("encounter", "payer", "service date", "estimate", "posted PR", "difference", "complete"):
+        table.add_column(col, justify="right" if col in ("estimate", "posted PR", "difference") else "left")
+    for c in found.adjudicated:
+        e = c.estimate
+        table.add_row(e.encounter_id, e.payer_id, e.service_date.isoformat(), str(e.patient_estimate), str(c.posted),
+                      str(c.difference), "yes" if e.complete else "no (a floor)")
+    totals = found.totals()
+    table.add_row("total", "", "", totals["estimated"], totals["posted"], totals["difference"],
+                  f"{totals['exact']} exact")
+    console.print(table)
+    if found.waiting:
+        waiting = Table(title=f"waiting for the payer's 835 ({len(found.waiting)})")
+        for col in ("encounter", "payer", "service date", "estimate"):
+            waiting.add_column(col)
+        for c in found.waiting:
+            e = c.estimate
+            waiting.add_row(e.encounter_id, e.payer_id, e.service_date.isoformat(), str(e.patient_estimate))
+        console.print(waiting)
 
 
 INSURANCE_WRITEOFF_REASONS: tuple[InsuranceWriteOffReason, ...] = get_args(InsuranceWriteOffReason)

@@ -5,10 +5,11 @@ write its buffer first, so they see the books of the claims before them in the b
 from __future__ import annotations
 
 from schemas.claims import ClaimSubmitted
+from schemas.eligibility import PatientEstimated
 from schemas.intake import PatientPaymentReceived, PatientRefundIssued
 from schemas.notifications import NotificationSent
 from services.chassis.consumer import HandlerContext, HandlerTable
-from services.remits.service import patient_payments, unit
+from services.remits.service import estimates, patient_payments, unit
 
 table = HandlerTable()
 
@@ -40,6 +41,13 @@ async def on_refund(ctx: HandlerContext, event: PatientRefundIssued) -> None:
 async def on_notification_sent(ctx: HandlerContext, event: NotificationSent) -> None:
     # No flush first: it records which balance a statement was about, and reads nothing the unit buffers.
     await patient_payments.record_statement(ctx.conn, event)
+
+
+@table.handles(PatientEstimated)
+async def on_patient_estimated(ctx: HandlerContext, event: PatientEstimated) -> None:
+    # No flush first: it keeps the estimate beside the books, and reads nothing the unit buffers.
+    # EligibilityChecked, on the same topic, has no handler here: the consumer counts it ignored.
+    await estimates.record(ctx.conn, event)
 
 
 HANDLERS = table.by_type

@@ -19,6 +19,7 @@ from services.remits.domain.balances import (
     WrittenOff,
 )
 from services.remits.domain.cards import ClaimRef, FacilityRef
+from services.remits.domain.estimates import Estimate
 from services.remits.domain.posting import PAYER_CASH, ExpectedLine, Facility, LedgerRow, PostedAmounts, Share
 from services.remits.rows import (
     BalanceRow,
@@ -800,6 +801,44 @@ async def refund_rejections(conn: asyncpg.Connection) -> list[asyncpg.Record]:
         "SELECT idempotency_key, credit_balance_id, amount, remaining, reason, rejected_at FROM refund_rejections"
         " ORDER BY rejected_at, idempotency_key")
     return rows
+
+
+# --------------------------------------------------------------------------- patient estimates
+
+
+async def save_estimate(conn: asyncpg.Connection, e: Estimate, *, check_id: str, total_charge: Decimal,
+                        expected_allowed: Decimal, out_of_pocket_remaining: Decimal | None) -> bool:
+    """Keep the encounter's latest estimate (by estimated_at, then estimate id): False when an equal
+    or later one is kept already."""
+    row = await conn.fetchval(
+        "INSERT INTO estimates (encounter_id, estimate_id, check_id, patient_account_id, coverage_rank, payer_id,"
+        " service_date, total_charge, expected_allowed, deductible, coinsurance, copay, patient_estimate,"
+        " out_of_pocket_remaining, complete, estimated_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
+        " ON CONFLICT (encounter_id) DO UPDATE SET estimate_id = EXCLUDED.estimate_id, check_id = EXCLUDED.check_id,"
+        " patient_account_id = EXCLUDED.patient_account_id, coverage_rank = EXCLUDED.coverage_rank,"
+        " payer_id = EXCLUDED.payer_id, service_date = EXCLUDED.service_date,"
+        " total_charge = EXCLUDED.total_charge, expected_allowed = EXCLUDED.expected_allowed,"
+        " deductible = EXCLUDED.deductible, coinsurance = EXCLUDED.coinsurance, copay = EXCLUDED.copay,"
+        " patient_estimate = EXCLUDED.patient_estimate, out_of_pocket_remaining = EXCLUDED.out_of_pocket_remaining,"
+        " complete = EXCLUDED.complete, estimated_at = EXCLUDED.estimated_at"
+        " WHERE (estimates.estimated_at, estimates.estimate_id) < (EXCLUDED.estimated_at, EXCLUDED.estimate_id)"
+        " RETURNING 1",
+        e.encounter_id, e.estimate_id, check_id, e.patient_account_id, e.coverage_rank, e.payer_id, e.service_date,
+        total_charge, expected_allowed, e.deductible, e.coinsurance, e.copay, e.patient_estimate,
+        out_of_pocket_remaining, e.complete, e.estimated_at)
+    return row is not None
+
+
+async def estimates(conn: asyncpg.Connection, encounter_id: str | None = None) -> list[Estimate]:
+    """The latest estimate of one encounter, or of every encounter, by encounter id."""
+    rows = await _fetch_for(conn, "SELECT encounter_id, estimate_id, patient_account_id, coverage_rank, payer_id,"
+                                  " service_date, patient_estimate, deductible, coinsurance, copay, complete,"
+                                  " estimated_at FROM estimates WHERE {encounter} ORDER BY encounter_id",
+                            _only(encounter_id))
+    return [Estimate(r["encounter_id"], r["estimate_id"], r["patient_account_id"], r["coverage_rank"], r["payer_id"],
+                     r["service_date"], r["patient_estimate"], r["deductible"], r["coinsurance"], r["copay"],
+                     r["complete"], r["estimated_at"]) for r in rows]
 
 
 # --------------------------------------------------------------------------- reports

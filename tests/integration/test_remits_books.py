@@ -153,7 +153,7 @@ async def test_medicare_to_medi_cal_crossover_books_the_charge_once(platform: Se
                     "other_adjustments": "0.00", "denied_open": "0.00", "patient_responsibility": "0.00"}],
         "patient_responsibility": "0.00", "patient_paid": "0.00", "patient_writeoffs": "0.00",
         "insurance_balance": "0.00", "patient_balance": "0.00", "cost_share_protection": [],
-        "facility": []}
+        "facility": [], "estimate": None}
 
 
 async def test_a_primary_reversal_after_the_secondary_paid_gives_the_books_of_the_correction(

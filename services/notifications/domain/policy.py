@@ -59,6 +59,7 @@ _TITLES = {
     "rcm.remittances.UnmatchedRemittanceResolved.v1": "Unmatched remittance resolved",
     "rcm.claims.ClaimFollowUpDue.v1": "Claim follow-up due",
     "rcm.remittances.ProviderAdjustmentPosted.v1": "Payment recouped from a claim (its books reopened)",
+    "rcm.eligibility.EligibilityChecked.v1": "Eligibility (271): coverage inactive or rejected, or a payer not on file",
 }
 
 

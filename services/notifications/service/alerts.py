@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from uuid import uuid5
 
 from pydantic import BaseModel
 
-from schemas import claims, remits
+from schemas import claims, eligibility, remits
 from services.chassis.consumer import HandlerContext
 from services.chassis.logs import ids
 from services.notifications import store
@@ -37,6 +38,16 @@ STAFF_ALERTS = frozenset({
 })
 
 
+ERA_MISSING = "ERA missing: the payer reports the claim paid or denied but no 835 arrived"
+
+
+def eligibility_alert_key(encounter_id: str) -> str:
+    """The problem "this encounter's coverage failed its eligibility check": raised once, by the
+    EligibilityChecked or by the ClaimHeld (ELIG-INACTIVE / ELIG-REJECTED) it causes, whichever
+    comes first."""
+    return f"eligibility:{encounter_id}"
+
+
 def unmatched_alert_key(remittance_id: str, position: remits.RemittancePosition) -> str:
     """The claim payment an UnmatchedRemittance alert is about, as its resolution names it too."""
     return f"{remittance_id}/{position.transaction_set_control_number}/{position.claim_index}"
@@ -58,6 +69,8 @@ def alert_summary(event: BaseModel) -> dict[str, Any]:
         out["actions"] = ",".join(sorted({d.recommended_action for d in event.denials}))
     if isinstance(event, remits.UnmatchedRemittance | claims.ClaimFollowUpDue):
         out["payer_id"] = data["payer"]["payer_id"]
+    if isinstance(event, claims.ClaimFollowUpDue) and event.reason == "era_missing":
+        out["problem"] = ERA_MISSING
     if isinstance(event, remits.UnmatchedRemittanceResolved):
         out = {"state": "resolved", "remittance_id": event.remittance_id,
                "position": f"ST {event.position.transaction_set_control_number} claim {event.position.claim_index}",
@@ -70,6 +83,14 @@ async def raise_alert(ctx: HandlerContext, event: BaseModel) -> None:
     key = None
     if isinstance(event, remits.UnmatchedRemittance):
         key = unmatched_alert_key(event.remittance_id, event.position)
+    if isinstance(event, claims.ClaimHeld) and any(e.source == "eligibility" for e in event.edits):
+        key = eligibility_alert_key(event.encounter_id)
+        raised = await store.alert_raised(ctx.conn, key)
+        if raised and all(e.source == "eligibility" for e in event.edits if e.severity == "error"):
+            log.info("claim held for eligibility: its work item was raised already", extra=ids(
+                claim_id=event.claim_id, encounter_id=event.encounter_id))
+            await fan_out(ctx, event)
+            return
     await store.add_alert(ctx.conn, ctx.envelope.id, ctx.envelope.type, alert_summary(event), ctx.clock.now(),
                           alert_key=key)
     await fan_out(ctx, event)
@@ -98,4 +119,34 @@ async def raise_recoupment_alert(ctx: HandlerContext, event: remits.ProviderAdju
                    "claims": ",".join(f"{a.claim_id}:{a.reason_code}:{a.amount}" for a in recouped)}
         await store.add_alert(ctx.conn, ctx.envelope.id, ctx.envelope.type, summary, ctx.clock.now())
         log.info("recoupment work item raised", extra=ids(remittance_id=event.remittance_id, count=len(recouped)))
+    await fan_out(ctx, event)
+
+
+async def raise_eligibility_work_items(ctx: HandlerContext, event: eligibility.EligibilityChecked) -> None:
+    """An inactive or rejected coverage (unless the ClaimHeld it causes raised it first), and payers
+    the 271 names that are not among the patient's coverages: one work item per problem, however
+    many checks (a cached answer, a re-bill) report it again."""
+    rank = event.coverage_rank
+    base = {"encounter_id": event.encounter_id, "check_id": event.check_id, "coverage_rank": rank,
+            "payer_id": event.payer.payer_id, "service_date": event.service_date.isoformat()}
+    items: list[tuple[str, str, dict[str, Any]]] = []
+    if event.outcome in ("inactive", "rejected"):
+        codes = ",".join(f"{r.reason_code}/{r.follow_up}" for r in event.rejections)
+        problem = (f"coverage rank {rank} inactive on the date of service" if event.outcome == "inactive"
+                   else f"the payer could not check coverage rank {rank} (AAA {codes})")
+        items.append(("coverage", eligibility_alert_key(event.encounter_id),
+                      {**base, "outcome": event.outcome, "problem": problem}))
+    missing = [p for p in event.other_payers if not p.on_file]
+    if missing:
+        named = ",".join(f"{p.role}:{p.payer_id or p.payer_name or '?'}"
+                         + (f":{p.insurance_type}" if p.insurance_type else "") for p in missing)
+        items.append(("other-payer", f"other-payer:{event.encounter_id}:{rank}:{named}",
+                      {**base, "problem": f"payer named by the 271 not on file for coverage rank {rank}",
+                       "other_payers": named}))
+    for kind, key, summary in items:
+        if await store.alert_raised(ctx.conn, key):
+            continue
+        await store.add_alert(ctx.conn, uuid5(ctx.envelope.id, kind), ctx.envelope.type, summary, ctx.clock.now(),
+                              alert_key=key)
+        log.info("eligibility work item raised", extra=ids(encounter_id=event.encounter_id, reason=kind))
     await fan_out(ctx, event)

@@ -44,6 +44,7 @@ from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.chassis.runtime import Runtime
 from services.notifications import store
+from services.notifications.domain.estimates import render_estimate
 from services.notifications.domain.policy import backoff_s, due_reminders, render_digest
 from services.notifications.domain.statements import StatementBalance, choose_recipient, render_statement
 from services.notifications.service.alerts import DIGEST_TEMPLATE
@@ -206,6 +207,8 @@ class Sender:
                 return await self._statement(row)
             if row["kind"] == "digest":
                 return await self._digest(row)
+            if row["kind"] == "estimate":
+                return await self._estimate(row)
             return await self._webhook(row)
         except Exception as exc:  # a bug in rendering must not stop the sender
             log.error("hand-over failed", extra=ids(notification_id=row["notification_id"],
@@ -232,6 +235,21 @@ class Sender:
             balances, recipient_name=recipient.name, organization=self.settings.organization_name,
             pay_url=self.settings.pay_url, pay_phone=self.settings.pay_phone, reminder_days=days,
         )
+        msg = self._message(row, recipient.email, rendered.subject, rendered.text)
+        msg.add_alternative(rendered.html, subtype="html")
+        return await self._smtp(msg)
+
+    async def _estimate(self, row: asyncpg.Record) -> Outcome:
+        """The estimate email, to whom a statement would go now (the contact may have changed since)."""
+        async with self.runtime.db.acquire() as conn:
+            contact = await store.load_contact(conn, row["related"]["encounter_id"])
+        details = contact["details"] if contact else {}
+        recipient = choose_recipient(details)
+        if recipient.email is None:
+            return Outcome("skip", recipient.error_class, reason=recipient.skip_reason)
+        rendered = render_estimate(row["body"], recipient_name=recipient.name, patient_name=_name(details["patient"]),
+                                   provider_name=details["billing_provider"]["name"],
+                                   organization=self.settings.organization_name)
         msg = self._message(row, recipient.email, rendered.subject, rendered.text)
         msg.add_alternative(rendered.html, subtype="html")
         return await self._smtp(msg)

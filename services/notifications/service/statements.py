@@ -87,11 +87,22 @@ async def create_statement(
 ) -> bool:
     """A statement (or reminder) row: pending, or skipped with a reason and a NotificationFailed.
     `contact`: the encounter's (store.load_contact), read by the caller in this transaction."""
+    related = RelatedIds(patient_account_id=patient_account_id, encounter_id=encounter_id, balance_id=balance_id,
+                         statement_id=new_id("stm"))
+    return await create_patient_email(conn, clock, trigger_id, trigger_type, related=related,
+                                      idempotency_key=idempotency_key, template=template, kind=kind, body=body,
+                                      contact=contact)
+
+
+async def create_patient_email(
+    conn: Any, clock: Clock, trigger_id: UUID, trigger_type: str, *, related: RelatedIds, idempotency_key: str,
+    template: str, kind: str, body: dict[str, Any], contact: asyncpg.Record | None,
+) -> bool:
+    """An email to the guarantor of the encounter (a statement, a reminder, an estimate): pending, or
+    skipped with a reason and a NotificationFailed when nobody may or can be reached by email."""
     details = contact["details"] if contact else {}
     recipient = choose_recipient(details)
     notification_id = new_id("ntf")
-    related = RelatedIds(patient_account_id=patient_account_id, encounter_id=encounter_id, balance_id=balance_id,
-                         statement_id=new_id("stm"))
     state = "pending" if recipient.skip_reason is None else "skipped"
     inserted = await store.insert_notification(
         conn, notification_id=notification_id, idempotency_key=idempotency_key, kind=kind,
@@ -106,7 +117,7 @@ async def create_statement(
             error_class=recipient.error_class, permanent=True, next_attempt_at=None, failed_at=clock.now(),
         )
         await outbox.enqueue(conn, failed, occurred_at=clock.now())
-        log.info("statement skipped", extra=ids(notification_id=notification_id, reason=recipient.error_class))
+        log.info("patient email skipped", extra=ids(notification_id=notification_id, reason=recipient.error_class))
     return inserted
 
 

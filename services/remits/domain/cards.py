@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from services.remits.domain.books import COST_SHARE_PROTECTION, GROSS_CHARGES, INSURANCE_WRITEOFF, EncounterBook
+from services.remits.domain.estimates import Comparison, Estimate, compare
 from services.remits.domain.posting import (
     CONTRACTUAL,
     DENIED,
@@ -80,6 +81,8 @@ class Card:
     """Cost share written off for a Medicaid or QMB patient, by reason (inside contractual)."""
     facility: tuple[FacilityRef, ...] = ()
     """The institutional specifics of the payers' answers (DRG, MIA, MOA), in posting order."""
+    estimate: Comparison | None = None
+    """The patient's estimate before billing beside what its payer left to the patient."""
 
     def to_json(self) -> dict[str, Any]:
         """Money as strings with two places."""
@@ -97,6 +100,7 @@ class Card:
             "cost_share_protection": [{"reason": r, "written_off": str(a)} for r, a in self.protection],
             "facility": [{"claim_id": f.claim_id, "rank": f.rank, "claim_status": f.status, **f.facility.to_json()}
                          for f in self.facility],
+            "estimate": None if self.estimate is None else self.estimate.to_json(),
         }
 
 
@@ -113,7 +117,7 @@ def state_of(book: EncounterBook, patient_balance: Decimal) -> State:
 
 
 def card(book: EncounterBook, account: str, claims: tuple[ClaimRef, ...], patient_paid: Decimal,
-         patient_writeoffs: Decimal, facility: tuple[FacilityRef, ...] = ()) -> Card:
+         patient_writeoffs: Decimal, facility: tuple[FacilityRef, ...] = (), estimate: Estimate | None = None) -> Card:
     patient = book.patient.total()
     due = patient - patient_paid - patient_writeoffs
     protection: dict[str, Decimal] = {}
@@ -126,7 +130,7 @@ def card(book: EncounterBook, account: str, claims: tuple[ClaimRef, ...], patien
         tuple(PayerLine(p.payer_id, p.rank, p.paid, p.contractual, p.other_adjustments, p.denied_open,
                         p.patient_responsibility) for p in book.payers()),
         patient, patient_paid, patient_writeoffs, book.insurance_balance, due, tuple(sorted(protection.items())),
-        facility)
+        facility, None if estimate is None else compare(estimate, book))
 
 
 def problems(c: Card) -> list[str]:

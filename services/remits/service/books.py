@@ -167,10 +167,11 @@ async def cards(conn: asyncpg.Connection, encounter_id: str | None = None) -> li
     claims = await store.card_claims(conn, encounter_id)
     money = await store.card_patient_money(conn, encounter_id)
     facility = await store.card_facility(conn, encounter_id)
+    estimates = {e.encounter_id: e for e in await store.estimates(conn, encounter_id)}
     out = []
     for enc in sorted(records):
         account, families = records[enc]
         paid, written = money.get(enc, (ZERO, ZERO))
         out.append(card(books.encounter_book(enc, families), account, tuple(claims.get(enc, [])), paid, written,
-                        tuple(facility.get(enc, []))))
+                        tuple(facility.get(enc, [])), estimates.get(enc)))
     return out
