@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import asyncpg
 import pytest
 
 from edi import x276, x277
@@ -64,12 +65,10 @@ async def submitted_claim(platform: Settings) -> dict[str, Any]:
 
 
 async def requests_of(platform: Settings, claim_id: str) -> list[dict[str, Any]]:
-    import asyncpg
-
-    conn = await asyncpg.connect(platform.database_url("claims"))
+    conn = await asyncpg.connect(platform.database_url("claims"))  # type: ignore[arg-type]
     try:
-        rows = await conn.fetch("SELECT * FROM claim_status_requests WHERE claim_id = $1 ORDER BY queued_at, request_id",
-                                claim_id)
+        rows = await conn.fetch(
+            "SELECT * FROM claim_status_requests WHERE claim_id = $1 ORDER BY queued_at, request_id", claim_id)
         return [dict(r) for r in rows]
     finally:
         await conn.close()

@@ -76,10 +76,9 @@ async def send_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> str 
     batch: list[tuple[StatusRequestRow, x276.StatusInquiry]] = []
     for request in pending:
         claim = claims.get(request.claim_id)
-        stale = claim is None or claim.submission_id != request.submission_id or (
-            request.trigger == "follow_up" and claim.state not in AWAITING_835)
-        if stale or claim is None:
-            await db.drop_status_request(request.request_id)
+        if claim is None or claim.submission_id != request.submission_id or (
+                request.trigger == "follow_up" and claim.state not in AWAITING_835):
+            await db.drop_status_request(request.request_id)  # moved on: nothing to ask
             continue
         try:
             batch.append((request, x276.inquiry(claim, request.trace_number)))
@@ -92,9 +91,11 @@ async def send_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> str 
     text = x276.render([inquiry for _, inquiry in batch], number, now, usage)
     problems = x276.problems(text)
     if problems:
-        # Our own output failing its structural checks is a bug to fix, not the payer's: the
-        # requests stay queued (nothing is sent) and the error names the segments.
-        log.error("276 interchange failed its checks", extra=ids(count=len(batch), error_class=problems[0][:80]))
+        # Our own 276 failing its implementation guide's checks is a bug to fix: logged by segment
+        # (never sent to the payer), the requests dropped rather than failing every pass.
+        for request, _ in batch:
+            await db.drop_status_request(request.request_id)
+        log.error("276 interchange failed its checks", extra=ids(count=len(batch), error_class=problems[0][:120]))
         return None
     content = text.encode()
     name = x276.file_name(number)
@@ -124,21 +125,23 @@ async def process_status_file(db: ClaimsStore, file: ExchangeFile, content: byte
     for answer in answers:
         reference = answer.trace_number[:50]
         request = await db.status_request_by_trace(answer.trace_number)
-        why = _mismatch(request, answer)
-        if request is None or why is not None:
-            saved.append(AckRow(file.name, sha, "277", reference, "unmatched", None, True,
-                                {"why": why or "no claim status request has this trace number"}, now))
-            log.warning("unmatched 277 answer kept and flagged", extra=ids(file_id=file.name))
-            continue
-        decision = await apply_answer(db, request, answer, file.name, now, policy)
-        saved.append(AckRow(file.name, sha, "277", reference, decision.outcome, request.submission_id, False, {}, now))
+        why = "no claim status request has this trace number" if request is None else _mismatch(request, answer)
+        if request is not None and why is None:
+            try:
+                decision = await apply_answer(db, request, answer, file.name, now, policy)
+            except ValueError as exc:  # an STC the contracts refuse (a 31-character check number...)
+                why = f"the answer cannot be applied ({type(exc).__name__})"
+            else:
+                saved.append(AckRow(file.name, sha, "277", reference, decision.outcome, request.submission_id, False,
+                                    {}, now))
+                continue
+        saved.append(AckRow(file.name, sha, "277", reference, "unmatched", None, True, {"why": why}, now))
+        log.warning("unmatched 277 answer kept and flagged", extra=ids(file_id=file.name))
     await db.save_acks(saved)
     return "277"
 
 
-def _mismatch(request: StatusRequestRow | None, answer: StatusAnswer) -> str | None:
-    if request is None:
-        return None
+def _mismatch(request: StatusRequestRow, answer: StatusAnswer) -> str | None:
     if answer.patient_control_number and answer.patient_control_number != request.submission_id:
         return "the patient control number (REF*EJ) is not the submission the request asked about"
     if request.state == "answered":
