@@ -9,7 +9,7 @@ from edi import x276, x277
 from edi.envelope import EnvelopeParams
 from services.claims.domain.claim import Claim
 from services.claims.domain.claim_status import StatusAnswer, StatusLine
-from services.claims.domain.x837parts import RECEIVER_ID, SENDER_ID
+from services.claims.domain.x837parts import RECEIVER_ID, SENDER_ID, SUBMITTER
 
 StatusInquiry = x276.StatusInquiry
 
@@ -51,7 +51,9 @@ def inquiry(claim: Claim, trace_number: str) -> x276.StatusInquiry:
         # REF*BLT: facility type, classification and the claim's frequency (as 837I CLM05).
         type_of_bill=(inst.type_of_bill + claim.frequency
                       if draft.claim_type == "institutional" and inst is not None else None),
-        total_charge=claim.total_charge, service_date=first, service_end_date=last if last != first else None)
+        total_charge=claim.total_charge, service_date=first, service_end_date=last if last != first else None,
+        # 2100B, the information receiver: us, as the 837's submitter.
+        receiver_name=SUBMITTER.name, receiver_id=SUBMITTER.id)
 
 
 def render(inquiries: list[x276.StatusInquiry], control_number: int, created: datetime, usage: str = "T") -> str:
