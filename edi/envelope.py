@@ -391,5 +391,5 @@ def write_interchange(
     return terminator.join(lines) + terminator
 
 
-TRANSACTION_IDS: dict[str, str] = {"HC": "837", "HP": "835", "FA": "999", "HN": "277"}
+TRANSACTION_IDS: dict[str, str] = {"HC": "837", "HP": "835", "FA": "999", "HN": "277", "HR": "276"}
 """GS01 functional identifier code -> ST01 transaction set id."""

@@ -216,3 +216,14 @@ class Cursor:
         seg = self.peek()
         assert seg is not None
         return segment_error(seg, f"unexpected segment in {where}")
+
+
+def expect_hl(cur: Cursor, level: str, parent: str | None, what: str) -> Segment:
+    """The HL of a ``level`` (HL03) whose HL02 points to ``parent`` (the enclosing level's HL01)."""
+    hl = cur.expect("HL", what=what)
+    if hl.el(3) != level:
+        raise element_error(hl, 3, f"must be {level} ({what})")
+    required(hl, 1)
+    if parent is not None and hl.el(2) != parent:
+        raise element_error(hl, 2, "does not point to the enclosing level's HL01")
+    return hl

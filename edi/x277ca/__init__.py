@@ -2,6 +2,7 @@
 (the normalized document). Building a 277CA from claim decisions is the sandbox's job
 (``sandbox.acknowledgments``)."""
 
+from edi.composites import StatusCode
 from edi.x277ca.json import to_json_dict
 from edi.x277ca.model import (
     ACCEPTED_CATEGORIES,
@@ -19,7 +20,6 @@ from edi.x277ca.model import (
     ProviderLevel,
     ReceiverLevel,
     SourceLevel,
-    StatusCode,
     StatusInfo,
     Totals,
     outcome_of,

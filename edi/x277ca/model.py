@@ -18,7 +18,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal
 
-from edi.composites import Procedure
+from edi.composites import Procedure, StatusCode
 from edi.issues import X12Issue
 
 IMPLEMENTATION = "005010X214"
@@ -29,15 +29,6 @@ REJECTED_CATEGORIES = frozenset({"A3", "A6", "A7", "A8"})
 NOT_FOUND_CATEGORIES = frozenset({"A4"})
 
 Outcome = Literal["accepted", "rejected", "not_found", "other"]
-
-
-@dataclass(frozen=True)
-class StatusCode:
-    """One ``category:status:entity`` composite (STC01, STC10, STC11)."""
-
-    category: str  # 507: A1 received, A2 accepted, A3/A6/A7/A8 rejected, A4 not found, ...
-    status: str  # 508: claim status code
-    entity: str = ""  # 98: who the status is about (85 billing provider, PR payer, QC patient, ...)
 
 
 ACCEPTED_STATUS = StatusCode("A2", "20", "PR")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from edi.composites import Procedure
+from edi.composites import Procedure, read_status_code
 from edi.envelope import read_interchanges, transaction_sets
 from edi.issues import X12Issue
 from edi.segments import is_digits
@@ -14,6 +14,7 @@ from edi.x12values import (
     Cursor,
     element_error,
     expect_code,
+    expect_hl,
     optional_date,
     optional_decimal,
     parse_period,
@@ -33,7 +34,6 @@ from edi.x277ca.model import (
     ProviderLevel,
     ReceiverLevel,
     SourceLevel,
-    StatusCode,
     StatusInfo,
     Totals,
 )
@@ -76,23 +76,13 @@ def read_transaction_set(ts: TransactionSet) -> ClaimAckTransaction:
                                control_number=ts.control_number, findings=tuple(findings))
 
 
-def _expect_hl(cur: Cursor, level: str, parent: str | None, what: str) -> Segment:
-    hl = cur.expect("HL", what=what)
-    if hl.el(3) != level:
-        raise element_error(hl, 3, f"must be {level} ({what})")
-    required(hl, 1)
-    if parent is not None and hl.el(2) != parent:
-        raise element_error(hl, 2, "does not point to the enclosing level's HL01")
-    return hl
-
-
 def _next_hl_level(cur: Cursor) -> str | None:
     seg = cur.peek()
     return seg.el(3) if seg is not None and seg.tag == "HL" else None
 
 
 def _read_source(cur: Cursor, findings: list[X12Issue]) -> SourceLevel:
-    hl = _expect_hl(cur, "20", None, "information source level")
+    hl = expect_hl(cur, "20", None, "information source level")
     nm1 = cur.expect("NM1", what="information source name")
     expect_code(nm1, 1, ("PR", "AY"))
     trn = cur.expect("TRN", "1", "transmission receipt control identifier")
@@ -116,16 +106,9 @@ def _read_statuses(cur: Cursor, what: str) -> tuple[StatusInfo, ...]:
     return tuple(statuses)
 
 
-def _status_code(seg: Segment, i: int) -> StatusCode:
-    category, status = seg.comp(i, 1), seg.comp(i, 2)
-    if not category or not status:
-        raise element_error(seg, i, "needs a status category code and a status code")
-    return StatusCode(category, status, seg.comp(i, 3))
-
-
 def _read_stc(seg: Segment) -> StatusInfo:
-    additional = tuple(_status_code(seg, i) for i in (10, 11) if seg.el(i))
-    return StatusInfo(code=_status_code(seg, 1), effective_date=optional_date(seg, 2), action_code=seg.el(3),
+    additional = tuple(read_status_code(seg, i) for i in (10, 11) if seg.el(i))
+    return StatusInfo(code=read_status_code(seg, 1), effective_date=optional_date(seg, 2), action_code=seg.el(3),
                       amount=optional_decimal(seg, 4), additional=additional, message=seg.el(12))
 
 
@@ -148,7 +131,7 @@ def _read_totals(cur: Cursor) -> Totals:
 
 
 def _read_receiver(cur: Cursor, parent: str, findings: list[X12Issue]) -> ReceiverLevel:
-    hl = _expect_hl(cur, "21", parent, "information receiver level")
+    hl = expect_hl(cur, "21", parent, "information receiver level")
     nm1 = cur.expect("NM1", "41", "information receiver name")
     trn = cur.expect("TRN", "2", "information receiver trace identifier")
     statuses = _read_statuses(cur, "information receiver status")
@@ -164,7 +147,7 @@ def _read_receiver(cur: Cursor, parent: str, findings: list[X12Issue]) -> Receiv
 
 
 def _read_provider(cur: Cursor, parent: str, findings: list[X12Issue]) -> ProviderLevel:
-    hl = _expect_hl(cur, "19", parent, "billing provider of service level")
+    hl = expect_hl(cur, "19", parent, "billing provider of service level")
     nm1 = cur.expect("NM1", "85", "billing provider name")
     trn = cur.expect("TRN", "1", "provider of service information trace identifier")
     statuses: tuple[StatusInfo, ...] = ()
@@ -187,7 +170,7 @@ def _read_provider(cur: Cursor, parent: str, findings: list[X12Issue]) -> Provid
 
 
 def _read_patient(cur: Cursor, parent: str) -> PatientLevel:
-    _expect_hl(cur, "PT", parent, "patient level")
+    expect_hl(cur, "PT", parent, "patient level")
     nm1 = cur.expect("NM1", "QC", "patient name")
     claims: list[ClaimAck] = []
     while cur.at("TRN"):

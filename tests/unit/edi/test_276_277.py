@@ -1,0 +1,190 @@
+"""276 and 277 (005010X212) writers and readers: exact segments, round trips, malformed files."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from edi.x12 import X12EnvelopeError, X12Error, X12SyntaxError
+from edi.x276 import read_276, render_276
+from edi.x277 import outcome_of, read_277, render_277
+from tests.unit.edi.claim_status_samples import INQUIRIES, INQUIRY, NOT_FOUND, PAID, PENDING, RESPONSES
+from tests.unit.edi.remit_support import CUSTOM, params
+
+D = Decimal
+
+
+def body(text: str) -> list[str]:
+    """The segments between ST and SE."""
+    segments = text.split("~")
+    return segments[segments.index(next(s for s in segments if s.startswith("ST*"))) + 1:-4]
+
+
+def test_276_segments() -> None:
+    assert body(render_276(INQUIRIES, params())) == [
+        "BHT*0010*13*000000101*20250201*0915",
+        "HL*1**20*1", "NM1*PR*2*ACME HEALTH*****PI*ACME01",
+        "HL*2*1*21*1", "NM1*41*2*REVCYCLE*****46*SUB123",
+        "HL*3*2*19*1", "NM1*1P*2*SUNRISE CLINIC*****XX*1234567893",
+        "HL*4*3*22*0", "DMG*D8*19800402*F", "NM1*IL*1*DOE*JANE****MI*W123456789",
+        "TRN*1*T0001", "REF*1K*PCC1", "REF*EJ*C0001", "AMT*T3*185.5", "DTP*472*D8*20250115",
+        "TRN*1*T0002", "REF*BLT*131", "REF*EJ*C0002", "AMT*T3*900", "DTP*472*RD8*20250110-20250112",
+        "HL*5*3*22*1", "DMG*D8*19780130*M", "NM1*IL*1*DOE*JOHN****MI*W123456789",
+        "HL*6*5*23", "DMG*D8*20150601*M", "NM1*QC*1*DOE*TIMMY",
+        "TRN*1*T0003", "REF*EJ*C0003", "AMT*T3*75", "DTP*472*D8*20250115",
+        "HL*7**20*1", "NM1*PR*2*BLUE PLAN*****PI*BLUE02",
+        "HL*8*7*21*1", "NM1*41*2*REVCYCLE*****46*SUB123",
+        "HL*9*8*19*1", "NM1*1P*2*SUNRISE CLINIC*****XX*1234567893",
+        "HL*10*9*22*0", "DMG*D8*19800402*F", "NM1*IL*1*DOE*JANE****MI*W123456789",
+        "TRN*1*T0004", "REF*EJ*C0004", "AMT*T3*0.5", "DTP*472*D8*20250115",
+    ]
+    text = render_276(INQUIRIES, params())
+    assert "GS*HR*ACMEPAYER*SUNRISE*20250201*0915*7*X*005010X212~ST*276*0001*005010X212~" in text
+
+
+def test_276_receiver_defaults_to_provider_and_envelope_sender() -> None:
+    text = render_276([replace(INQUIRY, receiver_name="", receiver_id="")], params())
+    assert "NM1*41*2*SUNRISE CLINIC*****46*ACMEPAYER~" in text
+
+
+@pytest.mark.parametrize("delimiters", [params().delimiters, CUSTOM])
+def test_276_round_trip(delimiters: object) -> None:
+    text = render_276(INQUIRIES, params(delimiters))  # type: ignore[arg-type]
+    assert read_276(text) == INQUIRIES
+
+
+def test_276_subscriber_claim_after_a_dependent_gets_its_own_subscriber_level() -> None:
+    order = [INQUIRIES[2], replace(INQUIRIES[2], dependent=None, trace_number="T9")]
+    text = render_276(order, params())
+    assert [s for s in body(text) if s.startswith("HL")] == [
+        "HL*1**20*1", "HL*2*1*21*1", "HL*3*2*19*1", "HL*4*3*22*1", "HL*5*4*23", "HL*6*3*22*0"]
+    assert read_276(text) == order
+
+
+def test_277_segments() -> None:
+    lines = body(render_277(RESPONSES[:3], params()))
+    assert lines[:9] == ["BHT*0010*08*000000101*20250201*0915*DG", "HL*1**20*1",
+                         "NM1*PR*2*ACME HEALTH*****PI*ACME01", "HL*2*1*21*1", "NM1*41*2*REVCYCLE*****46*SUB123",
+                         "HL*3*2*19*1", "NM1*1P*2*SUNRISE CLINIC*****XX*1234567893", "HL*4*3*22*0",
+                         "NM1*IL*1*DOE*JANE****MI*W123456789"]
+    assert lines[9:14] == ["TRN*2*T0001", "STC*F1:65:PR*20250203**185.5*120.25*20250130**20250203*EFT0001",
+                           "REF*1K*PCC1", "REF*EJ*C0001", "DTP*472*D8*20250115"]
+    assert "STC*P1:20:PR*20250203**900" in lines
+    assert "STC*A4:35:PR*20250203**75*0" in lines
+
+
+@pytest.mark.parametrize("delimiters", [params().delimiters, CUSTOM])
+def test_277_round_trip(delimiters: object) -> None:
+    text = render_277(RESPONSES, params(delimiters))  # type: ignore[arg-type]
+    assert read_277(text) == RESPONSES
+
+
+def test_277_outcomes() -> None:
+    assert [r.outcome for r in RESPONSES] == ["finalized_paid", "pending", "not_found", "finalized_denied"]
+    assert outcome_of([PENDING, PAID]) == "finalized_paid"
+    assert outcome_of([PENDING, NOT_FOUND]) == "not_found"
+    assert [replace(PAID, category_code=c).outcome for c in ("F0", "F3", "F4", "A7", "R3", "E1", "D0", "A2", "P3")] \
+        == ["finalized_other"] * 3 + ["rejected"] * 2 + ["not_found"] * 2 + ["pending"] * 2
+
+
+HAND_277 = """ISA*00*          *00*          *ZZ*ACMEPAYER      *ZZ*SUNRISE        *250201*0915*^*00501*000000101*0*T*:~
+GS*HN*ACMEPAYER*SUNRISE*20250201*0915*7*X*005010X212~
+ST*277*0001*005010X212~
+BHT*0010*08*R1*20250201*0915*DG~
+HL*1**20*1~
+NM1*PR*2*ACME HEALTH*****PI*ACME01~
+PER*IC*CLAIMS*TE*8005551212~
+HL*2*1*21*1~
+NM1*41*2*REVCYCLE*****46*SUB123~
+TRN*2*BATCH9~
+STC*A1:19*20250201~
+HL*3*2*19*1~
+NM1*1P*2*SUNRISE CLINIC*****XX*1234567893~
+HL*4*3*22*0~
+NM1*IL*1*DOE*JANE****MI*W123456789~
+TRN*2*T0001~
+STC*F1:65*20250203**185.5*120.25*20250130**20250203*EFT0001~
+STC*F1:107:PR*20250203**185.5~
+REF*EJ*C0001~
+DTP*472*RD8*20250114-20250115~
+SVC*HC:99213*185.5*120.25****1~
+STC*F1:65*20250203~
+REF*FJ*L1~
+DTP*472*D8*20250115~
+SE*23*0001~
+GE*1*7~
+IEA*1*000000101~
+"""
+
+
+def test_277_reader_skips_level_statuses_and_service_lines() -> None:
+    (r,) = read_277(HAND_277)
+    assert (r.trace_number, r.patient_control_number, r.payer_claim_control_number) == ("T0001", "C0001", None)
+    assert (r.service_date, r.service_end_date) == (date(2025, 1, 14), date(2025, 1, 15))
+    first, second = r.statuses
+    assert (first.category_code, first.status_code, first.entity_code, first.paid_amount, first.check_number) == (
+        "F1", "65", None, D("120.25"), "EFT0001")
+    assert (first.adjudication_date, first.payment_date) == (date(2025, 1, 30), date(2025, 2, 3))
+    assert (second.status_code, second.entity_code, second.paid_amount) == ("107", "PR", None)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("STC*F1:65*20250203**185.5*120.25", "STC*F1*20250203**185.5*120.25",
+         r"\(STC\): STC01 needs a status category code and a status code"),
+        ("STC*F1:107:PR*20250203**185.5", "STC*F1:107:PR*20250203", r"STC04 is required"),
+        ("HL*4*3*22*0", "HL*4*2*22*0", r"HL02 does not point to the enclosing level's HL01"),
+        ("HL*4*3*22*0", "HL*4*3*24*0", r"HL03 must be 20, 21, 19, 22 or 23"),
+        ("REF*EJ*C0001", "REF*ZZ*C0001", r"REF01 is not a reference qualifier of loop 2200D"),
+        ("NM1*IL*1*DOE", "NM1*QC*1*DOE", r"found where NM1\*IL \(loop 2100D subscriber name\) is required"),
+        ("STC*F1:65*20250203**185.5*120.25*20250130**20250203*EFT0001~\nSTC*F1:107:PR*20250203**185.5~\n", "",
+         r"found where STC \(loop 2200D claim level status information\) is required"),
+        ("DTP*472*RD8*20250114-20250115", "DTP*472*RD8*20250115-20250114", r"DTP03 ends before it starts"),
+    ],
+)
+def test_malformed_277(old: str, new: str, expected: str) -> None:
+    assert old in HAND_277
+    with pytest.raises(X12SyntaxError, match=expected) as info:
+        read_277(HAND_277.replace(old, new))
+    assert "DOE" not in str(info.value) and "C0001" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        ("REF*EJ*C0001~", "", r"loop 2200D has no REF\*EJ patient control number"),
+        ("AMT*T3*185.5~", "", r"found where AMT\*T3 \(loop 2200D claim submitted charges\) is required"),
+        ("AMT*T3*185.5", "AMT*T3*18x", r"AMT02 is not a decimal amount"),
+        ("DTP*472*D8*20250115~TRN*1*T0002", "DTP*472*D9*20250115~TRN*1*T0002",
+         r"DTP02 is not a supported date format qualifier"),
+        ("DMG*D8*19800402*F", "DMG*D8*19800402*X", r"DMG03 must be one of M, F, U"),
+        ("HL*6*5*23", "HL*6*4*23", r"HL02 does not point to the enclosing level's HL01"),
+        ("TRN*1*T0003", "TRN*2*T0003", r"TRN01 must be one of 1"),
+        ("REF*1K*PCC1", "REF*F8*PCC1", r"REF01 is not a reference qualifier of loop 2200D"),
+        ("NM1*1P*2*SUNRISE CLINIC*****XX", "NM1*1P*2*SUNRISE CLINIC*****ZZ", r"NM108 must be one of XX, FI, SV"),
+    ],
+)
+def test_malformed_276(old: str, new: str, expected: str) -> None:
+    text = render_276(INQUIRIES, params())
+    assert old in text
+    with pytest.raises(X12SyntaxError, match=expected) as info:
+        read_276(text.replace(old, new, 1))
+    assert "DOE" not in str(info.value) and "W123456789" not in str(info.value)
+
+
+def test_wrong_transaction_types_are_refused() -> None:
+    with pytest.raises(X12EnvelopeError, match="not a 277 claim status response"):
+        read_277(HAND_277.replace("005010X212", "005010X214"))
+    with pytest.raises(X12EnvelopeError, match="not a 276"):
+        read_276(HAND_277)
+
+
+def test_writers_refuse_empty_batches() -> None:
+    with pytest.raises(X12Error, match="at least one claim status inquiry"):
+        render_276([], params())
+    with pytest.raises(X12Error, match="at least one claim status response"):
+        render_277([], params())
