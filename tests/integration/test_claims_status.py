@@ -18,6 +18,7 @@ import pytest
 
 from edi import x276, x277
 from edi.envelope import EnvelopeParams
+from edi.validate import validate
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
@@ -88,7 +89,7 @@ async def sent_276(platform: Settings, claim_id: str, n: int = 1) -> tuple[dict[
     row = rows[n - 1]
     text = (platform.clearinghouse / "outbound" / row["file_name"]).read_text()
     assert row["file_name"] == f"{row['interchange_control_number']}.276"
-    assert x276.check_276(text) == []
+    assert validate(text) == []
     [inquiry] = [i for i in x276.read_276(text) if i.trace_number == row["trace_number"]]
     return row, inquiry
 

@@ -62,11 +62,6 @@ def render(inquiries: list[x276.StatusInquiry], control_number: int, created: da
         group_control_number=control_number, created=created, usage_indicator=usage))
 
 
-def problems(text: str) -> list[str]:
-    """The 276's structural errors (its implementation guide's segment tables), each naming loop and segment."""
-    return [str(p) for p in x276.check_276(text)]
-
-
 def answers(text: str) -> list[StatusAnswer]:
     """Each claim a 277 answers about, with its claim-level STCs."""
     return [StatusAnswer(

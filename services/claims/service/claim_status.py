@@ -15,6 +15,7 @@ from functools import partial
 from typing import Any, Literal
 
 from edi.errors import X12Error
+from edi.validate import validate as x12_check
 from schemas import claims as ev
 from services.chassis.clearinghouse import ExchangeFile
 from services.chassis.ids import new_id
@@ -89,13 +90,13 @@ async def send_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> str 
         return None
     number = await db.next_control_number()
     text = x276.render([inquiry for _, inquiry in batch], number, now, usage)
-    problems = x276.problems(text)
-    if problems:
-        # Our own 276 failing its implementation guide's checks is a bug to fix: logged by segment
-        # (never sent to the payer), the requests dropped rather than failing every pass.
+    issues = sorted({i.code for i in x12_check(text) if i.severity == "error"})
+    if issues:
+        # Our own 276 failing its implementation guide's checks is a bug to fix: logged with the
+        # issue codes (never sent to the payer), the requests dropped rather than failing every pass.
         for request, _ in batch:
             await db.drop_status_request(request.request_id)
-        log.error("276 interchange failed its checks", extra=ids(count=len(batch), error_class=problems[0][:120]))
+        log.error("276 interchange failed its checks", extra=ids(count=len(batch), reason=",".join(issues)[:200]))
         return None
     content = text.encode()
     name = x276.file_name(number)

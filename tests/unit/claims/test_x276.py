@@ -10,6 +10,7 @@ import pytest
 
 from edi import x276, x277
 from edi.envelope import EnvelopeParams
+from edi.validate import validate
 from schemas import examples as ex
 from schemas.common import PayerRef
 from services.claims.domain import x276 as mapping
@@ -43,7 +44,7 @@ def test_a_professional_claim_of_the_subscriber_is_asked_about_by_its_submission
         type_of_bill=None, total_charge=Decimal("185.00"), service_date=DOS, service_end_date=None,
         receiver_name="Revcycle Billing", receiver_id="REVCYCLE")
     text = mapping.render([inquiry], 42, NOW)
-    assert mapping.problems(text) == []
+    assert validate(text) == []
     assert mapping.file_name(42) == "000000042.276"
     assert text.startswith("ISA*") and "~GS*HR*REVCYCLE*RCMCLEARINGHSE*20260420*0900*42*X*005010X212~" in text
     assert ("~NM1*41*2*Revcycle Billing*****46*REVCYCLE~HL*3*2*19*1~"
@@ -62,13 +63,13 @@ def test_a_dependent_is_asked_about_under_the_subscriber() -> None:
                                              birth_date=date(1979, 5, 4), gender="M")
     assert inquiry.dependent is not None and inquiry.dependent.first_name == "Ana"
     assert inquiry.dependent.member_id == ""
-    assert mapping.problems(mapping.render([inquiry], 43, NOW)) == []
+    assert validate(mapping.render([inquiry], 43, NOW)) == []
 
 
 def test_an_institutional_claim_names_its_type_of_bill_and_its_days() -> None:
     inquiry = mapping.inquiry(sent(facility_draft()), "csr_3")
     assert (inquiry.type_of_bill, inquiry.service_date, inquiry.service_end_date) == ("111", ADMIT, DAY3)
-    assert mapping.problems(mapping.render([inquiry], 44, NOW)) == []
+    assert validate(mapping.render([inquiry], 44, NOW)) == []
 
 
 def test_a_claim_never_queued_has_nothing_to_ask_about() -> None:
