@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
+from services.chassis.clearinghouse import ExchangeFile
 from services.chassis.logs import ids
 from services.chassis.periodic import every
 from services.chassis.runtime import Runtime
@@ -56,32 +60,35 @@ async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
     await every(lambda: TIMING.submit_s, stopping, work, "claims-batcher")
 
 
-async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """999 and 277CA files in inbound/acks/ -> accepted / rejected claims; archived after."""
+FileStep = Callable[[ClaimsStore, ExchangeFile, bytes, datetime], Awaitable[object]]
+"""Applies one inbound file in the caller's transaction (it keeps what it cannot apply, flagged)."""
+
+
+async def _poll(runtime: Runtime, stopping: asyncio.Event, folder: str, apply: FileStep,
+                interval_s: Callable[[], float], name: str) -> None:
+    """Every file of an inbound folder applied in its own transaction, then archived."""
     clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
 
     async def work() -> None:
-        for file in await clearinghouse.list("inbound/acks"):
+        for file in await clearinghouse.list(folder):
             content = await clearinghouse.read(file)
             async with runtime.db.acquire() as conn, conn.transaction():
-                await acknowledgments.process_ack_file(ClaimsStore(conn), file, content, runtime.clock.now())
+                await apply(ClaimsStore(conn), file, content, runtime.clock.now())
             await clearinghouse.archive(file)
 
-    await every(lambda: TIMING.acks_s, stopping, work, "claims-acks")
+    await every(interval_s, stopping, work, name)
+
+
+async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """999 and 277CA files in inbound/acks/ -> accepted / rejected claims; archived after."""
+    await _poll(runtime, stopping, "inbound/acks", acknowledgments.process_ack_file, lambda: TIMING.acks_s,
+                "claims-acks")
 
 
 async def poll_status(runtime: Runtime, stopping: asyncio.Event) -> None:
     """277 claim status answers in inbound/status/ -> applied to the claims they answer; archived after."""
-    clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
-
-    async def work() -> None:
-        for file in await clearinghouse.list("inbound/status"):
-            content = await clearinghouse.read(file)
-            async with runtime.db.acquire() as conn, conn.transaction():
-                await claim_status.process_status_file(ClaimsStore(conn), file, content, runtime.clock.now(), STATUS)
-            await clearinghouse.archive(file)
-
-    await every(lambda: TIMING.status_s, stopping, work, "claims-status")
+    await _poll(runtime, stopping, "inbound/status", partial(claim_status.process_status_file, policy=STATUS),
+                lambda: TIMING.status_s, "claims-status")
 
 
 async def bootstrap_payers(runtime: Runtime, stopping: asyncio.Event) -> None:

@@ -127,6 +127,23 @@ async def past_follow_up(claims: Runtime, clock: FixedClock) -> None:
     await background.timers_once(claims)
 
 
+async def asked_about(platform: Settings, claims: Runtime, clock: FixedClock) -> tuple[dict[str, Any],
+                                                                                        x276.StatusInquiry]:
+    """A submitted claim past its follow-up date, and the 276 that asked about it."""
+    submitted = await submitted_claim(platform)
+    await past_follow_up(claims, clock)
+    _, inquiry = await sent_276(platform, submitted["claim_id"])
+    return submitted, inquiry
+
+
+async def answered(platform: Settings, submitted: dict[str, Any], inquiry: x276.StatusInquiry, category: str,
+                   status: str) -> dict[str, Any]:
+    """The ClaimStatusChecked of a 277 answering the inquiry with one STC."""
+    write_277(platform, inquiry, category, status)
+    [checked] = await wait_for(platform, submitted["encounter_id"], "ClaimStatusChecked")
+    return checked
+
+
 async def test_a_silent_claim_gets_a_276_and_a_paid_answer_without_835_raises_era_missing(
         platform: Settings, claims: Runtime, at_today: FixedClock, cli_env: None) -> None:
     submitted = await submitted_claim(platform)
@@ -167,11 +184,8 @@ async def test_a_silent_claim_gets_a_276_and_a_paid_answer_without_835_raises_er
 
 async def test_a_pending_answer_is_asked_again_after_the_interval_not_before(
         platform: Settings, claims: Runtime, at_today: FixedClock) -> None:
-    submitted = await submitted_claim(platform)
-    await past_follow_up(claims, at_today)
-    _, inquiry = await sent_276(platform, submitted["claim_id"])
-    write_277(platform, inquiry, "P1", "20")
-    [checked] = await wait_for(platform, submitted["encounter_id"], "ClaimStatusChecked")
+    submitted, inquiry = await asked_about(platform, claims, at_today)
+    checked = await answered(platform, submitted, inquiry, "P1", "20")
     asked_on = at_today.today()
     assert (checked["outcome"], checked["action"]) == ("pending", "follow_up_scheduled")
     assert checked["next_check_on"] == (asked_on + timedelta(days=POLICY.recheck_days)).isoformat()
@@ -187,14 +201,17 @@ async def test_a_pending_answer_is_asked_again_after_the_interval_not_before(
     await background.timers_once(claims)  # acted on once
     assert len(await requests_of(platform, submitted["claim_id"])) == 2
 
+    await publish(platform, payment(submitted))  # the 835 comes: the chase stops
+    await wait_for(platform, submitted["encounter_id"], "ClaimAdjudicated")
+    at_today.advance(timedelta(days=60))
+    await background.timers_once(claims)
+    assert len(await requests_of(platform, submitted["claim_id"])) == 2
+
 
 async def test_a_not_found_answer_sends_the_claim_again_after_the_wait(
         platform: Settings, claims: Runtime, at_today: FixedClock) -> None:
-    submitted = await submitted_claim(platform)
-    await past_follow_up(claims, at_today)
-    _, inquiry = await sent_276(platform, submitted["claim_id"])
-    write_277(platform, inquiry, "A4", "35")
-    [checked] = await wait_for(platform, submitted["encounter_id"], "ClaimStatusChecked")
+    submitted, inquiry = await asked_about(platform, claims, at_today)
+    checked = await answered(platform, submitted, inquiry, "A4", "35")
     assert (checked["outcome"], checked["action"]) == ("not_found", "resubmit_scheduled")
     assert checked["next_check_on"] == (at_today.today() + timedelta(days=POLICY.resubmit_wait_days)).isoformat()
 
@@ -224,9 +241,7 @@ async def test_a_claim_whose_835_came_gets_no_276(platform: Settings, claims: Ru
 
 async def test_unreadable_and_unmatched_277s_are_kept_flagged_and_archived(
         platform: Settings, claims: Runtime, at_today: FixedClock, cli_env: None) -> None:
-    submitted = await submitted_claim(platform)
-    await past_follow_up(claims, at_today)
-    _, inquiry = await sent_276(platform, submitted["claim_id"])
+    submitted, inquiry = await asked_about(platform, claims, at_today)
     folder = platform.clearinghouse / "inbound" / "status"
     (folder / "garbage.277").write_text("not an interchange")
     stranger = write_277(platform, inquiry, "F1", "65", paid=Decimal("1.00"), trace="csr_NOSUCHREQUEST")
