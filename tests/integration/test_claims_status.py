@@ -15,13 +15,16 @@ from typing import Any
 
 import asyncpg
 import pytest
+from fastapi import FastAPI
 
 from edi import x276, x277
 from edi.envelope import EnvelopeParams
 from edi.validate import validate
+from services.chassis.app import mount_service
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
+from services.chassis.tokens import Scope
 from services.claims import background
 from services.claims.service import operator
 from services.claims.store import ClaimsStore
@@ -36,6 +39,7 @@ from tests.integration.test_claims_flow import (
     wait_for,
 )
 from tests.support.kafka_io import count, eventually, publish
+from tests.support.tokens import authorized
 
 pytestmark = pytest.mark.integration
 POLICY = background.STATUS  # recheck 14 days, resubmit after 7, 3 asks, 7 days apart (the defaults)
@@ -278,3 +282,16 @@ async def test_rcm_claims_status_asks_on_demand(platform: Settings, claims: Runt
     assert (result["state"], result["outcome"], result["action"]) == ("answered", "pending", "follow_up_scheduled")
     assert result["answer"]["decided"] == "P1:20"
     assert len(await requests_of(platform, submitted["claim_id"])) == 1
+
+    app = FastAPI()
+    mount_service(app, claims)
+    async with authorized(app, platform, name="biller-7", scope=Scope.OPERATE) as client:
+        asked = await client.post(f"/v1/claims/{submitted['claim_id']}/status")
+        assert asked.status_code == 202, asked.text
+        over_http = asked.json()
+        assert (over_http["trigger"], over_http["state"]) == ("on_demand", "pending")
+        assert over_http["request_id"] != queued["request_id"]  # the first was answered: a new ask
+        assert (await client.post("/v1/claims/clm_NOSUCHCLAIM/status")).status_code == 404
+        shown = (await client.get(f"/v1/claims/{submitted['claim_id']}")).json()
+        # (the CLI asks on the system clock, the service on the test's: compared as a set)
+        assert {r["request_id"] for r in shown["status_requests"]} == {queued["request_id"], over_http["request_id"]}
