@@ -184,6 +184,12 @@ async def test_a_silent_claim_gets_a_276_and_a_paid_answer_without_835_raises_er
         (["F1:65:PR"], "finalized_paid", "ClaimStatusChecked")]
     [request] = data["status_requests"]
     assert (request["state"], request["outcome"], request["action"]) == ("answered", "finalized_paid", "era_missing")
+    follow_ups = [h["detail"] for h in data["history"] if h["trigger"] == "follow_up"]
+    assert follow_ups == [{"reason": "no_acknowledgment", "status_request_id": request["request_id"]},
+                          {"reason": "era_missing", "request_id": request["request_id"]}]
+    plain = await cli(["claims", "show", claim_id])
+    assert plain.exit_code == 0 and "claim status requests (276/277):" in plain.output
+    assert f"{request['request_id']}  {claim_id}  follow_up  answered  finalized_paid  era_missing" in plain.output
 
 
 async def test_a_pending_answer_is_asked_again_after_the_interval_not_before(
