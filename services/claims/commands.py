@@ -271,7 +271,8 @@ def status(
     claims did with it (also in `rcm claims show`).
 
     Exit codes: 0 answered; 1 unknown claim, or a claim never sent to the payer; 3 no answer
-    within --wait (the request stays queued: its 277 is applied whenever it comes)."""
+    within --wait (the request stays queued: its 277 is applied whenever it comes), or the
+    clearinghouse rejected the 276 (999/TA1)."""
 
     async def queue(db: ClaimsStore) -> dict[str, Any]:
         try:
@@ -286,7 +287,7 @@ def status(
         while True:
             found = await operator.status_request(db, request["request_id"])
             current = found or request
-            if current["state"] == "answered" or time.monotonic() >= deadline:
+            if current["state"] in {"answered", "rejected"} or time.monotonic() >= deadline:
                 return current
             await asyncio.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
 
@@ -297,6 +298,9 @@ def status(
         statuses = ", ".join(f"{s['category_code']}:{s['status_code']}" for s in result["answer"]["statuses"])
         typer.echo(f"claim {result['claim_id']}: {result['outcome']} (277 {statuses}); action {result['action']}"
                    + (f", next on {result['next_check_on']}" if result["next_check_on"] else ""))
+    elif result["state"] == "rejected":
+        typer.echo(f"claim {result['claim_id']}: the clearinghouse rejected the 276 of request "
+                   f"{result['request_id']} ({', '.join(result['answer']['codes'])}): no answer will come")
     else:
         typer.echo(f"claim {result['claim_id']}: no 277 within {wait:g} s; request {result['request_id']} is "
                    f"{result['state']} (its answer is applied when it comes)")

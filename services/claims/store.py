@@ -145,7 +145,7 @@ class StatusRequestRow:
     submission_id: str
     trace_number: str
     trigger: Literal["follow_up", "on_demand"]
-    state: Literal["pending", "sent", "answered"]
+    state: Literal["pending", "sent", "answered", "rejected"]
     interchange_control_number: str | None
     file_name: str | None
     queued_at: datetime
@@ -698,7 +698,7 @@ class ClaimsStore:
         """A request about this submission not answered yet (queued or sent), the latest."""
         row = await self.conn.fetchrow(
             "SELECT * FROM claim_status_requests WHERE claim_id = $1 AND submission_id = $2"
-            " AND state <> 'answered' ORDER BY queued_at DESC LIMIT 1", claim_id, submission_id)
+            " AND state IN ('pending', 'sent') ORDER BY queued_at DESC LIMIT 1", claim_id, submission_id)
         return _status_request(row) if row else None
 
     async def status_request(self, request_id: str) -> StatusRequestRow | None:
@@ -739,6 +739,20 @@ class ClaimsStore:
             "UPDATE claim_status_requests SET state = 'answered', answered_at = $2, answer_file = $3,"
             " answer = $4::text::jsonb, outcome = $5, action = $6, next_check_on = $7 WHERE request_id = $1",
             request_id, now, answer_file, _json(answer), outcome, action, next_check_on)
+
+    async def status_requests_in_interchange(self, icn: str) -> list[StatusRequestRow]:
+        """The sent requests of a 276 interchange (ISA13 = GS06: an acknowledgment may drop the zeros)."""
+        rows = await self.conn.fetch(
+            "SELECT * FROM claim_status_requests WHERE state = 'sent'"
+            " AND ltrim(interchange_control_number, '0') = ltrim($1, '0') ORDER BY request_id FOR UPDATE", icn)
+        return [_status_request(r) for r in rows]
+
+    async def reject_status_requests(self, request_ids: Sequence[str], answer_file: str, detail: dict[str, Any],
+                                     now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE claim_status_requests SET state = 'rejected', answered_at = $2, answer_file = $3,"
+            " answer = $4::text::jsonb, action = 'none' WHERE request_id = ANY($1)",
+            list(request_ids), now, answer_file, _json(detail))
 
     async def status_checks_due(self, today: date, limit: int = 100) -> list[StatusRequestRow]:
         """Answered requests whose next step (ask again, resubmit) is due, locked for this pass."""

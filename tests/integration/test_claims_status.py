@@ -37,6 +37,7 @@ from tests.integration.test_claims_flow import (
     payment,
     post_encounter,
     wait_for,
+    write_999,
 )
 from tests.support.kafka_io import count, eventually, publish
 from tests.support.tokens import authorized
@@ -267,6 +268,27 @@ async def test_unreadable_and_unmatched_277s_are_kept_flagged_and_archived(
     acks = await cli(["claims", "acks", "--json"])
     assert {(r["file_name"], r["outcome"]) for r in json.loads(acks.stdout)} >= {
         ("garbage.277", "unreadable"), (stranger, "unmatched")}
+
+
+async def test_a_276_rejected_by_a_999_ends_its_request_and_the_next_follow_up_asks_again(
+        platform: Settings, claims: Runtime, at_today: FixedClock) -> None:
+    submitted = await submitted_claim(platform)
+    await past_follow_up(claims, at_today)
+    row, _ = await sent_276(platform, submitted["claim_id"])
+    write_999(platform, (platform.clearinghouse / "outbound" / row["file_name"]).read_text(), reject=True)
+
+    async def rejected() -> bool:
+        return (await requests_of(platform, submitted["claim_id"]))[0]["state"] == "rejected"
+
+    await eventually(rejected, timeout_s=30, what="the 276's request rejected")
+    kept = "SELECT count(*) FROM acknowledgments WHERE kind = '999' AND reference LIKE $1 AND NOT flagged"
+    assert await count(platform, "claims", kept, f"{int(row['interchange_control_number'])}/%") == 1
+    history = "SELECT count(*) FROM claim_history WHERE claim_id = $1 AND trigger = 'status_request_rejected'"
+    assert await count(platform, "claims", history, submitted["claim_id"]) == 1
+    at_today.advance(timedelta(days=30))  # the next follow-up period
+    await background.timers_once(claims)
+    second, _ = await sent_276(platform, submitted["claim_id"], 2)
+    assert second["trigger"] == "follow_up"
 
 
 async def test_rcm_claims_status_asks_on_demand(platform: Settings, claims: Runtime, cli_env: None) -> None:

@@ -7,7 +7,8 @@ CREATE TABLE claim_status_requests (
     submission_id    text NOT NULL,            -- the submission asked about (276 REF*EJ)
     trace_number     text NOT NULL UNIQUE,     -- 276 TRN02, echoed by the 277: opaque
     trigger          text NOT NULL CHECK (trigger IN ('follow_up', 'on_demand')),
-    state            text NOT NULL CHECK (state IN ('pending', 'sent', 'answered')),
+    state            text NOT NULL CHECK (state IN ('pending', 'sent', 'answered', 'rejected')),
+                                               -- rejected: a 999/TA1 refused the 276 interchange
     interchange_control_number text,
     file_name        text,                     -- the 276 file
     queued_at        timestamptz NOT NULL,

@@ -197,6 +197,25 @@ async def _sent_on(db: ClaimsStore, request: StatusRequestRow, claim: Claim) -> 
     return sub.sent_at.date() if sub and sub.sent_at else claim.updated_at.date()
 
 
+async def acknowledged(db: ClaimsStore, file_name: str, interchange: str, accepted: bool, codes: list[str],
+                       reason: str, now: datetime) -> int:
+    """A 999 or TA1 about a 276 interchange (ISA13 = GS06 = `interchange`): an acceptance changes
+    nothing (the 277 is still to come); a rejection ends its requests, noted in each claim's
+    history (the follow-up asks again within its bounds). Returns how many requests it named
+    (0: not a 276 of ours)."""
+    requests = await db.status_requests_in_interchange(interchange)
+    if requests and not accepted:
+        await db.reject_status_requests([r.request_id for r in requests], file_name,
+                                        {"codes": codes, "reason": reason}, now)
+        claims = await db.claims_for_update([r.claim_id for r in requests])
+        writes = Writes()
+        for request in requests:
+            writes.note(claims[request.claim_id], "status_request_rejected", now,
+                        {"request_id": request.request_id, "file": file_name, "codes": codes})
+        await writes.flush(db)
+    return len(requests)
+
+
 async def act_on_due(db: ClaimsStore, now: datetime, policy: StatusPolicy) -> int:
     """Answers whose next step is due: a pending one is asked again (within the bounds), a "not
     found" one sends the claim again, unless an 835 or an acknowledgment came meanwhile."""
