@@ -1,4 +1,4 @@
-"""`rcm x12`: parse, validate and render X12 5010 files (837P, 837I, 835, 999, 277CA)."""
+"""`rcm x12`: parse, validate and render X12 5010 files (837P, 837I, 835, 999, 277CA, 276, 277)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from edi.x837common.reader import Read837
 
 app = typer.Typer(
-    help="X12 5010 tools: parse and validate 837P/837I/835/999/277CA/TA1 files, render 837P/837I claims.",
+    help="X12 5010 tools: parse and validate 837P/837I/835/999/277CA/276/277/TA1 files, render 837P/837I claims.",
     no_args_is_help=True,
 )
 _out = Console()
@@ -71,6 +71,10 @@ def _kind(interchanges: list[Interchange]) -> str:
         return "999"
     if ts.id == "277" and "X214" in implementation:
         return "277CA"
+    if ts.id == "277" and "X212" in implementation:  # the claim status response, not the 277CA
+        return "277"
+    if ts.id == "276" and "X212" in implementation:
+        return "276"
     _fail(f"unsupported transaction set {ts.id} ({implementation or 'no version'})")
 
 
@@ -149,7 +153,7 @@ def parse(
     file: Annotated[Path, typer.Argument(help="X12 file to read (one interchange or several)")],
     as_json: Annotated[bool, typer.Option("--json", help="print a normalized JSON document")] = False,
 ) -> None:
-    """Detect the transaction (837P, 837I, 835, 999, 277CA, TA1) and print what was read.
+    """Detect the transaction (837P, 837I, 835, 999, 277CA, 276, 277 claim status, TA1) and print what was read.
 
     What breaks a rule but still reads (a trailer count, our writer's rules in a partner's 837P,
     a missing PER*BL) is listed under "findings"; the exit code is 0 whenever data was read.
@@ -215,6 +219,14 @@ def _read_document(kind: str, text: str, interchanges: list[Interchange]) -> tup
 
         ack = x277ca.read_277ca(text)
         return x277ca.to_json_dict(ack), envelope + list(ack.findings)
+    if kind == "276":
+        from edi import x276
+
+        return x276.to_json_dict(x276.read_276(text)), envelope
+    if kind == "277":
+        from edi import x277
+
+        return x277.to_json_dict(x277.read_277(text)), envelope
     from edi import ta1
 
     return ta1.to_json_dict(ta1.read_ta1(text)), envelope

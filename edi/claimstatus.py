@@ -4,18 +4,28 @@ Both nest claims the same way: HL 20 payer (NM1*PR) -> 21 information receiver (
 19 provider (NM1*1P) -> 22 subscriber (NM1*IL) -> 23 dependent (NM1*QC), with one claim status
 tracking loop (2200D under the subscriber, 2200E under the dependent) per claim. The models stay
 flat (each claim names its parties); ``hierarchy_specs`` groups consecutive claims with the same
-parties under shared HL levels and ``read_hierarchy`` flattens them back, in document order.
+parties under shared HL levels and ``read_transaction`` flattens them back, in document order.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import Literal, Protocol, TypeVar, cast
+from typing import Any, Literal, Protocol, TypeVar, cast
 
-from edi.x12 import SegmentSpec, X12SyntaxError
-from edi.x12values import Cursor, element_error, expect_code, expect_hl, required, required_date, segment_error
+from edi.issues import X12Issue
+from edi.x12 import Segment, SegmentSpec, TransactionSet, X12Error, X12SyntaxError
+from edi.x12values import (
+    Cursor,
+    element_error,
+    expect_code,
+    expect_hl,
+    json_date,
+    required,
+    required_date,
+    segment_error,
+)
 
 Gender = Literal["M", "F", "U"]
 GENDERS: tuple[Gender, ...] = ("M", "F", "U")
@@ -30,6 +40,10 @@ class Person:
     member_id: str = ""
     birth_date: date | None = None  # DMG02 (276 only: the 277 carries no DMG)
     gender: Gender | None = None  # DMG03
+
+    def without_demographics(self) -> Person:
+        """The person as a 277 names them."""
+        return replace(self, birth_date=None, gender=None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -167,13 +181,20 @@ def _party(cur: Cursor, entity: str, loop: str, what: str, qualifiers: tuple[str
     return nm1.el(3), required(nm1, 9)
 
 
-def read_hierarchy(
-    cur: Cursor, *, demographics: bool, level_statuses: Callable[[Cursor, str], None] | None,
-    claim: Callable[[Cursor, Parties, str], R], transaction: str,
+def read_transaction(
+    ts: TransactionSet, *, purpose: str, demographics: bool, level_statuses: Callable[[Cursor, str], None] | None,
+    claim: Callable[[Cursor, Parties, str], R],
 ) -> list[R]:
-    """Every claim loop under the HL levels at ``cur``, each read by ``claim`` with its parties
-    and its loop id (2200D/2200E). ``level_statuses`` reads what a 277 may put under the receiver
-    and provider levels (2200B/2200C); a 276 has nothing there."""
+    """Every claim loop of one 276 or 277 transaction set (BHT*0010*``purpose``: 13 request, 08
+    response), each read by ``claim`` with its parties and its loop id (2200D/2200E). ``level_statuses``
+    reads what a 277 may put under the receiver and provider levels (2200B/2200C); a 276 has
+    nothing there, but DMG (``demographics``) on the subscriber and dependent levels."""
+    cur = Cursor(ts.body, ts.segments[-1])
+    bht = cur.expect("BHT", what="beginning of hierarchical transaction")
+    expect_code(bht, 1, ("0010",))
+    expect_code(bht, 2, (purpose,))
+    required_date(bht, 4)
+    transaction = ts.id
     out: list[R] = []
     payer = receiver = provider = ("", "")
     parents: dict[str, str] = {}
@@ -233,3 +254,51 @@ _LEVELS = {"20": "loop 2000A information source level", "21": "loop 2000B inform
            "19": "loop 2000C service provider level", "22": "loop 2000D subscriber level",
            "23": "loop 2000E dependent level"}
 _DEEPER = {"20": ("21", "19", "22", "23"), "21": ("19", "22", "23"), "19": ("22", "23"), "22": ("23",), "23": ()}
+
+
+# --- checks ---------------------------------------------------------------------------------
+
+
+def _finding(seg: Segment, code: str, element: str | None, message: str) -> X12Issue:
+    return X12Issue(code=code, message=message, position=seg.position, segment_id=seg.tag, element=element)
+
+
+def structure_issues(ts: TransactionSet, read: Callable[[TransactionSet], object]) -> Iterator[X12Issue | X12Error]:
+    """The reader's first error (``read`` is the 276's or the 277's), then what the readers take
+    but the guide forbids in the HL hierarchy: HL01 numbers out of sequence, and an HL04 (child
+    code) that does not say whether a child level follows; the payer, receiver and provider
+    levels must have a child level."""
+    try:
+        read(ts)
+    except X12Error as exc:
+        yield exc
+    hls = [seg for seg in ts.body if seg.tag == "HL"]
+    for n, hl in enumerate(hls, start=1):
+        level = _LEVELS.get(hl.el(3), "loop 2000")
+        if hl.el(1) != str(n):
+            yield _finding(hl, "hl_sequence", "HL01", f"HL01 of {level} is not {n} (HL01 numbers run from 1 by 1)")
+        children = [other for other in hls[n:] if other.el(2) == hl.el(1)]
+        if hl.el(3) == "23":
+            continue
+        if hl.el(3) in {"20", "21", "19"} and not children:
+            yield _finding(hl, "hl_no_child", "HL04", f"{level} has no subordinate HL level")
+        if hl.el(4) != ("1" if children else "0"):
+            says = "a child level" if children else "no child level"
+            yield _finding(hl, "hl_child_code", "HL04", f"HL04 of {level} must be {'1' if children else '0'}: "
+                                                        f"{says} follows")
+
+
+# --- the normalized JSON document -----------------------------------------------------------
+
+
+def person_json(p: Person | None) -> dict[str, Any] | None:
+    if p is None:
+        return None
+    return {"last_name": p.last_name, "first_name": p.first_name or None, "member_id": p.member_id or None,
+            "birth_date": json_date(p.birth_date), "gender": p.gender}
+
+
+def parties_json(item: HasParties) -> dict[str, Any]:
+    return {"payer_name": item.payer_name, "payer_id": item.payer_id, "receiver_name": item.receiver_name,
+            "receiver_id": item.receiver_id, "provider_name": item.provider_name, "provider_npi": item.provider_npi,
+            "subscriber": person_json(item.subscriber), "dependent": person_json(item.dependent)}

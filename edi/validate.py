@@ -3,22 +3,34 @@
 ``pyx12_validate`` runs pyx12's implementation-guide validation through its Python API and
 turns its error tree into ``X12Issue`` values. ``validate`` adds our checks, listed per
 transaction set id in ``CHECKS``: the 837P and 837I checks (``edi.x837.checks``,
-``edi.x837i.checks``) and the 835 balancing checks (``edi.x835.balancing``).
+``edi.x837i.checks``), the 835 balancing checks (``edi.x835.balancing``) and the 276 and 277
+claim status checks (``edi.x276.checks``, the 276's whole validation since pyx12 has no 5010
+map for it; ``edi.x277.checks``). pyx12 validates the 277 claim status response with its X212
+map, fixed here (``_write_fixed_x212_map``).
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
 import io
 import json
 import logging
 import re
+import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from edi.envelope import Interchange, TransactionSet, read_interchanges
 from edi.errors import X12EnvelopeError, X12Error
 from edi.issues import X12Issue, issue_from_error
 from edi.segments import is_digits
+from edi.x276.checks import check_276
+from edi.x277.checks import check_277
+from edi.x277.model import IMPLEMENTATION as X212
 from edi.x835.balancing import BalanceCheck, balancing_issues
 from edi.x837.checks import check_837p
 from edi.x837i.checks import check_837i
@@ -39,9 +51,16 @@ def _check_837(ts: TransactionSet, interchange: Interchange) -> Iterable[Finding
     return check(ts, interchange)
 
 
+def _check_277(ts: TransactionSet, interchange: Interchange) -> Iterable[Finding]:
+    """The claim status response's checks on a 277 (005010X212); a 277CA (X214) has none."""
+    return check_277(ts, interchange) if ts.implementation == X212 else ()
+
+
 CHECKS: dict[str, tuple[TransactionCheck, ...]] = {
     "837": (_check_837,),
     "835": (balancing_issues,),
+    "276": (check_276,),
+    "277": (_check_277,),
 }
 """Our checks per transaction set id (ST01), run in order on every transaction set with that id."""
 
@@ -77,6 +96,78 @@ def _pyx12_params() -> Any:
 
     params = pyx12.params.ParamsBase()
     return params
+
+
+_X212_MAP = "277.5010.X212.xml"
+
+
+def _child(parent: ElementTree.Element, tag: str, xid: str) -> ElementTree.Element:
+    found = parent.find(f"{tag}[@xid='{xid}']")
+    if found is None:
+        raise RuntimeError(f"pyx12's {_X212_MAP} has no {tag} {xid}: its layout changed, review _write_fixed_x212_map")
+    return found
+
+
+def _child_text(parent: ElementTree.Element, tag: str) -> ElementTree.Element:
+    found = parent.find(tag)
+    if found is None:
+        raise RuntimeError(f"pyx12's {_X212_MAP} has a {parent.tag} without {tag}: review _write_fixed_x212_map")
+    return found
+
+
+def _write_fixed_x212_map(source: Path, target: Path) -> None:
+    """pyx12 4.0 ships the 277 claim status map (005010X212) with two faults that stop every 277
+    from walking: the GS01/GS08 codes of the 820 (RA, 005010X218), and the 2000C, 2000D and
+    2000E levels in flat wrapper loops beside 2000A (and SE in a wrapper beside the ST loop).
+    The segments and elements themselves are the guide's. Fixed here the way pyx12's own 277CA
+    map (X214) is laid out: levels nested 2000A > 2000B > 2000C > 2000D > 2000E."""
+    tree = ElementTree.parse(source)  # noqa: S314 - pyx12's own map file, not input
+    group = _child(_child(tree.getroot(), "loop", "ISA_LOOP"), "loop", "GS_LOOP")
+    for element in _child(group, "segment", "GS").iter("element"):
+        code = element.find("valid_codes/code")
+        if code is not None and element.get("xid") in {"GS01", "GS08"}:
+            code.text = "HN" if element.get("xid") == "GS01" else X212
+    st = _child(group, "loop", "ST_LOOP")
+    detail = _child(st, "loop", "DETAIL")
+    parent = _child(_child(detail, "loop", "2000A"), "loop", "2000B")
+    levels = [parent]
+    for area, level in (("TABLE2AREA4", "2000C"), ("TABLE2AREA5", "2000D"), ("TABLE2AREA6", "2000E")):
+        wrapper = _child(detail, "loop", area)
+        detail.remove(wrapper)
+        parent.append(loop := _child(wrapper, "loop", level))
+        levels.append(parent := loop)
+    trailer_area = _child(group, "loop", "TABLE2AREA3")
+    se = _child(trailer_area, "segment", "SE")
+    group.remove(trailer_area)
+    st.append(se)
+    # pyx12 walks by position: a nested level follows its parent's segments (2000 in the X214 map)
+    positions = [(_child(st, "segment", "ST"), "0050"), (_child(st, "loop", "HEADER"), "0100"), (detail, "0200"),
+                 (se, "5550"), *((loop, "2000") for loop in levels)]
+    for node, pos in positions:
+        _child_text(node, "pos").text = pos
+    tree.write(target, encoding="utf-8", xml_declaration=True)
+
+
+@functools.cache
+def _pyx12_map_path() -> str:
+    """A map folder with pyx12's maps plus the fixed 277 claim status map, listed in its
+    maps.xml (pyx12 4.0 does not list the X212 map at all). Built once per process."""
+    import pyx12
+
+    package = Path(pyx12.__file__).parent / "map"
+    folder = Path(tempfile.mkdtemp(prefix="rcm-pyx12-maps-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    for source in package.iterdir():
+        if source.name not in {"maps.xml", _X212_MAP}:
+            (folder / source.name).symlink_to(source)
+    _write_fixed_x212_map(package / _X212_MAP, folder / _X212_MAP)
+    index = ElementTree.parse(package / "maps.xml")  # noqa: S314 - pyx12's own index
+    version = index.getroot().find("version[@icvn='00501']")
+    assert version is not None
+    entry = ElementTree.SubElement(version, "map", {"vriic": X212, "fic": "HN", "abbr": "277"})
+    entry.text = _X212_MAP
+    index.write(folder / "maps.xml", encoding="utf-8", xml_declaration=True)
+    return str(folder)
 
 
 def _walk_pyx12(doc: dict[str, Any]) -> Iterator[X12Issue]:
@@ -153,6 +244,19 @@ class _CaptureLog(logging.Handler):
         )
 
 
+_NO_PYX12_MAP = {"HR": "276"}
+"""GS01 of the transactions pyx12 4.0 has only 4010 maps for."""
+
+
+def _unmapped_transaction(text: str) -> str | None:
+    try:
+        groups = [group for interchange in read_interchanges(text) for group in interchange.groups]
+    except X12Error:
+        return None  # pyx12 reports what it makes of it
+    kinds = {_NO_PYX12_MAP.get(group.functional_id) for group in groups}
+    return kinds.pop() if groups and len(kinds) == 1 and None not in kinds else None
+
+
 def pyx12_validate(text: str) -> list[X12Issue]:
     """Validate ``text`` against the implementation guide with pyx12; [] when clean.
 
@@ -161,6 +265,9 @@ def pyx12_validate(text: str) -> list[X12Issue]:
     """
     import pyx12.x12n_document
 
+    if (unmapped := _unmapped_transaction(text)) is not None:
+        return [X12Issue(code="pyx12:no_map", severity="warning", source="pyx12",
+                         message=f"pyx12 has no 5010 map for the {unmapped}: checked by our structural checks only")]
     logger = logging.getLogger("pyx12")
     capture = _CaptureLog()
     old_level, old_propagate = logger.level, logger.propagate
@@ -169,8 +276,12 @@ def pyx12_validate(text: str) -> list[X12Issue]:
     logger.propagate = False  # pyx12 logs PHI-bearing values; keep them out of the app's logs
     fd_json = io.StringIO()
     try:
+        # Only a file that may hold a 277 claim status response needs the extra map; the folder
+        # holds every other map too, so a false match costs nothing but the folder.
+        map_path = _pyx12_map_path() if X212 in text else None
         ok = pyx12.x12n_document.x12n_document(
-            param=_pyx12_params(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=fd_json
+            param=_pyx12_params(), src_file=io.StringIO(text), fd_997=None, fd_html=None, fd_json=fd_json,
+            map_path=map_path,
         )
     except Exception as exc:  # pyx12 raises assorted internal errors on badly broken input
         return [

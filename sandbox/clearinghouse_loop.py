@@ -24,11 +24,16 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from edi import validate
 from edi.segments import is_digits, parse_segments, read_delimiters
 from edi.ta1 import InterchangeAck, InterchangeAckCode, write_ta1
 from edi.x12 import EnvelopeParams, FunctionalGroup, Interchange, TransactionSet, X12Error, read_interchange
+from edi.x276 import IMPLEMENTATION as X212
+from edi.x276 import StatusInquiry
+from edi.x276 import read_transaction_set as x276_transaction
+from edi.x277 import render_277
 from edi.x277ca import write_277ca
 from edi.x835 import write_835
 from edi.x837 import IMPLEMENTATION_837P, ClaimBatch, read_837p_interchange
@@ -48,6 +53,7 @@ from sandbox.adjudication import (
     payee_of,
     service_period,
 )
+from sandbox.claim_status import answer_inquiry
 from sandbox.payers import PayerConfig
 from services.chassis.clearinghouse import ExchangeFile, FolderClearinghouse
 from services.chassis.logs import ids
@@ -64,6 +70,7 @@ class OutFile:
     name: str
     text: str
     delay_s: float = 0.0  # after the acknowledgments
+    withheld: bool = False  # an 835 parked until a 276 asks about its claim (sandbox.claim_status)
 
 
 @dataclass
@@ -73,6 +80,7 @@ class Answer:
     rejected_sets: int = 0
     accepted_claims: int = 0
     rejected_claims: int = 0
+    release: list[tuple[str, float]] = field(default_factory=list)  # withheld 835s now due after a delay
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -118,19 +126,23 @@ _READERS: dict[str, Callable[[Interchange], Batch]] = {
     IMPLEMENTATION_837P: read_837p_interchange,
     IMPLEMENTATION_837I: read_837i_interchange,
 }
+R = TypeVar("R")
 
 
-def _findings(interchange: Interchange) -> tuple[dict[str, TransactionFinding], dict[str, Batch]]:
-    """Per transaction set (ST02): what is wrong with it, or its typed batch of claims."""
+def _findings(
+    interchange: Interchange, set_id: str, readers: Mapping[str, Callable[[Interchange], R]],
+) -> tuple[dict[str, TransactionFinding], dict[str, R]]:
+    """Per transaction set (ST02): what is wrong with it, or what ``readers`` (by implementation)
+    make of it: the typed batch of claims of an 837, the inquiries of a 276."""
     issues = validate.own_checks(interchange)
     findings: dict[str, TransactionFinding] = {}
-    batches: dict[str, Batch] = {}
+    batches: dict[str, R] = {}
     for group in interchange.groups:
         for ts in group.transactions:
-            if ts.id != "837":
+            if ts.id != set_id:
                 findings[ts.control_number] = TransactionFinding(syntax_error_codes=("1",))
                 continue
-            reader = _READERS.get(ts.implementation)
+            reader = readers.get(ts.implementation)
             if reader is None:  # I6: implementation convention not supported
                 findings[ts.control_number] = TransactionFinding(syntax_error_codes=("I6",))
                 continue
@@ -184,6 +196,25 @@ def _interchange_ack(text: str, code: InterchangeAckCode, note: str) -> tuple[In
     return InterchangeAck(icn, isa[9], isa[10], code, note), isa[6].strip()
 
 
+def _unreadable(text: str, exc: X12Error, stem: str, state: SandboxState, now: datetime) -> Answer:
+    """A 999 rejecting every set of an interchange the envelope reader refused, else a TA1 R."""
+    answer = Answer()
+    fallback = _fallback_group(text)
+    if fallback is None:  # no set to acknowledge: the interchange itself is rejected, when it can be named
+        rejection = _interchange_ack(text, InterchangeAckCode.REJECTED, "024")
+        if rejection is not None:
+            answer.acks.append(OutFile("inbound/acks", f"{stem}.ta1",
+                                       write_ta1(rejection[0], _params(state, SENDER_ID, rejection[1], now))))
+        return answer
+    group, sender = fallback
+    code = _syntax_code(exc)
+    ack = acknowledge(group, {ts.control_number: TransactionFinding(syntax_error_codes=(code,))
+                              for ts in group.transactions})
+    answer.rejected_sets = len(group.transactions)
+    answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(ack, _params(state, SENDER_ID, sender, now))))
+    return answer
+
+
 # --- one file -----------------------------------------------------------------------------------
 
 
@@ -196,22 +227,8 @@ def answer_837(
     try:
         interchange = read_interchange(text)
     except X12Error as exc:
-        fallback = _fallback_group(text)
-        if fallback is None:  # no set to acknowledge: the interchange itself is rejected, when it can be named
-            rejection = _interchange_ack(text, InterchangeAckCode.REJECTED, "024")
-            if rejection is not None:
-                answer.acks.append(OutFile("inbound/acks", f"{stem}.ta1",
-                                           write_ta1(rejection[0], _params(state, SENDER_ID, rejection[1], now))))
-            return answer
-        group, sender = fallback
-        code = _syntax_code(exc)
-        ack = acknowledge(group, {ts.control_number: TransactionFinding(syntax_error_codes=(code,))
-                                  for ts in group.transactions})
-        answer.rejected_sets = len(group.transactions)
-        answer.acks.append(OutFile("inbound/acks", f"{stem}.999",
-                                   write_999(ack, _params(state, SENDER_ID, sender, now))))
-        return answer
-    findings, batches = _findings(interchange)
+        return _unreadable(text, exc, stem, state, now)
+    findings, batches = _findings(interchange, "837", _READERS)
     answer.rejected_sets = len(findings)
     acks = acknowledge_interchange(interchange, findings)
     usage = interchange.usage_indicator
@@ -279,18 +296,91 @@ def _remits(
     out: list[OutFile] = []
     for payer_id, payees in by_payer.items():
         payer = payers[payer_id]
+        delay = remit_delay(payer, timing) * delay_factor
         transactions = []
         for n, (_, items) in enumerate(payees.items(), start=1):
             trace = f"{_reference(stem)[:20]}{payer_id}{n}{suffix[1:2].upper()}"
-            transactions.append(build_835(payer, payee_of(items[0][0]), [r for _, r in items], trace_number=trace,
-                                          today=now.date()))
-        text = write_835(transactions, _params(state, payer_id, receiver, now, usage))
-        delay = payer.behaviour.remit_delay_s if payer.behaviour.remit_delay_s is not None else timing.remit_delay_s
-        out.append(OutFile("inbound/remits", f"{stem}-{payer_id}{suffix}.835", text, delay * delay_factor))
+            sent = []
+            for claim, result in items:
+                pccn = result.payments[-1].payer_claim_control_number  # after the reversal of a corrected claim
+                asks = payer.behaviour.claim_status.withheld_asks(claim.subscriber.member_id)
+                if asks is None:
+                    sent.append(result)
+                    state.claims[pccn]["remit_trace"] = trace
+                    continue
+                # A silent claim: its own 835, parked until a 276 asks (sandbox.claim_status).
+                own_trace = f"{trace}W{len(out) + 1}"
+                name = f"{stem}-{payer_id}-{claim.submission_id}{suffix}.835"
+                state.claims[pccn].update(remit_trace=own_trace, withheld=name, pending_asks=asks)
+                own = build_835(payer, payee_of(claim), [result], trace_number=own_trace, today=now.date())
+                out.append(OutFile("inbound/remits", name, write_835([own], _params(state, payer_id, receiver, now,
+                                                                                    usage)), delay, withheld=True))
+            if sent:
+                transactions.append(build_835(payer, payee_of(items[0][0]), sent, trace_number=trace,
+                                              today=now.date()))
+        if transactions:
+            text = write_835(transactions, _params(state, payer_id, receiver, now, usage))
+            out.append(OutFile("inbound/remits", f"{stem}-{payer_id}{suffix}.835", text, delay))
     return out
 
 
+def remit_delay(payer: PayerConfig, timing: Timing) -> float:
+    return payer.behaviour.remit_delay_s if payer.behaviour.remit_delay_s is not None else timing.remit_delay_s
+
+
+# --- claim status (276 -> 277) ------------------------------------------------------------------
+
+
+def _read_276(interchange: Interchange) -> list[StatusInquiry]:
+    return [inquiry for ts in interchange.transactions() for inquiry in x276_transaction(ts)]
+
+
+def answer_276(
+    text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int, now: datetime,
+    timing: Timing = Timing(),
+) -> Answer:
+    """A 277 (005010X212) in inbound/status/ answering every inquiry of a 276 (``sandbox.claim_status``
+    decides each answer); a 999 R in inbound/acks/ for a 276 that cannot be read. An answer that
+    releases a withheld 835 lets it go after the payer's remit delay."""
+    del seed  # the answers follow from the state alone
+    try:
+        interchange = read_interchange(text)
+    except X12Error as exc:
+        return _unreadable(text, exc, stem, state, now)
+    answer = Answer()
+    findings, read = _findings(interchange, "276", {X212: _read_276})
+    usage = interchange.usage_indicator
+    if findings:
+        answer.rejected_sets = len(findings)
+        answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(
+            acknowledge_interchange(interchange, findings), _params(state, SENDER_ID, interchange.sender_id, now,
+                                                                    usage))))
+    answers = [answer_inquiry(i, payers, state, today=now.date()) for inquiries in read.values() for i in inquiries]
+    if not answers:
+        return answer
+    answer.acks.append(OutFile("inbound/status", f"{stem}.277", render_277(
+        [a.response for a in answers], _params(state, SENDER_ID, interchange.sender_id, now, usage))))
+    answer.release += [(a.release, remit_delay(payers[a.response.payer_id], timing)) for a in answers if a.release]
+    answer.accepted_claims = len(answers)
+    return answer
+
+
 # --- the polling loop ---------------------------------------------------------------------------
+
+_WITHHELD = "withheld"  # the prefix of a parked 835 that is not due until released (never digits)
+_ANSWERS = {"276": answer_276}
+"""How the clearinghouse answers an outbound file, by its first transaction set (ST01); 837 otherwise."""
+
+
+def transaction_set_id(text: str) -> str | None:
+    """ST01 of the first transaction set; None when no ST can be found (``answer_837`` then
+    answers what it can: a 999 or TA1 rejection)."""
+    try:
+        _, segments = parse_segments(text)
+    except X12Error:
+        return None
+    return next((seg.el(1) for seg in segments if seg.tag == "ST"), None)
+
 
 
 class Sandbox:
@@ -338,18 +428,23 @@ class Sandbox:
         text = (await self.exchange.read(file)).decode("utf-8", errors="replace")
         stem = name.rsplit(".", 1)[0] if "." in name else name
         now = self.now()
+        answer_file = _ANSWERS.get(transaction_set_id(text) or "", answer_837)
         try:
-            answer = answer_837(text, stem, self.payers, self.state, seed=self.seed, now=now, timing=self.timing)
+            answer = answer_file(text, stem, self.payers, self.state, seed=self.seed, now=now, timing=self.timing)
         except Exception as exc:  # a file we cannot answer must not stop the loop
             log.error("could not answer outbound file", extra=ids(file_id=name, error_class=type(exc).__name__))
             answer = Answer()
         due_base = now.timestamp()
         for remit in answer.remits:
             due_ms = int((due_base + remit.delay_s) * 1000)
-            park = self.pending / f"{due_ms:015d}--{remit.name}"
+            park = self.pending / (f"{_WITHHELD}--{remit.name}" if remit.withheld else f"{due_ms:015d}--{remit.name}")
             temp = park.with_name(park.name + ".part")
             temp.write_text(remit.text)
             temp.replace(park)
+        for remit_name, delay_s in answer.release:
+            withheld = self.pending / f"{_WITHHELD}--{remit_name}"
+            if withheld.exists():  # a withheld 835 is a file like any parked one: a restart keeps it
+                withheld.replace(self.pending / f"{int((due_base + delay_s) * 1000):015d}--{remit_name}")
         self.state.save(self.state_path)
         for ack in answer.acks:
             await self.exchange.write(ack.folder, ack.name, ack.text.encode())

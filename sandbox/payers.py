@@ -24,6 +24,11 @@ Behaviour keys (all optional; amounts and percents are strings or numbers, read 
 * ``recoupment_probability`` / ``recoupment_percent``: occasional PLB WO recovery of part of an
   earlier claim's payment.
 * ``remit_delay_s``: seconds between the acknowledgments and this payer's 835.
+* ``claim_status``: how the payer answers 276 claim status requests (``sandbox.claim_status``):
+  ``silent_members`` (member ids, or ``*`` + a suffix such as ``"*919"``: their claims are
+  adjudicated but the 835 is withheld until a 276 asks, answered F1/65 paid and the 835 then
+  released), ``slow_members`` (withheld the same way, but the first ``pending_asks`` 276s are
+  answered P1/20 pending).
 * ``trace_payer_id`` (TRN03, "1" + EIN) and ``address``: how the payer signs its 835s.
 * ``institutional``: how the payer prices 837I claims (``sandbox.institutional`` has the
   formulas): ``drg_base_rate`` (inpatient DRG case rate: base rate x MS-DRG weight), else
@@ -71,6 +76,28 @@ class RejectRules:
         return self.member_id_pattern is None or re.fullmatch(self.member_id_pattern, member_id) is not None
 
 
+def _member_matches(member_id: str, patterns: tuple[str, ...]) -> bool:
+    return any(member_id.endswith(p[1:]) if p.startswith("*") else member_id == p for p in patterns)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClaimStatusRules:
+    """Which claims the payer keeps silent (no 835 until a 276 asks) and for how many asks."""
+
+    silent_members: tuple[str, ...] = ()
+    slow_members: tuple[str, ...] = ()
+    pending_asks: int = 0
+
+    def withheld_asks(self, member_id: str) -> int | None:
+        """None: the claim's 835 goes out as usual; else how many 276s are answered pending
+        before the one that says paid and releases the 835."""
+        if _member_matches(member_id, self.slow_members):
+            return self.pending_asks
+        if _member_matches(member_id, self.silent_members):
+            return 0
+        return None
+
+
 @dataclass(frozen=True, kw_only=True)
 class PayerAddress:
     line1: str = "1 Claims Way"
@@ -115,6 +142,7 @@ class Behaviour:
     trace_payer_id: str = "1999999999"
     address: PayerAddress = field(default_factory=PayerAddress)
     institutional: InstitutionalTerms = field(default_factory=InstitutionalTerms)
+    claim_status: ClaimStatusRules = field(default_factory=ClaimStatusRules)
 
     def cost_share_exempt(self, code: str) -> bool:
         return code in self.cost_share_exempt_codes or any(
@@ -159,7 +187,7 @@ _DECIMALS = ("underpay_percent", "deductible", "coinsurance_percent", "copay", "
              "interest_probability", "interest_percent", "recoupment_probability", "recoupment_percent")
 _CODES = ("copay_codes", "auth_required", "non_covered")
 _KNOWN = {*_DECIMALS, *_CODES, "crossover_to", "non_covered_patient_pays", "unlisted_non_covered", "reject_if",
-          "remit_delay_s", "trace_payer_id", "address", "cost_share_exempt", "institutional"}
+          "remit_delay_s", "trace_payer_id", "address", "cost_share_exempt", "institutional", "claim_status"}
 _INSTITUTIONAL = ("drg_base_rate", "per_diem", "outlier_threshold", "outlier_percent", "outpatient_percent")
 
 
@@ -179,6 +207,26 @@ def _institutional(raw: Any) -> InstitutionalTerms:
     if "outlier_percent" in values and "outlier_threshold" not in values:
         raise PayerConfigError("sandbox.institutional.outlier_percent needs outlier_threshold")
     return InstitutionalTerms(**values)
+
+
+def _claim_status(raw: Any) -> ClaimStatusRules:
+    if not isinstance(raw, Mapping):
+        raise PayerConfigError("sandbox.claim_status must be a mapping")
+    unknown = set(raw) - {"silent_members", "slow_members", "pending_asks"}
+    if unknown:
+        raise PayerConfigError(f"unknown sandbox.claim_status keys: {sorted(unknown)}")
+    members: dict[str, tuple[str, ...]] = {}
+    for key in ("silent_members", "slow_members"):
+        value = raw.get(key) or []
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip("*") for v in value):
+            raise PayerConfigError(f"sandbox.claim_status.{key} must be a list of member ids or *suffixes")
+        members[key] = tuple(value)
+    asks = raw.get("pending_asks", 0)
+    if not isinstance(asks, int) or isinstance(asks, bool) or asks < 0:
+        raise PayerConfigError("sandbox.claim_status.pending_asks must be a whole number, 0 or more")
+    if members["slow_members"] and asks == 0:
+        raise PayerConfigError("sandbox.claim_status.slow_members needs pending_asks of 1 or more")
+    return ClaimStatusRules(**members, pending_asks=asks)
 
 
 def _exempt(value: Any) -> dict[str, Any]:
@@ -232,6 +280,8 @@ def parse_behaviour(raw: Mapping[str, Any] | None) -> Behaviour:
         kwargs["address"] = PayerAddress(**{k: str(v) for k, v in dict(raw["address"]).items()})
     if "institutional" in raw:
         kwargs["institutional"] = _institutional(raw["institutional"])
+    if "claim_status" in raw:
+        kwargs["claim_status"] = _claim_status(raw["claim_status"])
     rules = raw.get("reject_if") or {}
     if rules:
         pattern = rules.get("member_id_pattern")

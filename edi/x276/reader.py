@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from edi.claimstatus import Parties, read_hierarchy
+from edi.claimstatus import Parties, read_transaction
 from edi.envelope import read_interchanges, transaction_sets
 from edi.x12 import TransactionSet
-from edi.x12values import Cursor, expect_code, parse_period, required, required_date, required_decimal, segment_error
+from edi.x12values import Cursor, expect_code, parse_period, required, required_decimal, segment_error
 from edi.x276.model import FUNCTIONAL_ID, IMPLEMENTATION, StatusInquiry
 
 _REFS = {"1K": "payer_claim_control_number", "BLT": "type_of_bill", "EJ": "patient_control_number"}
@@ -21,12 +21,7 @@ def read_276(text: str) -> list[StatusInquiry]:
 
 
 def read_transaction_set(ts: TransactionSet) -> list[StatusInquiry]:
-    cur = Cursor(ts.body, ts.segments[-1])
-    bht = cur.expect("BHT", what="beginning of hierarchical transaction")
-    expect_code(bht, 1, ("0010",))
-    expect_code(bht, 2, ("13",))
-    required_date(bht, 4)
-    return read_hierarchy(cur, demographics=True, level_statuses=None, claim=_read_claim, transaction="276")
+    return read_transaction(ts, purpose="13", demographics=True, level_statuses=None, claim=_read_claim)
 
 
 def _read_claim(cur: Cursor, parties: Parties, loop: str) -> StatusInquiry:

@@ -3,6 +3,8 @@ and ``json``. Not the 277CA acknowledgment (005010X214, ``edi.x277ca``), whose S
 reading it shares."""
 
 from edi.claimstatus import Person
+from edi.x277.checks import check_277
+from edi.x277.json import to_json_dict
 from edi.x277.model import (
     FUNCTIONAL_ID,
     IMPLEMENTATION,
@@ -22,10 +24,12 @@ __all__ = [
     "Person",
     "Status",
     "StatusResponse",
+    "check_277",
     "outcome_of",
     "outcome_of_category",
     "read_277",
     "read_stc",
     "read_transaction_set",
     "render_277",
+    "to_json_dict",
 ]

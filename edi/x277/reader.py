@@ -5,7 +5,7 @@ past: we ask about claims, and the claim level STC says what happened."""
 
 from __future__ import annotations
 
-from edi.claimstatus import Parties, read_hierarchy
+from edi.claimstatus import Parties, read_transaction
 from edi.composites import read_status_code
 from edi.envelope import read_interchanges, transaction_sets
 from edi.x12 import Segment, TransactionSet
@@ -34,13 +34,8 @@ def read_277(text: str) -> list[StatusResponse]:
 
 
 def read_transaction_set(ts: TransactionSet) -> list[StatusResponse]:
-    cur = Cursor(ts.body, ts.segments[-1])
-    bht = cur.expect("BHT", what="beginning of hierarchical transaction")
-    expect_code(bht, 1, ("0010",))
-    expect_code(bht, 2, ("08",))
-    required_date(bht, 4)
-    return read_hierarchy(cur, demographics=False, level_statuses=_skip_level_statuses, claim=_read_claim,
-                          transaction="277")
+    return read_transaction(ts, purpose="08", demographics=False, level_statuses=_skip_level_statuses,
+                            claim=_read_claim)
 
 
 def _skip_level_statuses(cur: Cursor, loop: str) -> None:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from edi.x276 import Person, StatusInquiry
 from edi.x277 import Status, StatusResponse
+from sandbox.claim_status import respond
 
 D = Decimal
 
@@ -32,29 +33,17 @@ INQUIRIES = [
 ]
 
 
-def response(inquiry: StatusInquiry, *statuses: Status) -> StatusResponse:
-    """The 277 loop answering ``inquiry`` (the 277 carries no DMG: birth date and gender drop)."""
-    def bare(p: Person | None) -> Person | None:
-        return None if p is None else replace(p, birth_date=None, gender=None)
-
-    subscriber = bare(inquiry.subscriber)
-    assert subscriber is not None
-    return StatusResponse(
-        trace_number=inquiry.trace_number, payer_name=inquiry.payer_name, payer_id=inquiry.payer_id,
-        receiver_name=inquiry.receiver_name, receiver_id=inquiry.receiver_id, provider_name=inquiry.provider_name,
-        provider_npi=inquiry.provider_npi, subscriber=subscriber, dependent=bare(inquiry.dependent),
-        patient_control_number=inquiry.patient_control_number,
-        payer_claim_control_number=inquiry.payer_claim_control_number, type_of_bill=inquiry.type_of_bill,
-        service_date=inquiry.service_date, service_end_date=inquiry.service_end_date, statuses=statuses,
-    )
+def response(inquiry: StatusInquiry, status: Status) -> StatusResponse:
+    return respond(inquiry, status, inquiry.payer_claim_control_number)
 
 
-PAID = Status(category_code="F1", status_code="65", entity_code="PR", effective_date=date(2025, 2, 3),
+# No entity code: the X212 list for STC01-3 has no PR (pyx12 refuses it); QC is the patient.
+PAID = Status(category_code="F1", status_code="65", effective_date=date(2025, 2, 3),
               total_charge=D("185.50"), paid_amount=D("120.25"), adjudication_date=date(2025, 1, 30),
               payment_date=date(2025, 2, 3), check_number="EFT0001")
-PENDING = Status(category_code="P1", status_code="20", entity_code="PR", effective_date=date(2025, 2, 3),
+PENDING = Status(category_code="P1", status_code="20", entity_code="QC", effective_date=date(2025, 2, 3),
                  total_charge=D(900))
-NOT_FOUND = Status(category_code="A4", status_code="35", entity_code="PR", effective_date=date(2025, 2, 3),
+NOT_FOUND = Status(category_code="A4", status_code="35", effective_date=date(2025, 2, 3),
                    total_charge=D(75), paid_amount=D(0))
 RESPONSES = [
     response(INQUIRIES[0], PAID),
