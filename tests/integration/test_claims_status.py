@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -20,6 +21,10 @@ from fastapi import FastAPI
 from edi import x276, x277
 from edi.envelope import EnvelopeParams
 from edi.validate import validate
+from edi.x835 import read_835
+from sandbox.clearinghouse_loop import Sandbox, Timing
+from sandbox.payers import load_payers
+from schemas import examples as ex
 from services.chassis.app import mount_service
 from services.chassis.clock import FixedClock
 from services.chassis.runtime import Runtime
@@ -34,6 +39,7 @@ from tests.integration.test_claims_flow import (
     claim_events,
     claims_running,
     cli,
+    outbound_text,
     payment,
     post_encounter,
     wait_for,
@@ -323,3 +329,43 @@ async def test_rcm_claims_status_asks_on_demand(platform: Settings, claims: Runt
         shown = (await client.get(f"/v1/claims/{submitted['claim_id']}")).json()
         # (the CLI asks on the system clock, the service on the test's: compared as a set)
         assert {r["request_id"] for r in shown["status_requests"]} == {queued["request_id"], over_http["request_id"]}
+
+
+async def test_the_sandbox_answers_our_276_about_a_silent_claim_and_releases_its_835(
+        platform: Settings, claims: Runtime, at_today: FixedClock, tmp_path: Path) -> None:
+    """Interop with the sandbox payer: a silent member's claim (deploy/local/payers.yaml, Aetna
+    `claim_status.silent_members`) is accepted, its 835 withheld; our 276 gets F1/65 paid and the
+    835 is released (remits posts it: here its ClaimPaymentPosted stands in), which stops the chase."""
+    box = Sandbox(platform.clearinghouse, tmp_path / "sandbox", load_payers(), timing=Timing(ack_delay_s=0,
+                                                                                             remit_delay_s=0))
+    box.start()
+    silent = {**ex.ENCOUNTER["coverages"][0], "member_id": "W000000919"}
+    enc, _ = await post_encounter(platform, coverages=1, encounter={"coverages": [silent]})
+    [submitted] = await wait_for(platform, enc, "ClaimSubmitted")
+    await outbound_text(platform, submitted)
+    await box.poll_once()
+    await box.poll_once()
+    await wait_for(platform, enc, "ClaimAccepted")
+    remits = platform.clearinghouse / "inbound" / "remits"
+    assert not any(submitted["submission_id"] in p.read_text() for p in remits.glob("*.835"))  # withheld
+
+    await past_follow_up(claims, at_today)
+    _, inquiry = await sent_276(platform, submitted["claim_id"])
+    assert inquiry.subscriber.member_id == "W000000919"
+    await box.poll_once()
+    await box.poll_once()
+    [checked] = await wait_for(platform, enc, "ClaimStatusChecked")
+    assert (checked["category_code"], checked["status_code"]) == ("F1", "65")
+    assert (checked["outcome"], checked["action"]) == ("finalized_paid", "era_missing")
+    dues = await wait_for(platform, enc, "ClaimFollowUpDue", 2)
+    assert [d["reason"] for d in dues] == ["no_remittance", "era_missing"]
+    [released] = [p for p in remits.glob("*.835") if submitted["submission_id"] in p.read_text()]
+    [paid] = read_835(released.read_text()).claims
+    assert paid.patient_control_number == submitted["submission_id"]
+    assert checked["paid_amount"] == f"{paid.paid:.2f}"
+
+    await publish(platform, payment(submitted))
+    await wait_for(platform, enc, "ClaimAdjudicated")
+    at_today.advance(timedelta(days=60))
+    await background.timers_once(claims)
+    assert len(await requests_of(platform, submitted["claim_id"])) == 1
