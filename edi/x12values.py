@@ -1,4 +1,4 @@
-"""Element-level helpers shared by the 835, 999 and 277CA readers and writers.
+"""Element-level helpers shared by the 835, 999, 277CA, 276 and 277 readers and writers.
 
 Every reader error goes through here so messages have one shape: the segment position, the
 segment id and the element reference, never the element's value (X12 files carry PHI).

@@ -9,8 +9,11 @@ but whose content does not (R 024).
   adjudicated 835s (one per payer; crossover 835s from the secondary payer come later). Each
   transaction set is read as an 837P or an 837I by its implementation reference (ST03, else
   GS08); any other is rejected (IK5 R, IK502 I6: implementation convention not supported).
+* ``answer_276`` answers a claim status request (276) with a 277 in inbound/status/
+  (``sandbox.claim_status`` decides each claim's STC); a silent claim's 835 is withheld until then.
 * ``Sandbox`` polls the folder, waits the acknowledgment delay, writes acks at once and parks
-  835s under the state folder until they are due, so a restart loses nothing.
+  835s under the state folder until they are due (withheld ones until a 276 releases them), so
+  a restart loses nothing.
 """
 
 from __future__ import annotations

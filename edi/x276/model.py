@@ -38,7 +38,3 @@ class StatusInquiry:
     service_end_date: date | None = None  # DTP*472 RD8 when the claim spans several days
     receiver_name: str = ""  # 2100B NM103; "" writes the provider's name
     receiver_id: str = ""  # 2100B NM109 (46, ETIN); "" writes the envelope's sender id
-
-    @property
-    def patient(self) -> Person:
-        return self.dependent or self.subscriber
