@@ -6,7 +6,13 @@ from services.chassis.app import service_app_factory
 from services.chassis.icd10cm import load_shipped
 from services.chassis.runtime import ServiceDefinition, leader_only
 from services.claims import http_api
-from services.claims.background import batch_submissions, bootstrap_payers, poll_acknowledgments, run_timers
+from services.claims.background import (
+    batch_submissions,
+    bootstrap_payers,
+    poll_acknowledgments,
+    poll_status,
+    run_timers,
+)
 from services.claims.handlers import HANDLERS, PARK_KEYS, UNITS
 
 DEFINITION = ServiceDefinition(
@@ -20,7 +26,7 @@ DEFINITION = ServiceDefinition(
     # One batcher and one folder poller among the instances; timers lock their rows (SKIP LOCKED):
     # docs/scaling.md.
     background=[leader_only(bootstrap_payers), leader_only(batch_submissions), leader_only(poll_acknowledgments),
-                run_timers],
+                leader_only(poll_status), run_timers],
     warm_up=(load_shipped,),  # ICD-10-CM: checked on every encounter
 )
 create_app = service_app_factory(DEFINITION)

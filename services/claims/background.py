@@ -1,19 +1,25 @@
-"""The claims service's background tasks: the 837P batcher, the acknowledgment poller and the
-timers (bill hold, follow-up). Each pass runs in one transaction (state + outbox rows)."""
+"""The claims service's background tasks: the 837 (and 276) batcher, the acknowledgment and claim
+status pollers and the timers (bill hold, follow-up, claim status). Each pass runs in one
+transaction (state + outbox rows)."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from pathlib import Path
 
+from services.chassis.clearinghouse import ExchangeFile
 from services.chassis.logs import ids
 from services.chassis.periodic import every
 from services.chassis.runtime import Runtime
 from services.chassis.sftp import open_clearinghouse
+from services.claims.domain.claim_status import StatusPolicy
 from services.claims.domain.payers import PayerFileError
-from services.claims.service import acknowledgments, assembly, follow_up, operator, submission
+from services.claims.service import acknowledgments, assembly, claim_status, follow_up, operator, submission
 from services.claims.settings import ClaimsSettings
 from services.claims.store import ClaimsStore
 
@@ -27,36 +33,62 @@ class Timing:
     submit_s: float
     acks_s: float
     timers_s: float
+    status_s: float
 
 
 SETTINGS = ClaimsSettings()
-TIMING = Timing(SETTINGS.submit_interval_s, SETTINGS.acks_interval_s, SETTINGS.timers_interval_s)
+TIMING = Timing(SETTINGS.submit_interval_s, SETTINGS.acks_interval_s, SETTINGS.timers_interval_s,
+                SETTINGS.status_interval_s)
+STATUS = StatusPolicy(recheck_days=SETTINGS.status_recheck_days, resubmit_wait_days=SETTINGS.status_resubmit_wait_days,
+                      max_asks=SETTINGS.status_max_asks, min_interval_days=SETTINGS.status_min_interval_days)
+"""When claims asks payers for a claim's status (RCM_CLAIMS_STATUS_*; tests replace it)."""
 
 
 async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Every few seconds: queued submissions -> an 837P and/or an 837I interchange in outbound/."""
+    """Every few seconds: queued submissions -> an 837P and/or an 837I interchange in outbound/,
+    queued claim status requests -> a 276 interchange there (its own transaction: a 276 that
+    cannot be built never holds the claims back)."""
     clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
 
     async def work() -> None:
         async with runtime.db.acquire() as conn, conn.transaction():
             await submission.submit_pending(ClaimsStore(conn), runtime.clock.now(), SETTINGS.usage_indicator)
+        async with runtime.db.acquire() as conn, conn.transaction():
+            await claim_status.send_pending(ClaimsStore(conn), runtime.clock.now(), SETTINGS.usage_indicator)
         await submission.write_interchanges(runtime.db, clearinghouse, runtime.clock.now())
 
     await every(lambda: TIMING.submit_s, stopping, work, "claims-batcher")
 
 
-async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """999 and 277CA files in inbound/acks/ -> accepted / rejected claims; archived after."""
+FileStep = Callable[[ClaimsStore, ExchangeFile, bytes, datetime], Awaitable[object]]
+"""Applies one inbound file in the caller's transaction (it keeps what it cannot apply, flagged)."""
+
+
+async def _poll(runtime: Runtime, stopping: asyncio.Event, folder: str, apply: FileStep,
+                interval_s: Callable[[], float], name: str) -> None:
+    """Every file of an inbound folder applied in its own transaction, then archived."""
     clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
 
     async def work() -> None:
-        for file in await clearinghouse.list("inbound/acks"):
+        for file in await clearinghouse.list(folder):
             content = await clearinghouse.read(file)
             async with runtime.db.acquire() as conn, conn.transaction():
-                await acknowledgments.process_ack_file(ClaimsStore(conn), file, content, runtime.clock.now())
+                await apply(ClaimsStore(conn), file, content, runtime.clock.now())
             await clearinghouse.archive(file)
 
-    await every(lambda: TIMING.acks_s, stopping, work, "claims-acks")
+    await every(interval_s, stopping, work, name)
+
+
+async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """999 and 277CA files in inbound/acks/ -> accepted / rejected claims; archived after."""
+    await _poll(runtime, stopping, "inbound/acks", acknowledgments.process_ack_file, lambda: TIMING.acks_s,
+                "claims-acks")
+
+
+async def poll_status(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """277 claim status answers in inbound/status/ -> applied to the claims they answer; archived after."""
+    await _poll(runtime, stopping, "inbound/status", partial(claim_status.process_status_file, policy=STATUS),
+                lambda: TIMING.status_s, "claims-status")
 
 
 async def bootstrap_payers(runtime: Runtime, stopping: asyncio.Event) -> None:
@@ -78,7 +110,8 @@ async def bootstrap_payers(runtime: Runtime, stopping: asyncio.Event) -> None:
 
 
 async def run_timers(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Encounters past their bill hold are assembled; overdue claims get ClaimFollowUpDue."""
+    """Encounters past their bill hold are assembled; overdue claims get ClaimFollowUpDue and a 276;
+    claim status answers whose next step is due are acted on."""
 
     async def work() -> None:
         await timers_once(runtime)
@@ -92,4 +125,6 @@ async def timers_once(runtime: Runtime) -> None:
         db = ClaimsStore(conn)
         for encounter_id in await db.encounters_due(now):
             await assembly.assemble_encounter(db, encounter_id, now)
-        await follow_up.follow_up(db, now)
+        # Before the follow-ups: an ask again that is due counts against their minimum interval.
+        await claim_status.act_on_due(db, now, STATUS)
+        await follow_up.follow_up(db, now, STATUS)

@@ -6,7 +6,9 @@ outbox rows), and record operator actions in its audit log.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -248,6 +250,62 @@ def show(
         refused = " REFUSED" if h["refused"] else ""
         typer.echo(f"  {h['at']}  {h['claim_id']}  {h['trigger']}{refused}  {h['from_state'] or '-'} -> "
                    f"{h['to_state'] or '-'}  {h['event_type'] or '-'}  {json.dumps(h['detail'])}")
+    if data["status_requests"]:
+        typer.echo("claim status requests (276/277):")
+    for r in data["status_requests"]:
+        typer.echo(f"  {r['queued_at']}  {r['request_id']}  {r['claim_id']}  {r['trigger']}  {r['state']}  "
+                   f"{r['outcome'] or '-'}  {r['action'] or '-'}  next {r['next_check_on'] or '-'}")
+
+
+STATUS_NO_ANSWER = 3
+
+
+@app.command("status")
+def status(
+    ident: str = typer.Argument(..., metavar="CLAIM_ID", help="Claim, claim family or submission id."),
+    wait: float = typer.Option(30.0, "--wait", min=0, help="Seconds to wait for the payer's 277 (0: just queue)."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Ask the payer for the claim's status now: a 276 goes in the claims service's next batch
+    (or the one already waiting is named), then wait for the 277 and show what it said and what
+    claims did with it (also in `rcm claims show`).
+
+    Exit codes: 0 answered; 1 unknown claim, or a claim never sent to the payer; 3 no answer
+    within --wait (the request stays queued: its 277 is applied whenever it comes), or the
+    clearinghouse rejected the 276 (999/TA1)."""
+
+    async def queue(db: ClaimsStore) -> dict[str, Any]:
+        try:
+            return await operator.ask_status(db, ident, audit.current_actor(), SystemClock().now())
+        except (LookupError, operator.Refused) as exc:
+            raise _fail(str(exc)) from None
+
+    request = _run(_with_conn(queue, write=True))
+
+    async def answered(db: ClaimsStore) -> dict[str, Any]:
+        deadline = time.monotonic() + wait
+        while True:
+            found = await operator.status_request(db, request["request_id"])
+            current = found or request
+            if current["state"] in {"answered", "rejected"} or time.monotonic() >= deadline:
+                return current
+            await asyncio.sleep(min(0.5, max(deadline - time.monotonic(), 0.01)))
+
+    result = _run(_with_conn(answered))
+    if as_json:
+        typer.echo(json.dumps(result, indent=2, default=str))
+    elif result["state"] == "answered":
+        statuses = ", ".join(f"{s['category_code']}:{s['status_code']}" for s in result["answer"]["statuses"])
+        typer.echo(f"claim {result['claim_id']}: {result['outcome']} (277 {statuses}); action {result['action']}"
+                   + (f", next on {result['next_check_on']}" if result["next_check_on"] else ""))
+    elif result["state"] == "rejected":
+        typer.echo(f"claim {result['claim_id']}: the clearinghouse rejected the 276 of request "
+                   f"{result['request_id']} ({', '.join(result['answer']['codes'])}): no answer will come")
+    else:
+        typer.echo(f"claim {result['claim_id']}: no 277 within {wait:g} s; request {result['request_id']} is "
+                   f"{result['state']} (its answer is applied when it comes)")
+    if result["state"] != "answered":
+        raise typer.Exit(STATUS_NO_ANSWER)
 
 
 @app.command("acks")

@@ -1,4 +1,5 @@
-"""The claims HTTP API: a claim family's history, the held queue, and the operator actions.
+"""The claims HTTP API: a claim family's history, the held queue, the operator actions, and a
+claim status request (276) on demand.
 
 The actor of an action is the name of the token that called (a body `operator_id`, which older
 clients sent, is ignored: the authenticated identity wins)."""
@@ -83,5 +84,11 @@ def router(runtime: Runtime) -> APIRouter:
         """Waive one edit on one held claim (audited), then scrub it again."""
         return await perform(lambda db: operator.override(db, ident, body.edit_id, who.name, body.reason,
                                                           runtime.clock.now()))
+
+    @api.post("/{ident}/status", name="claims_status", status_code=202, responses=_ACTION)
+    async def status(ident: str, who: Principal = Depends(authenticated)) -> JSONResponse:
+        """Ask the payer for the claim's status: a 276 in the next batch (or the request already
+        waiting for its 277); the answer shows in `GET /v1/claims/{ident}` (`status_requests`)."""
+        return await perform(lambda db: operator.ask_status(db, ident, who.name, runtime.clock.now()))
 
     return api

@@ -21,3 +21,13 @@ class ClaimsSettings(SftpOptions, BaseSettings):
     """Loaded at start-up when the payer master is still empty (local runs); empty string: never."""
     usage_indicator: str = Field(default="T", pattern="^[TP]$")
     """ISA15: T test, P production."""
+    status_interval_s: float = Field(default=3.0, gt=0)
+    """Seconds between reads of inbound/status/ (277 claim status answers)."""
+    status_recheck_days: int = Field(default=14, ge=1)
+    """A pending 277: the claim's status is asked again this many days later."""
+    status_resubmit_wait_days: int = Field(default=7, ge=0)
+    """A "not found" 277: the claim goes again this many days later unless an acknowledgment or an 835 came."""
+    status_max_asks: int = Field(default=3, ge=1)
+    """Automatic 276s per submission (on-demand asks do not count)."""
+    status_min_interval_days: int = Field(default=7, ge=1)
+    """Days between two automatic 276s about one claim."""

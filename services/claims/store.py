@@ -136,6 +136,33 @@ class InterchangeFile:
     content: bytes
 
 
+@dataclass(frozen=True)
+class StatusRequestRow:
+    """A claim status request (276) and, once answered, the 277's answer as applied."""
+
+    request_id: str
+    claim_id: str
+    submission_id: str
+    trace_number: str
+    trigger: Literal["follow_up", "on_demand"]
+    state: Literal["pending", "sent", "answered", "rejected"]
+    interchange_control_number: str | None
+    file_name: str | None
+    queued_at: datetime
+    sent_at: datetime | None
+    answered_at: datetime | None
+    answer_file: str | None
+    answer: dict[str, Any] | None
+    outcome: str | None
+    action: str | None
+    next_check_on: date | None
+    acted_at: datetime | None
+
+
+def _status_request(row: asyncpg.Record) -> StatusRequestRow:
+    return StatusRequestRow(**{**dict(row), "answer": None if row["answer"] is None else _load(row["answer"])})
+
+
 CLAIM_COLUMNS = (
     "claim_id", "claim_family_id", "encounter_id", "patient_account_id", "payer_id", "payer_name",
     "coverage_rank", "origin", "origin_claim_id", "frequency", "state", "encounter_revision", "charge_ids",
@@ -650,6 +677,100 @@ class ClaimsStore:
         rows = await self.conn.fetch("SELECT * FROM submissions WHERE claim_id = ANY($1) ORDER BY queued_at",
                                      list(claim_ids))
         return [SubmissionRow(**dict(r)) for r in rows]
+
+    # --- claim status requests (276/277) --------------------------------------------------------
+
+    async def add_status_request(self, request_id: str, claim_id: str, submission_id: str, trace_number: str,
+                                 trigger: str, now: datetime) -> None:
+        await self.conn.execute(
+            "INSERT INTO claim_status_requests (request_id, claim_id, submission_id, trace_number, trigger, state,"
+            " queued_at) VALUES ($1, $2, $3, $4, $5, 'pending', $6)",
+            request_id, claim_id, submission_id, trace_number, trigger, now)
+
+    async def status_asks(self, claim_id: str, submission_id: str) -> tuple[int, datetime | None]:
+        """The automatic requests about this submission, and when the claim was last asked about."""
+        row = await self.conn.fetchrow(
+            "SELECT count(*) FILTER (WHERE submission_id = $2 AND trigger = 'follow_up') AS asks,"
+            " max(queued_at) AS last FROM claim_status_requests WHERE claim_id = $1", claim_id, submission_id)
+        return (int(row["asks"]), row["last"]) if row else (0, None)
+
+    async def open_status_request(self, claim_id: str, submission_id: str) -> StatusRequestRow | None:
+        """A request about this submission not answered yet (queued or sent), the latest."""
+        row = await self.conn.fetchrow(
+            "SELECT * FROM claim_status_requests WHERE claim_id = $1 AND submission_id = $2"
+            " AND state IN ('pending', 'sent') ORDER BY queued_at DESC LIMIT 1", claim_id, submission_id)
+        return _status_request(row) if row else None
+
+    async def status_request(self, request_id: str) -> StatusRequestRow | None:
+        row = await self.conn.fetchrow("SELECT * FROM claim_status_requests WHERE request_id = $1", request_id)
+        return _status_request(row) if row else None
+
+    async def status_request_by_trace(self, trace_number: str) -> StatusRequestRow | None:
+        """The request a 277 answers (TRN02 echoed), locked for this transaction."""
+        row = await self.conn.fetchrow(
+            "SELECT * FROM claim_status_requests WHERE trace_number = $1 FOR UPDATE", trace_number)
+        return _status_request(row) if row else None
+
+    async def status_requests_of(self, claim_ids: Sequence[str]) -> list[StatusRequestRow]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM claim_status_requests WHERE claim_id = ANY($1) ORDER BY queued_at, request_id",
+            list(claim_ids))
+        return [_status_request(r) for r in rows]
+
+    async def pending_status_requests(self, limit: int = 500) -> list[StatusRequestRow]:
+        """Queued requests, locked for this batch."""
+        rows = await self.conn.fetch(
+            "SELECT * FROM claim_status_requests WHERE state = 'pending' ORDER BY queued_at, request_id"
+            " LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+        return [_status_request(r) for r in rows]
+
+    async def drop_status_request(self, request_id: str) -> None:
+        await self.conn.execute(
+            "DELETE FROM claim_status_requests WHERE request_id = $1 AND state = 'pending'", request_id)
+
+    async def mark_status_sent(self, request_ids: Sequence[str], icn: str, file_name: str, now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE claim_status_requests SET state = 'sent', interchange_control_number = $2, file_name = $3,"
+            " sent_at = $4 WHERE request_id = ANY($1)", list(request_ids), icn, file_name, now)
+
+    async def answer_status_request(self, request_id: str, *, answer_file: str, answer: dict[str, Any],
+                                    outcome: str, action: str, next_check_on: date | None, now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE claim_status_requests SET state = 'answered', answered_at = $2, answer_file = $3,"
+            " answer = $4::text::jsonb, outcome = $5, action = $6, next_check_on = $7 WHERE request_id = $1",
+            request_id, now, answer_file, _json(answer), outcome, action, next_check_on)
+
+    async def status_requests_in_interchange(self, icn: str) -> list[StatusRequestRow]:
+        """The sent requests of a 276 interchange (ISA13 = GS06: an acknowledgment may drop the zeros)."""
+        rows = await self.conn.fetch(
+            "SELECT * FROM claim_status_requests WHERE state = 'sent'"
+            " AND ltrim(interchange_control_number, '0') = ltrim($1, '0') ORDER BY request_id FOR UPDATE", icn)
+        return [_status_request(r) for r in rows]
+
+    async def reject_status_requests(self, request_ids: Sequence[str], answer_file: str, detail: dict[str, Any],
+                                     now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE claim_status_requests SET state = 'rejected', answered_at = $2, answer_file = $3,"
+            " answer = $4::text::jsonb, action = 'none' WHERE request_id = ANY($1)",
+            list(request_ids), now, answer_file, _json(detail))
+
+    async def status_checks_due(self, today: date, limit: int = 100) -> list[StatusRequestRow]:
+        """Answered requests whose next step (ask again, resubmit) is due, locked for this pass."""
+        rows = await self.conn.fetch(
+            "SELECT * FROM claim_status_requests WHERE state = 'answered' AND acted_at IS NULL"
+            " AND next_check_on <= $1 ORDER BY next_check_on, request_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            today, limit)
+        return [_status_request(r) for r in rows]
+
+    async def mark_status_acted(self, request_id: str, now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE claim_status_requests SET acted_at = $2 WHERE request_id = $1", request_id, now)
+
+    async def acknowledged_since(self, submission_id: str, since: datetime) -> bool:
+        """Whether a TA1, 999 or 277CA about this submission came after `since`."""
+        return bool(await self.conn.fetchval(
+            "SELECT 1 FROM acknowledgments WHERE matched_submission_id = $1 AND kind IN ('TA1', '999', '277CA')"
+            " AND received_at > $2 LIMIT 1", submission_id, since))
 
     async def ack_seen(self, sha256: str) -> bool:
         return bool(await self.conn.fetchval("SELECT 1 FROM acknowledgments WHERE sha256 = $1 LIMIT 1", sha256))

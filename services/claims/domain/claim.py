@@ -26,6 +26,7 @@ from services.claims.domain.x837parts import line_control_number
 
 Origin = Literal["original", "secondary", "replacement", "void"]
 Resolution = Literal["paid_in_full", "paid_with_patient_balance", "written_off", "replaced", "voided"]
+FollowUpReason = Literal["no_acknowledgment", "no_remittance", "denial_open", "era_missing"]
 Outcome = Literal["paid", "partially_denied", "denied", "patient_responsibility_only", "reversed"]
 Adjudication = rm.ClaimPaymentPosted | rm.ClaimDenied
 """The remittance event that adjudicated the claim last (kept as received)."""
@@ -167,12 +168,21 @@ class Claim:
     def follow_up(self, today: date, sent_on: date, every_days: int) -> ev.ClaimFollowUpDue:
         """The follow-up that is due now; the next one comes `every_days` later."""
         assert self.follow_up_on is not None
-        due = ev.ClaimFollowUpDue(
-            **self.ids, submission_id=self.submission_id, payer=self.payer, state=self.state,
-            reason=_FOLLOW_UP_REASON[self.state], days_outstanding=max(0, (today - sent_on).days),
-            due_on=self.follow_up_on, timely_filing_deadline=self.timely_filing_deadline)
+        due = self.work_item(self.follow_up_reason, today, sent_on, self.follow_up_on)
         self.follow_up_on = today + timedelta(days=max(every_days, 1))
         return due
+
+    def work_item(self, reason: FollowUpReason, today: date, sent_on: date, due_on: date) -> ev.ClaimFollowUpDue:
+        """A follow-up for a person, the schedule unchanged (a claim status answer raises one)."""
+        return ev.ClaimFollowUpDue(
+            **self.ids, submission_id=self.submission_id, payer=self.payer, state=self.state, reason=reason,
+            days_outstanding=max(0, (today - sent_on).days), due_on=due_on,
+            timely_filing_deadline=self.timely_filing_deadline)
+
+    @property
+    def follow_up_reason(self) -> FollowUpReason:
+        """Why a follow-up of the claim in its state is due (no acknowledgment, no remittance, an open denial)."""
+        return _FOLLOW_UP_REASON[self.state]
 
     def record_reversal(self, event: rm.ClaimPaymentReversed) -> None:
         """A reversal of a claim that was already replaced or voided: only the money moves."""
@@ -338,7 +348,7 @@ class Claim:
             patient_responsibility=event.patient_responsibility, adjudicated_on=event.adjudication_date)
 
 
-_FOLLOW_UP_REASON: dict[str, Literal["no_acknowledgment", "no_remittance", "denial_open"]] = {
+_FOLLOW_UP_REASON: dict[str, FollowUpReason] = {
     "submitted": "no_acknowledgment", "accepted": "no_remittance", "denied": "denial_open"}
 
 

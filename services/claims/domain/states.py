@@ -39,6 +39,8 @@ TRANSITIONS: dict[tuple[State | None, Trigger], tuple[State, str | None]] = {
     ("accepted", "reject"): ("rejected", "ClaimRejected"),
     # a rejected claim never entered adjudication: fixed, it goes again as a new original
     ("rejected", "resubmit"): ("ready", "ClaimResubmitted"),
+    # the payer answered a claim status request "not found" (277 A4): the same claim goes again
+    **{(s, "resubmit"): ("ready", "ClaimResubmitted") for s in _ADJUDICABLE},
     ("rejected", "rehold"): ("held", "ClaimHeld"),
     # adjudication (from remits' events)
     **{(s, "pay"): ("adjudicated", "ClaimAdjudicated") for s in (*_ADJUDICABLE, "forwarded", "denied")},

@@ -1,5 +1,6 @@
 """TA1, 999 and 277CA files applied to the claims they answer (acceptance, rejection, flagged when
-they match nothing). A TA1 answers a whole interchange: R rejects every claim it carried."""
+they match nothing). A TA1 answers a whole interchange: R rejects every claim it carried. A 999
+or TA1 about a 276 interchange goes to its claim status requests (service/claim_status.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from services.chassis.clearinghouse import ExchangeFile
 from services.chassis.logs import ids
 from services.claims.domain import acks
 from services.claims.domain.claim import ADJUDICATED_ALREADY, Claim
+from services.claims.service import claim_status
 from services.claims.service.scrubbing import scrub_and_route
 from services.claims.service.transitions import Writes
 from services.claims.store import AckRow, ClaimsStore, SubmissionRow
@@ -64,27 +66,36 @@ async def _apply_999(db: ClaimsStore, name: str, sha: str, items: tuple[x999.Ack
         for ts in ack.transaction_sets:
             reference = f"{ack.group_control_number}/{ts.control_number}"
             subs = await db.submissions_in_set(ack.group_control_number, ts.control_number)
-            if not subs:
-                await db.save_ack(file_name=name, sha256=sha, kind="999", reference=reference,
-                                     outcome="accepted" if ts.accepted else "rejected", submission_id=None,
-                                     flagged=True, detail={"why": "no submitted transaction set matches"}, now=now)
-                log.warning("unmatched 999 kept and flagged", extra=ids(file_id=name))
-                continue
             codes = [ev.AcknowledgmentCode(segment=c.segment, code=c.code, description=c.description)
                      for c in acks.set_codes(ts, ack)]
+            if not subs:
+                # A 276's group (GS06 = its ISA13) has no submissions: its requests may match.
+                status = await claim_status.acknowledged(db, name, ack.group_control_number, ts.accepted,
+                                                         [c.code for c in codes], acks.set_reason(ts), now)
+                await db.save_ack(file_name=name, sha256=sha, kind="999", reference=reference,
+                                  outcome="accepted" if ts.accepted else "rejected", submission_id=None,
+                                  flagged=not status, detail={"claim_status_requests": status} if status else
+                                  {"why": "no submitted transaction set matches"}, now=now)
+                if not status:
+                    log.warning("unmatched 999 kept and flagged", extra=ids(file_id=name))
+                continue
             await _answer(db, name, sha, "999", reference, subs, ts.accepted, codes, acks.set_reason(ts), now)
 
 
 async def _apply_ta1(db: ClaimsStore, name: str, sha: str, ack: ta1.InterchangeAck, now: datetime) -> None:
     """A (accepted) and E (accepted with errors) are noted on each claim; R rejects each claim."""
     subs = await db.submissions_in_interchange(ack.control_number)
-    if not subs:
-        await db.save_ack(file_name=name, sha256=sha, kind="TA1", reference=ack.control_number,
-                          outcome="rejected" if ack.rejected else "accepted", submission_id=None, flagged=True,
-                          detail={"why": "no submitted interchange matches", "note_code": ack.note_code}, now=now)
-        log.warning("unmatched TA1 kept and flagged", extra=ids(file_id=name))
-        return
     codes = [ev.AcknowledgmentCode(segment="TA1", code=f"{ack.code.value}:{ack.note_code}", description=ack.note)]
+    if not subs:
+        status = await claim_status.acknowledged(db, name, ack.control_number, not ack.rejected,
+                                                 [c.code for c in codes], ack.reason, now)
+        await db.save_ack(file_name=name, sha256=sha, kind="TA1", reference=ack.control_number,
+                          outcome="rejected" if ack.rejected else "accepted", submission_id=None, flagged=not status,
+                          detail={"claim_status_requests": status} if status else
+                          {"why": "no submitted interchange matches", "note_code": ack.note_code}, now=now)
+        if not status:
+            log.warning("unmatched TA1 kept and flagged", extra=ids(file_id=name))
+        return
     await _answer(db, name, sha, "TA1", ack.control_number, subs, not ack.rejected, codes, ack.reason, now)
 
 

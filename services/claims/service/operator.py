@@ -9,16 +9,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import asdict
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from services.claims.domain.claim import Claim
 from services.claims.domain.codesets import Mue, PtpEdit
 from services.claims.domain.payers import FeeRow, PayerConfig, PayerFileError, parse_fee_schedule, parse_payers
-from services.claims.service import corrections
+from services.claims.service import claim_status, corrections
 from services.claims.service.transitions import Refused
-from services.claims.store import ClaimsStore
+from services.claims.store import ClaimsStore, StatusRequestRow
 
 
 def operator_id(actor: str) -> str:
@@ -39,7 +39,11 @@ def claim_json(c: Claim) -> dict[str, Any]:
 
 
 def _json(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in row.items()}
+    return {k: (v.isoformat() if isinstance(v, datetime | date) else v) for k, v in row.items()}
+
+
+def status_request_json(r: StatusRequestRow) -> dict[str, Any]:
+    return _json(asdict(r))
 
 
 async def _claim(db: ClaimsStore, ident: str) -> Claim:
@@ -59,7 +63,22 @@ async def show(db: ClaimsStore, ident: str) -> dict[str, Any]:
         "claims": [claim_json(c) for c in members],
         "submissions": [_json(asdict(s)) for s in subs],
         "history": [_json(asdict(h)) for h in await db.history(claim.claim_family_id)],
+        "status_requests": [status_request_json(r) for r in await db.status_requests_of([c.claim_id for c in members])],
     }
+
+
+async def ask_status(db: ClaimsStore, ident: str, actor: str, now: datetime) -> dict[str, Any]:
+    """Queue a 276 about the claim now (or name the one already waiting for its 277); audited."""
+    claim = await _claim(db, ident)
+    request = await claim_status.ask_now(db, claim, now)
+    await db.audit(actor=actor, action="claims.status", subject=claim.claim_id, reason="claim status asked on demand",
+                   details={"request_id": request.request_id})
+    return status_request_json(request)
+
+
+async def status_request(db: ClaimsStore, request_id: str) -> dict[str, Any] | None:
+    found = await db.status_request(request_id)
+    return None if found is None else status_request_json(found)
 
 
 async def held(db: ClaimsStore) -> list[dict[str, Any]]:
@@ -155,6 +174,7 @@ async def load_fee_schedule(db: ClaimsStore, payer_id: str, rows: list[FeeRow], 
 
 __all__ = [
     "Refused",
+    "ask_status",
     "correct",
     "held",
     "load_code_set",
@@ -164,5 +184,6 @@ __all__ = [
     "read_payer_master",
     "release",
     "show",
+    "status_request",
     "void",
 ]
