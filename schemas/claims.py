@@ -666,9 +666,9 @@ class ClaimFollowUpDue(_ClaimEvent):
 
 ClaimStatusOutcome = Literal["finalized_paid", "finalized_denied", "finalized_other", "pending", "rejected",
                              "not_found"]
-"""What a 277 says of a claim (STC01-1 category): F1 / F2 / F0, F3, F4 finalized; P0-P5 pending;
-A3, A6, A7, A8, R... rejected or returned for information; A4 or E/D codes meaning the payer has no
-record of it: not found."""
+"""What a 277 says of a claim (STC01-1 category, edi.x277.outcome_of_category): F1 / F2 / F0, F3, F4
+finalized; P0-P5, A0-A2, A5 and E0/E1/E2/E4 pending; A3, A6, A7, A8, E3 and R* rejected or returned
+for information; A4 and D0 (the payer has no record of it) not found."""
 
 
 class ClaimStatusChecked(_ClaimEvent):

@@ -8,6 +8,7 @@ from edi.x277.json import to_json_dict
 from edi.x277.model import (
     FUNCTIONAL_ID,
     IMPLEMENTATION,
+    OUTCOME_RANK,
     Outcome,
     Status,
     StatusResponse,
@@ -20,6 +21,7 @@ from edi.x277.writer import render_277
 __all__ = [
     "FUNCTIONAL_ID",
     "IMPLEMENTATION",
+    "OUTCOME_RANK",
     "Outcome",
     "Person",
     "Status",

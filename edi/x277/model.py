@@ -44,19 +44,29 @@ class Status:
         return outcome_of_category(self.category_code)
 
 
+_FINALIZED: dict[str, Outcome] = {"F1": "finalized_paid", "F2": "finalized_denied"}
+_REJECTED = frozenset({"A3", "A6", "A7", "A8", "E3"})
+_NOT_FOUND = frozenset({"A4", "D0"})
+OUTCOME_RANK: dict[Outcome, int] = {
+    "finalized_paid": 0, "finalized_denied": 0, "finalized_other": 0, "rejected": 1, "pending": 2, "not_found": 3}
+"""Which STC decides when a 277 sends several: finalized, then rejected, then pending, then not
+found (a contradicting "not found" must never resubmit a claim another STC says is in process)."""
+
+
 def outcome_of_category(category: str) -> Outcome:
-    """F1 paid, F2 denied, F0/F3/F4 other finalized; P0-P5 and the acknowledgment categories
-    A0-A2 and A5 pending; A3/A6/A7/A8 and the R (request for information) categories rejected;
-    A4 and the E (error) and D (data search unsuccessful) categories: the payer has no record."""
-    if category == "F1":
-        return "finalized_paid"
-    if category == "F2":
-        return "finalized_denied"
-    if category.startswith("F"):
+    """STC01-1 (health care claim status category, external code list 507) -> outcome: F1 paid,
+    F2 denied, F0/F3/F4 other finalized; A3/A6/A7/A8 returned or rejected, R* requests for
+    information and E3 (correction required) rejected; A4 not found and D0 (data search
+    unsuccessful) not found; P0-P5, A0/A1/A2/A5 and E0/E1/E2/E4 (the payer cannot answer now)
+    pending, as is any code not known (asked again: it never resubmits or closes anything)."""
+    code = category.strip().upper()
+    if code in _FINALIZED:
+        return _FINALIZED[code]
+    if code.startswith("F"):
         return "finalized_other"
-    if category in {"A3", "A6", "A7", "A8"} or category.startswith("R"):
+    if code in _REJECTED or code.startswith("R"):
         return "rejected"
-    if category == "A4" or category[:1] in {"E", "D"}:
+    if code in _NOT_FOUND:
         return "not_found"
     return "pending"
 
@@ -90,11 +100,6 @@ class StatusResponse:
         return outcome_of(self.statuses)
 
 
-_RANK: tuple[Outcome, ...] = ("finalized_paid", "finalized_denied", "finalized_other", "rejected", "not_found",
-                              "pending")
-
-
 def outcome_of(statuses: Sequence[Status]) -> Outcome:
-    """A finalized STC wins over the others (a payer may add a pending line about a related
-    adjustment), then a rejection, then not found; pending only when nothing else is said."""
-    return min((s.outcome for s in statuses), key=_RANK.index)
+    """The outcome of the STC that decides (``OUTCOME_RANK``; the first of equals)."""
+    return min((s.outcome for s in statuses), key=OUTCOME_RANK.__getitem__)

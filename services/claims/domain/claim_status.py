@@ -2,19 +2,10 @@
 does with it, and when claims asks. Pure: the service layer (service/claim_status.py) reads and
 writes, domain/x276.py maps to and from the codec.
 
-STC01-1 (health care claim status category, X12 external code list 507) -> outcome:
-
-* F1 finalized/payment -> finalized_paid; F2 finalized/denial -> finalized_denied; F0, F3 (and
-  its F3F/F3N forms), F4 -> finalized_other.
-* P0-P5 pending, A0/A1/A2 acknowledged or accepted into adjudication, A5 split claim, E0/E1/E2/E4
-  (the payer could not answer now) -> pending: asked again later.
-* A3, A6, A7, A8 returned or rejected, R* requests for more information, E3 correction required
-  -> rejected: a person looks.
-* A4 not found, D0 data search unsuccessful -> not_found: the claim goes again after a wait.
-
-An unknown category is treated as pending (asked again): it never resubmits or closes anything.
-Several STCs: the strongest outcome decides (finalized, then rejected, then pending, then not
-found: a contradicting "not found" never resubmits a claim another STC says is in process).
+STC01-1 (health care claim status category) -> outcome is the codec's one table
+(``edi.x277.outcome_of_category``, with ``OUTCOME_RANK`` when several STCs disagree): finalized
+raises "ERA missing", pending is asked again later, rejected goes to a person, not found goes
+again after a wait.
 """
 
 from __future__ import annotations
@@ -25,20 +16,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Literal
 
+from edi.x277 import OUTCOME_RANK
+from edi.x277 import outcome_of_category as outcome_of
 from schemas.claims import ClaimStatusOutcome
 
 Action = Literal["none", "era_missing", "resubmit_scheduled", "follow_up_scheduled"]
 WorkItem = Literal["era_missing", "status_rejected"]
 """A ClaimFollowUpDue raised with the answer: era_missing (paid or denied, no 835), or, for a
 rejection, the claim's usual follow-up reason (no_acknowledgment / no_remittance) so a person looks."""
-
-_FINALIZED: dict[str, ClaimStatusOutcome] = {"F1": "finalized_paid", "F2": "finalized_denied"}
-_PENDING = frozenset({"A0", "A1", "A2", "A5", "E0", "E1", "E2", "E4"})
-_REJECTED = frozenset({"A3", "A6", "A7", "A8", "E3"})
-_NOT_FOUND = frozenset({"A4", "D0"})
-_RANK: dict[ClaimStatusOutcome, int] = {
-    "finalized_paid": 0, "finalized_denied": 0, "finalized_other": 0, "rejected": 1, "pending": 2, "not_found": 3}
-
 
 @dataclass(frozen=True)
 class StatusLine:
@@ -91,25 +76,11 @@ class Decision:
     work_item: WorkItem | None = None
 
 
-def outcome_of(category_code: str) -> ClaimStatusOutcome:
-    """One STC01-1 category code -> the outcome (see the module doc)."""
-    code = category_code.strip().upper()
-    if code in _FINALIZED:
-        return _FINALIZED[code]
-    if code.startswith("F"):
-        return "finalized_other"
-    if code in _REJECTED or code.startswith("R"):
-        return "rejected"
-    if code in _NOT_FOUND:
-        return "not_found"
-    return "pending"  # P0-P5, A0/A1/A2/A5, E0/E1/E2/E4, and anything not known
-
-
 def deciding_status(statuses: Sequence[StatusLine]) -> StatusLine:
     """The STC whose outcome is strongest (the first of those); ValueError on none."""
     if not statuses:
         raise ValueError("a 277 claim status answer carries at least one STC")
-    return min(statuses, key=lambda s: _RANK[outcome_of(s.category_code)])
+    return min(statuses, key=lambda s: OUTCOME_RANK[outcome_of(s.category_code)])
 
 
 def decide(answer: StatusAnswer, *, awaiting_835: bool, asks_left: bool, today: date,
