@@ -20,16 +20,9 @@ def _encounter_key(event: intake.EncounterRegistered | intake.EncounterUpdated |
 
 
 def _line_keys(event: intake.ChargeSubmitted | intake.ChargeCorrected) -> tuple[ParkKey, ...]:
-    """A charge line holds its encounter's key, and releases its own (corrections waiting for it);
-    a correction holds the key of the charge it changes before it looks for it."""
-    changes = (_changed_key(event),) if isinstance(event, intake.ChargeCorrected) else ()
+    """A charge line holds its encounter's key, and releases its own (corrections waiting for it)."""
     return (encounters.encounter_park_key(event.source_system, event.source_encounter_id),
-            charges.charge_park_key(event.idempotency_key), *changes)
-
-
-def _changed_key(event: intake.ChargeCorrected | intake.ChargeVoided) -> ParkKey:
-    """The key a correction or void waits under for the charge it changes."""
-    return charges.charge_park_key(charges.changed_key(event))
+            charges.charge_park_key(event.idempotency_key))
 
 
 @table.handles(intake.EncounterRegistered, intake.EncounterUpdated, park_keys=_encounter_key, unit=unit.UNIT)
@@ -52,7 +45,7 @@ async def on_charge_corrected(ctx: HandlerContext, event: intake.ChargeCorrected
     await charges.correct_charge(ctx, event)
 
 
-@table.handles(intake.ChargeVoided, park_keys=lambda event: (_changed_key(event),))
+@table.handles(intake.ChargeVoided)
 async def on_charge_voided(ctx: HandlerContext, event: intake.ChargeVoided) -> None:
     await charges.void_charge(ctx, event)
 

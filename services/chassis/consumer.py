@@ -30,16 +30,25 @@ Either way the events the transaction emits (`ctx.emit`, or `outbox.enqueue` on 
 are written to the outbox in one statement at its end, just before the commit (outbox.deferred).
 
 Parking keys a handler declares (`HandlerTable.handles(..., park_keys=)`) are settled once per
-transaction, before its handlers run: every declared key held in one statement, then which of
-them have events parked read in another. A release of a key with nothing parked then costs no
-query, and a hold of a key already held none, instead of a hold and a DELETE per release.
+transaction, before its handlers run: every declared key held in one statement, then the events
+parked under them read in another; then the same for the keys the parked events' handlers
+declare, while any is new. A release of a settled key applies what was read with no statement,
+and what the transaction's releases took is deleted in one statement before the commit; a hold
+of a key already held costs none, instead of a hold, a DELETE and the released events' lookups
+per release.
+
+A service may declare event types a batch applies first (`HandlerTable.applies_first`): each
+such record goes before the records of its record key from the batch's other topics, every
+topic's records keeping their order (`applied_first_order`). Charges applies an encounter's
+registration before its charges, which would otherwise park and wait for it.
 
 A handler may also declare a unit of work (`HandlerTable.handles(..., unit=)`). Its `prefetch` is
 called once per transaction, after the park keys are settled and before any handler runs, with
 every event of the transaction that its handlers will get (on the per-record path, the one
-event): it loads what they will read into the transaction's memo in a few set-based statements,
-instead of a few statements per event. Its `flush` is called once per transaction after the last
-handler, before the commit: what the handlers buffered is written set-wise there.
+event), and the events parked under the settled keys, which a release may hand them: it loads
+what they will read into the transaction's memo in a few set-based statements, instead of a few
+statements per event. Its `flush` is called once per transaction after the last handler, before
+the commit: what the handlers buffered is written set-wise there.
 """
 
 from __future__ import annotations

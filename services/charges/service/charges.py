@@ -65,11 +65,6 @@ async def post_charge(ctx: HandlerContext, event: intake.ChargeSubmitted) -> Non
     await _post_line(ctx, event, replaces=None)
 
 
-def changed_key(event: intake.ChargeCorrected | intake.ChargeVoided) -> str:
-    """The idempotency key of the charge a correction or void changes."""
-    return event.corrects_idempotency_key if isinstance(event, intake.ChargeCorrected) else event.voids_idempotency_key
-
-
 async def correct_charge(ctx: HandlerContext, event: intake.ChargeCorrected) -> None:
     original = await _original(ctx, event, event.corrects_idempotency_key)
     if original is not None:
@@ -114,9 +109,6 @@ async def _original(
     """The charge a correction or void names; None when it parked or rejected the event."""
     if await _already_processed(ctx, event.idempotency_key):
         return None
-    # Before the look: a charge posted meanwhile by another transaction releases this key after
-    # its commit, so it must not miss a park of this one that it cannot see yet.
-    await ctx.hold(charge_park_key(original_key))
     await unit.flush(ctx)  # the charge it names may be posted in this transaction
     original = await store.charge_by_key(ctx.conn, original_key)
     if original is None:
