@@ -133,7 +133,7 @@ class _Parking:
     known: set[str] = field(default_factory=set)
     parked: dict[str, list[parking.Parked]] = field(default_factory=dict)
     decoded: dict[int, tuple[Envelope, Any]] = field(default_factory=dict)
-    taken: list[int] = field(default_factory=list)
+    taken: dict[UUID, int] = field(default_factory=dict)  # row id, by event id
 
 
 @dataclass
@@ -171,6 +171,10 @@ class HandlerContext:
 
     async def park(self, key: ParkKey, reason: str) -> None:
         """Keep this event until `release_parked(key)`; it counts as consumed."""
+        if self.envelope.id in self.parking.taken:
+            # Parked again by the release that took it (judged again, still waiting): its taken
+            # row goes first, an event is parked once.
+            await _remove_taken(self.conn, self.parking)
         kept = await parking.park(self.conn, key, self.envelope, self.record, reason)
         if kept.key in self.parking.known:
             self.parking.parked.setdefault(kept.key, []).append(kept)
@@ -182,14 +186,15 @@ class HandlerContext:
         deleted with the others released before the commit; for another key held and taken."""
         name, state = str(key), self.parking
         if name in state.known:
-            taken = state.parked.pop(name, [])
-            state.taken.extend(row.id for row in taken)
-            records = [(row.record, state.decoded.get(row.id)) for row in taken]
+            records = [(row.record, state.decoded.get(row.id), row.id) for row in state.parked.pop(name, [])]
         else:
-            records = [(record, None) for record in await parking.take(self.conn, key, held=name in state.held)]
+            taken = await parking.take(self.conn, key, held=name in state.held)
+            records = [(record, None, None) for record in taken]
             state.held.add(name)
-        for record, decoded in records:
+        for record, decoded, row_id in records:
             envelope, event = decoded or _decoded(record)
+            if row_id is not None:
+                state.taken[envelope.id] = row_id
             child = HandlerContext(self.conn, envelope, record, self.clock, self.consumer, parking=state,
                                    memo=self.memo)
             await self.consumer.handlers[envelope.type](child, event)
@@ -629,7 +634,8 @@ async def _remove_taken(conn: asyncpg.Connection, state: _Parking) -> None:
     """Delete what the transaction's releases took, in one statement (before the commit: a crash
     before it leaves the events parked, and the batch's redelivery releases them again)."""
     if state.taken:
-        await parking.remove(conn, state.taken)
+        await parking.remove(conn, list(state.taken.values()))
+        state.taken.clear()
 
 
 def _decoded(record: SourceRecord) -> tuple[Envelope, Any]:

@@ -150,6 +150,24 @@ def test_a_park_in_this_transaction_is_taken_by_a_later_release_of_its_key() -> 
     assert conn.statements == ["remove"] and conn.rows == []
 
 
+def test_an_event_parked_again_by_the_release_that_took_it_has_its_row_deleted_first() -> None:
+    """Judged again and still waiting (an interim line past an update short of its date): its
+    taken row is deleted before the new one goes in (an event is parked once), not at the end."""
+    conn = RecordingConnection({str(WAITING): [W1]})
+    ctx = context(conn, work(WAITING))
+    conn.statements.clear()
+
+    async def park_again(child: HandlerContext, event: Any) -> None:
+        await child.park(WAITING, "still waiting")
+
+    ctx.consumer.handlers = {testsvc.PAYMENT_RECEIVED: park_again}
+    assert asyncio.run(ctx.release_parked(WAITING)) == 1
+    asyncio.run(_remove_taken(cast(Any, conn), ctx.parking))
+    assert conn.statements == ["remove", "park"] and conn.removed == [0]
+    assert [payload for _, _, payload in conn.rows] == [W1]
+    assert [row.record.value for row in ctx.parking.parked[str(WAITING)]] == [W1]  # a later release takes it
+
+
 def test_an_undeclared_key_is_held_then_taken_as_before_and_held_once() -> None:
     conn = RecordingConnection({str(OTHER): [O1]})
     ctx = context(conn, work(WAITING))
