@@ -31,8 +31,9 @@ are written to the outbox in one statement at its end, just before the commit (o
 
 Parking keys a handler declares (`HandlerTable.handles(..., park_keys=)`) are settled once per
 transaction, before its handlers run: every declared key held in one statement, then the events
-parked under them read in another; then the same for the keys the parked events' handlers
-declare, while any is new. A release of a settled key applies what was read with no statement,
+parked under them read in another; at the first release that takes any, the same for the keys
+the parked events' handlers declare, while any is new. A release of a settled key applies what
+was read with no statement,
 and what the transaction's releases took is deleted in one statement before the commit; a hold
 of a key already held costs none, instead of a hold, a DELETE and the released events' lookups
 per release.
@@ -133,6 +134,8 @@ class _Parking:
     known: set[str] = field(default_factory=set)
     parked: dict[str, list[parking.Parked]] = field(default_factory=dict)
     decoded: dict[int, tuple[Envelope, Any]] = field(default_factory=dict)
+    # The keys the parked events' handlers declare, settled at the first release that takes any.
+    declared: set[str] = field(default_factory=set)
     taken: dict[UUID, int] = field(default_factory=dict)  # row id, by event id
 
 
@@ -185,8 +188,11 @@ class HandlerContext:
         key the transaction knows (settled, see the module doc) with no statement, their rows
         deleted with the others released before the commit; for another key held and taken."""
         name, state = str(key), self.parking
+        records: list[tuple[SourceRecord, tuple[Envelope, Any] | None, int | None]]  # row id if settled
         if name in state.known:
             records = [(row.record, state.decoded.get(row.id), row.id) for row in state.parked.pop(name, [])]
+            if records:
+                await self.consumer.settle_declared(self.conn, state)
         else:
             taken = await parking.take(self.conn, key, held=name in state.held)
             records = [(record, None, None) for record in taken]
@@ -509,22 +515,29 @@ class EventConsumer:
 
     async def _settle_parking(self, conn: asyncpg.Connection, items: list[_Work]) -> _Parking:
         """Hold every park key the items' handlers declare, then read what is parked under them:
-        two statements, in this order (the read's snapshot must come after the hold). Then the
-        same for the keys the parked events' handlers declare (a parked charge's own key, which
-        its corrections wait under), until none is new: a release then applies what it takes,
-        and releases what waits for that in turn, with no statement of its own."""
+        two statements, in this order (the read's snapshot must come after the hold)."""
         state = _Parking()
         keys = {key for item in items for key in item.park_keys}
-        while keys:
-            await parking.hold_many(conn, keys)
-            state.held |= keys
-            state.known |= keys
-            declared: set[str] = set()
-            for row in await parking.parked_under(conn, keys):
-                state.parked.setdefault(row.key, []).append(row)
-                declared.update(self._declared_keys(state, row))
-            keys = declared - state.known
+        if keys:
+            await self._settle(conn, state, keys)
         return state
+
+    async def settle_declared(self, conn: asyncpg.Connection, state: _Parking) -> None:
+        """Settle the keys the parked events' handlers declare (a parked charge's own key, which
+        its corrections wait under), and theirs in turn, until none is new: two statements, once,
+        at the transaction's first release that takes anything, so that the releases apply what
+        they take, and release what waits for that, with no statement of their own. Not before:
+        a batch that only parks more under a key where events wait pays nothing for it."""
+        while keys := state.declared - state.known:
+            await self._settle(conn, state, keys)
+
+    async def _settle(self, conn: asyncpg.Connection, state: _Parking, keys: set[str]) -> None:
+        await parking.hold_many(conn, keys)
+        state.held |= keys
+        state.known |= keys
+        for row in await parking.parked_under(conn, keys):
+            state.parked.setdefault(row.key, []).append(row)
+            state.declared.update(self._declared_keys(state, row))
 
     def _declared_keys(self, state: _Parking, row: parking.Parked) -> tuple[str, ...]:
         """The park keys a parked event's handler declares (its decoded event kept for its

@@ -196,6 +196,20 @@ async def test_charges_before_their_registration_cost_no_statement_each(platform
     assert counts == {"same batch": 12, "8 charges parked": 14, "earlier batch": 15}
 
 
+async def test_parking_more_where_charges_wait_costs_what_the_first_parks_cost(platform: Settings,
+                                                                                 charges: Runtime) -> None:
+    """Charges of an encounter still unknown, in two batches: the second reads the first's parked
+    charges with its settle, and pays nothing more for them while it releases none (10 each, as
+    on main c831b0a; settling their own keys eagerly cost 12)."""
+    sei, tag = intake.new_encounter_id(), uuid.uuid4().hex[:8]
+    counts = []
+    for part in ("a", "b"):
+        outcomes, sent = await applied(platform, charges, [intake.charge(sei, f"{tag}-{part}{n}") for n in range(4)])
+        assert outcomes == [PARKED] * 4
+        counts.append(sent)
+    assert counts == [10, 10]
+
+
 def merges(first: list[T], second: list[T]) -> list[list[T]]:
     """Every interleaving of the two sequences that keeps each one's order (what two topics'
     fetches may make of them)."""

@@ -101,15 +101,21 @@ def test_declared_keys_are_held_then_looked_up_in_two_statements_for_the_whole_b
     assert conn.statements == ["hold-many", "look"]
 
 
-def test_the_keys_parked_events_declare_are_settled_too_until_none_is_new() -> None:
+def test_the_keys_parked_events_declare_are_settled_at_the_first_release_until_none_is_new() -> None:
     """A parked payment declares its account's key (as a parked charge declares its own, which its
-    corrections wait under): held and looked at once for all of them, then nothing more."""
+    corrections wait under): held and looked at once for all of them when a release first takes
+    any, then nothing more; a transaction that releases nothing does not pay for them."""
     conn = RecordingConnection({str(WAITING): [W1, W2], str(OTHER): [O1]})
-    ctx = context(conn, work(WAITING), park_keys={testsvc.PAYMENT_RECEIVED: lambda event: (OTHER, WAITING)})
+    ctx = context(conn, work(WAITING, FREE), park_keys={testsvc.PAYMENT_RECEIVED: lambda event: (OTHER, WAITING)})
+    assert conn.statements == ["hold-many", "look"]
+    assert len(ctx.parking.decoded) == 2  # decoded once, for the units' prefetch and the release
+    assert asyncio.run(_release_counting_children(ctx, FREE)) == []
+    assert conn.statements == ["hold-many", "look"]
+    assert asyncio.run(_release_counting_children(ctx, WAITING)) == [W1, W2]
     assert conn.statements == ["hold-many", "look", "hold-many", "look"]
-    assert ctx.parking.known == {str(WAITING), str(OTHER)}
-    assert [row.record.value for row in ctx.parking.parked[str(OTHER)]] == [O1]
-    assert len(ctx.parking.decoded) == 3  # decoded once, for the units' prefetch and the release
+    assert ctx.parking.known == {str(WAITING), str(FREE), str(OTHER)}
+    assert asyncio.run(_release_counting_children(ctx, OTHER)) == [O1]
+    assert conn.statements == ["hold-many", "look", "hold-many", "look"]
 
 
 def test_no_declared_key_costs_no_statement() -> None:
