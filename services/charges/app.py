@@ -4,7 +4,7 @@ from pathlib import Path
 
 from services.charges import http_api
 from services.charges.background import serve_mllp
-from services.charges.handlers import HANDLERS, PARK_KEYS, REJECTERS, UNITS
+from services.charges.handlers import APPLIED_FIRST, HANDLERS, PARK_KEYS, REJECTERS, UNITS
 from services.chassis.app import service_app_factory
 from services.chassis.icd10cm import load_shipped
 from services.chassis.runtime import ServiceDefinition
@@ -16,6 +16,7 @@ DEFINITION = ServiceDefinition(
     rejecters=REJECTERS,
     park_keys=PARK_KEYS,
     units=UNITS,
+    applied_first=APPLIED_FIRST,
     # The charge postings and their ledger: corrected by a new charge and a reversing entry.
     append_only=("charges", "ledger_entries"),
     routers=[http_api.router],

@@ -8,6 +8,9 @@ from services.chassis.consumer import HandlerContext, HandlerTable, IntakeProble
 from services.chassis.parking import ParkKey
 
 table = HandlerTable()
+# A poll interleaves the two intake topics as the fetches return: a charge before its encounter's
+# registration in the same batch would park, then be released by it.
+table.applies_first(intake.EncounterRegistered, intake.EncounterUpdated)
 
 
 def _encounter_key(event: intake.EncounterRegistered | intake.EncounterUpdated | intake.EncounterClosed
@@ -69,3 +72,4 @@ HANDLERS = table.by_type
 REJECTERS = table.rejecters
 PARK_KEYS = table.park_keys
 UNITS = table.units
+APPLIED_FIRST = table.applied_first

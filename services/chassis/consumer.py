@@ -30,16 +30,26 @@ Either way the events the transaction emits (`ctx.emit`, or `outbox.enqueue` on 
 are written to the outbox in one statement at its end, just before the commit (outbox.deferred).
 
 Parking keys a handler declares (`HandlerTable.handles(..., park_keys=)`) are settled once per
-transaction, before its handlers run: every declared key held in one statement, then which of
-them have events parked read in another. A release of a key with nothing parked then costs no
-query, and a hold of a key already held none, instead of a hold and a DELETE per release.
+transaction, before its handlers run: every declared key held in one statement, then the events
+parked under them read in another; at the first release that takes any, the same for the keys
+the parked events' handlers declare, while any is new. A release of a settled key applies what
+was read with no statement,
+and what the transaction's releases took is deleted in one statement before the commit; a hold
+of a key already held costs none, instead of a hold, a DELETE and the released events' lookups
+per release.
+
+A service may declare event types a batch applies first (`HandlerTable.applies_first`): each
+such record goes before the records of its record key from the batch's other topics, every
+topic's records keeping their order (`applied_first_order`). Charges applies an encounter's
+registration before its charges, which would otherwise park and wait for it.
 
 A handler may also declare a unit of work (`HandlerTable.handles(..., unit=)`). Its `prefetch` is
 called once per transaction, after the park keys are settled and before any handler runs, with
 every event of the transaction that its handlers will get (on the per-record path, the one
-event): it loads what they will read into the transaction's memo in a few set-based statements,
-instead of a few statements per event. Its `flush` is called once per transaction after the last
-handler, before the commit: what the handlers buffered is written set-wise there.
+event), and the events parked under the settled keys, which a release may hand them: it loads
+what they will read into the transaction's memo in a few set-based statements, instead of a few
+statements per event. Its `flush` is called once per transaction after the last handler, before
+the commit: what the handlers buffered is written set-wise there.
 """
 
 from __future__ import annotations
@@ -48,6 +58,7 @@ import asyncio
 import contextlib
 import logging
 import random
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -61,7 +72,17 @@ from pydantic import BaseModel
 
 from schemas.dlq import DeadLetterInfo, ErrorClass
 from schemas.envelope import Envelope, EnvelopeError
-from schemas.registry import INTAKE_TOPICS, REGISTRY, ContractError, decode, key_of, spec_for, spec_for_model, validate
+from schemas.registry import (
+    INTAKE_TOPICS,
+    REGISTRY,
+    ContractError,
+    UnknownEventType,
+    decode,
+    key_of,
+    spec_for,
+    spec_for_model,
+    validate,
+)
 from services.chassis import dlq, faults, inbox, outbox, parking
 from services.chassis.clock import Clock
 from services.chassis.dlq import SourceRecord
@@ -103,13 +124,19 @@ class Outcome(StrEnum):
 @dataclass
 class _Parking:
     """What one transaction knows of park keys (as `str(ParkKey)`): the keys it holds, and of the
-    keys it held before it looked (`known`), those with events parked (`waiting`, plus what it
-    parked itself since). A known key not waiting has nothing parked: until the transaction ends
-    no other one can park under it (a parker holds the key first)."""
+    keys it held before it looked (`known`), the events parked under them (`parked`, in arrival
+    order, plus what it parked there itself since; `decoded`: those the look decoded, by row id).
+    A known key has nothing parked but what `parked` has: until the transaction ends no other one
+    can park under it (a parker holds the key first). What a release of a known key took is
+    deleted once for the transaction, just before its commit (`taken`)."""
 
     held: set[str] = field(default_factory=set)
     known: set[str] = field(default_factory=set)
-    waiting: set[str] = field(default_factory=set)
+    parked: dict[str, list[parking.Parked]] = field(default_factory=dict)
+    decoded: dict[int, tuple[Envelope, Any]] = field(default_factory=dict)
+    # The keys the parked events' handlers declare, settled at the first release that takes any.
+    declared: set[str] = field(default_factory=set)
+    taken: dict[UUID, int] = field(default_factory=dict)  # row id, by event id
 
 
 @dataclass
@@ -147,21 +174,33 @@ class HandlerContext:
 
     async def park(self, key: ParkKey, reason: str) -> None:
         """Keep this event until `release_parked(key)`; it counts as consumed."""
-        await parking.park(self.conn, key, self.envelope, self.record, reason)
-        self.parking.waiting.add(str(key))
+        if self.envelope.id in self.parking.taken:
+            # Parked again by the release that took it (judged again, still waiting): its taken
+            # row goes first, an event is parked once.
+            await _remove_taken(self.conn, self.parking)
+        kept = await parking.park(self.conn, key, self.envelope, self.record, reason)
+        if kept.key in self.parking.known:
+            self.parking.parked.setdefault(kept.key, []).append(kept)
         self.parked = True
 
     async def release_parked(self, key: ParkKey) -> int:
-        """Apply, in this transaction and in arrival order, the events parked under the key."""
+        """Apply, in this transaction and in arrival order, the events parked under the key: for a
+        key the transaction knows (settled, see the module doc) with no statement, their rows
+        deleted with the others released before the commit; for another key held and taken."""
         name, state = str(key), self.parking
-        if name in state.known and name not in state.waiting:
-            return 0
-        records = await parking.take(self.conn, key, held=name in state.held)
-        state.held.add(name)
-        state.waiting.discard(name)
-        for record in records:
-            envelope = Envelope.from_headers(record.headers)
-            event = decode(envelope.type, record.value)
+        records: list[tuple[SourceRecord, tuple[Envelope, Any] | None, int | None]]  # row id if settled
+        if name in state.known:
+            records = [(row.record, state.decoded.get(row.id), row.id) for row in state.parked.pop(name, [])]
+            if records:
+                await self.consumer.settle_declared(self.conn, state)
+        else:
+            taken = await parking.take(self.conn, key, held=name in state.held)
+            records = [(record, None, None) for record in taken]
+            state.held.add(name)
+        for record, decoded, row_id in records:
+            envelope, event = decoded or _decoded(record)
+            if row_id is not None:
+                state.taken[envelope.id] = row_id
             child = HandlerContext(self.conn, envelope, record, self.clock, self.consumer, parking=state,
                                    memo=self.memo)
             await self.consumer.handlers[envelope.type](child, event)
@@ -212,6 +251,7 @@ class HandlerTable:
         self.rejecters: dict[str, Rejecter] = {}
         self.park_keys: dict[str, ParkKeys] = {}
         self.units: dict[str, UnitOfWork] = {}
+        self.applied_first: frozenset[str] = frozenset()
 
     def handles(self, *models: type[BaseModel], park_keys: ParkKeys | None = None,
                 unit: UnitOfWork | None = None) -> Callable[[H], H]:
@@ -233,6 +273,17 @@ class HandlerTable:
             return handler
 
         return register
+
+    def applies_first(self, *models: type[BaseModel]) -> None:
+        """In a batch, apply these event types before the records of the same record key from
+        the batch's other topics (see `applied_first_order`): what the other topic's events
+        wait for (an encounter's registration, for its charges) is then there, not parked. They
+        must all be carried by one topic, so that no two records can each be asked to go first."""
+        specs = [spec_for_model(model) for model in models]
+        topics = {spec.topic for spec in specs} | {spec_for(t).topic for t in self.applied_first}
+        if len(topics) > 1:
+            raise ValueError(f"event types applied first must share one topic, not {sorted(topics)}")
+        self.applied_first |= {spec.type for spec in specs}
 
     def rejects(self, *models: type[BaseModel]) -> Callable[[H], H]:
         """Register the function that answers a refused intake event (see IntakeProblem) with the
@@ -288,6 +339,7 @@ class EventConsumer:
         park_keys: dict[str, ParkKeys] | None = None,
         record_spans: bool = True,
         units: dict[str, UnitOfWork] | None = None,
+        applied_first: frozenset[str] = frozenset(),
     ) -> None:
         self.service = service
         self.name = name or service
@@ -301,6 +353,7 @@ class EventConsumer:
         self.tracer = tracer or trace.get_tracer(__name__)
         self.park_keys = park_keys or {}
         self.units = units or {}
+        self.applied_first = applied_first
         # False when no exporter takes the spans: a span per record is then CPU for nothing.
         self.record_spans = record_spans
 
@@ -328,6 +381,7 @@ class EventConsumer:
                 outcomes.append(Outcome.APPLIED)  # placeholder, set below
         if not work:
             return outcomes
+        work = applied_first_order(work, self.applied_first)
         items = [w for _, w in work]
         try:
             applied = await self._apply_batch(items)
@@ -415,12 +469,13 @@ class EventConsumer:
         async with self.pool.acquire() as conn, conn.transaction():
             if not await inbox.claim(conn, self.name, item.envelope.id):
                 return Outcome.DUPLICATE
-            state = await _settle_parking(conn, [item])
+            state = await self._settle_parking(conn, [item])
             async with outbox.deferred(conn):
                 ctx = HandlerContext(conn, item.envelope, item.record, self.clock, self, parking=state)
                 await self._prefetch(ctx, [item])
                 await item.handler(ctx, item.event)
                 await self._flush(ctx)
+            await _remove_taken(conn, state)
             outcome = Outcome.PARKED if ctx.parked else Outcome.APPLIED
             faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT)
         faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT)
@@ -436,7 +491,7 @@ class EventConsumer:
                 todo.append(item if item.envelope.id in fresh else None)
                 fresh.discard(item.envelope.id)  # a second copy later in the batch is a duplicate
             fresh_work = [work for work in todo if work is not None]
-            state = await _settle_parking(conn, fresh_work)
+            state = await self._settle_parking(conn, fresh_work)
             # What the units of work load and flush is for the whole transaction: not any one record's.
             whole = HandlerContext(conn, items[0].envelope, items[0].record, self.clock, self, parking=state, memo=memo)
             async with outbox.deferred(conn):
@@ -451,19 +506,60 @@ class EventConsumer:
                         await work.handler(ctx, work.event)
                     outcomes.append(Outcome.PARKED if ctx.parked else Outcome.APPLIED)
                 await self._flush(whole)
+            await _remove_taken(conn, state)
             faults.maybe_crash(self.settings.fault, faults.HANDLER_BEFORE_COMMIT, len(items))
         faults.maybe_crash(self.settings.fault, faults.CONSUMER_AFTER_COMMIT, len(items))
         for item, outcome in zip(items, outcomes, strict=True):
             self._count(item.envelope.type, outcome)
         return outcomes
 
+    async def _settle_parking(self, conn: asyncpg.Connection, items: list[_Work]) -> _Parking:
+        """Hold every park key the items' handlers declare, then read what is parked under them:
+        two statements, in this order (the read's snapshot must come after the hold)."""
+        state = _Parking()
+        keys = {key for item in items for key in item.park_keys}
+        if keys:
+            await self._settle(conn, state, keys)
+        return state
+
+    async def settle_declared(self, conn: asyncpg.Connection, state: _Parking) -> None:
+        """Settle the keys the parked events' handlers declare (a parked charge's own key, which
+        its corrections wait under), and theirs in turn, until none is new: two statements, once,
+        at the transaction's first release that takes anything, so that the releases apply what
+        they take, and release what waits for that, with no statement of their own. Not before:
+        a batch that only parks more under a key where events wait pays nothing for it."""
+        while keys := state.declared - state.known:
+            await self._settle(conn, state, keys)
+
+    async def _settle(self, conn: asyncpg.Connection, state: _Parking, keys: set[str]) -> None:
+        await parking.hold_many(conn, keys)
+        state.held |= keys
+        state.known |= keys
+        for row in await parking.parked_under(conn, keys):
+            state.parked.setdefault(row.key, []).append(row)
+            state.declared.update(self._declared_keys(state, row))
+
+    def _declared_keys(self, state: _Parking, row: parking.Parked) -> tuple[str, ...]:
+        """The park keys a parked event's handler declares (its decoded event kept for its
+        release). One that no longer decodes declares none: its release fails as it always did,
+        on the handler-failure path."""
+        try:
+            envelope, event = state.decoded[row.id] = _decoded(row.record)
+        except (EnvelopeError, ContractError, UnknownEventType):
+            return ()
+        keys_of = self.park_keys.get(envelope.type)
+        return tuple(str(k) for k in keys_of(event)) if keys_of else ()
+
     async def _prefetch(self, ctx: HandlerContext, items: list[_Work]) -> None:
-        """Each unit's prefetch once, with its items' events in record order (see the module doc)."""
+        """Each unit's prefetch once, with its items' events in record order, then the events
+        parked under the transaction's settled keys, which a release may hand its handlers (see
+        the module doc)."""
         events: dict[UnitOfWork, list[Any]] = {}
-        for item in items:
-            unit = self.units.get(item.envelope.type)
+        typed = [(item.envelope.type, item.event) for item in items]
+        for event_type, event in typed + [(env.type, event) for env, event in ctx.parking.decoded.values()]:
+            unit = self.units.get(event_type)
             if unit is not None:
-                events.setdefault(unit, []).append(item.event)
+                events.setdefault(unit, []).append(event)
         for unit, batch in events.items():
             await unit.prefetch(ctx, batch)
 
@@ -520,14 +616,44 @@ class EventConsumer:
         self.metrics.consumed.labels(self.service, event_type, outcome.value).inc()
 
 
-async def _settle_parking(conn: asyncpg.Connection, items: list[_Work]) -> _Parking:
-    """Hold every park key the items' handlers declare, then read which have events parked: two
-    statements for the transaction, in this order (the read's snapshot must come after the hold)."""
-    keys = {key for item in items for key in item.park_keys}
-    if not keys:
-        return _Parking()
-    await parking.hold_many(conn, keys)
-    return _Parking(held=set(keys), known=keys, waiting=await parking.parked_among(conn, keys))
+def applied_first_order(work: list[tuple[int, _Work]], first: frozenset[str]) -> list[tuple[int, _Work]]:
+    """The batch's work (record index, work; in record order) in the order to apply it: a record
+    of a type applied first (HandlerTable.applies_first) before every record of its record key
+    from another topic, and otherwise record order. Every topic's records keep their order: each
+    step takes the head of one topic's records, the earliest head not waiting for a record that
+    goes first. The types applied first share one topic, whose head never waits, so every step
+    takes one. The order across topics was never given (the broker interleaves fetches)."""
+    firsts = Counter(w.record.key for _, w in work if w.envelope.type in first)
+    if not firsts:
+        return work
+    topics: dict[str, deque[tuple[int, _Work]]] = {}
+    for entry in work:
+        topics.setdefault(entry[1].record.topic, deque()).append(entry)
+    first_topic = next(w.record.topic for _, w in work if w.envelope.type in first)
+    ordered: list[tuple[int, _Work]] = []
+    while topics:
+        topic = min((t for t, q in topics.items() if t == first_topic or not firsts[q[0][1].record.key]),
+                    key=lambda t: topics[t][0][0])
+        entry = topics[topic].popleft()
+        if not topics[topic]:
+            del topics[topic]
+        if entry[1].envelope.type in first:
+            firsts[entry[1].record.key] -= 1
+        ordered.append(entry)
+    return ordered
+
+
+async def _remove_taken(conn: asyncpg.Connection, state: _Parking) -> None:
+    """Delete what the transaction's releases took, in one statement (before the commit: a crash
+    before it leaves the events parked, and the batch's redelivery releases them again)."""
+    if state.taken:
+        await parking.remove(conn, list(state.taken.values()))
+        state.taken.clear()
+
+
+def _decoded(record: SourceRecord) -> tuple[Envelope, Any]:
+    envelope = Envelope.from_headers(record.headers)
+    return envelope, decode(envelope.type, record.value)
 
 
 def _remote_context(traceparent: str) -> SpanContext:

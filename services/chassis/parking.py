@@ -53,27 +53,54 @@ async def hold_many(conn: asyncpg.Connection, keys: Collection[str]) -> None:
         _LOCK_CLASS, sorted(keys))
 
 
-async def parked_among(conn: asyncpg.Connection, keys: Collection[str]) -> set[str]:
-    """Which of these keys have events parked. Only what is held is settled: call it after
-    `hold_many` of the keys, in a statement of its own (READ COMMITTED takes a snapshot per
-    statement, so a park committed while this transaction waited for the hold is seen)."""
-    rows = await conn.fetch("SELECT DISTINCT park_key FROM parked WHERE park_key = ANY($1::text[])", list(keys))
-    return {row["park_key"] for row in rows}
+@dataclass(frozen=True, slots=True)
+class Parked:
+    """An event parked under a key (`str(ParkKey)`): its row and the record as it is kept."""
+
+    id: int
+    key: str
+    record: SourceRecord
 
 
-async def park(conn: asyncpg.Connection, key: ParkKey, envelope: Envelope, record: SourceRecord, reason: str) -> None:
-    await conn.execute(
+async def parked_under(conn: asyncpg.Connection, keys: Collection[str]) -> list[Parked]:
+    """The events parked under these keys, in arrival order. Only what is held is settled: call
+    it after `hold_many` of the keys, in a statement of its own (READ COMMITTED takes a snapshot
+    per statement, so a park committed while this transaction waited for the hold is seen)."""
+    rows = await conn.fetch(
+        "SELECT id, park_key, topic, message_key, headers, payload FROM parked WHERE park_key = ANY($1::text[])"
+        " ORDER BY id", list(keys))
+    return [Parked(row["id"], row["park_key"], _record(row)) for row in rows]
+
+
+async def park(conn: asyncpg.Connection, key: ParkKey, envelope: Envelope, record: SourceRecord, reason: str
+               ) -> Parked:
+    """Keep the record under the key; returns it as `parked_under` would read it back."""
+    kept = as_kept(record)
+    row_id: int = await conn.fetchval(
         "INSERT INTO parked (park_key, event_id, event_type, topic, message_key, headers, payload, reason)"
-        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8)",
+        " VALUES ($1, $2, $3, $4, $5, $6::jsonb, $7, $8) RETURNING id",
         str(key),
         envelope.id,
         envelope.type,
-        record.topic,
-        record.key.decode() if record.key else None,
-        [[k, v.decode()] for k, v in record.headers if _is_text(v)],
-        record.value,
+        kept.topic,
+        kept.key.decode() if kept.key else None,
+        [[k, v.decode()] for k, v in kept.headers if v is not None],
+        kept.value,
         reason,
     )
+    return Parked(row_id, str(key), kept)
+
+
+async def remove(conn: asyncpg.Connection, ids: Collection[int]) -> None:
+    """Delete these parked events (read by `parked_under` under keys this transaction holds, and
+    applied in it): one statement for all that a transaction released."""
+    await conn.execute("DELETE FROM parked WHERE id = ANY($1::bigint[])", list(ids))
+
+
+def as_kept(record: SourceRecord) -> SourceRecord:
+    """The record as parking keeps it: no partition or offset (it is consumed), text headers only."""
+    return SourceRecord(topic=record.topic, partition=-1, offset=-1, key=record.key, value=record.value,
+                        headers=[(k, v) for k, v in record.headers if _is_text(v)])
 
 
 def _is_text(value: bytes | None) -> bool:
@@ -98,17 +125,18 @@ async def take(conn: asyncpg.Connection, key: ParkKey, *, held: bool = False) ->
     rows = await conn.fetch(
         "DELETE FROM parked WHERE park_key = $1 RETURNING id, topic, message_key, headers, payload", str(key)
     )
-    return [
-        SourceRecord(
-            topic=row["topic"],
-            partition=-1,
-            offset=-1,
-            key=row["message_key"].encode() if row["message_key"] else None,
-            value=bytes(row["payload"]),
-            headers=[(k, v.encode()) for k, v in row["headers"]],
-        )
-        for row in sorted(rows, key=lambda r: r["id"])
-    ]
+    return [_record(row) for row in sorted(rows, key=lambda r: r["id"])]
+
+
+def _record(row: asyncpg.Record) -> SourceRecord:
+    return SourceRecord(
+        topic=row["topic"],
+        partition=-1,
+        offset=-1,
+        key=row["message_key"].encode() if row["message_key"] else None,
+        value=bytes(row["payload"]),
+        headers=[(k, v.encode()) for k, v in row["headers"]],
+    )
 
 
 async def waiting(conn: asyncpg.Connection, key: ParkKey) -> int:

@@ -80,6 +80,9 @@ class ServiceDefinition:
     park_keys: dict[str, ParkKeys] = field(default_factory=dict)
     # The unit of work of each handler's transactions, by event type (`HandlerTable.units`).
     units: dict[str, UnitOfWork] = field(default_factory=dict)
+    # The event types a batch applies before the same key's records of other topics
+    # (`HandlerTable.applied_first`).
+    applied_first: frozenset[str] = frozenset()
     # HTTP routes of the service, built once the runtime exists (they need its pool and clock).
     routers: list[Callable[[Runtime], APIRouter]] = field(default_factory=list)
     customize_app: Callable[[FastAPI], None] | None = None
@@ -148,6 +151,7 @@ class Runtime:
             park_keys=self.definition.park_keys,
             record_spans=telemetry.exports(self.provider),
             units=self.definition.units,
+            applied_first=self.definition.applied_first,
         )
         self.relay = outbox.OutboxRelay(
             service=self.service,

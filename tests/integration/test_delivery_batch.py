@@ -130,6 +130,14 @@ async def test_a_poison_record_mid_batch_is_dead_lettered_and_the_others_applied
     await eventually(both_dead_lettered, what="the poison and the contract violation in the DLQ, each classified")
 
 
+def crash_at(monkeypatch: pytest.MonkeyPatch, point: str) -> None:
+    def maybe_crash(configured: str | None, passed: str, records: int = 1) -> None:
+        if passed == point:
+            raise Crash(point)
+
+    monkeypatch.setattr(faults, "maybe_crash", maybe_crash)
+
+
 async def test_a_crash_before_the_batch_commit_applies_nothing_and_the_redelivery_applies_each_once(
     platform: Settings, relay: Runtime, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -137,14 +145,7 @@ async def test_a_crash_before_the_batch_commit_applies_nothing_and_the_redeliver
     accounts = [f"PA{uuid.uuid4().hex[:10]}" for _ in range(3)]
     batch = [payment(platform, a) for a in accounts]
 
-    def crash_at(point: str) -> None:
-        def maybe_crash(configured: str | None, passed: str, records: int = 1) -> None:
-            if passed == point:
-                raise Crash(point)
-
-        monkeypatch.setattr(faults, "maybe_crash", maybe_crash)
-
-    crash_at(faults.HANDLER_BEFORE_COMMIT)
+    crash_at(monkeypatch, faults.HANDLER_BEFORE_COMMIT)
     with pytest.raises(Crash):
         await consumer.process_batch(batch)
     assert await effects(platform, *batch) == [0, 0, 0]
@@ -152,7 +153,7 @@ async def test_a_crash_before_the_batch_commit_applies_nothing_and_the_redeliver
 
     # The offset was never committed: the same records come again, and now the commit goes through
     # but the process dies before the offset commit. The third delivery finds them all applied.
-    crash_at(faults.CONSUMER_AFTER_COMMIT)
+    crash_at(monkeypatch, faults.CONSUMER_AFTER_COMMIT)
     with pytest.raises(Crash):
         await consumer.process_batch(batch)
     monkeypatch.undo()
@@ -176,6 +177,36 @@ async def test_a_park_and_its_release_in_one_batch(platform: Settings, relay: Ru
                                                                                        event_id(second))
     assert await effects(platform, first, second, release) == [1, 1, 1]
     assert await outbox_rows(platform, account) == 2
+
+
+async def test_a_crash_before_a_releases_commit_leaves_the_events_parked_for_the_redelivery(
+    platform: Settings, relay: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows a batch's releases took are deleted in one statement just before its commit: a
+    crash before the commit leaves them parked, and the redelivered release applies each once,
+    in arrival order."""
+    consumer = consumer_of(relay)
+    account = f"{testsvc.WAITING_PREFIX}{uuid.uuid4().hex[:8]}"
+    first, second = payment(platform, account), payment(platform, account)
+    release = record(platform, testsvc.example(testsvc.REFUND_ISSUED, patient_account_id=account))
+    parked = "SELECT count(*) FROM parked WHERE park_key = $1"
+    key = str(ParkKey.of("account", account))
+    assert await consumer.process_batch([first, second]) == [PARKED, PARKED]
+
+    crash_at(monkeypatch, faults.HANDLER_BEFORE_COMMIT)
+    with pytest.raises(Crash):
+        await consumer.process_batch([release])
+    assert await count(platform, "remits", parked, key) == 2
+    assert await effects(platform, first, second, release) == [0, 0, 0]
+
+    monkeypatch.undo()
+    assert await consumer.process_batch([release]) == [APPLIED]
+    assert await count(platform, "remits", parked, key) == 0
+    assert await effects(platform, first, second, release) == [1, 1, 1]
+    assert await outbox_rows(platform, account) == 2
+    order = "SELECT seq FROM test_effects WHERE event_id = $1"
+    assert await count(platform, "remits", order, event_id(first)) < await count(platform, "remits", order,
+                                                                                  event_id(second))
 
 
 async def test_a_release_waits_for_an_uncommitted_park_of_its_key(platform: Settings, relay: Runtime) -> None:

@@ -1,5 +1,6 @@
-"""The park keys a handler declares are settled once per transaction (held, then looked up), so a
-release with nothing parked and a hold of a key already held cost no statement; and a consumer
+"""The park keys a handler declares are settled once per transaction (held, then what is parked
+under them read, and the same for the keys the parked events declare), so a release, and a hold
+of a key already held, cost no statement, and what the releases took is deleted in one; and a consumer
 whose spans nobody exports still carries the sender's trace to the outbox rows its handlers write.
 The statements are recorded by a stand-in connection (the SQL itself is proven against Postgres
 by tests/integration/test_delivery_batch.py)."""
@@ -9,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import uuid
 from datetime import UTC, datetime
-from types import SimpleNamespace
 from typing import Any, cast
 
 from opentelemetry.sdk.trace import TracerProvider
@@ -20,7 +20,7 @@ from schemas.envelope import Envelope
 from schemas.registry import encode
 from services.chassis import outbox, telemetry
 from services.chassis.clock import SystemClock
-from services.chassis.consumer import EventConsumer, HandlerContext, _settle_parking, _Work
+from services.chassis.consumer import EventConsumer, HandlerContext, _remove_taken, _Work
 from services.chassis.dlq import SourceRecord
 from services.chassis.parking import ParkKey
 from tests.support import testsvc
@@ -33,30 +33,46 @@ class RecordingConnection:
     """Answers the parking statements from `parked` (park key -> payloads) and records each one."""
 
     def __init__(self, parked: dict[str, list[bytes]]) -> None:
-        self.parked = parked
+        self.rows = [(n, key, payload) for n, (key, payload) in
+                     enumerate((key, payload) for key, payloads in parked.items() for payload in payloads)]
         self.statements: list[str] = []
+        self.removed: list[int] = []
 
     async def execute(self, sql: str, *args: Any) -> str:
         self.statements.append(_verb(sql))
-        if sql.startswith("INSERT INTO parked"):
-            self.parked.setdefault(args[0], []).append(args[6])
+        if sql.startswith("DELETE FROM parked WHERE id"):
+            self.removed.extend(args[0])
+            self.rows = [row for row in self.rows if row[0] not in args[0]]
         return "OK"
+
+    async def fetchval(self, sql: str, *args: Any) -> int:
+        self.statements.append(_verb(sql))
+        assert sql.startswith("INSERT INTO parked")
+        self.rows.append((len(self.rows) + 100, args[0], args[6]))
+        return self.rows[-1][0]
 
     async def fetch(self, sql: str, *args: Any) -> list[dict[str, Any]]:
         self.statements.append(_verb(sql))
-        if sql.startswith("SELECT DISTINCT park_key"):
-            return [{"park_key": key} for key in args[0] if self.parked.get(key)]
-        if sql.startswith("DELETE FROM parked"):
-            headers = [[name, value.decode()] for name, value in envelope().to_headers()]
-            return [{"id": n, "topic": "t", "message_key": None, "headers": headers, "payload": payload}
-                    for n, payload in enumerate(self.parked.pop(args[0], []))]
+        if sql.startswith("SELECT id, park_key"):
+            return [_row(n, key, payload) for n, key, payload in self.rows if key in args[0]]
+        if sql.startswith("DELETE FROM parked WHERE park_key"):
+            taken = [row for row in self.rows if row[1] == args[0]]
+            self.rows = [row for row in self.rows if row[1] != args[0]]
+            return [_row(*row) for row in taken]
         raise AssertionError(sql)
+
+
+def _row(n: int, key: str, payload: bytes) -> dict[str, Any]:
+    headers = [[name, value.decode()] for name, value in envelope().to_headers()]
+    return {"id": n, "park_key": key, "topic": "t", "message_key": None, "headers": headers, "payload": payload}
 
 
 def _verb(sql: str) -> str:
     """What a statement does, in a word a test can compare."""
     if "pg_advisory_xact_lock" in sql:
         return "hold-many" if "unnest" in sql else "hold"
+    if sql.startswith("DELETE FROM parked WHERE id"):
+        return "remove"
     return {"SELECT": "look", "DELETE": "take", "INSERT": "park"}[sql.split(maxsplit=1)[0]]
 
 
@@ -68,20 +84,38 @@ def envelope(traceparent: str | None = None) -> Envelope:
 def work(*keys: ParkKey, traceparent: str | None = None) -> _Work:
     async def handler(ctx: HandlerContext, event: Any) -> None: ...
 
-    record = SourceRecord(topic="t", partition=0, offset=0, key=None, value=W1, headers=[])
+    record = SourceRecord(topic="t", partition=0, offset=0, key=None, value=W1, headers=envelope().to_headers())
     return _Work(record, envelope(traceparent), None, handler, tuple(str(k) for k in keys))
 
 
-def context(conn: RecordingConnection, *declared: _Work) -> HandlerContext:
-    state = asyncio.run(_settle_parking(cast(Any, conn), list(declared)))
+def context(conn: RecordingConnection, *declared: _Work, park_keys: dict[str, Any] | None = None) -> HandlerContext:
+    consumer = _consumer(TracerProvider(), park_keys=park_keys)
+    state = asyncio.run(consumer._settle_parking(cast(Any, conn), list(declared)))
     return HandlerContext(cast(Any, conn), envelope(), declared[0].record if declared else work().record,
-                          SystemClock(), cast(Any, None), parking=state)
+                          SystemClock(), consumer, parking=state)
 
 
 def test_declared_keys_are_held_then_looked_up_in_two_statements_for_the_whole_batch() -> None:
     conn = RecordingConnection({str(WAITING): [W1]})
     context(conn, work(WAITING), work(FREE), work(WAITING))
     assert conn.statements == ["hold-many", "look"]
+
+
+def test_the_keys_parked_events_declare_are_settled_at_the_first_release_until_none_is_new() -> None:
+    """A parked payment declares its account's key (as a parked charge declares its own, which its
+    corrections wait under): held and looked at once for all of them when a release first takes
+    any, then nothing more; a transaction that releases nothing does not pay for them."""
+    conn = RecordingConnection({str(WAITING): [W1, W2], str(OTHER): [O1]})
+    ctx = context(conn, work(WAITING, FREE), park_keys={testsvc.PAYMENT_RECEIVED: lambda event: (OTHER, WAITING)})
+    assert conn.statements == ["hold-many", "look"]
+    assert len(ctx.parking.decoded) == 2  # decoded once, for the units' prefetch and the release
+    assert asyncio.run(_release_counting_children(ctx, FREE)) == []
+    assert conn.statements == ["hold-many", "look"]
+    assert asyncio.run(_release_counting_children(ctx, WAITING)) == [W1, W2]
+    assert conn.statements == ["hold-many", "look", "hold-many", "look"]
+    assert ctx.parking.known == {str(WAITING), str(FREE), str(OTHER)}
+    assert asyncio.run(_release_counting_children(ctx, OTHER)) == [O1]
+    assert conn.statements == ["hold-many", "look", "hold-many", "look"]
 
 
 def test_no_declared_key_costs_no_statement() -> None:
@@ -100,12 +134,16 @@ def test_a_release_of_a_settled_key_with_nothing_parked_costs_no_statement() -> 
     assert conn.statements == []
 
 
-def test_a_settled_key_with_events_parked_is_taken_without_a_second_hold() -> None:
-    conn = RecordingConnection({str(WAITING): [W1, W2]})
-    ctx = context(conn, work(WAITING))
+def test_settled_keys_with_events_parked_are_released_with_one_delete_for_the_transaction() -> None:
+    conn = RecordingConnection({str(WAITING): [W1, W2], str(FREE): [O1]})
+    ctx = context(conn, work(WAITING, FREE))
     conn.statements.clear()
     assert asyncio.run(_release_counting_children(ctx, WAITING)) == [W1, W2]
-    assert conn.statements == ["take"]
+    assert asyncio.run(_release_counting_children(ctx, FREE)) == [O1]
+    assert asyncio.run(_release_counting_children(ctx, WAITING)) == []  # taken: not applied twice
+    assert conn.statements == []
+    asyncio.run(_remove_taken(cast(Any, conn), ctx.parking))
+    assert conn.statements == ["remove"] and conn.removed == [0, 1, 2] and conn.rows == []
 
 
 def test_a_park_in_this_transaction_is_taken_by_a_later_release_of_its_key() -> None:
@@ -114,7 +152,26 @@ def test_a_park_in_this_transaction_is_taken_by_a_later_release_of_its_key() -> 
     asyncio.run(ctx.park(FREE, "waiting"))
     conn.statements.clear()
     assert asyncio.run(_release_counting_children(ctx, FREE)) == [W1]
-    assert conn.statements == ["take"]
+    asyncio.run(_remove_taken(cast(Any, conn), ctx.parking))
+    assert conn.statements == ["remove"] and conn.rows == []
+
+
+def test_an_event_parked_again_by_the_release_that_took_it_has_its_row_deleted_first() -> None:
+    """Judged again and still waiting (an interim line past an update short of its date): its
+    taken row is deleted before the new one goes in (an event is parked once), not at the end."""
+    conn = RecordingConnection({str(WAITING): [W1]})
+    ctx = context(conn, work(WAITING))
+    conn.statements.clear()
+
+    async def park_again(child: HandlerContext, event: Any) -> None:
+        await child.park(WAITING, "still waiting")
+
+    ctx.consumer.handlers = {testsvc.PAYMENT_RECEIVED: park_again}
+    assert asyncio.run(ctx.release_parked(WAITING)) == 1
+    asyncio.run(_remove_taken(cast(Any, conn), ctx.parking))
+    assert conn.statements == ["remove", "park"] and conn.removed == [0]
+    assert [payload for _, _, payload in conn.rows] == [W1]
+    assert [row.record.value for row in ctx.parking.parked[str(WAITING)]] == [W1]  # a later release takes it
 
 
 def test_an_undeclared_key_is_held_then_taken_as_before_and_held_once() -> None:
@@ -123,6 +180,7 @@ def test_an_undeclared_key_is_held_then_taken_as_before_and_held_once() -> None:
     conn.statements.clear()
     assert asyncio.run(_release_counting_children(ctx, OTHER)) == [O1]
     asyncio.run(ctx.hold(OTHER))
+    asyncio.run(_remove_taken(cast(Any, conn), ctx.parking))
     assert conn.statements == ["hold", "take"]
 
 
@@ -134,15 +192,16 @@ async def _release_counting_children(ctx: HandlerContext, key: ParkKey) -> list[
         assert child.parking is ctx.parking  # one transaction, one knowledge of its keys
         seen.append(child.record.value)
 
-    ctx.consumer = cast(Any, SimpleNamespace(handlers={testsvc.PAYMENT_RECEIVED: apply}))
+    ctx.consumer.handlers = {testsvc.PAYMENT_RECEIVED: apply}
     assert await ctx.release_parked(key) == len(seen)
     return seen
 
 
-def _consumer(provider: TracerProvider) -> EventConsumer:
+def _consumer(provider: TracerProvider, park_keys: dict[str, Any] | None = None) -> EventConsumer:
     return EventConsumer(service="remits", settings=cast(Any, None), clock=SystemClock(), pool=cast(Any, None),
                          publisher=cast(Any, None), metrics=cast(Any, None), handlers={},
-                         tracer=provider.get_tracer("test"), record_spans=telemetry.exports(provider))
+                         tracer=provider.get_tracer("test"), record_spans=telemetry.exports(provider),
+                         park_keys=park_keys)
 
 
 def test_a_provider_without_a_processor_exports_nothing() -> None:
