@@ -218,9 +218,16 @@ def _read_one(segments: list[Segment]) -> Interchange:
 
 # --- writing --------------------------------------------------------------------------------
 
-Element = str | Sequence[str]
-"""A written element: a plain string, or a sequence of components joined with the component
-separator. Trailing empty components and trailing empty elements are dropped."""
+@dataclass(frozen=True)
+class Repeats:
+    """A written element that repeats (EB03 service types): joined with the repetition separator."""
+
+    values: tuple[str, ...]
+
+
+Element = str | Sequence[str] | Repeats
+"""A written element: a plain string, a sequence of components joined with the component
+separator, or ``Repeats``. Trailing empty components and trailing empty elements are dropped."""
 
 SegmentSpec = Sequence[Element]
 """A written segment: ``[tag, XX01, XX02, ...]``."""
@@ -284,6 +291,11 @@ class SegmentWriter:
         for index, element in enumerate(spec[1:], start=1):
             if isinstance(element, str):
                 out.append(self._check(element, tag, index, position))
+            elif isinstance(element, Repeats):
+                if len(element.values) > 1 and not self.d.repetition:
+                    raise X12Error(f"{tag}{index:02d} repeats but ISA11 has no repetition separator",
+                                   position=position, segment_id=tag)
+                out.append(self.d.repetition.join(self._check(v, tag, index, position) for v in element.values))
             else:
                 comps = [self._check(c, tag, index, position) for c in element]
                 while comps and comps[-1] == "":
@@ -391,5 +403,5 @@ def write_interchange(
     return terminator.join(lines) + terminator
 
 
-TRANSACTION_IDS: dict[str, str] = {"HC": "837", "HP": "835", "FA": "999", "HN": "277"}
+TRANSACTION_IDS: dict[str, str] = {"HC": "837", "HP": "835", "FA": "999", "HN": "277", "HS": "270", "HB": "271"}
 """GS01 functional identifier code -> ST01 transaction set id."""

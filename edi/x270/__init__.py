@@ -1,0 +1,16 @@
+"""X12 270 (005010X279A1) eligibility inquiry: ``model``, ``writer``, ``reader``, ``checks``
+and ``json``. The 271 (``edi.x271``) shares the person model and the HL tree."""
+
+from edi.x270.model import FUNCTIONAL_ID, IMPLEMENTATION, Gender, Inquiry, Person
+from edi.x270.reader import read_270
+from edi.x270.writer import render_270
+
+__all__ = [
+    "FUNCTIONAL_ID",
+    "IMPLEMENTATION",
+    "Gender",
+    "Inquiry",
+    "Person",
+    "read_270",
+    "render_270",
+]
