@@ -1,5 +1,6 @@
-"""The claims service's background tasks: the 837P batcher, the acknowledgment poller and the
-timers (bill hold, follow-up). Each pass runs in one transaction (state + outbox rows)."""
+"""The claims service's background tasks: the 837P batcher, the acknowledgment poller, the
+eligibility exchange (270 out, 271 in) and the timers (bill hold, follow-up). Each pass runs in
+one transaction (state + outbox rows)."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ from services.chassis.periodic import every
 from services.chassis.runtime import Runtime
 from services.chassis.sftp import open_clearinghouse
 from services.claims.domain.payers import PayerFileError
-from services.claims.service import acknowledgments, assembly, follow_up, operator, submission
-from services.claims.settings import ClaimsSettings
+from services.claims.service import acknowledgments, assembly, eligibility, follow_up, operator, submission
+from services.claims.settings import claims_settings
 from services.claims.store import ClaimsStore
 
 log = logging.getLogger(__name__)
@@ -27,10 +28,12 @@ class Timing:
     submit_s: float
     acks_s: float
     timers_s: float
+    eligibility_s: float
 
 
-SETTINGS = ClaimsSettings()
-TIMING = Timing(SETTINGS.submit_interval_s, SETTINGS.acks_interval_s, SETTINGS.timers_interval_s)
+SETTINGS = claims_settings()
+TIMING = Timing(SETTINGS.submit_interval_s, SETTINGS.acks_interval_s, SETTINGS.timers_interval_s,
+                SETTINGS.eligibility_interval_s)
 
 
 async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
@@ -57,6 +60,27 @@ async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> Non
             await clearinghouse.archive(file)
 
     await every(lambda: TIMING.acks_s, stopping, work, "claims-acks")
+
+
+async def exchange_eligibility(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Every few seconds: checks past their wait time out, pending checks -> one 270 interchange in
+    outbound/ (written after the commit), and 271 files in inbound/eligibility/ applied, archived after."""
+    clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
+
+    async def work() -> None:
+        policy = eligibility.Policy.current()
+        async with runtime.db.acquire() as conn, conn.transaction():
+            db = ClaimsStore(conn)
+            await eligibility.time_out(db, policy, runtime.clock.now())
+            await eligibility.send_pending(db, runtime.clock.now(), SETTINGS.usage_indicator)
+        await submission.write_interchanges(runtime.db, clearinghouse, runtime.clock.now())
+        for file in await clearinghouse.list("inbound/eligibility"):
+            content = await clearinghouse.read(file)
+            async with runtime.db.acquire() as conn, conn.transaction():
+                await eligibility.process_271_file(ClaimsStore(conn), file, content, runtime.clock.now())
+            await clearinghouse.archive(file)
+
+    await every(lambda: TIMING.eligibility_s, stopping, work, "claims-eligibility")
 
 
 async def bootstrap_payers(runtime: Runtime, stopping: asyncio.Event) -> None:

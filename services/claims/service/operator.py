@@ -16,7 +16,7 @@ from typing import Any, Literal
 from services.claims.domain.claim import Claim
 from services.claims.domain.codesets import Mue, PtpEdit
 from services.claims.domain.payers import FeeRow, PayerConfig, PayerFileError, parse_fee_schedule, parse_payers
-from services.claims.service import corrections
+from services.claims.service import corrections, eligibility
 from services.claims.service.transitions import Refused
 from services.claims.store import ClaimsStore
 
@@ -59,6 +59,7 @@ async def show(db: ClaimsStore, ident: str) -> dict[str, Any]:
         "claims": [claim_json(c) for c in members],
         "submissions": [_json(asdict(s)) for s in subs],
         "history": [_json(asdict(h)) for h in await db.history(claim.claim_family_id)],
+        "eligibility": [eligibility.check_json(c) for c in await db.checks_of_encounter(claim.encounter_id)],
     }
 
 
