@@ -31,7 +31,8 @@ app = service_group("claims", "Claims: assembly, scrubbing, submission and ackno
 payers_app = typer.Typer(help="The payer master (deploy/local/payers.yaml).", no_args_is_help=True)
 feeschedule_app = typer.Typer(help="Payer fee schedules: contracted allowed amount per procedure.",
                               no_args_is_help=True)
-eligibility_app = typer.Typer(help="Eligibility checks (270/271) of an encounter's coverages.", no_args_is_help=True)
+eligibility_app = typer.Typer(help="Eligibility (270/271): check an encounter's coverages with their payers now.",
+                              no_args_is_help=True)
 T = TypeVar("T")
 console = Console()
 err = Console(stderr=True)
