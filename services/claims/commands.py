@@ -249,7 +249,7 @@ def show(
                        c["total_paid"])
     console.print(claims)
     if data["eligibility"]:
-        console.print(_checks_table(data["eligibility"]))
+        _print_checks(data["eligibility"])
     typer.echo("history:")
     for h in data["history"]:
         refused = " REFUSED" if h["refused"] else ""
@@ -273,7 +273,7 @@ def flagged_acks(as_json: bool = typer.Option(False, "--json")) -> None:
 
 
 BENEFIT_COLUMNS = (("deductible", "C"), ("co-insurance", "A"), ("copay", "B"), ("out of pocket", "G"))
-"""The cost-share benefits (EB01) a check table shows, each as the payer sent it."""
+"""The cost-share benefits (EB01) shown of a check, each as the payer sent it."""
 
 
 def _benefit_cell(benefits: list[dict[str, Any]], code: str) -> str:
@@ -286,23 +286,24 @@ def _benefit_cell(benefits: list[dict[str, Any]], code: str) -> str:
                                           b.get("time_period") and f"period {b['time_period']}",
                                           b.get("in_network") and f"in-network {b['in_network']}") if x)
         cells.append(f"{value} ({qualifiers})" if qualifiers else str(value))
-    return "\n".join(cells) or "-"
+    return "; ".join(cells) or "-"
 
 
-def _checks_table(checks: list[dict[str, Any]]) -> Table:
-    table = Table(title="eligibility checks")
-    for col in ("check", "rank", "payer", "date", "state", "outcome", "plan", "level",
-                *(name for name, _ in BENEFIT_COLUMNS), "other payers / rejections"):
-        table.add_column(col)
+def _print_checks(checks: list[dict[str, Any]]) -> None:
+    """Each check on its lines (a table of every benefit is too wide for a terminal)."""
+    typer.echo("eligibility checks:")
     for c in checks:
-        plan = f"{c['plan_begin'] or '...'} - {c['plan_end'] or '...'}" if c["plan_begin"] or c["plan_end"] else "-"
-        notes = [f"{o['role']} {o.get('payer_name') or o.get('payer_id') or '?'}"
-                 f"{'' if o['on_file'] else ' (not on file)'}" for o in c["other_payers"]]
-        notes += [f"AAA {r['reason_code']}/{r['follow_up']} ({r['loop']})" for r in c["rejections"]]
-        table.add_row(c["check_id"], str(c["coverage_rank"]), c["payer_id"], c["service_date"], c["state"],
-                      c["outcome"] or "-", plan, c["coverage_level"] or "-",
-                      *(_benefit_cell(c["benefits"], code) for _, code in BENEFIT_COLUMNS), "\n".join(notes) or "-")
-    return table
+        plan = f"{c['plan_begin'] or '...'}..{c['plan_end'] or '...'}" if c["plan_begin"] or c["plan_end"] else "-"
+        typer.echo(f"  {c['check_id']}  rank {c['coverage_rank']}  {c['payer_id']}  {c['service_date']}  "
+                   f"{c['state']} ({c['source'] or c['trigger']})  {c['outcome'] or '-'}  plan {plan}  "
+                   f"level {c['coverage_level'] or '-'}")
+        for name, code in BENEFIT_COLUMNS:
+            typer.echo(f"    {name}: {_benefit_cell(c['benefits'], code)}")
+        for o in c["other_payers"]:
+            typer.echo(f"    other payer: {o['role']} {o.get('payer_name') or o.get('payer_id') or '?'}"
+                       f"{'' if o['on_file'] else ' (not on file)'}")
+        for r in c["rejections"]:
+            typer.echo(f"    rejected: AAA {r['reason_code']}/{r['follow_up']} ({r['loop']})")
 
 
 @eligibility_app.command("check", epilog="Exit codes: 0 every coverage is active; 1 usage error or unknown "
@@ -343,6 +344,6 @@ def eligibility_check(
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
     else:
-        console.print(_checks_table(rows))
+        _print_checks(rows)
     if any(r["outcome"] != "active" for r in rows):
         raise typer.Exit(3)

@@ -23,7 +23,15 @@ from schemas import examples as ex
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
 from services.claims.settings import claims_settings
-from tests.integration.test_claims_flow import DOS, TODAY, claim_events, claims_running, post_encounter, wait_for
+from tests.integration.test_claims_flow import (
+    DOS,
+    TODAY,
+    claim_events,
+    claims_running,
+    cli,
+    post_encounter,
+    wait_for,
+)
 from tests.support.kafka_io import eventually, read_topic
 
 pytestmark = pytest.mark.integration
@@ -208,3 +216,52 @@ async def test_no_answer_within_the_wait_lets_the_claim_go_unchecked(
     finally:
         monkeypatch.setenv("RCM_CLAIMS_ELIGIBILITY_WAIT_S", "3600")
         claims_settings.cache_clear()
+
+
+async def answered(platform: Settings, benefits: tuple[BenefitInfo, ...], event: str) -> str:
+    """An encounter of a member of its own whose 271 (these benefits) was applied, up to `event`."""
+    member = f"L{uuid.uuid4().hex[:9].upper()}"
+    enc = await post(platform, member)
+    check, _ = await sent_270(platform, enc)
+    drop_271(platform, check["trace_number"], member, *benefits)
+    await wait_for(platform, enc, event)
+    return enc
+
+
+async def test_rcm_eligibility_check_exit_codes_and_claims_show(
+    platform: Settings, claims: Runtime, payers: None, cli_env: None
+) -> None:
+    active = await answered(platform, ACTIVE, "ClaimSubmitted")
+    result = await cli(["eligibility", "check", active, "--json", "--wait", "10"])
+    assert result.exit_code == 0, result.output
+    [row] = json.loads(result.output)
+    assert (row["trigger"], row["source"], row["outcome"], row["coverage_rank"], row["payer_id"]) == (
+        "on_demand", "cache", "active", 1, "60054")
+    assert [(b["code"], b.get("amount")) for b in row["benefits"]][:2] == [("1", None), ("C", "100.00")]
+    text = await cli(["eligibility", "check", active, "--wait", "10"])
+    assert text.exit_code == 0
+    assert "    deductible: 100.00 (IND/period 29/in-network Y)" in text.output.splitlines()
+    assert "    co-insurance: 20% (IND/in-network Y)" in text.output.splitlines()
+
+    inactive = await answered(platform, (BenefitInfo(code="6", service_types=("30",)),), "ClaimHeld")
+    result = await cli(["eligibility", "check", inactive, "--json", "--wait", "10"])
+    assert result.exit_code == 3, result.output
+    assert [r["outcome"] for r in json.loads(result.output)] == ["inactive"]
+
+    result = await cli(["eligibility", "check", "enc_nobodyknows", "--wait", "1"])
+    assert result.exit_code == 1
+    assert "claims has no encounter with that id" in result.output
+
+    [held] = await wait_for(platform, inactive, "ClaimHeld")
+    result = await cli(["claims", "show", held["claim_id"], "--json"])
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)["eligibility"]
+    assert [(c["trigger"], c["source"], c["outcome"]) for c in shown] == [
+        ("ready_to_bill", "271", "inactive"), ("on_demand", "cache", "inactive")]
+    table = await cli(["claims", "show", held["claim_id"]])
+    lines = table.output.splitlines()
+    at = lines.index("eligibility checks:")
+    assert [line.split()[1:8] for line in lines[at + 1:at + 11:5]] == [
+        ["rank", "1", "60054", DOS, "answered", "(271)", "inactive"],
+        ["rank", "1", "60054", DOS, "answered", "(cache)", "inactive"]]
+    assert lines[at + 2:at + 6] == ["    deductible: -", "    co-insurance: -", "    copay: -", "    out of pocket: -"]
