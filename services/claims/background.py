@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from services.chassis.clearinghouse import Clearinghouse, ExchangeFile
 from services.chassis.logs import ids
 from services.chassis.periodic import every
 from services.chassis.runtime import Runtime
@@ -48,16 +51,23 @@ async def batch_submissions(runtime: Runtime, stopping: asyncio.Event) -> None:
     await every(lambda: TIMING.submit_s, stopping, work, "claims-batcher")
 
 
+async def apply_inbound(runtime: Runtime, clearinghouse: Clearinghouse, folder: str,
+                        apply: Callable[[ClaimsStore, ExchangeFile, bytes, datetime], Awaitable[str]]) -> None:
+    """Each file of an inbound folder applied in its own transaction, archived once committed (a
+    failed pass leaves it where it is, for the next one)."""
+    for file in await clearinghouse.list(folder):
+        content = await clearinghouse.read(file)
+        async with runtime.db.acquire() as conn, conn.transaction():
+            await apply(ClaimsStore(conn), file, content, runtime.clock.now())
+        await clearinghouse.archive(file)
+
+
 async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> None:
     """999 and 277CA files in inbound/acks/ -> accepted / rejected claims; archived after."""
     clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
 
     async def work() -> None:
-        for file in await clearinghouse.list("inbound/acks"):
-            content = await clearinghouse.read(file)
-            async with runtime.db.acquire() as conn, conn.transaction():
-                await acknowledgments.process_ack_file(ClaimsStore(conn), file, content, runtime.clock.now())
-            await clearinghouse.archive(file)
+        await apply_inbound(runtime, clearinghouse, "inbound/acks", acknowledgments.process_ack_file)
 
     await every(lambda: TIMING.acks_s, stopping, work, "claims-acks")
 
@@ -74,11 +84,7 @@ async def exchange_eligibility(runtime: Runtime, stopping: asyncio.Event) -> Non
             await eligibility.time_out(db, policy, runtime.clock.now())
             await eligibility.send_pending(db, runtime.clock.now(), SETTINGS.usage_indicator)
         await submission.write_interchanges(runtime.db, clearinghouse, runtime.clock.now())
-        for file in await clearinghouse.list("inbound/eligibility"):
-            content = await clearinghouse.read(file)
-            async with runtime.db.acquire() as conn, conn.transaction():
-                await eligibility.process_271_file(ClaimsStore(conn), file, content, runtime.clock.now())
-            await clearinghouse.archive(file)
+        await apply_inbound(runtime, clearinghouse, "inbound/eligibility", eligibility.process_271_file)
 
     await every(lambda: TIMING.eligibility_s, stopping, work, "claims-eligibility")
 

@@ -784,6 +784,14 @@ class ClaimsStore:
             " FOR UPDATE", list(trace_numbers))
         return {r["trace_number"]: _check(r) for r in rows}
 
+    async def open_checks_in_interchange(self, icn: str) -> list[CheckRow]:
+        """The checks a 270 interchange carried that are still waiting, locked (a 271 may drop the
+        leading zeros of the BHT03 that names it)."""
+        rows = await self.conn.fetch(
+            f"SELECT {_CHECK_SELECT} FROM eligibility_checks WHERE state = 'sent'"
+            " AND ltrim(interchange_control_number, '0') = ltrim($1, '0') ORDER BY check_id FOR UPDATE", icn)
+        return [_check(r) for r in rows]
+
     async def overdue_checks(self, requested_before: datetime, limit: int = 500) -> list[CheckRow]:
         """Checks still waiting for a 271 that were asked before `requested_before`, locked."""
         rows = await self.conn.fetch(

@@ -16,9 +16,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from edi.envelope import EnvelopeParams
+from edi.envelope import EnvelopeParams, write_interchange
 from edi.x270 import Person, read_270
-from edi.x271 import BenefitInfo, EligibilityResponse, render_271
+from edi.x271 import FUNCTIONAL_ID, IMPLEMENTATION, BenefitInfo, EligibilityResponse, render_271
 from schemas import examples as ex
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
@@ -124,6 +124,16 @@ async def wait_eligibility(platform: Settings, encounter_id: str, name: str) -> 
     return found[0]
 
 
+async def answered(platform: Settings, *benefits: BenefitInfo) -> tuple[str, str]:
+    """An encounter of a member of its own (no cache shared) whose 270 went out and whose 271 (these
+    benefits) is dropped; the encounter and the member id."""
+    member = f"M{uuid.uuid4().hex[:9].upper()}"
+    enc = await post(platform, member)
+    check, _ = await sent_270(platform, enc)
+    drop_271(platform, check["trace_number"], member, *benefits)
+    return enc, member
+
+
 ACTIVE = (BenefitInfo(code="1", coverage_level="IND", service_types=("30",), insurance_type="PR"),
           BenefitInfo(code="C", coverage_level="IND", service_types=("30",), time_period="29",
                       amount=Decimal("100.00"), in_network=True),
@@ -162,11 +172,7 @@ async def test_an_active_answer_lets_the_claim_go_out_after_it_not_before(
 async def test_an_inactive_answer_holds_the_claim_and_no_837_ever_carries_it(
     platform: Settings, claims: Runtime, payers: None
 ) -> None:
-    member = f"I{uuid.uuid4().hex[:9].upper()}"
-    enc = await post(platform, member)
-    check, _ = await sent_270(platform, enc)
-    drop_271(platform, check["trace_number"], member, BenefitInfo(code="6", coverage_level="IND",
-                                                                  service_types=("30",)))
+    enc, _ = await answered(platform, BenefitInfo(code="6", coverage_level="IND", service_types=("30",)))
     [held] = await wait_for(platform, enc, "ClaimHeld")
     [edit] = [e for e in held["edits"] if e["severity"] == "error"]  # the scrubber's warnings stay beside it
     assert (edit["edit_id"], edit["source"]) == ("ELIG-INACTIVE", "eligibility")
@@ -187,10 +193,7 @@ async def test_an_inactive_answer_holds_the_claim_and_no_837_ever_carries_it(
 async def test_a_fresh_answer_is_reused_without_a_second_270(
     platform: Settings, claims: Runtime, payers: None
 ) -> None:
-    member = f"C{uuid.uuid4().hex[:9].upper()}"
-    first = await post(platform, member)
-    check, _ = await sent_270(platform, first)
-    drop_271(platform, check["trace_number"], member, *ACTIVE)
+    first, member = await answered(platform, *ACTIVE)
     await wait_for(platform, first, "ClaimSubmitted")
     second = await post(platform, member)
     checked = await wait_eligibility(platform, second, "EligibilityChecked")
@@ -218,20 +221,11 @@ async def test_no_answer_within_the_wait_lets_the_claim_go_unchecked(
         claims_settings.cache_clear()
 
 
-async def answered(platform: Settings, benefits: tuple[BenefitInfo, ...], event: str) -> str:
-    """An encounter of a member of its own whose 271 (these benefits) was applied, up to `event`."""
-    member = f"L{uuid.uuid4().hex[:9].upper()}"
-    enc = await post(platform, member)
-    check, _ = await sent_270(platform, enc)
-    drop_271(platform, check["trace_number"], member, *benefits)
-    await wait_for(platform, enc, event)
-    return enc
-
-
 async def test_rcm_eligibility_check_exit_codes_and_claims_show(
     platform: Settings, claims: Runtime, payers: None, cli_env: None
 ) -> None:
-    active = await answered(platform, ACTIVE, "ClaimSubmitted")
+    active, _ = await answered(platform, *ACTIVE)
+    await wait_for(platform, active, "ClaimSubmitted")
     result = await cli(["eligibility", "check", active, "--json", "--wait", "10"])
     assert result.exit_code == 0, result.output
     [row] = json.loads(result.output)
@@ -243,7 +237,8 @@ async def test_rcm_eligibility_check_exit_codes_and_claims_show(
     assert "    deductible: 100.00 (IND/period 29/in-network Y)" in text.output.splitlines()
     assert "    co-insurance: 20% (IND/in-network Y)" in text.output.splitlines()
 
-    inactive = await answered(platform, (BenefitInfo(code="6", service_types=("30",)),), "ClaimHeld")
+    inactive, _ = await answered(platform, BenefitInfo(code="6", service_types=("30",)))
+    await wait_for(platform, inactive, "ClaimHeld")
     result = await cli(["eligibility", "check", inactive, "--json", "--wait", "10"])
     assert result.exit_code == 3, result.output
     assert [r["outcome"] for r in json.loads(result.output)] == ["inactive"]
@@ -265,3 +260,45 @@ async def test_rcm_eligibility_check_exit_codes_and_claims_show(
         ["rank", "1", "60054", DOS, "answered", "(271)", "inactive"],
         ["rank", "1", "60054", DOS, "answered", "(cache)", "inactive"]]
     assert lines[at + 2:at + 6] == ["    deductible: -", "    co-insurance: -", "    copay: -", "    out of pocket: -"]
+
+
+def drop_request_rejection(platform: Settings, interchange_control_number: str) -> None:
+    """A 271 in which the payer rejects the whole 270 (AAA 42 at 2100A: unable to respond now,
+    resubmit): no subscriber level, no trace number; BHT03 names the 270."""
+    body: list[list[str]] = [
+        ["BHT", "0022", "11", interchange_control_number, TODAY.strftime("%Y%m%d"), "0900"],
+        ["HL", "1", "", "20", "1"], ["NM1", "PR", "2", "Aetna", "", "", "", "", "PI", "60054"],
+        ["AAA", "N", "", "42", "R"],
+        ["HL", "2", "1", "21", "0"], ["NM1", "1P", "2", "Mission", "", "", "", "", "XX", "1234567893"]]
+    number = int(uuid.uuid4().int % 900_000_000) + 1
+    text = write_interchange(EnvelopeParams("RCMCLEARINGHSE", "REVCYCLE", number, number, TODAY), FUNCTIONAL_ID,
+                             IMPLEMENTATION, [body])
+    (platform.clearinghouse / "inbound" / "eligibility" / f"{number:09d}.271").write_text(text)
+
+
+async def test_a_rejected_request_holds_its_claims_and_an_unmatched_answer_is_kept_flagged(
+    platform: Settings, claims: Runtime, payers: None
+) -> None:
+    member = f"R{uuid.uuid4().hex[:9].upper()}"
+    enc = await post(platform, member)
+    check, _ = await sent_270(platform, enc)
+    drop_request_rejection(platform, check["interchange_control_number"])
+    [held] = await wait_for(platform, enc, "ClaimHeld")
+    [edit] = [e for e in held["edits"] if e["severity"] == "error"]
+    assert (edit["edit_id"], edit["source"]) == ("ELIG-REJECTED", "eligibility")
+    assert "(AAA 42/R)" in edit["message"]
+    checked = await wait_eligibility(platform, enc, "EligibilityChecked")
+    assert (checked["outcome"], checked["rejections"]) == (
+        "rejected", [{"loop": "2100A", "reason_code": "42", "follow_up": "R",
+                      "description": "unable to respond at current time"}])
+
+    drop_271(platform, "elg_nosuchcheck", member, *ACTIVE)
+    conn = await asyncpg.connect(platform.database_url("claims"))
+    try:
+        async def flagged() -> bool:
+            return bool(await conn.fetchval("SELECT count(*) FROM acknowledgments WHERE kind = '271' AND flagged"
+                                            " AND reference = 'elg_nosuchcheck'"))
+
+        await eventually(flagged, timeout_s=30, what="the unmatched 271 kept flagged")
+    finally:
+        await conn.close()

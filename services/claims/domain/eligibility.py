@@ -31,6 +31,22 @@ BENEFIT_NAMES = {
 }  # fmt: skip
 """EB01 in words (005010X279A1), for `rcm claims show` and the event's `description`."""
 
+REJECTION_REASONS = {
+    "04": "authorized quantity exceeded", "15": "required application data missing",
+    "41": "authorization/access restrictions", "42": "unable to respond at current time",
+    "43": "invalid/missing provider identification", "45": "invalid/missing provider specialty",
+    "47": "invalid/missing provider state", "48": "invalid/missing referring provider identification number",
+    "51": "provider not on file", "52": "service dates not within provider plan enrollment",
+    "56": "inappropriate date", "57": "invalid/missing date(s) of service", "58": "invalid/missing date-of-birth",
+    "60": "date of birth follows date(s) of service", "61": "date of death precedes date(s) of service",
+    "62": "date of service not within allowable inquiry period", "63": "date of service in future",
+    "71": "patient birth date does not match that for the patient on the database",
+    "72": "invalid/missing subscriber/insured id", "73": "invalid/missing subscriber/insured name",
+    "74": "invalid/missing subscriber/insured gender code", "75": "subscriber/insured not found",
+    "76": "duplicate subscriber/insured id number", "78": "subscriber/insured not in group/plan identified",
+}  # fmt: skip
+"""AAA03 in words (005010X279A1), carried as the rejection's description."""
+
 ROLES: dict[str, Literal["primary", "secondary", "tertiary"]] = {"PRP": "primary", "SEP": "secondary",
                                                                   "TTP": "tertiary"}
 RANK_NAMES = {1: "primary", 2: "secondary", 3: "tertiary"}
@@ -60,6 +76,9 @@ class Answer:
     benefits: tuple[Benefit, ...] = ()
     rejections: tuple[EligibilityRejection, ...] = ()
     named_payers: tuple[NamedPayer, ...] = ()
+    reference: str = ""
+    """BHT03 echoed: the 270 interchange asked (what matches an answer without a trace number,
+    a request the payer rejected as a whole)."""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from edi.x271 import BenefitInfo, EligibilityResponse, Rejection, read_271
 from schemas.charges import EncounterReadyToBill
 from schemas.common import Coverage, PersonName
 from schemas.eligibility import Benefit, EligibilityRejection
-from services.claims.domain.eligibility import Answer, NamedPayer, describe
+from services.claims.domain.eligibility import REJECTION_REASONS, Answer, NamedPayer, describe
 from services.claims.domain.x837parts import RECEIVER_ID, SENDER_ID
 
 SELF = "18"
@@ -124,7 +124,7 @@ def benefit(b: BenefitInfo) -> Benefit:
 
 def rejection(r: Rejection) -> EligibilityRejection:
     return EligibilityRejection(loop=REJECTION_LOOPS.get(r.loop, "2000A"), reason_code=r.reason_code,
-                                follow_up=r.follow_up)
+                                follow_up=r.follow_up, description=REJECTION_REASONS.get(r.reason_code))
 
 
 def answer(response: EligibilityResponse) -> Answer:
@@ -136,4 +136,4 @@ def answer(response: EligibilityResponse) -> Answer:
                              insurance_type=b.insurance_type or None)
                   for b in response.benefits if b.code == "R" and (e := b.benefit_entity) is not None)
     return Answer(trace_number=response.trace_number, plan_begin=response.plan_begin, plan_end=response.plan_end,
-                  benefits=benefits, rejections=rejections, named_payers=named)
+                  benefits=benefits, rejections=rejections, named_payers=named, reference=response.reference)

@@ -246,21 +246,28 @@ async def process_271_file(db: ClaimsStore, file: ExchangeFile, content: bytes, 
                           submission_id=None, flagged=True, detail={"why": type(exc).__name__}, now=now)
         log.warning("unreadable 271 kept and flagged", extra=ids(file_id=file.name))
         return "unreadable"
-    checks = await db.checks_by_trace([a.trace_number for a in answers])
+    checks = await db.checks_by_trace([a.trace_number for a in answers if a.trace_number])
     for item in answers:
-        check = checks.get(item.trace_number)
-        if check is None or check.state not in OPEN:
-            await db.save_ack(file_name=file.name, sha256=sha, kind="271", reference=item.trace_number[:50],
-                              outcome="unmatched", submission_id=None, flagged=True,
-                              detail={"why": "no open eligibility check has this trace number" if check is None
-                                      else f"the check is {check.state} already"}, now=now)
+        if item.trace_number:
+            found = checks.get(item.trace_number)
+            targets = [found] if found is not None and found.state in OPEN else []
+            why = ("no eligibility check has this trace number" if found is None
+                   else f"the check is {found.state} already")
+        else:  # the payer rejected the whole request (AAA above the subscriber): BHT03 names our 270
+            targets = await db.open_checks_in_interchange(item.reference) if item.reference else []
+            why = "no open eligibility check was sent in the interchange this answer names"
+        reference = (item.trace_number or item.reference or "-")[:50]
+        if not targets:
+            await db.save_ack(file_name=file.name, sha256=sha, kind="271", reference=reference,
+                              outcome="unmatched", submission_id=None, flagged=True, detail={"why": why}, now=now)
             log.warning("unmatched 271 answer kept and flagged", extra=ids(file_id=file.name))
             continue
-        decision = decide(item, check.service_date, x270.coverages_on_file(check.inquiry))
-        await answer(db, check, decision, "271", now)
-        await db.save_ack(file_name=file.name, sha256=sha, kind="271", reference=item.trace_number[:50],
-                          outcome=decision.outcome, submission_id=None, flagged=False,
-                          detail={"check_id": check.check_id}, now=now)
+        for check in targets:
+            decision = decide(item, check.service_date, x270.coverages_on_file(check.inquiry))
+            await answer(db, check, decision, "271", now)
+            await db.save_ack(file_name=file.name, sha256=sha, kind="271", reference=reference,
+                              outcome=decision.outcome, submission_id=None, flagged=False,
+                              detail={"check_id": check.check_id}, now=now)
     return "271"
 
 

@@ -109,7 +109,8 @@ def test_an_aaa_of_a_271_reads_as_a_rejection_of_its_person() -> None:
         provider_npi="1234567893", subscriber=Person(last_name="Rivera", first_name="Ana", member_id="W1"),
         rejections=(Rejection(loop="2100C", valid=False, reason_code="72", follow_up="C"),))
     [answer] = x270.answers(render_271([response], EnvelopeParams("RCMCLEARINGHSE", "REVCYCLE", 8, 8, NOW)))
-    assert answer.rejections == (EligibilityRejection(loop="2100C", reason_code="72", follow_up="C"),)
+    assert answer.rejections == (EligibilityRejection(loop="2100C", reason_code="72", follow_up="C",
+                                                      description="invalid/missing subscriber/insured id"),)
     assert decide(answer, DOS, []).outcome == "rejected"
 
 
