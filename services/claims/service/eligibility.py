@@ -180,9 +180,19 @@ async def _hold_claims(db: ClaimsStore, check: CheckRow, finding: Finding, now: 
     await writes.flush(db)
 
 
+async def _asked(db: ClaimsStore, claim: Claim) -> bool:
+    """Whether the claim's coverage may have a check (checks on, the payer asked): no read otherwise."""
+    if not Policy.current().enabled:
+        return False
+    payer = await db.get_payer(claim.payer_id)
+    return payer is not None and payer.eligibility
+
+
 async def holding_edit(db: ClaimsStore, claim: Claim) -> Finding | None:
     """The edit the latest answer about the claim's coverage and payer puts on it, if any (a claim
     scrubbed by the scrubber; an operator's release goes past it)."""
+    if not await _asked(db, claim):
+        return None
     check = (await db.latest_checks([claim.encounter_id])).get(
         (claim.encounter_id, claim.coverage_rank, claim.payer_id))
     if check is None or check.outcome is None:
@@ -192,8 +202,11 @@ async def holding_edit(db: ClaimsStore, claim: Claim) -> Finding | None:
 
 async def waiting_claims(db: ClaimsStore, claims: Collection[Claim]) -> set[str]:
     """The claims whose coverage's latest check is still open: they do not go out yet."""
-    latest = await db.latest_checks([c.encounter_id for c in claims])
-    return {c.claim_id for c in claims
+    asked = [c for c in claims if await _asked(db, c)]
+    if not asked:
+        return set()
+    latest = await db.latest_checks([c.encounter_id for c in asked])
+    return {c.claim_id for c in asked
             if (check := latest.get((c.encounter_id, c.coverage_rank, c.payer_id))) and check.state in OPEN}
 
 

@@ -4,9 +4,12 @@ into the decision, the cache, the hold of a claim whose coverage is inactive, th
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+
+import pytest
 
 from edi.envelope import EnvelopeParams
 from edi.x270 import Person, read_270
@@ -18,6 +21,7 @@ from services.claims.domain import x270
 from services.claims.domain.eligibility import Answer, decide
 from services.claims.service import eligibility
 from services.claims.service.assembly import assemble_encounter
+from services.claims.settings import claims_settings
 from services.claims.store import EncounterRow
 from tests.support.testsvc import example
 from tests.unit.claims.factory import DOS, charge
@@ -30,6 +34,15 @@ ACTIVE_PLAN = (Benefit(code="1", coverage_level="IND", service_types=["30"], ins
                Benefit(code="C", coverage_level="IND", service_types=["30"], time_period="29",
                        amount=Decimal("50.00"), in_network="Y"),
                Benefit(code="A", coverage_level="IND", service_types=["30"], percent=Decimal("0.2"), in_network="Y"))
+
+
+@pytest.fixture(autouse=True)
+def checks_on(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """The service's switch on (the test session turns it off for in-process runtimes)."""
+    monkeypatch.setenv("RCM_CLAIMS_ELIGIBILITY_CHECKS", "true")
+    claims_settings.cache_clear()
+    yield
+    claims_settings.cache_clear()
 
 
 def stored(db: FakeClaimsStore) -> EncounterRow:
