@@ -73,8 +73,9 @@ async def poll_acknowledgments(runtime: Runtime, stopping: asyncio.Event) -> Non
 
 
 async def exchange_eligibility(runtime: Runtime, stopping: asyncio.Event) -> None:
-    """Every few seconds: checks past their wait time out, pending checks -> one 270 interchange in
-    outbound/ (written after the commit), and 271 files in inbound/eligibility/ applied, archived after."""
+    """Every few seconds: checks past their wait time out, pending checks -> one 270 interchange for
+    outbound/ (written after the commit by the 837 batcher's pass), and 271 files in
+    inbound/eligibility/ applied, archived after."""
     clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
 
     async def work() -> None:
@@ -83,7 +84,7 @@ async def exchange_eligibility(runtime: Runtime, stopping: asyncio.Event) -> Non
             db = ClaimsStore(conn)
             await eligibility.time_out(db, policy, runtime.clock.now())
             await eligibility.send_pending(db, runtime.clock.now(), SETTINGS.usage_indicator)
-        await submission.write_interchanges(runtime.db, clearinghouse, runtime.clock.now())
+        # The 270 file goes out with the batcher's next write_interchanges: one writer of outbound/.
         await apply_inbound(runtime, clearinghouse, "inbound/eligibility", eligibility.process_271_file)
 
     await every(lambda: TIMING.eligibility_s, stopping, work, "claims-eligibility")

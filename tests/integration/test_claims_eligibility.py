@@ -15,13 +15,16 @@ from typing import Any
 
 import asyncpg
 import pytest
+from fastapi import FastAPI
 
 from edi.envelope import EnvelopeParams, write_interchange
 from edi.x270 import Person, read_270
 from edi.x271 import FUNCTIONAL_ID, IMPLEMENTATION, BenefitInfo, EligibilityResponse, render_271
 from schemas import examples as ex
+from services.chassis.app import mount_service
 from services.chassis.runtime import Runtime
 from services.chassis.settings import Settings
+from services.chassis.tokens import Scope
 from services.claims.settings import claims_settings
 from tests.integration.test_claims_flow import (
     DOS,
@@ -33,6 +36,7 @@ from tests.integration.test_claims_flow import (
     wait_for,
 )
 from tests.support.kafka_io import eventually, read_topic
+from tests.support.tokens import authorized
 
 pytestmark = pytest.mark.integration
 
@@ -302,3 +306,24 @@ async def test_a_rejected_request_holds_its_claims_and_an_unmatched_answer_is_ke
         await eventually(flagged, timeout_s=30, what="the unmatched 271 kept flagged")
     finally:
         await conn.close()
+
+
+async def test_post_and_get_v1_eligibility(platform: Settings, claims: Runtime, payers: None) -> None:
+    enc, _ = await answered(platform, *ACTIVE)
+    await wait_for(platform, enc, "ClaimSubmitted")
+    app = FastAPI()
+    mount_service(app, claims)
+    async with authorized(app, platform, name="front-desk", scope=Scope.READ) as reader:
+        assert (await reader.post("/v1/eligibility", json={"encounter_id": enc})).status_code == 403
+    async with authorized(app, platform, name="front-desk", scope=Scope.OPERATE) as client:
+        unknown = await client.post("/v1/eligibility", json={"encounter_id": "enc_nobodyknows"})
+        assert unknown.status_code == 404 and "no encounter" in unknown.json()["error"]
+        queued = await client.post("/v1/eligibility", json={"encounter_id": enc})
+        assert queued.status_code == 202, queued.text
+        [check_id] = queued.json()["check_ids"]
+        got = await client.get(f"/v1/eligibility/{check_id}")
+        assert got.status_code == 200
+        assert {k: got.json()[k] for k in ("encounter_id", "trigger", "state", "source", "outcome", "payer_id")} == {
+            "encounter_id": enc, "trigger": "on_demand", "state": "answered", "source": "cache", "outcome": "active",
+            "payer_id": "60054"}
+        assert (await client.get("/v1/eligibility/elg_nosuchcheck")).status_code == 404

@@ -220,7 +220,7 @@ async def time_out(db: ClaimsStore, policy: Policy, now: datetime) -> int:
 
 async def send_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> str | None:
     """Every pending check into one 270 interchange, recorded for the clearinghouse (written after
-    the commit with the 837s, `submission.write_interchanges`); its file name, or None."""
+    the commit by the batcher with the 837s, `submission.write_interchanges`); its file name, or None."""
     checks = await db.checks_to_send()
     if not checks:
         return None
