@@ -1,4 +1,4 @@
-"""`rcm x12`: parse, validate and render X12 5010 files (837P, 837I, 835, 999, 277CA)."""
+"""`rcm x12`: parse, validate and render X12 5010 files (837P, 837I, 835, 999, 277CA, 270, 271)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from edi.x837common.reader import Read837
 
 app = typer.Typer(
-    help="X12 5010 tools: parse and validate 837P/837I/835/999/277CA/TA1 files, render 837P/837I claims.",
+    help="X12 5010 tools: parse and validate 837P/837I/835/999/277CA/270/271/TA1 files, render 837P/837I claims.",
     no_args_is_help=True,
 )
 _out = Console()
@@ -71,6 +71,8 @@ def _kind(interchanges: list[Interchange]) -> str:
         return "999"
     if ts.id == "277" and "X214" in implementation:
         return "277CA"
+    if ts.id in {"270", "271"} and "X279" in implementation:
+        return ts.id
     _fail(f"unsupported transaction set {ts.id} ({implementation or 'no version'})")
 
 
@@ -149,7 +151,7 @@ def parse(
     file: Annotated[Path, typer.Argument(help="X12 file to read (one interchange or several)")],
     as_json: Annotated[bool, typer.Option("--json", help="print a normalized JSON document")] = False,
 ) -> None:
-    """Detect the transaction (837P, 837I, 835, 999, 277CA, TA1) and print what was read.
+    """Detect the transaction (837P, 837I, 835, 999, 277CA, 270, 271, TA1) and print what was read.
 
     What breaks a rule but still reads (a trailer count, our writer's rules in a partner's 837P,
     a missing PER*BL) is listed under "findings"; the exit code is 0 whenever data was read.
@@ -210,6 +212,14 @@ def _read_document(kind: str, text: str, interchanges: list[Interchange]) -> tup
 
         acks = [x999.to_json_dict(ack) for ack in x999.read_999_all(text)]
         return (acks[0] if len(acks) == 1 else {"transaction": "999", "acknowledgments": acks}), envelope
+    if kind == "270":
+        from edi import x270
+
+        return x270.to_json_dict(x270.read_270(text)), envelope + x270.check_270(text)
+    if kind == "271":
+        from edi import x271
+
+        return x271.to_json_dict(x271.read_271(text)), envelope + x271.check_271(text)
     if kind == "277CA":
         from edi import x277ca
 
@@ -237,7 +247,8 @@ def validate(
     skip_pyx12: Annotated[bool, typer.Option("--no-pyx12", help="only our own checks (faster)")] = False,
 ) -> None:
     """pyx12 implementation-guide validation plus our checks; every finding is listed (envelope
-    counts and control numbers included), exit 0 only when there is no error."""
+    counts and control numbers included), exit 0 only when there is no error. pyx12 4.0 maps only
+    the 4010 270/271, so a 005010X279A1 270 or 271 gets our structural checks instead."""
     from edi.envelope import read_interchanges
     from edi.validate import pyx12_validate
     from edi.validate import validate as own_validate
@@ -248,7 +259,7 @@ def validate(
     except X12Error as exc:
         _fail(str(exc))
     issues = own_validate(text)
-    if not skip_pyx12:
+    if not skip_pyx12 and not _x279(text):
         issues = pyx12_validate(text) + issues
     issues.sort(key=lambda i: i.position or 0)
     errors = [i for i in issues if i.severity == "error"]
@@ -261,6 +272,14 @@ def validate(
             _out.print(f"{issue.severity}: {issue} [{issue.code}]", markup=False, highlight=False)
     if errors:
         raise typer.Exit(EXIT_INVALID)
+
+
+def _x279(text: str) -> bool:
+    """Whether every transaction set is a 005010X279A1 270 or 271 (no pyx12 map)."""
+    from edi.envelope import read_interchanges
+
+    sets = [ts for interchange in read_interchanges(text) for ts in interchange.transactions()]
+    return bool(sets) and all(ts.id in {"270", "271"} and "X279" in ts.implementation for ts in sets)
 
 
 _SCHEMA_HELP = (

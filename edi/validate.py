@@ -3,7 +3,9 @@
 ``pyx12_validate`` runs pyx12's implementation-guide validation through its Python API and
 turns its error tree into ``X12Issue`` values. ``validate`` adds our checks, listed per
 transaction set id in ``CHECKS``: the 837P and 837I checks (``edi.x837.checks``,
-``edi.x837i.checks``) and the 835 balancing checks (``edi.x835.balancing``).
+``edi.x837i.checks``), the 835 balancing checks (``edi.x835.balancing``) and the 270/271
+structural checks from the 005010X279A1 segment tables (``edi.x270.checks``, ``edi.x271.checks``),
+which stand in for pyx12's: pyx12 4.0 maps only the 4010 270/271.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from edi.envelope import Interchange, TransactionSet, read_interchanges
 from edi.errors import X12EnvelopeError, X12Error
 from edi.issues import X12Issue, issue_from_error
 from edi.segments import is_digits
+from edi.x270.checks import check_270_set
+from edi.x271.checks import check_271_set
 from edi.x835.balancing import BalanceCheck, balancing_issues
 from edi.x837.checks import check_837p
 from edi.x837i.checks import check_837i
@@ -42,6 +46,8 @@ def _check_837(ts: TransactionSet, interchange: Interchange) -> Iterable[Finding
 CHECKS: dict[str, tuple[TransactionCheck, ...]] = {
     "837": (_check_837,),
     "835": (balancing_issues,),
+    "270": (check_270_set,),  # pyx12 4.0 has only 4010 maps for the 270/271: these are the structural checks
+    "271": (check_271_set,),
 }
 """Our checks per transaction set id (ST01), run in order on every transaction set with that id."""
 

@@ -1,5 +1,6 @@
 """The sandbox clearinghouse: answers each 837 (837P or 837I) in outbound/ with a 999 and a 277CA in
-inbound/acks/, then, after each payer's delay, 835s in inbound/remits/. A TA1 answers the
+inbound/acks/, then, after each payer's delay, 835s in inbound/remits/; answers each 270 with a
+271 in inbound/eligibility/ (``answer_270``; a 270 it cannot read gets a 999 R in inbound/acks/). A TA1 answers the
 interchange itself when its ISA14 asks for one (A 000), or rejects an interchange whose ISA reads
 but whose content does not (R 024).
 
@@ -9,6 +10,8 @@ but whose content does not (R 024).
   adjudicated 835s (one per payer; crossover 835s from the secondary payer come later). Each
   transaction set is read as an 837P or an 837I by its implementation reference (ST03, else
   GS08); any other is rejected (IK5 R, IK502 I6: implementation convention not supported).
+* ``answer_file`` tells a 270 (ST01 270, or GS08 005010X279A1) from the rest, which go to
+  ``answer_837``.
 * ``Sandbox`` polls the folder, waits the acknowledgment delay, writes acks at once and parks
   835s under the state folder until they are due, so a restart loses nothing.
 """
@@ -24,11 +27,15 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 from edi import validate
 from edi.segments import is_digits, parse_segments, read_delimiters
 from edi.ta1 import InterchangeAck, InterchangeAckCode, write_ta1
 from edi.x12 import EnvelopeParams, FunctionalGroup, Interchange, TransactionSet, X12Error, read_interchange
+from edi.x270 import IMPLEMENTATION as IMPLEMENTATION_270
+from edi.x270 import Inquiry, read_270_interchange
+from edi.x271 import render_271
 from edi.x277ca import write_277ca
 from edi.x835 import write_835
 from edi.x837 import IMPLEMENTATION_837P, ClaimBatch, read_837p_interchange
@@ -48,6 +55,7 @@ from sandbox.adjudication import (
     payee_of,
     service_period,
 )
+from sandbox.eligibility import answer_inquiry
 from sandbox.payers import PayerConfig
 from services.chassis.clearinghouse import ExchangeFile, FolderClearinghouse
 from services.chassis.logs import ids
@@ -118,19 +126,23 @@ _READERS: dict[str, Callable[[Interchange], Batch]] = {
     IMPLEMENTATION_837P: read_837p_interchange,
     IMPLEMENTATION_837I: read_837i_interchange,
 }
+_INQUIRY_READERS: dict[str, Callable[[Interchange], list[Inquiry]]] = {IMPLEMENTATION_270: read_270_interchange}
+T = TypeVar("T")
 
 
-def _findings(interchange: Interchange) -> tuple[dict[str, TransactionFinding], dict[str, Batch]]:
-    """Per transaction set (ST02): what is wrong with it, or its typed batch of claims."""
+def _findings(interchange: Interchange, set_id: str, readers: Mapping[str, Callable[[Interchange], T]],
+              ) -> tuple[dict[str, TransactionFinding], dict[str, T]]:
+    """Per transaction set (ST02): what is wrong with it, or what its reader (by implementation
+    reference) made of it: the typed batch of claims of an 837, the inquiries of a 270."""
     issues = validate.own_checks(interchange)
     findings: dict[str, TransactionFinding] = {}
-    batches: dict[str, Batch] = {}
+    batches: dict[str, T] = {}
     for group in interchange.groups:
         for ts in group.transactions:
-            if ts.id != "837":
+            if ts.id != set_id:
                 findings[ts.control_number] = TransactionFinding(syntax_error_codes=("1",))
                 continue
-            reader = _READERS.get(ts.implementation)
+            reader = readers.get(ts.implementation)
             if reader is None:  # I6: implementation convention not supported
                 findings[ts.control_number] = TransactionFinding(syntax_error_codes=("I6",))
                 continue
@@ -196,22 +208,8 @@ def answer_837(
     try:
         interchange = read_interchange(text)
     except X12Error as exc:
-        fallback = _fallback_group(text)
-        if fallback is None:  # no set to acknowledge: the interchange itself is rejected, when it can be named
-            rejection = _interchange_ack(text, InterchangeAckCode.REJECTED, "024")
-            if rejection is not None:
-                answer.acks.append(OutFile("inbound/acks", f"{stem}.ta1",
-                                           write_ta1(rejection[0], _params(state, SENDER_ID, rejection[1], now))))
-            return answer
-        group, sender = fallback
-        code = _syntax_code(exc)
-        ack = acknowledge(group, {ts.control_number: TransactionFinding(syntax_error_codes=(code,))
-                                  for ts in group.transactions})
-        answer.rejected_sets = len(group.transactions)
-        answer.acks.append(OutFile("inbound/acks", f"{stem}.999",
-                                   write_999(ack, _params(state, SENDER_ID, sender, now))))
-        return answer
-    findings, batches = _findings(interchange)
+        return _unreadable(text, stem, state, now, exc)
+    findings, batches = _findings(interchange, "837", _READERS)
     answer.rejected_sets = len(findings)
     acks = acknowledge_interchange(interchange, findings)
     usage = interchange.usage_indicator
@@ -262,6 +260,74 @@ def answer_837(
     answer.remits += _remits(crossed, payers, state, stem, "-crossover", now, interchange.sender_id, usage, timing,
                              2.0)
     return answer
+
+
+def _unreadable(text: str, stem: str, state: SandboxState, now: datetime, exc: X12Error) -> Answer:
+    """The answer to an interchange the envelope reader refused: a 999 rejecting every set that
+    can still be found, else a TA1 R when the interchange can be named."""
+    answer = Answer()
+    fallback = _fallback_group(text)
+    if fallback is None:  # no set to acknowledge: the interchange itself is rejected, when it can be named
+        rejection = _interchange_ack(text, InterchangeAckCode.REJECTED, "024")
+        if rejection is not None:
+            answer.acks.append(OutFile("inbound/acks", f"{stem}.ta1",
+                                       write_ta1(rejection[0], _params(state, SENDER_ID, rejection[1], now))))
+        return answer
+    group, sender = fallback
+    code = _syntax_code(exc)
+    ack = acknowledge(group, {ts.control_number: TransactionFinding(syntax_error_codes=(code,))
+                              for ts in group.transactions})
+    answer.rejected_sets = len(group.transactions)
+    answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(ack, _params(state, SENDER_ID, sender, now))))
+    return answer
+
+
+def answer_270(text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *,
+               now: datetime) -> Answer:
+    """A 271 in inbound/eligibility/ answering every inquiry of the sets that read, and, when
+    some set does not, a 999 rejecting it in inbound/acks/ (a clean 270 gets no 999)."""
+    try:
+        interchange = read_interchange(text)
+    except X12Error as exc:
+        return _unreadable(text, stem, state, now, exc)
+    answer = Answer()
+    findings, read = _findings(interchange, "270", _INQUIRY_READERS)
+    usage = interchange.usage_indicator
+    if findings:
+        answer.rejected_sets = len(findings)
+        answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(
+            acknowledge_interchange(interchange, findings), _params(state, SENDER_ID, interchange.sender_id, now,
+                                                                     usage))))
+    references = {ts.control_number: ts.body[0].el(3) for ts in interchange.transactions()}  # BHT03, echoed
+    responses = [dataclasses.replace(answer_inquiry(inquiry, payers, state), reference=references[control])
+                 for control, inquiries in read.items() for inquiry in inquiries]
+    if responses:
+        answer.accepted_claims = len(responses)
+        answer.acks.append(OutFile("inbound/eligibility", f"{stem}.271",
+                                   render_271(responses, _params(state, SENDER_ID, interchange.sender_id, now, usage))))
+    return answer
+
+
+def _transaction_id(text: str) -> str:
+    """ST01 of the first transaction set, "270" also when only GS08 says 005010X279A1; "" when
+    the segments cannot be split (``answer_837`` then says why)."""
+    try:
+        _, segments = parse_segments(text)
+    except X12Error:
+        return ""
+    st = next((s for s in segments if s.tag == "ST"), None)
+    gs = next((s for s in segments if s.tag == "GS"), None)
+    if (st is not None and st.el(1) == "270") or (gs is not None and gs.el(8) == IMPLEMENTATION_270):
+        return "270"
+    return st.el(1) if st is not None else ""
+
+
+def answer_file(text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int,
+                now: datetime, timing: Timing = Timing()) -> Answer:
+    """What comes back for one outbound file, by its transaction set: a 270 or an 837."""
+    if _transaction_id(text) == "270":
+        return answer_270(text, stem, payers, state, now=now)
+    return answer_837(text, stem, payers, state, seed=seed, now=now, timing=timing)
 
 
 def _reference(stem: str) -> str:
@@ -339,7 +405,7 @@ class Sandbox:
         stem = name.rsplit(".", 1)[0] if "." in name else name
         now = self.now()
         try:
-            answer = answer_837(text, stem, self.payers, self.state, seed=self.seed, now=now, timing=self.timing)
+            answer = answer_file(text, stem, self.payers, self.state, seed=self.seed, now=now, timing=self.timing)
         except Exception as exc:  # a file we cannot answer must not stop the loop
             log.error("could not answer outbound file", extra=ids(file_id=name, error_class=type(exc).__name__))
             answer = Answer()

@@ -25,6 +25,15 @@ Behaviour keys (all optional; amounts and percents are strings or numbers, read 
   earlier claim's payment.
 * ``remit_delay_s``: seconds between the acknowledgments and this payer's 835.
 * ``trace_payer_id`` (TRN03, "1" + EIN) and ``address``: how the payer signs its 835s.
+* ``eligibility``: how the payer answers 270s (``sandbox.eligibility`` has the 271 it builds):
+  ``coverage_level`` (EB02, default IND), ``insurance_type`` (EB04), ``plan_description`` (EB05),
+  ``plan_begin``/``plan_end`` (ISO dates; default the calendar year of the service date) and
+  ``rules``: a list of ``{member_id_pattern, answer}`` tried in order against the subscriber's
+  member id (``re.search``), ``answer`` one of ``inactive`` (EB*6, the plan ended the year
+  before), ``not_found`` (AAA*N**75*C) or ``other_payer`` (EB*R naming ``other_payer:
+  {payer_id, name, role (PRP primary, SEP secondary, TTP tertiary; default PRP),
+  insurance_type}``). Every other member is active with the plan's cost sharing as the payer's
+  own adjudication will apply it.
 * ``institutional``: how the payer prices 837I claims (``sandbox.institutional`` has the
   formulas): ``drg_base_rate`` (inpatient DRG case rate: base rate x MS-DRG weight), else
   ``per_diem`` (inpatient: per day of the statement period), ``outlier_threshold`` and
@@ -39,9 +48,10 @@ import csv
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -91,6 +101,41 @@ class InstitutionalTerms:
 
 
 @dataclass(frozen=True, kw_only=True)
+class OtherPayer:
+    """The payer a 271 names in EB*R (loop 2120C NM1): who pays first, second or third."""
+
+    payer_id: str
+    name: str
+    role: str = "PRP"  # NM101: PRP primary, SEP secondary, TTP tertiary
+    insurance_type: str = ""  # EB04: MB Medicare Part B, MC Medicaid, ...
+
+
+EligibilityAnswer = Literal["inactive", "not_found", "other_payer"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class EligibilityRule:
+    member_id_pattern: str  # re.search against the subscriber's member id
+    answer: EligibilityAnswer
+    other_payer: OtherPayer | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class EligibilityTerms:
+    """How the payer answers a 270 (``sandbox.eligibility``)."""
+
+    coverage_level: str = "IND"
+    insurance_type: str = ""
+    plan_description: str = ""
+    plan_begin: date | None = None  # None: January 1 of the service date's year
+    plan_end: date | None = None  # None: December 31 of the service date's year
+    rules: tuple[EligibilityRule, ...] = ()
+
+    def rule_for(self, member_id: str) -> EligibilityRule | None:
+        return next((r for r in self.rules if re.search(r.member_id_pattern, member_id)), None)
+
+
+@dataclass(frozen=True, kw_only=True)
 class Behaviour:
     underpay_percent: Decimal = Decimal(0)
     deductible: Decimal = Decimal(0)
@@ -115,6 +160,7 @@ class Behaviour:
     trace_payer_id: str = "1999999999"
     address: PayerAddress = field(default_factory=PayerAddress)
     institutional: InstitutionalTerms = field(default_factory=InstitutionalTerms)
+    eligibility: EligibilityTerms = field(default_factory=EligibilityTerms)
 
     def cost_share_exempt(self, code: str) -> bool:
         return code in self.cost_share_exempt_codes or any(
@@ -159,7 +205,7 @@ _DECIMALS = ("underpay_percent", "deductible", "coinsurance_percent", "copay", "
              "interest_probability", "interest_percent", "recoupment_probability", "recoupment_percent")
 _CODES = ("copay_codes", "auth_required", "non_covered")
 _KNOWN = {*_DECIMALS, *_CODES, "crossover_to", "non_covered_patient_pays", "unlisted_non_covered", "reject_if",
-          "remit_delay_s", "trace_payer_id", "address", "cost_share_exempt", "institutional"}
+          "remit_delay_s", "trace_payer_id", "address", "cost_share_exempt", "institutional", "eligibility"}
 _INSTITUTIONAL = ("drg_base_rate", "per_diem", "outlier_threshold", "outlier_percent", "outpatient_percent")
 
 
@@ -179,6 +225,62 @@ def _institutional(raw: Any) -> InstitutionalTerms:
     if "outlier_percent" in values and "outlier_threshold" not in values:
         raise PayerConfigError("sandbox.institutional.outlier_percent needs outlier_threshold")
     return InstitutionalTerms(**values)
+
+
+_ELIGIBILITY = {"coverage_level", "insurance_type", "plan_description", "plan_begin", "plan_end", "rules"}
+_ANSWERS = ("inactive", "not_found", "other_payer")
+
+
+def _iso_date(value: Any, key: str) -> date:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise PayerConfigError(f"sandbox.eligibility.{key} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _eligibility_rule(raw: Any, n: int) -> EligibilityRule:
+    where = f"sandbox.eligibility.rules[{n}]"
+    if not isinstance(raw, Mapping) or set(raw) - {"member_id_pattern", "answer", "other_payer"}:
+        raise PayerConfigError(f"{where} must be a mapping of member_id_pattern, answer and other_payer")
+    pattern = str(raw.get("member_id_pattern") or "")
+    try:
+        re.compile(pattern)
+    except re.error:
+        raise PayerConfigError(f"{where}.member_id_pattern is not a regular expression") from None
+    answer = raw.get("answer")
+    if not pattern or answer not in _ANSWERS:
+        raise PayerConfigError(f"{where} needs member_id_pattern and answer (one of {', '.join(_ANSWERS)})")
+    other = raw.get("other_payer")
+    if (answer == "other_payer") != (other is not None):
+        raise PayerConfigError(f"{where}: other_payer goes with answer other_payer, and only with it")
+    other_payer = None
+    if other is not None:
+        if not isinstance(other, Mapping) or not other.get("payer_id") or not other.get("name") or (
+                set(other) - {"payer_id", "name", "role", "insurance_type"}):
+            raise PayerConfigError(f"{where}.other_payer needs payer_id and name (role, insurance_type optional)")
+        other_payer = OtherPayer(**{k: str(v) for k, v in other.items()})
+    return EligibilityRule(member_id_pattern=pattern, answer=answer, other_payer=other_payer)
+
+
+def _eligibility(raw: Any) -> EligibilityTerms:
+    if not isinstance(raw, Mapping):
+        raise PayerConfigError("sandbox.eligibility must be a mapping")
+    unknown = set(raw) - _ELIGIBILITY
+    if unknown:
+        raise PayerConfigError(f"unknown sandbox.eligibility keys: {sorted(unknown)}")
+    kwargs: dict[str, Any] = {k: str(raw[k]) for k in ("coverage_level", "insurance_type", "plan_description")
+                              if k in raw}
+    kwargs.update({k: _iso_date(raw[k], k) for k in ("plan_begin", "plan_end") if raw.get(k) is not None})
+    rules = raw.get("rules") or []
+    if not isinstance(rules, list):
+        raise PayerConfigError("sandbox.eligibility.rules must be a list")
+    terms = EligibilityTerms(**kwargs, rules=tuple(_eligibility_rule(r, n) for n, r in enumerate(rules)))
+    if (terms.plan_begin is None) != (terms.plan_end is None) or (
+            terms.plan_begin and terms.plan_end and terms.plan_end < terms.plan_begin):
+        raise PayerConfigError("sandbox.eligibility.plan_begin and plan_end go together, begin first")
+    return terms
 
 
 def _exempt(value: Any) -> dict[str, Any]:
@@ -232,6 +334,8 @@ def parse_behaviour(raw: Mapping[str, Any] | None) -> Behaviour:
         kwargs["address"] = PayerAddress(**{k: str(v) for k, v in dict(raw["address"]).items()})
     if "institutional" in raw:
         kwargs["institutional"] = _institutional(raw["institutional"])
+    if "eligibility" in raw:
+        kwargs["eligibility"] = _eligibility(raw["eligibility"])
     rules = raw.get("reject_if") or {}
     if rules:
         pattern = rules.get("member_id_pattern")

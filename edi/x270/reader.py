@@ -7,7 +7,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from edi.envelope import read_interchanges, transaction_sets
+from edi.envelope import Interchange, read_interchanges, transaction_sets
 from edi.x12 import Segment, TransactionSet
 from edi.x12values import element_error, expect_code, parse_period, required, required_date, segment_error
 from edi.x270.model import FUNCTIONAL_ID, IMPLEMENTATION, Gender, Inquiry, Person
@@ -161,9 +161,7 @@ def person(level: Level) -> Person:
 
 def read_270(text: str) -> list[Inquiry]:
     """Every inquiry of every 270 in ``text``, in file order."""
-    sets = transaction_sets(read_interchanges(text), FUNCTIONAL_ID, "270",
-                            "a 270 (GS01 HS, ST01 270, 005010X279A1)", IMPLEMENTATION)
-    return [inquiry for ts in sets for inquiry in read_transaction_set(ts)]
+    return [inquiry for interchange in read_interchanges(text) for inquiry in read_270_interchange(interchange)]
 
 
 def read_transaction_set(ts: TransactionSet) -> list[Inquiry]:
@@ -185,3 +183,10 @@ def read_transaction_set(ts: TransactionSet) -> list[Inquiry]:
                            dependent=person(branch.dependent) if branch.dependent else None, service_date=start,
                            service_end_date=end if end != start else None, service_types=service_types))
     return out
+
+
+def read_270_interchange(interchange: Interchange) -> list[Inquiry]:
+    """The inquiries of an interchange already read (every set must be a 005010X279A1 270)."""
+    sets = transaction_sets([interchange], FUNCTIONAL_ID, "270", "a 270 (GS01 HS, ST01 270, 005010X279A1)",
+                            IMPLEMENTATION)
+    return [inquiry for ts in sets for inquiry in read_transaction_set(ts)]

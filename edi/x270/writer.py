@@ -103,7 +103,7 @@ def period_spec(qualifier: str, start: date, end: date | None) -> SegmentSpec:
     return ["DTP", qualifier, *format_period(start, end or start)]
 
 
-def render_270(inquiries: Inquiry | Sequence[Inquiry], params: EnvelopeParams, *, line_breaks: bool = False) -> str:
+def render_270(inquiries: Inquiry | Sequence[Inquiry], envelope: EnvelopeParams, *, line_breaks: bool = False) -> str:
     """One 005010X279A1 interchange holding one 270 with every inquiry; BHT03 is the
     interchange control number."""
     items = [inquiries] if isinstance(inquiries, Inquiry) else list(inquiries)
@@ -111,14 +111,14 @@ def render_270(inquiries: Inquiry | Sequence[Inquiry], params: EnvelopeParams, *
         raise X12Error("a 270 needs at least one inquiry")
 
     def text(value: str) -> str:
-        return sanitize_text(value, params.delimiters)
+        return sanitize_text(value, envelope.delimiters)
 
-    created = params.created
-    body: list[SegmentSpec] = [["BHT", "0022", "13", f"{params.interchange_control_number:09d}",
+    created = envelope.created
+    body: list[SegmentSpec] = [["BHT", "0022", "13", f"{envelope.interchange_control_number:09d}",
                                 format_date(created.date()), created.strftime("%H%M")]]
     body += hl_tree(items, lambda _: [], lambda _: [], lambda _: [], lambda i: _subscriber(i, text),
                     lambda i: _dependent(i, text), text)
-    return write_interchange(params, FUNCTIONAL_ID, IMPLEMENTATION, [body], line_breaks=line_breaks)
+    return write_interchange(envelope, FUNCTIONAL_ID, IMPLEMENTATION, [body], line_breaks=line_breaks)
 
 
 def _inquiry_specs(i: Inquiry) -> Iterator[SegmentSpec]:

@@ -2,6 +2,8 @@
 ``json``. Building a 271 from a payer's plan is the sandbox's job (``sandbox.eligibility``)."""
 
 from edi.x270.model import IMPLEMENTATION, Gender, Person
+from edi.x271.checks import check_271
+from edi.x271.json import to_json_dict
 from edi.x271.model import (
     ACTIVE_CODES,
     FUNCTIONAL_ID,
@@ -27,6 +29,8 @@ __all__ = [
     "Gender",
     "Person",
     "Rejection",
+    "check_271",
     "read_271",
     "render_271",
+    "to_json_dict",
 ]

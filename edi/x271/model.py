@@ -59,6 +59,7 @@ class BenefitInfo:
     quantity: Decimal | None = None  # EB10
     authorization_required: bool | None = None  # EB11 Y/N (U unknown reads as None)
     in_network: bool | None = None  # EB12 Y/N (U unknown, W not applicable read as None)
+    procedure_code: str = ""  # EB13-2 (EB13-1 HC): the benefit applies to this procedure only
     dates: tuple[BenefitDate, ...] = ()
     messages: tuple[str, ...] = ()  # MSG01
     benefit_entity: BenefitEntity | None = None

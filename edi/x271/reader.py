@@ -128,11 +128,14 @@ def _benefit(segments: list[Segment]) -> BenefitInfo:
             messages.append(seg.el(1))
     if bool(eb.el(9)) != bool(eb.el(10)):
         raise element_error(eb, 10, "and EB09 go together")
+    if eb.el(13) and (eb.comp(13, 1) != "HC" or not eb.comp(13, 2)):
+        raise element_error(eb, 13, "must be HC and a procedure code")
     return BenefitInfo(code=required(eb, 1), coverage_level=eb.el(2), service_types=tuple(eb.reps(3)),
                        insurance_type=eb.el(4), plan_description=eb.el(5), time_period=eb.el(6),
                        amount=optional_decimal(eb, 7), percent=optional_decimal(eb, 8, "decimal percent"),
                        quantity_qualifier=eb.el(9), quantity=optional_quantity(eb, 10),
-                       authorization_required=_yes_no(eb, 11), in_network=_yes_no(eb, 12), dates=tuple(dates),
+                       authorization_required=_yes_no(eb, 11), in_network=_yes_no(eb, 12),
+                       procedure_code=eb.comp(13, 2), dates=tuple(dates),
                        messages=tuple(messages), benefit_entity=entity)
 
 

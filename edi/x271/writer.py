@@ -15,7 +15,7 @@ from edi.x271.model import FUNCTIONAL_ID, BenefitInfo, EligibilityResponse, Reje
 _WRITTEN_LOOPS = frozenset({"2000A", "2100A", "2100B", "2100C", "2100D"})
 
 
-def render_271(responses: EligibilityResponse | Sequence[EligibilityResponse], params: EnvelopeParams, *,
+def render_271(responses: EligibilityResponse | Sequence[EligibilityResponse], envelope: EnvelopeParams, *,
                line_breaks: bool = False) -> str:
     """One 005010X279A1 interchange holding one 271 with every response; BHT03 is the first
     response's ``reference`` (the 270's BHT03) or else the interchange control number. The
@@ -30,14 +30,14 @@ def render_271(responses: EligibilityResponse | Sequence[EligibilityResponse], p
                 raise X12Error(f"AAA of loop {rejection.loop} is read, not written (use 2100C or 2100D)")
 
     def text(value: str) -> str:
-        return sanitize_text(value, params.delimiters)
+        return sanitize_text(value, envelope.delimiters)
 
-    created = params.created
-    body: list[SegmentSpec] = [["BHT", "0022", "11", items[0].reference or f"{params.interchange_control_number:09d}",
+    created = envelope.created
+    body: list[SegmentSpec] = [["BHT", "0022", "11", items[0].reference or f"{envelope.interchange_control_number:09d}",
                                 format_date(created.date()), created.strftime("%H%M")]]
     body += hl_tree(items, lambda r: _aaa(r, "2000A"), lambda r: _aaa(r, "2100A"), lambda r: _aaa(r, "2100B"),
                     lambda r: _subscriber(r, text), lambda r: _dependent(r, text), text)
-    return write_interchange(params, FUNCTIONAL_ID, IMPLEMENTATION, [body], line_breaks=line_breaks)
+    return write_interchange(envelope, FUNCTIONAL_ID, IMPLEMENTATION, [body], line_breaks=line_breaks)
 
 
 def _aaa(r: EligibilityResponse, loop: str) -> list[SegmentSpec]:
@@ -68,6 +68,7 @@ def _benefit_specs(b: BenefitInfo, text: Text) -> list[SegmentSpec]:
         "EB", b.code, b.coverage_level, Repeats(b.service_types), b.insurance_type, text(b.plan_description),
         b.time_period, format_optional(b.amount), format_optional(b.percent), b.quantity_qualifier,
         format_optional(b.quantity), _yes_no(b.authorization_required), _yes_no(b.in_network),
+        ["HC", b.procedure_code] if b.procedure_code else "",
     ]]
     if (b.quantity is None) != (not b.quantity_qualifier):
         raise X12Error("EB09 quantity qualifier and EB10 quantity go together")

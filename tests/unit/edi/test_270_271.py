@@ -2,27 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from typer.testing import CliRunner
 
+from cli.x12 import app
+from edi.validate import validate
 from edi.x12 import X12EnvelopeError, X12Error, X12SyntaxError
-from edi.x270 import Gender, Inquiry, Person, read_270, render_270
+from edi.x270 import Gender, Inquiry, Person, check_270, read_270, render_270
 from edi.x271 import (
     BenefitDate,
     BenefitEntity,
     BenefitInfo,
     EligibilityResponse,
     Rejection,
+    check_271,
     read_271,
     render_271,
 )
 from tests.unit.edi.remit_support import CUSTOM, ROUND_TRIPS, dates, ids, names, params
 
 D = Decimal
+runner = CliRunner()
 NPI = "1234567893"
 SUBSCRIBER = Person("DOE", "JANE", "M123", date(1980, 5, 1), "F", "G77")
 CHILD = Person("DOE", "TIM", "", date(2010, 1, 2), "M", None, "19")
@@ -55,7 +62,7 @@ BENEFITS = (
     BenefitInfo(code="A", coverage_level="IND", service_types=("30", "98"), percent=D("0.2"), in_network=True,
                 messages=("AFTER DEDUCTIBLE",)),
     BenefitInfo(code="B", coverage_level="IND", service_types=("98",), time_period="27", amount=D("25"),
-                authorization_required=False),
+                authorization_required=False, procedure_code="99213"),
     BenefitInfo(code="G", coverage_level="IND", service_types=("30",), time_period="29", amount=D("2150.5")),
     BenefitInfo(code="R", service_types=("30",), insurance_type="MB",
                 dates=(BenefitDate(qualifier="290", start=date(2025, 1, 1), end=date(2025, 1, 1)),),
@@ -93,7 +100,7 @@ def test_271_segments() -> None:
     assert body(render_271(r, params()))[10:] == [
         "DTP*346*D8*20250101", "DTP*347*D8*20251231",
         "EB*1*IND*30*C1*GOLD PPO", "EB*C*IND*30***29*350*****Y", "EB*A*IND*30^98*****0.2****Y",
-        "MSG*AFTER DEDUCTIBLE", "EB*B*IND*98***27*25****N", "EB*G*IND*30***29*2150.5",
+        "MSG*AFTER DEDUCTIBLE", "EB*B*IND*98***27*25****N**HC:99213", "EB*G*IND*30***29*2150.5",
         "EB*R**30*MB", "DTP*290*D8*20250101", "LS*2120", "NM1*PRP*2*MEDICARE PART B*****PI*MCB01", "LE*2120",
     ]
 
@@ -213,6 +220,7 @@ def benefits(draw: st.DrawFn) -> BenefitInfo:
         amount=draw(amounts), percent=draw(st.none() | st.integers(0, 100).map(lambda p: D(p) / 100)),
         quantity_qualifier="VS" if quantity is not None else "", quantity=quantity,
         authorization_required=draw(st.none() | st.booleans()), in_network=draw(st.none() | st.booleans()),
+        procedure_code=draw(st.sampled_from(["", "99213"])),
         messages=tuple(draw(st.lists(names, max_size=2))),
         benefit_entity=draw(st.builds(BenefitEntity, role=st.sampled_from(["PRP", "SEP", "TTP"]), name=names,
                                       id_qualifier=st.just("PI"), id=ids)) if code == "R" else None)
@@ -241,3 +249,85 @@ def test_270_property_round_trip(items: list[Inquiry]) -> None:
 def test_271_property_round_trip(items: list[EligibilityResponse]) -> None:
     assert read_271(render_271(items, params())) == items
     ROUND_TRIPS["271"] += 1
+
+
+# --- structural checks (pyx12 4.0 has no 5010 map for these) ------------------------------------
+
+GOOD_270 = render_270([inquiry(), inquiry("ENC2", dependent=CHILD)], params())
+GOOD_271 = render_271([response(plan_begin=date(2025, 1, 1), benefits=BENEFITS),
+                       response("ENC2", dependent=CHILD, rejections=(
+                           Rejection(loop="2100D", valid=False, reason_code="75", follow_up="C"),))], params())
+
+
+def test_what_the_writers_write_passes_the_checks() -> None:
+    assert check_270(GOOD_270) == [] and validate(GOOD_270) == []
+    assert check_271(GOOD_271) == [] and validate(GOOD_271) == []
+
+
+@pytest.mark.parametrize(("find", "replace", "found"), [
+    ("EQ*30~", "", ["segment 9 (HL): loop 2000C: the patient's level has no EQ (loop 2110C)"]),
+    ("TRN*1*ENC1*9123456789~", "", ["segment 9 (HL): loop 2000C: the patient's level has no TRN*1 trace number"]),
+    ("HL*3*2*22*0", "HL*3*1*22*0", ["segment 7 (HL): loop 2000B: HL04 must be 1 when a level follows under this "
+                                    "one, else 0",
+                                    "segment 9 (HL): loop 2000C: HL02 must point to the level above (21)"]),
+    ("HL*5*4*23*0", "HL*6*4*23*0", ["segment 20 (HL): loop 2000D: HL01 must be 5 (numbered from 1 in order)"]),
+    ("DMG*D8*19800501*F", "DMG*D8*19800501*X", ["segment 13 (DMG): loop 2100C: DMG03 is not a code this loop "
+                                                "allows"]),
+    ("DTP*291*D8*20250301", "DTP*291*D8*2025030", ["segment 14 (DTP): loop 2100C: DTP03 is not a CCYYMMDD date"]),
+    ("NM1*IL*1*DOE*JANE****MI*M123~REF", "REF", [
+        "segment 11 (REF): loop 2000C: required loop 2100C (NM1) is missing",
+        "segment 11 (REF): loop 2000C: REF is not allowed here (005010X279A1 segment order)"]),
+    ("NM1*PR*2", "NM1*ZZ*2", ["segment 6 (NM1): loop 2100A: NM101 is not a code this loop allows"]),
+    ("DTP*291*D8*20250301~", "DTP*291*D8*20250301~" * 3, [
+        "segment 16 (DTP): loop 2100C: DTP is used more than 2 times"]),
+    ("EQ*30~", "EQ*30~DMG*D8*19800501*F~", ["segment 16 (DMG): loop 2110C: DMG is not allowed here "
+                                            "(005010X279A1 segment order)"]),
+    ("BHT*0022*13", "BHT*0022*11", ["segment 4 (BHT): loop header: BHT02 must be 13"]),
+])
+def test_270_checks_name_loop_and_segment(find: str, replace: str, found: list[str]) -> None:
+    assert find in GOOD_270
+    assert [str(i) for i in check_270(GOOD_270.replace(find, replace, 1))] == found
+
+
+@pytest.mark.parametrize(("find", "replace", "found"), [
+    ("EB*1*", "EB*Z*", ["segment 15 (EB): loop 2110C: EB01 is not a code this loop allows"]),
+    ("EB*C*IND*30***29", "EB*C*IND*30***99", ["segment 16 (EB): loop 2110C: EB06 is not a code this loop allows"]),
+    ("LS*2120~", "", ["segment 23 (NM1): loop 2110C: NM1 is not allowed here (005010X279A1 segment order)"]),
+    ("LE*2120~", "", ["segment 24 (NM1): loop 2120C LS/LE: required segment LE is missing"]),
+    ("NM1*PRP", "NM1*QQQ", ["segment 24 (NM1): loop 2120C: NM101 is not a code this loop allows"]),
+    ("TRN*2*ENC1*9123456789~", "", ["segment 9 (HL): loop 2000C: the patient's level has no TRN*2 trace number"]),
+    ("AAA*N**75*C", "AAA*X**75*C", ["segment 33 (AAA): loop 2100D: AAA01 is not a code this loop allows",
+                                    "segment 30 (HL): loop 2000D: the patient's level has no EB (loop 2110D)"]),
+    ("MSG*AFTER DEDUCTIBLE~", "MSG*A~" * 11, ["segment 28 (MSG): loop 2110C: MSG is used more than 10 times"]),
+    ("DTP*346*D8*20250101", "DTP*346*D8*20250132", ["segment 14 (DTP): loop 2100C: DTP03 is not a CCYYMMDD date"]),
+])
+def test_271_checks_name_loop_and_segment(find: str, replace: str, found: list[str]) -> None:
+    assert find in GOOD_271
+    assert [str(i) for i in check_271(GOOD_271.replace(find, replace, 1))] == found
+
+
+def test_validate_runs_the_checks_and_cli_skips_pyx12_for_x279(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.270"
+    broken.write_text(GOOD_270.replace("EQ*30~", "EQ*30~DMG*D8*19800501*F~", 1).replace("SE*25*", "SE*26*"))
+    result = runner.invoke(app, ["validate", str(broken), "--json"])
+    assert result.exit_code == 1
+    doc = json.loads(result.stdout)
+    assert [(i["position"], i["segment_id"], i["source"]) for i in doc["issues"]] == [(16, "DMG", "revcycle")]
+    good = tmp_path / "good.271"
+    good.write_text(GOOD_271)
+    assert runner.invoke(app, ["validate", str(good)]).exit_code == 0
+    parsed = json.loads(runner.invoke(app, ["parse", str(good), "--json"]).stdout)
+    assert parsed["transaction"] == "271" and parsed["findings"] == []
+    first, second = parsed["responses"]
+    assert (first["trace_number"], first["active"], first["plan_begin"]) == ("ENC1", True, "2025-01-01")
+    assert [(b["code"], b["time_period"], b["amount"], b["percent"]) for b in first["benefits"][1:3]] == [
+        ("C", "29", "350", None), ("A", "", None, "0.2")]
+    assert first["benefits"][-1]["benefit_entity"] == {"role": "PRP", "entity_type": "2", "name": "MEDICARE PART B",
+                                                       "id_qualifier": "PI", "id": "MCB01"}
+    assert (second["rejected"], second["rejections"]) == (True, [
+        {"loop": "2100D", "valid": False, "reason_code": "75", "follow_up": "C"}])
+    request = tmp_path / "good.270"
+    request.write_text(GOOD_270)
+    inquiries = json.loads(runner.invoke(app, ["parse", str(request), "--json"]).stdout)["inquiries"]
+    assert [(i["trace_number"], i["service_types"], i["dependent"] and i["dependent"]["relationship"])
+            for i in inquiries] == [("ENC1", ["30"], None), ("ENC2", ["30"], "19")]
