@@ -18,6 +18,7 @@ import pytest
 from fastapi import FastAPI
 
 from edi.envelope import EnvelopeParams, write_interchange
+from edi.validate import validate
 from edi.x270 import Person, read_270
 from edi.x271 import FUNCTIONAL_ID, IMPLEMENTATION, BenefitInfo, EligibilityResponse, render_271
 from schemas import examples as ex
@@ -152,6 +153,7 @@ async def test_an_active_answer_lets_the_claim_go_out_after_it_not_before(
     check, text = await sent_270(platform, enc)
     assert (check["coverage_rank"], check["payer_id"], check["member_id"], check["service_date"].isoformat()) == (
         1, "60054", member, DOS)
+    assert [i.code for i in validate(text) if i.severity == "error"] == []  # the X279 structural checks
     [inquiry] = [i for i in read_270(text) if i.trace_number == check["trace_number"]]
     assert (inquiry.subscriber.member_id, inquiry.subscriber.last_name, inquiry.service_date.isoformat(),
             inquiry.service_types) == (member, "Rivera", DOS, ("30",))

@@ -229,7 +229,7 @@ async def send_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> str 
                  for c in checks]
     try:
         text = x270.render(inquiries, number, now, usage)
-        problems = x270.problems(text, inquiries)
+        problems = x270.problems(text)
     except (ValueError, X12Error) as exc:
         problems = [type(exc).__name__]
     if problems:  # our own inquiry data does not make a 270: say so, and let the claims go unchecked
