@@ -170,3 +170,32 @@ async def test_an_inactive_answer_holds_the_claim_waiting_for_it() -> None:
     assert db.event_types()[-2:] == ["EligibilityChecked", "ClaimHeld"]
     assert [s for s in db.submissions.values() if s.claim_id == claim.claim_id and s.status == "pending"] == []
     assert await eligibility.waiting_claims(db, [held]) == set()
+
+
+async def test_the_sandbox_answers_our_270_and_we_read_its_271() -> None:
+    """Both sides of the exchange as they ship: the 270 claims writes, the sandbox's Aetna answer
+    (deploy/local/payers.yaml), read back into an active decision for the trace we sent."""
+    from sandbox.adjudication import SandboxState
+    from sandbox.clearinghouse_loop import answer_270
+    from sandbox.payers import load_payers
+
+    db = FakeClaimsStore()
+    [primary, _] = await eligibility.request_checks(db, stored(db), "ready_to_bill", POLICY, NOW)
+    inquiry = x270.inquiry(primary.inquiry, 1, primary.trace_number, primary.payer_id, primary.payer_name, DOS)
+    answered = answer_270(x270.render([inquiry], 77, NOW), "000000077", load_payers(), SandboxState(), now=NOW)
+    [reply] = [f for f in answered.acks if f.folder == "inbound/eligibility"]
+    [item] = x270.answers(reply.text)
+    assert (item.trace_number, item.reference) == (primary.trace_number, "000000077")
+    decision = decide(item, DOS, [("60054", "Aetna"), ("610442", "Medi-Cal")])
+    assert decision.outcome == "active"
+    assert [(b.code, b.time_period, b.amount, b.percent) for b in decision.benefits if b.code != "B"] == [
+        ("1", None, None, None), ("C", "23", Decimal("500.00"), None), ("C", "29", Decimal("500.00"), None),
+        ("A", None, None, Decimal("0.2")), ("G", "23", Decimal("3000.00"), None), ("G", "29", Decimal("3000.00"), None)]
+    assert {(b.code, b.time_period, b.amount) for b in decision.benefits if b.code == "B"} == {
+        ("B", "27", Decimal("25.00"))}
+    await eligibility.answer(db, primary, decision, "271", NOW)
+    [estimate] = [e for e in db.events if isinstance(e, PatientEstimated)]
+    # 99213 (allowed 108.00): the 25.00 copay, then 83.00 of the 500.00 deductible; 87880 (16.50): deductible.
+    assert (estimate.copay, estimate.deductible, estimate.coinsurance, estimate.patient_estimate,
+            estimate.out_of_pocket_remaining) == (Decimal("25.00"), Decimal("99.50"), Decimal("0.00"),
+                                                  Decimal("124.50"), Decimal("3000.00"))
