@@ -129,12 +129,18 @@ async def wait_eligibility(platform: Settings, encounter_id: str, name: str) -> 
     return found[0]
 
 
-async def answered(platform: Settings, *benefits: BenefitInfo) -> tuple[str, str]:
-    """An encounter of a member of its own (no cache shared) whose 270 went out and whose 271 (these
-    benefits) is dropped; the encounter and the member id."""
+async def asked(platform: Settings) -> tuple[str, str, dict[str, Any], str]:
+    """An encounter of a member of its own (no cache shared) once its 270 went out: the encounter,
+    the member id, the check and the 270's text."""
     member = f"M{uuid.uuid4().hex[:9].upper()}"
     enc = await post(platform, member)
-    check, _ = await sent_270(platform, enc)
+    check, text = await sent_270(platform, enc)
+    return enc, member, check, text
+
+
+async def answered(platform: Settings, *benefits: BenefitInfo) -> tuple[str, str]:
+    """`asked`, then its 271 (these benefits) dropped; the encounter and the member id."""
+    enc, member, check, _ = await asked(platform)
     drop_271(platform, check["trace_number"], member, *benefits)
     return enc, member
 
@@ -148,9 +154,7 @@ ACTIVE = (BenefitInfo(code="1", coverage_level="IND", service_types=("30",), ins
 async def test_an_active_answer_lets_the_claim_go_out_after_it_not_before(
     platform: Settings, claims: Runtime, payers: None
 ) -> None:
-    member = f"A{uuid.uuid4().hex[:9].upper()}"
-    enc = await post(platform, member)
-    check, text = await sent_270(platform, enc)
+    enc, member, check, text = await asked(platform)
     assert (check["coverage_rank"], check["payer_id"], check["member_id"], check["service_date"].isoformat()) == (
         1, "60054", member, DOS)
     assert [i.code for i in validate(text) if i.severity == "error"] == []  # the X279 structural checks
@@ -285,9 +289,7 @@ def drop_request_rejection(platform: Settings, interchange_control_number: str) 
 async def test_a_rejected_request_holds_its_claims_and_an_unmatched_answer_is_kept_flagged(
     platform: Settings, claims: Runtime, payers: None
 ) -> None:
-    member = f"R{uuid.uuid4().hex[:9].upper()}"
-    enc = await post(platform, member)
-    check, _ = await sent_270(platform, enc)
+    enc, member, check, _ = await asked(platform)
     drop_request_rejection(platform, check["interchange_control_number"])
     [held] = await wait_for(platform, enc, "ClaimHeld")
     [edit] = [e for e in held["edits"] if e["severity"] == "error"]
