@@ -47,6 +47,8 @@ COMMANDS = (
     Lazy("chargemaster", "services.charges.commands:chargemaster_app",
          "The chargemaster: CDM code -> procedure code, revenue code and price."),
     Lazy("claims", "services.claims.commands:app", "Claims: assembly, scrubbing, submission and acknowledgments."),
+    Lazy("eligibility", "services.claims.commands:eligibility_app",
+         "Eligibility (270/271): check an encounter's coverages with their payers now."),
     Lazy("payers", "services.claims.commands:payers_app", "The payer master (deploy/local/payers.yaml)."),
     Lazy("feeschedule", "services.claims.commands:feeschedule_app",
          "Payer fee schedules: contracted allowed amount per procedure."),

@@ -24,6 +24,20 @@ def mllp_on_a_free_port() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def eligibility_checks_off() -> Iterator[None]:
+    """In-process claims runtimes send no 270s: no sandbox answers them there, and each claim would
+    wait RCM_CLAIMS_ELIGIBILITY_WAIT_S for its 271. Eligibility tests switch them on (and the
+    e2e stack keeps them on, as the dev stack does)."""
+    from services.claims.settings import claims_settings
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RCM_CLAIMS_ELIGIBILITY_CHECKS", "false")
+        claims_settings.cache_clear()
+        yield
+    claims_settings.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def codesets_of_the_session(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """ICD-10-CM editions loaded by tests go to a folder of the session, never the stack's."""
     with pytest.MonkeyPatch.context() as mp:

@@ -9,6 +9,7 @@ from services.claims import http_api
 from services.claims.background import (
     batch_submissions,
     bootstrap_payers,
+    exchange_eligibility,
     poll_acknowledgments,
     poll_status,
     run_timers,
@@ -21,12 +22,12 @@ DEFINITION = ServiceDefinition(
     handlers=HANDLERS,
     park_keys=PARK_KEYS,
     units=UNITS,
-    routers=[http_api.router],
+    routers=[http_api.router, http_api.eligibility_router],
     append_only=("claim_history",),  # every move of every claim, as it happened
     # One batcher and one folder poller among the instances; timers lock their rows (SKIP LOCKED):
     # docs/scaling.md.
     background=[leader_only(bootstrap_payers), leader_only(batch_submissions), leader_only(poll_acknowledgments),
-                leader_only(poll_status), run_timers],
+                leader_only(poll_status), leader_only(exchange_eligibility), run_timers],
     warm_up=(load_shipped,),  # ICD-10-CM: checked on every encounter
 )
 create_app = service_app_factory(DEFINITION)

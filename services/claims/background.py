@@ -1,6 +1,6 @@
 """The claims service's background tasks: the 837 (and 276) batcher, the acknowledgment and claim
-status pollers and the timers (bill hold, follow-up, claim status). Each pass runs in one
-transaction (state + outbox rows)."""
+status pollers, the eligibility exchange (270 out, 271 in) and the timers (bill hold, follow-up,
+claim status). Each pass runs in one transaction (state + outbox rows)."""
 
 from __future__ import annotations
 
@@ -12,15 +12,23 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
-from services.chassis.clearinghouse import ExchangeFile
+from services.chassis.clearinghouse import Clearinghouse, ExchangeFile
 from services.chassis.logs import ids
 from services.chassis.periodic import every
 from services.chassis.runtime import Runtime
 from services.chassis.sftp import open_clearinghouse
 from services.claims.domain.claim_status import StatusPolicy
 from services.claims.domain.payers import PayerFileError
-from services.claims.service import acknowledgments, assembly, claim_status, follow_up, operator, submission
-from services.claims.settings import ClaimsSettings
+from services.claims.service import (
+    acknowledgments,
+    assembly,
+    claim_status,
+    eligibility,
+    follow_up,
+    operator,
+    submission,
+)
+from services.claims.settings import claims_settings
 from services.claims.store import ClaimsStore
 
 log = logging.getLogger(__name__)
@@ -34,11 +42,12 @@ class Timing:
     acks_s: float
     timers_s: float
     status_s: float
+    eligibility_s: float
 
 
-SETTINGS = ClaimsSettings()
+SETTINGS = claims_settings()
 TIMING = Timing(SETTINGS.submit_interval_s, SETTINGS.acks_interval_s, SETTINGS.timers_interval_s,
-                SETTINGS.status_interval_s)
+                SETTINGS.status_interval_s, SETTINGS.eligibility_interval_s)
 STATUS = StatusPolicy(recheck_days=SETTINGS.status_recheck_days, resubmit_wait_days=SETTINGS.status_resubmit_wait_days,
                       max_asks=SETTINGS.status_max_asks, min_interval_days=SETTINGS.status_min_interval_days)
 """When claims asks payers for a claim's status (RCM_CLAIMS_STATUS_*; tests replace it)."""
@@ -64,17 +73,23 @@ FileStep = Callable[[ClaimsStore, ExchangeFile, bytes, datetime], Awaitable[obje
 """Applies one inbound file in the caller's transaction (it keeps what it cannot apply, flagged)."""
 
 
+async def apply_inbound(runtime: Runtime, clearinghouse: Clearinghouse, folder: str, apply: FileStep) -> None:
+    """Each file of an inbound folder applied in its own transaction, archived once committed (a
+    failed pass leaves it where it is, for the next one)."""
+    for file in await clearinghouse.list(folder):
+        content = await clearinghouse.read(file)
+        async with runtime.db.acquire() as conn, conn.transaction():
+            await apply(ClaimsStore(conn), file, content, runtime.clock.now())
+        await clearinghouse.archive(file)
+
+
 async def _poll(runtime: Runtime, stopping: asyncio.Event, folder: str, apply: FileStep,
                 interval_s: Callable[[], float], name: str) -> None:
-    """Every file of an inbound folder applied in its own transaction, then archived."""
+    """Every few seconds, every file of an inbound folder applied, then archived."""
     clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
 
     async def work() -> None:
-        for file in await clearinghouse.list(folder):
-            content = await clearinghouse.read(file)
-            async with runtime.db.acquire() as conn, conn.transaction():
-                await apply(ClaimsStore(conn), file, content, runtime.clock.now())
-            await clearinghouse.archive(file)
+        await apply_inbound(runtime, clearinghouse, folder, apply)
 
     await every(interval_s, stopping, work, name)
 
@@ -89,6 +104,24 @@ async def poll_status(runtime: Runtime, stopping: asyncio.Event) -> None:
     """277 claim status answers in inbound/status/ -> applied to the claims they answer; archived after."""
     await _poll(runtime, stopping, "inbound/status", partial(claim_status.process_status_file, policy=STATUS),
                 lambda: TIMING.status_s, "claims-status")
+
+
+async def exchange_eligibility(runtime: Runtime, stopping: asyncio.Event) -> None:
+    """Every few seconds: checks past their wait time out, pending checks -> one 270 interchange for
+    outbound/ (written after the commit by the 837 batcher's pass), and 271 files in
+    inbound/eligibility/ applied, archived after."""
+    clearinghouse = await open_clearinghouse(runtime.settings.clearinghouse, SETTINGS)
+
+    async def work() -> None:
+        policy = eligibility.Policy.current()
+        async with runtime.db.acquire() as conn, conn.transaction():
+            db = ClaimsStore(conn)
+            await eligibility.time_out(db, policy, runtime.clock.now())
+            await eligibility.send_pending(db, runtime.clock.now(), SETTINGS.usage_indicator)
+        # The 270 file goes out with the batcher's next write_interchanges: one writer of outbound/.
+        await apply_inbound(runtime, clearinghouse, "inbound/eligibility", eligibility.process_271_file)
+
+    await every(lambda: TIMING.eligibility_s, stopping, work, "claims-eligibility")
 
 
 async def bootstrap_payers(runtime: Runtime, stopping: asyncio.Event) -> None:

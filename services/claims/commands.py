@@ -10,6 +10,7 @@ import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -23,12 +24,14 @@ from services.chassis.commands import run_command, service_connection, service_g
 from services.claims.domain.codesets import Mue, PtpEdit
 from services.claims.domain.payers import PayerFileError, parse_fee_schedule
 from services.claims.domain.scrubber import OVERRIDABLE
-from services.claims.service import operator
+from services.claims.service import eligibility, operator
 from services.claims.store import ClaimsStore
 
 app = service_group("claims", "Claims: assembly, scrubbing, submission and acknowledgments.")
 payers_app = typer.Typer(help="The payer master (deploy/local/payers.yaml).", no_args_is_help=True)
 feeschedule_app = typer.Typer(help="Payer fee schedules: contracted allowed amount per procedure.",
+                              no_args_is_help=True)
+eligibility_app = typer.Typer(help="Eligibility (270/271): check an encounter's coverages with their payers now.",
                               no_args_is_help=True)
 T = TypeVar("T")
 console = Console()
@@ -245,6 +248,8 @@ def show(
                        c["submission_id"] or "-", c["payer_claim_control_number"] or "-", c["total_charge"],
                        c["total_paid"])
     console.print(claims)
+    if data["eligibility"]:
+        _print_checks(data["eligibility"])
     typer.echo("history:")
     for h in data["history"]:
         refused = " REFUSED" if h["refused"] else ""
@@ -321,3 +326,80 @@ def flagged_acks(as_json: bool = typer.Option(False, "--json")) -> None:
     for r in rows:
         table.add_row(str(r["id"]), r["file_name"], r["kind"], r["reference"], r["outcome"], str(r["detail"]))
     console.print(table)
+
+
+BENEFIT_COLUMNS = (("deductible", "C"), ("co-insurance", "A"), ("copay", "B"), ("out of pocket", "G"))
+"""The cost-share benefits (EB01) shown of a check, each as the payer sent it."""
+
+
+def _benefit_cell(benefits: list[dict[str, Any]], code: str) -> str:
+    cells = []
+    for b in benefits:
+        if b["code"] != code:
+            continue
+        value = f"{Decimal(b['percent']) * 100:.0f}%" if "percent" in b else b.get("amount", "")
+        qualifiers = "/".join(x for x in (b.get("coverage_level"),
+                                          b.get("time_period") and f"period {b['time_period']}",
+                                          b.get("in_network") and f"in-network {b['in_network']}") if x)
+        cells.append(f"{value} ({qualifiers})" if qualifiers else str(value))
+    return "; ".join(cells) or "-"
+
+
+def _print_checks(checks: list[dict[str, Any]]) -> None:
+    """Each check on its lines (a table of every benefit is too wide for a terminal)."""
+    typer.echo("eligibility checks:")
+    for c in checks:
+        plan = f"{c['plan_begin'] or '...'}..{c['plan_end'] or '...'}" if c["plan_begin"] or c["plan_end"] else "-"
+        typer.echo(f"  {c['check_id']}  rank {c['coverage_rank']}  {c['payer_id']}  {c['service_date']}  "
+                   f"{c['state']} ({c['source'] or c['trigger']})  {c['outcome'] or '-'}  plan {plan}  "
+                   f"level {c['coverage_level'] or '-'}")
+        for name, code in BENEFIT_COLUMNS:
+            typer.echo(f"    {name}: {_benefit_cell(c['benefits'], code)}")
+        for o in c["other_payers"]:
+            typer.echo(f"    other payer: {o['role']} {o.get('payer_name') or o.get('payer_id') or '?'}"
+                       f"{'' if o['on_file'] else ' (not on file)'}")
+        for r in c["rejections"]:
+            typer.echo(f"    rejected: AAA {r['reason_code']}/{r['follow_up']} ({r['loop']})")
+
+
+@eligibility_app.command("check", epilog="Exit codes: 0 every coverage is active; 1 usage error or unknown "
+                        "encounter; 3 a coverage is inactive, rejected (AAA) or not answered within --wait.")
+def eligibility_check(
+    encounter_id: str = typer.Argument(..., metavar="ENCOUNTER_ID", help="The encounter (as claims has it)."),
+    wait: float = typer.Option(60.0, "--wait", min=0, help="Seconds to wait for the payers' 271s."),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
+) -> None:
+    """Check each coverage of an encounter now (a fresh earlier answer is reused) and wait for the
+    answers: the running claims service sends the 270 and reads the 271.
+
+    Exit codes: 0 every coverage is active; 1 usage error or unknown encounter; 3 a coverage is
+    inactive, rejected (AAA) or not answered within --wait."""
+
+    async def queue(db: ClaimsStore) -> list[str]:
+        try:
+            checks = await eligibility.check_encounter(db, encounter_id, eligibility.Policy.current(),
+                                                       SystemClock().now())
+        except LookupError as exc:
+            raise _fail(str(exc)) from None
+        return [c.check_id for c in checks]
+
+    async def answers(check_ids: list[str]) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + wait
+        async with service_connection("claims") as conn:
+            db = ClaimsStore(conn)
+            while True:
+                found = [c for c in [await db.get_check(i) for i in check_ids] if c is not None]
+                if all(c.state not in eligibility.OPEN for c in found) or time.monotonic() >= deadline:
+                    return [eligibility.check_json(c) for c in found]
+                await asyncio.sleep(0.5)
+
+    check_ids = _run(_with_conn(queue, write=True))
+    if not check_ids:
+        raise _fail("no coverage of this encounter is checked (self-pay, or eligibility is off for its payers)")
+    rows = _run(answers(check_ids))
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+    else:
+        _print_checks(rows)
+    if any(r["outcome"] != "active" for r in rows):
+        raise typer.Exit(3)

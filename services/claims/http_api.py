@@ -17,7 +17,7 @@ from services.chassis.auth import authenticated
 from services.chassis.openapi import BAD_BODY
 from services.chassis.runtime import Runtime
 from services.chassis.tokens import Principal
-from services.claims.service import operator
+from services.claims.service import eligibility, operator
 from services.claims.store import ClaimsStore
 
 
@@ -90,5 +90,40 @@ def router(runtime: Runtime) -> APIRouter:
         """Ask the payer for the claim's status: a 276 in the next batch (or the request already
         waiting for its 277); the answer shows in `GET /v1/claims/{ident}` (`status_requests`)."""
         return await perform(lambda db: operator.ask_status(db, ident, who.name, runtime.clock.now()))
+
+    return api
+
+
+class EligibilityRequest(BaseModel):
+    encounter_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+
+
+def eligibility_router(runtime: Runtime) -> APIRouter:
+    """On-demand eligibility checks (270/271) of an encounter's coverages, and their answers."""
+    api = APIRouter(prefix="/v1/eligibility", tags=["eligibility"])
+    unknown: dict[int | str, dict[str, Any]] = {
+        404: {"model": Refusal, "description": "Claims has no such encounter (or check)."}}
+
+    @api.post("", status_code=202, responses={**unknown, **BAD_BODY})
+    async def check(body: EligibilityRequest) -> JSONResponse:
+        """Queue a check of each coverage of the encounter (a fresh earlier answer is reused): 202
+        with the check ids; GET /v1/eligibility/{check_id} gives each answer when it comes."""
+        async with runtime.db.acquire() as conn:
+            try:
+                async with conn.transaction():
+                    checks = await eligibility.check_encounter(ClaimsStore(conn), body.encounter_id,
+                                                               eligibility.Policy.current(), runtime.clock.now())
+            except LookupError as exc:
+                return JSONResponse(status_code=404, content={"error": str(exc)})
+        return JSONResponse(status_code=202, content={
+            "encounter_id": body.encounter_id, "check_ids": [c.check_id for c in checks]})
+
+    @api.get("/{check_id}", responses=unknown)
+    async def result(check_id: str) -> JSONResponse:
+        async with runtime.db.acquire() as conn:
+            found = await ClaimsStore(conn).get_check(check_id)
+        if found is None:
+            return JSONResponse(status_code=404, content={"error": "no eligibility check has that id"})
+        return JSONResponse(eligibility.check_json(found))
 
     return api

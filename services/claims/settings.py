@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 
 from pydantic import Field
@@ -31,3 +32,18 @@ class ClaimsSettings(SftpOptions, BaseSettings):
     """Automatic 276s per submission (on-demand asks do not count)."""
     status_min_interval_days: int = Field(default=7, ge=1)
     """Days between two automatic 276s about one claim."""
+    eligibility_checks: bool = True
+    """Ask each coverage's payer (270) before an encounter's claims go out; false: never (payers
+    also have their own `eligibility` switch in the payer master)."""
+    eligibility_freshness_h: float = Field(default=24.0, ge=0)
+    """An answer younger than this is reused for the same payer, member and date of service."""
+    eligibility_wait_s: float = Field(default=300.0, ge=0)
+    """How long a claim waits for its coverage's 271 before it goes out unchecked (no_response)."""
+    eligibility_interval_s: float = Field(default=3.0, gt=0)
+    """Seconds between passes of the 270 batcher and the 271 poller."""
+
+
+@lru_cache(maxsize=1)
+def claims_settings() -> ClaimsSettings:
+    """Read once per process (`cache_clear()` to reread: tests switch eligibility checks)."""
+    return ClaimsSettings()

@@ -15,11 +15,14 @@ from pydantic import BaseModel, TypeAdapter
 
 from schemas.base import Event
 from schemas.charges import ChargePosted, EncounterReadyToBill
+from schemas.eligibility import EligibilityOutcome
 from services.chassis import audit, outbox
 from services.chassis.consumer import TransientError
 from services.claims.domain.assembly import PostedCharge
 from services.claims.domain.claim import Adjudication, Claim, Origin, coverage_rank
 from services.claims.domain.codesets import Mue, PtpEdit
+from services.claims.domain.eligibility import CheckState, Trigger
+from services.claims.domain.eligibility import Source as EligibilitySource
 from services.claims.domain.findings import Finding
 from services.claims.domain.model import ClaimDraft, StoredDraft
 from services.claims.domain.payers import FeeRow, FeeSchedule, PayerConfig
@@ -163,6 +166,48 @@ def _status_request(row: asyncpg.Record) -> StatusRequestRow:
     return StatusRequestRow(**{**dict(row), "answer": None if row["answer"] is None else _load(row["answer"])})
 
 
+@dataclass(frozen=True)
+class CheckRow:
+    """An eligibility check as stored (domain/eligibility.py decides, service/eligibility.py records)."""
+
+    check_id: str
+    encounter_id: str
+    patient_account_id: str
+    encounter_revision: int
+    coverage_rank: int
+    payer_id: str
+    payer_name: str
+    member_id: str
+    service_date: date
+    trace_number: str
+    trigger: Trigger
+    state: CheckState
+    source: EligibilitySource | None
+    outcome: EligibilityOutcome | None
+    answer: dict[str, Any] | None
+    inquiry: dict[str, Any]
+    requested_at: datetime
+    sent_at: datetime | None = None
+    answered_at: datetime | None = None
+    interchange_control_number: str | None = None
+
+    @property
+    def key(self) -> tuple[str, int, str]:
+        """The coverage and payer of an encounter it asks about (what a claim waits on)."""
+        return self.encounter_id, self.coverage_rank, self.payer_id
+
+
+_CHECK_COLUMNS = tuple(f.name for f in dataclasses.fields(CheckRow))
+_CHECK_SELECT = ", ".join(f"{c}::text AS {c}" if c in {"answer", "inquiry"} else c for c in _CHECK_COLUMNS)
+
+
+def _check(row: asyncpg.Record) -> CheckRow:
+    values = dict(row)
+    values["answer"] = None if values["answer"] is None else json.loads(values["answer"])
+    values["inquiry"] = json.loads(values["inquiry"])
+    return CheckRow(**values)
+
+
 CLAIM_COLUMNS = (
     "claim_id", "claim_family_id", "encounter_id", "patient_account_id", "payer_id", "payer_name",
     "coverage_rank", "origin", "origin_claim_id", "frequency", "state", "encounter_revision", "charge_ids",
@@ -294,11 +339,13 @@ class ClaimsStore:
         for p in payers:
             await self.conn.execute(
                 "INSERT INTO payers (payer_id, name, claim_filing_indicator, bill_hold_days, timely_filing_days,"
-                " follow_up_days, fee_schedule, poa_required, loaded_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+                " follow_up_days, fee_schedule, poa_required, eligibility, loaded_at)"
+                " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
                 " ON CONFLICT (payer_id) DO UPDATE SET name = $2, claim_filing_indicator = $3, bill_hold_days = $4,"
-                " timely_filing_days = $5, follow_up_days = $6, fee_schedule = $7, poa_required = $8, loaded_at = $9",
+                " timely_filing_days = $5, follow_up_days = $6, fee_schedule = $7, poa_required = $8,"
+                " eligibility = $9, loaded_at = $10",
                 p.payer_id, p.name, p.claim_filing_indicator, p.bill_hold_days, p.timely_filing_days,
-                p.follow_up_days, p.fee_schedule, p.poa_required, now,
+                p.follow_up_days, p.fee_schedule, p.poa_required, p.eligibility, now,
             )
         return len(payers)
 
@@ -328,7 +375,7 @@ class ClaimsStore:
             self._payers[payer_id] = None if not found else PayerConfig(
                 found[0]["payer_id"], found[0]["name"], found[0]["claim_filing_indicator"],
                 found[0]["bill_hold_days"], found[0]["timely_filing_days"], found[0]["follow_up_days"],
-                found[0]["fee_schedule"], found[0]["poa_required"])
+                found[0]["fee_schedule"], found[0]["poa_required"], found[0]["eligibility"])
             if found:
                 self._fees[payer_id] = FeeSchedule([
                     FeeRow(r["procedure_code"], r["modifier"], r["allowed_amount"], r["effective_date"])
@@ -819,6 +866,86 @@ class ClaimsStore:
             " AND NOT EXISTS (SELECT 1 FROM claims n WHERE n.claim_family_id = c.claim_family_id"
             "   AND n.coverage_rank = 1 AND n.origin IN ('original', 'replacement') AND n.created_at > c.created_at)")
         return {r["encounter_id"] for r in rows}
+
+    # --- eligibility checks ---------------------------------------------------------------------
+
+    async def add_check(self, c: CheckRow) -> None:
+        await self.conn.execute(
+            f"INSERT INTO eligibility_checks ({', '.join(_CHECK_COLUMNS)}) VALUES"
+            " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::jsonb, $16::text::jsonb,"
+            " $17, $18, $19, $20)",
+            *[(_json(v) if v is not None else None) if k in {"answer", "inquiry"} else v
+              for k, v in ((k, getattr(c, k)) for k in _CHECK_COLUMNS)])
+
+    async def fresh_answer(self, payer_id: str, member_id: str, service_date: date,
+                           since: datetime) -> CheckRow | None:
+        """The latest answer a payer's 271 gave for this member and date since `since` (the cache)."""
+        row = await self.conn.fetchrow(
+            f"SELECT {_CHECK_SELECT} FROM eligibility_checks WHERE source = '271' AND payer_id = $1"
+            " AND member_id = $2 AND service_date = $3 AND answered_at >= $4 ORDER BY answered_at DESC LIMIT 1",
+            payer_id, member_id, service_date, since)
+        return None if row is None else _check(row)
+
+    async def checks_to_send(self, limit: int = 500) -> list[CheckRow]:
+        """Pending checks, locked for this batch."""
+        rows = await self.conn.fetch(
+            f"SELECT {_CHECK_SELECT} FROM eligibility_checks WHERE state = 'pending'"
+            " ORDER BY requested_at, check_id LIMIT $1 FOR UPDATE SKIP LOCKED", limit)
+        return [_check(r) for r in rows]
+
+    async def mark_checks_sent(self, check_ids: Sequence[str], icn: str, now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE eligibility_checks SET state = 'sent', sent_at = $3, interchange_control_number = $2"
+            " WHERE check_id = ANY($1)", list(check_ids), icn, now)
+
+    async def checks_by_trace(self, trace_numbers: Sequence[str]) -> dict[str, CheckRow]:
+        """The checks these trace numbers name, locked (an answer and a timeout never both apply)."""
+        rows = await self.conn.fetch(
+            f"SELECT {_CHECK_SELECT} FROM eligibility_checks WHERE trace_number = ANY($1) ORDER BY check_id"
+            " FOR UPDATE", list(trace_numbers))
+        return {r["trace_number"]: _check(r) for r in rows}
+
+    async def open_checks_in_interchange(self, icn: str) -> list[CheckRow]:
+        """The checks a 270 interchange carried that are still waiting, locked (a 271 may drop the
+        leading zeros of the BHT03 that names it)."""
+        rows = await self.conn.fetch(
+            f"SELECT {_CHECK_SELECT} FROM eligibility_checks WHERE state = 'sent'"
+            " AND ltrim(interchange_control_number, '0') = ltrim($1, '0') ORDER BY check_id FOR UPDATE", icn)
+        return [_check(r) for r in rows]
+
+    async def overdue_checks(self, requested_before: datetime, limit: int = 500) -> list[CheckRow]:
+        """Checks still waiting for a 271 that were asked before `requested_before`, locked."""
+        rows = await self.conn.fetch(
+            f"SELECT {_CHECK_SELECT} FROM eligibility_checks WHERE state IN ('pending', 'sent')"
+            " AND requested_at <= $1 ORDER BY requested_at, check_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            requested_before, limit)
+        return [_check(r) for r in rows]
+
+    async def answer_check(self, check_id: str, state: CheckState, source: EligibilitySource,
+                           outcome: EligibilityOutcome, answer: dict[str, Any], now: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE eligibility_checks SET state = $2, source = $3, outcome = $4, answer = $5::text::jsonb,"
+            " answered_at = $6 WHERE check_id = $1", check_id, state, source, outcome, _json(answer), now)
+
+    async def get_check(self, check_id: str) -> CheckRow | None:
+        row = await self.conn.fetchrow(f"SELECT {_CHECK_SELECT} FROM eligibility_checks WHERE check_id = $1",
+                                       check_id)
+        return None if row is None else _check(row)
+
+    async def checks_of_encounter(self, encounter_id: str) -> list[CheckRow]:
+        rows = await self.conn.fetch(
+            f"SELECT {_CHECK_SELECT} FROM eligibility_checks WHERE encounter_id = $1"
+            " ORDER BY requested_at, coverage_rank, check_id", encounter_id)
+        return [_check(r) for r in rows]
+
+    async def latest_checks(self, encounter_ids: Sequence[str]) -> dict[tuple[str, int, str], CheckRow]:
+        """The latest check of each coverage and payer of these encounters (what their claims wait on)."""
+        rows = await self.conn.fetch(
+            f"SELECT DISTINCT ON (encounter_id, coverage_rank, payer_id) {_CHECK_SELECT} FROM eligibility_checks"
+            " WHERE encounter_id = ANY($1) ORDER BY encounter_id, coverage_rank, payer_id, requested_at DESC,"
+            " check_id DESC", list(dict.fromkeys(encounter_ids)))
+        checks = [_check(r) for r in rows]
+        return {c.key: c for c in checks}
 
     async def emit(self, event: Event, now: datetime) -> None:
         """The event into the outbox, in this transaction."""

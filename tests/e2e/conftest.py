@@ -63,6 +63,9 @@ def rcm(platform: Settings, stack_state: Path, stack_env: dict[str, str]) -> Ite
         # Every hop polls (batcher, clearinghouse, poller, sender): poll often, so a visit takes
         # about its payers' delays and not one wait per hop per second.
         "RCM_CLAIMS_SUBMIT_INTERVAL_S": "0.5",
+        # The stack checks eligibility as the dev stack does (the session's in-process runtimes do not).
+        "RCM_CLAIMS_ELIGIBILITY_CHECKS": "true",
+        "RCM_CLAIMS_ELIGIBILITY_INTERVAL_S": "0.5",
         "RCM_SANDBOX_POLL_S": "0.25",
         "RCM_REMITS_POLL_INTERVAL_S": "0.25",
         "RCM_NOTIFICATIONS_SEND_POLL_INTERVAL_S": "0.25",

@@ -29,7 +29,8 @@ async def test_payers_loaded_before_0005_require_poa_and_a_load_sets_the_flag(pl
         await conn.execute(
             "INSERT INTO payers (payer_id, name, claim_filing_indicator, bill_hold_days, timely_filing_days,"
             " follow_up_days, fee_schedule, loaded_at) VALUES ('60054', 'Aetna', 'CI', 0, 90, 30, NULL, $1)", AT)
-    assert later[0] == "service/0005_payer_poa_required.sql"  # then the migrations after it (0007 claim status...)
+    # 0006 (eligibility) adds the payers' `eligibility` switch: true for payers loaded before it.
+    assert later[:2] == ["service/0005_payer_poa_required.sql", "service/0006_eligibility.sql"]
     assert await upgrade(platform, DEFINITION) == later
 
     pool = await create_pool(platform.database_url("claims"), max_size=2)

@@ -76,6 +76,7 @@ def test_the_background_tasks_that_must_run_once_are_leader_only() -> None:
     assert names(charges.background) == ["serve_mllp"]  # a listener per instance
     assert names(claims.background) == ["leader_only(bootstrap_payers)", "leader_only(batch_submissions)",
                                         "leader_only(poll_acknowledgments)", "leader_only(poll_status)",
+                                        "leader_only(exchange_eligibility)",
                                         "run_timers"]
     assert names(remits.background) == ["leader_only(poll_inbound)", "leader_only(restate_queued)"]
     assert names(notifications.background) == ["leader_only(sender)", "leader_only(reminders)",

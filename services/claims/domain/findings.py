@@ -9,6 +9,7 @@ Severity = Literal["error", "warning"]
 Source = Literal[
     "required-fields", "diagnosis-pointer", "icd10", "ncci-ptp", "mue", "age-sex", "institutional",
     "duplicate", "timely-filing", "correction-reference", "payer-rule", "pos-component", "em-procedure",
+    "eligibility",
 ]  # fmt: skip
 
 

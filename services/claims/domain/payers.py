@@ -43,6 +43,9 @@ class PayerConfig:
     """The payer wants a present-on-admission indicator on every diagnosis of an inpatient
     837I: Medicare on IPPS hospitals' claims (Deficit Reduction Act of 2005, Section 5001(c)),
     and most commercial and Medicaid payers after it; a payer that does not says false."""
+    eligibility: bool = True
+    """Claims asks this payer about coverage (270) before billing it; false for a payer that
+    answers no 270s."""
 
 
 def parse_payers(text: str) -> list[PayerConfig]:
@@ -89,6 +92,10 @@ def parse_payers(text: str) -> list[PayerConfig]:
         if not isinstance(poa_required, bool):
             errors.append(f"{where}.poa_required: true or false required")
             poa_required = True
+        eligibility = item.get("eligibility", True)
+        if not isinstance(eligibility, bool):
+            errors.append(f"{where}.eligibility: true or false required")
+            eligibility = True
         out.append(
             PayerConfig(
                 payer_id,
@@ -99,6 +106,7 @@ def parse_payers(text: str) -> list[PayerConfig]:
                 numbers["follow_up_days"],
                 fee,
                 poa_required,
+                eligibility,
             )
         )
     if errors:

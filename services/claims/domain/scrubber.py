@@ -40,7 +40,7 @@ AWAY_FROM_PRACTICE_POS = FACILITY_POS | {"32"}
 EM_CODES = frozenset([f"992{n:02d}" for n in (*range(2, 6), *range(11, 16))] + [f"9928{n}" for n in range(1, 6)])
 MINOR_GLOBAL_DAYS = frozenset(["000", "010"])
 OVERRIDABLE = frozenset(["NCCI-PTP", "MUE", "POS-COMPONENT", "EM-MODIFIER-25", "AGE-SEX", "DUPLICATE",
-                         "TIMELY-FILING", "NDC-REQUIRED", "FACILITY-REQUIRED"])
+                         "TIMELY-FILING", "NDC-REQUIRED", "FACILITY-REQUIRED", "ELIG-INACTIVE", "ELIG-REJECTED"])
 """Edits that apply payer policy an operator may judge on one claim; the others describe a claim
 the payer cannot read or a code that does not exist, and a waiver would only move the rejection."""
 TIMELY_FILING_WARNING_DAYS = 14

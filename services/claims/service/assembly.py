@@ -12,6 +12,7 @@ from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.claims.domain.claim import Claim
 from services.claims.domain.model import ClaimDraft, billed_payer_ids
+from services.claims.service import eligibility
 from services.claims.service.corrections import correct
 from services.claims.service.scrubbing import create_claim, drafts_for, scrub_and_route
 from services.claims.service.transitions import note
@@ -112,5 +113,7 @@ async def ready_to_bill(db: ClaimsStore, event: EncounterReadyToBill, now: datet
     if stored is None:
         log.info("older encounter revision ignored", extra=ids(encounter_id=event.encounter_id))
         return
+    # Asked before the claims exist: they wait for the answers (or are held by a cached one).
+    await eligibility.request_checks(db, stored, "ready_to_bill", eligibility.Policy.current(), now)
     if hold_days == 0:
         await _assemble(db, stored, now)

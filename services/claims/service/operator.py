@@ -16,7 +16,7 @@ from typing import Any, Literal
 from services.claims.domain.claim import Claim
 from services.claims.domain.codesets import Mue, PtpEdit
 from services.claims.domain.payers import FeeRow, PayerConfig, PayerFileError, parse_fee_schedule, parse_payers
-from services.claims.service import claim_status, corrections
+from services.claims.service import claim_status, corrections, eligibility
 from services.claims.service.transitions import Refused
 from services.claims.store import ClaimsStore, StatusRequestRow
 
@@ -64,6 +64,7 @@ async def show(db: ClaimsStore, ident: str) -> dict[str, Any]:
         "submissions": [_json(asdict(s)) for s in subs],
         "history": [_json(asdict(h)) for h in await db.history(claim.claim_family_id)],
         "status_requests": [status_request_json(r) for r in await db.status_requests_of([c.claim_id for c in members])],
+        "eligibility": [eligibility.check_json(c) for c in await db.checks_of_encounter(claim.encounter_id)],
     }
 
 

@@ -21,6 +21,7 @@ from services.claims.domain.findings import Finding
 from services.claims.domain.model import ClaimDraft, billed_payer
 from services.claims.domain.payers import FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import ScrubInput, holds, scrub
+from services.claims.service.eligibility import holding_edit
 from services.claims.service.transitions import Writes, new_submission_id
 from services.claims.store import ClaimsStore, EncounterRow
 
@@ -104,7 +105,9 @@ async def codesets_for(db: ClaimsStore, draft: ClaimDraft) -> CodeSets:
     return CodeSets(ptp, mue, own.pfs, ptp_quarter or sample.quarter)
 
 
-async def findings_for(db: ClaimsStore, claim: Claim, today: date) -> list[Finding]:
+async def findings_for(db: ClaimsStore, claim: Claim, today: date, *, eligibility: bool = True) -> list[Finding]:
+    """The scrubber's findings, and (`eligibility`) the hold the latest eligibility answer about
+    the claim's coverage puts on it: an operator's release goes past that one."""
     payer = await db.get_payer(claim.payer_id)
     found: list[Finding] = []
     if payer is None:
@@ -119,7 +122,8 @@ async def findings_for(db: ClaimsStore, claim: Claim, today: date) -> list[Findi
         # Only a held claim's edits are waived: a claim being created has none.
         waivers={} if claim.state == "created" else await db.waivers(claim.claim_id),
     ))
-    return found
+    held_by = await holding_edit(db, claim) if eligibility else None
+    return found if held_by is None else [*found, held_by]
 
 
 async def scrub_and_route(
@@ -129,7 +133,7 @@ async def scrub_and_route(
     """Scrub; hold on any error, else queue a new submission. True when queued. What `writes`
     holds (a claim just created) is written with the outcome."""
     writes = writes or Writes()
-    findings = await findings_for(db, claim, now.date())
+    findings = await findings_for(db, claim, now.date(), eligibility=released_by == "scrubber")
     claim.edits = findings
     if holds(findings):
         await db.drop_pending(claim.claim_id)

@@ -26,6 +26,7 @@ from services.claims.domain.claim import Claim
 from services.claims.domain.findings import Finding
 from services.claims.domain.model import ClaimDraft
 from services.claims.domain.x837parts import TRANSACTION_SET_CONTROL_NUMBER, Submission, file_name
+from services.claims.service import eligibility
 from services.claims.service.scrubbing import reference_number
 from services.claims.service.transitions import Writes, move
 from services.claims.store import ClaimsStore
@@ -55,10 +56,13 @@ async def submit_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> li
     built: dict[ClaimType, list[tuple[Claim, ClaimBase, str | None]]] = {kind: [] for kind in KINDS}
     pending = await db.pending_submissions()
     claims = await db.claims_for_update([claim_id for _, claim_id in pending])
+    waiting = await eligibility.waiting_claims(db, claims.values())
     for submission_id, claim_id in pending:
         claim = claims.get(claim_id)
         if claim is None or claim.state != "ready" or claim.submission_id != submission_id:
             await db.drop_submission(submission_id)
+            continue
+        if claim_id in waiting:  # its coverage is being checked: it stays queued for a later batch
             continue
         kind = KINDS[claim.draft.claim_type]
         pccn = await reference_number(db, claim)

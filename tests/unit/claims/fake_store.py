@@ -12,11 +12,22 @@ from decimal import Decimal
 from typing import Any
 
 from schemas.base import Event
+from schemas.eligibility import EligibilityOutcome
 from services.claims.domain.assembly import PostedCharge
 from services.claims.domain.claim import Claim
+from services.claims.domain.eligibility import CheckState
+from services.claims.domain.eligibility import Source as EligibilitySource
 from services.claims.domain.payers import FeeSchedule, PayerConfig
 from services.claims.domain.scrubber import LineKey
-from services.claims.store import AckRow, ClaimsStore, EncounterRow, HistoryEntry, HistoryRow, SubmissionRow
+from services.claims.store import (
+    AckRow,
+    CheckRow,
+    ClaimsStore,
+    EncounterRow,
+    HistoryEntry,
+    HistoryRow,
+    SubmissionRow,
+)
 from tests.unit.claims.factory import FEES
 
 PAYERS = {
@@ -37,6 +48,7 @@ class FakeClaimsStore(ClaimsStore):
         self._ids = itertools.count(1)
         self.waived: dict[tuple[str, str], str] = {}
         self.audited: list[tuple[str, str, str, dict[str, Any]]] = []
+        self.checks: dict[str, CheckRow] = {}
 
     # --- claims ---------------------------------------------------------------------------------
 
@@ -116,6 +128,28 @@ class FakeClaimsStore(ClaimsStore):
 
     async def save_acks(self, acks: Sequence[AckRow]) -> None:
         return None
+
+    # --- eligibility checks (kept in order of request) ----------------------------------------
+
+    async def add_check(self, c: CheckRow) -> None:
+        self.checks[c.check_id] = c
+
+    async def fresh_answer(self, payer_id: str, member_id: str, service_date: date,
+                           since: datetime) -> CheckRow | None:
+        found = [c for c in self.checks.values() if c.source == "271" and (c.payer_id, c.member_id, c.service_date)
+                 == (payer_id, member_id, service_date) and c.answered_at is not None and c.answered_at >= since]
+        return found[-1] if found else None
+
+    async def answer_check(self, check_id: str, state: CheckState, source: EligibilitySource,
+                           outcome: EligibilityOutcome, answer: dict[str, Any], now: datetime) -> None:
+        self.checks[check_id] = dataclasses.replace(self.checks[check_id], state=state, source=source,
+                                                    outcome=outcome, answer=answer, answered_at=now)
+
+    async def latest_checks(self, encounter_ids: Sequence[str]) -> dict[tuple[str, int, str], CheckRow]:
+        return {c.key: c for c in self.checks.values() if c.encounter_id in encounter_ids}
+
+    async def checks_of_encounter(self, encounter_id: str) -> list[CheckRow]:
+        return [c for c in self.checks.values() if c.encounter_id == encounter_id]
 
     # --- code sets and waivers: nothing loaded (the shipped samples judge) ----------------------
 
