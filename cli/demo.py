@@ -41,7 +41,8 @@ from services.chassis.topics import consumer_lag
 
 console = Console()
 err = Console(stderr=True)
-FOLLOWED = ("rcm.charges.v1", "rcm.claims.v1", "rcm.remittances.v1", "rcm.patient-balances.v1", "rcm.notifications.v1")
+FOLLOWED = ("rcm.charges.v1", "rcm.claims.v1", "rcm.eligibility.v1", "rcm.remittances.v1", "rcm.patient-balances.v1",
+            "rcm.notifications.v1")
 RCM = str(Path(sys.executable).with_name("rcm"))
 UNSCOPED = frozenset({"NotificationSent", "NotificationFailed", "PatientPaymentPosted", "RemittanceReceived",
                       "ProviderAdjustmentPosted", "UnmatchedRemittance", "CreditBalanceCreated"})
@@ -62,6 +63,7 @@ class Follower:
     settings: Settings
     starts: dict[TopicPartition, int]
     expected_charges: dict[str, int]  # sender's encounter id -> charges sent
+    silent: frozenset[str] = frozenset()  # sender's ids whose 835 the payer withholds until a 276 asks
     life: Lifecycle = field(default_factory=Lifecycle)
     encounters: dict[str, str] = field(default_factory=dict)  # our encounter id -> sender's id
     charge_outcomes: Counter[str] = field(default_factory=Counter)
@@ -73,6 +75,8 @@ class Follower:
     stops: dict[str, set[str]] = field(default_factory=dict)  # sender's id -> where it was stopped
     accepted: set[str] = field(default_factory=set)  # sender's ids with an accepted claim
     holds_by_edit: Counter[str] = field(default_factory=Counter)
+    eligibility: Counter[str] = field(default_factory=Counter)  # EligibilityChecked outcomes
+    status_actions: Counter[str] = field(default_factory=Counter)  # ClaimStatusChecked actions
     last_event_at: float = field(default_factory=time.monotonic)
     _consumer: AIOKafkaConsumer | None = None
 
@@ -139,6 +143,10 @@ class Follower:
                           or [f"{payload['source']} rejection"])
         elif name == "ClaimAccepted":
             self.accepted.add(encounter)
+        elif name == "EligibilityChecked":
+            self.eligibility[payload["outcome"]] += 1
+        elif name == "ClaimStatusChecked":
+            self.status_actions[payload["action"]] += 1
         if name in ("ChargePosted", "ChargeRejected") and not payload.get("replaces_charge_id"):
             self.charge_outcomes[encounter] += 1
             self.charges_posted[encounter] += name == "ChargePosted"
@@ -161,9 +169,14 @@ class Follower:
             if self.charge_outcomes[encounter] < sent:
                 continue
             claims = [at_rest for (e, at_rest) in self.claims.values() if e == encounter]
-            if (claims and all(claims)) or not self.charges_posted[encounter]:
+            if (claims and all(claims)) or not self.charges_posted[encounter] or (
+                    encounter in self.silent and encounter in self.accepted):  # its 835 waits for a 276
                 done += 1
         return done
+
+    def silent_claims(self) -> list[str]:
+        """The claims of silent encounters still waiting for their 835."""
+        return [claim for claim, (e, at_rest) in self.claims.items() if e in self.silent and not at_rest]
 
     def quiet_for(self) -> float:
         return time.monotonic() - self.last_event_at
@@ -229,6 +242,14 @@ async def _drained(settings: Settings, timeout_s: float) -> bool:
     return False
 
 
+async def _ask_status(claim_id: str) -> None:
+    """`rcm claims status`: a 276 for the claim, waiting for the 277 (its answer shows in the summary)."""
+    process = await asyncio.create_subprocess_exec(RCM, "claims", "status", claim_id, "--wait", "60", "--json",
+                                                   stdout=asyncio.subprocess.DEVNULL,
+                                                   stderr=asyncio.subprocess.DEVNULL)
+    await process.wait()
+
+
 def _payments(balances: dict[str, dict[str, Any]], seed: int, clock: Clock) -> list[BaseModel]:
     """The front desk collects: most balances paid in full, some in part, some not yet."""
     rng = random.Random(seed)  # noqa: S311 - reproducible demo data
@@ -283,6 +304,13 @@ def _summary(follower: Follower, n: int, payments: int, books: dict[str, Any] | 
         ("claims", f"{c['ClaimCreated']} created, {c['ClaimHeld']} held, {c['ClaimSubmitted']} submitted, "
                    f"{c['ClaimAccepted']} accepted, {c['ClaimRejected']} rejected, "
                    f"{c['ClaimResubmitted']} resubmitted"),
+        ("eligibility (270/271)", f"{c['EligibilityChecked']} checks ("
+                                  + (", ".join(f"{n} {o.replace('_', ' ')}" for o, n in
+                                               sorted(follower.eligibility.items())) or "none")
+                                  + f"), {c['PatientEstimated']} patient estimates before the claims"),
+        ("claim status (276/277)", f"{c['ClaimStatusChecked']} answers"
+                                   + "".join(f", {n} {a.replace('_', ' ')}" for a, n in
+                                             sorted(follower.status_actions.items()))),
         ("adjudication", f"{c['ClaimPaymentPosted']} paid, {c['ClaimDenied']} denied, "
                          f"{c['ClaimPaymentReversed']} reversed, {c['UnderpaymentDetected']} underpaid, "
                          f"{c['OverpaymentDetected']} overpaid, {c['ClaimForwarded']} forwarded, "
@@ -339,6 +367,8 @@ def _summary_json(follower: Follower, n: int, payments: int, books: dict[str, An
         "provider_adjustments": str(life.provider_adjustments),
         "open_patient_balances": str(life.open_patient_balances),
         "notifications": dict(life.notifications),
+        "eligibility": dict(sorted(follower.eligibility.items())),
+        "claim_status_actions": dict(sorted(follower.status_actions.items())),
         "payers": {
             str(rank): {k: str(getattr(a, k)) for k in ("billed", "charged_on_835s", "paid", "contractual",
                                                         "denied_open", "other_adjustments", "patient_responsibility",
@@ -401,7 +431,8 @@ def demo(
     async def run() -> tuple[Follower, int]:
         expected = {e.source_encounter_id: sum(d.event_type.endswith("ChargeSubmitted.v1") for d in e.events)
                     for e in generated}
-        follower = Follower(settings, await _end_offsets(settings), expected)
+        follower = Follower(settings, await _end_offsets(settings), expected,
+                            frozenset(e.source_encounter_id for e in generated if e.silent))
         await follower.start()
         try:
             with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -409,6 +440,11 @@ def demo(
                 await _publish(settings, intake, progress, "publishing encounters and charges", clock)
                 await _follow(follower, ours, progress, "encounters through the cycle", len(ours),
                               follower.settled, timeout, 10)
+                silent = follower.silent_claims()
+                if silent:  # as a biller would: ask the payer (276) about claims with no 835
+                    await asyncio.gather(*(_ask_status(claim) for claim in silent))
+                    await _follow(follower, ours, progress, "silent claims followed up (276/277)", len(silent),
+                                  lambda: len(silent) - len(follower.silent_claims()), timeout / 2, 6)
                 payments = _payments(follower.balances, seed, clock)
                 if payments:
                     await _publish(settings, payments, progress, "patients paying", clock)

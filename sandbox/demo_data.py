@@ -44,6 +44,7 @@ numbers are invented.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import random
 import uuid
 from collections.abc import Callable
@@ -74,6 +75,7 @@ ENCOUNTER_CLOSED = "rcm.intake.EncounterClosed.v1"
 DemoError = Literal[
     "non_billable_icd", "pointer_out_of_range", "future_service_date", "ncci_bundled_pair",
     "units_over_mue", "age_sex_mismatch", "member_id_without_check_letter", "missing_prior_authorization",
+    "inactive_coverage",
 ]  # fmt: skip
 
 # --------------------------------------------------------------------------- providers and places
@@ -508,6 +510,11 @@ def _age_sex_mismatch(d: Draft) -> None:
     d.visit.lines[0].code = next(established for low, high, _, established in PREVENTIVE if not low <= age <= high)
 
 
+def _inactive_coverage(d: Draft) -> None:
+    # Aetna's sandbox 271 answers member ids ending 0000 with EB*6 (deploy/local/payers.yaml).
+    d.coverages[0]["member_id"] = d.coverages[0]["member_id"][:-4] + "0000"
+
+
 def _member_id_without_check_letter(d: Draft) -> None:
     d.coverages[0]["member_id"] = d.coverages[0]["member_id"][:-1]
 
@@ -548,7 +555,18 @@ ERRORS: dict[DemoError, ErrorKind] = {e.name: e for e in (
               _member_id_without_check_letter, payer=MEDI_CAL),
     ErrorKind("missing_prior_authorization", "missing prior authorization", ("277CA A6:252",),
               _missing_prior_authorization, visit="orthopedics", payer=AETNA),
+    ErrorKind("inactive_coverage", "coverage inactive on the date of service", ("scrubber ELIG-INACTIVE",),
+              _inactive_coverage, payer=AETNA),
 )}
+
+DRAWN_ERRORS = sorted(k for k in ERRORS if k != "inactive_coverage")
+"""The kinds drawn at random; an inactive coverage is placed once per demo (``_front_desk``)."""
+
+FRONT_DESK_MIN = 10
+"""A demo of at least this many encounters (with some, not all, deliberate errors) has one coverage the
+payer's 271 says is inactive, and one silent claim (its 835 withheld until a 276 asks)."""
+SILENT_MEMBER_ID = "W000000919"
+"""Aetna's silent member in the sandbox (deploy/local/payers.yaml sandbox.claim_status)."""
 
 # --------------------------------------------------------------------------- coverages
 
@@ -736,6 +754,8 @@ class DemoEncounter:
     specialty: str
     error: DemoError | None
     events: tuple[DemoEvent, ...]
+    silent: bool = False
+    """Its claim's 835 is withheld until a claim status request (276) asks: `rcm demo` asks."""
 
 
 @dataclass(frozen=True)
@@ -799,6 +819,31 @@ def generate(n: int, seed: int = 42, *, today: date, error_rate: float = DEFAULT
         else:
             out.append(_encounter(rng, items, payers, clinic, today, error_rate))
             clinic += 1
+    return _front_desk(out) if n >= FRONT_DESK_MIN and 0 < error_rate < 1 else out
+
+
+def _with_member_id(encounter: DemoEncounter, member_id: str, **changes: Any) -> DemoEncounter:
+    """The encounter with its primary coverage's member id replaced (in every encounter event)."""
+    def changed(d: DemoEvent) -> DemoEvent:
+        coverages = getattr(d.event, "coverages", None)
+        if not coverages:
+            return d
+        first = coverages[0].model_copy(update={"member_id": member_id})
+        return dataclasses.replace(d, event=d.event.model_copy(update={"coverages": [first, *coverages[1:]]}))
+    return dataclasses.replace(encounter, events=tuple(changed(d) for d in encounter.events), **changes)
+
+
+def _front_desk(out: list[DemoEncounter]) -> list[DemoEncounter]:
+    """The first clean Aetna clinic encounter gets a member id Aetna's 271 calls inactive (a
+    deliberate error, held by ELIG-INACTIVE), the second the silent member (its 835 withheld until
+    `rcm demo` asks with a 276). Only member ids change, so the rest of a seed's data stays as it was."""
+    picks = [i for i, e in enumerate(out)
+             if e.payer_id == AETNA.payer_id and e.error is None and not e.specialty.startswith("hospital")][:2]
+    if len(picks) == 2:
+        inactive, silent = out[picks[0]], out[picks[1]]
+        member = inactive.events[0].event.coverages[0].member_id  # type: ignore[attr-defined]
+        out[picks[0]] = _with_member_id(inactive, member[:-4] + "0000", error="inactive_coverage")
+        out[picks[1]] = _with_member_id(silent, SILENT_MEMBER_ID, silent=True)
     return out
 
 
@@ -815,7 +860,7 @@ def _patient(rng: random.Random, plan: PayerPlan, day: date) -> Patient:
 
 def _encounter(rng: random.Random, items: dict[tuple[str, tuple[str, ...]], ChargemasterItem],
                payers: dict[str, PayerConfig], i: int, today: date, error_rate: float) -> DemoEncounter:
-    error = ERRORS[rng.choice(sorted(ERRORS))] if rng.random() < error_rate else None
+    error = ERRORS[rng.choice(DRAWN_ERRORS)] if rng.random() < error_rate else None
     plan = error.payer if error and error.payer else rng.choices(PLANS, weights=[p.weight for p in PLANS])[0]
     service_date = today - timedelta(days=rng.randint(1, DAYS))
     while True:  # a patient the visit (the error's, or any) fits

@@ -87,7 +87,13 @@ ED = Visit("edvisit", (coverage(1, "610442", "90000012L"),), (
                                "discharge_hour": None, "admitting_diagnosis": None, "other_diagnoses": [],
                                "occurrence_codes": [], "value_codes": [],
                                "principal_diagnosis": {"code": "R0789", "present_on_admission": None}})
-VISITS = (CLEAN, HELD, REJECTED, DENIED, PARTIAL, SECONDARY, CROSSOVER, CORRECTED, UNDERPAID, STAY, ED)
+# Aetna's sandbox 271 says member ids ending 0000 are inactive (deploy/local/payers.yaml
+# sandbox.eligibility.rules); W000000919 is a silent claim: adjudicated, its 835 withheld until a
+# 276 asks about it (sandbox.claim_status.silent_members).
+INACTIVE = Visit("inactive", (coverage(1, "60054", "W000010000"),), (Line("99213", "150.00"),), diagnoses=("J020",))
+SILENT = Visit("silent", (coverage(1, "60054", "W000000919"),), (Line("99213", "150.00"),), diagnoses=("J020",))
+VISITS = (CLEAN, HELD, REJECTED, DENIED, PARTIAL, SECONDARY, CROSSOVER, CORRECTED, UNDERPAID, STAY, ED, INACTIVE,
+          SILENT)
 
 
 @pytest.fixture(scope="module")
@@ -429,6 +435,70 @@ async def test_an_emergency_visit_bills_the_facility_837i_and_the_physician_837p
     assert (D(card["charge"]), sum(D(p["paid"]) for p in card["payers"]),
             sum(D(p["contractual"]) for p in card["payers"]), D(card["patient_responsibility"])) == (
         D("1328.00"), D("537.70"), D("790.30"), D("0.00"))
+
+
+async def test_an_inactive_plan_holds_the_claim_before_any_837_goes_out(world: World) -> None:
+    encounter = await world.encounter_id(INACTIVE)
+    checked = await world.event("EligibilityChecked", "inactive: 271 read", encounter_id=encounter)
+    assert (checked["source"], checked["outcome"], checked["coverage_rank"]) == ("271", "inactive", 1)
+    assert [b["code"] for b in checked["benefits"]][:1] == ["6"]  # EB*6: inactive coverage
+    held = await world.event("ClaimHeld", "inactive: held by its 271", encounter_id=encounter)
+    assert [(e["edit_id"], e["source"]) for e in held["edits"] if e["severity"] == "error"] == [
+        ("ELIG-INACTIVE", "eligibility")]
+    # Well after the batcher's passes: nothing went to the payer and no estimate was made.
+    await world.event("ClaimPaymentPosted", "clean: paid (time passes)", encounter_id=await world.encounter_id(CLEAN))
+    assert not world.timeline.of("ClaimSubmitted", encounter_id=encounter)
+    assert not world.timeline.of("PatientEstimated", encounter_id=encounter)
+
+
+async def test_the_estimate_before_the_claim_equals_what_the_835_leaves_to_the_patient(world: World) -> None:
+    encounter = await world.encounter_id(PARTIAL)
+    checked = await world.event("EligibilityChecked", "partial: 271 read", encounter_id=encounter)
+    assert (checked["outcome"], checked["other_payers"]) == ("active", [])
+    # Aetna's 271 for a new member: the whole 500.00 deductible remaining, 20% co-insurance.
+    assert {(b["code"], b.get("time_period"), b.get("amount"), b.get("percent")) for b in checked["benefits"]
+            if b["code"] in {"A", "C"}} == {("C", "23", "500.00", None), ("C", "29", "500.00", None),
+                                            ("A", None, None, "0.2")}
+    estimate = await world.event("PatientEstimated", "partial: estimate", encounter_id=encounter)
+    submitted = await world.event("ClaimSubmitted", "partial: submitted", encounter_id=encounter)
+    assert estimate["estimated_at"] <= submitted["submitted_at"]
+    assert (D(estimate["expected_allowed"]), D(estimate["deductible"]), D(estimate["coinsurance"]),
+            D(estimate["copay"]), D(estimate["patient_estimate"]), estimate["complete"]) == (
+        D("529.20"), D("500.00"), D("5.84"), D("0.00"), D("505.84"), True)
+    posted = await world.event("ClaimPaymentPosted", "partial: paid", encounter_id=encounter)
+    assert D(posted["patient_responsibility"]) == D(estimate["patient_estimate"])
+
+    def compared() -> dict[str, Any] | None:
+        rows = [r for r in world.json("report", "estimates")["adjudicated"] if r["encounter_id"] == encounter]
+        return rows[0] if rows else None
+    row = await world.timeline.until(compared, "partial: estimate compared with the 835")
+    assert (row["patient_estimate"], row["posted_patient_responsibility"], row["difference"]) == (
+        "505.84", "505.84", "0.00")
+
+
+async def test_a_silent_claim_followed_up_by_276_277_closes_when_its_835_arrives(world: World) -> None:
+    encounter = await world.encounter_id(SILENT)
+    submitted = await world.event("ClaimSubmitted", "silent: submitted", encounter_id=encounter)
+    claim_id = submitted["claim_id"]
+    await world.event("ClaimAccepted", "silent: accepted by the 277CA", claim_id=claim_id)
+    # Long after the others' 835s came, this one has none: the biller asks the payer.
+    await world.event("ClaimPaymentPosted", "clean: paid (time passes)", encounter_id=await world.encounter_id(CLEAN))
+    assert not world.timeline.of("ClaimPaymentPosted", encounter_id=encounter)
+    asked = world.rcm("claims", "status", claim_id, "--wait", "90", "--json")
+    assert asked.returncode == 0, asked.stdout + asked.stderr
+    answer = json.loads(asked.stdout)
+    assert (answer["state"], answer["outcome"], answer["action"]) == ("answered", "finalized_paid", "era_missing")
+    checked = await world.event("ClaimStatusChecked", "silent: 277 applied", claim_id=claim_id)
+    # Aetna allows 108.00 for 99213: the 25.00 copay, then 83.00 of the deductible: Aetna pays nothing.
+    assert (checked["category_code"], checked["status_code"], checked["outcome"], checked["action"],
+            checked["trigger"]) == ("F1", "65", "finalized_paid", "era_missing", "on_demand")
+    assert (D(checked["total_charge"]), D(checked["paid_amount"])) == (D("150.00"), D("0.00"))
+    due = await world.event("ClaimFollowUpDue", "silent: ERA missing work item", claim_id=claim_id)
+    assert due["reason"] == "era_missing"
+    # The 277 released the withheld 835: it posts and the claim closes.
+    posted = await world.event("ClaimPaymentPosted", "silent: 835 after the 277", claim_id=claim_id)
+    assert totals(posted) == (D("0.00"), D("42.00"), D("108.00"))
+    await world.event("ClaimClosed", "silent: closed", claim_id=claim_id)
 
 
 async def test_the_audit_finds_every_scenario_reconciled(world: World) -> None:

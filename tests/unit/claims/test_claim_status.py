@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pytest
 
+from edi.x277 import outcome_of_category as outcome_of
 from services.claims.domain.claim_status import (
     StatusAnswer,
     StatusLine,
@@ -15,7 +16,6 @@ from services.claims.domain.claim_status import (
     decide,
     deciding_status,
     may_ask,
-    outcome_of,
 )
 
 TODAY = date(2026, 4, 20)

@@ -88,6 +88,10 @@ def caught(encounter: DemoEncounter, today: date, claims: list[Claim]) -> list[s
             rendering_provider=charge.rendering_provider, ordering_provider=charge.ordering_provider,
             ndc=charge.ndc, ndc_quantity=charge.ndc_quantity, ndc_unit=charge.ndc_unit,
         ))
+    primary = enc.coverages[0]
+    rule = PAYERS[primary.payer_id].behaviour.eligibility.rule_for(primary.member_id)
+    if posted and rule is not None and rule.answer == "inactive":  # the payer's 271 (EB*6) holds the claim
+        return [*out, "scrubber ELIG-INACTIVE"]
     for draft in assemble(enc, "enc_1", "acct_1", posted, FeeSchedule()) if posted else []:
         held = [f for f in scrub(ScrubInput(draft=draft, today=today, timely_filing_days=90)) if f.severity == "error"]
         out += [f"scrubber {f.edit_id}" for f in held]
