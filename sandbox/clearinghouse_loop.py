@@ -292,6 +292,27 @@ def answer_837(
     return answer
 
 
+def _read_inquiries(
+    text: str, stem: str, state: SandboxState, now: datetime, set_id: str,
+    readers: Mapping[str, Callable[[Interchange], list[R]]],
+) -> tuple[Answer, Interchange | None, dict[str, list[R]]]:
+    """An inquiry file (270, 276) read: the answer so far (a 999 rejecting the sets that do not
+    read, a TA1/999 for an interchange that does not; nothing for a clean file), the interchange
+    (None when it did not read) and the inquiries of each set that did."""
+    try:
+        interchange = read_interchange(text)
+    except X12Error as exc:
+        return _unreadable(text, exc, stem, state, now), None, {}
+    answer = Answer()
+    findings, read = _findings(interchange, set_id, readers)
+    if findings:
+        answer.rejected_sets = len(findings)
+        answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(
+            acknowledge_interchange(interchange, findings), _params(state, SENDER_ID, interchange.sender_id, now,
+                                                                    interchange.usage_indicator))))
+    return answer, interchange, read
+
+
 def answer_270(
     text: str, stem: str, payers: Mapping[str, PayerConfig], state: SandboxState, *, seed: int, now: datetime,
     timing: Timing = Timing(),
@@ -299,18 +320,10 @@ def answer_270(
     """A 271 in inbound/eligibility/ answering every inquiry of the sets that read, and, when
     some set does not, a 999 rejecting it in inbound/acks/ (a clean 270 gets no 999)."""
     del seed, timing  # the answers follow from the payers' terms and the state alone
-    try:
-        interchange = read_interchange(text)
-    except X12Error as exc:
-        return _unreadable(text, exc, stem, state, now)
-    answer = Answer()
-    findings, read = _findings(interchange, "270", _INQUIRY_READERS)
+    answer, interchange, read = _read_inquiries(text, stem, state, now, "270", _INQUIRY_READERS)
+    if interchange is None:
+        return answer
     usage = interchange.usage_indicator
-    if findings:
-        answer.rejected_sets = len(findings)
-        answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(
-            acknowledge_interchange(interchange, findings), _params(state, SENDER_ID, interchange.sender_id, now,
-                                                                     usage))))
     references = {ts.control_number: ts.body[0].el(3) for ts in interchange.transactions()}  # BHT03, echoed
     responses = [dataclasses.replace(answer_eligibility_inquiry(inquiry, payers, state), reference=references[control])
                  for control, inquiries in read.items() for inquiry in inquiries]
@@ -383,18 +396,10 @@ def answer_276(
     decides each answer); a 999 R in inbound/acks/ for a 276 that cannot be read. An answer that
     releases a withheld 835 lets it go after the payer's remit delay."""
     del seed  # the answers follow from the state alone
-    try:
-        interchange = read_interchange(text)
-    except X12Error as exc:
-        return _unreadable(text, exc, stem, state, now)
-    answer = Answer()
-    findings, read = _findings(interchange, "276", {X212: _read_276})
+    answer, interchange, read = _read_inquiries(text, stem, state, now, "276", {X212: _read_276})
+    if interchange is None:
+        return answer
     usage = interchange.usage_indicator
-    if findings:
-        answer.rejected_sets = len(findings)
-        answer.acks.append(OutFile("inbound/acks", f"{stem}.999", write_999(
-            acknowledge_interchange(interchange, findings), _params(state, SENDER_ID, interchange.sender_id, now,
-                                                                    usage))))
     answers = [answer_status_inquiry(i, payers, state, today=now.date())
                for inquiries in read.values() for i in inquiries]
     if not answers:

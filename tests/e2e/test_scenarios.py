@@ -236,9 +236,13 @@ async def test_a_partial_payment_bills_the_patient_who_pays_and_the_reminders_st
     statement = await world.event("NotificationSent", "partial: statement sent",
                                   related__balance_id=balance["balance_id"])
     assert statement["template"] == "patient-statement"
-    mail = await world.timeline.until(lambda: [m for m in world.json("mail", "list")
-                                               if PARTIAL.email in json.dumps(m)], "partial: statement mailed")
+    mail = await world.timeline.until(lambda: [m for m in world.json("mail", "list") if PARTIAL.email in json.dumps(m)
+                                               and "Your statement" in m["subject"]], "partial: statement mailed")
     assert len(mail) == 1
+    # Before the claim went out, the patient was told the estimate the 835 then matched.
+    [told] = [m for m in world.json("mail", "list") if PARTIAL.email in json.dumps(m)
+              and "Your estimated share" in m["subject"]]
+    assert told["subject"].endswith(": $505.84"), told["subject"]
     month_later = (datetime.now(UTC).date() + timedelta(days=31)).isoformat()
     due = world.json("notifications", "reminders", "--as-of", month_later)
     assert [r["reminder_days"] for r in due if r["balance_id"] == balance["balance_id"]] == [[30]]
