@@ -34,6 +34,7 @@ from devstack import stack
 from sandbox.demo_data import DEFAULT_ERROR_RATE, DEFAULT_HOSPITAL_SHARE, generate
 from schemas.envelope import Envelope
 from schemas.registry import encode, event_type_of, key_of, spec_for_model, validate
+from schemas.topics import domain_topics
 from services.chassis.clock import Clock, SystemClock
 from services.chassis.kafka import client_options
 from services.chassis.settings import Settings, get_settings
@@ -41,8 +42,7 @@ from services.chassis.topics import consumer_lag
 
 console = Console()
 err = Console(stderr=True)
-FOLLOWED = ("rcm.charges.v1", "rcm.claims.v1", "rcm.eligibility.v1", "rcm.remittances.v1", "rcm.patient-balances.v1",
-            "rcm.notifications.v1")
+FOLLOWED = domain_topics()
 RCM = str(Path(sys.executable).with_name("rcm"))
 UNSCOPED = frozenset({"NotificationSent", "NotificationFailed", "PatientPaymentPosted", "RemittanceReceived",
                       "ProviderAdjustmentPosted", "UnmatchedRemittance", "CreditBalanceCreated"})

@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-__all__ = ["DEFAULT_TOPICS_FILE", "TopicSpec", "load_topics", "prefixed"]
+__all__ = ["DEFAULT_TOPICS_FILE", "TopicSpec", "domain_topics", "load_topics", "prefixed"]
 
 DEFAULT_TOPICS_FILE = Path(__file__).resolve().parent.parent / "deploy" / "topics.yaml"
 
@@ -46,6 +46,11 @@ def load_topics(path: Path | None = None) -> list[TopicSpec]:
             )
         )
     return out
+
+
+def domain_topics(path: Path | None = None) -> tuple[str, ...]:
+    """The services' event topics (not intake, not DLQs): what a downstream subscriber follows."""
+    return tuple(t.name for t in load_topics(path) if t.kind == "domain")
 
 
 def prefixed(topic: str, prefix: str) -> str:

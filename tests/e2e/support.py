@@ -19,12 +19,12 @@ from pydantic import BaseModel
 
 from schemas import examples as ex
 from schemas.registry import validate
+from schemas.topics import domain_topics
 from services.chassis.settings import Settings
 from tests.support import intake
 
 Rcm = Callable[..., subprocess.CompletedProcess[str]]
-DOMAIN_TOPICS = ("rcm.charges.v1", "rcm.claims.v1", "rcm.remittances.v1", "rcm.patient-balances.v1",
-                 "rcm.notifications.v1")
+DOMAIN_TOPICS = domain_topics()
 PAYERS = {"60054": ("Aetna", "CI"), "94036": ("Blue Shield of California", "BL"),
           "01182": ("Medicare Part B (Noridian JF)", "MB"), "610442": ("Medi-Cal", "MC")}
 
