@@ -7,6 +7,7 @@ sends it later, and the answer that names other payers, need nothing else."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -41,11 +42,17 @@ def subject(ready: EncounterReadyToBill) -> dict[str, Any]:
     }
 
 
+def _coverage(raw: dict[str, Any]) -> Coverage:
+    """A coverage as `subject` stored it (JSON form): the contracts are strict, so read it as JSON,
+    where a date is an ISO string (a subscriber's birth date)."""
+    return Coverage.model_validate_json(json.dumps(raw))
+
+
 def coverages_on_file(asked: dict[str, Any]) -> list[tuple[str, str]]:
     """(payer id, name) of every payer the patient's coverages name (facility payers included)."""
     out: list[tuple[str, str]] = []
     for raw in asked["coverages"]:
-        c = Coverage.model_validate(raw)
+        c = _coverage(raw)
         out.append((c.payer_id, c.payer_name))
         if c.facility_payer_id:
             out.append((c.facility_payer_id, c.facility_payer_name or c.payer_name))
@@ -69,7 +76,7 @@ def inquiry(asked: dict[str, Any], coverage_rank: int, trace_number: str, payer_
             service_date: date) -> Inquiry:
     """The 270 inquiry of one check (`asked`: its `subject`): the subscriber (2100C) and, when the
     patient is someone else on the subscriber's plan, the dependent (2100D), for the date of service."""
-    coverage = Coverage.model_validate(asked["coverages"][coverage_rank - 1])
+    coverage = _coverage(asked["coverages"][coverage_rank - 1])
     patient = asked["patient"]
     provider = asked["provider"]
     patient_name = PersonName.model_validate(patient["name"])

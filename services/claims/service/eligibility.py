@@ -224,9 +224,19 @@ async def send_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> str 
     checks = await db.checks_to_send()
     if not checks:
         return None
+    inquiries = []
+    for check in list(checks):
+        try:
+            inquiries.append(x270.inquiry(check.inquiry, check.coverage_rank, check.trace_number, check.payer_id,
+                                          check.payer_name, check.service_date))
+        except (ValueError, KeyError) as exc:  # a check that cannot make an inquiry must not stop the others
+            log.error("eligibility check cannot make a 270 inquiry", extra=ids(
+                component="270", encounter_id=check.encounter_id, error_class=type(exc).__name__))
+            await answer(db, check, NO_RESPONSE, "timeout", now)
+            checks.remove(check)
+    if not checks:
+        return None
     number = await db.next_control_number()
-    inquiries = [x270.inquiry(c.inquiry, c.coverage_rank, c.trace_number, c.payer_id, c.payer_name, c.service_date)
-                 for c in checks]
     try:
         text = x270.render(inquiries, number, now, usage)
         problems = x270.problems(text)

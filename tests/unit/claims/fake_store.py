@@ -49,6 +49,8 @@ class FakeClaimsStore(ClaimsStore):
         self.waived: dict[tuple[str, str], str] = {}
         self.audited: list[tuple[str, str, str, dict[str, Any]]] = []
         self.checks: dict[str, CheckRow] = {}
+        self.interchanges_saved = 0
+        self.interchange_files: dict[str, bytes] = {}
 
     # --- claims ---------------------------------------------------------------------------------
 
@@ -150,6 +152,22 @@ class FakeClaimsStore(ClaimsStore):
 
     async def checks_of_encounter(self, encounter_id: str) -> list[CheckRow]:
         return [c for c in self.checks.values() if c.encounter_id == encounter_id]
+
+    async def checks_to_send(self, limit: int = 500) -> list[CheckRow]:
+        return [c for c in self.checks.values() if c.state == "pending"][:limit]
+
+    async def mark_checks_sent(self, check_ids: Sequence[str], icn: str, now: datetime) -> None:
+        for check_id in check_ids:
+            self.checks[check_id] = dataclasses.replace(self.checks[check_id], state="sent", sent_at=now,
+                                                        interchange_control_number=icn)
+
+    async def next_control_number(self) -> int:
+        self.interchanges_saved += 1
+        return self.interchanges_saved
+
+    async def save_interchange(self, icn: str, gcn: str, file_name: str, sha256: str,
+                               claim_count: int, content: bytes, now: datetime) -> None:
+        self.interchange_files[file_name] = content
 
     # --- code sets and waivers: nothing loaded (the shipped samples judge) ----------------------
 

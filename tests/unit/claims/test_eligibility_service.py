@@ -4,6 +4,7 @@ into the decision, the cache, the hold of a claim whose coverage is inactive, th
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -16,6 +17,7 @@ from edi.x270 import Person, read_270
 from edi.x271 import BenefitEntity, BenefitInfo, EligibilityResponse, Rejection, render_271
 from schemas import examples as ex
 from schemas.charges import EncounterReadyToBill
+from schemas.common import PersonName, Subscriber
 from schemas.eligibility import Benefit, EligibilityChecked, EligibilityRejection, OtherPayer, PatientEstimated
 from services.claims.domain import x270
 from services.claims.domain.eligibility import Answer, decide
@@ -68,6 +70,34 @@ async def test_one_check_per_coverage_for_the_first_date_of_service() -> None:
     db.payers["610442"] = replace(db.payers["610442"], eligibility=False)
     again = await eligibility.request_checks(db, stored(db), "on_demand", POLICY, NOW)
     assert [c.payer_id for c in again] == ["60054"]
+
+
+async def test_a_dependent_patient_is_asked_about_under_the_subscriber_from_the_stored_json() -> None:
+    db = FakeClaimsStore()
+    row = stored(db)
+    coverages = list(row.ready.coverages)
+    coverages[0] = coverages[0].model_copy(update={"relationship_to_subscriber": "19", "subscriber": Subscriber(
+        name=PersonName(family="Rivera", given="Luis"), birth_date=date(1979, 12, 8), sex="M")})
+    db.encounters[ENC] = replace(row, ready=row.ready.model_copy(update={"coverages": coverages}))
+    check = (await eligibility.request_checks(db, db.encounters[ENC], "ready_to_bill", POLICY, NOW))[0]
+    stored_json = json.loads(json.dumps(check.inquiry))  # as the database gives it back: dates are strings
+    inquiry = x270.inquiry(stored_json, 1, check.trace_number, check.payer_id, check.payer_name, DOS)
+    assert (inquiry.subscriber.first_name, inquiry.subscriber.birth_date, inquiry.subscriber.member_id) == (
+        "Luis", date(1979, 12, 8), "W123456789")
+    assert inquiry.dependent is not None and (inquiry.dependent.first_name, inquiry.dependent.relationship) == (
+        "Ana", "19")
+    assert x270.problems(x270.render([inquiry], 43, NOW)) == []
+
+
+async def test_a_check_that_cannot_make_an_inquiry_times_out_alone_and_the_others_go() -> None:
+    db = FakeClaimsStore()
+    first, second = await eligibility.request_checks(db, stored(db), "ready_to_bill", POLICY, NOW)
+    # A stored subject this code cannot read (no patient), beside a good one.
+    db.checks[first.check_id] = replace(first, inquiry={k: v for k, v in first.inquiry.items() if k != "patient"})
+    name = await eligibility.send_pending(db, NOW)
+    assert name == "000000001.270" and list(db.interchange_files) == [name]
+    assert [(c.check_id, c.state, c.outcome) for c in sorted(db.checks.values(), key=lambda c: c.coverage_rank)] == [
+        (first.check_id, "timed_out", "no_response"), (second.check_id, "sent", None)]
 
 
 async def test_the_270_asks_about_the_subscriber_on_the_date_and_reads_back() -> None:
