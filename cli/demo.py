@@ -308,7 +308,7 @@ def _summary(follower: Follower, n: int, payments: int, books: dict[str, Any] | 
                                   + (", ".join(f"{n} {o.replace('_', ' ')}" for o, n in
                                                sorted(follower.eligibility.items())) or "none")
                                   + f"), {c['PatientEstimated']} patient estimates before the claims"),
-        ("claim status (276/277)", f"{c['ClaimStatusChecked']} answers"
+        ("claim status (276/277)", f"{c['ClaimStatusChecked']} answer{'' if c['ClaimStatusChecked'] == 1 else 's'}"
                                    + "".join(f", {n} {a.replace('_', ' ')}" for a, n in
                                              sorted(follower.status_actions.items()))),
         ("adjudication", f"{c['ClaimPaymentPosted']} paid, {c['ClaimDenied']} denied, "
