@@ -67,6 +67,17 @@ def leader_only(task: BackgroundTask) -> BackgroundTask:
     return run
 
 
+def log_if_died(task: asyncio.Task[Any]) -> None:
+    """A background task that ended with an error says so in the log (its name, the error class and
+    the frames; the formatter never writes an exception's text), not only in the health check."""
+    if task.cancelled():
+        return
+    error = task.exception()
+    if error is not None:
+        log.error("background task ended with an error", exc_info=error,
+                  extra=ids(component=task.get_name(), error_class=type(error).__name__))
+
+
 @dataclass
 class ServiceDefinition:
     name: ServiceName
@@ -165,7 +176,9 @@ class Runtime:
         self.tasks.append(asyncio.create_task(self.relay.run(self.stopping), name=f"{self.service}-relay"))
         self.tasks.append(asyncio.create_task(self._housekeeping(), name=f"{self.service}-retention"))
         for task in self.definition.background:
-            self.tasks.append(asyncio.create_task(task(self, self.stopping), name=f"{self.service}-background"))
+            running = asyncio.create_task(task(self, self.stopping), name=f"{self.service}:{task.__name__}")
+            running.add_done_callback(log_if_died)
+            self.tasks.append(running)
         topics = self.definition.topics if self.definition.topics is not None else topics_consumed_by(self.service)
         if topics:
             self.broker = self._build_broker([self.settings.topic(t) for t in topics])

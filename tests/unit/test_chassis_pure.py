@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -22,7 +23,7 @@ from services.chassis.dlq import SourceRecord, dlq_metadata, original_headers
 from services.chassis.icd10cm import load_shipped
 from services.chassis.logs import configure_logging, ids
 from services.chassis.outbox import OutboxRow, _next_wave
-from services.chassis.runtime import Runtime, ServiceDefinition
+from services.chassis.runtime import Runtime, ServiceDefinition, log_if_died
 from services.chassis.settings import Settings
 from services.claims.app import DEFINITION as CLAIMS
 
@@ -180,3 +181,24 @@ async def test_warm_up_loads_run_before_the_service_touches_its_database(monkeyp
 def test_the_services_that_check_icd10cm_codes_load_the_code_set_at_start() -> None:
     assert load_shipped in CHARGES.warm_up
     assert load_shipped in CLAIMS.warm_up
+
+
+@pytest.mark.usefixtures("process_logging")
+async def test_a_background_task_that_dies_says_so_in_the_log() -> None:
+    async def pass_that_breaks() -> None:
+        raise KeyError("W" + "1234" * 2)  # a value from the data: its text must never reach the log
+
+    async def pass_that_ends() -> None:
+        return None
+
+    broken = asyncio.create_task(pass_that_breaks(), name="claims:exchange_eligibility")
+    done = asyncio.create_task(pass_that_ends(), name="claims:bootstrap_payers")
+    await asyncio.wait([broken, done])
+    stream = io.StringIO()
+    configure_logging("claims", "INFO", stream)
+    log_if_died(broken)
+    log_if_died(done)
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    assert (line["message"], line["component"], line["error_class"], line["level"]) == (
+        "background task ended with an error", "claims:exchange_eligibility", "KeyError", "ERROR")
+    assert "KeyError" in line["exc_info"] and "W12341234" not in stream.getvalue()
