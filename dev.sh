@@ -80,6 +80,8 @@ cmd_test() {
   .venv/bin/mypy schemas edi services sandbox cli devstack tests bench
   say "import contracts"
   .venv/bin/lint-imports --no-cache
+  say "deployment tools (kustomize, promtool)"
+  bash deploy/tools.sh ensure
   say "pytest (unit, integration, e2e, chaos) against real Kafka and Postgres"
   .venv/bin/python -m pytest tests -p no:cacheprovider -q -rfEs --timeout=600 "$@" || rc=$?
   # The test run started the local stack only if it was not already running: leave things as found.
