@@ -21,7 +21,7 @@ ensure() {
     if [ -x "$TOOLS_BIN/$name" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$module" ]; then continue; fi
     command -v go >/dev/null || { echo "error: Go is needed to build $name ($module); install Go 1.22 or newer" >&2; exit 1; }
     printf '\033[1m==> building %s (%s) with Go, once\033[0m\n' "$name" "$module" >&2
-    GOBIN="$TOOLS_BIN" GOFLAGS=-mod=mod go install "$module" >&2
+    GOBIN="$TOOLS_BIN" go install "$module" >&2
     echo "$module" > "$stamp"
   done
 }
