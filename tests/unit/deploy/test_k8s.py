@@ -8,6 +8,7 @@ import functools
 import json
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,16 @@ NOT_DEPLOYED = {
 }
 # Settings the other branches of the same change add (issue 20); they are in the ConfigMap already.
 ANNOUNCED = {"RCM_HTTP_HOST", "RCM_METRICS_SAMPLE_INTERVAL_S"}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _schemas_read_once() -> Iterator[None]:
+    # kubernetes-validate reads and parses its 1.2 MB definitions file again for every object:
+    # once per module keeps the validation of both overlays under a second or two.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(kubernetes_validate.utils, "schema_contents",
+                      functools.cache(kubernetes_validate.utils.schema_contents))
+        yield
 
 
 @functools.cache
@@ -191,7 +202,8 @@ def secret_refs(overlay: str, template: dict[str, Any]) -> set[str]:
             found.add(f"{generated.get(source['secretRef']['name'], source['secretRef']['name'])}:*")
     for volume in template["spec"].get("volumes", []):
         if "secret" in volume:
-            found |= {f"{volume['secret']['secretName']}:{i['key']}" for i in volume["secret"]["items"]}
+            items = volume["secret"].get("items") or [{"key": "*"}]
+            found |= {f"{volume['secret']['secretName']}:{i['key']}" for i in items}
     return found
 
 
