@@ -19,6 +19,7 @@ import yaml
 from pydantic_settings import BaseSettings
 
 from services.chassis import ports
+from services.chassis.http import platform_router
 from services.chassis.settings import SERVICES, Settings
 from services.chassis.topics import load_catalog
 from services.claims.settings import ClaimsSettings
@@ -55,7 +56,7 @@ NOT_DEPLOYED = {
     "RCM_SERVICE_PROCESS": "set by `rcm serve` itself, not a setting",
 }
 # Settings the other branches of the same change add (issue 20); they are in the ConfigMap already.
-ANNOUNCED = {"RCM_HTTP_HOST", "RCM_METRICS_SAMPLE_INTERVAL_S"}
+ANNOUNCED = {"RCM_HTTP_HOST", "RCM_METRICS_SAMPLE_INTERVAL_S", "RCM_TOPIC_REPLICATION_FACTOR"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -143,6 +144,12 @@ def test_the_validators_refuse_what_the_cluster_would_refuse_or_ignore() -> None
     assert problems(unknown) != []
 
 
+def test_the_probed_paths_are_served_by_every_service() -> None:
+    # The router only reads its runtime when a request comes: listing its routes needs none.
+    served = {getattr(route, "path", None) for route in platform_router(None).routes}  # type: ignore[arg-type]
+    assert {"/healthz", "/readyz", "/metrics"} <= served
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_deployments_run_the_services_as_the_code_serves_them(overlay: str) -> None:
     deployments = objects(overlay, "Deployment")
@@ -158,6 +165,7 @@ def test_deployments_run_the_services_as_the_code_serves_them(overlay: str) -> N
         assert (c["readinessProbe"]["httpGet"], c["livenessProbe"]["httpGet"], c["startupProbe"]["httpGet"]) == (
             {"path": "/readyz", "port": "http"}, {"path": "/healthz", "port": "http"},
             {"path": "/healthz", "port": "http"})
+        assert template["metadata"]["annotations"]["prometheus.io/path"] == "/metrics"
         assert c["resources"]["requests"] and c["resources"]["limits"]
         assert deployment["spec"]["selector"]["matchLabels"].items() <= template["metadata"]["labels"].items()
         assert template["spec"]["terminationGracePeriodSeconds"] >= 30
@@ -351,8 +359,10 @@ def setting_names() -> set[str]:
 def test_every_setting_is_deployed_or_deliberately_not() -> None:
     known = setting_names()
     assert "RCM_KAFKA_BOOTSTRAP" in known and "RCM_CHARGES_MLLP_PORT" in known  # the reading works
-    wired = set(config("prod"))
-    wired |= {e["name"] for t in workloads("prod").values() for e in container(t).get("env", [])}
+    # Deployed by either overlay: a setting may matter to one environment only (SASL_SSL, SFTP in prod).
+    wired = {name for overlay in OVERLAYS for name in config(overlay)}
+    wired |= {e["name"] for overlay in OVERLAYS for t in workloads(overlay).values()
+              for e in container(t).get("env", [])}
     undecided = sorted(known - wired - set(NOT_DEPLOYED))
     assert undecided == [], (
         f"settings neither in deploy/k8s (ConfigMap revcycle-config or a Secret) nor in NOT_DEPLOYED: {undecided}")
