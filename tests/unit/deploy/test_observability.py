@@ -181,3 +181,16 @@ def test_the_dashboard_uses_the_provisioned_datasource_and_variables() -> None:
 @pytest.mark.parametrize("name", ["datasources/revcycle.yaml", "dashboards/revcycle.yaml"])
 def test_grafana_provisioning_files_are_version_1(name: str) -> None:
     assert yaml.safe_load((GRAFANA / "provisioning" / name).read_text())["apiVersion"] == 1
+
+
+def test_the_collector_pipeline_uses_only_declared_components_and_listens_where_services_send() -> None:
+    config = yaml.safe_load((OBSERVABILITY / "otel-collector.yaml").read_text())
+    [(name, pipeline)] = config["service"]["pipelines"].items()
+    assert name == "traces"
+    for kind in ("receivers", "processors", "exporters"):
+        assert pipeline[kind] and set(pipeline[kind]) <= set(config[kind]), kind
+    assert set(config["service"].get("extensions", [])) <= set(config.get("extensions", {}))
+    compose = yaml.safe_load((REPO / "deploy" / "compose.yaml").read_text())
+    endpoint = compose["services"]["claims"]["environment"]["RCM_OTLP_ENDPOINT"]
+    port = config["receivers"]["otlp"]["protocols"]["http"]["endpoint"].rpartition(":")[2]
+    assert endpoint == f"http://otel-collector:{port}/v1/traces"
