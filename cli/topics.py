@@ -159,8 +159,8 @@ def _catalog(given: Path | None) -> list[TopicSpec]:
     file = given or CATALOG
     try:
         return load_catalog(file)
-    except (OSError, yaml.YAMLError, CatalogError, KeyError, TypeError, ValueError) as exc:
-        what = f"missing key {exc}" if isinstance(exc, KeyError) else str(exc) or type(exc).__name__
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, CatalogError) as exc:
+        what = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         err.print(f"[red]error:[/red] cannot use {file} as the topic catalog: {what}")
         raise typer.Exit(2) from exc
 

@@ -51,25 +51,37 @@ def _config_value(value: Any) -> str:
 
 def load_topics(path: Path | None = None) -> list[TopicSpec]:
     raw: Any = yaml.safe_load((path or DEFAULT_TOPICS_FILE).read_text(encoding="utf-8"))
-    defaults: dict[str, Any] = raw.get("defaults") or {}
+    if not isinstance(raw, dict) or not isinstance(raw.get("topics"), list):
+        raise CatalogError("expected a mapping with a `topics` list")
+    defaults: Any = raw.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise CatalogError("`defaults` must be a mapping")
     out: list[TopicSpec] = []
-    for item in raw["topics"]:
-        configs = {str(k): _config_value(v) for k, v in {**(defaults.get("configs") or {}),
-                                                          **(item.get("configs") or {})}.items()}
-        spec = TopicSpec(
-            name=str(item["name"]),
-            kind=str(item["kind"]),
-            owner=str(item["owner"]),
-            key=str(item["key"]),
-            partitions=int(item["partitions"]),
-            replication_factor=int(item.get("replication_factor", defaults.get("replication_factor", 1))),
-            configs=configs,
-            consumers=tuple(str(c) for c in item.get("consumers") or ()),
-            events=tuple(str(e) for e in item.get("events") or ()),
-        )
-        _check(spec)
+    for number, item in enumerate(raw["topics"], 1):
+        try:
+            spec = _spec(item, defaults)
+            _check(spec)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            what = f"no {exc}" if isinstance(exc, KeyError) else str(exc)
+            raise CatalogError(f"topic {number}: {what}") from exc
         out.append(spec)
     return out
+
+
+def _spec(item: Any, defaults: dict[str, Any]) -> TopicSpec:
+    configs = {str(k): _config_value(v) for k, v in {**(defaults.get("configs") or {}),
+                                                      **(item.get("configs") or {})}.items()}
+    return TopicSpec(
+        name=str(item["name"]),
+        kind=str(item["kind"]),
+        owner=str(item["owner"]),
+        key=str(item["key"]),
+        partitions=int(item["partitions"]),
+        replication_factor=int(item.get("replication_factor", defaults.get("replication_factor", 1))),
+        configs=configs,
+        consumers=tuple(str(c) for c in item.get("consumers") or ()),
+        events=tuple(str(e) for e in item.get("events") or ()),
+    )
 
 
 def _check(spec: TopicSpec) -> None:
@@ -78,6 +90,8 @@ def _check(spec: TopicSpec) -> None:
     for needed in ("retention.ms", "cleanup.policy"):
         if needed not in spec.configs:
             raise CatalogError(f"{spec.name}: configs must name {needed}")
+    if not spec.configs["retention.ms"].lstrip("-").isdigit():
+        raise CatalogError(f"{spec.name}: retention.ms must be a whole number of milliseconds")
     if int(spec.configs.get("min.insync.replicas", 1)) > spec.replication_factor:
         raise CatalogError(f"{spec.name}: min.insync.replicas exceeds the replication factor"
                            f" {spec.replication_factor}: no write could ever be acknowledged")

@@ -50,7 +50,7 @@ def test_a_catalog_no_write_could_satisfy_is_refused(tmp_path: Path) -> None:
     path.write_text("defaults: {replication_factor: 1, configs: {min.insync.replicas: 2}}\n"
                     "topics:\n- {name: a, kind: dlq, owner: o, key: k, partitions: 1,\n"
                     "   configs: {retention.ms: 5, cleanup.policy: delete}}\n")
-    with pytest.raises(CatalogError, match="min.insync.replicas"):
+    with pytest.raises(CatalogError, match=r"min\.insync\.replicas"):
         load_topics(path)
 
 
