@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+from aiokafka.errors import InvalidPartitionsError, KafkaError, TopicAlreadyExistsError, for_code
 
 from schemas.topics import DEFAULT_TOPICS_FILE, CatalogError, TopicSpec, load_topics
 from services.chassis.kafka import client_options
@@ -84,19 +85,27 @@ def _configs(entries: list[dict[str, Any]]) -> tuple[dict[str, str | None], dict
     return every, overrides
 
 
-async def apply(admin: AIOKafkaAdminClient, steps: list[Step]) -> None:
-    """Carry out the steps that fix something (create, add_partitions, alter_config), in that order."""
+async def apply(admin: AIOKafkaAdminClient, steps: list[Step]) -> set[str]:
+    """Carry out the steps that fix something (create, add_partitions, alter_config), in that order;
+    return the topics another run created first (their partitions and configs are not ours yet)."""
     creates = [NewTopic(s.topic, s.partitions, s.replication_factor, topic_configs=s.configs)
                for s in steps if s.action == "create"]
+    raced: set[str] = set()
     if creates:
         response = await admin.create_topics(creates)
         for topic, code, *message in response.topic_errors:
-            # A concurrent `rcm up`, topic job or test run may get there first.
-            if code != TopicAlreadyExistsError.errno:
+            if code == TopicAlreadyExistsError.errno:
+                raced.add(topic)
+            else:
                 _raise_for(code, f"creating {topic}", message[0] if message else None)
     grow = {s.topic: NewPartitions(s.partitions) for s in steps if s.action == "add_partitions"}
     if grow:
-        await admin.create_partitions(grow)
+        try:
+            await admin.create_partitions(grow)
+        except InvalidPartitionsError as exc:
+            # Another run may have raised them since we looked (the broker refuses a count equal to
+            # the current one): what counts is whether every topic has them once metadata caught up.
+            await _partitions_reached(admin, {n: p.total_count for n, p in grow.items()}, exc)
     alters = [ConfigResource(ConfigResourceType.TOPIC, s.topic, s.configs) for s in steps if s.action == "alter_config"]
     if alters:
         # aiokafka has no IncrementalAlterConfigs: AlterConfigs replaces the topic's whole set of
@@ -104,6 +113,17 @@ async def apply(admin: AIOKafkaAdminClient, steps: list[Step]) -> None:
         for response in await admin.alter_configs(alters):
             for code, message, _type, name in response.resources:
                 _raise_for(code, f"altering the configs of {name}", message)
+    return raced
+
+
+async def _partitions_reached(admin: AIOKafkaAdminClient, wanted: dict[str, int], refused: Exception) -> None:
+    for _ in range(20):
+        now = {t["topic"]: len(t.get("partitions") or []) for t in await admin.describe_topics(list(wanted))}
+        short = [n for n, count in wanted.items() if now.get(n, 0) < count]
+        if not short:
+            return
+        await asyncio.sleep(0.25)
+    raise TopicsError(f"adding partitions to {', '.join(short)}: {refused}") from refused
 
 
 def _raise_for(code: int, doing: str, message: str | None) -> None:
@@ -132,11 +152,24 @@ async def reconcile(settings: Settings, catalog: list[TopicSpec] | None = None, 
     """Plan the catalog (prefixed) against the cluster and, unless `dry_run`, apply what can be
     applied; drift is only reported. Broker failures raise TopicsError."""
     wanted = wanted_topics(catalog if catalog is not None else load_catalog(), settings)
+    names = [w.name for w in wanted]
     async with connected(settings) as admin:
-        steps = plan(wanted, await observe(admin, [w.name for w in wanted]), settings.topic_prefix)
-        if not dry_run:
-            await apply(admin, steps)
-        return steps
+        steps = plan(wanted, await observe(admin, names), settings.topic_prefix)
+        if dry_run:
+            return steps
+        raced = await apply(admin, steps)
+        for _ in range(40):
+            if not raced:
+                return steps
+            # Another run (a concurrent topic job, `rcm up`, a test) created these first, perhaps
+            # from another catalog, or the broker's metadata had not shown them to us yet: look
+            # again and converge them like any existing topic.
+            await asyncio.sleep(0.25)
+            again = [s for s in plan(wanted, await observe(admin, names), settings.topic_prefix) if s.topic in raced]
+            raced = await apply(admin, again)
+            steps = [s for s in steps if s.topic not in {a.topic for a in again}] + again
+            steps.sort(key=lambda s: names.index(s.topic) if s.topic in names else len(names))
+        raise TopicsError(f"{', '.join(sorted(raced))}: created by another run but not visible yet; run again")
 
 
 async def ensure_topics(settings: Settings, catalog: list[TopicSpec] | None = None) -> list[str]:

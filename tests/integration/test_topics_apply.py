@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from typer.testing import CliRunner
 from cli.main import app as rcm
 from services.chassis.settings import Settings, get_settings
 from services.chassis.topic_plan import Cluster
-from services.chassis.topics import CATALOG, connected, delete_prefixed_topics, load_catalog, observe
+from services.chassis.topics import CATALOG, connected, delete_prefixed_topics, load_catalog, observe, reconcile
 from tests.support import infra as infra_support
 
 pytestmark = pytest.mark.integration
@@ -66,6 +67,10 @@ async def test_apply_creates_converges_and_reports_drift(own_prefix: Settings, t
     async with connected(settings) as admin:
         await admin.alter_configs([ConfigResource(ConfigResourceType.TOPIC, charges,
                                                   {**before.topics[charges].overrides, "segment.ms": "3600000"})])
+    for _ in range(40):  # the broker's metadata follows its controller a moment later
+        if (await cluster(settings)).topics[charges].overrides.get("segment.ms") == "3600000":
+            break
+        await asyncio.sleep(0.25)
 
     raw = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))
     for topic in raw["topics"]:
@@ -109,3 +114,19 @@ async def test_apply_creates_converges_and_reports_drift(own_prefix: Settings, t
     code, described = await topics("describe")
     assert code == 1
     assert [p["action"] for t in described["topics"] if t["topic"] == claims for p in t["plan"]] == ["drift"]
+
+
+async def test_two_applies_at_once_both_succeed(own_prefix: Settings) -> None:
+    """Two topic jobs (or `rcm up` and a job) at once: the second finds the work done, not an error."""
+    catalog = load_catalog()
+    first, second = await asyncio.gather(reconcile(own_prefix, catalog), reconcile(own_prefix, catalog))
+    assert {s.action for s in first} | {s.action for s in second} <= {"create", "none"}
+    more = [replace(t, partitions=t.partitions + 1) for t in catalog]
+    await asyncio.gather(reconcile(own_prefix, more), reconcile(own_prefix, more))
+    # The broker's metadata follows its controller a moment after the partitions were added.
+    for _ in range(40):
+        if {s.action for s in await reconcile(own_prefix, more, dry_run=True)} == {"none"}:
+            break
+        await asyncio.sleep(0.25)
+    else:
+        pytest.fail(f"still planned after concurrent applies: {await reconcile(own_prefix, more, dry_run=True)}")
