@@ -177,8 +177,14 @@ async def ensure_topics(settings: Settings, catalog: list[TopicSpec] | None = No
     Drift raises TopicsError: `rcm topics describe` shows it."""
     steps = await reconcile(settings, catalog)
     if has_drift(steps):
-        raise TopicsError("topics differ from the catalog in ways not fixed automatically: "
-                          + "; ".join(f"{s.topic}: {s.detail}" for s in steps if s.action == "drift"))
+        by_detail: dict[str, list[str]] = {}
+        for s in steps:
+            if s.action == "drift":
+                by_detail.setdefault(s.detail, []).append(s.topic)
+        # Often one cause for every topic (a replication factor the cluster cannot have): said once.
+        raise TopicsError("topics differ from the catalog in ways not fixed automatically: " + "; ".join(
+            f"{names[0] if len(names) == 1 else f'{len(names)} topics ({names[0]}, ...)'}: {detail}"
+            for detail, names in by_detail.items()))
     return [s.topic for s in steps if s.action == "create"]
 
 
