@@ -18,6 +18,8 @@ COMMANDS = (
     Lazy("migrate", "cli.stack:migrate",
          "Apply each service's pending migrations as its schema owner (through `RCM_ADMIN_DATABASE_URL`) and "
          "rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`."),
+    Lazy("topics", "cli.topics:app",
+         "Kafka topics against the catalog (deploy/topics.yaml): apply it to a cluster, describe them."),
     Lazy("down", "cli.stack:down",
          "Stop the services, then the local Kafka and Postgres (never a cluster you provided)."),
     Lazy("status", "cli.stack:status",

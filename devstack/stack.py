@@ -23,7 +23,7 @@ from services.chassis import ports
 from services.chassis.clearinghouse import FolderClearinghouse
 from services.chassis.icd10cm import fiscal_year, read_editions
 from services.chassis.settings import SERVICES, Settings
-from services.chassis.topics import consumer_lag, ensure_topics, kafka_roundtrip
+from services.chassis.topics import TopicsError, consumer_lag, ensure_topics, kafka_roundtrip
 
 REPO = Path(__file__).resolve().parents[1]
 LOCAL = REPO / "deploy" / "local"
@@ -107,7 +107,11 @@ async def wait_for_postgres(settings: Settings, timeout_s: float = 60) -> None:
 async def provision_all(settings: Settings) -> None:
     await provision.ensure_database(settings)
     await provision.ensure_roles_and_schemas(settings)
-    await ensure_topics(settings)
+    try:
+        # The same planner as `rcm topics apply`: created, raised, altered; drift stops here.
+        await ensure_topics(settings)
+    except TopicsError as exc:
+        raise StackError(f"topics: {exc} (`rcm topics describe` shows them)") from exc
     FolderClearinghouse(settings.clearinghouse).ensure_layout()
 
 

@@ -24,6 +24,17 @@ def mllp_on_a_free_port() -> Iterator[None]:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def one_replica_per_topic() -> Iterator[None]:
+    """The tests' brokers (the local stack's, a container) are one node each: topics get one
+    replica, in this process and every process a test starts (RCM_TOPIC_REPLICATION_FACTOR)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RCM_TOPIC_REPLICATION_FACTOR", os.environ.get("RCM_TOPIC_REPLICATION_FACTOR", "1"))
+        get_settings.cache_clear()
+        yield
+    get_settings.cache_clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
 def eligibility_checks_off() -> Iterator[None]:
     """In-process claims runtimes send no 270s: no sandbox answers them there, and each claim would
     wait RCM_CLAIMS_ELIGIBILITY_WAIT_S for its 271. Eligibility tests switch them on (and the

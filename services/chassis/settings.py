@@ -40,6 +40,9 @@ class Settings(BaseSettings):
     )
     topic_prefix: str = ""
     kafka_bootstrap: str | None = None
+    # Every topic's replication factor, over the catalog's (deploy/topics.yaml): 1 for a one-broker
+    # cluster (the tests'); unset, the catalog's, except on the local stack (one broker: 1).
+    topic_replication_factor: int | None = Field(default=None, ge=1)
     # Kafka client security (docs/security.md): PLAINTEXT for the plain local stack and the tests;
     # SASL_SSL (SCRAM, TLS verified against the CA file) for `rcm up --secure` and real clusters.
     kafka_security_protocol: Literal["PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
@@ -102,6 +105,15 @@ class Settings(BaseSettings):
     @property
     def bootstrap(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{self.local_kafka_port}"
+
+    @property
+    def replication_factor_override(self) -> int | None:
+        """The replication factor imposed on every topic, if any: RCM_TOPIC_REPLICATION_FACTOR, or 1
+        when the broker is the local stack's own (never a guess from the address: a cluster given
+        by RCM_KAFKA_BOOTSTRAP gets the catalog's unless told)."""
+        if self.topic_replication_factor is not None:
+            return self.topic_replication_factor
+        return 1 if self.kafka_bootstrap is None else None
 
     @property
     def admin_url(self) -> str:

@@ -2,47 +2,34 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import yaml
 from aiokafka import TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import TopicAlreadyExistsError
+from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import InvalidPartitionsError, KafkaError, TopicAlreadyExistsError, for_code
 
+from schemas.topics import DEFAULT_TOPICS_FILE, CatalogError, TopicSpec, load_topics
 from services.chassis.kafka import client_options
 from services.chassis.settings import Settings
+from services.chassis.topic_plan import PROBE_TOPIC, Cluster, Observed, Step, has_drift, plan, wanted_topics
 
-CATALOG = Path(__file__).resolve().parents[2] / "deploy" / "topics.yaml"
+__all__ = [
+    "CATALOG", "PROBE_TOPIC", "CatalogError", "TopicSpec", "TopicsError", "admin_client", "apply", "connected",
+    "consumer_lag",
+    "delete_prefixed_topics", "ensure_topics", "kafka_roundtrip", "load_catalog", "observe", "reconcile",
+    "topics_consumed_by",
+]
 
-
-@dataclass(frozen=True)
-class TopicSpec:
-    name: str
-    kind: str
-    owner: str
-    partitions: int
-    retention_ms: int
-    cleanup_policy: str
-    consumers: tuple[str, ...]
+CATALOG = DEFAULT_TOPICS_FILE
 
 
 def load_catalog(path: Path = CATALOG) -> list[TopicSpec]:
-    raw: dict[str, Any] = yaml.safe_load(path.read_text())
-    return [
-        TopicSpec(
-            name=t["name"],
-            kind=t["kind"],
-            owner=t["owner"],
-            partitions=int(t["partitions"]),
-            retention_ms=int(t["retention_ms"]),
-            cleanup_policy=t["cleanup_policy"],
-            consumers=tuple(t.get("consumers") or ()),
-        )
-        for t in raw["topics"]
-    ]
+    return load_topics(path)
 
 
 def topics_consumed_by(service: str, catalog: list[TopicSpec] | None = None) -> list[str]:
@@ -54,35 +41,151 @@ def admin_client(settings: Settings) -> AIOKafkaAdminClient:
                                **client_options(settings))
 
 
-async def ensure_topics(settings: Settings, catalog: list[TopicSpec] | None = None) -> list[str]:
-    """Create every catalog topic (prefixed) that is missing; return the names created."""
-    catalog = catalog or load_catalog()
+class TopicsError(RuntimeError):
+    """The cluster refused or could not answer what bringing its topics to the catalog asked; or,
+    from ensure_topics, drift it must not fix (the message says what to do)."""
+
+
+_TOPIC_CONFIG_SOURCE = 1  # DescribeConfigs v1+: set on the topic itself (DYNAMIC_TOPIC_CONFIG)
+
+
+async def observe(admin: AIOKafkaAdminClient, names: list[str]) -> Cluster:
+    """The brokers, and each of `names` that exists with its partitions, replicas and configs.
+
+    Every topic comes from one metadata request for all of them: asking for a missing topic by name
+    may make a broker with auto.create.topics.enable create it with its defaults."""
+    brokers = len((await admin.describe_cluster())["brokers"])
+    metadata = {t["topic"]: t for t in await admin.describe_topics() if not t.get("is_internal")}
+    existing = [n for n in names if n in metadata]
+    configs: dict[str, tuple[dict[str, str | None], dict[str, str | None]]] = {}
+    if existing:
+        for response in await admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, n) for n in existing]):
+            for resource in response.to_object()["resources"]:
+                _raise_for(resource["error_code"], f"describing the configs of {resource['resource_name']}",
+                           resource.get("error_message"))
+                configs[resource["resource_name"]] = _configs(resource["config_entries"])
+    topics: dict[str, Observed] = {}
+    for name, meta in metadata.items():
+        partitions = meta.get("partitions") or []
+        every, overrides = configs.get(name, ({}, {}))
+        topics[name] = Observed(name, len(partitions), max((len(p["replicas"]) for p in partitions), default=0),
+                                every, overrides, sum(len(p["isr"]) < len(p["replicas"]) for p in partitions))
+    return Cluster(brokers, topics)
+
+
+def _configs(entries: list[dict[str, Any]]) -> tuple[dict[str, str | None], dict[str, str | None]]:
+    every: dict[str, str | None] = {}
+    overrides: dict[str, str | None] = {}
+    for e in entries:
+        name, value = e["config_names"], (None if e["is_sensitive"] else e["config_value"])
+        every[name] = value
+        # v0 of the response says is_default instead of where the value comes from.
+        if e.get("config_source", 5 if e.get("is_default") else _TOPIC_CONFIG_SOURCE) == _TOPIC_CONFIG_SOURCE:
+            overrides[name] = value
+    return every, overrides
+
+
+async def apply(admin: AIOKafkaAdminClient, steps: list[Step]) -> set[str]:
+    """Carry out the steps that fix something (create, add_partitions, alter_config), in that order;
+    return the topics another run created first (their partitions and configs are not ours yet)."""
+    creates = [NewTopic(s.topic, s.partitions, s.replication_factor, topic_configs=s.configs)
+               for s in steps if s.action == "create"]
+    raced: set[str] = set()
+    if creates:
+        response = await admin.create_topics(creates)
+        for topic, code, *message in response.topic_errors:
+            if code == TopicAlreadyExistsError.errno:
+                raced.add(topic)
+            else:
+                _raise_for(code, f"creating {topic}", message[0] if message else None)
+    grow = {s.topic: NewPartitions(s.partitions) for s in steps if s.action == "add_partitions"}
+    if grow:
+        try:
+            await admin.create_partitions(grow)
+        except InvalidPartitionsError as exc:
+            # Another run may have raised them since we looked (the broker refuses a count equal to
+            # the current one): what counts is whether every topic has them once metadata caught up.
+            await _partitions_reached(admin, {n: p.total_count for n, p in grow.items()}, exc)
+    alters = [ConfigResource(ConfigResourceType.TOPIC, s.topic, s.configs) for s in steps if s.action == "alter_config"]
+    if alters:
+        # aiokafka has no IncrementalAlterConfigs: AlterConfigs replaces the topic's whole set of
+        # overrides, so each step carries the overrides found on the topic plus the catalog's changes.
+        for response in await admin.alter_configs(alters):
+            for code, message, _type, name in response.resources:
+                _raise_for(code, f"altering the configs of {name}", message)
+    return raced
+
+
+async def _partitions_reached(admin: AIOKafkaAdminClient, wanted: dict[str, int], refused: Exception) -> None:
+    for _ in range(20):
+        now = {t["topic"]: len(t.get("partitions") or []) for t in await admin.describe_topics(list(wanted))}
+        short = [n for n, count in wanted.items() if now.get(n, 0) < count]
+        if not short:
+            return
+        await asyncio.sleep(0.25)
+    raise TopicsError(f"adding partitions to {', '.join(short)}: {refused}") from refused
+
+
+def _raise_for(code: int, doing: str, message: str | None) -> None:
+    if code:
+        error = for_code(code)
+        raise TopicsError(f"{doing}: {error.__name__}" + (f" ({message})" if message else ""))
+
+
+@contextlib.asynccontextmanager
+async def connected(settings: Settings) -> AsyncIterator[AIOKafkaAdminClient]:
+    """An admin client whose broker failures (refused, timed out, an error code) are TopicsError: one line."""
     admin = admin_client(settings)
-    await admin.start()
     try:
-        existing = set(await admin.list_topics())
-        wanted = [
-            NewTopic(
-                name=settings.topic(t.name),
-                num_partitions=t.partitions,
-                replication_factor=1 if _single_node(settings) else 3,
-                topic_configs={"retention.ms": str(t.retention_ms), "cleanup.policy": t.cleanup_policy},
-            )
-            for t in catalog
-            if settings.topic(t.name) not in existing
-        ]
-        if wanted:
-            # A concurrent `rcm up` or test run may get there first.
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(wanted)
-        return [t.name for t in wanted]
+        await admin.start()
+        yield admin
+    except (KafkaError, OSError, TimeoutError) as exc:
+        said, name = str(exc), type(exc).__name__
+        raise TopicsError(f"kafka at {settings.bootstrap}: "
+                          + (said if said.startswith(name) else f"{name} ({said})" if said else name)) from exc
     finally:
         await admin.close()
 
 
-def _single_node(settings: Settings) -> bool:
-    # The local stack is one node; a user-provided cluster is assumed to have three.
-    return settings.kafka_bootstrap is None or settings.bootstrap.startswith(("127.0.0.1", "localhost"))
+async def reconcile(settings: Settings, catalog: list[TopicSpec] | None = None, *,
+                    dry_run: bool = False) -> list[Step]:
+    """Plan the catalog (prefixed) against the cluster and, unless `dry_run`, apply what can be
+    applied; drift is only reported. Broker failures raise TopicsError."""
+    wanted = wanted_topics(catalog if catalog is not None else load_catalog(), settings)
+    names = [w.name for w in wanted]
+    async with connected(settings) as admin:
+        steps = plan(wanted, await observe(admin, names), settings.topic_prefix)
+        if dry_run:
+            return steps
+        raced = await apply(admin, steps)
+        for _ in range(40):
+            if not raced:
+                return steps
+            # Another run (a concurrent topic job, `rcm up`, a test) created these first, perhaps
+            # from another catalog, or the broker's metadata had not shown them to us yet: look
+            # again and converge them like any existing topic.
+            await asyncio.sleep(0.25)
+            again = [s for s in plan(wanted, await observe(admin, names), settings.topic_prefix) if s.topic in raced]
+            raced = await apply(admin, again)
+            steps = [s for s in steps if s.topic not in {a.topic for a in again}] + again
+            steps.sort(key=lambda s: names.index(s.topic) if s.topic in names else len(names))
+        raise TopicsError(f"{', '.join(sorted(raced))}: created by another run but not visible yet; run again")
+
+
+async def ensure_topics(settings: Settings, catalog: list[TopicSpec] | None = None) -> list[str]:
+    """Bring the cluster's topics to the catalog (as `rcm topics apply`); return the names created.
+    Drift raises TopicsError: `rcm topics describe` shows it."""
+    steps = await reconcile(settings, catalog)
+    if has_drift(steps):
+        by_detail: dict[str, list[str]] = {}
+        for s in steps:
+            if s.action == "drift":
+                by_detail.setdefault(s.detail, []).append(s.topic)
+        # Often one cause for every topic (a replication factor the cluster cannot have): said once.
+        raise TopicsError("topics differ from the catalog in ways not fixed automatically: " + "; ".join(
+            f"{names[0] if len(names) == 1 else f'{len(names)} topics ({names[0]}, ...)'}: {detail}"
+            for detail, names in by_detail.items()))
+    return [s.topic for s in steps if s.action == "create"]
 
 
 async def delete_prefixed_topics(settings: Settings) -> None:
@@ -132,7 +235,9 @@ async def _end_offsets(settings: Settings, partitions: list[TopicPartition]) -> 
         await consumer.stop()
 
 
-PROBE_TOPIC = "rcm.probe.v1"
+def _probe_replication(settings: Settings) -> int:
+    override = settings.replication_factor_override
+    return override if override is not None else min(t.replication_factor for t in load_catalog())
 
 
 async def kafka_roundtrip(settings: Settings) -> None:
@@ -147,7 +252,7 @@ async def kafka_roundtrip(settings: Settings) -> None:
     try:
         if topic not in set(await admin.list_topics()):
             with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics([NewTopic(topic, 1, 1 if _single_node(settings) else 3)])
+                await admin.create_topics([NewTopic(topic, 1, _probe_replication(settings))])
     finally:
         await admin.close()
     marker = uuid.uuid4().hex.encode()

@@ -66,8 +66,10 @@ def obtain() -> Infra:
 
 
 def isolated_settings(infra: Infra, **overrides: Any) -> Settings:
-    """Settings with a topic prefix and a database of their own."""
+    """Settings with a topic prefix and a database of their own; one replica per topic unless
+    RCM_TOPIC_REPLICATION_FACTOR says otherwise (the brokers found here are one node)."""
     tag = uuid.uuid4().hex[:10]
+    overrides.setdefault("topic_replication_factor", int(os.environ.get("RCM_TOPIC_REPLICATION_FACTOR", "1")))
     return Settings(
         kafka_bootstrap=infra.kafka_bootstrap,
         admin_database_url=infra.admin_database_url,

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from cli import codesets as codesets_cli
+from cli import topics as topics_cli
 from cli.main import app as rcm
 from services.charges import commands as charges_commands
 from services.claims import commands as claims_commands
@@ -64,6 +65,8 @@ COMMANDS: dict[str, Command] = {
                             fixture("ims-999-rejected.999")),
     "x12-render": Command(lambda f: ["x12", "render-837", str(f)], "claims.json",
                           samples.batch(samples.claim()).model_dump_json()),
+    "topics": Command(lambda f: ["topics", "apply", "--dry-run", "--file", str(f)], "topics.yaml",
+                      _text(ROOT / "deploy" / "topics.yaml")),
 }
 
 
@@ -131,7 +134,12 @@ def stubbed() -> Iterator[list[str]]:
         reached.append("db")
         return 1
 
+    async def no_broker(*_: Any, **__: Any) -> list[Any]:
+        reached.append("kafka")
+        return []
+
     with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(topics_cli, "reconcile", no_broker)
         mp.setattr(charges_commands, "run_command", stub)
         mp.setattr(claims_commands, "_run", stub)
         mp.setattr(claims_commands, "load_code_set", stub)
@@ -177,3 +185,4 @@ test_fuzz_cli_icd10cm = _fuzzer("icd10cm")
 test_fuzz_cli_x12_parse = _fuzzer("x12-parse")
 test_fuzz_cli_x12_validate = _fuzzer("x12-validate")
 test_fuzz_cli_x12_render = _fuzzer("x12-render")
+test_fuzz_cli_topics = _fuzzer("topics")
