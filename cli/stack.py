@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from devstack import credentials, secure_kafka, stack
+from devstack import credentials, provision, secure_kafka, stack
 from services.chassis import migrations
 from services.chassis.runtime import ServiceDefinition
 from services.chassis.settings import SERVICES, Settings, get_settings
@@ -157,16 +157,30 @@ def logs(
 def migrate(
     services: list[str] = typer.Argument(None, help="Services to migrate (default: all four).",
                                          show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output: the migrations applied per service."),
 ) -> None:
     """Apply each service's pending migrations as its schema owner (through `RCM_ADMIN_DATABASE_URL`)
-    and rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`."""
+    and rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`.
+
+    From nothing: it first creates what is missing (the database `RCM_DATABASE_NAME`, each service's
+    login role with the password of its `RCM_<SERVICE>_DATABASE_URL`, its owner role and schema).
+    Safe to run again and from several processes at once (advisory locks): a second run applies
+    nothing. Exit 1 when the database refuses, 2 for an unknown service."""
     settings = get_settings()
     chosen = services or list(SERVICES)
     unknown = [s for s in chosen if s not in SERVICES]
     if unknown:
         err.print(f"[red]error:[/red] no service {', '.join(unknown)} (services: {', '.join(SERVICES)})")
         raise typer.Exit(2)
-    for service in chosen:
+    known = [s for s in SERVICES if s in chosen]
+    try:
+        asyncio.run(provision.ensure_database(settings))
+        asyncio.run(provision.ensure_roles_and_schemas(settings, known))
+    except (asyncpg.PostgresError, OSError) as exc:
+        err.print(f"[red]error:[/red] provisioning the database failed: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from exc
+    applied: dict[str, list[str]] = {}
+    for service in known:
         definition: ServiceDefinition = importlib.import_module(f"services.{service}.app").DEFINITION
         try:
             done = asyncio.run(migrations.migrate(settings, definition.name, migrations.service_migrations(
@@ -174,5 +188,10 @@ def migrate(
         except (migrations.MigrationError, asyncpg.PostgresError, OSError) as exc:
             err.print(f"[red]error:[/red] migrating {service} failed: {type(exc).__name__}: {exc}")
             raise typer.Exit(1) from exc
-        console.print(f"{service}: {len(done)} migration(s) applied, grants rebuilt")
-
+        applied[service] = done
+        if not as_json:
+            console.print(f"{service}: {len(done)} migration(s) applied, grants rebuilt")
+    if as_json:
+        typer.echo(json.dumps({"database": settings.database_name,
+                               "services": [{"service": s, "applied": names} for s, names in applied.items()]},
+                              indent=2))
