@@ -20,11 +20,12 @@ def serve(
     service: str = typer.Argument(..., metavar="SERVICE", show_default=False,
                                   help=f"One of: {', '.join(PROCESSES)}."),
 ) -> None:
-    """Run one process of the platform in the foreground, in this process, as `rcm up` starts it
-    (`python -m services.<name>`): a service (charges, claims, remits, notifications), the
-    `sandbox` (clearinghouse and payers) or the `mailcatcher`. HTTP on `RCM_HTTP_HOST` (default
-    127.0.0.1) and the service's port (`RCM_<SERVICE>_HTTP_PORT`), JSON logs on stdout; SIGTERM
-    or Ctrl-C stops it gracefully (exit 0). Exit 2 for an unknown name."""
+    """Run one service (or the sandbox, or the mail catcher) in the foreground: what the container image runs.
+
+    In this process, as `rcm up` starts it (`python -m services.<name>`): a service (charges,
+    claims, remits, notifications), the `sandbox` (clearinghouse and payers) or the `mailcatcher`.
+    HTTP on `RCM_HTTP_HOST` (default 127.0.0.1) and the service's port (`RCM_<SERVICE>_HTTP_PORT`),
+    JSON logs on stderr; SIGTERM or Ctrl-C stops it gracefully (exit 0). Exit 2 for an unknown name."""
     module = PROCESSES.get(service)
     if module is None:
         err.print(f"[red]error:[/red] no process {service!r}; choose one of: {', '.join(PROCESSES)}")

@@ -160,12 +160,13 @@ def migrate(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output: the migrations applied per service."),
 ) -> None:
     """Apply each service's pending migrations as its schema owner (through `RCM_ADMIN_DATABASE_URL`)
-    and rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`.
+    and rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`;
+    creates the database, roles and schemas first when missing; safe to run twice and concurrently.
 
-    From nothing: it first creates what is missing (the database `RCM_DATABASE_NAME`, each service's
-    login role with the password of its `RCM_<SERVICE>_DATABASE_URL`, its owner role and schema).
-    Safe to run again and from several processes at once (advisory locks): a second run applies
-    nothing. Exit 1 when the database refuses, 2 for an unknown service."""
+    From nothing: the database `RCM_DATABASE_NAME`, each service's login role with the password of
+    its `RCM_<SERVICE>_DATABASE_URL`, its owner role and schema. Runners in several processes at
+    once (two pods of the migration Job) take turns on advisory locks: each migration is applied
+    once, and a later run applies nothing. Exit 1 when the database refuses, 2 for an unknown service."""
     settings = get_settings()
     chosen = services or list(SERVICES)
     unknown = [s for s in chosen if s not in SERVICES]
