@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import typer
@@ -166,7 +167,8 @@ def migrate(
     From nothing: the database `RCM_DATABASE_NAME`, each service's login role with the password of
     its `RCM_<SERVICE>_DATABASE_URL`, its owner role and schema. Runners in several processes at
     once (two pods of the migration Job) take turns on advisory locks: each migration is applied
-    once, and a later run applies nothing. Exit 1 when the database refuses, 2 for an unknown service."""
+    once, and a later run applies nothing. Exit 1 when the database refuses; 2 for an unknown service or,
+    on a server that is not local, a service without its `RCM_<SERVICE>_DATABASE_URL`."""
     settings = get_settings()
     chosen = services or list(SERVICES)
     unknown = [s for s in chosen if s not in SERVICES]
@@ -174,6 +176,12 @@ def migrate(
         err.print(f"[red]error:[/red] no service {', '.join(unknown)} (services: {', '.join(SERVICES)})")
         raise typer.Exit(2)
     known = [s for s in SERVICES if s in chosen]
+    unset = [f"RCM_{s.upper()}_DATABASE_URL" for s in known if not getattr(settings, f"{s}_database_url")]
+    if unset and not _local_postgres(settings):
+        # Provisioning sets each login role's password from its URL; without one it would set the
+        # local stack's well-known password on a real server.
+        err.print(f"[red]error:[/red] set {', '.join(unset)}: each service role's password comes from its URL")
+        raise typer.Exit(2)
     try:
         asyncio.run(provision.ensure_database(settings))
         asyncio.run(provision.ensure_roles_and_schemas(settings, known))
@@ -196,3 +204,8 @@ def migrate(
         typer.echo(json.dumps({"database": settings.database_name,
                                "services": [{"service": s, "applied": names} for s, names in applied.items()]},
                               indent=2))
+
+
+def _local_postgres(settings: Settings) -> bool:
+    host = urlsplit(settings.admin_url).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")

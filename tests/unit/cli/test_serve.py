@@ -1,8 +1,9 @@
-"""`rcm serve`: its choices and its usage errors (the processes themselves run in
+"""`rcm serve` and `rcm migrate`: choices and usage errors (the processes themselves run in
 tests/integration/test_deploy_processes.py)."""
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from cli.main import app
@@ -29,3 +30,21 @@ def test_serve_without_a_name_is_a_usage_error_and_help_explains() -> None:
     result = CliRunner().invoke(app, ["serve", "--help"])
     assert result.exit_code == 0
     assert "SIGTERM" in result.output and "RCM_HTTP_HOST" in result.output
+
+
+def test_migrate_against_a_remote_server_wants_every_service_url(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before it connects: the roles' passwords come from the services' URLs, never the local defaults."""
+    from services.chassis.settings import get_settings
+
+    monkeypatch.setenv("RCM_ADMIN_DATABASE_URL", "postgresql://admin:x@db.example.internal:5432/rcm")
+    monkeypatch.setenv("RCM_CLAIMS_DATABASE_URL", "postgresql://rcm_claims:y@db.example.internal:5432/rcm")
+    for service in ("charges", "remits", "notifications"):
+        monkeypatch.delenv(f"RCM_{service.upper()}_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["migrate", "claims", "remits"])
+    finally:
+        get_settings.cache_clear()
+    said = " ".join(result.output.split())
+    assert result.exit_code == 2, result.output
+    assert "set RCM_REMITS_DATABASE_URL:" in said and "CLAIMS" not in said
