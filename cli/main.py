@@ -17,7 +17,10 @@ COMMANDS = (
          "Bring everything up: Kafka, Postgres, topics, schemas, then each service as its own process."),
     Lazy("migrate", "cli.stack:migrate",
          "Apply each service's pending migrations as its schema owner (through `RCM_ADMIN_DATABASE_URL`) and "
-         "rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`."),
+         "rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`; "
+         "creates the database, roles and schemas first when missing; safe to run twice and concurrently."),
+    Lazy("serve", "cli.serve:serve",
+         "Run one service (or the sandbox, or the mail catcher) in the foreground: what the container image runs."),
     Lazy("topics", "cli.topics:app",
          "Kafka topics against the catalog (deploy/topics.yaml): apply it to a cluster, describe them."),
     Lazy("down", "cli.stack:down",

@@ -9,6 +9,7 @@ import subprocess
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import asyncpg
 import typer
@@ -16,7 +17,7 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from devstack import credentials, secure_kafka, stack
+from devstack import credentials, provision, secure_kafka, stack
 from services.chassis import migrations
 from services.chassis.runtime import ServiceDefinition
 from services.chassis.settings import SERVICES, Settings, get_settings
@@ -157,16 +158,38 @@ def logs(
 def migrate(
     services: list[str] = typer.Argument(None, help="Services to migrate (default: all four).",
                                          show_default=False),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output: the migrations applied per service."),
 ) -> None:
     """Apply each service's pending migrations as its schema owner (through `RCM_ADMIN_DATABASE_URL`)
-    and rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`."""
+    and rebuild its role's grants: the deploy step when services run with `RCM_MIGRATE_ON_START=false`;
+    creates the database, roles and schemas first when missing; safe to run twice and concurrently.
+
+    From nothing: the database `RCM_DATABASE_NAME`, each service's login role with the password of
+    its `RCM_<SERVICE>_DATABASE_URL`, its owner role and schema. Runners in several processes at
+    once (two pods of the migration Job) take turns on advisory locks: each migration is applied
+    once, and a later run applies nothing. Exit 1 when the database refuses; 2 for an unknown service or,
+    on a server that is not local, a service without its `RCM_<SERVICE>_DATABASE_URL`."""
     settings = get_settings()
     chosen = services or list(SERVICES)
     unknown = [s for s in chosen if s not in SERVICES]
     if unknown:
         err.print(f"[red]error:[/red] no service {', '.join(unknown)} (services: {', '.join(SERVICES)})")
         raise typer.Exit(2)
-    for service in chosen:
+    known = [s for s in SERVICES if s in chosen]
+    unset = [f"RCM_{s.upper()}_DATABASE_URL" for s in known if not getattr(settings, f"{s}_database_url")]
+    if unset and not _local_postgres(settings):
+        # Provisioning sets each login role's password from its URL; without one it would set the
+        # local stack's well-known password on a real server.
+        err.print(f"[red]error:[/red] set {', '.join(unset)}: each service role's password comes from its URL")
+        raise typer.Exit(2)
+    try:
+        asyncio.run(provision.ensure_database(settings))
+        asyncio.run(provision.ensure_roles_and_schemas(settings, known))
+    except (asyncpg.PostgresError, OSError) as exc:
+        err.print(f"[red]error:[/red] provisioning the database failed: {type(exc).__name__}: {exc}")
+        raise typer.Exit(1) from exc
+    applied: dict[str, list[str]] = {}
+    for service in known:
         definition: ServiceDefinition = importlib.import_module(f"services.{service}.app").DEFINITION
         try:
             done = asyncio.run(migrations.migrate(settings, definition.name, migrations.service_migrations(
@@ -174,5 +197,15 @@ def migrate(
         except (migrations.MigrationError, asyncpg.PostgresError, OSError) as exc:
             err.print(f"[red]error:[/red] migrating {service} failed: {type(exc).__name__}: {exc}")
             raise typer.Exit(1) from exc
-        console.print(f"{service}: {len(done)} migration(s) applied, grants rebuilt")
+        applied[service] = done
+        if not as_json:
+            console.print(f"{service}: {len(done)} migration(s) applied, grants rebuilt")
+    if as_json:
+        typer.echo(json.dumps({"database": settings.database_name,
+                               "services": [{"service": s, "applied": names} for s, names in applied.items()]},
+                              indent=2))
 
+
+def _local_postgres(settings: Settings) -> bool:
+    host = urlsplit(settings.admin_url).hostname or ""
+    return host in ("127.0.0.1", "localhost", "::1")

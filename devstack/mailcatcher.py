@@ -1,6 +1,6 @@
 """The local mail catcher: an aiosmtpd SMTP server that writes each message to a folder.
 
-`rcm up` runs it as a process (`python -m devstack.mailcatcher`): SMTP on
+`rcm up` runs it as a process (`python -m devstack.mailcatcher`, or `rcm serve mailcatcher`): SMTP on
 ports.MAIL_CATCHER_SMTP, GET /readyz on ports.HTTP["mailcatcher"], messages under
 settings.state_dir / "mail". Each message is one `.eml` file named after its Message-ID, so
 a message handed over twice (a resend after a crash) is kept once. Tests start `MailCatcher`
@@ -126,7 +126,7 @@ async def _main() -> None:  # pragma: no cover - run by `rcm up`
     logging.getLogger("mail.log").setLevel(logging.WARNING)
     smtp_port = int(os.environ.get("RCM_MAILCATCHER_SMTP_PORT", ports.MAIL_CATCHER_SMTP))
     http_port = int(os.environ.get("RCM_MAILCATCHER_HTTP_PORT", ports.HTTP["mailcatcher"]))
-    catcher = MailCatcher(mail_folder(settings.state_dir), port=smtp_port)
+    catcher = MailCatcher(mail_folder(settings.state_dir), host=settings.http_host, port=smtp_port)
     catcher.start()
     app = FastAPI(title="Revcycle mail catcher")
 
@@ -141,7 +141,9 @@ async def _main() -> None:  # pragma: no cover - run by `rcm up`
     async def healthz() -> dict[str, object]:
         return {"service": "mailcatcher", "alive": True}
 
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=http_port, log_config=None, access_log=False))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=settings.http_host, port=http_port, log_config=None, access_log=False)
+    )
     loop = asyncio.get_running_loop()
     with contextlib.suppress(NotImplementedError):
         loop.add_signal_handler(signal.SIGTERM, lambda: setattr(server, "should_exit", True))

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Sequence
 from urllib.parse import unquote, urlsplit
 
 import asyncpg
 
-from services.chassis.settings import SERVICES, Settings, owner_role, service_role
+from services.chassis.settings import SERVICES, ServiceName, Settings, owner_role, service_role
 
 
 def _credentials(url: str) -> tuple[str, str | None]:
@@ -19,7 +21,9 @@ async def ensure_database(settings: Settings) -> None:
     try:
         exists = await conn.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", settings.database_name)
         if not exists:
-            await conn.execute(f'CREATE DATABASE "{settings.database_name}"')
+            # A second runner (the migration Job's other pod) may create it between check and create.
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                await conn.execute(f'CREATE DATABASE "{settings.database_name}"')
     finally:
         await conn.close()
 
@@ -32,7 +36,7 @@ async def drop_database(settings: Settings) -> None:
         await conn.close()
 
 
-async def ensure_roles_and_schemas(settings: Settings) -> None:
+async def ensure_roles_and_schemas(settings: Settings, services: Sequence[ServiceName] = SERVICES) -> None:
     """Per service: a login role (what the service connects as) and a NOLOGIN owner role that owns
     the schema and its tables and runs the migrations. Idempotent; it also upgrades a database made
     before the owner roles existed (the login role owned its schema): everything the login role
@@ -40,8 +44,12 @@ async def ensure_roles_and_schemas(settings: Settings) -> None:
     DML it needs (services/chassis/migrations.py `grant_service_privileges`)."""
     conn = await asyncpg.connect(settings.admin_url)
     try:
+        # Runners started together (`rcm migrate` in two pods) would update the same catalog rows
+        # (grants, role settings: "tuple concurrently updated"): one at a time per database; the
+        # lock goes with the connection.
+        await conn.execute("SELECT pg_advisory_lock(hashtext('rcm-provision'))")
         superuser = await conn.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user")
-        for service in SERVICES:
+        for service in services:
             user, password = _credentials(settings.database_url(service))
             role = user or service_role(service)
             owner = owner_role(service)

@@ -20,7 +20,8 @@ async def serve_mllp(runtime: Runtime, stopping: asyncio.Event) -> None:
     """Chassis background task: listen until the runtime stops."""
     try:
         door = Hl7Door(runtime, load_defaults(), idle_timeout=mllp_idle_timeout())
-        server = await hl7.mllp.start_hl7_server(door.connection, host="127.0.0.1", port=mllp_port())
+        server = await hl7.mllp.start_hl7_server(door.connection, host=runtime.settings.http_host,
+                                                     port=mllp_port())
     except (OSError, ValueError, yaml.YAMLError) as exc:
         log.critical("mllp listener cannot start", extra=ids(component="mllp", error_class=type(exc).__name__))
         raise

@@ -1,6 +1,6 @@
 """Every fixed local port, in one place (the README's settings reference repeats this table).
 
-All listeners bind 127.0.0.1 only.
+All listeners bind RCM_HTTP_HOST (default 127.0.0.1; the container image sets 0.0.0.0).
 """
 
 KAFKA = 39092

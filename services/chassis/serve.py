@@ -5,6 +5,9 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import signal
+import sys
+from types import FrameType
 
 import uvicorn
 
@@ -26,9 +29,16 @@ def serve(service: str, app_factory: str) -> None:
     module, _, factory = app_factory.partition(":")
     create_app = getattr(importlib.import_module(module), factory)
     os.environ["RCM_SERVICE_PROCESS"] = "1"
+    app = create_app()
+    # uvicorn stops gracefully on SIGTERM/SIGINT, then raises the signal again for the handler that
+    # was there before it: with the default one the process dies "killed by SIGTERM" (143) after a
+    # clean stop, which a supervisor (compose's restart policy, a Job) counts as a failure. Ours
+    # exits 0, and also stops a process signalled before uvicorn took the signals over.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _exit_cleanly)
     uvicorn.run(
-        create_app(),
-        host="127.0.0.1",
+        app,
+        host=settings.http_host,
         port=int(os.environ.get(f"RCM_{service.upper()}_HTTP_PORT", ports.HTTP[service])),
         log_config=None,
         access_log=False,
@@ -37,3 +47,7 @@ def serve(service: str, app_factory: str) -> None:
         # transport makes each cheaper. A dependency, so a missing install fails loudly here.
         loop="uvloop",
     )
+
+
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    sys.exit(0)

@@ -64,6 +64,11 @@ class Settings(BaseSettings):
     local_kafka_controller_port: int = ports.KAFKA_CONTROLLER
     local_postgres_port: int = ports.POSTGRES
 
+    # The address every listener binds (HTTP and the charges MLLP door): loopback for the local
+    # stack, where nothing should be reachable from outside; the container image sets 0.0.0.0
+    # because the pod's network, not the process, decides who may connect.
+    http_host: str = "127.0.0.1"
+
     log_level: str = "INFO"
     otlp_endpoint: str | None = None
     traces_dir: Path | None = None

@@ -1,5 +1,5 @@
-"""The HL7 v2 door's adapter: DFT^P03 and ADT^A01/A03/A04/A08 over MLLP on 127.0.0.1
-(RCM_CHARGES_MLLP_PORT, default 2575).
+"""The HL7 v2 door's adapter: DFT^P03 and ADT^A01/A03/A04/A08 over MLLP on RCM_HTTP_HOST
+(default 127.0.0.1) port RCM_CHARGES_MLLP_PORT (default 2575).
 
 One frame, one original-mode ACK:
   AA  every event of the message validated and was queued, in one transaction;
