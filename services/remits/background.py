@@ -11,11 +11,15 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import asyncpg
+from prometheus_client import Gauge
 
 from services.chassis.clearinghouse import Clearinghouse
 from services.chassis.logs import ids
 from services.chassis.periodic import every
+from services.chassis.sampling import Sample
 from services.chassis.sftp import open_clearinghouse
+from services.remits import store
+from services.remits.service import receivables
 from services.remits.service.books import RESTATE_BATCH, restate_pending
 from services.remits.service.remittances import ingest
 from services.remits.settings import remits_settings
@@ -63,3 +67,38 @@ async def restate_queued(runtime: Runtime, stopping: asyncio.Event) -> None:
             log.warning("books restatement failed; retrying", extra=ids(error_class=type(exc).__name__))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stopping.wait(), timeout=5)
+
+
+def quarantine_gauges(runtime: Runtime) -> Sample:
+    """835 files in quarantine now (each waits for someone to read it: docs/operations.md)."""
+    quarantined = Gauge("rcm_remits_quarantined_835", "835 files in quarantine now, waiting for review",
+                        ["service"], registry=runtime.metrics.registry).labels(runtime.service)
+
+    async def read() -> None:
+        async with runtime.db.acquire() as conn:
+            quarantined.set(await store.quarantined_count(conn))
+
+    return read
+
+
+# The aging report's last bucket, "120+", is over 120 days: the gauge's label says so.
+BUCKET_LABELS = {"120+": "121+"}
+
+
+def receivables_gauges(runtime: Runtime) -> Sample:
+    """A/R outstanding by party and aging bucket, as the aging report computes it for today."""
+    outstanding = Gauge(
+        "rcm_ar_outstanding_amount",
+        "A/R outstanding in dollars by party (insurance, patient) and aging bucket in days, as"
+        " `rcm remits report aging` computes it for today; a float for display only (the books keep"
+        " exact decimals)",
+        ["service", "party", "bucket"], registry=runtime.metrics.registry)
+
+    async def read() -> None:
+        async with runtime.db.acquire() as conn:
+            ar = await receivables.aging(conn, runtime.clock.today())
+        for party, amounts in (("insurance", ar.insurance()), ("patient", ar.patients)):
+            for bucket, amount in amounts.items():
+                outstanding.labels(runtime.service, party, BUCKET_LABELS.get(bucket, bucket)).set(float(amount))
+
+    return read
