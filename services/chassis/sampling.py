@@ -3,7 +3,7 @@ instance of a service (not only the leader: an instance that is scraped always h
 they all report the same global one, which dashboards and alerts aggregate with `max`).
 
 A sample is made of parts (the outbox backlog, the consumer lag, each of the service's own groups
-of gauges), each read on its own: a part that fails (Kafka or Postgres away, a timeout) keeps its
+of gauges), each read on its own, one after the other: a part that fails (Kafka or Postgres away, a timeout) keeps its
 gauges' last values, is logged once per kind of failure until it reads again, and is retried at
 the next pass; the other parts and the service go on.
 """
@@ -11,6 +11,7 @@ the next pass; the other parts and the service go on.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -32,6 +33,10 @@ Sample = Callable[[], Awaitable[None]]
 """One part of a sample: reads its values and sets its gauges, or raises and sets nothing."""
 MIN_PART_TIMEOUT_S = 10.0
 """A part may take this long even when the interval is shorter (a Kafka admin round trip)."""
+FIRST_PASS_AFTER_S = 5.0
+"""The first pass waits this long (or the interval, when shorter): a runtime that starts and stops
+at once (a test, a start that fails) does not pay for a sample, and a scrape soon after start
+already finds the gauges."""
 
 
 @dataclass
@@ -66,16 +71,16 @@ def age_s(now: datetime, since: datetime | None) -> float:
 
 
 async def sample(parts: Mapping[str, Sample], failures: FailureLog, timeout_s: float) -> None:
-    """Run every part at once, each within `timeout_s`; a part's failure is logged, never raised."""
-    async def one(name: str, part: Sample) -> None:
+    """Run the parts one after the other (the sampler holds at most one pooled connection at a
+    time: claims' leader-only tasks already hold half its pool), each within `timeout_s`; a
+    part's failure (any: a gauge must never stop the service) is logged, never raised."""
+    for name, part in parts.items():
         try:
             await asyncio.wait_for(part(), timeout_s)
         except Exception as exc:
             failures.failed(name, exc)
         else:
             failures.succeeded(name)
-
-    await asyncio.gather(*(one(name, part) for name, part in parts.items()))
 
 
 def outbox_backlog(pool: asyncpg.Pool, metrics: Metrics, service: str) -> Sample:
@@ -99,7 +104,7 @@ def lag(settings: Settings, metrics: Metrics, service: str, topics: Sequence[str
 
 
 async def run(settings: Settings, service: str, parts: Mapping[str, Sample], stopping: asyncio.Event) -> None:
-    """The sampler: every part at once, every RCM_METRICS_SAMPLE_INTERVAL_S, until `stopping`."""
+    """The sampler: every part, every RCM_METRICS_SAMPLE_INTERVAL_S, until `stopping`."""
     failures = FailureLog(service)
 
     async def step() -> None:
@@ -107,4 +112,6 @@ async def run(settings: Settings, service: str, parts: Mapping[str, Sample], sto
         await sample(parts, failures, max(settings.metrics_sample_interval_s, MIN_PART_TIMEOUT_S))
         log.debug("metrics sampled", extra=ids(service=service, duration_ms=int((time.monotonic() - started) * 1000)))
 
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stopping.wait(), min(settings.metrics_sample_interval_s, FIRST_PASS_AFTER_S))
     await every(lambda: settings.metrics_sample_interval_s, stopping, step, f"{service}-metrics")

@@ -205,8 +205,10 @@ async def consumer_lag(settings: Settings, service: str, consumed: list[str] | N
     """Messages not yet committed by the service's consumer group, per (prefixed) topic; `consumed`:
     the unprefixed topics it reads, by default the catalog's."""
     admin = admin_client(settings)
-    await admin.start()
     try:
+        # Started inside: a start that fails or is cancelled (the broker away, a sampler's timeout)
+        # still closes what it opened; the metrics sampler calls this every pass.
+        await admin.start()
         committed = await admin.list_consumer_group_offsets(settings.group_id(service))
         topics = [settings.topic(name) for name in (topics_consumed_by(service) if consumed is None else consumed)]
         meta = await admin.describe_topics(topics)
