@@ -3,9 +3,9 @@ instance of a service (not only the leader: an instance that is scraped always h
 they all report the same global one, which dashboards and alerts aggregate with `max`).
 
 A sample is made of parts (the outbox backlog, the consumer lag, each of the service's own groups
-of gauges), each read on its own, one after the other: a part that fails (Kafka or Postgres away, a timeout) keeps its
-gauges' last values, is logged once per kind of failure until it reads again, and is retried at
-the next pass; the other parts and the service go on.
+of gauges), each read on its own, one after the other: a part that fails (Kafka or Postgres away,
+a timeout) keeps its gauges' last values, is logged once per kind of failure until it reads
+again, and is retried at the next pass; the other parts and the service go on.
 """
 
 from __future__ import annotations
