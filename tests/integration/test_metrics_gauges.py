@@ -37,6 +37,7 @@ from tests.support.kafka_io import eventually, publish
 from tests.support.remits_io import NOW
 from tests.support.runtimes import running
 from tests.support.testsvc import example
+from tests.unit.deploy.test_observability import SAMPLED
 
 pytestmark = pytest.mark.integration
 SAMPLE_S = 0.2
@@ -192,3 +193,11 @@ async def test_a_quarantined_835_and_the_receivables_by_party_and_bucket(remits:
     # (0-30: the claims this module's other tests submitted, which remits books as they come.)
     assert {b: v for b, v in ar("insurance").items() if b != "0-30"} == {"31-60": 0, "61-90": 0, "91-120": 300,
                                                                         "121+": 0}
+
+
+async def test_every_sampled_name_the_dashboard_and_alerts_read_is_served(claims: Runtime, remits: Runtime) -> None:
+    # Each runtime's service gauges are there once its first sample has read them.
+    await gauge(remits, "rcm_remits_quarantined_835", service="remits")
+    await gauge(claims, "rcm_claims_held", service="claims")
+    served = {name for runtime in (claims, remits) for name, _ in scrape(runtime)}
+    assert served >= SAMPLED, SAMPLED - served
