@@ -1,4 +1,8 @@
-"""Prometheus metrics of the chassis. Labels carry service names and event types, never ids or PHI."""
+"""Prometheus metrics of the chassis. Labels carry service names, topics and event types, never ids or PHI.
+
+The gauges read from Kafka or Postgres are sampled by every instance (services.chassis.sampling),
+so each instance reports the same global value: dashboards and alerts aggregate them with `max`.
+"""
 
 from __future__ import annotations
 
@@ -32,3 +36,24 @@ class Metrics:
             "Consumed batches whose one transaction failed and that were applied record by record",
             ["service"], registry=self.registry,
         )
+        self.relay_last_success = Gauge(
+            "rcm_outbox_relay_last_success_timestamp_seconds",
+            "Unix time of the outbox relay's last completed pass (set by the leading instance; with nothing"
+            " to publish too): a relay that stopped leaves it behind",
+            ["service"], registry=self.registry,
+        )
+        self.outbox_oldest_pending_age = Gauge(
+            "rcm_outbox_oldest_pending_age_seconds",
+            "Age of the oldest outbox row waiting to be published (0 when none waits)", ["service"],
+            registry=self.registry,
+        )
+        self.consumer_lag = Gauge(
+            "rcm_consumer_lag",
+            "Records on the topic not yet committed by the service's consumer group (topic without the run's prefix)",
+            ["service", "topic"], registry=self.registry,
+        )
+
+    def set_outbox(self, service: str, pending: int, held: int, oldest_pending_age_s: float) -> None:
+        self.outbox_pending.labels(service).set(pending)
+        self.outbox_held.labels(service).set(held)
+        self.outbox_oldest_pending_age.labels(service).set(oldest_pending_age_s)

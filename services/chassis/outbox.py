@@ -25,10 +25,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import NamedTuple
 from uuid import UUID, uuid4
 
 import asyncpg
@@ -288,9 +290,11 @@ class OutboxRelay:
             raise failure
 
     async def _gauges(self, conn: asyncpg.Connection) -> None:
-        pending, held = await unpublished(conn)
-        self.metrics.outbox_pending.labels(self.service).set(pending)
-        self.metrics.outbox_held.labels(self.service).set(held)
+        """At the end of every completed pass, also one with nothing to publish: its time is what
+        says the relay still runs (a pass that failed does not move it)."""
+        pending = await backlog(conn)
+        self.metrics.set_outbox(self.service, pending.pending, pending.held, pending.oldest_pending_age_s)
+        self.metrics.relay_last_success.labels(self.service).set(time.time())
 
     async def _alone(self, row: OutboxRow) -> Exception | None:
         try:
@@ -350,13 +354,28 @@ async def _settled(ack: asyncio.Future[object]) -> Exception | None:
     return None
 
 
-async def unpublished(conn: asyncpg.Connection) -> tuple[int, int]:
-    """(rows waiting to be published, rows held after a permanent refusal)."""
+class Backlog(NamedTuple):
+    pending: int
+    """Rows waiting to be published (those waiting behind a held row included)."""
+    held: int
+    """Rows held after a permanent refusal."""
+    oldest_pending_age_s: float
+    """Seconds since the oldest waiting row was written (database time), 0 when none waits."""
+
+
+async def backlog(conn: asyncpg.Connection) -> Backlog:
     row = await conn.fetchrow(
-        "SELECT count(*) FILTER (WHERE held_at IS NULL), count(*) FILTER (WHERE held_at IS NOT NULL)"
+        "SELECT count(*) FILTER (WHERE held_at IS NULL), count(*) FILTER (WHERE held_at IS NOT NULL),"
+        " COALESCE(EXTRACT(EPOCH FROM now() - min(created_at) FILTER (WHERE held_at IS NULL)), 0)"
         " FROM outbox WHERE published_at IS NULL")
     assert row is not None
-    return int(row[0]), int(row[1])
+    return Backlog(int(row[0]), int(row[1]), max(float(row[2]), 0.0))
+
+
+async def unpublished(conn: asyncpg.Connection) -> tuple[int, int]:
+    """(rows waiting to be published, rows held after a permanent refusal)."""
+    pending = await backlog(conn)
+    return pending.pending, pending.held
 
 
 async def held_rows(conn: asyncpg.Connection) -> list[asyncpg.Record]:

@@ -25,7 +25,7 @@ from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.message import StreamMessage
 from opentelemetry.sdk.trace import TracerProvider
 
-from services.chassis import faults, inbox, leadership, migrations, outbox, telemetry
+from services.chassis import faults, inbox, leadership, migrations, outbox, sampling, telemetry
 from services.chassis.clock import Clock
 from services.chassis.consumer import EventConsumer, Handler, ParkKeys, Rejecter, UnitOfWork
 from services.chassis.db import create_pool
@@ -106,6 +106,10 @@ class ServiceDefinition:
     # Slow loads done before the service consumes or says it is ready (in a thread, so the event
     # loop goes on meanwhile), so that the first events do not pay for them.
     warm_up: tuple[Callable[[], None], ...] = ()
+    # The service's own gauges (claims on hold, 835s in quarantine, A/R...): each is called once at
+    # start, registers its gauges on `runtime.metrics.registry` and returns the part of the periodic
+    # sample that sets them (services.chassis.sampling: every instance, failures kept apart).
+    samplers: list[Callable[[Runtime], sampling.Sample]] = field(default_factory=list)
 
 
 class Runtime:
@@ -175,11 +179,14 @@ class Runtime:
         )
         self.tasks.append(asyncio.create_task(self.relay.run(self.stopping), name=f"{self.service}-relay"))
         self.tasks.append(asyncio.create_task(self._housekeeping(), name=f"{self.service}-retention"))
+        self.tasks.append(asyncio.create_task(
+            sampling.run(self.settings, self.service, self._sample_parts(), self.stopping),
+            name=f"{self.service}-metrics"))
         for task in self.definition.background:
             running = asyncio.create_task(task(self, self.stopping), name=f"{self.service}:{task.__name__}")
             running.add_done_callback(log_if_died)
             self.tasks.append(running)
-        topics = self.definition.topics if self.definition.topics is not None else topics_consumed_by(self.service)
+        topics = self._topics()
         if topics:
             self.broker = self._build_broker([self.settings.topic(t) for t in topics])
             await self.broker.start()
@@ -190,6 +197,18 @@ class Runtime:
             gc.freeze()
         self.ready = True
         log.info("service ready", extra=ids(service=self.service))
+
+    def _sample_parts(self) -> dict[str, sampling.Sample]:
+        parts = {"outbox": sampling.outbox_backlog(self.db, self.metrics, self.service)}
+        if consumed := self._topics():
+            parts["consumer_lag"] = sampling.lag(self.settings, self.metrics, self.service, consumed)
+        for sampler in self.definition.samplers:
+            parts[sampler.__name__] = sampler(self)
+        return parts
+
+    def _topics(self) -> list[str]:
+        """The topics (unprefixed) the service consumes."""
+        return self.definition.topics if self.definition.topics is not None else topics_consumed_by(self.service)
 
     def _build_broker(self, topics: list[str]) -> KafkaBroker:
         broker = KafkaBroker(

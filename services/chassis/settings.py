@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     retry_max_delay_s: float = 5.0
     retention_days: int = 30
     retention_interval_s: float = 3600.0
+    # How often every instance samples the gauges read from Kafka or Postgres (consumer lag, outbox
+    # backlog, the service's business gauges: services.chassis.sampling).
+    metrics_sample_interval_s: float = Field(default=30.0, gt=0)
     # How long a service trusts a token it looked up: a revocation takes effect within this time.
     token_cache_s: float = 5.0
 

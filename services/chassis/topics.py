@@ -201,13 +201,16 @@ async def delete_prefixed_topics(settings: Settings) -> None:
         await admin.close()
 
 
-async def consumer_lag(settings: Settings, service: str) -> dict[str, int]:
-    """Messages not yet committed by the service's consumer group, per topic."""
+async def consumer_lag(settings: Settings, service: str, consumed: list[str] | None = None) -> dict[str, int]:
+    """Messages not yet committed by the service's consumer group, per (prefixed) topic; `consumed`:
+    the unprefixed topics it reads, by default the catalog's."""
     admin = admin_client(settings)
-    await admin.start()
     try:
+        # Started inside: a start that fails or is cancelled (the broker away, a sampler's timeout)
+        # still closes what it opened; the metrics sampler calls this every pass.
+        await admin.start()
         committed = await admin.list_consumer_group_offsets(settings.group_id(service))
-        topics = [settings.topic(name) for name in topics_consumed_by(service)]
+        topics = [settings.topic(name) for name in (topics_consumed_by(service) if consumed is None else consumed)]
         meta = await admin.describe_topics(topics)
         partitions = [
             TopicPartition(t["topic"], p["partition"]) for t in meta for p in t.get("partitions", [])

@@ -10,6 +10,7 @@ from services.claims.background import (
     batch_submissions,
     bootstrap_payers,
     exchange_eligibility,
+    holds_gauges,
     poll_acknowledgments,
     poll_status,
     run_timers,
@@ -29,5 +30,6 @@ DEFINITION = ServiceDefinition(
     background=[leader_only(bootstrap_payers), leader_only(batch_submissions), leader_only(poll_acknowledgments),
                 leader_only(poll_status), leader_only(exchange_eligibility), run_timers],
     warm_up=(load_shipped,),  # ICD-10-CM: checked on every encounter
+    samplers=[holds_gauges],
 )
 create_app = service_app_factory(DEFINITION)

@@ -12,10 +12,13 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+from prometheus_client import Gauge
+
 from services.chassis.clearinghouse import Clearinghouse, ExchangeFile
 from services.chassis.logs import ids
 from services.chassis.periodic import every
 from services.chassis.runtime import Runtime
+from services.chassis.sampling import Sample, age_s
 from services.chassis.sftp import open_clearinghouse
 from services.claims.domain.claim_status import StatusPolicy
 from services.claims.domain.payers import PayerFileError
@@ -161,3 +164,20 @@ async def timers_once(runtime: Runtime) -> None:
         # Before the follow-ups: an ask again that is due counts against their minimum interval.
         await claim_status.act_on_due(db, now, STATUS)
         await follow_up.follow_up(db, now, STATUS)
+
+
+def holds_gauges(runtime: Runtime) -> Sample:
+    """The claims on hold now and how long the longest-held has waited (an alert past a day)."""
+    held = Gauge("rcm_claims_held", "Claims in the held state now (waiting for a fix or an operator)",
+                 ["service"], registry=runtime.metrics.registry).labels(runtime.service)
+    oldest = Gauge("rcm_claims_held_oldest_age_seconds",
+                   "How long the claim on hold longest has been on hold (0 when none is)",
+                   ["service"], registry=runtime.metrics.registry).labels(runtime.service)
+
+    async def read() -> None:
+        async with runtime.db.acquire() as conn:
+            count, since = await ClaimsStore(conn).holds()
+        held.set(count)
+        oldest.set(age_s(runtime.clock.now(), since))
+
+    return read

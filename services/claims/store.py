@@ -602,6 +602,18 @@ class ClaimsStore:
         rows = await self.conn.fetch(f"SELECT {CLAIM_SELECT} FROM claims WHERE state = 'held' ORDER BY updated_at")
         return [_claim(r) for r in rows]
 
+    async def holds(self) -> tuple[int, datetime | None]:
+        """(claims on hold now, when the longest-held of them went on hold). A claim held again
+        while held (a new edit) keeps the time it went on hold; one with no history (never) would
+        count from its last update."""
+        row = await self.conn.fetchrow(
+            "SELECT count(*), min(COALESCE((SELECT max(h.at) FROM claim_history h"
+            "   WHERE h.claim_family_id = c.claim_family_id AND h.claim_id = c.claim_id AND h.to_state = 'held'"
+            "   AND h.from_state IS DISTINCT FROM 'held' AND NOT h.refused), c.updated_at))"
+            " FROM claims c WHERE c.state = 'held'")
+        assert row is not None
+        return int(row[0]), row[1]
+
     async def claims_follow_up_due(self, today: date, limit: int = 100) -> list[Claim]:
         rows = await self.conn.fetch(
             f"SELECT {CLAIM_SELECT} FROM claims WHERE state IN ('submitted', 'accepted', 'denied')"

@@ -5,7 +5,7 @@ from pathlib import Path
 from services.chassis.app import service_app_factory
 from services.chassis.runtime import ServiceDefinition, leader_only
 from services.remits import http_api
-from services.remits.background import poll_inbound, restate_queued
+from services.remits.background import poll_inbound, quarantine_gauges, receivables_gauges, restate_queued
 from services.remits.handlers import HANDLERS, UNITS
 
 DEFINITION = ServiceDefinition(
@@ -17,5 +17,6 @@ DEFINITION = ServiceDefinition(
     # and what each posting, recoupment, write-off and refund said.
     append_only=("ledger_entries", "postings", "posting_lines", "recoupments", "insurance_writeoffs",
                  "writeoffs", "refunds"),
+    samplers=[quarantine_gauges, receivables_gauges],
 )
 create_app = service_app_factory(DEFINITION)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, TypeVar, get_args
@@ -23,10 +23,10 @@ from services.chassis.clock import SystemClock
 from services.chassis.commands import run_command, service_connection, service_group
 from services.remits import store
 from services.remits.domain import kpis as kpi
-from services.remits.domain.balances import BUCKETS, Movement, bucket, open_since
+from services.remits.domain.balances import BUCKETS
 from services.remits.domain.cards import Card
 from services.remits.domain.posting import ZERO
-from services.remits.service import books, estimates, patient_payments, remittances, suspense
+from services.remits.service import books, estimates, patient_payments, receivables, remittances, suspense
 
 app = service_group("remits", "Remits: 835 posting, denials, underpayments and patient balances.")
 payments_app = typer.Typer(help="Patient payments (posted by the remits service).", no_args_is_help=True)
@@ -310,35 +310,16 @@ def _day(text: str | None, option: str = "--as-of") -> date:
         raise typer.Exit(2) from None
 
 
-def _end_of(day: date) -> datetime:
-    """The end of a UTC calendar day (exclusive): what was known by the end of that day."""
-    return datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC)
-
-
 async def aging(conn: asyncpg.Connection, today: date) -> dict[str, Any]:
-    payers: dict[str, dict[str, Decimal]] = {}
-    cutoff = _end_of(today)
-    rows = await store.fetch(conn, "payer_ar", cutoff)
-    names = {r["payer_id"]: r["payer"] for r in rows}
-    # Per encounter, payer and account (owed, or open as a denial), aged from when it last opened.
-    for (_, payer_id, _), (amount, since) in open_since(
-            Movement((r["encounter_id"], r["payer_id"] or "", r["account"]), r["amount"], r["entered_at"])
-            for r in rows).items():
-        row = payers.setdefault(names.get(payer_id or None) or payer_id or "unknown payer",
-                                {b: Decimal("0.00") for b in BUCKETS})
-        row[bucket((today - since.astimezone(UTC).date()).days)] += amount
-    patient = {b: Decimal("0.00") for b in BUCKETS}
-    for r in await store.fetch(conn, "patient_ar", cutoff):
-        if r["amount"] > 0:
-            patient[bucket((today - r["since"].date()).days)] += r["amount"]
-    return {"as_of": today.isoformat(), "buckets": list(BUCKETS),
-            "payers": {p: {b: str(v) for b, v in row.items()} for p, row in sorted(payers.items())},
-            "patients": {b: str(v) for b, v in patient.items()}}
+    ar = await receivables.aging(conn, today)
+    return {"as_of": ar.as_of.isoformat(), "buckets": list(BUCKETS),
+            "payers": {p: {b: str(v) for b, v in row.items()} for p, row in ar.payers.items()},
+            "patients": {b: str(v) for b, v in ar.patients.items()}}
 
 
 async def kpi_book(conn: asyncpg.Connection, period: kpi.Period) -> kpi.Book:
     """The facts remits has, as they stood at the end of the period's last day."""
-    cutoff = _end_of(period.end)
+    cutoff = receivables.end_of(period.end)
     denials: dict[str, list[kpi.DenialLine]] = {}
     for d in await store.fetch(conn, "kpi_denials", cutoff):
         denials.setdefault(d["posting_id"], []).append(kpi.DenialLine(d["category"], d["scope"], d["amount"]))
@@ -350,9 +331,9 @@ async def kpi_book(conn: asyncpg.Connection, period: kpi.Period) -> kpi.Book:
             for r in await store.fetch(conn, "kpi_adjudications", cutoff)]
     money = (await store.fetch(conn, "kpi_collections", cutoff,
                                datetime.combine(period.start, datetime.min.time(), UTC)))[0]
-    ar = await aging(conn, period.end)
-    insurance = sum((Decimal(v) for row in ar["payers"].values() for v in row.values()), Decimal("0.00"))
-    patient = sum((Decimal(v) for v in ar["patients"].values()), Decimal("0.00"))
+    ar = await receivables.aging(conn, period.end)
+    insurance = sum(ar.insurance().values(), Decimal("0.00"))
+    patient = sum(ar.patients.values(), Decimal("0.00"))
     return kpi.Book(subs, adjs, kpi.Collections(money["payer"], money["patient"], money["contractual"]),
                     kpi.Receivables(insurance, patient))
 

@@ -136,6 +136,10 @@ async def record_duplicate(conn: asyncpg.Connection, kind: str, sha: str, name: 
                        " VALUES ($1,$2,$3,$4,$5)", kind, sha, name, original, at)
 
 
+async def quarantined_count(conn: asyncpg.Connection) -> int:
+    return int(await conn.fetchval("SELECT count(*) FROM remittance_files WHERE status = 'quarantined'"))
+
+
 async def quarantined(conn: asyncpg.Connection) -> list[asyncpg.Record]:
     rows: list[asyncpg.Record] = await conn.fetch(
         "SELECT file_id, file_name, sha256, reason, received_at FROM remittance_files WHERE status = 'quarantined'"
