@@ -55,8 +55,6 @@ NOT_DEPLOYED = {
                                 "volume its overlay adds",
     "RCM_SERVICE_PROCESS": "set by `rcm serve` itself, not a setting",
 }
-# Settings the other branches of the same change add (issue 20); they are in the ConfigMap already.
-ANNOUNCED = {"RCM_HTTP_HOST", "RCM_METRICS_SAMPLE_INTERVAL_S", "RCM_TOPIC_REPLICATION_FACTOR"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -370,5 +368,5 @@ def test_every_setting_is_deployed_or_deliberately_not() -> None:
     assert sorted(set(NOT_DEPLOYED) - known) == [], "NOT_DEPLOYED names settings the code no longer has"
     assert all(reason.strip() for reason in NOT_DEPLOYED.values())
     for overlay in OVERLAYS:
-        stray = sorted(set(config(overlay)) - known - ANNOUNCED)
+        stray = sorted(set(config(overlay)) - known)
         assert stray == [], f"overlays/{overlay} configures settings the code does not read: {stray}"
