@@ -46,13 +46,14 @@ out=${out:-./rcm-backup-${stamp//:/}}
 if [[ -e "$out" ]]; then
     [[ -d "$out" && -z "$(ls -A "$out")" ]] || die "$out exists and is not an empty folder: choose another --out"
 fi
-mkdir -p "$out"
 
 sql "$DB_URL" "SELECT 1" >/dev/null || die "cannot reach database $DB_NAME"
 for s in "${services[@]}"; do
     [[ $(sql "$DB_URL" "SELECT count(*) FROM pg_namespace WHERE nspname = :'s'" -v s="$s") == 1 ]] \
         || die "database $DB_NAME has no schema $s"
 done
+# The manifest is written last: a folder without one is an interrupted backup, which restore.sh refuses.
+mkdir -p "$out"
 
 # One snapshot for every file: a session exports it and stays in its transaction while pg_dump runs.
 coproc SNAP { "$PSQL" -X -q -A -t -v ON_ERROR_STOP=1 "$DB_URL"; }
