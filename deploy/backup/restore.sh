@@ -57,12 +57,14 @@ if ((${#services[@]} == 0)); then
     mapfile -t services < <(query_manifest "SELECT e->>'schema' FROM json_array_elements(:'m'::json->'schemas') e")
 fi
 
-backup_major=$(query_manifest "SELECT (:'m'::json->>'server_version_num')::int / 10000")
+backup_major=$(query_manifest "SELECT (:'m'::json->>'server_version_num')::int / 10000") \
+    || die "the manifest names no server version"
 target_major=$(server_major "$MAINTENANCE_URL") || die "cannot reach the server of $DB_NAME"
 ((target_major >= backup_major)) || die "the backup comes from PostgreSQL $backup_major; this server is $target_major: restore into the same version or newer"
 
 for s in "${services[@]}"; do
-    sha=$(query_manifest "SELECT e->>'sha256' FROM json_array_elements(:'m'::json->'schemas') e WHERE e->>'schema' = :'s'" -v s="$s")
+    sha=$(query_manifest "SELECT e->>'sha256' FROM json_array_elements(:'m'::json->'schemas') e
+                          WHERE e->>'schema' = :'s'" -v s="$s") || die "cannot read the manifest"
     [[ -n "$sha" ]] || die "the backup holds no schema $s"
     [[ -f "$folder/$s.dump" ]] || die "$folder/$s.dump is missing"
     [[ $(sha256sum "$folder/$s.dump" | cut -d' ' -f1) == "$sha" ]] || die "$folder/$s.dump does not match its sha256 in the manifest"
@@ -87,10 +89,16 @@ for s in "${services[@]}"; do
     done
     objects=$(sql "$DB_URL" "SELECT (SELECT count(*) FROM pg_class WHERE relnamespace = n.oid)
         + (SELECT count(*) FROM pg_proc WHERE pronamespace = n.oid) + (SELECT count(*) FROM pg_type WHERE typnamespace = n.oid
-           AND typrelid = 0) FROM pg_namespace n WHERE nspname = :'s'" -v s="$s")
+           AND typrelid = 0) FROM pg_namespace n WHERE nspname = :'s'" -v s="$s") \
+        || die "cannot read schema $s in $DB_NAME"
     if [[ -n "$objects" && "$objects" != 0 ]] && ((!force)); then
         die "schema $s in $DB_NAME is not empty ($objects objects): give --force to replace it"
     fi
+done
+
+# Every check passed for every schema before any is touched: a refusal restores nothing.
+for s in "${services[@]}"; do
+    dump="$folder/$s.dump"
     # Drop (an empty or --force'd schema) and restore in one transaction: a failure leaves the schema as it was.
     { echo "BEGIN;"; echo "SET client_min_messages = warning;"; echo "DROP SCHEMA IF EXISTS \"$s\" CASCADE;"; "$PG_RESTORE" --file=- "$dump"; echo "COMMIT;"; } \
         | run_psql "$DB_URL" >/dev/null || die "restoring schema $s failed (nothing of it changed)"
