@@ -53,6 +53,12 @@ class Metrics:
             ["service", "topic"], registry=self.registry,
         )
 
+        self.dlq_depth = Gauge(
+            "rcm_dlq_depth",
+            "Records the service's DLQ topic holds (within its retention; a replayed record stays there: compare"
+            " with `rcm dlq list`)", ["service"], registry=self.registry,
+        )
+
     def set_outbox(self, service: str, pending: int, held: int, oldest_pending_age_s: float) -> None:
         self.outbox_pending.labels(service).set(pending)
         self.outbox_held.labels(service).set(held)

@@ -202,6 +202,7 @@ class Runtime:
         parts = {"outbox": sampling.outbox_backlog(self.db, self.metrics, self.service)}
         if consumed := self._topics():
             parts["consumer_lag"] = sampling.lag(self.settings, self.metrics, self.service, consumed)
+            parts["dlq_depth"] = sampling.dlq_depth(self.settings, self.metrics, self.service)
         for sampler in self.definition.samplers:
             parts[sampler.__name__] = sampler(self)
         return parts

@@ -25,7 +25,7 @@ from services.chassis.logs import ids
 from services.chassis.metrics import Metrics
 from services.chassis.periodic import every
 from services.chassis.settings import Settings
-from services.chassis.topics import consumer_lag
+from services.chassis.topics import consumer_lag, topic_depth
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +99,13 @@ def lag(settings: Settings, metrics: Metrics, service: str, topics: Sequence[str
     async def read() -> None:
         for topic, behind in (await consumer_lag(settings, service, list(topics))).items():
             metrics.consumer_lag.labels(service, unprefixed.get(topic, topic)).set(behind)
+
+    return read
+
+
+def dlq_depth(settings: Settings, metrics: Metrics, service: str) -> Sample:
+    async def read() -> None:
+        metrics.dlq_depth.labels(service).set(await topic_depth(settings, settings.dlq_topic(service)))
 
     return read
 

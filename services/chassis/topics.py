@@ -215,7 +215,7 @@ async def consumer_lag(settings: Settings, service: str, consumed: list[str] | N
         partitions = [
             TopicPartition(t["topic"], p["partition"]) for t in meta for p in t.get("partitions", [])
         ]
-        ends = await _end_offsets(settings, partitions)
+        _, ends = await _offsets(settings, partitions, beginning=False)
         lag: dict[str, int] = {}
         for tp in partitions:
             done = committed.get(tp)
@@ -226,16 +226,35 @@ async def consumer_lag(settings: Settings, service: str, consumed: list[str] | N
         await admin.close()
 
 
-async def _end_offsets(settings: Settings, partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+async def _offsets(settings: Settings, partitions: list[TopicPartition], *, beginning: bool
+                   ) -> tuple[dict[TopicPartition, int], dict[TopicPartition, int]]:
+    """(first, end) offset per partition; the first ones only when `beginning` (else empty)."""
     from aiokafka import AIOKafkaConsumer
 
+    if not partitions:
+        return {}, {}
     consumer = AIOKafkaConsumer(bootstrap_servers=settings.bootstrap, enable_auto_commit=False,
                                 **client_options(settings))
-    await consumer.start()
     try:
-        return dict(await consumer.end_offsets(partitions)) if partitions else {}
+        await consumer.start()
+        first = dict(await consumer.beginning_offsets(partitions)) if beginning else {}
+        return first, dict(await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
+
+
+async def topic_depth(settings: Settings, topic: str) -> int:
+    """Records a (prefixed) topic holds now: end minus first offset over its partitions (what
+    retention has not removed yet); 0 for a topic the cluster does not have."""
+    admin = admin_client(settings)
+    try:
+        await admin.start()
+        meta = await admin.describe_topics([topic])
+        partitions = [TopicPartition(t["topic"], p["partition"]) for t in meta for p in t.get("partitions", [])]
+    finally:
+        await admin.close()
+    first, end = await _offsets(settings, partitions, beginning=True)
+    return sum(max(end.get(tp, 0) - first.get(tp, 0), 0) for tp in partitions)
 
 
 def _probe_replication(settings: Settings) -> int:

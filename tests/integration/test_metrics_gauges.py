@@ -13,13 +13,14 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+from aiokafka import AIOKafkaProducer
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from services.chassis.clock import FixedClock
 from services.chassis.metrics import Metrics
 from services.chassis.runtime import Runtime
-from services.chassis.sampling import FailureLog, lag, sample
+from services.chassis.sampling import FailureLog, dlq_depth, lag, sample
 from services.chassis.settings import Settings
 from services.remits import store as remits_store
 from services.remits.app import DEFINITION as REMITS
@@ -140,6 +141,27 @@ async def test_the_lag_is_what_the_group_has_not_committed_per_topic(platform: S
     for _ in range(3):
         await publish(platform, example("rcm.claims.ClaimSubmitted.v1", claim_id=f"clm_{uuid.uuid4().hex[:10]}"))
     assert await lag_now() == before + 3
+
+
+async def test_the_dlq_depth_is_what_the_service_s_dlq_topic_holds(platform: Settings) -> None:
+    metrics = Metrics()
+    sample = dlq_depth(platform, metrics, "notifications")
+
+    async def depth_now() -> float:
+        await sample()
+        value = metrics.registry.get_sample_value("rcm_dlq_depth", {"service": "notifications"})
+        assert value is not None
+        return value
+
+    before = await depth_now()
+    producer = AIOKafkaProducer(bootstrap_servers=platform.bootstrap)
+    await producer.start()
+    try:
+        for n in range(4):
+            await producer.send_and_wait(platform.dlq_topic("notifications"), b"undecodable", key=f"k{n}".encode())
+    finally:
+        await producer.stop()
+    assert await depth_now() == before + 4
 
 
 async def test_a_lag_that_cannot_be_read_keeps_its_last_value_and_is_logged_once(
