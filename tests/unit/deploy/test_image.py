@@ -15,10 +15,13 @@ import re
 import shlex
 import subprocess
 import sys
+import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 from pydantic import BaseModel
 
 from services.chassis import ports
@@ -360,3 +363,31 @@ def test_rcm_runs_from_the_build_context_alone(tmp_path: Path) -> None:
     assert out["help"] == [0, 0]
     for key in ("catalog", "mllp", "codes", "migrations"):
         assert out[key].startswith(str(app) + os.sep) and Path(out[key]).is_file(), out
+
+
+def locked_versions(text: str) -> dict[str, str]:
+    """The lock file's `name==version` pins, names normalised (PEP 503)."""
+    pins = re.findall(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", text, re.M)
+    return {canonicalize_name(name): version for name, version in pins}
+
+
+def test_the_lock_pins_every_runtime_dependency_within_its_range_with_hashes() -> None:
+    """A dependency added to pyproject.toml (or a range moved past the pinned version) without
+    compiling the lock again would be missing from the image, or a version the code was never run
+    with: the lock's header says how to compile it."""
+    lock = (REPO / "deploy" / "requirements.lock").read_text()
+    pinned = locked_versions(lock)
+    wanted = [Requirement(r) for r in tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]]
+    missing = [str(r) for r in wanted if canonicalize_name(r.name) not in pinned]
+    outside = [f"{r} (locked {pinned[canonicalize_name(r.name)]})" for r in wanted
+               if canonicalize_name(r.name) in pinned and pinned[canonicalize_name(r.name)] not in r.specifier]
+    assert (missing, outside) == ([], [])
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", lock.split("\n\n", 1)[1].strip())
+    assert len(blocks) == len(pinned) and all("--hash=sha256:" in b for b in blocks)
+    assert "--find-links" not in lock and "--index-url" not in lock  # a machine's own pip settings
+
+
+def test_the_lock_reader_normalises_names_and_sees_a_version_out_of_range() -> None:
+    pins = locked_versions("Typing_Extensions==4.12.2 \\\n    --hash=sha256:00\nrich==13.0.0 \\\n")
+    assert pins == {"typing-extensions": "4.12.2", "rich": "13.0.0"}
+    assert pins["rich"] not in Requirement("rich>=13.7").specifier
