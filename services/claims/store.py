@@ -973,7 +973,7 @@ class ClaimsStore:
 
     async def emit(self, event: Event, now: datetime) -> None:
         """The event into the outbox, in this transaction."""
-        await outbox.enqueue(self.conn, event, occurred_at=now)
+        await self.emit_all([outbox.traced(event, now)])
 
     async def emit_all(self, events: Sequence[outbox.Traced]) -> None:
         """The events (each with when it occurred and its trace) into the outbox in this order, one
