@@ -159,7 +159,8 @@ async def test_one_encounter_from_intake_to_its_patient_balance(rcm: Rcm, platfo
     passes = list(dict.fromkeys(link[0] for s in spans if s.trace_id in traces for link in s.links))
     for trace_id in [*traces, *(t for t in passes if t not in traces)]:
         names = sorted({e.name for e in sent if e.trace_id == trace_id})
-        print(f"\n# events: {', '.join(names)}" if trace_id in traces else "\n# a background pass, linked to")
+        print(f"\n# events: {', '.join(names)}" if trace_id in traces
+              else "\n# a background pass, linked to from the trace above")
         print("\n".join(tree(spans, trace_id, platform.topic_prefix)))
 
     assert all(e.trace_id for e in sent), [e.name for e in sent if not e.trace_id]
