@@ -67,7 +67,7 @@ from uuid import UUID
 
 import asyncpg
 from opentelemetry import propagate, trace
-from opentelemetry.trace import NonRecordingSpan, SpanContext, SpanKind, TraceFlags
+from opentelemetry.trace import NonRecordingSpan, SpanKind
 from pydantic import BaseModel
 
 from schemas.dlq import DeadLetterInfo, ErrorClass
@@ -91,6 +91,7 @@ from services.chassis.logs import ids
 from services.chassis.metrics import Metrics
 from services.chassis.parking import ParkKey
 from services.chassis.settings import Settings
+from services.chassis.telemetry import remote_context
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -577,7 +578,7 @@ class EventConsumer:
             traceparent = item.envelope.traceparent
             if traceparent is None:
                 return contextlib.nullcontext()
-            return trace.use_span(NonRecordingSpan(_remote_context(traceparent)))
+            return trace.use_span(NonRecordingSpan(remote_context(traceparent)))
         parent = propagate.extract({"traceparent": item.envelope.traceparent} if item.envelope.traceparent else {})
         return self.tracer.start_as_current_span(
             f"{item.record.topic} process",
@@ -654,12 +655,6 @@ async def _remove_taken(conn: asyncpg.Connection, state: _Parking) -> None:
 def _decoded(record: SourceRecord) -> tuple[Envelope, Any]:
     envelope = Envelope.from_headers(record.headers)
     return envelope, decode(envelope.type, record.value)
-
-
-def _remote_context(traceparent: str) -> SpanContext:
-    """The sender's span context from a traceparent the envelope validated (TRACEPARENT_RE)."""
-    return SpanContext(trace_id=int(traceparent[3:35], 16), span_id=int(traceparent[36:52], 16), is_remote=True,
-                       trace_flags=TraceFlags(int(traceparent[53:55], 16)))
 
 
 def read_intake(envelope: Envelope, record: SourceRecord) -> tuple[BaseModel, tuple[IntakeProblem, ...]]:

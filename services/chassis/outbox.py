@@ -117,21 +117,32 @@ async def enqueue(
     return (await enqueue_many(conn, [(event, occurred_at, event_id)]))[0]
 
 
+Traced = tuple[BaseModel, datetime, UUID | None, str | None]
+"""An event kept to be enqueued later with the trace it was emitted in (`traced`)."""
+
+
+def traced(event: BaseModel, occurred_at: datetime, event_id: UUID | None = None) -> Traced:
+    """The event with the trace current now: for a list enqueued later, after a pass that emits in
+    the trace of each aggregate it acts on (telemetry.continued) has moved on to the next one."""
+    return event, occurred_at, event_id, current_traceparent()
+
+
 async def enqueue_many(
-    conn: asyncpg.Connection, events: Sequence[tuple[BaseModel, datetime, UUID | None]]
+    conn: asyncpg.Connection, events: Sequence[tuple[BaseModel, datetime, UUID | None] | Traced]
 ) -> list[UUID]:
     """Add events (each with its occurred_at and optional id) to the outbox, in the order given:
     `seq` follows it, so the relay publishes them in that order. Call it inside the transaction of
     the change they announce. Written at once in one statement, or, inside `deferred(conn)`, with
-    the block's other events when it ends."""
+    the block's other events when it ends. Each goes in the trace current now, or a `Traced` one
+    in the trace it kept."""
     if not events:
         return []
-    traceparent = current_traceparent()  # the trace current now, when the events are emitted
+    now = current_traceparent()  # the trace current now, when the events are emitted
     rows: list[_Row] = []
-    for event, occurred_at, event_id in events:
+    for event, occurred_at, event_id, *kept in events:
         spec = spec_for_model(type(event))
-        rows.append((event_id or uuid4(), spec.topic, key_of(event), spec.type, occurred_at, traceparent,
-                     encode(event)))
+        rows.append((event_id or uuid4(), spec.topic, key_of(event), spec.type, occurred_at,
+                     kept[0] if kept else now, encode(event)))
     pending = _DEFERRED.get()
     if pending is not None and pending.conn is conn:
         pending.rows.extend(rows)

@@ -17,8 +17,9 @@ What a span carries is decided here, once for every exporter:
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -28,14 +29,16 @@ from faststream.kafka.opentelemetry.provider import (
 )
 from faststream.kafka.response import KafkaPublishCommand
 from faststream.opentelemetry.middleware import TelemetryMiddleware
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.instrumentation.asyncpg import AsyncPGInstrumentor
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 from opentelemetry.semconv.trace import SpanAttributes
-from opentelemetry.trace import Status
+from opentelemetry.trace import Link, NonRecordingSpan, Span, SpanContext, Status, TraceFlags
 
+from schemas.envelope import TRACEPARENT_RE
 from services.chassis.settings import Settings
 
 _installed: list[TracerProvider] = []
@@ -82,6 +85,47 @@ def exports(provider: TracerProvider) -> bool:
     SDK's internals, so an SDK that moves them makes this say True (spans as before), never False."""
     processors = getattr(getattr(provider, "_active_span_processor", None), "_span_processors", None)
     return not isinstance(processors, tuple) or bool(processors)
+
+
+def remote_context(traceparent: str) -> SpanContext:
+    """The span context of a traceparent already validated (TRACEPARENT_RE): a record's sender, or
+    the trace an aggregate stored when it was created."""
+    return SpanContext(trace_id=int(traceparent[3:35], 16), span_id=int(traceparent[36:52], 16), is_remote=True,
+                       trace_flags=TraceFlags(int(traceparent[53:55], 16)))
+
+
+@contextlib.contextmanager
+def continued(traceparent: str | None, name: str, *, links: Sequence[Span] = (), or_current: bool = False,
+              provider: trace.TracerProvider | None = None) -> Iterator[Span]:
+    """A span `name` in the trace `traceparent` names (a root span when None or not a W3C
+    version-00 traceparent; with `or_current`, no span then: the current trace goes on), current
+    in the block, linked to each valid span of `links`.
+
+    For a background pass that acts on aggregates which remember the trace they were created in
+    (a claim, an eligibility check, a remittance's claim): the events the block emits go out in
+    that trace, so an encounter is one trace from intake to its balance; the link keeps the way
+    back to the pass (the 837 batch, the 835 file) that did it. When the provider (the global
+    one by default) exports nothing, no span is made: the stored trace is only made current,
+    which is all the outbox rows need (as the consumer does for the records it reads).
+    `name` is fixed text: no ids or PHI in span names."""
+    provider = provider or trace.get_tracer_provider()
+    parent = traceparent if traceparent is not None and TRACEPARENT_RE.fullmatch(traceparent) else None
+    if parent is None and or_current:
+        yield trace.get_current_span()
+        return
+    if not (isinstance(provider, TracerProvider) and exports(provider)):
+        span: Span = NonRecordingSpan(remote_context(parent)) if parent else trace.INVALID_SPAN
+        with trace.use_span(span):
+            yield span
+        return
+    # An empty context, not the current one: without a stored trace the span is a root, never a
+    # child of the pass that happens to run it (that is what the link is for).
+    context = (trace.set_span_in_context(NonRecordingSpan(remote_context(parent)), otel_context.Context())
+               if parent else otel_context.Context())
+    tracer = provider.get_tracer("rcm.continued")
+    with tracer.start_as_current_span(name, context=context, links=[
+            Link(s.get_span_context()) for s in links if s.get_span_context().is_valid]) as span:
+        yield span
 
 
 def redacted(span: ReadableSpan) -> ReadableSpan:

@@ -81,8 +81,11 @@ async def apply_inbound(runtime: Runtime, clearinghouse: Clearinghouse, folder: 
     failed pass leaves it where it is, for the next one)."""
     for file in await clearinghouse.list(folder):
         content = await clearinghouse.read(file)
-        async with runtime.db.acquire() as conn, conn.transaction():
-            await apply(ClaimsStore(conn), file, content, runtime.clock.now())
+        # A span per file (no file name on it: a sender may name a file after the patient); what
+        # it does to each claim or check goes in that one's own trace, linked to this span.
+        with runtime.tracer.start_as_current_span(f"{folder.removeprefix('inbound/')} ingest"):
+            async with runtime.db.acquire() as conn, conn.transaction():
+                await apply(ClaimsStore(conn), file, content, runtime.clock.now())
         await clearinghouse.archive(file)
 
 

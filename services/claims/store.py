@@ -190,6 +190,8 @@ class CheckRow:
     sent_at: datetime | None = None
     answered_at: datetime | None = None
     interchange_control_number: str | None = None
+    traceparent: str | None = None
+    """The trace the check was asked in (its encounter's): the 271's answer continues it."""
 
     @property
     def key(self) -> tuple[str, int, str]:
@@ -198,6 +200,8 @@ class CheckRow:
 
 
 _CHECK_COLUMNS = tuple(f.name for f in dataclasses.fields(CheckRow))
+_CHECK_PARAMS = ", ".join(f"${i}::text::jsonb" if c in {"answer", "inquiry"} else f"${i}"
+                          for i, c in enumerate(_CHECK_COLUMNS, start=1))
 _CHECK_SELECT = ", ".join(f"{c}::text AS {c}" if c in {"answer", "inquiry"} else c for c in _CHECK_COLUMNS)
 
 
@@ -213,6 +217,7 @@ CLAIM_COLUMNS = (
     "coverage_rank", "origin", "origin_claim_id", "frequency", "state", "encounter_revision", "charge_ids",
     "total_charge", "doc", "edits", "submission_id", "payer_claim_control_number", "total_paid",
     "adjudication", "follow_up_on", "timely_filing_deadline", "pending_doc", "created_at", "updated_at",
+    "traceparent",
 )
 _JSON_COLUMNS = frozenset({"doc", "edits", "adjudication", "pending_doc"})
 # The claim's columns as read: JSON ones as text (see _model).
@@ -257,7 +262,7 @@ def _claim(row: asyncpg.Record) -> Claim:
         adjudication=None if row["adjudication"] is None else _ADJUDICATION.validate_json(row["adjudication"]),
         follow_up_on=row["follow_up_on"], timely_filing_deadline=row["timely_filing_deadline"],
         pending_draft=None if row["pending_doc"] is None else _draft(row["pending_doc"]),
-        created_at=row["created_at"], updated_at=row["updated_at"],
+        created_at=row["created_at"], updated_at=row["updated_at"], traceparent=row["traceparent"],
     )
 
 
@@ -277,9 +282,17 @@ def _columns(c: Claim) -> list[Any]:
         "adjudication": None if c.adjudication is None else c.adjudication.model_dump_json(),
         "follow_up_on": c.follow_up_on, "timely_filing_deadline": c.timely_filing_deadline,
         "pending_doc": None if c.pending_draft is None else c.pending_draft.model_dump_json(),
-        "created_at": c.created_at, "updated_at": c.updated_at,
+        "created_at": c.created_at, "updated_at": c.updated_at, "traceparent": c.traceparent,
     }
     return [values[name] for name in CLAIM_COLUMNS]
+
+
+def _traced(claims: Sequence[tuple[Claim, object]], new: bool) -> None:
+    """A new claim keeps the trace it is created in (its encounter's, as a rule: the handler's),
+    for the background passes that move it later to continue (telemetry.continued)."""
+    if new:
+        for c, _ in claims:
+            c.traceparent = c.traceparent or outbox.current_traceparent()
 
 
 _HISTORY_COLUMNS = ("claim_id", "claim_family_id", "trigger", "from_state", "to_state", "event_type", "refused",
@@ -548,6 +561,7 @@ class ClaimsStore:
     async def save_claims(self, claims: Sequence[tuple[Claim, Sequence[HistoryRow]]], *, new: bool = False) -> None:
         """Insert (`new`) or update each claim with its history rows: one statement each, all of
         them in one pipelined round trip."""
+        _traced(claims, new)
         args = [[*_columns(c), *_history_arrays(rows)] for c, rows in claims]
         if len(args) == 1:
             await self.conn.execute(_WRITE_CLAIM[new], *args[0])
@@ -883,9 +897,7 @@ class ClaimsStore:
 
     async def add_check(self, c: CheckRow) -> None:
         await self.conn.execute(
-            f"INSERT INTO eligibility_checks ({', '.join(_CHECK_COLUMNS)}) VALUES"
-            " ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15::text::jsonb, $16::text::jsonb,"
-            " $17, $18, $19, $20)",
+            f"INSERT INTO eligibility_checks ({', '.join(_CHECK_COLUMNS)}) VALUES ({_CHECK_PARAMS})",
             *[(_json(v) if v is not None else None) if k in {"answer", "inquiry"} else v
               for k, v in ((k, getattr(c, k)) for k in _CHECK_COLUMNS)])
 
@@ -961,11 +973,12 @@ class ClaimsStore:
 
     async def emit(self, event: Event, now: datetime) -> None:
         """The event into the outbox, in this transaction."""
-        await self.emit_all([(event, now)])
+        await self.emit_all([outbox.traced(event, now)])
 
-    async def emit_all(self, events: Sequence[tuple[Event, datetime]]) -> None:
-        """The events (each with when it occurred) into the outbox in this order, one statement."""
-        await outbox.enqueue_many(self.conn, [(event, now, None) for event, now in events])
+    async def emit_all(self, events: Sequence[outbox.Traced]) -> None:
+        """The events (each with when it occurred and its trace) into the outbox in this order, one
+        statement."""
+        await outbox.enqueue_many(self.conn, events)
 
     async def audit(self, *, actor: str, action: str, subject: str, reason: str, details: dict[str, Any]) -> None:
         await audit.record(self.conn, actor=actor, action=action, subject=subject, reason=reason, details=details)
@@ -1155,6 +1168,7 @@ class ClaimsUnit(ClaimsStore):
         return await super().reverse_charge(charge_id)
 
     async def save_claims(self, claims: Sequence[tuple[Claim, Sequence[HistoryRow]]], *, new: bool = False) -> None:
+        _traced(claims, new)
         for claim, rows in claims:
             self._claims[claim.claim_id] = claim
             self._locked.add(claim.claim_id)  # ours: created here, or saved after a locking read

@@ -9,6 +9,8 @@ from uuid import UUID
 
 import asyncpg
 
+from services.chassis import outbox
+
 # --- contacts ------------------------------------------------------------------------------
 
 
@@ -138,10 +140,11 @@ async def insert_notification(
     row = await conn.fetchval(
         "INSERT INTO notifications (notification_id, idempotency_key, kind, channel, template, recipient_kind,"
         " related, trigger_event_id, trigger_event_type, subscription_id, body, state, reason, next_attempt_at,"
-        " created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)"
+        " created_at, traceparent) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14, $15)"
         " ON CONFLICT (idempotency_key) DO NOTHING RETURNING 1",
         notification_id, idempotency_key, kind, channel, template, recipient_kind, related, trigger_event_id,
         trigger_event_type, subscription_id, body or {}, state, reason, now,
+        outbox.current_traceparent(),  # the trace it is queued in (the event's): the sender continues it
     )
     return row is not None
 

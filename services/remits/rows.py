@@ -61,6 +61,8 @@ class SubmissionRow:
     protection: str | None = None
     """medicaid or qmb: the patient is protected from the payer's cost share."""
     share_of_cost: Decimal | None = None
+    traceparent: str | None = None
+    """The trace the ClaimSubmitted came in (its encounter's): the 835 posting continues it."""
 
     def expected_lines(self) -> list[ExpectedLine]:
         """The submitted lines, as the posting rules match the 835's service lines to them."""

@@ -70,12 +70,13 @@ async def save_submissions(conn: asyncpg.Connection, rows: Sequence[SubmissionRo
         "WITH held AS (SELECT pg_advisory_xact_lock(hashtextextended('remits.submission:' || $1, 0)))"
         " INSERT INTO submissions (submission_id, claim_id, claim_family_id, encounter_id, patient_account_id,"
         " payer_id, payer_name, coverage_rank, next_payer_rank, frequency, total_charge, lines, submitted_at,"
-        " next_payer_id, protection, share_of_cost)"
-        " SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16 FROM held"
+        " next_payer_id, protection, share_of_cost, traceparent)"
+        " SELECT $1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12::jsonb,$13,$14,$15,$16,$17 FROM held"
         " ON CONFLICT (submission_id) DO NOTHING",
         [(s.submission_id, s.claim_id, s.claim_family_id, s.encounter_id, s.patient_account_id,
           s.payer_id, s.payer_name, s.coverage_rank, s.next_payer_rank, s.frequency,
-          s.total_charge, list(s.lines), s.submitted_at, s.next_payer_id, s.protection, s.share_of_cost)
+          s.total_charge, list(s.lines), s.submitted_at, s.next_payer_id, s.protection, s.share_of_cost,
+          s.traceparent)
          for s in sorted(rows, key=lambda row: row.submission_id)],
     )
 
@@ -97,7 +98,7 @@ def _submission(r: asyncpg.Record) -> SubmissionRow:
         payer_name=r["payer_name"], coverage_rank=r["coverage_rank"], frequency=r["frequency"],
         total_charge=r["total_charge"], lines=json_objects(r["lines"]), submitted_at=r["submitted_at"],
         next_payer_rank=r["next_payer_rank"], next_payer_id=r["next_payer_id"], protection=r["protection"],
-        share_of_cost=r["share_of_cost"])
+        share_of_cost=r["share_of_cost"], traceparent=r["traceparent"])
 
 
 # --------------------------------------------------------------------------- files

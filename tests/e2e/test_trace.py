@@ -1,16 +1,19 @@
 """One encounter followed from intake to its patient balance with tracing on (RCM_TRACES_DIR, the
 same spans OTLP would carry): the integration engine sends the visit's intake events in one trace
 (its traceparent on each record), and the test gathers every span of every trace the encounter's
-events travelled in, then prints them as trees (service, span name, duration).
+events travelled in, and of every span those link to, then prints them as trees (service, span
+name, duration, links).
 
 The traceparent travels in each record's `traceparent` header (schemas/envelope.py): a consumer
 span continues the sender's trace, the outbox row keeps the trace current when its handler wrote
 it, and the relay's producer span continues that. A background pass (the claims batcher and
-acknowledgment poller, the eligibility exchange, the notifications sender) has no incoming trace:
-each event it emits starts a trace of its own, with no link back. The remits poller gives each 835
-file a span ("835 ingest"): one file's postings (the claims' payments, the patient balances and
-what claims and notifications do with them) are one trace. This test asserts where the
-encounter's trace goes and where it stops (docs/trace-example.txt is a copy of a run's output).
+acknowledgment poller, the eligibility exchange, the remits 835 poller, the notifications sender)
+has no incoming trace, but what it acts on remembers the trace it came in (a claim, an
+eligibility check, remits' submission, a queued statement): it continues that one per aggregate
+(services/chassis/telemetry.py `continued`), in a span linked to the pass's own span (the 837
+batch, the acknowledgment or 835 file). So the encounter is ONE trace from intake to the
+statement sent; the files are traces of their own, linked (docs/trace-example.txt is a copy of a
+run's output).
 """
 
 from __future__ import annotations
@@ -20,7 +23,6 @@ import itertools
 import json
 import secrets
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -55,6 +57,8 @@ class Span:
     end: datetime
     event_type: str | None
     message_id: str | None
+    links: tuple[tuple[str, str], ...] = ()
+    """(trace id, span id) of each span this one links to."""
 
     @property
     def duration_ms(self) -> float:
@@ -80,13 +84,16 @@ def load_spans(folder: Path) -> list[Span]:
             spans.append(Span(trace_id, span_id, _hex(raw.get("parent_id")),
                               raw["resource"]["attributes"]["service.name"].removeprefix("rcm-"), raw["name"],
                               _time(raw["start_time"]), _time(raw["end_time"]), attributes.get("rcm.event_type"),
-                              attributes.get("messaging.message.id")))
+                              attributes.get("messaging.message.id"), tuple(
+                                  (str(_hex(link["context"]["trace_id"])), str(_hex(link["context"]["span_id"])))
+                                  for link in raw.get("links") or ())))
     return spans
 
 
-def tree(spans: Iterable[Span], trace_id: str, prefix: str = "") -> list[str]:
-    """The trace's spans, indented under their parents (a parent not exported is the sender's);
-    topic names without the run's `prefix`."""
+def tree(spans: list[Span], trace_id: str, prefix: str = "") -> list[str]:
+    """The trace's spans, indented under their parents (a parent not exported is the sender's),
+    each span linked to named after `->`; topic names without the run's `prefix`."""
+    names = {(s.trace_id, s.span_id): s.name for s in spans}
     mine = [s for s in spans if s.trace_id == trace_id]
     ids = {s.span_id for s in mine}
     children: dict[str | None, list[Span]] = defaultdict(list)
@@ -98,7 +105,8 @@ def tree(spans: Iterable[Span], trace_id: str, prefix: str = "") -> list[str]:
         for s in sorted(children[parent], key=lambda s: s.start):
             what = f" [{s.event_type.split('.')[2]}]" if s.event_type else ""
             name = s.name.removeprefix(prefix) if prefix else s.name
-            lines.append(f"{'  ' * depth}{s.service:<13} {name}{what}  {s.duration_ms:.1f} ms")
+            linked = "".join(f"  -> {names.get(link, 'not exported')} ({link[0][:8]})" for link in s.links)
+            lines.append(f"{'  ' * depth}{s.service:<13} {name}{what}  {s.duration_ms:.1f} ms{linked}")
             walk(s.span_id, depth + 1)
 
     walk(None, 1)
@@ -148,16 +156,21 @@ async def test_one_encounter_from_intake_to_its_patient_balance(rcm: Rcm, platfo
     sent = await events_of(platform, encounter_id, balance["balance_id"])
     spans = load_spans(Path(stack_env["RCM_TRACES_DIR"]))
     traces = list(dict.fromkeys([sender_trace, *(e.trace_id for e in sent if e.trace_id)]))
-    for trace_id in traces:
+    passes = list(dict.fromkeys(link[0] for s in spans if s.trace_id in traces for link in s.links))
+    for trace_id in [*traces, *(t for t in passes if t not in traces)]:
         names = sorted({e.name for e in sent if e.trace_id == trace_id})
-        print(f"\n# events: {', '.join(names) or '(intake)'}")
+        print(f"\n# events: {', '.join(names)}" if trace_id in traces
+              else "\n# a background pass, linked to from the trace above")
         print("\n".join(tree(spans, trace_id, platform.topic_prefix)))
 
     assert all(e.trace_id for e in sent), [e.name for e in sent if not e.trace_id]
     trace_of = {e.name: e.trace_id or "" for e in sent}
-    # 1. The integration engine's trace: intake -> charges -> claims, up to the claim it created
-    # (no bill hold at this payer: claims assembles as it consumes the encounter ready to bill).
-    assert trace_of["ChargePosted"] == trace_of["EncounterReadyToBill"] == trace_of["ClaimCreated"] == sender_trace
+    # 1. ONE trace, the integration engine's, from intake to the statement: what the background
+    # passes emit continues the trace their claim, check, submission or statement came in.
+    whole = ("ChargePosted", "EncounterReadyToBill", "ClaimCreated", "EligibilityChecked", "PatientEstimated",
+             "ClaimSubmitted", "ClaimAccepted", "ClaimPaymentPosted", "ClaimAdjudicated", "PatientBalanceCreated",
+             "NotificationSent")
+    assert {name: trace_of[name] for name in whole} == dict.fromkeys(whole, sender_trace)
     chain(spans, sender_trace, ("charges", "publish", "EncounterReadyToBill"),
           ("claims", "process", "EncounterReadyToBill"), ("claims", "publish", "ClaimCreated"),
           ("notifications", "process", "ClaimCreated"))
@@ -167,25 +180,46 @@ async def test_one_encounter_from_intake_to_its_patient_balance(rcm: Rcm, platfo
     [intake] = [s for s in spans if s.span_id == ready.parent_id]
     assert intake.service == "charges" and intake.name.endswith(
         (".rcm.intake.encounters.v1 process", ".rcm.intake.charges.v1 process")), intake
-    # 2. Where it stops: the claims batcher (837 out) and the acknowledgment poller (277CA in) are
-    # background passes with no trace to continue: each event they emit starts its own trace.
-    for name in ("ClaimSubmitted", "ClaimAccepted"):
-        assert trace_of[name] not in (sender_trace, trace_of["ClaimCreated"])
-        chain(spans, trace_of[name], ("claims", "publish", name))
-        assert one(spans, trace_of[name], "claims", "publish", name).parent_id is None, name
-    # 3. The 835 comes back as a file: one trace per file, rooted at the poller's "835 ingest"
-    # span, from the posting to the claim's payment in claims and the patient balance in
-    # notifications.
-    paid = trace_of["ClaimPaymentPosted"]
-    assert paid not in (sender_trace, trace_of["ClaimSubmitted"]) and trace_of["PatientBalanceCreated"] == paid
-    [ingest] = [s for s in spans if s.trace_id == paid and s.name == "835 ingest"]
-    assert ingest.service == "remits" and ingest.parent_id is None
-    chain(spans, paid, ("remits", "publish", "ClaimPaymentPosted"), ("claims", "process", "ClaimPaymentPosted"))
-    chain(spans, paid, ("remits", "publish", "PatientBalanceCreated"),
+    # 2. Each pass's event hangs from a span of its own in the encounter's trace, linked to the
+    # pass's span (an 837 batch, an acknowledgment, 271 or 835 file), itself in a trace of its own.
+    for service, name, step, pass_name in (
+            ("claims", "ClaimSubmitted", "claim submit", "837P batch"),
+            ("claims", "ClaimAccepted", "claim acknowledgment", "acks ingest"),
+            ("claims", "EligibilityChecked", "eligibility answer", "eligibility ingest"),
+            ("remits", "ClaimPaymentPosted", "835 claim", "835 ingest"),
+            ("remits", "PatientBalanceCreated", "encounter balance", "835 ingest")):
+        linked(spans, continuing(spans, one(spans, sender_trace, service, "publish", name), step), pass_name)
+    # The statement (NotificationSent, as the estimate's email) is sent in the trace its balance
+    # queued it in: under notifications taking PatientBalanceCreated.
+    taken = one(spans, sender_trace, "notifications", "process", "PatientBalanceCreated")
+    [send] = [s for s in spans if s.parent_id == taken.span_id]
+    linked(spans, send, "notifications send")
+    [statement] = [s for s in spans if s.parent_id == send.span_id]
+    assert statement.name.endswith(" publish") and statement.event_type == "rcm.notifications.NotificationSent.v1"
+    # 3. What the posting emits is consumed in the encounter's trace too: claims adjudicates the
+    # claim, notifications takes the balance (and sends the statement).
+    chain(spans, sender_trace, ("remits", "publish", "ClaimPaymentPosted"), ("claims", "process", "ClaimPaymentPosted"),
+          ("claims", "publish", "ClaimAdjudicated"))
+    chain(spans, sender_trace, ("remits", "publish", "PatientBalanceCreated"),
           ("notifications", "process", "PatientBalanceCreated"))
-    assert one(spans, paid, "remits", "publish", "PatientBalanceCreated").parent_id == ingest.span_id
-    # 4. The statement goes out from the notifications sender (a background pass): its own trace.
-    assert trace_of["NotificationSent"] not in (sender_trace, paid)
+    # 4. The 835 file's own trace keeps what is the file's, not one encounter's.
+    [ingest] = [s for s in spans if s.name == "835 ingest" and any(
+        (s.trace_id, s.span_id) in x.links for x in spans if x.trace_id == sender_trace)]
+    assert ingest.parent_id is None and ingest.trace_id != sender_trace
+    one(spans, ingest.trace_id, "remits", "publish", "RemittanceReceived")
+
+
+def linked(spans: list[Span], span: Span, name: str) -> None:
+    """`span` links to one span, `name`: the root of a background pass's own trace."""
+    [passing] = [s for s in spans if (s.trace_id, s.span_id) in span.links]
+    assert passing.name == name and passing.parent_id is None and passing.trace_id != span.trace_id, (span, passing)
+
+
+def continuing(spans: list[Span], child: Span, name: str) -> Span:
+    """The span `child` hangs from: a background pass's span `name`, in the same trace."""
+    [parent] = [s for s in spans if s.span_id == child.parent_id]
+    assert parent.name == name and parent.trace_id == child.trace_id, (name, parent)
+    return parent
 
 
 def one(spans: list[Span], trace_id: str, service: str, kind: str, name: str) -> Span:

@@ -92,6 +92,9 @@ class Claim:
     created_at: datetime
     updated_at: datetime
     changes: list[Change] = field(default_factory=list, repr=False, compare=False)
+    traceparent: str | None = field(default=None, compare=False)
+    """The trace the claim was created in (W3C traceparent; set when first saved): the background
+    passes that move it later (837 batch, acknowledgments) continue it."""
 
     @classmethod
     def create(cls, draft: ClaimDraft, *, claim_id: str, family_id: str, origin: Origin,

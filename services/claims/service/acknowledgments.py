@@ -10,12 +10,15 @@ from datetime import datetime
 from functools import partial
 from typing import Literal
 
+from opentelemetry import trace
+
 from edi import ta1, x277ca, x999
 from edi.envelope import read_interchanges
 from edi.errors import X12Error
 from schemas import claims as ev
 from services.chassis.clearinghouse import ExchangeFile
 from services.chassis.logs import ids
+from services.chassis.telemetry import continued
 from services.claims.domain import acks
 from services.claims.domain.claim import ADJUDICATED_ALREADY, Claim
 from services.claims.service import claim_status
@@ -108,6 +111,7 @@ async def _answer(db: ClaimsStore, name: str, sha: str, kind: Literal["999", "TA
     claims = await db.claims_for_update([sub.claim_id for sub in subs])
     writes = Writes()
     saved: list[AckRow] = []
+    file = trace.get_current_span()  # each claim's answer in its own trace, linked to the file's span
     for sub in subs:
         claim = claims[sub.claim_id]
         current = claim.submission_id == sub.submission_id
@@ -115,11 +119,12 @@ async def _answer(db: ClaimsStore, name: str, sha: str, kind: Literal["999", "TA
                             not current, {} if current else {"why": "acknowledges an older submission"}, now))
         if not current:
             continue
-        if accepted:
-            writes.note(claim, f"{kind}_accepted", now, {"submission_id": sub.submission_id,
-                                                         "codes": [c.code for c in codes]})
-        else:
-            await reject_claim(db, claim, kind, codes, reason, now, writes)
+        with continued(claim.traceparent, "claim acknowledgment", links=[file]):
+            if accepted:
+                writes.note(claim, f"{kind}_accepted", now, {"submission_id": sub.submission_id,
+                                                             "codes": [c.code for c in codes]})
+            else:
+                await reject_claim(db, claim, kind, codes, reason, now, writes)
     await db.save_acks(saved)
     await writes.flush(db)
 
@@ -145,6 +150,7 @@ async def _apply_277ca(db: ClaimsStore, name: str, sha: str, ack: x277ca.Ack277C
     claims = await db.claims_for_update([sub.claim_id for sub in subs.values()])
     writes = Writes()
     saved: list[AckRow] = []
+    file = trace.get_current_span()  # each claim's answer in its own trace, linked to the file's span
     for item in ack.claims:
         sid = item.patient_control_number
         sub = subs.get(sid)
@@ -159,23 +165,24 @@ async def _apply_277ca(db: ClaimsStore, name: str, sha: str, ack: x277ca.Ack277C
         codes = [ev.AcknowledgmentCode(segment="STC", code=c.code, description=c.description)
                  for c in acks.stc_codes(item)]
         flagged = False
-        if item.rejected:
-            await reject_claim(db, claim, "277CA", codes, acks.claim_reason(item), now, writes)
-        elif acks.is_acceptance(item):
-            pccn = item.payer_claim_control_number or None
-            if claim.state in ADJUDICATED_ALREADY:
-                # The payer's 835 came first: the acceptance is history now, not a transition.
-                claim.payer_claim_control_number = claim.payer_claim_control_number or pccn
-                writes.save(claim)
-                writes.note(claim, "277CA_late_acceptance", now, {"submission_id": sid})
+        with continued(claim.traceparent, "claim acknowledgment", links=[file]):
+            if item.rejected:
+                await reject_claim(db, claim, "277CA", codes, acks.claim_reason(item), now, writes)
+            elif acks.is_acceptance(item):
+                pccn = item.payer_claim_control_number or None
+                if claim.state in ADJUDICATED_ALREADY:
+                    # The payer's 835 came first: the acceptance is history now, not a transition.
+                    claim.payer_claim_control_number = claim.payer_claim_control_number or pccn
+                    writes.save(claim)
+                    writes.note(claim, "277CA_late_acceptance", now, {"submission_id": sid})
+                else:
+                    writes.move(claim, now, partial(claim.accept, "277CA", codes, pccn, now),
+                                detail={"submission_id": sid})
+            elif item.outcome == "accepted":  # A1: received only
+                writes.note(claim, "277CA_received", now, {"submission_id": sid})
             else:
-                writes.move(claim, now, partial(claim.accept, "277CA", codes, pccn, now),
-                            detail={"submission_id": sid})
-        elif item.outcome == "accepted":  # A1: received only
-            writes.note(claim, "277CA_received", now, {"submission_id": sid})
-        else:
-            flagged = True
-            writes.note(claim, "277CA_" + outcome, now, {"codes": [c.code for c in codes]})
+                flagged = True
+                writes.note(claim, "277CA_" + outcome, now, {"codes": [c.code for c in codes]})
         saved.append(AckRow(name, sha, "277CA", sid, outcome, sid, flagged, {}, now))
     await db.save_acks(saved)
     await writes.flush(db)

@@ -14,12 +14,15 @@ from datetime import date, datetime
 from functools import partial
 from typing import Any, Literal
 
+from opentelemetry import trace
+
 from edi.errors import X12Error
 from edi.validate import validate as x12_check
 from schemas import claims as ev
 from services.chassis.clearinghouse import ExchangeFile
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
+from services.chassis.telemetry import continued
 from services.claims.domain import x276
 from services.claims.domain.claim import Claim
 from services.claims.domain.claim_status import Decision, StatusAnswer, StatusPolicy, decide, may_ask
@@ -173,15 +176,17 @@ async def apply_answer(db: ClaimsStore, request: StatusRequestRow, answer: Statu
                 for x in answer.statuses],
         "outcome": decision.outcome, "action": decision.action,
         "next_check_on": decision.next_check_on and decision.next_check_on.isoformat()}
-    writes = Writes()
-    if awaiting and answer.payer_claim_control_number and not claim.payer_claim_control_number:
-        claim.payer_claim_control_number = answer.payer_claim_control_number
-        writes.save(claim)
-    writes.note(claim, "status_answered", now, detail, checked)
-    if decision.work_item is not None:
-        reason = "era_missing" if decision.work_item == "era_missing" else claim.follow_up_reason
-        due = claim.work_item(reason, today, await _sent_on(db, request, claim), today)
-        writes.note(claim, "follow_up", now, {"reason": reason, "request_id": request.request_id}, due)
+    # In the claim's trace (its encounter's), linked to the 277 file's span.
+    with continued(claim.traceparent, "claim status answer", links=[trace.get_current_span()]):
+        writes = Writes()
+        if awaiting and answer.payer_claim_control_number and not claim.payer_claim_control_number:
+            claim.payer_claim_control_number = answer.payer_claim_control_number
+            writes.save(claim)
+        writes.note(claim, "status_answered", now, detail, checked)
+        if decision.work_item is not None:
+            reason = "era_missing" if decision.work_item == "era_missing" else claim.follow_up_reason
+            due = claim.work_item(reason, today, await _sent_on(db, request, claim), today)
+            writes.note(claim, "follow_up", now, {"reason": reason, "request_id": request.request_id}, due)
     await writes.flush(db)
     stored = {"statuses": [{k: v if v is None else str(v) for k, v in asdict(x).items()} for x in answer.statuses],
               "decided": f"{s.category_code}:{s.status_code}",

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import partial
 
+from opentelemetry import trace
+
 from edi.errors import X12Error
 from schemas.charges import EncounterReadyToBill
 from schemas.common import PayerRef
@@ -23,6 +25,8 @@ from schemas.eligibility import EligibilityChecked, PatientEstimated
 from services.chassis.clearinghouse import ExchangeFile
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
+from services.chassis.outbox import current_traceparent
+from services.chassis.telemetry import continued
 from services.claims.domain import x270
 from services.claims.domain.claim import Claim, coverage_rank
 from services.claims.domain.eligibility import (
@@ -93,7 +97,7 @@ async def request_checks(db: ClaimsStore, enc: EncounterRow, trigger: Trigger, p
                 encounter_revision=enc.revision, coverage_rank=coverage.rank, payer_id=payer_id,
                 payer_name=payer.name, member_id=coverage.member_id, service_date=service_date,
                 trace_number=check_id, trigger=trigger, state="pending", source=None, outcome=None, answer=None,
-                inquiry=inquiry, requested_at=now)
+                inquiry=inquiry, requested_at=now, traceparent=current_traceparent())
             cached = await db.fresh_answer(payer_id, coverage.member_id, service_date,
                                            fresh_since(now, policy.freshness_h))
             await db.add_check(check)
@@ -128,7 +132,13 @@ def checked_event(check: CheckRow, decision: Decision, source: Source, now: date
 
 async def answer(db: ClaimsStore, check: CheckRow, decision: Decision, source: Source, now: datetime) -> None:
     """Record the answer, EligibilityChecked in the outbox, and hold the coverage's claims that
-    have not gone out when it is not active."""
+    have not gone out when it is not active: in the trace the check was asked in (its
+    encounter's), linked to the pass (or request) that answers it."""
+    with continued(check.traceparent, "eligibility answer", links=[trace.get_current_span()]):
+        await _answer(db, check, decision, source, now)
+
+
+async def _answer(db: ClaimsStore, check: CheckRow, decision: Decision, source: Source, now: datetime) -> None:
     await db.answer_check(check.check_id, "timed_out" if source == "timeout" else "answered", source,
                           decision.outcome, decision.to_json(), now)
     await db.emit(checked_event(check, decision, source, now), now)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from services.chassis.telemetry import continued
 from services.claims.domain.claim_status import StatusPolicy
 from services.claims.service import claim_status
 from services.claims.service.transitions import note
@@ -26,7 +27,8 @@ async def follow_up(db: ClaimsStore, now: datetime, status: StatusPolicy | None 
         event = claim.follow_up(today, sent, payer.follow_up_days if payer else 30)
         await db.save_claim(claim)
         detail: dict[str, Any] = {"reason": event.reason}
-        if status is not None and (request_id := await claim_status.ask_if_allowed(db, claim, now, status)):
-            detail["status_request_id"] = request_id
-        await note(db, claim, "follow_up", now, detail, event)
+        with continued(claim.traceparent, "claim follow-up"):  # the claim's trace, days after
+            if status is not None and (request_id := await claim_status.ask_if_allowed(db, claim, now, status)):
+                detail["status_request_id"] = request_id
+            await note(db, claim, "follow_up", now, detail, event)
     return len(due)

@@ -13,6 +13,7 @@ from functools import partial
 from typing import Any
 
 import asyncpg
+from opentelemetry import trace
 
 from edi.errors import X12Error
 from edi.validate import validate as x12_check
@@ -21,6 +22,7 @@ from schemas import claims as ev
 from schemas.common import ClaimType
 from services.chassis.clearinghouse import Clearinghouse
 from services.chassis.logs import ids
+from services.chassis.telemetry import continued
 from services.claims.domain import x837, x837i
 from services.claims.domain.claim import Claim
 from services.claims.domain.findings import Finding
@@ -74,7 +76,14 @@ async def submit_pending(db: ClaimsStore, now: datetime, usage: str = "T") -> li
                                 "check the encounter's names, addresses and ids", now)
             continue
         built[claim.draft.claim_type].append((claim, x, pccn))
-    names = [await _interchange(db, KINDS[kind], batch, now, usage) for kind, batch in built.items() if batch]
+    names = []
+    for claim_type, batch in built.items():
+        if batch:
+            # A span per interchange (none for a pass with nothing to send): each claim's own
+            # span links to it.
+            with trace.get_tracer(__name__).start_as_current_span(f"{KINDS[claim_type].name} batch",
+                                                                 attributes={"rcm.count": len(batch)}):
+                names.append(await _interchange(db, KINDS[claim_type], batch, now, usage))
     return [name for name in names if name is not None]
 
 
@@ -98,11 +107,14 @@ async def _interchange(db: ClaimsStore, kind: _Kind, built: Sequence[tuple[Claim
                                         transaction_set_control_number=TRANSACTION_SET_CONTROL_NUMBER, file_name=name)
     await db.mark_sent([x.submission_id for _, x, _ in built], icn, gcn, TRANSACTION_SET_CONTROL_NUMBER, name, now)
     writes = Writes()  # the whole batch's claims, history and events in three statements
+    batch = trace.get_current_span()
     for claim, x, pccn in built:
         payer = await db.get_payer(claim.payer_id)
         follow_up_days = payer.follow_up_days if payer else 30
-        writes.move(claim, now, partial(claim.submit, interchange, pccn, follow_up_days, now),
-                    detail={"submission_id": x.submission_id, "file": name})
+        # ClaimSubmitted in the claim's own trace (its encounter's), linked to the batch.
+        with continued(claim.traceparent, "claim submit", links=[batch]):
+            writes.move(claim, now, partial(claim.submit, interchange, pccn, follow_up_days, now),
+                        detail={"submission_id": x.submission_id, "file": name})
     await writes.flush(db)
     log.info("837 batch written", extra=ids(component=kind.name, count=len(built), file_id=name))
     return name

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas.base import Event
+from services.chassis import outbox
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.claims.domain.claim import Claim
@@ -40,7 +41,8 @@ class Writes:
     def __init__(self) -> None:
         self._saves: dict[str, tuple[Claim, bool, list[HistoryRow]]] = {}
         self._history: list[tuple[str, str, HistoryRow]] = []
-        self._events: list[tuple[Event, datetime]] = []
+        # Each with the trace current when it was taken: a batch flushed once continues each claim's.
+        self._events: list[outbox.Traced] = []
 
     def save(self, claim: Claim, *, new: bool = False) -> None:
         """Save the claim as it is at flush time (insert it when `new`)."""
@@ -52,7 +54,7 @@ class Writes:
         self.save(claim, new=new)
         for change in claim.changes:
             if change.event is not None:
-                self._events.append((change.event, now))
+                self._events.append(outbox.traced(change.event, now))
             t = change.transition
             self._add(claim, HistoryRow(t.trigger, t.from_state, t.to_state,
                                         type(change.event).__name__ if change.event is not None else None,
@@ -77,7 +79,7 @@ class Writes:
              event: Event | None = None) -> None:
         """History without a state change (an acknowledgment that changes nothing, a follow-up)."""
         if event is not None:
-            self._events.append((event, now))
+            self._events.append(outbox.traced(event, now))
         self._add(claim, HistoryRow(what, claim.state, claim.state, type(event).__name__ if event is not None else None,
                                     detail or {}, now))
 

@@ -30,11 +30,11 @@ from email.headerregistry import BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any, Literal
-from uuid import UUID
 
 import aiosmtplib
 import asyncpg
 import httpx
+from opentelemetry import trace
 from pydantic import BaseModel
 from standardwebhooks import Webhook
 
@@ -43,6 +43,7 @@ from services.chassis import outbox
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
 from services.chassis.runtime import Runtime
+from services.chassis.telemetry import continued
 from services.notifications import store
 from services.notifications.domain.estimates import render_estimate
 from services.notifications.domain.policy import backoff_s, due_reminders, render_digest
@@ -151,6 +152,10 @@ class Mailbox:
         client.close()
 
 
+HandedOver = tuple[asyncpg.Record, Outcome, str | None]
+"""A notification handed over, its outcome, and the trace it was handed over in."""
+
+
 class Sender:
     def __init__(self, runtime: Runtime, nsettings: NotificationSettings) -> None:
         self.runtime = runtime
@@ -173,16 +178,22 @@ class Sender:
 
     async def run_once(self) -> int:
         rows = await self.claim()
-        done: list[tuple[asyncpg.Record, Outcome]] = []
+        done: list[HandedOver] = []
         try:
-            for row in rows:
-                done.append((row, await self.hand_over(row)))
-                if row["kind"] == "webhook":
-                    # Its outcome may disable the subscription: recorded before the next
-                    # webhook of the pass reads the subscription.
-                    await self.record(done)
-                    done = []
-            await self.record(done)
+            # A span for a pass that sends something; each hand-over in the trace its notification
+            # was queued in (a statement's: its balance's, so the encounter's), linked to it.
+            with (self.runtime.tracer.start_as_current_span("notifications send") if rows
+                  else contextlib.nullcontext()):
+                passing = trace.get_current_span()
+                for row in rows:
+                    with continued(row["traceparent"], "notification send", links=[passing]):
+                        done.append((row, await self.hand_over(row), outbox.current_traceparent()))
+                    if row["kind"] == "webhook":
+                        # Its outcome may disable the subscription: recorded before the next
+                        # webhook of the pass reads the subscription.
+                        await self.record(done)
+                        done = []
+                await self.record(done)
         finally:
             await self.mailbox.hang_up()
         return len(rows)
@@ -319,16 +330,17 @@ class Sender:
 
     # --- record ----------------------------------------------------------------------------
 
-    async def record(self, done: list[tuple[asyncpg.Record, Outcome]]) -> None:
-        """Record hand-overs in one transaction: the state, the attempt row and the outbox row of each."""
+    async def record(self, done: list[HandedOver]) -> None:
+        """Record hand-overs in one transaction: the state, the attempt row and the outbox row of
+        each (in the trace of its hand-over)."""
         if not done:
             return
         now = self.runtime.clock.now()
         attempts: list[tuple[str, int, str, int | None]] = []
         results: list[tuple[str, str, str | None, datetime | None]] = []
-        events: list[tuple[BaseModel, datetime, UUID | None]] = []
+        events: list[outbox.Traced] = []
         async with self.runtime.db.acquire() as conn, conn.transaction():
-            for row, handed_over in done:
+            for row, handed_over, traceparent in done:
                 notification_id = row["notification_id"]
                 label = handed_over.kind if handed_over.kind != "error" else str(handed_over.error_class)
                 attempts.append((notification_id, int(row["attempts"]), label, handed_over.status_code))
@@ -338,7 +350,7 @@ class Sender:
                 state, reason, next_at, event = self._result(row, outcome, now)
                 results.append((notification_id, state, reason, next_at))
                 if event is not None:
-                    events.append((event, now, None))
+                    events.append((event, now, None, traceparent))
             await store.record_results(conn, attempts, results, now)
             await outbox.enqueue_many(conn, events)
 

@@ -48,11 +48,13 @@ async def restate(conn: asyncpg.Connection, encounter_id: str, at: datetime, rea
 
 async def restate_many(conn: asyncpg.Connection, encounters: Mapping[str, patient_payments.UpdateReason],
                        at: datetime, *, remittance_id: str | None = None, posting_id: str | None = None,
-                       events: patient_payments.Events | None = None) -> dict[str, books.EncounterBook]:
+                       events: patient_payments.Events | None = None,
+                       traces: Mapping[str, str | None] | None = None) -> dict[str, books.EncounterBook]:
     """`restate` of each encounter, in encounter order (so two transactions lock the same encounters
     in the same order), reading and writing in a few statements for all of them. Returns the books
     of those remits knows. Raises BooksOutOfSync before writing anything when one is out of sync.
-    `events`: the caller's not yet enqueued, enqueued with the balances' (refresh_balances)."""
+    `events`: the caller's not yet enqueued, enqueued with the balances' (refresh_balances);
+    `traces`: the trace each encounter's balance goes in (refresh_balances)."""
     order = sorted(encounters)
     if not order:
         return {}
@@ -78,7 +80,7 @@ async def restate_many(conn: asyncpg.Connection, encounters: Mapping[str, patien
     if journals:
         await store.journals(conn, journals)
     await patient_payments.refresh_balances(
-        conn, [(book, records[e][0], encounters[e]) for e, book in found.items()], at, events)
+        conn, [(book, records[e][0], encounters[e]) for e, book in found.items()], at, events, traces)
     return found
 
 

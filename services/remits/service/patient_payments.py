@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Literal
-from uuid import UUID
 
 import asyncpg
-from pydantic import BaseModel
+from opentelemetry import trace
 
 from schemas.common import PatientShare
 from schemas.intake import PaymentMethod
@@ -30,6 +29,7 @@ from schemas.remits import (
 from services.chassis import outbox
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
+from services.chassis.telemetry import continued
 from services.remits import store
 from services.remits.domain.balances import (
     IgnoredReason,
@@ -57,9 +57,10 @@ WriteOffReason = Literal["small_balance", "charity", "bad_debt", "administrative
 """Why a patient balance is written off (BalanceWrittenOff.reason; the ledger account patient_writeoff_<reason>)."""
 
 
-Events = list[tuple[BaseModel, datetime, UUID | None]]
+Events = list[outbox.Traced]
 """Events for outbox.enqueue_many, in their order: a list a caller hands on, so that those of one
-transaction go to the outbox together (whoever enqueues them empties the list)."""
+transaction go to the outbox together (whoever enqueues them empties the list); each with the
+trace it was emitted in (the 835 poller emits each claim's and balance's in the encounter's)."""
 
 
 class PatientError(ValueError):
@@ -138,17 +139,17 @@ class _BalanceWrites:
     def create(self, row: BalanceRow, items: list[BalanceItem], at: datetime) -> None:
         self.created.append(row)
         # Not validated again: the row's values and `items` are ours (see _balance_lines).
-        self.events.append((PatientBalanceCreated.model_construct(**_balance_fields(row, items), created_at=at),
-                            at, None))
+        self.events.append(outbox.traced(
+            PatientBalanceCreated.model_construct(**_balance_fields(row, items), created_at=at), at))
         log.info("patient balance created", extra=ids(encounter_id=row.encounter_id))
 
     def update(self, row: BalanceRow, items: list[BalanceItem], previous_due: Decimal, reason: UpdateReason,
                at: datetime) -> None:
         """`row` as read (locked) with its new values: stored, its revision is one up."""
         self.updated.append(row)
-        self.events.append((PatientBalanceUpdated.model_construct(
+        self.events.append(outbox.traced(PatientBalanceUpdated.model_construct(
             **_balance_fields(row, items), revision=row.revision + 1, reason=reason,
-            previous_amount_due=previous_due or ZERO, updated_at=at), at, None))
+            previous_amount_due=previous_due or ZERO, updated_at=at), at))
 
     async def flush(self, conn: asyncpg.Connection, at: datetime) -> None:
         if self.created:
@@ -161,7 +162,8 @@ class _BalanceWrites:
 
 
 async def refresh_balances(conn: asyncpg.Connection, changed: Sequence[tuple[EncounterBook, str, UpdateReason]],
-                           at: datetime, events: Events | None = None) -> None:
+                           at: datetime, events: Events | None = None,
+                           traces: Mapping[str, str | None] | None = None) -> None:
     """Bring each encounter's patient balance (in the order given) to what its books say the patient
     owes: created the first time that is above zero, then updated whenever it changes (down to zero
     too, while a next payer answers for it); a balance lowered below what was paid and written off
@@ -169,7 +171,8 @@ async def refresh_balances(conn: asyncpg.Connection, changed: Sequence[tuple[Enc
     updates are written together; one that moves patient money (write-offs given back, a credit,
     open credits to apply) is written on its own at its place in the order, after those before it,
     so each account's events keep the encounters' order. `events`: the caller's events not yet
-    enqueued, which go to the outbox before the balances' (it is emptied when they do)."""
+    enqueued, which go to the outbox before the balances' (it is emptied when they do); `traces`:
+    the trace each encounter's balance events go in (else the current one)."""
     encounter_ids = [book.encounter_id for book, _, _ in changed]
     if not encounter_ids:
         return
@@ -186,41 +189,44 @@ async def refresh_balances(conn: asyncpg.Connection, changed: Sequence[tuple[Enc
     with_credit = await store.accounts_with_open_credits(conn, sorted(accounts)) if owing else set()
     writes = _BalanceWrites([] if events is None else events)
     for book, patient_account_id, reason in changed:
-        encounter_id = book.encounter_id
-        total = book.patient.total()
-        current = existing.get(encounter_id)
-        if current is None and total <= 0:
-            continue
-        items, claim_ids = _balance_lines(book, expected[encounter_id], governing[encounter_id], at)
-        if current is None:
-            if not items:
+        # In the encounter's trace when the caller knows it (the 835 poller), linked to the current span.
+        with continued((traces or {}).get(book.encounter_id), "encounter balance",
+                       links=[trace.get_current_span()], or_current=True):
+            encounter_id = book.encounter_id
+            total = book.patient.total()
+            current = existing.get(encounter_id)
+            if current is None and total <= 0:
                 continue
-            row = BalanceRow(
-                balance_id=new_id("bal"), encounter_id=encounter_id, patient_account_id=patient_account_id,
-                claim_ids=tuple(claim_ids), items=_items_json(items), total=total, patient_paid=ZERO,
-                written_off=ZERO, due_date=(at + timedelta(days=DUE_DAYS)).date(), revision=1, created_at=at,
-                updated_at=at)
-            writes.create(row, items, at)
-            if patient_account_id in with_credit:
+            items, claim_ids = _balance_lines(book, expected[encounter_id], governing[encounter_id], at)
+            if current is None:
+                if not items:
+                    continue
+                row = BalanceRow(
+                    balance_id=new_id("bal"), encounter_id=encounter_id, patient_account_id=patient_account_id,
+                    claim_ids=tuple(claim_ids), items=_items_json(items), total=total, patient_paid=ZERO,
+                    written_off=ZERO, due_date=(at + timedelta(days=DUE_DAYS)).date(), revision=1, created_at=at,
+                    updated_at=at)
+                writes.create(row, items, at)
+                if patient_account_id in with_credit:
+                    await writes.flush(conn, at)
+                    await apply_open_credits(conn, row.balance_id, at)
+                continue
+            if not items:
+                items = _zeroed(current.items)
+                claim_ids = list(current.claim_ids)
+            stored = _items_json(items)
+            if total == current.total and stored == current.items:
+                continue
+            fixed = reconcile(total, current.patient_paid, current.written_off)
+            updated = replace(current, claim_ids=tuple(claim_ids), items=stored, total=total,
+                              patient_paid=fixed.patient_paid, written_off=fixed.written_off)
+            grows = total - fixed.patient_paid - fixed.written_off > current.amount_due
+            if fixed.written_off_back > 0 or fixed.credit > 0 or (grows and current.patient_account_id in with_credit):
                 await writes.flush(conn, at)
-                await apply_open_credits(conn, row.balance_id, at)
-            continue
-        if not items:
-            items = _zeroed(current.items)
-            claim_ids = list(current.claim_ids)
-        stored = _items_json(items)
-        if total == current.total and stored == current.items:
-            continue
-        fixed = reconcile(total, current.patient_paid, current.written_off)
-        updated = replace(current, claim_ids=tuple(claim_ids), items=stored, total=total,
-                          patient_paid=fixed.patient_paid, written_off=fixed.written_off)
-        grows = total - fixed.patient_paid - fixed.written_off > current.amount_due
-        if fixed.written_off_back > 0 or fixed.credit > 0 or (grows and current.patient_account_id in with_credit):
-            await writes.flush(conn, at)
-            await _update_moving_money(conn, current, updated, fixed, reason, at)
-            with_credit.add(current.patient_account_id)  # it may have made a credit the next balances take
-            continue
-        writes.update(updated, items, current.amount_due, reason, at)
+                await _update_moving_money(conn, current, updated, fixed, reason, at)
+                with_credit.add(current.patient_account_id)  # it may have made a credit the next balances take
+                continue
+            writes.update(updated, items, current.amount_due, reason, at)
     await writes.flush(conn, at)
 
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Literal, TypedDict
 
 import asyncpg
+from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
 
 from edi.errors import X12Error
@@ -36,6 +38,7 @@ from schemas.remits import (
 from services.chassis import outbox
 from services.chassis.ids import new_id
 from services.chassis.logs import ids
+from services.chassis.telemetry import continued
 from services.remits import store
 from services.remits.domain import posting as dom
 from services.remits.domain.posting import ZERO, Share
@@ -99,7 +102,7 @@ class Pending:
     """The claims this set posted to so far."""
 
     def event(self, event: BaseModel, at: datetime) -> None:
-        self.events.append((event, at, None))
+        self.events.append(outbox.traced(event, at))
 
     async def flush(self, conn: asyncpg.Connection, *, events: bool = True) -> None:
         """Write what is held; its events too unless `events` is False (they stay, to be enqueued
@@ -276,26 +279,37 @@ async def _post_transaction(conn: asyncpg.Connection, remittance: RemittanceRow,
     if reversed_:
         pending.originals = await store.original_postings(conn, payer.payer_id, reversed_)
     encounters: dict[str, UpdateReason] = {}
+    # Each claim payment posted in the trace its ClaimSubmitted came in (the encounter's), linked
+    # to the file's span; one remits cannot match, or with no trace kept, stays in the file's.
+    file = trace.get_current_span()
+    traces: dict[str, str | None] = {}
     for index, claim in enumerate(claims, start=1):
-        encounter, reason = await _post_claim(conn, pending, submissions, remittance_id, sha, t, payer, index,
-                                              claim, at)
+        sub = submissions.get(claim.patient_control_number)
+        kept = sub.traceparent if sub is not None and claim.status.value != "23" else None
+        with continued(kept, "835 claim", links=[file], or_current=True):
+            encounter, reason = await _post_claim(conn, pending, submissions, remittance_id, sha, t, payer, index,
+                                                  claim, at)
         if encounter:
             encounters[encounter] = reason
+            traces.setdefault(encounter, kept)
     await pending.flush(conn, events=False)
     for encounter_id in await _post_plb(conn, pending, remittance_id, t, payer, at):
         encounters.setdefault(encounter_id, "payment_reversal")
-    await restate_encounters(conn, encounters, at, remittance_id=remittance_id, events=pending.events)
+    await restate_encounters(conn, encounters, at, remittance_id=remittance_id, events=pending.events,
+                             traces=traces)
     await outbox.enqueue_many(conn, pending.events)  # those the balances' refresh did not take
     log.info("remittance posted", extra=ids(remittance_id=remittance_id, file_id=remittance.file_id))
     return remittance_id
 
 
 async def restate_encounters(conn: asyncpg.Connection, encounters: dict[str, UpdateReason], at: datetime, *,
-                             remittance_id: str | None = None, events: Events | None = None) -> None:
+                             remittance_id: str | None = None, events: Events | None = None,
+                             traces: Mapping[str, str | None] | None = None) -> None:
     """Restate the books of every encounter the postings touched (books.restate_many; `events`, the
-    caller's not yet enqueued, go to the outbox with the balances')."""
+    caller's not yet enqueued, go to the outbox with the balances'; `traces`: each encounter's
+    balance in that trace)."""
     try:
-        await books.restate_many(conn, encounters, at, remittance_id=remittance_id, events=events)
+        await books.restate_many(conn, encounters, at, remittance_id=remittance_id, events=events, traces=traces)
     except books.BooksOutOfSync as exc:
         raise Quarantine(f"{exc}; run `rcm audit`") from exc
 

@@ -162,6 +162,7 @@ def submission_row(e: ClaimSubmitted) -> SubmissionRow:
         submitted_at=e.submitted_at,
         protection=e.patient_protection.reason if e.patient_protection else None,
         share_of_cost=e.patient_protection.share_of_cost if e.patient_protection else None,
+        traceparent=outbox.current_traceparent(),  # the handler's: the ClaimSubmitted's trace
     )
 
 

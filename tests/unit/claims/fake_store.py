@@ -9,10 +9,11 @@ import itertools
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from schemas.base import Event
 from schemas.eligibility import EligibilityOutcome
+from services.chassis import outbox
 from services.claims.domain.assembly import PostedCharge
 from services.claims.domain.claim import Claim
 from services.claims.domain.eligibility import CheckState
@@ -89,8 +90,8 @@ class FakeClaimsStore(ClaimsStore):
     async def history(self, family_id: str) -> list[HistoryEntry]:
         return [h for h in self.entries if h.claim_family_id == family_id]
 
-    async def emit_all(self, events: Sequence[tuple[Event, datetime]]) -> None:
-        self.events += [event for event, _ in events]
+    async def emit_all(self, events: Sequence[outbox.Traced]) -> None:
+        self.events += [cast(Event, event) for event, *_ in events]
 
     # --- payers, encounters, charges, submissions -----------------------------------------------
 
