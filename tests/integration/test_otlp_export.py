@@ -4,7 +4,6 @@ receiver on 127.0.0.1 that decodes them as a collector would, and leave redacted
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -14,6 +13,7 @@ from opentelemetry.semconv.trace import SpanAttributes
 
 from services.chassis.settings import Settings
 from services.chassis.telemetry import tracer_provider
+from tests.support.serving import serving
 
 CANARY = "CANARY-PATIENT-Zelda-Quixote-1961-04-02"
 
@@ -36,14 +36,8 @@ class Receiver(BaseHTTPRequestHandler):
 @pytest.fixture
 def receiver() -> Iterator[str]:
     Receiver.bodies = []
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1/traces"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(ThreadingHTTPServer(("127.0.0.1", 0), Receiver)) as url:
+        yield f"{url}/v1/traces"
 
 
 def test_spans_reach_an_otlp_receiver_with_the_service_name_and_without_phi(receiver: str) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -20,6 +19,7 @@ import cli.publish
 import cli.schemas
 from schemas.generate import SCHEMAS_DIR
 from schemas.registry import REGISTRY
+from tests.support.serving import serving
 
 runner = CliRunner()
 
@@ -255,13 +255,8 @@ def test_docs_output_writes_the_page(tmp_path: Path) -> None:
 def docs_url() -> Iterator[str]:
     server = cli.docs.make_server(0)
     assert server.server_address[0] == "127.0.0.1"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(server) as url:
+        yield url
 
 
 def _get(url: str) -> tuple[int, dict[str, str], bytes]:
